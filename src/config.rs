@@ -1,0 +1,136 @@
+//! Every environment knob, parsed once, with its default and a clear error for a bad value.
+//!
+//! The Worker and the Durable Object both read their configuration through [`Config::parse`], given a
+//! lookup function over `wrangler.toml` `[vars]`, `.dev.vars` and secrets — so this module never sees
+//! `worker::Env` and is tested on the host.
+
+use crate::limits::Limits;
+use crate::protocol::{ErrorCode, Problem};
+
+/// The whole configuration of a deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub limits: Limits,
+    /// Extra origins (besides the Worker's own) whose pages may open sockets: `ALLOWED_ORIGINS`.
+    pub allowed_origins: Vec<String>,
+    /// Bearer token for the write endpoints of the HTTP API (`API_TOKEN`); `None` switches them off.
+    pub api_token: Option<String>,
+    /// HMAC key for signed access tokens (`AUTH_SECRET`); when set, sockets need a `token=`.
+    pub auth_secret: Option<String>,
+}
+
+impl Config {
+    /// Reads every knob through `lookup` (which returns `None` for an unset variable).
+    pub fn parse(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Problem> {
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_connections: number(&lookup, "MAX_CONNECTIONS", defaults.max_connections.into(), 1.0, true)? as u32,
+            history_limit: number(&lookup, "HISTORY_LIMIT", defaults.history_limit as f64, 1.0, true)? as u64,
+            rate_burst: number(&lookup, "RATE_BURST", defaults.rate_burst, 1.0, false)?,
+            rate_per_sec: number(&lookup, "RATE_PER_SEC", defaults.rate_per_sec, 0.001, false)?,
+            ..defaults
+        };
+        let allowed_origins = lookup("ALLOWED_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_string())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok(Config {
+            limits,
+            allowed_origins,
+            api_token: secret(&lookup, "API_TOKEN"),
+            auth_secret: secret(&lookup, "AUTH_SECRET"),
+        })
+    }
+}
+
+fn secret(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Option<String> {
+    lookup(key).filter(|v| !v.trim().is_empty())
+}
+
+/// A numeric knob: at least `min`, finite, a whole number when `integer`, and at most 2^32.
+fn number(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: f64,
+    min: f64,
+    integer: bool,
+) -> Result<f64, Problem> {
+    let Some(raw) = lookup(key) else {
+        return Ok(default);
+    };
+    match raw.trim().parse::<f64>() {
+        Ok(v) if v >= min && v <= u32::MAX as f64 && (!integer || v.fract() == 0.0) => Ok(v),
+        _ => Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!(
+                "{key}={raw:?} is not a{} number from {min} to {}",
+                if integer { " whole" } else { "" },
+                u32::MAX
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn parse(vars: &[(&str, &str)]) -> Result<Config, Problem> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::parse(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.limits, Limits::default());
+        assert!(c.allowed_origins.is_empty());
+        assert_eq!(c.api_token, None);
+        assert_eq!(c.auth_secret, None);
+    }
+
+    #[test]
+    fn values_are_read_and_origins_split() {
+        let c = parse(&[
+            ("MAX_CONNECTIONS", "5"),
+            ("HISTORY_LIMIT", "100"),
+            ("RATE_BURST", "3"),
+            ("RATE_PER_SEC", "0.5"),
+            ("ALLOWED_ORIGINS", "https://a.example, https://b.example/ ,"),
+            ("API_TOKEN", "t0k"),
+            ("AUTH_SECRET", "  "),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.max_connections, 5);
+        assert_eq!(c.limits.history_limit, 100);
+        assert_eq!(c.limits.rate_burst, 3.0);
+        assert_eq!(c.limits.rate_per_sec, 0.5);
+        assert_eq!(c.allowed_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(c.api_token.as_deref(), Some("t0k"));
+        assert_eq!(c.auth_secret, None, "a blank secret counts as unset");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (k, v) in [
+            ("MAX_CONNECTIONS", "lots"),
+            ("MAX_CONNECTIONS", "0"),
+            ("HISTORY_LIMIT", "-3"),
+            ("RATE_BURST", "0.5"),
+            ("RATE_PER_SEC", "NaN"),
+            ("HISTORY_LIMIT", "1.5"),
+        ] {
+            let e = parse(&[(k, v)]).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadConfig);
+            assert!(e.message.contains(k), "{}", e.message);
+        }
+    }
+}

@@ -1,0 +1,391 @@
+//! The wire protocol (v1): the JSON frames a client and a room exchange over the WebSocket, and the
+//! error codes shared with the HTTP API. `docs/PROTOCOL.md` is the contract; this module is its code.
+//!
+//! Decoding is deliberately two-step: serde reads a loose [`RawFrame`] (every field optional, unknown
+//! fields ignored), then [`ClientFrame::decode`] decides what it means. That way a syntax error maps to
+//! `bad_json` and a well-formed but meaningless frame to `bad_request`, each with a message a person
+//! can act on — and nothing a client sends can make the decoder panic.
+
+use serde::{Deserialize, Serialize};
+
+use crate::limits::{self, Limits};
+
+/// Every error a client can be told about, on the socket (`error` frame) or over HTTP (JSON body).
+/// The wire name and the HTTP status live here and nowhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadJson,
+    BadRequest,
+    TooLarge,
+    RateLimited,
+    BadRoom,
+    BadName,
+    BadAfter,
+    BadLimit,
+    RoomFull,
+    NotFound,
+    MethodNotAllowed,
+    UpgradeRequired,
+    ForbiddenOrigin,
+    Unauthorized,
+    Disabled,
+    BadConfig,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::BadJson => "bad_json",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::TooLarge => "too_large",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::BadRoom => "bad_room",
+            ErrorCode::BadName => "bad_name",
+            ErrorCode::BadAfter => "bad_after",
+            ErrorCode::BadLimit => "bad_limit",
+            ErrorCode::RoomFull => "room_full",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
+            ErrorCode::UpgradeRequired => "upgrade_required",
+            ErrorCode::ForbiddenOrigin => "forbidden_origin",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Disabled => "disabled",
+            ErrorCode::BadConfig => "bad_config",
+            ErrorCode::Internal => "internal",
+        }
+    }
+
+    /// The HTTP status this error is answered with when it refuses a request.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::BadJson
+            | ErrorCode::BadRequest
+            | ErrorCode::BadRoom
+            | ErrorCode::BadName
+            | ErrorCode::BadAfter
+            | ErrorCode::BadLimit => 400,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::ForbiddenOrigin | ErrorCode::Disabled => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::TooLarge => 413,
+            ErrorCode::UpgradeRequired => 426,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::BadConfig | ErrorCode::Internal => 500,
+            ErrorCode::RoomFull => 503,
+        }
+    }
+}
+
+/// An error with the sentence that explains it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Problem {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The JSON body of an HTTP refusal: `{"error":{"code":"…","message":"…"}}`.
+    pub fn to_http_body(&self) -> String {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            error: Inner<'a>,
+        }
+        #[derive(Serialize)]
+        struct Inner<'a> {
+            code: ErrorCode,
+            message: &'a str,
+        }
+        json(&Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+            },
+        })
+    }
+}
+
+/// A person (one connection) in a room.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+}
+
+/// A stored chat message, as it travels in `message` frames, `welcome.history` and the HTTP API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub seq: u64,
+    /// The client's idempotency id, if it sent one.
+    pub id: Option<String>,
+    pub from: User,
+    pub text: String,
+    /// Milliseconds since the Unix epoch, stamped by the room.
+    pub ts: u64,
+}
+
+/// Frames the room sends. Serialized once per event, however many sockets receive it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame<'a> {
+    Welcome {
+        room: &'a str,
+        you: &'a User,
+        members: Vec<&'a User>,
+        history: &'a [ChatMessage],
+        last_seq: u64,
+        truncated: bool,
+    },
+    Message(&'a ChatMessage),
+    Ack {
+        id: Option<&'a str>,
+        seq: u64,
+        ts: u64,
+    },
+    Join {
+        user: &'a User,
+    },
+    Leave {
+        user: &'a User,
+    },
+    Typing {
+        user: &'a User,
+    },
+    Error {
+        code: ErrorCode,
+        message: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a str>,
+    },
+}
+
+impl ServerFrame<'_> {
+    pub fn to_json(&self) -> String {
+        json(self)
+    }
+}
+
+/// What a client may send, once decoded and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientFrame {
+    Message { text: String, id: Option<String> },
+    Typing,
+}
+
+/// The loose shape serde reads first; [`ClientFrame::decode`] gives it meaning.
+#[derive(Deserialize)]
+struct RawFrame {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    text: Option<String>,
+    id: Option<String>,
+}
+
+/// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
+/// of its messages was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrameError {
+    pub problem: Problem,
+    pub id: Option<String>,
+}
+
+impl FrameError {
+    fn new(code: ErrorCode, message: impl Into<String>, id: Option<String>) -> Self {
+        FrameError {
+            problem: Problem::new(code, message),
+            id,
+        }
+    }
+}
+
+impl ClientFrame {
+    /// Decodes one text frame. Frame-size limits are checked by the caller before this is reached.
+    pub fn decode(raw: &str, limits: &Limits) -> Result<ClientFrame, FrameError> {
+        let frame: RawFrame = serde_json::from_str(raw).map_err(|e| {
+            if e.is_data() {
+                FrameError::new(
+                    ErrorCode::BadRequest,
+                    format!("frame has a field of the wrong type: {e}"),
+                    None,
+                )
+            } else {
+                FrameError::new(
+                    ErrorCode::BadJson,
+                    "frame is not a JSON object (send {\"type\":\"message\",\"text\":\"…\"})",
+                    None,
+                )
+            }
+        })?;
+        let id = match frame.id {
+            Some(id) => Some(
+                limits::check_client_id(&id)
+                    .map_err(|p| FrameError::new(p.code, p.message, None))?,
+            ),
+            None => None,
+        };
+        match frame.kind.as_deref() {
+            Some("message") => {
+                let text = frame.text.ok_or_else(|| {
+                    FrameError::new(ErrorCode::BadRequest, "message has no text", id.clone())
+                })?;
+                limits
+                    .check_text(&text)
+                    .map_err(|p| FrameError::new(p.code, p.message, id.clone()))?;
+                Ok(ClientFrame::Message { text, id })
+            }
+            Some("typing") => Ok(ClientFrame::Typing),
+            Some(other) => Err(FrameError::new(
+                ErrorCode::BadRequest,
+                format!(
+                    "unknown frame type {:?} (expected \"message\" or \"typing\")",
+                    truncate(other, 32)
+                ),
+                id,
+            )),
+            None => Err(FrameError::new(
+                ErrorCode::BadRequest,
+                "frame has no \"type\"",
+                id,
+            )),
+        }
+    }
+}
+
+/// At most `max` characters of `s`, for echoing client input back in error messages.
+fn truncate(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Serializes a frame. Our frames contain only strings, integers and booleans, which serde_json always
+/// encodes, so the error branch is unreachable in practice; it still degrades to a valid frame.
+fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| {
+        r#"{"type":"error","code":"internal","message":"could not encode frame"}"#.to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    fn code_of(raw: &str) -> ErrorCode {
+        ClientFrame::decode(raw, &limits()).unwrap_err().problem.code
+    }
+
+    #[test]
+    fn decodes_a_message_with_and_without_id() {
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"message","text":"hi","id":"a1"}"#, &limits()),
+            Ok(ClientFrame::Message {
+                text: "hi".into(),
+                id: Some("a1".into())
+            })
+        );
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"message","text":"hi"}"#, &limits()),
+            Ok(ClientFrame::Message {
+                text: "hi".into(),
+                id: None
+            })
+        );
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"typing","extra":[1,2]}"#, &limits()),
+            Ok(ClientFrame::Typing)
+        );
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_json_and_shape_errors_bad_request() {
+        assert_eq!(code_of("ping!"), ErrorCode::BadJson);
+        assert_eq!(code_of("{\"type\":"), ErrorCode::BadJson);
+        assert_eq!(code_of("[1,2]"), ErrorCode::BadRequest);
+        assert_eq!(code_of("42"), ErrorCode::BadRequest);
+        assert_eq!(code_of(r#"{"type":"message","text":5}"#), ErrorCode::BadRequest);
+        assert_eq!(code_of(r#"{"type":"shout","text":"x"}"#), ErrorCode::BadRequest);
+        assert_eq!(code_of(r#"{"text":"x"}"#), ErrorCode::BadRequest);
+        assert_eq!(code_of(r#"{"type":"message"}"#), ErrorCode::BadRequest);
+        assert_eq!(code_of(r#"{"type":"message","text":""}"#), ErrorCode::BadRequest);
+        assert_eq!(code_of(r#"{"type":"message","text":"  \n"}"#), ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn errors_carry_the_client_id_when_readable() {
+        let e = ClientFrame::decode(r#"{"type":"message","text":"","id":"m7"}"#, &limits())
+            .unwrap_err();
+        assert_eq!(e.id.as_deref(), Some("m7"));
+    }
+
+    #[test]
+    fn text_over_the_limit_is_too_large_counted_in_characters() {
+        let ok = "é".repeat(4000);
+        let frame = format!(r#"{{"type":"message","text":"{ok}"}}"#);
+        assert!(ClientFrame::decode(&frame, &limits()).is_ok());
+        let big = "é".repeat(4001);
+        let frame = format!(r#"{{"type":"message","text":"{big}","id":"x"}}"#);
+        let e = ClientFrame::decode(&frame, &limits()).unwrap_err();
+        assert_eq!(e.problem.code, ErrorCode::TooLarge);
+        assert_eq!(e.id.as_deref(), Some("x"));
+    }
+
+    #[test]
+    fn overlong_ids_are_refused() {
+        let id = "i".repeat(65);
+        let frame = format!(r#"{{"type":"message","text":"hi","id":"{id}"}}"#);
+        assert_eq!(code_of(&frame), ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn frames_serialize_with_their_type_tag() {
+        let user = User {
+            id: "c1".into(),
+            name: "ann".into(),
+        };
+        let msg = ChatMessage {
+            seq: 3,
+            id: None,
+            from: user.clone(),
+            text: "<b>hi</b>".into(),
+            ts: 10,
+        };
+        assert_eq!(
+            ServerFrame::Message(&msg).to_json(),
+            r#"{"type":"message","seq":3,"id":null,"from":{"id":"c1","name":"ann"},"text":"<b>hi</b>","ts":10}"#
+        );
+        assert_eq!(
+            ServerFrame::Error {
+                code: ErrorCode::RateLimited,
+                message: "slow down",
+                id: None
+            }
+            .to_json(),
+            r#"{"type":"error","code":"rate_limited","message":"slow down"}"#
+        );
+        assert_eq!(
+            Problem::new(ErrorCode::BadRoom, "no").to_http_body(),
+            r#"{"error":{"code":"bad_room","message":"no"}}"#
+        );
+    }
+
+    #[test]
+    fn unknown_type_names_are_truncated_in_messages() {
+        let long = "x".repeat(500);
+        let e = ClientFrame::decode(&format!(r#"{{"type":"{long}"}}"#), &limits()).unwrap_err();
+        assert!(e.problem.message.len() < 120, "{}", e.problem.message);
+    }
+}

@@ -1,0 +1,724 @@
+//! The room as a state machine: an event comes in (a socket joins, sends a frame, leaves; a bot posts
+//! over HTTP), and out come [`Effect`]s — frames to send, to broadcast, sockets to close — for the
+//! Durable Object to carry out. Nothing here knows about `worker::`; storage is reached through the
+//! [`History`] trait, which the DO implements with its SQLite storage and the tests with a `Vec`.
+//!
+//! Ordering and durability rules live here: the room assigns `seq` (strictly increasing, no gaps),
+//! stores a message *before* producing any frame that mentions it (durable before visible), and
+//! answers a repeated client `id` with the original `seq` instead of storing it twice.
+//!
+//! Hibernation wipes this struct. What must survive lives elsewhere — messages in SQLite, each member
+//! in its socket's attachment — and [`Room::restore`] rebuilds the roster after a wake. Rate-limit
+//! buckets restart full after a wake; that loses nothing, because the runtime only hibernates a room
+//! after ~10 s without events, by which time every bucket has refilled anyway.
+
+use crate::limits::{Limits, TokenBucket, MAX_PAGE, WELCOME_HISTORY};
+use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, Problem, ServerFrame, User};
+
+/// WebSocket close code for a frame over the size limit ("message too big").
+pub const CLOSE_TOO_BIG: u16 = 1009;
+/// WebSocket close code for a server-side fault.
+pub const CLOSE_INTERNAL: u16 = 1011;
+/// Old messages beyond `HISTORY_LIMIT` are deleted in batches, every this many messages; reads hide
+/// them in between, so the limit is exact from a client's point of view.
+pub const TRIM_EVERY: u64 = 64;
+
+/// The room's persistent message log.
+pub trait History {
+    /// Stores a message whose `seq` the room has assigned.
+    fn append(&mut self, msg: &ChatMessage) -> Result<(), String>;
+    /// The `(seq, ts)` of the message that `name` sent earlier with client id `id`, if stored.
+    fn find_by_client_id(&self, name: &str, id: &str) -> Option<(u64, u64)>;
+    /// Messages with `seq > after`, oldest first, at most `limit` of them: the oldest such messages
+    /// when `newest` is false (paging forward), the newest when it is true (catching up).
+    fn range(&self, after: u64, limit: usize, newest: bool) -> Vec<ChatMessage>;
+    /// Deletes every message with `seq <= upto`.
+    fn trim(&mut self, upto: u64);
+}
+
+/// What the Durable Object must do after an event. Frames are serialized once, here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send `frame` to the connection `to`.
+    Send { to: String, frame: String },
+    /// Send `frame` to every open connection of the room except `except`.
+    Broadcast {
+        except: Option<String>,
+        frame: String,
+    },
+    /// Close the connection `to` with this code and reason.
+    Close {
+        to: String,
+        code: u16,
+        reason: &'static str,
+    },
+}
+
+/// A frame as it arrived on a socket.
+#[derive(Debug, Clone, Copy)]
+pub enum Incoming<'a> {
+    Text(&'a str),
+    Binary(usize),
+}
+
+/// The outcome of submitting a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub seq: u64,
+    pub ts: u64,
+    /// False when the `id` was seen before and the original was acknowledged again.
+    pub fresh: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Member {
+    user: User,
+    bucket: TokenBucket,
+}
+
+/// A chat room's in-memory state: who is here, and the last `seq` handed out.
+#[derive(Debug)]
+pub struct Room {
+    name: String,
+    limits: Limits,
+    last_seq: u64,
+    members: Vec<Member>,
+}
+
+/// A snapshot for `GET /api/rooms/{room}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RoomInfo<'a> {
+    pub room: &'a str,
+    pub online: usize,
+    pub members: Vec<&'a User>,
+    pub last_seq: u64,
+}
+
+impl Room {
+    /// A room whose stored log ends at `last_seq` (0 for a new room).
+    pub fn new(name: impl Into<String>, limits: Limits, last_seq: u64) -> Self {
+        Room {
+            name: name.into(),
+            limits,
+            last_seq,
+            members: Vec::new(),
+        }
+    }
+
+    /// Rebuilds the roster from the users kept in the open sockets' attachments (after a wake).
+    pub fn restore(&mut self, users: impl IntoIterator<Item = User>, now_ms: u64) {
+        for user in users {
+            if !self.members.iter().any(|m| m.user.id == user.id) {
+                self.members.push(Member {
+                    user,
+                    bucket: TokenBucket::full(&self.limits, now_ms as f64),
+                });
+            }
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    pub fn online(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn info(&self) -> RoomInfo<'_> {
+        RoomInfo {
+            room: &self.name,
+            online: self.members.len(),
+            members: self.members.iter().map(|m| &m.user).collect(),
+            last_seq: self.last_seq,
+        }
+    }
+
+    /// Whether one more connection fits under `MAX_CONNECTIONS`.
+    pub fn admit(&self) -> Result<(), Problem> {
+        if self.members.len() >= self.limits.max_connections as usize {
+            return Err(Problem::new(
+                ErrorCode::RoomFull,
+                format!(
+                    "room is full ({} connections)",
+                    self.limits.max_connections
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A connection has been accepted: welcome it and tell the others.
+    pub fn join(
+        &mut self,
+        user: User,
+        after: Option<u64>,
+        history: &dyn History,
+        now_ms: u64,
+    ) -> Vec<Effect> {
+        let (from, cap) = match after {
+            Some(after) => (after, MAX_PAGE),
+            None => (0, WELCOME_HISTORY),
+        };
+        let messages = self.read(history, from, cap, true);
+        let missed = self.last_seq.saturating_sub(from);
+        let truncated = missed > messages.len() as u64;
+        self.members.retain(|m| m.user.id != user.id);
+        self.members.push(Member {
+            user: user.clone(),
+            bucket: TokenBucket::full(&self.limits, now_ms as f64),
+        });
+        let welcome = ServerFrame::Welcome {
+            room: &self.name,
+            you: &user,
+            members: self.members.iter().map(|m| &m.user).collect(),
+            history: &messages,
+            last_seq: self.last_seq,
+            truncated,
+        }
+        .to_json();
+        vec![
+            Effect::Send {
+                to: user.id.clone(),
+                frame: welcome,
+            },
+            Effect::Broadcast {
+                except: Some(user.id.clone()),
+                frame: ServerFrame::Join { user: &user }.to_json(),
+            },
+        ]
+    }
+
+    /// A connection closed or failed: drop it from the roster and tell the others. A no-op for a
+    /// connection the room no longer has (its close was already handled).
+    pub fn leave(&mut self, conn_id: &str) -> Vec<Effect> {
+        let Some(pos) = self.members.iter().position(|m| m.user.id == conn_id) else {
+            return Vec::new();
+        };
+        let gone = self.members.remove(pos);
+        vec![Effect::Broadcast {
+            except: Some(gone.user.id.clone()),
+            frame: ServerFrame::Leave { user: &gone.user }.to_json(),
+        }]
+    }
+
+    /// A frame arrived on connection `conn_id`.
+    pub fn receive(
+        &mut self,
+        conn_id: &str,
+        frame: Incoming<'_>,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> Vec<Effect> {
+        let Some(pos) = self.members.iter().position(|m| m.user.id == conn_id) else {
+            return vec![Effect::Close {
+                to: conn_id.to_string(),
+                code: CLOSE_INTERNAL,
+                reason: "unknown connection",
+            }];
+        };
+        let size = match frame {
+            Incoming::Text(t) => t.len(),
+            Incoming::Binary(n) => n,
+        };
+        if size > self.limits.max_frame_bytes {
+            let mut effects = vec![Effect::Close {
+                to: conn_id.to_string(),
+                code: CLOSE_TOO_BIG,
+                reason: "frame larger than 64 KiB",
+            }];
+            effects.extend(self.leave(conn_id));
+            return effects;
+        }
+        let text = match frame {
+            Incoming::Text(t) => t,
+            Incoming::Binary(_) => {
+                return vec![error_to(
+                    conn_id,
+                    ErrorCode::BadRequest,
+                    "binary frames are not supported; send JSON text",
+                    None,
+                )]
+            }
+        };
+        let decoded = match ClientFrame::decode(text, &self.limits) {
+            Ok(f) => f,
+            Err(e) => {
+                return vec![error_to(
+                    conn_id,
+                    e.problem.code,
+                    &e.problem.message,
+                    e.id.as_deref(),
+                )]
+            }
+        };
+        let now = now_ms as f64;
+        let member = &mut self.members[pos];
+        let allowed = member.bucket.take(&self.limits, now);
+        match decoded {
+            // Typing hints past the rate limit are dropped without a word: they are only hints.
+            ClientFrame::Typing if allowed => vec![Effect::Broadcast {
+                except: Some(conn_id.to_string()),
+                frame: ServerFrame::Typing { user: &member.user }.to_json(),
+            }],
+            ClientFrame::Typing => Vec::new(),
+            ClientFrame::Message { id, .. } if !allowed => vec![error_to(
+                conn_id,
+                ErrorCode::RateLimited,
+                "too many messages; this one was dropped, slow down",
+                id.as_deref(),
+            )],
+            ClientFrame::Message { text, id } => {
+                let from = member.user.clone();
+                let mut effects = Vec::with_capacity(2);
+                match self.submit(from, text, id.clone(), history, now_ms, &mut effects) {
+                    Ok(accepted) => effects.insert(
+                        0,
+                        Effect::Send {
+                            to: conn_id.to_string(),
+                            frame: ServerFrame::Ack {
+                                id: id.as_deref(),
+                                seq: accepted.seq,
+                                ts: accepted.ts,
+                            }
+                            .to_json(),
+                        },
+                    ),
+                    Err(p) => effects.push(error_to(conn_id, p.code, &p.message, id.as_deref())),
+                }
+                effects
+            }
+        }
+    }
+
+    /// A message posted over HTTP (a bot): validated, stored and broadcast to every socket exactly like
+    /// a socket message. The caller answers the HTTP request with the returned `seq`/`ts`.
+    pub fn post(
+        &mut self,
+        from: User,
+        text: String,
+        id: Option<String>,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> (Result<Accepted, Problem>, Vec<Effect>) {
+        if let Err(p) = self.limits.check_text(&text) {
+            return (Err(p), Vec::new());
+        }
+        let mut effects = Vec::with_capacity(1);
+        let result = self.submit(from, text, id, history, now_ms, &mut effects);
+        (result, effects)
+    }
+
+    /// Stored messages after `after` (at most `limit`, oldest first), hiding any past the history
+    /// limit that are not yet trimmed.
+    pub fn messages(&self, history: &dyn History, after: u64, limit: usize) -> Vec<ChatMessage> {
+        self.read(history, after, limit, false)
+    }
+
+    fn read(
+        &self,
+        history: &dyn History,
+        after: u64,
+        limit: usize,
+        newest: bool,
+    ) -> Vec<ChatMessage> {
+        let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
+        history.range(after.max(oldest_kept_after), limit, newest)
+    }
+
+    /// The one path every message takes: dedupe by `(name, id)`, assign `seq`, store, then broadcast.
+    fn submit(
+        &mut self,
+        from: User,
+        text: String,
+        id: Option<String>,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Accepted, Problem> {
+        if let Some(id) = id.as_deref() {
+            if let Some((seq, ts)) = history.find_by_client_id(&from.name, id) {
+                return Ok(Accepted {
+                    seq,
+                    ts,
+                    fresh: false,
+                });
+            }
+        }
+        let msg = ChatMessage {
+            seq: self.last_seq + 1,
+            id,
+            from,
+            text,
+            ts: now_ms,
+        };
+        history
+            .append(&msg)
+            .map_err(|e| Problem::new(ErrorCode::Internal, format!("could not store: {e}")))?;
+        self.last_seq = msg.seq;
+        if msg.seq > self.limits.history_limit && msg.seq.is_multiple_of(TRIM_EVERY) {
+            history.trim(msg.seq - self.limits.history_limit);
+        }
+        effects.push(Effect::Broadcast {
+            except: Some(msg.from.id.clone()),
+            frame: ServerFrame::Message(&msg).to_json(),
+        });
+        Ok(Accepted {
+            seq: msg.seq,
+            ts: msg.ts,
+            fresh: true,
+        })
+    }
+}
+
+fn error_to(conn_id: &str, code: ErrorCode, message: &str, id: Option<&str>) -> Effect {
+    Effect::Send {
+        to: conn_id.to_string(),
+        frame: ServerFrame::Error { code, message, id }.to_json(),
+    }
+}
+
+/// An in-memory [`History`], for tests and benchmarks of the pure core.
+#[derive(Debug, Default)]
+pub struct MemoryHistory {
+    pub messages: Vec<ChatMessage>,
+    /// When set, `append` fails with this error (to test storage faults).
+    pub fail_with: Option<String>,
+}
+
+impl History for MemoryHistory {
+    fn append(&mut self, msg: &ChatMessage) -> Result<(), String> {
+        if let Some(e) = &self.fail_with {
+            return Err(e.clone());
+        }
+        self.messages.push(msg.clone());
+        Ok(())
+    }
+
+    fn find_by_client_id(&self, name: &str, id: &str) -> Option<(u64, u64)> {
+        self.messages
+            .iter()
+            .find(|m| m.from.name == name && m.id.as_deref() == Some(id))
+            .map(|m| (m.seq, m.ts))
+    }
+
+    fn range(&self, after: u64, limit: usize, newest: bool) -> Vec<ChatMessage> {
+        let all: Vec<&ChatMessage> = self.messages.iter().filter(|m| m.seq > after).collect();
+        let skip = if newest {
+            all.len().saturating_sub(limit)
+        } else {
+            0
+        };
+        all.into_iter().skip(skip).take(limit).cloned().collect()
+    }
+
+    fn trim(&mut self, upto: u64) {
+        self.messages.retain(|m| m.seq > upto);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn user(id: &str, name: &str) -> User {
+        User {
+            id: id.into(),
+            name: name.into(),
+        }
+    }
+
+    fn room() -> Room {
+        Room::new("lobby", Limits::default(), 0)
+    }
+
+    fn parse(frame: &str) -> Value {
+        serde_json::from_str(frame).expect("frames are JSON")
+    }
+
+    /// The frames sent to `to` (directly or by broadcast), parsed.
+    fn frames_for(effects: &[Effect], to: &str) -> Vec<Value> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Send { to: t, frame } if t == to => Some(parse(frame)),
+                Effect::Broadcast { except, frame } if except.as_deref() != Some(to) => {
+                    Some(parse(frame))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn say(id: Option<&str>, text: &str) -> String {
+        serde_json::json!({"type": "message", "text": text, "id": id}).to_string()
+    }
+
+    #[test]
+    fn welcome_lists_members_and_recent_history_then_others_hear_the_join() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        for i in 0..60 {
+            r.receive("a", Incoming::Text(&say(None, &format!("m{i}"))), &mut h, i * 1000);
+        }
+        let effects = r.join(user("b", "bob"), None, &h, 60_000);
+        let welcome = &frames_for(&effects, "b")[0];
+        assert_eq!(welcome["type"], "welcome");
+        assert_eq!(welcome["you"]["name"], "bob");
+        assert_eq!(welcome["members"].as_array().unwrap().len(), 2);
+        assert_eq!(welcome["history"].as_array().unwrap().len(), 50);
+        assert_eq!(welcome["history"][0]["seq"], 11);
+        assert_eq!(welcome["last_seq"], 60);
+        assert_eq!(welcome["truncated"], true);
+        let to_ann = frames_for(&effects, "a");
+        assert_eq!(to_ann.len(), 1);
+        assert_eq!(to_ann[0]["type"], "join");
+        assert_eq!(to_ann[0]["user"]["name"], "bob");
+    }
+
+    #[test]
+    fn a_message_is_stored_acked_to_the_sender_and_broadcast_to_the_others() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        let effects = r.receive("a", Incoming::Text(&say(Some("x1"), "hello")), &mut h, 5);
+        assert_eq!(h.messages.len(), 1);
+        let to_a = frames_for(&effects, "a");
+        assert_eq!(to_a.len(), 1);
+        assert_eq!(to_a[0]["type"], "ack");
+        assert_eq!(to_a[0]["id"], "x1");
+        assert_eq!(to_a[0]["seq"], 1);
+        let to_b = frames_for(&effects, "b");
+        assert_eq!(to_b.len(), 1);
+        assert_eq!(to_b[0]["type"], "message");
+        assert_eq!(to_b[0]["text"], "hello");
+        assert_eq!(to_b[0]["from"]["name"], "ann");
+        assert_eq!(to_b[0]["ts"], 5);
+    }
+
+    #[test]
+    fn seqs_increase_without_gaps_even_when_frames_fail() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.receive("a", Incoming::Text(&say(None, "one")), &mut h, 0);
+        r.receive("a", Incoming::Text("not json"), &mut h, 0);
+        r.receive("a", Incoming::Text(&say(None, "")), &mut h, 0);
+        r.receive("a", Incoming::Text(&say(None, "two")), &mut h, 0);
+        let seqs: Vec<u64> = h.messages.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, vec![1, 2]);
+        assert_eq!(r.last_seq(), 2);
+    }
+
+    #[test]
+    fn a_repeated_id_is_acked_with_the_original_seq_and_not_stored_or_broadcast_again() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        r.receive("a", Incoming::Text(&say(Some("k"), "hi")), &mut h, 1);
+        r.receive("a", Incoming::Text(&say(None, "other")), &mut h, 2);
+        // ann reconnects as a new connection and retries
+        r.leave("a");
+        r.join(user("a2", "ann"), Some(2), &h, 3);
+        let effects = r.receive("a2", Incoming::Text(&say(Some("k"), "hi")), &mut h, 4);
+        assert_eq!(h.messages.len(), 2);
+        let ack = &frames_for(&effects, "a2")[0];
+        assert_eq!((ack["type"].as_str(), ack["seq"].as_u64(), ack["ts"].as_u64()), (Some("ack"), Some(1), Some(1)));
+        assert!(frames_for(&effects, "b").is_empty());
+        // the same id from someone else is a different message
+        r.receive("b", Incoming::Text(&say(Some("k"), "mine")), &mut h, 5);
+        assert_eq!(h.messages.len(), 3);
+    }
+
+    #[test]
+    fn nothing_is_visible_when_storing_fails() {
+        let mut h = MemoryHistory {
+            fail_with: Some("disk on fire".into()),
+            ..Default::default()
+        };
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        let effects = r.receive("a", Incoming::Text(&say(Some("k"), "hi")), &mut h, 1);
+        assert!(frames_for(&effects, "b").is_empty());
+        let to_a = frames_for(&effects, "a");
+        assert_eq!(to_a[0]["type"], "error");
+        assert_eq!(to_a[0]["code"], "internal");
+        assert_eq!(to_a[0]["id"], "k");
+        assert_eq!(r.last_seq(), 0);
+    }
+
+    #[test]
+    fn resume_returns_exactly_what_was_missed() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        for i in 0..10 {
+            r.receive("a", Incoming::Text(&say(None, &format!("m{i}"))), &mut h, i);
+        }
+        let effects = r.join(user("b", "bob"), Some(7), &h, 100);
+        let welcome = &frames_for(&effects, "b")[0];
+        let seqs: Vec<u64> = welcome["history"].as_array().unwrap().iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+        assert_eq!(seqs, vec![8, 9, 10]);
+        assert_eq!(welcome["truncated"], false);
+    }
+
+    #[test]
+    fn resume_past_the_page_cap_is_truncated_to_the_newest() {
+        let mut h = MemoryHistory::default();
+        let mut r = Room::new("lobby", Limits { rate_burst: 1e9, ..Limits::default() }, 0);
+        r.join(user("a", "ann"), None, &h, 0);
+        for i in 0..1005 {
+            r.receive("a", Incoming::Text(&say(None, "m")), &mut h, i);
+        }
+        let effects = r.join(user("b", "bob"), Some(0), &h, 0);
+        let welcome = &frames_for(&effects, "b")[0];
+        let history = welcome["history"].as_array().unwrap();
+        assert_eq!(history.len(), 1000);
+        assert_eq!(history[0]["seq"], 6);
+        assert_eq!(welcome["truncated"], true);
+    }
+
+    #[test]
+    fn history_keeps_only_the_newest_limit_messages() {
+        let mut h = MemoryHistory::default();
+        let limits = Limits { history_limit: 100, rate_burst: 1e9, ..Limits::default() };
+        let mut r = Room::new("lobby", limits, 0);
+        r.join(user("a", "ann"), None, &h, 0);
+        for i in 0..250 {
+            r.receive("a", Incoming::Text(&say(None, "m")), &mut h, i);
+        }
+        // storage is trimmed in batches, but reads never show more than the limit
+        assert!(h.messages.len() < 100 + TRIM_EVERY as usize);
+        let all = r.messages(&h, 0, 1000);
+        assert_eq!(all.len(), 100);
+        assert_eq!(all[0].seq, 151);
+        let effects = r.join(user("b", "bob"), Some(0), &h, 0);
+        assert_eq!(frames_for(&effects, "b")[0]["truncated"], true);
+    }
+
+    #[test]
+    fn the_rate_limit_drops_messages_but_keeps_the_socket() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        let mut limited = 0;
+        for i in 0..25 {
+            let effects = r.receive("a", Incoming::Text(&say(Some(&format!("i{i}")), "x")), &mut h, 0);
+            let f = &frames_for(&effects, "a")[0];
+            if f["code"] == "rate_limited" {
+                assert_eq!(f["id"], format!("i{i}"));
+                limited += 1;
+            }
+            assert!(!effects.iter().any(|e| matches!(e, Effect::Close { .. })));
+        }
+        assert_eq!(limited, 5);
+        assert_eq!(h.messages.len(), 20);
+        // a second later, ten more fit
+        let ok = (0..12)
+            .filter(|_| {
+                let effects = r.receive("a", Incoming::Text(&say(None, "x")), &mut h, 1000);
+                frames_for(&effects, "a")[0]["type"] == "ack"
+            })
+            .count();
+        assert_eq!(ok, 10);
+    }
+
+    #[test]
+    fn error_codes_for_bad_frames() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        let cases: [(Incoming<'_>, &str); 4] = [
+            (Incoming::Text("{oops"), "bad_json"),
+            (Incoming::Text(r#"{"type":"dance"}"#), "bad_request"),
+            (Incoming::Binary(10), "bad_request"),
+            (Incoming::Text(&"x".repeat(0)), "bad_json"),
+        ];
+        for (frame, code) in cases {
+            let effects = r.receive("a", frame, &mut h, 0);
+            assert!(frames_for(&effects, "b").is_empty());
+            assert_eq!(frames_for(&effects, "a")[0]["code"], code);
+        }
+        let long = say(None, &"x".repeat(4001));
+        let effects = r.receive("a", Incoming::Text(&long), &mut h, 0);
+        assert_eq!(frames_for(&effects, "a")[0]["code"], "too_large");
+    }
+
+    #[test]
+    fn an_oversized_frame_closes_with_1009_and_the_others_hear_the_leave() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        let huge = "x".repeat(64 * 1024 + 1);
+        let effects = r.receive("a", Incoming::Text(&huge), &mut h, 0);
+        assert!(effects.contains(&Effect::Close { to: "a".into(), code: 1009, reason: "frame larger than 64 KiB" }));
+        assert_eq!(frames_for(&effects, "b")[0]["type"], "leave");
+        assert_eq!(r.online(), 1);
+        // the close event that follows is a no-op
+        assert!(r.leave("a").is_empty());
+    }
+
+    #[test]
+    fn typing_goes_to_the_others_and_is_never_stored() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        let effects = r.receive("a", Incoming::Text(r#"{"type":"typing"}"#), &mut h, 0);
+        assert!(frames_for(&effects, "a").is_empty());
+        assert_eq!(frames_for(&effects, "b")[0]["type"], "typing");
+        assert_eq!(frames_for(&effects, "b")[0]["user"]["name"], "ann");
+        assert!(h.messages.is_empty());
+    }
+
+    #[test]
+    fn restore_rebuilds_the_roster_after_a_wake() {
+        let h = MemoryHistory::default();
+        let mut r = Room::new("lobby", Limits::default(), 42);
+        r.restore([user("a", "ann"), user("b", "bob"), user("a", "ann")], 0);
+        assert_eq!(r.online(), 2);
+        assert_eq!(r.info().last_seq, 42);
+        let effects = r.join(user("c", "cy"), None, &h, 0);
+        assert_eq!(frames_for(&effects, "c")[0]["members"].as_array().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn the_connection_cap_is_enforced() {
+        let h = MemoryHistory::default();
+        let mut r = Room::new("lobby", Limits { max_connections: 2, ..Limits::default() }, 0);
+        r.join(user("a", "ann"), None, &h, 0);
+        assert!(r.admit().is_ok());
+        r.join(user("b", "bob"), None, &h, 0);
+        assert_eq!(r.admit().unwrap_err().code, ErrorCode::RoomFull);
+    }
+
+    #[test]
+    fn a_post_reaches_every_socket_and_is_idempotent() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        let (res, effects) = r.post(user("api", "bot"), "deploy done".into(), Some("d1".into()), &mut h, 9);
+        assert_eq!(res, Ok(Accepted { seq: 1, ts: 9, fresh: true }));
+        assert_eq!(frames_for(&effects, "a")[0]["text"], "deploy done");
+        let (res, effects) = r.post(user("api", "bot"), "deploy done".into(), Some("d1".into()), &mut h, 10);
+        assert_eq!(res, Ok(Accepted { seq: 1, ts: 9, fresh: false }));
+        assert!(effects.is_empty());
+        let (res, _) = r.post(user("api", "bot"), " ".into(), None, &mut h, 10);
+        assert_eq!(res.unwrap_err().code, ErrorCode::BadRequest);
+    }
+}

@@ -1,0 +1,208 @@
+//! Which handler a request goes to, and the checks made before a request may reach a room: the room
+//! name, the socket query (`name`, `after`, `token`), the page's `Origin`. All pure, so the Worker in
+//! `worker/entry.rs` only calls these and carries out the answer.
+
+use crate::auth;
+use crate::config::Config;
+use crate::limits::{self, RoomName, UserName};
+use crate::protocol::{ErrorCode, Problem};
+
+/// The room `/ws` (without a name) joins.
+pub const DEFAULT_ROOM: &str = "lobby";
+
+/// A request the Worker knows how to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// `GET /ws`, `GET /ws/{room}`: a WebSocket upgrade into the room.
+    Socket(RoomName),
+    /// `GET /health`.
+    Health,
+    /// `GET /api/rooms/{room}`.
+    RoomInfo(RoomName),
+    /// `GET /api/rooms/{room}/messages`.
+    History(RoomName),
+    /// `POST /api/rooms/{room}/messages`.
+    Post(RoomName),
+    /// `POST /api/rooms`: a new unguessable room name.
+    NewRoom,
+    /// `POST /api/tokens`: mint a signed access token.
+    MintToken,
+}
+
+impl Route {
+    /// Maps a method and path to a route; an unknown path is 404, a known one with the wrong method 405.
+    pub fn parse(method: &str, path: &str) -> Result<Route, Problem> {
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+        let room = |raw: &str| RoomName::parse(raw);
+        let (route, allowed) = match segments.as_slice() {
+            ["ws"] => (Route::Socket(room(DEFAULT_ROOM)?), "GET"),
+            ["ws", name] => (Route::Socket(room(name)?), "GET"),
+            ["health"] => (Route::Health, "GET"),
+            ["api", "rooms"] => (Route::NewRoom, "POST"),
+            ["api", "tokens"] => (Route::MintToken, "POST"),
+            ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
+            ["api", "rooms", name, "messages"] => {
+                let r = room(name)?;
+                return match method {
+                    "GET" => Ok(Route::History(r)),
+                    "POST" => Ok(Route::Post(r)),
+                    _ => Err(method_not_allowed("GET, POST")),
+                };
+            }
+            _ => {
+                return Err(Problem::new(
+                    ErrorCode::NotFound,
+                    format!("no such endpoint: {path}"),
+                ))
+            }
+        };
+        if method == allowed || (allowed == "GET" && method == "HEAD") {
+            Ok(route)
+        } else {
+            Err(method_not_allowed(allowed))
+        }
+    }
+}
+
+fn method_not_allowed(allowed: &str) -> Problem {
+    Problem::new(
+        ErrorCode::MethodNotAllowed,
+        format!("method not allowed here; use {allowed}"),
+    )
+}
+
+/// A validated request to join a room's socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    pub name: UserName,
+    pub after: Option<u64>,
+}
+
+/// Checks the query of a socket upgrade. With `AUTH_SECRET` set, the name comes from the signed
+/// `token=` and any `name=` is ignored; otherwise `name=` is required.
+pub fn check_join(
+    query: &[(String, String)],
+    room: &RoomName,
+    config: &Config,
+    now_secs: u64,
+) -> Result<Join, Problem> {
+    let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let name = match &config.auth_secret {
+        Some(secret) => {
+            let token = get("token").ok_or_else(|| {
+                Problem::new(ErrorCode::Unauthorized, "this room needs a signed token=")
+            })?;
+            UserName::parse(&auth::verify(secret, token, room, now_secs)?.name)?
+        }
+        None => UserName::parse(get("name").unwrap_or(""))?,
+    };
+    let after = get("after").map(limits::parse_seq).transpose()?;
+    Ok(Join { name, after })
+}
+
+/// Cross-site WebSocket hijacking defence: a browser page may open a socket only from the Worker's own
+/// origin or one listed in `ALLOWED_ORIGINS`. Requests without `Origin` (non-browser clients, which a
+/// hostile page cannot make on a victim's behalf) are allowed.
+pub fn check_origin(origin: Option<&str>, own_origin: &str, config: &Config) -> Result<(), Problem> {
+    let Some(origin) = origin else {
+        return Ok(());
+    };
+    let origin = origin.trim_end_matches('/');
+    if origin.eq_ignore_ascii_case(own_origin) || config.allowed_origins.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin)) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        ErrorCode::ForbiddenOrigin,
+        format!("origin {origin:?} may not open sockets here (see ALLOWED_ORIGINS)"),
+    ))
+}
+
+/// A fresh room name from 16 random bytes (128 bits), as 32 lowercase hex characters.
+pub fn private_room_name(random: [u8; 16]) -> String {
+    random.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::parse(|_| None).unwrap()
+    }
+
+    fn room(name: &str) -> RoomName {
+        RoomName::parse(name).unwrap()
+    }
+
+    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn paths_map_to_routes() {
+        assert_eq!(Route::parse("GET", "/ws"), Ok(Route::Socket(room("lobby"))));
+        assert_eq!(Route::parse("GET", "/ws/dev-team"), Ok(Route::Socket(room("dev-team"))));
+        assert_eq!(Route::parse("GET", "/health"), Ok(Route::Health));
+        assert_eq!(Route::parse("GET", "/api/rooms/x"), Ok(Route::RoomInfo(room("x"))));
+        assert_eq!(Route::parse("GET", "/api/rooms/x/messages"), Ok(Route::History(room("x"))));
+        assert_eq!(Route::parse("POST", "/api/rooms/x/messages"), Ok(Route::Post(room("x"))));
+        assert_eq!(Route::parse("POST", "/api/rooms"), Ok(Route::NewRoom));
+        assert_eq!(Route::parse("POST", "/api/tokens"), Ok(Route::MintToken));
+    }
+
+    #[test]
+    fn bad_paths_get_the_right_code() {
+        assert_eq!(Route::parse("GET", "/nope").unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(Route::parse("GET", "/ws/a/b").unwrap_err().code, ErrorCode::NotFound);
+        assert_eq!(Route::parse("GET", "/ws/bad%20room").unwrap_err().code, ErrorCode::BadRoom);
+        assert_eq!(Route::parse("GET", &format!("/ws/{}", "r".repeat(65))).unwrap_err().code, ErrorCode::BadRoom);
+        assert_eq!(Route::parse("POST", "/ws").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(Route::parse("DELETE", "/api/rooms/x/messages").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(Route::parse("GET", "/api/rooms").unwrap_err().code, ErrorCode::MethodNotAllowed);
+    }
+
+    #[test]
+    fn joining_needs_a_valid_name_and_after() {
+        let j = check_join(&q(&[("name", " ann "), ("after", "7")]), &room("x"), &config(), 0).unwrap();
+        assert_eq!(j.name.as_str(), "ann");
+        assert_eq!(j.after, Some(7));
+        assert_eq!(check_join(&q(&[]), &room("x"), &config(), 0).unwrap_err().code, ErrorCode::BadName);
+        assert_eq!(
+            check_join(&q(&[("name", "a"), ("after", "-1")]), &room("x"), &config(), 0).unwrap_err().code,
+            ErrorCode::BadAfter
+        );
+    }
+
+    #[test]
+    fn with_auth_secret_the_name_comes_from_the_token() {
+        let mut c = config();
+        c.auth_secret = Some("k".into());
+        let grant = auth::Grant { room: "x".into(), name: "signed-ann".into(), exp: 100 };
+        let token = auth::mint("k", &grant).unwrap();
+        let j = check_join(&q(&[("name", "mallory"), ("token", &token)]), &room("x"), &c, 50).unwrap();
+        assert_eq!(j.name.as_str(), "signed-ann");
+        assert_eq!(check_join(&q(&[("name", "a")]), &room("x"), &c, 50).unwrap_err().code, ErrorCode::Unauthorized);
+        assert_eq!(check_join(&q(&[("token", &token)]), &room("y"), &c, 50).unwrap_err().code, ErrorCode::Unauthorized);
+        assert_eq!(check_join(&q(&[("token", &token)]), &room("x"), &c, 100).unwrap_err().code, ErrorCode::Unauthorized);
+    }
+
+    #[test]
+    fn origins() {
+        let mut c = config();
+        let own = "https://chat.example";
+        assert!(check_origin(None, own, &c).is_ok());
+        assert!(check_origin(Some("https://chat.example"), own, &c).is_ok());
+        assert_eq!(check_origin(Some("https://evil.example"), own, &c).unwrap_err().code, ErrorCode::ForbiddenOrigin);
+        assert!(check_origin(Some("null"), own, &c).is_err());
+        c.allowed_origins = vec!["https://app.example".into()];
+        assert!(check_origin(Some("https://app.example"), own, &c).is_ok());
+        assert!(check_origin(Some("https://app.example.evil"), own, &c).is_err());
+    }
+
+    #[test]
+    fn private_rooms_are_128_bit_hex_and_valid_room_names() {
+        let name = private_room_name([0xab; 16]);
+        assert_eq!(name.len(), 32);
+        assert!(RoomName::parse(&name).is_ok());
+    }
+}
