@@ -139,15 +139,33 @@ mod tests {
         let forged_payload = URL_SAFE_NO_PAD.encode(br#"{"room":"lobby","name":"root","exp":100}"#);
         let sig = t.rsplit('.').next().unwrap();
         assert!(verify("k", &format!("v1.{forged_payload}.{sig}"), &lobby(), 1).is_err());
-        for junk in ["", "v1", "v1..", "v2.a.b", "v1.a.b.c", "v1.!!.??", &"v1.".repeat(1000)] {
-            assert_eq!(verify("k", junk, &lobby(), 1).unwrap_err().code, ErrorCode::Unauthorized);
+        for junk in [
+            "",
+            "v1",
+            "v1..",
+            "v2.a.b",
+            "v1.a.b.c",
+            "v1.!!.??",
+            &"v1.".repeat(1000),
+        ] {
+            assert_eq!(
+                verify("k", junk, &lobby(), 1).unwrap_err().code,
+                ErrorCode::Unauthorized
+            );
         }
     }
 
     #[test]
     fn minting_checks_room_and_name() {
-        assert_eq!(mint("k", &grant("bad room", 1)).unwrap_err().code, ErrorCode::BadRoom);
-        let g = Grant { room: "lobby".into(), name: "".into(), exp: 1 };
+        assert_eq!(
+            mint("k", &grant("bad room", 1)).unwrap_err().code,
+            ErrorCode::BadRoom
+        );
+        let g = Grant {
+            room: "lobby".into(),
+            name: "".into(),
+            exp: 1,
+        };
         assert_eq!(mint("k", &g).unwrap_err().code, ErrorCode::BadName);
     }
 

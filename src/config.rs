@@ -24,8 +24,20 @@ impl Config {
     pub fn parse(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, Problem> {
         let defaults = Limits::default();
         let limits = Limits {
-            max_connections: number(&lookup, "MAX_CONNECTIONS", defaults.max_connections.into(), 1.0, true)? as u32,
-            history_limit: number(&lookup, "HISTORY_LIMIT", defaults.history_limit as f64, 1.0, true)? as u64,
+            max_connections: number(
+                &lookup,
+                "MAX_CONNECTIONS",
+                defaults.max_connections.into(),
+                1.0,
+                true,
+            )? as u32,
+            history_limit: number(
+                &lookup,
+                "HISTORY_LIMIT",
+                defaults.history_limit as f64,
+                1.0,
+                true,
+            )? as u64,
             rate_burst: number(&lookup, "RATE_BURST", defaults.rate_burst, 1.0, false)?,
             rate_per_sec: number(&lookup, "RATE_PER_SEC", defaults.rate_per_sec, 0.001, false)?,
             ..defaults
@@ -113,7 +125,10 @@ mod tests {
         assert_eq!(c.limits.history_limit, 100);
         assert_eq!(c.limits.rate_burst, 3.0);
         assert_eq!(c.limits.rate_per_sec, 0.5);
-        assert_eq!(c.allowed_origins, vec!["https://a.example", "https://b.example"]);
+        assert_eq!(
+            c.allowed_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
         assert_eq!(c.api_token.as_deref(), Some("t0k"));
         assert_eq!(c.auth_secret, None, "a blank secret counts as unset");
     }

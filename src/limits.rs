@@ -194,7 +194,11 @@ mod tests {
         assert!(RoomName::parse("A-b_c.9").is_ok());
         assert!(RoomName::parse(&"r".repeat(64)).is_ok());
         for bad in ["", "has space", "slash/x", "é", "%41", &"r".repeat(65)] {
-            assert_eq!(RoomName::parse(bad).unwrap_err().code, ErrorCode::BadRoom, "{bad:?}");
+            assert_eq!(
+                RoomName::parse(bad).unwrap_err().code,
+                ErrorCode::BadRoom,
+                "{bad:?}"
+            );
         }
     }
 
@@ -204,7 +208,11 @@ mod tests {
         assert!(UserName::parse(&"ü".repeat(32)).is_ok());
         assert!(UserName::parse("Zoë 🦀").is_ok());
         for bad in ["", "   ", "a\u{0}b", "tab\there", &"ü".repeat(33)] {
-            assert_eq!(UserName::parse(bad).unwrap_err().code, ErrorCode::BadName, "{bad:?}");
+            assert_eq!(
+                UserName::parse(bad).unwrap_err().code,
+                ErrorCode::BadName,
+                "{bad:?}"
+            );
         }
     }
 
@@ -225,7 +233,10 @@ mod tests {
         assert_eq!(parse_seq("x").unwrap_err().code, ErrorCode::BadAfter);
         assert_eq!(parse_page_limit("1000"), Ok(1000));
         assert_eq!(parse_page_limit("0").unwrap_err().code, ErrorCode::BadLimit);
-        assert_eq!(parse_page_limit("1001").unwrap_err().code, ErrorCode::BadLimit);
+        assert_eq!(
+            parse_page_limit("1001").unwrap_err().code,
+            ErrorCode::BadLimit
+        );
     }
 
     #[test]
@@ -238,7 +249,10 @@ mod tests {
         assert!(bucket.take(&limits, 100.0));
         assert!(!bucket.take(&limits, 100.0));
         // Over a long pause it refills to the burst, no further.
-        assert_eq!((0..30).filter(|_| bucket.take(&limits, 60_000.0)).count(), 20);
+        assert_eq!(
+            (0..30).filter(|_| bucket.take(&limits, 60_000.0)).count(),
+            20
+        );
     }
 
     #[test]

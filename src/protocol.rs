@@ -285,7 +285,10 @@ mod tests {
     }
 
     fn code_of(raw: &str) -> ErrorCode {
-        ClientFrame::decode(raw, &limits()).unwrap_err().problem.code
+        ClientFrame::decode(raw, &limits())
+            .unwrap_err()
+            .problem
+            .code
     }
 
     #[test]
@@ -316,12 +319,24 @@ mod tests {
         assert_eq!(code_of("{\"type\":"), ErrorCode::BadJson);
         assert_eq!(code_of("[1,2]"), ErrorCode::BadRequest);
         assert_eq!(code_of("42"), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#"{"type":"message","text":5}"#), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#"{"type":"shout","text":"x"}"#), ErrorCode::BadRequest);
+        assert_eq!(
+            code_of(r#"{"type":"message","text":5}"#),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code_of(r#"{"type":"shout","text":"x"}"#),
+            ErrorCode::BadRequest
+        );
         assert_eq!(code_of(r#"{"text":"x"}"#), ErrorCode::BadRequest);
         assert_eq!(code_of(r#"{"type":"message"}"#), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#"{"type":"message","text":""}"#), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#"{"type":"message","text":"  \n"}"#), ErrorCode::BadRequest);
+        assert_eq!(
+            code_of(r#"{"type":"message","text":""}"#),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code_of(r#"{"type":"message","text":"  \n"}"#),
+            ErrorCode::BadRequest
+        );
     }
 
     #[test]

@@ -121,6 +121,18 @@ impl Room {
         &self.name
     }
 
+    /// Names the room (the Durable Object learns its name from the first request after a wake).
+    pub fn set_name(&mut self, name: &str) {
+        if self.name != name {
+            self.name = name.to_string();
+        }
+    }
+
+    /// Whether `conn_id` is on the roster.
+    pub fn has(&self, conn_id: &str) -> bool {
+        self.members.iter().any(|m| m.user.id == conn_id)
+    }
+
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
@@ -147,10 +159,7 @@ impl Room {
         if self.members.len() >= self.limits.max_connections as usize {
             return Err(Problem::new(
                 ErrorCode::RoomFull,
-                format!(
-                    "room is full ({} connections)",
-                    self.limits.max_connections
-                ),
+                format!("room is full ({} connections)", self.limits.max_connections),
             ));
         }
         Ok(())
@@ -469,7 +478,12 @@ mod tests {
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
         for i in 0..60 {
-            r.receive("a", Incoming::Text(&say(None, &format!("m{i}"))), &mut h, i * 1000);
+            r.receive(
+                "a",
+                Incoming::Text(&say(None, &format!("m{i}"))),
+                &mut h,
+                i * 1000,
+            );
         }
         let effects = r.join(user("b", "bob"), None, &h, 60_000);
         let welcome = &frames_for(&effects, "b")[0];
@@ -535,7 +549,14 @@ mod tests {
         let effects = r.receive("a2", Incoming::Text(&say(Some("k"), "hi")), &mut h, 4);
         assert_eq!(h.messages.len(), 2);
         let ack = &frames_for(&effects, "a2")[0];
-        assert_eq!((ack["type"].as_str(), ack["seq"].as_u64(), ack["ts"].as_u64()), (Some("ack"), Some(1), Some(1)));
+        assert_eq!(
+            (
+                ack["type"].as_str(),
+                ack["seq"].as_u64(),
+                ack["ts"].as_u64()
+            ),
+            (Some("ack"), Some(1), Some(1))
+        );
         assert!(frames_for(&effects, "b").is_empty());
         // the same id from someone else is a different message
         r.receive("b", Incoming::Text(&say(Some("k"), "mine")), &mut h, 5);
@@ -570,7 +591,12 @@ mod tests {
         }
         let effects = r.join(user("b", "bob"), Some(7), &h, 100);
         let welcome = &frames_for(&effects, "b")[0];
-        let seqs: Vec<u64> = welcome["history"].as_array().unwrap().iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+        let seqs: Vec<u64> = welcome["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_u64().unwrap())
+            .collect();
         assert_eq!(seqs, vec![8, 9, 10]);
         assert_eq!(welcome["truncated"], false);
     }
@@ -578,7 +604,14 @@ mod tests {
     #[test]
     fn resume_past_the_page_cap_is_truncated_to_the_newest() {
         let mut h = MemoryHistory::default();
-        let mut r = Room::new("lobby", Limits { rate_burst: 1e9, ..Limits::default() }, 0);
+        let mut r = Room::new(
+            "lobby",
+            Limits {
+                rate_burst: 1e9,
+                ..Limits::default()
+            },
+            0,
+        );
         r.join(user("a", "ann"), None, &h, 0);
         for i in 0..1005 {
             r.receive("a", Incoming::Text(&say(None, "m")), &mut h, i);
@@ -594,7 +627,11 @@ mod tests {
     #[test]
     fn history_keeps_only_the_newest_limit_messages() {
         let mut h = MemoryHistory::default();
-        let limits = Limits { history_limit: 100, rate_burst: 1e9, ..Limits::default() };
+        let limits = Limits {
+            history_limit: 100,
+            rate_burst: 1e9,
+            ..Limits::default()
+        };
         let mut r = Room::new("lobby", limits, 0);
         r.join(user("a", "ann"), None, &h, 0);
         for i in 0..250 {
@@ -616,7 +653,12 @@ mod tests {
         r.join(user("a", "ann"), None, &h, 0);
         let mut limited = 0;
         for i in 0..25 {
-            let effects = r.receive("a", Incoming::Text(&say(Some(&format!("i{i}")), "x")), &mut h, 0);
+            let effects = r.receive(
+                "a",
+                Incoming::Text(&say(Some(&format!("i{i}")), "x")),
+                &mut h,
+                0,
+            );
             let f = &frames_for(&effects, "a")[0];
             if f["code"] == "rate_limited" {
                 assert_eq!(f["id"], format!("i{i}"));
@@ -666,7 +708,11 @@ mod tests {
         r.join(user("b", "bob"), None, &h, 0);
         let huge = "x".repeat(64 * 1024 + 1);
         let effects = r.receive("a", Incoming::Text(&huge), &mut h, 0);
-        assert!(effects.contains(&Effect::Close { to: "a".into(), code: 1009, reason: "frame larger than 64 KiB" }));
+        assert!(effects.contains(&Effect::Close {
+            to: "a".into(),
+            code: 1009,
+            reason: "frame larger than 64 KiB"
+        }));
         assert_eq!(frames_for(&effects, "b")[0]["type"], "leave");
         assert_eq!(r.online(), 1);
         // the close event that follows is a no-op
@@ -694,13 +740,26 @@ mod tests {
         assert_eq!(r.online(), 2);
         assert_eq!(r.info().last_seq, 42);
         let effects = r.join(user("c", "cy"), None, &h, 0);
-        assert_eq!(frames_for(&effects, "c")[0]["members"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            frames_for(&effects, "c")[0]["members"]
+                .as_array()
+                .unwrap()
+                .len(),
+            3
+        );
     }
 
     #[test]
     fn the_connection_cap_is_enforced() {
         let h = MemoryHistory::default();
-        let mut r = Room::new("lobby", Limits { max_connections: 2, ..Limits::default() }, 0);
+        let mut r = Room::new(
+            "lobby",
+            Limits {
+                max_connections: 2,
+                ..Limits::default()
+            },
+            0,
+        );
         r.join(user("a", "ann"), None, &h, 0);
         assert!(r.admit().is_ok());
         r.join(user("b", "bob"), None, &h, 0);
@@ -712,11 +771,37 @@ mod tests {
         let mut h = MemoryHistory::default();
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
-        let (res, effects) = r.post(user("api", "bot"), "deploy done".into(), Some("d1".into()), &mut h, 9);
-        assert_eq!(res, Ok(Accepted { seq: 1, ts: 9, fresh: true }));
+        let (res, effects) = r.post(
+            user("api", "bot"),
+            "deploy done".into(),
+            Some("d1".into()),
+            &mut h,
+            9,
+        );
+        assert_eq!(
+            res,
+            Ok(Accepted {
+                seq: 1,
+                ts: 9,
+                fresh: true
+            })
+        );
         assert_eq!(frames_for(&effects, "a")[0]["text"], "deploy done");
-        let (res, effects) = r.post(user("api", "bot"), "deploy done".into(), Some("d1".into()), &mut h, 10);
-        assert_eq!(res, Ok(Accepted { seq: 1, ts: 9, fresh: false }));
+        let (res, effects) = r.post(
+            user("api", "bot"),
+            "deploy done".into(),
+            Some("d1".into()),
+            &mut h,
+            10,
+        );
+        assert_eq!(
+            res,
+            Ok(Accepted {
+                seq: 1,
+                ts: 9,
+                fresh: false
+            })
+        );
         assert!(effects.is_empty());
         let (res, _) = r.post(user("api", "bot"), " ".into(), None, &mut h, 10);
         assert_eq!(res.unwrap_err().code, ErrorCode::BadRequest);

@@ -86,7 +86,12 @@ pub fn check_join(
     config: &Config,
     now_secs: u64,
 ) -> Result<Join, Problem> {
-    let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    let get = |key: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
     let name = match &config.auth_secret {
         Some(secret) => {
             let token = get("token").ok_or_else(|| {
@@ -103,12 +108,21 @@ pub fn check_join(
 /// Cross-site WebSocket hijacking defence: a browser page may open a socket only from the Worker's own
 /// origin or one listed in `ALLOWED_ORIGINS`. Requests without `Origin` (non-browser clients, which a
 /// hostile page cannot make on a victim's behalf) are allowed.
-pub fn check_origin(origin: Option<&str>, own_origin: &str, config: &Config) -> Result<(), Problem> {
+pub fn check_origin(
+    origin: Option<&str>,
+    own_origin: &str,
+    config: &Config,
+) -> Result<(), Problem> {
     let Some(origin) = origin else {
         return Ok(());
     };
     let origin = origin.trim_end_matches('/');
-    if origin.eq_ignore_ascii_case(own_origin) || config.allowed_origins.iter().any(|o| o == "*" || o.eq_ignore_ascii_case(origin)) {
+    if origin.eq_ignore_ascii_case(own_origin)
+        || config
+            .allowed_origins
+            .iter()
+            .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
+    {
         return Ok(());
     }
     Err(Problem::new(
@@ -135,40 +149,98 @@ mod tests {
     }
 
     fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn paths_map_to_routes() {
         assert_eq!(Route::parse("GET", "/ws"), Ok(Route::Socket(room("lobby"))));
-        assert_eq!(Route::parse("GET", "/ws/dev-team"), Ok(Route::Socket(room("dev-team"))));
+        assert_eq!(
+            Route::parse("GET", "/ws/dev-team"),
+            Ok(Route::Socket(room("dev-team")))
+        );
         assert_eq!(Route::parse("GET", "/health"), Ok(Route::Health));
-        assert_eq!(Route::parse("GET", "/api/rooms/x"), Ok(Route::RoomInfo(room("x"))));
-        assert_eq!(Route::parse("GET", "/api/rooms/x/messages"), Ok(Route::History(room("x"))));
-        assert_eq!(Route::parse("POST", "/api/rooms/x/messages"), Ok(Route::Post(room("x"))));
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x"),
+            Ok(Route::RoomInfo(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/messages"),
+            Ok(Route::History(room("x")))
+        );
+        assert_eq!(
+            Route::parse("POST", "/api/rooms/x/messages"),
+            Ok(Route::Post(room("x")))
+        );
         assert_eq!(Route::parse("POST", "/api/rooms"), Ok(Route::NewRoom));
         assert_eq!(Route::parse("POST", "/api/tokens"), Ok(Route::MintToken));
     }
 
     #[test]
     fn bad_paths_get_the_right_code() {
-        assert_eq!(Route::parse("GET", "/nope").unwrap_err().code, ErrorCode::NotFound);
-        assert_eq!(Route::parse("GET", "/ws/a/b").unwrap_err().code, ErrorCode::NotFound);
-        assert_eq!(Route::parse("GET", "/ws/bad%20room").unwrap_err().code, ErrorCode::BadRoom);
-        assert_eq!(Route::parse("GET", &format!("/ws/{}", "r".repeat(65))).unwrap_err().code, ErrorCode::BadRoom);
-        assert_eq!(Route::parse("POST", "/ws").unwrap_err().code, ErrorCode::MethodNotAllowed);
-        assert_eq!(Route::parse("DELETE", "/api/rooms/x/messages").unwrap_err().code, ErrorCode::MethodNotAllowed);
-        assert_eq!(Route::parse("GET", "/api/rooms").unwrap_err().code, ErrorCode::MethodNotAllowed);
+        assert_eq!(
+            Route::parse("GET", "/nope").unwrap_err().code,
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            Route::parse("GET", "/ws/a/b").unwrap_err().code,
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            Route::parse("GET", "/ws/bad%20room").unwrap_err().code,
+            ErrorCode::BadRoom
+        );
+        assert_eq!(
+            Route::parse("GET", &format!("/ws/{}", "r".repeat(65)))
+                .unwrap_err()
+                .code,
+            ErrorCode::BadRoom
+        );
+        assert_eq!(
+            Route::parse("POST", "/ws").unwrap_err().code,
+            ErrorCode::MethodNotAllowed
+        );
+        assert_eq!(
+            Route::parse("DELETE", "/api/rooms/x/messages")
+                .unwrap_err()
+                .code,
+            ErrorCode::MethodNotAllowed
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms").unwrap_err().code,
+            ErrorCode::MethodNotAllowed
+        );
     }
 
     #[test]
     fn joining_needs_a_valid_name_and_after() {
-        let j = check_join(&q(&[("name", " ann "), ("after", "7")]), &room("x"), &config(), 0).unwrap();
+        let j = check_join(
+            &q(&[("name", " ann "), ("after", "7")]),
+            &room("x"),
+            &config(),
+            0,
+        )
+        .unwrap();
         assert_eq!(j.name.as_str(), "ann");
         assert_eq!(j.after, Some(7));
-        assert_eq!(check_join(&q(&[]), &room("x"), &config(), 0).unwrap_err().code, ErrorCode::BadName);
         assert_eq!(
-            check_join(&q(&[("name", "a"), ("after", "-1")]), &room("x"), &config(), 0).unwrap_err().code,
+            check_join(&q(&[]), &room("x"), &config(), 0)
+                .unwrap_err()
+                .code,
+            ErrorCode::BadName
+        );
+        assert_eq!(
+            check_join(
+                &q(&[("name", "a"), ("after", "-1")]),
+                &room("x"),
+                &config(),
+                0
+            )
+            .unwrap_err()
+            .code,
             ErrorCode::BadAfter
         );
     }
@@ -177,13 +249,38 @@ mod tests {
     fn with_auth_secret_the_name_comes_from_the_token() {
         let mut c = config();
         c.auth_secret = Some("k".into());
-        let grant = auth::Grant { room: "x".into(), name: "signed-ann".into(), exp: 100 };
+        let grant = auth::Grant {
+            room: "x".into(),
+            name: "signed-ann".into(),
+            exp: 100,
+        };
         let token = auth::mint("k", &grant).unwrap();
-        let j = check_join(&q(&[("name", "mallory"), ("token", &token)]), &room("x"), &c, 50).unwrap();
+        let j = check_join(
+            &q(&[("name", "mallory"), ("token", &token)]),
+            &room("x"),
+            &c,
+            50,
+        )
+        .unwrap();
         assert_eq!(j.name.as_str(), "signed-ann");
-        assert_eq!(check_join(&q(&[("name", "a")]), &room("x"), &c, 50).unwrap_err().code, ErrorCode::Unauthorized);
-        assert_eq!(check_join(&q(&[("token", &token)]), &room("y"), &c, 50).unwrap_err().code, ErrorCode::Unauthorized);
-        assert_eq!(check_join(&q(&[("token", &token)]), &room("x"), &c, 100).unwrap_err().code, ErrorCode::Unauthorized);
+        assert_eq!(
+            check_join(&q(&[("name", "a")]), &room("x"), &c, 50)
+                .unwrap_err()
+                .code,
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(
+            check_join(&q(&[("token", &token)]), &room("y"), &c, 50)
+                .unwrap_err()
+                .code,
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(
+            check_join(&q(&[("token", &token)]), &room("x"), &c, 100)
+                .unwrap_err()
+                .code,
+            ErrorCode::Unauthorized
+        );
     }
 
     #[test]
@@ -192,7 +289,12 @@ mod tests {
         let own = "https://chat.example";
         assert!(check_origin(None, own, &c).is_ok());
         assert!(check_origin(Some("https://chat.example"), own, &c).is_ok());
-        assert_eq!(check_origin(Some("https://evil.example"), own, &c).unwrap_err().code, ErrorCode::ForbiddenOrigin);
+        assert_eq!(
+            check_origin(Some("https://evil.example"), own, &c)
+                .unwrap_err()
+                .code,
+            ErrorCode::ForbiddenOrigin
+        );
         assert!(check_origin(Some("null"), own, &c).is_err());
         c.allowed_origins = vec!["https://app.example".into()];
         assert!(check_origin(Some("https://app.example"), own, &c).is_ok());

@@ -1,0 +1,50 @@
+# edge-chat — every entry point. Each target bootstraps first (idempotent, < 1 s when done).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+ENV := source scripts/env.sh &&
+WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock scripts/build.sh
+PORT ?= 8787
+
+.PHONY: bootstrap build dev test test-host test-integration check fmt clippy deploy-check bench soak fuzz clean
+
+bootstrap:
+	bash scripts/bootstrap.sh
+
+## build: the release Worker bundle in build/ (rebuilt only when the Rust sources change)
+build: bootstrap build/index.js
+build/index.js: $(WASM_SOURCES)
+	$(ENV) bash scripts/build.sh
+	@touch build/index.js
+
+## dev: the chat on http://127.0.0.1:$(PORT) (wrangler dev, local workerd, no telemetry)
+dev: build
+	$(ENV) EDGE_CHAT_PREBUILT=1 node_modules/.bin/wrangler dev --ip 127.0.0.1 --port $(PORT)
+
+## test: host unit tests, then integration and browser tests against wrangler dev
+test: build
+	$(MAKE) --no-print-directory test-host test-integration
+
+test-host:
+	$(ENV) cargo test --quiet
+
+test-integration:
+	$(ENV) EDGE_CHAT_PREBUILT=1 node --test --test-concurrency=1 tests/
+
+## check: formatting and lints (host and wasm)
+check: bootstrap fmt clippy
+
+fmt:
+	$(ENV) cargo fmt --all -- --check
+
+clippy:
+	$(ENV) cargo clippy --all-targets -- -D warnings
+	$(ENV) cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
+
+## deploy-check: `wrangler deploy --dry-run` into dist/, proving the bundle is deployable
+deploy-check: build
+	rm -rf dist
+	$(ENV) EDGE_CHAT_PREBUILT=1 node_modules/.bin/wrangler deploy --dry-run --outdir dist
+	@ls -l dist
+
+clean:
+	rm -rf build dist target tests/.artifacts

@@ -1,0 +1,298 @@
+//! The `ChatRoom` Durable Object: one per room, holding its sockets with the WebSocket Hibernation
+//! API. It turns runtime events into calls on the pure [`Room`] and carries out the [`Effect`]s.
+//!
+//! What survives hibernation: the messages (SQLite), and each socket's member (`User`, serialized as
+//! the socket's attachment; its connection id is also the socket's tag). The constructor rebuilds the
+//! roster and the socket cache from `get_websockets()` after every wake, so nothing that matters lives
+//! only in memory. A text `ping` is answered `pong` by the runtime itself without waking the object.
+
+use std::cell::RefCell;
+
+use serde::Deserialize;
+use serde_json::json;
+use worker::{
+    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket,
+    WebSocketIncomingMessage, WebSocketPair,
+};
+
+use super::store::Store;
+use super::{json_response, load_config, now_ms, problem_response, random_bytes};
+use crate::limits::{self, Limits, MAX_PAGE};
+use crate::protocol::{ErrorCode, Problem, User};
+use crate::room::{Effect, Incoming, Room, CLOSE_INTERNAL};
+
+/// The user id of messages posted over the HTTP API.
+const API_USER_ID: &str = "api";
+
+#[durable_object]
+pub struct ChatRoom {
+    state: State,
+    /// Random per construction: changes when the object is rebuilt after hibernation or eviction.
+    instance: String,
+    started_at: u64,
+    inner: RefCell<Inner>,
+}
+
+struct Inner {
+    room: Room,
+    store: Store,
+    /// Open sockets by connection id; a cache of `state.get_websockets()`, rebuilt after a wake.
+    sockets: Vec<(String, WebSocket)>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl DurableObject for ChatRoom {
+    fn new(state: State, env: Env) -> Self {
+        let now = now_ms();
+        match worker::WebSocketRequestResponsePair::new("ping", "pong") {
+            Ok(pair) => state.set_websocket_auto_response(&pair),
+            Err(e) => worker::console_error!("auto-response not set: {e:?}"),
+        }
+        let limits = load_config(&env).map(|c| c.limits).unwrap_or_else(|p| {
+            worker::console_error!("bad configuration, using default limits: {}", p.message);
+            Limits::default()
+        });
+        let store = Store::open(state.storage().sql());
+        let last_seq = store.last_seq().unwrap_or_else(|e| {
+            worker::console_error!("could not read the last seq: {e}");
+            0
+        });
+        let name = state.id().name().unwrap_or_default();
+        let mut room = Room::new(name, limits, last_seq);
+        let mut sockets = Vec::new();
+        let mut users = Vec::new();
+        for ws in state.get_websockets() {
+            match ws.deserialize_attachment::<User>() {
+                Ok(Some(user)) => {
+                    sockets.push((user.id.clone(), ws));
+                    users.push(user);
+                }
+                _ => {
+                    let _ = ws.close(Some(CLOSE_INTERNAL), Some("lost its attachment"));
+                }
+            }
+        }
+        room.restore(users, now);
+        ChatRoom {
+            state,
+            instance: hex(&random_bytes::<8>()),
+            started_at: now,
+            inner: RefCell::new(Inner {
+                room,
+                store,
+                sockets,
+            }),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let url = req.url()?;
+        let query: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let get = |key: &str| {
+            query
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(room) = get("room") {
+            self.inner.borrow_mut().room.set_name(room);
+        }
+        match url.path() {
+            "/ws" => self.open_socket(get("name").unwrap_or(""), get("after")),
+            "/info" => {
+                let inner = self.inner.borrow();
+                let mut info = serde_json::to_value(inner.room.info())?;
+                info["instance"] = json!(self.instance);
+                info["started_at"] = json!(self.started_at);
+                info["sockets"] = json!(self.state.get_websockets().len());
+                json_response(info.to_string(), 200)
+            }
+            "/messages" => {
+                let after = get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+                let limit = get("limit")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(MAX_PAGE)
+                    .min(MAX_PAGE);
+                let inner = self.inner.borrow();
+                let messages = inner.room.messages(&inner.store, after, limit);
+                let body = json!({"messages": messages, "last_seq": inner.room.last_seq()});
+                json_response(body.to_string(), 200)
+            }
+            "/post" => {
+                let body = req.text().await?;
+                self.post(&body)
+            }
+            _ => problem_response(&Problem::new(ErrorCode::NotFound, "no such room action")),
+        }
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        let inner = &mut *self.inner.borrow_mut();
+        let Some(conn_id) = identify(inner, &ws) else {
+            let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
+            return Ok(());
+        };
+        let frame = match &message {
+            WebSocketIncomingMessage::String(s) => Incoming::Text(s),
+            WebSocketIncomingMessage::Binary(b) => Incoming::Binary(b.len()),
+        };
+        let effects = inner
+            .room
+            .receive(&conn_id, frame, &mut inner.store, now_ms());
+        apply(&mut inner.sockets, effects);
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        reason: String,
+        _was_clean: bool,
+    ) -> Result<()> {
+        // Complete the closing handshake (echo the peer's code), so a clean close is clean on both ends.
+        // Codes 1005/1006 only describe a close and may not be sent; newer runtimes reply by
+        // themselves, in which case this second close is refused and ignored.
+        let echo = match code {
+            1000 | 1001 | 1003 | 1007..=1014 | 3000..=4999 => code as u16,
+            _ => 1000,
+        };
+        let _ = ws.close(Some(echo), Some(reason));
+        self.gone(&ws);
+        Ok(())
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
+        worker::console_log!("socket error: {error}");
+        self.gone(&ws);
+        Ok(())
+    }
+}
+
+impl ChatRoom {
+    /// `/ws`: the Worker has validated room, name, origin and `after`; accept the socket as
+    /// hibernatable, remember who it is, and welcome it.
+    fn open_socket(&self, name: &str, after: Option<&str>) -> Result<Response> {
+        let name = match limits::UserName::parse(name) {
+            Ok(n) => n,
+            Err(p) => return problem_response(&p),
+        };
+        let after = match after.map(limits::parse_seq).transpose() {
+            Ok(a) => a,
+            Err(p) => return problem_response(&p),
+        };
+        let inner = &mut *self.inner.borrow_mut();
+        if let Err(p) = inner.room.admit() {
+            return problem_response(&p);
+        }
+        let user = User {
+            id: hex(&random_bytes::<8>()),
+            name: name.into_string(),
+        };
+        let pair = WebSocketPair::new()?;
+        self.state
+            .accept_websocket_with_tags(&pair.server, &[user.id.as_str()]);
+        pair.server.serialize_attachment(&user)?;
+        inner.sockets.push((user.id.clone(), pair.server));
+        let effects = inner.room.join(user, after, &inner.store, now_ms());
+        apply(&mut inner.sockets, effects);
+        Response::from_websocket(pair.client)
+    }
+
+    /// `/post`: a message from the HTTP API, already validated by the Worker except its text.
+    fn post(&self, body: &str) -> Result<Response> {
+        #[derive(Deserialize)]
+        struct Post {
+            name: String,
+            text: String,
+            id: Option<String>,
+        }
+        let post: Post = match serde_json::from_str(body) {
+            Ok(p) => p,
+            Err(_) => {
+                return problem_response(&Problem::new(ErrorCode::BadRequest, "bad post"));
+            }
+        };
+        let from = User {
+            id: API_USER_ID.to_string(),
+            name: post.name,
+        };
+        let inner = &mut *self.inner.borrow_mut();
+        let (result, effects) =
+            inner
+                .room
+                .post(from, post.text, post.id, &mut inner.store, now_ms());
+        apply(&mut inner.sockets, effects);
+        match result {
+            Ok(accepted) => json_response(
+                json!({"seq": accepted.seq, "ts": accepted.ts, "duplicate": !accepted.fresh})
+                    .to_string(),
+                if accepted.fresh { 201 } else { 200 },
+            ),
+            Err(p) => problem_response(&p),
+        }
+    }
+
+    /// A socket closed or failed: drop it and tell the others.
+    fn gone(&self, ws: &WebSocket) {
+        let inner = &mut *self.inner.borrow_mut();
+        let Some(conn_id) = identify(inner, ws) else {
+            return;
+        };
+        inner.sockets.retain(|(id, _)| *id != conn_id);
+        let effects = inner.room.leave(&conn_id);
+        apply(&mut inner.sockets, effects);
+    }
+}
+
+/// The connection id of `ws`: from the in-memory cache, or (a socket accepted by an earlier
+/// incarnation and missed by the rebuild) from its attachment, re-adding it to cache and roster.
+fn identify(inner: &mut Inner, ws: &WebSocket) -> Option<String> {
+    if let Some((id, _)) = inner.sockets.iter().find(|(_, s)| s == ws) {
+        return Some(id.clone());
+    }
+    let user: User = ws.deserialize_attachment().ok().flatten()?;
+    let id = user.id.clone();
+    if !inner.room.has(&id) {
+        inner.room.restore([user], now_ms());
+    }
+    inner.sockets.push((id.clone(), ws.clone()));
+    Some(id)
+}
+
+/// Carries out the room's effects. A send to a socket that is already closing fails; its close
+/// event will remove it, so such errors are ignored.
+fn apply(sockets: &mut Vec<(String, WebSocket)>, effects: Vec<Effect>) {
+    for effect in effects {
+        match effect {
+            Effect::Send { to, frame } => {
+                if let Some((_, ws)) = sockets.iter().find(|(id, _)| *id == to) {
+                    let _ = ws.send_with_str(&frame);
+                }
+            }
+            Effect::Broadcast { except, frame } => {
+                for (id, ws) in sockets.iter() {
+                    if Some(id.as_str()) != except.as_deref() {
+                        let _ = ws.send_with_str(&frame);
+                    }
+                }
+            }
+            Effect::Close { to, code, reason } => {
+                if let Some(pos) = sockets.iter().position(|(id, _)| *id == to) {
+                    let (_, ws) = sockets.remove(pos);
+                    let _ = ws.close(Some(code), Some(reason));
+                }
+            }
+        }
+    }
+}

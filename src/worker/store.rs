@@ -1,0 +1,154 @@
+//! The room's message log in the Durable Object's SQLite storage.
+//!
+//! `sql.exec` is synchronous: the write lands in the object's local database at once, and the runtime's
+//! *output gate* holds back every outgoing message (socket sends included) until the write is durable.
+//! So "store, then send" in `room.rs` really means nobody hears of a message before it is safe.
+//! <https://developers.cloudflare.com/durable-objects/api/sqlite-storage-api/>
+
+use serde::Deserialize;
+use worker::{SqlStorage, SqlStorageValue};
+
+use crate::protocol::{ChatMessage, User};
+use crate::room::History;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+  seq       INTEGER PRIMARY KEY,
+  client_id TEXT,
+  from_id   TEXT NOT NULL,
+  from_name TEXT NOT NULL,
+  text      TEXT NOT NULL,
+  ts        INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id
+  ON messages (from_name, client_id) WHERE client_id IS NOT NULL;
+";
+
+const COLUMNS: &str = "seq, client_id, from_id, from_name, text, ts";
+
+pub struct Store {
+    sql: SqlStorage,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    seq: f64,
+    client_id: Option<String>,
+    from_id: String,
+    from_name: String,
+    text: String,
+    ts: f64,
+}
+
+impl From<Row> for ChatMessage {
+    fn from(r: Row) -> Self {
+        ChatMessage {
+            seq: r.seq as u64,
+            id: r.client_id,
+            from: User {
+                id: r.from_id,
+                name: r.from_name,
+            },
+            text: r.text,
+            ts: r.ts as u64,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct SeqTs {
+    seq: f64,
+    ts: f64,
+}
+
+fn int(v: u64) -> SqlStorageValue {
+    // seqs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
+    SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
+}
+
+impl Store {
+    /// Opens the log, creating the schema on first use. A failure is logged, and surfaces again as
+    /// an `internal` error on the first write (never as a panic).
+    pub fn open(sql: SqlStorage) -> Store {
+        if let Err(e) = sql.exec(SCHEMA, None) {
+            worker::console_error!("could not create the schema: {e}");
+        }
+        Store { sql }
+    }
+
+    /// The newest stored `seq` (0 for an empty room).
+    pub fn last_seq(&self) -> worker::Result<u64> {
+        #[derive(Deserialize)]
+        struct Last {
+            last: f64,
+        }
+        let row: Last = self
+            .sql
+            .exec("SELECT COALESCE(MAX(seq), 0) AS last FROM messages", None)?
+            .one()?;
+        Ok(row.last as u64)
+    }
+
+    fn rows(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Vec<ChatMessage> {
+        match self
+            .sql
+            .exec(query, bindings)
+            .and_then(|c| c.to_array::<Row>())
+        {
+            Ok(rows) => rows.into_iter().map(ChatMessage::from).collect(),
+            Err(e) => {
+                worker::console_error!("history query failed: {e}");
+                Vec::new()
+            }
+        }
+    }
+}
+
+impl History for Store {
+    fn append(&mut self, m: &ChatMessage) -> Result<(), String> {
+        self.sql
+            .exec(
+                "INSERT INTO messages (seq, client_id, from_id, from_name, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    int(m.seq),
+                    m.id.as_deref().into(),
+                    m.from.id.as_str().into(),
+                    m.from.name.as_str().into(),
+                    m.text.as_str().into(),
+                    int(m.ts),
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    fn find_by_client_id(&self, name: &str, id: &str) -> Option<(u64, u64)> {
+        self.sql
+            .exec(
+                "SELECT seq, ts FROM messages WHERE from_name = ? AND client_id = ?",
+                vec![name.into(), id.into()],
+            )
+            .and_then(|c| c.to_array::<SeqTs>())
+            .ok()?
+            .first()
+            .map(|r| (r.seq as u64, r.ts as u64))
+    }
+
+    fn range(&self, after: u64, limit: usize, newest: bool) -> Vec<ChatMessage> {
+        let query = if newest {
+            format!("SELECT * FROM (SELECT {COLUMNS} FROM messages WHERE seq > ? ORDER BY seq DESC LIMIT ?) ORDER BY seq")
+        } else {
+            format!("SELECT {COLUMNS} FROM messages WHERE seq > ? ORDER BY seq LIMIT ?")
+        };
+        self.rows(&query, vec![int(after), int(limit as u64)])
+    }
+
+    fn trim(&mut self, upto: u64) {
+        if let Err(e) = self
+            .sql
+            .exec("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
+        {
+            worker::console_error!("history trim failed: {e}");
+        }
+    }
+}

@@ -1,0 +1,302 @@
+// Test harness: starts the real `wrangler dev` (local workerd) on free loopback ports with the prebuilt
+// bundle, waits until it answers, and stops it afterwards — also when a test fails or the runner dies.
+// WebSocket clients are real `ws` clients speaking protocol v1.
+
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
+const live = new Set();
+
+function killAll() {
+  for (const s of live) s.kill('SIGKILL');
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(130);
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A TCP port on 127.0.0.1 that is free right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts `wrangler dev` and resolves once `GET /health` answers.
+ * options.vars: extra `--var KEY:VALUE` bindings; options.persistDir: keep state across restarts
+ * (a fresh temporary folder otherwise); options.port: reuse a port (restarts).
+ */
+export async function startServer(options = {}) {
+  const persistDir = options.persistDir ?? mkdtempSync(path.join(os.tmpdir(), 'edge-chat-state-'));
+  const ownsDir = !options.persistDir;
+  const port = options.port ?? (await freePort());
+  const inspector = await freePort();
+  const args = [
+    'dev',
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--inspector-port', String(inspector),
+    '--persist-to', persistDir,
+    '--log-level', options.logLevel ?? 'warn',
+  ];
+  for (const [k, v] of Object.entries(options.vars ?? {})) args.push('--var', `${k}:${v}`);
+  const child = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      EDGE_CHAT_PREBUILT: '1',
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      NO_COLOR: '1',
+      CI: '1',
+    },
+  });
+  live.add(child);
+  let log = '';
+  const keep = (chunk) => {
+    log += chunk;
+    if (log.length > 200_000) log = log.slice(-100_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let exited = null;
+  child.on('exit', (code, signal) => {
+    exited = { code, signal };
+    live.delete(child);
+  });
+
+  const base = `http://127.0.0.1:${port}`;
+  const server = {
+    port,
+    base,
+    persistDir,
+    get log() {
+      return log;
+    },
+    ws: (room, query = {}) => {
+      const q = new URLSearchParams(query).toString();
+      return `ws://127.0.0.1:${port}/ws${room === undefined ? '' : `/${room}`}${q ? `?${q}` : ''}`;
+    },
+    async stop({ keepState = false } = {}) {
+      if (!exited) {
+        const gone = new Promise((r) => child.once('exit', r));
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {}
+        const timer = setTimeout(() => {
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {}
+        }, 5000);
+        await gone;
+        clearTimeout(timer);
+      }
+      // workerd may outlive wrangler for a moment; make sure the whole group is gone.
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+      if (ownsDir && !keepState) rmSync(persistDir, { recursive: true, force: true });
+    },
+  };
+
+  const deadline = Date.now() + (options.startTimeoutMs ?? 90_000);
+  for (;;) {
+    if (exited) throw new Error(`wrangler dev exited early (${JSON.stringify(exited)}):\n${log}`);
+    try {
+      const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) break;
+    } catch {}
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`wrangler dev did not answer within the start timeout:\n${log}`);
+    }
+    await sleep(200);
+  }
+  return server;
+}
+
+/**
+ * A WebSocket client that records every frame. `next(pred)` waits for the next unread frame matching
+ * `pred` (frames skipped on the way stay readable by later calls with other predicates).
+ */
+export class Client {
+  constructor(url, options = {}) {
+    this.url = url;
+    this.frames = []; // every parsed frame, in arrival order
+    this.raw = []; // every text frame as received
+    this.consumed = new Set();
+    this.waiters = [];
+    this.closed = null;
+    this.ws = new WebSocket(url, { headers: options.headers ?? {}, maxPayload: 1 << 20 });
+    this.ws.on('message', (data, isBinary) => {
+      const text = isBinary ? null : data.toString();
+      this.raw.push(text);
+      let frame;
+      try {
+        frame = JSON.parse(text);
+      } catch {
+        frame = { type: '_text', text };
+      }
+      this.frames.push(frame);
+      this.wake();
+    });
+    this.ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+    });
+    this.ws.on('error', () => {});
+    this.opened = new Promise((resolve, reject) => {
+      this.ws.once('open', resolve);
+      this.ws.once('unexpected-response', (req, res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => {
+          const err = new Error(`HTTP ${res.statusCode}: ${body}`);
+          err.status = res.statusCode;
+          try {
+            err.body = JSON.parse(body);
+          } catch {
+            err.body = body;
+          }
+          reject(err);
+        });
+      });
+      this.ws.once('error', reject);
+      this.ws.once('close', () => reject(new Error('closed before open')));
+    });
+  }
+
+  static async connect(url, options) {
+    const c = new Client(url, options);
+    await c.opened;
+    if (options?.welcome !== false) c.welcome = await c.next('welcome');
+    return c;
+  }
+
+  wake() {
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Next unread frame whose type is `type` (string) or that satisfies `pred` (function). */
+  next(pred, timeoutMs = 10_000) {
+    const test = typeof pred === 'string' ? (f) => f.type === pred : pred;
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        for (let i = 0; i < this.frames.length; i++) {
+          if (!this.consumed.has(i) && test(this.frames[i])) {
+            this.consumed.add(i);
+            done();
+            resolve(this.frames[i]);
+            return true;
+          }
+        }
+        if (this.closed) {
+          done();
+          reject(new Error(`socket closed (${this.closed.code}) while waiting for ${pred}`));
+          return true;
+        }
+        return false;
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new Error(`timeout waiting for ${pred} on ${this.url}; got ${JSON.stringify(this.frames).slice(0, 2000)}`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters = this.waiters.filter((w) => w !== check);
+      };
+      if (!check()) this.waiters.push(check);
+    });
+  }
+
+  /** Frames of `type` received so far. */
+  all(type) {
+    return this.frames.filter((f) => f.type === type);
+  }
+
+  send(obj) {
+    this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj));
+  }
+
+  /** Sends a message and resolves with its ack (or rejects with the error frame). */
+  async say(text, id = randomId()) {
+    this.send({ type: 'message', text, id });
+    const reply = await this.next((f) => (f.type === 'ack' || f.type === 'error') && f.id === id);
+    if (reply.type === 'error') throw Object.assign(new Error(reply.message), { frame: reply });
+    return reply;
+  }
+
+  /** Closes cleanly and resolves with the close code the client saw. */
+  close(code = 1000, reason = 'bye') {
+    if (this.closed) return Promise.resolve(this.closed);
+    return new Promise((resolve) => {
+      this.ws.once('close', (c, r) => resolve({ code: c, reason: r.toString() }));
+      this.ws.close(code, reason);
+    });
+  }
+
+  terminate() {
+    this.ws.terminate();
+  }
+}
+
+let counter = 0;
+export function randomId() {
+  counter += 1;
+  return `${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A room name unique to this test run. */
+export function uniqueRoom(prefix = 'room') {
+  return `${prefix}-${randomId()}`.replace(/[^A-Za-z0-9_.-]/g, '');
+}
+
+/** GET a JSON endpoint: { status, body }. */
+export async function getJson(url, init) {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  let body;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body, headers: res.headers };
+}
+
+/** Waits until `fn()` returns a truthy value (polling), or throws after `timeoutMs`. */
+export async function eventually(fn, timeoutMs = 10_000, what = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last}`);
+    await sleep(100);
+  }
+}
