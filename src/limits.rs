@@ -138,8 +138,16 @@ impl UserName {
 
 /// A sequence number given in a query (`after=`): a non-negative integer.
 pub fn parse_seq(raw: &str) -> Result<u64, Problem> {
+    // Capped at 2^53 - 1: seqs travel as JSON numbers, exact in JavaScript only up to there.
     raw.parse::<u64>()
-        .map_err(|_| Problem::new(ErrorCode::BadAfter, "after must be a non-negative integer"))
+        .ok()
+        .filter(|n| *n < 1 << 53)
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorCode::BadAfter,
+                "after must be a whole number from 0 to 2^53-1",
+            )
+        })
 }
 
 /// A page size given in a query (`limit=`): 1..=1000.

@@ -207,6 +207,14 @@ impl FrameError {
     }
 }
 
+/// The `id` of a frame that is JSON but has the wrong shape (say, a numeric `text`), so the error can
+/// still name the message it refuses. Only ever runs on the error path.
+fn salvage_id(raw: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let id = value.get("id")?.as_str()?;
+    limits::check_client_id(id).ok()
+}
+
 impl ClientFrame {
     /// Decodes one text frame. Frame-size limits are checked by the caller before this is reached.
     pub fn decode(raw: &str, limits: &Limits) -> Result<ClientFrame, FrameError> {
@@ -215,7 +223,7 @@ impl ClientFrame {
                 FrameError::new(
                     ErrorCode::BadRequest,
                     format!("frame has a field of the wrong type: {e}"),
-                    None,
+                    salvage_id(raw),
                 )
             } else {
                 FrameError::new(
@@ -289,6 +297,17 @@ mod tests {
             .unwrap_err()
             .problem
             .code
+    }
+
+    #[test]
+    fn wrong_types_still_name_the_message() {
+        let err = ClientFrame::decode(r#"{"type":"message","text":42,"id":"m-7"}"#, &limits())
+            .unwrap_err();
+        assert_eq!(err.problem.code, ErrorCode::BadRequest);
+        assert_eq!(err.id.as_deref(), Some("m-7"));
+        let err =
+            ClientFrame::decode(r#"{"type":"message","text":42,"id":7}"#, &limits()).unwrap_err();
+        assert_eq!(err.id, None);
     }
 
     #[test]
