@@ -138,7 +138,7 @@ impl DurableObject for ChatRoom {
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
         let inner = &mut *self.inner.borrow_mut();
-        let Some(conn_id) = identify(inner, &ws) else {
+        let Some(conn_id) = identify(&self.state, inner, &ws) else {
             let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
             return Ok(());
         };
@@ -245,28 +245,38 @@ impl ChatRoom {
 
     /// A socket closed or failed: drop it and tell the others.
     fn gone(&self, ws: &WebSocket) {
-        let inner = &mut *self.inner.borrow_mut();
-        let Some(conn_id) = identify(inner, ws) else {
+        // Only the tag: a socket that is closing must not be re-admitted from its attachment (it may
+        // already have left, e.g. after a 1009 close the room initiated).
+        let Some(conn_id) = self.state.get_tags(ws).into_iter().next() else {
             return;
         };
+        let inner = &mut *self.inner.borrow_mut();
         inner.sockets.retain(|(id, _)| *id != conn_id);
         let effects = inner.room.leave(&conn_id);
         apply(&mut inner.sockets, effects);
     }
 }
 
-/// The connection id of `ws`: from the in-memory cache, or (a socket accepted by an earlier
-/// incarnation and missed by the rebuild) from its attachment, re-adding it to cache and roster.
-fn identify(inner: &mut Inner, ws: &WebSocket) -> Option<String> {
-    if let Some((id, _)) = inner.sockets.iter().find(|(_, s)| s == ws) {
-        return Some(id.clone());
+/// The connection id of `ws`: its tag (set by `accept_websocket_with_tags`, kept by the runtime across
+/// hibernation), one call into the runtime. A connection is never identified by comparing `WebSocket`
+/// values, which would cost one JS call per open socket. A socket missing from the cache or roster (an
+/// earlier incarnation accepted it and the rebuild missed it) is re-added from its attachment.
+fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> {
+    let id = state.get_tags(ws).into_iter().next()?;
+    if !inner.sockets.iter().any(|(known, _)| *known == id) {
+        // Only an open socket is re-admitted; one the room has closed (1009) is on its way out.
+        if ws.as_ref().ready_state() != worker::web_sys::WebSocket::OPEN {
+            return None;
+        }
+        let user: User = ws.deserialize_attachment().ok().flatten()?;
+        if user.id != id {
+            return None;
+        }
+        if !inner.room.has(&id) {
+            inner.room.restore([user], now_ms());
+        }
+        inner.sockets.push((id.clone(), ws.clone()));
     }
-    let user: User = ws.deserialize_attachment().ok().flatten()?;
-    let id = user.id.clone();
-    if !inner.room.has(&id) {
-        inner.room.restore([user], now_ms());
-    }
-    inner.sockets.push((id.clone(), ws.clone()));
     Some(id)
 }
 
