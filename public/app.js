@@ -1,0 +1,393 @@
+//! The DOM half of the browser client: the join form, the conversation, the roster and the status
+//! line, drawn from the events of a `ChatClient` (client.js). Every piece of user text goes into the
+//! page through `textContent`, never as HTML; the page's CSP (public/_headers) also enforces Trusted
+//! Types, so an accidental `innerHTML` would throw instead of injecting.
+
+import { ChatClient, charCount, cleanName, isRoomName, privateRoomName, MAX_TEXT } from './client.js';
+
+const $ = (id) => document.getElementById(id);
+const ui = {
+  joinView: $('join-view'),
+  joinForm: $('join-form'),
+  name: $('name'),
+  nameError: $('name-error'),
+  room: $('room'),
+  roomError: $('room-error'),
+  newRoom: $('new-room'),
+  chatView: $('chat-view'),
+  roomTitle: $('room-title'),
+  roomName: $('room-name'),
+  roomActions: $('room-actions'),
+  copyLink: $('copy-link'),
+  leave: $('leave'),
+  status: $('status'),
+  reconnectNow: $('reconnect-now'),
+  roster: $('roster'),
+  onlineCount: $('online-count'),
+  messages: $('messages'),
+  typing: $('typing'),
+  composer: $('composer'),
+  input: $('message-input'),
+  announcer: $('announcer'),
+};
+
+const NAME_KEY = 'edge-chat:name';
+let client = null;
+let statusTicker = null;
+let unread = 0;
+
+// ---- small DOM helpers (text only) ----
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function button(label, onClick, className) {
+  const b = el('button', className, label);
+  b.type = 'button';
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+const fullFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'full', timeStyle: 'medium' });
+
+function timeElement(ms) {
+  const d = new Date(ms);
+  const today = new Date().toDateString() === d.toDateString();
+  const t = el('time', 'when', (today ? timeFormat : dateTimeFormat).format(d));
+  t.dateTime = d.toISOString();
+  t.title = fullFormat.format(d);
+  return t;
+}
+
+/** Screen readers hear new messages and joins/leaves through one polite live region (the message
+ * list itself is not live, so loading 50 messages of history does not read them all out). */
+function announce(text) {
+  ui.announcer.append(el('p', '', text));
+  while (ui.announcer.childElementCount > 5) ui.announcer.firstElementChild.remove();
+}
+
+// ---- the room in the URL: /#room=<name> (a fragment never reaches the server's logs) ----
+
+function roomFromUrl() {
+  const room = new URLSearchParams(location.hash.slice(1)).get('room');
+  return room && isRoomName(room) ? room : null;
+}
+
+function inviteUrl(room) {
+  const u = new URL(location.href);
+  u.hash = `room=${room}`;
+  return u.href;
+}
+
+// ---- joining and leaving ----
+
+function showError(input, errorEl, message) {
+  errorEl.textContent = message;
+  if (message) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+function validate() {
+  const name = cleanName(ui.name.value);
+  const room = ui.room.value.trim();
+  showError(ui.name, ui.nameError, name ? '' : 'Please choose a name of 1–32 characters.');
+  showError(ui.room, ui.roomError, isRoomName(room) ? '' : 'Room names use 1–64 of: letters, digits, _ . -');
+  if (!name) ui.name.focus();
+  else if (!isRoomName(room)) ui.room.focus();
+  return name && isRoomName(room) ? { name, room } : null;
+}
+
+function join({ name, room }) {
+  client?.stop();
+  try {
+    localStorage.setItem(NAME_KEY, name);
+  } catch {}
+  if (roomFromUrl() !== room) history.replaceState(null, '', inviteUrl(room));
+  ui.messages.replaceChildren();
+  ui.roster.replaceChildren();
+  ui.typing.textContent = '';
+  ui.roomName.textContent = room;
+  ui.roomTitle.hidden = false;
+  ui.roomActions.hidden = false;
+  ui.joinView.hidden = true;
+  ui.chatView.hidden = false;
+  document.title = `${room} · edge-chat`;
+  unread = 0;
+
+  client = new ChatClient({ room, name });
+  client.addEventListener('status', onStatus);
+  client.addEventListener('message', onMessage);
+  client.addEventListener('outbox', renderOutbox);
+  client.addEventListener('roster', renderRoster);
+  client.addEventListener('join', onJoin);
+  client.addEventListener('leave', onLeave);
+  client.addEventListener('typing', renderTyping);
+  client.addEventListener('notice', (e) => addNotice(e.detail.text));
+  client.start();
+  ui.input.focus();
+}
+
+function leave() {
+  client?.stop();
+  client = null;
+  ui.chatView.hidden = true;
+  ui.roomTitle.hidden = true;
+  ui.roomActions.hidden = true;
+  ui.joinView.hidden = false;
+  document.title = 'edge-chat';
+  renderStatus();
+  ui.room.value = roomFromUrl() ?? ui.room.value;
+  ui.name.focus();
+}
+
+// ---- connection status ----
+
+function onStatus() {
+  renderStatus();
+  renderOutbox();
+  clearInterval(statusTicker);
+  if (client?.state === 'waiting') statusTicker = setInterval(renderStatus, 250);
+}
+
+function renderStatus() {
+  const state = client?.state ?? 'closed';
+  let text = { connecting: 'connecting…', online: 'online', reconnecting: 'reconnecting…', closed: 'not connected' }[state];
+  if (state === 'waiting') {
+    const s = Math.max(0, Math.ceil((client.retryAt - Date.now()) / 1000));
+    text = `reconnecting in ${s} s`;
+  }
+  if (ui.status.textContent !== text) ui.status.textContent = text;
+  ui.status.dataset.state = state;
+  ui.reconnectNow.hidden = state !== 'waiting';
+}
+
+// ---- messages ----
+
+function messageItem(m, own) {
+  const li = el('li', own ? 'msg own' : 'msg');
+  const meta = el('p', 'meta');
+  meta.append(el('span', 'who', m.from?.name ?? '?'));
+  if (own) meta.append(el('span', 'you', 'you'));
+  meta.append(timeElement(m.ts ?? Date.now()));
+  li.append(meta, el('p', 'text', m.text));
+  return li;
+}
+
+/** Keeps the view pinned to the newest message unless the reader has scrolled up. */
+function keepingScroll(force, change) {
+  const list = ui.messages;
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  change();
+  if (atBottom || force) list.scrollTop = list.scrollHeight;
+}
+
+/** Stored messages sit in seq order, above the outbox (the not yet acked ones, always last). */
+function insertBySeq(li, seq) {
+  li.dataset.seq = String(seq);
+  const firstPending = ui.messages.querySelector('.pending');
+  let before = firstPending;
+  let cur = firstPending ? firstPending.previousElementSibling : ui.messages.lastElementChild;
+  for (; cur; cur = cur.previousElementSibling) {
+    if (!cur.dataset.seq) continue; // a notice
+    if (Number(cur.dataset.seq) > seq) before = cur;
+    else break;
+  }
+  ui.messages.insertBefore(li, before);
+}
+
+function onMessage(e) {
+  const { message: m, own, live } = e.detail;
+  keepingScroll(own, () => insertBySeq(messageItem(m, own), m.seq));
+  if (live && !own) {
+    announce(`${m.from?.name}: ${m.text}`);
+    if (document.hidden) {
+      unread += 1;
+      document.title = `(${unread}) ${client.room} · edge-chat`;
+    }
+  }
+}
+
+function addNotice(text) {
+  const li = el('li', 'notice', text);
+  const firstPending = ui.messages.querySelector('.pending');
+  keepingScroll(false, () => ui.messages.insertBefore(li, firstPending));
+  announce(text);
+}
+
+function outboxState(entry) {
+  if (entry.error) return `Not sent: ${entry.error}.`;
+  return client?.state === 'online' ? 'sending…' : 'pending — will be sent when connected';
+}
+
+function renderOutbox() {
+  if (!client) return;
+  const entries = client.outbox;
+  const byId = new Map([...ui.messages.querySelectorAll('.pending')].map((li) => [li.dataset.id, li]));
+  keepingScroll(false, () => {
+    for (const entry of entries) {
+      let li = byId.get(entry.id);
+      byId.delete(entry.id);
+      if (!li) {
+        li = messageItem({ from: { name: client.name }, text: entry.text, ts: entry.createdAt }, true);
+        li.classList.add('pending');
+        li.dataset.id = entry.id;
+        li.append(el('p', 'state'), el('p', 'fix'));
+        ui.messages.append(li);
+      }
+      const state = outboxState(entry);
+      const stateEl = li.querySelector('.state');
+      if (stateEl.textContent !== state) stateEl.textContent = state;
+      li.classList.toggle('failed', Boolean(entry.error));
+      const fix = li.querySelector('.fix');
+      if (entry.error && !fix.childElementCount) {
+        if (entry.code === 'too_large') fix.append(button('Edit', () => editFailed(entry)));
+        else fix.append(button('Retry', () => client.retry(entry.id)));
+        fix.append(button('Discard', () => client.discard(entry.id)));
+        announce(`Message not sent: ${entry.error}`);
+      } else if (!entry.error) {
+        fix.replaceChildren();
+      }
+    }
+    for (const li of byId.values()) li.remove(); // acked (now shown by seq) or discarded
+  });
+}
+
+function editFailed(entry) {
+  client.discard(entry.id);
+  ui.input.value = entry.text;
+  ui.input.focus();
+}
+
+// ---- roster, joins, typing ----
+
+function renderRoster() {
+  const counts = new Map();
+  for (const m of client.members.values()) counts.set(m.name, (counts.get(m.name) ?? 0) + 1);
+  const names = [...counts.keys()].sort((a, b) => (a === client.name ? -1 : b === client.name ? 1 : a.localeCompare(b)));
+  ui.roster.replaceChildren(
+    ...names.map((name) => {
+      const li = el('li', name === client.name ? 'me' : '');
+      li.append(el('span', 'who', name));
+      if (name === client.name) li.append(el('span', 'you', 'you'));
+      if (counts.get(name) > 1) li.append(el('span', 'devices', `×${counts.get(name)}`));
+      return li;
+    }),
+  );
+  ui.onlineCount.textContent = String(names.length);
+}
+
+function sameNameOnline(name) {
+  return [...client.members.values()].filter((m) => m.name === name).length;
+}
+
+function onJoin(e) {
+  // A second tab of somebody already here is not news.
+  if (sameNameOnline(e.detail.user.name) === 1) addNotice(`${e.detail.user.name} joined`);
+}
+
+function onLeave(e) {
+  if (sameNameOnline(e.detail.user.name) === 0) addNotice(`${e.detail.user.name} left`);
+}
+
+function renderTyping(e) {
+  const names = e.detail.names;
+  ui.typing.textContent =
+    names.length === 0 ? '' :
+    names.length === 1 ? `${names[0]} is typing…` :
+    names.length === 2 ? `${names[0]} and ${names[1]} are typing…` :
+    `${names.length} people are typing…`;
+}
+
+// ---- wiring ----
+
+ui.joinForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const choice = validate();
+  if (choice) join(choice);
+});
+
+ui.newRoom.addEventListener('click', () => {
+  ui.room.value = privateRoomName();
+  showError(ui.room, ui.roomError, '');
+  if (cleanName(ui.name.value)) join({ name: cleanName(ui.name.value), room: ui.room.value });
+  else validate();
+});
+
+ui.composer.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const text = ui.input.value;
+  if (!client || !text.trim()) return;
+  client.send(text);
+  ui.input.value = '';
+  ui.input.focus();
+});
+
+ui.input.addEventListener('keydown', (e) => {
+  // Enter sends; Shift+Enter is a new line; Enter that confirms an IME composition is neither.
+  if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+    e.preventDefault();
+    ui.composer.requestSubmit();
+  }
+});
+
+ui.input.addEventListener('input', () => {
+  client?.typing();
+  const n = charCount(ui.input.value);
+  ui.input.setCustomValidity(n > MAX_TEXT ? `Too long: ${n} of at most ${MAX_TEXT} characters.` : '');
+});
+
+ui.reconnectNow.addEventListener('click', () => client?.reconnectNow());
+ui.leave.addEventListener('click', leave);
+
+ui.copyLink.addEventListener('click', async () => {
+  const url = inviteUrl(client?.room ?? ui.room.value);
+  const label = ui.copyLink.textContent;
+  try {
+    await navigator.clipboard.writeText(url);
+    ui.copyLink.textContent = 'Link copied';
+  } catch {
+    window.prompt('Copy this link to invite someone:', url);
+  }
+  setTimeout(() => (ui.copyLink.textContent = label), 2000);
+});
+
+// The browser knows before our backoff timer does when the network is back.
+window.addEventListener('online', () => client?.reconnectNow());
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && client) {
+    unread = 0;
+    document.title = `${client.room} · edge-chat`;
+  }
+});
+
+window.addEventListener('hashchange', () => {
+  const room = roomFromUrl();
+  if (!room || room === client?.room) return;
+  ui.room.value = room;
+  const name = cleanName(ui.name.value);
+  if (name) join({ name, room });
+});
+
+function init() {
+  let saved = null;
+  try {
+    saved = localStorage.getItem(NAME_KEY);
+  } catch {}
+  if (saved) ui.name.value = saved;
+  const room = roomFromUrl();
+  ui.room.value = room ?? 'lobby';
+  const name = cleanName(saved);
+  // An invitation link opened by someone we already know goes straight into the room.
+  if (room && name) join({ name, room });
+  else (name ? ui.room : ui.name).focus();
+  renderStatus();
+}
+
+init();

@@ -1,0 +1,65 @@
+// Browser helpers for tests/browser.test.mjs: Debian's Chromium (never a downloaded one) driven by
+// playwright-core, headless, with only 127.0.0.1 reachable, and a page object per chat participant.
+
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage', '--disable-component-update'],
+  });
+}
+
+/**
+ * A fresh browser context (its own storage, like another person's browser) with one page on `url`.
+ * Anything not addressed to 127.0.0.1 is aborted, and every console error, page error and CSP
+ * violation is collected in `errors`, so a test can assert that the page stayed clean.
+ */
+export async function openPage(browser, url, { viewport = { width: 1000, height: 700 }, colorScheme = 'light' } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme, locale: 'en-GB', timezoneId: 'UTC' });
+  await context.route('**/*', (route) => {
+    const { hostname } = new URL(route.request().url());
+    return hostname === '127.0.0.1' ? route.continue() : route.abort();
+  });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') errors.push(msg.text());
+  });
+  page.on('pageerror', (err) => errors.push(String(err)));
+  await page.goto(url);
+  return { context, page, errors };
+}
+
+/** Opens the page for `room` (as an invitation link would) and joins as `name`; resolves when online. */
+export async function joinChat(browser, base, { name, room, ...options }) {
+  const chat = await openPage(browser, `${base}/#room=${room}`, options);
+  const { page } = chat;
+  await page.getByLabel('Your name').fill(name);
+  await page.getByLabel('Your name').press('Enter');
+  await page.locator('#status', { hasText: /^online$/ }).waitFor();
+  return chat;
+}
+
+/** Types `text` into the message box and sends it with Enter, as a keyboard user would. */
+export async function say(page, text) {
+  const box = page.getByLabel('Message', { exact: true });
+  await box.fill(text);
+  await box.press('Enter');
+}
+
+/** The stored (acked or received) messages shown on a page, oldest first. */
+export function shownMessages(page) {
+  return page.locator('#messages li.msg:not(.pending)').evaluateAll((items) =>
+    items.map((li) => ({
+      name: li.querySelector('.who').textContent,
+      text: li.querySelector('.text').textContent,
+      own: li.classList.contains('own'),
+      seq: Number(li.dataset.seq),
+      time: li.querySelector('time')?.textContent ?? '',
+    })),
+  );
+}
