@@ -28,6 +28,7 @@ const ui = {
   typing: $('typing'),
   composer: $('composer'),
   input: $('message-input'),
+  count: $('char-count'),
   announcer: $('announcer'),
 };
 
@@ -113,6 +114,7 @@ function join({ name, room }) {
   ui.roster.replaceChildren();
   ui.typing.textContent = '';
   ui.roomName.textContent = room;
+  ui.roomName.title = room;
   ui.roomTitle.hidden = false;
   ui.roomActions.hidden = false;
   ui.joinView.hidden = true;
@@ -325,6 +327,7 @@ ui.composer.addEventListener('submit', (e) => {
   if (!client || !text.trim()) return;
   client.send(text);
   ui.input.value = '';
+  ui.count.textContent = '';
   ui.input.focus();
 });
 
@@ -338,8 +341,10 @@ ui.input.addEventListener('keydown', (e) => {
 
 ui.input.addEventListener('input', () => {
   client?.typing();
+  // A counter near the limit, so a too-long message is no surprise (the client refuses it anyway).
   const n = charCount(ui.input.value);
-  ui.input.setCustomValidity(n > MAX_TEXT ? `Too long: ${n} of at most ${MAX_TEXT} characters.` : '');
+  ui.count.textContent = n > MAX_TEXT - 500 ? `${n} / ${MAX_TEXT}` : '';
+  ui.count.classList.toggle('over', n > MAX_TEXT);
 });
 
 ui.reconnectNow.addEventListener('click', () => client?.reconnectNow());

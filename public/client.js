@@ -345,6 +345,8 @@ export class ChatClient extends EventTarget {
     }
     this.outbox.push(entry);
     this.save();
+    // The others drop our typing line when the message arrives; the next keystroke may say so again.
+    this.lastTypingSent = 0;
     this.emit('outbox', { entries: this.outbox });
     if (!entry.error) this.transmit({ type: 'message', text, id: entry.id });
     return entry;

@@ -17,13 +17,15 @@ export function launchBrowser() {
  * A fresh browser context (its own storage, like another person's browser) with one page on `url`.
  * Anything not addressed to 127.0.0.1 is aborted, and every console error, page error and CSP
  * violation is collected in `errors`, so a test can assert that the page stayed clean.
+ * options: viewport, colorScheme ('light' | 'dark'), beforeGoto(context).
  */
-export async function openPage(browser, url, { viewport = { width: 1000, height: 700 }, colorScheme = 'light' } = {}) {
+export async function openPage(browser, url, { viewport = { width: 1000, height: 700 }, colorScheme = 'light', beforeGoto } = {}) {
   const context = await browser.newContext({ viewport, colorScheme, locale: 'en-GB', timezoneId: 'UTC' });
   await context.route('**/*', (route) => {
     const { hostname } = new URL(route.request().url());
     return hostname === '127.0.0.1' ? route.continue() : route.abort();
   });
+  await beforeGoto?.(context); // e.g. routeWebSocket, which only sees sockets opened after it
   const page = await context.newPage();
   const errors = [];
   page.on('console', (msg) => {
