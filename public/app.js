@@ -166,6 +166,8 @@ function renderStatus() {
   }
   if (ui.status.textContent !== text) ui.status.textContent = text;
   ui.status.dataset.state = state;
+  // While we are not connected the roster is only what we last knew: say so by greying it.
+  ui.roster.parentElement.classList.toggle('stale', state !== 'online');
   ui.reconnectNow.hidden = state !== 'waiting';
 }
 

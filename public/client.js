@@ -102,7 +102,7 @@ export class ChatClient extends EventTarget {
     this.typers = new Map(); // connection id → {name, until}
     this.attempt = 0;
     this.retryAt = null;
-    this.lastTypingSent = 0;
+    this.lastTypingSent = -Infinity;
     this.timers = {};
   }
 
@@ -346,7 +346,7 @@ export class ChatClient extends EventTarget {
     this.outbox.push(entry);
     this.save();
     // The others drop our typing line when the message arrives; the next keystroke may say so again.
-    this.lastTypingSent = 0;
+    this.lastTypingSent = -Infinity;
     this.emit('outbox', { entries: this.outbox });
     if (!entry.error) this.transmit({ type: 'message', text, id: entry.id });
     return entry;
