@@ -28,7 +28,6 @@ const REASONS = {
   rate_limited: 'rate limited — too many messages at once',
   too_large: `too large (at most ${MAX_TEXT} characters)`,
   bad_request: 'refused by the server',
-  internal: 'the room could not store it',
 };
 
 /** Length in Unicode scalar values (what the server's limits count), not UTF-16 units. */
@@ -285,6 +284,13 @@ export class ChatClient extends EventTarget {
     if (f.truncated) {
       this.emit('notice', { text: resumed ? 'You were away for long: only the newest messages are shown.' : 'Older messages are no longer kept.' });
     }
+    if (resumed && f.last_seq < this.lastSeq) {
+      // The room is behind what we saw: its storage was reset (a fresh dev server, say). Its seqs
+      // start again, so what we remember of the old ones would hide new messages.
+      this.emit('notice', { text: 'The room was reset: its earlier messages are gone.' });
+      this.seen.clear();
+      this.lastSeq = 0;
+    }
     // Everything up to last_seq is in history or already seen (the room sends the newest when it cuts).
     this.lastSeq = Math.max(this.lastSeq ?? 0, f.last_seq ?? 0);
     for (const m of f.history ?? []) this.report(m, { live: false });
@@ -327,6 +333,11 @@ export class ChatClient extends EventTarget {
     const entry = f.id == null ? null : this.outbox.find((e) => e.id === f.id);
     if (!entry) {
       this.emit('notice', { text: `Server: ${f.message ?? f.code}` });
+      return;
+    }
+    if (f.code === 'internal') {
+      // Not stored, through no fault of the message: it stays pending and goes again (same id).
+      setTimeout(() => this.outbox.includes(entry) && this.transmit({ type: 'message', text: entry.text, id: entry.id }), 2000);
       return;
     }
     entry.error = REASONS[f.code] ?? f.message ?? f.code;

@@ -452,6 +452,27 @@ describe('client.js on its own (fake socket, fake clock)', () => {
     c.stop();
   });
 
+  test('history merges by seq without doubles; a room that was reset does not hide its new messages', (t) => {
+    const c = newClient(t);
+    const got = [];
+    c.addEventListener('message', (e) => got.push(e.detail.message.seq));
+    c.start();
+    const msg = (seq) => ({ type: 'message', seq, id: null, from: { id: 'b', name: 'bob' }, text: `m${seq}`, ts: 0 });
+    FakeSocket.all[0].receive(welcome({ history: [msg(1), msg(2)].map(({ type, ...m }) => m), last_seq: 2 }));
+    FakeSocket.all[0].receive(msg(3));
+    FakeSocket.all[0].onclose();
+    t.mock.timers.tick(100);
+    assert.match(FakeSocket.all[1].url, /after=3$/);
+    FakeSocket.all[1].receive(welcome({ history: [msg(3), msg(4)].map(({ type, ...m }) => m), last_seq: 4 }));
+    assert.deepEqual(got, [1, 2, 3, 4], 'seq 3 came twice, is reported once');
+    FakeSocket.all[1].onclose();
+    t.mock.timers.tick(100);
+    FakeSocket.all[2].receive(welcome({ last_seq: 0 })); // storage wiped: seqs start again
+    FakeSocket.all[2].receive(msg(1));
+    assert.deepEqual(got, [1, 2, 3, 4, 1]);
+    c.stop();
+  });
+
   test('typing: at most one frame per 2.5 s while typing; "bob is typing" expires 4 s after his last frame', (t) => {
     const c = newClient(t, { heartbeatMs: 60_000 });
     const shown = [];
