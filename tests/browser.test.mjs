@@ -152,7 +152,9 @@ describe('the page', () => {
     const { page: bob } = await person('bob', room);
     const watcher = await Client.connect(server.ws(room, { name: 'watcher' }));
     try {
+      const started = Date.now();
       await bob.getByLabel('Message', { exact: true }).pressSequentially('hello the', { delay: 60 });
+      const typedFor = Date.now() - started;
       const typing = ann.locator('#typing');
       await typing.filter({ hasText: /^bob is typing…$/ }).waitFor();
       const shownAt = Date.now();
@@ -161,7 +163,8 @@ describe('the page', () => {
       const shownFor = Date.now() - shownAt;
       assert.ok(shownFor > 2500, `the typing line vanished after only ${shownFor} ms`);
       // Nine keystrokes in ~0.6 s cost one typing frame (one rate-limit token), not nine.
-      assert.equal(watcher.all('typing').length, 1, JSON.stringify(watcher.all('typing')));
+      const frames = watcher.all('typing').length;
+      assert.ok(frames >= 1 && frames <= 1 + Math.floor(typedFor / 2500), `${frames} typing frames in ${typedFor} ms`);
       assert.equal(watcher.all('typing')[0].user.name, 'bob');
     } finally {
       await watcher.close();
@@ -222,20 +225,22 @@ describe('the page', () => {
     await tooLarge.filter({ hasText: /Not sent: too large/ }).waitFor();
     await assert.doesNotReject(tooLarge.getByRole('button', { name: 'Edit' }).waitFor());
 
-    // 30 sends in one task: the room's bucket holds 20 tokens and refills 10/s.
-    await ann.evaluate(() => {
+    // 60 sends in one task: the room's bucket holds 20 tokens and refills 10/s, so even a slow
+    // machine (the room storing one message per 30 ms) refuses a good part of them.
+    const burst = 60;
+    await ann.evaluate((n) => {
       const box = document.getElementById('message-input');
-      for (let i = 0; i < 30; i++) {
+      for (let i = 0; i < n; i++) {
         box.value = `burst ${i}`;
         document.getElementById('composer').requestSubmit();
       }
-    });
+    }, burst);
     await eventually(async () => (await ann.locator('#messages li.pending:not(.failed)').count()) === 0, 5000, 'every burst message to be acked or refused');
     const refused = ann.locator('#messages li.failed', { hasText: /Not sent: rate limited/ });
     const nRefused = await refused.count();
     assert.ok(nRefused >= 5, `expected the burst to hit the rate limit, ${nRefused} refused`);
     const log = await stored(server.base, room);
-    assert.equal(log.length + nRefused, 30, 'each burst message is either stored or shown as refused');
+    assert.equal(log.length + nRefused, burst, 'each burst message is either stored or shown as refused');
     assert.equal(await ann.locator('#messages li.msg:not(.pending)').count(), log.length);
 
     // Retry the first refused one: it goes out with the same id and is stored once.
