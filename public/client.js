@@ -2,7 +2,8 @@
 //! (docs/PROTOCOL.md) over a WebSocket and keeps the promises the UI makes — reconnect with backoff,
 //! resume with `after=<last seq>`, an outbox of unacked messages retried with the same `id`, a
 //! heartbeat, the roster and "is typing". It never touches the DOM: it reports what happened as
-//! events on an `EventTarget`, and app.js draws them. WebSocket, storage and clock are injectable.
+//! events on an `EventTarget`, and app.js draws them. The WebSocket and the storage are passed in,
+//! and time is only `Date.now`/`setTimeout`, so tests drive it with a fake socket and a fake clock.
 //!
 //! Events (each a CustomEvent; `detail` as listed):
 //!   status   {state: 'connecting'|'online'|'waiting'|'reconnecting'|'closed', retryAt, attempt}
@@ -351,7 +352,7 @@ export class ChatClient extends EventTarget {
     const entry = { id: messageId(), text, createdAt: Date.now() };
     if (charCount(text) > MAX_TEXT) {
       // Checked here as well: a frame over 64 KiB would make the room close the socket (1009).
-      entry.error = `${REASONS.too_large}: ${charCount(text)}`;
+      entry.error = `too large (${charCount(text)} characters, at most ${MAX_TEXT})`;
       entry.code = 'too_large';
     }
     this.outbox.push(entry);
