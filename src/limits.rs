@@ -14,6 +14,9 @@ pub const DEFAULT_HISTORY_LIMIT: u64 = 10_000;
 pub const DEFAULT_RATE_BURST: f64 = 20.0;
 /// Default refill (`RATE_PER_SEC`): sustained messages per second per connection.
 pub const DEFAULT_RATE_PER_SEC: f64 = 10.0;
+/// Frames a connection may have refused by the rate limit in a row (nothing let through in between)
+/// before the room closes it with 1008: a client that retries politely never gets near it.
+pub const FLOOD_STRIKES: u32 = 100;
 /// Longest message text, in Unicode scalar values (what JavaScript's `[...s].length` counts).
 pub const MAX_TEXT_CHARS: usize = 4000;
 /// Largest WebSocket frame a room reads; bigger ones close the socket with 1009.

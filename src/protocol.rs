@@ -233,6 +233,19 @@ impl ClientFrame {
                 )
             }
         })?;
+        // serde's derived `Deserialize` also reads a struct from a JSON array, by position
+        // (`["message","hi","c-1"]`); the protocol only has objects. Checked after parsing, so the first
+        // byte is `{` or `[` (JSON whitespace aside) and a syntax error is still `bad_json`.
+        if !raw
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{')
+        {
+            return Err(FrameError::new(
+                ErrorCode::BadRequest,
+                "frame is an array, not a JSON object (send {\"type\":\"message\",\"text\":\"…\"})",
+                None,
+            ));
+        }
         let id = match frame.id {
             Some(id) => Some(
                 limits::check_client_id(&id)
@@ -337,6 +350,8 @@ mod tests {
         assert_eq!(code_of("ping!"), ErrorCode::BadJson);
         assert_eq!(code_of("{\"type\":"), ErrorCode::BadJson);
         assert_eq!(code_of("[1,2]"), ErrorCode::BadRequest);
+        assert_eq!(code_of(r#"["message","hi","c-1"]"#), ErrorCode::BadRequest);
+        assert_eq!(code_of(r#" ["typing"]"#), ErrorCode::BadRequest);
         assert_eq!(code_of("42"), ErrorCode::BadRequest);
         assert_eq!(
             code_of(r#"{"type":"message","text":5}"#),

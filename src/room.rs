@@ -12,13 +12,15 @@
 //! buckets restart full after a wake; that loses nothing, because the runtime only hibernates a room
 //! after ~10 s without events, by which time every bucket has refilled anyway.
 
-use crate::limits::{Limits, TokenBucket, MAX_PAGE, WELCOME_HISTORY};
+use crate::limits::{Limits, TokenBucket, FLOOD_STRIKES, MAX_PAGE, WELCOME_HISTORY};
 use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, Problem, ServerFrame, User};
 
 /// WebSocket close code for a frame over the size limit ("message too big").
 pub const CLOSE_TOO_BIG: u16 = 1009;
 /// WebSocket close code for a server-side fault.
 pub const CLOSE_INTERNAL: u16 = 1011;
+/// WebSocket close code for a connection that keeps flooding past its rate limit ("policy violation").
+pub const CLOSE_FLOODING: u16 = 1008;
 /// Old messages beyond `HISTORY_LIMIT` are deleted in batches, every this many messages; reads hide
 /// them in between, so the limit is exact from a client's point of view.
 pub const TRIM_EVERY: u64 = 64;
@@ -74,6 +76,8 @@ pub struct Accepted {
 struct Member {
     user: User,
     bucket: TokenBucket,
+    /// Frames refused by the rate limit since the last one it let through.
+    strikes: u32,
 }
 
 /// A chat room's in-memory state: who is here, and the last `seq` handed out.
@@ -112,6 +116,7 @@ impl Room {
                 self.members.push(Member {
                     user,
                     bucket: TokenBucket::full(&self.limits, now_ms as f64),
+                    strikes: 0,
                 });
             }
         }
@@ -184,6 +189,7 @@ impl Room {
         self.members.push(Member {
             user: user.clone(),
             bucket: TokenBucket::full(&self.limits, now_ms as f64),
+            strikes: 0,
         });
         let welcome = ServerFrame::Welcome {
             room: &self.name,
@@ -247,6 +253,27 @@ impl Room {
             effects.extend(self.leave(conn_id));
             return effects;
         }
+        // Every frame that reaches the room takes a token, valid or not: each one costs the room the same
+        // work, and the room handles one event at a time for all of its sockets. A client that keeps
+        // sending after being refused is closed: the runtime queues incoming frames without limit, so
+        // refusing them one by one cannot keep a flood from delaying everyone else's messages, while a
+        // close makes the runtime drop the flooder's queued frames.
+        let member = &mut self.members[pos];
+        let allowed = member.bucket.take(&self.limits, now_ms as f64);
+        if allowed {
+            member.strikes = 0;
+        } else {
+            member.strikes += 1;
+            if member.strikes > FLOOD_STRIKES {
+                let mut effects = vec![Effect::Close {
+                    to: conn_id.to_string(),
+                    code: CLOSE_FLOODING,
+                    reason: "flooding: too many frames over the rate limit",
+                }];
+                effects.extend(self.leave(conn_id));
+                return effects;
+            }
+        }
         let text = match frame {
             Incoming::Text(t) => t,
             Incoming::Binary(_) => {
@@ -269,9 +296,7 @@ impl Room {
                 )]
             }
         };
-        let now = now_ms as f64;
-        let member = &mut self.members[pos];
-        let allowed = member.bucket.take(&self.limits, now);
+        let member = &self.members[pos];
         match decoded {
             // Typing hints past the rate limit are dropped without a word: they are only hints.
             ClientFrame::Typing if allowed => vec![Effect::Broadcast {
@@ -676,6 +701,61 @@ mod tests {
             })
             .count();
         assert_eq!(ok, 10);
+    }
+
+    #[test]
+    fn a_client_that_keeps_flooding_past_the_limit_is_closed_with_1008() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        // burst (20) accepted, then FLOOD_STRIKES refusals with rate_limited, the socket kept
+        for i in 0..20 + FLOOD_STRIKES {
+            let effects = r.receive("a", Incoming::Text(&say(None, "spam")), &mut h, 0);
+            assert!(
+                !effects.iter().any(|e| matches!(e, Effect::Close { .. })),
+                "frame {i}"
+            );
+        }
+        // invalid frames count as well: the next refused frame of any kind closes the socket
+        let effects = r.receive("a", Incoming::Text("{junk"), &mut h, 0);
+        assert!(effects.contains(&Effect::Close {
+            to: "a".into(),
+            code: CLOSE_FLOODING,
+            reason: "flooding: too many frames over the rate limit"
+        }));
+        assert_eq!(frames_for(&effects, "b")[0]["type"], "leave");
+        assert!(!r.has("a"));
+        assert_eq!(h.messages.len(), 20);
+    }
+
+    #[test]
+    fn refusals_are_forgiven_once_a_frame_gets_through() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        // far over the limit for a long time, but every 100 ms one frame gets through (10/s): the
+        // refusals in a row never pass FLOOD_STRIKES, so the socket is kept
+        for tick in 0..50 {
+            for _ in 0..FLOOD_STRIKES / 2 {
+                r.receive("a", Incoming::Text(&say(None, "x")), &mut h, tick * 100);
+            }
+        }
+        assert!(r.has("a"));
+        assert_eq!(h.messages.len(), 20 + 49);
+    }
+
+    #[test]
+    fn invalid_frames_take_a_token_too() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        for _ in 0..20 {
+            let effects = r.receive("a", Incoming::Text("{oops"), &mut h, 0);
+            assert_eq!(frames_for(&effects, "a")[0]["code"], "bad_json");
+        }
+        let effects = r.receive("a", Incoming::Text(&say(Some("m"), "hi")), &mut h, 0);
+        assert_eq!(frames_for(&effects, "a")[0]["code"], "rate_limited");
     }
 
     #[test]

@@ -98,11 +98,15 @@ export async function startServer(options = {}) {
       const q = new URLSearchParams(query).toString();
       return `ws://127.0.0.1:${port}/ws${room === undefined ? '' : `/${room}`}${q ? `?${q}` : ''}`;
     },
-    async stop({ keepState = false } = {}) {
+    /**
+     * Stops wrangler and workerd. keepState: keep the persist folder (for a restart on it);
+     * crash: SIGKILL the whole process group at once, as a machine failure would (no graceful exit).
+     */
+    async stop({ keepState = false, crash = false } = {}) {
       if (!exited) {
         const gone = new Promise((r) => child.once('exit', r));
         try {
-          process.kill(-child.pid, 'SIGTERM');
+          process.kill(-child.pid, crash ? 'SIGKILL' : 'SIGTERM');
         } catch {}
         const timer = setTimeout(() => {
           try {
