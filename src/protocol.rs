@@ -219,10 +219,17 @@ impl ClientFrame {
     /// Decodes one text frame. Frame-size limits are checked by the caller before this is reached.
     pub fn decode(raw: &str, limits: &Limits) -> Result<ClientFrame, FrameError> {
         let frame: RawFrame = serde_json::from_str(raw).map_err(|e| {
-            if e.is_data() {
+            // Which error serde reports depends on what it meets first (`0 junk` is a type error to it,
+            // `["a","b","c",null]` a syntax error), so ask the question the protocol asks: is the whole
+            // text JSON? If so, it has the wrong shape.
+            if serde_json::from_str::<serde::de::IgnoredAny>(raw).is_ok() {
+                // serde's message quotes the offending value, which may be 64 KiB: keep it short.
                 FrameError::new(
                     ErrorCode::BadRequest,
-                    format!("frame has a field of the wrong type: {e}"),
+                    format!(
+                        "frame has a field of the wrong type: {}",
+                        truncate(&e.to_string(), 100)
+                    ),
                     salvage_id(raw),
                 )
             } else {
@@ -352,6 +359,9 @@ mod tests {
         assert_eq!(code_of("[1,2]"), ErrorCode::BadRequest);
         assert_eq!(code_of(r#"["message","hi","c-1"]"#), ErrorCode::BadRequest);
         assert_eq!(code_of(r#" ["typing"]"#), ErrorCode::BadRequest);
+        assert_eq!(code_of("0\u{1b}"), ErrorCode::BadJson);
+        assert_eq!(code_of(r#"{"type":7} trailing"#), ErrorCode::BadJson);
+        assert_eq!(code_of(r#"["","","",null]"#), ErrorCode::BadRequest);
         assert_eq!(code_of("42"), ErrorCode::BadRequest);
         assert_eq!(
             code_of(r#"{"type":"message","text":5}"#),
@@ -429,6 +439,14 @@ mod tests {
             Problem::new(ErrorCode::BadRoom, "no").to_http_body(),
             r#"{"error":{"code":"bad_room","message":"no"}}"#
         );
+    }
+
+    #[test]
+    fn wrong_type_messages_do_not_echo_the_whole_value() {
+        let long = "x".repeat(60_000);
+        let e = ClientFrame::decode(&format!(r#""{long}""#), &limits()).unwrap_err();
+        assert_eq!(e.problem.code, ErrorCode::BadRequest);
+        assert!(e.problem.message.len() < 200, "{}", e.problem.message.len());
     }
 
     #[test]

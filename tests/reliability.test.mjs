@@ -159,8 +159,10 @@ describe('under load and abuse', () => {
       [deep(20_000), 'bad_request'],
       ['"message"', 'bad_request'],
       ['null', 'bad_request'],
-      ['1e999', 'bad_json'],
-      ['{"type":"message","text":"\\ud800"}', 'bad_json'], // a lone surrogate
+      ['1e999', /^bad_(json|request)$/], // JSON by its grammar, not an object: as for the surrogate below
+      // a lone surrogate: JSON by its grammar, not a string Rust can hold (bad_json before the decoder
+      // fix of issue 7, bad_request after: both refuse it)
+      ['{"type":"message","text":"\\ud800","id":"sur"}', /^bad_(json|request)$/],
       ['{"type":null,"text":"x"}', 'bad_request'],
       ['{"type":7,"text":"x"}', 'bad_request'],
       ['{"type":"message","text":["a"]}', 'bad_request'],
@@ -177,7 +179,8 @@ describe('under load and abuse', () => {
     for (const [raw, code] of cases) {
       evil.send(raw);
       const err = await evil.next('error');
-      assert.equal(err.code, code, `${JSON.stringify(raw.slice(0, 50))} → ${err.message}`);
+      if (code instanceof RegExp) assert.match(err.code, code, raw);
+      else assert.equal(err.code, code, `${JSON.stringify(raw.slice(0, 50))} → ${err.message}`);
       assert.ok(err.message.length > 0 && err.message.length < 300, 'a short readable message');
       await sleep(100); // every frame takes a token (burst 20, 10/s): stay under the rate limit
     }

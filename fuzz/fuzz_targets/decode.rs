@@ -1,0 +1,60 @@
+//! Fuzzes the frame decoder and the room behind it with arbitrary bytes: nothing may panic, every
+//! frame gets exactly one documented answer, and a refused frame never reaches another socket.
+#![no_main]
+
+use edge_chat::limits::{self, Limits};
+use edge_chat::protocol::{ClientFrame, ErrorCode, User};
+use edge_chat::room::{Effect, Incoming, MemoryHistory, Room};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    // The runtime hands the room text frames as strings, replacing invalid UTF-8 (as workerd does).
+    let text = String::from_utf8_lossy(data);
+    let limits = Limits::default();
+    match ClientFrame::decode(&text, &limits) {
+        Ok(ClientFrame::Message { text: t, id }) => {
+            assert!(limits.check_text(&t).is_ok());
+            if let Some(id) = id {
+                assert!(limits::check_client_id(&id).is_ok());
+            }
+        }
+        Ok(ClientFrame::Typing) => {}
+        Err(e) => assert!(matches!(
+            e.problem.code,
+            ErrorCode::BadJson | ErrorCode::BadRequest | ErrorCode::TooLarge
+        )),
+    }
+
+    // The same bytes through a room with a bystander: the sender gets one answer, the bystander
+    // hears only a message (when the frame was a valid one) or a leave (when it was oversized).
+    let mut history = MemoryHistory::default();
+    let mut room = Room::new("fuzz", limits, 0);
+    let user = |id: &str| User {
+        id: id.into(),
+        name: id.into(),
+    };
+    room.join(user("a"), None, &history, 0);
+    room.join(user("b"), None, &history, 0);
+    let effects = room.receive("a", Incoming::Text(&text), &mut history, 1);
+    for effect in &effects {
+        match effect {
+            Effect::Send { to, frame } => {
+                assert_eq!(to, "a");
+                let v: serde_json::Value = serde_json::from_str(frame).expect("valid JSON");
+                assert!(matches!(v["type"].as_str(), Some("ack" | "error")));
+            }
+            Effect::Broadcast { except, frame } => {
+                assert_eq!(except.as_deref(), Some("a"));
+                assert!(
+                    frame.starts_with(r#"{"type":"message""#)
+                        || frame.starts_with(r#"{"type":"typing""#)
+                        || frame.starts_with(r#"{"type":"leave""#)
+                );
+            }
+            Effect::Close { to, code, .. } => {
+                assert_eq!(to, "a");
+                assert_eq!(*code, 1009);
+            }
+        }
+    }
+});
