@@ -28,7 +28,15 @@ test-host:
 	$(ENV) cargo test --quiet
 
 test-integration:
-	$(ENV) EDGE_CHAT_PREBUILT=1 node --test --test-concurrency=1 tests/
+	ulimit -n 65536 2>/dev/null || true; $(ENV) EDGE_CHAT_PREBUILT=1 node --test --test-concurrency=1 tests/
+
+## soak: the long reliability runs (restarts, hibernation cycles, 1000-socket crowd, flood), ~12 min
+soak: build
+	bash scripts/soak.sh
+
+## fuzz: libFuzzer on the frame decoder for FUZZ_SECONDS (default 60); installs cargo-fuzz if missing
+fuzz: bootstrap
+	bash scripts/fuzz.sh
 
 ## check: formatting and lints (host and wasm)
 check: bootstrap fmt clippy
