@@ -14,8 +14,16 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
 const live = new Set();
 
+// Kills each server's whole process group (wrangler's shim, wrangler, workerd): killing only the direct
+// child would leave wrangler and workerd running, orphaned, when a test run is interrupted.
 function killAll() {
-  for (const s of live) s.kill('SIGKILL');
+  for (const s of live) {
+    try {
+      process.kill(-s.pid, 'SIGKILL');
+    } catch {
+      s.kill('SIGKILL');
+    }
+  }
 }
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM']) {

@@ -87,6 +87,9 @@ export class Peer {
     this.violations = [];
     this.connections = 0;
     this.rateLimited = 0;
+    this.firstConnection = new Map(); // id -> the connection (1, 2, …) it was first transmitted on
+    this.storedBeforeCrash = 0; // acked only after a reconnect, yet already stored before it: deduplicated
+    this.welcomeLastSeq = 0;
     this.stopped = false;
     this.ws = null;
     this.ready = false;
@@ -121,6 +124,7 @@ export class Peer {
           this.ws = ws;
           this.ready = true;
           this.connections += 1;
+          this.welcomeLastSeq = f.last_seq;
           // Resend everything unacked, with the same ids: the room acks duplicates with their original seq.
           for (const [id, text] of this.pending) this.transmit(id, text);
           resolve(true);
@@ -164,6 +168,9 @@ export class Peer {
   acked(f) {
     const before = this.acks.get(f.id);
     if (before !== undefined && before !== f.seq) this.violations.push(`${this.name}: id ${f.id} acked as ${before}, then as ${f.seq}`);
+    if (before === undefined && this.firstConnection.get(f.id) < this.connections && f.seq <= this.welcomeLastSeq) {
+      this.storedBeforeCrash += 1;
+    }
     this.acks.set(f.id, f.seq);
     this.pending.delete(f.id);
     // Every message with a lower seq was sent on this socket before this ack (the room handles events
@@ -172,7 +179,10 @@ export class Peer {
   }
 
   transmit(id, text) {
-    if (this.ready && this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'message', text, id }));
+    if (this.ready && this.ws?.readyState === WebSocket.OPEN) {
+      if (!this.firstConnection.has(id)) this.firstConnection.set(id, this.connections);
+      this.ws.send(JSON.stringify({ type: 'message', text, id }));
+    }
   }
 
   /** Queues a message: sent now if connected, else on the next reconnect. */
@@ -314,6 +324,8 @@ export async function restartScenario({ server: first, room, senders = 4, reader
       duplicates: doubles,
       reconnects: peers.reduce((n, p) => n + p.connections - 1, 0),
       rateLimitedRetries: sending.reduce((n, p) => n + p.rateLimited, 0),
+      // sent before a crash, stored, but the ack lost with the connection: the retry was deduplicated
+      storedButUnackedAtCrash: sending.reduce((n, p) => n + p.storedBeforeCrash, 0),
     },
     violations,
   };
@@ -337,7 +349,9 @@ export class LeanPeer {
   open(url) {
     this.roster = new Map();
     this.seqs = [];
-    this.arrivals = new Map(); // message id -> time received
+    this.arrivals = new Map(); // message id -> time received (its message frame, or its ack for the sender)
+    this.acked = new Set(); // ids of this socket's messages that were acked
+    this.refused = new Set(); // ids of this socket's messages refused with rate_limited
     this.errors = [];
     this.closed = null;
     return new Promise((resolve, reject) => {
@@ -367,9 +381,11 @@ export class LeanPeer {
             break;
           case 'ack':
             this.arrivals.set(f.id, now());
+            this.acked.add(f.id);
             break;
           case 'error':
-            if (f.code !== 'rate_limited') this.errors.push(`error ${f.code}`);
+            if (f.code === 'rate_limited') this.refused.add(f.id);
+            else this.errors.push(`error ${f.code}`);
             break;
           default:
             break;
@@ -591,34 +607,46 @@ export async function floodScenario({ server, room, talkers = 3, periodMs = 200,
 
 /**
  * Slow-reader scenario: one socket stops reading (its TCP socket is paused) while `senders` clients
- * push `textChars`-character messages at the rate limit for `ms`; a `watcher` measures latency. The
+ * push `textChars`-character messages just under the rate limit (`ratePerSec`) for `ms`; a `watcher` measures latency. The
  * others must keep receiving everything promptly. Then the slow reader resumes: it either gets every
  * message in order or is closed, in which case a resume with `after=` returns what it missed.
  */
-export async function slowReaderScenario({ server, room, senders = 10, ms = 5000, textChars = 4000 }) {
+export async function slowReaderScenario({ server, room, senders = 10, ms = 5000, textChars = 4000, ratePerSec = 9 }) {
   const slow = await LeanPeer.connect(server.ws(room, { name: 'slow' }));
   const watcher = await LeanPeer.connect(server.ws(room, { name: 'watch' }));
   const talkers = [];
   for (let i = 0; i < senders; i++) talkers.push(await LeanPeer.connect(server.ws(room, { name: `push${i}` })));
-  slow.ws._socket.pause(); // stop reading: the kernel buffers fill, then the server's
   const sentAt = new Map();
-  const acked = () => talkers.reduce((n, t) => n + [...t.arrivals.keys()].filter((id) => sentAt.has(id)).length, 0);
   let k = 0;
-  const end = now() + ms;
   const filler = 'x'.repeat(textChars - 20);
-  while (now() < end) {
-    for (const t of talkers) {
-      const id = `s${k++}`;
-      sentAt.set(id, now());
-      t.say(`${id} ${filler}`, id);
+  // Pushes for `ms`, then waits until every message is answered (acked, or refused when the room's
+  // clock saw frames bunched up) and every acked one has reached the watcher; returns the latencies.
+  const push = async (label) => {
+    const ids = [];
+    const end = now() + ms;
+    while (now() < end) {
+      for (const t of talkers) {
+        const id = `${label}${k++}`;
+        sentAt.set(id, now());
+        ids.push(id);
+        t.say(`${id} ${filler}`, id);
+      }
+      await sleep(1000 / ratePerSec);
     }
-    await sleep(100); // 10/s per sender: the default rate limit
-  }
-  await until(() => [...sentAt.keys()].every((id) => watcher.arrivals.has(id)), 60_000, () => `watcher got ${[...sentAt.keys()].filter((id) => watcher.arrivals.has(id)).length}/${sentAt.size}`);
-  const lat = stats([...sentAt].map(([id, at]) => watcher.arrivals.get(id) - at));
-  const bytes = sentAt.size * textChars;
-  const ackedCount = acked();
-  const slowGotWhilePaused = slow.seqs.length;
+    const answered = (id) => talkers.some((t) => t.acked.has(id) || t.refused.has(id));
+    await until(() => ids.every(answered), 60_000, () => `unanswered: ${ids.filter((id) => !answered(id)).length}`);
+    const acked = ids.filter((id) => talkers.some((t) => t.acked.has(id)));
+    await until(() => acked.every((id) => watcher.arrivals.has(id)), 60_000, () => `watcher got ${acked.filter((id) => watcher.arrivals.has(id)).length}/${acked.length}`);
+    return { sent: ids.length, acked: acked.length, latency: stats(acked.map((id) => watcher.arrivals.get(id) - sentAt.get(id))) };
+  };
+  // The same load twice: first with everyone reading (the control), then with one socket not reading.
+  const control = await push('c');
+  await until(() => slow.seqs.length >= watcher.seqs.length, 60_000, 'the slow reader keeps up while it reads');
+  const before = slow.seqs.length;
+  slow.ws._socket.pause(); // stop reading: the kernel buffers fill, then the server's
+  const paused = await push('p');
+  const bytes = paused.acked * textChars;
+  const slowGotWhilePaused = slow.seqs.length - before;
 
   slow.ws._socket.resume();
   let outcome;
@@ -637,5 +665,8 @@ export async function slowReaderScenario({ server, room, senders = 10, ms = 5000
   }
   const errors = [...talkers, watcher].flatMap((p) => p.errors);
   await Promise.all([...talkers, watcher, ...(slow.closed === null ? [slow] : []), ...(resumed ? [resumed] : [])].map((p) => p.close()));
-  return { figures: { messages: sentAt.size, acked: ackedCount, bytesQueuedForSlowReader: bytes, watcherLatency: lat, slowGotWhilePaused, outcome }, errors };
+  return {
+    figures: { senders, seconds: ms / 1000, bytesQueuedForSlowReader: bytes, control, paused, slowGotWhilePaused, outcome },
+    errors,
+  };
 }

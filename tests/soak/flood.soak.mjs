@@ -1,0 +1,44 @@
+// Issue 7 soak: a 20 s flood next to well-behaved clients, and a slow reader next to 10 senders pushing
+// 4000-character messages for 30 s (after a 30 s control run with everyone reading). The flood's
+// latency bound needs the flood protection of src/room.rs in the Worker (close a flooder with 1008):
+// `todo` until build/ is rebuilt.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { startServer, uniqueRoom } from '../common/harness.mjs';
+import { figure, floodScenario, slowReaderScenario } from '../common/reliability.mjs';
+
+const BOUND_MS = 1000;
+
+let server;
+before(async () => {
+  server = await startServer();
+});
+after(async () => {
+  await server?.stop();
+});
+
+let flood;
+test('flood (20 s): the flooder is rate limited; every calm message arrives, in order', { timeout: 10 * 60_000 }, async () => {
+  flood = await floodScenario({ server, room: uniqueRoom('flood-soak'), talkers: 5, floodMs: 20_000, baselineMs: 3000 });
+  figure('flood (soak)', flood.figures);
+  assert.deepEqual(flood.errors, []);
+  assert.ok(flood.figures.rateLimited > 0);
+  assert.ok(flood.figures.baseline.max < BOUND_MS, JSON.stringify(flood.figures.baseline));
+  assert.ok(flood.figures.after.max < BOUND_MS, JSON.stringify(flood.figures.after));
+});
+
+test(`flood (20 s): the others' latency stays under ${BOUND_MS} ms (the flooder is closed with 1008)`, { todo: 'needs the Worker rebuilt with the src/room.rs flood protection' }, () => {
+  assert.equal(flood?.figures.flooderClosed?.code, 1008);
+  assert.ok(flood.figures.during.max < BOUND_MS, JSON.stringify(flood.figures.during));
+});
+
+test('slow reader (30 s, 10 senders of 4000 characters): the others are not stalled', { timeout: 10 * 60_000 }, async () => {
+  const { figures, errors } = await slowReaderScenario({ server, room: uniqueRoom('slow-soak'), senders: 10, ms: 30_000 });
+  figure('slow reader (soak)', figures);
+  assert.deepEqual(errors, []);
+  const { control, paused } = figures;
+  assert.ok(paused.latency.max < BOUND_MS, JSON.stringify(paused.latency));
+  assert.ok(paused.latency.p99 <= control.latency.p99 * 2 + 100, JSON.stringify({ control, paused }));
+  assert.ok(!figures.outcome.startsWith('stuck'), figures.outcome);
+});
