@@ -11,11 +11,12 @@ fuzz_target!(|data: &[u8]| {
     // The runtime hands the room text frames as strings, replacing invalid UTF-8 (as workerd does).
     let text = String::from_utf8_lossy(data);
     let limits = Limits::default();
-    match ClientFrame::decode(&text, &limits) {
+    let decoded = ClientFrame::decode(&text, &limits);
+    match &decoded {
         Ok(ClientFrame::Message { text: t, id }) => {
             assert!(limits.check_text(&t).is_ok());
             if let Some(id) = id {
-                assert!(limits::check_client_id(&id).is_ok());
+                assert!(limits::check_client_id(id).is_ok());
             }
         }
         Ok(ClientFrame::Typing) => {}
@@ -36,6 +37,31 @@ fuzz_target!(|data: &[u8]| {
     room.join(user("a"), None, &history, 0);
     room.join(user("b"), None, &history, 0);
     let effects = room.receive("a", Incoming::Text(&text), &mut history, 1);
+    let answers: Vec<&String> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send { frame, .. } => Some(frame),
+            _ => None,
+        })
+        .collect();
+    let oversized = text.len() > limits.max_frame_bytes;
+    if !oversized {
+        // exactly the decoder's verdict: an ack for a message, the same error code for a refusal,
+        // nothing for typing
+        let expected = match &decoded {
+            Ok(ClientFrame::Message { .. }) => Some("\"type\":\"ack\"".to_string()),
+            Ok(ClientFrame::Typing) => None,
+            Err(e) => Some(format!("\"code\":\"{}\"", e.problem.code.as_str())),
+        };
+        match expected {
+            Some(needle) => assert!(answers.len() == 1 && answers[0].contains(&needle)),
+            None => assert!(answers.is_empty()),
+        }
+        assert_eq!(
+            history.messages.len(),
+            usize::from(matches!(decoded, Ok(ClientFrame::Message { .. })))
+        );
+    }
     for effect in &effects {
         match effect {
             Effect::Send { to, frame } => {
