@@ -27,9 +27,10 @@ cd fuzz
 # AddressSanitizer needs the sanitizer runtime that rustup's std ships; Debian's rustc may not have it,
 # and safe Rust gains little from it, so fall back to plain libFuzzer instrumentation.
 SANITIZER=address
-if ! cargo fuzz build decode >/dev/null 2>&1; then
-  echo "fuzz: building with AddressSanitizer failed; fuzzing without a sanitizer"
+if ! cargo fuzz build --sanitizer address decode >/dev/null 2>&1; then
   SANITIZER=none
+  cargo fuzz build --sanitizer none decode # shows the compiler's errors if the target itself is broken
+  echo "fuzz: AddressSanitizer is not available with this toolchain; fuzzing without a sanitizer"
 fi
 PARALLEL=()
 if [ "${FUZZ_JOBS:-1}" -gt 1 ]; then PARALLEL=(-jobs="$FUZZ_JOBS" -workers="$FUZZ_JOBS"); fi

@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
     // The same bytes through a room with a bystander: the sender gets one answer, the bystander
     // hears only a message (when the frame was a valid one) or a leave (when it was oversized).
     let mut history = MemoryHistory::default();
-    let mut room = Room::new("fuzz", limits, 0);
+    let mut room = Room::new("fuzz", limits.clone(), 0);
     let user = |id: &str| User {
         id: id.into(),
         name: id.into(),
