@@ -4,7 +4,7 @@
 # many more cases. Ends with the figures every run printed (`FIGURE` lines).
 #   SOAK_RESTARTS (2), SOAK_SOCKETS (1000), SOAK_HIBERNATION_CYCLES (4), SOAK_PROPTEST_CASES (20000);
 #   SOAK_ONLY=crowd (a file name stem) to run one of them.
-# Takes about 12 minutes. The build (build/) must exist: `make soak` depends on `make build`.
+# Takes about 7 minutes. The build (build/) must exist: `make soak` depends on `make build`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
