@@ -300,8 +300,29 @@ export class ChatClient extends EventTarget {
     this.emitRoster();
     // Whatever is still in the outbox may or may not have arrived before we lost the last socket:
     // resending with the same id is safe, the room acks a duplicate with the original seq.
-    for (const entry of this.outbox) if (!entry.error) this.transmit({ type: 'message', text: entry.text, id: entry.id });
+    this.flushOutbox();
     this.timers.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
+  }
+
+  /**
+   * Resends the pending outbox after a (re)connect, paced under the room's default rate limit
+   * (burst 20, then 10/s): 10 at once, then one every 150 ms, so a long offline queue is neither
+   * refused as `rate_limited` nor closed as a flood. Stops when the socket goes; the next welcome
+   * starts again (resending an id the room already stored is harmless: it is acked, not stored).
+   */
+  flushOutbox() {
+    clearTimeout(this.timers.flush);
+    const pending = this.outbox.filter((e) => !e.error);
+    const step = (from) => {
+      const to = Math.min(from + (from === 0 ? 10 : 1), pending.length);
+      for (let k = from; k < to; k++) {
+        const entry = pending[k];
+        if (!this.outbox.includes(entry) || entry.error) continue;
+        if (!this.transmit({ type: 'message', text: entry.text, id: entry.id })) return;
+      }
+      if (to < pending.length) this.timers.flush = setTimeout(() => step(to), 150);
+    };
+    step(0);
   }
 
   /** Reports a stored message once, resolving our own outbox entry if it is one of ours. */
