@@ -1,0 +1,54 @@
+// The baseline relay: one hibernating Durable Object per room that forwards every frame, unchanged,
+// to the room's other sockets. No parsing, no storage, no roster. It is the runtime's ceiling on this
+// machine for "a hibernating DO relays chat"; edge-chat does the same plus validation, sequencing,
+// SQLite history, acks and idempotency.
+//
+// Just enough of protocol v1 for the load generator: a synthetic `welcome` on connect (so connect
+// latency is measured the same way), and `GET /api/rooms/{room}` → `{"instance": ...}` (a random id
+// per construction, which tells the wake-up scenario that the object really hibernated).
+import { DurableObject } from 'cloudflare:workers';
+
+export class Relay extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.instance = crypto.randomUUID();
+    // Answered by the runtime without waking the object, as in edge-chat.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
+  }
+
+  async fetch(request) {
+    if (request.headers.get('Upgrade') !== 'websocket') {
+      return Response.json({ instance: this.instance, sockets: this.ctx.getWebSockets().length });
+    }
+    const [client, server] = Object.values(new WebSocketPair());
+    this.ctx.acceptWebSocket(server);
+    server.send('{"type":"welcome"}');
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  webSocketMessage(ws, message) {
+    for (const other of this.ctx.getWebSockets()) {
+      if (other !== ws) {
+        try {
+          other.send(message);
+        } catch {} // closing: its close event follows
+      }
+    }
+  }
+
+  webSocketClose(ws, code, reason) {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {}
+  }
+}
+
+export default {
+  async fetch(request, env) {
+    const { pathname } = new URL(request.url);
+    if (pathname === '/health') return new Response('ok');
+    const m = pathname.match(/^\/(?:ws|api\/rooms)\/([A-Za-z0-9_.-]{1,64})$/);
+    if (!m) return new Response('not found', { status: 404 });
+    return env.RELAY.get(env.RELAY.idFromName(m[1])).fetch(request);
+  },
+};

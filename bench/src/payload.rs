@@ -1,0 +1,134 @@
+//! What the load generator puts on the wire and how it reads it back. Each chat message carries its
+//! sender's number, a per-sender counter and the send time (microseconds on the generator's one
+//! clock) in its `text`, so the same measurement works against edge-chat (which re-frames the text in
+//! a `message` frame with `seq`, `from`, `ts`) and against the baseline relay (which forwards the
+//! client's frame unchanged). The client `id` carries the same stamp, so edge-chat's `ack` can be timed.
+
+/// The identity and send time of one chat message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub sender: u32,
+    pub counter: u64,
+    pub sent_us: u64,
+}
+
+/// A frame as the generator sees it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Seen {
+    /// A relayed chat message that one of our senders wrote.
+    Message(Stamp),
+    /// edge-chat's acknowledgement of one of our messages.
+    Ack(Stamp),
+    /// An `error` frame (rate limit, refused, ...): counted, never expected.
+    Error,
+    /// Anything else (`welcome`, `join`, `leave`, `pong`): ignored.
+    Other,
+}
+
+const TEXT_PREFIX: &str = "\"text\":\"bench:";
+const ID_PREFIX: &str = "\"id\":\"b";
+
+/// The client frame for message `counter` of `sender`, its text padded to `size` bytes.
+pub fn message_frame(stamp: Stamp, size: usize) -> String {
+    let Stamp {
+        sender,
+        counter,
+        sent_us,
+    } = stamp;
+    let mut text = format!("bench:{sender}:{counter}:{sent_us}:");
+    while text.len() < size {
+        text.push('x');
+    }
+    format!(r#"{{"type":"message","text":"{text}","id":"b{sender}.{counter}.{sent_us}"}}"#)
+}
+
+/// Reads a server frame without a full JSON parse: the generator shares the CPU with the server, so
+/// it looks only for the frame's type and the stamp.
+pub fn classify(frame: &str) -> Seen {
+    if frame.starts_with(r#"{"type":"message""#) {
+        return after(frame, TEXT_PREFIX)
+            .and_then(|rest| parse_stamp(rest, ':'))
+            .map_or(Seen::Other, Seen::Message);
+    }
+    if frame.starts_with(r#"{"type":"ack""#) {
+        return after(frame, ID_PREFIX)
+            .and_then(|rest| parse_stamp(rest, '.'))
+            .map_or(Seen::Other, Seen::Ack);
+    }
+    if frame.starts_with(r#"{"type":"error""#) {
+        return Seen::Error;
+    }
+    Seen::Other
+}
+
+fn after<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    s.find(prefix).map(|i| &s[i + prefix.len()..])
+}
+
+/// `sender<sep>counter<sep>sent_us` followed by anything that is not a digit.
+fn parse_stamp(s: &str, sep: char) -> Option<Stamp> {
+    let (sender, rest) = number(s)?;
+    let rest = rest.strip_prefix(sep)?;
+    let (counter, rest) = number(rest)?;
+    let rest = rest.strip_prefix(sep)?;
+    let (sent_us, _) = number(rest)?;
+    Some(Stamp {
+        sender: u32::try_from(sender).ok()?,
+        counter,
+        sent_us,
+    })
+}
+
+fn number(s: &str) -> Option<(u64, &str)> {
+    let end = s
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(s.len());
+    if end == 0 || end > 19 {
+        return None;
+    }
+    Some((s[..end].parse().ok()?, &s[end..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAMP: Stamp = Stamp {
+        sender: 7,
+        counter: 42,
+        sent_us: 123_456,
+    };
+
+    #[test]
+    fn the_relay_forwards_our_own_frame_and_we_read_it_back() {
+        let frame = message_frame(STAMP, 64);
+        assert_eq!(classify(&frame), Seen::Message(STAMP));
+        assert!(frame.contains(&format!(
+            "\"text\":\"{}\"",
+            "bench:7:42:123456:".to_string() + &"x".repeat(64 - 18)
+        )));
+    }
+
+    #[test]
+    fn edge_chat_message_and_ack_frames_carry_the_stamp() {
+        let msg = r#"{"type":"message","seq":3,"id":"b7.42.123456","from":{"id":"ab","name":"b1"},"text":"bench:7:42:123456:xx","ts":1}"#;
+        assert_eq!(classify(msg), Seen::Message(STAMP));
+        let ack = r#"{"type":"ack","id":"b7.42.123456","seq":3,"ts":1}"#;
+        assert_eq!(classify(ack), Seen::Ack(STAMP));
+    }
+
+    #[test]
+    fn other_frames_are_ignored_and_errors_counted() {
+        assert_eq!(classify(r#"{"type":"welcome","room":"r"}"#), Seen::Other);
+        assert_eq!(classify("pong"), Seen::Other);
+        assert_eq!(
+            classify(r#"{"type":"message","text":"hello"}"#),
+            Seen::Other
+        );
+        assert_eq!(
+            classify(r#"{"type":"error","code":"rate_limited","message":"","id":null}"#),
+            Seen::Error
+        );
+    }
+}

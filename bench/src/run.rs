@@ -1,0 +1,502 @@
+//! One load run: connect every client (timing the upgrade up to the `welcome`), start the senders on
+//! a common instant, let every client read and tally, then drain and count.
+//!
+//! All clients live in this one process and share one clock ([`Shared::clock`]), so send → receipt
+//! latency needs no clock sync. A run never reuses a room: each gets fresh room names.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use tokio::net::TcpStream;
+use tokio::sync::{watch, Semaphore};
+use tokio::time::{interval_at, sleep, timeout, timeout_at, Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{connect_async_with_config, MaybeTlsStream, WebSocketStream};
+
+use crate::payload::{classify, message_frame, Seen, Stamp};
+use crate::stats::{Percentiles, Tracker};
+use crate::Target;
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The shape of a run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub rooms: usize,
+    /// Clients per room.
+    pub clients: usize,
+    /// Senders per room (the first `senders` clients of each room).
+    pub senders: usize,
+    /// Messages per second per sender; 0 = unpaced (each sender keeps `window` messages in flight).
+    pub rate: f64,
+    pub duration: Duration,
+    pub window: usize,
+    /// How long to wait for stragglers after the last send, at most.
+    pub drain: Duration,
+    /// Bytes of chat text per message.
+    pub size: usize,
+    pub connect_concurrency: usize,
+    /// Room names are `{room_prefix}-{k}`.
+    pub room_prefix: String,
+    pub progress: bool,
+}
+
+/// The result of a run, as printed and as JSON.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub rooms: usize,
+    pub clients_per_room: usize,
+    pub senders_per_room: usize,
+    pub rate: f64,
+    pub duration_s: f64,
+    pub sent: u64,
+    pub expected: u64,
+    pub delivered: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub out_of_order: u64,
+    /// Deliveries of a message to a client that should not have got it (its own, another room's).
+    pub foreign: u64,
+    /// `error` frames received.
+    pub errors: u64,
+    pub acks: u64,
+    /// Deliveries per second the senders asked for (`NaN`-free: 0 when unpaced).
+    pub offered_per_s: f64,
+    /// Deliveries received inside the send window, per second of it.
+    pub deliveries_per_s: f64,
+    pub latency_ms: Percentiles,
+    pub ack_ms: Percentiles,
+    pub connect_ms: Percentiles,
+}
+
+impl Outcome {
+    /// Zero loss, duplication, reordering and errors.
+    pub fn clean(&self) -> bool {
+        self.lost == 0
+            && self.duplicated == 0
+            && self.out_of_order == 0
+            && self.foreign == 0
+            && self.errors == 0
+    }
+}
+
+/// State every task of a run shares.
+struct Shared {
+    clock: std::time::Instant,
+    rooms: usize,
+    senders_per_room: usize,
+    delivered: AtomicU64,
+    /// End of the send window, in microseconds on `clock`.
+    window_end_us: AtomicU64,
+    /// Unpaced mode: one semaphore per sender, refilled by its witness's receipts.
+    permits: Vec<Arc<Semaphore>>,
+}
+
+impl Shared {
+    fn now_us(&self) -> u64 {
+        self.clock.elapsed().as_micros() as u64
+    }
+}
+
+/// Who a client is.
+#[derive(Clone, Copy)]
+struct Me {
+    room: usize,
+    /// Its global sender number, if it sends.
+    sender: Option<u32>,
+    /// The sender whose messages pace this client's receipts (unpaced mode).
+    witness_for: Option<u32>,
+}
+
+/// What one client saw.
+struct Inbox {
+    trackers: Vec<Tracker>,
+    latencies_us: Vec<u32>,
+    in_window: u64,
+    acks: u64,
+    ack_us: Vec<u32>,
+    errors: u64,
+    foreign: u64,
+}
+
+/// Opens a socket and waits for its first frame (`welcome`); returns it and the time it took.
+pub async fn connect(url: &str) -> Result<(Ws, Duration), String> {
+    let t0 = Instant::now();
+    // Nagle off: small frames must leave at once, or latency measures the kernel's 40 ms timer.
+    let (mut ws, _) = timeout(
+        Duration::from_secs(30),
+        connect_async_with_config(url, None, true),
+    )
+    .await
+    .map_err(|_| format!("{url}: connect timed out"))?
+    .map_err(|e| format!("{url}: {e}"))?;
+    loop {
+        match timeout(Duration::from_secs(30), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) if t.starts_with(r#"{"type":"welcome""#) => break,
+            Ok(Some(Ok(_))) => continue,
+            Ok(Some(Err(e))) => return Err(format!("{url}: {e}")),
+            Ok(None) => return Err(format!("{url}: closed before welcome")),
+            Err(_) => return Err(format!("{url}: no welcome within 30 s")),
+        }
+    }
+    Ok((ws, t0.elapsed()))
+}
+
+pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
+    let total_clients = plan.rooms * plan.clients;
+    let total_senders = plan.rooms * plan.senders;
+    if plan.senders > plan.clients || plan.clients < 2 || plan.rooms == 0 {
+        return Err("need rooms ≥ 1, clients per room ≥ 2 and senders ≤ clients".into());
+    }
+    let shared = Arc::new(Shared {
+        clock: std::time::Instant::now(),
+        rooms: plan.rooms,
+        senders_per_room: plan.senders,
+        delivered: AtomicU64::new(0),
+        window_end_us: AtomicU64::new(u64::MAX),
+        permits: (0..total_senders)
+            .map(|_| Arc::new(Semaphore::new(plan.window)))
+            .collect(),
+    });
+
+    // Connect, a bounded number at a time (like a crowd arriving, not a SYN flood).
+    let gate = Arc::new(Semaphore::new(plan.connect_concurrency.max(1)));
+    let mut connecting = Vec::with_capacity(total_clients);
+    for i in 0..total_clients {
+        let url = format!(
+            "{}/ws/{}-{}?name=b{}",
+            target.ws_base,
+            plan.room_prefix,
+            i / plan.clients,
+            i % plan.clients
+        );
+        let gate = gate.clone();
+        connecting.push(tokio::spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            connect(&url).await
+        }));
+    }
+    let mut sockets = Vec::with_capacity(total_clients);
+    let mut connect_us = Vec::with_capacity(total_clients);
+    let mut failures = Vec::new();
+    for task in connecting {
+        match task.await {
+            Ok(Ok((ws, took))) => {
+                connect_us.push(took.as_micros().min(u32::MAX as u128) as u32);
+                sockets.push(ws);
+            }
+            Ok(Err(e)) => failures.push(e),
+            Err(e) => failures.push(e.to_string()),
+        }
+    }
+    if !failures.is_empty() {
+        return Err(format!(
+            "{} of {total_clients} connections failed; first: {}",
+            failures.len(),
+            failures[0]
+        ));
+    }
+
+    // Everyone reads from now on; senders start together a moment later.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let start = Instant::now() + Duration::from_millis(300);
+    let start_us = shared.now_us() + 300_000;
+    shared.window_end_us.store(
+        start_us + plan.duration.as_micros() as u64,
+        Ordering::Relaxed,
+    );
+    let end = start + plan.duration;
+    let mut readers = Vec::with_capacity(total_clients);
+    let mut senders = Vec::with_capacity(total_senders);
+    let mut idle_sinks = Vec::new();
+    for (i, ws) in sockets.into_iter().enumerate() {
+        let (room, j) = (i / plan.clients, i % plan.clients);
+        let sender_no = |k: usize| (room * plan.senders + k) as u32;
+        let prev = (j + plan.clients - 1) % plan.clients;
+        let me = Me {
+            room,
+            sender: (j < plan.senders).then(|| sender_no(j)),
+            witness_for: (prev < plan.senders).then(|| sender_no(prev)),
+        };
+        let (sink, stream) = ws.split();
+        readers.push(tokio::spawn(read(
+            stream,
+            me,
+            shared.clone(),
+            stop_rx.clone(),
+            total_senders,
+        )));
+        match me.sender {
+            Some(sid) => {
+                let phase = if plan.rate > 0.0 {
+                    Duration::from_secs_f64(j as f64 / plan.senders as f64 / plan.rate)
+                } else {
+                    Duration::ZERO
+                };
+                senders.push(tokio::spawn(send(
+                    sink,
+                    sid,
+                    shared.clone(),
+                    plan.clone(),
+                    start + phase,
+                    end,
+                )));
+            }
+            None => idle_sinks.push(sink),
+        }
+    }
+
+    let bar = progress_bar(plan);
+    let mut last = (Instant::now(), 0u64);
+    while Instant::now() < end {
+        sleep(Duration::from_millis(250)).await;
+        let now = Instant::now();
+        let delivered = shared.delivered.load(Ordering::Relaxed);
+        let rate = (delivered - last.1) as f64 / (now - last.0).as_secs_f64();
+        last = (now, delivered);
+        bar.set_position(now.saturating_duration_since(start).as_millis() as u64);
+        bar.set_message(format!("{rate:>9.0} deliveries/s  {delivered} delivered"));
+    }
+    let mut sent = vec![0u64; total_senders];
+    let mut sinks = idle_sinks;
+    for task in senders {
+        let (sid, count, sink) = task.await.map_err(|e| e.to_string())?;
+        sent[sid as usize] = count;
+        sinks.push(sink);
+    }
+    let expected: u64 = sent.iter().sum::<u64>() * (plan.clients as u64 - 1);
+
+    // Drain: wait until everything expected arrived, or nothing new came for `drain`.
+    bar.set_message("draining");
+    let mut progress_at = (Instant::now(), shared.delivered.load(Ordering::Relaxed));
+    loop {
+        let delivered = shared.delivered.load(Ordering::Relaxed);
+        if delivered >= expected {
+            break;
+        }
+        if delivered != progress_at.1 {
+            progress_at = (Instant::now(), delivered);
+        } else if progress_at.0.elapsed() >= plan.drain {
+            break;
+        }
+        sleep(Duration::from_millis(20)).await;
+    }
+    bar.finish_and_clear();
+    let _ = stop_tx.send(true);
+    let mut inboxes = Vec::with_capacity(total_clients);
+    for task in readers {
+        inboxes.push(task.await.map_err(|e| e.to_string())?);
+    }
+    // Close politely, all at once; the server's leave broadcasts are not measured.
+    let closing: Vec<_> = sinks
+        .into_iter()
+        .map(|mut sink| {
+            tokio::spawn(async move {
+                let _ = timeout(Duration::from_secs(5), sink.close()).await;
+            })
+        })
+        .collect();
+    for c in closing {
+        let _ = c.await;
+    }
+
+    Ok(tally(plan, &shared, &sent, expected, inboxes, connect_us))
+}
+
+fn tally(
+    plan: &Plan,
+    shared: &Shared,
+    sent: &[u64],
+    expected: u64,
+    inboxes: Vec<Inbox>,
+    mut connect_us: Vec<u32>,
+) -> Outcome {
+    let (mut delivered, mut lost, mut duplicated, mut out_of_order) = (0, 0, 0, 0);
+    let (mut foreign, mut errors, mut acks, mut in_window) = (0, 0, 0, 0);
+    let mut latencies = Vec::new();
+    let mut ack_us = Vec::new();
+    for (i, inbox) in inboxes.into_iter().enumerate() {
+        let room = i / plan.clients;
+        let me = (i % plan.clients < plan.senders).then(|| room * plan.senders + i % plan.clients);
+        for s in room * plan.senders..(room + 1) * plan.senders {
+            if Some(s) == me {
+                continue;
+            }
+            let t = &inbox.trackers[s];
+            delivered += t.unique;
+            lost += sent[s].saturating_sub(t.unique);
+            duplicated += t.duplicated;
+            out_of_order += t.out_of_order;
+        }
+        foreign += inbox.foreign;
+        errors += inbox.errors;
+        acks += inbox.acks;
+        in_window += inbox.in_window;
+        latencies.extend(inbox.latencies_us);
+        ack_us.extend(inbox.ack_us);
+    }
+    let secs = plan.duration.as_secs_f64();
+    let others = (plan.clients - 1) as f64;
+    Outcome {
+        rooms: shared.rooms,
+        clients_per_room: plan.clients,
+        senders_per_room: shared.senders_per_room,
+        rate: plan.rate,
+        duration_s: secs,
+        sent: sent.iter().sum(),
+        expected,
+        delivered,
+        lost,
+        duplicated,
+        out_of_order,
+        foreign,
+        errors,
+        acks,
+        offered_per_s: plan.rate * (plan.rooms * plan.senders) as f64 * others,
+        deliveries_per_s: in_window as f64 / secs,
+        latency_ms: Percentiles::of(&mut latencies),
+        ack_ms: Percentiles::of(&mut ack_us),
+        connect_ms: Percentiles::of(&mut connect_us),
+    }
+}
+
+/// A sender: paced by a timer (a late tick is caught up at once, so the offered rate is honest), or
+/// unpaced with a window of messages in flight.
+async fn send(
+    mut sink: SplitSink<Ws, Message>,
+    sid: u32,
+    shared: Arc<Shared>,
+    plan: Plan,
+    start: Instant,
+    end: Instant,
+) -> (u32, u64, SplitSink<Ws, Message>) {
+    let mut counter = 0u64;
+    let mut ticks = (plan.rate > 0.0).then(|| {
+        let mut t = interval_at(start, Duration::from_secs_f64(1.0 / plan.rate));
+        t.set_missed_tick_behavior(MissedTickBehavior::Burst);
+        t
+    });
+    let permits = shared.permits[sid as usize].clone();
+    if ticks.is_none() {
+        tokio::time::sleep_until(start).await;
+    }
+    loop {
+        match ticks.as_mut() {
+            Some(t) => {
+                if timeout_at(end, t.tick()).await.is_err() {
+                    break;
+                }
+            }
+            None => match timeout_at(end, permits.acquire()).await {
+                Ok(Ok(p)) => p.forget(),
+                _ => break,
+            },
+        }
+        if Instant::now() >= end {
+            break;
+        }
+        let stamp = Stamp {
+            sender: sid,
+            counter,
+            sent_us: shared.now_us(),
+        };
+        if sink
+            .send(Message::text(message_frame(stamp, plan.size)))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        counter += 1;
+    }
+    (sid, counter, sink)
+}
+
+/// A client's reading half: tallies every frame until told to stop.
+async fn read(
+    mut stream: SplitStream<Ws>,
+    me: Me,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+    total_senders: usize,
+) -> Inbox {
+    let mut inbox = Inbox {
+        trackers: vec![Tracker::default(); total_senders],
+        latencies_us: Vec::new(),
+        in_window: 0,
+        acks: 0,
+        ack_us: Vec::new(),
+        errors: 0,
+        foreign: 0,
+    };
+    let window_end = || shared.window_end_us.load(Ordering::Relaxed);
+    loop {
+        let frame = tokio::select! {
+            biased;
+            _ = stop.changed() => break,
+            frame = stream.next() => frame,
+        };
+        let text = match frame {
+            Some(Ok(Message::Text(t))) => t,
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => break,
+        };
+        let now = shared.now_us();
+        match classify(&text) {
+            Seen::Message(stamp) => {
+                let s = stamp.sender as usize;
+                let mine = s < total_senders
+                    && s / shared.senders_per_room == me.room
+                    && Some(stamp.sender) != me.sender;
+                match mine
+                    .then(|| inbox.trackers[s].record(stamp.counter))
+                    .flatten()
+                {
+                    None => {
+                        inbox.foreign += 1;
+                        continue;
+                    }
+                    Some(false) => continue, // a duplicate: counted by the tracker
+                    Some(true) => {}
+                }
+                inbox
+                    .latencies_us
+                    .push(now.saturating_sub(stamp.sent_us).min(u32::MAX as u64) as u32);
+                if now <= window_end() {
+                    inbox.in_window += 1;
+                }
+                shared.delivered.fetch_add(1, Ordering::Relaxed);
+                if me.witness_for == Some(stamp.sender) {
+                    shared.permits[s].add_permits(1);
+                }
+            }
+            Seen::Ack(stamp) => {
+                inbox.acks += 1;
+                inbox
+                    .ack_us
+                    .push(now.saturating_sub(stamp.sent_us).min(u32::MAX as u64) as u32);
+            }
+            Seen::Error => inbox.errors += 1,
+            Seen::Other => {}
+        }
+    }
+    inbox
+}
+
+fn progress_bar(plan: &Plan) -> ProgressBar {
+    if !plan.progress {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(plan.duration.as_millis() as u64);
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
