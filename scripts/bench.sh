@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# `make bench`: builds edge-chat (release) and the load generator, starts edge-chat and the baseline
+# relay (bench/baseline/) under the same `wrangler dev`, runs scenarios A–D against both in one run,
+# and writes docs/PERFORMANCE.md. Both servers are stopped on any exit. Only 127.0.0.1 gets traffic.
+#
+# `wrangler dev` puts a proxy worker (its own workerd process) in front of the user worker's workerd;
+# scenario A is run both through it (the dev URL) and straight at the user worker's entry socket.
+#   BENCH_QUICK=1   shorter runs (a minute or two; for trying the script, not for the record)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=scripts/env.sh
+source scripts/env.sh
+
+T0=$(date +%s)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/edge-chat-bench.XXXXXX")
+RESULTS=$WORK/results.jsonl
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill -TERM -- "-$pid" 2>/dev/null || true
+  done
+  sleep 1
+  for pid in "${PIDS[@]}"; do
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== build (release)"
+bash scripts/build.sh
+cargo build --quiet --profile loadgen -p edge-chat-bench
+BENCH=$ROOT/target/loadgen/edge-chat-bench
+
+# Scenario C holds 1000 sockets in this process (and as many in workerd).
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
+
+free_port() {
+  node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# start_server NAME DIR [--var K:V...]: starts wrangler dev in DIR in its own process group and
+# waits for /health; sets PORT_<NAME>, and DIRECT_<NAME> (the user worker's own entry socket).
+start_server() {
+  local name=$1 dir=$2; shift 2
+  local port inspector pid
+  port=$(free_port); inspector=$(free_port)
+  (cd "$dir" && EDGE_CHAT_PREBUILT=1 NO_COLOR=1 CI=1 exec setsid "$ROOT/node_modules/.bin/wrangler" dev \
+    --ip 127.0.0.1 --port "$port" --inspector-port "$inspector" --persist-to "$WORK/state-$name" \
+    --log-level warn "$@" >"$WORK/$name.log" 2>&1) &
+  pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 300); do
+    curl -sf -m 2 "http://127.0.0.1:$port/health" >/dev/null && break
+    kill -0 "$pid" 2>/dev/null || { cat "$WORK/$name.log"; echo "$name: wrangler dev exited" >&2; exit 1; }
+    sleep 0.3
+  done
+  curl -sf -m 2 "http://127.0.0.1:$port/health" >/dev/null || { echo "$name did not start" >&2; exit 1; }
+  # The user worker's workerd listens on a random "entry" port; find it among the group's sockets.
+  local direct="" p
+  for p in $(ss -ltnpH 2>/dev/null | awk '{print $4, $6}' | while read -r addr users; do
+      for wp in $(echo "$users" | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+        [ "$(ps -o pgid= "$wp" | tr -d ' ')" = "$pid" ] && echo "${addr##*:}"
+      done
+    done | sort -u); do
+    [ "$p" = "$port" ] || [ "$p" = "$inspector" ] && continue
+    if curl -sf -m 2 "http://127.0.0.1:$p/health" >/dev/null 2>&1; then direct=$p; break; fi
+  done
+  printf -v "PORT_$name" %s "$port"
+  printf -v "DIRECT_$name" %s "$direct"
+  printf -v "INSPECTOR_$name" %s "$inspector"
+  echo "$name: http://127.0.0.1:$port (through the proxy), direct entry: ${direct:-not found}"
+}
+
+echo "== start servers"
+# The generator sends far above the default per-connection rate limit (10/s); everything else, history
+# persistence and trimming included, stays at its defaults.
+start_server edge "$ROOT" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000
+start_server baseline "$ROOT/bench/baseline"
+
+if [ "${BENCH_QUICK:-}" = 1 ]; then
+  DUR=3; CDUR=4; TRIES=4; REFINE=1
+else
+  DUR=5; CDUR=10; TRIES=20; REFINE=3
+fi
+
+# bench SCENARIO SERVER PATH PORT ARGS...: one generator run; its JSON line goes to the results.
+bench() {
+  local scenario=$1 server=$2 path=$3 port=$4; shift 4
+  echo "== $scenario: $server ($path)"
+  local out=$WORK/out-$scenario-$server-$path.txt
+  "$BENCH" --url "http://127.0.0.1:$port" --label "$server" "$@" | tee "$out"
+  tail -n 1 "$out" |
+    node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);Object.assign(o,{scenario:process.argv[1],server:process.argv[2],path:process.argv[3]});console.log(JSON.stringify(o))})' \
+      "$scenario" "$server" "$path" >>"$RESULTS"
+  sleep 2
+}
+
+# A: 50 clients, 1 room, 5 senders; the per-sender rate doubles, then bisects, up to saturation.
+A=(saturate --clients 50 --rooms 1 --senders 5 --rate 4 --duration "$DUR" --refine "$REFINE" --p99-bound-ms 50)
+for server in baseline edge; do
+  port=PORT_$server; direct=DIRECT_$server
+  bench A "$server" proxy "${!port}" "${A[@]}"
+  [ -n "${!direct}" ] && bench A "$server" direct "${!direct}" "${A[@]}"
+done
+# B: 10 rooms × 100 clients, 2 senders each at 2/s. C: 1 room, 1000 clients, 1 sender at 5/s.
+for server in baseline edge; do
+  port=PORT_$server
+  bench B "$server" proxy "${!port}" run --clients 1000 --rooms 10 --senders 2 --rate 2 --duration "$CDUR" --connect-concurrency 16
+  bench C "$server" proxy "${!port}" run --clients 1000 --rooms 1 --senders 1 --rate 5 --duration "$CDUR" --connect-concurrency 16
+done
+# D: the first message into a hibernated room, `TRIES` rooms asleep at once, woken one after another.
+for server in baseline edge; do
+  port=PORT_$server
+  bench D "$server" proxy "${!port}" --quiet wake --tries "$TRIES" --idle 15
+done
+
+echo "== report"
+WASM=build/index_bg.wasm
+BENCH_SECONDS=$(($(date +%s) - T0)) \
+WASM_RAW=$(stat -c %s "$WASM") WASM_GZ=$(gzip -9c "$WASM" | wc -c) \
+CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') \
+NPROC=$(nproc) MEM=$(free -g | awk '/Mem:/{print $2" GB"}') LOADAVG=$(cut -d' ' -f1-3 /proc/loadavg) \
+OS=$(. /etc/os-release && echo "$PRETTY_NAME") KERNEL=$(uname -r) \
+RUSTC=$(rustc --version) WRANGLER=$(node_modules/.bin/wrangler --version 2>/dev/null | tail -n 1) \
+WORKERD=$(node_modules/@cloudflare/workerd-linux-64/bin/workerd --version 2>/dev/null || echo unknown) \
+COMMIT=$(git rev-parse --short HEAD) \
+  node scripts/bench-report.mjs "$RESULTS" docs/PERFORMANCE.md
+echo "wrote docs/PERFORMANCE.md in $(($(date +%s) - T0)) s"
