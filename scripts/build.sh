@@ -5,6 +5,8 @@
 #   EDGE_CHAT_PREBUILT=1   skip (the bundle in build/ is current; used by `make dev` and the tests,
 #                          which build once and then start wrangler many times)
 #   EDGE_CHAT_PROFILE=dev  a debug build (faster to compile, larger, slower)
+#   EDGE_CHAT_KEEP_NAMES=1 keep the wasm names section (Rust function names in CPU profiles and panic
+#                          backtraces; ~30 KB gzipped), which a release build otherwise strips
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -19,4 +21,12 @@ export ESBUILD_BIN="${ESBUILD_BIN:-$ROOT/node_modules/.bin/esbuild}"
 if [ "${EDGE_CHAT_PROFILE:-release}" = dev ]; then
   exec worker-build --dev
 fi
-exec worker-build --release
+worker-build --release
+# worker-build always keeps the names section (it passes --debuginfo to wasm-opt); strip it here. The
+# feature flags are the ones worker-build enables, so the module is re-encoded exactly as it was.
+if [ "${EDGE_CHAT_KEEP_NAMES:-}" != 1 ]; then
+  "$WASM_OPT_BIN" build/index_bg.wasm -o build/index_bg.wasm.stripped --strip-debug --strip-producers \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+    --enable-multivalue --enable-reference-types --enable-exception-handling
+  mv build/index_bg.wasm.stripped build/index_bg.wasm
+fi
