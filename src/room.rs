@@ -25,12 +25,22 @@ pub const CLOSE_FLOODING: u16 = 1008;
 /// them in between, so the limit is exact from a client's point of view.
 pub const TRIM_EVERY: u64 = 64;
 
+/// What [`History::append`] did with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored under the `seq` the room assigned.
+    Stored,
+    /// Not stored: its sender's name and client `id` match a stored message, whose `seq` and `ts`
+    /// these are.
+    Duplicate { seq: u64, ts: u64 },
+}
+
 /// The room's persistent message log.
 pub trait History {
-    /// Stores a message whose `seq` the room has assigned.
-    fn append(&mut self, msg: &ChatMessage) -> Result<(), String>;
-    /// The `(seq, ts)` of the message that `name` sent earlier with client id `id`, if stored.
-    fn find_by_client_id(&self, name: &str, id: &str) -> Option<(u64, u64)>;
+    /// Stores a message whose `seq` the room has assigned, unless a stored message has the same
+    /// sender name and client `id`. One step, so the common case (a new message) costs one
+    /// statement: the check for a duplicate is the store's unique index, not a separate lookup.
+    fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String>;
     /// Messages with `seq > after`, oldest first, at most `limit` of them: the oldest such messages
     /// when `newest` is false (paging forward), the newest when it is true (catching up).
     fn range(&self, after: u64, limit: usize, newest: bool) -> Vec<ChatMessage>;
@@ -378,15 +388,6 @@ impl Room {
         now_ms: u64,
         effects: &mut Vec<Effect>,
     ) -> Result<Accepted, Problem> {
-        if let Some(id) = id.as_deref() {
-            if let Some((seq, ts)) = history.find_by_client_id(&from.name, id) {
-                return Ok(Accepted {
-                    seq,
-                    ts,
-                    fresh: false,
-                });
-            }
-        }
         let msg = ChatMessage {
             seq: self.last_seq + 1,
             id,
@@ -394,9 +395,16 @@ impl Room {
             text,
             ts: now_ms,
         };
-        history
+        let appended = history
             .append(&msg)
             .map_err(|e| Problem::new(ErrorCode::Internal, format!("could not store: {e}")))?;
+        if let Appended::Duplicate { seq, ts } = appended {
+            return Ok(Accepted {
+                seq,
+                ts,
+                fresh: false,
+            });
+        }
         self.last_seq = msg.seq;
         if msg.seq > self.limits.history_limit && msg.seq.is_multiple_of(TRIM_EVERY) {
             history.trim(msg.seq - self.limits.history_limit);
@@ -429,19 +437,24 @@ pub struct MemoryHistory {
 }
 
 impl History for MemoryHistory {
-    fn append(&mut self, msg: &ChatMessage) -> Result<(), String> {
+    fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String> {
         if let Some(e) = &self.fail_with {
             return Err(e.clone());
         }
+        if msg.id.is_some() {
+            if let Some(m) = self
+                .messages
+                .iter()
+                .find(|m| m.from.name == msg.from.name && m.id == msg.id)
+            {
+                return Ok(Appended::Duplicate {
+                    seq: m.seq,
+                    ts: m.ts,
+                });
+            }
+        }
         self.messages.push(msg.clone());
-        Ok(())
-    }
-
-    fn find_by_client_id(&self, name: &str, id: &str) -> Option<(u64, u64)> {
-        self.messages
-            .iter()
-            .find(|m| m.from.name == name && m.id.as_deref() == Some(id))
-            .map(|m| (m.seq, m.ts))
+        Ok(Appended::Stored)
     }
 
     fn range(&self, after: u64, limit: usize, newest: bool) -> Vec<ChatMessage> {

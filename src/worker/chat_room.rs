@@ -10,6 +10,7 @@ use std::cell::RefCell;
 
 use serde::Deserialize;
 use serde_json::json;
+use wasm_bindgen::prelude::*;
 use worker::{
     durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket,
     WebSocketIncomingMessage, WebSocketPair,
@@ -280,6 +281,17 @@ fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> 
     Some(id)
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// The runtime's `WebSocket`, seen only for `send(data)` with a JS value. `send_with_str` copies the
+    /// Rust string into a new JS string on every call (a UTF-8 decode per socket); a broadcast converts
+    /// its frame once and hands the same JS string to every socket.
+    type Socket;
+    /// `catch`: a socket that is closing throws.
+    #[wasm_bindgen(method, catch)]
+    fn send(this: &Socket, data: &JsValue) -> std::result::Result<(), JsValue>;
+}
+
 /// Carries out the room's effects. A send to a socket that is already closing fails; its close
 /// event will remove it, so such errors are ignored.
 fn apply(sockets: &mut Vec<(String, WebSocket)>, effects: Vec<Effect>) {
@@ -291,9 +303,10 @@ fn apply(sockets: &mut Vec<(String, WebSocket)>, effects: Vec<Effect>) {
                 }
             }
             Effect::Broadcast { except, frame } => {
+                let frame = JsValue::from_str(&frame);
                 for (id, ws) in sockets.iter() {
                     if Some(id.as_str()) != except.as_deref() {
-                        let _ = ws.send_with_str(&frame);
+                        let _ = ws.as_ref().unchecked_ref::<Socket>().send(&frame);
                     }
                 }
             }

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::protocol::{ChatMessage, User};
-use crate::room::History;
+use crate::room::{Appended, History};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS messages (
@@ -104,24 +104,8 @@ impl Store {
     }
 }
 
-impl History for Store {
-    fn append(&mut self, m: &ChatMessage) -> Result<(), String> {
-        self.sql
-            .exec(
-                "INSERT INTO messages (seq, client_id, from_id, from_name, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
-                vec![
-                    int(m.seq),
-                    m.id.as_deref().into(),
-                    m.from.id.as_str().into(),
-                    m.from.name.as_str().into(),
-                    m.text.as_str().into(),
-                    int(m.ts),
-                ],
-            )
-            .map(|_| ())
-            .map_err(|e| e.to_string())
-    }
-
+impl Store {
+    /// The `(seq, ts)` of the message that `name` sent earlier with client id `id`, if stored.
     fn find_by_client_id(&self, name: &str, id: &str) -> Option<(u64, u64)> {
         self.sql
             .exec(
@@ -132,6 +116,34 @@ impl History for Store {
             .ok()?
             .first()
             .map(|r| (r.seq as u64, r.ts as u64))
+    }
+}
+
+impl History for Store {
+    /// `INSERT OR IGNORE`: the unique index on `(from_name, client_id)` refuses a repeated id, and only
+    /// then (no row written) is the original looked up. A new message costs this one statement.
+    fn append(&mut self, m: &ChatMessage) -> Result<Appended, String> {
+        let cursor = self
+            .sql
+            .exec(
+                "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
+                vec![
+                    int(m.seq),
+                    m.id.as_deref().into(),
+                    m.from.id.as_str().into(),
+                    m.from.name.as_str().into(),
+                    m.text.as_str().into(),
+                    int(m.ts),
+                ],
+            )
+            .map_err(|e| e.to_string())?;
+        if cursor.rows_written() > 0 {
+            return Ok(Appended::Stored);
+        }
+        m.id.as_deref()
+            .and_then(|id| self.find_by_client_id(&m.from.name, id))
+            .map(|(seq, ts)| Appended::Duplicate { seq, ts })
+            .ok_or_else(|| format!("seq {} was not stored", m.seq))
     }
 
     fn range(&self, after: u64, limit: usize, newest: bool) -> Vec<ChatMessage> {
