@@ -25,7 +25,7 @@ test: build
 	$(MAKE) --no-print-directory test-host test-integration
 
 test-host:
-	$(ENV) cargo test --quiet
+	$(ENV) cargo test --workspace --quiet
 
 test-integration:
 	ulimit -n 65536 2>/dev/null || true; $(ENV) EDGE_CHAT_PREBUILT=1 node --test --test-concurrency=1 tests/
@@ -45,7 +45,7 @@ fmt:
 	$(ENV) cargo fmt --all -- --check
 
 clippy:
-	$(ENV) cargo clippy --all-targets -- -D warnings
+	$(ENV) cargo clippy --workspace --all-targets -- -D warnings
 	$(ENV) cargo clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
 ## deploy-check: `wrangler deploy --dry-run` into dist/, proving the bundle is deployable
@@ -53,6 +53,11 @@ deploy-check: build
 	rm -rf dist
 	$(ENV) EDGE_CHAT_PREBUILT=1 node_modules/.bin/wrangler deploy --dry-run --outdir dist
 	@ls -l dist
+
+## bench: edge-chat against the baseline relay under wrangler dev, scenarios A-D, into docs/PERFORMANCE.md
+## (release build; ~10 minutes; not part of `make test`)
+bench: build
+	$(ENV) EDGE_CHAT_PREBUILT=1 bash scripts/bench.sh
 
 clean:
 	rm -rf build dist target tests/.artifacts

@@ -14,6 +14,13 @@ const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '–');
 const kb = (b) => `${(b / 1024).toFixed(1)} KiB`;
 const clean = (r) => r && r.lost === 0 && r.duplicated === 0 && r.out_of_order === 0 && r.errors === 0 && r.foreign === 0;
 
+const SERVERS = ['baseline', 'stored', 'edge'];
+const NAMES = {
+  baseline: 'baseline: relay, no storage',
+  stored: 'baseline + one SQLite INSERT per frame',
+  edge: 'edge-chat',
+};
+const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
 const out = [];
 const p = (s = '') => out.push(s);
 p('# edge-chat performance');
@@ -23,8 +30,10 @@ p('runs with history persisted (SQLite, default `HISTORY_LIMIT`, trimming on), a
 p('validation on; only the per-connection rate limit is raised (`RATE_PER_SEC`/`RATE_BURST` = 1000000),');
 p('because the generator sends far faster than a person. The baseline (`bench/baseline/relay.js`) is a');
 p('hibernating JavaScript Durable Object that forwards each frame unchanged to the room\'s other sockets:');
-p('no parsing, no storage. Both run under the same `wrangler dev` (local workerd) on this machine, at the');
-p('same time, with the same load generator (`bench/`, one process, one clock for send → receipt).');
+p('no parsing, no storage. A second instance of it ("baseline + INSERT", `--var STORE:1`) also appends');
+p('each frame to SQLite before relaying it: the ceiling for a relay that keeps history. All three run');
+p('under the same `wrangler dev` (local workerd) on this machine, at the same time, measured one after');
+p('the other by the same load generator (`bench/`, one process, one clock for send → receipt).');
 p();
 p('`wrangler dev` serves its URL through a proxy worker in a second workerd process, which relays every');
 p('WebSocket frame once more. Scenario A is measured both through it (**proxy**) and straight at the user');
@@ -38,25 +47,44 @@ p('("saturation"); then it runs again at half that rate.');
 p();
 p('| server | path | saturation rate (msg/s per sender) | deliveries/s | p50 ms | p99 ms | at half rate: p50 / p90 / p99 / max ms | ratio to baseline |');
 p('|---|---|---:|---:|---:|---:|---|---:|');
-for (const path of ['proxy', 'direct']) {
+for (const path of ['direct', 'proxy']) {
   const base = find('A', 'baseline', path);
-  for (const server of ['baseline', 'edge']) {
+  for (const server of SERVERS) {
     const r = find('A', server, path);
     if (!r) continue;
     const s = r.saturation;
     const h = r.half;
-    p(`| ${server} | ${path} | ${f(r.saturation_rate)} | ${n(s?.deliveries_per_s)} | ${f(s?.latency_ms.p50, 2)} | ${f(s?.latency_ms.p99, 2)} | ${h ? `${f(h.latency_ms.p50, 2)} / ${f(h.latency_ms.p90, 2)} / ${f(h.latency_ms.p99, 2)} / ${f(h.latency_ms.max, 2)}` : '–'}${h && !clean(h) ? ' LOSSY' : ''} | ${ratio(s?.deliveries_per_s, base?.saturation?.deliveries_per_s)} |`);
+    p(`| ${NAMES[server]} | ${path} | ${f(r.saturation_rate)} | ${n(s?.deliveries_per_s)} | ${f(s?.latency_ms.p50, 2)} | ${f(s?.latency_ms.p99, 2)} | ${h ? `${f(h.latency_ms.p50, 2)} / ${f(h.latency_ms.p90, 2)} / ${f(h.latency_ms.p99, 2)} / ${f(h.latency_ms.max, 2)}` : '–'}${h && !clean(h) ? ' LOSSY' : ''} | ${ratio(s?.deliveries_per_s, base?.saturation?.deliveries_per_s)} |`);
   }
+}
+p();
+p('### The same load at one fixed rate: server CPU per delivery');
+p();
+p('50 clients, 5 senders at 20 msg/s each (4,900 deliveries/s), direct, three rounds interleaved. The CPU');
+p('time is the user worker\'s workerd process (all its threads) from the first send to the end of the drain,');
+p('divided by the deliveries: a figure the machine\'s other work hardly moves, unlike saturation.');
+p();
+p('| server | CPU µs per delivery (rounds) | mean | ratio baseline / server | p50 / p90 / p99 / max ms (round 1) |');
+p('|---|---|---:|---:|---|');
+const fixed = (server) => rows.filter((r) => r.scenario.startsWith('A20-') && r.server === server).map((r) => r.result);
+const baseCpu = mean(fixed('baseline').map((r) => r.server_cpu_us_per_delivery).filter((x) => x != null));
+for (const server of SERVERS) {
+  const rs = fixed(server);
+  if (!rs.length) continue;
+  const cpus = rs.map((r) => r.server_cpu_us_per_delivery).filter((x) => x != null);
+  const m = mean(cpus);
+  const l = rs[0].latency_ms;
+  p(`| ${NAMES[server]} | ${cpus.map((x) => f(x)).join(', ')} | ${f(m)} | ${ratio(baseCpu, m)} | ${f(l.p50, 2)} / ${f(l.p90, 2)} / ${f(l.p99, 2)} / ${f(l.max, 2)}${rs.every(clean) ? '' : ' LOSSY'} |`);
 }
 p();
 p('Every step of the search:');
 p();
-p('| server | path | rate/s | offered/s | deliveries/s | p50 | p90 | p99 | max ms | lost | dup | ooo | verdict |');
-p('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+p('| server | path | rate/s | offered/s | deliveries/s | p50 | p90 | p99 | max ms | lost | dup | ooo | CPU µs/delivery | verdict |');
+p('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|');
 for (const r of rows.filter((x) => x.scenario === 'A')) {
   for (const st of r.steps) {
     const o = st.result;
-    p(`| ${r.server} | ${r.path} | ${f(o.rate)} | ${n(o.offered_per_s)} | ${n(o.deliveries_per_s)} | ${f(o.latency_ms.p50, 2)} | ${f(o.latency_ms.p90, 2)} | ${f(o.latency_ms.p99, 2)} | ${f(o.latency_ms.max, 2)} | ${o.lost} | ${o.duplicated} | ${o.out_of_order} | ${st.pass ? 'ok' : 'saturated'} |`);
+    p(`| ${r.server} | ${r.path} | ${f(o.rate)} | ${n(o.offered_per_s)} | ${n(o.deliveries_per_s)} | ${f(o.latency_ms.p50, 2)} | ${f(o.latency_ms.p90, 2)} | ${f(o.latency_ms.p99, 2)} | ${f(o.latency_ms.max, 2)} | ${o.lost} | ${o.duplicated} | ${o.out_of_order} | ${f(o.server_cpu_us_per_delivery)} | ${st.pass ? 'ok' : 'saturated'} |`);
   }
 }
 p();

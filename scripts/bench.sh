@@ -67,8 +67,12 @@ start_server() {
     [ "$p" = "$port" ] || [ "$p" = "$inspector" ] && continue
     if curl -sf -m 2 "http://127.0.0.1:$p/health" >/dev/null 2>&1; then direct=$p; break; fi
   done
+  # The user worker's workerd process: the generator reports the CPU time each run costs it.
+  local cpupid
+  cpupid=$(ss -ltnpH | awk -v a="127.0.0.1:$direct" '$4 == a {print $6}' | grep -o 'pid=[0-9]*' | head -n 1 | cut -d= -f2)
   printf -v "PORT_$name" %s "$port"
   printf -v "DIRECT_$name" %s "$direct"
+  printf -v "CPUPID_$name" %s "$cpupid"
   printf -v "INSPECTOR_$name" %s "$inspector"
   echo "$name: http://127.0.0.1:$port (through the proxy), direct entry: ${direct:-not found}"
 }
@@ -78,6 +82,7 @@ echo "== start servers"
 # persistence and trimming included, stays at its defaults.
 start_server edge "$ROOT" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000
 start_server baseline "$ROOT/bench/baseline"
+start_server stored "$ROOT/bench/baseline" --var STORE:1
 
 if [ "${BENCH_QUICK:-}" = 1 ]; then
   DUR=3; CDUR=4; TRIES=4; REFINE=1
@@ -89,8 +94,8 @@ fi
 bench() {
   local scenario=$1 server=$2 path=$3 port=$4; shift 4
   echo "== $scenario: $server ($path)"
-  local out=$WORK/out-$scenario-$server-$path.txt
-  "$BENCH" --url "http://127.0.0.1:$port" --label "$server" "$@" | tee "$out"
+  local out=$WORK/out-$scenario-$server-$path.txt cpupid=CPUPID_$server
+  "$BENCH" --url "http://127.0.0.1:$port" --label "$server" ${!cpupid:+--cpu-pid "${!cpupid}"} "$@" | tee "$out"
   tail -n 1 "$out" |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);Object.assign(o,{scenario:process.argv[1],server:process.argv[2],path:process.argv[3]});console.log(JSON.stringify(o))})' \
       "$scenario" "$server" "$path" >>"$RESULTS"
@@ -98,11 +103,23 @@ bench() {
 }
 
 # A: 50 clients, 1 room, 5 senders; the per-sender rate doubles, then bisects, up to saturation.
+# Each server is measured straight after the others, so slow drifts in the machine's load hit all alike.
 A=(saturate --clients 50 --rooms 1 --senders 5 --rate 4 --duration "$DUR" --refine "$REFINE" --p99-bound-ms 50)
-for server in baseline edge; do
-  port=PORT_$server; direct=DIRECT_$server
-  bench A "$server" proxy "${!port}" "${A[@]}"
-  [ -n "${!direct}" ] && bench A "$server" direct "${!direct}" "${A[@]}"
+for path in direct proxy; do
+  for server in baseline stored edge; do
+    port=PORT_$server; [ "$path" = direct ] && port=DIRECT_$server
+    if [ -n "${!port}" ]; then bench A "$server" "$path" "${!port}" "${A[@]}"; fi
+  done
+done
+# A at one fixed rate (20 msg/s per sender, 4,900 deliveries/s), three rounds: the server's CPU time per
+# delivery, which other work on the machine hardly disturbs.
+for round in 1 2 3; do
+  for server in baseline stored edge; do
+    port=DIRECT_$server
+    if [ -n "${!port}" ]; then
+      bench "A20-$round" "$server" direct "${!port}" run --clients 50 --rooms 1 --senders 5 --rate 20 --duration "$DUR"
+    fi
+  done
 done
 # B: 10 rooms × 100 clients, 2 senders each at 2/s. C: 1 room, 1000 clients, 1 sender at 5/s.
 for server in baseline edge; do

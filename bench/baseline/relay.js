@@ -3,6 +3,9 @@
 // machine for "a hibernating DO relays chat"; edge-chat does the same plus validation, sequencing,
 // SQLite history, acks and idempotency.
 //
+// With `--var STORE:1` it also appends each frame to SQLite before relaying it (one INSERT, the same
+// durable-before-visible output gate edge-chat relies on): the ceiling for a relay that keeps history.
+//
 // Just enough of protocol v1 for the load generator: a synthetic `welcome` on connect (so connect
 // latency is measured the same way), and `GET /api/rooms/{room}` → `{"instance": ...}` (a random id
 // per construction, which tells the wake-up scenario that the object really hibernated).
@@ -12,6 +15,11 @@ export class Relay extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
     this.instance = crypto.randomUUID();
+    this.store = env.STORE === '1';
+    if (this.store) {
+      ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS frames (seq INTEGER PRIMARY KEY, frame TEXT)');
+      this.seq = ctx.storage.sql.exec('SELECT COALESCE(MAX(seq), 0) AS seq FROM frames').one().seq;
+    }
     // Answered by the runtime without waking the object, as in edge-chat.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
   }
@@ -27,6 +35,9 @@ export class Relay extends DurableObject {
   }
 
   webSocketMessage(ws, message) {
+    if (this.store) {
+      this.ctx.storage.sql.exec('INSERT INTO frames (seq, frame) VALUES (?, ?)', ++this.seq, message);
+    }
     for (const other of this.ctx.getWebSockets()) {
       if (other !== ws) {
         try {

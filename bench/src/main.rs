@@ -47,6 +47,9 @@ struct Cli {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+    /// The server's process id (the user worker's workerd), to report the CPU time each run costs it.
+    #[arg(long)]
+    cpu_pid: Option<u32>,
     #[command(subcommand)]
     command: Command,
 }
@@ -110,7 +113,7 @@ struct Load {
 }
 
 impl Load {
-    fn plan(&self, prefix: String, progress: bool) -> Result<Plan, String> {
+    fn plan(&self, prefix: String, progress: bool, cpu_pid: Option<u32>) -> Result<Plan, String> {
         if self.rooms == 0 || !self.clients.is_multiple_of(self.rooms) {
             return Err("--clients must be a multiple of --rooms".into());
         }
@@ -126,6 +129,7 @@ impl Load {
             connect_concurrency: self.connect_concurrency,
             room_prefix: prefix,
             progress,
+            cpu_pid,
         })
     }
 }
@@ -163,7 +167,7 @@ async fn real_main(cli: Cli) -> Result<(), String> {
     let head = json!({"label": cli.label, "url": cli.url});
     match cli.command {
         Command::Run(load) => {
-            let outcome = run::run(&target, &load.plan(prefix, progress)?).await?;
+            let outcome = run::run(&target, &load.plan(prefix, progress, cli.cpu_pid)?).await?;
             println!("{}", table(&cli.label, &[(&outcome, None)]));
             let mut line = json!({"mode": "run", "result": outcome});
             merge(&mut line, &head);
@@ -177,7 +181,8 @@ async fn real_main(cli: Cli) -> Result<(), String> {
         } => {
             let mut steps: Vec<(Outcome, bool)> = Vec::new();
             let step = |rate: f64, steps: &mut Vec<(Outcome, bool)>| {
-                let mut plan = load.plan(format!("{prefix}-s{}", steps.len()), progress)?;
+                let mut plan =
+                    load.plan(format!("{prefix}-s{}", steps.len()), progress, cli.cpu_pid)?;
                 plan.rate = rate;
                 let target = &target;
                 Ok::<_, String>(async move {
@@ -186,8 +191,9 @@ async fn real_main(cli: Cli) -> Result<(), String> {
                         && o.latency_ms.p99 <= p99_bound_ms
                         && o.deliveries_per_s >= 0.95 * o.offered_per_s;
                     eprintln!(
-                        "  rate {:>8.1}/s per sender: {:>9.0} deliveries/s (offered {:>9.0}), p99 {:>7.1} ms, lost {}, dup {} → {}",
+                        "  rate {:>8.1}/s per sender: {:>9.0} deliveries/s (offered {:>9.0}), p99 {:>7.1} ms, lost {}, dup {}, server {:.1} µs CPU/delivery → {}",
                         rate, o.deliveries_per_s, o.offered_per_s, o.latency_ms.p99, o.lost, o.duplicated,
+                        o.server_cpu_us_per_delivery.unwrap_or(f64::NAN),
                         if pass { "ok" } else { "saturated" }
                     );
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -290,9 +296,9 @@ fn unix_ms() -> u128 {
 /// The human table: one row per run.
 fn table(label: &str, rows: &[(&Outcome, Option<bool>)]) -> String {
     let mut out = format!(
-        "{label}\n{:>6} {:>5} {:>7} {:>9} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>4} {:>4} {:>4} {:>9}\n",
+        "{label}\n{:>6} {:>5} {:>7} {:>9} {:>10} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {:>4} {:>4} {:>4} {:>8} {:>9}\n",
         "rooms", "cli", "senders", "rate/s", "offered/s", "deliv/s", "p50 ms", "p90 ms", "p99 ms",
-        "max ms", "conn p50", "lost", "dup", "ooo", "err", "verdict"
+        "max ms", "conn p50", "lost", "dup", "ooo", "err", "cpu µs/d", "verdict"
     );
     for (o, pass) in rows {
         let verdict = match pass {
@@ -302,11 +308,11 @@ fn table(label: &str, rows: &[(&Outcome, Option<bool>)]) -> String {
             None => "LOSSY",
         };
         out += &format!(
-            "{:>6} {:>5} {:>7} {:>9.1} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>5} {:>4} {:>4} {:>4} {:>9}\n",
+            "{:>6} {:>5} {:>7} {:>9.1} {:>10.0} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>5} {:>4} {:>4} {:>4} {:>8.1} {:>9}\n",
             o.rooms, o.clients_per_room, o.senders_per_room, o.rate, o.offered_per_s,
             o.deliveries_per_s, o.latency_ms.p50, o.latency_ms.p90, o.latency_ms.p99,
             o.latency_ms.max, o.connect_ms.p50, o.lost, o.duplicated, o.out_of_order,
-            o.errors + o.foreign, verdict
+            o.errors + o.foreign, o.server_cpu_us_per_delivery.unwrap_or(f64::NAN), verdict
         );
     }
     out

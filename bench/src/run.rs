@@ -44,6 +44,8 @@ pub struct Plan {
     /// Room names are `{room_prefix}-{k}`.
     pub room_prefix: String,
     pub progress: bool,
+    /// The server process (the user worker's workerd) whose CPU time the run measures, if known.
+    pub cpu_pid: Option<u32>,
 }
 
 /// The result of a run, as printed and as JSON.
@@ -72,6 +74,10 @@ pub struct Outcome {
     pub latency_ms: Percentiles,
     pub ack_ms: Percentiles,
     pub connect_ms: Percentiles,
+    /// CPU seconds the server process used from the first send to the end of the drain, and per
+    /// delivery: unlike throughput, hardly disturbed by other work on the machine.
+    pub server_cpu_s: Option<f64>,
+    pub server_cpu_us_per_delivery: Option<f64>,
 }
 
 impl Outcome {
@@ -251,6 +257,8 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         }
     }
 
+    tokio::time::sleep_until(start).await;
+    let cpu_before = plan.cpu_pid.and_then(cpu_seconds);
     let bar = progress_bar(plan);
     let mut last = (Instant::now(), 0u64);
     while Instant::now() < end {
@@ -287,6 +295,11 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         sleep(Duration::from_millis(20)).await;
     }
     bar.finish_and_clear();
+    let cpu = plan
+        .cpu_pid
+        .and_then(cpu_seconds)
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let _ = stop_tx.send(true);
     let mut inboxes = Vec::with_capacity(total_clients);
     for task in readers {
@@ -305,7 +318,23 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         let _ = c.await;
     }
 
-    Ok(tally(plan, &shared, &sent, expected, inboxes, connect_us))
+    let mut outcome = tally(plan, &shared, &sent, expected, inboxes, connect_us);
+    outcome.server_cpu_s = cpu;
+    outcome.server_cpu_us_per_delivery = cpu
+        .filter(|_| outcome.delivered > 0)
+        .map(|c| c * 1e6 / outcome.delivered as f64);
+    Ok(outcome)
+}
+
+/// User + system CPU time of process `pid`, from /proc/PID/stat (Linux; None elsewhere).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces; the fields after its closing parenthesis are fixed.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split(' ').collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    // Clock ticks; USER_HZ is 100 on every Linux this runs on.
+    Some((utime + stime) / 100.0)
 }
 
 fn tally(
@@ -323,13 +352,18 @@ fn tally(
     for (i, inbox) in inboxes.into_iter().enumerate() {
         let room = i / plan.clients;
         let me = (i % plan.clients < plan.senders).then(|| room * plan.senders + i % plan.clients);
-        for s in room * plan.senders..(room + 1) * plan.senders {
-            if Some(s) == me {
+        let first = room * plan.senders;
+        let room_senders = first..first + plan.senders;
+        for (s, (t, &sent_by_s)) in inbox.trackers[room_senders.clone()]
+            .iter()
+            .zip(&sent[room_senders])
+            .enumerate()
+        {
+            if Some(first + s) == me {
                 continue;
             }
-            let t = &inbox.trackers[s];
             delivered += t.unique;
-            lost += sent[s].saturating_sub(t.unique);
+            lost += sent_by_s.saturating_sub(t.unique);
             duplicated += t.duplicated;
             out_of_order += t.out_of_order;
         }
@@ -362,6 +396,8 @@ fn tally(
         latency_ms: Percentiles::of(&mut latencies),
         ack_ms: Percentiles::of(&mut ack_us),
         connect_ms: Percentiles::of(&mut connect_us),
+        server_cpu_s: None,
+        server_cpu_us_per_delivery: None,
     }
 }
 
