@@ -115,12 +115,25 @@ async fn instance(target: &Target, room: &str) -> Option<String> {
         target.host
     );
     tcp.write_all(request.as_bytes()).await.ok()?;
-    let mut body = String::new();
-    timeout(Duration::from_secs(10), tcp.read_to_string(&mut body))
-        .await
-        .ok()?
-        .ok()?;
+    // Read only until the field is complete: `wrangler dev` may keep the connection open.
     let key = "\"instance\":\"";
-    let rest = &body[body.find(key)? + key.len()..];
-    Some(rest[..rest.find('"')?].to_string())
+    let mut body = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = timeout(Duration::from_secs(10), tcp.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&body);
+        if let Some(at) = text.find(key) {
+            let rest = &text[at + key.len()..];
+            if let Some(end) = rest.find('"') {
+                return Some(rest[..end].to_string());
+            }
+        }
+    }
 }
