@@ -52,9 +52,8 @@ describe('under load and abuse', () => {
     assert.equal(figures.socketsHeld, 200);
   });
 
-  // One flood, judged by two tests: delivery (holds on any build) and the latency bound (needs the
-  // flood protection of src/room.rs — close a flooder with 1008 — in the Worker, hence `todo` until
-  // build/ is rebuilt; then drop the option).
+  // One flood, judged by two tests: delivery, and the latency bound (which holds because src/room.rs
+  // closes a flooder with 1008, making the runtime drop its queued frames).
   let flood;
   test('flood: the flooder is rate limited, and every well-behaved message still arrives, once, in order', async () => {
     flood = await floodScenario({ server, room: uniqueRoom('flood'), floodMs: 5000 });
@@ -67,7 +66,7 @@ describe('under load and abuse', () => {
     assert.ok(flood.figures.after.max < FLOOD_BOUND_MS, `latency once the flood is over: ${JSON.stringify(flood.figures.after)}`);
   });
 
-  test(`flood: the others' latency stays under ${FLOOD_BOUND_MS} ms, because the flooder is closed with 1008`, { todo: 'needs the Worker rebuilt with the src/room.rs flood protection' }, () => {
+  test(`flood: the others' latency stays under ${FLOOD_BOUND_MS} ms, because the flooder is closed with 1008`, () => {
     assert.ok(flood, 'the flood ran');
     assert.equal(flood.figures.flooderClosed?.code, 1008, 'the flooder is closed with 1008 (policy violation)');
     assert.ok(flood.figures.during.max < FLOOD_BOUND_MS, `latency during the flood: ${JSON.stringify(flood.figures.during)}`);
@@ -135,9 +134,8 @@ describe('under load and abuse', () => {
   });
 
   // Found by this issue: serde reads a struct from a JSON array by position, so `["message","hi","c-1"]`
-  // was stored as a message. Fixed in src/protocol.rs (host tests prove it); the prebuilt Worker in
-  // build/ predates the fix, so this stays `todo` until the wasm is rebuilt — then drop the option.
-  test('a JSON array is not a frame: bad_request, nothing stored', { todo: 'needs the Worker rebuilt with the src/protocol.rs fix' }, async () => {
+  // was stored as a message. Fixed in src/protocol.rs.
+  test('a JSON array is not a frame: bad_request, nothing stored', async () => {
     const room = uniqueRoom('array');
     const evil = await Client.connect(server.ws(room, { name: 'evil' }));
     evil.send('["message","an array is not an object","arr"]');

@@ -1,7 +1,6 @@
 // Issue 7 soak: a 20 s flood next to well-behaved clients, and a slow reader next to 10 senders pushing
 // 4000-character messages for 30 s (after a 30 s control run with everyone reading). The flood's
-// latency bound needs the flood protection of src/room.rs in the Worker (close a flooder with 1008):
-// `todo` until build/ is rebuilt.
+// latency bound holds because src/room.rs closes a flooder with 1008.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -28,7 +27,7 @@ test('flood (20 s): the flooder is rate limited; every calm message arrives, in 
   assert.ok(flood.figures.after.max < BOUND_MS, JSON.stringify(flood.figures.after));
 });
 
-test(`flood (20 s): the others' latency stays under ${BOUND_MS} ms (the flooder is closed with 1008)`, { todo: 'needs the Worker rebuilt with the src/room.rs flood protection' }, () => {
+test(`flood (20 s): the others' latency stays under ${BOUND_MS} ms (the flooder is closed with 1008)`, () => {
   assert.equal(flood?.figures.flooderClosed?.code, 1008);
   assert.ok(flood.figures.during.max < BOUND_MS, JSON.stringify(flood.figures.during));
 });
