@@ -71,6 +71,14 @@ fn method_not_allowed(allowed: &str) -> Problem {
     )
 }
 
+/// The first value of `key` in a decoded query string (`url::Url::query_pairs`, collected).
+pub fn query_value<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
 /// A validated request to join a room's socket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Join {
@@ -86,12 +94,7 @@ pub fn check_join(
     config: &Config,
     now_secs: u64,
 ) -> Result<Join, Problem> {
-    let get = |key: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |key: &str| query_value(query, key);
     let name = match &config.auth_secret {
         Some(secret) => {
             let token = get("token").ok_or_else(|| {

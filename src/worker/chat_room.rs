@@ -17,10 +17,11 @@ use worker::{
 };
 
 use super::store::Store;
-use super::{json_response, load_config, now_ms, problem_response, random_bytes};
+use super::{json_response, load_config, now_ms, problem_response, query_pairs, random_bytes};
 use crate::limits::{self, Limits, MAX_PAGE};
 use crate::protocol::{ErrorCode, Problem, User};
 use crate::room::{Effect, Incoming, Room, CLOSE_INTERNAL};
+use crate::routes;
 
 /// The user id of messages posted over the HTTP API.
 const API_USER_ID: &str = "api";
@@ -91,16 +92,8 @@ impl DurableObject for ChatRoom {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.url()?;
-        let query: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        let get = |key: &str| {
-            query
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.as_str())
-        };
+        let query = query_pairs(&url);
+        let get = |key: &str| routes::query_value(&query, key);
         if let Some(room) = get("room") {
             self.inner.borrow_mut().room.set_name(room);
         }

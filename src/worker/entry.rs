@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{event, Context, Env, Method, Request, RequestInit, Response, Result, Stub, Url};
 
-use super::{json_response, load_config, now_ms, problem_response, random_bytes};
+use super::{json_response, load_config, now_ms, problem_response, query_pairs, random_bytes};
 use crate::auth::{self, Grant};
 use crate::config::Config;
 use crate::limits::{self, RoomName, MAX_PAGE};
@@ -69,12 +69,6 @@ fn internal(room: &RoomName, action: &str, query: &str) -> String {
     format!("https://room/{action}?room={}{query}", room.as_str())
 }
 
-fn query_pairs(url: &Url) -> Vec<(String, String)> {
-    url.query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 /// `GET /ws/{room}`: checks upgrade, origin, name/token and `after`, then hands the upgrade to the room.
 async fn socket(
     req: Request,
@@ -119,12 +113,7 @@ async fn socket(
 /// `GET /api/rooms/{room}/messages?after=N&limit=M`.
 async fn history(url: &Url, room: &RoomName, env: &Env) -> Result<Response> {
     let query = query_pairs(url);
-    let get = |key: &str| {
-        query
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |key: &str| routes::query_value(&query, key);
     let after = match get("after").map(limits::parse_seq).transpose() {
         Ok(a) => a.unwrap_or(0),
         Err(p) => return problem_response(&p),
