@@ -15,12 +15,7 @@ after(async () => {
 
 const join = (room, name, query = {}) => Client.connect(server.ws(room, { name, ...query }));
 
-async function refused(url, headers) {
-  const c = new Client(url, { headers });
-  const err = await c.opened.then(() => null, (e) => e);
-  assert.ok(err, `${url} must be refused`);
-  return err;
-}
+const refused = (url, headers) => Client.refused(url, { headers });
 
 describe('connecting', () => {
   test('bad names are refused with 400 bad_name before the upgrade', async () => {

@@ -206,6 +206,20 @@ export class Client {
     return c;
   }
 
+  /**
+   * Opens `url` expecting the server to refuse the upgrade; resolves with the refusal (an Error with
+   * `status` and the parsed JSON `body`), and fails if the socket was accepted instead.
+   */
+  static async refused(url, options) {
+    const c = new Client(url, options);
+    const err = await c.opened.then(() => null, (e) => e);
+    if (!err) {
+      c.terminate();
+      throw new Error(`${url} was accepted, but it must be refused`);
+    }
+    return err;
+  }
+
   wake() {
     for (const w of [...this.waiters]) w();
   }

@@ -138,8 +138,8 @@ test(`${CYCLES} hibernation cycles: pings answered asleep, roster, names, limits
     // Room A: the cap of MAX_CONNECTIONS=6 holds after a wake.
     const extra = [];
     while (a.members.length < 6) extra.push(await a.join());
-    const refused = await new Client(server.ws(a.name, { name: 'one-too-many' })).opened.then(() => null, (e) => e);
-    assert.equal(refused?.status, 503, `cycle ${cycle}: room_full at the configured cap`);
+    const refused = await Client.refused(server.ws(a.name, { name: 'one-too-many' }));
+    assert.equal(refused.status, 503, `cycle ${cycle}: room_full at the configured cap`);
     for (const c of extra) await a.leave(c);
 
     // Churn between sleeps: one joins, one leaves (clean close), so the next wake rebuilds a new roster.
