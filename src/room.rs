@@ -7,6 +7,14 @@
 //! stores a message *before* producing any frame that mentions it (durable before visible), and
 //! answers a repeated client `id` with the original `seq` instead of storing it twice.
 //!
+//! **Group commit.** A message is not stored the moment it arrives: [`Room::receive`] queues it, and
+//! [`Room::flush`] stores everything queued since the last flush, then produces its frames. The Durable
+//! Object flushes on a zero-delay timer, so every message that arrives before the timer fires is written
+//! in one turn of the event loop — one SQLite transaction, one commit — instead of one commit each. Each
+//! commit waits for the disk (`fsync`) with the isolate's thread blocked, which capped a room at one
+//! message per commit time. While anything is queued, the effects of later frames wait in the queue
+//! behind it, so each connection still gets its answers in the order it sent its frames.
+//!
 //! Hibernation wipes this struct. What must survive lives elsewhere — messages in SQLite, each member
 //! in its socket's attachment — and [`Room::restore`] rebuilds the roster after a wake. Rate-limit
 //! buckets restart full after a wake; that loses nothing, because the runtime only hibernates a room
@@ -90,13 +98,28 @@ struct Member {
     strikes: u32,
 }
 
-/// A chat room's in-memory state: who is here, and the last `seq` handed out.
+/// Work waiting for the next [`Room::flush`], in arrival order.
+#[derive(Debug)]
+enum Queued {
+    /// A valid message that passed the rate limit, to store and announce.
+    Message {
+        conn_id: String,
+        from: User,
+        text: String,
+        id: Option<String>,
+    },
+    /// What a later frame produced, held back so it is not sent before the answers to earlier frames.
+    Effects(Vec<Effect>),
+}
+
+/// A chat room's in-memory state: who is here, the last `seq` handed out, and what awaits a flush.
 #[derive(Debug)]
 pub struct Room {
     name: String,
     limits: Limits,
     last_seq: u64,
     members: Vec<Member>,
+    queue: Vec<Queued>,
 }
 
 /// A snapshot for `GET /api/rooms/{room}`.
@@ -116,6 +139,7 @@ impl Room {
             limits,
             last_seq,
             members: Vec::new(),
+            queue: Vec::new(),
         }
     }
 
@@ -235,14 +259,66 @@ impl Room {
         }]
     }
 
-    /// A frame arrived on connection `conn_id`.
-    pub fn receive(
-        &mut self,
-        conn_id: &str,
-        frame: Incoming<'_>,
-        history: &mut dyn History,
-        now_ms: u64,
-    ) -> Vec<Effect> {
+    /// Whether messages (or effects behind them) wait for [`Room::flush`].
+    pub fn has_pending(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// A frame arrived on connection `conn_id`. A valid message is queued for [`Room::flush`]; the other
+    /// frames are answered at once, unless something is queued already, in which case their answers
+    /// queue up behind it (per-connection answers stay in order). A close (oversized frame, flooding)
+    /// always happens at once: the connection is gone, its answers no longer matter.
+    pub fn receive(&mut self, conn_id: &str, frame: Incoming<'_>, now_ms: u64) -> Vec<Effect> {
+        let effects = self.read_frame(conn_id, frame, now_ms);
+        let closes = || effects.iter().any(|e| matches!(e, Effect::Close { .. }));
+        if self.queue.is_empty() || effects.is_empty() || closes() {
+            return effects;
+        }
+        self.queue.push(Queued::Effects(effects));
+        Vec::new()
+    }
+
+    /// Stores every queued message in arrival order (assigning `seq`s, answering repeated ids with the
+    /// original), and returns the frames of all of it — acks, broadcasts, errors and the held-back
+    /// effects — in that order. The caller sends them after the writes, in the same turn, so the
+    /// runtime's output gate releases them only once the one commit covering the batch is durable.
+    pub fn flush(&mut self, history: &mut dyn History, now_ms: u64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for queued in std::mem::take(&mut self.queue) {
+            match queued {
+                Queued::Message {
+                    conn_id,
+                    from,
+                    text,
+                    id,
+                } => {
+                    let at = effects.len();
+                    match self.submit(from, text, id.clone(), history, now_ms, &mut effects) {
+                        Ok(accepted) => effects.insert(
+                            at,
+                            Effect::Send {
+                                to: conn_id,
+                                frame: ServerFrame::Ack {
+                                    id: id.as_deref(),
+                                    seq: accepted.seq,
+                                    ts: accepted.ts,
+                                }
+                                .to_json(),
+                            },
+                        ),
+                        Err(p) => {
+                            effects.push(error_to(&conn_id, p.code, &p.message, id.as_deref()))
+                        }
+                    }
+                }
+                Queued::Effects(queued) => effects.extend(queued),
+            }
+        }
+        effects
+    }
+
+    /// Reads one frame: the size and rate checks, decoding, and what to do with it.
+    fn read_frame(&mut self, conn_id: &str, frame: Incoming<'_>, now_ms: u64) -> Vec<Effect> {
         let Some(pos) = self.members.iter().position(|m| m.user.id == conn_id) else {
             return vec![Effect::Close {
                 to: conn_id.to_string(),
@@ -321,30 +397,20 @@ impl Room {
                 id.as_deref(),
             )],
             ClientFrame::Message { text, id } => {
-                let from = member.user.clone();
-                let mut effects = Vec::with_capacity(2);
-                match self.submit(from, text, id.clone(), history, now_ms, &mut effects) {
-                    Ok(accepted) => effects.insert(
-                        0,
-                        Effect::Send {
-                            to: conn_id.to_string(),
-                            frame: ServerFrame::Ack {
-                                id: id.as_deref(),
-                                seq: accepted.seq,
-                                ts: accepted.ts,
-                            }
-                            .to_json(),
-                        },
-                    ),
-                    Err(p) => effects.push(error_to(conn_id, p.code, &p.message, id.as_deref())),
-                }
-                effects
+                self.queue.push(Queued::Message {
+                    conn_id: conn_id.to_string(),
+                    from: member.user.clone(),
+                    text,
+                    id,
+                });
+                Vec::new()
             }
         }
     }
 
     /// A message posted over HTTP (a bot): validated, stored and broadcast to every socket exactly like
-    /// a socket message. The caller answers the HTTP request with the returned `seq`/`ts`.
+    /// a socket message. The caller answers the HTTP request with the returned `seq`/`ts`, so it is
+    /// stored at once, after flushing what was queued before it (which keeps `seq` in arrival order).
     pub fn post(
         &mut self,
         from: User,
@@ -353,11 +419,11 @@ impl Room {
         history: &mut dyn History,
         now_ms: u64,
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
-        if let Err(p) = self.limits.check_text(&text) {
-            return (Err(p), Vec::new());
-        }
-        let mut effects = Vec::with_capacity(1);
-        let result = self.submit(from, text, id, history, now_ms, &mut effects);
+        let mut effects = self.flush(history, now_ms);
+        let result = match self.limits.check_text(&text) {
+            Ok(()) => self.submit(from, text, id, history, now_ms, &mut effects),
+            Err(p) => Err(p),
+        };
         (result, effects)
     }
 
@@ -506,6 +572,20 @@ mod tests {
             .collect()
     }
 
+    /// A frame received and the queue flushed straight after, as the Durable Object does when no other
+    /// frame arrives before its flush timer fires.
+    fn deliver(
+        r: &mut Room,
+        conn_id: &str,
+        frame: Incoming<'_>,
+        h: &mut MemoryHistory,
+        now_ms: u64,
+    ) -> Vec<Effect> {
+        let mut effects = r.receive(conn_id, frame, now_ms);
+        effects.extend(r.flush(h, now_ms));
+        effects
+    }
+
     fn say(id: Option<&str>, text: &str) -> String {
         serde_json::json!({"type": "message", "text": text, "id": id}).to_string()
     }
@@ -516,7 +596,8 @@ mod tests {
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
         for i in 0..60 {
-            r.receive(
+            deliver(
+                &mut r,
                 "a",
                 Incoming::Text(&say(None, &format!("m{i}"))),
                 &mut h,
@@ -544,7 +625,13 @@ mod tests {
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
         r.join(user("b", "bob"), None, &h, 0);
-        let effects = r.receive("a", Incoming::Text(&say(Some("x1"), "hello")), &mut h, 5);
+        let effects = deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("x1"), "hello")),
+            &mut h,
+            5,
+        );
         assert_eq!(h.messages.len(), 1);
         let to_a = frames_for(&effects, "a");
         assert_eq!(to_a.len(), 1);
@@ -564,10 +651,10 @@ mod tests {
         let mut h = MemoryHistory::default();
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
-        r.receive("a", Incoming::Text(&say(None, "one")), &mut h, 0);
-        r.receive("a", Incoming::Text("not json"), &mut h, 0);
-        r.receive("a", Incoming::Text(&say(None, "")), &mut h, 0);
-        r.receive("a", Incoming::Text(&say(None, "two")), &mut h, 0);
+        deliver(&mut r, "a", Incoming::Text(&say(None, "one")), &mut h, 0);
+        deliver(&mut r, "a", Incoming::Text("not json"), &mut h, 0);
+        deliver(&mut r, "a", Incoming::Text(&say(None, "")), &mut h, 0);
+        deliver(&mut r, "a", Incoming::Text(&say(None, "two")), &mut h, 0);
         let seqs: Vec<u64> = h.messages.iter().map(|m| m.seq).collect();
         assert_eq!(seqs, vec![1, 2]);
         assert_eq!(r.last_seq(), 2);
@@ -579,12 +666,24 @@ mod tests {
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
         r.join(user("b", "bob"), None, &h, 0);
-        r.receive("a", Incoming::Text(&say(Some("k"), "hi")), &mut h, 1);
-        r.receive("a", Incoming::Text(&say(None, "other")), &mut h, 2);
+        deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("k"), "hi")),
+            &mut h,
+            1,
+        );
+        deliver(&mut r, "a", Incoming::Text(&say(None, "other")), &mut h, 2);
         // ann reconnects as a new connection and retries
         r.leave("a");
         r.join(user("a2", "ann"), Some(2), &h, 3);
-        let effects = r.receive("a2", Incoming::Text(&say(Some("k"), "hi")), &mut h, 4);
+        let effects = deliver(
+            &mut r,
+            "a2",
+            Incoming::Text(&say(Some("k"), "hi")),
+            &mut h,
+            4,
+        );
         assert_eq!(h.messages.len(), 2);
         let ack = &frames_for(&effects, "a2")[0];
         assert_eq!(
@@ -597,7 +696,13 @@ mod tests {
         );
         assert!(frames_for(&effects, "b").is_empty());
         // the same id from someone else is a different message
-        r.receive("b", Incoming::Text(&say(Some("k"), "mine")), &mut h, 5);
+        deliver(
+            &mut r,
+            "b",
+            Incoming::Text(&say(Some("k"), "mine")),
+            &mut h,
+            5,
+        );
         assert_eq!(h.messages.len(), 3);
     }
 
@@ -610,7 +715,13 @@ mod tests {
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
         r.join(user("b", "bob"), None, &h, 0);
-        let effects = r.receive("a", Incoming::Text(&say(Some("k"), "hi")), &mut h, 1);
+        let effects = deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("k"), "hi")),
+            &mut h,
+            1,
+        );
         assert!(frames_for(&effects, "b").is_empty());
         let to_a = frames_for(&effects, "a");
         assert_eq!(to_a[0]["type"], "error");
@@ -625,7 +736,13 @@ mod tests {
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
         for i in 0..10 {
-            r.receive("a", Incoming::Text(&say(None, &format!("m{i}"))), &mut h, i);
+            deliver(
+                &mut r,
+                "a",
+                Incoming::Text(&say(None, &format!("m{i}"))),
+                &mut h,
+                i,
+            );
         }
         let effects = r.join(user("b", "bob"), Some(7), &h, 100);
         let welcome = &frames_for(&effects, "b")[0];
@@ -652,7 +769,7 @@ mod tests {
         );
         r.join(user("a", "ann"), None, &h, 0);
         for i in 0..1005 {
-            r.receive("a", Incoming::Text(&say(None, "m")), &mut h, i);
+            deliver(&mut r, "a", Incoming::Text(&say(None, "m")), &mut h, i);
         }
         let effects = r.join(user("b", "bob"), Some(0), &h, 0);
         let welcome = &frames_for(&effects, "b")[0];
@@ -673,7 +790,7 @@ mod tests {
         let mut r = Room::new("lobby", limits, 0);
         r.join(user("a", "ann"), None, &h, 0);
         for i in 0..250 {
-            r.receive("a", Incoming::Text(&say(None, "m")), &mut h, i);
+            deliver(&mut r, "a", Incoming::Text(&say(None, "m")), &mut h, i);
         }
         // storage is trimmed in batches, but reads never show more than the limit
         assert!(h.messages.len() < 100 + TRIM_EVERY as usize);
@@ -691,7 +808,8 @@ mod tests {
         r.join(user("a", "ann"), None, &h, 0);
         let mut limited = 0;
         for i in 0..25 {
-            let effects = r.receive(
+            let effects = deliver(
+                &mut r,
                 "a",
                 Incoming::Text(&say(Some(&format!("i{i}")), "x")),
                 &mut h,
@@ -709,7 +827,7 @@ mod tests {
         // a second later, ten more fit
         let ok = (0..12)
             .filter(|_| {
-                let effects = r.receive("a", Incoming::Text(&say(None, "x")), &mut h, 1000);
+                let effects = deliver(&mut r, "a", Incoming::Text(&say(None, "x")), &mut h, 1000);
                 frames_for(&effects, "a")[0]["type"] == "ack"
             })
             .count();
@@ -724,14 +842,14 @@ mod tests {
         r.join(user("b", "bob"), None, &h, 0);
         // burst (20) accepted, then FLOOD_STRIKES refusals with rate_limited, the socket kept
         for i in 0..20 + FLOOD_STRIKES {
-            let effects = r.receive("a", Incoming::Text(&say(None, "spam")), &mut h, 0);
+            let effects = deliver(&mut r, "a", Incoming::Text(&say(None, "spam")), &mut h, 0);
             assert!(
                 !effects.iter().any(|e| matches!(e, Effect::Close { .. })),
                 "frame {i}"
             );
         }
         // invalid frames count as well: the next refused frame of any kind closes the socket
-        let effects = r.receive("a", Incoming::Text("{junk"), &mut h, 0);
+        let effects = deliver(&mut r, "a", Incoming::Text("{junk"), &mut h, 0);
         assert!(effects.contains(&Effect::Close {
             to: "a".into(),
             code: CLOSE_FLOODING,
@@ -751,7 +869,13 @@ mod tests {
         // refusals in a row never pass FLOOD_STRIKES, so the socket is kept
         for tick in 0..50 {
             for _ in 0..FLOOD_STRIKES / 2 {
-                r.receive("a", Incoming::Text(&say(None, "x")), &mut h, tick * 100);
+                deliver(
+                    &mut r,
+                    "a",
+                    Incoming::Text(&say(None, "x")),
+                    &mut h,
+                    tick * 100,
+                );
             }
         }
         assert!(r.has("a"));
@@ -764,10 +888,16 @@ mod tests {
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
         for _ in 0..20 {
-            let effects = r.receive("a", Incoming::Text("{oops"), &mut h, 0);
+            let effects = deliver(&mut r, "a", Incoming::Text("{oops"), &mut h, 0);
             assert_eq!(frames_for(&effects, "a")[0]["code"], "bad_json");
         }
-        let effects = r.receive("a", Incoming::Text(&say(Some("m"), "hi")), &mut h, 0);
+        let effects = deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("m"), "hi")),
+            &mut h,
+            0,
+        );
         assert_eq!(frames_for(&effects, "a")[0]["code"], "rate_limited");
     }
 
@@ -784,12 +914,12 @@ mod tests {
             (Incoming::Text(&"x".repeat(0)), "bad_json"),
         ];
         for (frame, code) in cases {
-            let effects = r.receive("a", frame, &mut h, 0);
+            let effects = deliver(&mut r, "a", frame, &mut h, 0);
             assert!(frames_for(&effects, "b").is_empty());
             assert_eq!(frames_for(&effects, "a")[0]["code"], code);
         }
         let long = say(None, &"x".repeat(4001));
-        let effects = r.receive("a", Incoming::Text(&long), &mut h, 0);
+        let effects = deliver(&mut r, "a", Incoming::Text(&long), &mut h, 0);
         assert_eq!(frames_for(&effects, "a")[0]["code"], "too_large");
     }
 
@@ -800,7 +930,7 @@ mod tests {
         r.join(user("a", "ann"), None, &h, 0);
         r.join(user("b", "bob"), None, &h, 0);
         let huge = "x".repeat(64 * 1024 + 1);
-        let effects = r.receive("a", Incoming::Text(&huge), &mut h, 0);
+        let effects = deliver(&mut r, "a", Incoming::Text(&huge), &mut h, 0);
         assert!(effects.contains(&Effect::Close {
             to: "a".into(),
             code: 1009,
@@ -818,11 +948,210 @@ mod tests {
         let mut r = room();
         r.join(user("a", "ann"), None, &h, 0);
         r.join(user("b", "bob"), None, &h, 0);
-        let effects = r.receive("a", Incoming::Text(r#"{"type":"typing"}"#), &mut h, 0);
+        let effects = deliver(
+            &mut r,
+            "a",
+            Incoming::Text(r#"{"type":"typing"}"#),
+            &mut h,
+            0,
+        );
         assert!(frames_for(&effects, "a").is_empty());
         assert_eq!(frames_for(&effects, "b")[0]["type"], "typing");
         assert_eq!(frames_for(&effects, "b")[0]["user"]["name"], "ann");
         assert!(h.messages.is_empty());
+    }
+
+    /// The frames in `effects` as (recipient or "all but x", type, seq), in order: enough to read a
+    /// batch's order at a glance.
+    fn trace(effects: &[Effect]) -> Vec<(String, String, Option<u64>)> {
+        effects
+            .iter()
+            .map(|e| match e {
+                Effect::Send { to, frame } => (to.clone(), parse(frame)),
+                Effect::Broadcast { except, frame } => (
+                    format!("all but {}", except.as_deref().unwrap_or("-")),
+                    parse(frame),
+                ),
+                Effect::Close { to, code, .. } => (to.clone(), serde_json::json!({"type": code})),
+            })
+            .map(|(to, v)| {
+                (
+                    to,
+                    v["type"].to_string().replace('"', ""),
+                    v["seq"].as_u64(),
+                )
+            })
+            .collect()
+    }
+
+    fn t(to: &str, kind: &str, seq: Option<u64>) -> (String, String, Option<u64>) {
+        (to.to_string(), kind.to_string(), seq)
+    }
+
+    #[test]
+    fn messages_wait_for_the_flush_then_a_batch_is_stored_and_announced_in_arrival_order() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        for (id, name) in [("a", "ann"), ("b", "bob"), ("c", "cy")] {
+            r.join(user(id, name), None, &h, 0);
+        }
+        assert!(!r.has_pending());
+        for (conn, text) in [("a", "one"), ("b", "two"), ("a", "three")] {
+            assert!(r
+                .receive(conn, Incoming::Text(&say(None, text)), 1)
+                .is_empty());
+        }
+        assert!(r.has_pending());
+        assert!(h.messages.is_empty(), "nothing is stored before the flush");
+        assert_eq!(r.last_seq(), 0);
+        let effects = r.flush(&mut h, 7);
+        assert!(!r.has_pending());
+        let stored: Vec<(u64, &str, u64)> = h
+            .messages
+            .iter()
+            .map(|m| (m.seq, m.text.as_str(), m.ts))
+            .collect();
+        assert_eq!(stored, vec![(1, "one", 7), (2, "two", 7), (3, "three", 7)]);
+        assert_eq!(
+            trace(&effects),
+            vec![
+                t("a", "ack", Some(1)),
+                t("all but a", "message", Some(1)),
+                t("b", "ack", Some(2)),
+                t("all but b", "message", Some(2)),
+                t("a", "ack", Some(3)),
+                t("all but a", "message", Some(3)),
+            ]
+        );
+        assert!(
+            r.flush(&mut h, 8).is_empty(),
+            "a second flush has nothing to do"
+        );
+    }
+
+    #[test]
+    fn while_a_message_is_queued_later_answers_wait_behind_it() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        // with nothing queued, a bad frame is answered at once
+        let now = r.receive("a", Incoming::Text("{junk"), 0);
+        assert_eq!(trace(&now), vec![t("a", "error", None)]);
+        // behind a queued message, the error and a typing hint wait for the flush, after its ack
+        assert!(r
+            .receive("a", Incoming::Text(&say(Some("m"), "hi")), 0)
+            .is_empty());
+        assert!(r.receive("a", Incoming::Text("{junk"), 0).is_empty());
+        assert!(r
+            .receive("b", Incoming::Text(r#"{"type":"typing"}"#), 0)
+            .is_empty());
+        assert_eq!(
+            trace(&r.flush(&mut h, 0)),
+            vec![
+                t("a", "ack", Some(1)),
+                t("all but a", "message", Some(1)),
+                t("a", "error", None),
+                t("all but b", "typing", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_close_happens_at_once_even_behind_a_queued_message() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        r.receive("b", Incoming::Text(&say(None, "hi")), 0);
+        let huge = "x".repeat(64 * 1024 + 1);
+        assert_eq!(
+            trace(&r.receive("a", Incoming::Text(&huge), 0)),
+            vec![t("a", "1009", None), t("all but a", "leave", None)]
+        );
+        assert_eq!(r.online(), 1);
+        assert_eq!(trace(&r.flush(&mut h, 0)).len(), 2, "b's ack and message");
+    }
+
+    #[test]
+    fn a_repeated_id_within_one_batch_is_stored_once_and_acked_twice_with_one_seq() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        r.receive("a", Incoming::Text(&say(Some("k"), "hi")), 0);
+        r.receive("a", Incoming::Text(&say(Some("k"), "hi")), 0);
+        r.receive("b", Incoming::Text(&say(Some("k"), "mine")), 0);
+        assert_eq!(
+            trace(&r.flush(&mut h, 0)),
+            vec![
+                t("a", "ack", Some(1)),
+                t("all but a", "message", Some(1)),
+                t("a", "ack", Some(1)),
+                t("b", "ack", Some(2)),
+                t("all but b", "message", Some(2)),
+            ]
+        );
+        assert_eq!(h.messages.len(), 2);
+    }
+
+    #[test]
+    fn a_message_whose_sender_left_before_the_flush_is_still_stored_and_announced() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        r.receive("a", Incoming::Text(&say(Some("k"), "bye")), 0);
+        assert_eq!(trace(&r.leave("a")), vec![t("all but a", "leave", None)]);
+        let effects = r.flush(&mut h, 0);
+        assert_eq!(h.messages.len(), 1);
+        assert_eq!(frames_for(&effects, "b")[0]["text"], "bye");
+        // a newcomer during the wait is welcomed up to the stored log, then hears the message
+        r.receive("b", Incoming::Text(&say(None, "later")), 0);
+        let welcome = r.join(user("c", "cy"), None, &h, 0);
+        assert_eq!(frames_for(&welcome, "c")[0]["last_seq"], 1);
+        assert_eq!(frames_for(&r.flush(&mut h, 0), "c")[0]["seq"], 2);
+    }
+
+    #[test]
+    fn a_post_flushes_what_was_queued_before_it() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.receive("a", Incoming::Text(&say(Some("x"), "first")), 0);
+        let (res, effects) = r.post(user("api", "bot"), "second".into(), None, &mut h, 0);
+        assert_eq!(res.map(|a| a.seq), Ok(2));
+        assert_eq!(
+            trace(&effects),
+            vec![
+                t("a", "ack", Some(1)),
+                t("all but a", "message", Some(1)),
+                t("all but api", "message", Some(2)),
+            ]
+        );
+        assert!(!r.has_pending());
+    }
+
+    #[test]
+    fn when_the_batch_cannot_be_stored_every_message_in_it_gets_internal() {
+        let mut h = MemoryHistory {
+            fail_with: Some("disk on fire".into()),
+            ..Default::default()
+        };
+        let mut r = room();
+        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("b", "bob"), None, &h, 0);
+        r.receive("a", Incoming::Text(&say(Some("1"), "one")), 0);
+        r.receive("b", Incoming::Text(&say(Some("2"), "two")), 0);
+        let effects = r.flush(&mut h, 0);
+        assert_eq!(
+            trace(&effects),
+            vec![t("a", "error", None), t("b", "error", None)]
+        );
+        assert!(frames_for(&effects, "a")
+            .iter()
+            .all(|f| f["code"] == "internal" && f["id"] == "1"));
+        assert_eq!(r.last_seq(), 0);
     }
 
     #[test]

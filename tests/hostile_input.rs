@@ -362,16 +362,17 @@ fn huge_frames_are_closed_before_being_decoded() {
     r.join(user("a"), None, &h, 0);
     r.join(user("b"), None, &h, 0);
     let huge = format!(r#"{{"type":"message","text":"{}"}}"#, "x".repeat(10 << 20));
-    let effects = r.receive("a", Incoming::Text(&huge), &mut h, 0);
+    let effects = r.receive("a", Incoming::Text(&huge), 0);
     assert!(effects
         .iter()
         .any(|e| matches!(e, Effect::Close { code, .. } if *code == CLOSE_TOO_BIG)));
     let at_limit = "x".repeat(MAX_FRAME_BYTES);
-    let effects = r.receive("b", Incoming::Text(&at_limit), &mut h, 0);
+    let effects = r.receive("b", Incoming::Text(&at_limit), 0);
     assert!(
         !effects.iter().any(|e| matches!(e, Effect::Close { .. })),
         "64 KiB exactly is read"
     );
+    assert!(r.flush(&mut h, 0).is_empty());
     assert!(h.messages.is_empty());
 }
 
@@ -553,6 +554,8 @@ enum Op {
     Binary(usize, usize),
     Huge(usize),
     Wait(u64),
+    /// The room's flush timer fires: everything queued is stored and announced.
+    Flush,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -567,14 +570,15 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (conn.clone(), prop_oneof![0usize..100, Just(MAX_FRAME_BYTES + 1)]).prop_map(|(c, n)| Op::Binary(c, n)),
         1 => conn.clone().prop_map(Op::Huge),
         2 => prop_oneof![0u64..50, 100u64..3000].prop_map(Op::Wait),
+        3 => Just(Op::Flush),
     ]
 }
 
 proptest! {
     #![proptest_config(config(300))]
 
-    /// Any sequence of joins, leaves, valid, invalid, binary, oversized frames and pauses: nothing
-    /// panics; seqs are 1..N without gaps; each stored message is broadcast exactly once, to everyone
+    /// Any sequence of joins, leaves, valid, invalid, binary, oversized frames, pauses and flushes:
+    /// nothing panics; seqs are 1..N without gaps; each stored message is broadcast exactly once, to everyone
     /// but its sender; a retried id is acked with its original seq; refused frames reach nobody else;
     /// only the offender is ever closed (1009 oversize, 1008 flooding); the roster is exactly who joined
     /// and has not left or been closed.
@@ -587,37 +591,45 @@ proptest! {
         let mut online: BTreeSet<String> = BTreeSet::new();
         let mut acked: HashMap<(String, String), u64> = HashMap::new();
         let mut broadcasts: BTreeMap<u64, usize> = BTreeMap::new();
-        for op in ops {
-            let (conn, effects) = match op {
+        for op in ops.into_iter().chain([Op::Flush]) {
+            // `actor`: whose event this is; a flush carries out many connections' events.
+            let (actor, effects) = match op {
                 Op::Wait(ms) => { now += ms; continue; }
+                Op::Flush => (None, room.flush(&mut h, now)),
                 Op::Join(c, after) => {
                     let id = format!("c{c}");
                     if online.contains(&id) { continue; }
                     prop_assert!(room.admit().is_ok());
                     online.insert(id.clone());
                     let effects = room.join(user(&id), after, &h, now);
-                    (id, effects)
+                    (Some(id), effects)
                 }
                 Op::Leave(c) => {
                     let id = format!("c{c}");
                     online.remove(&id);
                     let effects = room.leave(&id);
-                    (id, effects)
+                    (Some(id), effects)
                 }
                 Op::Say(c, key) => {
                     let id = format!("c{c}");
                     let frame = json!({"type": "message", "text": "hi", "id": key.map(|k| format!("k{k}"))}).to_string();
-                    let effects = room.receive(&id, Incoming::Text(&frame), &mut h, now);
-                    (id, effects)
+                    let effects = room.receive(&id, Incoming::Text(&frame), now);
+                    (Some(id), effects)
                 }
-                Op::Typing(c) => { let id = format!("c{c}"); let e = room.receive(&id, Incoming::Text(r#"{"type":"typing"}"#), &mut h, now); (id, e) }
-                Op::Junk(c, b) => { let id = format!("c{c}"); let t = String::from_utf8_lossy(&b).into_owned(); let e = room.receive(&id, Incoming::Text(&t), &mut h, now); (id, e) }
-                Op::Json(c, v) => { let id = format!("c{c}"); let e = room.receive(&id, Incoming::Text(&v.to_string()), &mut h, now); (id, e) }
-                Op::Binary(c, n) => { let id = format!("c{c}"); let e = room.receive(&id, Incoming::Binary(n), &mut h, now); (id, e) }
-                Op::Huge(c) => { let id = format!("c{c}"); let t = "x".repeat(MAX_FRAME_BYTES + 1); let e = room.receive(&id, Incoming::Text(&t), &mut h, now); (id, e) }
+                Op::Typing(c) => { let id = format!("c{c}"); let e = room.receive(&id, Incoming::Text(r#"{"type":"typing"}"#), now); (Some(id), e) }
+                Op::Junk(c, b) => { let id = format!("c{c}"); let t = String::from_utf8_lossy(&b).into_owned(); let e = room.receive(&id, Incoming::Text(&t), now); (Some(id), e) }
+                Op::Json(c, v) => { let id = format!("c{c}"); let e = room.receive(&id, Incoming::Text(&v.to_string()), now); (Some(id), e) }
+                Op::Binary(c, n) => { let id = format!("c{c}"); let e = room.receive(&id, Incoming::Binary(n), now); (Some(id), e) }
+                Op::Huge(c) => { let id = format!("c{c}"); let t = "x".repeat(MAX_FRAME_BYTES + 1); let e = room.receive(&id, Incoming::Text(&t), now); (Some(id), e) }
             };
-            let was_member = online.contains(&conn);
+            let was_member = actor.as_ref().is_some_and(|a| online.contains(a));
             for e in &effects {
+                // In a flush, each effect's actor is the connection whose frame it answers.
+                let conn = match (&actor, e) {
+                    (Some(a), _) => a.clone(),
+                    (None, Effect::Send { to, .. } | Effect::Close { to, .. }) => to.clone(),
+                    (None, Effect::Broadcast { except, .. }) => except.clone().expect("a broadcast names its sender"),
+                };
                 match e {
                     Effect::Send { to, frame } => {
                         prop_assert_eq!(to, &conn, "direct frames go to the actor only");
@@ -643,6 +655,7 @@ proptest! {
                         }
                     }
                     Effect::Close { to, code, .. } => {
+                        prop_assert!(actor.is_some(), "a close is never held for a flush");
                         prop_assert_eq!(to, &conn);
                         prop_assert!(*code == CLOSE_TOO_BIG || *code == CLOSE_FLOODING || !was_member);
                         online.remove(&conn);
@@ -652,6 +665,7 @@ proptest! {
             let roster: BTreeSet<String> = room.info().members.iter().map(|u| u.id.clone()).collect();
             prop_assert_eq!(&roster, &online);
         }
+        prop_assert!(!room.has_pending());
         let seqs: Vec<u64> = h.messages.iter().map(|m| m.seq).collect();
         prop_assert_eq!(seqs.clone(), (1..=seqs.len() as u64).collect::<Vec<_>>(), "gapless seqs");
         prop_assert_eq!(room.last_seq(), seqs.len() as u64);
@@ -683,12 +697,13 @@ fn any_flood_is_closed_with_1008() {
         r.join(user("a"), None, &h, 0);
         let closed_at = (0..1000)
             .position(|_| {
-                r.receive("a", frame, &mut h, 0)
+                r.receive("a", frame, 0)
                     .iter()
                     .any(|e| matches!(e, Effect::Close { code, .. } if *code == CLOSE_FLOODING))
             })
             .expect("the flood is closed");
         assert_eq!(closed_at as u32, 20 + FLOOD_STRIKES, "{frame:?}");
+        r.flush(&mut h, 0);
         assert!(h.messages.len() <= 20);
     }
 }

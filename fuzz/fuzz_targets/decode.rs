@@ -36,7 +36,9 @@ fuzz_target!(|data: &[u8]| {
     };
     room.join(user("a"), None, &history, 0);
     room.join(user("b"), None, &history, 0);
-    let effects = room.receive("a", Incoming::Text(&text), &mut history, 1);
+    // Received, then flushed as the Durable Object's timer would: a message is stored and answered then.
+    let mut effects = room.receive("a", Incoming::Text(&text), 1);
+    effects.extend(room.flush(&mut history, 1));
     let answers: Vec<&String> = effects
         .iter()
         .filter_map(|e| match e {

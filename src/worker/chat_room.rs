@@ -5,8 +5,15 @@
 //! the socket's attachment; its connection id is also the socket's tag). The constructor rebuilds the
 //! roster and the socket cache from `get_websockets()` after every wake, so nothing that matters lives
 //! only in memory. A text `ping` is answered `pong` by the runtime itself without waking the object.
+//!
+//! Group commit: a message is queued by the room and stored by [`ChatRoom::flush`], which runs on a
+//! zero-delay timer set by the first message that finds the queue empty. Every message that arrives
+//! before the timer fires is written in that one turn, so the runtime commits them in one SQLite
+//! transaction (one `fsync`), and the frames sent after the writes are held by the output gate until
+//! that commit is durable.
 
 use std::cell::RefCell;
+use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::json;
@@ -40,6 +47,8 @@ struct Inner {
     store: Store,
     /// Open sockets by connection id; a cache of `state.get_websockets()`, rebuilt after a wake.
     sockets: Vec<(String, WebSocket)>,
+    /// A flush timer is set and has not fired yet.
+    flush_due: bool,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -86,6 +95,7 @@ impl DurableObject for ChatRoom {
                 room,
                 store,
                 sockets,
+                flush_due: false,
             }),
         }
     }
@@ -131,19 +141,27 @@ impl DurableObject for ChatRoom {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> Result<()> {
-        let inner = &mut *self.inner.borrow_mut();
-        let Some(conn_id) = identify(&self.state, inner, &ws) else {
-            let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
-            return Ok(());
+        let set_timer = {
+            let inner = &mut *self.inner.borrow_mut();
+            let Some(conn_id) = identify(&self.state, inner, &ws) else {
+                let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
+                return Ok(());
+            };
+            let frame = match &message {
+                WebSocketIncomingMessage::String(s) => Incoming::Text(s),
+                WebSocketIncomingMessage::Binary(b) => Incoming::Binary(b.len()),
+            };
+            let effects = inner.room.receive(&conn_id, frame, now_ms());
+            apply(&mut inner.sockets, effects);
+            let set_timer = inner.room.has_pending() && !inner.flush_due;
+            inner.flush_due |= set_timer;
+            set_timer
         };
-        let frame = match &message {
-            WebSocketIncomingMessage::String(s) => Incoming::Text(s),
-            WebSocketIncomingMessage::Binary(b) => Incoming::Binary(b.len()),
-        };
-        let effects = inner
-            .room
-            .receive(&conn_id, frame, &mut inner.store, now_ms());
-        apply(&mut inner.sockets, effects);
+        if set_timer {
+            // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
+            worker::Delay::from(Duration::ZERO).await;
+            self.flush();
+        }
         Ok(())
     }
 
@@ -235,6 +253,14 @@ impl ChatRoom {
             ),
             Err(p) => problem_response(&p),
         }
+    }
+
+    /// Stores what the room has queued (one turn: one commit) and sends the frames that follow from it.
+    fn flush(&self) {
+        let inner = &mut *self.inner.borrow_mut();
+        inner.flush_due = false;
+        let effects = inner.room.flush(&mut inner.store, now_ms());
+        apply(&mut inner.sockets, effects);
     }
 
     /// A socket closed or failed: drop it and tell the others.
