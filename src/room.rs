@@ -112,6 +112,16 @@ enum Queued {
     Effects(Vec<Effect>),
 }
 
+/// How well group commit is batching, since the room was constructed (a diagnostic, reported by
+/// `GET /api/rooms/{room}`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Commits {
+    /// Turns that wrote messages: flushes with at least one message, and posts.
+    pub turns: u64,
+    /// Messages written (or attempted) in those turns.
+    pub messages: u64,
+}
+
 /// A chat room's in-memory state: who is here, the last `seq` handed out, and what awaits a flush.
 #[derive(Debug)]
 pub struct Room {
@@ -120,6 +130,7 @@ pub struct Room {
     last_seq: u64,
     members: Vec<Member>,
     queue: Vec<Queued>,
+    commits: Commits,
 }
 
 /// A snapshot for `GET /api/rooms/{room}`.
@@ -140,6 +151,7 @@ impl Room {
             last_seq,
             members: Vec::new(),
             queue: Vec::new(),
+            commits: Commits::default(),
         }
     }
 
@@ -284,6 +296,7 @@ impl Room {
     /// runtime's output gate releases them only once the one commit covering the batch is durable.
     pub fn flush(&mut self, history: &mut dyn History, now_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
+        let mut messages = 0;
         for queued in std::mem::take(&mut self.queue) {
             match queued {
                 Queued::Message {
@@ -292,6 +305,7 @@ impl Room {
                     text,
                     id,
                 } => {
+                    messages += 1;
                     let at = effects.len();
                     match self.submit(from, text, id.clone(), history, now_ms, &mut effects) {
                         Ok(accepted) => effects.insert(
@@ -314,7 +328,15 @@ impl Room {
                 Queued::Effects(queued) => effects.extend(queued),
             }
         }
+        if messages > 0 {
+            self.commits.turns += 1;
+            self.commits.messages += messages;
+        }
         effects
+    }
+
+    pub fn commits(&self) -> Commits {
+        self.commits
     }
 
     /// Reads one frame: the size and rate checks, decoding, and what to do with it.
@@ -419,11 +441,15 @@ impl Room {
         history: &mut dyn History,
         now_ms: u64,
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
+        let turns = self.commits.turns;
         let mut effects = self.flush(history, now_ms);
-        let result = match self.limits.check_text(&text) {
-            Ok(()) => self.submit(from, text, id, history, now_ms, &mut effects),
-            Err(p) => Err(p),
-        };
+        if let Err(p) = self.limits.check_text(&text) {
+            return (Err(p), effects);
+        }
+        // this message shares the turn (and the commit) of what was just flushed
+        self.commits.turns = turns + 1;
+        self.commits.messages += 1;
+        let result = self.submit(from, text, id, history, now_ms, &mut effects);
         (result, effects)
     }
 
@@ -1027,6 +1053,13 @@ mod tests {
             r.flush(&mut h, 8).is_empty(),
             "a second flush has nothing to do"
         );
+        assert_eq!(
+            r.commits(),
+            Commits {
+                turns: 1,
+                messages: 3
+            }
+        );
     }
 
     #[test]
@@ -1121,6 +1154,14 @@ mod tests {
         r.receive("a", Incoming::Text(&say(Some("x"), "first")), 0);
         let (res, effects) = r.post(user("api", "bot"), "second".into(), None, &mut h, 0);
         assert_eq!(res.map(|a| a.seq), Ok(2));
+        assert_eq!(
+            r.commits(),
+            Commits {
+                turns: 1,
+                messages: 2
+            },
+            "the post shares the flush's turn"
+        );
         assert_eq!(
             trace(&effects),
             vec![

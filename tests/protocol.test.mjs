@@ -169,6 +169,39 @@ describe('messages', () => {
     await Promise.all(clients.map((c) => c.close()));
   });
 
+  test('group commit: a burst from many sockets shares commits, each message acked once, stored once, in order', async () => {
+    const room = uniqueRoom('group');
+    const clients = [];
+    for (let i = 0; i < 5; i++) clients.push(await join(room, `g${i}`));
+    const info = async () => (await getJson(`${server.base}/api/rooms/${room}`)).body;
+    const before = await info();
+    assert.deepEqual(before.commits, { turns: 0, messages: 0 });
+    // 15 frames from each socket at once, every message twice (a retry racing its original)
+    const per = 15;
+    const acks = await Promise.all(
+      clients.map(async (c, i) => {
+        const ids = Array.from({ length: per }, (_, k) => `g${i}-${k}`);
+        for (const id of ids) c.send({ type: 'message', text: id, id });
+        for (const id of ids.slice(0, 3)) c.send({ type: 'message', text: id, id });
+        const first = await Promise.all(ids.map((id) => c.next((f) => f.type === 'ack' && f.id === id)));
+        const retried = await Promise.all(ids.slice(0, 3).map((id) => c.next((f) => f.type === 'ack' && f.id === id)));
+        for (const [k, r] of retried.entries()) assert.equal(r.seq, first[k].seq, 'a retry in the same batch gets the same seq');
+        return first;
+      }),
+    );
+    const total = clients.length * per;
+    const seqs = acks.flat().map((a) => a.seq).sort((x, y) => x - y);
+    assert.deepEqual(seqs, Array.from({ length: total }, (_, k) => k + 1));
+    const after = await info();
+    assert.equal(after.instance, before.instance, 'the same object throughout (the counters are per instance)');
+    assert.equal(after.commits.messages, total + clients.length * 3, 'every frame written (or refused as a repeat) once');
+    // each socket's frames arrive together, so a commit takes several (typically 5-30 here)
+    assert.ok(after.commits.turns * 2 <= after.commits.messages, `${after.commits.turns} commits for ${after.commits.messages} messages: batched`);
+    const page = await getJson(`${server.base}/api/rooms/${room}/messages`);
+    assert.equal(page.body.messages.length, total, 'retries were not stored twice');
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
   test('ack after store: an acked message is already in history (HTTP and a new welcome)', async () => {
     const room = uniqueRoom('durable');
     const a = await join(room, 'ann');

@@ -6,21 +6,25 @@
 //! roster and the socket cache from `get_websockets()` after every wake, so nothing that matters lives
 //! only in memory. A text `ping` is answered `pong` by the runtime itself without waking the object.
 //!
-//! Group commit: a message is queued by the room and stored by [`ChatRoom::flush`], which runs on a
-//! zero-delay timer set by the first message that finds the queue empty. Every message that arrives
-//! before the timer fires is written in that one turn, so the runtime commits them in one SQLite
-//! transaction (one `fsync`), and the frames sent after the writes are held by the output gate until
-//! that commit is durable.
+//! Group commit: a message is queued by the room and stored by [`flush`], which runs on a zero-delay
+//! timer set by the first message that finds the queue empty. Every message that arrives before the
+//! timer fires is written in that one turn, so the runtime commits them in one SQLite transaction (one
+//! `fsync`), and the frames sent after the writes are held by the output gate until that commit is
+//! durable.
+//!
+//! The socket events (`webSocketMessage`, `webSocketClose`, `webSocketError`) are exported here as
+//! plain synchronous methods rather than through `#[durable_object]`'s async ones: none of them waits
+//! for anything, and an async export costs every event a Promise, a queued microtask and a resolve —
+//! about a sixth of the room's CPU time at saturation (docs/PERFORMANCE.md).
 
 use std::cell::RefCell;
-use std::time::Duration;
+use std::rc::Rc;
 
 use serde::Deserialize;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use worker::{
-    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket,
-    WebSocketIncomingMessage, WebSocketPair,
+    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketPair,
 };
 
 use super::store::Store;
@@ -33,13 +37,18 @@ use crate::routes;
 /// The user id of messages posted over the HTTP API.
 const API_USER_ID: &str = "api";
 
-#[durable_object]
+/// `fetch` only: the socket events are the synchronous exports in the `#[wasm_bindgen] impl` below.
+#[durable_object(fetch)]
 pub struct ChatRoom {
     state: State,
     /// Random per construction: changes when the object is rebuilt after hibernation or eviction.
     instance: String,
     started_at: u64,
-    inner: RefCell<Inner>,
+    /// Shared with the flush timer's callback.
+    inner: Rc<RefCell<Inner>>,
+    /// The flush timer's callback, made once: a JS closure per timer would cost a wrapper to create
+    /// and one to drop for every batch.
+    flush_callback: Closure<dyn FnMut()>,
 }
 
 struct Inner {
@@ -87,16 +96,19 @@ impl DurableObject for ChatRoom {
             }
         }
         room.restore(users, now);
+        let inner = Rc::new(RefCell::new(Inner {
+            room,
+            store,
+            sockets,
+            flush_due: false,
+        }));
+        let shared = Rc::clone(&inner);
         ChatRoom {
             state,
             instance: hex(&random_bytes::<8>()),
             started_at: now,
-            inner: RefCell::new(Inner {
-                room,
-                store,
-                sockets,
-                flush_due: false,
-            }),
+            inner,
+            flush_callback: Closure::new(move || flush(&shared)),
         }
     }
 
@@ -115,6 +127,7 @@ impl DurableObject for ChatRoom {
                 info["instance"] = json!(self.instance);
                 info["started_at"] = json!(self.started_at);
                 info["sockets"] = json!(self.state.get_websockets().len());
+                info["commits"] = serde_json::to_value(inner.room.commits())?;
                 json_response(info.to_string(), 200)
             }
             "/messages" => {
@@ -135,43 +148,42 @@ impl DurableObject for ChatRoom {
             _ => problem_response(&Problem::new(ErrorCode::NotFound, "no such room action")),
         }
     }
+}
 
-    async fn websocket_message(
-        &self,
-        ws: WebSocket,
-        message: WebSocketIncomingMessage,
-    ) -> Result<()> {
-        let set_timer = {
-            let inner = &mut *self.inner.borrow_mut();
-            let Some(conn_id) = identify(&self.state, inner, &ws) else {
-                let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
-                return Ok(());
-            };
-            let frame = match &message {
-                WebSocketIncomingMessage::String(s) => Incoming::Text(s),
-                WebSocketIncomingMessage::Binary(b) => Incoming::Binary(b.len()),
-            };
-            let effects = inner.room.receive(&conn_id, frame, now_ms());
-            apply(&mut inner.sockets, effects);
-            let set_timer = inner.room.has_pending() && !inner.flush_due;
-            inner.flush_due |= set_timer;
-            set_timer
+#[wasm_bindgen]
+impl ChatRoom {
+    /// A frame from one of the room's sockets.
+    #[wasm_bindgen(js_name = webSocketMessage)]
+    pub fn websocket_message(&self, ws: worker::web_sys::WebSocket, message: JsValue) {
+        let ws = WebSocket::from(ws);
+        let text = message.as_string();
+        let frame = match &text {
+            Some(t) => Incoming::Text(t),
+            None => Incoming::Binary(js_sys::Uint8Array::new(&message).length() as usize),
         };
-        if set_timer {
+        let inner = &mut *self.inner.borrow_mut();
+        let Some(conn_id) = identify(&self.state, inner, &ws) else {
+            let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
+            return;
+        };
+        let effects = inner.room.receive(&conn_id, frame, now_ms());
+        apply(&mut inner.sockets, effects);
+        if inner.room.has_pending() && !inner.flush_due {
+            inner.flush_due = true;
             // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
-            worker::Delay::from(Duration::ZERO).await;
-            self.flush();
+            if set_timeout(self.flush_callback.as_ref(), 0).is_err() {
+                worker::console_error!("setTimeout failed; flushing at once");
+                inner.flush_due = false;
+                let effects = inner.room.flush(&mut inner.store, now_ms());
+                apply(&mut inner.sockets, effects);
+            }
         }
-        Ok(())
     }
 
-    async fn websocket_close(
-        &self,
-        ws: WebSocket,
-        code: usize,
-        reason: String,
-        _was_clean: bool,
-    ) -> Result<()> {
+    /// A socket closed.
+    #[wasm_bindgen(js_name = webSocketClose)]
+    pub fn websocket_close(&self, ws: worker::web_sys::WebSocket, code: u32, reason: String) {
+        let ws = WebSocket::from(ws);
         // Complete the closing handshake (echo the peer's code), so a clean close is clean on both ends.
         // Codes 1005/1006 only describe a close and may not be sent; newer runtimes reply by
         // themselves, in which case this second close is refused and ignored.
@@ -181,13 +193,13 @@ impl DurableObject for ChatRoom {
         };
         let _ = ws.close(Some(echo), Some(reason));
         self.gone(&ws);
-        Ok(())
     }
 
-    async fn websocket_error(&self, ws: WebSocket, error: worker::Error) -> Result<()> {
-        worker::console_log!("socket error: {error}");
-        self.gone(&ws);
-        Ok(())
+    /// A socket failed.
+    #[wasm_bindgen(js_name = webSocketError)]
+    pub fn websocket_error(&self, ws: worker::web_sys::WebSocket, error: JsValue) {
+        worker::console_log!("socket error: {error:?}");
+        self.gone(&WebSocket::from(ws));
     }
 }
 
@@ -255,14 +267,6 @@ impl ChatRoom {
         }
     }
 
-    /// Stores what the room has queued (one turn: one commit) and sends the frames that follow from it.
-    fn flush(&self) {
-        let inner = &mut *self.inner.borrow_mut();
-        inner.flush_due = false;
-        let effects = inner.room.flush(&mut inner.store, now_ms());
-        apply(&mut inner.sockets, effects);
-    }
-
     /// A socket closed or failed: drop it and tell the others.
     fn gone(&self, ws: &WebSocket) {
         // Only the tag: a socket that is closing must not be re-admitted from its attachment (it may
@@ -300,8 +304,21 @@ fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> 
     Some(id)
 }
 
+/// The flush timer: stores what the room has queued (one turn, so one commit) and sends the frames that
+/// follow from it.
+fn flush(inner: &RefCell<Inner>) {
+    let inner = &mut *inner.borrow_mut();
+    inner.flush_due = false;
+    let effects = inner.room.flush(&mut inner.store, now_ms());
+    apply(&mut inner.sockets, effects);
+}
+
 #[wasm_bindgen]
 extern "C" {
+    /// The global `setTimeout` (`catch`: never expected to throw, but a throw must not panic).
+    #[wasm_bindgen(js_name = setTimeout, catch)]
+    fn set_timeout(callback: &JsValue, ms: i32) -> std::result::Result<JsValue, JsValue>;
+
     /// The runtime's `WebSocket`, seen only for `send(data)` with a JS value. `send_with_str` copies the
     /// Rust string into a new JS string on every call (a UTF-8 decode per socket); a broadcast converts
     /// its frame once and hands the same JS string to every socket.
