@@ -83,11 +83,12 @@ echo "== start servers"
 start_server edge "$ROOT" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000
 start_server baseline "$ROOT/bench/baseline"
 start_server stored "$ROOT/bench/baseline" --var STORE:1
+start_server batched "$ROOT/bench/baseline" --var STORE:batch
 
 if [ "${BENCH_QUICK:-}" = 1 ]; then
   DUR=3; CDUR=4; TRIES=4; REFINE=1
 else
-  DUR=5; CDUR=8; TRIES=20; REFINE=2
+  DUR=5; CDUR=8; TRIES=20; REFINE=3
 fi
 
 # bench SCENARIO SERVER PATH PORT ARGS...: one generator run; its JSON line goes to the results.
@@ -106,8 +107,8 @@ bench() {
 # Each server is measured straight after the others, so slow drifts in the machine's load hit all alike.
 A=(saturate --clients 50 --rooms 1 --senders 5 --rate 8 --duration "$DUR" --refine "$REFINE" --retries 1 --p99-bound-ms 100)
 for path in direct proxy; do
-  for server in baseline stored edge; do
-    [ "$path" = proxy ] && [ "$server" = stored ] && continue
+  for server in baseline stored batched edge; do
+    [ "$path" = proxy ] && [ "$server" != baseline ] && [ "$server" != edge ] && continue
     port=PORT_$server; [ "$path" = direct ] && port=DIRECT_$server
     if [ -n "${!port}" ]; then bench A "$server" "$path" "${!port}" "${A[@]}"; fi
   done
@@ -115,7 +116,7 @@ done
 # A at one fixed rate (20 msg/s per sender, 4,900 deliveries/s), two rounds: the server's CPU time per
 # delivery, which other work on the machine hardly disturbs.
 for round in 1 2; do
-  for server in baseline stored edge; do
+  for server in baseline stored batched edge; do
     port=DIRECT_$server
     if [ -n "${!port}" ]; then
       bench "A20-$round" "$server" direct "${!port}" run --clients 50 --rooms 1 --senders 5 --rate 20 --duration "$DUR"
