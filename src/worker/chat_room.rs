@@ -173,9 +173,7 @@ impl ChatRoom {
             // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
             if set_timeout(self.flush_callback.as_ref(), 0).is_err() {
                 worker::console_error!("setTimeout failed; flushing at once");
-                inner.flush_due = false;
-                let effects = inner.room.flush(&mut inner.store, now_ms());
-                apply(&mut inner.sockets, effects);
+                flush_now(inner);
             }
         }
     }
@@ -307,7 +305,10 @@ fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> 
 /// The flush timer: stores what the room has queued (one turn, so one commit) and sends the frames that
 /// follow from it.
 fn flush(inner: &RefCell<Inner>) {
-    let inner = &mut *inner.borrow_mut();
+    flush_now(&mut inner.borrow_mut());
+}
+
+fn flush_now(inner: &mut Inner) {
     inner.flush_due = false;
     let effects = inner.room.flush(&mut inner.store, now_ms());
     apply(&mut inner.sockets, effects);
