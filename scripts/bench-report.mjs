@@ -14,12 +14,13 @@ const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '–');
 const kb = (b) => `${(b / 1024).toFixed(1)} KiB`;
 const clean = (r) => r && r.lost === 0 && r.duplicated === 0 && r.out_of_order === 0 && r.errors === 0 && r.foreign === 0;
 
-const SERVERS = ['baseline', 'stored', 'batched', 'edge'];
+const SERVERS = ['baseline', 'stored', 'batched', 'edgena', 'edge'];
 const NAMES = {
   baseline: 'baseline: relay, no storage',
   stored: 'baseline + one SQLite INSERT per frame, one commit each',
   batched: 'baseline + one SQLite INSERT per frame, group commit',
-  edge: 'edge-chat',
+  edgena: 'edge-chat without [assets] (no asset router)',
+  edge: 'edge-chat, as shipped (static assets)',
 };
 const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
 const out = [];
@@ -35,7 +36,10 @@ p('no parsing, no storage. A second instance of it (`--var STORE:1`) also append
 p('before relaying it, in the frame\'s own event, so each frame costs the runtime one commit; a third');
 p('(`--var STORE:batch`) queues the frames that arrive before a zero-delay timer fires and writes them');
 p('in that one turn, so they share one commit (group commit, as edge-chat does): the ceiling for a relay');
-p('that keeps history durable before anyone sees it. All four run');
+p('that keeps history durable before anyone sees it. edge-chat runs twice: as shipped, and with the same');
+p('build but a `wrangler.toml` without `[assets]` — with static assets, wrangler dev routes every request,');
+p('`/ws` included, through an asset router worker, and each WebSocket frame crosses one more pipe inside');
+p('workerd; the baselines serve no assets, so that second row is the like-for-like one. All of them run');
 p('under the same `wrangler dev` (local workerd) on this machine, at the same time, measured one after');
 p('the other by the same load generator (`bench/`, one process, one clock for send → receipt).');
 p();

@@ -81,6 +81,15 @@ echo "== start servers"
 # The generator sends far above the default per-connection rate limit (10/s); everything else, history
 # persistence and trimming included, stays at its defaults.
 start_server edge "$ROOT" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000
+# The same Worker without [assets]: with static assets, wrangler dev routes every request, /ws included,
+# through its asset router worker, and each WebSocket frame then crosses one more pipe inside workerd.
+# The baselines serve no assets, so this is edge-chat's like-for-like row.
+mkdir -p "$WORK/noassets"
+awk -v main="$ROOT/build/index.js" '
+  /^\[/ { skip = ($0 == "[assets]" || $0 == "[build]") }
+  /^main = / { print "main = \"" main "\""; next }
+  !skip' wrangler.toml >"$WORK/noassets/wrangler.toml"
+start_server edgena "$WORK/noassets" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000
 start_server baseline "$ROOT/bench/baseline"
 start_server stored "$ROOT/bench/baseline" --var STORE:1
 start_server batched "$ROOT/bench/baseline" --var STORE:batch
@@ -107,7 +116,7 @@ bench() {
 # Each server is measured straight after the others, so slow drifts in the machine's load hit all alike.
 A=(saturate --clients 50 --rooms 1 --senders 5 --rate 8 --duration "$DUR" --refine "$REFINE" --retries 1 --p99-bound-ms 100)
 for path in direct proxy; do
-  for server in baseline stored batched edge; do
+  for server in baseline stored batched edgena edge; do
     [ "$path" = proxy ] && [ "$server" != baseline ] && [ "$server" != edge ] && continue
     port=PORT_$server; [ "$path" = direct ] && port=DIRECT_$server
     if [ -n "${!port}" ]; then bench A "$server" "$path" "${!port}" "${A[@]}"; fi
@@ -116,7 +125,7 @@ done
 # A at one fixed rate (20 msg/s per sender, 4,900 deliveries/s), two rounds: the server's CPU time per
 # delivery, which other work on the machine hardly disturbs.
 for round in 1 2; do
-  for server in baseline stored batched edge; do
+  for server in baseline stored batched edgena edge; do
     port=DIRECT_$server
     if [ -n "${!port}" ]; then
       bench "A20-$round" "$server" direct "${!port}" run --clients 50 --rooms 1 --senders 5 --rate 20 --duration "$DUR"
