@@ -580,6 +580,14 @@ mod tests {
         Room::new("lobby", Limits::default(), 0)
     }
 
+    /// A room where ann (`a`) and bob (`b`) are connected.
+    fn ann_and_bob(h: &MemoryHistory) -> Room {
+        let mut r = room();
+        r.join(user("a", "ann"), None, h, 0);
+        r.join(user("b", "bob"), None, h, 0);
+        r
+    }
+
     fn parse(frame: &str) -> Value {
         serde_json::from_str(frame).expect("frames are JSON")
     }
@@ -648,9 +656,7 @@ mod tests {
     #[test]
     fn a_message_is_stored_acked_to_the_sender_and_broadcast_to_the_others() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         let effects = deliver(
             &mut r,
             "a",
@@ -689,9 +695,7 @@ mod tests {
     #[test]
     fn a_repeated_id_is_acked_with_the_original_seq_and_not_stored_or_broadcast_again() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         deliver(
             &mut r,
             "a",
@@ -738,9 +742,7 @@ mod tests {
             fail_with: Some("disk on fire".into()),
             ..Default::default()
         };
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         let effects = deliver(
             &mut r,
             "a",
@@ -863,9 +865,7 @@ mod tests {
     #[test]
     fn a_client_that_keeps_flooding_past_the_limit_is_closed_with_1008() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         // burst (20) accepted, then FLOOD_STRIKES refusals with rate_limited, the socket kept
         for i in 0..20 + FLOOD_STRIKES {
             let effects = deliver(&mut r, "a", Incoming::Text(&say(None, "spam")), &mut h, 0);
@@ -930,9 +930,7 @@ mod tests {
     #[test]
     fn error_codes_for_bad_frames() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         let cases: [(Incoming<'_>, &str); 4] = [
             (Incoming::Text("{oops"), "bad_json"),
             (Incoming::Text(r#"{"type":"dance"}"#), "bad_request"),
@@ -952,9 +950,7 @@ mod tests {
     #[test]
     fn an_oversized_frame_closes_with_1009_and_the_others_hear_the_leave() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         let huge = "x".repeat(64 * 1024 + 1);
         let effects = deliver(&mut r, "a", Incoming::Text(&huge), &mut h, 0);
         assert!(effects.contains(&Effect::Close {
@@ -971,9 +967,7 @@ mod tests {
     #[test]
     fn typing_goes_to_the_others_and_is_never_stored() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         let effects = deliver(
             &mut r,
             "a",
@@ -1065,9 +1059,7 @@ mod tests {
     #[test]
     fn while_a_message_is_queued_later_answers_wait_behind_it() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         // with nothing queued, a bad frame is answered at once
         let now = r.receive("a", Incoming::Text("{junk"), 0);
         assert_eq!(trace(&now), vec![t("a", "error", None)]);
@@ -1093,9 +1085,7 @@ mod tests {
     #[test]
     fn a_close_happens_at_once_even_behind_a_queued_message() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         r.receive("b", Incoming::Text(&say(None, "hi")), 0);
         let huge = "x".repeat(64 * 1024 + 1);
         assert_eq!(
@@ -1109,9 +1099,7 @@ mod tests {
     #[test]
     fn a_repeated_id_within_one_batch_is_stored_once_and_acked_twice_with_one_seq() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         r.receive("a", Incoming::Text(&say(Some("k"), "hi")), 0);
         r.receive("a", Incoming::Text(&say(Some("k"), "hi")), 0);
         r.receive("b", Incoming::Text(&say(Some("k"), "mine")), 0);
@@ -1131,9 +1119,7 @@ mod tests {
     #[test]
     fn a_message_whose_sender_left_before_the_flush_is_still_stored_and_announced() {
         let mut h = MemoryHistory::default();
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         r.receive("a", Incoming::Text(&say(Some("k"), "bye")), 0);
         assert_eq!(trace(&r.leave("a")), vec![t("all but a", "leave", None)]);
         let effects = r.flush(&mut h, 0);
@@ -1179,9 +1165,7 @@ mod tests {
             fail_with: Some("disk on fire".into()),
             ..Default::default()
         };
-        let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
-        r.join(user("b", "bob"), None, &h, 0);
+        let mut r = ann_and_bob(&h);
         r.receive("a", Incoming::Text(&say(Some("1"), "one")), 0);
         r.receive("b", Incoming::Text(&say(Some("2"), "two")), 0);
         let effects = r.flush(&mut h, 0);
