@@ -296,6 +296,17 @@ impl Room {
     /// runtime's output gate releases them only once the one commit covering the batch is durable.
     pub fn flush(&mut self, history: &mut dyn History, now_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
+        let messages = self.drain(history, now_ms, &mut effects);
+        self.count_turn(messages);
+        effects
+    }
+
+    pub fn commits(&self) -> Commits {
+        self.commits
+    }
+
+    /// Empties the queue into `effects` (see [`Room::flush`]); returns how many messages it wrote.
+    fn drain(&mut self, history: &mut dyn History, now_ms: u64, effects: &mut Vec<Effect>) -> u64 {
         let mut messages = 0;
         for queued in std::mem::take(&mut self.queue) {
             match queued {
@@ -307,7 +318,7 @@ impl Room {
                 } => {
                     messages += 1;
                     let at = effects.len();
-                    match self.submit(from, text, id.clone(), history, now_ms, &mut effects) {
+                    match self.submit(from, text, id.clone(), history, now_ms, effects) {
                         Ok(accepted) => effects.insert(
                             at,
                             Effect::Send {
@@ -328,15 +339,15 @@ impl Room {
                 Queued::Effects(queued) => effects.extend(queued),
             }
         }
+        messages
+    }
+
+    /// Counts one turn that wrote `messages` messages (none: no write, no commit).
+    fn count_turn(&mut self, messages: u64) {
         if messages > 0 {
             self.commits.turns += 1;
             self.commits.messages += messages;
         }
-        effects
-    }
-
-    pub fn commits(&self) -> Commits {
-        self.commits
     }
 
     /// Reads one frame: the size and rate checks, decoding, and what to do with it.
@@ -441,14 +452,14 @@ impl Room {
         history: &mut dyn History,
         now_ms: u64,
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
-        let turns = self.commits.turns;
-        let mut effects = self.flush(history, now_ms);
+        let mut effects = Vec::new();
+        let flushed = self.drain(history, now_ms, &mut effects);
         if let Err(p) = self.limits.check_text(&text) {
+            self.count_turn(flushed);
             return (Err(p), effects);
         }
         // this message shares the turn (and the commit) of what was just flushed
-        self.commits.turns = turns + 1;
-        self.commits.messages += 1;
+        self.count_turn(flushed + 1);
         let result = self.submit(from, text, id, history, now_ms, &mut effects);
         (result, effects)
     }
