@@ -46,19 +46,19 @@ export class Relay extends DurableObject {
       if (this.batch.push([ws, message]) === 1) setTimeout(() => this.flush(), 0);
       return;
     }
-    if (this.store) {
-      this.ctx.storage.sql.exec('INSERT INTO frames (seq, frame) VALUES (?, ?)', ++this.seq, message);
-    }
+    if (this.store) this.insert(message);
     this.relay(ws, message);
   }
 
   flush() {
     const batch = this.batch;
     this.batch = [];
-    for (const [, message] of batch) {
-      this.ctx.storage.sql.exec('INSERT INTO frames (seq, frame) VALUES (?, ?)', ++this.seq, message);
-    }
+    for (const [, message] of batch) this.insert(message);
     for (const [ws, message] of batch) this.relay(ws, message);
+  }
+
+  insert(message) {
+    this.ctx.storage.sql.exec('INSERT INTO frames (seq, frame) VALUES (?, ?)', ++this.seq, message);
   }
 
   relay(ws, message) {
