@@ -80,7 +80,8 @@ start_server() {
 echo "== start servers"
 # The generator sends far above the default per-connection rate limit (10/s); everything else, history
 # persistence and trimming included, stays at its defaults.
-start_server edge "$ROOT" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000
+# Every load client comes from 127.0.0.1: exempt it from the per-client socket limit explicitly.
+start_server edge "$ROOT" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000 --var RATE_LIMIT_EXEMPT:127.0.0.1
 # The same Worker without [assets]: with static assets, wrangler dev routes every request, /ws included,
 # through its asset router worker, and each WebSocket frame then crosses one more pipe inside workerd.
 # The baselines serve no assets, so this is edge-chat's like-for-like row.
@@ -89,7 +90,7 @@ awk -v main="$ROOT/build/index.js" '
   /^\[/ { skip = ($0 == "[assets]" || $0 == "[build]") }
   /^main = / { print "main = \"" main "\""; next }
   !skip' wrangler.toml >"$WORK/noassets/wrangler.toml"
-start_server edgena "$WORK/noassets" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000
+start_server edgena "$WORK/noassets" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000 --var RATE_LIMIT_EXEMPT:127.0.0.1
 start_server baseline "$ROOT/bench/baseline"
 start_server stored "$ROOT/bench/baseline" --var STORE:1
 start_server batched "$ROOT/bench/baseline" --var STORE:batch

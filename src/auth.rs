@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::limits::{RoomName, UserName};
-use crate::protocol::{ErrorCode, Problem};
+use crate::error::{ErrorCode, Problem};
+use crate::validate::{RoomName, UserName};
 
 type HmacSha256 = Hmac<Sha256>;
 

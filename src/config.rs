@@ -4,8 +4,35 @@
 //! lookup function over `wrangler.toml` `[vars]`, `.dev.vars` and secrets — so this module never sees
 //! `worker::Env` and is tested on the host.
 
-use crate::limits::Limits;
-use crate::protocol::{ErrorCode, Problem};
+use crate::error::{ErrorCode, Problem};
+use crate::rate::Rate;
+
+/// Default per-room connection cap (`MAX_CONNECTIONS`).
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
+/// Default number of newest messages a room keeps (`HISTORY_LIMIT`).
+pub const DEFAULT_HISTORY_LIMIT: u64 = 10_000;
+
+/// The limits a room enforces that a deployment may change. (The fixed ones — text length, frame
+/// size, id length — are constants in [`crate::validate`].)
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Sockets per room (`MAX_CONNECTIONS`).
+    pub max_connections: u32,
+    /// Newest messages kept per room (`HISTORY_LIMIT`).
+    pub history_limit: u64,
+    /// Each connection's token bucket (`RATE_BURST`, `RATE_PER_SEC`).
+    pub rate: Rate,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            history_limit: DEFAULT_HISTORY_LIMIT,
+            rate: Rate::default(),
+        }
+    }
+}
 
 /// The whole configuration of a deployment.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,6 +44,9 @@ pub struct Config {
     pub api_token: Option<String>,
     /// HMAC key for signed access tokens (`AUTH_SECRET`); when set, sockets need a `token=`.
     pub auth_secret: Option<String>,
+    /// Client addresses the per-client limits on new sockets and API posts never count
+    /// (`RATE_LIMIT_EXEMPT`, comma-separated): a load test or a trusted backend on one address.
+    pub rate_limit_exempt: Vec<String>,
 }
 
 impl Config {
@@ -38,25 +68,40 @@ impl Config {
                 1.0,
                 true,
             )? as u64,
-            rate_burst: number(&lookup, "RATE_BURST", defaults.rate_burst, 1.0, false)?,
-            rate_per_sec: number(&lookup, "RATE_PER_SEC", defaults.rate_per_sec, 0.001, false)?,
-            ..defaults
+            rate: Rate {
+                burst: number(&lookup, "RATE_BURST", defaults.rate.burst, 1.0, false)?,
+                per_sec: number(&lookup, "RATE_PER_SEC", defaults.rate.per_sec, 0.001, false)?,
+            },
         };
-        let allowed_origins = lookup("ALLOWED_ORIGINS")
-            .map(|v| {
-                v.split(',')
-                    .map(|o| o.trim().trim_end_matches('/').to_string())
-                    .filter(|o| !o.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let allowed_origins = list(&lookup, "ALLOWED_ORIGINS")
+            .into_iter()
+            .map(|o| o.trim_end_matches('/').to_string())
+            .collect();
         Ok(Config {
             limits,
             allowed_origins,
             api_token: secret(&lookup, "API_TOKEN"),
             auth_secret: secret(&lookup, "AUTH_SECRET"),
+            rate_limit_exempt: list(&lookup, "RATE_LIMIT_EXEMPT"),
         })
     }
+
+    /// Whether the per-client limits count requests from `client` (its `CF-Connecting-IP`).
+    pub fn limits_client(&self, client: &str) -> bool {
+        !self.rate_limit_exempt.iter().any(|ip| ip == client)
+    }
+}
+
+/// A comma-separated list, each item trimmed, empty items dropped.
+fn list(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Vec<String> {
+    lookup(key)
+        .map(|v| {
+            v.split(',')
+                .map(|item| item.trim().to_string())
+                .filter(|item| !item.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn secret(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Option<String> {
@@ -123,14 +168,24 @@ mod tests {
         .unwrap();
         assert_eq!(c.limits.max_connections, 5);
         assert_eq!(c.limits.history_limit, 100);
-        assert_eq!(c.limits.rate_burst, 3.0);
-        assert_eq!(c.limits.rate_per_sec, 0.5);
+        assert_eq!(c.limits.rate.burst, 3.0);
+        assert_eq!(c.limits.rate.per_sec, 0.5);
         assert_eq!(
             c.allowed_origins,
             vec!["https://a.example", "https://b.example"]
         );
         assert_eq!(c.api_token.as_deref(), Some("t0k"));
         assert_eq!(c.auth_secret, None, "a blank secret counts as unset");
+    }
+
+    #[test]
+    fn rate_limit_exemptions_are_explicit() {
+        let c = parse(&[]).unwrap();
+        assert!(c.limits_client("127.0.0.1"), "nobody is exempt by default");
+        let c = parse(&[("RATE_LIMIT_EXEMPT", "127.0.0.1, ::1")]).unwrap();
+        assert!(!c.limits_client("127.0.0.1"));
+        assert!(!c.limits_client("::1"));
+        assert!(c.limits_client("203.0.113.9"));
     }
 
     #[test]

@@ -3,21 +3,35 @@
 //! the room's other sockets and keeps the history in its SQLite storage.
 //!
 //! # Layout
-//! - [`protocol`] — wire frames and error codes (pure; `docs/PROTOCOL.md` is its contract).
-//! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out (pure).
-//! - [`limits`] — validation newtypes and the token-bucket rate limiter (pure).
-//! - [`routes`] — path → route, and the checks before a request reaches a room (pure).
-//! - [`auth`] — bearer and signed-token checks (pure).
-//! - [`config`] — every environment knob, parsed once (pure).
-//! - `worker/` (wasm only) — the thin shell: `entry.rs` (the `fetch` handler), `chat_room.rs` (the
-//!   Durable Object), `store.rs` (SQL history). It carries out what the pure modules decide.
+//! The pure core (no `worker::`, tested with plain `cargo test`), from the edges in:
+//! - [`error`] — every error code with its HTTP status and close code, and [`error::Problem`].
+//! - [`validate`] — checked input (room and user names, ids, texts, queries) and the fixed sizes.
+//! - [`rate`] — the per-connection token bucket and the flood rule.
+//! - [`config`] — every environment knob, parsed once, and the configurable [`config::Limits`].
+//! - [`protocol`] — wire frames in and out (`docs/PROTOCOL.md` is its contract).
+//! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
+//! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
+//! - [`auth`] — signed tokens (HMAC-SHA256) and the constant-time bearer check.
+//! - [`access`] — who may join or read a room, and who may write through the API: one place.
+//! - [`api`] — the HTTP API's request bodies, read and checked.
+//! - [`call`] — every Worker → Durable Object call as one typed value, encoded and parsed.
+//! - [`routes`] — path → route, and the `Origin` check.
+//!
+//! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
+//! Worker's `fetch`), `chat_room.rs` (the Durable Object), `store.rs` (SQL history).
 
+pub mod access;
+pub mod api;
+pub mod attachment;
 pub mod auth;
+pub mod call;
 pub mod config;
-pub mod limits;
+pub mod error;
 pub mod protocol;
+pub mod rate;
 pub mod room;
 pub mod routes;
+pub mod validate;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;

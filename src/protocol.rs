@@ -8,111 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::limits::{self, Limits};
-
-/// Every error a client can be told about, on the socket (`error` frame) or over HTTP (JSON body).
-/// The wire name and the HTTP status live here and nowhere else.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ErrorCode {
-    BadJson,
-    BadRequest,
-    TooLarge,
-    RateLimited,
-    BadRoom,
-    BadName,
-    BadAfter,
-    BadLimit,
-    RoomFull,
-    NotFound,
-    MethodNotAllowed,
-    UpgradeRequired,
-    ForbiddenOrigin,
-    Unauthorized,
-    Disabled,
-    BadConfig,
-    Internal,
-}
-
-impl ErrorCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::BadJson => "bad_json",
-            ErrorCode::BadRequest => "bad_request",
-            ErrorCode::TooLarge => "too_large",
-            ErrorCode::RateLimited => "rate_limited",
-            ErrorCode::BadRoom => "bad_room",
-            ErrorCode::BadName => "bad_name",
-            ErrorCode::BadAfter => "bad_after",
-            ErrorCode::BadLimit => "bad_limit",
-            ErrorCode::RoomFull => "room_full",
-            ErrorCode::NotFound => "not_found",
-            ErrorCode::MethodNotAllowed => "method_not_allowed",
-            ErrorCode::UpgradeRequired => "upgrade_required",
-            ErrorCode::ForbiddenOrigin => "forbidden_origin",
-            ErrorCode::Unauthorized => "unauthorized",
-            ErrorCode::Disabled => "disabled",
-            ErrorCode::BadConfig => "bad_config",
-            ErrorCode::Internal => "internal",
-        }
-    }
-
-    /// The HTTP status this error is answered with when it refuses a request.
-    pub fn http_status(self) -> u16 {
-        match self {
-            ErrorCode::BadJson
-            | ErrorCode::BadRequest
-            | ErrorCode::BadRoom
-            | ErrorCode::BadName
-            | ErrorCode::BadAfter
-            | ErrorCode::BadLimit => 400,
-            ErrorCode::Unauthorized => 401,
-            ErrorCode::ForbiddenOrigin | ErrorCode::Disabled => 403,
-            ErrorCode::NotFound => 404,
-            ErrorCode::MethodNotAllowed => 405,
-            ErrorCode::TooLarge => 413,
-            ErrorCode::UpgradeRequired => 426,
-            ErrorCode::RateLimited => 429,
-            ErrorCode::BadConfig | ErrorCode::Internal => 500,
-            ErrorCode::RoomFull => 503,
-        }
-    }
-}
-
-/// An error with the sentence that explains it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
-    pub code: ErrorCode,
-    pub message: String,
-}
-
-impl Problem {
-    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Problem {
-            code,
-            message: message.into(),
-        }
-    }
-
-    /// The JSON body of an HTTP refusal: `{"error":{"code":"…","message":"…"}}`.
-    pub fn to_http_body(&self) -> String {
-        #[derive(Serialize)]
-        struct Body<'a> {
-            error: Inner<'a>,
-        }
-        #[derive(Serialize)]
-        struct Inner<'a> {
-            code: ErrorCode,
-            message: &'a str,
-        }
-        json(&Body {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
-            },
-        })
-    }
-}
+use crate::config::Limits;
+use crate::error::{ErrorCode, Problem};
+use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
 
 /// A person (one connection) in a room.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +42,8 @@ pub enum ServerFrame<'a> {
         history: &'a [ChatMessage],
         last_seq: u64,
         truncated: bool,
+        /// The rules this room enforces, so a client paces and checks itself by them instead of a copy.
+        limits: Announced,
     },
     Message(&'a ChatMessage),
     Ack {
@@ -171,6 +71,33 @@ pub enum ServerFrame<'a> {
 impl ServerFrame<'_> {
     pub fn to_json(&self) -> String {
         json(self)
+    }
+}
+
+/// The limits announced in `welcome.limits`: lengths in characters, the connection's token bucket,
+/// the largest frame in bytes and the longest page of history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Announced {
+    pub text: usize,
+    pub name: usize,
+    pub id: usize,
+    pub frame_bytes: usize,
+    pub burst: f64,
+    pub per_sec: f64,
+    pub page: usize,
+}
+
+impl Announced {
+    pub fn of(limits: &Limits) -> Self {
+        Announced {
+            text: MAX_TEXT_CHARS,
+            name: UserName::MAX_CHARS,
+            id: MAX_ID_CHARS,
+            frame_bytes: MAX_FRAME_BYTES,
+            burst: limits.rate.burst,
+            per_sec: limits.rate.per_sec,
+            page: MAX_PAGE,
+        }
     }
 }
 
@@ -212,12 +139,12 @@ impl FrameError {
 fn salvage_id(raw: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(raw).ok()?;
     let id = value.get("id")?.as_str()?;
-    limits::check_client_id(id).ok()
+    validate::check_client_id(id).ok()
 }
 
 impl ClientFrame {
     /// Decodes one text frame. Frame-size limits are checked by the caller before this is reached.
-    pub fn decode(raw: &str, limits: &Limits) -> Result<ClientFrame, FrameError> {
+    pub fn decode(raw: &str) -> Result<ClientFrame, FrameError> {
         let frame: RawFrame = serde_json::from_str(raw).map_err(|e| {
             // Which error serde reports depends on what it meets first (`0 junk` is a type error to it,
             // `["a","b","c",null]` a syntax error), so ask the question the protocol asks: is the whole
@@ -255,7 +182,7 @@ impl ClientFrame {
         }
         let id = match frame.id {
             Some(id) => Some(
-                limits::check_client_id(&id)
+                validate::check_client_id(&id)
                     .map_err(|p| FrameError::new(p.code, p.message, None))?,
             ),
             None => None,
@@ -265,8 +192,7 @@ impl ClientFrame {
                 let text = frame.text.ok_or_else(|| {
                     FrameError::new(ErrorCode::BadRequest, "message has no text", id.clone())
                 })?;
-                limits
-                    .check_text(&text)
+                validate::check_text(&text)
                     .map_err(|p| FrameError::new(p.code, p.message, id.clone()))?;
                 Ok(ClientFrame::Message { text, id })
             }
@@ -308,46 +234,37 @@ fn json<T: Serialize + ?Sized>(value: &T) -> String {
 mod tests {
     use super::*;
 
-    fn limits() -> Limits {
-        Limits::default()
-    }
-
     fn code_of(raw: &str) -> ErrorCode {
-        ClientFrame::decode(raw, &limits())
-            .unwrap_err()
-            .problem
-            .code
+        ClientFrame::decode(raw).unwrap_err().problem.code
     }
 
     #[test]
     fn wrong_types_still_name_the_message() {
-        let err = ClientFrame::decode(r#"{"type":"message","text":42,"id":"m-7"}"#, &limits())
-            .unwrap_err();
+        let err = ClientFrame::decode(r#"{"type":"message","text":42,"id":"m-7"}"#).unwrap_err();
         assert_eq!(err.problem.code, ErrorCode::BadRequest);
         assert_eq!(err.id.as_deref(), Some("m-7"));
-        let err =
-            ClientFrame::decode(r#"{"type":"message","text":42,"id":7}"#, &limits()).unwrap_err();
+        let err = ClientFrame::decode(r#"{"type":"message","text":42,"id":7}"#).unwrap_err();
         assert_eq!(err.id, None);
     }
 
     #[test]
     fn decodes_a_message_with_and_without_id() {
         assert_eq!(
-            ClientFrame::decode(r#"{"type":"message","text":"hi","id":"a1"}"#, &limits()),
+            ClientFrame::decode(r#"{"type":"message","text":"hi","id":"a1"}"#),
             Ok(ClientFrame::Message {
                 text: "hi".into(),
                 id: Some("a1".into())
             })
         );
         assert_eq!(
-            ClientFrame::decode(r#"{"type":"message","text":"hi"}"#, &limits()),
+            ClientFrame::decode(r#"{"type":"message","text":"hi"}"#),
             Ok(ClientFrame::Message {
                 text: "hi".into(),
                 id: None
             })
         );
         assert_eq!(
-            ClientFrame::decode(r#"{"type":"typing","extra":[1,2]}"#, &limits()),
+            ClientFrame::decode(r#"{"type":"typing","extra":[1,2]}"#),
             Ok(ClientFrame::Typing)
         );
     }
@@ -385,8 +302,7 @@ mod tests {
 
     #[test]
     fn errors_carry_the_client_id_when_readable() {
-        let e = ClientFrame::decode(r#"{"type":"message","text":"","id":"m7"}"#, &limits())
-            .unwrap_err();
+        let e = ClientFrame::decode(r#"{"type":"message","text":"","id":"m7"}"#).unwrap_err();
         assert_eq!(e.id.as_deref(), Some("m7"));
     }
 
@@ -394,10 +310,10 @@ mod tests {
     fn text_over_the_limit_is_too_large_counted_in_characters() {
         let ok = "é".repeat(4000);
         let frame = format!(r#"{{"type":"message","text":"{ok}"}}"#);
-        assert!(ClientFrame::decode(&frame, &limits()).is_ok());
+        assert!(ClientFrame::decode(&frame).is_ok());
         let big = "é".repeat(4001);
         let frame = format!(r#"{{"type":"message","text":"{big}","id":"x"}}"#);
-        let e = ClientFrame::decode(&frame, &limits()).unwrap_err();
+        let e = ClientFrame::decode(&frame).unwrap_err();
         assert_eq!(e.problem.code, ErrorCode::TooLarge);
         assert_eq!(e.id.as_deref(), Some("x"));
     }
@@ -444,7 +360,7 @@ mod tests {
     #[test]
     fn wrong_type_messages_do_not_echo_the_whole_value() {
         let long = "x".repeat(60_000);
-        let e = ClientFrame::decode(&format!(r#""{long}""#), &limits()).unwrap_err();
+        let e = ClientFrame::decode(&format!(r#""{long}""#)).unwrap_err();
         assert_eq!(e.problem.code, ErrorCode::BadRequest);
         assert!(e.problem.message.len() < 200, "{}", e.problem.message.len());
     }
@@ -452,7 +368,7 @@ mod tests {
     #[test]
     fn unknown_type_names_are_truncated_in_messages() {
         let long = "x".repeat(500);
-        let e = ClientFrame::decode(&format!(r#"{{"type":"{long}"}}"#), &limits()).unwrap_err();
+        let e = ClientFrame::decode(&format!(r#"{{"type":"{long}"}}"#)).unwrap_err();
         assert!(e.problem.message.len() < 120, "{}", e.problem.message);
     }
 }

@@ -3,9 +3,15 @@
 //! Durable Object to carry out. Nothing here knows about `worker::`; storage is reached through the
 //! [`History`] trait, which the DO implements with its SQLite storage and the tests with a `Vec`.
 //!
+//! The roster is one map from connection id to [`Member`], and each member holds its socket handle
+//! (`S`: the runtime's `WebSocket` in the Durable Object, `()` in tests), so there is no second list of
+//! sockets to keep in step and every lookup by connection id is O(1).
+//!
 //! Ordering and durability rules live here: the room assigns `seq` (strictly increasing, no gaps),
 //! stores a message *before* producing any frame that mentions it (durable before visible), and
-//! answers a repeated client `id` with the original `seq` instead of storing it twice.
+//! answers a repeated client `id` with the original `seq` instead of storing it twice — but only when
+//! it is the same message: the same name and id with another text is refused as `id_conflict`, never
+//! acknowledged as somebody else's message.
 //!
 //! **Group commit.** A message is not stored the moment it arrives: [`Room::receive`] queues it, and
 //! [`Room::flush`] stores everything queued since the last flush, then produces its frames. The Durable
@@ -20,8 +26,13 @@
 //! buckets restart full after a wake; that loses nothing, because the runtime only hibernates a room
 //! after ~10 s without events, by which time every bucket has refilled anyway.
 
-use crate::limits::{Limits, TokenBucket, FLOOD_STRIKES, MAX_PAGE, WELCOME_HISTORY};
-use crate::protocol::{ChatMessage, ClientFrame, ErrorCode, Problem, ServerFrame, User};
+use std::collections::HashMap;
+
+use crate::config::Limits;
+use crate::error::{ErrorCode, Problem};
+use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User};
+use crate::rate::{TokenBucket, FLOOD_STRIKES};
+use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, WELCOME_HISTORY};
 
 /// WebSocket close code for a frame over the size limit ("message too big").
 pub const CLOSE_TOO_BIG: u16 = 1009;
@@ -38,9 +49,12 @@ pub const TRIM_EVERY: u64 = 64;
 pub enum Appended {
     /// Stored under the `seq` the room assigned.
     Stored,
-    /// Not stored: its sender's name and client `id` match a stored message, whose `seq` and `ts`
-    /// these are.
+    /// Not stored: a stored message has the same sender name, client `id` and text (a retry); these are
+    /// its `seq` and `ts`.
     Duplicate { seq: u64, ts: u64 },
+    /// Not stored: a stored message has the same sender name and client `id` but another text. It is
+    /// somebody else's message (or a client reusing an id), so it must not be acknowledged as this one.
+    Conflict,
 }
 
 /// The room's persistent message log.
@@ -51,7 +65,7 @@ pub trait History {
     fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String>;
     /// Messages with `seq > after`, oldest first, at most `limit` of them: the oldest such messages
     /// when `newest` is false (paging forward), the newest when it is true (catching up).
-    fn range(&self, after: u64, limit: usize, newest: bool) -> Vec<ChatMessage>;
+    fn range(&self, after: u64, limit: usize, newest: bool) -> Result<Vec<ChatMessage>, String>;
     /// Deletes every message with `seq <= upto`.
     fn trim(&mut self, upto: u64);
 }
@@ -66,7 +80,8 @@ pub enum Effect {
         except: Option<String>,
         frame: String,
     },
-    /// Close the connection `to` with this code and reason.
+    /// Close the connection `to` with this code and reason. The room has already dropped it from the
+    /// roster; its socket waits in [`Room::take_closing`].
     Close {
         to: String,
         code: u16,
@@ -90,9 +105,11 @@ pub struct Accepted {
     pub fresh: bool,
 }
 
+/// One open connection: who it is, its socket, and its rate-limit state.
 #[derive(Debug, Clone)]
-struct Member {
-    user: User,
+pub struct Member<S> {
+    pub user: User,
+    pub socket: S,
     bucket: TokenBucket,
     /// Frames refused by the rate limit since the last one it let through.
     strikes: u32,
@@ -122,13 +139,17 @@ pub struct Commits {
     pub messages: u64,
 }
 
-/// A chat room's in-memory state: who is here, the last `seq` handed out, and what awaits a flush.
+/// A chat room's in-memory state: who is here (with their sockets), the last `seq` handed out, and
+/// what awaits a flush.
 #[derive(Debug)]
-pub struct Room {
+pub struct Room<S> {
     name: String,
     limits: Limits,
     last_seq: u64,
-    members: Vec<Member>,
+    members: HashMap<String, Member<S>>,
+    /// Sockets the room has closed (flooding, oversized frame) and dropped from the roster, waiting for
+    /// the Durable Object to carry out their [`Effect::Close`].
+    closing: Vec<(String, S)>,
     queue: Vec<Queued>,
     commits: Commits,
 }
@@ -142,34 +163,38 @@ pub struct RoomInfo<'a> {
     pub last_seq: u64,
 }
 
-impl Room {
+impl<S> Room<S> {
     /// A room whose stored log ends at `last_seq` (0 for a new room).
     pub fn new(name: impl Into<String>, limits: Limits, last_seq: u64) -> Self {
         Room {
             name: name.into(),
             limits,
             last_seq,
-            members: Vec::new(),
+            members: HashMap::new(),
+            closing: Vec::new(),
             queue: Vec::new(),
             commits: Commits::default(),
         }
     }
 
-    /// Rebuilds the roster from the users kept in the open sockets' attachments (after a wake).
-    pub fn restore(&mut self, users: impl IntoIterator<Item = User>, now_ms: u64) {
-        for user in users {
-            if !self.members.iter().any(|m| m.user.id == user.id) {
-                self.members.push(Member {
-                    user,
-                    bucket: TokenBucket::full(&self.limits, now_ms as f64),
-                    strikes: 0,
-                });
+    /// Rebuilds the roster from the open sockets and the users kept in their attachments (after a
+    /// wake). A connection already on the roster keeps its state.
+    pub fn restore(&mut self, members: impl IntoIterator<Item = (User, S)>, now_ms: u64) {
+        for (user, socket) in members {
+            if !self.members.contains_key(&user.id) {
+                self.members
+                    .insert(user.id.clone(), self.member(user, socket, now_ms));
             }
         }
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
+    fn member(&self, user: User, socket: S, now_ms: u64) -> Member<S> {
+        Member {
+            user,
+            socket,
+            bucket: TokenBucket::full(&self.limits.rate, now_ms as f64),
+            strikes: 0,
+        }
     }
 
     /// Names the room (the Durable Object learns its name from the first request after a wake).
@@ -181,26 +206,34 @@ impl Room {
 
     /// Whether `conn_id` is on the roster.
     pub fn has(&self, conn_id: &str) -> bool {
-        self.members.iter().any(|m| m.user.id == conn_id)
+        self.members.contains_key(conn_id)
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
+    /// The socket of connection `conn_id`, if it is on the roster.
+    pub fn socket(&self, conn_id: &str) -> Option<&S> {
+        self.members.get(conn_id).map(|m| &m.socket)
+    }
+
+    /// Every open connection's id and socket.
+    pub fn sockets(&self) -> impl Iterator<Item = (&str, &S)> {
+        self.members.iter().map(|(id, m)| (id.as_str(), &m.socket))
+    }
+
+    /// The socket of a connection the room closed, for the Durable Object to close it.
+    pub fn take_closing(&mut self, conn_id: &str) -> Option<S> {
+        let pos = self.closing.iter().position(|(id, _)| id == conn_id)?;
+        Some(self.closing.swap_remove(pos).1)
     }
 
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
 
-    pub fn online(&self) -> usize {
-        self.members.len()
-    }
-
     pub fn info(&self) -> RoomInfo<'_> {
         RoomInfo {
             room: &self.name,
             online: self.members.len(),
-            members: self.members.iter().map(|m| &m.user).collect(),
+            members: self.members.values().map(|m| &m.user).collect(),
             last_seq: self.last_seq,
         }
     }
@@ -216,37 +249,36 @@ impl Room {
         Ok(())
     }
 
-    /// A connection has been accepted: welcome it and tell the others.
+    /// A connection has been accepted: welcome it and tell the others. Fails (and adds nobody) when
+    /// the history cannot be read.
     pub fn join(
         &mut self,
         user: User,
+        socket: S,
         after: Option<u64>,
         history: &dyn History,
         now_ms: u64,
-    ) -> Vec<Effect> {
+    ) -> Result<Vec<Effect>, Problem> {
         let (from, cap) = match after {
             Some(after) => (after, MAX_PAGE),
             None => (0, WELCOME_HISTORY),
         };
-        let messages = self.read(history, from, cap, true);
+        let messages = self.read(history, from, cap, true)?;
         let missed = self.last_seq.saturating_sub(from);
         let truncated = missed > messages.len() as u64;
-        self.members.retain(|m| m.user.id != user.id);
-        self.members.push(Member {
-            user: user.clone(),
-            bucket: TokenBucket::full(&self.limits, now_ms as f64),
-            strikes: 0,
-        });
+        let member = self.member(user.clone(), socket, now_ms);
+        self.members.insert(user.id.clone(), member);
         let welcome = ServerFrame::Welcome {
             room: &self.name,
             you: &user,
-            members: self.members.iter().map(|m| &m.user).collect(),
+            members: self.members.values().map(|m| &m.user).collect(),
             history: &messages,
             last_seq: self.last_seq,
             truncated,
+            limits: Announced::of(&self.limits),
         }
         .to_json();
-        vec![
+        Ok(vec![
             Effect::Send {
                 to: user.id.clone(),
                 frame: welcome,
@@ -255,20 +287,37 @@ impl Room {
                 except: Some(user.id.clone()),
                 frame: ServerFrame::Join { user: &user }.to_json(),
             },
-        ]
+        ])
     }
 
     /// A connection closed or failed: drop it from the roster and tell the others. A no-op for a
     /// connection the room no longer has (its close was already handled).
     pub fn leave(&mut self, conn_id: &str) -> Vec<Effect> {
-        let Some(pos) = self.members.iter().position(|m| m.user.id == conn_id) else {
-            return Vec::new();
-        };
-        let gone = self.members.remove(pos);
-        vec![Effect::Broadcast {
-            except: Some(gone.user.id.clone()),
-            frame: ServerFrame::Leave { user: &gone.user }.to_json(),
-        }]
+        match self.members.remove(conn_id) {
+            Some(gone) => vec![Effect::Broadcast {
+                except: Some(gone.user.id.clone()),
+                frame: ServerFrame::Leave { user: &gone.user }.to_json(),
+            }],
+            None => Vec::new(),
+        }
+    }
+
+    /// The room closes `conn_id` itself: it leaves the roster at once (the others hear it), and its
+    /// socket waits in `closing` for the Durable Object to close it.
+    fn close(&mut self, conn_id: &str, code: u16, reason: &'static str) -> Vec<Effect> {
+        let mut effects = vec![Effect::Close {
+            to: conn_id.to_string(),
+            code,
+            reason,
+        }];
+        if let Some(gone) = self.members.remove(conn_id) {
+            effects.push(Effect::Broadcast {
+                except: Some(conn_id.to_string()),
+                frame: ServerFrame::Leave { user: &gone.user }.to_json(),
+            });
+            self.closing.push((conn_id.to_string(), gone.socket));
+        }
+        effects
     }
 
     /// Whether messages (or effects behind them) wait for [`Room::flush`].
@@ -352,7 +401,7 @@ impl Room {
 
     /// Reads one frame: the size and rate checks, decoding, and what to do with it.
     fn read_frame(&mut self, conn_id: &str, frame: Incoming<'_>, now_ms: u64) -> Vec<Effect> {
-        let Some(pos) = self.members.iter().position(|m| m.user.id == conn_id) else {
+        let Some(member) = self.members.get_mut(conn_id) else {
             return vec![Effect::Close {
                 to: conn_id.to_string(),
                 code: CLOSE_INTERNAL,
@@ -363,34 +412,25 @@ impl Room {
             Incoming::Text(t) => t.len(),
             Incoming::Binary(n) => n,
         };
-        if size > self.limits.max_frame_bytes {
-            let mut effects = vec![Effect::Close {
-                to: conn_id.to_string(),
-                code: CLOSE_TOO_BIG,
-                reason: "frame larger than 64 KiB",
-            }];
-            effects.extend(self.leave(conn_id));
-            return effects;
+        if size > MAX_FRAME_BYTES {
+            return self.close(conn_id, CLOSE_TOO_BIG, "frame larger than 64 KiB");
         }
         // Every frame that reaches the room takes a token, valid or not: each one costs the room the same
         // work, and the room handles one event at a time for all of its sockets. A client that keeps
         // sending after being refused is closed: the runtime queues incoming frames without limit, so
         // refusing them one by one cannot keep a flood from delaying everyone else's messages, while a
         // close makes the runtime drop the flooder's queued frames.
-        let member = &mut self.members[pos];
-        let allowed = member.bucket.take(&self.limits, now_ms as f64);
+        let allowed = member.bucket.take(&self.limits.rate, now_ms as f64);
         if allowed {
             member.strikes = 0;
         } else {
             member.strikes += 1;
             if member.strikes > FLOOD_STRIKES {
-                let mut effects = vec![Effect::Close {
-                    to: conn_id.to_string(),
-                    code: CLOSE_FLOODING,
-                    reason: "flooding: too many frames over the rate limit",
-                }];
-                effects.extend(self.leave(conn_id));
-                return effects;
+                return self.close(
+                    conn_id,
+                    CLOSE_FLOODING,
+                    "flooding: too many frames over the rate limit",
+                );
             }
         }
         let text = match frame {
@@ -404,7 +444,7 @@ impl Room {
                 )]
             }
         };
-        let decoded = match ClientFrame::decode(text, &self.limits) {
+        let decoded = match ClientFrame::decode(text) {
             Ok(f) => f,
             Err(e) => {
                 return vec![error_to(
@@ -415,7 +455,6 @@ impl Room {
                 )]
             }
         };
-        let member = &self.members[pos];
         match decoded {
             // Typing hints past the rate limit are dropped without a word: they are only hints.
             ClientFrame::Typing if allowed => vec![Effect::Broadcast {
@@ -430,9 +469,10 @@ impl Room {
                 id.as_deref(),
             )],
             ClientFrame::Message { text, id } => {
+                let from = member.user.clone();
                 self.queue.push(Queued::Message {
                     conn_id: conn_id.to_string(),
-                    from: member.user.clone(),
+                    from,
                     text,
                     id,
                 });
@@ -454,7 +494,7 @@ impl Room {
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
         let mut effects = Vec::new();
         let flushed = self.drain(history, now_ms, &mut effects);
-        if let Err(p) = self.limits.check_text(&text) {
+        if let Err(p) = validate::check_text(&text) {
             self.count_turn(flushed);
             return (Err(p), effects);
         }
@@ -466,7 +506,12 @@ impl Room {
 
     /// Stored messages after `after` (at most `limit`, oldest first), hiding any past the history
     /// limit that are not yet trimmed.
-    pub fn messages(&self, history: &dyn History, after: u64, limit: usize) -> Vec<ChatMessage> {
+    pub fn messages(
+        &self,
+        history: &dyn History,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, Problem> {
         self.read(history, after, limit, false)
     }
 
@@ -476,9 +521,11 @@ impl Room {
         after: u64,
         limit: usize,
         newest: bool,
-    ) -> Vec<ChatMessage> {
+    ) -> Result<Vec<ChatMessage>, Problem> {
         let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
-        history.range(after.max(oldest_kept_after), limit, newest)
+        history
+            .range(after.max(oldest_kept_after), limit, newest)
+            .map_err(|e| Problem::new(ErrorCode::Internal, format!("could not read history: {e}")))
     }
 
     /// The one path every message takes: dedupe by `(name, id)`, assign `seq`, store, then broadcast.
@@ -501,12 +548,25 @@ impl Room {
         let appended = history
             .append(&msg)
             .map_err(|e| Problem::new(ErrorCode::Internal, format!("could not store: {e}")))?;
-        if let Appended::Duplicate { seq, ts } = appended {
-            return Ok(Accepted {
-                seq,
-                ts,
-                fresh: false,
-            });
+        match appended {
+            Appended::Stored => {}
+            Appended::Duplicate { seq, ts } => {
+                return Ok(Accepted {
+                    seq,
+                    ts,
+                    fresh: false,
+                })
+            }
+            Appended::Conflict => {
+                return Err(Problem::new(
+                    ErrorCode::IdConflict,
+                    format!(
+                        "id {:?} was already used by {:?} for another message; send this one with a new id",
+                        msg.id.as_deref().unwrap_or_default(),
+                        msg.from.name
+                    ),
+                ))
+            }
         }
         self.last_seq = msg.seq;
         if msg.seq > self.limits.history_limit && msg.seq.is_multiple_of(TRIM_EVERY) {
@@ -535,7 +595,7 @@ fn error_to(conn_id: &str, code: ErrorCode, message: &str, id: Option<&str>) -> 
 #[derive(Debug, Default)]
 pub struct MemoryHistory {
     pub messages: Vec<ChatMessage>,
-    /// When set, `append` fails with this error (to test storage faults).
+    /// When set, `append` and `range` fail with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
 
@@ -550,9 +610,13 @@ impl History for MemoryHistory {
                 .iter()
                 .find(|m| m.from.name == msg.from.name && m.id == msg.id)
             {
-                return Ok(Appended::Duplicate {
-                    seq: m.seq,
-                    ts: m.ts,
+                return Ok(if m.text == msg.text {
+                    Appended::Duplicate {
+                        seq: m.seq,
+                        ts: m.ts,
+                    }
+                } else {
+                    Appended::Conflict
                 });
             }
         }
@@ -560,14 +624,17 @@ impl History for MemoryHistory {
         Ok(Appended::Stored)
     }
 
-    fn range(&self, after: u64, limit: usize, newest: bool) -> Vec<ChatMessage> {
+    fn range(&self, after: u64, limit: usize, newest: bool) -> Result<Vec<ChatMessage>, String> {
+        if let Some(e) = &self.fail_with {
+            return Err(e.clone());
+        }
         let all: Vec<&ChatMessage> = self.messages.iter().filter(|m| m.seq > after).collect();
         let skip = if newest {
             all.len().saturating_sub(limit)
         } else {
             0
         };
-        all.into_iter().skip(skip).take(limit).cloned().collect()
+        Ok(all.into_iter().skip(skip).take(limit).cloned().collect())
     }
 
     fn trim(&mut self, upto: u64) {
@@ -578,6 +645,7 @@ impl History for MemoryHistory {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rate::Rate;
     use serde_json::Value;
 
     fn user(id: &str, name: &str) -> User {
@@ -587,15 +655,15 @@ mod tests {
         }
     }
 
-    fn room() -> Room {
+    fn room() -> Room<()> {
         Room::new("lobby", Limits::default(), 0)
     }
 
     /// A room where ann (`a`) and bob (`b`) are connected.
-    fn ann_and_bob(h: &MemoryHistory) -> Room {
+    fn ann_and_bob(h: &MemoryHistory) -> Room<()> {
         let mut r = room();
-        r.join(user("a", "ann"), None, h, 0);
-        r.join(user("b", "bob"), None, h, 0);
+        r.join(user("a", "ann"), (), None, h, 0).unwrap();
+        r.join(user("b", "bob"), (), None, h, 0).unwrap();
         r
     }
 
@@ -620,7 +688,7 @@ mod tests {
     /// A frame received and the queue flushed straight after, as the Durable Object does when no other
     /// frame arrives before its flush timer fires.
     fn deliver(
-        r: &mut Room,
+        r: &mut Room<()>,
         conn_id: &str,
         frame: Incoming<'_>,
         h: &mut MemoryHistory,
@@ -639,7 +707,7 @@ mod tests {
     fn welcome_lists_members_and_recent_history_then_others_hear_the_join() {
         let mut h = MemoryHistory::default();
         let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         for i in 0..60 {
             deliver(
                 &mut r,
@@ -649,7 +717,7 @@ mod tests {
                 i * 1000,
             );
         }
-        let effects = r.join(user("b", "bob"), None, &h, 60_000);
+        let effects = r.join(user("b", "bob"), (), None, &h, 60_000).unwrap();
         let welcome = &frames_for(&effects, "b")[0];
         assert_eq!(welcome["type"], "welcome");
         assert_eq!(welcome["you"]["name"], "bob");
@@ -693,7 +761,7 @@ mod tests {
     fn seqs_increase_without_gaps_even_when_frames_fail() {
         let mut h = MemoryHistory::default();
         let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         deliver(&mut r, "a", Incoming::Text(&say(None, "one")), &mut h, 0);
         deliver(&mut r, "a", Incoming::Text("not json"), &mut h, 0);
         deliver(&mut r, "a", Incoming::Text(&say(None, "")), &mut h, 0);
@@ -717,7 +785,7 @@ mod tests {
         deliver(&mut r, "a", Incoming::Text(&say(None, "other")), &mut h, 2);
         // ann reconnects as a new connection and retries
         r.leave("a");
-        r.join(user("a2", "ann"), Some(2), &h, 3);
+        r.join(user("a2", "ann"), (), Some(2), &h, 3).unwrap();
         let effects = deliver(
             &mut r,
             "a2",
@@ -749,11 +817,9 @@ mod tests {
 
     #[test]
     fn nothing_is_visible_when_storing_fails() {
-        let mut h = MemoryHistory {
-            fail_with: Some("disk on fire".into()),
-            ..Default::default()
-        };
+        let mut h = MemoryHistory::default();
         let mut r = ann_and_bob(&h);
+        h.fail_with = Some("disk on fire".into());
         let effects = deliver(
             &mut r,
             "a",
@@ -773,7 +839,7 @@ mod tests {
     fn resume_returns_exactly_what_was_missed() {
         let mut h = MemoryHistory::default();
         let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         for i in 0..10 {
             deliver(
                 &mut r,
@@ -783,7 +849,7 @@ mod tests {
                 i,
             );
         }
-        let effects = r.join(user("b", "bob"), Some(7), &h, 100);
+        let effects = r.join(user("b", "bob"), (), Some(7), &h, 100).unwrap();
         let welcome = &frames_for(&effects, "b")[0];
         let seqs: Vec<u64> = welcome["history"]
             .as_array()
@@ -801,16 +867,19 @@ mod tests {
         let mut r = Room::new(
             "lobby",
             Limits {
-                rate_burst: 1e9,
+                rate: Rate {
+                    burst: 1e9,
+                    per_sec: 10.0,
+                },
                 ..Limits::default()
             },
             0,
         );
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         for i in 0..1005 {
             deliver(&mut r, "a", Incoming::Text(&say(None, "m")), &mut h, i);
         }
-        let effects = r.join(user("b", "bob"), Some(0), &h, 0);
+        let effects = r.join(user("b", "bob"), (), Some(0), &h, 0).unwrap();
         let welcome = &frames_for(&effects, "b")[0];
         let history = welcome["history"].as_array().unwrap();
         assert_eq!(history.len(), 1000);
@@ -823,20 +892,23 @@ mod tests {
         let mut h = MemoryHistory::default();
         let limits = Limits {
             history_limit: 100,
-            rate_burst: 1e9,
+            rate: Rate {
+                burst: 1e9,
+                per_sec: 10.0,
+            },
             ..Limits::default()
         };
         let mut r = Room::new("lobby", limits, 0);
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         for i in 0..250 {
             deliver(&mut r, "a", Incoming::Text(&say(None, "m")), &mut h, i);
         }
         // storage is trimmed in batches, but reads never show more than the limit
         assert!(h.messages.len() < 100 + TRIM_EVERY as usize);
-        let all = r.messages(&h, 0, 1000);
+        let all = r.messages(&h, 0, 1000).unwrap();
         assert_eq!(all.len(), 100);
         assert_eq!(all[0].seq, 151);
-        let effects = r.join(user("b", "bob"), Some(0), &h, 0);
+        let effects = r.join(user("b", "bob"), (), Some(0), &h, 0).unwrap();
         assert_eq!(frames_for(&effects, "b")[0]["truncated"], true);
     }
 
@@ -844,7 +916,7 @@ mod tests {
     fn the_rate_limit_drops_messages_but_keeps_the_socket() {
         let mut h = MemoryHistory::default();
         let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         let mut limited = 0;
         for i in 0..25 {
             let effects = deliver(
@@ -901,7 +973,7 @@ mod tests {
     fn refusals_are_forgiven_once_a_frame_gets_through() {
         let mut h = MemoryHistory::default();
         let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         // far over the limit for a long time, but every 100 ms one frame gets through (10/s): the
         // refusals in a row never pass FLOOD_STRIKES, so the socket is kept
         for tick in 0..50 {
@@ -923,7 +995,7 @@ mod tests {
     fn invalid_frames_take_a_token_too() {
         let mut h = MemoryHistory::default();
         let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         for _ in 0..20 {
             let effects = deliver(&mut r, "a", Incoming::Text("{oops"), &mut h, 0);
             assert_eq!(frames_for(&effects, "a")[0]["code"], "bad_json");
@@ -970,7 +1042,7 @@ mod tests {
             reason: "frame larger than 64 KiB"
         }));
         assert_eq!(frames_for(&effects, "b")[0]["type"], "leave");
-        assert_eq!(r.online(), 1);
+        assert_eq!(r.info().online, 1);
         // the close event that follows is a no-op
         assert!(r.leave("a").is_empty());
     }
@@ -1024,7 +1096,7 @@ mod tests {
         let mut h = MemoryHistory::default();
         let mut r = room();
         for (id, name) in [("a", "ann"), ("b", "bob"), ("c", "cy")] {
-            r.join(user(id, name), None, &h, 0);
+            r.join(user(id, name), (), None, &h, 0).unwrap();
         }
         assert!(!r.has_pending());
         for (conn, text) in [("a", "one"), ("b", "two"), ("a", "three")] {
@@ -1103,7 +1175,7 @@ mod tests {
             trace(&r.receive("a", Incoming::Text(&huge), 0)),
             vec![t("a", "1009", None), t("all but a", "leave", None)]
         );
-        assert_eq!(r.online(), 1);
+        assert_eq!(r.info().online, 1);
         assert_eq!(trace(&r.flush(&mut h, 0)).len(), 2, "b's ack and message");
     }
 
@@ -1128,6 +1200,100 @@ mod tests {
     }
 
     #[test]
+    fn the_same_name_and_id_with_another_text_is_refused_not_acked_as_the_other_message() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        r.join(user("a", "dan"), (), None, &h, 0).unwrap();
+        r.join(user("b", "dan"), (), None, &h, 0).unwrap();
+        deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("1"), "mine")),
+            &mut h,
+            0,
+        );
+        let effects = deliver(
+            &mut r,
+            "b",
+            Incoming::Text(&say(Some("1"), "his")),
+            &mut h,
+            0,
+        );
+        let to_b = frames_for(&effects, "b");
+        assert_eq!(to_b.len(), 1);
+        assert_eq!(to_b[0]["type"], "error");
+        assert_eq!(to_b[0]["code"], "id_conflict");
+        assert_eq!(to_b[0]["id"], "1");
+        assert!(frames_for(&effects, "a").is_empty(), "nothing was stored");
+        assert_eq!(h.messages.len(), 1);
+        // a true retry (same text) is still acked with the original seq
+        let effects = deliver(
+            &mut r,
+            "b",
+            Incoming::Text(&say(Some("1"), "mine")),
+            &mut h,
+            0,
+        );
+        assert_eq!(frames_for(&effects, "b")[0]["seq"], 1);
+        // and a bot reusing the name and id with another text gets the same refusal
+        let (res, effects) = r.post(
+            user("api", "dan"),
+            "bot".into(),
+            Some("1".into()),
+            &mut h,
+            0,
+        );
+        assert_eq!(res.unwrap_err().code, ErrorCode::IdConflict);
+        assert!(effects.is_empty());
+    }
+
+    #[test]
+    fn welcome_announces_the_limits_the_room_enforces() {
+        let h = MemoryHistory::default();
+        let limits = Limits {
+            rate: Rate {
+                burst: 3.0,
+                per_sec: 0.5,
+            },
+            ..Limits::default()
+        };
+        let mut r: Room<()> = Room::new("lobby", limits, 0);
+        let effects = r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+        let announced = &frames_for(&effects, "a")[0]["limits"];
+        assert_eq!(
+            *announced,
+            serde_json::json!({"text": 4000, "name": 32, "id": 64, "frame_bytes": 65536,
+                "burst": 3.0, "per_sec": 0.5, "page": 1000})
+        );
+    }
+
+    #[test]
+    fn a_join_that_cannot_read_history_is_refused_and_adds_nobody() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        h.fail_with = Some("disk on fire".into());
+        let e = r.join(user("a", "ann"), (), None, &h, 0).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Internal);
+        assert!(!r.has("a"));
+    }
+
+    #[test]
+    fn the_room_keeps_the_socket_of_a_connection_it_closes_until_the_object_closes_it() {
+        let mut h = MemoryHistory::default();
+        let mut r: Room<&str> = Room::new("lobby", Limits::default(), 0);
+        r.join(user("a", "ann"), "socket-a", None, &h, 0).unwrap();
+        r.join(user("b", "bob"), "socket-b", None, &h, 0).unwrap();
+        assert_eq!(r.socket("a"), Some(&"socket-a"));
+        let huge = "x".repeat(64 * 1024 + 1);
+        r.receive("a", Incoming::Text(&huge), 0);
+        assert_eq!(r.socket("a"), None);
+        assert_eq!(r.sockets().collect::<Vec<_>>(), vec![("b", &"socket-b")]);
+        assert_eq!(r.take_closing("a"), Some("socket-a"));
+        assert_eq!(r.take_closing("a"), None);
+        r.flush(&mut h, 0);
+    }
+
+    #[test]
     fn a_message_whose_sender_left_before_the_flush_is_still_stored_and_announced() {
         let mut h = MemoryHistory::default();
         let mut r = ann_and_bob(&h);
@@ -1138,7 +1304,7 @@ mod tests {
         assert_eq!(frames_for(&effects, "b")[0]["text"], "bye");
         // a newcomer during the wait is welcomed up to the stored log, then hears the message
         r.receive("b", Incoming::Text(&say(None, "later")), 0);
-        let welcome = r.join(user("c", "cy"), None, &h, 0);
+        let welcome = r.join(user("c", "cy"), (), None, &h, 0).unwrap();
         assert_eq!(frames_for(&welcome, "c")[0]["last_seq"], 1);
         assert_eq!(frames_for(&r.flush(&mut h, 0), "c")[0]["seq"], 2);
     }
@@ -1147,7 +1313,7 @@ mod tests {
     fn a_post_flushes_what_was_queued_before_it() {
         let mut h = MemoryHistory::default();
         let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         r.receive("a", Incoming::Text(&say(Some("x"), "first")), 0);
         let (res, effects) = r.post(user("api", "bot"), "second".into(), None, &mut h, 0);
         assert_eq!(res.map(|a| a.seq), Ok(2));
@@ -1172,11 +1338,9 @@ mod tests {
 
     #[test]
     fn when_the_batch_cannot_be_stored_every_message_in_it_gets_internal() {
-        let mut h = MemoryHistory {
-            fail_with: Some("disk on fire".into()),
-            ..Default::default()
-        };
+        let mut h = MemoryHistory::default();
         let mut r = ann_and_bob(&h);
+        h.fail_with = Some("disk on fire".into());
         r.receive("a", Incoming::Text(&say(Some("1"), "one")), 0);
         r.receive("b", Incoming::Text(&say(Some("2"), "two")), 0);
         let effects = r.flush(&mut h, 0);
@@ -1194,10 +1358,17 @@ mod tests {
     fn restore_rebuilds_the_roster_after_a_wake() {
         let h = MemoryHistory::default();
         let mut r = Room::new("lobby", Limits::default(), 42);
-        r.restore([user("a", "ann"), user("b", "bob"), user("a", "ann")], 0);
-        assert_eq!(r.online(), 2);
+        r.restore(
+            [
+                (user("a", "ann"), ()),
+                (user("b", "bob"), ()),
+                (user("a", "ann"), ()),
+            ],
+            0,
+        );
+        assert_eq!(r.info().online, 2);
         assert_eq!(r.info().last_seq, 42);
-        let effects = r.join(user("c", "cy"), None, &h, 0);
+        let effects = r.join(user("c", "cy"), (), None, &h, 0).unwrap();
         assert_eq!(
             frames_for(&effects, "c")[0]["members"]
                 .as_array()
@@ -1218,9 +1389,9 @@ mod tests {
             },
             0,
         );
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         assert!(r.admit().is_ok());
-        r.join(user("b", "bob"), None, &h, 0);
+        r.join(user("b", "bob"), (), None, &h, 0).unwrap();
         assert_eq!(r.admit().unwrap_err().code, ErrorCode::RoomFull);
     }
 
@@ -1228,7 +1399,7 @@ mod tests {
     fn a_post_reaches_every_socket_and_is_idempotent() {
         let mut h = MemoryHistory::default();
         let mut r = room();
-        r.join(user("a", "ann"), None, &h, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
         let (res, effects) = r.post(
             user("api", "bot"),
             "deploy done".into(),

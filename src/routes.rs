@@ -1,11 +1,10 @@
-//! Which handler a request goes to, and the checks made before a request may reach a room: the room
-//! name, the socket query (`name`, `after`, `token`), the page's `Origin`. All pure, so the Worker in
-//! `worker/entry.rs` only calls these and carries out the answer.
+//! Which handler a request goes to (path and method → [`Route`]), and the page's `Origin` check made
+//! before a socket may reach a room. Pure, so the Worker in `worker/entry.rs` only calls these and
+//! carries out the answer. Who may enter a room is decided in [`crate::access`].
 
-use crate::auth;
 use crate::config::Config;
-use crate::limits::{self, RoomName, UserName};
-use crate::protocol::{ErrorCode, Problem};
+use crate::error::{ErrorCode, Problem};
+use crate::validate::RoomName;
 
 /// The room `/ws` (without a name) joins.
 pub const DEFAULT_ROOM: &str = "lobby";
@@ -64,6 +63,15 @@ impl Route {
     }
 }
 
+impl Route {
+    /// Whether `path` is a socket path (`/ws`, `/ws/{anything}`), also when [`Route::parse`] refused
+    /// it: a refused room name on an upgrade is told on the socket, where a browser can read it.
+    pub fn is_socket_path(path: &str) -> bool {
+        let mut segments = path.trim_end_matches('/').split('/').skip(1);
+        segments.next() == Some("ws") && segments.nth(1).is_none()
+    }
+}
+
 fn method_not_allowed(allowed: &str) -> Problem {
     Problem::new(
         ErrorCode::MethodNotAllowed,
@@ -77,35 +85,6 @@ pub fn query_value<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a s
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
-}
-
-/// A validated request to join a room's socket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Join {
-    pub name: UserName,
-    pub after: Option<u64>,
-}
-
-/// Checks the query of a socket upgrade. With `AUTH_SECRET` set, the name comes from the signed
-/// `token=` and any `name=` is ignored; otherwise `name=` is required.
-pub fn check_join(
-    query: &[(String, String)],
-    room: &RoomName,
-    config: &Config,
-    now_secs: u64,
-) -> Result<Join, Problem> {
-    let get = |key: &str| query_value(query, key);
-    let name = match &config.auth_secret {
-        Some(secret) => {
-            let token = get("token").ok_or_else(|| {
-                Problem::new(ErrorCode::Unauthorized, "this room needs a signed token=")
-            })?;
-            UserName::parse(&auth::verify(secret, token, room, now_secs)?.name)?
-        }
-        None => UserName::parse(get("name").unwrap_or(""))?,
-    };
-    let after = get("after").map(limits::parse_seq).transpose()?;
-    Ok(Join { name, after })
 }
 
 /// Cross-site WebSocket hijacking defence: a browser page may open a socket only from the Worker's own
@@ -149,13 +128,6 @@ mod tests {
 
     fn room(name: &str) -> RoomName {
         RoomName::parse(name).unwrap()
-    }
-
-    fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]
@@ -219,71 +191,13 @@ mod tests {
     }
 
     #[test]
-    fn joining_needs_a_valid_name_and_after() {
-        let j = check_join(
-            &q(&[("name", " ann "), ("after", "7")]),
-            &room("x"),
-            &config(),
-            0,
-        )
-        .unwrap();
-        assert_eq!(j.name.as_str(), "ann");
-        assert_eq!(j.after, Some(7));
-        assert_eq!(
-            check_join(&q(&[]), &room("x"), &config(), 0)
-                .unwrap_err()
-                .code,
-            ErrorCode::BadName
-        );
-        assert_eq!(
-            check_join(
-                &q(&[("name", "a"), ("after", "-1")]),
-                &room("x"),
-                &config(),
-                0
-            )
-            .unwrap_err()
-            .code,
-            ErrorCode::BadAfter
-        );
-    }
-
-    #[test]
-    fn with_auth_secret_the_name_comes_from_the_token() {
-        let mut c = config();
-        c.auth_secret = Some("k".into());
-        let grant = auth::Grant {
-            room: "x".into(),
-            name: "signed-ann".into(),
-            exp: 100,
-        };
-        let token = auth::mint("k", &grant).unwrap();
-        let j = check_join(
-            &q(&[("name", "mallory"), ("token", &token)]),
-            &room("x"),
-            &c,
-            50,
-        )
-        .unwrap();
-        assert_eq!(j.name.as_str(), "signed-ann");
-        assert_eq!(
-            check_join(&q(&[("name", "a")]), &room("x"), &c, 50)
-                .unwrap_err()
-                .code,
-            ErrorCode::Unauthorized
-        );
-        assert_eq!(
-            check_join(&q(&[("token", &token)]), &room("y"), &c, 50)
-                .unwrap_err()
-                .code,
-            ErrorCode::Unauthorized
-        );
-        assert_eq!(
-            check_join(&q(&[("token", &token)]), &room("x"), &c, 100)
-                .unwrap_err()
-                .code,
-            ErrorCode::Unauthorized
-        );
+    fn socket_paths_are_known_even_with_a_bad_room() {
+        assert!(Route::is_socket_path("/ws"));
+        assert!(Route::is_socket_path("/ws/bad%20room"));
+        assert!(Route::is_socket_path("/ws/x/"));
+        assert!(!Route::is_socket_path("/ws/a/b"));
+        assert!(!Route::is_socket_path("/wsx"));
+        assert!(!Route::is_socket_path("/api/rooms/x"));
     }
 
     #[test]

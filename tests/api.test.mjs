@@ -218,7 +218,7 @@ describe('signed access (AUTH_SECRET)', () => {
     await Promise.all([c.close(), d.close()]);
   });
 
-  test('missing, forged, expired, tampered and wrong-room tokens: 401 before the upgrade', async () => {
+  test('missing, forged, expired, tampered and wrong-room tokens: unauthorized on the socket, close 4401', async () => {
     const room = uniqueRoom('signed-no');
     const valid = mint(AUTH_SECRET, { room, name: 'ann', exp: inAnHour() });
     const [v, payload] = valid.split('.');
@@ -233,11 +233,11 @@ describe('signed access (AUTH_SECRET)', () => {
       truncated: { token: `${v}.${payload}` },
     };
     for (const [what, query] of Object.entries(cases)) {
-      const err = await refusal(signed.ws(room, { name: 'ann', ...query }));
-      assert.equal(err.status, 401, what);
-      assert.equal(err.body.error.code, 'unauthorized', what);
+      const r = await Client.refusedOnSocket(signed.ws(room, { name: 'ann', ...query }));
+      assert.equal(r.closeCode, 4401, what);
+      assert.equal(r.code, 'unauthorized', what);
     }
-    const info = await getJson(`${signed.base}/api/rooms/${room}`);
+    const info = await getJson(`${signed.base}/api/rooms/${room}`, { headers: bearer() });
     assert.equal(info.body.online, 0);
   });
 
@@ -250,8 +250,8 @@ describe('signed access (AUTH_SECRET)', () => {
     const c = await Client.connect(signed.ws(room, { token: res.body.token }));
     assert.equal(c.welcome.you.name, 'bob');
     await c.close();
-    const elsewhere = await refusal(signed.ws(`${room}x`, { token: res.body.token }));
-    assert.equal(elsewhere.status, 401);
+    const elsewhere = await Client.refusedOnSocket(signed.ws(`${room}x`, { token: res.body.token }));
+    assert.equal(elsewhere.closeCode, 4401);
     assertProblem(await post(signed, '/api/tokens', { room, name: 'bob' }, {}), 401, 'unauthorized');
     assertProblem(await post(signed, '/api/tokens', { room: 'bad room', name: 'bob' }), 400, 'bad_room');
     assertProblem(await post(signed, '/api/tokens', { room, name: '' }), 400, 'bad_name');

@@ -34,11 +34,14 @@ describe('routing', () => {
     }
   });
 
-  test('a bad room name gets 400 bad_room before any upgrade', async () => {
+  test('a bad room name is refused on the socket (bad_room, close 4400), and over HTTP with 400', async () => {
     for (const room of ['bad%20room', 'x'.repeat(65), 'caf%C3%A9']) {
-      const err = await Client.refused(`${server.ws(room)}?name=ann`);
-      assert.equal(err.status, 400, room);
-      assert.equal(err.body.error.code, 'bad_room', room);
+      const r = await Client.refusedOnSocket(`${server.ws(room)}?name=ann`);
+      assert.equal(r.closeCode, 4400, room);
+      assert.equal(r.code, 'bad_room', room);
+      const { status, body } = await getJson(`${server.base}/ws/${room}?name=ann`);
+      assert.equal(status, 400, `a plain GET keeps its HTTP status: ${room}`);
+      assert.equal(body.error.code, 'bad_room');
     }
   });
 

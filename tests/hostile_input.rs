@@ -10,15 +10,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use edge_chat::access;
 use edge_chat::auth;
-use edge_chat::config::Config;
-use edge_chat::limits::{
-    self, Limits, RoomName, TokenBucket, UserName, FLOOD_STRIKES, MAX_FRAME_BYTES, MAX_ID_CHARS,
-    MAX_TEXT_CHARS,
-};
-use edge_chat::protocol::{ChatMessage, ClientFrame, ErrorCode, ServerFrame, User};
+use edge_chat::config::{Config, Limits};
+use edge_chat::error::ErrorCode;
+use edge_chat::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User};
+use edge_chat::rate::{Rate, TokenBucket, FLOOD_STRIKES};
 use edge_chat::room::{Effect, Incoming, MemoryHistory, Room, CLOSE_FLOODING, CLOSE_TOO_BIG};
-use edge_chat::routes::{self, Route};
+use edge_chat::routes::Route;
+use edge_chat::validate::{
+    self, RoomName, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_TEXT_CHARS,
+};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -198,7 +200,7 @@ fn oracle(v: &Value) -> Expected {
 }
 
 fn decoded(raw: &str) -> Expected {
-    match ClientFrame::decode(raw, &Limits::default()) {
+    match ClientFrame::decode(raw) {
         Ok(ClientFrame::Message { text, id }) => Expected::Message { text, id },
         Ok(ClientFrame::Typing) => Expected::Typing,
         Err(e) => {
@@ -231,8 +233,8 @@ proptest! {
                 "{code:?}"
             ),
             Expected::Message { text, id } => {
-                prop_assert!(Limits::default().check_text(&text).is_ok());
-                prop_assert!(id.is_none_or(|id| limits::check_client_id(&id).is_ok()));
+                prop_assert!(validate::check_text(&text).is_ok());
+                prop_assert!(id.is_none_or(|id| validate::check_client_id(&id).is_ok()));
             }
             Expected::Typing => {}
         }
@@ -258,9 +260,9 @@ proptest! {
     #[test]
     fn refusals_echo_only_valid_ids(v in frame_like()) {
         let raw = v.to_string();
-        if let Err(e) = ClientFrame::decode(&raw, &Limits::default()) {
+        if let Err(e) = ClientFrame::decode(&raw) {
             if let Some(id) = &e.id {
-                prop_assert!(limits::check_client_id(id).is_ok());
+                prop_assert!(validate::check_client_id(id).is_ok());
                 prop_assert_eq!(v.get("id").and_then(Value::as_str), Some(id.as_str()));
             }
         }
@@ -358,9 +360,9 @@ fn deep_json_is_refused_without_exhausting_a_small_stack() {
 #[test]
 fn huge_frames_are_closed_before_being_decoded() {
     let mut h = MemoryHistory::default();
-    let mut r = Room::new("r", Limits::default(), 0);
-    r.join(user("a"), None, &h, 0);
-    r.join(user("b"), None, &h, 0);
+    let mut r: Room<()> = Room::new("r", Limits::default(), 0);
+    r.join(user("a"), (), None, &h, 0).unwrap();
+    r.join(user("b"), (), None, &h, 0).unwrap();
     let huge = format!(r#"{{"type":"message","text":"{}"}}"#, "x".repeat(10 << 20));
     let effects = r.receive("a", Incoming::Text(&huge), 0);
     assert!(effects
@@ -397,7 +399,7 @@ proptest! {
     #[test]
     fn client_ids(raw in edgy_string()) {
         let ok = (1..=MAX_ID_CHARS).contains(&raw.chars().count()) && !raw.chars().any(char::is_control);
-        match limits::check_client_id(&raw) {
+        match validate::check_client_id(&raw) {
             Ok(id) => { prop_assert!(ok); prop_assert_eq!(id, raw); }
             Err(p) => { prop_assert!(!ok); prop_assert_eq!(p.code, ErrorCode::BadRequest); }
         }
@@ -424,7 +426,7 @@ proptest! {
         } else {
             None
         };
-        match limits::parse_seq(&raw) {
+        match validate::parse_seq(&raw) {
             Ok(n) => prop_assert_eq!(Some(n), expected),
             Err(p) => { prop_assert_eq!(expected, None); prop_assert_eq!(p.code, ErrorCode::BadAfter); }
         }
@@ -433,7 +435,7 @@ proptest! {
     /// `limit=`: 1..=1000, anything else is `bad_limit`.
     #[test]
     fn page_limits(raw in prop_oneof![edgy_string(), "[+-]?[0-9]{0,6}"]) {
-        match limits::parse_page_limit(&raw) {
+        match validate::parse_page_limit(&raw) {
             Ok(n) => prop_assert!((1..=1000).contains(&n)),
             Err(p) => prop_assert_eq!(p.code, ErrorCode::BadLimit),
         }
@@ -469,11 +471,11 @@ proptest! {
         let mut query = vec![("name".to_string(), name.clone())];
         if let Some(a) = &after { query.push(("after".into(), a.clone())); }
         if let Some(t) = &token { query.push(("token".into(), t.clone())); }
-        match routes::check_join(&query, &room, &config, 1_000) {
+        match access::check_join(&query, &room, &config, 1_000) {
             Ok(join) => {
                 prop_assert!(!signed, "an arbitrary token never verifies");
                 prop_assert!(UserName::parse(&name).is_ok());
-                prop_assert_eq!(join.after, after.as_deref().map(|a| limits::parse_seq(a).expect("valid")));
+                prop_assert_eq!(join.after, after.as_deref().map(|a| validate::parse_seq(a).expect("valid")));
             }
             Err(p) => prop_assert!(matches!(
                 p.code,
@@ -509,7 +511,7 @@ proptest! {
         let v: Value = serde_json::from_str(&ServerFrame::Message(&msg).to_json()).expect("JSON");
         prop_assert_eq!(v["text"].as_str(), Some(text.as_str()));
         prop_assert_eq!(v["from"]["name"].as_str(), Some(name.as_str()));
-        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false };
+        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()) };
         let v: Value = serde_json::from_str(&welcome.to_json()).expect("JSON");
         prop_assert_eq!(v["history"][0]["id"].as_str(), id.as_deref());
     }
@@ -518,7 +520,7 @@ proptest! {
     /// (including going backwards).
     #[test]
     fn the_bucket_never_exceeds_its_rate(times in prop::collection::vec(0u64..20_000, 1..300), burst in 1u32..50, rate in 1u32..50) {
-        let limits = Limits { rate_burst: burst as f64, rate_per_sec: rate as f64, ..Limits::default() };
+        let limits = Rate { burst: burst as f64, per_sec: rate as f64 };
         let start = times[0] as f64;
         let mut bucket = TokenBucket::full(&limits, start);
         let mut latest = start;
@@ -584,9 +586,9 @@ proptest! {
     /// and has not left or been closed.
     #[test]
     fn the_room_keeps_its_promises_under_any_sequence(ops in prop::collection::vec(op(), 1..120)) {
-        let limits = Limits { rate_burst: 5.0, rate_per_sec: 10.0, ..Limits::default() };
+        let limits = Limits { rate: Rate { burst: 5.0, per_sec: 10.0 }, ..Limits::default() };
         let mut h = MemoryHistory::default();
-        let mut room = Room::new("r", limits, 0);
+        let mut room: Room<()> = Room::new("r", limits, 0);
         let mut now = 0u64;
         let mut online: BTreeSet<String> = BTreeSet::new();
         let mut acked: HashMap<(String, String), u64> = HashMap::new();
@@ -601,7 +603,7 @@ proptest! {
                     if online.contains(&id) { continue; }
                     prop_assert!(room.admit().is_ok());
                     online.insert(id.clone());
-                    let effects = room.join(user(&id), after, &h, now);
+                    let effects = room.join(user(&id), (), after, &h, now).unwrap();
                     (Some(id), effects)
                 }
                 Op::Leave(c) => {
@@ -693,8 +695,8 @@ fn any_flood_is_closed_with_1008() {
     ];
     for frame in frames {
         let mut h = MemoryHistory::default();
-        let mut r = Room::new("r", Limits::default(), 0);
-        r.join(user("a"), None, &h, 0);
+        let mut r: Room<()> = Room::new("r", Limits::default(), 0);
+        r.join(user("a"), (), None, &h, 0).unwrap();
         let closed_at = (0..1000)
             .position(|_| {
                 r.receive("a", frame, 0)

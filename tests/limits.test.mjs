@@ -15,13 +15,14 @@ after(async () => {
   await server?.stop();
 });
 
-test('a room at MAX_CONNECTIONS answers 503 room_full; a freed slot can be taken again', async () => {
+test('a room at MAX_CONNECTIONS refuses the next socket with room_full and close 4503; a freed slot can be taken again', async () => {
   const room = uniqueRoom('full');
   const cs = [];
   for (let i = 0; i < 3; i++) cs.push(await Client.connect(server.ws(room, { name: `u${i}` })));
-  const err = await Client.refused(server.ws(room, { name: 'extra' }));
-  assert.equal(err.status, 503);
-  assert.equal(err.body.error.code, 'room_full');
+  const r = await Client.refusedOnSocket(server.ws(room, { name: 'extra' }));
+  assert.equal(r.closeCode, 4503);
+  assert.equal(r.code, 'room_full');
+  assert.equal((await getJson(`${server.base}/api/rooms/${room}`)).body.online, 3);
   // other rooms are not affected
   const other = await Client.connect(server.ws(uniqueRoom('other'), { name: 'x' }));
   await cs[0].close();

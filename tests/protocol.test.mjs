@@ -15,19 +15,21 @@ after(async () => {
 
 const join = (room, name, query = {}) => Client.connect(server.ws(room, { name, ...query }));
 
-const refused = (url, headers) => Client.refused(url, { headers });
 
 describe('connecting', () => {
-  test('bad names are refused with 400 bad_name before the upgrade', async () => {
+  test('bad names are refused on the socket: an error frame bad_name, then close 4400', async () => {
     const room = uniqueRoom('names');
     for (const name of ['', '   ', 'x'.repeat(33), 'tab\there', 'nul\u0000', 'bell\u0007']) {
-      const err = await refused(server.ws(room, { name }));
-      assert.equal(err.status, 400, JSON.stringify(name));
-      assert.equal(err.body.error.code, 'bad_name', JSON.stringify(name));
-      assert.equal(typeof err.body.error.message, 'string');
+      const r = await Client.refusedOnSocket(server.ws(room, { name }));
+      assert.equal(r.closeCode, 4400, JSON.stringify(name));
+      assert.equal(r.code, 'bad_name', JSON.stringify(name));
+      assert.equal(r.reason, 'bad_name');
+      assert.match(r.message, /1-32 characters/);
     }
-    const noName = await refused(server.ws(room));
-    assert.equal(noName.body.error.code, 'bad_name');
+    const noName = await Client.refusedOnSocket(server.ws(room));
+    assert.equal(noName.code, 'bad_name');
+    const info = await getJson(`${server.base}/api/rooms/${room}`);
+    assert.equal(info.body.online, 0, 'a refused socket never joins the room');
   });
 
   test('names are trimmed, and 32 characters (not bytes) are fine', async () => {
@@ -40,11 +42,11 @@ describe('connecting', () => {
     await Promise.all([c.close(), d.close()]);
   });
 
-  test('a bad after= is refused with 400 bad_after', async () => {
+  test('a bad after= is refused on the socket with bad_after and close 4400', async () => {
     for (const after of ['-1', 'abc', '1.5', '99999999999999999999999']) {
-      const err = await refused(server.ws(uniqueRoom('after'), { name: 'a', after }));
-      assert.equal(err.status, 400, after);
-      assert.equal(err.body.error.code, 'bad_after', after);
+      const r = await Client.refusedOnSocket(server.ws(uniqueRoom('after'), { name: 'a', after }));
+      assert.equal(r.closeCode, 4400, after);
+      assert.equal(r.code, 'bad_after', after);
     }
   });
 

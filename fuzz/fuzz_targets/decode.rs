@@ -2,8 +2,10 @@
 //! frame gets exactly one documented answer, and a refused frame never reaches another socket.
 #![no_main]
 
-use edge_chat::limits::{self, Limits};
-use edge_chat::protocol::{ClientFrame, ErrorCode, User};
+use edge_chat::config::Limits;
+use edge_chat::error::ErrorCode;
+use edge_chat::protocol::{ClientFrame, User};
+use edge_chat::validate::{self, MAX_FRAME_BYTES};
 use edge_chat::room::{Effect, Incoming, MemoryHistory, Room};
 use libfuzzer_sys::fuzz_target;
 
@@ -11,12 +13,12 @@ fuzz_target!(|data: &[u8]| {
     // The runtime hands the room text frames as strings, replacing invalid UTF-8 (as workerd does).
     let text = String::from_utf8_lossy(data);
     let limits = Limits::default();
-    let decoded = ClientFrame::decode(&text, &limits);
+    let decoded = ClientFrame::decode(&text);
     match &decoded {
         Ok(ClientFrame::Message { text: t, id }) => {
-            assert!(limits.check_text(&t).is_ok());
+            assert!(validate::check_text(t).is_ok());
             if let Some(id) = id {
-                assert!(limits::check_client_id(id).is_ok());
+                assert!(validate::check_client_id(id).is_ok());
             }
         }
         Ok(ClientFrame::Typing) => {}
@@ -29,13 +31,13 @@ fuzz_target!(|data: &[u8]| {
     // The same bytes through a room with a bystander: the sender gets one answer, the bystander
     // hears only a message (when the frame was a valid one) or a leave (when it was oversized).
     let mut history = MemoryHistory::default();
-    let mut room = Room::new("fuzz", limits.clone(), 0);
+    let mut room: Room<()> = Room::new("fuzz", limits, 0);
     let user = |id: &str| User {
         id: id.into(),
         name: id.into(),
     };
-    room.join(user("a"), None, &history, 0);
-    room.join(user("b"), None, &history, 0);
+    room.join(user("a"), (), None, &history, 0).unwrap();
+    room.join(user("b"), (), None, &history, 0).unwrap();
     // Received, then flushed as the Durable Object's timer would: a message is stored and answered then.
     let mut effects = room.receive("a", Incoming::Text(&text), 1);
     effects.extend(room.flush(&mut history, 1));
@@ -46,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
             _ => None,
         })
         .collect();
-    let oversized = text.len() > limits.max_frame_bytes;
+    let oversized = text.len() > MAX_FRAME_BYTES;
     if !oversized {
         // exactly the decoder's verdict: an ack for a message, the same error code for a refusal,
         // nothing for typing

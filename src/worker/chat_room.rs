@@ -1,10 +1,10 @@
 //! The `ChatRoom` Durable Object: one per room, holding its sockets with the WebSocket Hibernation
 //! API. It turns runtime events into calls on the pure [`Room`] and carries out the [`Effect`]s.
 //!
-//! What survives hibernation: the messages (SQLite), and each socket's member (`User`, serialized as
-//! the socket's attachment; its connection id is also the socket's tag). The constructor rebuilds the
-//! roster and the socket cache from `get_websockets()` after every wake, so nothing that matters lives
-//! only in memory. A text `ping` is answered `pong` by the runtime itself without waking the object.
+//! What survives hibernation: the messages (SQLite), and each socket's member (an [`Attachment`],
+//! versioned apart from the wire `User`; its connection id is also the socket's tag). The constructor
+//! rebuilds the roster from `get_websockets()` after every wake, so nothing that matters lives only in
+//! memory. A text `ping` is answered `pong` by the runtime itself without waking the object.
 //!
 //! Group commit: a message is queued by the room and stored by [`flush`], which runs on a zero-delay
 //! timer set by the first message that finds the queue empty. Every message that arrives before the
@@ -20,19 +20,25 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use serde::Deserialize;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use worker::{
-    durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket, WebSocketPair,
+    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
+    WebSocketPair,
 };
 
 use super::store::Store;
-use super::{json_response, load_config, now_ms, problem_response, query_pairs, random_bytes};
-use crate::limits::{self, Limits, MAX_PAGE};
-use crate::protocol::{ErrorCode, Problem, User};
+use super::{
+    hex, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
+};
+use crate::access::Join;
+use crate::api::Post;
+use crate::attachment::Attachment;
+use crate::call::RoomCall;
+use crate::config::Limits;
+use crate::error::Problem;
+use crate::protocol::User;
 use crate::room::{Effect, Incoming, Room, CLOSE_INTERNAL};
-use crate::routes;
 
 /// The user id of messages posted over the HTTP API.
 const API_USER_ID: &str = "api";
@@ -52,16 +58,11 @@ pub struct ChatRoom {
 }
 
 struct Inner {
-    room: Room,
+    /// The roster, with each member's socket: the one map of who is connected.
+    room: Room<WebSocket>,
     store: Store,
-    /// Open sockets by connection id; a cache of `state.get_websockets()`, rebuilt after a wake.
-    sockets: Vec<(String, WebSocket)>,
     /// A flush timer is set and has not fired yet.
     flush_due: bool,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl DurableObject for ChatRoom {
@@ -82,30 +83,27 @@ impl DurableObject for ChatRoom {
         });
         let name = state.id().name().unwrap_or_default();
         let mut room = Room::new(name, limits, last_seq);
-        let mut sockets = Vec::new();
-        let mut users = Vec::new();
+        let mut members = Vec::new();
         for ws in state.get_websockets() {
-            match ws.deserialize_attachment::<User>() {
-                Ok(Some(user)) => {
-                    sockets.push((user.id.clone(), ws));
-                    users.push(user);
-                }
-                _ => {
+            match member_of(&ws) {
+                Some(user) => members.push((user, ws)),
+                None => {
                     let _ = ws.close(Some(CLOSE_INTERNAL), Some("lost its attachment"));
                 }
             }
         }
-        room.restore(users, now);
+        room.restore(members, now);
         let inner = Rc::new(RefCell::new(Inner {
             room,
             store,
-            sockets,
             flush_due: false,
         }));
         let shared = Rc::clone(&inner);
         ChatRoom {
             state,
-            instance: hex(&random_bytes::<8>()),
+            instance: random_bytes::<8>()
+                .map(|b| hex(&b))
+                .unwrap_or_else(|_| format!("t{now}")),
             started_at: now,
             inner,
             flush_callback: Closure::new(move || flush(&shared)),
@@ -114,14 +112,26 @@ impl DurableObject for ChatRoom {
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.url()?;
-        let query = query_pairs(&url);
-        let get = |key: &str| routes::query_value(&query, key);
-        if let Some(room) = get("room") {
-            self.inner.borrow_mut().room.set_name(room);
-        }
-        match url.path() {
-            "/ws" => self.open_socket(get("name").unwrap_or(""), get("after")),
-            "/info" => {
+        let body = match req.method() {
+            Method::Post => Some(req.text().await?),
+            _ => None,
+        };
+        let call = match RoomCall::parse(
+            req.method().as_ref(),
+            url.path(),
+            url.query().unwrap_or(""),
+            body.as_deref(),
+        ) {
+            Ok(call) => call,
+            Err(p) => return problem_response(&p),
+        };
+        self.inner.borrow_mut().room.set_name(call.room().as_str());
+        match call {
+            RoomCall::Connect { join, .. } => match self.open_socket(join) {
+                Ok(response) => Ok(response),
+                Err(p) => refuse_socket(&p),
+            },
+            RoomCall::Info { .. } => {
                 let inner = self.inner.borrow();
                 let mut info = serde_json::to_value(inner.room.info())?;
                 info["instance"] = json!(self.instance);
@@ -130,24 +140,28 @@ impl DurableObject for ChatRoom {
                 info["commits"] = serde_json::to_value(inner.room.commits())?;
                 json_response(info.to_string(), 200)
             }
-            "/messages" => {
-                let after = get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
-                let limit = get("limit")
-                    .and_then(|l| l.parse().ok())
-                    .unwrap_or(MAX_PAGE)
-                    .min(MAX_PAGE);
+            RoomCall::Messages { after, limit, .. } => {
                 let inner = self.inner.borrow();
-                let messages = inner.room.messages(&inner.store, after, limit);
-                let body = json!({"messages": messages, "last_seq": inner.room.last_seq()});
-                json_response(body.to_string(), 200)
+                match inner.room.messages(&inner.store, after, limit) {
+                    Ok(messages) => json_response(
+                        json!({"messages": messages, "last_seq": inner.room.last_seq()})
+                            .to_string(),
+                        200,
+                    ),
+                    Err(p) => problem_response(&p),
+                }
             }
-            "/post" => {
-                let body = req.text().await?;
-                self.post(&body)
-            }
-            _ => problem_response(&Problem::new(ErrorCode::NotFound, "no such room action")),
+            RoomCall::Post { post, .. } => self.post(post),
         }
     }
+}
+
+/// The member a socket's attachment describes (`None`: missing, unreadable, or a newer version).
+fn member_of(ws: &WebSocket) -> Option<User> {
+    ws.deserialize_attachment::<Attachment>()
+        .ok()
+        .flatten()
+        .and_then(Attachment::into_user)
 }
 
 #[wasm_bindgen]
@@ -162,12 +176,12 @@ impl ChatRoom {
             None => Incoming::Binary(js_sys::Uint8Array::new(&message).length() as usize),
         };
         let inner = &mut *self.inner.borrow_mut();
-        let Some(conn_id) = identify(&self.state, inner, &ws) else {
+        let Some(conn_id) = identify(&self.state, &mut inner.room, &ws) else {
             let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
             return;
         };
         let effects = inner.room.receive(&conn_id, frame, now_ms());
-        apply(&mut inner.sockets, effects);
+        apply(&mut inner.room, effects);
         if inner.room.has_pending() && !inner.flush_due {
             inner.flush_due = true;
             // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
@@ -202,49 +216,40 @@ impl ChatRoom {
 }
 
 impl ChatRoom {
-    /// `/ws`: the Worker has validated room, name, origin and `after`; accept the socket as
-    /// hibernatable, remember who it is, and welcome it.
-    fn open_socket(&self, name: &str, after: Option<&str>) -> Result<Response> {
-        let name = match limits::UserName::parse(name) {
-            Ok(n) => n,
-            Err(p) => return problem_response(&p),
-        };
-        let after = match after.map(limits::parse_seq).transpose() {
-            Ok(a) => a,
-            Err(p) => return problem_response(&p),
-        };
+    /// `Connect`: the Worker has checked room, name, access, origin and `after`. Accept the socket as
+    /// hibernatable, remember who it is, and welcome it — or say why not (`room_full`, …), on a socket
+    /// the caller refuses.
+    fn open_socket(&self, join: Join) -> std::result::Result<Response, Problem> {
         let inner = &mut *self.inner.borrow_mut();
-        if let Err(p) = inner.room.admit() {
-            return problem_response(&p);
-        }
+        inner.room.admit()?;
         let user = User {
-            id: hex(&random_bytes::<8>()),
-            name: name.into_string(),
+            id: hex(&random_bytes::<8>()?),
+            name: join.name.into_string(),
         };
-        let pair = WebSocketPair::new()?;
+        let pair = WebSocketPair::new().map_err(internal)?;
+        let effects = inner.room.join(
+            user.clone(),
+            pair.server.clone(),
+            join.after,
+            &inner.store,
+            now_ms(),
+        )?;
         self.state
             .accept_websocket_with_tags(&pair.server, &[user.id.as_str()]);
-        pair.server.serialize_attachment(&user)?;
-        inner.sockets.push((user.id.clone(), pair.server));
-        let effects = inner.room.join(user, after, &inner.store, now_ms());
-        apply(&mut inner.sockets, effects);
-        Response::from_websocket(pair.client)
+        if let Err(e) = pair.server.serialize_attachment(Attachment::of(&user)) {
+            inner.room.leave(&user.id);
+            let _ = pair
+                .server
+                .close(Some(CLOSE_INTERNAL), Some("could not attach"));
+            return Err(internal(e));
+        }
+        apply(&mut inner.room, effects);
+        Response::from_websocket(pair.client).map_err(internal)
     }
 
-    /// `/post`: a message from the HTTP API, already validated by the Worker except its text.
-    fn post(&self, body: &str) -> Result<Response> {
-        #[derive(Deserialize)]
-        struct Post {
-            name: String,
-            text: String,
-            id: Option<String>,
-        }
-        let post: Post = match serde_json::from_str(body) {
-            Ok(p) => p,
-            Err(_) => {
-                return problem_response(&Problem::new(ErrorCode::BadRequest, "bad post"));
-            }
-        };
+    /// `Post`: a bot's message, checked by [`Post::parse`] on both sides of the hop; its text is checked
+    /// by the room.
+    fn post(&self, post: Post) -> Result<Response> {
         let from = User {
             id: API_USER_ID.to_string(),
             name: post.name,
@@ -254,7 +259,7 @@ impl ChatRoom {
             inner
                 .room
                 .post(from, post.text, post.id, &mut inner.store, now_ms());
-        apply(&mut inner.sockets, effects);
+        apply(&mut inner.room, effects);
         match result {
             Ok(accepted) => json_response(
                 json!({"seq": accepted.seq, "ts": accepted.ts, "duplicate": !accepted.fresh})
@@ -273,31 +278,32 @@ impl ChatRoom {
             return;
         };
         let inner = &mut *self.inner.borrow_mut();
-        inner.sockets.retain(|(id, _)| *id != conn_id);
         let effects = inner.room.leave(&conn_id);
-        apply(&mut inner.sockets, effects);
+        apply(&mut inner.room, effects);
     }
+}
+
+fn internal(e: impl std::fmt::Display) -> Problem {
+    worker::console_error!("{e}");
+    Problem::new(crate::error::ErrorCode::Internal, "internal error")
 }
 
 /// The connection id of `ws`: its tag (set by `accept_websocket_with_tags`, kept by the runtime across
 /// hibernation), one call into the runtime. A connection is never identified by comparing `WebSocket`
-/// values, which would cost one JS call per open socket. A socket missing from the cache or roster (an
-/// earlier incarnation accepted it and the rebuild missed it) is re-added from its attachment.
-fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> {
+/// values, which would cost one JS call per open socket. A socket missing from the roster (an earlier
+/// incarnation accepted it and the rebuild missed it) is re-added from its attachment.
+fn identify(state: &State, room: &mut Room<WebSocket>, ws: &WebSocket) -> Option<String> {
     let id = state.get_tags(ws).into_iter().next()?;
-    if !inner.sockets.iter().any(|(known, _)| *known == id) {
+    if !room.has(&id) {
         // Only an open socket is re-admitted; one the room has closed (1009) is on its way out.
         if ws.as_ref().ready_state() != worker::web_sys::WebSocket::OPEN {
             return None;
         }
-        let user: User = ws.deserialize_attachment().ok().flatten()?;
+        let user = member_of(ws)?;
         if user.id != id {
             return None;
         }
-        if !inner.room.has(&id) {
-            inner.room.restore([user], now_ms());
-        }
-        inner.sockets.push((id.clone(), ws.clone()));
+        room.restore([(user, ws.clone())], now_ms());
     }
     Some(id)
 }
@@ -311,7 +317,7 @@ fn flush(inner: &RefCell<Inner>) {
 fn flush_now(inner: &mut Inner) {
     inner.flush_due = false;
     let effects = inner.room.flush(&mut inner.store, now_ms());
-    apply(&mut inner.sockets, effects);
+    apply(&mut inner.room, effects);
 }
 
 #[wasm_bindgen]
@@ -331,25 +337,24 @@ extern "C" {
 
 /// Carries out the room's effects. A send to a socket that is already closing fails; its close
 /// event will remove it, so such errors are ignored.
-fn apply(sockets: &mut Vec<(String, WebSocket)>, effects: Vec<Effect>) {
+fn apply(room: &mut Room<WebSocket>, effects: Vec<Effect>) {
     for effect in effects {
         match effect {
             Effect::Send { to, frame } => {
-                if let Some((_, ws)) = sockets.iter().find(|(id, _)| *id == to) {
+                if let Some(ws) = room.socket(&to) {
                     let _ = ws.send_with_str(&frame);
                 }
             }
             Effect::Broadcast { except, frame } => {
                 let frame = JsValue::from_str(&frame);
-                for (id, ws) in sockets.iter() {
-                    if Some(id.as_str()) != except.as_deref() {
+                for (id, ws) in room.sockets() {
+                    if Some(id) != except.as_deref() {
                         let _ = ws.as_ref().unchecked_ref::<Socket>().send(&frame);
                     }
                 }
             }
             Effect::Close { to, code, reason } => {
-                if let Some(pos) = sockets.iter().position(|(id, _)| *id == to) {
-                    let (_, ws) = sockets.remove(pos);
+                if let Some(ws) = room.take_closing(&to) {
                     let _ = ws.close(Some(code), Some(reason));
                 }
             }

@@ -1,15 +1,17 @@
 //! The thin shell around the pure core, compiled only for wasm: the Worker's `fetch` handler
 //! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]) and its SQL history ([`store`]).
-//! Everything here carries out decisions made in `routes`, `room`, `auth` and `config`.
+//! Everything here carries out decisions made in `routes`, `access`, `call`, `room` and `config`.
 
 mod chat_room;
 mod entry;
 mod store;
 
-use worker::{Env, Headers, Response, Result};
+use wasm_bindgen::JsCast;
+use worker::{Env, Headers, Response, Result, WebSocketPair};
 
 use crate::config::Config;
-use crate::protocol::Problem;
+use crate::error::{ErrorCode, Problem};
+use crate::protocol::ServerFrame;
 
 /// Reads the configuration from `[vars]`, `.dev.vars` and secrets (all are string bindings on `env`).
 fn load_config(env: &Env) -> std::result::Result<Config, Problem> {
@@ -43,17 +45,91 @@ fn problem_response(problem: &Problem) -> Result<Response> {
     json_response(problem.to_http_body(), problem.code.http_status())
 }
 
+/// Refuses a WebSocket upgrade so that a browser can read why: accept the socket, send the `error`
+/// frame, close with 4000 + the HTTP status. (A browser sees a refused upgrade only as a bare 1006, with
+/// neither status nor body.) The socket is accepted the plain way, not as hibernatable: it lives for
+/// one frame. The runtime sends the queued frame and the close once the 101 response is returned.
+fn refuse_socket(problem: &Problem) -> Result<Response> {
+    let pair = WebSocketPair::new()?;
+    pair.server.accept()?;
+    let frame = ServerFrame::Error {
+        code: problem.code,
+        message: &problem.message,
+        id: None,
+    };
+    pair.server.send_with_str(frame.to_json())?;
+    pair.server
+        .close(Some(problem.code.close_code()), Some(problem.code.as_str()))?;
+    Response::from_websocket(pair.client)
+}
+
 /// Milliseconds since the Unix epoch, from the runtime's clock. (In Workers, `Date.now()` advances
 /// only across I/O, which is all a chat timestamp needs.)
 fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-/// `n` random bytes from the runtime's CSPRNG (`crypto.getRandomValues`).
-fn random_bytes<const N: usize>() -> [u8; N] {
+/// `N` random bytes from the runtime's CSPRNG (`crypto.getRandomValues`). A failure is an `internal`
+/// error, never a buffer of zeros: ids made from it must not collide (a repeated connection id would
+/// evict a member).
+fn random_bytes<const N: usize>() -> std::result::Result<[u8; N], Problem> {
     let mut buf = [0u8; N];
-    // getrandom's "js" backend calls crypto.getRandomValues, which cannot fail in workerd; an
-    // all-zero buffer would still be a valid (if guessable) id rather than a panic.
-    let _ = getrandom::getrandom(&mut buf);
-    buf
+    getrandom::getrandom(&mut buf).map_err(|e| {
+        worker::console_error!("getrandom failed: {e}");
+        Problem::new(ErrorCode::Internal, "no randomness available")
+    })?;
+    Ok(buf)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// A Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml), seen only for `limit`.
+    /// Reached through the env object rather than `Env::rate_limiter`, which checks the binding's JS
+    /// class name — a name local dev and the edge need not share.
+    type RateLimitBinding;
+    #[wasm_bindgen(method, catch)]
+    fn limit(
+        this: &RateLimitBinding,
+        options: &wasm_bindgen::JsValue,
+    ) -> std::result::Result<js_sys::Promise, wasm_bindgen::JsValue>;
+}
+
+/// Takes one unit of the per-client limit `binding` for `client`. Without the binding (a deployment
+/// that removed it) nothing is limited; a failing binding lets the request through too, since refusing
+/// every user because the limiter is down would be worse than a flood it cannot see.
+async fn client_limit(env: &Env, binding: &str, client: &str) -> std::result::Result<(), Problem> {
+    let Ok(value) = js_sys::Reflect::get(env.as_ref(), &binding.into()) else {
+        return Ok(());
+    };
+    if value.is_undefined() || value.is_null() {
+        return Ok(());
+    }
+    let limiter: &RateLimitBinding = value.unchecked_ref();
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"key".into(), &client.into());
+    let outcome = match limiter.limit(&options) {
+        Ok(promise) => wasm_bindgen_futures::JsFuture::from(promise).await,
+        Err(e) => Err(e),
+    };
+    let success = match outcome {
+        Ok(result) => js_sys::Reflect::get(&result, &"success".into())
+            .map(|s| s.as_bool() != Some(false))
+            .unwrap_or(true),
+        Err(e) => {
+            worker::console_error!("rate limiter {binding} failed: {e:?}");
+            true
+        }
+    };
+    if success {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorCode::RateLimited,
+            "too many requests from your address; wait a minute and try again",
+        ))
+    }
 }

@@ -56,9 +56,10 @@ impl From<Row> for ChatMessage {
 }
 
 #[derive(Deserialize)]
-struct SeqTs {
+struct Earlier {
     seq: f64,
     ts: f64,
+    text: String,
 }
 
 fn int(v: u64) -> SqlStorageValue {
@@ -89,39 +90,38 @@ impl Store {
         Ok(row.last as u64)
     }
 
-    fn rows(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Vec<ChatMessage> {
-        match self
-            .sql
+    fn rows(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.sql
             .exec(query, bindings)
             .and_then(|c| c.to_array::<Row>())
-        {
-            Ok(rows) => rows.into_iter().map(ChatMessage::from).collect(),
-            Err(e) => {
-                worker::console_error!("history query failed: {e}");
-                Vec::new()
-            }
-        }
+            .map(|rows| rows.into_iter().map(ChatMessage::from).collect())
+            .map_err(|e| e.to_string())
     }
 }
 
 impl Store {
-    /// The `(seq, ts)` of the message that `name` sent earlier with client id `id`, if stored.
-    fn find_by_client_id(&self, name: &str, id: &str) -> Option<(u64, u64)> {
+    /// The message that `name` sent earlier with client id `id`, if stored.
+    fn find_by_client_id(&self, name: &str, id: &str) -> Option<Earlier> {
         self.sql
             .exec(
-                "SELECT seq, ts FROM messages WHERE from_name = ? AND client_id = ?",
+                "SELECT seq, ts, text FROM messages WHERE from_name = ? AND client_id = ?",
                 vec![name.into(), id.into()],
             )
-            .and_then(|c| c.to_array::<SeqTs>())
+            .and_then(|c| c.to_array::<Earlier>())
             .ok()?
-            .first()
-            .map(|r| (r.seq as u64, r.ts as u64))
+            .into_iter()
+            .next()
     }
 }
 
 impl History for Store {
     /// `INSERT OR IGNORE`: the unique index on `(from_name, client_id)` refuses a repeated id, and only
-    /// then (no row written) is the original looked up. A new message costs this one statement.
+    /// then (no row written) is the original looked up: the same text is a retry, another text a
+    /// conflict. A new message costs this one statement.
     fn append(&mut self, m: &ChatMessage) -> Result<Appended, String> {
         let cursor = self
             .sql
@@ -142,11 +142,20 @@ impl History for Store {
         }
         m.id.as_deref()
             .and_then(|id| self.find_by_client_id(&m.from.name, id))
-            .map(|(seq, ts)| Appended::Duplicate { seq, ts })
+            .map(|earlier| {
+                if earlier.text == m.text {
+                    Appended::Duplicate {
+                        seq: earlier.seq as u64,
+                        ts: earlier.ts as u64,
+                    }
+                } else {
+                    Appended::Conflict
+                }
+            })
             .ok_or_else(|| format!("seq {} was not stored", m.seq))
     }
 
-    fn range(&self, after: u64, limit: usize, newest: bool) -> Vec<ChatMessage> {
+    fn range(&self, after: u64, limit: usize, newest: bool) -> Result<Vec<ChatMessage>, String> {
         let query = if newest {
             format!("SELECT * FROM (SELECT {COLUMNS} FROM messages WHERE seq > ? ORDER BY seq DESC LIMIT ?) ORDER BY seq")
         } else {

@@ -8,6 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -50,7 +51,9 @@ export function freePort() {
 
 /**
  * Starts `wrangler dev` and resolves once `GET /health` answers.
- * options.vars: extra `--var KEY:VALUE` bindings; options.persistDir: keep state across restarts
+ * options.vars: extra `--var KEY:VALUE` bindings (RATE_LIMIT_EXEMPT defaults to 127.0.0.1: every test
+ * client comes from there, and only the test of the per-client limit wants it counted; pass
+ * `RATE_LIMIT_EXEMPT: ''` to count it); options.persistDir: keep state across restarts
  * (a fresh temporary folder otherwise); options.port: reuse a port (restarts).
  */
 export async function startServer(options = {}) {
@@ -66,7 +69,8 @@ export async function startServer(options = {}) {
     '--persist-to', persistDir,
     '--log-level', options.logLevel ?? 'warn',
   ];
-  for (const [k, v] of Object.entries(options.vars ?? {})) args.push('--var', `${k}:${v}`);
+  const vars = { RATE_LIMIT_EXEMPT: '127.0.0.1', ...options.vars };
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
     detached: true,
@@ -218,6 +222,30 @@ export class Client {
       throw new Error(`${url} was accepted, but it must be refused`);
     }
     return err;
+  }
+
+  /**
+   * Opens `url` expecting a refusal told on the socket, as a browser can read it: the socket is
+   * accepted, one `error` frame arrives, then a close with 4000 + the HTTP status. Resolves with
+   * {code, message, closeCode, reason}; fails if a welcome comes instead or the upgrade is refused.
+   */
+  static async refusedOnSocket(url, options) {
+    const c = new Client(url, options);
+    await c.opened;
+    const frame = await c.next((f) => f.type === 'error' || f.type === 'welcome');
+    if (frame.type === 'welcome') {
+      c.terminate();
+      throw new Error(`${url} was welcomed, but it must be refused`);
+    }
+    const closed = await c.closedPromise();
+    assert.equal(c.frames.length, 1, `only the error frame before the close: ${JSON.stringify(c.frames)}`);
+    return { code: frame.code, message: frame.message, closeCode: closed.code, reason: closed.reason };
+  }
+
+  /** Resolves with {code, reason} once the socket is closed. */
+  closedPromise() {
+    if (this.closed) return Promise.resolve(this.closed);
+    return new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
 
   wake() {

@@ -1,78 +1,41 @@
-//! Validation of everything a client names or sends, and the per-connection rate limiter.
-//!
-//! Checked input becomes a newtype ([`RoomName`], [`UserName`]) through a parsing constructor, so an
-//! unchecked value cannot travel far. The [`TokenBucket`] takes the current time as an argument and
-//! never reads a clock, which keeps it deterministic under test.
+//! Validation of everything a client names or sends — room and user names, message ids and texts,
+//! `after=`/`limit=` queries — and the fixed sizes they are checked against. Checked input becomes a
+//! newtype ([`RoomName`], [`UserName`]) through a parsing constructor, so an unchecked value cannot
+//! travel far. Refusals name their limits from the constants here, never from a copy.
 
-use crate::protocol::{ErrorCode, Problem};
+use crate::error::{ErrorCode, Problem};
 
-/// Default per-room connection cap (`MAX_CONNECTIONS`).
-pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
-/// Default number of newest messages a room keeps (`HISTORY_LIMIT`).
-pub const DEFAULT_HISTORY_LIMIT: u64 = 10_000;
-/// Default token-bucket size (`RATE_BURST`): messages a client may send back to back.
-pub const DEFAULT_RATE_BURST: f64 = 20.0;
-/// Default refill (`RATE_PER_SEC`): sustained messages per second per connection.
-pub const DEFAULT_RATE_PER_SEC: f64 = 10.0;
-/// Frames a connection may have refused by the rate limit in a row (nothing let through in between)
-/// before the room closes it with 1008: a client that retries politely never gets near it.
-pub const FLOOD_STRIKES: u32 = 100;
 /// Longest message text, in Unicode scalar values (what JavaScript's `[...s].length` counts).
 pub const MAX_TEXT_CHARS: usize = 4000;
 /// Largest WebSocket frame a room reads; bigger ones close the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Largest HTTP body the API reads (a message is at most 4000 characters; JSON escaping can grow it).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Longest client message id.
 pub const MAX_ID_CHARS: usize = 64;
 /// Messages in `welcome.history` when the client gives no `after`.
 pub const WELCOME_HISTORY: usize = 50;
 /// Most messages a resume (`after=`) or an HTTP history page returns.
 pub const MAX_PAGE: usize = 1000;
+/// Messages in an HTTP history page when the request gives no `limit=`.
+pub const DEFAULT_PAGE: usize = 100;
 
-/// The limits a room enforces; built from the environment by [`crate::config`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    pub max_connections: u32,
-    pub history_limit: u64,
-    pub rate_burst: f64,
-    pub rate_per_sec: f64,
-    pub max_text_chars: usize,
-    pub max_frame_bytes: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            history_limit: DEFAULT_HISTORY_LIMIT,
-            rate_burst: DEFAULT_RATE_BURST,
-            rate_per_sec: DEFAULT_RATE_PER_SEC,
-            max_text_chars: MAX_TEXT_CHARS,
-            max_frame_bytes: MAX_FRAME_BYTES,
-        }
+/// Message text: 1..=[`MAX_TEXT_CHARS`] characters, not only whitespace.
+pub fn check_text(text: &str) -> Result<(), Problem> {
+    if text.trim().is_empty() {
+        return Err(Problem::new(ErrorCode::BadRequest, "message text is empty"));
     }
-}
-
-impl Limits {
-    /// Message text: 1..=max characters, not only whitespace.
-    pub fn check_text(&self, text: &str) -> Result<(), Problem> {
-        if text.trim().is_empty() {
-            return Err(Problem::new(ErrorCode::BadRequest, "message text is empty"));
-        }
-        // Cheap byte-length test first: a string of n bytes has at most n characters.
-        if text.len() > self.max_text_chars && text.chars().count() > self.max_text_chars {
-            return Err(Problem::new(
-                ErrorCode::TooLarge,
-                format!(
-                    "message text is longer than {} characters",
-                    self.max_text_chars
-                ),
-            ));
-        }
-        Ok(())
+    // Cheap byte-length test first: a string of n bytes has at most n characters.
+    if text.len() > MAX_TEXT_CHARS && text.chars().count() > MAX_TEXT_CHARS {
+        return Err(Problem::new(
+            ErrorCode::TooLarge,
+            format!("message text is longer than {MAX_TEXT_CHARS} characters"),
+        ));
     }
+    Ok(())
 }
 
-/// A client's idempotency id: 1..=64 characters, no control characters.
+/// A client's idempotency id: 1..=[`MAX_ID_CHARS`] characters, no control characters.
 pub fn check_client_id(id: &str) -> Result<String, Problem> {
     if id.is_empty() || id.chars().count() > MAX_ID_CHARS || id.chars().any(char::is_control) {
         return Err(Problem::new(
@@ -101,7 +64,10 @@ impl RoomName {
         } else {
             Err(Problem::new(
                 ErrorCode::BadRoom,
-                "room must be 1-64 characters of A-Z a-z 0-9 _ . -",
+                format!(
+                    "room must be 1-{} characters of A-Z a-z 0-9 _ . -",
+                    Self::MAX_LEN
+                ),
             ))
         }
     }
@@ -124,7 +90,10 @@ impl UserName {
         if count == 0 || count > Self::MAX_CHARS || name.chars().any(char::is_control) {
             return Err(Problem::new(
                 ErrorCode::BadName,
-                "name must be 1-32 characters (after trimming) without control characters",
+                format!(
+                    "name must be 1-{} characters (after trimming) without control characters",
+                    Self::MAX_CHARS
+                ),
             ));
         }
         Ok(UserName(name.to_string()))
@@ -153,7 +122,7 @@ pub fn parse_seq(raw: &str) -> Result<u64, Problem> {
         })
 }
 
-/// A page size given in a query (`limit=`): 1..=1000.
+/// A page size given in a query (`limit=`): 1..=[`MAX_PAGE`].
 pub fn parse_page_limit(raw: &str) -> Result<usize, Problem> {
     match raw.parse::<usize>() {
         Ok(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
@@ -161,37 +130,6 @@ pub fn parse_page_limit(raw: &str) -> Result<usize, Problem> {
             ErrorCode::BadLimit,
             format!("limit must be an integer from 1 to {MAX_PAGE}"),
         )),
-    }
-}
-
-/// The classic token bucket: holds up to `burst` tokens, refills at `per_sec`, and each message takes
-/// one. Time comes in as milliseconds, so tests control it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TokenBucket {
-    tokens: f64,
-    last_ms: f64,
-}
-
-impl TokenBucket {
-    /// A full bucket at time `now_ms`.
-    pub fn full(limits: &Limits, now_ms: f64) -> Self {
-        TokenBucket {
-            tokens: limits.rate_burst,
-            last_ms: now_ms,
-        }
-    }
-
-    /// Takes a token if there is one. A clock that goes backwards refills nothing.
-    pub fn take(&mut self, limits: &Limits, now_ms: f64) -> bool {
-        let elapsed = (now_ms - self.last_ms).max(0.0);
-        self.tokens = (self.tokens + elapsed / 1000.0 * limits.rate_per_sec).min(limits.rate_burst);
-        self.last_ms = self.last_ms.max(now_ms);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
     }
 }
 
@@ -228,12 +166,34 @@ mod tests {
     }
 
     #[test]
+    fn refusals_quote_the_limits_they_enforce() {
+        assert!(UserName::parse("").unwrap_err().message.contains("1-32"));
+        assert!(RoomName::parse("").unwrap_err().message.contains("1-64"));
+        assert!(check_text(&"x".repeat(MAX_TEXT_CHARS + 1))
+            .unwrap_err()
+            .message
+            .contains("4000"));
+    }
+
+    #[test]
     fn client_ids() {
         assert!(check_client_id("abc-123").is_ok());
         assert!(check_client_id(&"x".repeat(64)).is_ok());
         assert!(check_client_id("").is_err());
         assert!(check_client_id(&"x".repeat(65)).is_err());
         assert!(check_client_id("a\nb").is_err());
+    }
+
+    #[test]
+    fn texts() {
+        assert!(check_text(&"é".repeat(MAX_TEXT_CHARS)).is_ok());
+        assert_eq!(
+            check_text(&"é".repeat(MAX_TEXT_CHARS + 1))
+                .unwrap_err()
+                .code,
+            ErrorCode::TooLarge
+        );
+        assert_eq!(check_text(" \n").unwrap_err().code, ErrorCode::BadRequest);
     }
 
     #[test]
@@ -248,33 +208,5 @@ mod tests {
             parse_page_limit("1001").unwrap_err().code,
             ErrorCode::BadLimit
         );
-    }
-
-    #[test]
-    fn bucket_allows_a_burst_then_the_sustained_rate() {
-        let limits = Limits::default(); // burst 20, 10/s
-        let mut bucket = TokenBucket::full(&limits, 0.0);
-        assert_eq!((0..20).filter(|_| bucket.take(&limits, 0.0)).count(), 20);
-        assert!(!bucket.take(&limits, 0.0));
-        // 100 ms later exactly one token has come back.
-        assert!(bucket.take(&limits, 100.0));
-        assert!(!bucket.take(&limits, 100.0));
-        // Over a long pause it refills to the burst, no further.
-        assert_eq!(
-            (0..30).filter(|_| bucket.take(&limits, 60_000.0)).count(),
-            20
-        );
-    }
-
-    #[test]
-    fn bucket_ignores_a_clock_going_backwards() {
-        let limits = Limits::default();
-        let mut bucket = TokenBucket::full(&limits, 10_000.0);
-        for _ in 0..20 {
-            assert!(bucket.take(&limits, 10_000.0));
-        }
-        assert!(!bucket.take(&limits, 0.0));
-        assert!(!bucket.take(&limits, 10_050.0));
-        assert!(bucket.take(&limits, 10_100.0));
     }
 }

@@ -1,0 +1,68 @@
+//! What each socket keeps across hibernation: its attachment, a storage format versioned apart from
+//! the wire's [`User`]. The runtime stores it with the socket (`serializeAttachment`), and after a wake
+//! the room is rebuilt from it, so a deploy that changes the wire type must still read every
+//! attachment written before it — otherwise every hibernated socket would be closed.
+//!
+//! Version 1 is `{"v":1,"id","name"}`; attachments written before versioning (`{"id","name"}`, the
+//! wire `User` of protocol v1) read as version 1.
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::User;
+
+/// A socket's attachment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    #[serde(default = "first_version")]
+    pub v: u32,
+    /// The connection id (also the socket's tag).
+    pub id: String,
+    pub name: String,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+impl Attachment {
+    /// The version this build writes.
+    pub const VERSION: u32 = 1;
+
+    pub fn of(user: &User) -> Attachment {
+        Attachment {
+            v: Self::VERSION,
+            id: user.id.clone(),
+            name: user.name.clone(),
+        }
+    }
+
+    /// The member this attachment describes, or `None` for a version this build cannot read (written
+    /// by a newer deploy that was rolled back).
+    pub fn into_user(self) -> Option<User> {
+        (self.v <= Self::VERSION).then_some(User {
+            id: self.id,
+            name: self.name,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_reads_attachments_from_before_versioning() {
+        let user = User {
+            id: "c1".into(),
+            name: "ann".into(),
+        };
+        let stored = serde_json::to_string(&Attachment::of(&user)).unwrap();
+        assert_eq!(stored, r#"{"v":1,"id":"c1","name":"ann"}"#);
+        let back: Attachment = serde_json::from_str(&stored).unwrap();
+        assert_eq!(back.into_user(), Some(user.clone()));
+        let legacy: Attachment = serde_json::from_str(r#"{"id":"c1","name":"ann"}"#).unwrap();
+        assert_eq!(legacy.into_user(), Some(user));
+        let future: Attachment = serde_json::from_str(r#"{"v":9,"id":"c1","name":"ann"}"#).unwrap();
+        assert_eq!(future.into_user(), None);
+    }
+}

@@ -1,0 +1,227 @@
+//! Every call the Worker makes to a room's Durable Object, as one typed value: [`RoomCall`]. The Worker
+//! builds the request with [`RoomCall::to_request`], the object reads it back with [`RoomCall::parse`],
+//! and both directions are tested here on the host — so the two sides cannot drift, and the object
+//! checks what it is given with the same parsers the Worker used (a hop is not a trust boundary to
+//! skip checks at: a bug on one side is caught on the other).
+//!
+//! The host part of the URL is never resolved: a stub's `fetch` always goes to its object.
+
+use crate::access::Join;
+use crate::api::Post;
+use crate::error::{ErrorCode, Problem};
+use crate::validate::{self, RoomName, UserName, MAX_PAGE};
+
+/// A call to one room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomCall {
+    /// Accept a WebSocket for `join` (the Worker has checked origin, access and query).
+    Connect { room: RoomName, join: Join },
+    /// The room's snapshot: who is online, `last_seq`, diagnostics.
+    Info { room: RoomName },
+    /// A page of history: up to `limit` messages with `seq > after`.
+    Messages {
+        room: RoomName,
+        after: u64,
+        limit: usize,
+    },
+    /// A bot's message, to store and broadcast.
+    Post { room: RoomName, post: Post },
+}
+
+/// The HTTP request that carries a [`RoomCall`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallRequest {
+    pub method: &'static str,
+    pub url: String,
+    pub body: Option<String>,
+}
+
+const BASE: &str = "https://room";
+
+impl RoomCall {
+    /// The room this call is for (the object learns its own name from it after a wake).
+    pub fn room(&self) -> &RoomName {
+        match self {
+            RoomCall::Connect { room, .. }
+            | RoomCall::Info { room }
+            | RoomCall::Messages { room, .. }
+            | RoomCall::Post { room, .. } => room,
+        }
+    }
+
+    pub fn to_request(&self) -> CallRequest {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("room", self.room().as_str());
+        let (method, action, body) = match self {
+            RoomCall::Connect { join, .. } => {
+                query.append_pair("name", join.name.as_str());
+                if let Some(after) = join.after {
+                    query.append_pair("after", &after.to_string());
+                }
+                ("GET", "connect", None)
+            }
+            RoomCall::Info { .. } => ("GET", "info", None),
+            RoomCall::Messages { after, limit, .. } => {
+                query.append_pair("after", &after.to_string());
+                query.append_pair("limit", &limit.to_string());
+                ("GET", "messages", None)
+            }
+            RoomCall::Post { post, .. } => ("POST", "post", Some(post.to_json())),
+        };
+        CallRequest {
+            method,
+            url: format!("{BASE}/{action}?{}", query.finish()),
+            body,
+        }
+    }
+
+    /// Reads a call from the path and raw query of the object's request (and its body, for a post).
+    pub fn parse(
+        method: &str,
+        path: &str,
+        raw_query: &str,
+        body: Option<&str>,
+    ) -> Result<RoomCall, Problem> {
+        let query: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
+            .into_owned()
+            .collect();
+        let get = |key: &str| crate::routes::query_value(&query, key);
+        let room = RoomName::parse(get("room").unwrap_or(""))?;
+        let call = match (method, path) {
+            ("GET", "/connect") => RoomCall::Connect {
+                room,
+                join: Join {
+                    name: UserName::parse(get("name").unwrap_or(""))?,
+                    after: get("after").map(validate::parse_seq).transpose()?,
+                },
+            },
+            ("GET", "/info") => RoomCall::Info { room },
+            ("GET", "/messages") => RoomCall::Messages {
+                room,
+                after: validate::parse_seq(get("after").unwrap_or("0"))?,
+                limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
+            },
+            ("POST", "/post") => RoomCall::Post {
+                room,
+                post: Post::parse(body.unwrap_or(""))?,
+            },
+            _ => {
+                return Err(Problem::new(
+                    ErrorCode::NotFound,
+                    format!("no such room call: {method} {path}"),
+                ))
+            }
+        };
+        Ok(call)
+    }
+}
+
+/// A history page as the Worker asks for it: `after` defaults to 0, `limit` to
+/// [`validate::DEFAULT_PAGE`], at most [`MAX_PAGE`].
+pub fn history_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
+    let get = |key: &str| crate::routes::query_value(query, key);
+    let after = get("after").map(validate::parse_seq).transpose()?;
+    let limit = get("limit").map(validate::parse_page_limit).transpose()?;
+    Ok(RoomCall::Messages {
+        room,
+        after: after.unwrap_or(0),
+        limit: limit.unwrap_or(validate::DEFAULT_PAGE).min(MAX_PAGE),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn room(name: &str) -> RoomName {
+        RoomName::parse(name).unwrap()
+    }
+
+    fn round_trip(call: RoomCall) {
+        let req = call.to_request();
+        let (path_and_query, _) = (req.url.strip_prefix(BASE).unwrap(), ());
+        let (path, query) = path_and_query.split_once('?').unwrap();
+        assert_eq!(
+            RoomCall::parse(req.method, path, query, req.body.as_deref()),
+            Ok(call)
+        );
+    }
+
+    #[test]
+    fn every_call_survives_the_hop() {
+        round_trip(RoomCall::Connect {
+            room: room("r"),
+            join: Join {
+                name: UserName::parse("Zoë & ann=1?").unwrap(),
+                after: Some(7),
+            },
+        });
+        round_trip(RoomCall::Connect {
+            room: room("r"),
+            join: Join {
+                name: UserName::parse("ann").unwrap(),
+                after: None,
+            },
+        });
+        round_trip(RoomCall::Info { room: room("r.1") });
+        round_trip(RoomCall::Messages {
+            room: room("r"),
+            after: 3,
+            limit: 1000,
+        });
+        round_trip(RoomCall::Post {
+            room: room("r"),
+            post: Post {
+                name: "bot".into(),
+                text: "multi\nline \"quoted\"".into(),
+                id: Some("d-1".into()),
+            },
+        });
+    }
+
+    #[test]
+    fn the_object_checks_what_it_is_given() {
+        let code = |method, path, query, body| {
+            RoomCall::parse(method, path, query, body).unwrap_err().code
+        };
+        assert_eq!(code("GET", "/info", "room=a%20b", None), ErrorCode::BadRoom);
+        assert_eq!(code("GET", "/connect", "room=r", None), ErrorCode::BadName);
+        assert_eq!(
+            code("GET", "/messages", "room=r&after=-1&limit=5", None),
+            ErrorCode::BadAfter
+        );
+        assert_eq!(
+            code("GET", "/messages", "room=r&after=1&limit=5000", None),
+            ErrorCode::BadLimit
+        );
+        assert_eq!(
+            code("POST", "/post", "room=r", Some("{")),
+            ErrorCode::BadJson
+        );
+        assert_eq!(code("DELETE", "/info", "room=r", None), ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn history_pages_default_and_refuse_like_the_api_says() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            history_page(room("r"), &q(&[])),
+            Ok(RoomCall::Messages {
+                room: room("r"),
+                after: 0,
+                limit: 100
+            })
+        );
+        assert_eq!(
+            history_page(room("r"), &q(&[("limit", "0")]))
+                .unwrap_err()
+                .code,
+            ErrorCode::BadLimit
+        );
+    }
+}
