@@ -6,6 +6,7 @@
 use crate::auth::{self, Grant};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
+use crate::identity::{self, Key};
 use crate::routes::query_value;
 use crate::validate::{self, RoomName, UserName};
 
@@ -101,11 +102,13 @@ pub fn api_token(config: &Config, authorization: Option<&str>) -> Result<(), Pro
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Join {
     pub name: UserName,
+    /// The author id: from the signed token, or derived from `key=`; `None` for an anonymous client.
+    pub uid: Option<String>,
     pub after: Option<u64>,
 }
 
-/// Checks the query of a socket upgrade. With `AUTH_SECRET` set, the name comes from the signed
-/// `token=` and any `name=` is ignored; otherwise `name=` is required.
+/// Checks the query of a socket upgrade. With `AUTH_SECRET` set, the name and uid come from the signed
+/// `token=` and any `name=` or `key=` is ignored; otherwise `name=` is required and `key=` optional.
 pub fn check_join(
     query: &[(String, String)],
     room: &RoomName,
@@ -113,14 +116,22 @@ pub fn check_join(
     now_secs: u64,
 ) -> Result<Join, Problem> {
     let credentials = Credentials::new(None, query);
-    let name = match may_enter(config, room, &credentials, false, now_secs)? {
-        Entry::Signed(grant) => UserName::parse(&grant.name)?,
-        Entry::Open | Entry::Backend => UserName::parse(query_value(query, "name").unwrap_or(""))?,
+    let (name, uid) = match may_enter(config, room, &credentials, false, now_secs)? {
+        Entry::Signed(grant) => (
+            UserName::parse(&grant.name)?,
+            Some(identity::uid_of_grant(grant.uid.as_deref(), &grant.name)?),
+        ),
+        Entry::Open | Entry::Backend => (
+            UserName::parse(query_value(query, "name").unwrap_or(""))?,
+            query_value(query, "key")
+                .map(|k| Key::parse(k).map(|k| k.uid()))
+                .transpose()?,
+        ),
     };
     let after = query_value(query, "after")
         .map(validate::parse_seq)
         .transpose()?;
-    Ok(Join { name, after })
+    Ok(Join { name, uid, after })
 }
 
 #[cfg(test)]
@@ -154,6 +165,7 @@ mod tests {
             room: room.into(),
             name: "signed-ann".into(),
             exp,
+            uid: None,
         };
         auth::mint("k", &grant).unwrap()
     }
@@ -169,6 +181,7 @@ mod tests {
         .unwrap();
         assert_eq!(j.name.as_str(), "ann");
         assert_eq!(j.after, Some(7));
+        assert_eq!(j.uid, None, "no key: anonymous");
         assert_eq!(
             check_join(&q(&[]), &room("x"), &config(), 0)
                 .unwrap_err()
@@ -200,6 +213,15 @@ mod tests {
         )
         .unwrap();
         assert_eq!(j.name.as_str(), "signed-ann");
+        assert_eq!(j.uid, identity::uid_of_grant(None, "signed-ann").ok());
+        let keyed = check_join(
+            &q(&[("token", &t), ("key", "an-attempt-to-pick-a-uid")]),
+            &room("x"),
+            &c,
+            50,
+        )
+        .unwrap();
+        assert_eq!(keyed.uid, j.uid, "a token's uid wins over key=");
         for (query, room_name, now) in [
             (q(&[("name", "a")]), "x", 50),
             (q(&[("token", &t)]), "y", 50),
@@ -212,6 +234,30 @@ mod tests {
                 ErrorCode::Unauthorized
             );
         }
+    }
+
+    #[test]
+    fn a_key_gives_a_uid_and_a_bad_key_is_refused() {
+        let key = "0123456789abcdef-ann";
+        let j = check_join(
+            &q(&[("name", "ann"), ("key", key)]),
+            &room("x"),
+            &config(),
+            0,
+        )
+        .unwrap();
+        assert_eq!(j.uid, Some(Key::parse(key).unwrap().uid()));
+        assert_eq!(
+            check_join(
+                &q(&[("name", "ann"), ("key", "short")]),
+                &room("x"),
+                &config(),
+                0
+            )
+            .unwrap_err()
+            .code,
+            ErrorCode::BadKey
+        );
     }
 
     #[test]

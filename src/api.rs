@@ -57,12 +57,14 @@ impl Post {
     }
 }
 
-/// `POST /api/tokens`: `{"room","name","ttl"?}`.
+/// `POST /api/tokens`: `{"room","name","ttl"?,"uid"?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct TokenRequest {
     pub room: String,
     pub name: String,
     pub ttl: Option<u64>,
+    /// The holder's author id in the app; derived from the name when absent.
+    pub uid: Option<String>,
 }
 
 impl TokenRequest {
@@ -112,6 +114,7 @@ mod tests {
             room: "r".into(),
             name: "n".into(),
             ttl,
+            uid: None,
         };
         assert_eq!(req(None).ttl(), 3600);
         assert_eq!(req(Some(0)).ttl(), 1);

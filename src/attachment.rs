@@ -3,8 +3,8 @@
 //! the room is rebuilt from it, so a deploy that changes the wire type must still read every
 //! attachment written before it — otherwise every hibernated socket would be closed.
 //!
-//! Version 1 is `{"v":1,"id","name"}`; attachments written before versioning (`{"id","name"}`, the
-//! wire `User` of protocol v1) read as version 1.
+//! Version 2 is `{"v":2,"id","name","uid"}`. Version 1 (`{"v":1,"id","name"}`) and attachments written
+//! before versioning (`{"id","name"}`, the wire `User` of protocol v1) read as anonymous members.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +18,9 @@ pub struct Attachment {
     /// The connection id (also the socket's tag).
     pub id: String,
     pub name: String,
+    /// Since version 2: the member's author id (`None`: anonymous).
+    #[serde(default)]
+    pub uid: Option<String>,
 }
 
 fn first_version() -> u32 {
@@ -26,13 +29,14 @@ fn first_version() -> u32 {
 
 impl Attachment {
     /// The version this build writes.
-    pub const VERSION: u32 = 1;
+    pub const VERSION: u32 = 2;
 
     pub fn of(user: &User) -> Attachment {
         Attachment {
             v: Self::VERSION,
             id: user.id.clone(),
             name: user.name.clone(),
+            uid: user.uid.clone(),
         }
     }
 
@@ -42,6 +46,7 @@ impl Attachment {
         (self.v <= Self::VERSION).then_some(User {
             id: self.id,
             name: self.name,
+            uid: self.uid,
         })
     }
 }
@@ -55,13 +60,24 @@ mod tests {
         let user = User {
             id: "c1".into(),
             name: "ann".into(),
+            uid: Some("u-1".into()),
         };
         let stored = serde_json::to_string(&Attachment::of(&user)).unwrap();
-        assert_eq!(stored, r#"{"v":1,"id":"c1","name":"ann"}"#);
+        assert_eq!(stored, r#"{"v":2,"id":"c1","name":"ann","uid":"u-1"}"#);
         let back: Attachment = serde_json::from_str(&stored).unwrap();
-        assert_eq!(back.into_user(), Some(user.clone()));
-        let legacy: Attachment = serde_json::from_str(r#"{"id":"c1","name":"ann"}"#).unwrap();
-        assert_eq!(legacy.into_user(), Some(user));
+        assert_eq!(back.into_user(), Some(user));
+        let anonymous = User {
+            id: "c1".into(),
+            name: "ann".into(),
+            uid: None,
+        };
+        for older in [
+            r#"{"id":"c1","name":"ann"}"#,
+            r#"{"v":1,"id":"c1","name":"ann"}"#,
+        ] {
+            let legacy: Attachment = serde_json::from_str(older).unwrap();
+            assert_eq!(legacy.into_user(), Some(anonymous.clone()), "{older}");
+        }
         let future: Attachment = serde_json::from_str(r#"{"v":9,"id":"c1","name":"ann"}"#).unwrap();
         assert_eq!(future.into_user(), None);
     }

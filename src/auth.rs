@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::{ErrorCode, Problem};
+use crate::identity;
 use crate::validate::{RoomName, UserName};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -31,6 +32,9 @@ pub struct Grant {
     pub room: String,
     pub name: String,
     pub exp: u64,
+    /// The holder's author id in the app (optional; derived from `name` when absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
 }
 
 /// Whether an `Authorization` header carries the bearer `token`. Hashing both sides first makes the
@@ -58,6 +62,9 @@ pub fn mint(secret: &str, grant: &Grant) -> Result<String, Problem> {
         RoomName::parse(&grant.room)?;
     }
     UserName::parse(&grant.name)?;
+    if let Some(uid) = &grant.uid {
+        identity::check_uid(uid)?;
+    }
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(grant).unwrap_or_default());
     let signed_part = format!("{VERSION}.{payload}");
     let sig = URL_SAFE_NO_PAD.encode(sign(secret, &signed_part).finalize().into_bytes());
@@ -106,6 +113,7 @@ mod tests {
             room: room.into(),
             name: "ann".into(),
             exp,
+            uid: None,
         }
     }
 
@@ -165,6 +173,7 @@ mod tests {
             room: "lobby".into(),
             name: "".into(),
             exp: 1,
+            uid: None,
         };
         assert_eq!(mint("k", &g).unwrap_err().code, ErrorCode::BadName);
     }

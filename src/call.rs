@@ -9,6 +9,7 @@
 use crate::access::Join;
 use crate::api::Post;
 use crate::error::{ErrorCode, Problem};
+use crate::identity;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
 
 /// A call to one room.
@@ -55,6 +56,9 @@ impl RoomCall {
         let (method, action, body) = match self {
             RoomCall::Connect { join, .. } => {
                 query.append_pair("name", join.name.as_str());
+                if let Some(uid) = &join.uid {
+                    query.append_pair("uid", uid);
+                }
                 if let Some(after) = join.after {
                     query.append_pair("after", &after.to_string());
                 }
@@ -92,6 +96,9 @@ impl RoomCall {
                 room,
                 join: Join {
                     name: UserName::parse(get("name").unwrap_or(""))?,
+                    uid: get("uid")
+                        .map(|u| identity::check_uid(u).map(str::to_string))
+                        .transpose()?,
                     after: get("after").map(validate::parse_seq).transpose()?,
                 },
             },
@@ -153,6 +160,7 @@ mod tests {
             room: room("r"),
             join: Join {
                 name: UserName::parse("Zoë & ann=1?").unwrap(),
+                uid: Some("user:42@app".into()),
                 after: Some(7),
             },
         });
@@ -160,6 +168,7 @@ mod tests {
             room: room("r"),
             join: Join {
                 name: UserName::parse("ann").unwrap(),
+                uid: None,
                 after: None,
             },
         });

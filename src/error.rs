@@ -16,6 +16,7 @@ pub enum ErrorCode {
     RateLimited,
     BadRoom,
     BadName,
+    BadKey,
     BadAfter,
     BadLimit,
     RoomFull,
@@ -33,13 +34,14 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
         ErrorCode::RateLimited,
         ErrorCode::BadRoom,
         ErrorCode::BadName,
+        ErrorCode::BadKey,
         ErrorCode::BadAfter,
         ErrorCode::BadLimit,
         ErrorCode::RoomFull,
@@ -65,6 +67,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::BadRoom => "bad_room",
             ErrorCode::BadName => "bad_name",
+            ErrorCode::BadKey => "bad_key",
             ErrorCode::BadAfter => "bad_after",
             ErrorCode::BadLimit => "bad_limit",
             ErrorCode::RoomFull => "room_full",
@@ -88,6 +91,7 @@ impl ErrorCode {
             | ErrorCode::BadRequest
             | ErrorCode::BadRoom
             | ErrorCode::BadName
+            | ErrorCode::BadKey
             | ErrorCode::BadAfter
             | ErrorCode::BadLimit => 400,
             ErrorCode::Unauthorized => 401,

@@ -12,6 +12,7 @@
 //! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`auth`] — signed tokens (HMAC-SHA256) and the constant-time bearer check.
+//! - [`identity`] — a client's secret `key` → its public author id, `uid`.
 //! - [`access`] — who may join or read a room, and who may write through the API: one place.
 //! - [`api`] — the HTTP API's request bodies, read and checked.
 //! - [`call`] — every Worker → Durable Object call as one typed value, encoded and parsed.
@@ -27,6 +28,7 @@ pub mod auth;
 pub mod call;
 pub mod config;
 pub mod error;
+pub mod identity;
 pub mod protocol;
 pub mod rate;
 pub mod room;

@@ -12,11 +12,14 @@ use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
 
-/// A person (one connection) in a room.
+/// A person (one connection) in a room: `id` tells connections apart, `uid` is the stable author id
+/// of an identified client (from its `key=` or signed token), `null` for an anonymous one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
     pub name: String,
+    #[serde(default)]
+    pub uid: Option<String>,
 }
 
 /// A stored chat message, as it travels in `message` frames, `welcome.history` and the HTTP API.
@@ -330,6 +333,7 @@ mod tests {
         let user = User {
             id: "c1".into(),
             name: "ann".into(),
+            uid: None,
         };
         let msg = ChatMessage {
             seq: 3,
@@ -340,7 +344,7 @@ mod tests {
         };
         assert_eq!(
             ServerFrame::Message(&msg).to_json(),
-            r#"{"type":"message","seq":3,"id":null,"from":{"id":"c1","name":"ann"},"text":"<b>hi</b>","ts":10}"#
+            r#"{"type":"message","seq":3,"id":null,"from":{"id":"c1","name":"ann","uid":null},"text":"<b>hi</b>","ts":10}"#
         );
         assert_eq!(
             ServerFrame::Error {

@@ -49,18 +49,28 @@ pub const TRIM_EVERY: u64 = 64;
 pub enum Appended {
     /// Stored under the `seq` the room assigned.
     Stored,
-    /// Not stored: a stored message has the same sender name, client `id` and text (a retry); these are
-    /// its `seq` and `ts`.
+    /// Not stored: a stored message has the same sender ([`sender_key`]), client `id` and text (a
+    /// retry); these are its `seq` and `ts`.
     Duplicate { seq: u64, ts: u64 },
-    /// Not stored: a stored message has the same sender name and client `id` but another text. It is
-    /// somebody else's message (or a client reusing an id), so it must not be acknowledged as this one.
+    /// Not stored: a stored message has the same sender ([`sender_key`]) and client `id` but another
+    /// text. It is somebody else's message (or a client reusing an id), so it must not be acknowledged
+    /// as this one.
     Conflict,
+}
+
+/// Whose client ids a message's `id` is unique among: an identified sender's (`u:<uid>`, whatever name
+/// it uses), else an anonymous sender name's (`n:<name>`, as in protocol v1).
+pub fn sender_key(from: &User) -> String {
+    match &from.uid {
+        Some(uid) => format!("u:{uid}"),
+        None => format!("n:{}", from.name),
+    }
 }
 
 /// The room's persistent message log.
 pub trait History {
     /// Stores a message whose `seq` the room has assigned, unless a stored message has the same
-    /// sender name and client `id`. One step, so the common case (a new message) costs one
+    /// sender ([`sender_key`]) and client `id`. One step, so the common case (a new message) costs one
     /// statement: the check for a duplicate is the store's unique index, not a separate lookup.
     fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String>;
     /// Messages with `seq > after`, oldest first, at most `limit` of them: the oldest such messages
@@ -528,7 +538,7 @@ impl<S> Room<S> {
             .map_err(|e| Problem::new(ErrorCode::Internal, format!("could not read history: {e}")))
     }
 
-    /// The one path every message takes: dedupe by `(name, id)`, assign `seq`, store, then broadcast.
+    /// The one path every message takes: dedupe by `(sender, id)`, assign `seq`, store, then broadcast.
     fn submit(
         &mut self,
         from: User,
@@ -608,7 +618,7 @@ impl History for MemoryHistory {
             if let Some(m) = self
                 .messages
                 .iter()
-                .find(|m| m.from.name == msg.from.name && m.id == msg.id)
+                .find(|m| sender_key(&m.from) == sender_key(&msg.from) && m.id == msg.id)
             {
                 return Ok(if m.text == msg.text {
                     Appended::Duplicate {
@@ -652,6 +662,7 @@ mod tests {
         User {
             id: id.into(),
             name: name.into(),
+            uid: None,
         }
     }
 
@@ -1245,6 +1256,50 @@ mod tests {
         );
         assert_eq!(res.unwrap_err().code, ErrorCode::IdConflict);
         assert!(effects.is_empty());
+    }
+
+    #[test]
+    fn identified_senders_are_deduplicated_by_uid_not_by_name() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        let with_uid = |id: &str, name: &str, uid: &str| User {
+            uid: Some(uid.into()),
+            ..user(id, name)
+        };
+        r.join(with_uid("a", "dan", "u-1"), (), None, &h, 0)
+            .unwrap();
+        r.join(with_uid("b", "dan", "u-2"), (), None, &h, 0)
+            .unwrap();
+        r.join(with_uid("c", "daniel", "u-1"), (), None, &h, 0)
+            .unwrap();
+        deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("1"), "hi")),
+            &mut h,
+            0,
+        );
+        // another person called dan with the same id: their own message, stored
+        let effects = deliver(
+            &mut r,
+            "b",
+            Incoming::Text(&say(Some("1"), "hi")),
+            &mut h,
+            0,
+        );
+        assert_eq!(frames_for(&effects, "b")[0]["seq"], 2);
+        // the first dan under another name (another tab, renamed): a retry of his own message
+        let effects = deliver(
+            &mut r,
+            "c",
+            Incoming::Text(&say(Some("1"), "hi")),
+            &mut h,
+            0,
+        );
+        assert_eq!(frames_for(&effects, "c")[0]["type"], "ack");
+        assert_eq!(frames_for(&effects, "c")[0]["seq"], 1);
+        assert_eq!(h.messages.len(), 2);
+        assert_eq!(h.messages[0].from.uid.as_deref(), Some("u-1"));
     }
 
     #[test]

@@ -489,7 +489,7 @@ proptest! {
     fn tokens_resist_tampering(junk in edgy_string(), flip in any::<prop::sample::Index>(), name in "[a-z]{1,10}") {
         let room = RoomName::parse("lobby").expect("room");
         prop_assert!(auth::verify("k", &junk, &room, 0).is_err());
-        let grant = auth::Grant { room: "lobby".into(), name, exp: 100 };
+        let grant = auth::Grant { room: "lobby".into(), name, exp: 100, uid: None };
         let token = auth::mint("k", &grant).expect("mint");
         prop_assert_eq!(auth::verify("k", &token, &room, 0).expect("valid"), grant);
         let mut bytes = token.into_bytes();
@@ -506,7 +506,7 @@ proptest! {
     /// Whatever the names and texts, the frames the room sends are valid JSON that round-trips them.
     #[test]
     fn server_frames_are_always_valid_json(name in edgy_string(), text in edgy_string(), id in prop::option::of(edgy_string())) {
-        let from = User { id: "c1".into(), name: name.clone() };
+        let from = User { id: "c1".into(), name: name.clone(), uid: None };
         let msg = ChatMessage { seq: 1, id: id.clone(), from: from.clone(), text: text.clone(), ts: 2 };
         let v: Value = serde_json::from_str(&ServerFrame::Message(&msg).to_json()).expect("JSON");
         prop_assert_eq!(v["text"].as_str(), Some(text.as_str()));
@@ -541,6 +541,7 @@ proptest! {
 fn user(id: &str) -> User {
     User {
         id: id.into(),
+        uid: None,
         name: format!("n-{id}"),
     }
 }

@@ -35,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let user = |id: &str| User {
         id: id.into(),
         name: id.into(),
+        uid: None,
     };
     room.join(user("a"), (), None, &history, 0).unwrap();
     room.join(user("b"), (), None, &history, 0).unwrap();

@@ -225,6 +225,7 @@ impl ChatRoom {
         let user = User {
             id: hex(&random_bytes::<8>()?),
             name: join.name.into_string(),
+            uid: join.uid,
         };
         let pair = WebSocketPair::new().map_err(internal)?;
         let effects = inner.room.join(
@@ -253,6 +254,7 @@ impl ChatRoom {
         let from = User {
             id: API_USER_ID.to_string(),
             name: post.name,
+            uid: None,
         };
         let inner = &mut *self.inner.borrow_mut();
         let (result, effects) =

@@ -226,6 +226,7 @@ async fn mint_token(mut req: Request, config: &Config) -> Result<Response> {
             exp: now_ms() / 1000 + request.ttl(),
             room: request.room,
             name: request.name.trim().to_string(),
+            uid: request.uid,
         };
         auth::mint(secret, &grant).map(|token| (token, grant.exp))
     };

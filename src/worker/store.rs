@@ -9,9 +9,11 @@ use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::protocol::{ChatMessage, User};
-use crate::room::{Appended, History};
+use crate::room::{sender_key, Appended, History};
 
-const SCHEMA: &str = "
+/// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
+/// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS messages (
   seq       INTEGER PRIMARY KEY,
   client_id TEXT,
@@ -22,9 +24,22 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id
   ON messages (from_name, client_id) WHERE client_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 ";
 
-const COLUMNS: &str = "seq, client_id, from_id, from_name, text, ts";
+/// Step `i` brings the schema from version `i + 1` to `i + 2`.
+const MIGRATIONS: &[&str] = &[
+    // 2: identified senders. `from_uid` is the author id; `sender` scopes client ids (`u:<uid>` or, for
+    // anonymous senders and every message stored before, `n:<name>`), replacing the (name, id) index.
+    "ALTER TABLE messages ADD COLUMN from_uid TEXT;
+     ALTER TABLE messages ADD COLUMN sender TEXT;
+     UPDATE messages SET sender = 'n:' || from_name;
+     DROP INDEX IF EXISTS messages_by_client_id;
+     CREATE UNIQUE INDEX messages_by_sender ON messages (sender, client_id)
+       WHERE client_id IS NOT NULL;",
+];
+
+const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts";
 
 pub struct Store {
     sql: SqlStorage,
@@ -36,6 +51,7 @@ struct Row {
     client_id: Option<String>,
     from_id: String,
     from_name: String,
+    from_uid: Option<String>,
     text: String,
     ts: f64,
 }
@@ -48,6 +64,7 @@ impl From<Row> for ChatMessage {
             from: User {
                 id: r.from_id,
                 name: r.from_name,
+                uid: r.from_uid,
             },
             text: r.text,
             ts: r.ts as u64,
@@ -71,10 +88,34 @@ impl Store {
     /// Opens the log, creating the schema on first use. A failure is logged, and surfaces again as
     /// an `internal` error on the first write (never as a panic).
     pub fn open(sql: SqlStorage) -> Store {
-        if let Err(e) = sql.exec(SCHEMA, None) {
-            worker::console_error!("could not create the schema: {e}");
+        let store = Store { sql };
+        if let Err(e) = store.migrate() {
+            worker::console_error!("could not create or migrate the schema: {e}");
         }
-        Store { sql }
+        store
+    }
+
+    /// Creates the v1 schema if needed, then runs every migration this database has not had yet.
+    fn migrate(&self) -> worker::Result<()> {
+        #[derive(Deserialize)]
+        struct Version {
+            value: f64,
+        }
+        self.sql.exec(SCHEMA_V1, None)?;
+        let version = self
+            .sql
+            .exec("SELECT value FROM meta WHERE key = 'schema'", None)?
+            .to_array::<Version>()?
+            .first()
+            .map_or(1, |v| v.value as usize);
+        for (step, migration) in MIGRATIONS.iter().enumerate().skip(version - 1) {
+            self.sql.exec(migration, None)?;
+            self.sql.exec(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
+                vec![int(step as u64 + 2)],
+            )?;
+        }
+        Ok(())
     }
 
     /// The newest stored `seq` (0 for an empty room).
@@ -104,12 +145,12 @@ impl Store {
 }
 
 impl Store {
-    /// The message that `name` sent earlier with client id `id`, if stored.
-    fn find_by_client_id(&self, name: &str, id: &str) -> Option<Earlier> {
+    /// The message that `sender` sent earlier with client id `id`, if stored.
+    fn find_by_client_id(&self, sender: &str, id: &str) -> Option<Earlier> {
         self.sql
             .exec(
-                "SELECT seq, ts, text FROM messages WHERE from_name = ? AND client_id = ?",
-                vec![name.into(), id.into()],
+                "SELECT seq, ts, text FROM messages WHERE sender = ? AND client_id = ?",
+                vec![sender.into(), id.into()],
             )
             .and_then(|c| c.to_array::<Earlier>())
             .ok()?
@@ -119,19 +160,22 @@ impl Store {
 }
 
 impl History for Store {
-    /// `INSERT OR IGNORE`: the unique index on `(from_name, client_id)` refuses a repeated id, and only
+    /// `INSERT OR IGNORE`: the unique index on `(sender, client_id)` refuses a repeated id, and only
     /// then (no row written) is the original looked up: the same text is a retry, another text a
     /// conflict. A new message costs this one statement.
     fn append(&mut self, m: &ChatMessage) -> Result<Appended, String> {
+        let sender = sender_key(&m.from);
         let cursor = self
             .sql
             .exec(
-                "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, text, ts) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     int(m.seq),
                     m.id.as_deref().into(),
                     m.from.id.as_str().into(),
                     m.from.name.as_str().into(),
+                    m.from.uid.as_deref().into(),
+                    sender.as_str().into(),
                     m.text.as_str().into(),
                     int(m.ts),
                 ],
@@ -141,7 +185,7 @@ impl History for Store {
             return Ok(Appended::Stored);
         }
         m.id.as_deref()
-            .and_then(|id| self.find_by_client_id(&m.from.name, id))
+            .and_then(|id| self.find_by_client_id(&sender, id))
             .map(|earlier| {
                 if earlier.text == m.text {
                     Appended::Duplicate {
