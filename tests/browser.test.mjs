@@ -384,6 +384,187 @@ describe('the page', () => {
   });
 });
 
+// Refusals a person can hit are told on the socket (an error frame, then close 4000 + status; see
+// docs/PROTOCOL.md): the page says why in words, puts the person where the fix is, and retries only
+// what time can fix (a full room, too many connections). Two more servers show the refusals the
+// shared one never gives: a room of one place, and one that wants a signed token.
+describe('refusals', () => {
+  let small; // MAX_CONNECTIONS=1
+  let signed; // AUTH_SECRET set: the page (which has no token) is unauthorized
+  before(async () => {
+    [small, signed] = await Promise.all([startServer({ vars: { MAX_CONNECTIONS: '1' } }), startServer({ vars: { AUTH_SECRET: 'browser-test-secret' } })]);
+  });
+  after(async () => {
+    await Promise.all([small?.stop(), signed?.stop()]);
+  });
+
+  /** The page on `url`, with a count of the sockets it opens from now on. */
+  async function watchedPage(url, options) {
+    const chat = await openPage(browser, url, options);
+    contexts.push(chat.context);
+    chat.sockets = [];
+    chat.page.on('websocket', (ws) => chat.sockets.push(ws.url()));
+    return chat;
+  }
+
+  /** What the server says when it refuses `url`: the error frame before the close. */
+  async function refusalOf(url) {
+    const c = new Client(url);
+    const frame = await c.next('error');
+    await eventually(() => c.closed, 5000, 'the refused socket to close');
+    return { ...frame, closeCode: c.closed.code };
+  }
+
+  const said = (text) => text.replace(/\.$/, '').toLowerCase();
+
+  test('a name the server refuses says why, does not retry, and lets the user fix it', async () => {
+    const room = uniqueRoom('badname');
+    const tooLong = 'n'.repeat(40);
+    const refusal = await refusalOf(server.ws(room, { name: tooLong }));
+    assert.deepEqual([refusal.code, refusal.closeCode], ['bad_name', 4400]);
+
+    const { page, sockets, errors } = await watchedPage(`${server.base}/#room=${room}`);
+    await page.getByLabel('Your name').fill(tooLong);
+    await page.getByLabel('Your name').press('Enter');
+    const nameError = page.locator('#name-error');
+    await nameError.filter({ hasText: 'The server did not accept this name.' }).waitFor();
+    assert.ok((await nameError.textContent()).toLowerCase().includes(said(refusal.message)), 'in the server\'s own words');
+    assert.equal(await page.locator('#join-view').isVisible(), true, 'back on the form, where the name is');
+    assert.equal(await page.locator('#chat-view').isVisible(), false);
+    assert.equal(await page.getByLabel('Room', { exact: true }).inputValue(), room, 'the room is kept');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'name', 'focus is in the name field');
+    assert.equal(await page.getByLabel('Your name').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByLabel('Your name').getAttribute('aria-describedby'), 'name-hint name-error', 'the error is the field\'s description');
+    assert.equal(await page.locator('#status').textContent(), 'not connected — refused');
+    assert.match(await page.locator('#announcer').textContent(), /name was refused/);
+    assert.equal(await page.evaluate(() => localStorage.getItem('edge-chat:name')), null, 'a refused name is not remembered');
+    await sleep(2000); // a reconnect after a drop comes within 0.5 s
+    assert.equal(sockets.length, 1, `no reconnect loop: ${sockets.length} sockets`);
+
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    await page.locator('#status', { hasText: /^online$/ }).waitFor();
+    assert.equal(await page.locator('#room-name').textContent(), room);
+    await say(page, 'fixed');
+    await eventually(async () => (await stored(server.base, room)).length === 1, 5000, 'the message to be stored');
+    assert.deepEqual((await stored(server.base, room)).map((m) => [m.from.name, m.text]), [['ann', 'fixed']]);
+    assert.deepEqual(errors, []);
+  });
+
+  test('a link to a room name the server refuses says why and offers a new private room', async () => {
+    const bad = 'no such room!';
+    const refusal = await refusalOf(server.ws(encodeURIComponent(bad), { name: 'ann' }));
+    assert.deepEqual([refusal.code, refusal.closeCode], ['bad_room', 4400]);
+
+    const { page, sockets, errors } = await watchedPage(`${server.base}/#${new URLSearchParams({ room: bad })}`);
+    assert.equal(await page.getByLabel('Room', { exact: true }).inputValue(), bad, 'the link fills the room as it is');
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    const roomError = page.locator('#room-error');
+    await roomError.filter({ hasText: 'The server did not accept this room.' }).waitFor();
+    assert.ok((await roomError.textContent()).toLowerCase().includes(said(refusal.message)));
+    assert.match(await roomError.textContent(), /Pick another room, or make a new private room\.$/);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'room', 'focus is in the room field');
+    assert.equal(await page.getByLabel('Room', { exact: true }).getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('#name-error').textContent(), '', 'the name was fine');
+    await sleep(2000);
+    assert.equal(sockets.length, 1, `no reconnect loop: ${sockets.length} sockets`);
+
+    await page.getByRole('button', { name: 'New private room' }).click();
+    await page.locator('#status', { hasText: /^online$/ }).waitFor();
+    assert.match(await page.locator('#room-name').textContent(), /^[0-9a-f]{32}$/);
+    assert.equal(await page.getByLabel('Room', { exact: true }).getAttribute('aria-invalid'), null, 'the error is gone');
+    assert.deepEqual(errors, []);
+  });
+
+  test('a full room says so, retries by itself with a countdown, and gets in once a place is free', async () => {
+    const room = uniqueRoom('full');
+    const occupant = await Client.connect(small.ws(room, { name: 'occupant' }));
+    const refusal = await refusalOf(small.ws(room, { name: 'probe' }));
+    assert.deepEqual([refusal.code, refusal.closeCode], ['room_full', 4503]);
+
+    const { page, sockets, errors } = await watchedPage(`${small.base}/#room=${room}`, { viewport: { width: 360, height: 640 } });
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    const status = page.locator('#status');
+    await status.filter({ hasText: /^room is full, retrying in \d+ s$/ }).waitFor();
+    assert.equal(await status.getAttribute('role'), 'status');
+    // On a phone the longer line wraps beside the brand instead of running over it or off screen.
+    const [brand, line] = await page.evaluate(() => {
+      // The text's own extent: a grid cell may be narrower than the text it lets overflow.
+      const ink = (el) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const r = range.getBoundingClientRect();
+        return { left: r.left, right: r.right };
+      };
+      return [ink(document.querySelector('.brand')), ink(document.getElementById('status'))];
+    });
+    assert.ok(line.left >= brand.right && line.right <= 360, `status ${JSON.stringify(line)} clear of brand ${JSON.stringify(brand)}`);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 360, 'no sideways scrolling');
+    assert.match(await page.locator('#announcer').textContent(), /Not connected: room is full\. Retrying by itself\./);
+    assert.equal(await page.locator('#chat-view').isVisible(), true, 'it stays in the room it is waiting for');
+    await eventually(() => sockets.length >= 2, 10_000, 'a second try');
+    assert.equal(await page.locator('#status[data-state="online"]').count(), 0);
+
+    await occupant.close();
+    await status.filter({ hasText: /^online$/ }).waitFor({ timeout: 20_000 });
+    assert.ok(sockets.length <= 5, `retried with a growing backoff, not in a loop: ${sockets.length} sockets`);
+    assert.deepEqual(errors, []);
+  });
+
+  test('a page without a valid session is asked to sign in again, and does not retry by itself', async () => {
+    const room = uniqueRoom('signed');
+    const refusal = await refusalOf(signed.ws(room, { name: 'ann' }));
+    assert.deepEqual([refusal.code, refusal.closeCode], ['unauthorized', 4401]);
+
+    const { page, sockets, errors } = await watchedPage(`${signed.base}/#room=${room}`);
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    const problem = page.getByRole('alert');
+    await problem.filter({ hasText: 'Your session has expired' }).waitFor();
+    assert.match(await problem.textContent(), /Sign in again to rejoin\./);
+    const again = problem.getByRole('button', { name: 'Sign in again' });
+    assert.equal(await again.evaluate((b) => b === document.activeElement), true, 'focus is on the fix');
+    assert.equal(await page.locator('#status').textContent(), 'not connected — refused');
+    await sleep(2000);
+    assert.equal(sockets.length, 1, `no reconnect loop: ${sockets.length} sockets`);
+
+    // The reload is the sign-in: this page has no token to get, so it tries once more and is told again.
+    await Promise.all([page.waitForEvent('load'), again.press('Enter')]);
+    await eventually(() => sockets.length === 2, 10_000, 'the reloaded page to try again');
+    await problem.filter({ hasText: 'Your session has expired' }).waitFor();
+    await sleep(1000);
+    assert.equal(sockets.length, 2);
+    assert.deepEqual(errors, []);
+  });
+
+  test('too many connections from one network: the page says so and retries until let in', async () => {
+    const room = uniqueRoom('ratelimited');
+    let sockets = 0;
+    const { page, errors } = await watchedPage(`${server.base}/#room=${room}`, {
+      async beforeGoto(context) {
+        // The per-client limit needs 120 sockets a minute from one address; here the first socket is
+        // refused exactly as the server refuses (an error frame, then close 4429), the next let through.
+        await context.routeWebSocket(/\/ws\//, (ws) => {
+          sockets += 1;
+          if (sockets > 1) return ws.connectToServer();
+          ws.send(JSON.stringify({ type: 'error', code: 'rate_limited', message: 'too many new connections from your address; try again in a minute' }));
+          ws.close({ code: 4429, reason: 'rate_limited' });
+        });
+      },
+    });
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    await page.locator('#status', { hasText: /^too many connections from your network, retrying in \d+ s$/ }).waitFor();
+    assert.match(await page.locator('#announcer').textContent(), /too many connections from your network/);
+    assert.equal(await page.locator('#problem').textContent(), '', 'nothing for the person to fix');
+    await page.locator('#status', { hasText: /^online$/ }).waitFor({ timeout: 10_000 });
+    assert.equal(sockets, 2);
+    assert.deepEqual(errors, []);
+  });
+});
+
 /** Starts wrangler dev on a port that was just in use: the old process may hold it for a moment. */
 async function restartOn(old) {
   let lastError;
