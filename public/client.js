@@ -401,10 +401,14 @@ export class ChatClient extends EventTarget {
     step(0);
   }
 
-  /** Reports a stored message once, resolving our own outbox entry if it is one of ours. */
+  /**
+   * Reports a stored message once, resolving our own outbox entry if it is one of ours: the room's
+   * idempotency key, (name, id) with the same text. The same name and id with another text is
+   * somebody else's message (the room answers ours with id_conflict), so our entry stays.
+   */
   report(m, { own = false, live }) {
     if (typeof m?.seq !== 'number') return;
-    const mine = own || (m.from?.name === this.name && this.outbox.some((e) => e.id === m.id));
+    const mine = own || (m.from?.name === this.name && this.outbox.some((e) => e.id === m.id && e.text === m.text));
     if (mine) this.settle(m.id);
     if (m.seq > (this.lastSeq ?? 0)) this.lastSeq = m.seq;
     if (this.seen.has(m.seq)) return;

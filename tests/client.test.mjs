@@ -355,6 +355,27 @@ describe('id_conflict: the id was somebody else\'s', () => {
     c.stop();
   });
 
+  test('a stored message with our name and id but another text does not settle our entry', (t) => {
+    const c = newClient(t);
+    c.start();
+    FakeSocket.all[0].receive(welcome());
+    const entry = c.send('mine');
+    FakeSocket.all[0].serverClose(1006);
+    t.mock.timers.tick(100);
+    // The resume brings the other "ann"'s message, stored under the same id before ours arrived.
+    const theirs = { seq: 1, id: entry.id, from: { id: 'x', name: 'ann' }, text: 'theirs', ts: 0 };
+    FakeSocket.all[1].receive(welcome({ history: [theirs], last_seq: 1 }));
+    assert.deepEqual(c.outbox.map((e) => e.text), ['mine'], 'still pending');
+    assert.equal(FakeSocket.all[1].messages()[0].text, 'mine', 'and sent');
+    // Our own, acked before the drop, does settle it (same name, id and text).
+    const again = c.send('again');
+    FakeSocket.all[1].serverClose(1006);
+    t.mock.timers.tick(200);
+    FakeSocket.all[2].receive(welcome({ history: [{ seq: 2, id: again.id, from: { id: 'me2', name: 'ann' }, text: 'again', ts: 0 }], last_seq: 2 }));
+    assert.deepEqual(c.outbox.map((e) => e.text), ['mine']);
+    c.stop();
+  });
+
   test('an entry whose id clashed offline is sent under its new id after the reconnect', (t) => {
     const c = newClient(t);
     c.start();
