@@ -299,6 +299,28 @@ describe('the page', () => {
     assert.equal(await ann.locator('#messages li.pending').count(), 0);
   });
 
+  test('a pending message whose id another "dan" already used is resent under a new id and stored once', async () => {
+    const room = uniqueRoom('idclash');
+    const other = await Client.connect(server.ws(room, { name: 'dan' }));
+    await other.say('the other dan', 'c-taken');
+    await other.close();
+    // This tab's outbox (sessionStorage) holds a message that, by a 1-in-2^48 chance, got that id too.
+    const { page: dan } = await person('dan', room, {
+      async beforeGoto(context) {
+        await context.addInitScript((key) => {
+          sessionStorage.setItem(key, JSON.stringify([{ id: 'c-taken', text: 'mine', createdAt: Date.now() }]));
+        }, `edge-chat:outbox:${room}:dan`);
+      },
+    });
+    await messageItem(dan, 'mine').waitFor();
+    const log = await stored(server.base, room);
+    assert.deepEqual(log.map((m) => m.text), ['the other dan', 'mine'], 'neither message lost nor taken for the other');
+    assert.notEqual(log[1].id, 'c-taken');
+    assert.equal(log[0].id, 'c-taken');
+    assert.deepEqual(await texts(dan), ['the other dan', 'mine']);
+    assert.equal(await dan.locator('#messages li.pending').count(), 0);
+  });
+
   test('a pending message survives a reload of the tab and is sent once when the socket is back', async () => {
     const room = uniqueRoom('reload');
     let blocked = false;
