@@ -2,8 +2,12 @@
 //! line, drawn from the events of a `ChatClient` (client.js). Every piece of user text goes into the
 //! page through `textContent`, never as HTML; the page's CSP (public/_headers) also enforces Trusted
 //! Types, so an accidental `innerHTML` would throw instead of injecting.
+//!
+//! The page does not know the server's rules for names and rooms: it sends what was typed (trimmed)
+//! and, when the server refuses it, says why in the server's words and puts the person where the fix
+//! is (the name field, the room field, "sign in again").
 
-import { ChatClient, charCount, cleanName, isRoomName, privateRoomName, MAX_TEXT } from './client.js';
+import { ChatClient, DEFAULT_LIMITS, charCount, cleanName, privateRoomName } from './client.js';
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -30,12 +34,14 @@ const ui = {
   input: $('message-input'),
   count: $('char-count'),
   announcer: $('announcer'),
+  problem: $('problem'),
 };
 
 const NAME_KEY = 'edge-chat:name';
 let client = null;
 let statusTicker = null;
 let unread = 0;
+let shownReason = null; // the busy refusal last announced, so each is announced once
 
 // ---- small DOM helpers (text only) ----
 
@@ -76,13 +82,12 @@ function announce(text) {
 // ---- the room in the URL: /#room=<name> (a fragment never reaches the server's logs) ----
 
 function roomFromUrl() {
-  const room = new URLSearchParams(location.hash.slice(1)).get('room');
-  return room && isRoomName(room) ? room : null;
+  return new URLSearchParams(location.hash.slice(1)).get('room')?.trim() || null;
 }
 
 function inviteUrl(room) {
   const u = new URL(location.href);
-  u.hash = `room=${room}`;
+  u.hash = new URLSearchParams({ room }).toString();
   return u.href;
 }
 
@@ -94,18 +99,22 @@ function showError(input, errorEl, message) {
   else input.removeAttribute('aria-invalid');
 }
 
+/** Only "is anything typed": what makes a good name or room is the server's to say (see onRefused). */
 function validate() {
   const name = cleanName(ui.name.value);
   const room = ui.room.value.trim();
-  showError(ui.name, ui.nameError, name ? '' : 'Please choose a name of 1–32 characters.');
-  showError(ui.room, ui.roomError, isRoomName(room) ? '' : 'Room names use 1–64 of: letters, digits, _ . -');
+  showError(ui.name, ui.nameError, name ? '' : 'Please enter a name.');
+  showError(ui.room, ui.roomError, room ? '' : 'Please enter a room, or make a new private room.');
   if (!name) ui.name.focus();
-  else if (!isRoomName(room)) ui.room.focus();
-  return name && isRoomName(room) ? { name, room } : null;
+  else if (!room) ui.room.focus();
+  return name && room ? { name, room } : null;
 }
 
 function join({ name, room }) {
   client?.stop();
+  showProblem('');
+  showError(ui.name, ui.nameError, '');
+  showError(ui.room, ui.roomError, '');
   try {
     localStorage.setItem(NAME_KEY, name);
   } catch {}
@@ -131,6 +140,7 @@ function join({ name, room }) {
   client.addEventListener('leave', onLeave);
   client.addEventListener('typing', renderTyping);
   client.addEventListener('notice', (e) => addNotice(e.detail.text));
+  client.addEventListener('refused', onRefused);
   client.start();
   ui.input.focus();
 }
@@ -138,19 +148,89 @@ function join({ name, room }) {
 function leave() {
   client?.stop();
   client = null;
+  showProblem('');
+  showJoinForm();
+  ui.room.value = roomFromUrl() ?? ui.room.value;
+  ui.name.focus();
+}
+
+function showJoinForm() {
   ui.chatView.hidden = true;
   ui.roomTitle.hidden = true;
   ui.roomActions.hidden = true;
   ui.joinView.hidden = false;
   document.title = 'edge-chat';
   renderStatus();
-  ui.room.value = roomFromUrl() ?? ui.room.value;
-  ui.name.focus();
+}
+
+// ---- refusals: the server said no, and why (docs/PROTOCOL.md, "Connecting") ----
+
+/** The banner above the page (role="alert"): `text`, then `fixes` (buttons); '' clears it. */
+function showProblem(text, ...fixes) {
+  if (!text) {
+    ui.problem.replaceChildren();
+    return;
+  }
+  const fix = el('p', 'fix');
+  fix.append(...fixes);
+  ui.problem.replaceChildren(el('p', 'problem-text', text), fix);
+}
+
+/**
+ * A final refusal (close 4400/4401/4403): the client has stopped, so the page says what to change.
+ * A name or room the server does not take sends the person back to that field with the server's own
+ * explanation; an expired or missing sign-in asks for a reload (which signs in again); anything
+ * else is said as the server said it.
+ */
+function onRefused(e) {
+  const { code, message } = e.detail;
+  const room = client.room;
+  const because = message ? ` ${capitalised(message)}.` : '';
+  if (code === 'bad_name') {
+    try {
+      localStorage.removeItem(NAME_KEY); // so a reload does not try it again
+    } catch {}
+    showJoinForm();
+    ui.room.value = room;
+    showError(ui.name, ui.nameError, `The server did not accept this name.${because} Please choose another.`);
+    announce('Could not join: the name was refused.');
+    ui.name.focus();
+    ui.name.select();
+  } else if (code === 'bad_room') {
+    showJoinForm();
+    ui.room.value = room;
+    showError(ui.room, ui.roomError, `The server did not accept this room.${because} Pick another room, or make a new private room.`);
+    announce('Could not join: the room name was refused.');
+    ui.room.focus();
+    ui.room.select();
+  } else if (code === 'unauthorized') {
+    showProblem(
+      `Your session has expired or does not open this room, so you are not connected.${because} Sign in again to rejoin.`,
+      button('Sign in again', () => location.reload(), 'primary'),
+    );
+    ui.problem.querySelector('button').focus();
+  } else {
+    showProblem(`The server refused to let you into this room.${because}`, button('Choose another room', leave));
+  }
+}
+
+const capitalised = (text) => text.charAt(0).toUpperCase() + text.slice(1).replace(/\.$/, '');
+
+/** "Not now" refusals (close 4503/4429), retried by the client with a longer backoff. */
+function busyText(reason) {
+  if (reason.code === 'room_full') return 'room is full';
+  if (reason.code === 'rate_limited') return 'too many connections from your network';
+  return reason.message || 'the server is busy';
 }
 
 // ---- connection status ----
 
-function onStatus() {
+function onStatus(e) {
+  const { state, reason } = e.detail;
+  if (state === 'online') showProblem('');
+  // Said once in words when it starts; the status line then counts down to the next try.
+  if (state === 'waiting' && reason && reason.code !== shownReason) announce(`Not connected: ${busyText(reason)}. Retrying by itself.`);
+  shownReason = state === 'waiting' || state === 'reconnecting' ? reason?.code : null;
   renderStatus();
   renderOutbox();
   clearInterval(statusTicker);
@@ -159,10 +239,13 @@ function onStatus() {
 
 function renderStatus() {
   const state = client?.state ?? 'closed';
-  let text = { connecting: 'connecting…', online: 'online', reconnecting: 'reconnecting…', closed: 'not connected' }[state];
+  let text = { connecting: 'connecting…', online: 'online', reconnecting: 'reconnecting…', refused: 'not connected — refused', closed: 'not connected' }[state];
+  const busy = client?.reason ? busyText(client.reason) : null;
   if (state === 'waiting') {
     const s = Math.max(0, Math.ceil((client.retryAt - Date.now()) / 1000));
-    text = `reconnecting in ${s} s`;
+    text = busy ? `${busy}, retrying in ${s} s` : `reconnecting in ${s} s`;
+  } else if (state === 'reconnecting' && busy) {
+    text = `${busy}, retrying…`;
   }
   if (ui.status.textContent !== text) ui.status.textContent = text;
   ui.status.dataset.state = state;
@@ -232,18 +315,20 @@ function outboxState(entry) {
 function renderOutbox() {
   if (!client) return;
   const entries = client.outbox;
-  const byId = new Map([...ui.messages.querySelectorAll('.pending')].map((li) => [li.dataset.id, li]));
+  // Keyed by `key`, which stays when the client gives an entry a new id (after an id_conflict).
+  const byKey = new Map([...ui.messages.querySelectorAll('.pending')].map((li) => [li.dataset.key, li]));
   keepingScroll(false, () => {
     for (const entry of entries) {
-      let li = byId.get(entry.id);
-      byId.delete(entry.id);
+      let li = byKey.get(entry.key);
+      byKey.delete(entry.key);
       if (!li) {
         li = messageItem({ from: { name: client.name }, text: entry.text, ts: entry.createdAt }, true);
         li.classList.add('pending');
-        li.dataset.id = entry.id;
+        li.dataset.key = entry.key;
         li.append(el('p', 'state'), el('p', 'fix'));
         ui.messages.append(li);
       }
+      li.dataset.id = entry.id;
       const state = outboxState(entry);
       const stateEl = li.querySelector('.state');
       if (stateEl.textContent !== state) stateEl.textContent = state;
@@ -258,7 +343,7 @@ function renderOutbox() {
         fix.replaceChildren();
       }
     }
-    for (const li of byId.values()) li.remove(); // acked (now shown by seq) or discarded
+    for (const li of byKey.values()) li.remove(); // acked (now shown by seq) or discarded
   });
 }
 
@@ -344,9 +429,10 @@ ui.input.addEventListener('keydown', (e) => {
 ui.input.addEventListener('input', () => {
   client?.typing();
   // A counter near the limit, so a too-long message is no surprise (the client refuses it anyway).
+  const max = client?.limits.text ?? DEFAULT_LIMITS.text; // the room's, once its welcome said
   const n = charCount(ui.input.value);
-  ui.count.textContent = n > MAX_TEXT - 500 ? `${n} / ${MAX_TEXT}` : '';
-  ui.count.classList.toggle('over', n > MAX_TEXT);
+  ui.count.textContent = n > max - 500 ? `${n} / ${max}` : '';
+  ui.count.classList.toggle('over', n > max);
 });
 
 ui.reconnectNow.addEventListener('click', () => client?.reconnectNow());

@@ -5,31 +5,51 @@
 //! events on an `EventTarget`, and app.js draws them. The WebSocket and the storage are passed in,
 //! and time is only `Date.now`/`setTimeout`, so tests drive it with a fake socket and a fake clock.
 //!
+//! It copies none of the server's rules. What a valid room or name is, the server says by refusing
+//! the socket (an `error` frame, then close 4000 + HTTP status); the sizes and the rate limit it
+//! announces in `welcome.limits`, and the client paces and pre-checks by those.
+//!
 //! Events (each a CustomEvent; `detail` as listed):
-//!   status   {state: 'connecting'|'online'|'waiting'|'reconnecting'|'closed', retryAt, attempt}
+//!   status   {state: 'connecting'|'online'|'waiting'|'reconnecting'|'refused'|'closed', retryAt,
+//!             attempt, reason}  `reason` ({code, message, closeCode}) while waiting because the
+//!             server said "not now" (room_full, rate_limited), else null
+//!   refused  {code, message, closeCode}  the server refused us for good (bad_name, bad_room,
+//!             unauthorized, …): the client has stopped and will not reconnect by itself
 //!   message  {message, own, live}  a stored message (it has a `seq`), each seq at most once, in seq
 //!                             order except for late acks of old messages (the UI places them by
 //!                             seq); `live` is false for history delivered by a welcome
-//!   outbox   {entries}        the unacked messages changed (entry: {id, text, createdAt, error?})
+//!   outbox   {entries}        the unacked messages changed (entry: {key, id, text, createdAt, error?})
 //!   roster   {members, you}   every open connection of the room
 //!   join / leave {user}       somebody else came or went (only live changes, not the welcome)
 //!   typing   {names}          who is typing right now (expires by itself)
 //!   notice   {text}           something the user should know (history truncated, …)
 
-/** Room names the server accepts: 1–64 characters of `A-Z a-z 0-9 _ . -`. */
-export const ROOM_RE = /^[A-Za-z0-9_.-]{1,64}$/;
-/** The longest message text, in characters (Unicode scalar values, as the server counts). */
-export const MAX_TEXT = 4000;
+/**
+ * The limits assumed until a `welcome` announces the room's own (`welcome.limits`, which then
+ * replace these). They only pace the outbox and pre-check sizes, never decide what is valid:
+ * `text` and `frame_bytes` are protocol v1's fixed sizes, the bucket is half of v1's default
+ * (RATE_BURST 20, RATE_PER_SEC 10), so a server configured tighter is rarely hit. A server that
+ * announces nothing (older than `limits`) is paced by these too.
+ */
+export const DEFAULT_LIMITS = Object.freeze({ text: 4000, name: 32, id: 64, frame_bytes: 65_536, burst: 10, per_sec: 5, page: 1000 });
 /** How long "bob is typing…" stays after bob's last typing frame. */
 export const TYPING_SHOWN_MS = 4000;
 /** The least time between two typing frames we send (each one costs a rate-limit token). */
 export const TYPING_EVERY_MS = 2500;
 
-const REASONS = {
-  rate_limited: 'rate limited — too many messages at once',
-  too_large: `too large (at most ${MAX_TEXT} characters)`,
-  bad_request: 'refused by the server',
-};
+/**
+ * What a close code of a refused socket (4000 + HTTP status, docs/PROTOCOL.md) asks of us:
+ * 'final' — the same request is refused again (bad_name/bad_room/bad_after 4400, unauthorized 4401,
+ *   banned/forbidden 4403, any other 44xx): stop and let the person fix it;
+ * 'busy' — the server is full or we opened too many sockets (room_full 4503, rate_limited 4429):
+ *   try again, later than after a network failure;
+ * null — anything else (a network failure, a restart, 4500): the usual reconnect.
+ */
+export function refusalKind(closeCode) {
+  if (closeCode === 4429 || closeCode === 4503) return 'busy';
+  if (closeCode >= 4400 && closeCode < 4500) return 'final';
+  return null;
+}
 
 /** Length in Unicode scalar values (what the server's limits count), not UTF-16 units. */
 export function charCount(text) {
@@ -38,17 +58,12 @@ export function charCount(text) {
   return n;
 }
 
-/** The name the server will use, or null when it would answer 400 bad_name. */
+/**
+ * The name as it will be shown and sent: trimmed, nothing more. Whether the server accepts it is
+ * its word (a `bad_name` refusal), not ours; null only for an empty field (nothing to send at all).
+ */
 export function cleanName(raw) {
-  const name = String(raw ?? '').trim();
-  const n = charCount(name);
-  // eslint-disable-next-line no-control-regex
-  if (n < 1 || n > 32 || /[\u0000-\u001f\u007f-\u009f]/.test(name)) return null;
-  return name;
-}
-
-export function isRoomName(room) {
-  return ROOM_RE.test(room);
+  return String(raw ?? '').trim() || null;
 }
 
 function hex(bytes) {
@@ -74,11 +89,22 @@ export function backoff(attempt, { base = 500, cap = 10_000, random = Math.rando
   return Math.round(d / 2 + random() * (d / 2));
 }
 
+/** `welcome.limits` over the defaults: each known limit the server announced as a positive number. */
+export function announcedLimits(announced) {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const k of Object.keys(limits)) {
+    const v = announced?.[k];
+    if (typeof v === 'number' && Number.isFinite(v) && v > 0) limits[k] = v;
+  }
+  return limits;
+}
+
 export class ChatClient extends EventTarget {
   /**
-   * options: room, name (already checked with isRoomName/cleanName); origin (the page's, default
+   * options: room, name (trimmed; the server judges them); origin (the page's, default
    * `location.origin`); storage (default sessionStorage: the outbox survives a reload of this tab);
-   * WebSocket; heartbeatMs / pongTimeoutMs / welcomeTimeoutMs; backoff options {base, cap}.
+   * WebSocket; heartbeatMs / pongTimeoutMs / welcomeTimeoutMs; backoff options {base, cap} after a
+   * dropped connection, busyBackoff {base, cap} after a room_full / rate_limited refusal.
    */
   constructor(options) {
     super();
@@ -91,10 +117,12 @@ export class ChatClient extends EventTarget {
     this.pongTimeoutMs = options.pongTimeoutMs ?? 10_000;
     this.welcomeTimeoutMs = options.welcomeTimeoutMs ?? 10_000;
     this.backoffOptions = options.backoff ?? {};
+    this.busyBackoffOptions = options.busyBackoff ?? { base: 4000, cap: 60_000 };
 
     this.state = 'closed';
     this.ws = null;
     this.you = null;
+    this.limits = { ...DEFAULT_LIMITS }; // the room's own once a welcome announced them
     this.members = new Map(); // connection id → user
     this.lastSeq = null; // highest seq seen; null until the first welcome (then `after=` is sent)
     this.seen = new Set(); // seqs already reported, so history and live frames never double
@@ -102,6 +130,8 @@ export class ChatClient extends EventTarget {
     this.typers = new Map(); // connection id → {name, until}
     this.attempt = 0;
     this.retryAt = null;
+    this.reason = null; // why we are waiting, when the server said "not now" (room_full, rate_limited)
+    this.said = null; // the error frame of the current socket before its welcome: a refusal's reason
     this.lastTypingSent = -Infinity;
     this.timers = {};
   }
@@ -113,7 +143,8 @@ export class ChatClient extends EventTarget {
   load() {
     try {
       const list = JSON.parse(this.storage?.getItem(this.storageKey) ?? '[]');
-      return Array.isArray(list) ? list.filter((e) => e && typeof e.id === 'string' && typeof e.text === 'string') : [];
+      if (!Array.isArray(list)) return [];
+      return list.filter((e) => e && typeof e.id === 'string' && typeof e.text === 'string').map((e) => ({ key: e.id, ...e }));
     } catch {
       return [];
     }
@@ -134,10 +165,10 @@ export class ChatClient extends EventTarget {
 
   setState(state) {
     this.state = state;
-    this.emit('status', { state, retryAt: this.retryAt, attempt: this.attempt });
+    this.emit('status', { state, retryAt: this.retryAt, attempt: this.attempt, reason: this.reason });
   }
 
-  /** Opens the connection (and keeps it open until stop()). */
+  /** Opens the connection (and keeps it open until stop() or a final refusal). */
   start() {
     this.stopped = false;
     this.emit('outbox', { entries: this.outbox });
@@ -154,6 +185,7 @@ export class ChatClient extends EventTarget {
       ws.close(1000, 'bye');
     }
     this.typers.clear();
+    this.reason = null;
     this.setState('closed');
   }
 
@@ -174,6 +206,7 @@ export class ChatClient extends EventTarget {
   connect() {
     clearTimeout(this.timers.retry);
     this.retryAt = null;
+    this.said = null;
     this.setState(this.lastSeq === null && this.attempt === 0 ? 'connecting' : 'reconnecting');
     let ws;
     try {
@@ -184,8 +217,8 @@ export class ChatClient extends EventTarget {
     }
     this.ws = ws;
     ws.onmessage = (ev) => this.onFrame(ev.data);
-    ws.onclose = () => this.dropped();
-    // A refusal before the upgrade (room_full, forbidden_origin) reaches a browser only as a close.
+    ws.onclose = (ev) => this.onClose(ev);
+    // A refusal before the upgrade (forbidden_origin) reaches a browser only as a close (1006).
     ws.onerror = () => {};
     this.timers.welcome = setTimeout(() => this.kill(), this.welcomeTimeoutMs);
   }
@@ -208,14 +241,46 @@ export class ChatClient extends EventTarget {
     this.dropped();
   }
 
-  dropped() {
+  /**
+   * The socket closed. A refused socket was accepted only to tell us why: an `error` frame, then
+   * close 4000 + HTTP status with the code as the reason (docs/PROTOCOL.md, "Connecting"). The close
+   * code decides what we do (refusalKind); the frame, when it came, says it in words.
+   */
+  onClose(ev) {
+    const closeCode = ev?.code ?? 1006;
+    const kind = refusalKind(closeCode);
+    if (!kind) {
+      if (this.said) this.emit('notice', { text: `Server: ${this.said.message ?? this.said.code}` });
+      return this.dropped();
+    }
+    const reason = { code: this.said?.code ?? (ev.reason || `closed_${closeCode}`), message: this.said?.message ?? '', closeCode };
+    if (kind === 'busy') return this.dropped(reason);
+    this.refuse(reason);
+  }
+
+  /** A final refusal: reconnecting unchanged would be refused again, so we stop and say why. */
+  refuse(reason) {
+    this.detach();
+    this.clearTimers();
+    this.stopped = true;
+    this.retryAt = null;
+    this.reason = null;
+    this.typers.clear();
+    this.emit('typing', { names: [] });
+    this.setState('refused');
+    this.emit('refused', reason);
+  }
+
+  /** Reconnects after a backoff; a longer one when the server said "not now" (`reason`). */
+  dropped(reason = null) {
     this.detach();
     this.clearTimers();
     this.typers.clear();
     this.emit('typing', { names: [] });
     if (this.stopped) return;
-    const delay = backoff(this.attempt, this.backoffOptions);
+    const delay = backoff(this.attempt, reason ? this.busyBackoffOptions : this.backoffOptions);
     this.attempt += 1;
+    this.reason = reason;
     this.retryAt = Date.now() + delay;
     this.timers.retry = setTimeout(() => this.connect(), delay);
     this.setState('waiting');
@@ -281,6 +346,7 @@ export class ChatClient extends EventTarget {
     clearTimeout(this.timers.welcome);
     this.you = f.you;
     this.members = new Map(f.members.map((m) => [m.id, m]));
+    this.limits = announcedLimits(f.limits);
     const resumed = this.lastSeq !== null;
     if (f.truncated) {
       this.emit('notice', { text: resumed ? 'You were away for long: only the newest messages are shown.' : 'Older messages are no longer kept.' });
@@ -296,6 +362,7 @@ export class ChatClient extends EventTarget {
     this.lastSeq = Math.max(this.lastSeq ?? 0, f.last_seq ?? 0);
     for (const m of f.history ?? []) this.report(m, { live: false });
     this.attempt = 0;
+    this.reason = null;
     this.setState('online');
     this.emitRoster();
     // Whatever is still in the outbox may or may not have arrived before we lost the last socket:
@@ -305,30 +372,43 @@ export class ChatClient extends EventTarget {
   }
 
   /**
-   * Resends the pending outbox after a (re)connect, paced under the room's default rate limit
-   * (burst 20, then 10/s): 10 at once, then one every 150 ms, so a long offline queue is neither
-   * refused as `rate_limited` nor closed as a flood. Stops when the socket goes; the next welcome
-   * starts again (resending an id the room already stored is harmless: it is acked, not stored).
+   * Resends the pending outbox after a (re)connect, paced under the connection's token bucket as
+   * `welcome.limits` announced it: half the burst at once (the other half stays for what the person
+   * types now), then one per 1.5 refill periods — with the default bucket (20, 10/s) 10 at once and
+   * one every 150 ms — so a long offline queue is neither refused as `rate_limited` nor closed as a
+   * flood. Stops when the socket goes; the next welcome starts again (resending an id the room
+   * already stored is harmless: it is acked, not stored). An entry queued offline that the room's
+   * limits turn out too small for is marked too large instead of sent.
    */
   flushOutbox() {
     clearTimeout(this.timers.flush);
+    for (const entry of this.outbox) {
+      const why = entry.error ? null : this.oversize(entry.text, entry.id);
+      if (why) this.fail(entry, 'too_large', why);
+    }
     const pending = this.outbox.filter((e) => !e.error);
+    const first = Math.max(1, Math.floor(this.limits.burst / 2));
+    const every = Math.ceil(1500 / this.limits.per_sec);
     const step = (from) => {
-      const to = Math.min(from + (from === 0 ? 10 : 1), pending.length);
+      const to = Math.min(from + (from === 0 ? first : 1), pending.length);
       for (let k = from; k < to; k++) {
         const entry = pending[k];
         if (!this.outbox.includes(entry) || entry.error) continue;
         if (!this.transmit({ type: 'message', text: entry.text, id: entry.id })) return;
       }
-      if (to < pending.length) this.timers.flush = setTimeout(() => step(to), 150);
+      if (to < pending.length) this.timers.flush = setTimeout(() => step(to), every);
     };
     step(0);
   }
 
-  /** Reports a stored message once, resolving our own outbox entry if it is one of ours. */
+  /**
+   * Reports a stored message once, resolving our own outbox entry if it is one of ours: the room's
+   * idempotency key, (name, id) with the same text. The same name and id with another text is
+   * somebody else's message (the room answers ours with id_conflict), so our entry stays.
+   */
   report(m, { own = false, live }) {
     if (typeof m?.seq !== 'number') return;
-    const mine = own || (m.from?.name === this.name && this.outbox.some((e) => e.id === m.id));
+    const mine = own || (m.from?.name === this.name && this.outbox.some((e) => e.id === m.id && e.text === m.text));
     if (mine) this.settle(m.id);
     if (m.seq > (this.lastSeq ?? 0)) this.lastSeq = m.seq;
     if (this.seen.has(m.seq)) return;
@@ -351,7 +431,27 @@ export class ChatClient extends EventTarget {
     }
   }
 
+  /** Marks an entry as not sent, with the reason shown to the person. */
+  fail(entry, code, why) {
+    entry.error = why;
+    entry.code = code;
+    this.save();
+    this.emit('outbox', { entries: this.outbox });
+  }
+
+  /** Gives an entry a new idempotency key (the old one is taken by another message). */
+  reissue(entry) {
+    entry.id = messageId();
+    this.save();
+    this.emit('outbox', { entries: this.outbox });
+  }
+
   onError(f) {
+    if (this.state !== 'online') {
+      // Before the welcome, an error is the socket's refusal; its close code (onClose) says what it means.
+      this.said = f;
+      return;
+    }
     const entry = f.id == null ? null : this.outbox.find((e) => e.id === f.id);
     if (!entry) {
       this.emit('notice', { text: `Server: ${f.message ?? f.code}` });
@@ -362,18 +462,44 @@ export class ChatClient extends EventTarget {
       setTimeout(() => this.outbox.includes(entry) && this.transmit({ type: 'message', text: entry.text, id: entry.id }), 2000);
       return;
     }
-    entry.error = REASONS[f.code] ?? f.message ?? f.code;
-    entry.code = f.code;
-    this.save();
-    this.emit('outbox', { entries: this.outbox });
+    if (f.code === 'id_conflict' && !entry.reissued) {
+      // The room already stored another text under our (name, id). Our ids are random (messageId),
+      // so that message is somebody else's who uses the same name, and ours was not stored: under a
+      // fresh id it is simply a new message. Once only, so a server that kept refusing cannot loop us.
+      entry.reissued = true;
+      this.reissue(entry);
+      this.transmit({ type: 'message', text: entry.text, id: entry.id });
+      return;
+    }
+    const why = {
+      rate_limited: 'rate limited — too many messages at once',
+      too_large: `too large (at most ${this.limits.text} characters)`,
+      id_conflict: 'its id was taken by another message',
+      bad_request: 'refused by the server',
+    }[f.code];
+    this.fail(entry, f.code, why ?? f.message ?? f.code);
+  }
+
+  /**
+   * Why `text` cannot go out under the room's limits, or null. Checked before sending because a frame
+   * over `frame_bytes` is not refused but makes the room close the socket (1009) — and the outbox
+   * would resend it after every reconnect.
+   */
+  oversize(text, id) {
+    const n = charCount(text);
+    if (n > this.limits.text) return `too large (${n} characters, at most ${this.limits.text})`;
+    const bytes = new TextEncoder().encode(JSON.stringify({ type: 'message', text, id })).length;
+    if (bytes > this.limits.frame_bytes) return `too large (${bytes} bytes, at most ${this.limits.frame_bytes})`;
+    return null;
   }
 
   /** Queues a message; it is sent now if we are online, else on the next welcome. */
   send(text) {
-    const entry = { id: messageId(), text, createdAt: Date.now() };
-    if (charCount(text) > MAX_TEXT) {
-      // Checked here as well: a frame over 64 KiB would make the room close the socket (1009).
-      entry.error = `too large (${charCount(text)} characters, at most ${MAX_TEXT})`;
+    const id = messageId();
+    const entry = { key: id, id, text, createdAt: Date.now() };
+    const why = this.oversize(text, id);
+    if (why) {
+      entry.error = why;
       entry.code = 'too_large';
     }
     this.outbox.push(entry);
@@ -385,10 +511,11 @@ export class ChatClient extends EventTarget {
     return entry;
   }
 
-  /** Tries a failed message again, with its original id. */
+  /** Tries a failed message again: with its original id, or a new one if that id was taken. */
   retry(id) {
     const entry = this.outbox.find((e) => e.id === id);
-    if (!entry || entry.code === 'too_large') return;
+    if (!entry || this.oversize(entry.text, entry.id)) return;
+    if (entry.code === 'id_conflict') entry.id = messageId();
     delete entry.error;
     delete entry.code;
     this.save();

@@ -2,6 +2,8 @@
 // `wrangler dev`. Each test is a person-level promise of the page: chat both ways, a live roster, an
 // expiring typing line, text that stays text, a strict CSP, failures that say why, and — across a
 // server restart — resume without gaps or doubles and an offline message delivered exactly once.
+// client.js's own timing rules (fake socket, fake clock) are tested without a browser in
+// tests/client.test.mjs.
 //
 // UPDATE_SCREENSHOT=1 also writes the conversation screenshot to docs/screenshot.png (the README's
 // picture); otherwise it goes to tests/.artifacts/ only, so a test run leaves the tree clean.
@@ -12,7 +14,6 @@ import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, ROOT, eventually, getJson, sleep, startServer, uniqueRoom } from './common/harness.mjs';
 import { joinChat, launchBrowser, openPage, say, shownMessages } from './common/browser.mjs';
-import { ChatClient, backoff } from '../public/client.js';
 
 const ARTIFACTS = path.join(ROOT, 'tests/.artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -298,6 +299,28 @@ describe('the page', () => {
     assert.equal(await ann.locator('#messages li.pending').count(), 0);
   });
 
+  test('a pending message whose id another "dan" already used is resent under a new id and stored once', async () => {
+    const room = uniqueRoom('idclash');
+    const other = await Client.connect(server.ws(room, { name: 'dan' }));
+    await other.say('the other dan', 'c-taken');
+    await other.close();
+    // This tab's outbox (sessionStorage) holds a message that, by a 1-in-2^48 chance, got that id too.
+    const { page: dan } = await person('dan', room, {
+      async beforeGoto(context) {
+        await context.addInitScript((key) => {
+          sessionStorage.setItem(key, JSON.stringify([{ id: 'c-taken', text: 'mine', createdAt: Date.now() }]));
+        }, `edge-chat:outbox:${room}:dan`);
+      },
+    });
+    await messageItem(dan, 'mine').waitFor();
+    const log = await stored(server.base, room);
+    assert.deepEqual(log.map((m) => m.text), ['the other dan', 'mine'], 'neither message lost nor taken for the other');
+    assert.notEqual(log[1].id, 'c-taken');
+    assert.equal(log[0].id, 'c-taken');
+    assert.deepEqual(await texts(dan), ['the other dan', 'mine']);
+    assert.equal(await dan.locator('#messages li.pending').count(), 0);
+  });
+
   test('a pending message survives a reload of the tab and is sent once when the socket is back', async () => {
     const room = uniqueRoom('reload');
     let blocked = false;
@@ -383,121 +406,184 @@ describe('the page', () => {
   });
 });
 
-// The timing rules of client.js (heartbeat, backoff, typing expiry) take seconds in a browser; here
-// they run against a fake WebSocket and node:test's fake clock, so they are exact and instant.
-class FakeSocket {
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.sent = [];
-    this.closed = null;
-    FakeSocket.all.push(this);
-  }
-  send(data) {
-    this.sent.push(data);
-  }
-  close(code) {
-    this.closed = code ?? 1005;
-  }
-  receive(frame) {
-    this.onmessage?.({ data: typeof frame === 'string' ? frame : JSON.stringify(frame) });
-  }
-}
-
-function memoryStorage() {
-  const m = new Map();
-  return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k) };
-}
-
-const welcome = (extra = {}) => ({ type: 'welcome', room: 'r', you: { id: 'me', name: 'ann' }, members: [{ id: 'me', name: 'ann' }], history: [], last_seq: 0, truncated: false, ...extra });
-
-describe('client.js on its own (fake socket, fake clock)', () => {
-  const newClient = (t, options = {}) => {
-    t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
-    FakeSocket.all = [];
-    return new ChatClient({ room: 'r', name: 'ann', origin: 'http://127.0.0.1:9', storage: memoryStorage(), WebSocket: FakeSocket, heartbeatMs: 1000, pongTimeoutMs: 500, backoff: { base: 100, cap: 800 }, ...options });
-  };
-
-  test('a heartbeat ping every interval; a connection that stops answering is dropped and resumed', (t) => {
-    const c = newClient(t);
-    c.start();
-    FakeSocket.all[0].receive(welcome({ last_seq: 7 }));
-    assert.equal(c.state, 'online');
-    t.mock.timers.tick(1000);
-    assert.deepEqual(FakeSocket.all[0].sent, ['ping']);
-    FakeSocket.all[0].receive('pong');
-    t.mock.timers.tick(1000);
-    assert.deepEqual(FakeSocket.all[0].sent, ['ping', 'ping']);
-    t.mock.timers.tick(499);
-    assert.equal(c.state, 'online', 'still within the pong timeout');
-    t.mock.timers.tick(1); // no pong: dead
-    assert.equal(c.state, 'waiting');
-    assert.equal(FakeSocket.all[0].closed, 4000);
-    t.mock.timers.tick(100);
-    assert.equal(FakeSocket.all.length, 2, 'reconnected after the backoff');
-    assert.match(FakeSocket.all[1].url, /\/ws\/r\?name=ann&after=7$/);
-    c.stop();
+// Refusals a person can hit are told on the socket (an error frame, then close 4000 + status; see
+// docs/PROTOCOL.md): the page says why in words, puts the person where the fix is, and retries only
+// what time can fix (a full room, too many connections). Two more servers show the refusals the
+// shared one never gives: a room of one place, and one that wants a signed token.
+describe('refusals', () => {
+  let small; // MAX_CONNECTIONS=1
+  let signed; // AUTH_SECRET set: the page (which has no token) is unauthorized
+  before(async () => {
+    [small, signed] = await Promise.all([startServer({ vars: { MAX_CONNECTIONS: '1' } }), startServer({ vars: { AUTH_SECRET: 'browser-test-secret' } })]);
+  });
+  after(async () => {
+    await Promise.all([small?.stop(), signed?.stop()]);
   });
 
-  test('reconnect delays grow exponentially with jitter, are capped, and reset on a welcome', (t) => {
-    assert.deepEqual([0, 1, 2, 3, 10].map((n) => backoff(n, { base: 500, cap: 10_000, random: () => 0 })), [250, 500, 1000, 2000, 5000]);
-    assert.deepEqual([0, 1, 2, 3, 10].map((n) => backoff(n, { base: 500, cap: 10_000, random: () => 1 })), [500, 1000, 2000, 4000, 10_000]);
-    const c = newClient(t);
-    c.start();
-    const waits = [];
-    for (let i = 0; i < 5; i++) {
-      FakeSocket.all.at(-1).onclose();
-      waits.push(c.retryAt - Date.now());
-      t.mock.timers.tick(c.retryAt - Date.now());
-    }
-    waits.forEach((w, i) => assert.ok(w >= Math.min(800, 100 * 2 ** i) / 2 && w <= Math.min(800, 100 * 2 ** i), `wait ${i}: ${w}`));
-    FakeSocket.all.at(-1).receive(welcome());
-    FakeSocket.all.at(-1).onclose();
-    assert.ok(c.retryAt - Date.now() <= 100, 'a welcome resets the backoff');
-    c.stop();
+  /** The page on `url`, with a count of the sockets it opens from now on. */
+  async function watchedPage(url, options) {
+    const chat = await openPage(browser, url, options);
+    contexts.push(chat.context);
+    chat.sockets = [];
+    chat.page.on('websocket', (ws) => chat.sockets.push(ws.url()));
+    return chat;
+  }
+
+  /** What the server says when it refuses `url`: the error frame before the close. */
+  async function refusalOf(url) {
+    const c = new Client(url);
+    const frame = await c.next('error');
+    await eventually(() => c.closed, 5000, 'the refused socket to close');
+    return { ...frame, closeCode: c.closed.code };
+  }
+
+  const said = (text) => text.replace(/\.$/, '').toLowerCase();
+
+  test('a name the server refuses says why, does not retry, and lets the user fix it', async () => {
+    const room = uniqueRoom('badname');
+    const tooLong = 'n'.repeat(40);
+    const refusal = await refusalOf(server.ws(room, { name: tooLong }));
+    assert.deepEqual([refusal.code, refusal.closeCode], ['bad_name', 4400]);
+
+    const { page, sockets, errors } = await watchedPage(`${server.base}/#room=${room}`);
+    await page.getByLabel('Your name').fill(tooLong);
+    await page.getByLabel('Your name').press('Enter');
+    const nameError = page.locator('#name-error');
+    await nameError.filter({ hasText: 'The server did not accept this name.' }).waitFor();
+    assert.ok((await nameError.textContent()).toLowerCase().includes(said(refusal.message)), 'in the server\'s own words');
+    assert.equal(await page.locator('#join-view').isVisible(), true, 'back on the form, where the name is');
+    assert.equal(await page.locator('#chat-view').isVisible(), false);
+    assert.equal(await page.getByLabel('Room', { exact: true }).inputValue(), room, 'the room is kept');
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'name', 'focus is in the name field');
+    assert.equal(await page.getByLabel('Your name').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.getByLabel('Your name').getAttribute('aria-describedby'), 'name-hint name-error', 'the error is the field\'s description');
+    assert.equal(await page.locator('#status').textContent(), 'not connected — refused');
+    assert.match(await page.locator('#announcer').textContent(), /name was refused/);
+    assert.equal(await page.evaluate(() => localStorage.getItem('edge-chat:name')), null, 'a refused name is not remembered');
+    await sleep(2000); // a reconnect after a drop comes within 0.5 s
+    assert.equal(sockets.length, 1, `no reconnect loop: ${sockets.length} sockets`);
+
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    await page.locator('#status', { hasText: /^online$/ }).waitFor();
+    assert.equal(await page.locator('#room-name').textContent(), room);
+    await say(page, 'fixed');
+    await eventually(async () => (await stored(server.base, room)).length === 1, 5000, 'the message to be stored');
+    assert.deepEqual((await stored(server.base, room)).map((m) => [m.from.name, m.text]), [['ann', 'fixed']]);
+    assert.deepEqual(errors, []);
   });
 
-  test('history merges by seq without doubles; a room that was reset does not hide its new messages', (t) => {
-    const c = newClient(t);
-    const got = [];
-    c.addEventListener('message', (e) => got.push(e.detail.message.seq));
-    c.start();
-    const msg = (seq) => ({ type: 'message', seq, id: null, from: { id: 'b', name: 'bob' }, text: `m${seq}`, ts: 0 });
-    FakeSocket.all[0].receive(welcome({ history: [msg(1), msg(2)].map(({ type, ...m }) => m), last_seq: 2 }));
-    FakeSocket.all[0].receive(msg(3));
-    FakeSocket.all[0].onclose();
-    t.mock.timers.tick(100);
-    assert.match(FakeSocket.all[1].url, /after=3$/);
-    FakeSocket.all[1].receive(welcome({ history: [msg(3), msg(4)].map(({ type, ...m }) => m), last_seq: 4 }));
-    assert.deepEqual(got, [1, 2, 3, 4], 'seq 3 came twice, is reported once');
-    FakeSocket.all[1].onclose();
-    t.mock.timers.tick(100);
-    FakeSocket.all[2].receive(welcome({ last_seq: 0 })); // storage wiped: seqs start again
-    FakeSocket.all[2].receive(msg(1));
-    assert.deepEqual(got, [1, 2, 3, 4, 1]);
-    c.stop();
+  test('a link to a room name the server refuses says why and offers a new private room', async () => {
+    const bad = 'no such room!';
+    const refusal = await refusalOf(server.ws(encodeURIComponent(bad), { name: 'ann' }));
+    assert.deepEqual([refusal.code, refusal.closeCode], ['bad_room', 4400]);
+
+    const { page, sockets, errors } = await watchedPage(`${server.base}/#${new URLSearchParams({ room: bad })}`);
+    assert.equal(await page.getByLabel('Room', { exact: true }).inputValue(), bad, 'the link fills the room as it is');
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    const roomError = page.locator('#room-error');
+    await roomError.filter({ hasText: 'The server did not accept this room.' }).waitFor();
+    assert.ok((await roomError.textContent()).toLowerCase().includes(said(refusal.message)));
+    assert.match(await roomError.textContent(), /Pick another room, or make a new private room\.$/);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'room', 'focus is in the room field');
+    assert.equal(await page.getByLabel('Room', { exact: true }).getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.locator('#name-error').textContent(), '', 'the name was fine');
+    await sleep(2000);
+    assert.equal(sockets.length, 1, `no reconnect loop: ${sockets.length} sockets`);
+
+    await page.getByRole('button', { name: 'New private room' }).click();
+    await page.locator('#status', { hasText: /^online$/ }).waitFor();
+    assert.match(await page.locator('#room-name').textContent(), /^[0-9a-f]{32}$/);
+    assert.equal(await page.getByLabel('Room', { exact: true }).getAttribute('aria-invalid'), null, 'the error is gone');
+    assert.deepEqual(errors, []);
   });
 
-  test('typing: at most one frame per 2.5 s while typing; "bob is typing" expires 4 s after his last frame', (t) => {
-    const c = newClient(t, { heartbeatMs: 60_000 });
-    const shown = [];
-    c.addEventListener('typing', (e) => shown.push(e.detail.names.join()));
-    c.start();
-    const ws = FakeSocket.all[0];
-    ws.receive(welcome());
-    for (let i = 0; i < 30; i++) {
-      c.typing();
-      t.mock.timers.tick(100);
-    }
-    assert.equal(ws.sent.filter((f) => f.includes('typing')).length, 2, '3 s of keystrokes, 2 typing frames');
-    ws.receive({ type: 'typing', user: { id: 'b', name: 'bob' } });
-    t.mock.timers.tick(3000);
-    ws.receive({ type: 'typing', user: { id: 'b', name: 'bob' } });
-    t.mock.timers.tick(3990);
-    assert.equal(shown.at(-1), 'bob');
-    t.mock.timers.tick(20);
-    assert.equal(shown.at(-1), '', 'expired by itself');
-    c.stop();
+  test('a full room says so, retries by itself with a countdown, and gets in once a place is free', async () => {
+    const room = uniqueRoom('full');
+    const occupant = await Client.connect(small.ws(room, { name: 'occupant' }));
+    const refusal = await refusalOf(small.ws(room, { name: 'probe' }));
+    assert.deepEqual([refusal.code, refusal.closeCode], ['room_full', 4503]);
+
+    const { page, sockets, errors } = await watchedPage(`${small.base}/#room=${room}`, { viewport: { width: 360, height: 640 } });
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    const status = page.locator('#status');
+    await status.filter({ hasText: /^room is full, retrying in \d+ s$/ }).waitFor();
+    assert.equal(await status.getAttribute('role'), 'status');
+    // On a phone the longer line wraps beside the brand instead of running over it or off screen.
+    const [brand, line] = await page.evaluate(() => {
+      // The text's own extent: a grid cell may be narrower than the text it lets overflow.
+      const ink = (el) => {
+        const range = document.createRange();
+        range.selectNodeContents(el);
+        const r = range.getBoundingClientRect();
+        return { left: r.left, right: r.right };
+      };
+      return [ink(document.querySelector('.brand')), ink(document.getElementById('status'))];
+    });
+    assert.ok(line.left >= brand.right && line.right <= 360, `status ${JSON.stringify(line)} clear of brand ${JSON.stringify(brand)}`);
+    assert.ok(await page.evaluate(() => document.documentElement.scrollWidth) <= 360, 'no sideways scrolling');
+    assert.match(await page.locator('#announcer').textContent(), /Not connected: room is full\. Retrying by itself\./);
+    assert.equal(await page.locator('#chat-view').isVisible(), true, 'it stays in the room it is waiting for');
+    await eventually(() => sockets.length >= 2, 10_000, 'a second try');
+    assert.equal(await page.locator('#status[data-state="online"]').count(), 0);
+
+    await occupant.close();
+    await status.filter({ hasText: /^online$/ }).waitFor({ timeout: 20_000 });
+    assert.ok(sockets.length <= 5, `retried with a growing backoff, not in a loop: ${sockets.length} sockets`);
+    assert.deepEqual(errors, []);
+  });
+
+  test('a page without a valid session is asked to sign in again, and does not retry by itself', async () => {
+    const room = uniqueRoom('signed');
+    const refusal = await refusalOf(signed.ws(room, { name: 'ann' }));
+    assert.deepEqual([refusal.code, refusal.closeCode], ['unauthorized', 4401]);
+
+    const { page, sockets, errors } = await watchedPage(`${signed.base}/#room=${room}`);
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    const problem = page.getByRole('alert');
+    await problem.filter({ hasText: 'Your session has expired' }).waitFor();
+    assert.match(await problem.textContent(), /Sign in again to rejoin\./);
+    const again = problem.getByRole('button', { name: 'Sign in again' });
+    assert.equal(await again.evaluate((b) => b === document.activeElement), true, 'focus is on the fix');
+    assert.equal(await page.locator('#status').textContent(), 'not connected — refused');
+    await sleep(2000);
+    assert.equal(sockets.length, 1, `no reconnect loop: ${sockets.length} sockets`);
+
+    // The reload is the sign-in: this page has no token to get, so it tries once more and is told again.
+    await Promise.all([page.waitForEvent('load'), again.press('Enter')]);
+    await eventually(() => sockets.length === 2, 10_000, 'the reloaded page to try again');
+    await problem.filter({ hasText: 'Your session has expired' }).waitFor();
+    await sleep(1000);
+    assert.equal(sockets.length, 2);
+    assert.deepEqual(errors, []);
+  });
+
+  test('too many connections from one network: the page says so and retries until let in', async () => {
+    const room = uniqueRoom('ratelimited');
+    let sockets = 0;
+    const { page, errors } = await watchedPage(`${server.base}/#room=${room}`, {
+      async beforeGoto(context) {
+        // The per-client limit needs 120 sockets a minute from one address; here the first socket is
+        // refused exactly as the server refuses (an error frame, then close 4429), the next let through.
+        await context.routeWebSocket(/\/ws\//, (ws) => {
+          sockets += 1;
+          if (sockets > 1) return ws.connectToServer();
+          ws.send(JSON.stringify({ type: 'error', code: 'rate_limited', message: 'too many new connections from your address; try again in a minute' }));
+          ws.close({ code: 4429, reason: 'rate_limited' });
+        });
+      },
+    });
+    await page.getByLabel('Your name').fill('ann');
+    await page.getByLabel('Your name').press('Enter');
+    await page.locator('#status', { hasText: /^too many connections from your network, retrying in \d+ s$/ }).waitFor();
+    assert.match(await page.locator('#announcer').textContent(), /too many connections from your network/);
+    assert.equal(await page.locator('#problem').textContent(), '', 'nothing for the person to fix');
+    await page.locator('#status', { hasText: /^online$/ }).waitFor({ timeout: 10_000 });
+    assert.equal(sockets, 2);
+    assert.deepEqual(errors, []);
   });
 });
 
