@@ -105,6 +105,8 @@ pub struct Join {
     /// The author id: from the signed token, or derived from `key=`; `None` for an anonymous client.
     pub uid: Option<String>,
     pub after: Option<u64>,
+    /// The last room revision the client saw (`since=`): its welcome then carries the changes since.
+    pub since: Option<u64>,
 }
 
 /// Checks the query of a socket upgrade. With `AUTH_SECRET` set, the name and uid come from the signed
@@ -131,7 +133,15 @@ pub fn check_join(
     let after = query_value(query, "after")
         .map(validate::parse_seq)
         .transpose()?;
-    Ok(Join { name, uid, after })
+    let since = query_value(query, "since")
+        .map(validate::parse_rev)
+        .transpose()?;
+    Ok(Join {
+        name,
+        uid,
+        after,
+        since,
+    })
 }
 
 #[cfg(test)]

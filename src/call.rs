@@ -27,6 +27,8 @@ pub enum RoomCall {
     },
     /// A bot's message, to store and broadcast.
     Post { room: RoomName, post: Post },
+    /// Every version of message `seq`.
+    Versions { room: RoomName, seq: u64 },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -46,7 +48,8 @@ impl RoomCall {
             RoomCall::Connect { room, .. }
             | RoomCall::Info { room }
             | RoomCall::Messages { room, .. }
-            | RoomCall::Post { room, .. } => room,
+            | RoomCall::Post { room, .. }
+            | RoomCall::Versions { room, .. } => room,
         }
     }
 
@@ -62,7 +65,14 @@ impl RoomCall {
                 if let Some(after) = join.after {
                     query.append_pair("after", &after.to_string());
                 }
+                if let Some(since) = join.since {
+                    query.append_pair("since", &since.to_string());
+                }
                 ("GET", "connect", None)
+            }
+            RoomCall::Versions { seq, .. } => {
+                query.append_pair("seq", &seq.to_string());
+                ("GET", "versions", None)
             }
             RoomCall::Info { .. } => ("GET", "info", None),
             RoomCall::Messages { after, limit, .. } => {
@@ -100,7 +110,12 @@ impl RoomCall {
                         .map(|u| identity::check_uid(u).map(str::to_string))
                         .transpose()?,
                     after: get("after").map(validate::parse_seq).transpose()?,
+                    since: get("since").map(validate::parse_rev).transpose()?,
                 },
+            },
+            ("GET", "/versions") => RoomCall::Versions {
+                room,
+                seq: validate::parse_message_seq(get("seq").unwrap_or(""))?,
             },
             ("GET", "/info") => RoomCall::Info { room },
             ("GET", "/messages") => RoomCall::Messages {
@@ -162,6 +177,7 @@ mod tests {
                 name: UserName::parse("Zoë & ann=1?").unwrap(),
                 uid: Some("user:42@app".into()),
                 after: Some(7),
+                since: Some(9),
             },
         });
         round_trip(RoomCall::Connect {
@@ -170,9 +186,14 @@ mod tests {
                 name: UserName::parse("ann").unwrap(),
                 uid: None,
                 after: None,
+                since: None,
             },
         });
         round_trip(RoomCall::Info { room: room("r.1") });
+        round_trip(RoomCall::Versions {
+            room: room("r"),
+            seq: 42,
+        });
         round_trip(RoomCall::Messages {
             room: room("r"),
             after: 3,

@@ -10,6 +10,7 @@
 //! - [`config`] — every environment knob, parsed once, and the configurable [`config::Limits`].
 //! - [`protocol`] — wire frames in and out (`docs/PROTOCOL.md` is its contract).
 //! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
+//! - [`history`] — the storage the room needs, as a trait (SQLite in the DO, a `Vec` in tests).
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`auth`] — signed tokens (HMAC-SHA256) and the constant-time bearer check.
 //! - [`identity`] — a client's secret `key` → its public author id, `uid`.
@@ -28,6 +29,7 @@ pub mod auth;
 pub mod call;
 pub mod config;
 pub mod error;
+pub mod history;
 pub mod identity;
 pub mod protocol;
 pub mod rate;

@@ -6,6 +6,8 @@
 //! `bad_json` and a well-formed but meaningless frame to `bad_request`, each with a message a person
 //! can act on — and nothing a client sends can make the decoder panic.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
@@ -22,16 +24,70 @@ pub struct User {
     pub uid: Option<String>,
 }
 
-/// A stored chat message, as it travels in `message` frames, `welcome.history` and the HTTP API.
+/// Reaction counts of a message: emoji → how many authors reacted with it (only counts above 0).
+pub type Reactions = BTreeMap<String, u32>;
+
+/// A stored chat message, as it travels in `message` frames, `welcome.history` and the HTTP API. A
+/// living object: edits, deletion and reactions change it, each change under a new room `rev`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChatMessage {
     pub seq: u64,
     /// The client's idempotency id, if it sent one.
     pub id: Option<String>,
     pub from: User,
+    /// The current text; empty once deleted.
     pub text: String,
     /// Milliseconds since the Unix epoch, stamped by the room.
     pub ts: u64,
+    /// The `seq` this message replies to.
+    #[serde(default)]
+    pub reply_to: Option<u64>,
+    /// When the text was last edited (ms), `None` if never.
+    #[serde(default)]
+    pub edited_at: Option<u64>,
+    /// 1 for the original text, +1 per edit.
+    #[serde(default = "first_version")]
+    pub version: u32,
+    /// A tombstone: the text, every earlier version and the reactions are gone; seq, author and time
+    /// stay.
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub reactions: Reactions,
+    /// The room revision of this message's last change (its store, edit, deletion or a reaction).
+    #[serde(default)]
+    pub rev: u64,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+impl ChatMessage {
+    /// A new message as the room stores it: version 1, no edits, no reactions.
+    pub fn new(seq: u64, id: Option<String>, from: User, text: String, ts: u64) -> Self {
+        ChatMessage {
+            seq,
+            id,
+            from,
+            text,
+            ts,
+            reply_to: None,
+            edited_at: None,
+            version: 1,
+            deleted: false,
+            reactions: Reactions::new(),
+            rev: 0,
+        }
+    }
+}
+
+/// One text a message has had: `version` 1 is the original, `at` when it was written (ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    pub version: u32,
+    pub text: String,
+    pub at: u64,
 }
 
 /// Frames the room sends. Serialized once per event, however many sockets receive it.
@@ -47,12 +103,43 @@ pub enum ServerFrame<'a> {
         truncated: bool,
         /// The rules this room enforces, so a client paces and checks itself by them instead of a copy.
         limits: Announced,
+        /// The room's revision: it increases with every stored change.
+        rev: u64,
+        /// Up to where this author has read (`None`: anonymous, no read state).
+        read_seq: Option<u64>,
+        /// Messages after `read_seq` not sent by this author and not deleted.
+        unread: u64,
+        /// On a resume with `since=`: the current state of each message up to `after` changed since.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        changes: Option<&'a [ChatMessage]>,
     },
     Message(&'a ChatMessage),
     Ack {
         id: Option<&'a str>,
         seq: u64,
         ts: u64,
+        rev: u64,
+    },
+    MessageUpdated {
+        message: &'a ChatMessage,
+        rev: u64,
+    },
+    Reaction {
+        seq: u64,
+        emoji: &'a str,
+        user: &'a User,
+        on: bool,
+        counts: &'a Reactions,
+        rev: u64,
+    },
+    Read {
+        user: &'a User,
+        seq: u64,
+    },
+    History {
+        id: Option<&'a str>,
+        messages: &'a [ChatMessage],
+        has_more: bool,
     },
     Join {
         user: &'a User,
@@ -107,8 +194,49 @@ impl Announced {
 /// What a client may send, once decoded and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
-    Message { text: String, id: Option<String> },
+    Message {
+        text: String,
+        id: Option<String>,
+        reply_to: Option<u64>,
+    },
     Typing,
+    Edit {
+        seq: u64,
+        text: String,
+        id: Option<String>,
+    },
+    Delete {
+        seq: u64,
+        id: Option<String>,
+    },
+    React {
+        seq: u64,
+        emoji: String,
+        on: bool,
+        id: Option<String>,
+    },
+    Read {
+        seq: u64,
+    },
+    History {
+        before: Option<u64>,
+        limit: usize,
+        id: Option<String>,
+    },
+}
+
+impl ClientFrame {
+    /// The client's id of this frame, to answer it by.
+    pub fn id(&self) -> Option<&str> {
+        match self {
+            ClientFrame::Message { id, .. }
+            | ClientFrame::Edit { id, .. }
+            | ClientFrame::Delete { id, .. }
+            | ClientFrame::React { id, .. }
+            | ClientFrame::History { id, .. } => id.as_deref(),
+            ClientFrame::Typing | ClientFrame::Read { .. } => None,
+        }
+    }
 }
 
 /// The loose shape serde reads first; [`ClientFrame::decode`] gives it meaning.
@@ -118,6 +246,12 @@ struct RawFrame {
     kind: Option<String>,
     text: Option<String>,
     id: Option<String>,
+    seq: Option<u64>,
+    reply_to: Option<u64>,
+    emoji: Option<String>,
+    on: Option<bool>,
+    before: Option<u64>,
+    limit: Option<u64>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -183,6 +317,16 @@ impl ClientFrame {
                 None,
             ));
         }
+        frame.interpret()
+    }
+}
+
+impl RawFrame {
+    /// What a well-formed frame means. Apart from [`ClientFrame::decode`] so that the parse above, whose
+    /// error path recurses as deep as the JSON nests (up to serde_json's 128 levels), runs on a small
+    /// stack frame: this one grows with every frame type.
+    fn interpret(self) -> Result<ClientFrame, FrameError> {
+        let frame = self;
         let id = match frame.id {
             Some(id) => Some(
                 validate::check_client_id(&id)
@@ -190,20 +334,52 @@ impl ClientFrame {
             ),
             None => None,
         };
+        let refuse = |p: Problem| FrameError::new(p.code, p.message, id.clone());
+        let missing = |what: &str| FrameError::new(ErrorCode::BadRequest, what, id.clone());
+        let text = |text: Option<String>| -> Result<String, FrameError> {
+            let text = text.ok_or_else(|| missing("message has no text"))?;
+            validate::check_text(&text).map_err(refuse)?;
+            Ok(text)
+        };
+        let seq = |seq: Option<u64>| seq.ok_or_else(|| missing("frame has no \"seq\""));
         match frame.kind.as_deref() {
-            Some("message") => {
-                let text = frame.text.ok_or_else(|| {
-                    FrameError::new(ErrorCode::BadRequest, "message has no text", id.clone())
-                })?;
-                validate::check_text(&text)
-                    .map_err(|p| FrameError::new(p.code, p.message, id.clone()))?;
-                Ok(ClientFrame::Message { text, id })
-            }
+            Some("message") => Ok(ClientFrame::Message {
+                text: text(frame.text)?,
+                reply_to: frame.reply_to,
+                id,
+            }),
             Some("typing") => Ok(ClientFrame::Typing),
+            Some("edit") => Ok(ClientFrame::Edit {
+                seq: seq(frame.seq)?,
+                text: text(frame.text)?,
+                id,
+            }),
+            Some("delete") => Ok(ClientFrame::Delete {
+                seq: seq(frame.seq)?,
+                id,
+            }),
+            Some("react") => {
+                let emoji = frame.emoji.ok_or_else(|| missing("react has no \"emoji\""))?;
+                validate::check_emoji(&emoji).map_err(refuse)?;
+                Ok(ClientFrame::React {
+                    seq: seq(frame.seq)?,
+                    emoji,
+                    on: frame.on.unwrap_or(true),
+                    id,
+                })
+            }
+            Some("read") => Ok(ClientFrame::Read {
+                seq: seq(frame.seq)?,
+            }),
+            Some("history") => Ok(ClientFrame::History {
+                before: frame.before,
+                limit: validate::history_page_limit(frame.limit).map_err(refuse)?,
+                id,
+            }),
             Some(other) => Err(FrameError::new(
                 ErrorCode::BadRequest,
                 format!(
-                    "unknown frame type {:?} (expected \"message\" or \"typing\")",
+                    "unknown frame type {:?} (expected message, typing, edit, delete, react, read or history)",
                     truncate(other, 32)
                 ),
                 id,
@@ -256,14 +432,16 @@ mod tests {
             ClientFrame::decode(r#"{"type":"message","text":"hi","id":"a1"}"#),
             Ok(ClientFrame::Message {
                 text: "hi".into(),
-                id: Some("a1".into())
+                id: Some("a1".into()),
+                reply_to: None,
             })
         );
         assert_eq!(
             ClientFrame::decode(r#"{"type":"message","text":"hi"}"#),
             Ok(ClientFrame::Message {
                 text: "hi".into(),
-                id: None
+                id: None,
+                reply_to: None,
             })
         );
         assert_eq!(
@@ -336,15 +514,12 @@ mod tests {
             uid: None,
         };
         let msg = ChatMessage {
-            seq: 3,
-            id: None,
-            from: user.clone(),
-            text: "<b>hi</b>".into(),
-            ts: 10,
+            rev: 3,
+            ..ChatMessage::new(3, None, user.clone(), "<b>hi</b>".into(), 10)
         };
         assert_eq!(
             ServerFrame::Message(&msg).to_json(),
-            r#"{"type":"message","seq":3,"id":null,"from":{"id":"c1","name":"ann","uid":null},"text":"<b>hi</b>","ts":10}"#
+            r#"{"type":"message","seq":3,"id":null,"from":{"id":"c1","name":"ann","uid":null},"text":"<b>hi</b>","ts":10,"reply_to":null,"edited_at":null,"version":1,"deleted":false,"reactions":{},"rev":3}"#
         );
         assert_eq!(
             ServerFrame::Error {

@@ -30,9 +30,10 @@ use std::collections::HashMap;
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
-use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User};
+use crate::history::{Appended, History};
+use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
-use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, WELCOME_HISTORY};
+use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
 
 /// WebSocket close code for a frame over the size limit ("message too big").
 pub const CLOSE_TOO_BIG: u16 = 1009;
@@ -43,42 +44,6 @@ pub const CLOSE_FLOODING: u16 = 1008;
 /// Old messages beyond `HISTORY_LIMIT` are deleted in batches, every this many messages; reads hide
 /// them in between, so the limit is exact from a client's point of view.
 pub const TRIM_EVERY: u64 = 64;
-
-/// What [`History::append`] did with a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Appended {
-    /// Stored under the `seq` the room assigned.
-    Stored,
-    /// Not stored: a stored message has the same sender ([`sender_key`]), client `id` and text (a
-    /// retry); these are its `seq` and `ts`.
-    Duplicate { seq: u64, ts: u64 },
-    /// Not stored: a stored message has the same sender ([`sender_key`]) and client `id` but another
-    /// text. It is somebody else's message (or a client reusing an id), so it must not be acknowledged
-    /// as this one.
-    Conflict,
-}
-
-/// Whose client ids a message's `id` is unique among: an identified sender's (`u:<uid>`, whatever name
-/// it uses), else an anonymous sender name's (`n:<name>`, as in protocol v1).
-pub fn sender_key(from: &User) -> String {
-    match &from.uid {
-        Some(uid) => format!("u:{uid}"),
-        None => format!("n:{}", from.name),
-    }
-}
-
-/// The room's persistent message log.
-pub trait History {
-    /// Stores a message whose `seq` the room has assigned, unless a stored message has the same
-    /// sender ([`sender_key`]) and client `id`. One step, so the common case (a new message) costs one
-    /// statement: the check for a duplicate is the store's unique index, not a separate lookup.
-    fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String>;
-    /// Messages with `seq > after`, oldest first, at most `limit` of them: the oldest such messages
-    /// when `newest` is false (paging forward), the newest when it is true (catching up).
-    fn range(&self, after: u64, limit: usize, newest: bool) -> Result<Vec<ChatMessage>, String>;
-    /// Deletes every message with `seq <= upto`.
-    fn trim(&mut self, upto: u64);
-}
 
 /// What the Durable Object must do after an event. Frames are serialized once, here.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +62,25 @@ pub enum Effect {
         code: u16,
         reason: &'static str,
     },
+    /// Call [`Room::tick`] after this many milliseconds (announcements held back to coalesce them).
+    Wake { after_ms: u64 },
 }
+
+/// Where a joining client resumes: `after` its last seen `seq`, and `since` its last seen `rev`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Resume {
+    pub after: Option<u64>,
+    pub since: Option<u64>,
+}
+
+impl From<Option<u64>> for Resume {
+    fn from(after: Option<u64>) -> Self {
+        Resume { after, since: None }
+    }
+}
+
+/// Read marks are announced at most once per author per this many milliseconds.
+pub const READ_ANNOUNCE_MS: u64 = 1000;
 
 /// A frame as it arrived on a socket.
 #[derive(Debug, Clone, Copy)]
@@ -111,6 +94,8 @@ pub enum Incoming<'a> {
 pub struct Accepted {
     pub seq: u64,
     pub ts: u64,
+    /// The revision of the message (or of the change, for an edit, deletion or reaction).
+    pub rev: u64,
     /// False when the `id` was seen before and the original was acknowledged again.
     pub fresh: bool,
 }
@@ -128,12 +113,12 @@ pub struct Member<S> {
 /// Work waiting for the next [`Room::flush`], in arrival order.
 #[derive(Debug)]
 enum Queued {
-    /// A valid message that passed the rate limit, to store and announce.
-    Message {
+    /// A valid frame that passed the rate limit (a message, an edit, a deletion, a reaction, a read
+    /// mark, a history request), to carry out in arrival order.
+    Op {
         conn_id: String,
         from: User,
-        text: String,
-        id: Option<String>,
+        op: ClientFrame,
     },
     /// What a later frame produced, held back so it is not sent before the answers to earlier frames.
     Effects(Vec<Effect>),
@@ -162,6 +147,17 @@ pub struct Room<S> {
     closing: Vec<(String, S)>,
     queue: Vec<Queued>,
     commits: Commits,
+    /// The room's revision: the `rev` of its latest stored change.
+    rev: u64,
+    /// Per author: when their read mark was last announced, and a newer one held back, if any.
+    reads_shown: HashMap<String, ReadShown>,
+}
+
+#[derive(Debug, Default)]
+struct ReadShown {
+    at_ms: u64,
+    /// (connection, reader, seq) of a mark stored but not yet announced.
+    pending: Option<(String, User, u64)>,
 }
 
 /// A snapshot for `GET /api/rooms/{room}`.
@@ -184,7 +180,19 @@ impl<S> Room<S> {
             closing: Vec::new(),
             queue: Vec::new(),
             commits: Commits::default(),
+            rev: last_seq,
+            reads_shown: HashMap::new(),
         }
+    }
+
+    /// Sets the revision the stored log has reached (the Durable Object reads it at construction;
+    /// `new` assumes a log without changes, where the revision is the last `seq`).
+    pub fn set_rev(&mut self, rev: u64) {
+        self.rev = self.rev.max(rev);
+    }
+
+    pub fn rev(&self) -> u64 {
+        self.rev
     }
 
     /// Rebuilds the roster from the open sockets and the users kept in their attachments (after a
@@ -265,17 +273,38 @@ impl<S> Room<S> {
         &mut self,
         user: User,
         socket: S,
-        after: Option<u64>,
+        resume: impl Into<Resume>,
         history: &dyn History,
         now_ms: u64,
     ) -> Result<Vec<Effect>, Problem> {
-        let (from, cap) = match after {
+        let resume = resume.into();
+        let (from, cap) = match resume.after {
             Some(after) => (after, MAX_PAGE),
             None => (0, WELCOME_HISTORY),
         };
         let messages = self.read(history, from, cap, true)?;
         let missed = self.last_seq.saturating_sub(from);
-        let truncated = missed > messages.len() as u64;
+        let mut truncated = missed > messages.len() as u64;
+        let changes = match (resume.after, resume.since) {
+            (Some(after), Some(since)) => {
+                let mut changes = history
+                    .changes(after, since, MAX_PAGE + 1)
+                    .map_err(storage)?;
+                if changes.len() > MAX_PAGE {
+                    changes.truncate(MAX_PAGE);
+                    truncated = true;
+                }
+                Some(changes)
+            }
+            _ => None,
+        };
+        let (read_seq, unread) = match &user.uid {
+            Some(uid) => {
+                let mark = history.read_mark(uid).map_err(storage)?;
+                (Some(mark), history.unread(uid, mark).map_err(storage)?)
+            }
+            None => (None, 0),
+        };
         let member = self.member(user.clone(), socket, now_ms);
         self.members.insert(user.id.clone(), member);
         let welcome = ServerFrame::Welcome {
@@ -286,6 +315,10 @@ impl<S> Room<S> {
             last_seq: self.last_seq,
             truncated,
             limits: Announced::of(&self.limits),
+            rev: self.rev,
+            read_seq,
+            unread,
+            changes: changes.as_deref(),
         }
         .to_json();
         Ok(vec![
@@ -369,27 +402,27 @@ impl<S> Room<S> {
         let mut messages = 0;
         for queued in std::mem::take(&mut self.queue) {
             match queued {
-                Queued::Message {
-                    conn_id,
-                    from,
-                    text,
-                    id,
-                } => {
-                    messages += 1;
+                Queued::Op { conn_id, from, op } => {
+                    if matches!(op, ClientFrame::Message { .. }) {
+                        messages += 1;
+                    }
+                    let id = op.id().map(str::to_string);
                     let at = effects.len();
-                    match self.submit(from, text, id.clone(), history, now_ms, effects) {
-                        Ok(accepted) => effects.insert(
+                    match self.carry_out(&conn_id, from, op, history, now_ms, effects) {
+                        Ok(Some(done)) => effects.insert(
                             at,
                             Effect::Send {
                                 to: conn_id,
                                 frame: ServerFrame::Ack {
                                     id: id.as_deref(),
-                                    seq: accepted.seq,
-                                    ts: accepted.ts,
+                                    seq: done.seq,
+                                    ts: done.ts,
+                                    rev: done.rev,
                                 }
                                 .to_json(),
                             },
                         ),
+                        Ok(None) => {}
                         Err(p) => {
                             effects.push(error_to(&conn_id, p.code, &p.message, id.as_deref()))
                         }
@@ -399,6 +432,334 @@ impl<S> Room<S> {
             }
         }
         messages
+    }
+
+    /// Carries out one queued frame; `Some` when it is to be acknowledged (with the returned `seq`,
+    /// `ts` and `rev`).
+    fn carry_out(
+        &mut self,
+        conn_id: &str,
+        from: User,
+        op: ClientFrame,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Option<Accepted>, Problem> {
+        match op {
+            ClientFrame::Message { text, id, reply_to } => {
+                if let Some(target) = reply_to {
+                    self.live_message(history, target)?;
+                }
+                let msg = ChatMessage {
+                    reply_to,
+                    ..ChatMessage::new(0, id, from, text, now_ms)
+                };
+                self.submit(msg, history, effects).map(Some)
+            }
+            ClientFrame::Edit { seq, text, .. } => {
+                self.edit(&from, seq, text, history, now_ms, effects)
+            }
+            ClientFrame::Delete { seq, .. } => self.delete(&from, seq, history, now_ms, effects),
+            ClientFrame::React { seq, emoji, on, .. } => {
+                self.react(&from, seq, &emoji, on, history, now_ms, effects)
+            }
+            ClientFrame::Read { seq } => {
+                self.mark_read(conn_id, from, seq, history, now_ms, effects)?;
+                Ok(None)
+            }
+            ClientFrame::History { before, limit, id } => {
+                let (messages, has_more) = self.scroll_back(history, before, limit)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame: ServerFrame::History {
+                        id: id.as_deref(),
+                        messages: &messages,
+                        has_more,
+                    }
+                    .to_json(),
+                });
+                Ok(None)
+            }
+            // Typing never waits in the queue.
+            ClientFrame::Typing => Ok(None),
+        }
+    }
+
+    /// The stored, not deleted message `seq`, or `not_found`.
+    fn live_message(&self, history: &dyn History, seq: u64) -> Result<ChatMessage, Problem> {
+        let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
+        let found = if seq > oldest_kept_after {
+            history.get(seq).map_err(storage)?
+        } else {
+            None
+        };
+        match found {
+            Some(m) if !m.deleted => Ok(m),
+            _ => Err(Problem::new(
+                ErrorCode::NotFound,
+                format!("message {seq} does not exist or was deleted"),
+            )),
+        }
+    }
+
+    /// The author's own live message `seq`: `forbidden` for an anonymous connection or another
+    /// author's message.
+    fn own_message(
+        &self,
+        from: &User,
+        seq: u64,
+        history: &dyn History,
+    ) -> Result<ChatMessage, Problem> {
+        let uid = identified(from)?;
+        let msg = self.live_message(history, seq)?;
+        if msg.from.uid.as_deref() != Some(uid) {
+            return Err(Problem::new(
+                ErrorCode::Forbidden,
+                format!("message {seq} is not yours"),
+            ));
+        }
+        Ok(msg)
+    }
+
+    fn edit(
+        &mut self,
+        from: &User,
+        seq: u64,
+        text: String,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Option<Accepted>, Problem> {
+        let msg = self.own_message(from, seq, history)?;
+        if msg.text == text {
+            // Nothing to change (a retry of an edit already made): acknowledged as it stands.
+            return Ok(Some(Accepted {
+                seq,
+                ts: msg.edited_at.unwrap_or(msg.ts),
+                rev: msg.rev,
+                fresh: false,
+            }));
+        }
+        let previous = Version {
+            version: msg.version,
+            text: msg.text.clone(),
+            at: msg.edited_at.unwrap_or(msg.ts),
+        };
+        let rev = self.rev + 1;
+        let edited = ChatMessage {
+            text,
+            version: msg.version + 1,
+            edited_at: Some(now_ms),
+            rev,
+            ..msg
+        };
+        history.edit(&edited, &previous).map_err(storage)?;
+        self.rev = rev;
+        effects.push(updated(&edited));
+        Ok(Some(Accepted {
+            seq,
+            ts: now_ms,
+            rev,
+            fresh: true,
+        }))
+    }
+
+    fn delete(
+        &mut self,
+        from: &User,
+        seq: u64,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Option<Accepted>, Problem> {
+        let uid = identified(from)?;
+        // Deleting what is already deleted is a retry: acknowledged, nothing changes.
+        if let Some(gone) = history.get(seq).map_err(storage)? {
+            if gone.deleted && gone.from.uid.as_deref() == Some(uid) {
+                return Ok(Some(Accepted {
+                    seq,
+                    ts: gone.edited_at.unwrap_or(gone.ts),
+                    rev: gone.rev,
+                    fresh: false,
+                }));
+            }
+        }
+        let msg = self.own_message(from, seq, history)?;
+        let rev = self.rev + 1;
+        let tombstone = ChatMessage {
+            text: String::new(),
+            deleted: true,
+            edited_at: Some(now_ms),
+            reactions: Default::default(),
+            rev,
+            ..msg
+        };
+        history.delete(&tombstone).map_err(storage)?;
+        self.rev = rev;
+        effects.push(updated(&tombstone));
+        Ok(Some(Accepted {
+            seq,
+            ts: now_ms,
+            rev,
+            fresh: true,
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn react(
+        &mut self,
+        from: &User,
+        seq: u64,
+        emoji: &str,
+        on: bool,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Option<Accepted>, Problem> {
+        let uid = identified(from)?;
+        let msg = self.live_message(history, seq)?;
+        if on && !msg.reactions.contains_key(emoji) && msg.reactions.len() >= MAX_REACTIONS {
+            return Err(Problem::new(
+                ErrorCode::TooLarge,
+                format!("message {seq} already has {MAX_REACTIONS} different reactions"),
+            ));
+        }
+        let rev = self.rev + 1;
+        let Some(counts) = history.react(seq, emoji, uid, on, rev).map_err(storage)? else {
+            return Ok(Some(Accepted {
+                seq,
+                ts: now_ms,
+                rev: msg.rev,
+                fresh: false,
+            }));
+        };
+        self.rev = rev;
+        effects.push(Effect::Broadcast {
+            except: None,
+            frame: ServerFrame::Reaction {
+                seq,
+                emoji,
+                user: from,
+                on,
+                counts: &counts,
+                rev,
+            }
+            .to_json(),
+        });
+        Ok(Some(Accepted {
+            seq,
+            ts: now_ms,
+            rev,
+            fresh: true,
+        }))
+    }
+
+    /// Stores a read mark (never backwards) and announces it to the others, at most once per author
+    /// per [`READ_ANNOUNCE_MS`]: a newer mark within that time is held back and announced by
+    /// [`Room::tick`].
+    fn mark_read(
+        &mut self,
+        conn_id: &str,
+        from: User,
+        seq: u64,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Problem> {
+        let uid = identified(&from)?.to_string();
+        let seq = seq.min(self.last_seq);
+        if seq <= history.read_mark(&uid).map_err(storage)? {
+            return Ok(());
+        }
+        history.set_read_mark(&uid, seq).map_err(storage)?;
+        let shown = self.reads_shown.entry(uid).or_default();
+        if shown.at_ms == 0 || now_ms >= shown.at_ms + READ_ANNOUNCE_MS {
+            shown.at_ms = now_ms;
+            shown.pending = None;
+            effects.push(read_announcement(conn_id, &from, seq));
+        } else {
+            if shown.pending.is_none() {
+                effects.push(Effect::Wake {
+                    after_ms: shown.at_ms + READ_ANNOUNCE_MS - now_ms,
+                });
+            }
+            shown.pending = Some((conn_id.to_string(), from, seq));
+        }
+        Ok(())
+    }
+
+    /// Announces the read marks held back whose time has come (the Durable Object calls this when an
+    /// [`Effect::Wake`] is due).
+    pub fn tick(&mut self, now_ms: u64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut next: Option<u64> = None;
+        for shown in self.reads_shown.values_mut() {
+            let due = shown.at_ms + READ_ANNOUNCE_MS;
+            if shown.pending.is_some() && now_ms >= due {
+                if let Some((conn_id, reader, seq)) = shown.pending.take() {
+                    effects.push(read_announcement(&conn_id, &reader, seq));
+                    shown.at_ms = now_ms;
+                }
+            } else if shown.pending.is_some() {
+                next = Some(next.map_or(due - now_ms, |n| n.min(due - now_ms)));
+            }
+        }
+        if let Some(after_ms) = next {
+            effects.push(Effect::Wake { after_ms });
+        }
+        effects
+    }
+
+    /// A page of older messages: the newest `limit` before `before` (default: all), oldest first, and
+    /// whether there are older ones still.
+    fn scroll_back(
+        &self,
+        history: &dyn History,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<ChatMessage>, bool), Problem> {
+        let before = before.unwrap_or(u64::MAX).min(self.last_seq + 1);
+        let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
+        let mut page: Vec<ChatMessage> = history
+            .before(before, limit + 1)
+            .map_err(storage)?
+            .into_iter()
+            .filter(|m| m.seq > oldest_kept_after)
+            .collect();
+        let has_more = page.len() > limit;
+        if has_more {
+            page.remove(0);
+        }
+        Ok((page, has_more))
+    }
+
+    /// Every text message `seq` has had, oldest first, the current one last (`[]` once deleted), and
+    /// whether it is deleted; `not_found` when there is no such message.
+    pub fn versions(
+        &self,
+        history: &dyn History,
+        seq: u64,
+    ) -> Result<(bool, Vec<Version>), Problem> {
+        let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
+        let msg = match history.get(seq).map_err(storage)? {
+            Some(m) if seq > oldest_kept_after => m,
+            _ => {
+                return Err(Problem::new(
+                    ErrorCode::NotFound,
+                    format!("message {seq} does not exist"),
+                ))
+            }
+        };
+        if msg.deleted {
+            return Ok((true, Vec::new()));
+        }
+        let mut versions = history.versions(seq).map_err(storage)?;
+        versions.push(Version {
+            version: msg.version,
+            at: msg.edited_at.unwrap_or(msg.ts),
+            text: msg.text,
+        });
+        Ok((false, versions))
     }
 
     /// Counts one turn that wrote `messages` messages (none: no write, no commit).
@@ -472,19 +833,20 @@ impl<S> Room<S> {
                 frame: ServerFrame::Typing { user: &member.user }.to_json(),
             }],
             ClientFrame::Typing => Vec::new(),
-            ClientFrame::Message { id, .. } if !allowed => vec![error_to(
+            // A read mark past the limit is dropped too: the next one carries it.
+            ClientFrame::Read { .. } if !allowed => Vec::new(),
+            op if !allowed => vec![error_to(
                 conn_id,
                 ErrorCode::RateLimited,
-                "too many messages; this one was dropped, slow down",
-                id.as_deref(),
+                "too many frames; this one was dropped, slow down",
+                op.id(),
             )],
-            ClientFrame::Message { text, id } => {
+            op => {
                 let from = member.user.clone();
-                self.queue.push(Queued::Message {
+                self.queue.push(Queued::Op {
                     conn_id: conn_id.to_string(),
                     from,
-                    text,
-                    id,
+                    op,
                 });
                 Vec::new()
             }
@@ -510,7 +872,8 @@ impl<S> Room<S> {
         }
         // this message shares the turn (and the commit) of what was just flushed
         self.count_turn(flushed + 1);
-        let result = self.submit(from, text, id, history, now_ms, &mut effects);
+        let msg = ChatMessage::new(0, id, from, text, now_ms);
+        let result = self.submit(msg, history, &mut effects);
         (result, effects)
     }
 
@@ -535,35 +898,32 @@ impl<S> Room<S> {
         let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
         history
             .range(after.max(oldest_kept_after), limit, newest)
-            .map_err(|e| Problem::new(ErrorCode::Internal, format!("could not read history: {e}")))
+            .map_err(storage)
     }
 
-    /// The one path every message takes: dedupe by `(sender, id)`, assign `seq`, store, then broadcast.
+    /// The one path every message takes: dedupe by `(sender, id)`, assign `seq` and `rev`, store, then
+    /// broadcast.
     fn submit(
         &mut self,
-        from: User,
-        text: String,
-        id: Option<String>,
+        msg: ChatMessage,
         history: &mut dyn History,
-        now_ms: u64,
         effects: &mut Vec<Effect>,
     ) -> Result<Accepted, Problem> {
         let msg = ChatMessage {
             seq: self.last_seq + 1,
-            id,
-            from,
-            text,
-            ts: now_ms,
+            rev: self.rev + 1,
+            ..msg
         };
         let appended = history
             .append(&msg)
             .map_err(|e| Problem::new(ErrorCode::Internal, format!("could not store: {e}")))?;
         match appended {
             Appended::Stored => {}
-            Appended::Duplicate { seq, ts } => {
+            Appended::Duplicate { seq, ts, rev } => {
                 return Ok(Accepted {
                     seq,
                     ts,
+                    rev,
                     fresh: false,
                 })
             }
@@ -579,8 +939,9 @@ impl<S> Room<S> {
             }
         }
         self.last_seq = msg.seq;
+        self.rev = msg.rev;
         if msg.seq > self.limits.history_limit && msg.seq.is_multiple_of(TRIM_EVERY) {
-            history.trim(msg.seq - self.limits.history_limit);
+            history.trim(msg.seq - self.limits.history_limit, self.rev);
         }
         effects.push(Effect::Broadcast {
             except: Some(msg.from.id.clone()),
@@ -589,8 +950,44 @@ impl<S> Room<S> {
         Ok(Accepted {
             seq: msg.seq,
             ts: msg.ts,
+            rev: msg.rev,
             fresh: true,
         })
+    }
+}
+
+/// A storage failure, as the client hears of it.
+fn storage(e: String) -> Problem {
+    Problem::new(ErrorCode::Internal, format!("storage failed: {e}"))
+}
+
+/// The author id of `from`, or `forbidden`: editing, deleting, reacting and read state need one.
+fn identified(from: &User) -> Result<&str, Problem> {
+    from.uid.as_deref().ok_or_else(|| {
+        Problem::new(
+            ErrorCode::Forbidden,
+            "connect with a key= (or a signed token) to edit, delete, react or keep read state",
+        )
+    })
+}
+
+/// `message_updated` with the whole current message, to every connection (the author's own included,
+/// so each of its tabs shows the change).
+fn updated(msg: &ChatMessage) -> Effect {
+    Effect::Broadcast {
+        except: None,
+        frame: ServerFrame::MessageUpdated {
+            message: msg,
+            rev: msg.rev,
+        }
+        .to_json(),
+    }
+}
+
+fn read_announcement(conn_id: &str, reader: &User, seq: u64) -> Effect {
+    Effect::Broadcast {
+        except: Some(conn_id.to_string()),
+        frame: ServerFrame::Read { user: reader, seq }.to_json(),
     }
 }
 
@@ -601,60 +998,10 @@ fn error_to(conn_id: &str, code: ErrorCode, message: &str, id: Option<&str>) -> 
     }
 }
 
-/// An in-memory [`History`], for tests and benchmarks of the pure core.
-#[derive(Debug, Default)]
-pub struct MemoryHistory {
-    pub messages: Vec<ChatMessage>,
-    /// When set, `append` and `range` fail with this error (to test storage faults).
-    pub fail_with: Option<String>,
-}
-
-impl History for MemoryHistory {
-    fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String> {
-        if let Some(e) = &self.fail_with {
-            return Err(e.clone());
-        }
-        if msg.id.is_some() {
-            if let Some(m) = self
-                .messages
-                .iter()
-                .find(|m| sender_key(&m.from) == sender_key(&msg.from) && m.id == msg.id)
-            {
-                return Ok(if m.text == msg.text {
-                    Appended::Duplicate {
-                        seq: m.seq,
-                        ts: m.ts,
-                    }
-                } else {
-                    Appended::Conflict
-                });
-            }
-        }
-        self.messages.push(msg.clone());
-        Ok(Appended::Stored)
-    }
-
-    fn range(&self, after: u64, limit: usize, newest: bool) -> Result<Vec<ChatMessage>, String> {
-        if let Some(e) = &self.fail_with {
-            return Err(e.clone());
-        }
-        let all: Vec<&ChatMessage> = self.messages.iter().filter(|m| m.seq > after).collect();
-        let skip = if newest {
-            all.len().saturating_sub(limit)
-        } else {
-            0
-        };
-        Ok(all.into_iter().skip(skip).take(limit).cloned().collect())
-    }
-
-    fn trim(&mut self, upto: u64) {
-        self.messages.retain(|m| m.seq > upto);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::history::MemoryHistory;
     use crate::rate::Rate;
     use serde_json::Value;
 
@@ -1087,6 +1434,10 @@ mod tests {
                     parse(frame),
                 ),
                 Effect::Close { to, code, .. } => (to.clone(), serde_json::json!({"type": code})),
+                Effect::Wake { after_ms } => (
+                    "room".into(),
+                    serde_json::json!({"type": "wake", "seq": after_ms}),
+                ),
             })
             .map(|(to, v)| {
                 (
@@ -1302,6 +1653,445 @@ mod tests {
         assert_eq!(h.messages[0].from.uid.as_deref(), Some("u-1"));
     }
 
+    /// A room where ann (`a`, uid `u-ann`) and bob (`b`, uid `u-bob`) are connected, plus anonymous
+    /// cy (`c`), and ann has said "hello" (seq 1).
+    fn living(h: &mut MemoryHistory) -> Room<()> {
+        let mut r = room();
+        for (id, name, uid) in [
+            ("a", "ann", Some("u-ann")),
+            ("b", "bob", Some("u-bob")),
+            ("c", "cy", None),
+        ] {
+            let u = User {
+                uid: uid.map(String::from),
+                ..user(id, name)
+            };
+            r.join(u, (), None, h, 0).unwrap();
+        }
+        deliver(&mut r, "a", Incoming::Text(&say(Some("m1"), "hello")), h, 1);
+        r
+    }
+
+    fn send(
+        r: &mut Room<()>,
+        conn: &str,
+        frame: Value,
+        h: &mut MemoryHistory,
+        now: u64,
+    ) -> Vec<Effect> {
+        deliver(r, conn, Incoming::Text(&frame.to_string()), h, now)
+    }
+
+    #[test]
+    fn an_author_edits_their_message_every_connection_hears_it_and_the_versions_are_kept() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        let effects = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"edit","seq":1,"text":"hello all","id":"e1"}),
+            &mut h,
+            5,
+        );
+        let to_a = frames_for(&effects, "a");
+        assert_eq!(to_a[0]["type"], "ack");
+        assert_eq!(to_a[0]["id"], "e1");
+        assert_eq!(to_a[0]["rev"], 2);
+        for conn in ["a", "b", "c"] {
+            let update = frames_for(&effects, conn)
+                .into_iter()
+                .find(|f| f["type"] == "message_updated")
+                .unwrap();
+            assert_eq!(update["message"]["text"], "hello all");
+            assert_eq!(update["message"]["version"], 2);
+            assert_eq!(update["message"]["edited_at"], 5);
+            assert_eq!(update["rev"], 2);
+        }
+        let (deleted, versions) = r.versions(&h, 1).unwrap();
+        assert!(!deleted);
+        let texts: Vec<&str> = versions.iter().map(|v| v.text.as_str()).collect();
+        assert_eq!(texts, vec!["hello", "hello all"]);
+        assert_eq!((versions[0].at, versions[1].at), (1, 5));
+        // the same edit again is a retry: acked at the same rev, nothing broadcast
+        let effects = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"edit","seq":1,"text":"hello all"}),
+            &mut h,
+            6,
+        );
+        assert_eq!(frames_for(&effects, "b").len(), 0);
+        assert_eq!(frames_for(&effects, "a")[0]["rev"], 2);
+        assert_eq!(r.rev(), 2);
+    }
+
+    #[test]
+    fn only_the_author_may_edit_or_delete_and_anonymous_connections_may_not_change_anything() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        for (conn, frame, code) in [
+            (
+                "b",
+                serde_json::json!({"type":"edit","seq":1,"text":"mine now","id":"x"}),
+                "forbidden",
+            ),
+            (
+                "b",
+                serde_json::json!({"type":"delete","seq":1,"id":"x"}),
+                "forbidden",
+            ),
+            (
+                "c",
+                serde_json::json!({"type":"edit","seq":1,"text":"x","id":"x"}),
+                "forbidden",
+            ),
+            (
+                "c",
+                serde_json::json!({"type":"react","seq":1,"emoji":"👍","id":"x"}),
+                "forbidden",
+            ),
+            ("c", serde_json::json!({"type":"read","seq":1}), "forbidden"),
+            (
+                "a",
+                serde_json::json!({"type":"edit","seq":99,"text":"x","id":"x"}),
+                "not_found",
+            ),
+            (
+                "a",
+                serde_json::json!({"type":"react","seq":99,"emoji":"👍","id":"x"}),
+                "not_found",
+            ),
+            (
+                "a",
+                serde_json::json!({"type":"message","text":"re","reply_to":99,"id":"x"}),
+                "not_found",
+            ),
+            (
+                "a",
+                serde_json::json!({"type":"react","seq":1,"emoji":"lol","id":"x"}),
+                "bad_request",
+            ),
+        ] {
+            let effects = send(&mut r, conn, frame.clone(), &mut h, 9);
+            let answer = &frames_for(&effects, conn)[0];
+            assert_eq!(answer["code"], code, "{frame}");
+            let others: Vec<_> = ["a", "b", "c"]
+                .into_iter()
+                .filter(|c| *c != conn)
+                .flat_map(|c| frames_for(&effects, c))
+                .collect();
+            assert!(others.is_empty(), "{frame}: nothing reaches the others");
+        }
+        assert_eq!(h.messages.len(), 1);
+        assert_eq!(h.messages[0].text, "hello");
+        assert_eq!(r.rev(), 1, "nothing was stored");
+    }
+
+    #[test]
+    fn deleting_erases_the_text_every_version_and_the_reactions_but_keeps_the_tombstone() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"edit","seq":1,"text":"oops","id":"e"}),
+            &mut h,
+            2,
+        );
+        send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"react","seq":1,"emoji":"👍","id":"r"}),
+            &mut h,
+            3,
+        );
+        let effects = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"delete","seq":1,"id":"d"}),
+            &mut h,
+            4,
+        );
+        let update = &frames_for(&effects, "b")[0];
+        assert_eq!(update["type"], "message_updated");
+        assert_eq!(update["message"]["deleted"], true);
+        assert_eq!(update["message"]["text"], "");
+        assert_eq!(update["message"]["reactions"], serde_json::json!({}));
+        assert_eq!(update["message"]["from"]["name"], "ann");
+        assert!(h.versions.is_empty() && h.reactions.is_empty());
+        assert!(!h.messages[0].text.contains("oops") && !h.messages[0].text.contains("hello"));
+        assert_eq!(r.versions(&h, 1).unwrap(), (true, vec![]));
+        // deleting again is a retry; editing or reacting to a tombstone is not_found
+        let again = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"delete","seq":1,"id":"d"}),
+            &mut h,
+            5,
+        );
+        assert_eq!(frames_for(&again, "a")[0]["type"], "ack");
+        let edit = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"edit","seq":1,"text":"back","id":"e2"}),
+            &mut h,
+            5,
+        );
+        assert_eq!(frames_for(&edit, "a")[0]["code"], "not_found");
+    }
+
+    #[test]
+    fn reactions_toggle_per_author_idempotently_with_counts_for_everyone() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        let on = |r: &mut Room<()>, h: &mut MemoryHistory, conn: &str, on: bool| {
+            send(
+                r,
+                conn,
+                serde_json::json!({"type":"react","seq":1,"emoji":"👍","on":on,"id":"r"}),
+                h,
+                3,
+            )
+        };
+        let effects = on(&mut r, &mut h, "a", true);
+        let seen = frames_for(&effects, "c")
+            .into_iter()
+            .find(|f| f["type"] == "reaction")
+            .unwrap();
+        assert_eq!(seen["counts"], serde_json::json!({"👍": 1}));
+        assert_eq!(seen["user"]["name"], "ann");
+        assert_eq!(seen["on"], true);
+        let effects = on(&mut r, &mut h, "b", true);
+        assert_eq!(
+            frames_for(&effects, "a")
+                .into_iter()
+                .find(|f| f["type"] == "reaction")
+                .unwrap()["counts"],
+            serde_json::json!({"👍": 2})
+        );
+        // the same reaction again changes nothing and tells nobody
+        let effects = on(&mut r, &mut h, "b", true);
+        assert!(frames_for(&effects, "a").is_empty());
+        assert_eq!(frames_for(&effects, "b")[0]["type"], "ack");
+        let effects = on(&mut r, &mut h, "a", false);
+        assert_eq!(
+            frames_for(&effects, "b")
+                .into_iter()
+                .find(|f| f["type"] == "reaction")
+                .unwrap()["counts"],
+            serde_json::json!({"👍": 1})
+        );
+        assert_eq!(h.messages[0].reactions.get("👍"), Some(&1));
+    }
+
+    #[test]
+    fn replies_name_an_existing_message() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        let effects = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"message","text":"hi ann","reply_to":1,"id":"b1"}),
+            &mut h,
+            2,
+        );
+        assert_eq!(frames_for(&effects, "a")[0]["reply_to"], 1);
+        assert_eq!(h.messages[1].reply_to, Some(1));
+    }
+
+    #[test]
+    fn a_resume_with_since_brings_the_changes_to_messages_already_seen() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        deliver(
+            &mut r,
+            "b",
+            Incoming::Text(&say(Some("b1"), "two")),
+            &mut h,
+            2,
+        );
+        // a client that saw seq 2 at rev 2 goes away; then message 1 is edited, 2 reacted to, 3 said
+        send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"edit","seq":1,"text":"hello!","id":"e"}),
+            &mut h,
+            3,
+        );
+        send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"react","seq":2,"emoji":"🎉","id":"r"}),
+            &mut h,
+            4,
+        );
+        deliver(
+            &mut r,
+            "b",
+            Incoming::Text(&say(Some("b2"), "three")),
+            &mut h,
+            5,
+        );
+        let back = User {
+            uid: Some("u-cy2".into()),
+            ..user("d", "dee")
+        };
+        let effects = r
+            .join(
+                back,
+                (),
+                Resume {
+                    after: Some(2),
+                    since: Some(2),
+                },
+                &h,
+                6,
+            )
+            .unwrap();
+        let welcome = &frames_for(&effects, "d")[0];
+        assert_eq!(welcome["rev"], 5);
+        let history: Vec<u64> = welcome["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(history, vec![3]);
+        let changes = welcome["changes"].as_array().unwrap();
+        let changed: Vec<(u64, u64)> = changes
+            .iter()
+            .map(|m| (m["seq"].as_u64().unwrap(), m["rev"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(changed, vec![(1, 3), (2, 4)]);
+        assert_eq!(changes[0]["text"], "hello!");
+        assert_eq!(welcome["truncated"], false);
+        // without since, no changes field at all (v1 clients see the v1 welcome plus new fields)
+        let effects = r.join(user("e", "eve"), (), Some(2), &h, 6).unwrap();
+        assert!(frames_for(&effects, "e")[0].get("changes").is_none());
+    }
+
+    #[test]
+    fn read_marks_move_forward_only_count_unread_and_are_announced_at_most_once_a_second() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        for i in 0..4 {
+            deliver(
+                &mut r,
+                "a",
+                Incoming::Text(&say(Some(&format!("n{i}")), "more")),
+                &mut h,
+                2,
+            );
+        }
+        let effects = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"read","seq":2}),
+            &mut h,
+            10_000,
+        );
+        assert!(
+            frames_for(&effects, "b").is_empty(),
+            "no answer to a read mark"
+        );
+        let shown = frames_for(&effects, "a");
+        assert_eq!(
+            (shown[0]["type"].as_str(), shown[0]["seq"].as_u64()),
+            (Some("read"), Some(2))
+        );
+        // within the second: stored, held back, announced by tick
+        let effects = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"read","seq":4}),
+            &mut h,
+            10_200,
+        );
+        assert_eq!(effects, vec![Effect::Wake { after_ms: 800 }]);
+        assert!(
+            send(
+                &mut r,
+                "b",
+                serde_json::json!({"type":"read","seq":3}),
+                &mut h,
+                10_300
+            )
+            .is_empty(),
+            "never backwards"
+        );
+        assert!(r
+            .tick(10_500)
+            .iter()
+            .all(|e| matches!(e, Effect::Wake { .. })));
+        let later = r.tick(11_000);
+        assert_eq!(frames_for(&later, "a")[0]["seq"], 4);
+        assert!(r.tick(12_500).is_empty());
+        // bob's next welcome knows where he is: 5 messages, he read 4, none are his
+        let bob_again = User {
+            uid: Some("u-bob".into()),
+            ..user("b2", "bob")
+        };
+        let effects = r.join(bob_again, (), None, &h, 13_000).unwrap();
+        let welcome = &frames_for(&effects, "b2")[0];
+        assert_eq!(
+            (welcome["read_seq"].as_u64(), welcome["unread"].as_u64()),
+            (Some(4), Some(1))
+        );
+        let anon = r.join(user("c2", "cy"), (), None, &h, 13_000).unwrap();
+        assert!(frames_for(&anon, "c2")[0]["read_seq"].is_null());
+    }
+
+    #[test]
+    fn history_pages_scroll_back_with_has_more() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        for i in 0..9 {
+            deliver(
+                &mut r,
+                "a",
+                Incoming::Text(&say(None, &format!("m{i}"))),
+                &mut h,
+                2,
+            );
+        }
+        let effects = send(
+            &mut r,
+            "c",
+            serde_json::json!({"type":"history","before":8,"limit":4,"id":"h1"}),
+            &mut h,
+            3,
+        );
+        let page = &frames_for(&effects, "c")[0];
+        assert_eq!(page["type"], "history");
+        assert_eq!(page["id"], "h1");
+        let seqs: Vec<u64> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["seq"].as_u64().unwrap())
+            .collect();
+        assert_eq!(seqs, vec![4, 5, 6, 7]);
+        assert_eq!(page["has_more"], true);
+        let effects = send(
+            &mut r,
+            "c",
+            serde_json::json!({"type":"history","before":4,"id":"h2"}),
+            &mut h,
+            3,
+        );
+        let page = &frames_for(&effects, "c")[0];
+        assert_eq!(page["messages"].as_array().unwrap().len(), 3);
+        assert_eq!(page["has_more"], false);
+        let effects = send(
+            &mut r,
+            "c",
+            serde_json::json!({"type":"history","limit":101,"id":"h3"}),
+            &mut h,
+            3,
+        );
+        assert_eq!(frames_for(&effects, "c")[0]["code"], "bad_limit");
+    }
+
     #[test]
     fn welcome_announces_the_limits_the_room_enforces() {
         let h = MemoryHistory::default();
@@ -1467,6 +2257,7 @@ mod tests {
             Ok(Accepted {
                 seq: 1,
                 ts: 9,
+                rev: 1,
                 fresh: true
             })
         );
@@ -1483,6 +2274,7 @@ mod tests {
             Ok(Accepted {
                 seq: 1,
                 ts: 9,
+                rev: 1,
                 fresh: false
             })
         );

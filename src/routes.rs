@@ -22,6 +22,8 @@ pub enum Route {
     History(RoomName),
     /// `POST /api/rooms/{room}/messages`.
     Post(RoomName),
+    /// `GET /api/rooms/{room}/messages/{seq}/versions`.
+    Versions(RoomName, u64),
     /// `POST /api/rooms`: a new unguessable room name.
     NewRoom,
     /// `POST /api/tokens`: mint a signed access token.
@@ -40,6 +42,10 @@ impl Route {
             ["api", "rooms"] => (Route::NewRoom, "POST"),
             ["api", "tokens"] => (Route::MintToken, "POST"),
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
+            ["api", "rooms", name, "messages", seq, "versions"] => (
+                Route::Versions(room(name)?, crate::validate::parse_message_seq(seq)?),
+                "GET",
+            ),
             ["api", "rooms", name, "messages"] => {
                 let r = room(name)?;
                 return match method {
@@ -151,6 +157,16 @@ mod tests {
             Ok(Route::Post(room("x")))
         );
         assert_eq!(Route::parse("POST", "/api/rooms"), Ok(Route::NewRoom));
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/messages/42/versions"),
+            Ok(Route::Versions(room("x"), 42))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/messages/0/versions")
+                .unwrap_err()
+                .code,
+            ErrorCode::NotFound
+        );
         assert_eq!(Route::parse("POST", "/api/tokens"), Ok(Route::MintToken));
     }
 

@@ -19,6 +19,47 @@ pub const WELCOME_HISTORY: usize = 50;
 pub const MAX_PAGE: usize = 1000;
 /// Messages in an HTTP history page when the request gives no `limit=`.
 pub const DEFAULT_PAGE: usize = 100;
+/// Most and default messages of a scroll-back (`history` frame) page.
+pub const MAX_HISTORY_FRAME: usize = 100;
+pub const DEFAULT_HISTORY_FRAME: usize = 50;
+/// Longest reaction, in Unicode scalar values and in bytes (one emoji, modifiers and joiners included).
+pub const MAX_EMOJI_CHARS: usize = 10;
+pub const MAX_EMOJI_BYTES: usize = 32;
+/// Most distinct reactions one message may carry.
+pub const MAX_REACTIONS: usize = 20;
+
+/// A reaction: one short emoji (a grapheme cluster such as 👍, 👍🏽 or 👩‍💻), not text — at most
+/// [`MAX_EMOJI_CHARS`] characters and [`MAX_EMOJI_BYTES`] bytes, at least one of them outside ASCII, and
+/// no letters, digits, spaces or control characters.
+pub fn check_emoji(emoji: &str) -> Result<(), Problem> {
+    let ok = !emoji.is_empty()
+        && emoji.len() <= MAX_EMOJI_BYTES
+        && emoji.chars().count() <= MAX_EMOJI_CHARS
+        && !emoji.is_ascii()
+        && !emoji
+            .chars()
+            .any(|c| c.is_alphanumeric() || c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorCode::BadRequest,
+            format!("emoji must be one emoji (at most {MAX_EMOJI_CHARS} characters, no letters or spaces)"),
+        ))
+    }
+}
+
+/// The `limit` of a `history` frame: 1..=[`MAX_HISTORY_FRAME`], [`DEFAULT_HISTORY_FRAME`] when absent.
+pub fn history_page_limit(limit: Option<u64>) -> Result<usize, Problem> {
+    match limit {
+        None => Ok(DEFAULT_HISTORY_FRAME),
+        Some(n) if (1..=MAX_HISTORY_FRAME as u64).contains(&n) => Ok(n as usize),
+        Some(_) => Err(Problem::new(
+            ErrorCode::BadLimit,
+            format!("limit must be an integer from 1 to {MAX_HISTORY_FRAME}"),
+        )),
+    }
+}
 
 /// Message text: 1..=[`MAX_TEXT_CHARS`] characters, not only whitespace.
 pub fn check_text(text: &str) -> Result<(), Problem> {
@@ -122,6 +163,32 @@ pub fn parse_seq(raw: &str) -> Result<u64, Problem> {
         })
 }
 
+/// A message's `seq` in a path (`/messages/{seq}/…`): a whole number from 1 to 2^53-1.
+pub fn parse_message_seq(raw: &str) -> Result<u64, Problem> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| (1..1 << 53).contains(n))
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorCode::NotFound,
+                "a message seq is a whole number from 1 to 2^53-1",
+            )
+        })
+}
+
+/// A revision given in a query (`since=`): a non-negative integer below 2^53.
+pub fn parse_rev(raw: &str) -> Result<u64, Problem> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|n| *n < 1 << 53)
+        .ok_or_else(|| {
+            Problem::new(
+                ErrorCode::BadAfter,
+                "since must be a whole number from 0 to 2^53-1",
+            )
+        })
+}
+
 /// A page size given in a query (`limit=`): 1..=[`MAX_PAGE`].
 pub fn parse_page_limit(raw: &str) -> Result<usize, Problem> {
     match raw.parse::<usize>() {
@@ -194,6 +261,25 @@ mod tests {
             ErrorCode::TooLarge
         );
         assert_eq!(check_text(" \n").unwrap_err().code, ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn emoji() {
+        for ok in ["👍", "👍🏽", "👩‍💻", "🇫🇷", "❤️", "🎉"] {
+            assert!(check_emoji(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            ":)",
+            "lol👍",
+            "👍 ",
+            "\u{0}👍",
+            &"👍".repeat(11),
+            "é",
+        ] {
+            assert!(check_emoji(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -14,9 +14,10 @@ use edge_chat::access;
 use edge_chat::auth;
 use edge_chat::config::{Config, Limits};
 use edge_chat::error::ErrorCode;
+use edge_chat::history::MemoryHistory;
 use edge_chat::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User};
 use edge_chat::rate::{Rate, TokenBucket, FLOOD_STRIKES};
-use edge_chat::room::{Effect, Incoming, MemoryHistory, Room, CLOSE_FLOODING, CLOSE_TOO_BIG};
+use edge_chat::room::{Effect, Incoming, Room, CLOSE_FLOODING, CLOSE_TOO_BIG};
 use edge_chat::routes::Route;
 use edge_chat::validate::{
     self, RoomName, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_TEXT_CHARS,
@@ -140,30 +141,90 @@ fn frame_like() -> impl Strategy<Value = Value> {
             1 => json_value().prop_map(Some),
         ]
     };
+    let number = prop_oneof![
+        3 => (0u64..50).prop_map(|n| json!(n)),
+        1 => Just(json!(-1)),
+        1 => Just(json!(1.5)),
+        1 => Just(json!(u64::MAX)),
+        1 => json_value(),
+    ];
+    let emoji = prop_oneof![
+        2 => prop::sample::select(vec!["👍", "👍🏽", "👩‍💻", "lol", "", "👍 👍"]).prop_map(|e| json!(e)),
+        1 => json_value(),
+    ];
+    let living = (
+        prop::option::of(number.clone()),
+        prop::option::of(number.clone()),
+        prop::option::of(emoji),
+        prop::option::of(prop_oneof![
+            Just(json!(true)),
+            Just(json!(false)),
+            json_value()
+        ]),
+        prop::option::of(number.clone()),
+        prop::option::of(number),
+    );
     (
         field(json!("message")),
         field(json!("hello")),
         field(json!("c-1")),
         prop::collection::btree_map(edgy_string(), json_value(), 0..3),
+        living,
+        prop::sample::select(vec![
+            "message", "edit", "delete", "react", "read", "history", "typing",
+        ]),
+        any::<bool>(),
     )
-        .prop_map(|(kind, text, id, extra)| {
-            let mut m: serde_json::Map<String, Value> = extra.into_iter().collect();
-            for (k, v) in [("type", kind), ("text", text), ("id", id)] {
-                match v {
-                    Some(v) => m.insert(k.to_string(), v),
-                    None => m.remove(k),
+        .prop_map(
+            |(
+                kind,
+                text,
+                id,
+                extra,
+                (seq, reply_to, emoji, on, before, limit),
+                living_kind,
+                use_living,
+            )| {
+                let mut m: serde_json::Map<String, Value> = extra.into_iter().collect();
+                let kind = if use_living {
+                    Some(json!(living_kind))
+                } else {
+                    kind
                 };
-            }
-            Value::Object(m)
-        })
+                for (k, v) in [
+                    ("seq", seq),
+                    ("reply_to", reply_to),
+                    ("emoji", emoji),
+                    ("on", on),
+                    ("before", before),
+                    ("limit", limit),
+                ] {
+                    if let Some(v) = v {
+                        m.insert(k.to_string(), v);
+                    }
+                }
+                for (k, v) in [("type", kind), ("text", text), ("id", id)] {
+                    match v {
+                        Some(v) => m.insert(k.to_string(), v),
+                        None => m.remove(k),
+                    };
+                }
+                Value::Object(m)
+            },
+        )
 }
 
 // ---------------------------------------------------------------------------------------- the oracle
 
 #[derive(Debug, PartialEq)]
 enum Expected {
-    Message { text: String, id: Option<String> },
+    Message {
+        text: String,
+        id: Option<String>,
+    },
     Typing,
+    /// A valid edit, delete, react, read or history frame.
+    Living,
     Refused(ErrorCode),
 }
 
@@ -182,18 +243,65 @@ fn oracle(v: &Value) -> Expected {
     let (Ok(kind), Ok(text), Ok(id)) = (field("type"), field("text"), field("id")) else {
         return Refused(ErrorCode::BadRequest);
     };
+    // The fields of the living-message frames: whole numbers 0..=u64::MAX, a string, a boolean —
+    // read (and type-checked) whatever the frame's type.
+    let number = |k: &str| match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v.as_u64().map(Some).ok_or(()),
+    };
+    let (Ok(seq), Ok(_reply_to), Ok(before), Ok(limit)) = (
+        number("seq"),
+        number("reply_to"),
+        number("before"),
+        number("limit"),
+    ) else {
+        return Refused(ErrorCode::BadRequest);
+    };
+    let (Ok(emoji), Ok(())) = (
+        field("emoji"),
+        match m.get("on") {
+            None | Some(Value::Null) | Some(Value::Bool(_)) => Ok(()),
+            Some(_) => Err(()),
+        },
+    ) else {
+        return Refused(ErrorCode::BadRequest);
+    };
     if let Some(id) = &id {
         if id.is_empty() || id.chars().count() > MAX_ID_CHARS || id.chars().any(char::is_control) {
             return Refused(ErrorCode::BadRequest);
         }
     }
+    let checked_text = |text: Option<String>| match text {
+        None => Err(Refused(ErrorCode::BadRequest)),
+        Some(t) if t.trim().is_empty() => Err(Refused(ErrorCode::BadRequest)),
+        Some(t) if t.chars().count() > MAX_TEXT_CHARS => Err(Refused(ErrorCode::TooLarge)),
+        Some(text) => Ok(text),
+    };
     match kind.as_deref() {
         Some("typing") => Expected::Typing,
-        Some("message") => match text {
+        Some("message") => match checked_text(text) {
+            Ok(text) => Expected::Message { text, id },
+            Err(e) => e,
+        },
+        Some("edit") => match checked_text(text) {
+            Err(e) => e,
+            Ok(_) if seq.is_none() => Refused(ErrorCode::BadRequest),
+            Ok(_) => Expected::Living,
+        },
+        Some("delete" | "read") if seq.is_none() => Refused(ErrorCode::BadRequest),
+        Some("delete" | "read") => Expected::Living,
+        Some("react") => match emoji {
             None => Refused(ErrorCode::BadRequest),
-            Some(t) if t.trim().is_empty() => Refused(ErrorCode::BadRequest),
-            Some(t) if t.chars().count() > MAX_TEXT_CHARS => Refused(ErrorCode::TooLarge),
-            Some(text) => Expected::Message { text, id },
+            Some(e) if validate::check_emoji(&e).is_err() => Refused(ErrorCode::BadRequest),
+            Some(_) if seq.is_none() => Refused(ErrorCode::BadRequest),
+            Some(_) => Expected::Living,
+        },
+        Some("history") => match limit {
+            Some(n) if !(1..=100).contains(&n) => Refused(ErrorCode::BadLimit),
+            _ => {
+                let _ = before;
+                Expected::Living
+            }
         },
         _ => Refused(ErrorCode::BadRequest),
     }
@@ -201,8 +309,9 @@ fn oracle(v: &Value) -> Expected {
 
 fn decoded(raw: &str) -> Expected {
     match ClientFrame::decode(raw) {
-        Ok(ClientFrame::Message { text, id }) => Expected::Message { text, id },
+        Ok(ClientFrame::Message { text, id, .. }) => Expected::Message { text, id },
         Ok(ClientFrame::Typing) => Expected::Typing,
+        Ok(_) => Expected::Living,
         Err(e) => {
             assert!(!e.problem.message.is_empty(), "an error says why");
             // bounded whatever the input (a quoted type name is cut at 32 characters, each at most
@@ -229,9 +338,10 @@ proptest! {
         let raw = String::from_utf8_lossy(&bytes);
         match decoded(&raw) {
             Expected::Refused(code) => prop_assert!(
-                matches!(code, ErrorCode::BadJson | ErrorCode::BadRequest | ErrorCode::TooLarge),
+                matches!(code, ErrorCode::BadJson | ErrorCode::BadRequest | ErrorCode::TooLarge | ErrorCode::BadLimit),
                 "{code:?}"
             ),
+            Expected::Living => {}
             Expected::Message { text, id } => {
                 prop_assert!(validate::check_text(&text).is_ok());
                 prop_assert!(id.is_none_or(|id| validate::check_client_id(&id).is_ok()));
@@ -507,11 +617,11 @@ proptest! {
     #[test]
     fn server_frames_are_always_valid_json(name in edgy_string(), text in edgy_string(), id in prop::option::of(edgy_string())) {
         let from = User { id: "c1".into(), name: name.clone(), uid: None };
-        let msg = ChatMessage { seq: 1, id: id.clone(), from: from.clone(), text: text.clone(), ts: 2 };
+        let msg = ChatMessage::new(1, id.clone(), from.clone(), text.clone(), 2);
         let v: Value = serde_json::from_str(&ServerFrame::Message(&msg).to_json()).expect("JSON");
         prop_assert_eq!(v["text"].as_str(), Some(text.as_str()));
         prop_assert_eq!(v["from"]["name"].as_str(), Some(name.as_str()));
-        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()) };
+        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()), rev: 1, read_seq: None, unread: 0, changes: None };
         let v: Value = serde_json::from_str(&welcome.to_json()).expect("JSON");
         prop_assert_eq!(v["history"][0]["id"].as_str(), id.as_deref());
     }
@@ -629,6 +739,8 @@ proptest! {
             for e in &effects {
                 // In a flush, each effect's actor is the connection whose frame it answers.
                 let conn = match (&actor, e) {
+                    // Only read marks are ever held back, and these connections are anonymous.
+                    (_, Effect::Wake { .. }) => { prop_assert!(false, "no wake for anonymous members"); continue; }
                     (Some(a), _) => a.clone(),
                     (None, Effect::Send { to, .. } | Effect::Close { to, .. }) => to.clone(),
                     (None, Effect::Broadcast { except, .. }) => except.clone().expect("a broadcast names its sender"),
@@ -657,6 +769,7 @@ proptest! {
                             other => prop_assert!(false, "unexpected broadcast {:?}", other),
                         }
                     }
+                    Effect::Wake { .. } => {}
                     Effect::Close { to, code, .. } => {
                         prop_assert!(actor.is_some(), "a close is never held for a flush");
                         prop_assert_eq!(to, &conn);

@@ -37,8 +37,9 @@ use crate::attachment::Attachment;
 use crate::call::RoomCall;
 use crate::config::Limits;
 use crate::error::Problem;
+use crate::history::History;
 use crate::protocol::User;
-use crate::room::{Effect, Incoming, Room, CLOSE_INTERNAL};
+use crate::room::{Effect, Incoming, Resume, Room, CLOSE_INTERNAL};
 
 /// The user id of messages posted over the HTTP API.
 const API_USER_ID: &str = "api";
@@ -55,6 +56,9 @@ pub struct ChatRoom {
     /// The flush timer's callback, made once: a JS closure per timer would cost a wrapper to create
     /// and one to drop for every batch.
     flush_callback: Closure<dyn FnMut()>,
+    /// The callback of the room's own timers ([`Effect::Wake`]: held-back read marks). Only owned here,
+    /// to keep it alive: the timers reach it through the JS function kept in `Inner::tick`.
+    _tick_callback: Rc<Closure<dyn FnMut()>>,
 }
 
 struct Inner {
@@ -63,6 +67,10 @@ struct Inner {
     store: Store,
     /// A flush timer is set and has not fired yet.
     flush_due: bool,
+    /// A tick timer is set and has not fired yet.
+    tick_due: bool,
+    /// The JS function the tick timer calls (shared with [`ChatRoom`]).
+    tick: Option<JsValue>,
 }
 
 impl DurableObject for ChatRoom {
@@ -83,6 +91,10 @@ impl DurableObject for ChatRoom {
         });
         let name = state.id().name().unwrap_or_default();
         let mut room = Room::new(name, limits, last_seq);
+        match store.last_rev() {
+            Ok(rev) => room.set_rev(rev),
+            Err(e) => worker::console_error!("could not read the last rev: {e}"),
+        }
         let mut members = Vec::new();
         for ws in state.get_websockets() {
             match member_of(&ws) {
@@ -97,8 +109,13 @@ impl DurableObject for ChatRoom {
             room,
             store,
             flush_due: false,
+            tick_due: false,
+            tick: None,
         }));
         let shared = Rc::clone(&inner);
+        let ticking = Rc::clone(&inner);
+        let tick_callback: Rc<Closure<dyn FnMut()>> = Rc::new(Closure::new(move || tick(&ticking)));
+        inner.borrow_mut().tick = Some(tick_callback.as_ref().as_ref().clone());
         ChatRoom {
             state,
             instance: random_bytes::<8>()
@@ -107,6 +124,7 @@ impl DurableObject for ChatRoom {
             started_at: now,
             inner,
             flush_callback: Closure::new(move || flush(&shared)),
+            _tick_callback: tick_callback,
         }
     }
 
@@ -152,6 +170,16 @@ impl DurableObject for ChatRoom {
                 }
             }
             RoomCall::Post { post, .. } => self.post(post),
+            RoomCall::Versions { seq, .. } => {
+                let inner = self.inner.borrow();
+                match inner.room.versions(&inner.store, seq) {
+                    Ok((deleted, versions)) => json_response(
+                        json!({"seq": seq, "deleted": deleted, "versions": versions}).to_string(),
+                        200,
+                    ),
+                    Err(p) => problem_response(&p),
+                }
+            }
         }
     }
 }
@@ -181,7 +209,7 @@ impl ChatRoom {
             return;
         };
         let effects = inner.room.receive(&conn_id, frame, now_ms());
-        apply(&mut inner.room, effects);
+        apply(inner, effects);
         if inner.room.has_pending() && !inner.flush_due {
             inner.flush_due = true;
             // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
@@ -228,10 +256,14 @@ impl ChatRoom {
             uid: join.uid,
         };
         let pair = WebSocketPair::new().map_err(internal)?;
+        let resume = Resume {
+            after: join.after,
+            since: join.since,
+        };
         let effects = inner.room.join(
             user.clone(),
             pair.server.clone(),
-            join.after,
+            resume,
             &inner.store,
             now_ms(),
         )?;
@@ -244,7 +276,7 @@ impl ChatRoom {
                 .close(Some(CLOSE_INTERNAL), Some("could not attach"));
             return Err(internal(e));
         }
-        apply(&mut inner.room, effects);
+        apply(inner, effects);
         Response::from_websocket(pair.client).map_err(internal)
     }
 
@@ -261,7 +293,7 @@ impl ChatRoom {
             inner
                 .room
                 .post(from, post.text, post.id, &mut inner.store, now_ms());
-        apply(&mut inner.room, effects);
+        apply(inner, effects);
         match result {
             Ok(accepted) => json_response(
                 json!({"seq": accepted.seq, "ts": accepted.ts, "duplicate": !accepted.fresh})
@@ -281,7 +313,7 @@ impl ChatRoom {
         };
         let inner = &mut *self.inner.borrow_mut();
         let effects = inner.room.leave(&conn_id);
-        apply(&mut inner.room, effects);
+        apply(inner, effects);
     }
 }
 
@@ -319,7 +351,15 @@ fn flush(inner: &RefCell<Inner>) {
 fn flush_now(inner: &mut Inner) {
     inner.flush_due = false;
     let effects = inner.room.flush(&mut inner.store, now_ms());
-    apply(&mut inner.room, effects);
+    apply(inner, effects);
+}
+
+/// The room's own timer ([`Effect::Wake`]): announces what it held back.
+fn tick(inner: &RefCell<Inner>) {
+    let inner = &mut *inner.borrow_mut();
+    inner.tick_due = false;
+    let effects = inner.room.tick(now_ms());
+    apply(inner, effects);
 }
 
 #[wasm_bindgen]
@@ -339,7 +379,8 @@ extern "C" {
 
 /// Carries out the room's effects. A send to a socket that is already closing fails; its close
 /// event will remove it, so such errors are ignored.
-fn apply(room: &mut Room<WebSocket>, effects: Vec<Effect>) {
+fn apply(inner: &mut Inner, effects: Vec<Effect>) {
+    let room = &mut inner.room;
     for effect in effects {
         match effect {
             Effect::Send { to, frame } => {
@@ -358,6 +399,15 @@ fn apply(room: &mut Room<WebSocket>, effects: Vec<Effect>) {
             Effect::Close { to, code, reason } => {
                 if let Some(ws) = room.take_closing(&to) {
                     let _ = ws.close(Some(code), Some(reason));
+                }
+            }
+            // One tick timer at a time: the tick itself asks again for what is still held back.
+            Effect::Wake { after_ms } => {
+                if !inner.tick_due {
+                    if let Some(callback) = &inner.tick {
+                        let delay = after_ms.min(i32::MAX as u64) as i32;
+                        inner.tick_due = set_timeout(callback, delay).is_ok();
+                    }
                 }
             }
         }

@@ -68,6 +68,9 @@ async fn handle(
             Err(p) => problem_response(&p),
         },
         Route::Post(room) => post(req, room, config, env).await,
+        Route::Versions(room, seq) => {
+            read(&req, url, RoomCall::Versions { room, seq }, config, env).await
+        }
         Route::NewRoom => new_room(),
         Route::MintToken => mint_token(req, config).await,
     }

@@ -1,15 +1,15 @@
-//! The room's message log in the Durable Object's SQLite storage.
+//! The room's message log in the Durable Object's SQLite storage: messages with their versions,
+//! reactions and read marks, implementing [`History`] for the pure room.
 //!
 //! `sql.exec` is synchronous: the write lands in the object's local database at once, and the runtime's
 //! *output gate* holds back every outgoing message (socket sends included) until the write is durable.
 //! So "store, then send" in `room.rs` really means nobody hears of a message before it is safe.
 //! <https://developers.cloudflare.com/durable-objects/api/sqlite-storage-api/>
 
-use serde::Deserialize;
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::protocol::{ChatMessage, User};
-use crate::room::{sender_key, Appended, History};
+use crate::history::{sender_key, Appended, History};
+use crate::protocol::{ChatMessage, Reactions, User, Version};
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
 /// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
@@ -37,51 +37,95 @@ const MIGRATIONS: &[&str] = &[
      DROP INDEX IF EXISTS messages_by_client_id;
      CREATE UNIQUE INDEX messages_by_sender ON messages (sender, client_id)
        WHERE client_id IS NOT NULL;",
+    // 3: living messages. Each message carries its reply target, edit state, tombstone flag, reaction
+    // counts (NULL until first reacted to) and the `rev` of its last change. `messages_changed` indexes
+    // only messages that ever changed, so a plain message's insert never touches it; it answers a
+    // resume's "what changed since rev N". Earlier versions, who reacted with what, and read marks
+    // live in their own tables.
+    "ALTER TABLE messages ADD COLUMN reply_to INTEGER;
+     ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+     ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+     ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE messages ADD COLUMN reactions TEXT;
+     ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
+     UPDATE messages SET rev = seq;
+     CREATE INDEX messages_changed ON messages (rev)
+       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1;
+     CREATE TABLE versions (seq INTEGER NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL,
+       at INTEGER NOT NULL, PRIMARY KEY (seq, version));
+     CREATE TABLE reactions (seq INTEGER NOT NULL, emoji TEXT NOT NULL, uid TEXT NOT NULL,
+       PRIMARY KEY (seq, emoji, uid));
+     CREATE TABLE reads (uid TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
 ];
 
-const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts";
+const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
 
 pub struct Store {
     sql: SqlStorage,
 }
 
-#[derive(Deserialize)]
-struct Row {
-    seq: f64,
-    client_id: Option<String>,
-    from_id: String,
-    from_name: String,
-    from_uid: Option<String>,
-    text: String,
-    ts: f64,
-}
+/// One result row, read cell by cell in the order of the query's columns. Rows come from the
+/// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
+/// column-name object per row, and it keeps one small reader in the wasm instead of a serde
+/// deserialiser per row type.
+struct Cells(std::vec::IntoIter<SqlStorageValue>);
 
-impl From<Row> for ChatMessage {
-    fn from(r: Row) -> Self {
+impl Cells {
+    fn int(&mut self) -> u64 {
+        self.opt_int().unwrap_or(0)
+    }
+
+    fn opt_int(&mut self) -> Option<u64> {
+        match self.0.next() {
+            Some(SqlStorageValue::Integer(i)) => Some(i.max(0) as u64),
+            Some(SqlStorageValue::Float(f)) => Some(f.max(0.0) as u64),
+            _ => None,
+        }
+    }
+
+    fn text(&mut self) -> String {
+        self.opt_text().unwrap_or_default()
+    }
+
+    fn opt_text(&mut self) -> Option<String> {
+        match self.0.next() {
+            Some(SqlStorageValue::String(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A message, from the cells of [`COLUMNS`].
+    fn message(mut self) -> ChatMessage {
         ChatMessage {
-            seq: r.seq as u64,
-            id: r.client_id,
+            seq: self.int(),
+            id: self.opt_text(),
             from: User {
-                id: r.from_id,
-                name: r.from_name,
-                uid: r.from_uid,
+                id: self.text(),
+                name: self.text(),
+                uid: self.opt_text(),
             },
-            text: r.text,
-            ts: r.ts as u64,
+            text: self.text(),
+            ts: self.int(),
+            reply_to: self.opt_int(),
+            edited_at: self.opt_int(),
+            version: self.int().max(1) as u32,
+            deleted: self.int() != 0,
+            reactions: self
+                .opt_text()
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
+            rev: self.int(),
         }
     }
 }
 
-#[derive(Deserialize)]
-struct Earlier {
-    seq: f64,
-    ts: f64,
-    text: String,
+fn int(v: u64) -> SqlStorageValue {
+    // seqs, revs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
+    SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
 }
 
-fn int(v: u64) -> SqlStorageValue {
-    // seqs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
-    SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
+fn opt_int(v: Option<u64>) -> SqlStorageValue {
+    v.map_or(SqlStorageValue::Null, int)
 }
 
 impl Store {
@@ -96,21 +140,16 @@ impl Store {
     }
 
     /// Creates the v1 schema if needed, then runs every migration this database has not had yet.
-    fn migrate(&self) -> worker::Result<()> {
-        #[derive(Deserialize)]
-        struct Version {
-            value: f64,
-        }
-        self.sql.exec(SCHEMA_V1, None)?;
-        let version = self
-            .sql
-            .exec("SELECT value FROM meta WHERE key = 'schema'", None)?
-            .to_array::<Version>()?
-            .first()
-            .map_or(1, |v| v.value as usize);
-        for (step, migration) in MIGRATIONS.iter().enumerate().skip(version - 1) {
-            self.sql.exec(migration, None)?;
-            self.sql.exec(
+    fn migrate(&self) -> Result<(), String> {
+        self.run(SCHEMA_V1, vec![])?;
+        let version = self.number(
+            "SELECT COALESCE(MAX(value), 1) FROM meta WHERE key = 'schema'",
+            vec![],
+        )?;
+        let done = version.max(1) as usize - 1;
+        for (step, migration) in MIGRATIONS.iter().enumerate().skip(done) {
+            self.run(migration, vec![])?;
+            self.run(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)",
                 vec![int(step as u64 + 2)],
             )?;
@@ -119,16 +158,34 @@ impl Store {
     }
 
     /// The newest stored `seq` (0 for an empty room).
-    pub fn last_seq(&self) -> worker::Result<u64> {
-        #[derive(Deserialize)]
-        struct Last {
-            last: f64,
-        }
-        let row: Last = self
-            .sql
-            .exec("SELECT COALESCE(MAX(seq), 0) AS last FROM messages", None)?
-            .one()?;
-        Ok(row.last as u64)
+    pub fn last_seq(&self) -> Result<u64, String> {
+        self.number("SELECT COALESCE(MAX(seq), 0) FROM messages", vec![])
+    }
+
+    /// The rows of `query`, each to be read by position.
+    fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Cells>, String> {
+        let cursor = self.sql.exec(query, bindings).map_err(|e| e.to_string())?;
+        cursor
+            .raw()
+            .map(|row| row.map(|cells| Cells(cells.into_iter())))
+            .collect::<worker::Result<Vec<Cells>>>()
+            .map_err(|e| e.to_string())
+    }
+
+    /// The first column of the first row of `query` (0 when there is none).
+    fn number(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<u64, String> {
+        Ok(self
+            .query(query, bindings)?
+            .into_iter()
+            .next()
+            .map_or(0, |mut row| row.int()))
+    }
+
+    fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
+        self.sql
+            .exec(query, bindings)
+            .map(|c| c.rows_written())
+            .map_err(|e| e.to_string())
     }
 
     fn rows(
@@ -136,23 +193,17 @@ impl Store {
         query: &str,
         bindings: Vec<SqlStorageValue>,
     ) -> Result<Vec<ChatMessage>, String> {
-        self.sql
-            .exec(query, bindings)
-            .and_then(|c| c.to_array::<Row>())
-            .map(|rows| rows.into_iter().map(ChatMessage::from).collect())
-            .map_err(|e| e.to_string())
+        Ok(self
+            .query(query, bindings)?
+            .into_iter()
+            .map(Cells::message)
+            .collect())
     }
-}
 
-impl Store {
     /// The message that `sender` sent earlier with client id `id`, if stored.
-    fn find_by_client_id(&self, sender: &str, id: &str) -> Option<Earlier> {
-        self.sql
-            .exec(
-                "SELECT seq, ts, text FROM messages WHERE sender = ? AND client_id = ?",
-                vec![sender.into(), id.into()],
-            )
-            .and_then(|c| c.to_array::<Earlier>())
+    fn find_by_client_id(&self, sender: &str, id: &str) -> Option<ChatMessage> {
+        let query = format!("SELECT {COLUMNS} FROM messages WHERE sender = ? AND client_id = ?");
+        self.rows(&query, vec![sender.into(), id.into()])
             .ok()?
             .into_iter()
             .next()
@@ -165,23 +216,22 @@ impl History for Store {
     /// conflict. A new message costs this one statement.
     fn append(&mut self, m: &ChatMessage) -> Result<Appended, String> {
         let sender = sender_key(&m.from);
-        let cursor = self
-            .sql
-            .exec(
-                "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                vec![
-                    int(m.seq),
-                    m.id.as_deref().into(),
-                    m.from.id.as_str().into(),
-                    m.from.name.as_str().into(),
-                    m.from.uid.as_deref().into(),
-                    sender.as_str().into(),
-                    m.text.as_str().into(),
-                    int(m.ts),
-                ],
-            )
-            .map_err(|e| e.to_string())?;
-        if cursor.rows_written() > 0 {
+        let written = self.run(
+            "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            vec![
+                int(m.seq),
+                m.id.as_deref().into(),
+                m.from.id.as_str().into(),
+                m.from.name.as_str().into(),
+                m.from.uid.as_deref().into(),
+                sender.as_str().into(),
+                m.text.as_str().into(),
+                int(m.ts),
+                opt_int(m.reply_to),
+                int(m.rev),
+            ],
+        )?;
+        if written > 0 {
             return Ok(Appended::Stored);
         }
         m.id.as_deref()
@@ -189,14 +239,20 @@ impl History for Store {
             .map(|earlier| {
                 if earlier.text == m.text {
                     Appended::Duplicate {
-                        seq: earlier.seq as u64,
-                        ts: earlier.ts as u64,
+                        seq: earlier.seq,
+                        ts: earlier.ts,
+                        rev: earlier.rev,
                     }
                 } else {
                     Appended::Conflict
                 }
             })
             .ok_or_else(|| format!("seq {} was not stored", m.seq))
+    }
+
+    fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String> {
+        let query = format!("SELECT {COLUMNS} FROM messages WHERE seq = ?");
+        Ok(self.rows(&query, vec![int(seq)])?.into_iter().next())
     }
 
     fn range(&self, after: u64, limit: usize, newest: bool) -> Result<Vec<ChatMessage>, String> {
@@ -208,11 +264,160 @@ impl History for Store {
         self.rows(&query, vec![int(after), int(limit as u64)])
     }
 
-    fn trim(&mut self, upto: u64) {
-        if let Err(e) = self
-            .sql
-            .exec("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
-        {
+    fn before(&self, before: u64, limit: usize) -> Result<Vec<ChatMessage>, String> {
+        let query = format!("SELECT * FROM (SELECT {COLUMNS} FROM messages WHERE seq < ? ORDER BY seq DESC LIMIT ?) ORDER BY seq");
+        self.rows(&query, vec![int(before), int(limit as u64)])
+    }
+
+    /// Answered from `messages_changed`, which holds only messages that ever changed (its condition
+    /// is repeated here so that SQLite may use it).
+    fn changes(&self, upto: u64, since: u64, limit: usize) -> Result<Vec<ChatMessage>, String> {
+        let query = format!(
+            "SELECT {COLUMNS} FROM messages WHERE (reactions IS NOT NULL OR version > 1 OR deleted = 1) AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?"
+        );
+        self.rows(&query, vec![int(since), int(upto), int(limit as u64)])
+    }
+
+    fn edit(&mut self, edited: &ChatMessage, previous: &Version) -> Result<(), String> {
+        self.run(
+            "INSERT OR REPLACE INTO versions (seq, version, text, at) VALUES (?, ?, ?, ?)",
+            vec![
+                int(edited.seq),
+                int(previous.version.into()),
+                previous.text.as_str().into(),
+                int(previous.at),
+            ],
+        )?;
+        self.run(
+            "UPDATE messages SET text = ?, version = ?, edited_at = ?, rev = ? WHERE seq = ?",
+            vec![
+                edited.text.as_str().into(),
+                int(edited.version.into()),
+                opt_int(edited.edited_at),
+                int(edited.rev),
+                int(edited.seq),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The text and every earlier version are deleted from storage, not hidden: people delete to take
+    /// their words back.
+    fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
+        self.run(
+            "DELETE FROM versions WHERE seq = ?",
+            vec![int(tombstone.seq)],
+        )?;
+        self.run(
+            "DELETE FROM reactions WHERE seq = ?",
+            vec![int(tombstone.seq)],
+        )?;
+        self.run(
+            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', edited_at = ?, rev = ? WHERE seq = ?",
+            vec![
+                opt_int(tombstone.edited_at),
+                int(tombstone.rev),
+                int(tombstone.seq),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn react(
+        &mut self,
+        seq: u64,
+        emoji: &str,
+        uid: &str,
+        on: bool,
+        rev: u64,
+    ) -> Result<Option<Reactions>, String> {
+        let key = vec![int(seq), emoji.into(), uid.into()];
+        let changed = if on {
+            self.run(
+                "INSERT OR IGNORE INTO reactions (seq, emoji, uid) VALUES (?, ?, ?)",
+                key,
+            )?
+        } else {
+            self.run(
+                "DELETE FROM reactions WHERE seq = ? AND emoji = ? AND uid = ?",
+                key,
+            )?
+        };
+        if changed == 0 {
+            return Ok(None);
+        }
+        let counts: Reactions = self
+            .query(
+                "SELECT emoji, COUNT(*) FROM reactions WHERE seq = ? GROUP BY emoji",
+                vec![int(seq)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.text(), row.int() as u32))
+            .collect();
+        let json = serde_json::to_string(&counts).map_err(|e| e.to_string())?;
+        self.run(
+            "UPDATE messages SET reactions = ?, rev = ? WHERE seq = ?",
+            vec![json.as_str().into(), int(rev), int(seq)],
+        )?;
+        Ok(Some(counts))
+    }
+
+    fn versions(&self, seq: u64) -> Result<Vec<Version>, String> {
+        Ok(self
+            .query(
+                "SELECT version, text, at FROM versions WHERE seq = ? ORDER BY version",
+                vec![int(seq)],
+            )?
+            .into_iter()
+            .map(|mut row| Version {
+                version: row.int() as u32,
+                text: row.text(),
+                at: row.int(),
+            })
+            .collect())
+    }
+
+    fn read_mark(&self, uid: &str) -> Result<u64, String> {
+        self.number(
+            "SELECT COALESCE(MAX(seq), 0) FROM reads WHERE uid = ?",
+            vec![uid.into()],
+        )
+    }
+
+    fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String> {
+        self.run(
+            "INSERT INTO reads (uid, seq) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET seq = excluded.seq",
+            vec![uid.into(), int(seq)],
+        )
+        .map(drop)
+    }
+
+    fn unread(&self, uid: &str, after: u64) -> Result<u64, String> {
+        self.number(
+            "SELECT COUNT(*) FROM messages WHERE seq > ? AND deleted = 0 AND (from_uid IS NULL OR from_uid != ?)",
+            vec![int(after), uid.into()],
+        )
+    }
+
+    fn last_rev(&self) -> Result<u64, String> {
+        self.number(
+            "SELECT MAX(COALESCE((SELECT MAX(rev) FROM messages), 0), COALESCE((SELECT value FROM meta WHERE key = 'rev'), 0))",
+            vec![],
+        )
+    }
+
+    fn trim(&mut self, upto: u64, rev: u64) {
+        let trimmed = self
+            .run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
+            .and_then(|_| self.run("DELETE FROM versions WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM reactions WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| {
+                self.run(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('rev', ?)",
+                    vec![int(rev)],
+                )
+            });
+        if let Err(e) = trimmed {
             worker::console_error!("history trim failed: {e}");
         }
     }

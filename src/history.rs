@@ -1,0 +1,278 @@
+//! The room's persistent log as the pure core sees it: the [`History`] trait, which the Durable Object
+//! implements over its SQLite storage (`worker/store.rs`) and [`MemoryHistory`] over a `Vec` for tests.
+//!
+//! Every method is one step of storage work the room decides on; none of them decides anything (who
+//! may edit, which `rev` a change gets): that is `room.rs`. The room calls them inside one turn, so the
+//! runtime commits a batch of them together, and the frames that follow are held by the output gate
+//! until that commit is durable.
+
+use crate::protocol::{ChatMessage, Reactions, User, Version};
+
+/// What [`History::append`] did with a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored under the `seq` the room assigned.
+    Stored,
+    /// Not stored: a stored message has the same sender ([`sender_key`]), client `id` and text (a
+    /// retry); these are its `seq`, `ts` and `rev`.
+    Duplicate { seq: u64, ts: u64, rev: u64 },
+    /// Not stored: a stored message has the same sender ([`sender_key`]) and client `id` but another
+    /// text. It is somebody else's message (or a client reusing an id), so it must not be acknowledged
+    /// as this one.
+    Conflict,
+}
+
+/// Whose client ids a message's `id` is unique among: an identified sender's (`u:<uid>`, whatever name
+/// it uses), else an anonymous sender name's (`n:<name>`, as in protocol v1).
+pub fn sender_key(from: &User) -> String {
+    match &from.uid {
+        Some(uid) => format!("u:{uid}"),
+        None => format!("n:{}", from.name),
+    }
+}
+
+/// The room's persistent message log, with each message's versions, reactions, and the read marks of
+/// its authors.
+pub trait History {
+    /// Stores a message whose `seq` and `rev` the room has assigned, unless a stored message has the
+    /// same sender ([`sender_key`]) and client `id`. One step, so the common case (a new message)
+    /// costs one statement: the check for a duplicate is the store's unique index, not a lookup.
+    fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String>;
+    /// The message `seq`, if stored.
+    fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String>;
+    /// Messages with `seq > after`, oldest first, at most `limit` of them: the oldest such messages
+    /// when `newest` is false (paging forward), the newest when it is true (catching up).
+    fn range(&self, after: u64, limit: usize, newest: bool) -> Result<Vec<ChatMessage>, String>;
+    /// The newest `limit` messages with `seq < before`, oldest first (scrolling back).
+    fn before(&self, before: u64, limit: usize) -> Result<Vec<ChatMessage>, String>;
+    /// Messages with `seq <= upto` changed after revision `since` (edited, deleted or reacted to), in
+    /// `rev` order, at most `limit`.
+    fn changes(&self, upto: u64, since: u64, limit: usize) -> Result<Vec<ChatMessage>, String>;
+    /// Replaces a message by its edited state, keeping `previous` as an earlier version.
+    fn edit(&mut self, edited: &ChatMessage, previous: &Version) -> Result<(), String>;
+    /// Replaces a message by its tombstone and erases its earlier versions and its reactions.
+    fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String>;
+    /// Sets (`on`) or clears the reaction `emoji` of author `uid` on message `seq`. When that changed
+    /// anything, the message takes revision `rev` and the new counts are returned; `None` when the
+    /// reaction already was as asked.
+    fn react(
+        &mut self,
+        seq: u64,
+        emoji: &str,
+        uid: &str,
+        on: bool,
+        rev: u64,
+    ) -> Result<Option<Reactions>, String>;
+    /// The earlier versions of message `seq`, oldest first (not the current text).
+    fn versions(&self, seq: u64) -> Result<Vec<Version>, String>;
+    /// Up to where author `uid` has read (0 when never).
+    fn read_mark(&self, uid: &str) -> Result<u64, String>;
+    fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String>;
+    /// Messages after `after` that `uid` did not send and that are not deleted.
+    fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
+    /// The highest revision stored (0 for an empty room).
+    fn last_rev(&self) -> Result<u64, String>;
+    /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
+    /// the room has reached revision `rev` (a trimmed message may have held the highest one).
+    fn trim(&mut self, upto: u64, rev: u64);
+}
+
+/// An in-memory [`History`], for tests and benchmarks of the pure core.
+#[derive(Debug, Default)]
+pub struct MemoryHistory {
+    pub messages: Vec<ChatMessage>,
+    /// Earlier versions: (seq, version).
+    pub versions: Vec<(u64, Version)>,
+    /// Reactions: (seq, emoji, uid).
+    pub reactions: Vec<(u64, String, String)>,
+    pub reads: Vec<(String, u64)>,
+    /// Messages ever edited, deleted or reacted to (what the store's partial index holds).
+    pub changed: std::collections::BTreeSet<u64>,
+    pub trimmed_rev: u64,
+    /// When set, every call fails with this error (to test storage faults).
+    pub fail_with: Option<String>,
+}
+
+impl MemoryHistory {
+    fn check(&self) -> Result<(), String> {
+        match &self.fail_with {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn position(&self, seq: u64) -> Option<usize> {
+        self.messages.iter().position(|m| m.seq == seq)
+    }
+
+    fn counts(&self, seq: u64) -> Reactions {
+        let mut counts = Reactions::new();
+        for (s, emoji, _) in &self.reactions {
+            if *s == seq {
+                *counts.entry(emoji.clone()).or_default() += 1;
+            }
+        }
+        counts
+    }
+}
+
+impl History for MemoryHistory {
+    fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String> {
+        self.check()?;
+        if msg.id.is_some() {
+            if let Some(m) = self
+                .messages
+                .iter()
+                .find(|m| sender_key(&m.from) == sender_key(&msg.from) && m.id == msg.id)
+            {
+                return Ok(if m.text == msg.text {
+                    Appended::Duplicate {
+                        seq: m.seq,
+                        ts: m.ts,
+                        rev: m.rev,
+                    }
+                } else {
+                    Appended::Conflict
+                });
+            }
+        }
+        self.messages.push(msg.clone());
+        Ok(Appended::Stored)
+    }
+
+    fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String> {
+        self.check()?;
+        Ok(self.position(seq).map(|i| self.messages[i].clone()))
+    }
+
+    fn range(&self, after: u64, limit: usize, newest: bool) -> Result<Vec<ChatMessage>, String> {
+        self.check()?;
+        let all: Vec<&ChatMessage> = self.messages.iter().filter(|m| m.seq > after).collect();
+        let skip = if newest {
+            all.len().saturating_sub(limit)
+        } else {
+            0
+        };
+        Ok(all.into_iter().skip(skip).take(limit).cloned().collect())
+    }
+
+    fn before(&self, before: u64, limit: usize) -> Result<Vec<ChatMessage>, String> {
+        self.check()?;
+        let all: Vec<&ChatMessage> = self.messages.iter().filter(|m| m.seq < before).collect();
+        let skip = all.len().saturating_sub(limit);
+        Ok(all.into_iter().skip(skip).cloned().collect())
+    }
+
+    fn changes(&self, upto: u64, since: u64, limit: usize) -> Result<Vec<ChatMessage>, String> {
+        self.check()?;
+        let mut changed: Vec<ChatMessage> = self
+            .messages
+            .iter()
+            .filter(|m| m.seq <= upto && m.rev > since && self.changed.contains(&m.seq))
+            .cloned()
+            .collect();
+        changed.sort_by_key(|m| m.rev);
+        changed.truncate(limit);
+        Ok(changed)
+    }
+
+    fn edit(&mut self, edited: &ChatMessage, previous: &Version) -> Result<(), String> {
+        self.check()?;
+        let i = self.position(edited.seq).ok_or("no such message")?;
+        self.versions.push((edited.seq, previous.clone()));
+        self.messages[i] = edited.clone();
+        self.changed.insert(edited.seq);
+        Ok(())
+    }
+
+    fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
+        self.check()?;
+        let i = self.position(tombstone.seq).ok_or("no such message")?;
+        self.versions.retain(|(s, _)| *s != tombstone.seq);
+        self.reactions.retain(|(s, _, _)| *s != tombstone.seq);
+        self.messages[i] = tombstone.clone();
+        self.changed.insert(tombstone.seq);
+        Ok(())
+    }
+
+    fn react(
+        &mut self,
+        seq: u64,
+        emoji: &str,
+        uid: &str,
+        on: bool,
+        rev: u64,
+    ) -> Result<Option<Reactions>, String> {
+        self.check()?;
+        let i = self.position(seq).ok_or("no such message")?;
+        let mine = |r: &(u64, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
+        let had = self.reactions.iter().any(mine);
+        if had == on {
+            return Ok(None);
+        }
+        if on {
+            self.reactions
+                .push((seq, emoji.to_string(), uid.to_string()));
+        } else {
+            self.reactions.retain(|r| !mine(r));
+        }
+        let counts = self.counts(seq);
+        self.messages[i].reactions = counts.clone();
+        self.messages[i].rev = rev;
+        self.changed.insert(seq);
+        Ok(Some(counts))
+    }
+
+    fn versions(&self, seq: u64) -> Result<Vec<Version>, String> {
+        self.check()?;
+        Ok(self
+            .versions
+            .iter()
+            .filter(|(s, _)| *s == seq)
+            .map(|(_, v)| v.clone())
+            .collect())
+    }
+
+    fn read_mark(&self, uid: &str) -> Result<u64, String> {
+        self.check()?;
+        Ok(self
+            .reads
+            .iter()
+            .find(|(u, _)| u == uid)
+            .map_or(0, |(_, s)| *s))
+    }
+
+    fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String> {
+        self.check()?;
+        self.reads.retain(|(u, _)| u != uid);
+        self.reads.push((uid.to_string(), seq));
+        Ok(())
+    }
+
+    fn unread(&self, uid: &str, after: u64) -> Result<u64, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .filter(|m| m.seq > after && !m.deleted && m.from.uid.as_deref() != Some(uid))
+            .count() as u64)
+    }
+
+    fn last_rev(&self) -> Result<u64, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .map(|m| m.rev)
+            .max()
+            .unwrap_or(0)
+            .max(self.trimmed_rev))
+    }
+
+    fn trim(&mut self, upto: u64, rev: u64) {
+        self.messages.retain(|m| m.seq > upto);
+        self.versions.retain(|(s, _)| *s > upto);
+        self.reactions.retain(|(s, _, _)| *s > upto);
+        self.trimmed_rev = self.trimmed_rev.max(rev);
+    }
+}
