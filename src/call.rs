@@ -96,9 +96,12 @@ impl RoomCall {
         raw_query: &str,
         body: Option<&str>,
     ) -> Result<RoomCall, Problem> {
-        let query: Vec<(String, String)> = form_urlencoded::parse(raw_query.as_bytes())
-            .into_owned()
-            .collect();
+        let query = crate::routes::Target {
+            origin: "",
+            path,
+            query: raw_query,
+        }
+        .query_pairs();
         let get = |key: &str| crate::routes::query_value(&query, key);
         let room = RoomName::parse(get("room").unwrap_or(""))?;
         let call = match (method, path) {

@@ -85,6 +85,44 @@ fn method_not_allowed(allowed: &str) -> Problem {
     )
 }
 
+/// A request URL as the runtime hands it over — already serialized by the WHATWG URL rules
+/// (`https://host[:port]/path?query`, scheme and host lower-case, default port left out) — split into
+/// the parts the Worker needs, without a URL parser (whose code would be most of the wasm's growth;
+/// workers-rs finds `Request::path` the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target<'a> {
+    /// `scheme://host[:port]`: the Worker's own origin, for the `Origin` check.
+    pub origin: &'a str,
+    /// The path, still percent-encoded, `/` at least.
+    pub path: &'a str,
+    /// The raw query, without `?` (empty when there is none).
+    pub query: &'a str,
+}
+
+impl<'a> Target<'a> {
+    pub fn split(url: &'a str) -> Target<'a> {
+        let url = url.split('#').next().unwrap_or(url);
+        let authority_start = url.find("://").map_or(0, |i| i + 3);
+        let rest_start = url[authority_start..]
+            .find(['/', '?'])
+            .map_or(url.len(), |i| authority_start + i);
+        let (origin, rest) = url.split_at(rest_start);
+        let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+        Target {
+            origin,
+            path: if path.is_empty() { "/" } else { path },
+            query,
+        }
+    }
+
+    /// The decoded `key=value` pairs of the query, in order.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        form_urlencoded::parse(self.query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+}
+
 /// The first value of `key` in a decoded query string (`url::Url::query_pairs`, collected).
 pub fn query_value<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
     query
@@ -204,6 +242,47 @@ mod tests {
             Route::parse("GET", "/api/rooms").unwrap_err().code,
             ErrorCode::MethodNotAllowed
         );
+    }
+
+    #[test]
+    fn request_urls_split_into_origin_path_and_query() {
+        let t = Target::split("https://chat.example/ws/lobby?name=Zo%C3%AB&after=3#x");
+        assert_eq!(t.origin, "https://chat.example");
+        assert_eq!(t.path, "/ws/lobby");
+        assert_eq!(
+            t.query_pairs(),
+            vec![
+                ("name".to_string(), "Zoë".to_string()),
+                ("after".to_string(), "3".to_string())
+            ]
+        );
+        for (url, origin, path, query) in [
+            ("http://127.0.0.1:8787/", "http://127.0.0.1:8787", "/", ""),
+            ("http://127.0.0.1:8787", "http://127.0.0.1:8787", "/", ""),
+            ("https://a.example?x=1", "https://a.example", "/", "x=1"),
+            (
+                "https://a.example/ws/bad%20room",
+                "https://a.example",
+                "/ws/bad%20room",
+                "",
+            ),
+            (
+                "https://a.example/a%3F%23b?c=%3F",
+                "https://a.example",
+                "/a%3F%23b",
+                "c=%3F",
+            ),
+        ] {
+            assert_eq!(
+                Target::split(url),
+                Target {
+                    origin,
+                    path,
+                    query
+                },
+                "{url}"
+            );
+        }
     }
 
     #[test]

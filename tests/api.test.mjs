@@ -93,7 +93,7 @@ describe('read endpoints', () => {
     const some = await getJson(`${open.base}/api/rooms/${room}/messages?after=5&limit=3`);
     assert.deepEqual(some.body.messages.map((m) => m.text), ['p6', 'p7', 'p8']);
     const msg = some.body.messages[0];
-    assert.deepEqual(Object.keys(msg).sort(), ['from', 'id', 'seq', 'text', 'ts']);
+    assert.deepEqual(Object.keys(msg).sort(), ['deleted', 'edited_at', 'from', 'id', 'reactions', 'reply_to', 'rev', 'seq', 'text', 'ts', 'version']);
     assert.deepEqual(msg.from, { id: 'api', name: 'bot' });
     const c = await Client.connect(open.ws(room, { name: 'cy', after: '5' }));
     assert.deepEqual(c.welcome.history[0], msg, 'the socket and the API carry the same message object');
@@ -127,7 +127,10 @@ describe('POST /api/rooms/{room}/messages (bots)', () => {
     assert.equal(typeof res.body.ts, 'number');
     for (const c of [a, b]) {
       const m = await c.next((f) => f.type === 'message' && f.text === 'build green');
-      assert.deepEqual(m, { type: 'message', seq: 2, id: 'build-1', from: { id: 'api', name: 'deploy-bot' }, text: 'build green', ts: res.body.ts });
+      assert.deepEqual(m, {
+        type: 'message', seq: 2, id: 'build-1', from: { id: 'api', name: 'deploy-bot', uid: null }, text: 'build green', ts: res.body.ts,
+        reply_to: null, edited_at: null, version: 1, deleted: false, reactions: {}, rev: 2,
+      });
     }
     const page = await getJson(`${open.base}/api/rooms/${room}/messages?after=1`);
     assert.deepEqual(page.body.messages.map((m) => m.text), ['build green']);

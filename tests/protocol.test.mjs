@@ -106,7 +106,7 @@ describe('messages', () => {
     const a = await join(room, 'ann');
     const b = await join(room, 'bob');
     const ack = await a.say('hi bob', 'client-1');
-    assert.deepEqual(Object.keys(ack).sort(), ['id', 'seq', 'ts', 'type']);
+    assert.deepEqual(Object.keys(ack).sort(), ['id', 'rev', 'seq', 'ts', 'type']);
     assert.equal(ack.id, 'client-1');
     assert.equal(ack.seq, 1);
     assert.ok(Math.abs(ack.ts - Date.now()) < 60_000, 'ts is ms since the epoch');

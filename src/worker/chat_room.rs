@@ -40,6 +40,7 @@ use crate::error::Problem;
 use crate::history::History;
 use crate::protocol::User;
 use crate::room::{Effect, Incoming, Resume, Room, CLOSE_INTERNAL};
+use crate::routes::Target;
 
 /// The user id of messages posted over the HTTP API.
 const API_USER_ID: &str = "api";
@@ -129,15 +130,16 @@ impl DurableObject for ChatRoom {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let url = req.url()?;
+        let url = req.inner().url();
+        let target = Target::split(&url);
         let body = match req.method() {
             Method::Post => Some(req.text().await?),
             _ => None,
         };
         let call = match RoomCall::parse(
             req.method().as_ref(),
-            url.path(),
-            url.query().unwrap_or(""),
+            target.path,
+            target.query,
             body.as_deref(),
         ) {
             Ok(call) => call,

@@ -4,11 +4,10 @@
 //! world reaches the same object.
 
 use serde_json::json;
-use worker::{event, Context, Env, Headers, Method, Request, RequestInit, Response, Result, Url};
+use worker::{event, Context, Env, Headers, Method, Request, RequestInit, Response, Result};
 
 use super::{
-    client_limit, json_response, load_config, now_ms, problem_response, query_pairs, random_bytes,
-    refuse_socket,
+    client_limit, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
 };
 use crate::access::{self, Credentials};
 use crate::api::{Post, TokenRequest};
@@ -16,7 +15,7 @@ use crate::auth::{self, Grant};
 use crate::call::{self, RoomCall};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
-use crate::routes::{self, Route};
+use crate::routes::{self, Route, Target};
 use crate::validate::RoomName;
 
 /// The Rate Limiting bindings (`[[ratelimits]]` in wrangler.toml): new sockets, and API posts, per
@@ -36,12 +35,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
         Ok(c) => c,
         Err(p) => return problem_response(&p),
     };
-    let url = req.url()?;
-    let answer = match Route::parse(req.method().as_ref(), url.path()) {
+    let raw_url = req.inner().url();
+    let url = Target::split(&raw_url);
+    let answer = match Route::parse(req.method().as_ref(), url.path) {
         Ok(route) => handle(route, req, &url, &config, &env).await,
         // A bad room name on an upgrade is refused on the socket, where a browser can read it; a
         // plain GET keeps its HTTP status.
-        Err(p) if Route::is_socket_path(url.path()) && is_upgrade(&req) => {
+        Err(p) if Route::is_socket_path(url.path) && is_upgrade(&req) => {
             socket(req, &url, Err(p), &config, &env).await
         }
         Err(p) => problem_response(&p),
@@ -55,7 +55,7 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 async fn handle(
     route: Route,
     req: Request,
-    url: &Url,
+    url: &Target<'_>,
     config: &Config,
     env: &Env,
 ) -> Result<Response> {
@@ -63,7 +63,7 @@ async fn handle(
         Route::Health => json_response(json!({"ok": true}).to_string(), 200),
         Route::Socket(room) => socket(req, url, Ok(room), config, env).await,
         Route::RoomInfo(room) => read(&req, url, RoomCall::Info { room }, config, env).await,
-        Route::History(room) => match call::history_page(room, &query_pairs(url)) {
+        Route::History(room) => match call::history_page(room, &url.query_pairs()) {
             Ok(page) => read(&req, url, page, config, env).await,
             Err(p) => problem_response(&p),
         },
@@ -135,7 +135,7 @@ async fn limit_client(
 /// `Origin` are plain HTTP refusals (a hostile page must learn nothing from a refusal it provoked).
 async fn socket(
     req: Request,
-    url: &Url,
+    url: &Target<'_>,
     room: std::result::Result<RoomName, Problem>,
     config: &Config,
     env: &Env,
@@ -146,15 +146,14 @@ async fn socket(
             "this endpoint speaks WebSocket only",
         ));
     }
-    let own_origin = url.origin().ascii_serialization();
     let origin = req.headers().get("origin")?;
-    if let Err(p) = routes::check_origin(origin.as_deref(), &own_origin, config) {
+    if let Err(p) = routes::check_origin(origin.as_deref(), url.origin, config) {
         return problem_response(&p);
     }
     let checked = async {
         limit_client(&req, CONNECT_LIMITER, config, env).await?;
         let room = room?;
-        let join = access::check_join(&query_pairs(url), &room, config, now_ms() / 1000)?;
+        let join = access::check_join(&url.query_pairs(), &room, config, now_ms() / 1000)?;
         Ok::<_, Problem>(RoomCall::Connect { room, join })
     };
     match checked.await {
@@ -166,12 +165,12 @@ async fn socket(
 /// A read of a room over HTTP (info, history): the same right as joining it, or the `API_TOKEN`.
 async fn read(
     req: &Request,
-    url: &Url,
+    url: &Target<'_>,
     call: RoomCall,
     config: &Config,
     env: &Env,
 ) -> Result<Response> {
-    let query = query_pairs(url);
+    let query = url.query_pairs();
     let authorization = req.headers().get("authorization")?;
     let credentials = Credentials::new(authorization.as_deref(), &query);
     if let Err(p) = access::may_enter(config, call.room(), &credentials, true, now_ms() / 1000) {

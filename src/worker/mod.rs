@@ -23,13 +23,6 @@ fn load_config(env: &Env) -> std::result::Result<Config, Problem> {
     })
 }
 
-/// The decoded `key=value` pairs of a URL's query, in order.
-fn query_pairs(url: &worker::Url) -> Vec<(String, String)> {
-    url.query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 /// A JSON response with `status`.
 fn json_response(body: String, status: u16) -> Result<Response> {
     let headers = Headers::new();
