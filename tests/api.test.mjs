@@ -94,7 +94,7 @@ describe('read endpoints', () => {
     assert.deepEqual(some.body.messages.map((m) => m.text), ['p6', 'p7', 'p8']);
     const msg = some.body.messages[0];
     assert.deepEqual(Object.keys(msg).sort(), ['deleted', 'edited_at', 'from', 'id', 'reactions', 'reply_to', 'rev', 'seq', 'text', 'ts', 'version']);
-    assert.deepEqual(msg.from, { id: 'api', name: 'bot' });
+    assert.deepEqual(msg.from, { id: 'api', name: 'bot', uid: null });
     const c = await Client.connect(open.ws(room, { name: 'cy', after: '5' }));
     assert.deepEqual(c.welcome.history[0], msg, 'the socket and the API carry the same message object');
     await c.close();

@@ -111,7 +111,10 @@ describe('messages', () => {
     assert.equal(ack.seq, 1);
     assert.ok(Math.abs(ack.ts - Date.now()) < 60_000, 'ts is ms since the epoch');
     const m = await b.next('message');
-    assert.deepEqual(m, { type: 'message', seq: 1, id: 'client-1', from: a.welcome.you, text: 'hi bob', ts: ack.ts });
+    assert.deepEqual(m, {
+      type: 'message', seq: 1, id: 'client-1', from: a.welcome.you, text: 'hi bob', ts: ack.ts,
+      reply_to: null, edited_at: null, version: 1, deleted: false, reactions: {}, rev: ack.rev,
+    });
     // a message without an id: id null, still acked (with id null)
     b.send({ type: 'message', text: 'no id' });
     const ack2 = await b.next('ack');

@@ -158,6 +158,8 @@ impl DurableObject for ChatRoom {
                 info["started_at"] = json!(self.started_at);
                 info["sockets"] = json!(self.state.get_websockets().len());
                 info["commits"] = serde_json::to_value(inner.room.commits())?;
+                info["rev"] = json!(inner.room.rev());
+                info["storage_bytes"] = json!(self.state.storage().sql().database_size());
                 json_response(info.to_string(), 200)
             }
             RoomCall::Messages { after, limit, .. } => {
