@@ -84,11 +84,6 @@ describe('under load and abuse', () => {
 
   describe('closing codes', () => {
     const join = (room, name) => Client.connect(server.ws(room, { name }));
-    const closeCode = (c) =>
-      new Promise((resolve) => {
-        if (c.closed) resolve(c.closed.code);
-        c.ws.once('close', (code) => resolve(code));
-      });
 
     test('clean closes complete the handshake: the code is echoed, never 1006, also 50 at once', async () => {
       const room = uniqueRoom('close');
@@ -98,9 +93,8 @@ describe('under load and abuse', () => {
         assert.equal((await c.close(code, 'bye')).code, code);
       }
       const bare = await join(room, 'bare');
-      const bareCode = new Promise((r) => bare.ws.once('close', (code) => r(code)));
       bare.ws.close(); // a close frame without a status code
-      assert.notEqual(await bareCode, 1006);
+      assert.notEqual((await bare.closedPromise()).code, 1006);
       const many = await Promise.all(Array.from({ length: 50 }, (_, i) => join(room, `m${i}`)));
       const codes = await Promise.all(many.map((c) => c.close(1000)));
       assert.deepEqual([...new Set(codes.map((c) => c.code))], [1000]);
@@ -117,7 +111,7 @@ describe('under load and abuse', () => {
         for (const binary of [false, true]) {
           const c = await join(room, `big${size}`);
           c.ws.send(binary ? Buffer.alloc(size, 0x78) : 'x'.repeat(size), { binary });
-          assert.equal(await closeCode(c), 1009, `${binary ? 'binary' : 'text'} frame of ${size} bytes`);
+          assert.equal((await c.closedPromise()).code, 1009, `${binary ? 'binary' : 'text'} frame of ${size} bytes`);
           const leave = await bob.next('leave');
           assert.equal(leave.user.id, c.welcome.you.id);
         }
