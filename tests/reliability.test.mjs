@@ -5,8 +5,11 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, sleep, startServer, uniqueRoom } from './common/harness.mjs';
-import { crowdScenario, dropState, figure, floodScenario, restartScenario, slowReaderScenario } from './common/reliability.mjs';
+import { Client, figure, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
+import { crowdScenario } from './scenarios/crowd.mjs';
+import { floodScenario } from './scenarios/flood.mjs';
+import { restartScenario } from './scenarios/restart.mjs';
+import { slowReaderScenario } from './scenarios/slow-reader.mjs';
 
 /** The latency bound for well-behaved clients under a flood or next to a slow reader (measured: docs/RELIABILITY.md). */
 const FLOOD_BOUND_MS = 1000;
@@ -32,7 +35,6 @@ describe('restart', () => {
       assert.ok(figures.reconnects >= 6, 'every peer reconnected after the crash');
     } finally {
       await last.stop();
-      dropState(last);
     }
   });
 });

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { startServer, uniqueRoom } from '../common/harness.mjs';
-import { crowdScenario, figure } from '../common/reliability.mjs';
+import { figure, startServer, uniqueRoom } from '../common/harness.mjs';
+import { crowdScenario } from '../scenarios/crowd.mjs';
 
 const SOCKETS = Number(process.env.SOAK_SOCKETS ?? 1000);
 const limit = Number(execFileSync('bash', ['-c', 'ulimit -n']).toString().trim()) || Infinity;

@@ -3,9 +3,10 @@
 // latency bound holds because src/room.rs closes a flooder with 1008.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { startServer, uniqueRoom } from '../common/harness.mjs';
-import { figure, floodScenario, slowReaderScenario } from '../common/reliability.mjs';
+import { after, before, describe, test } from 'node:test';
+import { figure, startServer, uniqueRoom } from '../common/harness.mjs';
+import { floodScenario } from '../scenarios/flood.mjs';
+import { slowReaderScenario } from '../scenarios/slow-reader.mjs';
 
 const BOUND_MS = 1000;
 

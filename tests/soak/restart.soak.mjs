@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startServer, uniqueRoom } from '../common/harness.mjs';
-import { dropState, figure, restartScenario } from '../common/reliability.mjs';
+import { figure, startServer, uniqueRoom } from '../common/harness.mjs';
+import { restartScenario } from '../scenarios/restart.mjs';
 
 const RESTARTS = Number(process.env.SOAK_RESTARTS ?? 2);
 
@@ -29,6 +29,5 @@ test(`acked messages survive ${RESTARTS} crash restarts, each seen once and in o
     assert.ok(figures.reconnects >= 10 * RESTARTS, `every peer reconnected after every crash (${figures.reconnects})`);
   } finally {
     await last.stop();
-    dropState(last);
   }
 });
