@@ -144,6 +144,7 @@ describe('under load and abuse', () => {
     await evil.close();
     assert.equal(reply.type, 'error');
     assert.equal(reply.code, 'bad_request');
+    assert.deepEqual((await storedMessages(server, room)).messages, []);
   });
 
   test('hostile frames each get their documented error; the socket stays, the others hear nothing', async () => {
