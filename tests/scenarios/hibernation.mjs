@@ -130,8 +130,9 @@ export async function hibernationScenario({ server, cycles, idleMs = 15_000, log
     // Room A: the cap of MAX_CONNECTIONS=6 holds after a wake.
     const extra = [];
     while (a.members.length < 6) extra.push(await a.join());
-    const refused = await Client.refused(server.ws(a.name, { name: 'one-too-many' }));
-    assert.equal(refused.status, 503, `cycle ${cycle}: room_full at the configured cap`);
+    const refused = await Client.refusedOnSocket(server.ws(a.name, { name: 'one-too-many' }));
+    assert.equal(refused.code, 'room_full', `cycle ${cycle}: room_full at the configured cap`);
+    assert.equal(refused.closeCode, 4503);
     for (const c of extra) await a.leave(c);
 
     // Churn between sleeps: one joins, one leaves (clean close), so the next wake rebuilds a new roster.
