@@ -1,5 +1,7 @@
-// Issue 3: env-configurable limits, with a server started with small ones:
-// MAX_CONNECTIONS (503 room_full), HISTORY_LIMIT (bounded history, truncated resume), RATE_* knobs.
+// The limits set in the environment hold, on a server started with small ones: MAX_CONNECTIONS (a full
+// room refuses the next socket with room_full, a freed slot can be taken) and HISTORY_LIMIT (only the
+// newest messages are kept, and a resume past them says it was truncated). RATE_* are raised out of
+// the way.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

@@ -1,5 +1,6 @@
-// Issue 3: chat protocol v1 (docs/PROTOCOL.md) against the real runtime: welcome, frames, ordering,
-// durable-before-visible acks, idempotency, resume, errors, limits, closing.
+// The server keeps chat protocol v1 (docs/PROTOCOL.md) against the real runtime: welcome, frames,
+// gapless seq order seen by everyone, an ack only once the message is stored, idempotent retries, resume
+// with exactly what was missed, an error code for each bad frame, limits, and clean closes.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,6 +1,6 @@
-// Issue 7 soak: 1000 sockets in one room (SOAK_SOCKETS to change). Every one receives every message,
-// and bursts of joins and leaves (a quarter at a time, half of them dropping their TCP connection)
-// keep every roster exact, on every socket and on the server.
+// Soak: 1000 sockets in one room (SOAK_SOCKETS to change) all receive every message, and bursts of
+// joins and leaves (a quarter at a time, half of them dropping their TCP connection) keep every roster
+// exact, on every socket and on the server (tests/scenarios/crowd.mjs).
 // Needs ~2 file descriptors per socket in this process: scripts/soak.sh raises `ulimit -n` first.
 
 import assert from 'node:assert/strict';

@@ -1,6 +1,7 @@
-// Issue 7 soak: a 20 s flood next to well-behaved clients, and a slow reader next to 10 senders pushing
-// 4000-character messages for 30 s (after a 30 s control run with everyone reading). The flood's
-// latency bound holds because src/room.rs closes a flooder with 1008.
+// Soak: a 20 s flood does not delay well-behaved clients past the latency bound (it holds because
+// src/room.rs closes a flooder with 1008), and a socket that stops reading next to 10 senders pushing
+// 4000-character messages for 30 s (after a 30 s control run with everyone reading) does not stall the
+// others (tests/scenarios/flood.mjs, tests/scenarios/slow-reader.mjs).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,5 +1,6 @@
-// Issue 7 soak: acked messages survive two crash restarts (SIGKILL of wrangler and workerd) under
-// traffic; every client sees every acked message exactly once, in seq order. SOAK_RESTARTS to change.
+// Soak: acked messages survive two crash restarts (SIGKILL of wrangler and workerd; SOAK_RESTARTS to
+// change) under traffic, and every client sees every acked message exactly once, in seq order
+// (tests/scenarios/restart.mjs).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
