@@ -20,7 +20,7 @@ class RoomUnderTest {
     this.members = []; // Clients
     this.serial = 0;
     this.lastSeq = 0;
-    this.firstAck = null; // { id, seq } of the first message, retried after every wake
+    this.firstAck = null; // { id, text, seq, c } of the first message, retried after every wake
   }
 
   async join() {
@@ -40,10 +40,11 @@ class RoomUnderTest {
   /** Every member says something; every other member hears it, in seq order. */
   async relay(label) {
     for (const [i, c] of this.members.entries()) {
-      const ack = await c.say(`${label} from ${c.welcome.you.name}`, `${label}-${i}`);
+      const text = `${label} from ${c.welcome.you.name}`;
+      const ack = await c.say(text, `${label}-${i}`);
       assert.equal(ack.seq, this.lastSeq + 1, 'seq continues from storage');
       this.lastSeq = ack.seq;
-      this.firstAck ??= { id: `${label}-${i}`, seq: ack.seq, c };
+      this.firstAck ??= { id: `${label}-${i}`, text, seq: ack.seq, c };
       for (const other of this.members) {
         if (other === c) continue;
         const m = await other.next((f) => f.type === 'message' && f.id === `${label}-${i}`);
@@ -117,7 +118,7 @@ export async function hibernationScenario({ server, cycles, idleMs = 15_000, log
       await r.relay(`c${cycle}`);
       // Idempotency: the very first message (by members[0], who never leaves), retried, is acked with
       // its original seq.
-      const retry = await r.firstAck.c.say('again', r.firstAck.id);
+      const retry = await r.firstAck.c.say(r.firstAck.text, r.firstAck.id);
       assert.equal(retry.seq, r.firstAck.seq, 'a retried id keeps its seq across wakes');
       // Typing still relays.
       r.members[0].send({ type: 'typing' });
