@@ -1,5 +1,7 @@
-// Issue 5: the HTTP API (docs/API.md) and access control — origins, API_TOKEN, signed tokens —
-// against real wrangler dev servers configured with --var.
+// The HTTP API answers as docs/API.md says (pages of history, bot messages, new rooms, tokens), and
+// access control holds: a foreign Origin, a missing or wrong API_TOKEN, and a missing, forged, expired
+// or wrong-room signed token are refused, and a refused socket never joins a room. Against real
+// wrangler dev servers configured with --var.
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';

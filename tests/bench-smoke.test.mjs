@@ -1,5 +1,5 @@
-// Issue 6: the load generator must not rot. A 5-second run of the release `edge-chat-bench` against a
-// real `wrangler dev`: deliveries happen, and none is lost, duplicated, reordered or refused.
+// The load generator still works: a 5-second run of the release `edge-chat-bench` against a real
+// `wrangler dev` delivers messages, and none is lost, duplicated, reordered or refused.
 // (The full comparison with the baseline is `make bench`, too slow for `make test`.)
 
 import assert from 'node:assert/strict';

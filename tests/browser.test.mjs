@@ -1,9 +1,8 @@
-// Issue 4: the browser client in public/, driven in Debian's headless Chromium against the real
-// `wrangler dev`. Each test is a person-level promise of the page: chat both ways, a live roster, an
-// expiring typing line, text that stays text, a strict CSP, failures that say why, and — across a
-// server restart — resume without gaps or doubles and an offline message delivered exactly once.
-// client.js's own timing rules (fake socket, fake clock) are tested without a browser in
-// tests/client.test.mjs.
+// The browser client in public/ keeps its promises to the person using it, driven in Debian's
+// headless Chromium against the real `wrangler dev`: chat both ways, a live roster, an expiring typing
+// line, text that stays text, a strict CSP, failures that say why, and — across a server restart —
+// resume without gaps or doubles and an offline message delivered exactly once. client.js's own timing
+// rules (fake socket, fake clock) are tested without a browser in tests/client.test.mjs.
 //
 // UPDATE_SCREENSHOT=1 also writes the conversation screenshot to docs/screenshot.png (the README's
 // picture); otherwise it goes to tests/.artifacts/ only, so a test run leaves the tree clean.
@@ -12,7 +11,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import { Client, ROOT, eventually, getJson, sleep, startServer, uniqueRoom } from './common/harness.mjs';
+import { Client, ROOT, eventually, restartServer, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 import { joinChat, launchBrowser, openPage, say, shownMessages } from './common/browser.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/.artifacts');
@@ -28,7 +27,6 @@ before(async () => {
 after(async () => {
   await browser?.close();
   await server?.stop();
-  await server?.cleanup?.stop();
 });
 afterEach(async () => {
   await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
@@ -43,7 +41,6 @@ async function person(name, room, options = {}, base = server.base) {
 
 const messageItem = (page, text) => page.locator('#messages li.msg:not(.pending)').filter({ has: page.locator('.text', { hasText: text }) });
 const texts = async (page) => (await shownMessages(page)).map((m) => m.text);
-const stored = async (base, room) => (await getJson(`${base}/api/rooms/${room}/messages?limit=1000`)).body.messages;
 const count = (list, text) => list.filter((t) => t === text).length;
 
 describe('the page', () => {
@@ -107,7 +104,7 @@ describe('the page', () => {
     await box.press('Enter');
     await messageItem(ann, 'lines').waitFor();
 
-    const log = await stored(server.base, room);
+    const log = (await storedMessages(server, room)).messages;
     assert.deepEqual(log.map((m) => [m.from.name, m.text]), [['ann', 'hi bob'], ['bob', 'two\nlines']]);
     for (const [page, me] of [[ann, 'ann'], [bob, 'bob']]) {
       const shown = await shownMessages(page);
@@ -240,7 +237,7 @@ describe('the page', () => {
     const refused = ann.locator('#messages li.failed', { hasText: /Not sent: rate limited/ });
     const nRefused = await refused.count();
     assert.ok(nRefused >= 5, `expected the burst to hit the rate limit, ${nRefused} refused`);
-    const log = await stored(server.base, room);
+    const log = (await storedMessages(server, room)).messages;
     assert.equal(log.length + nRefused, burst, 'each burst message is either stored or shown as refused');
     assert.equal(await ann.locator('#messages li.msg:not(.pending)').count(), log.length);
 
@@ -250,7 +247,7 @@ describe('the page', () => {
     const id = await first.getAttribute('data-id');
     await first.getByRole('button', { name: 'Retry' }).press('Enter');
     await messageItem(bob, new RegExp(`^${text}$`)).waitFor();
-    const after = await stored(server.base, room);
+    const after = (await storedMessages(server, room)).messages;
     assert.equal(after.length, log.length + 1);
     assert.deepEqual(after.filter((m) => m.text === text).map((m) => m.id), [id]);
     assert.equal(count(await texts(ann), text), 1);
@@ -291,7 +288,7 @@ describe('the page', () => {
     await say(ann, 'after');
     await messageItem(bob, 'after').waitFor();
 
-    const log = await stored(server.base, room);
+    const log = (await storedMessages(server, room)).messages;
     assert.deepEqual(log.map((m) => m.text), ['lost ack', 'after']);
     for (const page of [ann, bob]) assert.deepEqual(await texts(page), ['lost ack', 'after']);
     const ids = new Set(sent.filter((f) => f.text === 'lost ack').map((f) => f.id));
@@ -313,7 +310,7 @@ describe('the page', () => {
       },
     });
     await messageItem(dan, 'mine').waitFor();
-    const log = await stored(server.base, room);
+    const log = (await storedMessages(server, room)).messages;
     assert.deepEqual(log.map((m) => m.text), ['the other dan', 'mine'], 'neither message lost nor taken for the other');
     assert.notEqual(log[1].id, 'c-taken');
     assert.equal(log[0].id, 'c-taken');
@@ -345,7 +342,7 @@ describe('the page', () => {
     await messageItem(bob, 'kept in the outbox').waitFor({ timeout: 15_000 });
     await messageItem(ann, 'kept in the outbox').waitFor();
     assert.equal(await pending.count(), 0);
-    assert.deepEqual((await stored(server.base, room)).map((m) => m.text), ['kept in the outbox']);
+    assert.deepEqual((await storedMessages(server, room)).messages.map((m) => m.text), ['kept in the outbox']);
     assert.deepEqual(await texts(bob), ['kept in the outbox']);
     assert.equal(await ann.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('edge-chat:outbox')).length), 0, 'the outbox is emptied once acked');
   });
@@ -429,20 +426,12 @@ describe('refusals', () => {
     return chat;
   }
 
-  /** What the server says when it refuses `url`: the error frame before the close. */
-  async function refusalOf(url) {
-    const c = new Client(url);
-    const frame = await c.next('error');
-    await eventually(() => c.closed, 5000, 'the refused socket to close');
-    return { ...frame, closeCode: c.closed.code };
-  }
-
   const said = (text) => text.replace(/\.$/, '').toLowerCase();
 
   test('a name the server refuses says why, does not retry, and lets the user fix it', async () => {
     const room = uniqueRoom('badname');
     const tooLong = 'n'.repeat(40);
-    const refusal = await refusalOf(server.ws(room, { name: tooLong }));
+    const refusal = await Client.refusedOnSocket(server.ws(room, { name: tooLong }));
     assert.deepEqual([refusal.code, refusal.closeCode], ['bad_name', 4400]);
 
     const { page, sockets, errors } = await watchedPage(`${server.base}/#room=${room}`);
@@ -468,14 +457,14 @@ describe('refusals', () => {
     await page.locator('#status', { hasText: /^online$/ }).waitFor();
     assert.equal(await page.locator('#room-name').textContent(), room);
     await say(page, 'fixed');
-    await eventually(async () => (await stored(server.base, room)).length === 1, 5000, 'the message to be stored');
-    assert.deepEqual((await stored(server.base, room)).map((m) => [m.from.name, m.text]), [['ann', 'fixed']]);
+    await eventually(async () => (await storedMessages(server, room)).messages.length === 1, 5000, 'the message to be stored');
+    assert.deepEqual((await storedMessages(server, room)).messages.map((m) => [m.from.name, m.text]), [['ann', 'fixed']]);
     assert.deepEqual(errors, []);
   });
 
   test('a link to a room name the server refuses says why and offers a new private room', async () => {
     const bad = 'no such room!';
-    const refusal = await refusalOf(server.ws(encodeURIComponent(bad), { name: 'ann' }));
+    const refusal = await Client.refusedOnSocket(server.ws(encodeURIComponent(bad), { name: 'ann' }));
     assert.deepEqual([refusal.code, refusal.closeCode], ['bad_room', 4400]);
 
     const { page, sockets, errors } = await watchedPage(`${server.base}/#${new URLSearchParams({ room: bad })}`);
@@ -502,7 +491,7 @@ describe('refusals', () => {
   test('a full room says so, retries by itself with a countdown, and gets in once a place is free', async () => {
     const room = uniqueRoom('full');
     const occupant = await Client.connect(small.ws(room, { name: 'occupant' }));
-    const refusal = await refusalOf(small.ws(room, { name: 'probe' }));
+    const refusal = await Client.refusedOnSocket(small.ws(room, { name: 'probe' }));
     assert.deepEqual([refusal.code, refusal.closeCode], ['room_full', 4503]);
 
     const { page, sockets, errors } = await watchedPage(`${small.base}/#room=${room}`, { viewport: { width: 360, height: 640 } });
@@ -537,7 +526,7 @@ describe('refusals', () => {
 
   test('a page without a valid session is asked to sign in again, and does not retry by itself', async () => {
     const room = uniqueRoom('signed');
-    const refusal = await refusalOf(signed.ws(room, { name: 'ann' }));
+    const refusal = await Client.refusedOnSocket(signed.ws(room, { name: 'ann' }));
     assert.deepEqual([refusal.code, refusal.closeCode], ['unauthorized', 4401]);
 
     const { page, sockets, errors } = await watchedPage(`${signed.base}/#room=${room}`);
@@ -587,72 +576,61 @@ describe('refusals', () => {
   });
 });
 
-/** Starts wrangler dev on a port that was just in use: the old process may hold it for a moment. */
-async function restartOn(old) {
-  let lastError;
-  for (let i = 0; i < 5; i++) {
-    try {
-      return await startServer({ persistDir: old.persistDir, port: old.port });
-    } catch (e) {
-      lastError = e;
-      await sleep(500);
-    }
-  }
-  throw lastError;
-}
-
 describe('across a server restart', () => {
-  // The last test: it restarts the shared server (same port, same state) and leaves the new one to after().
+  // A server of its own, restarted on the same port and state, so that no other test sees the restart.
   test('the page reconnects, shows what it missed, and a message typed offline is delivered exactly once', async () => {
-    const room = uniqueRoom('restart');
-    // bob's sockets pass through a gate, so he stays away until we let him in (deterministically
-    // missing what is said meanwhile); every URL he opens is recorded.
-    let bobBlocked = false;
-    const bobUrls = [];
-    const { page: ann } = await person('ann', room);
-    const { page: bob } = await person('bob', room, {
-      async beforeGoto(context) {
-        await context.routeWebSocket(/\/ws\//, (ws) => {
-          bobUrls.push(ws.url());
-          if (bobBlocked) ws.close({ code: 1011, reason: 'test gate' });
-          else ws.connectToServer();
-        });
-      },
-    });
-    await say(ann, 'before the restart');
-    await messageItem(bob, 'before the restart').waitFor();
-    const bobLastSeq = Math.max(...(await shownMessages(bob)).map((m) => m.seq));
+    let own = await startServer();
+    try {
+      const room = uniqueRoom('restart');
+      // bob's sockets pass through a gate, so he stays away until we let him in (deterministically
+      // missing what is said meanwhile); every URL he opens is recorded.
+      let bobBlocked = false;
+      const bobUrls = [];
+      const { page: ann } = await person('ann', room, {}, own.base);
+      const { page: bob } = await person('bob', room, {
+        async beforeGoto(context) {
+          await context.routeWebSocket(/\/ws\//, (ws) => {
+            bobUrls.push(ws.url());
+            if (bobBlocked) ws.close({ code: 1011, reason: 'test gate' });
+            else ws.connectToServer();
+          });
+        },
+      }, own.base);
+      await say(ann, 'before the restart');
+      await messageItem(bob, 'before the restart').waitFor();
+      const bobLastSeq = Math.max(...(await shownMessages(bob)).map((m) => m.seq));
 
-    const first = server;
-    await first.stop({ keepState: true });
-    bobBlocked = true;
-    for (const page of [ann, bob]) await page.locator('#status', { hasText: /^reconnecting/ }).waitFor();
-    await ann.locator('#status', { hasText: /^reconnecting in \d+ s$/ }).waitFor();
+      await own.stop({ keepState: true });
+      bobBlocked = true;
+      for (const page of [ann, bob]) await page.locator('#status', { hasText: /^reconnecting/ }).waitFor();
+      await ann.locator('#status', { hasText: /^reconnecting in \d+ s$/ }).waitFor();
 
-    await say(ann, 'typed while offline');
-    const pending = ann.locator('#messages li.pending', { hasText: 'typed while offline' });
-    await pending.filter({ hasText: /pending — will be sent when connected/ }).waitFor();
+      await say(ann, 'typed while offline');
+      const pending = ann.locator('#messages li.pending', { hasText: 'typed while offline' });
+      await pending.filter({ hasText: /pending — will be sent when connected/ }).waitFor();
 
-    server = await restartOn(first);
-    server.cleanup = first; // after() removes the state folder the first one owns
-    await ann.locator('#status', { hasText: /^online$/ }).waitFor({ timeout: 20_000 });
-    await messageItem(ann, 'typed while offline').waitFor();
-    assert.equal(await pending.count(), 0);
-    await say(ann, 'while bob was away');
-    await messageItem(ann, 'while bob was away').waitFor();
-    assert.notEqual(await bob.locator('#status').textContent(), 'online', 'bob is still kept away');
+      own = await restartServer(own);
+      await ann.locator('#status', { hasText: /^online$/ }).waitFor({ timeout: 20_000 });
+      await messageItem(ann, 'typed while offline').waitFor();
+      assert.equal(await pending.count(), 0);
+      await say(ann, 'while bob was away');
+      await messageItem(ann, 'while bob was away').waitFor();
+      assert.notEqual(await bob.locator('#status').textContent(), 'online', 'bob is still kept away');
 
-    bobBlocked = false;
-    await bob.locator('#status', { hasText: /^online$/ }).waitFor({ timeout: 20_000 });
-    assert.match(bobUrls.at(-1), new RegExp(`[?&]after=${bobLastSeq}(&|$)`), 'bob resumed after his last seq');
-    const expected = ['before the restart', 'typed while offline', 'while bob was away'];
-    await messageItem(bob, 'while bob was away').waitFor();
-    const log = await stored(server.base, room);
-    assert.deepEqual(log.map((m) => m.text), expected, 'stored exactly once each, in order');
-    for (const page of [ann, bob]) {
-      const shown = await shownMessages(page);
-      assert.deepEqual(shown.map((m) => m.text), expected);
-      assert.deepEqual(shown.map((m) => m.seq), log.map((m) => m.seq));
+      bobBlocked = false;
+      await bob.locator('#status', { hasText: /^online$/ }).waitFor({ timeout: 20_000 });
+      assert.match(bobUrls.at(-1), new RegExp(`[?&]after=${bobLastSeq}(&|$)`), 'bob resumed after his last seq');
+      const expected = ['before the restart', 'typed while offline', 'while bob was away'];
+      await messageItem(bob, 'while bob was away').waitFor();
+      const log = (await storedMessages(own, room)).messages;
+      assert.deepEqual(log.map((m) => m.text), expected, 'stored exactly once each, in order');
+      for (const page of [ann, bob]) {
+        const shown = await shownMessages(page);
+        assert.deepEqual(shown.map((m) => m.text), expected);
+        assert.deepEqual(shown.map((m) => m.seq), log.map((m) => m.seq));
+      }
+    } finally {
+      await own.stop();
     }
   });
 });

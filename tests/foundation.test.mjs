@@ -1,5 +1,6 @@
-// Issue 2: the Worker routes /ws upgrades to one hibernating Durable Object per room, which relays each
-// message to every other socket of the room. Real wrangler dev, real WebSocket clients.
+// The Worker routes every /ws upgrade to one Durable Object per room, which relays each message to every
+// other socket of that room exactly once, keeps rooms apart, and notices a socket leaving, by a close or
+// a dropped connection. Unknown paths and bad room names are refused. Real wrangler dev, real clients.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';

@@ -1,6 +1,7 @@
-// Issues 2 and 3: after every socket of a room has been idle past the hibernation window (~10 s under
-// wrangler dev), the Durable Object is evicted and re-constructed on the next event. Roster, names,
-// seq, history, limits and relaying must be intact, and `ping` is answered while it sleeps.
+// A room survives hibernation: after every socket of it has been idle past the hibernation window
+// (~10 s under wrangler dev), the Durable Object is evicted and re-constructed on the next event, with
+// roster, names, seq, history, idempotency, limits and relaying intact; `ping` is answered while it
+// sleeps. (tests/soak/hibernation.soak.mjs repeats this for many cycles.)
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

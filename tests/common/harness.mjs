@@ -1,14 +1,19 @@
-// Test harness: starts the real `wrangler dev` (local workerd) on free loopback ports with the prebuilt
-// bundle, waits until it answers, and stops it afterwards — also when a test fails or the runner dies.
-// WebSocket clients are real `ws` clients speaking protocol v1.
+// The test harness, shared by every integration test and scenario: it starts the real `wrangler dev`
+// (local workerd) on free loopback ports with the prebuilt bundle, waits until it answers, restarts it
+// on the same port and state, and stops it afterwards — also when a test fails or the runner dies.
+// Around that: `Client` (a real `ws` client speaking protocol v1 that records every frame), `eventually`
+// (poll until true), `storedMessages` (a room's history through the HTTP API), and the small tools the
+// scenarios measure with (`now`, `stats`, `figure`, `pool`). The scenarios live in tests/scenarios/,
+// their lighter clients in peers.mjs.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -36,6 +41,9 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A monotonic clock in milliseconds, for latencies. */
+export const now = () => performance.now();
+
 /** A TCP port on 127.0.0.1 that is free right now. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -53,12 +61,12 @@ export function freePort() {
  * Starts `wrangler dev` and resolves once `GET /health` answers.
  * options.vars: extra `--var KEY:VALUE` bindings (RATE_LIMIT_EXEMPT defaults to 127.0.0.1: every test
  * client comes from there, and only the test of the per-client limit wants it counted; pass
- * `RATE_LIMIT_EXEMPT: ''` to count it); options.persistDir: keep state across restarts
- * (a fresh temporary folder otherwise); options.port: reuse a port (restarts).
+ * `RATE_LIMIT_EXEMPT: ''` to count it); options.persistDir: an existing state folder (a fresh
+ * temporary one otherwise, which `stop()` removes); options.port: a fixed port. For a restart on the
+ * same port and state, use `restartServer`.
  */
 export async function startServer(options = {}) {
   const persistDir = options.persistDir ?? mkdtempSync(path.join(os.tmpdir(), 'edge-chat-state-'));
-  const ownsDir = !options.persistDir;
   const port = options.port ?? (await freePort());
   const inspector = await freePort();
   const args = [
@@ -103,6 +111,8 @@ export async function startServer(options = {}) {
     port,
     base,
     persistDir,
+    vars: options.vars,
+    ownsState: !options.persistDir, // whether stop() removes persistDir (passed on by restartServer)
     get log() {
       return log;
     },
@@ -132,7 +142,7 @@ export async function startServer(options = {}) {
       try {
         process.kill(-child.pid, 'SIGKILL');
       } catch {}
-      if (ownsDir && !keepState) rmSync(persistDir, { recursive: true, force: true });
+      if (server.ownsState && !keepState) rmSync(persistDir, { recursive: true, force: true });
     },
   };
 
@@ -153,8 +163,31 @@ export async function startServer(options = {}) {
 }
 
 /**
+ * Stops `server` (keeping its state) and starts a new `wrangler dev` on the same port, state folder and
+ * vars, as a deploy or a crash would. crash: SIGKILL the whole process group instead of SIGTERM (a
+ * no-op if the caller already stopped it). The start is retried while the old process still holds the
+ * port. The new server takes over removing the state folder when it stops.
+ */
+export async function restartServer(server, { crash = false } = {}) {
+  await server.stop({ keepState: true, crash });
+  let lastError;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const next = await startServer({ persistDir: server.persistDir, port: server.port, vars: server.vars });
+      [next.ownsState, server.ownsState] = [server.ownsState, false];
+      return next;
+    } catch (e) {
+      lastError = e;
+      await sleep(1000);
+    }
+  }
+  throw lastError;
+}
+
+/**
  * A WebSocket client that records every frame. `next(pred)` waits for the next unread frame matching
- * `pred` (frames skipped on the way stay readable by later calls with other predicates).
+ * `pred` (frames skipped on the way stay readable by later calls with other predicates);
+ * `closedPromise()` resolves once the socket is closed, by either side.
  */
 export class Client {
   constructor(url, options = {}) {
@@ -303,11 +336,9 @@ export class Client {
 
   /** Closes cleanly and resolves with the close code the client saw. */
   close(code = 1000, reason = 'bye') {
-    if (this.closed) return Promise.resolve(this.closed);
-    return new Promise((resolve) => {
-      this.ws.once('close', (c, r) => resolve({ code: c, reason: r.toString() }));
-      this.ws.close(code, reason);
-    });
+    const closed = this.closedPromise();
+    if (!this.closed) this.ws.close(code, reason);
+    return closed;
   }
 
   terminate() {
@@ -339,7 +370,11 @@ export async function getJson(url, init) {
   return { status: res.status, body, headers: res.headers };
 }
 
-/** Waits until `fn()` returns a truthy value (polling), or throws after `timeoutMs`. */
+/**
+ * Waits until `fn()` (sync or async) returns a truthy value and resolves with it, polling every 50 ms;
+ * a throw counts as "not yet". After `timeoutMs` it fails with `what` (a string, or a function called
+ * then, for a message that shows the state at the time) and the last value or error.
+ */
 export async function eventually(fn, timeoutMs = 10_000, what = 'condition') {
   const deadline = Date.now() + timeoutMs;
   let last;
@@ -350,7 +385,50 @@ export async function eventually(fn, timeoutMs = 10_000, what = 'condition') {
     } catch (e) {
       last = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${last}`);
-    await sleep(100);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'function' ? what() : what}; last: ${last}`);
+    }
+    await sleep(50);
   }
+}
+
+/** Every stored message of a room, oldest first, read through the paged HTTP API: { messages, lastSeq }. */
+export async function storedMessages(server, room) {
+  const all = [];
+  let after = 0;
+  for (;;) {
+    const page = await getJson(`${server.base}/api/rooms/${room}/messages?after=${after}&limit=1000`);
+    assert.equal(page.status, 200, `history page after=${after}: ${JSON.stringify(page.body)}`);
+    all.push(...page.body.messages);
+    if (page.body.messages.length < 1000) return { messages: all, lastSeq: page.body.last_seq };
+    after = page.body.messages.at(-1).seq;
+  }
+}
+
+/** Summary statistics of a list of latencies (ms): count, p50, p99, max. */
+export function stats(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+  const round = (x) => Math.round(x * 10) / 10;
+  return { n: sorted.length, p50: round(at(0.5)), p99: round(at(0.99)), max: round(sorted.at(-1) ?? NaN) };
+}
+
+/** Prints a figure line; scripts/soak.sh greps these into its summary. */
+export function figure(name, value) {
+  console.log(`FIGURE ${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+}
+
+/** Runs `fn(item, index)` on `items` with at most `limit` in flight; resolves with the results in order. */
+export async function pool(items, limit, fn) {
+  const out = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i], i);
+      }
+    }),
+  );
+  return out;
 }

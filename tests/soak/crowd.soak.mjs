@@ -1,13 +1,13 @@
-// Issue 7 soak: 1000 sockets in one room (SOAK_SOCKETS to change). Every one receives every message,
-// and bursts of joins and leaves (a quarter at a time, half of them dropping their TCP connection)
-// keep every roster exact, on every socket and on the server.
+// Soak: 1000 sockets in one room (SOAK_SOCKETS to change) all receive every message, and bursts of
+// joins and leaves (a quarter at a time, half of them dropping their TCP connection) keep every roster
+// exact, on every socket and on the server (tests/scenarios/crowd.mjs).
 // Needs ~2 file descriptors per socket in this process: scripts/soak.sh raises `ulimit -n` first.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
-import { startServer, uniqueRoom } from '../common/harness.mjs';
-import { crowdScenario, figure } from '../common/reliability.mjs';
+import { figure, startServer, uniqueRoom } from '../common/harness.mjs';
+import { crowdScenario } from '../scenarios/crowd.mjs';
 
 const SOCKETS = Number(process.env.SOAK_SOCKETS ?? 1000);
 const limit = Number(execFileSync('bash', ['-c', 'ulimit -n']).toString().trim()) || Infinity;

@@ -1,10 +1,11 @@
-// Issue 7 soak: acked messages survive two crash restarts (SIGKILL of wrangler and workerd) under
-// traffic; every client sees every acked message exactly once, in seq order. SOAK_RESTARTS to change.
+// Soak: acked messages survive two crash restarts (SIGKILL of wrangler and workerd; SOAK_RESTARTS to
+// change) under traffic, and every client sees every acked message exactly once, in seq order
+// (tests/scenarios/restart.mjs).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { startServer, uniqueRoom } from '../common/harness.mjs';
-import { dropState, figure, restartScenario } from '../common/reliability.mjs';
+import { figure, startServer, uniqueRoom } from '../common/harness.mjs';
+import { restartScenario } from '../scenarios/restart.mjs';
 
 const RESTARTS = Number(process.env.SOAK_RESTARTS ?? 2);
 
@@ -29,6 +30,5 @@ test(`acked messages survive ${RESTARTS} crash restarts, each seen once and in o
     assert.ok(figures.reconnects >= 10 * RESTARTS, `every peer reconnected after every crash (${figures.reconnects})`);
   } finally {
     await last.stop();
-    dropState(last);
   }
 });
