@@ -227,9 +227,15 @@ impl<S> Room<S> {
         self.members.contains_key(conn_id)
     }
 
-    /// The socket of connection `conn_id`, if it is on the roster.
+    /// The socket of connection `conn_id`: on the roster, or being closed by the room (its last
+    /// answers go out before the close).
     pub fn socket(&self, conn_id: &str) -> Option<&S> {
-        self.members.get(conn_id).map(|m| &m.socket)
+        self.members.get(conn_id).map(|m| &m.socket).or_else(|| {
+            self.closing
+                .iter()
+                .find(|(id, _)| id == conn_id)
+                .map(|(_, socket)| socket)
+        })
     }
 
     /// Every open connection's id and socket.
@@ -347,12 +353,26 @@ impl<S> Room<S> {
 
     /// The room closes `conn_id` itself: it leaves the roster at once (the others hear it), and its
     /// socket waits in `closing` for the Durable Object to close it.
+    ///
+    /// Answers to this connection still held in the queue (its `rate_limited` errors behind a queued
+    /// message) are sent first, so a client closed for flooding has been told why; the acks of its
+    /// queued messages are lost with the socket, and its retries after reconnecting are deduplicated.
     fn close(&mut self, conn_id: &str, code: u16, reason: &'static str) -> Vec<Effect> {
-        let mut effects = vec![Effect::Close {
+        let mut effects = Vec::new();
+        for queued in &mut self.queue {
+            if let Queued::Effects(held) = queued {
+                let (mine, others): (Vec<Effect>, Vec<Effect>) = std::mem::take(held)
+                    .into_iter()
+                    .partition(|e| matches!(e, Effect::Send { to, .. } if to == conn_id));
+                effects.extend(mine);
+                *held = others;
+            }
+        }
+        effects.push(Effect::Close {
             to: conn_id.to_string(),
             code,
             reason,
-        }];
+        });
         if let Some(gone) = self.members.remove(conn_id) {
             effects.push(Effect::Broadcast {
                 except: Some(conn_id.to_string()),
@@ -1542,6 +1562,35 @@ mod tests {
     }
 
     #[test]
+    fn a_flooder_behind_a_queued_message_is_told_rate_limited_before_it_is_closed() {
+        let mut h = MemoryHistory::default();
+        let mut r = ann_and_bob(&h);
+        // everything a floods with arrives before any flush: the first message is queued, and every
+        // answer after it is held behind it
+        let mut effects = Vec::new();
+        for i in 0..20 + FLOOD_STRIKES + 1 {
+            effects.extend(r.receive("a", Incoming::Text(&say(Some(&format!("f{i}")), "spam")), 0));
+        }
+        let to_a: Vec<(String, String)> = trace(&effects)
+            .into_iter()
+            .filter(|(to, _, _)| to == "a")
+            .map(|(to, kind, _)| (to, kind))
+            .collect();
+        assert_eq!(to_a.len(), FLOOD_STRIKES as usize + 1);
+        assert!(to_a[..FLOOD_STRIKES as usize]
+            .iter()
+            .all(|(_, kind)| kind == "error"));
+        assert_eq!(to_a.last().map(|(_, k)| k.as_str()), Some("1008"));
+        assert!(frames_for(&effects, "a")
+            .iter()
+            .all(|f| f["code"] == "rate_limited"));
+        // the messages it sent within its limit are still stored at the flush; bob hears them
+        let flushed = r.flush(&mut h, 0);
+        assert_eq!(h.messages.len(), 20);
+        assert_eq!(frames_for(&flushed, "b").len(), 20);
+    }
+
+    #[test]
     fn a_repeated_id_within_one_batch_is_stored_once_and_acked_twice_with_one_seq() {
         let mut h = MemoryHistory::default();
         let mut r = ann_and_bob(&h);
@@ -2131,10 +2180,12 @@ mod tests {
         assert_eq!(r.socket("a"), Some(&"socket-a"));
         let huge = "x".repeat(64 * 1024 + 1);
         r.receive("a", Incoming::Text(&huge), 0);
-        assert_eq!(r.socket("a"), None);
+        assert!(!r.has("a"), "off the roster at once");
         assert_eq!(r.sockets().collect::<Vec<_>>(), vec![("b", &"socket-b")]);
+        assert_eq!(r.socket("a"), Some(&"socket-a"), "still reachable for its last answers");
         assert_eq!(r.take_closing("a"), Some("socket-a"));
         assert_eq!(r.take_closing("a"), None);
+        assert_eq!(r.socket("a"), None);
         r.flush(&mut h, 0);
     }
 

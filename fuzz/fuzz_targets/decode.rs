@@ -4,9 +4,10 @@
 
 use edge_chat::config::Limits;
 use edge_chat::error::ErrorCode;
+use edge_chat::history::MemoryHistory;
 use edge_chat::protocol::{ClientFrame, User};
+use edge_chat::room::{Effect, Incoming, Room};
 use edge_chat::validate::{self, MAX_FRAME_BYTES};
-use edge_chat::room::{Effect, Incoming, MemoryHistory, Room};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -14,78 +15,93 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let limits = Limits::default();
     let decoded = ClientFrame::decode(&text);
+    if let Some(id) = decoded.as_ref().ok().and_then(ClientFrame::id) {
+        assert!(validate::check_client_id(id).is_ok());
+    }
     match &decoded {
-        Ok(ClientFrame::Message { text: t, id }) => {
+        Ok(ClientFrame::Message { text: t, .. } | ClientFrame::Edit { text: t, .. }) => {
             assert!(validate::check_text(t).is_ok());
-            if let Some(id) = id {
-                assert!(validate::check_client_id(id).is_ok());
-            }
         }
-        Ok(ClientFrame::Typing) => {}
+        Ok(ClientFrame::React { emoji, .. }) => assert!(validate::check_emoji(emoji).is_ok()),
+        Ok(_) => {}
         Err(e) => assert!(matches!(
             e.problem.code,
-            ErrorCode::BadJson | ErrorCode::BadRequest | ErrorCode::TooLarge
+            ErrorCode::BadJson | ErrorCode::BadRequest | ErrorCode::TooLarge | ErrorCode::BadLimit
         )),
     }
 
-    // The same bytes through a room with a bystander: the sender gets one answer, the bystander
-    // hears only a message (when the frame was a valid one) or a leave (when it was oversized).
+    // The same bytes through a room with a bystander, both identified, after one message of the
+    // sender's (seq 1), so edits, deletions, reactions, read marks and replies have something to act
+    // on: the sender gets at most one answer, exactly as the decoder decided, and the bystander hears
+    // only what the protocol announces.
     let mut history = MemoryHistory::default();
     let mut room: Room<()> = Room::new("fuzz", limits, 0);
     let user = |id: &str| User {
         id: id.into(),
         name: id.into(),
-        uid: None,
+        uid: Some(format!("u-{id}")),
     };
     room.join(user("a"), (), None, &history, 0).unwrap();
     room.join(user("b"), (), None, &history, 0).unwrap();
+    room.receive(
+        "a",
+        Incoming::Text(r#"{"type":"message","text":"first","id":"seed"}"#),
+        0,
+    );
+    room.flush(&mut history, 0);
     // Received, then flushed as the Durable Object's timer would: a message is stored and answered then.
     let mut effects = room.receive("a", Incoming::Text(&text), 1);
     effects.extend(room.flush(&mut history, 1));
-    let answers: Vec<&String> = effects
+    let answers: Vec<serde_json::Value> = effects
         .iter()
         .filter_map(|e| match e {
-            Effect::Send { frame, .. } => Some(frame),
+            Effect::Send { frame, .. } => Some(serde_json::from_str(frame).expect("valid JSON")),
             _ => None,
         })
         .collect();
     let oversized = text.len() > MAX_FRAME_BYTES;
     if !oversized {
-        // exactly the decoder's verdict: an ack for a message, the same error code for a refusal,
-        // nothing for typing
-        let expected = match &decoded {
-            Ok(ClientFrame::Message { .. }) => Some("\"type\":\"ack\"".to_string()),
-            Ok(ClientFrame::Typing) => None,
-            Err(e) => Some(format!("\"code\":\"{}\"", e.problem.code.as_str())),
-        };
-        match expected {
-            Some(needle) => assert!(answers.len() == 1 && answers[0].contains(&needle)),
-            None => assert!(answers.is_empty()),
+        match &decoded {
+            // a refusal by the decoder: that error, nothing else, nothing stored
+            Err(e) => {
+                assert!(answers.len() == 1 && answers[0]["code"] == e.problem.code.as_str());
+                assert_eq!(history.messages.len(), 1);
+            }
+            Ok(ClientFrame::Typing | ClientFrame::Read { .. }) => assert!(answers.is_empty()),
+            // one answer: an ack or an error, or the page of history asked for
+            Ok(frame) => {
+                assert_eq!(answers.len(), 1);
+                let kind = answers[0]["type"].as_str();
+                match frame {
+                    ClientFrame::History { .. } => assert_eq!(kind, Some("history")),
+                    _ => assert!(matches!(kind, Some("ack" | "error"))),
+                }
+                let stored_new = matches!(frame, ClientFrame::Message { .. })
+                    && kind == Some("ack")
+                    && answers[0]["seq"] == 2;
+                assert_eq!(history.messages.len(), 1 + usize::from(stored_new));
+            }
         }
-        assert_eq!(
-            history.messages.len(),
-            usize::from(matches!(decoded, Ok(ClientFrame::Message { .. })))
-        );
     }
     for effect in &effects {
         match effect {
-            Effect::Send { to, frame } => {
-                assert_eq!(to, "a");
-                let v: serde_json::Value = serde_json::from_str(frame).expect("valid JSON");
-                assert!(matches!(v["type"].as_str(), Some("ack" | "error")));
-            }
+            Effect::Send { to, .. } => assert_eq!(to, "a"),
             Effect::Broadcast { except, frame } => {
-                assert_eq!(except.as_deref(), Some("a"));
-                assert!(
-                    frame.starts_with(r#"{"type":"message""#)
-                        || frame.starts_with(r#"{"type":"typing""#)
-                        || frame.starts_with(r#"{"type":"leave""#)
-                );
+                let v: serde_json::Value = serde_json::from_str(frame).expect("valid JSON");
+                match v["type"].as_str() {
+                    Some("message" | "typing" | "leave" | "read") => {
+                        assert_eq!(except.as_deref(), Some("a"))
+                    }
+                    // changes go to every connection, the author's own included
+                    Some("message_updated" | "reaction") => assert_eq!(except.as_deref(), None),
+                    other => panic!("unexpected broadcast {other:?}"),
+                }
             }
             Effect::Close { to, code, .. } => {
                 assert_eq!(to, "a");
                 assert_eq!(*code, 1009);
             }
+            Effect::Wake { .. } => panic!("one read mark is announced at once"),
         }
     }
 });
