@@ -9,6 +9,7 @@
 // picture); otherwise it goes to tests/.artifacts/ only, so a test run leaves the tree clean.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -299,25 +300,38 @@ describe('the page', () => {
     assert.equal(await ann.locator('#messages li.pending').count(), 0);
   });
 
-  test('a pending message whose id another "dan" already used is resent under a new id and stored once', async () => {
+  test('a pending message whose id the same author already used for another text is resent under a new id and stored once', async () => {
+    // Since identities, ids are scoped per author (uid): another person's id is no clash at all. So the
+    // clash comes from the same key — this browser's other tab, say, which took the id before.
     const room = uniqueRoom('idclash');
-    const other = await Client.connect(server.ws(room, { name: 'dan' }));
-    await other.say('the other dan', 'c-taken');
-    await other.close();
+    const key = randomBytes(24).toString('base64url');
+    const otherTab = await Client.connect(server.ws(room, { name: 'dan', key }));
+    await otherTab.say('the other tab', 'c-taken');
+    await otherTab.close();
+    const stranger = await Client.connect(server.ws(room, { name: 'dan' })); // anonymous: its ids are its own
+    await stranger.say('another dan', 'c-mine-too');
+    await stranger.close();
     // This tab's outbox (sessionStorage) holds a message that, by a 1-in-2^48 chance, got that id too.
     const { page: dan } = await person('dan', room, {
       async beforeGoto(context) {
-        await context.addInitScript((key) => {
-          sessionStorage.setItem(key, JSON.stringify([{ id: 'c-taken', text: 'mine', createdAt: Date.now() }]));
-        }, `edge-chat:outbox:${room}:dan`);
+        await context.addInitScript(({ outboxKey, key }) => {
+          localStorage.setItem('edge-chat:key', key);
+          sessionStorage.setItem(outboxKey, JSON.stringify([
+            { id: 'c-taken', text: 'mine', createdAt: Date.now() },
+            { id: 'c-mine-too', text: 'also mine', createdAt: Date.now() },
+          ]));
+        }, { outboxKey: `edge-chat:outbox:${room}:dan`, key });
       },
     });
-    await messageItem(dan, 'mine').waitFor();
+    await messageItem(dan, 'also mine').waitFor();
+    await messageItem(dan, /^mine$/).waitFor();
     const log = await stored(server.base, room);
-    assert.deepEqual(log.map((m) => m.text), ['the other dan', 'mine'], 'neither message lost nor taken for the other');
-    assert.notEqual(log[1].id, 'c-taken');
-    assert.equal(log[0].id, 'c-taken');
-    assert.deepEqual(await texts(dan), ['the other dan', 'mine']);
+    assert.deepEqual(log.map((m) => m.text).sort(), ['also mine', 'another dan', 'mine', 'the other tab'], 'no message lost or taken for another');
+    const byText = Object.fromEntries(log.map((m) => [m.text, m]));
+    assert.equal(byText['the other tab'].id, 'c-taken');
+    assert.notEqual(byText.mine.id, 'c-taken', 'resent under a new id');
+    assert.equal(byText['also mine'].id, 'c-mine-too', 'another author\'s id is no clash');
+    assert.deepEqual((await texts(dan)).sort(), ['also mine', 'another dan', 'mine', 'the other tab']);
     assert.equal(await dan.locator('#messages li.pending').count(), 0);
   });
 

@@ -719,3 +719,38 @@ describe('living messages', () => {
     c.stop();
   });
 });
+
+describe('format.js: links, days and quotes', () => {
+  test('only http and https URLs become links, sentence punctuation stays outside, the text is kept exactly', async () => {
+    const { linkParts } = await import('../public/format.js');
+    const links = (text) => linkParts(text).filter((p) => p.href).map((p) => p.href);
+    const text = 'see https://example.com/a?b=1#c, or http://x.test/wiki/Foo_(bar). Not javascript:alert(1) nor data:text/html,hi nor xhttp://no.';
+    const parts = linkParts(text);
+    assert.equal(parts.map((p) => p.text).join(''), text, 'nothing lost or added');
+    assert.deepEqual(links(text), ['https://example.com/a?b=1#c', 'http://x.test/wiki/Foo_(bar)']);
+    assert.deepEqual(links('(see https://example.com/x)'), ['https://example.com/x'], 'an unbalanced ) ends the link');
+    assert.deepEqual(links('JAVASCRIPT://x.test HTTPS://Example.COM/'), ['https://example.com/']);
+    assert.deepEqual(links('http:// and https://'), []);
+    assert.deepEqual(links('https://a.test/"onmouseover="x'), ['https://a.test/'], 'a quote ends a link');
+    assert.deepEqual(linkParts(''), [{ text: '' }]);
+  });
+
+  test('day separators: a key per local day, "Today" / "Yesterday" / a date', async () => {
+    const { dayKey, dayLabel } = await import('../public/format.js');
+    const now = new Date(2025, 10, 24, 9, 0).getTime();
+    assert.equal(dayKey(new Date(2025, 10, 24, 0, 0).getTime()), dayKey(new Date(2025, 10, 24, 23, 59).getTime()));
+    assert.notEqual(dayKey(new Date(2025, 10, 23, 23, 59).getTime()), dayKey(new Date(2025, 10, 24, 0, 0).getTime()));
+    assert.equal(dayLabel(new Date(2025, 10, 24, 23, 0).getTime(), now), 'Today');
+    assert.equal(dayLabel(new Date(2025, 10, 23, 1, 0).getTime(), now), 'Yesterday');
+    // (ICU versions differ on a comma after the weekday)
+    assert.match(dayLabel(new Date(2025, 10, 20, 1, 0).getTime(), now, 'en-GB'), /^Thursday,? 20 November$/, 'this year: no year');
+    assert.match(dayLabel(new Date(2024, 10, 20, 1, 0).getTime(), now, 'en-GB'), /^Wednesday,? 20 November 2024$/);
+  });
+
+  test('a reply quotes the first line of the original, shortened', async () => {
+    const { excerpt } = await import('../public/format.js');
+    assert.equal(excerpt('short'), 'short');
+    assert.equal(excerpt('first line\nsecond'), 'first line …');
+    assert.equal(excerpt('x'.repeat(100), 10), `${'x'.repeat(9)}…`);
+  });
+});
