@@ -738,7 +738,9 @@ function firstUnread() {
 /** On the first welcome of a room: at the "New messages" divider if there is something unread. */
 function placeView() {
   placed = true;
-  dividerSeq = client.unreadCount() > 0 ? firstUnread() : null;
+  // A first visit (nothing read here yet) starts at the newest, like any chat; a return visit at
+  // what is new since.
+  dividerSeq = client.unreadCount() > 0 && client.readSeq > 0 ? firstUnread() : null;
   decorate();
   const divider = ui.messages.querySelector(':scope > .divider');
   if (divider) {

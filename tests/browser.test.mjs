@@ -396,23 +396,34 @@ describe('the page', () => {
     await phone.screenshot({ path: path.join(ARTIFACTS, 'narrow-dark.png') });
   });
 
-  test('a two-person conversation (the README screenshot)', async () => {
+  test('a two-person conversation with a reply, a reaction and an edit (the README screenshot)', async () => {
     const room = 'design-review';
     const { page: ann } = await person('ann', room, { viewport: { width: 960, height: 600 } });
     const { page: bob } = await person('bob', room);
-    const lines = [
-      [bob, 'Morning! Is the new build live?'],
-      [ann, 'Yes, deployed to every region a minute ago.'],
-      [bob, 'I restarted my laptop mid-chat and nothing went missing.'],
-      [ann, 'That is the resume: the page reconnects with after=<last seq>\nand the room sends exactly what you missed.'],
-    ];
-    for (const [page, text] of lines) {
-      await say(page, text);
-      await messageItem(page === ann ? bob : ann, text.split('\n')[0]).waitFor();
-    }
+    const annBox = ann.getByLabel('Message', { exact: true });
+    await say(bob, 'Morning! Is the new build live?');
+    await messageItem(ann, 'Morning!').waitFor();
+    await say(ann, 'Yes, deployed to every region a minute ago.');
+    await messageItem(bob, 'deployed').waitFor();
+    await annBox.press('ArrowUp'); // ann adds to it: Up edits her last message
+    await annBox.fill('Yes, deployed to every region a minute ago, with replies, edits and reactions.');
+    await annBox.press('Enter');
+    await messageItem(bob, 'with replies').getByRole('button', { name: 'edited' }).waitFor();
+    await messageItem(bob, 'with replies').getByRole('button', { name: 'Reply', exact: true }).press('Enter');
+    await say(bob, 'I restarted my laptop mid-chat and nothing went missing.');
+    await messageItem(ann, 'I restarted').waitFor();
+    await messageItem(bob, 'with replies').getByRole('button', { name: 'React', exact: true }).press('Enter');
+    await bob.getByRole('button', { name: 'React with party' }).press('Enter');
+    await messageItem(ann, 'I restarted').getByRole('button', { name: 'React', exact: true }).press('Enter');
+    await ann.getByRole('button', { name: 'React with thumbs up' }).press('Enter');
+    await messageItem(bob, 'I restarted').locator('.reaction', { hasText: '👍 1' }).waitFor();
+    await messageItem(ann, 'with replies').locator('.reaction', { hasText: '🎉 1' }).waitFor();
+    await say(ann, 'That is the resume: the page reconnects with after=<last seq>&since=<rev>\nand the room sends what you missed, edits and reactions included.');
+    await messageItem(ann, 'That is the resume').locator('.seen', { hasText: 'Seen by bob' }).waitFor();
     await bob.getByLabel('Message', { exact: true }).pressSequentially('Nice');
     await ann.locator('#typing', { hasText: 'bob is typing…' }).waitFor();
-    await ann.getByLabel('Message', { exact: true }).blur();
+    await annBox.blur();
+    assert.equal(await messageItem(ann, 'I restarted').locator('.quote-text').textContent(), 'Yes, deployed to every region a minute ago, with replies, edits and reactions.');
     const shot = await ann.screenshot();
     writeFileSync(path.join(ARTIFACTS, 'conversation.png'), shot);
     if (process.env.UPDATE_SCREENSHOT) writeFileSync(path.join(ROOT, 'docs/screenshot.png'), shot);
