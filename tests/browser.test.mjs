@@ -418,7 +418,7 @@ describe('the page', () => {
     await ann.getByRole('button', { name: 'React with thumbs up' }).press('Enter');
     await messageItem(bob, 'I restarted').locator('.reaction', { hasText: '👍 1' }).waitFor();
     await messageItem(ann, 'with replies').locator('.reaction', { hasText: '🎉 1' }).waitFor();
-    await say(ann, 'That is the resume: the page reconnects with after=<last seq>&since=<rev>\nand the room sends what you missed, edits and reactions included.');
+    await say(ann, 'That is the resume: it reconnects with after=<seq>&since=<rev>\nand the room sends what you missed, edits and reactions included.');
     await messageItem(ann, 'That is the resume').locator('.seen', { hasText: 'Seen by bob' }).waitFor();
     await bob.getByLabel('Message', { exact: true }).pressSequentially('Nice');
     await ann.locator('#typing', { hasText: 'bob is typing…' }).waitFor();
