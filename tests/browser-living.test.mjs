@@ -200,8 +200,16 @@ describe('living messages on the page', () => {
     const picker = item(bob, 'lunch at noon?').getByRole('group', { name: 'Pick a reaction' });
     assert.equal(await picker.getByRole('button').count(), 6);
     assert.equal(await bob.evaluate(() => document.activeElement.getAttribute('aria-label')), 'React with thumbs up', 'the focus moves into the picker');
+    // Every control in the conversation has an accessible name (the picker's emoji say what they are).
+    const unnamed = await bob.evaluate(() =>
+      [...document.querySelectorAll('#chat-view button, #chat-view textarea')]
+        .filter((c) => !(c.labels?.length || c.getAttribute('aria-label') || c.textContent.trim()))
+        .map((c) => c.outerHTML),
+    );
+    assert.deepEqual(unnamed, []);
     await picker.getByRole('button', { name: 'React with thumbs up' }).press('Enter');
     await picker.waitFor({ state: 'detached' });
+    assert.equal(await bob.evaluate(() => document.activeElement.textContent), 'React', 'the focus returns to React');
     const chip = (page) => item(page, 'lunch at noon?').locator('.reaction[data-emoji="👍"]');
     await chip(ann).filter({ hasText: '👍 1' }).waitFor();
     await eventually(async () => (await chip(bob).getAttribute('aria-pressed')) === 'true', 5000, "bob's own reaction to be marked");
