@@ -1,13 +1,24 @@
-//! The protocol half of the browser client: one `ChatClient` per (room, name) speaks protocol v1
+//! The protocol half of the browser client: one `ChatClient` per (room, name) speaks the protocol
 //! (docs/PROTOCOL.md) over a WebSocket and keeps the promises the UI makes — reconnect with backoff,
-//! resume with `after=<last seq>`, an outbox of unacked messages retried with the same `id`, a
-//! heartbeat, the roster and "is typing". It never touches the DOM: it reports what happened as
-//! events on an `EventTarget`, and app.js draws them. The WebSocket and the storage are passed in,
-//! and time is only `Date.now`/`setTimeout`, so tests drive it with a fake socket and a fake clock.
+//! resume with `after=<last seq>&since=<last rev>`, an outbox of unacked messages retried with the
+//! same `id`, a heartbeat, the roster and "is typing" — and keeps every message it knows as a living
+//! object: replies, edits, deletions and reactions (notes/living.md), read marks, older pages. It
+//! never touches the DOM: it reports what happened as events on an `EventTarget`, and app.js draws
+//! them. The WebSocket and the storages are passed in, and time is only `Date.now`/`setTimeout`, so
+//! tests drive it with a fake socket and a fake clock.
 //!
 //! It copies none of the server's rules. What a valid room or name is, the server says by refusing
 //! the socket (an `error` frame, then close 4000 + HTTP status); the sizes and the rate limit it
 //! announces in `welcome.limits`, and the client paces and pre-checks by those.
+//!
+//! Identity: a random key made once per browser (`identityKey`, kept in localStorage) goes with
+//! every connect as `key=`; the room answers with our stable `uid`, which is what makes a message
+//! "ours" (to edit, delete) and keeps our read position and reactions across visits.
+//!
+//! The room revision (`rev`) orders every change. The client remembers the newest it has seen — from
+//! the welcome, acks, messages, `message_updated` and `reaction` frames; never from an older page,
+//! whose messages say nothing about what else changed — and resumes with `since=` it, so the welcome's
+//! `changes` bring what was edited, deleted or reacted to while we were away.
 //!
 //! Events (each a CustomEvent; `detail` as listed):
 //!   status   {state: 'connecting'|'online'|'waiting'|'reconnecting'|'refused'|'closed', retryAt,
@@ -15,10 +26,20 @@
 //!             server said "not now" (room_full, rate_limited), else null
 //!   refused  {code, message, closeCode}  the server refused us for good (bad_name, bad_room,
 //!             unauthorized, …): the client has stopped and will not reconnect by itself
-//!   message  {message, own, live}  a stored message (it has a `seq`), each seq at most once, in seq
-//!                             order except for late acks of old messages (the UI places them by
-//!                             seq); `live` is false for history delivered by a welcome
-//!   outbox   {entries}        the unacked messages changed (entry: {key, id, text, createdAt, error?})
+//!   message  {message, own, live, older}  a stored message (it has a `seq`), each seq at most once,
+//!                             in seq order except for late acks and older pages (the UI places
+//!                             them by seq); `live` is false for history delivered by a welcome or a
+//!                             page, `older` true for a page loaded by loadOlder()
+//!   update   {message}        a message we know changed: edited, deleted, reacted to, or our own
+//!                             reactions on it changed (`message` is its whole current state)
+//!   reset    {}               what we knew was dropped (a resume too far behind, see onWelcome);
+//!                             messages follow again
+//!   older    {count, hasOlder} an older page arrived (its messages came as `message` events first)
+//!   action   {action, ok, code, message}  an edit/delete/react was acked (ok) or refused
+//!   unread   {count, readSeq} how many others' messages after our read position
+//!   reads    {reads}          the read marks of the others heard so far ([{user, seq}])
+//!   outbox   {entries}        the unacked messages changed (entry: {key, id, text, createdAt,
+//!                             replyTo?, error?})
 //!   roster   {members, you}   every open connection of the room
 //!   join / leave {user}       somebody else came or went (only live changes, not the welcome)
 //!   typing   {names}          who is typing right now (expires by itself)
@@ -82,6 +103,45 @@ export function messageId() {
   return `c-${Date.now().toString(36)}-${hex(6)}`;
 }
 
+/** Where the identity key lives (localStorage: it is this browser's, in every tab and room). */
+export const KEY_STORAGE_KEY = 'edge-chat:key';
+/** The least time between two read marks we send (the room announces at most one a second anyway). */
+export const READ_EVERY_MS = 1000;
+/** Messages per older page (the room allows 1..100). */
+export const HISTORY_PAGE = 50;
+
+/** A fresh identity key: 192 bits from `crypto.getRandomValues`, as 32 characters of base64url. */
+export function newKey() {
+  const buf = new Uint8Array(24);
+  crypto.getRandomValues(buf);
+  return btoa(String.fromCharCode(...buf)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * This browser's identity key: the one in `storage`, or a new one stored there. The server derives
+ * our public `uid` from it and never sends it back, so it stays a secret of this browser. Without
+ * working storage the key lives as long as the page (we are then a new author after a reload).
+ */
+export function identityKey(storage, { renew = false } = {}) {
+  try {
+    const kept = storage?.getItem(KEY_STORAGE_KEY);
+    if (!renew && typeof kept === 'string' && kept) return kept;
+  } catch {}
+  const key = newKey();
+  try {
+    storage?.setItem(KEY_STORAGE_KEY, key);
+  } catch {}
+  return key;
+}
+
+/**
+ * A message as the living-messages protocol describes it, with the fields an older server does not
+ * send filled in (no reply, never edited, version 1, not deleted, no reactions, rev 0).
+ */
+export function living(m) {
+  return { reply_to: null, edited_at: null, version: 1, deleted: false, reactions: {}, rev: 0, ...m, reactions: { ...(m.reactions ?? {}) } };
+}
+
 /** Reconnect delay: exponential from `base`, capped, with "equal jitter" (half fixed, half random),
  * so a room full of clients dropped by one restart does not come back in lockstep. */
 export function backoff(attempt, { base = 500, cap = 10_000, random = Math.random } = {}) {
@@ -103,8 +163,10 @@ export class ChatClient extends EventTarget {
   /**
    * options: room, name (trimmed; the server judges them); origin (the page's, default
    * `location.origin`); storage (default sessionStorage: the outbox survives a reload of this tab);
-   * WebSocket; heartbeatMs / pongTimeoutMs / welcomeTimeoutMs; backoff options {base, cap} after a
-   * dropped connection, busyBackoff {base, cap} after a room_full / rate_limited refusal.
+   * keyStorage (default localStorage: the identity key and our reactions, shared by every tab); key
+   * (an identity key to use instead of keyStorage's; null connects anonymously); WebSocket;
+   * heartbeatMs / pongTimeoutMs / welcomeTimeoutMs; backoff options {base, cap} after a dropped
+   * connection, busyBackoff {base, cap} after a room_full / rate_limited refusal.
    */
   constructor(options) {
     super();
@@ -112,12 +174,14 @@ export class ChatClient extends EventTarget {
     this.name = options.name;
     this.origin = options.origin ?? globalThis.location?.origin;
     this.storage = options.storage ?? globalThis.sessionStorage;
+    this.keyStorage = options.keyStorage ?? globalThis.localStorage;
     this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
     this.heartbeatMs = options.heartbeatMs ?? 25_000;
     this.pongTimeoutMs = options.pongTimeoutMs ?? 10_000;
     this.welcomeTimeoutMs = options.welcomeTimeoutMs ?? 10_000;
     this.backoffOptions = options.backoff ?? {};
     this.busyBackoffOptions = options.busyBackoff ?? { base: 4000, cap: 60_000 };
+    this.key = options.key !== undefined ? options.key : identityKey(this.keyStorage);
 
     this.state = 'closed';
     this.ws = null;
@@ -125,19 +189,36 @@ export class ChatClient extends EventTarget {
     this.limits = { ...DEFAULT_LIMITS }; // the room's own once a welcome announced them
     this.members = new Map(); // connection id → user
     this.lastSeq = null; // highest seq seen; null until the first welcome (then `after=` is sent)
+    this.rev = null; // newest room revision seen (then `since=` is sent); null from a server without revs
     this.seen = new Set(); // seqs already reported, so history and live frames never double
+    this.messages = new Map(); // seq → the message's current state, for every message reported
     this.outbox = this.load(); // unacked messages, oldest first
+    this.actions = []; // edits, deletions and reactions sent but not yet acked (resent after a reconnect)
+    this.mine = this.loadReactions(); // seq → Set of the emoji we reacted with
+    this.readSeq = null; // our read position (null: anonymous, or no welcome yet)
+    this.sentReadSeq = 0; // the read position the room has from us
+    this.lastReadSentAt = -Infinity;
+    this.unreadBase = null; // {readSeq, count, upto}: what the welcome said about unread messages
+    this.shownUnread = null;
+    this.reads = new Map(); // uid → {user, seq}: the others' read marks heard so far
+    this.hasOlder = false; // whether older messages than the oldest we have may exist
+    this.olderRequest = null; // {id, resolve} of the history page asked for
     this.typers = new Map(); // connection id → {name, until}
     this.attempt = 0;
     this.retryAt = null;
     this.reason = null; // why we are waiting, when the server said "not now" (room_full, rate_limited)
     this.said = null; // the error frame of the current socket before its welcome: a refusal's reason
+    this.keyRenewed = false;
     this.lastTypingSent = -Infinity;
     this.timers = {};
   }
 
   get storageKey() {
     return `edge-chat:outbox:${this.room}:${this.name}`;
+  }
+
+  get reactionsKey() {
+    return `edge-chat:reactions:${this.room}`;
   }
 
   load() {
@@ -157,6 +238,28 @@ export class ChatClient extends EventTarget {
     } catch {
       // Storage full or disabled: the outbox still lives in memory for this page.
     }
+  }
+
+  /**
+   * Our reactions, by seq. The room sends only counts (who reacted is not part of a message), so
+   * which of them are ours we remember ourselves, next to the key that makes them ours; the
+   * `reaction` frames about our uid (from any of our tabs) and our acks keep it current.
+   */
+  loadReactions() {
+    try {
+      const kept = JSON.parse(this.keyStorage?.getItem(this.reactionsKey) ?? '{}');
+      return new Map(Object.entries(kept ?? {}).filter(([, v]) => Array.isArray(v)).map(([seq, v]) => [Number(seq), new Set(v)]));
+    } catch {
+      return new Map();
+    }
+  }
+
+  saveReactions() {
+    try {
+      // The newest 500 messages we reacted to are plenty to draw any page we show.
+      const seqs = [...this.mine.keys()].sort((a, b) => b - a).slice(0, 500);
+      this.keyStorage?.setItem(this.reactionsKey, JSON.stringify(Object.fromEntries(seqs.map((s) => [s, [...this.mine.get(s)]]))));
+    } catch {}
   }
 
   emit(type, detail) {
@@ -199,7 +302,11 @@ export class ChatClient extends EventTarget {
     const u = new URL(`/ws/${encodeURIComponent(this.room)}`, this.origin);
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('name', this.name);
-    if (this.lastSeq !== null) u.searchParams.set('after', String(this.lastSeq));
+    if (this.key) u.searchParams.set('key', this.key);
+    if (this.lastSeq !== null) {
+      u.searchParams.set('after', String(this.lastSeq));
+      if (this.rev !== null) u.searchParams.set('since', String(this.rev));
+    }
     return u.href;
   }
 
@@ -228,6 +335,9 @@ export class ChatClient extends EventTarget {
     if (!ws) return;
     ws.onmessage = ws.onclose = ws.onerror = null;
     this.ws = null;
+    // A page asked for on this socket will never be answered: whoever waits for it stops waiting.
+    this.olderRequest?.resolve(null);
+    this.olderRequest = null;
   }
 
   /** Gives up on a socket that stopped answering. Its close handshake may never finish (that is why
@@ -255,6 +365,14 @@ export class ChatClient extends EventTarget {
     }
     const reason = { code: this.said?.code ?? (ev.reason || `closed_${closeCode}`), message: this.said?.message ?? '', closeCode };
     if (kind === 'busy') return this.dropped(reason);
+    if (reason.code === 'bad_key' && this.key && !this.keyRenewed) {
+      // Our stored key is not one the server takes (edited by hand, or a rule changed): a new one
+      // makes us a new author, which beats not getting in at all. Once only.
+      this.keyRenewed = true;
+      this.key = identityKey(this.keyStorage, { renew: true });
+      this.detach();
+      return this.connect();
+    }
     this.refuse(reason);
   }
 
@@ -323,9 +441,19 @@ export class ChatClient extends EventTarget {
         return this.onWelcome(f);
       case 'message':
         this.stopTyping(f.from?.id);
+        this.seeRev(f.rev);
         return this.report(f, { live: true });
       case 'ack':
         return this.onAck(f);
+      case 'message_updated':
+        this.seeRev(f.rev);
+        return this.apply(f.message);
+      case 'reaction':
+        return this.onReaction(f);
+      case 'read':
+        return this.onRead(f);
+      case 'history':
+        return this.onHistory(f);
       case 'join':
         this.members.set(f.user.id, f.user);
         this.emit('join', { user: f.user });
@@ -342,33 +470,68 @@ export class ChatClient extends EventTarget {
     }
   }
 
+  /** Remembers the newest room revision seen (frames of one connection come in rev order). */
+  seeRev(rev) {
+    if (typeof rev === 'number' && rev > (this.rev ?? -1)) this.rev = rev;
+  }
+
   onWelcome(f) {
     clearTimeout(this.timers.welcome);
     this.you = f.you;
     this.members = new Map(f.members.map((m) => [m.id, m]));
     this.limits = announcedLimits(f.limits);
     const resumed = this.lastSeq !== null;
-    if (f.truncated) {
-      this.emit('notice', { text: resumed ? 'You were away for long: only the newest messages are shown.' : 'Older messages are no longer kept.' });
-    }
     if (resumed && f.last_seq < this.lastSeq) {
       // The room is behind what we saw: its storage was reset (a fresh dev server, say). Its seqs
       // start again, so what we remember of the old ones would hide new messages.
       this.emit('notice', { text: 'The room was reset: its earlier messages are gone.' });
       this.seen.clear();
+      this.messages.clear();
       this.lastSeq = 0;
+      this.rev = null;
+    } else if (resumed && f.truncated) {
+      // We missed more than one page (of messages, or of changes to the ones we have): what we show
+      // would have a hole, or stale messages in it. So we drop it all and start again from the
+      // newest, as after a reload — without one; older pages load as the reader scrolls up.
+      this.emit('notice', { text: 'You were away for long: only the newest messages are shown.' });
+      this.seen.clear();
+      this.messages.clear();
+      this.emit('reset', {});
     }
     // Everything up to last_seq is in history or already seen (the room sends the newest when it cuts).
     this.lastSeq = Math.max(this.lastSeq ?? 0, f.last_seq ?? 0);
+    // The history and the changes are the room's state at welcome.rev: that is now what we have seen.
+    if (typeof f.rev === 'number') this.rev = f.rev;
+    for (const m of f.changes ?? []) this.apply(m);
     for (const m of f.history ?? []) this.report(m, { live: false });
+    const oldest = this.oldestSeq();
+    if (!resumed || this.messages.size === (f.history?.length ?? 0)) this.hasOlder = oldest !== null && oldest > 1;
+    this.welcomeReads(f);
     this.attempt = 0;
     this.reason = null;
     this.setState('online');
     this.emitRoster();
     // Whatever is still in the outbox may or may not have arrived before we lost the last socket:
-    // resending with the same id is safe, the room acks a duplicate with the original seq.
+    // resending with the same id is safe, the room acks a duplicate with the original seq. So are
+    // the changes not yet acked: an edit to the same text, a deletion of a deleted message and a
+    // reaction set to what it is are all acked without changing anything.
     this.flushOutbox();
+    for (const action of this.actions) this.transmit(action);
+    if (this.readSeq > this.sentReadSeq) this.sendReadSoon();
     this.timers.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
+  }
+
+  /** Our read position from the welcome (the room's, or ours if we read further while away). */
+  welcomeReads(f) {
+    if (typeof f.read_seq !== 'number') {
+      this.readSeq = null;
+      this.unreadBase = null;
+    } else {
+      this.sentReadSeq = f.read_seq;
+      this.readSeq = Math.max(this.readSeq ?? 0, f.read_seq);
+      this.unreadBase = { readSeq: f.read_seq, count: f.unread ?? 0, upto: f.last_seq ?? 0 };
+    }
+    this.emitUnread();
   }
 
   /**
@@ -394,32 +557,91 @@ export class ChatClient extends EventTarget {
       for (let k = from; k < to; k++) {
         const entry = pending[k];
         if (!this.outbox.includes(entry) || entry.error) continue;
-        if (!this.transmit({ type: 'message', text: entry.text, id: entry.id })) return;
+        if (!this.transmit(messageFrame(entry))) return;
       }
       if (to < pending.length) this.timers.flush = setTimeout(() => step(to), every);
     };
     step(0);
   }
 
+  /** Whether `m` was written by us: by our uid when we have one, by our name on an older server. */
+  isOwn(m) {
+    if (this.you?.uid) return m?.from?.uid === this.you.uid;
+    return m?.from?.name === this.name;
+  }
+
   /**
    * Reports a stored message once, resolving our own outbox entry if it is one of ours: the room's
-   * idempotency key, (name, id) with the same text. The same name and id with another text is
-   * somebody else's message (the room answers ours with id_conflict), so our entry stays.
+   * idempotency key, (author, id) with the same text. The same author and id with another text is
+   * somebody else's message (the room answers ours with id_conflict), so our entry stays. A message
+   * we already have comes again only from a newer state (a page after a change): it updates it.
    */
-  report(m, { own = false, live }) {
-    if (typeof m?.seq !== 'number') return;
-    const mine = own || (m.from?.name === this.name && this.outbox.some((e) => e.id === m.id && e.text === m.text));
+  report(raw, { own = false, live, older = false }) {
+    if (typeof raw?.seq !== 'number') return;
+    const m = living(raw);
+    const mine = own || (this.isOwn(m) && this.outbox.some((e) => e.id === m.id && e.text === m.text));
     if (mine) this.settle(m.id);
     if (m.seq > (this.lastSeq ?? 0)) this.lastSeq = m.seq;
-    if (this.seen.has(m.seq)) return;
+    if (this.seen.has(m.seq)) {
+      if (m.rev > (this.messages.get(m.seq)?.rev ?? 0)) this.apply(m);
+      return;
+    }
     this.seen.add(m.seq);
-    this.emit('message', { message: m, own: mine || m.from?.name === this.name, live });
+    this.messages.set(m.seq, m);
+    this.emit('message', { message: m, own: mine || this.isOwn(m), live, older });
+    this.emitUnread();
+  }
+
+  /** A message we know has a new state (an edit, a deletion, from the welcome's `changes` too). */
+  apply(raw) {
+    if (typeof raw?.seq !== 'number' || !this.messages.has(raw.seq)) return; // not loaded: a page brings it as it is
+    const m = living(raw);
+    this.messages.set(m.seq, m);
+    if (m.deleted && this.mine.delete(m.seq)) this.saveReactions();
+    this.emit('update', { message: m });
+    this.emitUnread();
+  }
+
+  onReaction(f) {
+    this.seeRev(f.rev);
+    if (f.user?.uid && f.user.uid === this.you?.uid) this.setMine(f.seq, f.emoji, f.on, false);
+    const m = this.messages.get(f.seq);
+    if (!m) return;
+    this.messages.set(f.seq, { ...m, reactions: { ...(f.counts ?? {}) }, rev: Math.max(m.rev, f.rev ?? 0) });
+    this.emit('update', { message: this.messages.get(f.seq) });
+  }
+
+  /** Records whether we reacted to `seq` with `emoji`; reports the message when that changed. */
+  setMine(seq, emoji, on, report = true) {
+    const set = this.mine.get(seq) ?? new Set();
+    if (set.has(emoji) === Boolean(on)) return;
+    if (on) set.add(emoji);
+    else set.delete(emoji);
+    if (set.size) this.mine.set(seq, set);
+    else this.mine.delete(seq);
+    this.saveReactions();
+    if (report && this.messages.has(seq)) this.emit('update', { message: this.messages.get(seq) });
+  }
+
+  /** The emoji we reacted to `seq` with (only those the message still counts). */
+  myReactions(seq) {
+    const counts = this.messages.get(seq)?.reactions ?? {};
+    return [...(this.mine.get(seq) ?? [])].filter((e) => counts[e] > 0);
   }
 
   onAck(f) {
+    this.seeRev(f.rev);
+    const action = this.actions.find((a) => a.id === f.id);
+    if (action) {
+      this.actions = this.actions.filter((a) => a !== action);
+      if (action.type === 'react') this.setMine(action.seq, action.emoji, action.on);
+      this.emit('action', { action, ok: true });
+      return;
+    }
     const entry = this.outbox.find((e) => e.id === f.id);
     if (!entry) return;
-    this.report({ seq: f.seq, id: f.id, from: this.you, text: entry.text, ts: f.ts }, { own: true, live: true });
+    const message = { seq: f.seq, id: f.id, from: this.you, text: entry.text, ts: f.ts, reply_to: entry.replyTo ?? null, rev: f.rev ?? 0 };
+    this.report(message, { own: true, live: true });
   }
 
   settle(id) {
@@ -452,6 +674,14 @@ export class ChatClient extends EventTarget {
       this.said = f;
       return;
     }
+    if (f.id != null && this.olderRequest?.id === f.id) {
+      this.olderRequest.resolve(null);
+      this.olderRequest = null;
+      this.emit('notice', { text: `Could not load older messages: ${f.message ?? f.code}` });
+      return;
+    }
+    const action = f.id == null ? null : this.actions.find((a) => a.id === f.id);
+    if (action) return this.actionFailed(action, f);
     const entry = f.id == null ? null : this.outbox.find((e) => e.id === f.id);
     if (!entry) {
       this.emit('notice', { text: `Server: ${f.message ?? f.code}` });
@@ -459,25 +689,43 @@ export class ChatClient extends EventTarget {
     }
     if (f.code === 'internal') {
       // Not stored, through no fault of the message: it stays pending and goes again (same id).
-      setTimeout(() => this.outbox.includes(entry) && this.transmit({ type: 'message', text: entry.text, id: entry.id }), 2000);
+      setTimeout(() => this.outbox.includes(entry) && this.transmit(messageFrame(entry)), 2000);
       return;
     }
     if (f.code === 'id_conflict' && !entry.reissued) {
-      // The room already stored another text under our (name, id). Our ids are random (messageId),
+      // The room already stored another text under our (author, id). Our ids are random (messageId),
       // so that message is somebody else's who uses the same name, and ours was not stored: under a
       // fresh id it is simply a new message. Once only, so a server that kept refusing cannot loop us.
       entry.reissued = true;
       this.reissue(entry);
-      this.transmit({ type: 'message', text: entry.text, id: entry.id });
+      this.transmit(messageFrame(entry));
       return;
     }
     const why = {
       rate_limited: 'rate limited — too many messages at once',
       too_large: `too large (at most ${this.limits.text} characters)`,
       id_conflict: 'its id was taken by another message',
+      not_found: 'the message it replies to was deleted',
       bad_request: 'refused by the server',
     }[f.code];
     this.fail(entry, f.code, why ?? f.message ?? f.code);
+  }
+
+  /** An edit, deletion or reaction the room refused: forgotten (the view never changed for it). */
+  actionFailed(action, f) {
+    if (f.code === 'internal') {
+      setTimeout(() => this.actions.includes(action) && this.transmit(action), 2000);
+      return;
+    }
+    this.actions = this.actions.filter((a) => a !== action);
+    const what = { edit: 'edit', delete: 'delete', react: 'react to' }[action.type];
+    const why = {
+      forbidden: 'only its author can change a message',
+      not_found: 'that message was deleted',
+      rate_limited: 'too many changes at once, try again in a moment',
+    }[f.code] ?? f.message ?? f.code;
+    this.emit('action', { action, ok: false, code: f.code, message: why });
+    this.emit('notice', { text: `Could not ${what} the message: ${why}.` });
   }
 
   /**
@@ -493,10 +741,14 @@ export class ChatClient extends EventTarget {
     return null;
   }
 
-  /** Queues a message; it is sent now if we are online, else on the next welcome. */
-  send(text) {
+  /**
+   * Queues a message (`replyTo`: the seq it answers); it is sent now if we are online, else on the
+   * next welcome.
+   */
+  send(text, { replyTo = null } = {}) {
     const id = messageId();
     const entry = { key: id, id, text, createdAt: Date.now() };
+    if (replyTo != null) entry.replyTo = replyTo;
     const why = this.oversize(text, id);
     if (why) {
       entry.error = why;
@@ -507,7 +759,7 @@ export class ChatClient extends EventTarget {
     // The others drop our typing line when the message arrives; the next keystroke may say so again.
     this.lastTypingSent = -Infinity;
     this.emit('outbox', { entries: this.outbox });
-    if (!entry.error) this.transmit({ type: 'message', text, id: entry.id });
+    if (!entry.error) this.transmit(messageFrame(entry));
     return entry;
   }
 
@@ -516,15 +768,182 @@ export class ChatClient extends EventTarget {
     const entry = this.outbox.find((e) => e.id === id);
     if (!entry || this.oversize(entry.text, entry.id)) return;
     if (entry.code === 'id_conflict') entry.id = messageId();
+    if (entry.code === 'not_found') delete entry.replyTo; // what it answered is gone: send it plain
     delete entry.error;
     delete entry.code;
     this.save();
     this.emit('outbox', { entries: this.outbox });
-    this.transmit({ type: 'message', text: entry.text, id: entry.id });
+    this.transmit(messageFrame(entry));
   }
 
   discard(id) {
     this.settle(id);
+  }
+
+  /**
+   * Sends a change to a message: `edit`, `delete` or `react`. It waits in `actions` until acked, and
+   * goes again after a reconnect (each is idempotent at the room). Null when it cannot be asked at
+   * all: anonymous connections change nothing (the room would say forbidden).
+   */
+  act(frame) {
+    if (!this.you?.uid && this.you) {
+      this.emit('notice', { text: 'Only a connection with an identity can change messages.' });
+      return null;
+    }
+    const action = { ...frame, id: messageId() };
+    this.actions.push(action);
+    this.transmit(action);
+    return action;
+  }
+
+  /** Replaces the text of our message `seq` (the room keeps the earlier versions). */
+  edit(seq, text) {
+    const why = this.oversize(text, 'edit');
+    if (why) {
+      this.emit('notice', { text: `Could not edit the message: ${why}.` });
+      return null;
+    }
+    return this.act({ type: 'edit', seq, text });
+  }
+
+  /** Deletes our message `seq`: its text and every earlier version are erased, a placeholder stays. */
+  remove(seq) {
+    return this.act({ type: 'delete', seq });
+  }
+
+  /** Sets our reaction `emoji` on `seq` on or off. */
+  react(seq, emoji, on) {
+    return this.act({ type: 'react', seq, emoji, on: Boolean(on) });
+  }
+
+  /** Flips our reaction `emoji` on `seq` (a click on a reaction). */
+  toggleReaction(seq, emoji) {
+    return this.react(seq, emoji, !this.myReactions(seq).includes(emoji));
+  }
+
+  /** The smallest seq we have, or null. */
+  oldestSeq() {
+    let oldest = null;
+    for (const seq of this.messages.keys()) if (oldest === null || seq < oldest) oldest = seq;
+    return oldest;
+  }
+
+  /**
+   * Asks for the page of messages before the oldest we have. Resolves when it arrived (its messages
+   * reported as `older`) with {count, hasOlder}, or with null when it could not be asked or answered
+   * (offline, dropped, refused). One page at a time: a second call waits for the first.
+   */
+  loadOlder(limit = HISTORY_PAGE) {
+    if (this.olderRequest) return this.olderRequest.promise;
+    const before = this.oldestSeq();
+    if (before === null || before <= 1 || !this.hasOlder) {
+      this.hasOlder = false;
+      return Promise.resolve({ count: 0, hasOlder: false });
+    }
+    const id = messageId();
+    if (!this.transmit({ type: 'history', before, limit, id })) return Promise.resolve(null);
+    const request = { id };
+    request.promise = new Promise((resolve) => (request.resolve = resolve));
+    this.olderRequest = request;
+    return request.promise;
+  }
+
+  onHistory(f) {
+    const request = this.olderRequest;
+    if (!request || f.id !== request.id) return;
+    this.olderRequest = null;
+    const messages = Array.isArray(f.messages) ? f.messages : [];
+    for (const m of messages) this.report(m, { live: false, older: true });
+    this.hasOlder = Boolean(f.has_more) && messages.length > 0;
+    const done = { count: messages.length, hasOlder: this.hasOlder };
+    this.emit('older', done);
+    request.resolve(done);
+  }
+
+  /**
+   * We have seen everything up to `seq` (the page calls this for what is actually on screen).
+   * Unread counts drop at once; the room hears of it at most once per READ_EVERY_MS, with the
+   * newest position, and again after a reconnect if it had not.
+   */
+  markRead(seq) {
+    if (this.readSeq === null || !(seq > this.readSeq)) return;
+    this.readSeq = seq;
+    this.emitUnread();
+    this.sendReadSoon();
+  }
+
+  sendReadSoon() {
+    if (this.timers.read) return;
+    const wait = this.lastReadSentAt + READ_EVERY_MS - Date.now();
+    if (wait <= 0) this.sendRead();
+    else this.timers.read = setTimeout(() => this.sendRead(), wait);
+  }
+
+  sendRead() {
+    delete this.timers.read;
+    if (!(this.readSeq > this.sentReadSeq)) return;
+    if (!this.transmit({ type: 'read', seq: this.readSeq })) return; // the next welcome sends it
+    this.sentReadSeq = this.readSeq;
+    this.lastReadSentAt = Date.now();
+  }
+
+  /** A read mark of somebody else (or of another tab of ours, which moves our own position). */
+  onRead(f) {
+    if (!f.user || typeof f.seq !== 'number') return;
+    if (f.user.uid && f.user.uid === this.you?.uid) {
+      if (this.readSeq !== null && f.seq > this.readSeq) {
+        this.readSeq = f.seq;
+        this.sentReadSeq = Math.max(this.sentReadSeq, f.seq);
+        this.emitUnread();
+      }
+      return;
+    }
+    const who = f.user.uid ?? f.user.id;
+    const before = this.reads.get(who);
+    if (before && before.seq >= f.seq) return;
+    this.reads.set(who, { user: f.user, seq: f.seq });
+    this.emit('reads', { reads: [...this.reads.values()] });
+  }
+
+  /** The names of the others known to have read up to `seq` (from their read marks), in order heard. */
+  seenBy(seq) {
+    const names = [];
+    for (const { user, seq: upto } of this.reads.values()) if (upto >= seq && !names.includes(user.name)) names.push(user.name);
+    return names;
+  }
+
+  /** Our newest message that is still there (for "seen by" and the Up arrow's edit), or null. */
+  lastOwn() {
+    let last = null;
+    for (const m of this.messages.values()) if (this.isOwn(m) && !m.deleted && (!last || m.seq > last.seq)) last = m;
+    return last;
+  }
+
+  /**
+   * How many of the others' messages come after our read position: those we have, plus — while our
+   * position is older than anything we have — the ones the welcome counted that we have not loaded.
+   */
+  unreadCount() {
+    if (this.readSeq === null) return 0;
+    let n = 0;
+    let loadedSinceBase = 0;
+    const base = this.unreadBase;
+    for (const m of this.messages.values()) {
+      if (m.deleted || this.isOwn(m)) continue;
+      if (m.seq > this.readSeq) n += 1;
+      if (base && m.seq > base.readSeq && m.seq <= base.upto) loadedSinceBase += 1;
+    }
+    const oldest = this.oldestSeq();
+    if (base && (oldest === null || this.readSeq < oldest - 1)) n += Math.max(0, base.count - loadedSinceBase);
+    return n;
+  }
+
+  emitUnread() {
+    const count = this.unreadCount();
+    const key = `${count}:${this.readSeq}`;
+    if (key === this.shownUnread) return;
+    this.shownUnread = key;
+    this.emit('unread', { count, readSeq: this.readSeq });
   }
 
   /** Call on every keystroke in the composer; sends at most one typing frame per TYPING_EVERY_MS. */
@@ -559,4 +978,11 @@ export class ChatClient extends EventTarget {
   emitRoster() {
     this.emit('roster', { members: [...this.members.values()], you: this.you });
   }
+}
+
+/** The `message` frame of an outbox entry (with `reply_to` only when it answers a message). */
+function messageFrame(entry) {
+  const frame = { type: 'message', text: entry.text, id: entry.id };
+  if (entry.replyTo != null) frame.reply_to = entry.replyTo;
+  return frame;
 }

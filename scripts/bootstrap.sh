@@ -130,7 +130,8 @@ npm_step() {
 timed npm npm_step
 
 chromium_step() {
-  apt_install chromium
+  # The emoji font draws reactions (👍 🎉 …) in the browser tests and the README screenshot.
+  apt_install chromium fonts-noto-color-emoji
   echo "chromium: $(/usr/bin/chromium --version 2>/dev/null)"
 }
 timed chromium chromium_step

@@ -8,6 +8,7 @@
 // picture); otherwise it goes to tests/.artifacts/ only, so a test run leaves the tree clean.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
@@ -296,25 +297,38 @@ describe('the page', () => {
     assert.equal(await ann.locator('#messages li.pending').count(), 0);
   });
 
-  test('a pending message whose id another "dan" already used is resent under a new id and stored once', async () => {
+  test('a pending message whose id the same author already used for another text is resent under a new id and stored once', async () => {
+    // Since identities, ids are scoped per author (uid): another person's id is no clash at all. So the
+    // clash comes from the same key — this browser's other tab, say, which took the id before.
     const room = uniqueRoom('idclash');
-    const other = await Client.connect(server.ws(room, { name: 'dan' }));
-    await other.say('the other dan', 'c-taken');
-    await other.close();
+    const key = randomBytes(24).toString('base64url');
+    const otherTab = await Client.connect(server.ws(room, { name: 'dan', key }));
+    await otherTab.say('the other tab', 'c-taken');
+    await otherTab.close();
+    const stranger = await Client.connect(server.ws(room, { name: 'dan' })); // anonymous: its ids are its own
+    await stranger.say('another dan', 'c-mine-too');
+    await stranger.close();
     // This tab's outbox (sessionStorage) holds a message that, by a 1-in-2^48 chance, got that id too.
     const { page: dan } = await person('dan', room, {
       async beforeGoto(context) {
-        await context.addInitScript((key) => {
-          sessionStorage.setItem(key, JSON.stringify([{ id: 'c-taken', text: 'mine', createdAt: Date.now() }]));
-        }, `edge-chat:outbox:${room}:dan`);
+        await context.addInitScript(({ outboxKey, key }) => {
+          localStorage.setItem('edge-chat:key', key);
+          sessionStorage.setItem(outboxKey, JSON.stringify([
+            { id: 'c-taken', text: 'mine', createdAt: Date.now() },
+            { id: 'c-mine-too', text: 'also mine', createdAt: Date.now() },
+          ]));
+        }, { outboxKey: `edge-chat:outbox:${room}:dan`, key });
       },
     });
-    await messageItem(dan, 'mine').waitFor();
+    await messageItem(dan, 'also mine').waitFor();
+    await messageItem(dan, /^mine$/).waitFor();
     const log = (await storedMessages(server, room)).messages;
-    assert.deepEqual(log.map((m) => m.text), ['the other dan', 'mine'], 'neither message lost nor taken for the other');
-    assert.notEqual(log[1].id, 'c-taken');
-    assert.equal(log[0].id, 'c-taken');
-    assert.deepEqual(await texts(dan), ['the other dan', 'mine']);
+    assert.deepEqual(log.map((m) => m.text).sort(), ['also mine', 'another dan', 'mine', 'the other tab'], 'no message lost or taken for another');
+    const byText = Object.fromEntries(log.map((m) => [m.text, m]));
+    assert.equal(byText['the other tab'].id, 'c-taken');
+    assert.notEqual(byText.mine.id, 'c-taken', 'resent under a new id');
+    assert.equal(byText['also mine'].id, 'c-mine-too', 'another author\'s id is no clash');
+    assert.deepEqual((await texts(dan)).sort(), ['also mine', 'another dan', 'mine', 'the other tab']);
     assert.equal(await dan.locator('#messages li.pending').count(), 0);
   });
 
@@ -379,23 +393,34 @@ describe('the page', () => {
     await phone.screenshot({ path: path.join(ARTIFACTS, 'narrow-dark.png') });
   });
 
-  test('a two-person conversation (the README screenshot)', async () => {
+  test('a two-person conversation with a reply, a reaction and an edit (the README screenshot)', async () => {
     const room = 'design-review';
     const { page: ann } = await person('ann', room, { viewport: { width: 960, height: 600 } });
     const { page: bob } = await person('bob', room);
-    const lines = [
-      [bob, 'Morning! Is the new build live?'],
-      [ann, 'Yes, deployed to every region a minute ago.'],
-      [bob, 'I restarted my laptop mid-chat and nothing went missing.'],
-      [ann, 'That is the resume: the page reconnects with after=<last seq>\nand the room sends exactly what you missed.'],
-    ];
-    for (const [page, text] of lines) {
-      await say(page, text);
-      await messageItem(page === ann ? bob : ann, text.split('\n')[0]).waitFor();
-    }
+    const annBox = ann.getByLabel('Message', { exact: true });
+    await say(bob, 'Morning! Is the new build live?');
+    await messageItem(ann, 'Morning!').waitFor();
+    await say(ann, 'Yes, deployed to every region a minute ago.');
+    await messageItem(bob, 'deployed').waitFor();
+    await annBox.press('ArrowUp'); // ann adds to it: Up edits her last message
+    await annBox.fill('Yes, deployed to every region a minute ago, with replies, edits and reactions.');
+    await annBox.press('Enter');
+    await messageItem(bob, 'with replies').getByRole('button', { name: 'edited' }).waitFor();
+    await messageItem(bob, 'with replies').getByRole('button', { name: 'Reply', exact: true }).press('Enter');
+    await say(bob, 'I restarted my laptop mid-chat and nothing went missing.');
+    await messageItem(ann, 'I restarted').waitFor();
+    await messageItem(bob, 'with replies').getByRole('button', { name: 'React', exact: true }).press('Enter');
+    await bob.getByRole('button', { name: 'React with party' }).press('Enter');
+    await messageItem(ann, 'I restarted').getByRole('button', { name: 'React', exact: true }).press('Enter');
+    await ann.getByRole('button', { name: 'React with thumbs up' }).press('Enter');
+    await messageItem(bob, 'I restarted').locator('.reaction', { hasText: '👍 1' }).waitFor();
+    await messageItem(ann, 'with replies').locator('.reaction', { hasText: '🎉 1' }).waitFor();
+    await say(ann, 'That is the resume: it reconnects with after=<seq>&since=<rev>\nand the room sends what you missed, edits and reactions included.');
+    await messageItem(ann, 'That is the resume').locator('.seen', { hasText: 'Seen by bob' }).waitFor();
     await bob.getByLabel('Message', { exact: true }).pressSequentially('Nice');
     await ann.locator('#typing', { hasText: 'bob is typing…' }).waitFor();
-    await ann.getByLabel('Message', { exact: true }).blur();
+    await annBox.blur();
+    assert.equal(await messageItem(ann, 'I restarted').locator('.quote-text').textContent(), 'Yes, deployed to every region a minute ago, with replies, edits and reactions.');
     const shot = await ann.screenshot();
     writeFileSync(path.join(ARTIFACTS, 'conversation.png'), shot);
     if (process.env.UPDATE_SCREENSHOT) writeFileSync(path.join(ROOT, 'docs/screenshot.png'), shot);

@@ -51,9 +51,9 @@ const limits = (extra = {}) => ({ text: 4000, name: 32, id: 64, frame_bytes: 655
 function newClient(t, options = {}) {
   t.mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'] });
   FakeSocket.all = [];
-  const c = new ChatClient({ room: 'r', name: 'ann', origin: 'http://127.0.0.1:9', storage: memoryStorage(), WebSocket: FakeSocket, heartbeatMs: 1000, pongTimeoutMs: 500, backoff: { base: 100, cap: 800 }, ...options });
+  const c = new ChatClient({ room: 'r', name: 'ann', origin: 'http://127.0.0.1:9', storage: memoryStorage(), keyStorage: memoryStorage(), WebSocket: FakeSocket, heartbeatMs: 1000, pongTimeoutMs: 500, backoff: { base: 100, cap: 800 }, ...options });
   c.events = {};
-  for (const type of ['status', 'refused', 'notice', 'outbox', 'message']) {
+  for (const type of ['status', 'refused', 'notice', 'outbox', 'message', 'update', 'action', 'unread', 'reads', 'reset', 'older']) {
     c.events[type] = [];
     c.addEventListener(type, (e) => c.events[type].push(e.detail));
   }
@@ -78,7 +78,10 @@ describe('connection: heartbeat, backoff, resume, typing', () => {
     assert.equal(FakeSocket.all[0].closed, 4000);
     t.mock.timers.tick(100);
     assert.equal(FakeSocket.all.length, 2, 'reconnected after the backoff');
-    assert.match(FakeSocket.all[1].url, /\/ws\/r\?name=ann&after=7$/);
+    const resumed = new URL(FakeSocket.all[1].url);
+    assert.equal(resumed.pathname, '/ws/r');
+    assert.equal(resumed.searchParams.get('after'), '7');
+    assert.equal(resumed.searchParams.get('name'), 'ann');
     c.stop();
   });
 
@@ -110,7 +113,7 @@ describe('connection: heartbeat, backoff, resume, typing', () => {
     FakeSocket.all[0].receive(msg(3));
     FakeSocket.all[0].onclose();
     t.mock.timers.tick(100);
-    assert.match(FakeSocket.all[1].url, /after=3$/);
+    assert.equal(new URL(FakeSocket.all[1].url).searchParams.get('after'), '3');
     FakeSocket.all[1].receive(welcome({ history: [msg(3), msg(4)].map(({ type, ...m }) => m), last_seq: 4 }));
     assert.deepEqual(got, [1, 2, 3, 4], 'seq 3 came twice, is reported once');
     FakeSocket.all[1].onclose();
@@ -390,5 +393,364 @@ describe('id_conflict: the id was somebody else\'s', () => {
     assert.notEqual(FakeSocket.all[1].messages()[1].id, resent.id);
     assert.equal(FakeSocket.all[1].messages()[1].id, entry.id);
     c.stop();
+  });
+});
+
+// Living messages (notes/living.md): identity, revisions, replies, edits, deletions, reactions, read
+// marks and older pages, each frame as the room sends it.
+describe('living messages', () => {
+  const ME = { id: 'me', name: 'ann', uid: 'uid-ann' };
+  const BOB = { id: 'b', name: 'bob', uid: 'uid-bob' };
+  const msg = (seq, extra = {}) => ({ seq, id: `m${seq}`, from: BOB, text: `m${seq}`, ts: 0, reply_to: null, edited_at: null, version: 1, deleted: false, reactions: {}, rev: seq, ...extra });
+  const living = (extra = {}) => welcome({ you: ME, members: [ME, BOB], rev: 0, read_seq: 0, unread: 0, ...extra });
+  const frames = (ws, type) => ws.sent.filter((f) => f !== 'ping').map((f) => JSON.parse(f)).filter((f) => f.type === type);
+
+  /** An online client with a uid; `history` and the rest go into its welcome. */
+  function online(t, extra = {}, options = {}) {
+    const c = newClient(t, { heartbeatMs: 600_000, ...options });
+    c.start();
+    const ws = FakeSocket.all[0];
+    ws.receive(living(extra));
+    return { c, ws };
+  }
+
+  /** Drops the socket and lets the client reconnect; returns the new socket (not yet welcomed). */
+  function reconnect(t, c) {
+    FakeSocket.all.at(-1).serverClose(1006);
+    t.mock.timers.tick(1000);
+    return FakeSocket.all.at(-1);
+  }
+
+  test('identity: a key of 24+ base64url characters is made once, kept in localStorage and sent on every connect', (t) => {
+    const keyStorage = memoryStorage();
+    const c = newClient(t, { keyStorage });
+    c.start();
+    const key = new URL(FakeSocket.all[0].url).searchParams.get('key');
+    assert.match(key, /^[A-Za-z0-9_-]{24,}$/);
+    assert.equal(keyStorage.getItem('edge-chat:key'), key);
+    FakeSocket.all[0].serverClose(1006);
+    t.mock.timers.tick(1000);
+    assert.equal(new URL(FakeSocket.all[1].url).searchParams.get('key'), key, 'the same key on a reconnect');
+    c.stop();
+    const other = new ChatClient({ room: 'elsewhere', name: 'ann with a new name', origin: 'http://x', keyStorage, storage: memoryStorage(), WebSocket: FakeSocket });
+    assert.equal(other.key, key, 'and in another room, under another name (the next page load)');
+    const elsewhere = new ChatClient({ room: 'r', name: 'ann', origin: 'http://x', keyStorage: memoryStorage(), storage: memoryStorage(), WebSocket: FakeSocket });
+    assert.notEqual(elsewhere.key, key, 'another browser, another key');
+  });
+
+  test('identity: a stored key the server refuses (bad_key) is replaced once, then the refusal is final', (t) => {
+    const keyStorage = memoryStorage();
+    keyStorage.setItem('edge-chat:key', 'edited by hand!');
+    const c = newClient(t, { keyStorage });
+    c.start();
+    assert.equal(new URL(FakeSocket.all[0].url).searchParams.get('key'), 'edited by hand!');
+    FakeSocket.all[0].receive({ type: 'error', code: 'bad_key', message: 'bad key' });
+    FakeSocket.all[0].serverClose(4400, 'bad_key');
+    assert.equal(FakeSocket.all.length, 2, 'reconnected at once with a new key');
+    const renewed = new URL(FakeSocket.all[1].url).searchParams.get('key');
+    assert.match(renewed, /^[A-Za-z0-9_-]{24,}$/);
+    assert.equal(keyStorage.getItem('edge-chat:key'), renewed);
+    FakeSocket.all[1].serverClose(4400, 'bad_key');
+    assert.equal(c.state, 'refused');
+    assert.equal(FakeSocket.all.length, 2);
+  });
+
+  test('own means our uid, not our name: another "ann" is not us, our messages under another name are', (t) => {
+    const { c, ws } = online(t, { history: [msg(1, { from: { id: 'x', name: 'ann', uid: 'uid-other' } }), msg(2, { from: { id: 'y', name: 'annie', uid: ME.uid } })], last_seq: 2 });
+    assert.deepEqual(c.events.message.map((e) => [e.message.seq, e.own]), [[1, false], [2, true]]);
+    assert.equal(c.lastOwn().seq, 2);
+    c.stop();
+    void ws;
+  });
+
+  test('rev: taken from the welcome, messages, acks, message_updated and reactions; never from an older page', (t) => {
+    const { c, ws } = online(t, { rev: 5, history: [msg(5)], last_seq: 5 });
+    assert.equal(c.rev, 5);
+    ws.receive({ type: 'message', ...msg(6, { rev: 6 }) });
+    assert.equal(c.rev, 6);
+    const entry = c.send('mine');
+    ws.receive({ type: 'ack', id: entry.id, seq: 7, ts: 1, rev: 7 });
+    assert.equal(c.rev, 7);
+    ws.receive({ type: 'message_updated', message: msg(6, { text: 'm6!', version: 2, edited_at: 2, rev: 8 }), rev: 8 });
+    assert.equal(c.rev, 8);
+    ws.receive({ type: 'reaction', seq: 6, emoji: '👍', user: BOB, on: true, counts: { '👍': 1 }, rev: 9 });
+    assert.equal(c.rev, 9);
+    ws.receive({ type: 'read', user: BOB, seq: 7 });
+    assert.equal(c.rev, 9, 'a read mark is not a revision');
+    const older = c.loadOlder(2);
+    const asked = frames(ws, 'history')[0];
+    ws.receive({ type: 'history', id: asked.id, messages: [msg(3, { rev: 40 }), msg(4)], has_more: true });
+    assert.equal(c.rev, 9, 'a page shows old messages as they are now: it says nothing about what else changed');
+    const ws2 = reconnect(t, c);
+    const url = new URL(ws2.url);
+    assert.deepEqual([url.searchParams.get('after'), url.searchParams.get('since')], ['7', '9']);
+    return older;
+  });
+
+  test('resume: welcome.changes update what we have (edited, deleted, reacted), new messages follow, unknown seqs are skipped', (t) => {
+    const { c, ws } = online(t, { rev: 3, history: [msg(1), msg(2), msg(3)], last_seq: 3 });
+    c.mine.set(2, new Set(['🎉']));
+    const ws2 = reconnect(t, c);
+    assert.equal(new URL(ws2.url).searchParams.get('since'), '3');
+    ws2.receive(living({
+      rev: 9, last_seq: 4,
+      changes: [msg(1, { text: 'm1 edited', version: 2, edited_at: 5, rev: 5 }), msg(2, { text: '', deleted: true, rev: 7 }), msg(3, { reactions: { '❤️': 2 }, rev: 8 }), msg(0, { rev: 6 })],
+      history: [msg(4, { rev: 9 })],
+    }));
+    assert.deepEqual(c.events.update.map((e) => [e.message.seq, e.message.text, e.message.deleted]), [[1, 'm1 edited', false], [2, '', true], [3, 'm3', false]]);
+    assert.deepEqual(c.messages.get(3).reactions, { '❤️': 2 });
+    assert.equal(c.messages.get(1).version, 2);
+    assert.equal(c.messages.has(0), false, 'a change to a message we never loaded is not invented');
+    assert.equal(c.mine.has(2), false, 'a deleted message keeps none of our reactions');
+    assert.deepEqual(c.events.message.map((e) => e.message.seq), [1, 2, 3, 4]);
+    assert.equal(c.rev, 9);
+    assert.deepEqual(c.events.reset, []);
+    c.stop();
+  });
+
+  test('resume: a truncated welcome (too much missed) drops what we had and starts from the newest', (t) => {
+    const { c } = online(t, { rev: 3, history: [msg(1), msg(2), msg(3)], last_seq: 3 });
+    const ws2 = reconnect(t, c);
+    ws2.receive(living({ rev: 2000, last_seq: 1500, truncated: true, history: [msg(1499), msg(1500)] }));
+    assert.equal(c.events.reset.length, 1);
+    assert.deepEqual([...c.messages.keys()], [1499, 1500]);
+    assert.equal(c.hasOlder, true, 'the rest loads as older pages');
+    assert.match(c.events.notice.at(-1).text, /only the newest/);
+    c.stop();
+  });
+
+  test('reply: reply_to goes with the message, its ack and its resend; a deleted original fails it with a reason, Retry sends it plain', (t) => {
+    const { c, ws } = online(t, { rev: 1, history: [msg(1)], last_seq: 1 });
+    const entry = c.send('answer', { replyTo: 1 });
+    assert.deepEqual(frames(ws, 'message')[0], { type: 'message', text: 'answer', id: entry.id, reply_to: 1 });
+    const ws2 = reconnect(t, c);
+    ws2.receive(living({ rev: 1, last_seq: 1 }));
+    assert.equal(frames(ws2, 'message')[0].reply_to, 1, 'resent as a reply');
+    ws2.receive({ type: 'ack', id: entry.id, seq: 2, ts: 5, rev: 2 });
+    assert.equal(c.messages.get(2).reply_to, 1);
+    assert.equal(c.events.message.at(-1).message.reply_to, 1);
+
+    const orphan = c.send('to a ghost', { replyTo: 1 });
+    ws2.receive({ type: 'error', code: 'not_found', id: orphan.id, message: 'message 1 does not exist or was deleted' });
+    assert.equal(orphan.code, 'not_found');
+    assert.match(orphan.error, /replies to was deleted/);
+    c.retry(orphan.id);
+    assert.deepEqual(frames(ws2, 'message').at(-1), { type: 'message', text: 'to a ghost', id: orphan.id });
+    c.stop();
+  });
+
+  test('edit and delete: the frames, an update for every connection, acks and refusals, resent after a reconnect', (t) => {
+    const mine = (seq, extra = {}) => msg(seq, { from: ME, ...extra });
+    const { c, ws } = online(t, { rev: 2, history: [mine(1), msg(2)], last_seq: 2 });
+    const edit = c.edit(1, 'better');
+    assert.deepEqual(frames(ws, 'edit'), [{ type: 'edit', seq: 1, text: 'better', id: edit.id }]);
+    ws.receive({ type: 'ack', id: edit.id, seq: 1, ts: 9, rev: 3 });
+    assert.deepEqual(c.events.action.at(-1), { action: edit, ok: true });
+    assert.deepEqual(c.actions, []);
+    ws.receive({ type: 'message_updated', message: mine(1, { text: 'better', version: 2, edited_at: 9, rev: 3 }), rev: 3 });
+    assert.equal(c.messages.get(1).text, 'better');
+    assert.equal(c.events.update.at(-1).message.edited_at, 9);
+
+    const notMine = c.edit(2, 'hijack');
+    ws.receive({ type: 'error', code: 'forbidden', id: notMine.id, message: 'message 2 is not yours' });
+    assert.deepEqual(c.events.action.at(-1), { action: notMine, ok: false, code: 'forbidden', message: 'only its author can change a message' });
+    assert.match(c.events.notice.at(-1).text, /^Could not edit the message: only its author/);
+    assert.equal(c.messages.get(2).text, 'm2', 'nothing changed');
+
+    const del = c.remove(1);
+    assert.deepEqual(frames(ws, 'delete'), [{ type: 'delete', seq: 1, id: del.id }]);
+    const ws2 = reconnect(t, c); // the answer was lost with the socket
+    ws2.receive(living({ rev: 4, last_seq: 2, changes: [mine(1, { text: '', deleted: true, rev: 4 })] }));
+    assert.deepEqual(frames(ws2, 'delete'), [{ type: 'delete', seq: 1, id: del.id }], 'sent again with its id');
+    assert.equal(c.messages.get(1).deleted, true);
+    ws2.receive({ type: 'ack', id: del.id, seq: 1, ts: 10, rev: 4 });
+    assert.deepEqual(c.actions, []);
+    assert.equal(c.lastOwn(), null, 'a deleted message is nobody\'s last');
+    c.stop();
+  });
+
+  test('react: the frame, counts for everyone, our own marked (from our ack or another tab of ours) and kept in storage', (t) => {
+    const { c, ws } = online(t, { rev: 1, history: [msg(1)], last_seq: 1 });
+    const on = c.toggleReaction(1, '👍');
+    assert.deepEqual(frames(ws, 'react'), [{ type: 'react', seq: 1, emoji: '👍', on: true, id: on.id }]);
+    assert.deepEqual(c.myReactions(1), [], 'not ours before the room says so');
+    ws.receive({ type: 'ack', id: on.id, seq: 1, ts: 3, rev: 2 });
+    ws.receive({ type: 'reaction', seq: 1, emoji: '👍', user: ME, on: true, counts: { '👍': 2 }, rev: 2 });
+    assert.deepEqual(c.messages.get(1).reactions, { '👍': 2 });
+    assert.deepEqual(c.myReactions(1), ['👍']);
+    assert.deepEqual(JSON.parse(c.keyStorage.getItem('edge-chat:reactions:r')), { 1: ['👍'] });
+    const off = c.toggleReaction(1, '👍');
+    assert.equal(frames(ws, 'react')[1].on, false, 'a click on our own reaction takes it back');
+    ws.receive({ type: 'ack', id: off.id, seq: 1, ts: 4, rev: 3 });
+    assert.deepEqual(c.myReactions(1), []);
+    // bob's reaction changes the counts, not ours; our other tab's does
+    ws.receive({ type: 'reaction', seq: 1, emoji: '🎉', user: BOB, on: true, counts: { '👍': 1, '🎉': 1 }, rev: 4 });
+    assert.deepEqual(c.myReactions(1), []);
+    ws.receive({ type: 'reaction', seq: 1, emoji: '😂', user: { ...ME, id: 'my-phone' }, on: true, counts: { '👍': 1, '🎉': 1, '😂': 1 }, rev: 5 });
+    assert.deepEqual(c.myReactions(1), ['😂']);
+    assert.equal(c.events.update.at(-1).message.reactions['😂'], 1);
+    // a reload remembers which are ours
+    const again = new ChatClient({ room: 'r', name: 'ann', origin: 'http://x', storage: memoryStorage(), keyStorage: c.keyStorage, WebSocket: FakeSocket });
+    assert.deepEqual([...again.mine.get(1)], ['😂']);
+    c.stop();
+  });
+
+  test('an anonymous connection (no uid) asks for no changes: the room would refuse them', (t) => {
+    const c = newClient(t, { key: null });
+    c.start();
+    assert.equal(new URL(FakeSocket.all[0].url).searchParams.has('key'), false);
+    FakeSocket.all[0].receive(welcome({ history: [msg(1)], last_seq: 1, read_seq: null, unread: 0 }));
+    assert.equal(c.react(1, '👍', true), null);
+    assert.equal(c.remove(1), null);
+    assert.deepEqual(frames(FakeSocket.all[0], 'react'), []);
+    c.markRead(1);
+    assert.deepEqual(frames(FakeSocket.all[0], 'read'), [], 'and keeps no read state');
+    c.stop();
+  });
+
+  test('read: marks go out at most once a second with the newest position, never backwards, again after a reconnect', (t) => {
+    const { c, ws } = online(t, { rev: 5, history: [1, 2, 3, 4, 5].map((s) => msg(s)), last_seq: 5, read_seq: 0, unread: 5 });
+    c.markRead(2);
+    assert.deepEqual(frames(ws, 'read'), [{ type: 'read', seq: 2 }]);
+    c.markRead(3);
+    c.markRead(4);
+    c.markRead(1);
+    assert.equal(frames(ws, 'read').length, 1, 'throttled');
+    t.mock.timers.tick(999);
+    assert.equal(frames(ws, 'read').length, 1);
+    t.mock.timers.tick(1);
+    assert.deepEqual(frames(ws, 'read').map((f) => f.seq), [2, 4], 'one more, with the newest position');
+    t.mock.timers.tick(5000);
+    assert.equal(frames(ws, 'read').length, 2, 'nothing new, nothing sent');
+    c.markRead(5);
+    assert.equal(frames(ws, 'read').length, 3);
+    ws.serverClose(1006);
+    c.markRead(5);
+    t.mock.timers.tick(1000);
+    const ws2 = FakeSocket.all.at(-1);
+    ws2.receive(living({ rev: 5, last_seq: 5, read_seq: 4, unread: 1 })); // the room had not got 5 yet
+    assert.deepEqual(frames(ws2, 'read'), [{ type: 'read', seq: 5 }]);
+    assert.equal(c.readSeq, 5, 'our position does not go back to the room\'s');
+    c.stop();
+  });
+
+  test('unread: counted from the welcome (also the ones not loaded), falls as we read, grows with others\' messages only', (t) => {
+    // 60 unread, only seqs 51..100 loaded (the welcome's last 50): 10 more are further up.
+    const history = Array.from({ length: 50 }, (_, i) => msg(51 + i));
+    const { c, ws } = online(t, { rev: 100, history, last_seq: 100, read_seq: 40, unread: 60 });
+    assert.equal(c.unreadCount(), 60);
+    assert.deepEqual(c.events.unread.at(-1), { count: 60, readSeq: 40 });
+    c.markRead(90);
+    assert.equal(c.unreadCount(), 10, 'everything up to 90 is read, the unloaded ones too');
+    ws.receive({ type: 'message', ...msg(101) });
+    assert.equal(c.unreadCount(), 11);
+    const entry = c.send('mine');
+    ws.receive({ type: 'ack', id: entry.id, seq: 102, ts: 0, rev: 102 });
+    assert.equal(c.unreadCount(), 11, 'our own message is not unread');
+    ws.receive({ type: 'message_updated', message: msg(101, { deleted: true, text: '', rev: 103 }), rev: 103 });
+    assert.equal(c.unreadCount(), 10, 'a deleted message is not unread');
+    // our other tab read it all
+    ws.receive({ type: 'read', user: { ...ME, id: 'my-phone' }, seq: 102 });
+    assert.equal(c.unreadCount(), 0);
+    assert.deepEqual(c.reads.size, 0, 'our own tab is not somebody who has seen our messages');
+    c.stop();
+  });
+
+  test('seen by: the others\' read marks say who has read up to a message', (t) => {
+    const { c, ws } = online(t, { rev: 3, history: [msg(1), msg(2, { from: ME }), msg(3, { from: ME })], last_seq: 3 });
+    ws.receive({ type: 'read', user: BOB, seq: 2 });
+    ws.receive({ type: 'read', user: { id: 'c', name: 'cy', uid: 'uid-cy' }, seq: 3 });
+    ws.receive({ type: 'read', user: BOB, seq: 1 }); // an older mark changes nothing
+    assert.deepEqual(c.seenBy(c.lastOwn().seq), ['cy']);
+    assert.deepEqual(c.seenBy(2), ['bob', 'cy']);
+    ws.receive({ type: 'read', user: BOB, seq: 3 });
+    assert.deepEqual(c.seenBy(3), ['bob', 'cy']);
+    assert.deepEqual(c.events.reads.at(-1).reads.map((r) => [r.user.name, r.seq]), [['bob', 3], ['cy', 3]]);
+    c.stop();
+  });
+
+  test('older pages: asked before the oldest we have, reported as older, until has_more is false', async (t) => {
+    const { c, ws } = online(t, { rev: 60, history: Array.from({ length: 50 }, (_, i) => msg(11 + i)), last_seq: 60 });
+    assert.equal(c.hasOlder, true);
+    const page = c.loadOlder();
+    assert.equal(c.loadOlder(), page, 'one page at a time');
+    const asked = frames(ws, 'history');
+    assert.equal(asked.length, 1);
+    assert.deepEqual({ ...asked[0], id: 'x' }, { type: 'history', before: 11, limit: 50, id: 'x' });
+    ws.receive({ type: 'history', id: 'somebody else', messages: [msg(1)], has_more: false });
+    assert.equal(c.messages.has(1), false, 'an answer to another request is not ours');
+    ws.receive({ type: 'history', id: asked[0].id, messages: Array.from({ length: 10 }, (_, i) => msg(1 + i)), has_more: false });
+    assert.deepEqual(await page, { count: 10, hasOlder: false });
+    assert.deepEqual(c.events.message.filter((e) => e.older).map((e) => e.message.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.equal(c.hasOlder, false);
+    assert.deepEqual(await c.loadOlder(), { count: 0, hasOlder: false });
+    assert.equal(frames(ws, 'history').length, 1, 'nothing more to ask for');
+    c.stop();
+  });
+
+  test('older pages: a page lost with its socket resolves null, and a refused one says why', async (t) => {
+    const { c, ws } = online(t, { rev: 60, history: [msg(20)], last_seq: 60 });
+    const lost = c.loadOlder();
+    ws.serverClose(1006);
+    assert.equal(await lost, null);
+    t.mock.timers.tick(1000);
+    const ws2 = FakeSocket.all.at(-1);
+    ws2.receive(living({ rev: 60, last_seq: 60 }));
+    const refused = c.loadOlder();
+    ws2.receive({ type: 'error', code: 'rate_limited', id: frames(ws2, 'history')[0].id, message: 'slow down' });
+    assert.equal(await refused, null);
+    assert.match(c.events.notice.at(-1).text, /Could not load older messages: slow down/);
+    c.stop();
+  });
+
+  test('an older server (no uid, rev, read_seq or message fields) still works as before', (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    ws.receive(welcome({ history: [{ seq: 1, id: 'x', from: { id: 'b', name: 'bob' }, text: 'v1', ts: 0 }], last_seq: 1 }));
+    assert.equal(c.rev, null);
+    assert.deepEqual(c.messages.get(1), { seq: 1, id: 'x', from: { id: 'b', name: 'bob' }, text: 'v1', ts: 0, reply_to: null, edited_at: null, version: 1, deleted: false, reactions: {}, rev: 0 });
+    const entry = c.send('hi');
+    ws.receive({ type: 'ack', id: entry.id, seq: 2, ts: 0 });
+    assert.equal(c.events.message.at(-1).own, true, 'own by name when the server gives no uid');
+    ws.serverClose(1006);
+    t.mock.timers.tick(1000);
+    assert.equal(new URL(FakeSocket.all[1].url).searchParams.has('since'), false, 'no since= without a rev');
+    c.stop();
+  });
+});
+
+describe('format.js: links, days and quotes', () => {
+  test('only http and https URLs become links, sentence punctuation stays outside, the text is kept exactly', async () => {
+    const { linkParts } = await import('../public/format.js');
+    const links = (text) => linkParts(text).filter((p) => p.href).map((p) => p.href);
+    const text = 'see https://example.com/a?b=1#c, or http://x.test/wiki/Foo_(bar). Not javascript:alert(1) nor data:text/html,hi nor xhttp://no.';
+    const parts = linkParts(text);
+    assert.equal(parts.map((p) => p.text).join(''), text, 'nothing lost or added');
+    assert.deepEqual(links(text), ['https://example.com/a?b=1#c', 'http://x.test/wiki/Foo_(bar)']);
+    assert.deepEqual(links('(see https://example.com/x)'), ['https://example.com/x'], 'an unbalanced ) ends the link');
+    assert.deepEqual(links('JAVASCRIPT://x.test HTTPS://Example.COM/'), ['https://example.com/']);
+    assert.deepEqual(links('http:// and https://'), []);
+    assert.deepEqual(links('https://a.test/"onmouseover="x'), ['https://a.test/'], 'a quote ends a link');
+    assert.deepEqual(linkParts(''), [{ text: '' }]);
+  });
+
+  test('day separators: a key per local day, "Today" / "Yesterday" / a date', async () => {
+    const { dayKey, dayLabel } = await import('../public/format.js');
+    const now = new Date(2025, 10, 24, 9, 0).getTime();
+    assert.equal(dayKey(new Date(2025, 10, 24, 0, 0).getTime()), dayKey(new Date(2025, 10, 24, 23, 59).getTime()));
+    assert.notEqual(dayKey(new Date(2025, 10, 23, 23, 59).getTime()), dayKey(new Date(2025, 10, 24, 0, 0).getTime()));
+    assert.equal(dayLabel(new Date(2025, 10, 24, 23, 0).getTime(), now), 'Today');
+    assert.equal(dayLabel(new Date(2025, 10, 23, 1, 0).getTime(), now), 'Yesterday');
+    // (ICU versions differ on a comma after the weekday)
+    assert.match(dayLabel(new Date(2025, 10, 20, 1, 0).getTime(), now, 'en-GB'), /^Thursday,? 20 November$/, 'this year: no year');
+    assert.match(dayLabel(new Date(2024, 10, 20, 1, 0).getTime(), now, 'en-GB'), /^Wednesday,? 20 November 2024$/);
+  });
+
+  test('a reply quotes the first line of the original, shortened', async () => {
+    const { excerpt } = await import('../public/format.js');
+    assert.equal(excerpt('short'), 'short');
+    assert.equal(excerpt('first line\nsecond'), 'first line …');
+    assert.equal(excerpt('x'.repeat(100), 10), `${'x'.repeat(9)}…`);
   });
 });

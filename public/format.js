@@ -1,0 +1,74 @@
+//! How message text and times are shown, as pure functions (no DOM, no network), so that what
+//! becomes a link and where a day starts is tested on its own (tests/client.test.mjs). app.js turns
+//! the parts into nodes: text stays text, and only what `linkParts` vouches for becomes an <a>.
+
+// A URL starts at a word boundary with http:// or https:// and runs to whitespace or a character
+// that cannot be part of one in running text (<, >, quotes, backtick).
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+// Sentence punctuation right after a link belongs to the sentence, not to the link.
+const TRAILING = /[.,;:!?\])}]$/;
+
+function count(text, ch) {
+  let n = 0;
+  for (const c of text) if (c === ch) n += 1;
+  return n;
+}
+
+/**
+ * `text` cut into parts: `{text}` for plain text and `{text, href}` for a link. Only http: and https:
+ * URLs that the URL parser accepts become links (so never javascript:, data: or anything else); a
+ * closing bracket ends a link only when it has no opening one inside it (Wikipedia-style
+ * `…/Foo_(bar)` keeps its own). Joining every part's `text` gives back `text` exactly.
+ */
+export function linkParts(text) {
+  const parts = [];
+  let from = 0;
+  for (const match of text.matchAll(URL_IN_TEXT)) {
+    let url = match[0];
+    while (TRAILING.test(url)) {
+      const last = url.at(-1);
+      const open = { ')': '(', ']': '[', '}': '{' }[last];
+      if (open && count(url, open) >= count(url, last)) break;
+      url = url.slice(0, -1);
+    }
+    let href = null;
+    try {
+      const parsed = new URL(url);
+      if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname) href = parsed.href;
+    } catch {}
+    if (!href) continue;
+    if (match.index > from) parts.push({ text: text.slice(from, match.index) });
+    parts.push({ text: url, href });
+    from = match.index + url.length;
+  }
+  if (from < text.length || parts.length === 0) parts.push({ text: text.slice(from) });
+  return parts;
+}
+
+/** The local calendar day of a time (ms), as a key: equal keys, same day. */
+export function dayKey(ms) {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${d.getMonth() + 1}-${d.getDate()}`;
+}
+
+/**
+ * The heading of a day separator: "Today", "Yesterday", else the date in the reader's locale (with
+ * the year only when it is not this year's).
+ */
+export function dayLabel(ms, now = Date.now(), locale = undefined) {
+  const key = dayKey(ms);
+  if (key === dayKey(now)) return 'Today';
+  const yesterday = new Date(now);
+  yesterday.setDate(yesterday.getDate() - 1);
+  if (key === dayKey(yesterday.getTime())) return 'Yesterday';
+  const d = new Date(ms);
+  const sameYear = d.getFullYear() === new Date(now).getFullYear();
+  return new Intl.DateTimeFormat(locale, { weekday: 'long', day: 'numeric', month: 'long', ...(sameYear ? {} : { year: 'numeric' }) }).format(d);
+}
+
+/** The first line of `text`, cut to `max` characters with an ellipsis (a reply's quote). */
+export function excerpt(text, max = 80) {
+  const line = String(text ?? '').split('\n', 1)[0];
+  const chars = [...line];
+  return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : line + (text.includes('\n') ? ' …' : '');
+}
