@@ -606,10 +606,10 @@ impl<S> Room<S> {
         }
         let msg = self.own_message(from, seq, history)?;
         let rev = self.rev + 1;
+        // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
         let tombstone = ChatMessage {
             text: String::new(),
             deleted: true,
-            edited_at: Some(now_ms),
             reactions: Default::default(),
             rev,
             ..msg

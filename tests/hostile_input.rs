@@ -283,18 +283,17 @@ fn oracle(v: &Value) -> Expected {
             Ok(text) => Expected::Message { text, id },
             Err(e) => e,
         },
+        // the target first, then the text
+        Some("edit") if seq.is_none() => Refused(ErrorCode::BadRequest),
         Some("edit") => match checked_text(text) {
             Err(e) => e,
-            Ok(_) if seq.is_none() => Refused(ErrorCode::BadRequest),
             Ok(_) => Expected::Living,
         },
         Some("delete" | "read") if seq.is_none() => Refused(ErrorCode::BadRequest),
         Some("delete" | "read") => Expected::Living,
         Some("react") => match emoji {
-            None => Refused(ErrorCode::BadRequest),
-            Some(e) if validate::check_emoji(&e).is_err() => Refused(ErrorCode::BadRequest),
-            Some(_) if seq.is_none() => Refused(ErrorCode::BadRequest),
-            Some(_) => Expected::Living,
+            Some(e) if seq.is_some() && validate::check_emoji(&e).is_ok() => Expected::Living,
+            _ => Refused(ErrorCode::BadRequest),
         },
         Some("history") => match limit {
             Some(n) if !(1..=100).contains(&n) => Refused(ErrorCode::BadLimit),
