@@ -2182,7 +2182,11 @@ mod tests {
         r.receive("a", Incoming::Text(&huge), 0);
         assert!(!r.has("a"), "off the roster at once");
         assert_eq!(r.sockets().collect::<Vec<_>>(), vec![("b", &"socket-b")]);
-        assert_eq!(r.socket("a"), Some(&"socket-a"), "still reachable for its last answers");
+        assert_eq!(
+            r.socket("a"),
+            Some(&"socket-a"),
+            "still reachable for its last answers"
+        );
         assert_eq!(r.take_closing("a"), Some("socket-a"));
         assert_eq!(r.take_closing("a"), None);
         assert_eq!(r.socket("a"), None);

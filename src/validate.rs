@@ -178,44 +178,50 @@ impl UserName {
     }
 }
 
-/// A sequence number given in a query (`after=`): a non-negative integer.
-pub fn parse_seq(raw: &str) -> Result<u64, Problem> {
-    // Capped at 2^53 - 1: seqs travel as JSON numbers, exact in JavaScript only up to there.
+/// Seqs and revisions travel as JSON numbers, exact in JavaScript only below 2^53.
+const JS_SAFE: u64 = 1 << 53;
+
+/// `raw` as a whole number in `range`, else `code` with `message`.
+fn whole_number(
+    raw: &str,
+    range: std::ops::Range<u64>,
+    code: ErrorCode,
+    message: &str,
+) -> Result<u64, Problem> {
     raw.parse::<u64>()
         .ok()
-        .filter(|n| *n < 1 << 53)
-        .ok_or_else(|| {
-            Problem::new(
-                ErrorCode::BadAfter,
-                "after must be a whole number from 0 to 2^53-1",
-            )
-        })
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| Problem::new(code, message))
+}
+
+/// A sequence number given in a query (`after=`): a whole number from 0 to 2^53-1.
+pub fn parse_seq(raw: &str) -> Result<u64, Problem> {
+    whole_number(
+        raw,
+        0..JS_SAFE,
+        ErrorCode::BadAfter,
+        "after must be a whole number from 0 to 2^53-1",
+    )
 }
 
 /// A message's `seq` in a path (`/messages/{seq}/…`): a whole number from 1 to 2^53-1.
 pub fn parse_message_seq(raw: &str) -> Result<u64, Problem> {
-    raw.parse::<u64>()
-        .ok()
-        .filter(|n| (1..1 << 53).contains(n))
-        .ok_or_else(|| {
-            Problem::new(
-                ErrorCode::NotFound,
-                "a message seq is a whole number from 1 to 2^53-1",
-            )
-        })
+    whole_number(
+        raw,
+        1..JS_SAFE,
+        ErrorCode::NotFound,
+        "a message seq is a whole number from 1 to 2^53-1",
+    )
 }
 
-/// A revision given in a query (`since=`): a non-negative integer below 2^53.
+/// A revision given in a query (`since=`): a whole number from 0 to 2^53-1.
 pub fn parse_rev(raw: &str) -> Result<u64, Problem> {
-    raw.parse::<u64>()
-        .ok()
-        .filter(|n| *n < 1 << 53)
-        .ok_or_else(|| {
-            Problem::new(
-                ErrorCode::BadAfter,
-                "since must be a whole number from 0 to 2^53-1",
-            )
-        })
+    whole_number(
+        raw,
+        0..JS_SAFE,
+        ErrorCode::BadAfter,
+        "since must be a whole number from 0 to 2^53-1",
+    )
 }
 
 /// A page size given in a query (`limit=`): 1..=[`MAX_PAGE`].
