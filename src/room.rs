@@ -505,20 +505,25 @@ impl<S> Room<S> {
         }
     }
 
+    /// Messages with a `seq` up to this one are past `HISTORY_LIMIT`: hidden from every read, even
+    /// before the batched trim deletes them.
+    fn oldest_kept_after(&self) -> u64 {
+        self.last_seq.saturating_sub(self.limits.history_limit)
+    }
+
+    /// The stored message `seq` (a tombstone included), unless it is past the history limit.
+    fn kept(&self, history: &dyn History, seq: u64) -> Result<Option<ChatMessage>, Problem> {
+        if seq <= self.oldest_kept_after() {
+            return Ok(None);
+        }
+        history.get(seq).map_err(storage)
+    }
+
     /// The stored, not deleted message `seq`, or `not_found`.
     fn live_message(&self, history: &dyn History, seq: u64) -> Result<ChatMessage, Problem> {
-        let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
-        let found = if seq > oldest_kept_after {
-            history.get(seq).map_err(storage)?
-        } else {
-            None
-        };
-        match found {
+        match self.kept(history, seq)? {
             Some(m) if !m.deleted => Ok(m),
-            _ => Err(Problem::new(
-                ErrorCode::NotFound,
-                format!("message {seq} does not exist or was deleted"),
-            )),
+            _ => Err(not_found(seq)),
         }
     }
 
@@ -532,12 +537,7 @@ impl<S> Room<S> {
     ) -> Result<ChatMessage, Problem> {
         let uid = identified(from)?;
         let msg = self.live_message(history, seq)?;
-        if msg.from.uid.as_deref() != Some(uid) {
-            return Err(Problem::new(
-                ErrorCode::Forbidden,
-                format!("message {seq} is not yours"),
-            ));
-        }
+        authored_by(&msg, uid)?;
         Ok(msg)
     }
 
@@ -593,9 +593,10 @@ impl<S> Room<S> {
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
         let uid = identified(from)?;
-        // Deleting what is already deleted is a retry: acknowledged, nothing changes.
-        if let Some(gone) = history.get(seq).map_err(storage)? {
-            if gone.deleted && gone.from.uid.as_deref() == Some(uid) {
+        // One read serves both cases: a tombstone of one's own is a retry (acknowledged, nothing
+        // changes); otherwise the message must be live and one's own.
+        let msg = match self.kept(history, seq)? {
+            Some(gone) if gone.deleted && gone.from.uid.as_deref() == Some(uid) => {
                 return Ok(Some(Accepted {
                     seq,
                     ts: gone.edited_at.unwrap_or(gone.ts),
@@ -603,8 +604,10 @@ impl<S> Room<S> {
                     fresh: false,
                 }));
             }
-        }
-        let msg = self.own_message(from, seq, history)?;
+            Some(live) if !live.deleted => live,
+            _ => return Err(not_found(seq)),
+        };
+        authored_by(&msg, uid)?;
         let rev = self.rev + 1;
         // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
         let tombstone = ChatMessage {
@@ -739,7 +742,7 @@ impl<S> Room<S> {
         limit: usize,
     ) -> Result<(Vec<ChatMessage>, bool), Problem> {
         let before = before.unwrap_or(u64::MAX).min(self.last_seq + 1);
-        let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
+        let oldest_kept_after = self.oldest_kept_after();
         let mut page: Vec<ChatMessage> = history
             .before(before, limit + 1)
             .map_err(storage)?
@@ -760,10 +763,9 @@ impl<S> Room<S> {
         history: &dyn History,
         seq: u64,
     ) -> Result<(bool, Vec<Version>), Problem> {
-        let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
-        let msg = match history.get(seq).map_err(storage)? {
-            Some(m) if seq > oldest_kept_after => m,
-            _ => {
+        let msg = match self.kept(history, seq)? {
+            Some(m) => m,
+            None => {
                 return Err(Problem::new(
                     ErrorCode::NotFound,
                     format!("message {seq} does not exist"),
@@ -915,9 +917,8 @@ impl<S> Room<S> {
         limit: usize,
         newest: bool,
     ) -> Result<Vec<ChatMessage>, Problem> {
-        let oldest_kept_after = self.last_seq.saturating_sub(self.limits.history_limit);
         history
-            .range(after.max(oldest_kept_after), limit, newest)
+            .range(after.max(self.oldest_kept_after()), limit, newest)
             .map_err(storage)
     }
 
@@ -979,6 +980,26 @@ impl<S> Room<S> {
 /// A storage failure, as the client hears of it.
 fn storage(e: String) -> Problem {
     Problem::new(ErrorCode::Internal, format!("storage failed: {e}"))
+}
+
+/// `not_found` for message `seq`: none stored, deleted, or past the history limit.
+fn not_found(seq: u64) -> Problem {
+    Problem::new(
+        ErrorCode::NotFound,
+        format!("message {seq} does not exist or was deleted"),
+    )
+}
+
+/// `forbidden` unless `msg` was written by the author `uid`.
+fn authored_by(msg: &ChatMessage, uid: &str) -> Result<(), Problem> {
+    if msg.from.uid.as_deref() == Some(uid) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorCode::Forbidden,
+            format!("message {} is not yours", msg.seq),
+        ))
+    }
 }
 
 /// The author id of `from`, or `forbidden`: editing, deleting, reacting and read state need one.
