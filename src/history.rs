@@ -70,8 +70,6 @@ pub trait History {
     fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String>;
     /// Messages after `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
-    /// The highest revision stored (0 for an empty room).
-    fn last_rev(&self) -> Result<u64, String>;
     /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
     /// the room has reached revision `rev` (a trimmed message may have held the highest one).
     fn trim(&mut self, upto: u64, rev: u64);
@@ -88,7 +86,6 @@ pub struct MemoryHistory {
     pub reads: Vec<(String, u64)>,
     /// Messages ever edited, deleted or reacted to (what the store's partial index holds).
     pub changed: std::collections::BTreeSet<u64>,
-    pub trimmed_rev: u64,
     /// When set, every call fails with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
@@ -257,22 +254,10 @@ impl History for MemoryHistory {
             .filter(|m| m.seq > after && !m.deleted && m.from.uid.as_deref() != Some(uid))
             .count() as u64)
     }
-
-    fn last_rev(&self) -> Result<u64, String> {
-        self.check()?;
-        Ok(self
-            .messages
-            .iter()
-            .map(|m| m.rev)
-            .max()
-            .unwrap_or(0)
-            .max(self.trimmed_rev))
-    }
-
-    fn trim(&mut self, upto: u64, rev: u64) {
+    /// The revision needs no keeping here: nothing reads it back from memory.
+    fn trim(&mut self, upto: u64, _rev: u64) {
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
         self.reactions.retain(|(s, _, _)| *s > upto);
-        self.trimmed_rev = self.trimmed_rev.max(rev);
     }
 }

@@ -37,7 +37,6 @@ use crate::attachment::Attachment;
 use crate::call::RoomCall;
 use crate::config::Limits;
 use crate::error::Problem;
-use crate::history::History;
 use crate::protocol::User;
 use crate::room::{Effect, Incoming, Resume, Room, CLOSE_INTERNAL};
 use crate::routes::Target;
@@ -86,16 +85,13 @@ impl DurableObject for ChatRoom {
             Limits::default()
         });
         let store = Store::open(state.storage().sql());
-        let last_seq = store.last_seq().unwrap_or_else(|e| {
-            worker::console_error!("could not read the last seq: {e}");
-            0
+        let (last_seq, rev) = store.head().unwrap_or_else(|e| {
+            worker::console_error!("could not read the last seq and rev: {e}");
+            (0, 0)
         });
         let name = state.id().name().unwrap_or_default();
         let mut room = Room::new(name, limits, last_seq);
-        match store.last_rev() {
-            Ok(rev) => room.set_rev(rev),
-            Err(e) => worker::console_error!("could not read the last rev: {e}"),
-        }
+        room.set_rev(rev);
         let mut members = Vec::new();
         for ws in state.get_websockets() {
             match member_of(&ws) {

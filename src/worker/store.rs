@@ -157,9 +157,19 @@ impl Store {
         Ok(())
     }
 
-    /// The newest stored `seq` (0 for an empty room).
-    pub fn last_seq(&self) -> Result<u64, String> {
-        self.number("SELECT COALESCE(MAX(seq), 0) FROM messages", vec![])
+    /// Where the stored log ends: its newest `seq` and the room's revision (0 and 0 for an empty room),
+    /// in one statement, as the object reads them at every wake. The revision is the highest `rev`
+    /// of a message, or the one `trim` kept in `meta` when the message that held it was trimmed.
+    pub fn head(&self) -> Result<(u64, u64), String> {
+        let mut row = self
+            .query(
+                "SELECT COALESCE(MAX(seq), 0), MAX(COALESCE(MAX(rev), 0), COALESCE((SELECT value FROM meta WHERE key = 'rev'), 0)) FROM messages",
+                vec![],
+            )?
+            .into_iter()
+            .next()
+            .ok_or("no row")?;
+        Ok((row.int(), row.int()))
     }
 
     /// The rows of `query`, each to be read by position.
@@ -396,13 +406,6 @@ impl History for Store {
         self.number(
             "SELECT COUNT(*) FROM messages WHERE seq > ? AND deleted = 0 AND (from_uid IS NULL OR from_uid != ?)",
             vec![int(after), uid.into()],
-        )
-    }
-
-    fn last_rev(&self) -> Result<u64, String> {
-        self.number(
-            "SELECT MAX(COALESCE((SELECT MAX(rev) FROM messages), 0), COALESCE((SELECT value FROM meta WHERE key = 'rev'), 0))",
-            vec![],
         )
     }
 
