@@ -96,12 +96,7 @@ impl RoomCall {
         raw_query: &str,
         body: Option<&str>,
     ) -> Result<RoomCall, Problem> {
-        let query = crate::routes::Target {
-            origin: "",
-            path,
-            query: raw_query,
-        }
-        .query_pairs();
+        let query = crate::routes::query_pairs(raw_query);
         let get = |key: &str| crate::routes::query_value(&query, key);
         let room = RoomName::parse(get("room").unwrap_or(""))?;
         let call = match (method, path) {

@@ -117,10 +117,15 @@ impl<'a> Target<'a> {
 
     /// The decoded `key=value` pairs of the query, in order.
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        form_urlencoded::parse(self.query.as_bytes())
-            .into_owned()
-            .collect()
+        query_pairs(self.query)
     }
+}
+
+/// The decoded `key=value` pairs of a raw query string (without `?`), in order.
+pub fn query_pairs(raw: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
+        .collect()
 }
 
 /// The first value of `key` in a decoded query string (`url::Url::query_pairs`, collected).

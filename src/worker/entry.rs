@@ -185,16 +185,20 @@ async fn post(mut req: Request, room: RoomName, config: &Config, env: &Env) -> R
     let checked = async {
         access::api_token(config, authorization.as_deref())?;
         limit_client(&req, POST_LIMITER, config, env).await?;
-        let body = req
-            .text()
-            .await
-            .map_err(|_| Problem::new(ErrorCode::BadRequest, "could not read the request body"))?;
+        let body = body_text(&mut req).await?;
         Post::parse(&body)
     };
     match checked.await {
         Ok(post) => call_room(env, &RoomCall::Post { room, post }, None).await,
         Err(p) => problem_response(&p),
     }
+}
+
+/// The request's body as text (its size and shape are checked by the `api` parsers).
+async fn body_text(req: &mut Request) -> std::result::Result<String, Problem> {
+    req.text()
+        .await
+        .map_err(|_| Problem::new(ErrorCode::BadRequest, "could not read the request body"))
 }
 
 /// `POST /api/rooms`: a new room name nobody can guess (128 random bits).
@@ -219,10 +223,7 @@ async fn mint_token(mut req: Request, config: &Config) -> Result<Response> {
                 "signed access is off: set the AUTH_SECRET secret to enable it",
             )
         })?;
-        let body = req
-            .text()
-            .await
-            .map_err(|_| Problem::new(ErrorCode::BadRequest, "could not read the request body"))?;
+        let body = body_text(&mut req).await?;
         let request = TokenRequest::parse(&body)?;
         let grant = Grant {
             exp: now_ms() / 1000 + request.ttl(),
