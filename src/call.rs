@@ -10,6 +10,7 @@ use crate::access::Join;
 use crate::api::Post;
 use crate::error::{ErrorCode, Problem};
 use crate::identity;
+use crate::search::SearchRequest;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
 
 /// A call to one room.
@@ -29,6 +30,11 @@ pub enum RoomCall {
     Post { room: RoomName, post: Post },
     /// Every version of message `seq`.
     Versions { room: RoomName, seq: u64 },
+    /// A full-text search of the history.
+    Search {
+        room: RoomName,
+        request: SearchRequest,
+    },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -49,7 +55,8 @@ impl RoomCall {
             | RoomCall::Info { room }
             | RoomCall::Messages { room, .. }
             | RoomCall::Post { room, .. }
-            | RoomCall::Versions { room, .. } => room,
+            | RoomCall::Versions { room, .. }
+            | RoomCall::Search { room, .. } => room,
         }
     }
 
@@ -73,6 +80,10 @@ impl RoomCall {
             RoomCall::Versions { seq, .. } => {
                 query.append_pair("seq", &seq.to_string());
                 ("GET", "versions", None)
+            }
+            RoomCall::Search { request, .. } => {
+                request.to_query(&mut query);
+                ("GET", "search", None)
             }
             RoomCall::Info { .. } => ("GET", "info", None),
             RoomCall::Messages { after, limit, .. } => {
@@ -116,6 +127,10 @@ impl RoomCall {
                 seq: validate::parse_message_seq(get("seq").unwrap_or(""))?,
             },
             ("GET", "/info") => RoomCall::Info { room },
+            ("GET", "/search") => RoomCall::Search {
+                room,
+                request: SearchRequest::from_query(&query)?,
+            },
             ("GET", "/messages") => RoomCall::Messages {
                 room,
                 after: validate::parse_seq(get("after").unwrap_or("0"))?,
@@ -188,6 +203,14 @@ mod tests {
             },
         });
         round_trip(RoomCall::Info { room: room("r.1") });
+        round_trip(RoomCall::Search {
+            room: room("r"),
+            request: SearchRequest {
+                query: crate::search::SearchQuery::parse("café & \"NEAR(\" run* 100%").unwrap(),
+                before: Some(12),
+                limit: 50,
+            },
+        });
         round_trip(RoomCall::Versions {
             room: room("r"),
             seq: 42,
@@ -227,6 +250,10 @@ mod tests {
             ErrorCode::BadJson
         );
         assert_eq!(code("DELETE", "/info", "room=r", None), ErrorCode::NotFound);
+        assert_eq!(
+            code("GET", "/search", "room=r&q=%22%22", None),
+            ErrorCode::BadQuery
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub enum ErrorCode {
     BadKey,
     BadAfter,
     BadLimit,
+    BadQuery,
     RoomFull,
     NotFound,
     MethodNotAllowed,
@@ -34,7 +35,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -44,6 +45,7 @@ impl ErrorCode {
         ErrorCode::BadKey,
         ErrorCode::BadAfter,
         ErrorCode::BadLimit,
+        ErrorCode::BadQuery,
         ErrorCode::RoomFull,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
@@ -70,6 +72,7 @@ impl ErrorCode {
             ErrorCode::BadKey => "bad_key",
             ErrorCode::BadAfter => "bad_after",
             ErrorCode::BadLimit => "bad_limit",
+            ErrorCode::BadQuery => "bad_query",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
@@ -93,7 +96,8 @@ impl ErrorCode {
             | ErrorCode::BadName
             | ErrorCode::BadKey
             | ErrorCode::BadAfter
-            | ErrorCode::BadLimit => 400,
+            | ErrorCode::BadLimit
+            | ErrorCode::BadQuery => 400,
             ErrorCode::Unauthorized => 401,
             ErrorCode::ForbiddenOrigin | ErrorCode::Forbidden | ErrorCode::Disabled => 403,
             ErrorCode::NotFound => 404,

@@ -7,6 +7,7 @@
 //! until that commit is durable.
 
 use crate::protocol::{ChatMessage, Reactions, User, Version};
+use crate::search::{SearchQuery, MARK_CLOSE, MARK_OPEN};
 
 /// What [`History::append`] did with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +71,16 @@ pub trait History {
     fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String>;
     /// Messages after `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
+    /// The messages with `after < seq < before` whose current text matches `query`, best match first,
+    /// at most `limit`, each with a snippet of its text: hits between [`MARK_OPEN`] and [`MARK_CLOSE`],
+    /// not yet escaped (that is [`crate::search::snippet_html`]'s job).
+    fn search(
+        &self,
+        query: &SearchQuery,
+        after: u64,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<(ChatMessage, String)>, String>;
     /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
     /// the room has reached revision `rev` (a trimmed message may have held the highest one).
     fn trim(&mut self, upto: u64, rev: u64);
@@ -254,6 +265,48 @@ impl History for MemoryHistory {
             .filter(|m| m.seq > after && !m.deleted && m.from.uid.as_deref() != Some(uid))
             .count() as u64)
     }
+    /// A stand-in for FTS5, enough for the room's tests: a message matches when its text contains every
+    /// term (ignoring case, no stems); newer messages rank first; the snippet is the whole text with
+    /// the first hit of each term marked.
+    fn search(
+        &self,
+        query: &SearchQuery,
+        after: u64,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<(ChatMessage, String)>, String> {
+        self.check()?;
+        let terms: Vec<String> = query
+            .terms()
+            .iter()
+            .map(|t| t.text.to_lowercase())
+            .collect();
+        Ok(self
+            .messages
+            .iter()
+            .rev()
+            .filter(|m| m.seq > after && m.seq < before && !m.deleted)
+            .filter(|m| {
+                let text = m.text.to_lowercase();
+                terms.iter().all(|t| text.contains(t.as_str()))
+            })
+            .take(limit)
+            .map(|m| {
+                let mut snippet = m.text.clone();
+                for term in &terms {
+                    if let Some(at) = snippet.to_lowercase().find(term.as_str()) {
+                        if snippet.is_char_boundary(at) && snippet.is_char_boundary(at + term.len())
+                        {
+                            snippet.insert(at + term.len(), MARK_CLOSE);
+                            snippet.insert(at, MARK_OPEN);
+                        }
+                    }
+                }
+                (m.clone(), snippet)
+            })
+            .collect())
+    }
+
     /// The revision needs no keeping here: nothing reads it back from memory.
     fn trim(&mut self, upto: u64, _rev: u64) {
         self.messages.retain(|m| m.seq > upto);

@@ -11,6 +11,7 @@
 //! - [`protocol`] — wire frames in and out (`docs/PROTOCOL.md` is its contract).
 //! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
 //! - [`history`] — the storage the room needs, as a trait (SQLite in the DO, a `Vec` in tests).
+//! - [`search`] — a search box's text → a safe FTS5 query; snippets → safe HTML.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`auth`] — signed tokens (HMAC-SHA256) and the constant-time bearer check.
 //! - [`identity`] — a client's secret `key` → its public author id, `uid`.
@@ -35,6 +36,7 @@ pub mod protocol;
 pub mod rate;
 pub mod room;
 pub mod routes;
+pub mod search;
 pub mod validate;
 
 #[cfg(target_arch = "wasm32")]

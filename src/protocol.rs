@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
+use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
 
 /// A person (one connection) in a room: `id` tells connections apart, `uid` is the stable author id
@@ -141,6 +142,12 @@ pub enum ServerFrame<'a> {
         messages: &'a [ChatMessage],
         has_more: bool,
     },
+    /// The answer to a `search` frame, best match first.
+    SearchResults {
+        id: Option<&'a str>,
+        results: &'a [SearchHit],
+        has_more: bool,
+    },
     Join {
         user: &'a User,
     },
@@ -175,6 +182,9 @@ pub struct Announced {
     pub burst: f64,
     pub per_sec: f64,
     pub page: usize,
+    /// The longest search query, in characters, and the most results one search returns.
+    pub query: usize,
+    pub results: usize,
 }
 
 impl Announced {
@@ -187,6 +197,8 @@ impl Announced {
             burst: limits.rate.burst,
             per_sec: limits.rate.per_sec,
             page: MAX_PAGE,
+            query: MAX_QUERY_CHARS,
+            results: MAX_RESULTS,
         }
     }
 }
@@ -223,6 +235,10 @@ pub enum ClientFrame {
         limit: usize,
         id: Option<String>,
     },
+    Search {
+        request: SearchRequest,
+        id: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -233,7 +249,8 @@ impl ClientFrame {
             | ClientFrame::Edit { id, .. }
             | ClientFrame::Delete { id, .. }
             | ClientFrame::React { id, .. }
-            | ClientFrame::History { id, .. } => id.as_deref(),
+            | ClientFrame::History { id, .. }
+            | ClientFrame::Search { id, .. } => id.as_deref(),
             ClientFrame::Typing | ClientFrame::Read { .. } => None,
         }
     }
@@ -252,6 +269,7 @@ struct RawFrame {
     on: Option<bool>,
     before: Option<u64>,
     limit: Option<u64>,
+    q: Option<String>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -376,11 +394,22 @@ impl RawFrame {
                 limit: validate::history_page_limit(frame.limit).map_err(refuse)?,
                 id,
             }),
+            Some("search") => {
+                let q = frame.q.ok_or_else(|| missing("search has no \"q\""))?;
+                Ok(ClientFrame::Search {
+                    request: SearchRequest {
+                        query: SearchQuery::parse(&q).map_err(refuse)?,
+                        before: frame.before,
+                        limit: search::result_limit(frame.limit).map_err(refuse)?,
+                    },
+                    id,
+                })
+            }
             Some(other) => Err(FrameError::new(
                 ErrorCode::BadRequest,
                 format!(
-                    "unknown frame type {:?} (expected message, typing, edit, delete, react, read or history)",
-                    truncate(other, 32)
+                    "unknown frame type {:?} (expected message, typing, edit, delete, react, read, history or search)",
+                    truncate(other, 24)
                 ),
                 id,
             )),

@@ -33,6 +33,7 @@ use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
+use crate::search::{snippet_html, SearchHit, SearchRequest};
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
 
 /// WebSocket close code for a frame over the size limit ("message too big").
@@ -500,6 +501,19 @@ impl<S> Room<S> {
                 });
                 Ok(None)
             }
+            ClientFrame::Search { request, id } => {
+                let (results, has_more) = self.search(history, &request)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame: ServerFrame::SearchResults {
+                        id: id.as_deref(),
+                        results: &results,
+                        has_more,
+                    }
+                    .to_json(),
+                });
+                Ok(None)
+            }
             // Typing never waits in the queue.
             ClientFrame::Typing => Ok(None),
         }
@@ -754,6 +768,36 @@ impl<S> Room<S> {
             page.remove(0);
         }
         Ok((page, has_more))
+    }
+
+    /// A search of the kept history (`GET …/search` and the `search` frame alike): the best matches
+    /// among messages before `request.before`, at most `request.limit`, each with its HTML snippet,
+    /// and whether more matched. Messages past the history limit are hidden here as in every read,
+    /// also while the batched trim has not deleted them yet; deleted ones have no text left to match.
+    pub fn search(
+        &self,
+        history: &dyn History,
+        request: &SearchRequest,
+    ) -> Result<(Vec<SearchHit>, bool), Problem> {
+        let before = request.before.unwrap_or(u64::MAX).min(self.last_seq + 1);
+        let mut hits = history
+            .search(
+                &request.query,
+                self.oldest_kept_after(),
+                before,
+                request.limit + 1,
+            )
+            .map_err(storage)?;
+        let has_more = hits.len() > request.limit;
+        hits.truncate(request.limit);
+        let results = hits
+            .into_iter()
+            .map(|(message, raw)| SearchHit {
+                message,
+                snippet: snippet_html(&raw),
+            })
+            .collect();
+        Ok((results, has_more))
     }
 
     /// Every text message `seq` has had, oldest first, the current one last (`[]` once deleted), and
@@ -2162,6 +2206,133 @@ mod tests {
         assert_eq!(frames_for(&effects, "c")[0]["code"], "bad_limit");
     }
 
+    fn results(effects: &[Effect], to: &str) -> (Vec<u64>, Value) {
+        let frame = frames_for(effects, to).pop().unwrap();
+        let seqs = frame["results"]
+            .as_array()
+            .map(|r| r.iter().map(|m| m["seq"].as_u64().unwrap()).collect())
+            .unwrap_or_default();
+        (seqs, frame)
+    }
+
+    #[test]
+    fn a_search_answers_the_asker_alone_with_escaped_snippets_and_respects_before_and_limit() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        for text in ["lunch at <noon>?", "no lunch", "dinner", "lunch & tea"] {
+            send(
+                &mut r,
+                "a",
+                serde_json::json!({"type":"message","text":text}),
+                &mut h,
+                1,
+            );
+        }
+        let ask = |r: &mut Room<()>, h: &mut MemoryHistory, frame: Value| {
+            let effects = send(r, "c", frame, h, 2);
+            assert!(frames_for(&effects, "a").is_empty(), "only the asker hears");
+            results(&effects, "c")
+        };
+        let (seqs, frame) = ask(
+            &mut r,
+            &mut h,
+            serde_json::json!({"type":"search","q":"LUNCH","id":"s1"}),
+        );
+        assert_eq!(frame["type"], "search_results");
+        assert_eq!(frame["id"], "s1");
+        // `living` stored message 1; these are 2..=5.
+        assert_eq!(seqs, vec![5, 3, 2]);
+        assert_eq!(frame["has_more"], false);
+        assert_eq!(frame["results"][0]["text"], "lunch & tea");
+        assert_eq!(
+            frame["results"][0]["snippet"],
+            "<mark>lunch</mark> &amp; tea"
+        );
+        assert_eq!(
+            frame["results"][2]["snippet"],
+            "<mark>lunch</mark> at &lt;noon&gt;?"
+        );
+        assert_eq!(frame["results"][2]["from"]["name"], "ann");
+        let (seqs, frame) = ask(
+            &mut r,
+            &mut h,
+            serde_json::json!({"type":"search","q":"lunch","before":5,"limit":1}),
+        );
+        assert_eq!(seqs, vec![3]);
+        assert_eq!(frame["has_more"], true);
+    }
+
+    #[test]
+    fn a_search_never_finds_deleted_or_trimmed_messages_and_bad_queries_are_refused() {
+        let mut h = MemoryHistory::default();
+        let mut r: Room<()> = Room::new(
+            "lobby",
+            Limits {
+                history_limit: 2,
+                ..Limits::default()
+            },
+            0,
+        );
+        let ann = User {
+            uid: Some("u-ann".into()),
+            ..user("a", "ann")
+        };
+        r.join(ann, (), None, &h, 0).unwrap();
+        for text in ["apple one", "apple two", "apple three"] {
+            send(
+                &mut r,
+                "a",
+                serde_json::json!({"type":"message","text":text}),
+                &mut h,
+                1,
+            );
+        }
+        let search = |r: &mut Room<()>, h: &mut MemoryHistory| {
+            let effects = send(
+                r,
+                "a",
+                serde_json::json!({"type":"search","q":"apple"}),
+                h,
+                2,
+            );
+            results(&effects, "a").0
+        };
+        // Seq 1 is past the history limit of 2 (not trimmed yet: trims come in batches).
+        assert_eq!(search(&mut r, &mut h), vec![3, 2]);
+        send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"delete","seq":3}),
+            &mut h,
+            3,
+        );
+        assert_eq!(search(&mut r, &mut h), vec![2]);
+        for (q, code) in [("", "bad_query"), ("(\"*", "bad_query")] {
+            let effects = send(
+                &mut r,
+                "a",
+                serde_json::json!({"type":"search","q":q,"id":"s"}),
+                &mut h,
+                4,
+            );
+            let frame = &frames_for(&effects, "a")[0];
+            assert_eq!(
+                (frame["code"].as_str(), frame["id"].as_str()),
+                (Some(code), Some("s"))
+            );
+        }
+        let effects = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"search","q":"a","limit":51}),
+            &mut h,
+            4,
+        );
+        assert_eq!(frames_for(&effects, "a")[0]["code"], "bad_limit");
+        let effects = send(&mut r, "a", serde_json::json!({"type":"search"}), &mut h, 4);
+        assert_eq!(frames_for(&effects, "a")[0]["code"], "bad_request");
+    }
+
     #[test]
     fn welcome_announces_the_limits_the_room_enforces() {
         let h = MemoryHistory::default();
@@ -2178,7 +2349,7 @@ mod tests {
         assert_eq!(
             *announced,
             serde_json::json!({"text": 4000, "name": 32, "id": 64, "frame_bytes": 65536,
-                "burst": 3.0, "per_sec": 0.5, "page": 1000})
+                "burst": 3.0, "per_sec": 0.5, "page": 1000, "query": 200, "results": 50})
         );
     }
 

@@ -24,6 +24,8 @@ pub enum Route {
     Post(RoomName),
     /// `GET /api/rooms/{room}/messages/{seq}/versions`.
     Versions(RoomName, u64),
+    /// `GET /api/rooms/{room}/search?q=…`: a full-text search of the history.
+    Search(RoomName),
     /// `POST /api/rooms`: a new unguessable room name.
     NewRoom,
     /// `POST /api/tokens`: mint a signed access token.
@@ -42,6 +44,7 @@ impl Route {
             ["api", "rooms"] => (Route::NewRoom, "POST"),
             ["api", "tokens"] => (Route::MintToken, "POST"),
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
+            ["api", "rooms", name, "search"] => (Route::Search(room(name)?), "GET"),
             ["api", "rooms", name, "messages", seq, "versions"] => (
                 Route::Versions(room(name)?, crate::validate::parse_message_seq(seq)?),
                 "GET",
@@ -211,6 +214,16 @@ mod tests {
             ErrorCode::NotFound
         );
         assert_eq!(Route::parse("POST", "/api/tokens"), Ok(Route::MintToken));
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/search"),
+            Ok(Route::Search(room("x")))
+        );
+        assert_eq!(
+            Route::parse("POST", "/api/rooms/x/search")
+                .unwrap_err()
+                .code,
+            ErrorCode::MethodNotAllowed
+        );
     }
 
     #[test]

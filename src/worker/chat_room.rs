@@ -27,7 +27,7 @@ use worker::{
     WebSocketPair,
 };
 
-use super::store::Store;
+use super::store::{Store, INDEX_BATCH};
 use super::{
     hex, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
 };
@@ -59,6 +59,9 @@ pub struct ChatRoom {
     /// The callback of the room's own timers ([`Effect::Wake`]: held-back read marks). Only owned here,
     /// to keep it alive: the timers reach it through the JS function kept in `Inner::tick`.
     _tick_callback: Rc<Closure<dyn FnMut()>>,
+    /// While a room from before the search index still has messages to index: the callback of the
+    /// timer that indexes them a batch per turn ([`start_indexing`]). Only owned here.
+    _index_callback: Option<Closure<dyn FnMut()>>,
 }
 
 struct Inner {
@@ -113,6 +116,7 @@ impl DurableObject for ChatRoom {
         let ticking = Rc::clone(&inner);
         let tick_callback: Rc<Closure<dyn FnMut()>> = Rc::new(Closure::new(move || tick(&ticking)));
         inner.borrow_mut().tick = Some(tick_callback.as_ref().as_ref().clone());
+        let index_callback = start_indexing(&inner);
         ChatRoom {
             state,
             instance: random_bytes::<8>()
@@ -122,6 +126,7 @@ impl DurableObject for ChatRoom {
             inner,
             flush_callback: Closure::new(move || flush(&shared)),
             _tick_callback: tick_callback,
+            _index_callback: index_callback,
         }
     }
 
@@ -170,6 +175,16 @@ impl DurableObject for ChatRoom {
                 }
             }
             RoomCall::Post { post, .. } => self.post(post),
+            RoomCall::Search { request, .. } => {
+                let inner = self.inner.borrow();
+                match inner.room.search(&inner.store, &request) {
+                    Ok((results, has_more)) => json_response(
+                        json!({"results": results, "has_more": has_more}).to_string(),
+                        200,
+                    ),
+                    Err(p) => problem_response(&p),
+                }
+            }
             RoomCall::Versions { seq, .. } => {
                 let inner = self.inner.borrow();
                 match inner.room.versions(&inner.store, seq) {
@@ -352,6 +367,46 @@ fn flush_now(inner: &mut Inner) {
     inner.flush_due = false;
     let effects = inner.room.flush(&mut inner.store, now_ms());
     apply(inner, effects);
+}
+
+/// A room whose messages predate the search index (schema v4) indexes them after its wake, a batch
+/// of [`INDEX_BATCH`] per zero-delay timer turn: each turn is short, and the events that arrive
+/// meanwhile (messages, searches) are handled between turns. Nothing to do (the common case): no
+/// timer, no callback. The timer keeps the object awake until the work is done; if it is evicted
+/// anyway, the next wake resumes where `meta` says it stopped.
+fn start_indexing(inner: &Rc<RefCell<Inner>>) -> Option<Closure<dyn FnMut()>> {
+    match inner.borrow().store.unindexed() {
+        Ok(0) => return None,
+        Ok(_) => {}
+        Err(e) => {
+            worker::console_error!("could not read the search index's progress: {e}");
+            return None;
+        }
+    }
+    // The callback sets its own next timer, so it needs its own JS function: kept here once made.
+    let itself: Rc<RefCell<Option<JsValue>>> = Rc::new(RefCell::new(None));
+    let again = Rc::clone(&itself);
+    let shared = Rc::clone(inner);
+    let callback: Closure<dyn FnMut()> = Closure::new(move || {
+        let more = shared.borrow().store.index_some(INDEX_BATCH);
+        match more {
+            Ok(true) => {
+                if let Some(f) = again.borrow().as_ref() {
+                    let _ = set_timeout(f, 0);
+                }
+            }
+            Ok(false) => {}
+            Err(e) => worker::console_error!("indexing older messages failed: {e}"),
+        }
+    });
+    let function: JsValue = callback.as_ref().clone();
+    if set_timeout(&function, 0).is_err() {
+        worker::console_error!(
+            "setTimeout failed; older messages stay unindexed until the next wake"
+        );
+    }
+    *itself.borrow_mut() = Some(function);
+    Some(callback)
 }
 
 /// The room's own timer ([`Effect::Wake`]): announces what it held back.

@@ -16,12 +16,15 @@ use crate::call::{self, RoomCall};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::routes::{self, Route, Target};
+use crate::search::SearchRequest;
 use crate::validate::RoomName;
 
 /// The Rate Limiting bindings (`[[ratelimits]]` in wrangler.toml): new sockets, and API posts, per
 /// client address.
 const CONNECT_LIMITER: &str = "CONNECT_LIMITER";
 const POST_LIMITER: &str = "POST_LIMITER";
+/// HTTP searches per client address: a search costs the room more than a read of one page.
+const SEARCH_LIMITER: &str = "SEARCH_LIMITER";
 
 #[event(start)]
 fn start() {
@@ -71,6 +74,7 @@ async fn handle(
         Route::Versions(room, seq) => {
             read(&req, url, RoomCall::Versions { room, seq }, config, env).await
         }
+        Route::Search(room) => search(&req, url, room, config, env).await,
         Route::NewRoom => new_room(),
         Route::MintToken => mint_token(req, config).await,
     }
@@ -177,6 +181,26 @@ async fn read(
         return problem_response(&p);
     }
     call_room(env, &call, None).await
+}
+
+/// `GET /api/rooms/{room}/search`: checked here (query, limit, the per-client search limit), with
+/// the read rights of the history; run by the room.
+async fn search(
+    req: &Request,
+    url: &Target<'_>,
+    room: RoomName,
+    config: &Config,
+    env: &Env,
+) -> Result<Response> {
+    let checked = async {
+        let request = SearchRequest::from_query(&url.query_pairs())?;
+        limit_client(req, SEARCH_LIMITER, config, env).await?;
+        Ok::<_, Problem>(RoomCall::Search { room, request })
+    };
+    match checked.await {
+        Ok(call) => read(req, url, call, config, env).await,
+        Err(p) => problem_response(&p),
+    }
 }
 
 /// `POST /api/rooms/{room}/messages` (bots): checked here, stored and broadcast by the room.

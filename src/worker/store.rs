@@ -10,6 +10,7 @@ use worker::{SqlStorage, SqlStorageValue};
 
 use crate::history::{sender_key, Appended, History};
 use crate::protocol::{ChatMessage, Reactions, User, Version};
+use crate::search::{SearchQuery, MARK_CLOSE, MARK_OPEN};
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
 /// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
@@ -56,7 +57,42 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE reactions (seq INTEGER NOT NULL, emoji TEXT NOT NULL, uid TEXT NOT NULL,
        PRIMARY KEY (seq, emoji, uid));
      CREATE TABLE reads (uid TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
+    // 4: full-text search. An FTS5 index of the messages' current text, as an *external content*
+    // table: it keeps only the index (tokens → rows), and reads the text itself from `messages`
+    // (for `snippet()`), so no text is stored twice. Tokens are word stems (`porter`: "runs" finds
+    // "running") of Unicode words without accents (`remove_diacritics 2`: "cafe" finds "café").
+    //
+    // Triggers keep it in step inside the very statement that changes a message, so the index is
+    // always in the same transaction as the message write — group commit, edits, deletions (the
+    // tombstone's empty text has no tokens) and trims alike — at no extra call from the wasm.
+    // An external-content index must be told the *old* text to forget a row, which the triggers have.
+    //
+    // Messages stored before this migration are indexed afterwards, newest first, a bounded batch per
+    // turn ([`Store::index_some`]); `meta.fts_pending` is the highest `seq` not indexed yet (0: all
+    // done). Rows at or below it are not in the index, so the update and delete triggers leave them
+    // alone: telling FTS5 to forget a row it never had would corrupt its statistics.
+    "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq',
+       tokenize='porter unicode61 remove_diacritics 2');
+     INSERT OR REPLACE INTO meta (key, value)
+       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));
+     CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+     END;
+     CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
+       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
+       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+     END;
+     CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
+       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+     END;",
 ];
+
+/// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
+/// work, so the room's sockets are never kept waiting long; a full 10,000-message room is indexed
+/// in 20 turns.
+pub const INDEX_BATCH: u64 = 500;
 
 const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
 
@@ -95,7 +131,7 @@ impl Cells {
     }
 
     /// A message, from the cells of [`COLUMNS`].
-    fn message(mut self) -> ChatMessage {
+    fn message(&mut self) -> ChatMessage {
         ChatMessage {
             seq: self.int(),
             id: self.opt_text(),
@@ -172,6 +208,36 @@ impl Store {
         Ok((row.int(), row.int()))
     }
 
+    /// Indexes up to `batch` messages stored before the search index existed (migration 4), newest
+    /// first; returns whether any are left. One turn's bounded work: the caller comes back in a later
+    /// turn for the rest, so sockets and searches are served in between (a search meanwhile finds
+    /// what is indexed so far). Progress is kept in `meta`, in the same transaction as the rows, so a
+    /// room evicted halfway resumes where it stopped on its next wake.
+    pub fn index_some(&self, batch: u64) -> Result<bool, String> {
+        let pending = self.unindexed()?;
+        if pending == 0 {
+            return Ok(false);
+        }
+        let done_down_to = pending.saturating_sub(batch);
+        self.run(
+            "INSERT INTO messages_fts (rowid, text) SELECT seq, text FROM messages WHERE seq > ? AND seq <= ?",
+            vec![int(done_down_to), int(pending)],
+        )?;
+        self.run(
+            "UPDATE meta SET value = ? WHERE key = 'fts_pending'",
+            vec![int(done_down_to)],
+        )?;
+        Ok(done_down_to > 0)
+    }
+
+    /// The highest `seq` not in the search index yet (0: every message is).
+    pub fn unindexed(&self) -> Result<u64, String> {
+        self.number(
+            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'fts_pending'",
+            vec![],
+        )
+    }
+
     /// The rows of `query`, each to be read by position.
     fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Cells>, String> {
         let cursor = self.sql.exec(query, bindings).map_err(|e| e.to_string())?;
@@ -206,7 +272,7 @@ impl Store {
         Ok(self
             .query(query, bindings)?
             .into_iter()
-            .map(Cells::message)
+            .map(|mut row| row.message())
             .collect())
     }
 
@@ -407,6 +473,45 @@ impl History for Store {
             "SELECT COUNT(*) FROM messages WHERE seq > ? AND deleted = 0 AND (from_uid IS NULL OR from_uid != ?)",
             vec![int(after), uid.into()],
         )
+    }
+
+    /// The FTS5 query with its best-first order (`rank` is bm25) runs inside, limited there, so SQLite
+    /// takes the index's fast path; the join then reads only the rows returned. `snippet()` marks the
+    /// hits with the private-use characters [`crate::search::snippet_html`] turns into `<mark>`, in a
+    /// window of up to 16 tokens.
+    fn search(
+        &self,
+        query: &SearchQuery,
+        after: u64,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<(ChatMessage, String)>, String> {
+        let sql = format!(
+            "SELECT {COLUMNS}, snip FROM (
+               SELECT rowid AS hit, rank AS score,
+                      snippet(messages_fts, 0, ?, ?, '…', 16) AS snip
+               FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ? AND rowid < ?
+               ORDER BY rank LIMIT ?)
+             JOIN messages ON seq = hit ORDER BY score, seq DESC"
+        );
+        Ok(self
+            .query(
+                &sql,
+                vec![
+                    MARK_OPEN.to_string().into(),
+                    MARK_CLOSE.to_string().into(),
+                    query.to_fts().into(),
+                    int(after),
+                    int(before),
+                    int(limit as u64),
+                ],
+            )?
+            .into_iter()
+            .map(|mut row| {
+                let message = row.message();
+                (message, row.text())
+            })
+            .collect())
     }
 
     fn trim(&mut self, upto: u64, rev: u64) {

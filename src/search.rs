@@ -1,0 +1,335 @@
+//! Full-text search of a room's history, the pure half: what a person typed becomes a [`SearchQuery`]
+//! (checked, bounded, and turned into an FTS5 expression that is always valid), and what SQLite's
+//! `snippet()` gives back becomes safe HTML ([`snippet_html`]). The index itself is an SQLite FTS5
+//! table next to the messages (`worker/store.rs`, migration 4); the room decides what may be found
+//! (`room.rs`).
+//!
+//! **Never raw `MATCH`.** FTS5 has its own query language (`OR`, `NOT`, `NEAR(…)`, `col:`, `^`, `*`,
+//! parentheses, quotes), and a syntax error in it is an SQL error. So user text is never handed to it:
+//! each word or `"quoted phrase"` becomes an FTS5 *string* (`"…"`, its quotes doubled), in which every
+//! character is literal and only the tokenizer sees it; the strings are joined by spaces (AND). `OR`
+//! is then just the word "or", `NEAR(` the word "near", an unbalanced quote or parenthesis nothing at
+//! all. The one operator we build ourselves is a trailing `*` (prefix search: `run*`).
+
+use serde::Serialize;
+
+use crate::error::{ErrorCode, Problem};
+use crate::protocol::ChatMessage;
+
+/// Longest query, in characters: a search box, not a document.
+pub const MAX_QUERY_CHARS: usize = 200;
+/// Most words and phrases in one query (each is one more FTS5 lookup).
+pub const MAX_QUERY_TERMS: usize = 16;
+/// Most results one search returns, and how many when the client does not say.
+pub const MAX_RESULTS: usize = 50;
+pub const DEFAULT_RESULTS: usize = 20;
+
+/// What SQLite's `snippet()` puts around a hit: two private-use characters, which the tokenizer
+/// treats as text. [`snippet_html`] turns them into `<mark>` and `</mark>` after escaping the rest.
+pub const MARK_OPEN: char = '\u{E000}';
+pub const MARK_CLOSE: char = '\u{E001}';
+
+/// One word or phrase to find: every token of `text` in this order (the tokenizer decides what a
+/// token is), the last one as a prefix when `prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Term {
+    pub text: String,
+    pub prefix: bool,
+}
+
+/// A checked query: 1..=[`MAX_QUERY_TERMS`] terms, each with something to search for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchQuery {
+    raw: String,
+    terms: Vec<Term>,
+}
+
+fn bad_query(message: impl Into<String>) -> Problem {
+    Problem::new(ErrorCode::BadQuery, message)
+}
+
+/// Whether `s` holds anything the tokenizer could make a token of. ASCII letters and digits are,
+/// ASCII punctuation is not; anything beyond ASCII may be (a letter, a mark, a symbol: which ones is
+/// the tokenizer's business, and a term it finds empty simply matches everything else's rows), so it
+/// is kept without a Unicode table in the wasm.
+fn searchable(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_ascii_alphanumeric() || !c.is_ascii())
+}
+
+impl SearchQuery {
+    /// Reads a search box: whitespace-separated words, `"quoted phrases"` (when the quotes pair up),
+    /// `word*` for a prefix. Control characters count as spaces. Empty, punctuation-only, longer than
+    /// [`MAX_QUERY_CHARS`] or more than [`MAX_QUERY_TERMS`] terms: `bad_query`.
+    pub fn parse(raw: &str) -> Result<SearchQuery, Problem> {
+        if raw.len() > MAX_QUERY_CHARS && raw.chars().count() > MAX_QUERY_CHARS {
+            return Err(bad_query(format!(
+                "the search is longer than {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        let cleaned: String = raw
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        // Quotes delimit phrases only when they pair up; an odd one out is punctuation.
+        let quoted = cleaned.matches('"').count().is_multiple_of(2);
+        let mut terms = Vec::new();
+        for (i, part) in cleaned.split('"').enumerate() {
+            if quoted && i % 2 == 1 {
+                terms.push(Term {
+                    text: part.trim().to_string(),
+                    prefix: false,
+                });
+                continue;
+            }
+            for word in part.split_whitespace() {
+                let stem = word.trim_end_matches('*');
+                terms.push(Term {
+                    text: stem.to_string(),
+                    prefix: stem.len() < word.len(),
+                });
+            }
+        }
+        terms.retain(|t| searchable(&t.text));
+        if terms.is_empty() {
+            return Err(bad_query(
+                "nothing to search for: type a word (punctuation alone is not searched)",
+            ));
+        }
+        if terms.len() > MAX_QUERY_TERMS {
+            return Err(bad_query(format!(
+                "the search has more than {MAX_QUERY_TERMS} words"
+            )));
+        }
+        Ok(SearchQuery {
+            raw: raw.to_string(),
+            terms,
+        })
+    }
+
+    /// The query as the person typed it (what crosses the Worker → room hop, parsed again there).
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    pub fn terms(&self) -> &[Term] {
+        &self.terms
+    }
+
+    /// The FTS5 expression: each term an FTS5 string (its `"` doubled), a prefix one followed by `*`,
+    /// all of them required (juxtaposition is AND).
+    pub fn to_fts(&self) -> String {
+        self.terms
+            .iter()
+            .map(|t| {
+                let star = if t.prefix { " *" } else { "" };
+                format!("\"{}\"{star}", t.text.replace('"', "\"\""))
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// A search as a client asks for it: the query, only messages with `seq < before` (all when `None`),
+/// at most `limit` results.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchRequest {
+    pub query: SearchQuery,
+    pub before: Option<u64>,
+    pub limit: usize,
+}
+
+/// The `limit` of a search: 1..=[`MAX_RESULTS`], [`DEFAULT_RESULTS`] when absent.
+pub fn result_limit(limit: Option<u64>) -> Result<usize, Problem> {
+    match limit {
+        None => Ok(DEFAULT_RESULTS),
+        Some(n) if (1..=MAX_RESULTS as u64).contains(&n) => Ok(n as usize),
+        Some(_) => Err(Problem::new(
+            ErrorCode::BadLimit,
+            format!("limit must be an integer from 1 to {MAX_RESULTS}"),
+        )),
+    }
+}
+
+impl SearchRequest {
+    /// From a query string (`q`, `limit`, `before`), as `GET …/search` and the Worker → room hop
+    /// carry it.
+    pub fn from_query(query: &[(String, String)]) -> Result<SearchRequest, Problem> {
+        let get = |key: &str| crate::routes::query_value(query, key);
+        let limit = get("limit")
+            .map(|l| {
+                l.parse::<u64>().map_err(|_| {
+                    Problem::new(
+                        ErrorCode::BadLimit,
+                        format!("limit must be an integer from 1 to {MAX_RESULTS}"),
+                    )
+                })
+            })
+            .transpose()?;
+        let before = get("before")
+            .map(|b| {
+                crate::validate::parse_seq(b).map_err(|_| {
+                    Problem::new(
+                        ErrorCode::BadAfter,
+                        "before must be a whole number from 0 to 2^53-1",
+                    )
+                })
+            })
+            .transpose()?;
+        Ok(SearchRequest {
+            query: SearchQuery::parse(get("q").unwrap_or(""))?,
+            before,
+            limit: result_limit(limit)?,
+        })
+    }
+
+    /// The query-string pairs [`SearchRequest::from_query`] reads back.
+    pub fn to_query(&self, query: &mut form_urlencoded::Serializer<'_, String>) {
+        query.append_pair("q", self.query.as_str());
+        query.append_pair("limit", &self.limit.to_string());
+        if let Some(before) = self.before {
+            query.append_pair("before", &before.to_string());
+        }
+    }
+}
+
+/// One search result: the whole current message, and a `snippet` of its text around the hits as
+/// HTML (hits in `<mark>`, everything else escaped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub message: ChatMessage,
+    pub snippet: String,
+}
+
+/// Escapes `raw` for HTML and turns the [`MARK_OPEN`]/[`MARK_CLOSE`] pairs `snippet()` put in into
+/// `<mark>`/`</mark>`. A message may itself contain those characters: only a well-nested open/close
+/// becomes a tag, every other one is dropped, and an open mark is closed at the end, so the result
+/// is always balanced and never holds markup other than `<mark>` and `</mark>`.
+pub fn snippet_html(raw: &str) -> String {
+    let mut html = String::with_capacity(raw.len() + 16);
+    let mut open = false;
+    for c in raw.chars() {
+        match c {
+            MARK_OPEN if !open => {
+                html.push_str("<mark>");
+                open = true;
+            }
+            MARK_CLOSE if open => {
+                html.push_str("</mark>");
+                open = false;
+            }
+            MARK_OPEN | MARK_CLOSE => {}
+            '&' => html.push_str("&amp;"),
+            '<' => html.push_str("&lt;"),
+            '>' => html.push_str("&gt;"),
+            '"' => html.push_str("&quot;"),
+            '\'' => html.push_str("&#39;"),
+            c => html.push(c),
+        }
+    }
+    if open {
+        html.push_str("</mark>");
+    }
+    html
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fts(q: &str) -> String {
+        SearchQuery::parse(q).unwrap().to_fts()
+    }
+
+    fn code(q: &str) -> ErrorCode {
+        SearchQuery::parse(q).unwrap_err().code
+    }
+
+    #[test]
+    fn words_become_fts_strings_joined_by_and() {
+        assert_eq!(fts("hello world"), r#""hello" "world""#);
+        assert_eq!(fts("  café\tau lait "), r#""café" "au" "lait""#);
+        assert_eq!(fts("run*"), r#""run" *"#);
+        assert_eq!(
+            fts(r#"say "good morning" now"#),
+            r#""say" "good morning" "now""#
+        );
+    }
+
+    #[test]
+    fn fts_operators_are_only_words() {
+        assert_eq!(fts("cats OR dogs"), r#""cats" "OR" "dogs""#);
+        assert_eq!(fts("NEAR(a b)"), r#""NEAR(a" "b)""#);
+        assert_eq!(fts("NOT x AND y"), r#""NOT" "x" "AND" "y""#);
+        assert_eq!(fts("text:hi ^start"), r#""text:hi" "^start""#);
+        // Parentheses alone have nothing to search for: refused, never sent.
+        assert_eq!(code("((("), ErrorCode::BadQuery);
+    }
+
+    #[test]
+    fn unbalanced_quotes_are_punctuation_and_never_break_the_expression() {
+        assert_eq!(fts(r#"it's "open"#), r#""it's" "open""#);
+        // Whatever comes in, each term is one FTS5 string: quotes inside are doubled.
+        for q in [r#"a"b"c""#, r#"""x"#, r#""""#, "\"\"\"a", "a\"\u{0}b"] {
+            if let Ok(parsed) = SearchQuery::parse(q) {
+                for term in parsed.terms() {
+                    assert!(!term.text.contains('\u{0}'), "{q:?}");
+                }
+                let expr = parsed.to_fts();
+                let unescaped = expr.replace("\"\"", "");
+                assert_eq!(unescaped.matches('"').count() % 2, 0, "{q:?} -> {expr}");
+            }
+        }
+    }
+
+    #[test]
+    fn empty_punctuation_only_huge_and_wordy_queries_are_bad_query() {
+        for q in ["", "   ", "*", "\"\"", "()", "-- ;", "\u{0}\u{1}"] {
+            assert_eq!(code(q), ErrorCode::BadQuery, "{q:?}");
+        }
+        assert_eq!(code(&"a".repeat(MAX_QUERY_CHARS + 1)), ErrorCode::BadQuery);
+        assert!(SearchQuery::parse(&"é".repeat(MAX_QUERY_CHARS)).is_ok());
+        let words = vec!["w"; MAX_QUERY_TERMS + 1].join(" ");
+        assert_eq!(code(&words), ErrorCode::BadQuery);
+        assert!(SearchQuery::parse(&vec!["w"; MAX_QUERY_TERMS].join(" ")).is_ok());
+    }
+
+    #[test]
+    fn snippets_are_escaped_and_only_marks_survive() {
+        let raw = format!("a <b>&{MARK_OPEN}hit{MARK_CLOSE} \"q\" 'x'");
+        assert_eq!(
+            snippet_html(&raw),
+            "a &lt;b&gt;&amp;<mark>hit</mark> &quot;q&quot; &#39;x&#39;"
+        );
+        // Marker characters a message itself contains cannot unbalance the markup.
+        let hostile = format!("{MARK_CLOSE}x{MARK_OPEN}{MARK_OPEN}y");
+        assert_eq!(snippet_html(&hostile), "x<mark>y</mark>");
+    }
+
+    #[test]
+    fn requests_read_from_a_query_string_and_back() {
+        let pairs = |q: &[(&str, &str)]| -> Vec<(String, String)> {
+            q.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let r = SearchRequest::from_query(&pairs(&[("q", "hi there")])).unwrap();
+        assert_eq!((r.before, r.limit), (None, DEFAULT_RESULTS));
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        let r = SearchRequest {
+            before: Some(7),
+            limit: 3,
+            ..r
+        };
+        r.to_query(&mut ser);
+        let back = crate::routes::query_pairs(&ser.finish());
+        assert_eq!(SearchRequest::from_query(&back), Ok(r));
+        let err = |q: &[(&str, &str)]| SearchRequest::from_query(&pairs(q)).unwrap_err().code;
+        assert_eq!(err(&[]), ErrorCode::BadQuery);
+        assert_eq!(err(&[("q", "x"), ("limit", "0")]), ErrorCode::BadLimit);
+        assert_eq!(err(&[("q", "x"), ("limit", "51")]), ErrorCode::BadLimit);
+        assert_eq!(err(&[("q", "x"), ("limit", "ten")]), ErrorCode::BadLimit);
+        assert_eq!(err(&[("q", "x"), ("before", "-1")]), ErrorCode::BadAfter);
+    }
+}
