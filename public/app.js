@@ -12,8 +12,12 @@
 //! on demand, the "message deleted" placeholder, the reactions, and the actions (Reply, React, Edit,
 //! Delete) as ordinary buttons. Between them sit day separators and the "New messages" divider; the
 //! list loads older pages when scrolled to the top, and what is on screen is reported as read.
+//!
+//! The search box in the header asks the room (client.search); the results list above the
+//! conversation shows each match's author, time and snippet (hits in <mark>, drawn as text nodes by
+//! snippetParts), and a click jumps to the message, loading older pages until it is on screen.
 
-import { ChatClient, DEFAULT_LIMITS, charCount, cleanName, privateRoomName } from './client.js';
+import { ChatClient, DEFAULT_LIMITS, charCount, cleanName, privateRoomName, snippetParts } from './client.js';
 import { dayKey, dayLabel, excerpt, linkParts } from './format.js';
 
 const $ = (id) => document.getElementById(id);
@@ -46,6 +50,12 @@ const ui = {
   sendButton: $('send'),
   count: $('char-count'),
   announcer: $('announcer'),
+  searchForm: $('search-form'),
+  searchInput: $('search-input'),
+  searchResults: $('search-results'),
+  searchTitle: $('search-title'),
+  searchList: $('search-list'),
+  searchClose: $('search-close'),
   problem: $('problem'),
 };
 
@@ -159,6 +169,8 @@ function join({ name, room }) {
   versionsOpen.clear();
   versionsCache.clear();
   setComposing(null);
+  closeSearch();
+  ui.searchInput.value = '';
   pickerFor = confirmingDelete = dividerSeq = null;
   pinned = true;
   placed = false;
@@ -271,6 +283,7 @@ function onStatus(e) {
   renderStatus();
   renderOutbox();
   if (state === 'online' && !placed) placeView();
+  if (state === 'online') ui.searchInput.maxLength = client.limits.query;
   if (state === 'online') schedule(); // actions offered depend on who we are now
   clearInterval(statusTicker);
   if (client?.state === 'waiting') statusTicker = setInterval(renderStatus, 250);
@@ -793,6 +806,45 @@ async function jumpTo(seq, block = 'center') {
   li.classList.add('flash');
 }
 
+// ---- search ----
+
+let searchRun = 0; // the newest search asked for: an older answer arriving late is dropped
+
+/** Asks the room for `q` and lists the matches, best first. */
+async function runSearch(q) {
+  if (!client || !q) return;
+  const run = ++searchRun;
+  ui.searchResults.hidden = false;
+  ui.searchTitle.textContent = `Searching for “${q}”…`;
+  ui.searchList.replaceChildren();
+  const answer = await client.search(q);
+  if (run !== searchRun || !client) return;
+  if (answer.error) {
+    ui.searchTitle.textContent = answer.error.code === 'offline' ? 'Not connected: search again once back online.' : `Could not search: ${answer.error.message}`;
+    announce(ui.searchTitle.textContent);
+    return;
+  }
+  const n = answer.results.length;
+  ui.searchTitle.textContent =
+    n === 0 ? `No messages match “${q}”` : `${n}${answer.hasMore ? '+' : ''} ${n === 1 ? 'message matches' : 'messages match'} “${q}”`;
+  for (const r of answer.results) {
+    const hit = button('', () => jumpTo(r.seq), 'search-hit');
+    const snippet = el('span', 'snippet');
+    for (const part of snippetParts(r.snippet)) snippet.append(part.mark ? el('mark', '', part.text) : document.createTextNode(part.text));
+    hit.append(el('span', 'who', r.from?.name ?? ''), timeElement(r.ts), snippet);
+    const li = el('li');
+    li.append(hit);
+    ui.searchList.append(li);
+  }
+  announce(ui.searchTitle.textContent);
+}
+
+function closeSearch() {
+  searchRun++;
+  ui.searchResults.hidden = true;
+  ui.searchList.replaceChildren();
+}
+
 /** The first message at least partly on screen (the anchor a loaded page must not move). */
 function firstVisibleItem() {
   const top = ui.messages.getBoundingClientRect().top;
@@ -1030,6 +1082,17 @@ ui.input.addEventListener('keydown', (e) => {
 });
 
 ui.composingCancel.addEventListener('click', cancelComposing);
+ui.searchForm.addEventListener('submit', (e) => {
+  e.preventDefault();
+  runSearch(ui.searchInput.value.trim());
+});
+ui.searchInput.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') closeSearch();
+});
+ui.searchClose.addEventListener('click', () => {
+  closeSearch();
+  ui.searchInput.focus();
+});
 ui.jumpNew.addEventListener('click', jumpToUnread);
 ui.messages.addEventListener(
   'scroll',

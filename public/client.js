@@ -44,6 +44,10 @@
 //!   join / leave {user}       somebody else came or went (only live changes, not the welcome)
 //!   typing   {names}          who is typing right now (expires by itself)
 //!   notice   {text}           something the user should know (history truncated, …)
+//!
+//! Search (`search(q)`) asks the room over the socket and resolves with its answer; a result's
+//! `snippet` is HTML with only `<mark>` in it, which `snippetParts` turns into text pieces, so the
+//! page draws it with text nodes (the CSP forbids HTML sinks).
 
 /**
  * The limits assumed until a `welcome` announces the room's own (`welcome.limits`, which then
@@ -52,7 +56,7 @@
  * (RATE_BURST 20, RATE_PER_SEC 10), so a server configured tighter is rarely hit. A server that
  * announces nothing (older than `limits`) is paced by these too.
  */
-export const DEFAULT_LIMITS = Object.freeze({ text: 4000, name: 32, id: 64, frame_bytes: 65_536, burst: 10, per_sec: 5, page: 1000 });
+export const DEFAULT_LIMITS = Object.freeze({ text: 4000, name: 32, id: 64, frame_bytes: 65_536, burst: 10, per_sec: 5, page: 1000, query: 200, results: 50 });
 /** How long "bob is typing…" stays after bob's last typing frame. */
 export const TYPING_SHOWN_MS = 4000;
 /** The least time between two typing frames we send (each one costs a rate-limit token). */
@@ -203,6 +207,7 @@ export class ChatClient extends EventTarget {
     this.reads = new Map(); // uid → {user, seq}: the others' read marks heard so far
     this.hasOlder = false; // whether older messages than the oldest we have may exist
     this.olderRequest = null; // {id, resolve} of the history page asked for
+    this.searches = new Map(); // id → resolve of each search asked for and not answered yet
     this.typers = new Map(); // connection id → {name, until}
     this.attempt = 0;
     this.retryAt = null;
@@ -338,6 +343,7 @@ export class ChatClient extends EventTarget {
     // A page asked for on this socket will never be answered: whoever waits for it stops waiting.
     this.olderRequest?.resolve(null);
     this.olderRequest = null;
+    for (const id of [...this.searches.keys()]) this.answerSearch(id, { error: { code: 'offline', message: 'the connection dropped' } });
   }
 
   /** Gives up on a socket that stopped answering. Its close handshake may never finish (that is why
@@ -454,6 +460,8 @@ export class ChatClient extends EventTarget {
         return this.onRead(f);
       case 'history':
         return this.onHistory(f);
+      case 'search_results':
+        return this.answerSearch(f.id, { results: Array.isArray(f.results) ? f.results : [], hasMore: Boolean(f.has_more) });
       case 'join':
         this.members.set(f.user.id, f.user);
         this.emit('join', { user: f.user });
@@ -674,6 +682,10 @@ export class ChatClient extends EventTarget {
       this.said = f;
       return;
     }
+    if (f.id != null && this.searches.has(f.id)) {
+      this.answerSearch(f.id, { error: { code: f.code, message: f.message ?? f.code } });
+      return;
+    }
     if (f.id != null && this.olderRequest?.id === f.id) {
       this.olderRequest.resolve(null);
       this.olderRequest = null;
@@ -848,6 +860,27 @@ export class ChatClient extends EventTarget {
     return request.promise;
   }
 
+  /**
+   * Searches the room's history (best match first). Resolves with {results, hasMore} — each result a
+   * whole message with its `snippet` — or {error: {code, message}} when the room refused the query
+   * (bad_query, rate_limited) or the connection went before it answered. `limit`: 1..limits.results.
+   */
+  search(q, { limit, before } = {}) {
+    const id = messageId();
+    const frame = { type: 'search', q, id };
+    if (limit != null) frame.limit = limit;
+    if (before != null) frame.before = before;
+    if (!this.transmit(frame)) return Promise.resolve({ error: { code: 'offline', message: 'not connected' } });
+    return new Promise((resolve) => this.searches.set(id, resolve));
+  }
+
+  answerSearch(id, answer) {
+    const resolve = this.searches.get(id);
+    if (!resolve) return;
+    this.searches.delete(id);
+    resolve(answer);
+  }
+
   onHistory(f) {
     const request = this.olderRequest;
     if (!request || f.id !== request.id) return;
@@ -978,6 +1011,23 @@ export class ChatClient extends EventTarget {
   emitRoster() {
     this.emit('roster', { members: [...this.members.values()], you: this.you });
   }
+}
+
+/**
+ * A search result's `snippet` (HTML-escaped text with hits in `<mark>…</mark>`, nothing else) as
+ * pieces to draw with text nodes: [{text, mark}], the entities decoded. Anything unexpected in it
+ * stays text: this never produces markup.
+ */
+export function snippetParts(html) {
+  const decode = (s) => s.replace(/&(amp|lt|gt|quot|#39);/g, (_, e) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#39': "'" })[e]);
+  const parts = [];
+  let mark = false;
+  for (const piece of String(html ?? '').split(/(<\/?mark>)/)) {
+    if (piece === '<mark>') mark = true;
+    else if (piece === '</mark>') mark = false;
+    else if (piece) parts.push({ text: decode(piece), mark });
+  }
+  return parts;
 }
 
 /** The `message` frame of an outbox entry (with `reply_to` only when it answers a message). */

@@ -32,6 +32,8 @@ function mint(grant) {
   const sig = crypto.createHmac('sha256', AUTH_SECRET).update(`v1.${payload}`).digest('base64url');
   return `v1.${payload}.${sig}`;
 }
+/** `url` with `query` (`?a=b`, or '') added to its own query string, if it has one. */
+const withQuery = (url, query) => (query && url.includes('?') ? `${url}&${query.slice(1)}` : `${url}${query}`);
 const inAnHour = () => Math.floor(Date.now() / 1000) + 3600;
 
 function postMessage(server, room, body) {
@@ -49,7 +51,7 @@ describe('reading a protected room', () => {
     const token = mint({ room, name: 'ann', exp: inAnHour() });
     const other = mint({ room: `${room}-x`, name: 'ann', exp: inAnHour() });
     const expired = mint({ room, name: 'ann', exp: Math.floor(Date.now() / 1000) - 5 });
-    for (const path of [`/api/rooms/${room}/messages`, `/api/rooms/${room}`]) {
+    for (const path of [`/api/rooms/${room}/messages`, `/api/rooms/${room}`, `/api/rooms/${room}/search?q=secret`]) {
       const url = `${signed.base}${path}`;
       for (const [what, init, query] of [
         ['no credentials', {}, ''],
@@ -57,7 +59,7 @@ describe('reading a protected room', () => {
         ['a token for another room', {}, `?token=${other}`],
         ['an expired token', { headers: { authorization: `Bearer ${expired}` } }, ''],
       ]) {
-        const res = await getJson(`${url}${query}`, init);
+        const res = await getJson(withQuery(url, query), init);
         assert.equal(res.status, 401, `${path}: ${what}`);
         assert.equal(res.body.error.code, 'unauthorized', `${path}: ${what}`);
         assert.ok(!JSON.stringify(res.body).includes('secret plan'));
@@ -67,12 +69,14 @@ describe('reading a protected room', () => {
         ['a room token as bearer', { headers: { authorization: `Bearer ${token}` } }, ''],
         ['a room token as token=', {}, `?token=${token}`],
       ]) {
-        const res = await getJson(`${url}${query}`, init);
+        const res = await getJson(withQuery(url, query), init);
         assert.equal(res.status, 200, `${path}: ${what}: ${JSON.stringify(res.body)}`);
       }
     }
     const page = await getJson(`${signed.base}/api/rooms/${room}/messages?token=${token}`);
     assert.equal(page.body.messages[0].text, 'the secret plan');
+    const found = await getJson(`${signed.base}/api/rooms/${room}/search?q=plans&token=${token}`);
+    assert.equal(found.body.results[0].snippet, 'the secret <mark>plan</mark>');
   });
 
   test('without AUTH_SECRET, reads stay open', async () => {
@@ -150,6 +154,19 @@ describe('per-client limits', () => {
     const other = await Client.connect(counted.ws(room, { name: 'neighbour' }), { headers: { 'CF-Connecting-IP': '203.0.113.7' } });
     assert.equal(other.welcome.you.name, 'neighbour');
     await other.close();
+  });
+
+  test('one address searching over HTTP without pause is refused with 429 rate_limited', async () => {
+    const room = uniqueRoom('searches');
+    const statuses = [];
+    for (let i = 0; i < 200 && !statuses.includes(429); i++) {
+      const res = await getJson(`${counted.base}/api/rooms/${room}/search?q=word${i}`);
+      statuses.push(res.status);
+      if (res.status === 429) assert.equal(res.body.error.code, 'rate_limited');
+    }
+    const ok = statuses.filter((s) => s === 200).length;
+    assert.ok(statuses.includes(429), `${ok} searches in a row were all answered`);
+    assert.ok(ok >= 100, `a normal user is not limited early (refused after ${ok})`);
   });
 
   test('the default test configuration exempts 127.0.0.1 explicitly, so other tests never trip it', async () => {

@@ -45,7 +45,7 @@ function memoryStorage() {
 }
 
 const welcome = (extra = {}) => ({ type: 'welcome', room: 'r', you: { id: 'me', name: 'ann' }, members: [{ id: 'me', name: 'ann' }], history: [], last_seq: 0, truncated: false, ...extra });
-const limits = (extra = {}) => ({ text: 4000, name: 32, id: 64, frame_bytes: 65536, burst: 20, per_sec: 10, page: 1000, ...extra });
+const limits = (extra = {}) => ({ text: 4000, name: 32, id: 64, frame_bytes: 65536, burst: 20, per_sec: 10, page: 1000, query: 200, results: 50, ...extra });
 
 /** A client on a fake socket and a fake clock; `events` collects every event it emits, by type. */
 function newClient(t, options = {}) {
@@ -752,5 +752,44 @@ describe('format.js: links, days and quotes', () => {
     assert.equal(excerpt('short'), 'short');
     assert.equal(excerpt('first line\nsecond'), 'first line …');
     assert.equal(excerpt('x'.repeat(100), 10), `${'x'.repeat(9)}…`);
+  });
+});
+
+describe('search', () => {
+  test('search() sends a search frame and resolves with the answer to its id; refusals and drops resolve too', async (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    ws.receive(welcome({ limits: limits() }));
+    assert.equal(c.limits.query, 200);
+    const pending = c.search('café "au lait"', { limit: 5 });
+    const frame = JSON.parse(ws.sent.at(-1));
+    assert.deepEqual({ ...frame, id: undefined }, { type: 'search', q: 'café "au lait"', limit: 5, id: undefined });
+    ws.receive({ type: 'search_results', id: 'someone-else', results: [{ seq: 9 }], has_more: false });
+    ws.receive({ type: 'search_results', id: frame.id, results: [{ seq: 3, snippet: '<mark>café</mark>' }], has_more: true });
+    assert.deepEqual(await pending, { results: [{ seq: 3, snippet: '<mark>café</mark>' }], hasMore: true });
+
+    const refused = c.search('()');
+    ws.receive({ type: 'error', code: 'bad_query', message: 'nothing to search for', id: JSON.parse(ws.sent.at(-1)).id });
+    assert.deepEqual(await refused, { error: { code: 'bad_query', message: 'nothing to search for' } });
+    assert.equal(c.events.notice.length, 0, 'a refused search is answered, not a notice');
+
+    const dropped = c.search('anything');
+    ws.onclose({ code: 1006 });
+    assert.equal((await dropped).error.code, 'offline');
+    assert.equal((await c.search('offline')).error.code, 'offline', 'no socket: answered at once');
+    c.stop();
+  });
+
+  test('snippetParts turns a snippet into text pieces, decoding entities and never making markup', () => {
+    const { snippetParts } = clientModule;
+    assert.deepEqual(snippetParts('a &lt;b&gt; &amp; <mark>caf&#39;é</mark> &quot;x&quot;'), [
+      { text: 'a <b> & ', mark: false },
+      { text: "caf'é", mark: true },
+      { text: ' "x"', mark: false },
+    ]);
+    assert.deepEqual(snippetParts('<img src=x onerror=alert(1)>'), [{ text: '<img src=x onerror=alert(1)>', mark: false }]);
+    assert.deepEqual(snippetParts(''), []);
+    assert.deepEqual(snippetParts(null), []);
   });
 });

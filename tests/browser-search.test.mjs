@@ -1,0 +1,94 @@
+// Search on the page (the server half is tests/search.test.mjs): in Debian's headless Chromium
+// against the real `wrangler dev`. The search box in the room header lists the matches with their
+// snippets highlighted — as text, never as markup — and a click jumps to the message in its context,
+// loading the older pages it sits in. client.js's search() and snippetParts() are tested without a
+// browser in tests/client.test.mjs.
+
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { Client, eventually, startServer, uniqueRoom } from './common/harness.mjs';
+import { joinChat, launchBrowser, shownMessages } from './common/browser.mjs';
+
+let server;
+let browser;
+const contexts = [];
+
+before(async () => {
+  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+afterEach(async () => {
+  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
+});
+
+async function person(name, room) {
+  const chat = await joinChat(browser, server.base, { name, room });
+  contexts.push(chat.context);
+  return chat;
+}
+
+async function searchFor(page, q) {
+  const box = page.getByRole('searchbox', { name: 'Search this room' });
+  await box.fill(q);
+  await box.press('Enter');
+}
+
+describe('search on the page', () => {
+  test('matches are listed with highlighted snippets drawn as text; a click jumps to the message, loading its page', async () => {
+    const room = uniqueRoom('page-search');
+    // An old message far above the welcome's 50, with markup in it, then 120 newer ones.
+    const bob = await Client.connect(server.ws(room, { name: 'bob' }));
+    await bob.say('filler before');
+    const needle = await bob.say('Meet at the café <img src=x onerror=alert(1)> at noon');
+    await bob.close();
+    const writers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => Client.connect(server.ws(room, { name: `w${i}` }))));
+    await Promise.all(writers.map(async (w, i) => {
+      for (let j = 0; j < 20; j++) await w.say(`w${i} says ${j}`);
+    }));
+    await Promise.all(writers.map((w) => w.close()));
+
+    const { page, errors } = await person('ann', room);
+    await eventually(async () => (await shownMessages(page)).length === 50, 5000, 'the welcome\'s 50');
+    assert.equal(await page.locator(`#msg-${needle.seq}`).count(), 0, 'the match is not loaded yet');
+
+    await searchFor(page, 'cafe');
+    const results = page.locator('#search-results');
+    await results.getByRole('heading', { name: '1 message matches “cafe”' }).waitFor();
+    const hit = results.locator('.search-hit');
+    assert.equal(await hit.count(), 1);
+    assert.equal(await hit.locator('.who').textContent(), 'bob');
+    assert.equal(await hit.locator('mark').textContent(), 'café');
+    assert.equal(await hit.locator('.snippet').textContent(), 'Meet at the café <img src=x onerror=alert(1)> at noon');
+    assert.equal(await results.locator('img').count(), 0, 'the snippet is text, not markup');
+
+    await hit.click();
+    const target = page.locator(`#msg-${needle.seq}`);
+    await target.waitFor();
+    await eventually(
+      () => target.evaluate((li) => {
+        const list = document.getElementById('messages').getBoundingClientRect();
+        const r = li.getBoundingClientRect();
+        return r.top >= list.top - 1 && r.bottom <= list.bottom + 1 && document.activeElement === li;
+      }),
+      5000,
+      'the message to be scrolled into view and focused',
+    );
+    // In context: the messages around it are there, without a hole up to the newest.
+    const seqs = (await shownMessages(page)).map((m) => m.seq);
+    assert.ok(seqs.includes(needle.seq - 1) && seqs.includes(needle.seq + 1), 'its neighbours are shown');
+    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.equal(seqs.at(-1) - seqs[0] + 1, seqs.length, 'no gap');
+
+    // No match, a refused query, and closing the results.
+    await searchFor(page, 'zebra');
+    await results.getByRole('heading', { name: 'No messages match “zebra”' }).waitFor();
+    await searchFor(page, '(((');
+    await results.getByRole('heading', { name: /^Could not search: nothing to search for/ }).waitFor();
+    await page.getByRole('button', { name: 'Close', exact: true }).click();
+    assert.equal(await results.isHidden(), true);
+    assert.deepEqual(errors, []);
+  });
+});
