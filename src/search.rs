@@ -295,6 +295,35 @@ mod tests {
         assert!(SearchQuery::parse(&vec!["w"; MAX_QUERY_TERMS].join(" ")).is_ok());
     }
 
+    proptest::proptest! {
+        /// Whatever is typed, the query is refused with `bad_query` or becomes terms that are each
+        /// exactly one FTS5 string: quotes balanced, nothing outside them but spaces and `*`.
+        #[test]
+        fn any_text_is_refused_or_becomes_well_formed_fts(raw in "(\\PC|[\"*()^:+\\-]|OR|NEAR){0,40}") {
+            match SearchQuery::parse(&raw) {
+                Err(p) => proptest::prop_assert_eq!(p.code, ErrorCode::BadQuery),
+                Ok(q) => {
+                    let expr = q.to_fts();
+                    let mut inside = false;
+                    let mut chars = expr.chars().peekable();
+                    while let Some(c) = chars.next() {
+                        if c == '"' {
+                            if inside && chars.peek() == Some(&'"') {
+                                chars.next();
+                            } else {
+                                inside = !inside;
+                            }
+                        } else if !inside {
+                            proptest::prop_assert!(c == ' ' || c == '*', "{raw:?} -> {expr}");
+                        }
+                        proptest::prop_assert!(!c.is_control(), "{raw:?} -> {expr}");
+                    }
+                    proptest::prop_assert!(!inside, "{raw:?} -> {expr}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn snippets_are_escaped_and_only_marks_survive() {
         let raw = format!("a <b>&{MARK_OPEN}hit{MARK_CLOSE} \"q\" 'x'");
