@@ -1,12 +1,15 @@
 // Search a room's history: the FTS5 index finds word stems and unaccented words, ranks by relevance,
 // follows edits, deletions and the history limit, answers over HTTP and on the socket alike, and no
 // query — quotes, `*`, `NEAR(`, `OR`, parentheses, empty, huge, random punctuation — gets anything but
-// results or a 400 `bad_query`. Real wrangler dev, real WebSocket clients.
+// results or a 400 `bad_query`; a room stored before the index existed is indexed after its wake.
+// Real wrangler dev, real WebSocket clients (and Python's sqlite3 to take a room back to schema v3).
 
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { Client, getJson, startServer, uniqueRoom } from './common/harness.mjs';
+import { Client, eventually, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 
 const HISTORY_LIMIT = 100;
 let server;
@@ -154,5 +157,62 @@ describe('search', () => {
       assert.ok(res.status === 200 || res.body?.error?.code === 'bad_query', `${JSON.stringify(q)} -> ${res.status}`);
     }
     await ann.close();
+  });
+
+  test('a room stored before the index existed (schema v3) is indexed after its first wake, and stays in step', async () => {
+    // A room written by this build, then taken back to schema v3 on disk — what every room looked
+    // like before migration 4 — with Python's sqlite3 while no server runs; then served again.
+    const old = await startServer({ vars: { RATE_BURST: '1000000', RATE_PER_SEC: '1000000' } });
+    const room = uniqueRoom('pre-index');
+    const words = { 5: 'the aardvark arrives', 7: 'an ocelot to edit', 1100: 'a wombat waves' };
+    try {
+      const ann = await Client.connect(old.ws(room, { name: 'ann', key: 'k'.repeat(24) }));
+      for (let i = 1; i <= 1200; i += 200) {
+        const batch = Array.from({ length: 200 }, (_, k) => ({ type: 'message', text: words[i + k] ?? `older message ${i + k}`, id: `m${i + k}` }));
+        const acks = batch.map((f) => ann.next((x) => x.id === f.id, 60_000));
+        for (const f of batch) ann.send(f);
+        await Promise.all(acks);
+      }
+      await ann.close();
+    } finally {
+      await old.stop({ keepState: true });
+    }
+    const downgraded = execFileSync('python3', ['-c', `
+import glob, sqlite3, sys
+done = 0
+for path in glob.glob(sys.argv[1] + '/v3/do/*ChatRoom/*.sqlite'):
+    if path.endswith('/metadata.sqlite'):
+        continue
+    db = sqlite3.connect(path)
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'messages_fts'").fetchone():
+        db.executescript("""
+          DROP TRIGGER messages_fts_insert; DROP TRIGGER messages_fts_update; DROP TRIGGER messages_fts_delete;
+          DROP TABLE messages_fts; DELETE FROM meta WHERE key = 'fts_pending';
+          UPDATE meta SET value = 3 WHERE key = 'schema';""")
+        done += 1
+    db.commit()
+    db.close()
+print(done)
+`, old.persistDir]).toString();
+    assert.ok(Number(downgraded) >= 1, `no room database found to take back to v3 under ${old.persistDir}`);
+    const served = await startServer({ persistDir: old.persistDir });
+    const find = async (q) => (await getJson(`${served.base}/api/rooms/${room}/search?q=${q}`)).body.results.map((r) => r.seq);
+    try {
+      // 1200 messages, 500 per turn: the oldest are found once the last batch is done.
+      await eventually(async () => (await find('aardvark')).length === 1, 10_000, 'seq 5 to be indexed');
+      assert.deepEqual(await find('wombats'), [1100]);
+      const older = await getJson(`${served.base}/api/rooms/${room}/search?q=older&limit=50`);
+      assert.equal(older.body.has_more, true);
+      const ann = await Client.connect(served.ws(room, { name: 'ann', key: 'k'.repeat(24) }));
+      assert.equal((await ask(ann, { type: 'edit', seq: 7, text: 'a lynx now' })).type, 'ack');
+      assert.deepEqual([await find('ocelot'), await find('lynx')], [[], [7]]);
+      assert.equal((await ask(ann, { type: 'delete', seq: 5 })).type, 'ack');
+      const fresh = await ann.say('a fresh aardvark');
+      assert.deepEqual(await find('aardvark'), [fresh.seq]);
+      await ann.close();
+    } finally {
+      await served.stop();
+      rmSync(old.persistDir, { recursive: true, force: true });
+    }
   });
 });
