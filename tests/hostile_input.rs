@@ -163,6 +163,12 @@ fn frame_like() -> impl Strategy<Value = Value> {
         ]),
         prop::option::of(number.clone()),
         prop::option::of(number),
+        // a search's `q`: words, FTS5 syntax, nothing to search for, or not a string at all
+        prop::option::of(prop_oneof![
+            2 => prop::sample::select(vec!["cafe", "NEAR(", "\"", "()", "", "run* OR \"a b\""]).prop_map(|q| json!(q)),
+            1 => edgy_string().prop_map(Value::String),
+            1 => json_value(),
+        ]),
     );
     (
         field(json!("message")),
@@ -171,7 +177,7 @@ fn frame_like() -> impl Strategy<Value = Value> {
         prop::collection::btree_map(edgy_string(), json_value(), 0..3),
         living,
         prop::sample::select(vec![
-            "message", "edit", "delete", "react", "read", "history", "typing",
+            "message", "edit", "delete", "react", "read", "history", "search", "typing",
         ]),
         any::<bool>(),
     )
@@ -181,7 +187,7 @@ fn frame_like() -> impl Strategy<Value = Value> {
                 text,
                 id,
                 extra,
-                (seq, reply_to, emoji, on, before, limit),
+                (seq, reply_to, emoji, on, before, limit, q),
                 living_kind,
                 use_living,
             )| {
@@ -198,6 +204,7 @@ fn frame_like() -> impl Strategy<Value = Value> {
                     ("on", on),
                     ("before", before),
                     ("limit", limit),
+                    ("q", q),
                 ] {
                     if let Some(v) = v {
                         m.insert(k.to_string(), v);
@@ -223,7 +230,7 @@ enum Expected {
         id: Option<String>,
     },
     Typing,
-    /// A valid edit, delete, react, read or history frame.
+    /// A valid edit, delete, react, read, history or search frame.
     Living,
     Refused(ErrorCode),
 }
@@ -257,8 +264,9 @@ fn oracle(v: &Value) -> Expected {
     ) else {
         return Refused(ErrorCode::BadRequest);
     };
-    let (Ok(emoji), Ok(())) = (
+    let (Ok(emoji), Ok(q), Ok(())) = (
         field("emoji"),
+        field("q"),
         match m.get("on") {
             None | Some(Value::Null) | Some(Value::Bool(_)) => Ok(()),
             Some(_) => Err(()),
@@ -294,6 +302,17 @@ fn oracle(v: &Value) -> Expected {
         Some("react") => match emoji {
             Some(e) if seq.is_some() && validate::check_emoji(&e).is_ok() => Expected::Living,
             _ => Refused(ErrorCode::BadRequest),
+        },
+        // `q` first (missing: bad_request; nothing to search for, too long: bad_query), then `limit`
+        Some("search") => match q {
+            None => Refused(ErrorCode::BadRequest),
+            Some(q) if edge_chat::search::SearchQuery::parse(&q).is_err() => {
+                Refused(ErrorCode::BadQuery)
+            }
+            Some(_) => match limit {
+                Some(n) if !(1..=50).contains(&n) => Refused(ErrorCode::BadLimit),
+                _ => Expected::Living,
+            },
         },
         Some("history") => match limit {
             Some(n) if !(1..=100).contains(&n) => Refused(ErrorCode::BadLimit),
