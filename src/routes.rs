@@ -24,6 +24,8 @@ pub enum Route {
     Post(RoomName),
     /// `GET /api/rooms/{room}/messages/{seq}/versions`.
     Versions(RoomName, u64),
+    /// `GET /api/rooms/{room}/members`: a page of the roster.
+    Members(RoomName),
     /// `POST /api/rooms`: a new unguessable room name.
     NewRoom,
     /// `POST /api/tokens`: mint a signed access token.
@@ -42,6 +44,7 @@ impl Route {
             ["api", "rooms"] => (Route::NewRoom, "POST"),
             ["api", "tokens"] => (Route::MintToken, "POST"),
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
+            ["api", "rooms", name, "members"] => (Route::Members(room(name)?), "GET"),
             ["api", "rooms", name, "messages", seq, "versions"] => (
                 Route::Versions(room(name)?, crate::validate::parse_message_seq(seq)?),
                 "GET",
@@ -194,6 +197,10 @@ mod tests {
         assert_eq!(
             Route::parse("GET", "/api/rooms/x/messages"),
             Ok(Route::History(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/members"),
+            Ok(Route::Members(room("x")))
         );
         assert_eq!(
             Route::parse("POST", "/api/rooms/x/messages"),

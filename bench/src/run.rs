@@ -18,7 +18,7 @@ use tokio::time::{interval_at, sleep, timeout, timeout_at, Instant, MissedTickBe
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{connect_async_with_config, MaybeTlsStream, WebSocketStream};
 
-use crate::payload::{classify, message_frame, Seen, Stamp};
+use crate::payload::{classify, message_frame, unpack, Seen, Stamp};
 use crate::stats::{Percentiles, Tracker};
 use crate::Target;
 
@@ -41,6 +41,8 @@ pub struct Plan {
     /// Bytes of chat text per message.
     pub size: usize,
     pub connect_concurrency: usize,
+    /// Connect with `batch=1` (edge-chat's batched delivery).
+    pub batch: bool,
     /// Room names are `{room_prefix}-{k}`.
     pub room_prefix: String,
     pub progress: bool,
@@ -175,11 +177,12 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
     let mut connecting = Vec::with_capacity(total_clients);
     for i in 0..total_clients {
         let url = format!(
-            "{}/ws/{}-{}?name=b{}",
+            "{}/ws/{}-{}?name=b{}{}",
             target.ws_base,
             plan.room_prefix,
             i / plan.clients,
-            i % plan.clients
+            i % plan.clients,
+            if plan.batch { "&batch=1" } else { "" }
         );
         let gate = gate.clone();
         connecting.push(tokio::spawn(async move {
@@ -483,7 +486,26 @@ async fn read(
             Some(Err(_)) | None => break,
         };
         let now = shared.now_us();
-        match classify(&text) {
+        for frame in unpack(&text) {
+            inbox.tally(frame, now, &me, &shared, total_senders, window_end());
+        }
+    }
+    inbox
+}
+
+impl Inbox {
+    /// Tallies one server frame (one element of a batch, or a frame sent alone).
+    fn tally(
+        &mut self,
+        frame: &str,
+        now: u64,
+        me: &Me,
+        shared: &Shared,
+        total_senders: usize,
+        window_end: u64,
+    ) {
+        let inbox = self;
+        match classify(frame) {
             Seen::Message(stamp) => {
                 let s = stamp.sender as usize;
                 let mine = s < total_senders
@@ -495,15 +517,15 @@ async fn read(
                 {
                     None => {
                         inbox.foreign += 1;
-                        continue;
+                        return;
                     }
-                    Some(false) => continue, // a duplicate: counted by the tracker
+                    Some(false) => return, // a duplicate: counted by the tracker
                     Some(true) => {}
                 }
                 inbox
                     .latencies_us
                     .push(now.saturating_sub(stamp.sent_us).min(u32::MAX as u64) as u32);
-                if now <= window_end() {
+                if now <= window_end {
                     inbox.in_window += 1;
                 }
                 shared.delivered.fetch_add(1, Ordering::Relaxed);
@@ -521,7 +543,6 @@ async fn read(
             Seen::Other => {}
         }
     }
-    inbox
 }
 
 fn progress_bar(plan: &Plan) -> ProgressBar {
