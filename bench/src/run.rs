@@ -341,7 +341,9 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         let _ = c.await;
     }
 
-    let mut outcome = tally(plan, &shared, &sent, expected, inboxes, connect_us, welcomes);
+    let mut outcome = tally(
+        plan, &shared, &sent, expected, inboxes, connect_us, welcomes,
+    );
     outcome.server_cpu_s = cpu;
     outcome.server_cpu_us_per_delivery = cpu
         .filter(|_| outcome.delivered > 0)
