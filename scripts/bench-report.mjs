@@ -131,6 +131,10 @@ if (storms.length) {
   p('|---:|---|---|---:|---:|---:|---:|---|');
   for (const r of storms) {
     const o = r.result;
+    if (!o) {
+      p(`| ${n(r.clients)} | ${r.server === 'edgev1' ? 'edge-chat, v1 presence' : 'edge-chat'} | failed: connections timed out (30 s) | – | – | – | – | – |`);
+      continue;
+    }
     const N = o.rooms * o.clients_per_room;
     p(`| ${n(N)} | ${r.server === 'edgev1' ? 'edge-chat, v1 presence' : 'edge-chat'} | ${f(o.connect_ms.p50)} / ${f(o.connect_ms.p99)} | ${f(o.frames_in / N, 1)} | ${n(o.bytes_in / N)} | ${n(o.frames_in)} | ${n(o.bytes_in)} | ${f(o.latency_ms.p50, 2)} / ${f(o.latency_ms.p99, 2)}${clean(o) ? '' : ' LOSSY'} |`);
   }
