@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { launchBrowser, joinChat, say, shownMessages } from './common/browser.mjs';
 import { Client, eventually, figure, sleep, startServer, uniqueRoom } from './common/harness.mjs';
 import { presenceCrowdScenario } from './scenarios/presence-crowd.mjs';
 
@@ -100,5 +101,43 @@ describe('silent sockets', () => {
     }
     await pinger.close();
     await quiet.close();
+  });
+});
+
+describe('the page in a large room', () => {
+  let small;
+  let browser;
+  before(async () => {
+    [small, browser] = await Promise.all([startServer({ vars: { PRESENCE_THRESHOLD: 3 } }), launchBrowser()]);
+  });
+  after(async () => {
+    await browser?.close();
+    await small?.stop();
+  });
+
+  test('above the threshold the page shows the count, pages the roster on demand, and reads batched frames', async () => {
+    const room = uniqueRoom('page-large');
+    const crowd = await Promise.all(Array.from({ length: 60 }, (_, i) => Client.connect(small.ws(room, { name: `guest${i}` }))));
+    const { page, errors, context } = await joinChat(browser, small.base, { name: 'ann', room });
+    await page.locator('#online-count', { hasText: /^61$/ }).waitFor();
+    const listed = () => page.locator('#roster .who').count();
+    const shownFirst = await listed();
+    assert.ok(shownFirst < 61, `a first page only (${shownFirst})`);
+    await page.locator('#roster li.more button').click();
+    await eventually(async () => (await listed()) > shownFirst, 10_000, 'the next roster page is shown');
+    // Two leave and one joins: the count follows within a presence interval.
+    await Promise.all([crowd[0].close(), crowd[1].close(), Client.connect(small.ws(room, { name: 'late' })).then((c) => crowd.push(c))]);
+    await page.locator('#online-count', { hasText: /^60$/ }).waitFor({ timeout: 10_000 });
+    // Messages sent back to back reach the page (batch=1) once each, in order.
+    for (let i = 0; i < 10; i++) crowd[2 + (i % 3)].send({ type: 'message', text: `burst ${i}`, id: `b${i}` });
+    await eventually(async () => (await shownMessages(page)).length === 10, 10_000, 'ten messages shown');
+    const shown = await shownMessages(page);
+    assert.deepEqual(shown.map((m) => m.text).sort(), Array.from({ length: 10 }, (_, i) => `burst ${i}`).sort(), 'each once');
+    assert.ok(shown.every((m, i) => i === 0 || m.seq > shown[i - 1].seq), 'in seq order');
+    await say(page, 'hello crowd');
+    await crowd[5].next((f) => f.type === 'message' && f.text === 'hello crowd');
+    assert.deepEqual(errors, []);
+    await context.close();
+    await Promise.all(crowd.slice(2).map((c) => c.close()));
   });
 });
