@@ -141,3 +141,35 @@ describe('the page in a large room', () => {
     await Promise.all(crowd.slice(2).map((c) => c.close()));
   });
 });
+
+describe('across hibernation', () => {
+  let sleepy;
+  before(async () => {
+    sleepy = await startServer({ vars: { PRESENCE_THRESHOLD: 2 } });
+  });
+  after(async () => {
+    await sleepy?.stop();
+  });
+
+  test('a batched connection stays batched and a large room keeps counting after the room hibernated', async () => {
+    const room = uniqueRoom('sleepy');
+    const batched = await Client.connect(sleepy.ws(room, { name: 'ann', batch: '1' }));
+    const others = [];
+    for (const name of ['bob', 'cy', 'dan']) others.push(await Client.connect(sleepy.ws(room, { name })));
+    const info = async () => (await fetch(`${sleepy.base}/api/rooms/${room}`)).json();
+    const before = (await info()).instance;
+    await sleep(15_000); // past the ~11 s after which workerd evicts an idle object
+    // The first frame wakes it: the roster and each socket's framing come back from the attachments.
+    for (let i = 0; i < 10; i++) others[0].send({ type: 'message', text: `after ${i}`, id: `a${i}` });
+    await eventually(() => batched.all('message').length === 10, 10_000, 'ten messages after the wake');
+    assert.notEqual((await info()).instance, before, 'the room was rebuilt');
+    assert.deepEqual(batched.all('message').map((m) => m.text), Array.from({ length: 10 }, (_, i) => `after ${i}`));
+    assert.ok(batched.batches.length > 0, 'still batched after the wake');
+    assert.equal(others[1].batches.length, 0, 'still v1 after the wake');
+    const late = await Client.connect(sleepy.ws(room, { name: 'eve' }));
+    assert.equal(late.welcome.online, 5, 'the count includes everyone restored');
+    const p = await batched.next((f) => f.type === 'presence' && f.joined.some((u) => u.name === 'eve'));
+    assert.equal(p.online, 5);
+    for (const c of [batched, ...others, late]) await c.close();
+  });
+});
