@@ -21,6 +21,12 @@
 //! message per commit time. While anything is queued, the effects of later frames wait in the queue
 //! behind it, so each connection still gets its answers in the order it sent its frames.
 //!
+//! **Presence.** Up to `PRESENCE_THRESHOLD` members every join and leave is told to the others and
+//! each `welcome` lists the roster; above it the room counts instead ([`crate::presence`]): a bounded
+//! first page in `welcome`, coalesced `presence` frames on a timer ([`Effect::Wake`]), and roster pages
+//! on request. The roster is ordered by connection id so that a page can continue after the last id.
+//! Sockets that fell silent are dropped by [`Room::sweep`] when the Durable Object asks.
+//!
 //! Hibernation wipes this struct. What must survive lives elsewhere — messages in SQLite, each member
 //! in its socket's attachment — and [`Room::restore`] rebuilds the roster after a wake. Rate-limit
 //! buckets restart full after a wake; that loses nothing, because the runtime only hibernates a room
