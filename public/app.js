@@ -999,16 +999,24 @@ function renderRoster() {
   const counts = new Map();
   for (const m of client.members.values()) counts.set(m.name, (counts.get(m.name) ?? 0) + 1);
   const names = [...counts.keys()].sort((a, b) => (a === client.name ? -1 : b === client.name ? 1 : a.localeCompare(b)));
-  ui.roster.replaceChildren(
-    ...names.map((name) => {
-      const li = el('li', name === client.name ? 'me' : '');
-      li.append(el('span', 'who', name));
-      if (name === client.name) li.append(el('span', 'you', 'you'));
-      if (counts.get(name) > 1) li.append(el('span', 'devices', `×${counts.get(name)}`));
-      return li;
-    }),
-  );
-  ui.onlineCount.textContent = String(names.length);
+  const items = names.map((name) => {
+    const li = el('li', name === client.name ? 'me' : '');
+    li.append(el('span', 'who', name));
+    if (name === client.name) li.append(el('span', 'you', 'you'));
+    if (counts.get(name) > 1) li.append(el('span', 'devices', `×${counts.get(name)}`));
+    return li;
+  });
+  // A large room counts everyone (connections) but lists only who we know of: offer the next page.
+  if (client.partial) {
+    const more = el('li', 'more');
+    const button = el('button', 'link', `and ${Math.max(0, client.online - client.members.size)} more — show`);
+    button.type = 'button';
+    button.addEventListener('click', () => client.loadMembers());
+    more.append(button);
+    items.push(more);
+  }
+  ui.roster.replaceChildren(...items);
+  ui.onlineCount.textContent = String(client.partial ? client.online : names.length);
 }
 
 function sameNameOnline(name) {

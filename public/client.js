@@ -40,7 +40,10 @@
 //!   reads    {reads}          the read marks of the others heard so far ([{user, seq}])
 //!   outbox   {entries}        the unacked messages changed (entry: {key, id, text, createdAt,
 //!                             replyTo?, error?})
-//!   roster   {members, you}   every open connection of the room
+//!   roster   {members, you, online, partial}  the open connections we know of; `online` counts
+//!                             them all. Above the room's presence threshold (`welcome.online`) the
+//!                             list is `partial`: the first page, those named by `presence` frames,
+//!                             and the pages loaded by loadMembers()
 //!   join / leave {user}       somebody else came or went (only live changes, not the welcome)
 //!   typing   {names}          who is typing right now (expires by itself)
 //!   notice   {text}           something the user should know (history truncated, …)
@@ -192,6 +195,11 @@ export class ChatClient extends EventTarget {
     this.you = null;
     this.limits = { ...DEFAULT_LIMITS }; // the room's own once a welcome announced them
     this.members = new Map(); // connection id → user
+    this.online = 0; // how many connections the room has (the roster may list only some: `partial`)
+    this.partial = false; // above the presence threshold: `members` is not the whole roster
+    this.membersRequest = null; // {id, resolve} of the roster page asked for
+    this.membersCursor = null; // the `after` of the next roster page (ids sort as the room pages them)
+    this.batch = options.batch ?? true; // batch=1: one frame per room turn instead of one per message
     this.lastSeq = null; // highest seq seen; null until the first welcome (then `after=` is sent)
     this.rev = null; // newest room revision seen (then `since=` is sent); null from a server without revs
     this.seen = new Set(); // seqs already reported, so history and live frames never double
@@ -308,6 +316,7 @@ export class ChatClient extends EventTarget {
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('name', this.name);
     if (this.key) u.searchParams.set('key', this.key);
+    if (this.batch) u.searchParams.set('batch', '1');
     if (this.lastSeq !== null) {
       u.searchParams.set('after', String(this.lastSeq));
       if (this.rev !== null) u.searchParams.set('since', String(this.rev));
@@ -442,6 +451,15 @@ export class ChatClient extends EventTarget {
     } catch {
       return;
     }
+    // batch=1: everything one turn of the room had for us, in order.
+    if (f?.type === 'batch' && Array.isArray(f.frames)) {
+      for (const inner of f.frames) this.onServerFrame(inner);
+      return;
+    }
+    this.onServerFrame(f);
+  }
+
+  onServerFrame(f) {
     switch (f?.type) {
       case 'welcome':
         return this.onWelcome(f);
@@ -464,13 +482,19 @@ export class ChatClient extends EventTarget {
         return this.answerSearch(f.id, { results: Array.isArray(f.results) ? f.results : [], hasMore: Boolean(f.has_more) });
       case 'join':
         this.members.set(f.user.id, f.user);
+        this.online += 1;
         this.emit('join', { user: f.user });
         return this.emitRoster();
       case 'leave':
         this.members.delete(f.user.id);
+        this.online = Math.max(0, this.online - 1);
         this.stopTyping(f.user.id);
         this.emit('leave', { user: f.user });
         return this.emitRoster();
+      case 'presence':
+        return this.onPresence(f);
+      case 'roster':
+        return this.onMembers(f);
       case 'typing':
         return this.onTyping(f.user);
       case 'error':
@@ -487,6 +511,12 @@ export class ChatClient extends EventTarget {
     clearTimeout(this.timers.welcome);
     this.you = f.you;
     this.members = new Map(f.members.map((m) => [m.id, m]));
+    // Above the presence threshold the welcome counts (`online`) and lists a first page only.
+    this.online = typeof f.online === 'number' ? f.online : this.members.size;
+    this.partial = this.members.size < this.online;
+    this.membersRequest = null;
+    // The welcome's first page is in id order: the next page starts after its last id.
+    this.membersCursor = this.partial ? (f.members.at(-1)?.id ?? null) : null;
     this.limits = announcedLimits(f.limits);
     const resumed = this.lastSeq !== null;
     if (resumed && f.last_seq < this.lastSeq) {
@@ -1008,8 +1038,49 @@ export class ChatClient extends EventTarget {
     this.emit('typing', { names: [...new Set([...this.typers.values()].map((t) => t.name))] });
   }
 
+  /**
+   * A `presence` frame (rooms above the threshold): the count, and a sample of who came and went since
+   * the last one. Once the room is large the list stays partial; loadMembers() pages the rest.
+   */
+  onPresence(f) {
+    for (const u of f.left ?? []) {
+      this.members.delete(u.id);
+      this.stopTyping(u.id);
+    }
+    for (const u of f.joined ?? []) this.members.set(u.id, u);
+    if (typeof f.online === 'number') this.online = f.online;
+    this.partial = this.members.size < this.online;
+    this.emit('presence', { online: this.online, joins: f.joins ?? 0, leaves: f.leaves ?? 0 });
+    this.emitRoster();
+  }
+
+  /** Asks for the next page of the roster (after the last id we hold); resolves when it is merged. */
+  loadMembers(limit = 100) {
+    if (this.membersRequest) return this.membersRequest.promise;
+    const id = `r-${Math.random().toString(36).slice(2)}`;
+    const after = this.membersCursor;
+    let resolve;
+    const promise = new Promise((r) => (resolve = r));
+    const frame = { type: 'roster', id, limit, ...(after ? { after } : {}) };
+    if (!this.transmit(frame)) return Promise.resolve(false);
+    this.membersRequest = { id, resolve, promise };
+    return promise;
+  }
+
+  onMembers(f) {
+    const request = this.membersRequest;
+    if (!request || f.id !== request.id) return;
+    this.membersRequest = null;
+    for (const u of f.members ?? []) this.members.set(u.id, u);
+    if (typeof f.online === 'number') this.online = f.online;
+    this.membersCursor = f.next ?? null;
+    this.partial = Boolean(f.next) || this.members.size < this.online;
+    this.emitRoster();
+    request.resolve(true);
+  }
+
   emitRoster() {
-    this.emit('roster', { members: [...this.members.values()], you: this.you });
+    this.emit('roster', { members: [...this.members.values()], you: this.you, online: this.online, partial: this.partial });
   }
 }
 

@@ -14,12 +14,13 @@ const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '–');
 const kb = (b) => `${(b / 1024).toFixed(1)} KiB`;
 const clean = (r) => r && r.lost === 0 && r.duplicated === 0 && r.out_of_order === 0 && r.errors === 0 && r.foreign === 0;
 
-const SERVERS = ['baseline', 'stored', 'batched', 'edgena', 'edge'];
+const SERVERS = ['baseline', 'stored', 'batched', 'edgena', 'edgena-batch', 'edge'];
 const NAMES = {
   baseline: 'baseline: relay, no storage',
   stored: 'baseline + one SQLite INSERT per frame, one commit each',
   batched: 'baseline + one SQLite INSERT per frame, group commit',
   edgena: 'edge-chat without [assets] (no asset router)',
+  'edgena-batch': 'edge-chat without [assets], every client batch=1',
   edge: 'edge-chat, as shipped (static assets)',
 };
 const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : undefined);
@@ -97,6 +98,48 @@ for (const r of rows.filter((x) => x.scenario === 'A')) {
   }
 }
 p();
+const L = (server) => rows.filter((r) => r.scenario.startsWith('L-') && r.server === server).map((r) => r.result);
+if (L('batched').length) {
+  p('## Scenario L — latency at 100 msg/s per sender');
+  p();
+  p('50 clients, 1 room, 5 senders at 100 msg/s each (24,500 deliveries/s), direct, two rounds (the order');
+  p('reversed in the second). The floor for a room that stores before anyone sees a message is the');
+  p('group-commit baseline relay (`STORE:batch`).');
+  p();
+  p('| server | p50 / p90 / p99 / max ms (round 1) | (round 2) | mean p99 | p99 ratio to group-commit baseline | CPU µs/delivery |');
+  p('|---|---|---|---:|---:|---:|');
+  const baseP99 = mean(L('batched').map((r) => r.latency_ms.p99));
+  for (const server of ['batched', 'edgena', 'edgena-batch']) {
+    const rs = L(server);
+    if (!rs.length) continue;
+    const q = (r) => (r ? `${f(r.latency_ms.p50, 2)} / ${f(r.latency_ms.p90, 2)} / ${f(r.latency_ms.p99, 2)} / ${f(r.latency_ms.max, 2)}${clean(r) ? '' : ' LOSSY'}` : '–');
+    const m = mean(rs.map((r) => r.latency_ms.p99));
+    p(`| ${NAMES[server]} | ${q(rs[0])} | ${q(rs[1])} | ${f(m, 2)} | ${ratio(m, baseP99)} | ${f(mean(rs.map((r) => r.server_cpu_us_per_delivery).filter((x) => x != null)))} |`);
+  }
+  p();
+}
+const storms = rows.filter((r) => r.scenario.startsWith('S-'));
+if (storms.length) {
+  p('## Scenario S — a connect storm into one room');
+  p();
+  p('N sockets connect to one room, 64 at a time, through the proxy (as shipped); then 1 sender at 1 msg/s');
+  p('for 2 s. "edge-chat" tells presence by counts above `PRESENCE_THRESHOLD` (100); "v1 presence" is the');
+  p('same build with the threshold above N (a `join` to everyone per join, the whole roster in each');
+  p('`welcome`). Frames and bytes: everything all clients received, welcomes included, per socket.');
+  p();
+  p('| N | server | connect p50 / p99 ms | frames per socket | bytes per socket | total frames | total bytes | fan-out p50 / p99 ms |');
+  p('|---:|---|---|---:|---:|---:|---:|---|');
+  for (const r of storms) {
+    const o = r.result;
+    if (!o) {
+      p(`| ${n(r.clients)} | ${r.server === 'edgev1' ? 'edge-chat, v1 presence' : 'edge-chat'} | failed: connections timed out (30 s) | – | – | – | – | – |`);
+      continue;
+    }
+    const N = o.rooms * o.clients_per_room;
+    p(`| ${n(N)} | ${r.server === 'edgev1' ? 'edge-chat, v1 presence' : 'edge-chat'} | ${f(o.connect_ms.p50)} / ${f(o.connect_ms.p99)} | ${f(o.frames_in / N, 1)} | ${n(o.bytes_in / N)} | ${n(o.frames_in)} | ${n(o.bytes_in)} | ${f(o.latency_ms.p50, 2)} / ${f(o.latency_ms.p99, 2)}${clean(o) ? '' : ' LOSSY'} |`);
+  }
+  p();
+}
 p('## Scenarios B and C — many clients');
 p();
 p('B: 10 rooms × 100 clients, 2 senders per room at 2 msg/s. C: 1 room, 1000 clients, 1 sender at 5 msg/s.');

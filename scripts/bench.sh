@@ -6,6 +6,11 @@
 # `wrangler dev` puts a proxy worker (its own workerd process) in front of the user worker's workerd;
 # scenario A is run both through it (the dev URL) and straight at the user worker's entry socket.
 #   BENCH_QUICK=1   shorter runs (a minute or two; for trying the script, not for the record)
+#   BENCH_ONLY="A L S"  only these scenarios (A, A20, L, B, C, S, D), reported to $BENCH_OUT
+#                   (default: a file in $TMPDIR, so docs/PERFORMANCE.md keeps the full run's figures)
+#   BENCH_A_SERVERS="baseline edgena-batch"  scenario A against only these (direct and proxy as usual)
+#   BENCH_A_PATHS=direct  scenario A on only these paths
+#   BENCH_S_SIZES="3000" BENCH_S_SERVERS=edge  scenario S for only these sizes and servers
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -94,6 +99,9 @@ start_server edgena "$WORK/noassets" --var RATE_PER_SEC:1000000 --var RATE_BURST
 start_server baseline "$ROOT/bench/baseline"
 start_server stored "$ROOT/bench/baseline" --var STORE:1
 start_server batched "$ROOT/bench/baseline" --var STORE:batch
+# The same Worker with presence per member at any size (today's v1 rosters): the connect storm's
+# "before" in the same run.
+start_server edgev1 "$ROOT" --var RATE_PER_SEC:1000000 --var RATE_BURST:1000000 --var RATE_LIMIT_EXEMPT:127.0.0.1 --var PRESENCE_THRESHOLD:1000000
 
 if [ "${BENCH_QUICK:-}" = 1 ]; then
   DUR=3; CDUR=4; TRIES=4; REFINE=1
@@ -101,12 +109,15 @@ else
   DUR=5; CDUR=8; TRIES=20; REFINE=3
 fi
 
+only() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
+
 # bench SCENARIO SERVER PATH PORT ARGS...: one generator run; its JSON line goes to the results.
+# SERVER may carry a suffix after a dash (edgena-batch): the run is labelled so, against SERVER's process.
 bench() {
   local scenario=$1 server=$2 path=$3 port=$4; shift 4
   echo "== $scenario: $server ($path)"
-  local out=$WORK/out-$scenario-$server-$path.txt cpupid=CPUPID_$server
-  "$BENCH" --url "http://127.0.0.1:$port" --label "$server" ${!cpupid:+--cpu-pid "${!cpupid}"} "$@" | tee "$out"
+  local out=$WORK/out-$scenario-$server-$path.txt cpupid=CPUPID_${server%%-*}
+  "$BENCH" --url "http://127.0.0.1:$port" --label "$server" ${!cpupid:+--cpu-pid "${!cpupid}"} "$@" | tee "$out" || return 1
   tail -n 1 "$out" |
     node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const o=JSON.parse(s);Object.assign(o,{scenario:process.argv[1],server:process.argv[2],path:process.argv[3]});console.log(JSON.stringify(o))})' \
       "$scenario" "$server" "$path" >>"$RESULTS"
@@ -115,17 +126,34 @@ bench() {
 
 # A: 50 clients, 1 room, 5 senders; the per-sender rate doubles, then bisects, up to saturation.
 # Each server is measured straight after the others, so slow drifts in the machine's load hit all alike.
+# edgena-batch: the same, every client connected with batch=1 (one frame per flush).
 A=(saturate --clients 50 --rooms 1 --senders 5 --rate 8 --duration "$DUR" --refine "$REFINE" --retries 1 --p99-bound-ms 100)
-for path in direct proxy; do
-  for server in baseline stored batched edgena edge; do
+for path in ${BENCH_A_PATHS:-direct proxy}; do
+  only A || break
+  for server in ${BENCH_A_SERVERS:-baseline stored batched edgena edgena-batch edge}; do
     [ "$path" = proxy ] && [ "$server" != baseline ] && [ "$server" != edge ] && continue
-    port=PORT_$server; [ "$path" = direct ] && port=DIRECT_$server
-    if [ -n "${!port}" ]; then bench A "$server" "$path" "${!port}" "${A[@]}"; fi
+    port=PORT_${server%%-*}; [ "$path" = direct ] && port=DIRECT_${server%%-*}
+    batch=(); [ "$server" != "${server%-batch}" ] && batch=(--batch)
+    if [ -n "${!port}" ]; then bench A "$server" "$path" "${!port}" "${A[@]}" "${batch[@]}"; fi
+  done
+done
+# L: latency at moderate load, 50 clients, 5 senders at 100 msg/s each, direct; two rounds, the order
+# reversed in the second, against the group-commit baseline (the floor for durable-before-visible).
+for round in 1 2; do
+  only L || break
+  servers=(batched edgena edgena-batch); [ "$round" = 2 ] && servers=(edgena-batch edgena batched)
+  for server in "${servers[@]}"; do
+    port=DIRECT_${server%%-*}
+    batch=(); [ "$server" != "${server%-batch}" ] && batch=(--batch)
+    if [ -n "${!port}" ]; then
+      bench "L-$round" "$server" direct "${!port}" run --clients 50 --rooms 1 --senders 5 --rate 100 --duration "$DUR" "${batch[@]}"
+    fi
   done
 done
 # A at one fixed rate (20 msg/s per sender, 4,900 deliveries/s), two rounds: the server's CPU time per
 # delivery, which other work on the machine hardly disturbs.
 for round in 1 2; do
+  only A20 || break
   for server in baseline stored batched edgena edge; do
     port=DIRECT_$server
     if [ -n "${!port}" ]; then
@@ -135,18 +163,36 @@ for round in 1 2; do
 done
 # B: 10 rooms × 100 clients, 2 senders each at 2/s. C: 1 room, 1000 clients, 1 sender at 5/s.
 for server in baseline edge; do
+  only B || only C || break
   port=PORT_$server
   bench B "$server" proxy "${!port}" run --clients 1000 --rooms 10 --senders 2 --rate 2 --duration "$CDUR" --connect-concurrency 16
   bench C "$server" proxy "${!port}" run --clients 1000 --rooms 1 --senders 1 --rate 5 --duration "$CDUR" --connect-concurrency 16
 done
+# S: a connect storm into one room, N = 1000, 2000, 3000 sockets, 64 connecting at a time, as shipped
+# (through the proxy): presence by counts above the threshold (edge) against presence per member at
+# any size (edgev1, today's behaviour). Frames and bytes received by all clients, per socket.
+# A storm that fails (v1 presence: connections time out after 30 s from about 2000 sockets on this
+# machine) is reported as such and the run goes on.
+for size in ${BENCH_S_SIZES:-1000 2000 3000}; do
+  only S || break
+  for server in ${BENCH_S_SERVERS:-edge edgev1}; do
+    port=PORT_$server
+    bench "S-$size" "$server" proxy "${!port}" run --clients "$size" --rooms 1 --senders 1 --rate 1 --duration 2 --connect-concurrency 64 ||
+      echo "{\"scenario\":\"S-$size\",\"server\":\"$server\",\"path\":\"proxy\",\"failed\":true,\"clients\":$size}" >>"$RESULTS"
+  done
+done
 # D: the first message into a hibernated room, `TRIES` rooms asleep at once, woken one after another.
 for server in baseline edge; do
+  only D || break
   port=PORT_$server
   bench D "$server" proxy "${!port}" --quiet wake --tries "$TRIES" --idle 15
 done
 
 echo "== report"
 WASM=build/index_bg.wasm
+OUT=docs/PERFORMANCE.md
+[ -n "${BENCH_ONLY:-}" ] && OUT=${BENCH_OUT:-${TMPDIR:-/tmp}/edge-chat-bench-partial.md}
+cp "$RESULTS" "${OUT%.md}.jsonl" 2>/dev/null || true
 BENCH_SECONDS=$(($(date +%s) - T0)) \
 WASM_RAW=$(stat -c %s "$WASM") WASM_GZ=$(gzip -9c "$WASM" | wc -c) \
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') \
@@ -155,5 +201,5 @@ OS=$(. /etc/os-release && echo "$PRETTY_NAME") KERNEL=$(uname -r) \
 RUSTC=$(rustc --version) WRANGLER=$(node_modules/.bin/wrangler --version 2>/dev/null | tail -n 1) \
 WORKERD=$(node_modules/@cloudflare/workerd-linux-64/bin/workerd --version 2>/dev/null || echo unknown) \
 COMMIT=$(git rev-parse --short HEAD) \
-  node scripts/bench-report.mjs "$RESULTS" docs/PERFORMANCE.md
-echo "wrote docs/PERFORMANCE.md in $(($(date +%s) - T0)) s"
+  node scripts/bench-report.mjs "$RESULTS" "$OUT"
+echo "wrote $OUT in $(($(date +%s) - T0)) s"

@@ -2,7 +2,8 @@
 # `make soak`: the long reliability runs of issue 7 against real `wrangler dev` (tests/soak/*.soak.mjs,
 # named so that `node --test tests/` in `make test` never picks them up), then the property tests with
 # many more cases. Ends with the figures every run printed (`FIGURE` lines).
-#   SOAK_RESTARTS (2), SOAK_SOCKETS (1000), SOAK_HIBERNATION_CYCLES (4), SOAK_PROPTEST_CASES (20000);
+#   SOAK_RESTARTS (2), SOAK_SOCKETS (1000), SOAK_PRESENCE_SOCKETS (3000), SOAK_HIBERNATION_CYCLES (4),
+#   SOAK_PROPTEST_CASES (20000);
 #   SOAK_ONLY=crowd (a file name stem) to run one of them.
 # Takes about 7 minutes. The build (build/) must exist: `make soak` depends on `make build`.
 set -euo pipefail

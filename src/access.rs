@@ -7,6 +7,7 @@ use crate::auth::{self, Grant};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::{self, Key};
+use crate::room::Framing;
 use crate::routes::query_value;
 use crate::validate::{self, RoomName, UserName};
 
@@ -107,6 +108,8 @@ pub struct Join {
     pub after: Option<u64>,
     /// The last room revision the client saw (`since=`): its welcome then carries the changes since.
     pub since: Option<u64>,
+    /// `batch=1`: the client takes each turn's frames as one `batch` frame.
+    pub framing: Framing,
 }
 
 /// Checks the query of a socket upgrade. With `AUTH_SECRET` set, the name and uid come from the signed
@@ -136,11 +139,18 @@ pub fn check_join(
     let since = query_value(query, "since")
         .map(validate::parse_rev)
         .transpose()?;
+    // Any other value (or none) keeps v1 framing: an unknown option must not change what an old
+    // client receives.
+    let framing = match query_value(query, "batch") {
+        Some("1") => Framing::Batch,
+        _ => Framing::Single,
+    };
     Ok(Join {
         name,
         uid,
         after,
         since,
+        framing,
     })
 }
 
@@ -192,6 +202,21 @@ mod tests {
         assert_eq!(j.name.as_str(), "ann");
         assert_eq!(j.after, Some(7));
         assert_eq!(j.uid, None, "no key: anonymous");
+        assert_eq!(j.framing, Framing::Single, "no batch=1: one frame each");
+        for (value, framing) in [
+            ("1", Framing::Batch),
+            ("0", Framing::Single),
+            ("yes", Framing::Single),
+        ] {
+            let j = check_join(
+                &q(&[("name", "ann"), ("batch", value)]),
+                &room("x"),
+                &config(),
+                0,
+            )
+            .unwrap();
+            assert_eq!(j.framing, framing, "batch={value}");
+        }
         assert_eq!(
             check_join(&q(&[]), &room("x"), &config(), 0)
                 .unwrap_err()

@@ -10,6 +10,7 @@ use crate::access::Join;
 use crate::api::Post;
 use crate::error::{ErrorCode, Problem};
 use crate::identity;
+use crate::room::Framing;
 use crate::search::SearchRequest;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
 
@@ -35,6 +36,12 @@ pub enum RoomCall {
         room: RoomName,
         request: SearchRequest,
     },
+    /// A page of the roster: up to `limit` members whose id sorts after `after`.
+    Roster {
+        room: RoomName,
+        after: Option<String>,
+        limit: usize,
+    },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -56,7 +63,8 @@ impl RoomCall {
             | RoomCall::Messages { room, .. }
             | RoomCall::Post { room, .. }
             | RoomCall::Versions { room, .. }
-            | RoomCall::Search { room, .. } => room,
+            | RoomCall::Search { room, .. }
+            | RoomCall::Roster { room, .. } => room,
         }
     }
 
@@ -75,6 +83,9 @@ impl RoomCall {
                 if let Some(since) = join.since {
                     query.append_pair("since", &since.to_string());
                 }
+                if join.framing == Framing::Batch {
+                    query.append_pair("batch", "1");
+                }
                 ("GET", "connect", None)
             }
             RoomCall::Versions { seq, .. } => {
@@ -86,6 +97,13 @@ impl RoomCall {
                 ("GET", "search", None)
             }
             RoomCall::Info { .. } => ("GET", "info", None),
+            RoomCall::Roster { after, limit, .. } => {
+                if let Some(after) = after {
+                    query.append_pair("after", after);
+                }
+                query.append_pair("limit", &limit.to_string());
+                ("GET", "roster", None)
+            }
             RoomCall::Messages { after, limit, .. } => {
                 query.append_pair("after", &after.to_string());
                 query.append_pair("limit", &limit.to_string());
@@ -120,6 +138,10 @@ impl RoomCall {
                         .transpose()?,
                     after: get("after").map(validate::parse_seq).transpose()?,
                     since: get("since").map(validate::parse_rev).transpose()?,
+                    framing: match get("batch") {
+                        Some("1") => Framing::Batch,
+                        _ => Framing::Single,
+                    },
                 },
             },
             ("GET", "/versions") => RoomCall::Versions {
@@ -131,6 +153,7 @@ impl RoomCall {
                 room,
                 request: SearchRequest::from_query(&query)?,
             },
+            ("GET", "/roster") => roster_page(room, &query)?,
             ("GET", "/messages") => RoomCall::Messages {
                 room,
                 after: validate::parse_seq(get("after").unwrap_or("0"))?,
@@ -164,6 +187,28 @@ pub fn history_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCa
     })
 }
 
+/// A roster page as the Worker asks for it (`after` a member id, `limit` 1–500, default 100); the
+/// object reads it back with the same checks.
+pub fn roster_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
+    let get = |key: &str| crate::routes::query_value(query, key);
+    let after = get("after").filter(|a| !a.is_empty());
+    if let Some(after) = after {
+        validate::check_roster_cursor(after)?;
+    }
+    let limit = match get("limit") {
+        Some(raw) => Some(
+            raw.parse::<u64>()
+                .map_err(|_| Problem::new(ErrorCode::BadLimit, "limit must be a whole number"))?,
+        ),
+        None => None,
+    };
+    Ok(RoomCall::Roster {
+        room,
+        after: after.map(str::to_string),
+        limit: validate::roster_page_limit(limit)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,6 +236,7 @@ mod tests {
                 uid: Some("user:42@app".into()),
                 after: Some(7),
                 since: Some(9),
+                framing: Framing::Batch,
             },
         });
         round_trip(RoomCall::Connect {
@@ -200,6 +246,7 @@ mod tests {
                 uid: None,
                 after: None,
                 since: None,
+                framing: Framing::Single,
             },
         });
         round_trip(RoomCall::Info { room: room("r.1") });
@@ -210,6 +257,16 @@ mod tests {
                 before: Some(12),
                 limit: 50,
             },
+        });
+        round_trip(RoomCall::Roster {
+            room: room("r"),
+            after: Some("3f9c0d2a7b1e4c55".into()),
+            limit: 500,
+        });
+        round_trip(RoomCall::Roster {
+            room: room("r"),
+            after: None,
+            limit: 100,
         });
         round_trip(RoomCall::Versions {
             room: room("r"),

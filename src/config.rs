@@ -11,6 +11,12 @@ use crate::rate::Rate;
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
 /// Default number of newest messages a room keeps (`HISTORY_LIMIT`).
 pub const DEFAULT_HISTORY_LIMIT: u64 = 10_000;
+/// Above this many members a room tells presence by counts (see [`crate::presence`]).
+pub const DEFAULT_PRESENCE_THRESHOLD: u32 = 100;
+/// A socket that answered pings and then fell silent this long is dropped (see [`crate::presence`]).
+/// Two minutes: the page pings every 25 s, but a browser throttles the timers of a background tab to
+/// about one a minute, and such a tab is still there.
+pub const DEFAULT_SILENT_AFTER_SECS: u32 = 120;
 
 /// The limits a room enforces that a deployment may change. (The fixed ones — text length, frame
 /// size, id length — are constants in [`crate::validate`].)
@@ -22,6 +28,10 @@ pub struct Limits {
     pub history_limit: u64,
     /// Each connection's token bucket (`RATE_BURST`, `RATE_PER_SEC`).
     pub rate: Rate,
+    /// Members above which presence goes by counts and pages (`PRESENCE_THRESHOLD`).
+    pub presence_threshold: u32,
+    /// Seconds after its last ping or frame that a pinging socket counts as gone (`SILENT_AFTER`).
+    pub silent_after_secs: u32,
 }
 
 impl Default for Limits {
@@ -30,6 +40,8 @@ impl Default for Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             history_limit: DEFAULT_HISTORY_LIMIT,
             rate: Rate::default(),
+            presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
+            silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
         }
     }
 }
@@ -72,6 +84,20 @@ impl Config {
                 burst: number(&lookup, "RATE_BURST", defaults.rate.burst, 1.0, false)?,
                 per_sec: number(&lookup, "RATE_PER_SEC", defaults.rate.per_sec, 0.001, false)?,
             },
+            presence_threshold: number(
+                &lookup,
+                "PRESENCE_THRESHOLD",
+                defaults.presence_threshold.into(),
+                1.0,
+                true,
+            )? as u32,
+            silent_after_secs: number(
+                &lookup,
+                "SILENT_AFTER",
+                defaults.silent_after_secs.into(),
+                1.0,
+                true,
+            )? as u32,
         };
         let allowed_origins = list(&lookup, "ALLOWED_ORIGINS")
             .into_iter()

@@ -9,10 +9,12 @@
 //! - [`rate`] — the per-connection token bucket and the flood rule.
 //! - [`config`] — every environment knob, parsed once, and the configurable [`config::Limits`].
 //! - [`protocol`] — wire frames in and out (`docs/PROTOCOL.md` is its contract).
+//! - [`presence`] — joins and leaves coalesced into counts above `PRESENCE_THRESHOLD` members.
 //! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
 //! - [`history`] — the storage the room needs, as a trait (SQLite in the DO, a `Vec` in tests).
 //! - [`search`] — a search box's text → a safe FTS5 query; snippets → safe HTML.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
+//! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
 //! - [`auth`] — signed tokens (HMAC-SHA256) and the constant-time bearer check.
 //! - [`identity`] — a client's secret `key` → its public author id, `uid`.
 //! - [`access`] — who may join or read a room, and who may write through the API: one place.
@@ -29,9 +31,11 @@ pub mod attachment;
 pub mod auth;
 pub mod call;
 pub mod config;
+pub mod delivery;
 pub mod error;
 pub mod history;
 pub mod identity;
+pub mod presence;
 pub mod protocol;
 pub mod rate;
 pub mod room;

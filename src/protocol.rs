@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
+use crate::presence::MAX_ROSTER_PAGE;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
 
@@ -113,6 +114,9 @@ pub enum ServerFrame<'a> {
         /// On a resume with `since=`: the current state of each message up to `after` changed since.
         #[serde(skip_serializing_if = "Option::is_none")]
         changes: Option<&'a [ChatMessage]>,
+        /// Above the presence threshold only: how many are online (`members` is then the first page).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        online: Option<usize>,
     },
     Message(&'a ChatMessage),
     Ack {
@@ -154,6 +158,22 @@ pub enum ServerFrame<'a> {
     Leave {
         user: &'a User,
     },
+    /// Above the presence threshold: joins and leaves since the last one, coalesced.
+    Presence {
+        online: usize,
+        joined: &'a [User],
+        left: &'a [User],
+        joins: u64,
+        leaves: u64,
+    },
+    /// A page of the roster, in id order, answering a `roster` frame.
+    Roster {
+        id: Option<&'a str>,
+        online: usize,
+        members: Vec<&'a User>,
+        /// The `after` for the next page; `None` on the last one.
+        next: Option<&'a str>,
+    },
     Typing {
         user: &'a User,
     },
@@ -185,6 +205,12 @@ pub struct Announced {
     /// The longest search query, in characters, and the most results one search returns.
     pub query: usize,
     pub results: usize,
+    /// Above this many members, presence goes by counts and `presence` frames.
+    pub presence: u32,
+    /// The longest roster page.
+    pub roster_page: usize,
+    /// Seconds of silence (no `ping`, no frame) after which a socket that pings is taken for gone.
+    pub silent_after: u32,
 }
 
 impl Announced {
@@ -199,6 +225,9 @@ impl Announced {
             page: MAX_PAGE,
             query: MAX_QUERY_CHARS,
             results: MAX_RESULTS,
+            presence: limits.presence_threshold,
+            roster_page: MAX_ROSTER_PAGE,
+            silent_after: limits.silent_after_secs,
         }
     }
 }
@@ -239,6 +268,12 @@ pub enum ClientFrame {
         request: SearchRequest,
         id: Option<String>,
     },
+    /// A page of the roster: up to `limit` members whose id sorts after `after`.
+    Roster {
+        after: Option<String>,
+        limit: usize,
+        id: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -250,7 +285,8 @@ impl ClientFrame {
             | ClientFrame::Delete { id, .. }
             | ClientFrame::React { id, .. }
             | ClientFrame::History { id, .. }
-            | ClientFrame::Search { id, .. } => id.as_deref(),
+            | ClientFrame::Search { id, .. }
+            | ClientFrame::Roster { id, .. } => id.as_deref(),
             ClientFrame::Typing | ClientFrame::Read { .. } => None,
         }
     }
@@ -270,6 +306,7 @@ struct RawFrame {
     before: Option<u64>,
     limit: Option<u64>,
     q: Option<String>,
+    after: Option<String>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -377,7 +414,9 @@ impl RawFrame {
                 id,
             }),
             Some("react") => {
-                let emoji = frame.emoji.ok_or_else(|| missing("react has no \"emoji\""))?;
+                let emoji = frame
+                    .emoji
+                    .ok_or_else(|| missing("react has no \"emoji\""))?;
                 validate::check_emoji(&emoji).map_err(refuse)?;
                 Ok(ClientFrame::React {
                     seq: seq(frame.seq)?,
@@ -405,11 +444,21 @@ impl RawFrame {
                     id,
                 })
             }
+            Some("roster") => {
+                if let Some(after) = &frame.after {
+                    validate::check_roster_cursor(after).map_err(refuse)?;
+                }
+                Ok(ClientFrame::Roster {
+                    after: frame.after,
+                    limit: validate::roster_page_limit(frame.limit).map_err(refuse)?,
+                    id,
+                })
+            }
             Some(other) => Err(FrameError::new(
                 ErrorCode::BadRequest,
                 format!(
-                    "unknown frame type {:?} (expected message, typing, edit, delete, react, read, history or search)",
-                    truncate(other, 24)
+                    "unknown frame type {:?} (the frame types are listed in docs/PROTOCOL.md)",
+                    truncate(other, 32)
                 ),
                 id,
             )),

@@ -21,16 +21,24 @@
 //! message per commit time. While anything is queued, the effects of later frames wait in the queue
 //! behind it, so each connection still gets its answers in the order it sent its frames.
 //!
+//! **Presence.** Up to `PRESENCE_THRESHOLD` members every join and leave is told to the others and
+//! each `welcome` lists the roster; above it the room counts instead ([`crate::presence`]): a bounded
+//! first page in `welcome`, coalesced `presence` frames on a timer ([`Effect::Wake`]), and roster pages
+//! on request. The roster is ordered by connection id so that a page can continue after the last id.
+//! Sockets that fell silent are dropped by [`Room::sweep`] when the Durable Object asks.
+//!
 //! Hibernation wipes this struct. What must survive lives elsewhere — messages in SQLite, each member
 //! in its socket's attachment — and [`Room::restore`] rebuilds the roster after a wake. Rate-limit
 //! buckets restart full after a wake; that loses nothing, because the runtime only hibernates a room
 //! after ~10 s without events, by which time every bucket has refilled anyway.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
+use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
 use crate::search::{snippet_html, SearchHit, SearchRequest};
@@ -42,6 +50,8 @@ pub const CLOSE_TOO_BIG: u16 = 1009;
 pub const CLOSE_INTERNAL: u16 = 1011;
 /// WebSocket close code for a connection that keeps flooding past its rate limit ("policy violation").
 pub const CLOSE_FLOODING: u16 = 1008;
+/// WebSocket close code for a socket the room takes for gone: silent past `SILENT_AFTER` ("going away").
+pub const CLOSE_SILENT: u16 = 1001;
 /// Old messages beyond `HISTORY_LIMIT` are deleted in batches, every this many messages; reads hide
 /// them in between, so the limit is exact from a client's point of view.
 pub const TRIM_EVERY: u64 = 64;
@@ -67,17 +77,32 @@ pub enum Effect {
     Wake { after_ms: u64 },
 }
 
-/// Where a joining client resumes: `after` its last seen `seq`, and `since` its last seen `rev`.
+/// What a joining client asked for: where it resumes (`after` its last seen `seq`, `since` its last
+/// seen `rev`) and how it takes its frames.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Resume {
+pub struct Joining {
     pub after: Option<u64>,
     pub since: Option<u64>,
+    pub framing: Framing,
 }
 
-impl From<Option<u64>> for Resume {
+impl From<Option<u64>> for Joining {
     fn from(after: Option<u64>) -> Self {
-        Resume { after, since: None }
+        Joining {
+            after,
+            ..Joining::default()
+        }
     }
+}
+
+/// How a connection takes its frames: one WebSocket frame each (v1), or everything a turn holds for
+/// it in one `batch` frame (`batch=1`, see [`crate::delivery`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Framing {
+    #[default]
+    Single,
+    Batch,
 }
 
 /// Read marks are announced at most once per author per this many milliseconds.
@@ -106,9 +131,13 @@ pub struct Accepted {
 pub struct Member<S> {
     pub user: User,
     pub socket: S,
+    pub framing: Framing,
     bucket: TokenBucket,
     /// Frames refused by the rate limit since the last one it let through.
     strikes: u32,
+    /// When the room last heard from it: joined (or rebuilt after a wake), or sent a frame. A `ping`
+    /// answered by the runtime does not reach the room; the runtime keeps its time per socket.
+    seen_ms: u64,
 }
 
 /// Work waiting for the next [`Room::flush`], in arrival order.
@@ -142,7 +171,8 @@ pub struct Room<S> {
     name: String,
     limits: Limits,
     last_seq: u64,
-    members: HashMap<String, Member<S>>,
+    /// Ordered by connection id, so the roster pages with a cursor (`after` the last id seen).
+    members: BTreeMap<String, Member<S>>,
     /// Sockets the room has closed (flooding, oversized frame) and dropped from the roster, waiting for
     /// the Durable Object to carry out their [`Effect::Close`].
     closing: Vec<(String, S)>,
@@ -152,6 +182,12 @@ pub struct Room<S> {
     rev: u64,
     /// Per author: when their read mark was last announced, and a newer one held back, if any.
     reads_shown: HashMap<String, ReadShown>,
+    /// Members with [`Framing::Batch`].
+    batched: usize,
+    /// Joins and leaves waiting for the next `presence` frame (above the threshold).
+    presence: Presence,
+    /// When [`Room::sweep`] last looked for silent sockets.
+    swept_ms: u64,
 }
 
 #[derive(Debug, Default)]
@@ -177,12 +213,15 @@ impl<S> Room<S> {
             name: name.into(),
             limits,
             last_seq,
-            members: HashMap::new(),
+            members: BTreeMap::new(),
             closing: Vec::new(),
             queue: Vec::new(),
             commits: Commits::default(),
             rev: last_seq,
             reads_shown: HashMap::new(),
+            batched: 0,
+            presence: Presence::default(),
+            swept_ms: 0,
         }
     }
 
@@ -198,22 +237,54 @@ impl<S> Room<S> {
 
     /// Rebuilds the roster from the open sockets and the users kept in their attachments (after a
     /// wake). A connection already on the roster keeps its state.
-    pub fn restore(&mut self, members: impl IntoIterator<Item = (User, S)>, now_ms: u64) {
-        for (user, socket) in members {
+    pub fn restore(&mut self, members: impl IntoIterator<Item = (User, Framing, S)>, now_ms: u64) {
+        for (user, framing, socket) in members {
             if !self.members.contains_key(&user.id) {
-                self.members
-                    .insert(user.id.clone(), self.member(user, socket, now_ms));
+                self.add(user, framing, socket, now_ms);
             }
         }
     }
 
-    fn member(&self, user: User, socket: S, now_ms: u64) -> Member<S> {
-        Member {
+    fn add(&mut self, user: User, framing: Framing, socket: S, now_ms: u64) {
+        if framing == Framing::Batch {
+            self.batched += 1;
+        }
+        let member = Member {
             user,
             socket,
+            framing,
             bucket: TokenBucket::full(&self.limits.rate, now_ms as f64),
             strikes: 0,
+            seen_ms: now_ms,
+        };
+        if let Some(old) = self.members.insert(member.user.id.clone(), member) {
+            self.forget(&old);
         }
+    }
+
+    /// Takes `conn_id` off the roster.
+    fn remove(&mut self, conn_id: &str) -> Option<Member<S>> {
+        let gone = self.members.remove(conn_id)?;
+        self.forget(&gone);
+        Some(gone)
+    }
+
+    fn forget(&mut self, gone: &Member<S>) {
+        if gone.framing == Framing::Batch {
+            self.batched -= 1;
+        }
+    }
+
+    /// How many connections on the roster take batched frames (none: every frame goes out alone).
+    pub fn batched(&self) -> usize {
+        self.batched
+    }
+
+    /// Whether `conn_id` is on the roster and takes batched frames.
+    pub fn is_batched(&self, conn_id: &str) -> bool {
+        self.members
+            .get(conn_id)
+            .is_some_and(|m| m.framing == Framing::Batch)
     }
 
     /// Names the room (the Durable Object learns its name from the first request after a wake).
@@ -242,6 +313,11 @@ impl<S> Room<S> {
     /// Every open connection's id and socket.
     pub fn sockets(&self) -> impl Iterator<Item = (&str, &S)> {
         self.members.iter().map(|(id, m)| (id.as_str(), &m.socket))
+    }
+
+    /// Every open connection with its id and framing.
+    pub fn members(&self) -> impl Iterator<Item = (&str, &Member<S>)> {
+        self.members.iter().map(|(id, m)| (id.as_str(), m))
     }
 
     /// The socket of a connection the room closed, for the Durable Object to close it.
@@ -280,7 +356,7 @@ impl<S> Room<S> {
         &mut self,
         user: User,
         socket: S,
-        resume: impl Into<Resume>,
+        resume: impl Into<Joining>,
         history: &dyn History,
         now_ms: u64,
     ) -> Result<Vec<Effect>, Problem> {
@@ -312,12 +388,15 @@ impl<S> Room<S> {
             }
             None => (None, 0),
         };
-        let member = self.member(user.clone(), socket, now_ms);
-        self.members.insert(user.id.clone(), member);
+        self.add(user.clone(), resume.framing, socket, now_ms);
+        let crowded = self.crowded();
         let welcome = ServerFrame::Welcome {
             room: &self.name,
             you: &user,
-            members: self.members.values().map(|m| &m.user).collect(),
+            members: match crowded {
+                true => self.page(None, WELCOME_MEMBERS).0,
+                false => self.members.values().map(|m| &m.user).collect(),
+            },
             history: &messages,
             last_seq: self.last_seq,
             truncated,
@@ -326,28 +405,134 @@ impl<S> Room<S> {
             read_seq,
             unread,
             changes: changes.as_deref(),
+            online: crowded.then_some(self.members.len()),
         }
         .to_json();
-        Ok(vec![
-            Effect::Send {
-                to: user.id.clone(),
-                frame: welcome,
-            },
-            Effect::Broadcast {
+        let mut effects = vec![Effect::Send {
+            to: user.id.clone(),
+            frame: welcome,
+        }];
+        if crowded {
+            self.presence.joined(&user);
+            effects.extend(self.tell_presence(now_ms));
+        } else {
+            effects.push(Effect::Broadcast {
                 except: Some(user.id.clone()),
                 frame: ServerFrame::Join { user: &user }.to_json(),
-            },
-        ])
+            });
+        }
+        Ok(effects)
+    }
+
+    /// Whether the room is above the presence threshold: presence then goes by counts (see
+    /// [`crate::presence`]).
+    fn crowded(&self) -> bool {
+        self.members.len() > self.limits.presence_threshold as usize
+    }
+
+    /// Up to `limit` members whose id sorts after `after` (from the first without), and the cursor for
+    /// the next page (`None` when this one reaches the end).
+    fn page(&self, after: Option<&str>, limit: usize) -> (Vec<&User>, Option<&str>) {
+        let from = match after {
+            Some(id) => Bound::Excluded(id),
+            None => Bound::Unbounded,
+        };
+        let mut rest = self
+            .members
+            .range::<str, _>((from, Bound::Unbounded))
+            .map(|(_, m)| &m.user);
+        let page: Vec<&User> = rest.by_ref().take(limit).collect();
+        let next = match (rest.next(), page.last()) {
+            (Some(_), Some(last)) => Some(last.id.as_str()),
+            _ => None,
+        };
+        (page, next)
+    }
+
+    /// A roster page as the HTTP API returns it: `{"online","members","next"}`.
+    pub fn roster(&self, after: Option<&str>, limit: usize) -> serde_json::Value {
+        let (members, next) = self.page(after, limit);
+        serde_json::json!({"online": self.members.len(), "members": members, "next": next})
+    }
+
+    /// The `presence` frame for what waits, if its time has come; else a wake-up for when it will.
+    fn tell_presence(&mut self, now_ms: u64) -> Option<Effect> {
+        if !self.presence.pending() {
+            return None;
+        }
+        let online = self.members.len();
+        if let Err(after_ms) = self.presence.due(now_ms, online) {
+            return Some(Effect::Wake { after_ms });
+        }
+        let told = self.presence.take(now_ms);
+        Some(Effect::Broadcast {
+            except: None,
+            frame: ServerFrame::Presence {
+                online,
+                joined: &told.joined,
+                left: &told.left,
+                joins: told.joins,
+                leaves: told.leaves,
+            }
+            .to_json(),
+        })
+    }
+
+    /// Whether it is time to look for silent sockets: at most every quarter of `SILENT_AFTER`. The
+    /// Durable Object asks on the room's events (a join, a frame, a close, a timer), never on a timer of
+    /// its own: a room with nothing going on may hibernate, and waking it only to look would cost more
+    /// than a stale entry in a roster nobody is reading.
+    pub fn sweep_due(&self, now_ms: u64) -> bool {
+        now_ms.saturating_sub(self.swept_ms) >= self.silent_after_ms() / 4
+    }
+
+    fn silent_after_ms(&self) -> u64 {
+        u64::from(self.limits.silent_after_secs) * 1000
+    }
+
+    /// Drops the connections silent for longer than `SILENT_AFTER`: a browser that vanished without a
+    /// close (a refreshed tab, a closed laptop) can leave a socket the runtime still lists (workerd
+    /// #1187), and the roster would show someone who left. `last_ping` gives the runtime's time of a
+    /// socket's last auto-answered `ping` (`getWebSocketAutoResponseTimestamp`); only a socket that
+    /// has pinged at all is judged, so a client that never pings (protocol v1 allows it) is never
+    /// taken for gone. Its last frame counts too.
+    pub fn sweep(&mut self, now_ms: u64, last_ping: impl Fn(&S) -> Option<u64>) -> Vec<Effect> {
+        self.swept_ms = now_ms;
+        let limit = self.silent_after_ms();
+        let silent: Vec<String> = self
+            .members
+            .iter()
+            .filter(|(_, m)| {
+                last_ping(&m.socket)
+                    .is_some_and(|ping| now_ms.saturating_sub(ping.max(m.seen_ms)) > limit)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut effects = Vec::new();
+        for id in silent {
+            effects.extend(self.close(&id, CLOSE_SILENT, "silent: no ping for too long", now_ms));
+        }
+        effects
+    }
+
+    /// `gone` has left the roster: the others hear a `leave`, or above the threshold (as the room was
+    /// before it left) the next `presence` frame.
+    fn told_gone(&mut self, gone: &User, now_ms: u64) -> Option<Effect> {
+        if self.members.len() >= self.limits.presence_threshold as usize {
+            self.presence.left(gone);
+            return self.tell_presence(now_ms);
+        }
+        Some(Effect::Broadcast {
+            except: Some(gone.id.clone()),
+            frame: ServerFrame::Leave { user: gone }.to_json(),
+        })
     }
 
     /// A connection closed or failed: drop it from the roster and tell the others. A no-op for a
     /// connection the room no longer has (its close was already handled).
-    pub fn leave(&mut self, conn_id: &str) -> Vec<Effect> {
-        match self.members.remove(conn_id) {
-            Some(gone) => vec![Effect::Broadcast {
-                except: Some(gone.user.id.clone()),
-                frame: ServerFrame::Leave { user: &gone.user }.to_json(),
-            }],
+    pub fn leave(&mut self, conn_id: &str, now_ms: u64) -> Vec<Effect> {
+        match self.remove(conn_id) {
+            Some(gone) => self.told_gone(&gone.user, now_ms).into_iter().collect(),
             None => Vec::new(),
         }
     }
@@ -358,7 +543,13 @@ impl<S> Room<S> {
     /// Answers to this connection still held in the queue (its `rate_limited` errors behind a queued
     /// message) are sent first, so a client closed for flooding has been told why; the acks of its
     /// queued messages are lost with the socket, and its retries after reconnecting are deduplicated.
-    fn close(&mut self, conn_id: &str, code: u16, reason: &'static str) -> Vec<Effect> {
+    fn close(
+        &mut self,
+        conn_id: &str,
+        code: u16,
+        reason: &'static str,
+        now_ms: u64,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         for queued in &mut self.queue {
             if let Queued::Effects(held) = queued {
@@ -374,11 +565,8 @@ impl<S> Room<S> {
             code,
             reason,
         });
-        if let Some(gone) = self.members.remove(conn_id) {
-            effects.push(Effect::Broadcast {
-                except: Some(conn_id.to_string()),
-                frame: ServerFrame::Leave { user: &gone.user }.to_json(),
-            });
+        if let Some(gone) = self.remove(conn_id) {
+            effects.extend(self.told_gone(&gone.user, now_ms));
             self.closing.push((conn_id.to_string(), gone.socket));
         }
         effects
@@ -514,8 +702,8 @@ impl<S> Room<S> {
                 });
                 Ok(None)
             }
-            // Typing never waits in the queue.
-            ClientFrame::Typing => Ok(None),
+            // Typing and roster pages never wait in the queue.
+            ClientFrame::Typing | ClientFrame::Roster { .. } => Ok(None),
         }
     }
 
@@ -744,6 +932,7 @@ impl<S> Room<S> {
         if let Some(after_ms) = next {
             effects.push(Effect::Wake { after_ms });
         }
+        effects.extend(self.tell_presence(now_ms));
         effects
     }
 
@@ -850,13 +1039,14 @@ impl<S> Room<S> {
             Incoming::Binary(n) => n,
         };
         if size > MAX_FRAME_BYTES {
-            return self.close(conn_id, CLOSE_TOO_BIG, "frame larger than 64 KiB");
+            return self.close(conn_id, CLOSE_TOO_BIG, "frame larger than 64 KiB", now_ms);
         }
         // Every frame that reaches the room takes a token, valid or not: each one costs the room the same
         // work, and the room handles one event at a time for all of its sockets. A client that keeps
         // sending after being refused is closed: the runtime queues incoming frames without limit, so
         // refusing them one by one cannot keep a flood from delaying everyone else's messages, while a
         // close makes the runtime drop the flooder's queued frames.
+        member.seen_ms = now_ms;
         let allowed = member.bucket.take(&self.limits.rate, now_ms as f64);
         if allowed {
             member.strikes = 0;
@@ -867,6 +1057,7 @@ impl<S> Room<S> {
                     conn_id,
                     CLOSE_FLOODING,
                     "flooding: too many frames over the rate limit",
+                    now_ms,
                 );
             }
         }
@@ -901,6 +1092,20 @@ impl<S> Room<S> {
             ClientFrame::Typing => Vec::new(),
             // A read mark past the limit is dropped too: the next one carries it.
             ClientFrame::Read { .. } if !allowed => Vec::new(),
+            // Answered from memory at once; behind queued work the answer waits its turn (receive).
+            ClientFrame::Roster { after, limit, id } if allowed => {
+                let (members, next) = self.page(after.as_deref(), limit);
+                vec![Effect::Send {
+                    to: conn_id.to_string(),
+                    frame: ServerFrame::Roster {
+                        id: id.as_deref(),
+                        online: self.members.len(),
+                        members,
+                        next,
+                    }
+                    .to_json(),
+                }]
+            }
             op if !allowed => vec![error_to(
                 conn_id,
                 ErrorCode::RateLimited,
@@ -1227,7 +1432,7 @@ mod tests {
         );
         deliver(&mut r, "a", Incoming::Text(&say(None, "other")), &mut h, 2);
         // ann reconnects as a new connection and retries
-        r.leave("a");
+        r.leave("a", 0);
         r.join(user("a2", "ann"), (), Some(2), &h, 3).unwrap();
         let effects = deliver(
             &mut r,
@@ -1487,7 +1692,7 @@ mod tests {
         assert_eq!(frames_for(&effects, "b")[0]["type"], "leave");
         assert_eq!(r.info().online, 1);
         // the close event that follows is a no-op
-        assert!(r.leave("a").is_empty());
+        assert!(r.leave("a", 0).is_empty());
     }
 
     #[test]
@@ -2054,9 +2259,10 @@ mod tests {
             .join(
                 back,
                 (),
-                Resume {
+                Joining {
                     after: Some(2),
                     since: Some(2),
+                    ..Joining::default()
                 },
                 &h,
                 6,
@@ -2349,7 +2555,8 @@ mod tests {
         assert_eq!(
             *announced,
             serde_json::json!({"text": 4000, "name": 32, "id": 64, "frame_bytes": 65536,
-                "burst": 3.0, "per_sec": 0.5, "page": 1000, "query": 200, "results": 50})
+                "burst": 3.0, "per_sec": 0.5, "page": 1000, "query": 200, "results": 50,
+                "presence": 100, "roster_page": 500, "silent_after": 120})
         );
     }
 
@@ -2390,7 +2597,7 @@ mod tests {
         let mut h = MemoryHistory::default();
         let mut r = ann_and_bob(&h);
         r.receive("a", Incoming::Text(&say(Some("k"), "bye")), 0);
-        assert_eq!(trace(&r.leave("a")), vec![t("all but a", "leave", None)]);
+        assert_eq!(trace(&r.leave("a", 0)), vec![t("all but a", "leave", None)]);
         let effects = r.flush(&mut h, 0);
         assert_eq!(h.messages.len(), 1);
         assert_eq!(frames_for(&effects, "b")[0]["text"], "bye");
@@ -2452,21 +2659,29 @@ mod tests {
         let mut r = Room::new("lobby", Limits::default(), 42);
         r.restore(
             [
-                (user("a", "ann"), ()),
-                (user("b", "bob"), ()),
-                (user("a", "ann"), ()),
+                (user("a", "ann"), Framing::Single, ()),
+                (user("b", "bob"), Framing::Batch, ()),
+                (user("a", "ann"), Framing::Batch, ()),
             ],
             0,
         );
         assert_eq!(r.info().online, 2);
         assert_eq!(r.info().last_seq, 42);
+        assert!(
+            !r.is_batched("a"),
+            "the first attachment of a connection counts"
+        );
+        assert!(r.is_batched("b"));
+        assert_eq!(r.batched(), 1);
+        r.leave("b", 0);
+        assert_eq!(r.batched(), 0);
         let effects = r.join(user("c", "cy"), (), None, &h, 0).unwrap();
         assert_eq!(
             frames_for(&effects, "c")[0]["members"]
                 .as_array()
                 .unwrap()
                 .len(),
-            3
+            2
         );
     }
 
@@ -2528,5 +2743,196 @@ mod tests {
         assert!(effects.is_empty());
         let (res, _) = r.post(user("api", "bot"), " ".into(), None, &mut h, 10);
         assert_eq!(res.unwrap_err().code, ErrorCode::BadRequest);
+    }
+
+    fn crowd_room(threshold: u32) -> Room<()> {
+        Room::new(
+            "big",
+            Limits {
+                presence_threshold: threshold,
+                ..Limits::default()
+            },
+            0,
+        )
+    }
+
+    #[test]
+    fn small_rooms_keep_join_and_leave_and_the_whole_roster() {
+        let h = MemoryHistory::default();
+        let mut r = crowd_room(3);
+        for i in 0..3 {
+            let effects = r
+                .join(user(&format!("c{i}"), "u"), (), None, &h, 0)
+                .unwrap();
+            let welcome = &frames_for(&effects, &format!("c{i}"))[0];
+            assert_eq!(welcome["members"].as_array().unwrap().len(), i + 1);
+            assert!(
+                welcome.get("online").is_none(),
+                "small rooms: welcome as in v1"
+            );
+            assert_eq!(
+                trace(&effects)[1],
+                t(&format!("all but c{i}"), "join", None)
+            );
+        }
+    }
+
+    #[test]
+    fn above_the_threshold_welcome_is_bounded_and_joins_are_coalesced_into_presence() {
+        let h = MemoryHistory::default();
+        let mut r = crowd_room(10);
+        let mut frames = 0;
+        let mut presence = Vec::new();
+        for i in 0..300u64 {
+            // 300 joins over 3 seconds
+            let now = i * 10;
+            let effects = r
+                .join(user(&format!("c{i:03}"), "u"), (), None, &h, now)
+                .unwrap();
+            let welcome = &frames_for(&effects, &format!("c{i:03}"))[0];
+            if i >= 10 {
+                assert_eq!(welcome["online"], i + 1);
+                assert!(welcome["members"].as_array().unwrap().len() <= WELCOME_MEMBERS);
+                assert!(
+                    !trace(&effects).iter().any(|(_, kind, _)| kind == "join"),
+                    "no join frame above the threshold"
+                );
+            }
+            for e in &effects {
+                match e {
+                    Effect::Broadcast { frame, .. } if frame.contains(r#""type":"presence""#) => {
+                        presence.push((now, parse(frame)))
+                    }
+                    Effect::Broadcast { .. } => frames += 1,
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(
+            frames, 10,
+            "a join frame for each join up to the threshold only"
+        );
+        assert!(
+            presence.len() <= 4,
+            "at most one a second: {}",
+            presence.len()
+        );
+        assert!(presence.windows(2).all(|w| w[1].0 - w[0].0 >= 1000));
+        let told: u64 = presence
+            .iter()
+            .map(|(_, p)| p["joins"].as_u64().unwrap())
+            .sum();
+        let (_, last) = presence.last().unwrap();
+        assert!(last["joined"].as_array().unwrap().len() <= crate::presence::PRESENCE_SAMPLE);
+        // what is still waiting goes out at the next tick that is due
+        let rest = r.tick(10_000);
+        let (_, p) = rest
+            .iter()
+            .find_map(|e| match e {
+                Effect::Broadcast { frame, .. } => Some(((), parse(frame))),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(
+            told + p["joins"].as_u64().unwrap(),
+            290,
+            "every join above 10 counted"
+        );
+        assert_eq!(p["online"], 300);
+        // leaves too, and a leave names who went
+        let effects = r.leave("c005", 20_000);
+        let p = parse(match &effects[..] {
+            [Effect::Broadcast { frame, .. }] => frame,
+            other => panic!("{other:?}"),
+        });
+        assert_eq!(
+            (p["online"].as_u64(), p["leaves"].as_u64()),
+            (Some(299), Some(1))
+        );
+        assert_eq!(p["left"][0]["id"], "c005");
+        assert!(matches!(
+            r.leave("c006", 20_100)[..],
+            [Effect::Wake { after_ms: 900 }]
+        ));
+    }
+
+    #[test]
+    fn a_socket_that_pinged_and_fell_silent_is_dropped_one_that_never_pings_is_kept() {
+        let h = MemoryHistory::default();
+        let mut r: Room<u64> = Room::new(
+            "r",
+            Limits {
+                silent_after_secs: 60,
+                ..Limits::default()
+            },
+            0,
+        );
+        // the socket handle stands for the runtime's last ping time (0: never pinged)
+        r.join(user("gone", "ann"), 10_000, None, &h, 0).unwrap();
+        r.join(user("here", "bob"), 100_000, None, &h, 0).unwrap();
+        r.join(user("v1", "cy"), 0, None, &h, 0).unwrap();
+        r.join(user("talks", "dan"), 10_000, None, &h, 0).unwrap();
+        r.receive("talks", Incoming::Text(r#"{"type":"typing"}"#), 90_000);
+        let ping = |t: &u64| (*t > 0).then_some(*t);
+        assert!(r.sweep_due(100_000));
+        let effects = r.sweep(100_000, ping);
+        assert_eq!(
+            trace(&effects),
+            vec![t("gone", "1001", None), t("all but gone", "leave", None)]
+        );
+        assert!(!r.has("gone"));
+        assert!(r.has("here") && r.has("v1") && r.has("talks"));
+        assert!(
+            !r.sweep_due(110_000),
+            "at most every quarter of SILENT_AFTER"
+        );
+        assert!(r.sweep_due(115_000));
+        assert_eq!(r.take_closing("gone"), Some(10_000));
+    }
+
+    #[test]
+    fn the_roster_pages_over_the_socket_in_id_order_and_completely() {
+        let h = MemoryHistory::default();
+        let mut r = crowd_room(5);
+        for i in 0..237 {
+            r.join(user(&format!("c{i:03}"), "u"), (), None, &h, 0)
+                .unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let frame = match &after {
+                Some(a) => format!(r#"{{"type":"roster","after":"{a}","limit":100,"id":"p"}}"#),
+                None => r#"{"type":"roster","limit":100,"id":"p"}"#.to_string(),
+            };
+            let effects = r.receive("c000", Incoming::Text(&frame), 0);
+            let page = &frames_for(&effects, "c000")[0];
+            assert_eq!(page["type"], "roster");
+            assert_eq!(page["online"], 237);
+            for m in page["members"].as_array().unwrap() {
+                seen.push(m["id"].as_str().unwrap().to_string());
+            }
+            match page["next"].as_str() {
+                Some(next) => after = Some(next.to_string()),
+                None => break,
+            }
+        }
+        let expected: Vec<String> = (0..237).map(|i| format!("c{i:03}")).collect();
+        assert_eq!(seen, expected, "every member once, in id order");
+        let http = r.roster(Some("c235"), 10);
+        assert_eq!(http["members"].as_array().unwrap().len(), 1);
+        assert_eq!(http["next"], Value::Null);
+        let bad = r.receive(
+            "c000",
+            Incoming::Text(r#"{"type":"roster","limit":501}"#),
+            0,
+        );
+        assert_eq!(frames_for(&bad, "c000")[0]["code"], "bad_limit");
+        let bad = r.receive(
+            "c000",
+            Incoming::Text(r#"{"type":"roster","after":"X;"}"#),
+            0,
+        );
+        assert_eq!(frames_for(&bad, "c000")[0]["code"], "bad_request");
     }
 }

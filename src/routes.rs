@@ -26,6 +26,8 @@ pub enum Route {
     Versions(RoomName, u64),
     /// `GET /api/rooms/{room}/search?q=…`: a full-text search of the history.
     Search(RoomName),
+    /// `GET /api/rooms/{room}/members`: a page of the roster.
+    Members(RoomName),
     /// `POST /api/rooms`: a new unguessable room name.
     NewRoom,
     /// `POST /api/tokens`: mint a signed access token.
@@ -45,6 +47,7 @@ impl Route {
             ["api", "tokens"] => (Route::MintToken, "POST"),
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
             ["api", "rooms", name, "search"] => (Route::Search(room(name)?), "GET"),
+            ["api", "rooms", name, "members"] => (Route::Members(room(name)?), "GET"),
             ["api", "rooms", name, "messages", seq, "versions"] => (
                 Route::Versions(room(name)?, crate::validate::parse_message_seq(seq)?),
                 "GET",
@@ -197,6 +200,10 @@ mod tests {
         assert_eq!(
             Route::parse("GET", "/api/rooms/x/messages"),
             Ok(Route::History(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/members"),
+            Ok(Route::Members(room("x")))
         );
         assert_eq!(
             Route::parse("POST", "/api/rooms/x/messages"),

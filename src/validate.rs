@@ -90,6 +90,36 @@ pub fn history_page_limit(limit: Option<u64>) -> Result<usize, Problem> {
     }
 }
 
+/// The `limit` of a roster page: 1..=[`MAX_ROSTER_PAGE`], [`DEFAULT_ROSTER_PAGE`] when absent.
+pub fn roster_page_limit(limit: Option<u64>) -> Result<usize, Problem> {
+    use crate::presence::{DEFAULT_ROSTER_PAGE, MAX_ROSTER_PAGE};
+    match limit {
+        None => Ok(DEFAULT_ROSTER_PAGE),
+        Some(n) if (1..=MAX_ROSTER_PAGE as u64).contains(&n) => Ok(n as usize),
+        Some(_) => Err(Problem::new(
+            ErrorCode::BadLimit,
+            format!("limit must be an integer from 1 to {MAX_ROSTER_PAGE}"),
+        )),
+    }
+}
+
+/// A roster cursor (`after`): a connection id as the room hands them out, at most 64 characters of
+/// `0-9 a-z`; anything else cannot name a member, so it is refused rather than silently matched.
+pub fn check_roster_cursor(after: &str) -> Result<(), Problem> {
+    if after.len() <= 64
+        && after
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorCode::BadRequest,
+            "roster \"after\" must be a member id (the last id of the page before)",
+        ))
+    }
+}
+
 /// Message text: 1..=[`MAX_TEXT_CHARS`] characters, not only whitespace.
 pub fn check_text(text: &str) -> Result<(), Problem> {
     if text.trim().is_empty() {

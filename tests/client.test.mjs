@@ -793,3 +793,47 @@ describe('search', () => {
     assert.deepEqual(snippetParts(null), []);
   });
 });
+
+describe('large rooms: batched frames and presence by counts', () => {
+  test('asks for batch=1 and reads a batch as its frames, in order', (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    assert.equal(new URL(ws.url).searchParams.get('batch'), '1');
+    ws.receive(welcome());
+    const m = (seq) => ({ type: 'message', seq, id: null, from: { id: 'b', name: 'bob' }, text: `m${seq}`, ts: seq, rev: seq });
+    ws.receive({ type: 'batch', frames: [m(1), { type: 'join', user: { id: 'c', name: 'cy' } }, m(2)] });
+    assert.deepEqual(c.events.message.map((e) => e.message.seq), [1, 2]);
+    assert.ok(c.members.has('c'));
+    assert.equal(c.online, 2);
+  });
+
+  test('batch: false keeps v1 framing', (t) => {
+    newClient(t, { batch: false }).start();
+    assert.equal(new URL(FakeSocket.all[0].url).searchParams.get('batch'), null);
+  });
+
+  test('above the threshold: the count from welcome and presence, a partial list, pages on demand', async (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    const roster = [];
+    c.addEventListener('roster', (e) => roster.push(e.detail));
+    ws.receive(welcome({ online: 250, members: [{ id: 'a1', name: 'ann' }, { id: 'me', name: 'ann' }] }));
+    assert.equal(c.online, 250);
+    assert.equal(c.partial, true);
+    ws.receive({ type: 'presence', online: 260, joined: [{ id: 'z9', name: 'zed' }], left: [{ id: 'a1', name: 'ann' }], joins: 12, leaves: 2 });
+    assert.equal(c.online, 260);
+    assert.ok(c.members.has('z9') && !c.members.has('a1'));
+    assert.equal(roster.at(-1).online, 260);
+    assert.equal(roster.at(-1).partial, true);
+    const loaded = c.loadMembers(100);
+    const ask = JSON.parse(ws.sent.at(-1));
+    assert.deepEqual({ type: ask.type, after: ask.after, limit: ask.limit }, { type: 'roster', after: 'me', limit: 100 }, 'after the welcome page, not after a presence sample');
+    ws.receive({ type: 'roster', id: ask.id, online: 260, members: [{ id: 'n1', name: 'nia' }], next: 'n1' });
+    assert.equal(await loaded, true);
+    assert.ok(c.members.has('n1'));
+    c.loadMembers(100);
+    assert.equal(JSON.parse(ws.sent.at(-1)).after, 'n1', 'the next page goes on from the last');
+  });
+});

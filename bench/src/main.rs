@@ -113,6 +113,9 @@ struct Load {
     size: usize,
     #[arg(long, default_value_t = 32)]
     connect_concurrency: usize,
+    /// Connect with `batch=1`: edge-chat then sends each client one `batch` frame per flush.
+    #[arg(long)]
+    batch: bool,
 }
 
 impl Load {
@@ -130,6 +133,7 @@ impl Load {
             drain: Duration::from_secs_f64(self.drain),
             size: self.size.max(32),
             connect_concurrency: self.connect_concurrency,
+            batch: self.batch,
             room_prefix: prefix,
             progress,
             cpu_pid,

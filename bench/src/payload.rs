@@ -61,6 +61,51 @@ pub fn classify(frame: &str) -> Seen {
     Seen::Other
 }
 
+const BATCH_PREFIX: &str = r#"{"type":"batch","frames":["#;
+
+/// The frames a WebSocket frame holds: the elements of a `batch` frame (edge-chat with `batch=1`), or
+/// the frame itself. The elements are split by tracking brace depth outside JSON strings, without a
+/// full parse; a malformed batch yields what could be split (the rest is not counted, so it shows as
+/// loss rather than passing unseen).
+pub fn unpack(frame: &str) -> Vec<&str> {
+    let Some(body) = frame.strip_prefix(BATCH_PREFIX) else {
+        return vec![frame];
+    };
+    let mut out = Vec::new();
+    let (mut depth, mut start, mut in_string, mut escaped) = (0usize, None, false, false);
+    for (i, b) in body.bytes().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' => {
+                if depth == 0 {
+                    start = Some(i);
+                }
+                depth += 1;
+            }
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    if let Some(s) = start.take() {
+                        out.push(&body[s..=i]);
+                    }
+                }
+            }
+            b']' if depth == 0 => break,
+            _ => {}
+        }
+    }
+    out
+}
+
 fn after<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     s.find(prefix).map(|i| &s[i + prefix.len()..])
 }
@@ -116,6 +161,16 @@ mod tests {
         assert_eq!(classify(msg), Seen::Message(STAMP));
         let ack = r#"{"type":"ack","id":"b7.42.123456","seq":3,"ts":1}"#;
         assert_eq!(classify(ack), Seen::Ack(STAMP));
+    }
+
+    #[test]
+    fn a_batch_is_split_into_its_frames_and_a_plain_frame_is_its_own() {
+        let batch = r#"{"type":"batch","frames":[{"type":"ack","id":"b7.42.123456"},{"type":"message","text":"a } \" { ]","from":{"id":"x"}}]}"#;
+        let frames = unpack(batch);
+        assert_eq!(frames.len(), 2);
+        assert_eq!(classify(frames[0]), Seen::Ack(STAMP));
+        assert!(frames[1].ends_with(r#"{"id":"x"}}"#));
+        assert_eq!(unpack("pong"), vec!["pong"]);
     }
 
     #[test]

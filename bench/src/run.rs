@@ -18,7 +18,7 @@ use tokio::time::{interval_at, sleep, timeout, timeout_at, Instant, MissedTickBe
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{connect_async_with_config, MaybeTlsStream, WebSocketStream};
 
-use crate::payload::{classify, message_frame, Seen, Stamp};
+use crate::payload::{classify, message_frame, unpack, Seen, Stamp};
 use crate::stats::{Percentiles, Tracker};
 use crate::Target;
 
@@ -41,6 +41,8 @@ pub struct Plan {
     /// Bytes of chat text per message.
     pub size: usize,
     pub connect_concurrency: usize,
+    /// Connect with `batch=1` (edge-chat's batched delivery).
+    pub batch: bool,
     /// Room names are `{room_prefix}-{k}`.
     pub room_prefix: String,
     pub progress: bool,
@@ -74,6 +76,9 @@ pub struct Outcome {
     pub latency_ms: Percentiles,
     pub ack_ms: Percentiles,
     pub connect_ms: Percentiles,
+    /// WebSocket frames and bytes all clients received, welcomes included (a connect storm's cost).
+    pub frames_in: u64,
+    pub bytes_in: u64,
     /// CPU seconds the server process used from the first send to the end of the drain, and per
     /// delivery: unlike throughput, hardly disturbed by other work on the machine.
     pub server_cpu_s: Option<f64>,
@@ -128,10 +133,19 @@ struct Inbox {
     ack_us: Vec<u32>,
     errors: u64,
     foreign: u64,
+    received: Received,
 }
 
-/// Opens a socket and waits for its first frame (`welcome`); returns it and the time it took.
-pub async fn connect(url: &str) -> Result<(Ws, Duration), String> {
+/// What a client received over a run: WebSocket frames and their bytes (the welcome included).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Received {
+    pub frames: u64,
+    pub bytes: u64,
+}
+
+/// Opens a socket and waits for its first frame (`welcome`); returns it, the time it took and what it
+/// received up to the welcome.
+pub async fn connect(url: &str) -> Result<(Ws, Duration, Received), String> {
     let t0 = Instant::now();
     // Nagle off: small frames must leave at once, or latency measures the kernel's 40 ms timer.
     let (mut ws, _) = timeout(
@@ -141,16 +155,21 @@ pub async fn connect(url: &str) -> Result<(Ws, Duration), String> {
     .await
     .map_err(|_| format!("{url}: connect timed out"))?
     .map_err(|e| format!("{url}: {e}"))?;
+    let mut got = Received::default();
     loop {
         match timeout(Duration::from_secs(30), ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) if t.starts_with(r#"{"type":"welcome""#) => break,
+            Ok(Some(Ok(Message::Text(t)))) if t.starts_with(r#"{"type":"welcome""#) => {
+                got.frames += 1;
+                got.bytes += t.len() as u64;
+                break;
+            }
             Ok(Some(Ok(_))) => continue,
             Ok(Some(Err(e))) => return Err(format!("{url}: {e}")),
             Ok(None) => return Err(format!("{url}: closed before welcome")),
             Err(_) => return Err(format!("{url}: no welcome within 30 s")),
         }
     }
-    Ok((ws, t0.elapsed()))
+    Ok((ws, t0.elapsed(), got))
 }
 
 pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
@@ -175,11 +194,12 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
     let mut connecting = Vec::with_capacity(total_clients);
     for i in 0..total_clients {
         let url = format!(
-            "{}/ws/{}-{}?name=b{}",
+            "{}/ws/{}-{}?name=b{}{}",
             target.ws_base,
             plan.room_prefix,
             i / plan.clients,
-            i % plan.clients
+            i % plan.clients,
+            if plan.batch { "&batch=1" } else { "" }
         );
         let gate = gate.clone();
         connecting.push(tokio::spawn(async move {
@@ -190,10 +210,13 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
     let mut sockets = Vec::with_capacity(total_clients);
     let mut connect_us = Vec::with_capacity(total_clients);
     let mut failures = Vec::new();
+    let mut welcomes = Received::default();
     for task in connecting {
         match task.await {
-            Ok(Ok((ws, took))) => {
+            Ok(Ok((ws, took, got))) => {
                 connect_us.push(took.as_micros().min(u32::MAX as u128) as u32);
+                welcomes.frames += got.frames;
+                welcomes.bytes += got.bytes;
                 sockets.push(ws);
             }
             Ok(Err(e)) => failures.push(e),
@@ -318,7 +341,9 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         let _ = c.await;
     }
 
-    let mut outcome = tally(plan, &shared, &sent, expected, inboxes, connect_us);
+    let mut outcome = tally(
+        plan, &shared, &sent, expected, inboxes, connect_us, welcomes,
+    );
     outcome.server_cpu_s = cpu;
     outcome.server_cpu_us_per_delivery = cpu
         .filter(|_| outcome.delivered > 0)
@@ -344,7 +369,9 @@ fn tally(
     expected: u64,
     inboxes: Vec<Inbox>,
     mut connect_us: Vec<u32>,
+    welcomes: Received,
 ) -> Outcome {
+    let (mut frames_in, mut bytes_in) = (welcomes.frames, welcomes.bytes);
     let (mut delivered, mut lost, mut duplicated, mut out_of_order) = (0, 0, 0, 0);
     let (mut foreign, mut errors, mut acks, mut in_window) = (0, 0, 0, 0);
     let mut latencies = Vec::new();
@@ -368,6 +395,8 @@ fn tally(
             out_of_order += t.out_of_order;
         }
         foreign += inbox.foreign;
+        frames_in += inbox.received.frames;
+        bytes_in += inbox.received.bytes;
         errors += inbox.errors;
         acks += inbox.acks;
         in_window += inbox.in_window;
@@ -396,6 +425,8 @@ fn tally(
         latency_ms: Percentiles::of(&mut latencies),
         ack_ms: Percentiles::of(&mut ack_us),
         connect_ms: Percentiles::of(&mut connect_us),
+        frames_in,
+        bytes_in,
         server_cpu_s: None,
         server_cpu_us_per_delivery: None,
     }
@@ -469,6 +500,7 @@ async fn read(
         ack_us: Vec::new(),
         errors: 0,
         foreign: 0,
+        received: Received::default(),
     };
     let window_end = || shared.window_end_us.load(Ordering::Relaxed);
     loop {
@@ -483,7 +515,28 @@ async fn read(
             Some(Err(_)) | None => break,
         };
         let now = shared.now_us();
-        match classify(&text) {
+        inbox.received.frames += 1;
+        inbox.received.bytes += text.len() as u64;
+        for frame in unpack(&text) {
+            inbox.tally(frame, now, &me, &shared, total_senders, window_end());
+        }
+    }
+    inbox
+}
+
+impl Inbox {
+    /// Tallies one server frame (one element of a batch, or a frame sent alone).
+    fn tally(
+        &mut self,
+        frame: &str,
+        now: u64,
+        me: &Me,
+        shared: &Shared,
+        total_senders: usize,
+        window_end: u64,
+    ) {
+        let inbox = self;
+        match classify(frame) {
             Seen::Message(stamp) => {
                 let s = stamp.sender as usize;
                 let mine = s < total_senders
@@ -495,15 +548,15 @@ async fn read(
                 {
                     None => {
                         inbox.foreign += 1;
-                        continue;
+                        return;
                     }
-                    Some(false) => continue, // a duplicate: counted by the tracker
+                    Some(false) => return, // a duplicate: counted by the tracker
                     Some(true) => {}
                 }
                 inbox
                     .latencies_us
                     .push(now.saturating_sub(stamp.sent_us).min(u32::MAX as u64) as u32);
-                if now <= window_end() {
+                if now <= window_end {
                     inbox.in_window += 1;
                 }
                 shared.delivered.fetch_add(1, Ordering::Relaxed);
@@ -521,7 +574,6 @@ async fn read(
             Seen::Other => {}
         }
     }
-    inbox
 }
 
 fn progress_bar(plan: &Plan) -> ProgressBar {

@@ -42,8 +42,8 @@ pub async fn wake(
     let mut rooms = Vec::with_capacity(tries);
     for k in 0..tries {
         let room = format!("{prefix}-{k}");
-        let (a, _) = connect(&format!("{}/ws/{room}?name=a", target.ws_base)).await?;
-        let (b, _) = connect(&format!("{}/ws/{room}?name=b", target.ws_base)).await?;
+        let (a, _, _) = connect(&format!("{}/ws/{room}?name=a", target.ws_base)).await?;
+        let (b, _, _) = connect(&format!("{}/ws/{room}?name=b", target.ws_base)).await?;
         let before = instance(target, &room).await;
         rooms.push((room, a, b, before));
     }

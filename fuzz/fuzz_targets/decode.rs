@@ -68,12 +68,13 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(history.messages.len(), 1);
             }
             Ok(ClientFrame::Typing | ClientFrame::Read { .. }) => assert!(answers.is_empty()),
-            // one answer: an ack or an error, or the page of history asked for
+            // one answer: an ack or an error, or the page of history or of the roster asked for
             Ok(frame) => {
                 assert_eq!(answers.len(), 1);
                 let kind = answers[0]["type"].as_str();
                 match frame {
                     ClientFrame::History { .. } => assert_eq!(kind, Some("history")),
+                    ClientFrame::Roster { .. } => assert_eq!(kind, Some("roster")),
                     _ => assert!(matches!(kind, Some("ack" | "error"))),
                 }
                 let stored_new = matches!(frame, ClientFrame::Message { .. })

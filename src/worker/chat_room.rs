@@ -36,9 +36,10 @@ use crate::api::Post;
 use crate::attachment::Attachment;
 use crate::call::RoomCall;
 use crate::config::Limits;
+use crate::delivery;
 use crate::error::Problem;
 use crate::protocol::User;
-use crate::room::{Effect, Incoming, Resume, Room, CLOSE_INTERNAL};
+use crate::room::{Effect, Framing, Incoming, Joining, Room, CLOSE_INTERNAL};
 use crate::routes::Target;
 
 /// The user id of messages posted over the HTTP API.
@@ -74,6 +75,11 @@ struct Inner {
     tick_due: bool,
     /// The JS function the tick timer calls (shared with [`ChatRoom`]).
     tick: Option<JsValue>,
+    /// When the tick timer that is set will fire (ms), so an earlier wake-up sets another one.
+    tick_at: Option<u64>,
+    /// The runtime's `DurableObjectState`, for what workers-rs does not wrap (the time of a socket's
+    /// last auto-answered ping), also from the timers' callbacks.
+    raw_state: JsValue,
 }
 
 impl DurableObject for ChatRoom {
@@ -98,7 +104,7 @@ impl DurableObject for ChatRoom {
         let mut members = Vec::new();
         for ws in state.get_websockets() {
             match member_of(&ws) {
-                Some(user) => members.push((user, ws)),
+                Some((user, framing)) => members.push((user, framing, ws)),
                 None => {
                     let _ = ws.close(Some(CLOSE_INTERNAL), Some("lost its attachment"));
                 }
@@ -111,6 +117,8 @@ impl DurableObject for ChatRoom {
             flush_due: false,
             tick_due: false,
             tick: None,
+            tick_at: None,
+            raw_state: AsRef::<JsValue>::as_ref(state.as_raw()).clone(),
         }));
         let shared = Rc::clone(&inner);
         let ticking = Rc::clone(&inner);
@@ -185,6 +193,10 @@ impl DurableObject for ChatRoom {
                     Err(p) => problem_response(&p),
                 }
             }
+            RoomCall::Roster { after, limit, .. } => {
+                let inner = self.inner.borrow();
+                json_response(inner.room.roster(after.as_deref(), limit).to_string(), 200)
+            }
             RoomCall::Versions { seq, .. } => {
                 let inner = self.inner.borrow();
                 match inner.room.versions(&inner.store, seq) {
@@ -200,7 +212,7 @@ impl DurableObject for ChatRoom {
 }
 
 /// The member a socket's attachment describes (`None`: missing, unreadable, or a newer version).
-fn member_of(ws: &WebSocket) -> Option<User> {
+fn member_of(ws: &WebSocket) -> Option<(User, Framing)> {
     ws.deserialize_attachment::<Attachment>()
         .ok()
         .flatten()
@@ -223,8 +235,10 @@ impl ChatRoom {
             let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
             return;
         };
-        let effects = inner.room.receive(&conn_id, frame, now_ms());
+        let now = now_ms();
+        let effects = inner.room.receive(&conn_id, frame, now);
         apply(inner, effects);
+        sweep(inner, now);
         if inner.room.has_pending() && !inner.flush_due {
             inner.flush_due = true;
             // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
@@ -264,6 +278,8 @@ impl ChatRoom {
     /// the caller refuses.
     fn open_socket(&self, join: Join) -> std::result::Result<Response, Problem> {
         let inner = &mut *self.inner.borrow_mut();
+        // Before the welcome: its roster and count leave out whoever has silently gone.
+        sweep(inner, now_ms());
         inner.room.admit()?;
         let user = User {
             id: hex(&random_bytes::<8>()?),
@@ -271,9 +287,10 @@ impl ChatRoom {
             uid: join.uid,
         };
         let pair = WebSocketPair::new().map_err(internal)?;
-        let resume = Resume {
+        let resume = Joining {
             after: join.after,
             since: join.since,
+            framing: join.framing,
         };
         let effects = inner.room.join(
             user.clone(),
@@ -284,8 +301,11 @@ impl ChatRoom {
         )?;
         self.state
             .accept_websocket_with_tags(&pair.server, &[user.id.as_str()]);
-        if let Err(e) = pair.server.serialize_attachment(Attachment::of(&user)) {
-            inner.room.leave(&user.id);
+        if let Err(e) = pair
+            .server
+            .serialize_attachment(Attachment::of(&user, join.framing))
+        {
+            inner.room.leave(&user.id, now_ms());
             let _ = pair
                 .server
                 .close(Some(CLOSE_INTERNAL), Some("could not attach"));
@@ -327,8 +347,10 @@ impl ChatRoom {
             return;
         };
         let inner = &mut *self.inner.borrow_mut();
-        let effects = inner.room.leave(&conn_id);
+        let now = now_ms();
+        let effects = inner.room.leave(&conn_id, now);
         apply(inner, effects);
+        sweep(inner, now);
     }
 }
 
@@ -348,11 +370,11 @@ fn identify(state: &State, room: &mut Room<WebSocket>, ws: &WebSocket) -> Option
         if ws.as_ref().ready_state() != worker::web_sys::WebSocket::OPEN {
             return None;
         }
-        let user = member_of(ws)?;
+        let (user, framing) = member_of(ws)?;
         if user.id != id {
             return None;
         }
-        room.restore([(user, ws.clone())], now_ms());
+        room.restore([(user, framing, ws.clone())], now_ms());
     }
     Some(id)
 }
@@ -413,8 +435,33 @@ fn start_indexing(inner: &Rc<RefCell<Inner>>) -> Option<Closure<dyn FnMut()>> {
 fn tick(inner: &RefCell<Inner>) {
     let inner = &mut *inner.borrow_mut();
     inner.tick_due = false;
-    let effects = inner.room.tick(now_ms());
+    inner.tick_at = None;
+    let now = now_ms();
+    let effects = inner.room.tick(now);
     apply(inner, effects);
+    sweep(inner, now);
+}
+
+/// Drops the sockets that fell silent ([`Room::sweep`]), when it is time to look. Runs only on events
+/// the room has anyway: an idle room is left to hibernate.
+fn sweep(inner: &mut Inner, now: u64) {
+    if !inner.room.sweep_due(now) {
+        return;
+    }
+    let state: &StateExt = inner.raw_state.unchecked_ref();
+    let effects = inner.room.sweep(now, |ws| last_ping_ms(state, ws.as_ref()));
+    apply(inner, effects);
+}
+
+/// When the runtime last answered `ping` on `ws` by itself (`getWebSocketAutoResponseTimestamp`: a
+/// `Date`, or `null` if it never has).
+fn last_ping_ms(state: &StateExt, ws: &worker::web_sys::WebSocket) -> Option<u64> {
+    let at = state.auto_response_timestamp(ws).ok()?;
+    if at.is_null() || at.is_undefined() {
+        return None;
+    }
+    let ms = at.unchecked_ref::<js_sys::Date>().get_time();
+    ms.is_finite().then_some(ms as u64)
 }
 
 #[wasm_bindgen]
@@ -422,6 +469,16 @@ extern "C" {
     /// The global `setTimeout` (`catch`: never expected to throw, but a throw must not panic).
     #[wasm_bindgen(js_name = setTimeout, catch)]
     fn set_timeout(callback: &JsValue, ms: i32) -> std::result::Result<JsValue, JsValue>;
+
+    /// The runtime's `DurableObjectState`, seen only for what workers-rs does not wrap yet.
+    type StateExt;
+    /// The time of the last ping the runtime answered by itself on `ws` (the auto-response set in
+    /// the constructor), kept by the runtime across hibernation. `catch`: an older runtime lacks it.
+    #[wasm_bindgen(method, catch, js_name = getWebSocketAutoResponseTimestamp)]
+    fn auto_response_timestamp(
+        this: &StateExt,
+        ws: &worker::web_sys::WebSocket,
+    ) -> std::result::Result<JsValue, JsValue>;
 
     /// The runtime's `WebSocket`, seen only for `send(data)` with a JS value. `send_with_str` copies the
     /// Rust string into a new JS string on every call (a UTF-8 decode per socket); a broadcast converts
@@ -434,20 +491,53 @@ extern "C" {
 
 /// Carries out the room's effects. A send to a socket that is already closing fails; its close
 /// event will remove it, so such errors are ignored.
+///
+/// With batched connections on the roster, [`delivery::arrange`] packs the turn's frames for them
+/// first (one `send` each, the common batch converted to a JS string once); the effects then go out
+/// one by one to the v1 connections only. Closes come after the batches, so a batched connection the
+/// room closes still gets its last frames.
 fn apply(inner: &mut Inner, effects: Vec<Effect>) {
     let room = &mut inner.room;
+    let batched = room.batched() > 0;
+    if batched {
+        let turn = delivery::arrange(&effects, |id| room.is_batched(id));
+        for (id, frame) in &turn.own {
+            if let (Some(frame), Some(ws)) = (frame, room.socket(id)) {
+                let _ = ws.send_with_str(frame);
+            }
+        }
+        if let Some(common) = &turn.common {
+            let common = JsValue::from_str(common);
+            for (id, member) in room.members() {
+                if member.framing == Framing::Batch && !turn.own.contains_key(id) {
+                    let _ = member
+                        .socket
+                        .as_ref()
+                        .unchecked_ref::<Socket>()
+                        .send(&common);
+                }
+            }
+        }
+    }
     for effect in effects {
         match effect {
             Effect::Send { to, frame } => {
+                if batched && room.is_batched(&to) {
+                    continue;
+                }
                 if let Some(ws) = room.socket(&to) {
                     let _ = ws.send_with_str(&frame);
                 }
             }
             Effect::Broadcast { except, frame } => {
                 let frame = JsValue::from_str(&frame);
-                for (id, ws) in room.sockets() {
-                    if Some(id) != except.as_deref() {
-                        let _ = ws.as_ref().unchecked_ref::<Socket>().send(&frame);
+                for (id, member) in room.members() {
+                    if Some(id) != except.as_deref() && member.framing == Framing::Single {
+                        let _ = member
+                            .socket
+                            .as_ref()
+                            .unchecked_ref::<Socket>()
+                            .send(&frame);
                     }
                 }
             }
@@ -456,12 +546,18 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
                     let _ = ws.close(Some(code), Some(reason));
                 }
             }
-            // One tick timer at a time: the tick itself asks again for what is still held back.
+            // One tick timer at a time, unless a wake-up is wanted before it fires (a read mark held
+            // for a second, while presence waits for several): the tick asks again for what is still
+            // held back, and a tick with nothing due does nothing.
             Effect::Wake { after_ms } => {
-                if !inner.tick_due {
+                let at = now_ms() + after_ms;
+                if !inner.tick_due || inner.tick_at.is_some_and(|t| at < t) {
                     if let Some(callback) = &inner.tick {
                         let delay = after_ms.min(i32::MAX as u64) as i32;
-                        inner.tick_due = set_timeout(callback, delay).is_ok();
+                        if set_timeout(callback, delay).is_ok() {
+                            inner.tick_due = true;
+                            inner.tick_at = Some(at);
+                        }
                     }
                 }
             }

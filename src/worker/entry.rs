@@ -70,6 +70,10 @@ async fn handle(
             Ok(page) => read(&req, url, page, config, env).await,
             Err(p) => problem_response(&p),
         },
+        Route::Members(room) => match call::roster_page(room, &url.query_pairs()) {
+            Ok(page) => read(&req, url, page, config, env).await,
+            Err(p) => problem_response(&p),
+        },
         Route::Post(room) => post(req, room, config, env).await,
         Route::Versions(room, seq) => {
             read(&req, url, RoomCall::Versions { room, seq }, config, env).await

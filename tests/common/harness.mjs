@@ -192,8 +192,9 @@ export async function restartServer(server, { crash = false } = {}) {
 export class Client {
   constructor(url, options = {}) {
     this.url = url;
-    this.frames = []; // every parsed frame, in arrival order
+    this.frames = []; // every parsed frame, in arrival order (a batch's frames one by one)
     this.raw = []; // every text frame as received
+    this.batches = []; // the size of each batch frame received
     this.consumed = new Set();
     this.waiters = [];
     this.closed = null;
@@ -207,7 +208,13 @@ export class Client {
       } catch {
         frame = { type: '_text', text };
       }
-      this.frames.push(frame);
+      // A batch (batch=1) is read as the frames it holds, in order; `batches` counts them.
+      if (frame?.type === 'batch' && Array.isArray(frame.frames)) {
+        this.batches.push(frame.frames.length);
+        this.frames.push(...frame.frames);
+      } else {
+        this.frames.push(frame);
+      }
       this.wake();
     });
     this.ws.on('close', (code, reason) => {
