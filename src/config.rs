@@ -47,6 +47,15 @@ pub struct Config {
     /// Client addresses the per-client limits on new sockets and API posts never count
     /// (`RATE_LIMIT_EXEMPT`, comma-separated): a load test or a trusted backend on one address.
     pub rate_limit_exempt: Vec<String>,
+    /// Where rooms POST their events (`WEBHOOK_URL`, signed with `WEBHOOK_SECRET`); `None`: no webhooks.
+    pub webhook: Option<Webhook>,
+}
+
+/// The app's webhook receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: String,
 }
 
 impl Config {
@@ -83,6 +92,7 @@ impl Config {
             api_token: secret(&lookup, "API_TOKEN"),
             auth_secret: secret(&lookup, "AUTH_SECRET"),
             rate_limit_exempt: list(&lookup, "RATE_LIMIT_EXEMPT"),
+            webhook: webhook(&lookup)?,
         })
     }
 
@@ -102,6 +112,27 @@ fn list(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `WEBHOOK_URL` with its `WEBHOOK_SECRET`: an http(s) URL, and never unsigned (a receiver could not
+/// tell our events from anybody's).
+fn webhook(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhook>, Problem> {
+    let Some(url) = secret(lookup, "WEBHOOK_URL").map(|u| u.trim().to_string()) else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("WEBHOOK_URL={url:?} is not an http(s) URL"),
+        ));
+    }
+    let Some(secret) = secret(lookup, "WEBHOOK_SECRET") else {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            "WEBHOOK_URL is set without WEBHOOK_SECRET: events must be signed",
+        ));
+    };
+    Ok(Some(Webhook { url, secret }))
 }
 
 fn secret(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Option<String> {
@@ -186,6 +217,27 @@ mod tests {
         assert!(!c.limits_client("127.0.0.1"));
         assert!(!c.limits_client("::1"));
         assert!(c.limits_client("203.0.113.9"));
+    }
+
+    #[test]
+    fn a_webhook_needs_an_http_url_and_a_secret() {
+        assert_eq!(parse(&[]).unwrap().webhook, None);
+        let c = parse(&[
+            ("WEBHOOK_URL", " https://app.example/hooks "),
+            ("WEBHOOK_SECRET", "whsec"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.webhook,
+            Some(Webhook {
+                url: "https://app.example/hooks".into(),
+                secret: "whsec".into()
+            })
+        );
+        let e = parse(&[("WEBHOOK_URL", "https://app.example/hooks")]).unwrap_err();
+        assert!(e.message.contains("WEBHOOK_SECRET"), "{}", e.message);
+        let e = parse(&[("WEBHOOK_URL", "ftp://x"), ("WEBHOOK_SECRET", "s")]).unwrap_err();
+        assert!(e.message.contains("WEBHOOK_URL"), "{}", e.message);
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! - [`api`] — the HTTP API's request bodies, read and checked.
 //! - [`call`] — every Worker → Durable Object call as one typed value, encoded and parsed.
 //! - [`routes`] — path → route, and the `Origin` check.
+//! - [`webhook`] — events for the app's backend: bodies, signatures, retry and outbox rules.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
 //! Worker's `fetch`), `chat_room.rs` (the Durable Object), `store.rs` (SQL history).
@@ -36,6 +37,7 @@ pub mod rate;
 pub mod room;
 pub mod routes;
 pub mod validate;
+pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;

@@ -34,6 +34,7 @@ use crate::history::{Appended, History};
 use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
+use crate::webhook::{self, EventKind, ReactionChange};
 
 /// WebSocket close code for a frame over the size limit ("message too big").
 pub const CLOSE_TOO_BIG: u16 = 1009;
@@ -64,6 +65,9 @@ pub enum Effect {
     },
     /// Call [`Room::tick`] after this many milliseconds (announcements held back to coalesce them).
     Wake { after_ms: u64 },
+    /// Put this webhook event (its JSON body) into the outbox, in the same turn as the change it
+    /// reports so both commit together (only when [`Room::set_webhooks`] switched events on).
+    Event { body: String },
 }
 
 /// Where a joining client resumes: `after` its last seen `seq`, and `since` its last seen `rev`.
@@ -151,6 +155,8 @@ pub struct Room<S> {
     rev: u64,
     /// Per author: when their read mark was last announced, and a newer one held back, if any.
     reads_shown: HashMap<String, ReadShown>,
+    /// Whether changes produce [`Effect::Event`]s (a webhook receiver is configured).
+    webhooks: bool,
 }
 
 #[derive(Debug, Default)]
@@ -182,6 +188,29 @@ impl<S> Room<S> {
             commits: Commits::default(),
             rev: last_seq,
             reads_shown: HashMap::new(),
+            webhooks: false,
+        }
+    }
+
+    /// Switches webhook events on: every stored, edited, deleted or reacted-to message then also
+    /// produces an [`Effect::Event`].
+    pub fn set_webhooks(&mut self, on: bool) {
+        self.webhooks = on;
+    }
+
+    /// The webhook event for a change, when events are on.
+    fn event(
+        &self,
+        kind: EventKind,
+        message: &ChatMessage,
+        at: u64,
+        reaction: Option<ReactionChange<'_>>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.webhooks {
+            effects.push(Effect::Event {
+                body: webhook::event_body(kind, &self.name, message, at, reaction),
+            });
         }
     }
 
@@ -576,6 +605,7 @@ impl<S> Room<S> {
         history.edit(&edited, &previous).map_err(storage)?;
         self.rev = rev;
         effects.push(updated(&edited));
+        self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
@@ -620,6 +650,7 @@ impl<S> Room<S> {
         history.delete(&tombstone).map_err(storage)?;
         self.rev = rev;
         effects.push(updated(&tombstone));
+        self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
@@ -669,6 +700,20 @@ impl<S> Room<S> {
             }
             .to_json(),
         });
+        if self.webhooks {
+            let kind = if on {
+                EventKind::ReactionAdded
+            } else {
+                EventKind::ReactionRemoved
+            };
+            let reacted = ChatMessage {
+                reactions: counts,
+                rev,
+                ..msg
+            };
+            let change = ReactionChange { emoji, user: from };
+            self.event(kind, &reacted, now_ms, Some(change), effects);
+        }
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
@@ -968,6 +1013,7 @@ impl<S> Room<S> {
             except: Some(msg.from.id.clone()),
             frame: ServerFrame::Message(&msg).to_json(),
         });
+        self.event(EventKind::MessageCreated, &msg, msg.ts, None, effects);
         Ok(Accepted {
             seq: msg.seq,
             ts: msg.ts,
@@ -1479,6 +1525,7 @@ mod tests {
                     "room".into(),
                     serde_json::json!({"type": "wake", "seq": after_ms}),
                 ),
+                Effect::Event { body } => ("outbox".into(), parse(body)),
             })
             .map(|(to, v)| {
                 (
@@ -2357,5 +2404,125 @@ mod tests {
         assert!(effects.is_empty());
         let (res, _) = r.post(user("api", "bot"), " ".into(), None, &mut h, 10);
         assert_eq!(res.unwrap_err().code, ErrorCode::BadRequest);
+    }
+
+    /// The webhook events among `effects`, parsed.
+    fn events(effects: &[Effect]) -> Vec<Value> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Event { body } => Some(parse(body)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn with_webhooks_on_every_change_and_only_a_change_produces_one_event() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        assert!(
+            h.messages.len() == 1,
+            "living() said hello before events were on"
+        );
+        r.set_webhooks(true);
+        let created = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"message","text":"hi","id":"m2"}),
+            &mut h,
+            2,
+        );
+        let e = events(&created);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0]["type"], "message.created");
+        assert_eq!(e[0]["room"], "lobby");
+        assert_eq!(e[0]["message"]["seq"], 2);
+        assert_eq!(e[0]["event_id"], "lobby/2");
+        // a retry of the same message is no new change
+        let retry = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"message","text":"hi","id":"m2"}),
+            &mut h,
+            3,
+        );
+        assert!(events(&retry).is_empty());
+        let edited = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"edit","seq":2,"text":"hi all"}),
+            &mut h,
+            4,
+        );
+        let e = events(&edited);
+        assert_eq!(
+            (e[0]["type"].as_str(), e[0]["message"]["text"].as_str()),
+            (Some("message.updated"), Some("hi all"))
+        );
+        assert_eq!(e[0]["at"], 4);
+        let reacted = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"react","seq":2,"emoji":"👍","on":true}),
+            &mut h,
+            5,
+        );
+        let e = events(&reacted);
+        assert_eq!(e[0]["type"], "reaction.added");
+        assert_eq!(e[0]["message"]["reactions"]["👍"], 1);
+        assert_eq!(e[0]["reaction"]["user"]["uid"], "u-bob");
+        let unreacted = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"react","seq":2,"emoji":"👍","on":false}),
+            &mut h,
+            6,
+        );
+        assert_eq!(events(&unreacted)[0]["type"], "reaction.removed");
+        let refused = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"delete","seq":2}),
+            &mut h,
+            7,
+        );
+        assert!(
+            events(&refused).is_empty(),
+            "a refused change reports nothing"
+        );
+        let deleted = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"delete","seq":2}),
+            &mut h,
+            8,
+        );
+        let e = events(&deleted);
+        assert_eq!(e[0]["type"], "message.deleted");
+        assert_eq!(e[0]["message"]["text"], "");
+        assert_eq!(e[0]["message"]["deleted"], true);
+        let ids: std::collections::BTreeSet<String> =
+            [&created, &edited, &reacted, &unreacted, &deleted]
+                .iter()
+                .map(|fx| events(fx)[0]["event_id"].as_str().unwrap().to_string())
+                .collect();
+        assert_eq!(ids.len(), 5, "each change has its own event id");
+        let (_, posted) = r.post(user("api", "bot"), "from the API".into(), None, &mut h, 9);
+        assert_eq!(events(&posted)[0]["message"]["text"], "from the API");
+    }
+
+    #[test]
+    fn without_webhooks_no_events_are_built() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        let effects = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"edit","seq":1,"text":"x"}),
+            &mut h,
+            2,
+        );
+        assert!(events(&effects).is_empty());
     }
 }
