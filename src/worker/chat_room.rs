@@ -28,6 +28,7 @@ use worker::{
 };
 
 use super::store::Store;
+use super::webhooks::{self, Hooks};
 use super::{
     hex, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
 };
@@ -44,8 +45,9 @@ use crate::routes::Target;
 /// The user id of messages posted over the HTTP API.
 const API_USER_ID: &str = "api";
 
-/// `fetch` only: the socket events are the synchronous exports in the `#[wasm_bindgen] impl` below.
-#[durable_object(fetch)]
+/// `fetch` and `alarm` (webhook delivery): the socket events are the synchronous exports in the
+/// `#[wasm_bindgen] impl` below.
+#[durable_object(alarm)]
 pub struct ChatRoom {
     state: State,
     /// Random per construction: changes when the object is rebuilt after hibernation or eviction.
@@ -61,10 +63,12 @@ pub struct ChatRoom {
     _tick_callback: Rc<Closure<dyn FnMut()>>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     /// The roster, with each member's socket: the one map of who is connected.
     room: Room<WebSocket>,
-    store: Store,
+    pub(super) store: Store,
+    /// The webhook outbox and receiver, when the deployment has a `WEBHOOK_URL`.
+    pub(super) hooks: Option<Hooks>,
     /// A flush timer is set and has not fired yet.
     flush_due: bool,
     /// A tick timer is set and has not fired yet.
@@ -80,11 +84,15 @@ impl DurableObject for ChatRoom {
             Ok(pair) => state.set_websocket_auto_response(&pair),
             Err(e) => worker::console_error!("auto-response not set: {e:?}"),
         }
-        let limits = load_config(&env).map(|c| c.limits).unwrap_or_else(|p| {
-            worker::console_error!("bad configuration, using default limits: {}", p.message);
-            Limits::default()
-        });
+        let (limits, webhook) = match load_config(&env) {
+            Ok(config) => (config.limits, config.webhook),
+            Err(p) => {
+                worker::console_error!("bad configuration, using default limits: {}", p.message);
+                (Limits::default(), None)
+            }
+        };
         let store = Store::open(state.storage().sql());
+        let hooks = webhook.and_then(|w| Hooks::open(w, state.storage(), &store));
         let (last_seq, rev) = store.head().unwrap_or_else(|e| {
             worker::console_error!("could not read the last seq and rev: {e}");
             (0, 0)
@@ -92,6 +100,7 @@ impl DurableObject for ChatRoom {
         let name = state.id().name().unwrap_or_default();
         let mut room = Room::new(name, limits, last_seq);
         room.set_rev(rev);
+        room.set_webhooks(hooks.is_some());
         let mut members = Vec::new();
         for ws in state.get_websockets() {
             match member_of(&ws) {
@@ -105,6 +114,7 @@ impl DurableObject for ChatRoom {
         let inner = Rc::new(RefCell::new(Inner {
             room,
             store,
+            hooks,
             flush_due: false,
             tick_due: false,
             tick: None,
@@ -156,6 +166,9 @@ impl DurableObject for ChatRoom {
                 info["commits"] = serde_json::to_value(inner.room.commits())?;
                 info["rev"] = json!(inner.room.rev());
                 info["storage_bytes"] = json!(self.state.storage().sql().database_size());
+                if let Some(hooks) = &inner.hooks {
+                    info["webhooks"] = hooks.info(&inner.store);
+                }
                 json_response(info.to_string(), 200)
             }
             RoomCall::Messages { after, limit, .. } => {
@@ -181,6 +194,12 @@ impl DurableObject for ChatRoom {
                 }
             }
         }
+    }
+
+    /// Delivers the webhook outbox (the only use of the alarm).
+    async fn alarm(&self) -> Result<Response> {
+        webhooks::deliver(&self.inner).await;
+        Response::empty()
     }
 }
 
@@ -399,6 +418,11 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             Effect::Close { to, code, reason } => {
                 if let Some(ws) = room.take_closing(&to) {
                     let _ = ws.close(Some(code), Some(reason));
+                }
+            }
+            Effect::Event { body } => {
+                if let Some(hooks) = inner.hooks.as_mut() {
+                    hooks.record(&inner.store, &body);
                 }
             }
             // One tick timer at a time: the tick itself asks again for what is still held back.

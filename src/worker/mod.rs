@@ -1,10 +1,12 @@
 //! The thin shell around the pure core, compiled only for wasm: the Worker's `fetch` handler
-//! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]) and its SQL history ([`store`]).
+//! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]), its SQL history ([`store`]) and its
+//! webhook delivery ([`webhooks`]).
 //! Everything here carries out decisions made in `routes`, `access`, `call`, `room` and `config`.
 
 mod chat_room;
 mod entry;
 mod store;
+mod webhooks;
 
 use wasm_bindgen::JsCast;
 use worker::{Env, Headers, Response, Result, WebSocketPair};

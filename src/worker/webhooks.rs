@@ -1,0 +1,228 @@
+//! Carrying out `crate::webhook`'s rules in the Durable Object: writing events into the outbox as the
+//! room produces them, arming the object's alarm, and the alarm's delivery rounds (signed POSTs to
+//! `WEBHOOK_URL`, a few at once, each with a timeout).
+//!
+//! Why an alarm and not a timer: an alarm is stored with the object, so it fires even after a restart
+//! or an eviction, and it wakes a hibernating room only when there is something to deliver. The
+//! runtime runs one alarm handler at a time per object, and chat events keep flowing while it awaits
+//! the receiver (the handler holds no borrow of the room across an `await`).
+//! <https://developers.cloudflare.com/durable-objects/api/alarms/>
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use futures_util::future::{join_all, select, Either};
+use wasm_bindgen::JsValue;
+use worker::{
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, ScheduledTime, Storage,
+};
+
+use super::chat_room::Inner;
+use super::now_ms;
+use super::store::{Pending, Store};
+use crate::config::Webhook;
+use crate::webhook::{self, BATCH, SIGNATURE_HEADER, TIMEOUT_MS};
+
+/// Delivery rounds per alarm: past them the alarm re-arms itself at once, so one invocation stays short
+/// even when a busy room's backlog is long.
+const ROUNDS_PER_ALARM: usize = 25;
+
+/// The room's webhook state: where events go, and how the outbox stands.
+pub struct Hooks {
+    webhook: Webhook,
+    storage: Rc<Storage>,
+    /// Events in the outbox.
+    pending: u64,
+    /// Delivery rounds that failed in a row (0 while the receiver is well).
+    failures: u32,
+    last_error: Option<String>,
+    /// An alarm is set (or running): new events need not set one.
+    alarm_set: bool,
+}
+
+impl Hooks {
+    /// Opens the outbox; `None` (logged) if the table cannot be made, in which case the room runs
+    /// without webhooks rather than failing chat.
+    pub fn open(webhook: Webhook, storage: Storage, store: &Store) -> Option<Hooks> {
+        let pending = store
+            .open_outbox()
+            .map_err(|e| worker::console_error!("webhook outbox unavailable: {e}"))
+            .ok()?;
+        let mut hooks = Hooks {
+            webhook,
+            storage: Rc::new(storage),
+            pending,
+            failures: 0,
+            last_error: None,
+            alarm_set: false,
+        };
+        if pending > 0 {
+            // Events left by an earlier incarnation: their alarm is stored and will fire, but arming
+            // one again costs nothing and covers a crash between the write and the arming.
+            hooks.arm(now_ms());
+        }
+        Some(hooks)
+    }
+
+    /// Puts one event into the outbox (same turn as the change, so the same commit) and makes sure an
+    /// alarm will deliver it. A full outbox drops its oldest events.
+    pub fn record(&mut self, store: &Store, body: &str) {
+        let now = now_ms();
+        if let Err(e) = store.outbox_add(body, now) {
+            worker::console_error!("webhook event not recorded: {e}");
+            return;
+        }
+        self.pending += 1;
+        let (_, over) = webhook::overflow(self.pending, now);
+        if over > 0 {
+            self.dropped(store.outbox_drop(0, over));
+        }
+        if !self.alarm_set {
+            self.arm(now);
+        }
+    }
+
+    fn dropped(&mut self, dropped: Result<u64, String>) {
+        match dropped {
+            Ok(n) => self.pending = self.pending.saturating_sub(n),
+            Err(e) => worker::console_error!("webhook outbox not trimmed: {e}"),
+        }
+    }
+
+    /// Sets the object's alarm for `at` (ms). `setAlarm` returns a promise; the call itself happens
+    /// when the spawned future first runs, in a microtask of this same turn.
+    fn arm(&mut self, at: u64) {
+        self.alarm_set = true;
+        let storage = Rc::clone(&self.storage);
+        wasm_bindgen_futures::spawn_local(async move {
+            // A plain number would be an offset from now: the alarm takes a `Date` for a time.
+            let when = ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at as f64)));
+            if let Err(e) = storage.set_alarm(when).await {
+                worker::console_error!("could not set the webhook alarm: {e}");
+            }
+        });
+    }
+
+    /// For `GET /api/rooms/{room}`.
+    pub fn info(&self, store: &Store) -> serde_json::Value {
+        serde_json::json!({
+            "pending": self.pending,
+            "dropped": store.webhooks_dropped().unwrap_or(0),
+            "failures": self.failures,
+            "last_error": self.last_error,
+        })
+    }
+}
+
+/// One delivery round's work, taken from the outbox while the room is borrowed.
+enum Round {
+    Idle,
+    Send {
+        webhook: Webhook,
+        batch: Vec<Pending>,
+    },
+}
+
+/// The alarm: delivers the outbox oldest first, [`BATCH`] events at a time, until it is empty, a round
+/// fails (then the whole queue backs off) or [`ROUNDS_PER_ALARM`] rounds are done (then it goes on in
+/// a fresh alarm).
+pub async fn deliver(inner: &RefCell<Inner>) {
+    for _ in 0..ROUNDS_PER_ALARM {
+        let round = {
+            let inner = &mut *inner.borrow_mut();
+            let Some(hooks) = inner.hooks.as_mut() else {
+                return;
+            };
+            let (expired_before, _) = webhook::overflow(hooks.pending, now_ms());
+            hooks.dropped(inner.store.outbox_drop(expired_before, 0));
+            match inner.store.outbox_next(BATCH) {
+                Ok(batch) if batch.is_empty() => {
+                    hooks.pending = 0;
+                    hooks.failures = 0;
+                    hooks.alarm_set = false;
+                    Round::Idle
+                }
+                Ok(batch) => Round::Send {
+                    webhook: hooks.webhook.clone(),
+                    batch,
+                },
+                Err(e) => {
+                    worker::console_error!("webhook outbox unreadable: {e}");
+                    Round::Idle
+                }
+            }
+        };
+        let Round::Send { webhook, batch } = round else {
+            return;
+        };
+        let outcomes = join_all(batch.iter().map(|event| post(&webhook, event))).await;
+        let inner = &mut *inner.borrow_mut();
+        let Some(hooks) = inner.hooks.as_mut() else {
+            return;
+        };
+        let mut failed = None;
+        for (event, outcome) in batch.iter().zip(outcomes) {
+            let written = match outcome {
+                Ok(status) if webhook::delivered(Some(status)) => {
+                    hooks.pending = hooks.pending.saturating_sub(1);
+                    inner.store.outbox_done(event.id)
+                }
+                Ok(status) => {
+                    failed = Some(format!("HTTP {status}"));
+                    inner.store.outbox_failed(event.id)
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    inner.store.outbox_failed(event.id)
+                }
+            };
+            if let Err(e) = written {
+                worker::console_error!("webhook outbox not updated: {e}");
+            }
+        }
+        if let Some(error) = failed {
+            hooks.failures = hooks.failures.saturating_add(1);
+            hooks.last_error = Some(error);
+            let wait = webhook::backoff_ms(hooks.failures, js_sys::Math::random());
+            hooks.arm(now_ms() + wait);
+            return;
+        }
+        hooks.failures = 0;
+    }
+    if let Some(hooks) = inner.borrow_mut().hooks.as_mut() {
+        hooks.arm(now_ms());
+    }
+}
+
+/// POSTs one event, signed; its HTTP status, or why there is none (timeout, network).
+async fn post(webhook: &Webhook, event: &Pending) -> Result<u16, String> {
+    let t = now_ms() / 1000;
+    let headers = Headers::new();
+    let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| e.to_string());
+    set("content-type", "application/json")?;
+    set(
+        SIGNATURE_HEADER,
+        &webhook::signature(&webhook.secret, t, &event.body),
+    )?;
+    set("x-edge-chat-attempt", &(event.attempts + 1).to_string())?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(JsValue::from_str(&event.body)));
+    let request = Request::new_with_init(&webhook.url, &init).map_err(|e| e.to_string())?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sending = Box::pin(fetch.send_with_signal(&signal));
+    let timeout = Delay::from(Duration::from_millis(TIMEOUT_MS));
+    let outcome = match select(sending, timeout).await {
+        Either::Left((Ok(response), _)) => Ok(response.status_code()),
+        Either::Left((Err(e), _)) => Err(e.to_string()),
+        Either::Right(_) => {
+            controller.abort();
+            Err(format!("no answer within {TIMEOUT_MS} ms"))
+        }
+    };
+    outcome
+}
