@@ -740,6 +740,8 @@ proptest! {
                 let conn = match (&actor, e) {
                     // Only read marks are ever held back, and these connections are anonymous.
                     (_, Effect::Wake { .. }) => { prop_assert!(false, "no wake for anonymous members"); continue; }
+                    // Webhooks are off in this room.
+                    (_, Effect::Event { .. }) => { prop_assert!(false, "no webhook events unless switched on"); continue; }
                     (Some(a), _) => a.clone(),
                     (None, Effect::Send { to, .. } | Effect::Close { to, .. }) => to.clone(),
                     (None, Effect::Broadcast { except, .. }) => except.clone().expect("a broadcast names its sender"),
@@ -768,7 +770,7 @@ proptest! {
                             other => prop_assert!(false, "unexpected broadcast {:?}", other),
                         }
                     }
-                    Effect::Wake { .. } => {}
+                    Effect::Wake { .. } | Effect::Event { .. } => {}
                     Effect::Close { to, code, .. } => {
                         prop_assert!(actor.is_some(), "a close is never held for a flush");
                         prop_assert_eq!(to, &conn);
