@@ -48,6 +48,9 @@ pub struct JwtConfig {
     pub audience: Option<String>,
     /// Least seconds between two fetches of the JWKS (`JWKS_REFETCH_SECS`, default 30).
     pub refetch_secs: u64,
+    /// Clock skew allowed on `exp` and `nbf` (`JWT_LEEWAY_SECS`, default 60); a live socket is closed
+    /// once its token's `exp` plus this has passed.
+    pub leeway_secs: u64,
 }
 
 /// The whole configuration of a deployment.
@@ -113,6 +116,13 @@ impl Config {
                     0.0,
                     true,
                 )? as u64,
+                leeway_secs: number(
+                    &lookup,
+                    "JWT_LEEWAY_SECS",
+                    jwt::LEEWAY_SECS as f64,
+                    0.0,
+                    true,
+                )? as u64,
             },
         })
     }
@@ -130,6 +140,7 @@ impl Config {
             jwks: self.jwt.jwks_url.is_some(),
             issuer: self.jwt.issuer.as_deref(),
             audience: self.jwt.audience.as_deref(),
+            leeway: self.jwt.leeway_secs,
         }
     }
 
@@ -232,6 +243,7 @@ mod tests {
         assert!(c.signed_access());
         assert_eq!(c.jwt.jwks_url.as_deref(), Some("https://id.example/jwks.json"));
         assert_eq!(c.jwt.refetch_secs, jwks::DEFAULT_COOLDOWN_SECS);
+        assert_eq!(c.jwt.leeway_secs, jwt::LEEWAY_SECS);
         assert!(c.jwt_policy().jwks);
         let c = parse(&[("JWT_SECRET", "s"), ("JWT_AUDIENCE", "chat")]).unwrap();
         assert!(c.signed_access());

@@ -16,8 +16,8 @@
 //! Claims: `sub` (required) gives the author id, `name` the display name (`sub` when absent), `exp`
 //! (required: a socket must know when to close), `nbf`, `iss` / `aud` (checked against `JWT_ISSUER` /
 //! `JWT_AUDIENCE` when those are set), `rooms` (a list of room names, or `"*"`; absent: any room) and
-//! `role` (`"member"`, the default, or `"moderator"`). `exp` and `nbf` allow [`LEEWAY_SECS`] of clock
-//! skew.
+//! `role` (`"member"`, the default, or `"moderator"`). `exp` and `nbf` allow `JWT_LEEWAY_SECS`
+//! (default [`LEEWAY_SECS`]) of clock skew.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -30,8 +30,8 @@ use crate::identity;
 use crate::session::{Role, Session};
 use crate::validate::{RoomName, UserName};
 
-/// Clock skew allowed on `exp` and `nbf`, in seconds (an identity provider's clock and the edge's may
-/// differ a little; a minute is what most JWT libraries allow).
+/// Default clock skew allowed on `exp` and `nbf`, in seconds (`JWT_LEEWAY_SECS`): an identity
+/// provider's clock and the edge's may differ a little; a minute is what most JWT libraries allow.
 pub const LEEWAY_SECS: u64 = 60;
 /// Longest JWT accepted: a real one is well under 2 KB; a huge `token=` must cost nothing to refuse.
 pub const MAX_JWT_LEN: usize = 8192;
@@ -67,7 +67,7 @@ impl Alg {
 }
 
 /// What this deployment accepts, from its configuration.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Policy<'a> {
     /// `JWT_SECRET`: enables HS256.
     pub secret: Option<&'a str>,
@@ -77,6 +77,8 @@ pub struct Policy<'a> {
     pub issuer: Option<&'a str>,
     /// `JWT_AUDIENCE`: a value `aud` must be or contain.
     pub audience: Option<&'a str>,
+    /// Clock skew allowed on `exp` and `nbf` (`JWT_LEEWAY_SECS`).
+    pub leeway: u64,
 }
 
 /// The part of a token that needs the JWKS: which key, and what it must have signed.
@@ -236,13 +238,12 @@ fn session_of(
         claims.exp.ok_or_else(|| refuse("has no exp claim"))?,
         "exp",
     )?;
-    if exp.saturating_add(LEEWAY_SECS) <= now_secs {
+    if exp.saturating_add(policy.leeway) <= now_secs {
         return Err(Problem::new(ErrorCode::TokenExpired, "token has expired"));
     }
-    if let Some(nbf) = claims.nbf {
-        if seconds(nbf, "nbf")? > now_secs.saturating_add(LEEWAY_SECS) {
-            return Err(refuse("is not valid yet (nbf)"));
-        }
+    let nbf = claims.nbf.map(|nbf| seconds(nbf, "nbf")).transpose()?;
+    if nbf.is_some_and(|nbf| nbf > now_secs.saturating_add(policy.leeway)) {
+        return Err(refuse("is not valid yet (nbf)"));
     }
     if let Some(issuer) = policy.issuer {
         if claims.iss.as_deref() != Some(issuer) {
@@ -263,14 +264,13 @@ fn session_of(
         None => {}
         Some(OneOrMany::One(all)) if all == "*" => {}
         Some(OneOrMany::One(_)) => return Err(refuse("claim rooms must be a list or \"*\"")),
-        Some(OneOrMany::Many(rooms)) => {
-            if !rooms.iter().any(|r| r == room.as_str()) {
-                return Err(Problem::new(
-                    ErrorCode::Forbidden,
-                    "token does not open this room (rooms)",
-                ));
-            }
+        Some(OneOrMany::Many(rooms)) if !rooms.iter().any(|r| r == room.as_str()) => {
+            return Err(Problem::new(
+                ErrorCode::Forbidden,
+                "token does not open this room (rooms)",
+            ));
         }
+        Some(OneOrMany::Many(_)) => {}
     }
     let sub = claims
         .sub
@@ -327,10 +327,20 @@ pub(crate) mod tests {
         RoomName::parse("lobby").unwrap()
     }
 
+    fn base() -> Policy<'static> {
+        Policy {
+            secret: None,
+            jwks: false,
+            issuer: None,
+            audience: None,
+            leeway: LEEWAY_SECS,
+        }
+    }
+
     fn hs() -> Policy<'static> {
         Policy {
             secret: Some("jwt-secret"),
-            ..Policy::default()
+            ..base()
         }
     }
 
@@ -379,7 +389,7 @@ pub(crate) mod tests {
         assert_eq!(code(&confused, &hs()), ErrorCode::Unauthorized);
         let jwks_only = Policy {
             jwks: true,
-            ..Policy::default()
+            ..base()
         };
         let e = check(&confused, &lobby(), &jwks_only, NOW).unwrap_err();
         assert!(e.message.contains("no JWT_SECRET"), "{}", e.message);
@@ -397,7 +407,7 @@ pub(crate) mod tests {
     fn rs256_and_es256_wait_for_their_key_with_the_claims_already_checked() {
         let policy = Policy {
             jwks: true,
-            ..Policy::default()
+            ..base()
         };
         let token = encode(&json!({"alg":"ES256","kid":"k1"}), &claims(), |_| vec![7; 64]);
         let Checked::NeedsKey(s, key) = check(&token, &lobby(), &policy, NOW).unwrap() else {
