@@ -399,7 +399,13 @@ mod tests {
         // without AUTH_SECRET every room is open to read, as documented
         let open = config();
         assert_eq!(
-            entry(may_enter(&open, &room("x"), &Credentials::default(), true, 0)),
+            entry(may_enter(
+                &open,
+                &room("x"),
+                &Credentials::default(),
+                true,
+                0
+            )),
             Ok(Entry::Open)
         );
     }
@@ -417,8 +423,13 @@ mod tests {
             "jwt-secret",
             &json!({"sub":"auth0|42","name":"Ann","exp":500,"role":"moderator","rooms":["x"]}),
         );
-        let j = check_join_at(&q(&[("token", &t), ("name", "mallory")]), &room("x"), &c, 100)
-            .unwrap();
+        let j = check_join_at(
+            &q(&[("token", &t), ("name", "mallory")]),
+            &room("x"),
+            &c,
+            100,
+        )
+        .unwrap();
         assert_eq!(j.name.as_str(), "Ann");
         assert_eq!(j.uid, Some(identity::uid_of_subject("", "auth0|42")));
         assert_eq!(j.role, Role::Moderator);

@@ -114,7 +114,10 @@ impl RoomCall {
                     uid: get("uid")
                         .map(|u| identity::check_uid(u).map(str::to_string))
                         .transpose()?,
-                    role: get("role").map(Role::parse).transpose()?.unwrap_or_default(),
+                    role: get("role")
+                        .map(Role::parse)
+                        .transpose()?
+                        .unwrap_or_default(),
                     expires: get("expires").map(validate::parse_seq).transpose()?,
                     after: get("after").map(validate::parse_seq).transpose()?,
                     since: get("since").map(validate::parse_rev).transpose()?,

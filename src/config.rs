@@ -241,7 +241,10 @@ mod tests {
     fn any_token_secret_turns_signed_access_on() {
         let c = parse(&[("JWKS_URL", " https://id.example/jwks.json ")]).unwrap();
         assert!(c.signed_access());
-        assert_eq!(c.jwt.jwks_url.as_deref(), Some("https://id.example/jwks.json"));
+        assert_eq!(
+            c.jwt.jwks_url.as_deref(),
+            Some("https://id.example/jwks.json")
+        );
         assert_eq!(c.jwt.refetch_secs, jwks::DEFAULT_COOLDOWN_SECS);
         assert_eq!(c.jwt.leeway_secs, jwt::LEEWAY_SECS);
         assert!(c.jwt_policy().jwks);

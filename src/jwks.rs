@@ -215,14 +215,8 @@ mod tests {
             Lookup::Key(_)
         ));
         // a rotated key: unknown kid, but the last fetch was just now
-        assert_eq!(
-            cache.lookup(Alg::Rs256, Some("r2"), 1000),
-            Lookup::Unknown
-        );
-        assert_eq!(
-            cache.lookup(Alg::Rs256, Some("r2"), 30_000),
-            Lookup::Fetch
-        );
+        assert_eq!(cache.lookup(Alg::Rs256, Some("r2"), 1000), Lookup::Unknown);
+        assert_eq!(cache.lookup(Alg::Rs256, Some("r2"), 30_000), Lookup::Fetch);
         cache.fetching(30_000);
         assert_eq!(
             cache.lookup(Alg::Rs256, Some("r2"), 31_000),
@@ -234,7 +228,10 @@ mod tests {
             "known keys keep working meanwhile"
         );
         // past the TTL the set is fetched again, but a stale key still serves within the cooldown
-        assert_eq!(cache.lookup(Alg::Rs256, Some("r1"), TTL_MS + 1), Lookup::Fetch);
+        assert_eq!(
+            cache.lookup(Alg::Rs256, Some("r1"), TTL_MS + 1),
+            Lookup::Fetch
+        );
         cache.fetching(TTL_MS + 1);
         assert!(matches!(
             cache.lookup(Alg::Rs256, Some("r1"), TTL_MS + 2),

@@ -141,7 +141,11 @@ fn decode_part<T: serde::de::DeserializeOwned>(part: &str, what: &str) -> Result
         .decode(part)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| refuse(format!("{what} is not base64url JSON of the expected shape")))
+        .ok_or_else(|| {
+            refuse(format!(
+                "{what} is not base64url JSON of the expected shape"
+            ))
+        })
 }
 
 /// A NumericDate claim as whole seconds (fractions are allowed by RFC 7519; negative or absurd
@@ -176,7 +180,9 @@ pub fn check(
     };
     let head: Header = decode_part(header, "header")?;
     if head.crit.is_some() {
-        return Err(refuse("has critical header extensions this server does not know"));
+        return Err(refuse(
+            "has critical header extensions this server does not know",
+        ));
     }
     let raw_alg = head.alg.as_deref().unwrap_or("none");
     let alg = Alg::parse(raw_alg).ok_or_else(|| {
@@ -234,10 +240,7 @@ fn session_of(
     policy: &Policy<'_>,
     now_secs: u64,
 ) -> Result<Session, Problem> {
-    let exp = seconds(
-        claims.exp.ok_or_else(|| refuse("has no exp claim"))?,
-        "exp",
-    )?;
+    let exp = seconds(claims.exp.ok_or_else(|| refuse("has no exp claim"))?, "exp")?;
     if exp.saturating_add(policy.leeway) <= now_secs {
         return Err(Problem::new(ErrorCode::TokenExpired, "token has expired"));
     }
@@ -394,11 +397,24 @@ pub(crate) mod tests {
         let e = check(&confused, &lobby(), &jwks_only, NOW).unwrap_err();
         assert!(e.message.contains("no JWT_SECRET"), "{}", e.message);
         // and RS256 without a JWKS is refused before anything else
-        let rs = encode(&json!({"alg":"RS256","kid":"k"}), &claims(), |_| vec![1; 256]);
+        let rs = encode(&json!({"alg":"RS256","kid":"k"}), &claims(), |_| {
+            vec![1; 256]
+        });
         assert_eq!(code(&rs, &hs()), ErrorCode::Unauthorized);
-        let crit = encode(&json!({"alg":"HS256","crit":["b64"]}), &claims(), |_| vec![]);
+        let crit = encode(
+            &json!({"alg":"HS256","crit":["b64"]}),
+            &claims(),
+            |_| vec![],
+        );
         assert_eq!(code(&crit, &hs()), ErrorCode::Unauthorized);
-        for junk in ["", "a.b", "a.b.c.d", "!!.??.##", "e30.e30.", &"x".repeat(9000)] {
+        for junk in [
+            "",
+            "a.b",
+            "a.b.c.d",
+            "!!.??.##",
+            "e30.e30.",
+            &"x".repeat(9000),
+        ] {
             assert_eq!(code(junk, &hs()), ErrorCode::Unauthorized, "{junk:.20}");
         }
     }
@@ -409,7 +425,9 @@ pub(crate) mod tests {
             jwks: true,
             ..base()
         };
-        let token = encode(&json!({"alg":"ES256","kid":"k1"}), &claims(), |_| vec![7; 64]);
+        let token = encode(&json!({"alg":"ES256","kid":"k1"}), &claims(), |_| {
+            vec![7; 64]
+        });
         let Checked::NeedsKey(s, key) = check(&token, &lobby(), &policy, NOW).unwrap() else {
             panic!("ES256 needs the JWKS");
         };
@@ -423,7 +441,9 @@ pub(crate) mod tests {
             "the signature covers header.claims"
         );
         let expired = json!({"sub":"u","exp":NOW - 600});
-        let token = encode(&json!({"alg":"RS256","kid":"k1"}), &expired, |_| vec![7; 256]);
+        let token = encode(&json!({"alg":"RS256","kid":"k1"}), &expired, |_| {
+            vec![7; 256]
+        });
         assert_eq!(
             check(&token, &lobby(), &policy, NOW).unwrap_err().code,
             ErrorCode::TokenExpired,
@@ -440,15 +460,27 @@ pub(crate) mod tests {
             ErrorCode::TokenExpired
         );
         let no_exp = json!({"sub":"u"});
-        assert_eq!(code(&hs256("jwt-secret", &no_exp), &hs()), ErrorCode::Unauthorized);
+        assert_eq!(
+            code(&hs256("jwt-secret", &no_exp), &hs()),
+            ErrorCode::Unauthorized
+        );
         let later = json!({"sub":"u","exp":NOW + 900,"nbf":NOW + LEEWAY_SECS + 1});
-        assert_eq!(code(&hs256("jwt-secret", &later), &hs()), ErrorCode::Unauthorized);
+        assert_eq!(
+            code(&hs256("jwt-secret", &later), &hs()),
+            ErrorCode::Unauthorized
+        );
         let soon = json!({"sub":"u","exp":NOW + 900,"nbf":NOW + 30});
         assert!(session(&hs256("jwt-secret", &soon), &hs()).is_ok());
         let negative = json!({"sub":"u","exp":-5});
-        assert_eq!(code(&hs256("jwt-secret", &negative), &hs()), ErrorCode::Unauthorized);
+        assert_eq!(
+            code(&hs256("jwt-secret", &negative), &hs()),
+            ErrorCode::Unauthorized
+        );
         let fraction = json!({"sub":"u","exp":(NOW + 10) as f64 + 0.5});
-        assert_eq!(session(&hs256("jwt-secret", &fraction), &hs()).unwrap().exp, NOW + 10);
+        assert_eq!(
+            session(&hs256("jwt-secret", &fraction), &hs()).unwrap().exp,
+            NOW + 10
+        );
     }
 
     #[test]
@@ -468,23 +500,40 @@ pub(crate) mod tests {
             json!({"sub":"u","exp":NOW + 9,"iss":"https://id.example/","aud":"other"}),
             json!({"sub":"u","exp":NOW + 9,"iss":"https://id.example/"}),
         ] {
-            assert_eq!(code(&hs256("jwt-secret", &bad), &policy), ErrorCode::Unauthorized, "{bad}");
+            assert_eq!(
+                code(&hs256("jwt-secret", &bad), &policy),
+                ErrorCode::Unauthorized,
+                "{bad}"
+            );
         }
         let other_rooms = json!({"sub":"u","exp":NOW + 9,"rooms":["a","b"]});
-        assert_eq!(code(&hs256("jwt-secret", &other_rooms), &hs()), ErrorCode::Forbidden);
+        assert_eq!(
+            code(&hs256("jwt-secret", &other_rooms), &hs()),
+            ErrorCode::Forbidden
+        );
         let any = json!({"sub":"u","exp":NOW + 9,"rooms":"*"});
         assert!(session(&hs256("jwt-secret", &any), &hs()).is_ok());
         let odd = json!({"sub":"u","exp":NOW + 9,"rooms":"lobby"});
-        assert_eq!(code(&hs256("jwt-secret", &odd), &hs()), ErrorCode::Unauthorized);
+        assert_eq!(
+            code(&hs256("jwt-secret", &odd), &hs()),
+            ErrorCode::Unauthorized
+        );
         let admin = json!({"sub":"u","exp":NOW + 9,"role":"admin"});
-        assert_eq!(code(&hs256("jwt-secret", &admin), &hs()), ErrorCode::Unauthorized);
+        assert_eq!(
+            code(&hs256("jwt-secret", &admin), &hs()),
+            ErrorCode::Unauthorized
+        );
         for bad in [
             json!({"exp":NOW + 9}),
             json!({"sub":"","exp":NOW + 9}),
             json!({"sub":"u","name":"","exp":NOW + 9}),
             json!({"sub":"x".repeat(40),"exp":NOW + 9}),
         ] {
-            assert_eq!(code(&hs256("jwt-secret", &bad), &hs()), ErrorCode::Unauthorized, "{bad}");
+            assert_eq!(
+                code(&hs256("jwt-secret", &bad), &hs()),
+                ErrorCode::Unauthorized,
+                "{bad}"
+            );
         }
     }
 

@@ -235,7 +235,10 @@ pub enum ClientFrame {
         id: Option<String>,
     },
     /// A fresh token for this connection, before its current one expires.
-    Auth { token: String, id: Option<String> },
+    Auth {
+        token: String,
+        id: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -565,7 +568,10 @@ mod tests {
             })
         );
         assert_eq!(code_of(r#"{"type":"auth"}"#), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#"{"type":"auth","token":""}"#), ErrorCode::BadRequest);
+        assert_eq!(
+            code_of(r#"{"type":"auth","token":""}"#),
+            ErrorCode::BadRequest
+        );
         assert_eq!(
             ServerFrame::AuthOk {
                 id: Some("a-1"),

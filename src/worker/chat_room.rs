@@ -173,7 +173,12 @@ impl DurableObject for ChatRoom {
             Ok(call) => call,
             Err(p) => return problem_response(&p),
         };
-        self.inner.borrow_mut().room.set_name(call.room().as_str());
+        {
+            let inner = &mut *self.inner.borrow_mut();
+            inner.room.set_name(call.room().as_str());
+            // A post or a join is broadcast: a socket whose token has run out must not hear it.
+            close_expired(inner);
+        }
         match call {
             RoomCall::Connect { join, .. } => match self.open_socket(join) {
                 Ok(response) => Ok(response),
@@ -563,7 +568,9 @@ async fn renew(shared: Rc<RefCell<Inner>>, conn_id: String, token: String, id: O
     };
     let frame = match checked {
         Ok(session) => {
-            inner.expiries.set(&conn_id, closes_at(&inner.config, session.exp));
+            inner
+                .expiries
+                .set(&conn_id, closes_at(&inner.config, session.exp));
             let attachment = Attachment::of(&user, session.role, Some(session.exp));
             if let Err(e) = ws.serialize_attachment(attachment) {
                 worker::console_error!("could not update the attachment: {e}");

@@ -77,7 +77,9 @@ async fn verify(config: &Config, check: &KeyCheck) -> Result<(), Problem> {
         .as_deref()
         .ok_or_else(|| unauthorized("token needs a JWKS, and this server has no JWKS_URL"))?;
     for _ in 0..2 {
-        let lookup = with_cache(config, |c| c.lookup(check.alg, check.kid.as_deref(), now_ms()));
+        let lookup = with_cache(config, |c| {
+            c.lookup(check.alg, check.kid.as_deref(), now_ms())
+        });
         match lookup {
             Lookup::Key(key) => return verify_with(&key, check).await,
             Lookup::Unknown => break,
