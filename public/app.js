@@ -163,7 +163,10 @@ function join({ name, room }) {
   pinned = true;
   placed = false;
 
-  client = new ChatClient({ room, name });
+  // An embedding app that signs its users in provides `window.edgeChat.getToken` (docs/API.md,
+  // "Tokens on the page"): the client then connects with its token, renews it, and reconnects with a
+  // fresh one when the room says it expired.
+  client = new ChatClient({ room, name, getToken: globalThis.edgeChat?.getToken });
   client.addEventListener('status', onStatus);
   client.addEventListener('message', onMessage);
   client.addEventListener('update', onUpdate);
@@ -240,7 +243,7 @@ function onRefused(e) {
     announce('Could not join: the room name was refused.');
     ui.room.focus();
     ui.room.select();
-  } else if (code === 'unauthorized') {
+  } else if (code === 'unauthorized' || code === 'token_expired') {
     showProblem(
       `Your session has expired or does not open this room, so you are not connected.${because} Sign in again to rejoin.`,
       button('Sign in again', () => location.reload(), 'primary'),

@@ -15,6 +15,12 @@
 //! every connect as `key=`; the room answers with our stable `uid`, which is what makes a message
 //! "ours" (to edit, delete) and keeps our read position and reactions across visits.
 //!
+//! Tokens: an app that signs its users in passes `getToken({room, name, reason})` (async, resolves to a
+//! token string — a JWT or a `v1.` token — or null). The client connects with `token=` it, renews it on
+//! the live socket (`{"type":"auth"}`) a minute before `welcome.expires`, and when the room closes the
+//! socket with 4401 (`token_expired`, `unauthorized`) it asks for a fresh token once and reconnects,
+//! resuming as after any drop. Without `getToken` a 4401 is a final refusal, as before.
+//!
 //! The room revision (`rev`) orders every change. The client remembers the newest it has seen — from
 //! the welcome, acks, messages, `message_updated` and `reaction` frames; never from an older page,
 //! whose messages say nothing about what else changed — and resumes with `since=` it, so the welcome's
@@ -166,7 +172,11 @@ export class ChatClient extends EventTarget {
    * keyStorage (default localStorage: the identity key and our reactions, shared by every tab); key
    * (an identity key to use instead of keyStorage's; null connects anonymously); WebSocket;
    * heartbeatMs / pongTimeoutMs / welcomeTimeoutMs; backoff options {base, cap} after a dropped
-   * connection, busyBackoff {base, cap} after a room_full / rate_limited refusal.
+   * connection, busyBackoff {base, cap} after a room_full / rate_limited refusal; token (a signed
+   * token to connect with) and getToken({room, name, reason}) → Promise<string|null>, asked for a
+   * token before the first connect (reason 'connect', when no token was given), ahead of expiry
+   * ('renew') and after a 4401 close ('expired'); renewMarginMs (default 60 s) how long before
+   * `welcome.expires` to renew.
    */
   constructor(options) {
     super();
@@ -182,6 +192,11 @@ export class ChatClient extends EventTarget {
     this.backoffOptions = options.backoff ?? {};
     this.busyBackoffOptions = options.busyBackoff ?? { base: 4000, cap: 60_000 };
     this.key = options.key !== undefined ? options.key : identityKey(this.keyStorage);
+    this.token = options.token ?? null;
+    this.getToken = typeof options.getToken === 'function' ? options.getToken : null;
+    this.renewMarginMs = options.renewMarginMs ?? 60_000;
+    this.tokenRetried = false; // a 4401 was answered with a fresh token; reset by the next welcome
+    this.role = null; // welcome.role: what our token made us in this room
 
     this.state = 'closed';
     this.ws = null;
@@ -275,7 +290,30 @@ export class ChatClient extends EventTarget {
   start() {
     this.stopped = false;
     this.emit('outbox', { entries: this.outbox });
+    if (this.getToken && !this.token) return this.fetchToken('connect').then(() => this.stopped || this.connect());
     this.connect();
+  }
+
+  /** Asks the app for a token (`getToken`); keeps the one we have when it fails or gives none. */
+  async fetchToken(reason) {
+    try {
+      const token = await this.getToken({ room: this.room, name: this.name, reason });
+      if (typeof token === 'string' && token) this.token = token;
+      return typeof token === 'string' && token ? token : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Renews our token on the live socket a little before it expires (`welcome.expires`, `auth_ok`). */
+  scheduleRenewal(expires) {
+    clearTimeout(this.timers.renew);
+    if (!this.getToken || typeof expires !== 'number') return;
+    const delay = Math.max(1000, expires * 1000 - Date.now() - this.renewMarginMs);
+    this.timers.renew = setTimeout(async () => {
+      const token = await this.fetchToken('renew');
+      if (token) this.transmit({ type: 'auth', token, id: `auth-${Date.now().toString(36)}` });
+    }, delay);
   }
 
   /** Closes for good (the user left the room). The outbox stays in storage for next time. */
@@ -303,6 +341,7 @@ export class ChatClient extends EventTarget {
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('name', this.name);
     if (this.key) u.searchParams.set('key', this.key);
+    if (this.token) u.searchParams.set('token', this.token);
     if (this.lastSeq !== null) {
       u.searchParams.set('after', String(this.lastSeq));
       if (this.rev !== null) u.searchParams.set('since', String(this.rev));
@@ -365,6 +404,15 @@ export class ChatClient extends EventTarget {
     }
     const reason = { code: this.said?.code ?? (ev.reason || `closed_${closeCode}`), message: this.said?.message ?? '', closeCode };
     if (kind === 'busy') return this.dropped(reason);
+    if (closeCode === 4401 && this.getToken && !this.tokenRetried) {
+      // Our token ran out (or was refused): a fresh one from the app, and we resume where we were.
+      // Once per welcome, so a token the room keeps refusing ends in a refusal, not a loop.
+      this.tokenRetried = true;
+      this.detach();
+      this.clearTimers();
+      this.setState('reconnecting');
+      return this.fetchToken('expired').then(() => this.stopped || this.connect());
+    }
     if (reason.code === 'bad_key' && this.key && !this.keyRenewed) {
       // Our stored key is not one the server takes (edited by hand, or a rule changed): a new one
       // makes us a new author, which beats not getting in at all. Once only.
@@ -465,6 +513,9 @@ export class ChatClient extends EventTarget {
         return this.emitRoster();
       case 'typing':
         return this.onTyping(f.user);
+      case 'auth_ok':
+        this.role = f.role ?? this.role;
+        return this.scheduleRenewal(f.expires);
       case 'error':
         return this.onError(f);
     }
@@ -507,6 +558,9 @@ export class ChatClient extends EventTarget {
     const oldest = this.oldestSeq();
     if (!resumed || this.messages.size === (f.history?.length ?? 0)) this.hasOlder = oldest !== null && oldest > 1;
     this.welcomeReads(f);
+    this.role = f.role ?? null;
+    this.tokenRetried = false;
+    this.scheduleRenewal(f.expires);
     this.attempt = 0;
     this.reason = null;
     this.setState('online');
@@ -680,6 +734,8 @@ export class ChatClient extends EventTarget {
       this.emit('notice', { text: `Could not load older messages: ${f.message ?? f.code}` });
       return;
     }
+    // A renewal the room refused: the token we have runs until it expires, then a 4401 close asks again.
+    if (typeof f.id === 'string' && f.id.startsWith('auth-')) return;
     const action = f.id == null ? null : this.actions.find((a) => a.id === f.id);
     if (action) return this.actionFailed(action, f);
     const entry = f.id == null ? null : this.outbox.find((e) => e.id === f.id);

@@ -10,6 +10,7 @@ use crate::access::Join;
 use crate::api::Post;
 use crate::error::{ErrorCode, Problem};
 use crate::identity;
+use crate::session::Role;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
 
 /// A call to one room.
@@ -62,6 +63,12 @@ impl RoomCall {
                 if let Some(uid) = &join.uid {
                     query.append_pair("uid", uid);
                 }
+                if join.role != Role::Member {
+                    query.append_pair("role", join.role.as_str());
+                }
+                if let Some(expires) = join.expires {
+                    query.append_pair("expires", &expires.to_string());
+                }
                 if let Some(after) = join.after {
                     query.append_pair("after", &after.to_string());
                 }
@@ -107,6 +114,11 @@ impl RoomCall {
                     uid: get("uid")
                         .map(|u| identity::check_uid(u).map(str::to_string))
                         .transpose()?,
+                    role: get("role")
+                        .map(Role::parse)
+                        .transpose()?
+                        .unwrap_or_default(),
+                    expires: get("expires").map(validate::parse_seq).transpose()?,
                     after: get("after").map(validate::parse_seq).transpose()?,
                     since: get("since").map(validate::parse_rev).transpose()?,
                 },
@@ -174,6 +186,8 @@ mod tests {
             join: Join {
                 name: UserName::parse("Zoë & ann=1?").unwrap(),
                 uid: Some("user:42@app".into()),
+                role: Role::Moderator,
+                expires: Some(1_764_083_600),
                 after: Some(7),
                 since: Some(9),
             },
@@ -183,6 +197,8 @@ mod tests {
             join: Join {
                 name: UserName::parse("ann").unwrap(),
                 uid: None,
+                role: Role::Member,
+                expires: None,
                 after: None,
                 since: None,
             },

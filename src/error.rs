@@ -25,6 +25,8 @@ pub enum ErrorCode {
     UpgradeRequired,
     ForbiddenOrigin,
     Unauthorized,
+    /// A token that was valid has expired: at the door, or on a live socket (close 4401).
+    TokenExpired,
     Forbidden,
     IdConflict,
     Disabled,
@@ -34,7 +36,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 21] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -50,6 +52,7 @@ impl ErrorCode {
         ErrorCode::UpgradeRequired,
         ErrorCode::ForbiddenOrigin,
         ErrorCode::Unauthorized,
+        ErrorCode::TokenExpired,
         ErrorCode::Forbidden,
         ErrorCode::IdConflict,
         ErrorCode::Disabled,
@@ -76,6 +79,7 @@ impl ErrorCode {
             ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::ForbiddenOrigin => "forbidden_origin",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::TokenExpired => "token_expired",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::IdConflict => "id_conflict",
             ErrorCode::Disabled => "disabled",
@@ -94,7 +98,7 @@ impl ErrorCode {
             | ErrorCode::BadKey
             | ErrorCode::BadAfter
             | ErrorCode::BadLimit => 400,
-            ErrorCode::Unauthorized => 401,
+            ErrorCode::Unauthorized | ErrorCode::TokenExpired => 401,
             ErrorCode::ForbiddenOrigin | ErrorCode::Forbidden | ErrorCode::Disabled => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,

@@ -13,6 +13,9 @@
 //! - [`history`] — the storage the room needs, as a trait (SQLite in the DO, a `Vec` in tests).
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`auth`] — signed tokens (HMAC-SHA256) and the constant-time bearer check.
+//! - [`jwt`] — standard JWTs (HS256, RS256, ES256): parsing, algorithm and claims checks.
+//! - [`jwks`] — an identity provider's published keys, and when to fetch them again.
+//! - [`session`] — what a token makes of a connection: its role and expiry.
 //! - [`identity`] — a client's secret `key` → its public author id, `uid`.
 //! - [`access`] — who may join or read a room, and who may write through the API: one place.
 //! - [`api`] — the HTTP API's request bodies, read and checked.
@@ -32,10 +35,13 @@ pub mod config;
 pub mod error;
 pub mod history;
 pub mod identity;
+pub mod jwks;
+pub mod jwt;
 pub mod protocol;
 pub mod rate;
 pub mod room;
 pub mod routes;
+pub mod session;
 pub mod validate;
 pub mod webhook;
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
+use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
 
 /// A person (one connection) in a room: `id` tells connections apart, `uid` is the stable author id
@@ -112,6 +113,10 @@ pub enum ServerFrame<'a> {
         /// On a resume with `since=`: the current state of each message up to `after` changed since.
         #[serde(skip_serializing_if = "Option::is_none")]
         changes: Option<&'a [ChatMessage]>,
+        /// What this connection's token made it (`member` without one).
+        role: Role,
+        /// When this connection's token expires (Unix seconds; `None`: no token, never): renew before.
+        expires: Option<u64>,
     },
     Message(&'a ChatMessage),
     Ack {
@@ -149,6 +154,12 @@ pub enum ServerFrame<'a> {
     },
     Typing {
         user: &'a User,
+    },
+    /// A token presented with `auth` was accepted: the connection now expires at `expires`.
+    AuthOk {
+        id: Option<&'a str>,
+        role: Role,
+        expires: u64,
     },
     Error {
         code: ErrorCode,
@@ -223,6 +234,11 @@ pub enum ClientFrame {
         limit: usize,
         id: Option<String>,
     },
+    /// A fresh token for this connection, before its current one expires.
+    Auth {
+        token: String,
+        id: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -233,7 +249,8 @@ impl ClientFrame {
             | ClientFrame::Edit { id, .. }
             | ClientFrame::Delete { id, .. }
             | ClientFrame::React { id, .. }
-            | ClientFrame::History { id, .. } => id.as_deref(),
+            | ClientFrame::History { id, .. }
+            | ClientFrame::Auth { id, .. } => id.as_deref(),
             ClientFrame::Typing | ClientFrame::Read { .. } => None,
         }
     }
@@ -252,6 +269,7 @@ struct RawFrame {
     on: Option<bool>,
     before: Option<u64>,
     limit: Option<u64>,
+    token: Option<String>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -376,11 +394,15 @@ impl RawFrame {
                 limit: validate::history_page_limit(frame.limit).map_err(refuse)?,
                 id,
             }),
+            Some("auth") => match frame.token {
+                Some(token) if !token.is_empty() => Ok(ClientFrame::Auth { token, id }),
+                _ => Err(missing("auth has no \"token\"")),
+            },
             Some(other) => Err(FrameError::new(
                 ErrorCode::BadRequest,
                 format!(
-                    "unknown frame type {:?} (expected message, typing, edit, delete, react, read or history)",
-                    truncate(other, 32)
+                    "unknown frame type {:?} (expected message, typing, edit, delete, react, read, history or auth)",
+                    truncate(other, 24)
                 ),
                 id,
             )),
@@ -533,6 +555,31 @@ mod tests {
         assert_eq!(
             Problem::new(ErrorCode::BadRoom, "no").to_http_body(),
             r#"{"error":{"code":"bad_room","message":"no"}}"#
+        );
+    }
+
+    #[test]
+    fn auth_frames_carry_a_token() {
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"auth","token":"eyJ.x.y","id":"a-1"}"#),
+            Ok(ClientFrame::Auth {
+                token: "eyJ.x.y".into(),
+                id: Some("a-1".into())
+            })
+        );
+        assert_eq!(code_of(r#"{"type":"auth"}"#), ErrorCode::BadRequest);
+        assert_eq!(
+            code_of(r#"{"type":"auth","token":""}"#),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            ServerFrame::AuthOk {
+                id: Some("a-1"),
+                role: Role::Member,
+                expires: 9
+            }
+            .to_json(),
+            r#"{"type":"auth_ok","id":"a-1","role":"member","expires":9}"#
         );
     }
 

@@ -33,6 +33,7 @@ use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
+use crate::session::Role;
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
 use crate::webhook::{self, EventKind, ReactionChange};
 
@@ -68,18 +69,31 @@ pub enum Effect {
     /// Put this webhook event (its JSON body) into the outbox, in the same turn as the change it
     /// reports so both commit together (only when [`Room::set_webhooks`] switched events on).
     Event { body: String },
+    /// Connection `to` presented a fresh token (`auth`): verify it (a signature check may need the
+    /// JWKS, which only the Durable Object can fetch) and answer `auth_ok` or an error, echoing `id`.
+    Authenticate {
+        to: String,
+        token: String,
+        id: Option<String>,
+    },
 }
 
-/// Where a joining client resumes: `after` its last seen `seq`, and `since` its last seen `rev`.
+/// Where a joining client resumes: `after` its last seen `seq`, and `since` its last seen `rev`; and
+/// what its token made it, announced in the welcome (`role`, and `expires` in Unix seconds).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Resume {
     pub after: Option<u64>,
     pub since: Option<u64>,
+    pub role: Role,
+    pub expires: Option<u64>,
 }
 
 impl From<Option<u64>> for Resume {
     fn from(after: Option<u64>) -> Self {
-        Resume { after, since: None }
+        Resume {
+            after,
+            ..Resume::default()
+        }
     }
 }
 
@@ -267,6 +281,11 @@ impl<S> Room<S> {
         })
     }
 
+    /// The user of connection `conn_id`, if it is on the roster.
+    pub fn user(&self, conn_id: &str) -> Option<&User> {
+        self.members.get(conn_id).map(|m| &m.user)
+    }
+
     /// Every open connection's id and socket.
     pub fn sockets(&self) -> impl Iterator<Item = (&str, &S)> {
         self.members.iter().map(|(id, m)| (id.as_str(), &m.socket))
@@ -354,6 +373,8 @@ impl<S> Room<S> {
             read_seq,
             unread,
             changes: changes.as_deref(),
+            role: resume.role,
+            expires: resume.expires,
         }
         .to_json();
         Ok(vec![
@@ -514,6 +535,15 @@ impl<S> Room<S> {
             }
             ClientFrame::Read { seq } => {
                 self.mark_read(conn_id, from, seq, history, now_ms, effects)?;
+                Ok(None)
+            }
+            // Never queued (read_frame answers it with Effect::Authenticate); kept total all the same.
+            ClientFrame::Auth { token, id } => {
+                effects.push(Effect::Authenticate {
+                    to: conn_id.to_string(),
+                    token,
+                    id,
+                });
                 Ok(None)
             }
             ClientFrame::History { before, limit, id } => {
@@ -900,6 +930,11 @@ impl<S> Room<S> {
                 frame: ServerFrame::Typing { user: &member.user }.to_json(),
             }],
             ClientFrame::Typing => Vec::new(),
+            ClientFrame::Auth { token, id } if allowed => vec![Effect::Authenticate {
+                to: conn_id.to_string(),
+                token,
+                id,
+            }],
             // A read mark past the limit is dropped too: the next one carries it.
             ClientFrame::Read { .. } if !allowed => Vec::new(),
             op if !allowed => vec![error_to(
@@ -1526,6 +1561,9 @@ mod tests {
                     serde_json::json!({"type": "wake", "seq": after_ms}),
                 ),
                 Effect::Event { body } => ("outbox".into(), parse(body)),
+                Effect::Authenticate { to, .. } => {
+                    (to.clone(), serde_json::json!({"type": "authenticate"}))
+                }
             })
             .map(|(to, v)| {
                 (
@@ -2060,6 +2098,7 @@ mod tests {
                 Resume {
                     after: Some(2),
                     since: Some(2),
+                    ..Resume::default()
                 },
                 &h,
                 6,
@@ -2207,6 +2246,38 @@ mod tests {
             3,
         );
         assert_eq!(frames_for(&effects, "c")[0]["code"], "bad_limit");
+    }
+
+    #[test]
+    fn a_token_renewal_is_handed_to_the_object_and_the_welcome_says_the_role_and_expiry() {
+        let h = MemoryHistory::default();
+        let mut r = room();
+        let resume = Resume {
+            role: Role::Moderator,
+            expires: Some(1_764_083_600),
+            ..Resume::default()
+        };
+        let effects = r.join(user("a", "ann"), (), resume, &h, 0).unwrap();
+        let welcome = &frames_for(&effects, "a")[0];
+        assert_eq!(welcome["role"], "moderator");
+        assert_eq!(welcome["expires"], 1_764_083_600u64);
+        let effects = r.join(user("b", "bob"), (), None, &h, 0).unwrap();
+        let welcome = &frames_for(&effects, "b")[0];
+        assert_eq!(welcome["role"], "member");
+        assert_eq!(welcome["expires"], Value::Null);
+        let effects = r.receive(
+            "a",
+            Incoming::Text(r#"{"type":"auth","token":"t0k","id":"a-1"}"#),
+            1,
+        );
+        assert_eq!(
+            effects,
+            vec![Effect::Authenticate {
+                to: "a".into(),
+                token: "t0k".into(),
+                id: Some("a-1".into())
+            }]
+        );
     }
 
     #[test]

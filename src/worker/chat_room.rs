@@ -27,20 +27,23 @@ use worker::{
     WebSocketPair,
 };
 
+use super::keys;
 use super::store::Store;
 use super::webhooks::{self, Hooks};
 use super::{
     hex, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
 };
-use crate::access::Join;
+use crate::access::{self, Credentials, Join};
 use crate::api::Post;
 use crate::attachment::Attachment;
 use crate::call::RoomCall;
-use crate::config::Limits;
-use crate::error::Problem;
-use crate::protocol::User;
+use crate::config::Config;
+use crate::error::{ErrorCode, Problem};
+use crate::protocol::{ServerFrame, User};
 use crate::room::{Effect, Incoming, Resume, Room, CLOSE_INTERNAL};
 use crate::routes::Target;
+use crate::session::Expiries;
+use crate::validate::RoomName;
 
 /// The user id of messages posted over the HTTP API.
 const API_USER_ID: &str = "api";
@@ -75,6 +78,17 @@ pub(super) struct Inner {
     tick_due: bool,
     /// The JS function the tick timer calls (shared with [`ChatRoom`]).
     tick: Option<JsValue>,
+    /// When each connection's token expires: the sockets to close with 4401 `token_expired`.
+    expiries: Expiries,
+    /// The storage alarm as this incarnation set it (ms): for the next token expiry or the webhook
+    /// outbox, whichever is first.
+    alarm_at: Option<u64>,
+    /// `auth` frames waiting to be verified (connection, token, frame id): verification may fetch
+    /// the JWKS, so it runs as a task after the event that produced it.
+    renewals: Vec<(String, String, Option<String>)>,
+    config: Rc<Config>,
+    /// Shared with the renewal tasks, which set the alarm for a renewed token.
+    storage: Rc<worker::Storage>,
 }
 
 impl DurableObject for ChatRoom {
@@ -84,15 +98,14 @@ impl DurableObject for ChatRoom {
             Ok(pair) => state.set_websocket_auto_response(&pair),
             Err(e) => worker::console_error!("auto-response not set: {e:?}"),
         }
-        let (limits, webhook) = match load_config(&env) {
-            Ok(config) => (config.limits, config.webhook),
-            Err(p) => {
-                worker::console_error!("bad configuration, using default limits: {}", p.message);
-                (Limits::default(), None)
-            }
-        };
+        let config = load_config(&env).unwrap_or_else(|p| {
+            worker::console_error!("bad configuration, using the defaults: {}", p.message);
+            Config::parse(|_| None).unwrap_or_else(|_| unreachable!("the defaults parse"))
+        });
+        let limits = config.limits.clone();
+        let webhook = config.webhook.clone();
         let store = Store::open(state.storage().sql());
-        let hooks = webhook.and_then(|w| Hooks::open(w, state.storage(), &store));
+        let hooks = webhook.and_then(|w| Hooks::open(w, &store));
         let (last_seq, rev) = store.head().unwrap_or_else(|e| {
             worker::console_error!("could not read the last seq and rev: {e}");
             (0, 0)
@@ -102,9 +115,16 @@ impl DurableObject for ChatRoom {
         room.set_rev(rev);
         room.set_webhooks(hooks.is_some());
         let mut members = Vec::new();
+        let mut expiries = Expiries::default();
         for ws in state.get_websockets() {
-            match member_of(&ws) {
-                Some(user) => members.push((user, ws)),
+            let attachment = attachment_of(&ws);
+            match attachment.as_ref().and_then(Attachment::user) {
+                Some(user) => {
+                    if let Some(exp) = attachment.and_then(|a| a.exp) {
+                        expiries.set(&user.id, closes_at(&config, exp));
+                    }
+                    members.push((user, ws))
+                }
                 None => {
                     let _ = ws.close(Some(CLOSE_INTERNAL), Some("lost its attachment"));
                 }
@@ -118,11 +138,25 @@ impl DurableObject for ChatRoom {
             flush_due: false,
             tick_due: false,
             tick: None,
+            expiries,
+            alarm_at: None,
+            renewals: Vec::new(),
+            config: Rc::new(config),
+            storage: Rc::new(state.storage()),
         }));
         let shared = Rc::clone(&inner);
         let ticking = Rc::clone(&inner);
-        let tick_callback: Rc<Closure<dyn FnMut()>> = Rc::new(Closure::new(move || tick(&ticking)));
-        inner.borrow_mut().tick = Some(tick_callback.as_ref().as_ref().clone());
+        let tick_callback: Rc<Closure<dyn FnMut()>> = Rc::new(Closure::new(move || {
+            tick(&ticking);
+            start_renewals(&ticking);
+        }));
+        {
+            let inner = &mut *inner.borrow_mut();
+            inner.tick = Some(tick_callback.as_ref().as_ref().clone());
+            if inner.hooks.as_ref().and_then(Hooks::due_at).is_some() {
+                schedule_alarm(inner);
+            }
+        }
         ChatRoom {
             state,
             instance: random_bytes::<8>()
@@ -130,7 +164,10 @@ impl DurableObject for ChatRoom {
                 .unwrap_or_else(|_| format!("t{now}")),
             started_at: now,
             inner,
-            flush_callback: Closure::new(move || flush(&shared)),
+            flush_callback: Closure::new(move || {
+                flush(&shared);
+                start_renewals(&shared);
+            }),
             _tick_callback: tick_callback,
         }
     }
@@ -151,7 +188,12 @@ impl DurableObject for ChatRoom {
             Ok(call) => call,
             Err(p) => return problem_response(&p),
         };
-        self.inner.borrow_mut().room.set_name(call.room().as_str());
+        {
+            let inner = &mut *self.inner.borrow_mut();
+            inner.room.set_name(call.room().as_str());
+            // A post or a join is broadcast: a socket whose token has run out must not hear it.
+            close_expired(inner);
+        }
         match call {
             RoomCall::Connect { join, .. } => match self.open_socket(join) {
                 Ok(response) => Ok(response),
@@ -196,19 +238,29 @@ impl DurableObject for ChatRoom {
         }
     }
 
-    /// Delivers the webhook outbox (the only use of the alarm).
+    /// The storage alarm, set for the earliest of the next token expiry and the webhook outbox's next
+    /// delivery: closes the sockets whose token has expired, then delivers the outbox. The runtime
+    /// wakes a hibernating room for it, which is the one wake-up a token's expiry (or an undelivered
+    /// event) costs; a room with neither never sets it.
     async fn alarm(&self) -> Result<Response> {
+        {
+            let inner = &mut *self.inner.borrow_mut();
+            inner.alarm_at = None;
+            close_expired(inner);
+        }
         webhooks::deliver(&self.inner).await;
         Response::empty()
     }
 }
 
+/// A socket's attachment (`None`: missing or unreadable).
+fn attachment_of(ws: &WebSocket) -> Option<Attachment> {
+    ws.deserialize_attachment::<Attachment>().ok().flatten()
+}
+
 /// The member a socket's attachment describes (`None`: missing, unreadable, or a newer version).
 fn member_of(ws: &WebSocket) -> Option<User> {
-    ws.deserialize_attachment::<Attachment>()
-        .ok()
-        .flatten()
-        .and_then(Attachment::into_user)
+    attachment_of(ws).and_then(Attachment::into_user)
 }
 
 #[wasm_bindgen]
@@ -222,21 +274,28 @@ impl ChatRoom {
             Some(t) => Incoming::Text(t),
             None => Incoming::Binary(js_sys::Uint8Array::new(&message).length() as usize),
         };
-        let inner = &mut *self.inner.borrow_mut();
-        let Some(conn_id) = identify(&self.state, &mut inner.room, &ws) else {
-            let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
-            return;
-        };
-        let effects = inner.room.receive(&conn_id, frame, now_ms());
-        apply(inner, effects);
-        if inner.room.has_pending() && !inner.flush_due {
-            inner.flush_due = true;
-            // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
-            if set_timeout(self.flush_callback.as_ref(), 0).is_err() {
-                worker::console_error!("setTimeout failed; flushing at once");
-                flush_now(inner);
+        {
+            let inner = &mut *self.inner.borrow_mut();
+            let Some(conn_id) = identify(&self.state, &mut inner.room, &ws) else {
+                let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
+                return;
+            };
+            // A socket whose token has run out hears nothing more, and says nothing more.
+            if close_expired(inner).contains(&conn_id) {
+                return;
+            }
+            let effects = inner.room.receive(&conn_id, frame, now_ms());
+            apply(inner, effects);
+            if inner.room.has_pending() && !inner.flush_due {
+                inner.flush_due = true;
+                // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
+                if set_timeout(self.flush_callback.as_ref(), 0).is_err() {
+                    worker::console_error!("setTimeout failed; flushing at once");
+                    flush_now(inner);
+                }
             }
         }
+        start_renewals(&self.inner);
     }
 
     /// A socket closed.
@@ -278,6 +337,8 @@ impl ChatRoom {
         let resume = Resume {
             after: join.after,
             since: join.since,
+            role: join.role,
+            expires: join.expires,
         };
         let effects = inner.room.join(
             user.clone(),
@@ -288,7 +349,8 @@ impl ChatRoom {
         )?;
         self.state
             .accept_websocket_with_tags(&pair.server, &[user.id.as_str()]);
-        if let Err(e) = pair.server.serialize_attachment(Attachment::of(&user)) {
+        let attachment = Attachment::of(&user, join.role, join.expires);
+        if let Err(e) = pair.server.serialize_attachment(attachment) {
             inner.room.leave(&user.id);
             let _ = pair
                 .server
@@ -296,6 +358,10 @@ impl ChatRoom {
             return Err(internal(e));
         }
         apply(inner, effects);
+        if let Some(exp) = join.expires {
+            inner.expiries.set(&user.id, closes_at(&inner.config, exp));
+            schedule_alarm(inner);
+        }
         Response::from_websocket(pair.client).map_err(internal)
     }
 
@@ -331,6 +397,7 @@ impl ChatRoom {
             return;
         };
         let inner = &mut *self.inner.borrow_mut();
+        inner.expiries.remove(&conn_id);
         let effects = inner.room.leave(&conn_id);
         apply(inner, effects);
     }
@@ -400,6 +467,7 @@ extern "C" {
 /// event will remove it, so such errors are ignored.
 fn apply(inner: &mut Inner, effects: Vec<Effect>) {
     let room = &mut inner.room;
+    let mut outbox_grew = false;
     for effect in effects {
         match effect {
             Effect::Send { to, frame } => {
@@ -423,8 +491,10 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             Effect::Event { body } => {
                 if let Some(hooks) = inner.hooks.as_mut() {
                     hooks.record(&inner.store, &body);
+                    outbox_grew = true;
                 }
             }
+            Effect::Authenticate { to, token, id } => inner.renewals.push((to, token, id)),
             // One tick timer at a time: the tick itself asks again for what is still held back.
             Effect::Wake { after_ms } => {
                 if !inner.tick_due {
@@ -436,4 +506,130 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             }
         }
     }
+    if outbox_grew {
+        schedule_alarm(inner);
+    }
+}
+
+/// When a socket whose token expires at `exp` is closed: once the clock skew a token is allowed at the
+/// door (`JWT_LEEWAY_SECS`) has passed too, so a token is never let in only to be closed at once.
+fn closes_at(config: &Config, exp: u64) -> u64 {
+    exp.saturating_add(config.jwt.leeway_secs)
+}
+
+/// Closes every socket whose token has expired: an `error` frame `token_expired`, then close 4401 (the
+/// page renews its token and reconnects); the others hear it leave. Sets the alarm for the next expiry.
+/// Returns the connections it closed.
+fn close_expired(inner: &mut Inner) -> Vec<String> {
+    let expired = inner.expiries.take_expired(now_ms() / 1000);
+    for conn_id in &expired {
+        if let Some(ws) = inner.room.socket(conn_id).cloned() {
+            let frame = ServerFrame::Error {
+                code: ErrorCode::TokenExpired,
+                message: "your token has expired; reconnect with a fresh one",
+                id: None,
+            };
+            let _ = ws.send_with_str(frame.to_json());
+            let code = ErrorCode::TokenExpired;
+            let _ = ws.close(Some(code.close_code()), Some(code.as_str()));
+        }
+        let effects = inner.room.leave(conn_id);
+        apply(inner, effects);
+    }
+    schedule_alarm(inner);
+    expired
+}
+
+/// Sets (or clears) the storage alarm for the earliest of the next token expiry and the webhook
+/// outbox's next delivery, when that differs from the alarm set. One alarm serves both: a Durable
+/// Object has only one.
+pub(super) fn schedule_alarm(inner: &mut Inner) {
+    let expiry = inner.expiries.next().map(|secs| secs.saturating_mul(1000));
+    let outbox = inner.hooks.as_ref().and_then(Hooks::due_at);
+    let next = match (expiry, outbox) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if next == inner.alarm_at {
+        return;
+    }
+    inner.alarm_at = next;
+    let storage = Rc::clone(&inner.storage);
+    // `setAlarm` returns a promise; the call itself happens when the task first runs, in a microtask
+    // of this same turn. (A plain number would be an offset from now: a time needs a `Date`.)
+    wasm_bindgen_futures::spawn_local(async move {
+        let done = match next {
+            Some(ms) => {
+                let at = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+                storage.set_alarm(worker::ScheduledTime::new(at)).await
+            }
+            None => storage.delete_alarm().await,
+        };
+        if let Err(e) = done {
+            worker::console_error!("could not set the alarm: {e}");
+        }
+    });
+}
+
+/// Starts a verification task for every `auth` frame the last event produced.
+fn start_renewals(shared: &Rc<RefCell<Inner>>) {
+    let renewals = std::mem::take(&mut shared.borrow_mut().renewals);
+    for (conn_id, token, id) in renewals {
+        wasm_bindgen_futures::spawn_local(renew(Rc::clone(shared), conn_id, token, id));
+    }
+}
+
+/// Verifies a token a live socket presented (`auth`), exactly as at the door, for the same author;
+/// then moves the socket's expiry (memory, attachment, alarm) and answers `auth_ok`, or answers the
+/// error and leaves the socket as it was (its current token still runs until it expires).
+async fn renew(shared: Rc<RefCell<Inner>>, conn_id: String, token: String, id: Option<String>) {
+    let (config, room, uid) = {
+        let inner = shared.borrow();
+        let uid = inner.room.user(&conn_id).and_then(|u| u.uid.clone());
+        (
+            Rc::clone(&inner.config),
+            inner.room.info().room.to_string(),
+            uid,
+        )
+    };
+    let checked = async {
+        let room = RoomName::parse(&room)?;
+        let credentials = Credentials::token(&token);
+        let admission = access::may_enter(&config, &room, &credentials, false, now_ms() / 1000)?;
+        let entry = keys::settle(&config, admission).await?;
+        access::check_renewal(uid.as_deref(), &entry)
+    }
+    .await;
+    let inner = &mut *shared.borrow_mut();
+    let (Some(ws), Some(user)) = (
+        inner.room.socket(&conn_id).cloned(),
+        inner.room.user(&conn_id).cloned(),
+    ) else {
+        return; // it left meanwhile
+    };
+    let frame = match checked {
+        Ok(session) => {
+            inner
+                .expiries
+                .set(&conn_id, closes_at(&inner.config, session.exp));
+            let attachment = Attachment::of(&user, session.role, Some(session.exp));
+            if let Err(e) = ws.serialize_attachment(attachment) {
+                worker::console_error!("could not update the attachment: {e}");
+            }
+            schedule_alarm(inner);
+            ServerFrame::AuthOk {
+                id: id.as_deref(),
+                role: session.role,
+                expires: session.exp,
+            }
+            .to_json()
+        }
+        Err(p) => ServerFrame::Error {
+            code: p.code,
+            message: &p.message,
+            id: id.as_deref(),
+        }
+        .to_json(),
+    };
+    let _ = ws.send_with_str(&frame);
 }

@@ -6,6 +6,7 @@
 use serde_json::json;
 use worker::{event, Context, Env, Headers, Method, Request, RequestInit, Response, Result};
 
+use super::keys;
 use super::{
     client_limit, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
 };
@@ -153,7 +154,11 @@ async fn socket(
     let checked = async {
         limit_client(&req, CONNECT_LIMITER, config, env).await?;
         let room = room?;
-        let join = access::check_join(&url.query_pairs(), &room, config, now_ms() / 1000)?;
+        let query = url.query_pairs();
+        let credentials = Credentials::new(None, &query);
+        let admission = access::may_enter(config, &room, &credentials, false, now_ms() / 1000)?;
+        let entry = keys::settle(config, admission).await?;
+        let join = access::check_join(&query, &entry)?;
         Ok::<_, Problem>(RoomCall::Connect { room, join })
     };
     match checked.await {
@@ -173,10 +178,15 @@ async fn read(
     let query = url.query_pairs();
     let authorization = req.headers().get("authorization")?;
     let credentials = Credentials::new(authorization.as_deref(), &query);
-    if let Err(p) = access::may_enter(config, call.room(), &credentials, true, now_ms() / 1000) {
-        return problem_response(&p);
+    let entered = match access::may_enter(config, call.room(), &credentials, true, now_ms() / 1000)
+    {
+        Ok(admission) => keys::settle(config, admission).await,
+        Err(p) => Err(p),
+    };
+    match entered {
+        Ok(_) => call_room(env, &call, None).await,
+        Err(p) => problem_response(&p),
     }
-    call_room(env, &call, None).await
 }
 
 /// `POST /api/rooms/{room}/messages` (bots): checked here, stored and broadcast by the room.

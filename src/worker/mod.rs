@@ -1,10 +1,12 @@
 //! The thin shell around the pure core, compiled only for wasm: the Worker's `fetch` handler
-//! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]), its SQL history ([`store`]) and its
-//! webhook delivery ([`webhooks`]).
+//! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]), its SQL history ([`store`]), its
+//! webhook delivery ([`webhooks`]), and the JWKS fetch and Web Crypto signature check of RS256/ES256
+//! tokens ([`keys`]).
 //! Everything here carries out decisions made in `routes`, `access`, `call`, `room` and `config`.
 
 mod chat_room;
 mod entry;
+mod keys;
 mod store;
 mod webhooks;
 

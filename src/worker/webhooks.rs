@@ -9,16 +9,13 @@
 //! <https://developers.cloudflare.com/durable-objects/api/alarms/>
 
 use std::cell::RefCell;
-use std::rc::Rc;
 use std::time::Duration;
 
 use futures_util::future::{join_all, select, Either};
 use wasm_bindgen::JsValue;
-use worker::{
-    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, ScheduledTime, Storage,
-};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
-use super::chat_room::Inner;
+use super::chat_room::{schedule_alarm, Inner};
 use super::now_ms;
 use super::store::{Pending, Store};
 use crate::config::Webhook;
@@ -31,42 +28,45 @@ const ROUNDS_PER_ALARM: usize = 25;
 /// The room's webhook state: where events go, and how the outbox stands.
 pub struct Hooks {
     webhook: Webhook,
-    storage: Rc<Storage>,
     /// Events in the outbox.
     pending: u64,
     /// Delivery rounds that failed in a row (0 while the receiver is well).
     failures: u32,
     last_error: Option<String>,
-    /// An alarm is set (or running): new events need not set one.
-    alarm_set: bool,
+    /// When the outbox wants the alarm (ms): `None` while it is empty or a delivery is running (which
+    /// decides the next time when it ends).
+    due_at: Option<u64>,
+    delivering: bool,
 }
 
 impl Hooks {
     /// Opens the outbox; `None` (logged) if the table cannot be made, in which case the room runs
     /// without webhooks rather than failing chat.
-    pub fn open(webhook: Webhook, storage: Storage, store: &Store) -> Option<Hooks> {
+    pub fn open(webhook: Webhook, store: &Store) -> Option<Hooks> {
         let pending = store
             .open_outbox()
             .map_err(|e| worker::console_error!("webhook outbox unavailable: {e}"))
             .ok()?;
-        let mut hooks = Hooks {
+        Some(Hooks {
             webhook,
-            storage: Rc::new(storage),
             pending,
             failures: 0,
             last_error: None,
-            alarm_set: false,
-        };
-        if pending > 0 {
-            // Events left by an earlier incarnation: their alarm is stored and will fire, but arming
-            // one again costs nothing and covers a crash between the write and the arming.
-            hooks.arm(now_ms());
-        }
-        Some(hooks)
+            // Events left by an earlier incarnation: their alarm is stored and will fire, but asking
+            // for it again costs nothing and covers a crash between the write and the arming.
+            due_at: (pending > 0).then(now_ms),
+            delivering: false,
+        })
     }
 
-    /// Puts one event into the outbox (same turn as the change, so the same commit) and makes sure an
-    /// alarm will deliver it. A full outbox drops its oldest events.
+    /// When the outbox wants the object's alarm (ms since the epoch), if at all.
+    pub fn due_at(&self) -> Option<u64> {
+        self.due_at
+    }
+
+    /// Puts one event into the outbox (same turn as the change, so the same commit) and asks for an
+    /// alarm to deliver it (the caller then calls `schedule_alarm`). A full outbox drops its oldest
+    /// events. While the receiver fails, a new event waits for the retry already scheduled.
     pub fn record(&mut self, store: &Store, body: &str) {
         let now = now_ms();
         if let Err(e) = store.outbox_add(body, now) {
@@ -78,8 +78,8 @@ impl Hooks {
         if over > 0 {
             self.dropped(store.outbox_drop(0, over));
         }
-        if !self.alarm_set {
-            self.arm(now);
+        if self.due_at.is_none() && !self.delivering {
+            self.due_at = Some(now);
         }
     }
 
@@ -88,20 +88,6 @@ impl Hooks {
             Ok(n) => self.pending = self.pending.saturating_sub(n),
             Err(e) => worker::console_error!("webhook outbox not trimmed: {e}"),
         }
-    }
-
-    /// Sets the object's alarm for `at` (ms). `setAlarm` returns a promise; the call itself happens
-    /// when the spawned future first runs, in a microtask of this same turn.
-    fn arm(&mut self, at: u64) {
-        self.alarm_set = true;
-        let storage = Rc::clone(&self.storage);
-        wasm_bindgen_futures::spawn_local(async move {
-            // A plain number would be an offset from now: the alarm takes a `Date` for a time.
-            let when = ScheduledTime::new(js_sys::Date::new(&JsValue::from_f64(at as f64)));
-            if let Err(e) = storage.set_alarm(when).await {
-                worker::console_error!("could not set the webhook alarm: {e}");
-            }
-        });
     }
 
     /// For `GET /api/rooms/{room}`.
@@ -128,19 +114,39 @@ enum Round {
 /// fails (then the whole queue backs off) or [`ROUNDS_PER_ALARM`] rounds are done (then it goes on in
 /// a fresh alarm).
 pub async fn deliver(inner: &RefCell<Inner>) {
+    {
+        let inner = &mut *inner.borrow_mut();
+        let Some(hooks) = inner.hooks.as_mut() else {
+            return;
+        };
+        // The alarm may fire for a token's expiry while a delivery is still awaiting the receiver.
+        if hooks.delivering {
+            return;
+        }
+        hooks.delivering = true;
+        hooks.due_at = None;
+    }
+    let next = rounds(inner).await;
+    let inner = &mut *inner.borrow_mut();
+    if let Some(hooks) = inner.hooks.as_mut() {
+        hooks.delivering = false;
+        hooks.due_at = next;
+    }
+    schedule_alarm(inner);
+}
+
+/// The delivery rounds of one alarm; returns when the outbox wants the alarm next.
+async fn rounds(inner: &RefCell<Inner>) -> Option<u64> {
     for _ in 0..ROUNDS_PER_ALARM {
         let round = {
             let inner = &mut *inner.borrow_mut();
-            let Some(hooks) = inner.hooks.as_mut() else {
-                return;
-            };
+            let hooks = inner.hooks.as_mut()?;
             let (expired_before, _) = webhook::overflow(hooks.pending, now_ms());
             hooks.dropped(inner.store.outbox_drop(expired_before, 0));
             match inner.store.outbox_next(BATCH) {
                 Ok(batch) if batch.is_empty() => {
                     hooks.pending = 0;
                     hooks.failures = 0;
-                    hooks.alarm_set = false;
                     Round::Idle
                 }
                 Ok(batch) => Round::Send {
@@ -154,13 +160,11 @@ pub async fn deliver(inner: &RefCell<Inner>) {
             }
         };
         let Round::Send { webhook, batch } = round else {
-            return;
+            return None;
         };
         let outcomes = join_all(batch.iter().map(|event| post(&webhook, event))).await;
         let inner = &mut *inner.borrow_mut();
-        let Some(hooks) = inner.hooks.as_mut() else {
-            return;
-        };
+        let hooks = inner.hooks.as_mut()?;
         let mut failed = None;
         for (event, outcome) in batch.iter().zip(outcomes) {
             let written = match outcome {
@@ -185,14 +189,12 @@ pub async fn deliver(inner: &RefCell<Inner>) {
             hooks.failures = hooks.failures.saturating_add(1);
             hooks.last_error = Some(error);
             let wait = webhook::backoff_ms(hooks.failures, js_sys::Math::random());
-            hooks.arm(now_ms() + wait);
-            return;
+            return Some(now_ms() + wait);
         }
         hooks.failures = 0;
     }
-    if let Some(hooks) = inner.borrow_mut().hooks.as_mut() {
-        hooks.arm(now_ms());
-    }
+    // More than one alarm's worth: go on in a fresh one.
+    Some(now_ms())
 }
 
 /// POSTs one event, signed; its HTTP status, or why there is none (timeout, network).
