@@ -28,6 +28,14 @@ pub enum ErrorCode {
     /// A token that was valid has expired: at the door, or on a live socket (close 4401).
     TokenExpired,
     Forbidden,
+    /// A moderator banned this author from the room (close 4403; refused at the door until unbanned).
+    Banned,
+    /// A moderator removed this connection from the room (close 4403); it may come back.
+    Kicked,
+    /// A moderator muted this author: no messages, edits or reactions for a while.
+    Muted,
+    /// The room's slow mode: one message per author per interval; the message says how long to wait.
+    SlowMode,
     IdConflict,
     Disabled,
     BadConfig,
@@ -36,7 +44,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 25] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -54,6 +62,10 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::TokenExpired,
         ErrorCode::Forbidden,
+        ErrorCode::Banned,
+        ErrorCode::Kicked,
+        ErrorCode::Muted,
+        ErrorCode::SlowMode,
         ErrorCode::IdConflict,
         ErrorCode::Disabled,
         ErrorCode::BadConfig,
@@ -81,6 +93,10 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::TokenExpired => "token_expired",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Banned => "banned",
+            ErrorCode::Kicked => "kicked",
+            ErrorCode::Muted => "muted",
+            ErrorCode::SlowMode => "slow_mode",
             ErrorCode::IdConflict => "id_conflict",
             ErrorCode::Disabled => "disabled",
             ErrorCode::BadConfig => "bad_config",
@@ -99,13 +115,18 @@ impl ErrorCode {
             | ErrorCode::BadAfter
             | ErrorCode::BadLimit => 400,
             ErrorCode::Unauthorized | ErrorCode::TokenExpired => 401,
-            ErrorCode::ForbiddenOrigin | ErrorCode::Forbidden | ErrorCode::Disabled => 403,
+            ErrorCode::ForbiddenOrigin
+            | ErrorCode::Forbidden
+            | ErrorCode::Disabled
+            | ErrorCode::Banned
+            | ErrorCode::Kicked
+            | ErrorCode::Muted => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::IdConflict => 409,
             ErrorCode::TooLarge => 413,
             ErrorCode::UpgradeRequired => 426,
-            ErrorCode::RateLimited => 429,
+            ErrorCode::RateLimited | ErrorCode::SlowMode => 429,
             ErrorCode::BadConfig | ErrorCode::Internal => 500,
             ErrorCode::RoomFull => 503,
         }

@@ -17,6 +17,7 @@
 //! - [`jwks`] — an identity provider's published keys, and when to fetch them again.
 //! - [`session`] — what a token makes of a connection: its role and expiry.
 //! - [`identity`] — a client's secret `key` → its public author id, `uid`.
+//! - [`moderation`] — bans, kicks, mutes and slow mode: the actions and the rules in force.
 //! - [`access`] — who may join or read a room, and who may write through the API: one place.
 //! - [`api`] — the HTTP API's request bodies, read and checked.
 //! - [`call`] — every Worker → Durable Object call as one typed value, encoded and parsed.
@@ -37,6 +38,7 @@ pub mod history;
 pub mod identity;
 pub mod jwks;
 pub mod jwt;
+pub mod moderation;
 pub mod protocol;
 pub mod rate;
 pub mod room;

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
+use crate::moderation::{Action, Record};
 use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
 
@@ -117,6 +118,11 @@ pub enum ServerFrame<'a> {
         role: Role,
         /// When this connection's token expires (Unix seconds; `None`: no token, never): renew before.
         expires: Option<u64>,
+        /// The room's slow mode: one message per author per this many seconds (0: off).
+        slow_mode: u64,
+        /// Until when this author is muted (ms), if it is.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        muted_until: Option<u64>,
     },
     Message(&'a ChatMessage),
     Ack {
@@ -154,6 +160,16 @@ pub enum ServerFrame<'a> {
     },
     Typing {
         user: &'a User,
+    },
+    /// A moderator acted (every connection hears it; a banned or kicked one is then closed).
+    Moderation(&'a Record),
+    /// The moderation log a moderator asked for, newest first, with the rules in force.
+    ModerationLog {
+        id: Option<&'a str>,
+        records: &'a [serde_json::Value],
+        has_more: bool,
+        /// The rules in force: `{"bans":[uid…],"mutes":[{"uid","until"}…],"slow_mode":seconds}`.
+        rules: serde_json::Value,
     },
     /// A token presented with `auth` was accepted: the connection now expires at `expires`.
     AuthOk {
@@ -239,6 +255,17 @@ pub enum ClientFrame {
         token: String,
         id: Option<String>,
     },
+    /// A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`).
+    Moderate {
+        action: Action,
+        id: Option<String>,
+    },
+    /// A moderator asks for the room's moderation log (newest first, before log entry `before`).
+    ModerationLog {
+        before: Option<u64>,
+        limit: usize,
+        id: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -250,7 +277,9 @@ impl ClientFrame {
             | ClientFrame::Delete { id, .. }
             | ClientFrame::React { id, .. }
             | ClientFrame::History { id, .. }
-            | ClientFrame::Auth { id, .. } => id.as_deref(),
+            | ClientFrame::Auth { id, .. }
+            | ClientFrame::Moderate { id, .. }
+            | ClientFrame::ModerationLog { id, .. } => id.as_deref(),
             ClientFrame::Typing | ClientFrame::Read { .. } => None,
         }
     }
@@ -270,6 +299,9 @@ struct RawFrame {
     before: Option<u64>,
     limit: Option<u64>,
     token: Option<String>,
+    uid: Option<String>,
+    seconds: Option<u64>,
+    reason: Option<String>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -394,6 +426,18 @@ impl RawFrame {
                 limit: validate::history_page_limit(frame.limit).map_err(refuse)?,
                 id,
             }),
+            Some(kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode")) => {
+                Ok(ClientFrame::Moderate {
+                    action: Action::parse(kind, frame.uid, frame.seconds, frame.reason)
+                        .map_err(refuse)?,
+                    id,
+                })
+            }
+            Some("moderation_log") => Ok(ClientFrame::ModerationLog {
+                before: frame.before,
+                limit: validate::history_page_limit(frame.limit).map_err(refuse)?,
+                id,
+            }),
             Some("auth") => match frame.token {
                 Some(token) if !token.is_empty() => Ok(ClientFrame::Auth { token, id }),
                 _ => Err(missing("auth has no \"token\"")),
@@ -401,7 +445,7 @@ impl RawFrame {
             Some(other) => Err(FrameError::new(
                 ErrorCode::BadRequest,
                 format!(
-                    "unknown frame type {:?} (expected message, typing, edit, delete, react, read, history or auth)",
+                    "unknown frame type {:?} (see docs/PROTOCOL.md for the frame types)",
                     truncate(other, 24)
                 ),
                 id,

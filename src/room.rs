@@ -31,6 +31,7 @@ use std::collections::HashMap;
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
+use crate::moderation::{Action, Record, Rules};
 use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
 use crate::session::Role;
@@ -123,6 +124,8 @@ pub struct Accepted {
 pub struct Member<S> {
     pub user: User,
     pub socket: S,
+    /// What the connection's token made it: a moderator may moderate.
+    pub role: Role,
     bucket: TokenBucket,
     /// Frames refused by the rate limit since the last one it let through.
     strikes: u32,
@@ -171,6 +174,8 @@ pub struct Room<S> {
     reads_shown: HashMap<String, ReadShown>,
     /// Whether changes produce [`Effect::Event`]s (a webhook receiver is configured).
     webhooks: bool,
+    /// Bans, mutes and slow mode in force.
+    rules: Rules,
 }
 
 #[derive(Debug, Default)]
@@ -203,7 +208,26 @@ impl<S> Room<S> {
             rev: last_seq,
             reads_shown: HashMap::new(),
             webhooks: false,
+            rules: Rules::default(),
         }
+    }
+
+    /// The moderation rules as stored (the Durable Object reads them at construction).
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
+    }
+
+    /// Sets the role of connection `conn_id` (restored from its attachment after a wake, or renewed).
+    pub fn set_role(&mut self, conn_id: &str, role: Role) {
+        if let Some(member) = self.members.get_mut(conn_id) {
+            member.role = role;
+        }
+    }
+
+    fn is_moderator(&self, conn_id: &str) -> bool {
+        self.members
+            .get(conn_id)
+            .is_some_and(|m| m.role == Role::Moderator)
     }
 
     /// Switches webhook events on: every stored, edited, deleted or reacted-to message then also
@@ -253,6 +277,7 @@ impl<S> Room<S> {
         Member {
             user,
             socket,
+            role: Role::Member,
             bucket: TokenBucket::full(&self.limits.rate, now_ms as f64),
             strikes: 0,
         }
@@ -332,6 +357,16 @@ impl<S> Room<S> {
         now_ms: u64,
     ) -> Result<Vec<Effect>, Problem> {
         let resume = resume.into();
+        if user
+            .uid
+            .as_deref()
+            .is_some_and(|uid| self.rules.banned(uid))
+        {
+            return Err(Problem::new(
+                ErrorCode::Banned,
+                "a moderator banned you from this room",
+            ));
+        }
         let (from, cap) = match resume.after {
             Some(after) => (after, MAX_PAGE),
             None => (0, WELCOME_HISTORY),
@@ -359,7 +394,8 @@ impl<S> Room<S> {
             }
             None => (None, 0),
         };
-        let member = self.member(user.clone(), socket, now_ms);
+        let mut member = self.member(user.clone(), socket, now_ms);
+        member.role = resume.role;
         self.members.insert(user.id.clone(), member);
         let welcome = ServerFrame::Welcome {
             room: &self.name,
@@ -375,6 +411,11 @@ impl<S> Room<S> {
             changes: changes.as_deref(),
             role: resume.role,
             expires: resume.expires,
+            slow_mode: self.rules.slow_mode_secs(),
+            muted_until: user
+                .uid
+                .as_deref()
+                .and_then(|uid| self.rules.muted_until(uid, now_ms)),
         }
         .to_json();
         Ok(vec![
@@ -529,7 +570,24 @@ impl<S> Room<S> {
             ClientFrame::Edit { seq, text, .. } => {
                 self.edit(&from, seq, text, history, now_ms, effects)
             }
-            ClientFrame::Delete { seq, .. } => self.delete(&from, seq, history, now_ms, effects),
+            ClientFrame::Delete { seq, .. } => {
+                let moderator = self.is_moderator(conn_id);
+                self.delete(&from, moderator, seq, history, now_ms, effects)
+            }
+            ClientFrame::Moderate { action, .. } => {
+                self.require_moderator(conn_id)?;
+                self.moderate(&from, action, history, now_ms, effects)
+                    .map(Some)
+            }
+            ClientFrame::ModerationLog { before, limit, id } => {
+                self.require_moderator(conn_id)?;
+                let frame = self.moderation_log(history, before, limit, id.as_deref(), now_ms)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame,
+                });
+                Ok(None)
+            }
             ClientFrame::React { seq, emoji, on, .. } => {
                 self.react(&from, seq, &emoji, on, history, now_ms, effects)
             }
@@ -647,16 +705,21 @@ impl<S> Room<S> {
     fn delete(
         &mut self,
         from: &User,
+        moderator: bool,
         seq: u64,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
-        let uid = identified(from)?;
+        // The HTTP API deletes as a moderator without an author id of its own.
+        let uid = match from.uid.as_deref() {
+            None if moderator => "",
+            _ => identified(from)?,
+        };
         // One read serves both cases: a tombstone of one's own is a retry (acknowledged, nothing
         // changes); otherwise the message must be live and one's own.
         let msg = match self.kept(history, seq)? {
-            Some(gone) if gone.deleted && gone.from.uid.as_deref() == Some(uid) => {
+            Some(gone) if gone.deleted && (moderator || gone.from.uid.as_deref() == Some(uid)) => {
                 return Ok(Some(Accepted {
                     seq,
                     ts: gone.edited_at.unwrap_or(gone.ts),
@@ -667,7 +730,10 @@ impl<S> Room<S> {
             Some(live) if !live.deleted => live,
             _ => return Err(not_found(seq)),
         };
-        authored_by(&msg, uid)?;
+        let by_moderator = msg.from.uid.as_deref() != Some(uid);
+        if !moderator {
+            authored_by(&msg, uid)?;
+        }
         let rev = self.rev + 1;
         // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
         let tombstone = ChatMessage {
@@ -681,6 +747,19 @@ impl<S> Room<S> {
         self.rev = rev;
         effects.push(updated(&tombstone));
         self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
+        if by_moderator {
+            let record = Record {
+                action: "delete",
+                uid: tombstone.from.uid.clone(),
+                seq: Some(seq),
+                seconds: None,
+                reason: None,
+                by: from.clone(),
+                at: now_ms,
+            };
+            let json = serde_json::to_string(&record).unwrap_or_default();
+            history.log_moderation(&json, now_ms).map_err(storage)?;
+        }
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
@@ -944,6 +1023,9 @@ impl<S> Room<S> {
                 op.id(),
             )],
             op => {
+                if let Err(p) = obeys_rules(&mut self.rules, member, &op, now_ms) {
+                    return vec![error_to(conn_id, p.code, &p.message, op.id())];
+                }
                 let from = member.user.clone();
                 self.queue.push(Queued::Op {
                     conn_id: conn_id.to_string(),
@@ -977,6 +1059,137 @@ impl<S> Room<S> {
         let msg = ChatMessage::new(0, id, from, text, now_ms);
         let result = self.submit(msg, history, &mut effects);
         (result, effects)
+    }
+
+    /// A moderator's action through the HTTP API (`by` names the moderator): carried out after what
+    /// was queued before it, like [`Room::post`]. Returns the record.
+    pub fn moderate_api(
+        &mut self,
+        by: User,
+        action: Action,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> (Result<Record, Problem>, Vec<Effect>) {
+        let mut effects = Vec::new();
+        let flushed = self.drain(history, now_ms, &mut effects);
+        self.count_turn(flushed);
+        let record = action.record(&by, now_ms);
+        let result = self
+            .moderate(&by, action, history, now_ms, &mut effects)
+            .map(|_| record);
+        (result, effects)
+    }
+
+    /// A moderator's deletion of message `seq` through the HTTP API.
+    pub fn delete_api(
+        &mut self,
+        by: User,
+        seq: u64,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> (Result<Accepted, Problem>, Vec<Effect>) {
+        let mut effects = Vec::new();
+        let flushed = self.drain(history, now_ms, &mut effects);
+        self.count_turn(flushed);
+        let result = self
+            .delete(&by, true, seq, history, now_ms, &mut effects)
+            .and_then(|done| done.ok_or_else(|| not_found(seq)));
+        (result, effects)
+    }
+
+    /// The `moderation_log` frame: log entries before `before` (newest first) and the rules in force.
+    pub fn moderation_log(
+        &self,
+        history: &dyn History,
+        before: Option<u64>,
+        limit: usize,
+        id: Option<&str>,
+        now_ms: u64,
+    ) -> Result<String, Problem> {
+        let mut entries = history
+            .moderation_log(before.unwrap_or(u64::MAX), limit + 1)
+            .map_err(storage)?;
+        let has_more = entries.len() > limit;
+        entries.truncate(limit);
+        let records: Vec<serde_json::Value> = entries
+            .into_iter()
+            .map(|(log_id, json)| {
+                let mut v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+                v["log_id"] = log_id.into();
+                v
+            })
+            .collect();
+        Ok(ServerFrame::ModerationLog {
+            id,
+            records: &records,
+            has_more,
+            rules: self.rules.view(now_ms),
+        }
+        .to_json())
+    }
+
+    fn require_moderator(&self, conn_id: &str) -> Result<(), Problem> {
+        if self.is_moderator(conn_id) {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                ErrorCode::Forbidden,
+                "only a moderator may do that (a token with role \"moderator\")",
+            ))
+        }
+    }
+
+    /// Carries out a moderation action: stores it (rule and record, in this turn's commit), puts it
+    /// in force, tells every connection (`moderation`), and closes the target's connections for a ban
+    /// or a kick (an `error` frame saying why, then close 4403).
+    fn moderate(
+        &mut self,
+        by: &User,
+        action: Action,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Accepted, Problem> {
+        let record = action.record(by, now_ms);
+        let json = serde_json::to_string(&record).unwrap_or_default();
+        let log_id = history.moderate(&action, &json, now_ms).map_err(storage)?;
+        self.rules.apply(&action, now_ms);
+        effects.push(Effect::Broadcast {
+            except: None,
+            frame: ServerFrame::Moderation(&record).to_json(),
+        });
+        let closing = match &action {
+            Action::Ban { .. } => {
+                Some((ErrorCode::Banned, "a moderator banned you from this room"))
+            }
+            Action::Kick { .. } => {
+                Some((ErrorCode::Kicked, "a moderator removed you from this room"))
+            }
+            _ => None,
+        };
+        if let (Some((code, message)), Some(uid)) = (closing, action.uid()) {
+            let targets: Vec<String> = self
+                .members
+                .values()
+                .filter(|m| m.user.uid.as_deref() == Some(uid))
+                .map(|m| m.user.id.clone())
+                .collect();
+            for conn in targets {
+                effects.push(error_to(&conn, code, message, None));
+                effects.extend(self.close(&conn, code.close_code(), code.as_str()));
+            }
+        }
+        if self.webhooks {
+            effects.push(Effect::Event {
+                body: webhook::moderation_body(&self.name, &record, log_id),
+            });
+        }
+        Ok(Accepted {
+            seq: 0,
+            ts: now_ms,
+            rev: self.rev,
+            fresh: true,
+        })
     }
 
     /// Stored messages after `after` (at most `limit`, oldest first), hiding any past the history
@@ -1056,6 +1269,27 @@ impl<S> Room<S> {
             fresh: true,
         })
     }
+}
+
+/// Whether `member` may do `op` under the room's rules: a muted author changes nothing (messages,
+/// edits, reactions), and slow mode holds each author's messages apart. Moderators are not held by
+/// slow mode. Checked on arrival, like the rate limit, so a refusal is answered at once.
+fn obeys_rules<S>(
+    rules: &mut Rules,
+    member: &Member<S>,
+    op: &ClientFrame,
+    now_ms: u64,
+) -> Result<(), Problem> {
+    match op {
+        ClientFrame::Message { .. } | ClientFrame::Edit { .. } | ClientFrame::React { .. } => {
+            rules.check_not_muted(member.user.uid.as_deref(), now_ms)?;
+        }
+        _ => return Ok(()),
+    }
+    if matches!(op, ClientFrame::Message { .. }) && member.role != Role::Moderator {
+        rules.check_slow_mode(&crate::history::sender_key(&member.user), now_ms)?;
+    }
+    Ok(())
 }
 
 /// A storage failure, as the client hears of it.
@@ -2595,5 +2829,228 @@ mod tests {
             2,
         );
         assert!(events(&effects).is_empty());
+    }
+
+    const ANN: &str = "u-ann";
+    const BOB: &str = "u-bob";
+
+    /// `living()` with bob made a moderator.
+    fn moderated(h: &mut MemoryHistory) -> Room<()> {
+        let mut r = living(h);
+        r.set_role("b", Role::Moderator);
+        r
+    }
+
+    fn sayv(id: Option<&str>, text: &str) -> Value {
+        serde_json::json!({"type": "message", "text": text, "id": id})
+    }
+
+    fn uid_frame(kind: &str, uid: &str) -> Value {
+        // uids in these tests are short; moderation frames check the uid's characters only
+        serde_json::json!({"type": kind, "uid": uid, "id": kind})
+    }
+
+    #[test]
+    fn only_a_moderator_may_moderate() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let effects = send(&mut r, "a", uid_frame("kick", BOB), &mut h, 2);
+        assert_eq!(frames_for(&effects, "a")[0]["code"], "forbidden");
+        assert!(r.has("b"));
+        let effects = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"moderation_log"}),
+            &mut h,
+            2,
+        );
+        assert_eq!(frames_for(&effects, "a")[0]["code"], "forbidden");
+    }
+
+    #[test]
+    fn a_ban_closes_the_authors_sockets_refuses_its_return_and_is_logged() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let mut frame = uid_frame("ban", ANN);
+        frame["reason"] = "spam".into();
+        let effects = send(&mut r, "b", frame, &mut h, 2);
+        let to_a = frames_for(&effects, "a");
+        assert!(to_a
+            .iter()
+            .any(|f| f["type"] == "error" && f["code"] == "banned"));
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::Close { to, code: 4403, reason: "banned" } if to == "a")));
+        assert!(!r.has("a"));
+        let to_c = frames_for(&effects, "c");
+        let seen = to_c.iter().find(|f| f["type"] == "moderation").unwrap();
+        assert_eq!(
+            (seen["action"].as_str(), seen["uid"].as_str()),
+            (Some("ban"), Some(ANN))
+        );
+        assert_eq!(seen["by"]["name"], "bob");
+        assert_eq!(seen["reason"], "spam");
+        assert!(frames_for(&effects, "b")
+            .iter()
+            .any(|f| f["type"] == "ack" && f["id"] == "ban"));
+        assert!(h.bans.contains(ANN));
+        let back = User {
+            uid: Some(ANN.into()),
+            ..user("a2", "ann")
+        };
+        assert_eq!(
+            r.join(back.clone(), (), None, &h, 3).unwrap_err().code,
+            ErrorCode::Banned
+        );
+        send(&mut r, "b", uid_frame("unban", ANN), &mut h, 4);
+        assert!(r.join(back, (), None, &h, 5).is_ok());
+        let effects = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"moderation_log","limit":1}),
+            &mut h,
+            6,
+        );
+        let log = &frames_for(&effects, "b")[0];
+        assert_eq!(log["type"], "moderation_log");
+        assert_eq!(log["records"][0]["action"], "unban");
+        assert_eq!(log["has_more"], true);
+        assert_eq!(log["rules"]["bans"].as_array().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_kick_closes_once_and_the_author_may_come_back() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let effects = send(&mut r, "b", uid_frame("kick", ANN), &mut h, 2);
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::Close { to, code: 4403, reason: "kicked" } if to == "a")));
+        let back = User {
+            uid: Some(ANN.into()),
+            ..user("a2", "ann")
+        };
+        assert!(r.join(back, (), None, &h, 3).is_ok());
+    }
+
+    #[test]
+    fn a_muted_author_changes_nothing_until_the_mute_ends() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let mut frame = uid_frame("mute", ANN);
+        frame["seconds"] = 10.into();
+        send(&mut r, "b", frame, &mut h, 1_000);
+        for op in [
+            serde_json::json!({"type":"message","text":"hi","id":"m"}),
+            serde_json::json!({"type":"edit","seq":1,"text":"x","id":"m"}),
+            serde_json::json!({"type":"react","seq":1,"emoji":"👍","id":"m"}),
+        ] {
+            let effects = send(&mut r, "a", op, &mut h, 2_000);
+            let err = &frames_for(&effects, "a")[0];
+            assert_eq!(err["code"], "muted");
+            assert_eq!(err["id"], "m");
+        }
+        assert_eq!(h.messages.len(), 1);
+        let back = User {
+            uid: Some(ANN.into()),
+            ..user("a2", "ann")
+        };
+        let welcome = &frames_for(&r.join(back, (), None, &h, 3_000).unwrap(), "a2")[0];
+        assert_eq!(welcome["muted_until"], 11_000);
+        let effects = send(&mut r, "a", sayv(Some("later"), "back"), &mut h, 11_000);
+        assert_eq!(frames_for(&effects, "a")[0]["type"], "ack");
+    }
+
+    #[test]
+    fn slow_mode_holds_members_apart_but_not_moderators() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"slow_mode","seconds":30}),
+            &mut h,
+            0,
+        );
+        assert_eq!(
+            frames_for(
+                &send(&mut r, "a", sayv(Some("1"), "one"), &mut h, 1_000),
+                "a"
+            )[0]["type"],
+            "ack"
+        );
+        let refused = &frames_for(
+            &send(&mut r, "a", sayv(Some("2"), "two"), &mut h, 2_000),
+            "a",
+        )[0];
+        assert_eq!(refused["code"], "slow_mode");
+        assert!(refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("wait 29 more"));
+        for i in 0..3 {
+            let effects = send(
+                &mut r,
+                "b",
+                sayv(Some(&format!("b{i}")), "mod"),
+                &mut h,
+                2_000,
+            );
+            assert_eq!(frames_for(&effects, "b")[0]["type"], "ack");
+        }
+        let welcome = &frames_for(&r.join(user("d", "dee"), (), None, &h, 3_000).unwrap(), "d")[0];
+        assert_eq!(welcome["slow_mode"], 30);
+    }
+
+    #[test]
+    fn a_moderator_deletes_anyones_message_and_the_deletion_is_logged() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let effects = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"delete","seq":1,"id":"d"}),
+            &mut h,
+            2,
+        );
+        assert_eq!(frames_for(&effects, "b")[0]["type"], "ack");
+        assert!(h.messages[0].deleted);
+        let logged: Value = serde_json::from_str(&h.moderation[0].1).unwrap();
+        assert_eq!(
+            (logged["action"].as_str(), logged["seq"].as_u64()),
+            (Some("delete"), Some(1))
+        );
+        assert_eq!(logged["uid"], ANN);
+        // and through the API, without an author id
+        deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("m2"), "again")),
+            &mut h,
+            3,
+        );
+        let (done, _) = r.delete_api(user("api", "backend"), 2, &mut h, 4);
+        assert_eq!(done.unwrap().seq, 2);
+        let (gone, _) = r.delete_api(user("api", "backend"), 99, &mut h, 5);
+        assert_eq!(gone.unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn the_api_moderates_and_webhooks_hear_of_it() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        r.set_webhooks(true);
+        let (record, effects) = r.moderate_api(
+            user("api", "backend"),
+            Action::Kick { uid: ANN.into() },
+            &mut h,
+            9,
+        );
+        assert_eq!(record.unwrap().action, "kick");
+        assert!(!r.has("a"));
+        let e = events(&effects);
+        assert_eq!(e[0]["type"], "member.kicked");
+        assert_eq!(e[0]["moderation"]["uid"], ANN);
+        assert_eq!(e[0]["event_id"], "lobby/mod-1");
     }
 }

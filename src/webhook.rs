@@ -20,6 +20,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::moderation::Record;
 use crate::protocol::{ChatMessage, User};
 
 /// The header carrying the signature.
@@ -102,6 +103,28 @@ pub fn event_body(
     };
     // Serializing plain structs of strings and numbers cannot fail.
     serde_json::to_string(&event).unwrap_or_default()
+}
+
+/// The JSON body of a moderation event (`member.banned`, `member.unbanned`, `member.kicked`,
+/// `member.muted`, `member.unmuted`, `room.slow_mode`): the record says who did what to whom. Its id
+/// names the moderation log entry (`<room>/mod-<n>`), unique in the room like a change's `rev`.
+pub fn moderation_body(room: &str, record: &Record, log_id: u64) -> String {
+    let kind = match record.action {
+        "ban" => "member.banned",
+        "unban" => "member.unbanned",
+        "kick" => "member.kicked",
+        "mute" => "member.muted",
+        "unmute" => "member.unmuted",
+        _ => "room.slow_mode",
+    };
+    serde_json::json!({
+        "type": kind,
+        "event_id": format!("{room}/mod-{log_id}"),
+        "room": room,
+        "at": record.at,
+        "moderation": record,
+    })
+    .to_string()
 }
 
 /// The `X-Edge-Chat-Signature` value for `body` sent at `t` (unix seconds).
