@@ -7,7 +7,7 @@
 //! The host part of the URL is never resolved: a stub's `fetch` always goes to its object.
 
 use crate::access::Join;
-use crate::api::Post;
+use crate::api::{ModerationRequest, Post};
 use crate::error::{ErrorCode, Problem};
 use crate::identity;
 use crate::session::Role;
@@ -30,6 +30,19 @@ pub enum RoomCall {
     Post { room: RoomName, post: Post },
     /// Every version of message `seq`.
     Versions { room: RoomName, seq: u64 },
+    /// A moderator's deletion of message `seq` (the API's).
+    Delete { room: RoomName, seq: u64 },
+    /// A moderator's action (the API's).
+    Moderate {
+        room: RoomName,
+        request: ModerationRequest,
+    },
+    /// The moderation log, newest first, before entry `before`.
+    ModerationLog {
+        room: RoomName,
+        before: Option<u64>,
+        limit: usize,
+    },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -50,7 +63,10 @@ impl RoomCall {
             | RoomCall::Info { room }
             | RoomCall::Messages { room, .. }
             | RoomCall::Post { room, .. }
-            | RoomCall::Versions { room, .. } => room,
+            | RoomCall::Versions { room, .. }
+            | RoomCall::Delete { room, .. }
+            | RoomCall::Moderate { room, .. }
+            | RoomCall::ModerationLog { room, .. } => room,
         }
     }
 
@@ -88,6 +104,18 @@ impl RoomCall {
                 ("GET", "messages", None)
             }
             RoomCall::Post { post, .. } => ("POST", "post", Some(post.to_json())),
+            RoomCall::Delete { seq, .. } => {
+                query.append_pair("seq", &seq.to_string());
+                ("POST", "delete", None)
+            }
+            RoomCall::Moderate { request, .. } => ("POST", "moderate", Some(request.to_json())),
+            RoomCall::ModerationLog { before, limit, .. } => {
+                if let Some(before) = before {
+                    query.append_pair("before", &before.to_string());
+                }
+                query.append_pair("limit", &limit.to_string());
+                ("GET", "moderation", None)
+            }
         };
         CallRequest {
             method,
@@ -137,6 +165,19 @@ impl RoomCall {
                 room,
                 post: Post::parse(body.unwrap_or(""))?,
             },
+            ("POST", "/delete") => RoomCall::Delete {
+                room,
+                seq: validate::parse_message_seq(get("seq").unwrap_or(""))?,
+            },
+            ("POST", "/moderate") => RoomCall::Moderate {
+                room,
+                request: ModerationRequest::parse(body.unwrap_or(""))?,
+            },
+            ("GET", "/moderation") => RoomCall::ModerationLog {
+                room,
+                before: get("before").map(validate::parse_seq).transpose()?,
+                limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
+            },
             _ => {
                 return Err(Problem::new(
                     ErrorCode::NotFound,
@@ -161,6 +202,19 @@ pub fn history_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCa
     })
 }
 
+/// A page of the moderation log as the Worker asks for it: `before` a log entry (default: the
+/// newest), `limit` like a history page.
+pub fn moderation_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
+    let get = |key: &str| crate::routes::query_value(query, key);
+    let before = get("before").map(validate::parse_seq).transpose()?;
+    let limit = get("limit").map(validate::parse_page_limit).transpose()?;
+    Ok(RoomCall::ModerationLog {
+        room,
+        before,
+        limit: limit.unwrap_or(validate::DEFAULT_PAGE).min(MAX_PAGE),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +230,38 @@ mod tests {
         assert_eq!(
             RoomCall::parse(req.method, path, query, req.body.as_deref()),
             Ok(call)
+        );
+    }
+
+    #[test]
+    fn moderation_calls_survive_the_hop() {
+        round_trip(RoomCall::Delete {
+            room: room("r"),
+            seq: 4,
+        });
+        round_trip(RoomCall::Moderate {
+            room: room("r"),
+            request: ModerationRequest::parse(
+                r#"{"action":"mute","uid":"AAAAAAAAAAAAAAAAAAAAAA","seconds":60,"by":"Zoë"}"#,
+            )
+            .unwrap(),
+        });
+        round_trip(RoomCall::ModerationLog {
+            room: room("r"),
+            before: Some(9),
+            limit: 5,
+        });
+        round_trip(RoomCall::ModerationLog {
+            room: room("r"),
+            before: None,
+            limit: 100,
+        });
+        assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
+        assert_eq!(
+            ModerationRequest::parse(r#"{"action":"slow_mode","seconds":5}"#)
+                .unwrap()
+                .by(),
+            "moderator"
         );
     }
 

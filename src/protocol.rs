@@ -409,7 +409,9 @@ impl RawFrame {
                 id,
             }),
             Some("react") => {
-                let emoji = frame.emoji.ok_or_else(|| missing("react has no \"emoji\""))?;
+                let emoji = frame
+                    .emoji
+                    .ok_or_else(|| missing("react has no \"emoji\""))?;
                 validate::check_emoji(&emoji).map_err(refuse)?;
                 Ok(ClientFrame::React {
                     seq: seq(frame.seq)?,

@@ -42,7 +42,7 @@ use crate::error::{ErrorCode, Problem};
 use crate::protocol::{ServerFrame, User};
 use crate::room::{Effect, Incoming, Resume, Room, CLOSE_INTERNAL};
 use crate::routes::Target;
-use crate::session::Expiries;
+use crate::session::{Expiries, Role};
 use crate::validate::RoomName;
 
 /// The user id of messages posted over the HTTP API.
@@ -114,12 +114,22 @@ impl DurableObject for ChatRoom {
         let mut room = Room::new(name, limits, last_seq);
         room.set_rev(rev);
         room.set_webhooks(hooks.is_some());
+        match store.rules(now) {
+            Ok(rules) => room.set_rules(rules),
+            Err(e) => worker::console_error!("could not read the moderation rules: {e}"),
+        }
         let mut members = Vec::new();
+        let mut moderators = Vec::new();
         let mut expiries = Expiries::default();
         for ws in state.get_websockets() {
             let attachment = attachment_of(&ws);
             match attachment.as_ref().and_then(Attachment::user) {
                 Some(user) => {
+                    if let Some(a) = &attachment {
+                        if a.role != Role::Member {
+                            moderators.push((user.id.clone(), a.role));
+                        }
+                    }
                     if let Some(exp) = attachment.and_then(|a| a.exp) {
                         expiries.set(&user.id, closes_at(&config, exp));
                     }
@@ -131,6 +141,9 @@ impl DurableObject for ChatRoom {
             }
         }
         room.restore(members, now);
+        for (conn_id, role) in moderators {
+            room.set_role(&conn_id, role);
+        }
         let inner = Rc::new(RefCell::new(Inner {
             room,
             store,
@@ -232,6 +245,46 @@ impl DurableObject for ChatRoom {
                         json!({"seq": seq, "deleted": deleted, "versions": versions}).to_string(),
                         200,
                     ),
+                    Err(p) => problem_response(&p),
+                }
+            }
+            RoomCall::Delete { seq, .. } => {
+                let inner = &mut *self.inner.borrow_mut();
+                let by = api_user(crate::api::DEFAULT_MODERATOR);
+                let (result, effects) = inner.room.delete_api(by, seq, &mut inner.store, now_ms());
+                apply(inner, effects);
+                match result {
+                    Ok(done) => json_response(
+                        json!({"seq": done.seq, "rev": done.rev, "deleted": true}).to_string(),
+                        200,
+                    ),
+                    Err(p) => problem_response(&p),
+                }
+            }
+            RoomCall::Moderate { request, .. } => {
+                let action = match request.action() {
+                    Ok(action) => action,
+                    Err(p) => return problem_response(&p),
+                };
+                let inner = &mut *self.inner.borrow_mut();
+                let by = api_user(request.by());
+                let (result, effects) =
+                    inner
+                        .room
+                        .moderate_api(by, action, &mut inner.store, now_ms());
+                apply(inner, effects);
+                match result {
+                    Ok(record) => json_response(json!({ "record": record }).to_string(), 200),
+                    Err(p) => problem_response(&p),
+                }
+            }
+            RoomCall::ModerationLog { before, limit, .. } => {
+                let inner = self.inner.borrow();
+                match inner
+                    .room
+                    .moderation_log(&inner.store, before, limit, None, now_ms())
+                {
+                    Ok(frame) => json_response(frame, 200),
                     Err(p) => problem_response(&p),
                 }
             }
@@ -368,11 +421,7 @@ impl ChatRoom {
     /// `Post`: a bot's message, checked by [`Post::parse`] on both sides of the hop; its text is checked
     /// by the room.
     fn post(&self, post: Post) -> Result<Response> {
-        let from = User {
-            id: API_USER_ID.to_string(),
-            name: post.name,
-            uid: None,
-        };
+        let from = api_user(&post.name);
         let inner = &mut *self.inner.borrow_mut();
         let (result, effects) =
             inner
@@ -400,6 +449,15 @@ impl ChatRoom {
         inner.expiries.remove(&conn_id);
         let effects = inner.room.leave(&conn_id);
         apply(inner, effects);
+    }
+}
+
+/// Who acts through the HTTP API: the name given, with the API's connection id and no author id.
+fn api_user(name: &str) -> User {
+    User {
+        id: API_USER_ID.to_string(),
+        name: name.to_string(),
+        uid: None,
     }
 }
 
@@ -612,6 +670,7 @@ async fn renew(shared: Rc<RefCell<Inner>>, conn_id: String, token: String, id: O
             inner
                 .expiries
                 .set(&conn_id, closes_at(&inner.config, session.exp));
+            inner.room.set_role(&conn_id, session.role);
             let attachment = Attachment::of(&user, session.role, Some(session.exp));
             if let Err(e) = ws.serialize_attachment(attachment) {
                 worker::console_error!("could not update the attachment: {e}");

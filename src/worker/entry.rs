@@ -11,7 +11,7 @@ use super::{
     client_limit, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
 };
 use crate::access::{self, Credentials};
-use crate::api::{Post, TokenRequest};
+use crate::api::{ModerationRequest, Post, TokenRequest};
 use crate::auth::{self, Grant};
 use crate::call::{self, RoomCall};
 use crate::config::Config;
@@ -71,6 +71,22 @@ async fn handle(
         Route::Post(room) => post(req, room, config, env).await,
         Route::Versions(room, seq) => {
             read(&req, url, RoomCall::Versions { room, seq }, config, env).await
+        }
+        Route::DeleteMessage(room, seq) => {
+            moderate(req, config, env, |_| Ok(RoomCall::Delete { room, seq })).await
+        }
+        Route::Moderate(room) => {
+            moderate(req, config, env, |body| {
+                Ok(RoomCall::Moderate {
+                    room,
+                    request: ModerationRequest::parse(body)?,
+                })
+            })
+            .await
+        }
+        Route::ModerationLog(room) => {
+            let page = call::moderation_page(room, &url.query_pairs());
+            moderate(req, config, env, |_| page).await
         }
         Route::NewRoom => new_room(),
         Route::MintToken => mint_token(req, config).await,
@@ -200,6 +216,28 @@ async fn post(mut req: Request, room: RoomName, config: &Config, env: &Env) -> R
     };
     match checked.await {
         Ok(post) => call_room(env, &RoomCall::Post { room, post }, None).await,
+        Err(p) => problem_response(&p),
+    }
+}
+
+/// The moderation endpoints (`API_TOKEN`-protected): the app's backend acting as a moderator.
+async fn moderate(
+    mut req: Request,
+    config: &Config,
+    env: &Env,
+    call: impl FnOnce(&str) -> std::result::Result<RoomCall, Problem>,
+) -> Result<Response> {
+    let authorization = req.headers().get("authorization")?;
+    let checked = async {
+        access::api_token(config, authorization.as_deref())?;
+        let body = match req.method() {
+            worker::Method::Post => body_text(&mut req).await?,
+            _ => String::new(),
+        };
+        call(&body)
+    };
+    match checked.await {
+        Ok(call) => call_room(env, &call, None).await,
         Err(p) => problem_response(&p),
     }
 }

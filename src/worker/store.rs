@@ -9,6 +9,7 @@
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::history::{sender_key, Appended, History};
+use crate::moderation::{Action, Rules};
 use crate::protocol::{ChatMessage, Reactions, User, Version};
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
@@ -56,6 +57,12 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE reactions (seq INTEGER NOT NULL, emoji TEXT NOT NULL, uid TEXT NOT NULL,
        PRIMARY KEY (seq, emoji, uid));
      CREATE TABLE reads (uid TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
+    // 4: moderation. Bans and mutes by author id (a mute until a time, in ms), the room's slow mode in
+    // `meta`, and every moderator action as a JSON record in an append-only log.
+    "CREATE TABLE bans (uid TEXT PRIMARY KEY);
+     CREATE TABLE mutes (uid TEXT PRIMARY KEY, until INTEGER NOT NULL);
+     CREATE TABLE moderation_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+       record TEXT NOT NULL);",
 ];
 
 const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
@@ -424,6 +431,54 @@ impl History for Store {
             worker::console_error!("history trim failed: {e}");
         }
     }
+
+    fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {
+        match action {
+            Action::Ban { uid, .. } => self.run(
+                "INSERT OR IGNORE INTO bans (uid) VALUES (?)",
+                vec![uid.as_str().into()],
+            ),
+            Action::Unban { uid } => {
+                self.run("DELETE FROM bans WHERE uid = ?", vec![uid.as_str().into()])
+            }
+            Action::Kick { .. } => Ok(0),
+            Action::Mute { uid, seconds } => self.run(
+                "INSERT OR REPLACE INTO mutes (uid, until) VALUES (?, ?)",
+                vec![
+                    uid.as_str().into(),
+                    int(now_ms.saturating_add(seconds * 1000)),
+                ],
+            ),
+            // Expired mutes go too: the table holds only mutes that may still be in force.
+            Action::Unmute { uid } => self.run(
+                "DELETE FROM mutes WHERE uid = ? OR until <= ?",
+                vec![uid.as_str().into(), int(now_ms)],
+            ),
+            Action::SlowMode { seconds } => self.run(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('slow_mode', ?)",
+                vec![int(*seconds)],
+            ),
+        }?;
+        self.log_moderation(record, now_ms)
+    }
+
+    fn log_moderation(&mut self, record: &str, now_ms: u64) -> Result<u64, String> {
+        self.number(
+            "INSERT INTO moderation_log (at, record) VALUES (?, ?) RETURNING id",
+            vec![int(now_ms), record.into()],
+        )
+    }
+
+    fn moderation_log(&self, before: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
+        Ok(self
+            .query(
+                "SELECT id, record FROM moderation_log WHERE id < ? ORDER BY id DESC LIMIT ?",
+                vec![int(before), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.int(), row.text()))
+            .collect())
+    }
 }
 
 /// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
@@ -529,5 +584,28 @@ impl Store {
             "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'webhooks_dropped'",
             vec![],
         )
+    }
+}
+
+impl Store {
+    /// The moderation rules in force (bans, mutes not yet over at `now_ms`, slow mode), read once per
+    /// wake.
+    pub fn rules(&self, now_ms: u64) -> Result<Rules, String> {
+        let bans = self
+            .query("SELECT uid FROM bans", vec![])?
+            .into_iter()
+            .map(|mut row| row.text());
+        let mutes = self
+            .query(
+                "SELECT uid, until FROM mutes WHERE until > ?",
+                vec![int(now_ms)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.text(), row.int()));
+        let slow = self.number(
+            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'slow_mode'",
+            vec![],
+        )?;
+        Ok(Rules::restore(bans, mutes, slow))
     }
 }
