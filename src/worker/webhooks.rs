@@ -9,11 +9,11 @@
 //! <https://developers.cloudflare.com/durable-objects/api/alarms/>
 
 use std::cell::RefCell;
-use std::time::Duration;
 
-use futures_util::future::{join_all, select, Either};
-use wasm_bindgen::JsValue;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use futures_util::future::join_all;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 use super::chat_room::{schedule_alarm, Inner};
 use super::now_ms;
@@ -200,31 +200,65 @@ async fn rounds(inner: &RefCell<Inner>) -> Option<u64> {
 /// POSTs one event, signed; its HTTP status, or why there is none (timeout, network).
 async fn post(webhook: &Webhook, event: &Pending) -> Result<u16, String> {
     let t = now_ms() / 1000;
-    let headers = Headers::new();
-    let set = |name: &str, value: &str| headers.set(name, value).map_err(|e| e.to_string());
-    set("content-type", "application/json")?;
-    set(
-        SIGNATURE_HEADER,
-        &webhook::signature(&webhook.secret, t, &event.body),
-    )?;
-    set("x-edge-chat-attempt", &(event.attempts + 1).to_string())?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&event.body)));
-    let request = Request::new_with_init(&webhook.url, &init).map_err(|e| e.to_string())?;
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(request);
-    let sending = Box::pin(fetch.send_with_signal(&signal));
-    let timeout = Delay::from(Duration::from_millis(TIMEOUT_MS));
-    let outcome = match select(sending, timeout).await {
-        Either::Left((Ok(response), _)) => Ok(response.status_code()),
-        Either::Left((Err(e), _)) => Err(e.to_string()),
-        Either::Right(_) => {
-            controller.abort();
-            Err(format!("no answer within {TIMEOUT_MS} ms"))
-        }
+    let headers = js_sys::Object::new();
+    let init = js_sys::Object::new();
+    let set = |object: &js_sys::Object, key: &str, value: &JsValue| {
+        js_sys::Reflect::set(object, &JsValue::from_str(key), value)
+            .map(drop)
+            .map_err(js_error)
     };
-    outcome
+    set(&headers, "content-type", &"application/json".into())?;
+    let signature = webhook::signature(&webhook.secret, t, &event.body);
+    set(&headers, SIGNATURE_HEADER, &signature.into())?;
+    set(
+        &headers,
+        "x-edge-chat-attempt",
+        &(event.attempts + 1).to_string().into(),
+    )?;
+    set(&init, "method", &"POST".into())?;
+    set(&init, "headers", &headers)?;
+    set(&init, "body", &event.body.as_str().into())?;
+    // The runtime aborts the request (and rejects the promise) when the signal fires.
+    set(
+        &init,
+        "signal",
+        &abort_after(TIMEOUT_MS as u32).map_err(js_error)?,
+    )?;
+    let promise = fetch(&webhook.url, &init).map_err(js_error)?;
+    let response: Answer = JsFuture::from(promise)
+        .await
+        .map_err(|e| match js_error(e) {
+            e if e.contains("TimeoutError") || e.contains("timed out") => {
+                format!("no answer within {TIMEOUT_MS} ms")
+            }
+            e => e,
+        })?
+        .unchecked_into();
+    Ok(response.status())
+}
+
+fn js_error(e: JsValue) -> String {
+    e.as_string()
+        .or_else(|| {
+            e.dyn_ref::<js_sys::Error>()
+                .map(|e| format!("{}: {}", e.name(), e.message()))
+        })
+        .unwrap_or_else(|| format!("{e:?}"))
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `fetch(url, init)`, called directly: `worker::Fetch` and `worker::Request` link a URL
+    /// parser (the `url` crate and its IDNA tables, ~12 KB of wasm) for a URL the runtime parses anyway.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    fn fetch(url: &str, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
+
+    /// `AbortSignal.timeout(ms)`: a signal that aborts a request after `ms`.
+    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
+    fn abort_after(ms: u32) -> Result<JsValue, JsValue>;
+
+    /// A fetch `Response`, seen only for its status (the body is not read: any 2xx will do).
+    type Answer;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &Answer) -> u16;
 }
