@@ -498,6 +498,9 @@ fn close_expired(inner: &mut Inner) -> Vec<String> {
                 id: None,
             };
             let _ = ws.send_with_str(frame.to_json());
+            // From the alarm handler the close frame goes out at once, but local workerd ends the
+            // TCP connection only ~10 s later (when the object hibernates); a client sees the close
+            // frame (CLOSING) at once, and the page renews on the error frame without waiting.
             let code = ErrorCode::TokenExpired;
             let _ = ws.close(Some(code.close_code()), Some(code.as_str()));
         }
@@ -508,23 +511,22 @@ fn close_expired(inner: &mut Inner) -> Vec<String> {
     expired
 }
 
-/// Sets (or clears) the storage alarm for the earliest token expiry, when it differs from the one set.
+/// Sets the storage alarm for the earliest token expiry, when it differs from the one set. An alarm
+/// that is no longer needed (every socket with a token left) is not deleted: it fires once, finds
+/// nothing expired and sets no other.
 fn schedule_alarm(inner: &mut Inner) {
     let next = inner.expiries.next();
     if next == inner.alarm_at {
         return;
     }
     inner.alarm_at = next;
+    let Some(secs) = next else {
+        return;
+    };
     let storage = Rc::clone(&inner.storage);
     wasm_bindgen_futures::spawn_local(async move {
-        let done = match next {
-            Some(secs) => {
-                let at = js_sys::Date::new(&JsValue::from_f64(secs as f64 * 1000.0));
-                storage.set_alarm(worker::ScheduledTime::new(at)).await
-            }
-            None => storage.delete_alarm().await,
-        };
-        if let Err(e) = done {
+        let at = js_sys::Date::new(&JsValue::from_f64(secs as f64 * 1000.0));
+        if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
             worker::console_error!("could not set the expiry alarm: {e}");
         }
     });
