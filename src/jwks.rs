@@ -47,14 +47,30 @@ fn usable(key: &serde_json::Value) -> Option<PublicKey> {
     if field("use").is_some_and(|u| u != "sig") {
         return None;
     }
+    // The key's numbers are base64url, which needs no escaping in JSON: anything else is no key.
+    let number = |name: &str| {
+        field(name).filter(|v| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    };
     let (alg, jwk) = match field("kty")? {
         "RSA" => (
             Alg::Rs256,
-            serde_json::json!({"kty": "RSA", "n": field("n")?, "e": field("e")?}),
+            format!(
+                r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#,
+                number("n")?,
+                number("e")?
+            ),
         ),
         "EC" if field("crv") == Some("P-256") => (
             Alg::Es256,
-            serde_json::json!({"kty": "EC", "crv": "P-256", "x": field("x")?, "y": field("y")?}),
+            format!(
+                r#"{{"kty":"EC","crv":"P-256","x":"{}","y":"{}"}}"#,
+                number("x")?,
+                number("y")?
+            ),
         ),
         _ => return None,
     };
@@ -65,7 +81,7 @@ fn usable(key: &serde_json::Value) -> Option<PublicKey> {
     Some(PublicKey {
         kid: field("kid").map(str::to_string),
         alg,
-        jwk: jwk.to_string(),
+        jwk,
     })
 }
 
@@ -164,7 +180,12 @@ mod tests {
         let ids: Vec<_> = keys.iter().map(|k| k.kid.as_deref().unwrap()).collect();
         assert_eq!(ids, ["r1", "e1"]);
         assert_eq!(keys[0].alg, Alg::Rs256);
-        assert_eq!(keys[0].jwk, r#"{"e":"AQAB","kty":"RSA","n":"AQAB-n"}"#);
+        assert_eq!(keys[0].jwk, r#"{"kty":"RSA","n":"AQAB-n","e":"AQAB"}"#);
+        let quoted = r#"{"keys":[{"kty":"RSA","n":"a\"b","e":"AQAB"}]}"#;
+        assert!(
+            parse(quoted).unwrap().is_empty(),
+            "no JSON injection into the JWK"
+        );
         assert_eq!(keys[1].alg, Alg::Es256);
         assert!(parse("[]").is_err());
         assert!(parse(&"x".repeat(MAX_JWKS_BYTES + 1)).is_err());

@@ -244,4 +244,25 @@ describe('a live socket and its token', () => {
     assert.ok(!late.frames.some((f) => f.type === 'message'), 'no message reached the expired socket');
     await stay.close();
   });
+
+  test('role and expiry survive hibernation: the room sleeps with the alarm set, and the alarm wakes it to close the socket', async () => {
+    const room = uniqueRoom('jwt-hib');
+    const info = async () => (await getJson(`${server.base}/api/rooms/${room}?token=${hs256(claims(room, { sub: 'reader' }))}`)).body;
+    const exp = nowSecs() + 20;
+    const mod = await join(room, es256(claims(room, { sub: 'mod-h', role: 'moderator', exp })));
+    const before = await info();
+    // Idle but for pings (answered by the runtime without waking the room): past the ~11 s after
+    // which workerd evicts it, and past the expiry (exp + 1 s leeway).
+    while (!mod.frames.some((f) => f.type === 'error')) {
+      await sleep(2000);
+      if (mod.ws.readyState === 1) mod.send('ping');
+      assert.ok(nowSecs() < exp + 15, 'the expiry closed the socket');
+    }
+    assert.equal(mod.frames.find((f) => f.type === 'error').code, 'token_expired');
+    assert.ok(nowSecs() >= exp + 1, 'not before exp + leeway');
+    assert.equal((await mod.closedPromise()).code, 4401);
+    const now = await info();
+    assert.notEqual(now.instance, before.instance, 'the room hibernated in between (the alarm kept nothing awake)');
+    assert.equal(now.online, 0);
+  });
 });

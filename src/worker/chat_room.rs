@@ -515,7 +515,7 @@ fn close_expired(inner: &mut Inner) -> Vec<String> {
 /// that is no longer needed (every socket with a token left) is not deleted: it fires once, finds
 /// nothing expired and sets no other.
 fn schedule_alarm(inner: &mut Inner) {
-    let next = inner.expiries.next();
+    let next = inner.expiries.next_expiry();
     if next == inner.alarm_at {
         return;
     }
