@@ -728,6 +728,17 @@ export class ChatClient extends EventTarget {
       this.said = f;
       return;
     }
+    if (f.code === 'token_expired' && f.id == null) {
+      // The room is closing this socket because our token ran out; the close (4401) may take a while
+      // to arrive, so act on the frame that announces it: as if the socket had closed with 4401.
+      this.said = f;
+      const ws = this.ws;
+      this.onClose({ code: 4401, reason: 'token_expired' });
+      try {
+        ws?.close(1000, 'token expired');
+      } catch {}
+      return;
+    }
     if (f.id != null && this.olderRequest?.id === f.id) {
       this.olderRequest.resolve(null);
       this.olderRequest = null;

@@ -6,8 +6,6 @@
 //! rotated its keys) triggers a refetch at once — but at most one fetch per `cooldown`, so a flood of
 //! tokens with made-up `kid`s cannot turn the Worker against the provider.
 
-use serde::Deserialize;
-
 use crate::jwt::Alg;
 
 /// How long a fetched key set is used before it is fetched again (providers rotate keys rarely and
@@ -28,60 +26,62 @@ pub struct PublicKey {
     pub jwk: String,
 }
 
-#[derive(Deserialize)]
-struct RawSet {
-    keys: Vec<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct RawKey {
-    kty: Option<String>,
-    kid: Option<String>,
-    alg: Option<String>,
-    #[serde(rename = "use")]
-    use_: Option<String>,
-    crv: Option<String>,
-    n: Option<String>,
-    e: Option<String>,
-    x: Option<String>,
-    y: Option<String>,
-}
-
 /// The keys of a set this server can verify with: RSA keys for RS256, P-256 keys for ES256, signing
 /// keys only. Keys of other kinds are skipped, not an error: a provider may publish them for others.
 pub fn parse(json: &str) -> Result<Vec<PublicKey>, String> {
     if json.len() > MAX_JWKS_BYTES {
         return Err(format!("JWKS is over {MAX_JWKS_BYTES} bytes"));
     }
-    let set: RawSet =
-        serde_json::from_str(json).map_err(|e| format!("JWKS is not {{\"keys\":[…]}}: {e}"))?;
-    Ok(set.keys.into_iter().filter_map(usable).collect())
+    // Read as a `Value` and picked apart by hand: the parser is in the wasm anyway, a derive is not.
+    let set: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("JWKS is not JSON: {e}"))?;
+    let keys = set
+        .get("keys")
+        .and_then(|k| k.as_array())
+        .ok_or("JWKS is not {\"keys\":[…]}")?;
+    Ok(keys.iter().filter_map(usable).collect())
 }
 
-fn usable(value: serde_json::Value) -> Option<PublicKey> {
-    let key: RawKey = serde_json::from_value(value).ok()?;
-    if key.use_.as_deref().is_some_and(|u| u != "sig") {
+fn usable(key: &serde_json::Value) -> Option<PublicKey> {
+    let field = |name: &str| key.get(name).and_then(|v| v.as_str());
+    if field("use").is_some_and(|u| u != "sig") {
         return None;
     }
-    let (alg, jwk) = match key.kty.as_deref()? {
+    // The key's numbers are base64url, which needs no escaping in JSON: anything else is no key.
+    let number = |name: &str| {
+        field(name).filter(|v| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+    };
+    let (alg, jwk) = match field("kty")? {
         "RSA" => (
             Alg::Rs256,
-            serde_json::json!({"kty": "RSA", "n": key.n?, "e": key.e?}),
+            format!(
+                r#"{{"kty":"RSA","n":"{}","e":"{}"}}"#,
+                number("n")?,
+                number("e")?
+            ),
         ),
-        "EC" if key.crv.as_deref() == Some("P-256") => (
+        "EC" if field("crv") == Some("P-256") => (
             Alg::Es256,
-            serde_json::json!({"kty": "EC", "crv": "P-256", "x": key.x?, "y": key.y?}),
+            format!(
+                r#"{{"kty":"EC","crv":"P-256","x":"{}","y":"{}"}}"#,
+                number("x")?,
+                number("y")?
+            ),
         ),
         _ => return None,
     };
     // A key that names its algorithm serves that one only.
-    if key.alg.as_deref().is_some_and(|a| a != alg.as_str()) {
+    if field("alg").is_some_and(|a| a != alg.as_str()) {
         return None;
     }
     Some(PublicKey {
-        kid: key.kid,
+        kid: field("kid").map(str::to_string),
         alg,
-        jwk: jwk.to_string(),
+        jwk,
     })
 }
 
@@ -180,7 +180,12 @@ mod tests {
         let ids: Vec<_> = keys.iter().map(|k| k.kid.as_deref().unwrap()).collect();
         assert_eq!(ids, ["r1", "e1"]);
         assert_eq!(keys[0].alg, Alg::Rs256);
-        assert_eq!(keys[0].jwk, r#"{"e":"AQAB","kty":"RSA","n":"AQAB-n"}"#);
+        assert_eq!(keys[0].jwk, r#"{"kty":"RSA","n":"AQAB-n","e":"AQAB"}"#);
+        let quoted = r#"{"keys":[{"kty":"RSA","n":"a\"b","e":"AQAB"}]}"#;
+        assert!(
+            parse(quoted).unwrap().is_empty(),
+            "no JSON injection into the JWK"
+        );
         assert_eq!(keys[1].alg, Alg::Es256);
         assert!(parse("[]").is_err());
         assert!(parse(&"x".repeat(MAX_JWKS_BYTES + 1)).is_err());

@@ -22,7 +22,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use serde::Deserialize;
 use sha2::Sha256;
 
 use crate::error::{ErrorCode, Problem};
@@ -100,31 +99,52 @@ pub enum Checked {
     NeedsKey(Session, KeyCheck),
 }
 
-#[derive(Deserialize)]
-struct Header {
-    alg: Option<String>,
-    kid: Option<String>,
-    /// Extensions the token says must be understood (RFC 7515 §4.1.11): we understand none.
-    crit: Option<serde::de::IgnoredAny>,
+/// A token's header and claims are read as JSON values and picked apart by hand rather than through
+/// serde derives: the `Value` parser is in the wasm anyway, and each derive (an untagged `aud` that may
+/// be a string or a list above all) would add kilobytes to it.
+type Json = serde_json::Map<String, serde_json::Value>;
+
+/// A string claim (`None` when absent; a refusal when present with another type).
+fn string<'a>(json: &'a Json, key: &str) -> Result<Option<&'a str>, Problem> {
+    match json.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(refuse(format!("claim {key} is not a string"))),
+    }
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
+/// A claim that may be one string or a list of strings (`aud`, `rooms`).
+enum OneOrMany<'a> {
+    One(&'a str),
+    Many(Vec<&'a str>),
 }
 
-#[derive(Deserialize)]
-struct Claims {
-    sub: Option<String>,
-    name: Option<String>,
-    exp: Option<f64>,
-    nbf: Option<f64>,
-    iss: Option<String>,
-    aud: Option<OneOrMany>,
-    rooms: Option<OneOrMany>,
-    role: Option<String>,
+fn one_or_many<'a>(json: &'a Json, key: &str) -> Result<Option<OneOrMany<'a>>, Problem> {
+    let bad = || refuse(format!("claim {key} is not a string or a list of strings"));
+    match json.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(OneOrMany::One(s))),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|v| v.as_str().ok_or_else(bad))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|list| Some(OneOrMany::Many(list))),
+        Some(_) => Err(bad()),
+    }
+}
+
+/// A NumericDate claim as whole seconds (fractions are allowed by RFC 7519; negative, absurd or
+/// non-numeric values are refused).
+fn seconds(json: &Json, key: &str) -> Result<Option<u64>, Problem> {
+    match json.get(key) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(value) if value.is_finite() && (0.0..=1e12).contains(&value) => {
+                Ok(Some(value as u64))
+            }
+            _ => Err(refuse(format!("claim {key} is not a time in seconds"))),
+        },
+    }
 }
 
 fn refuse(why: impl std::fmt::Display) -> Problem {
@@ -136,26 +156,12 @@ pub fn is_jwt(token: &str) -> bool {
     !token.starts_with("v1.")
 }
 
-fn decode_part<T: serde::de::DeserializeOwned>(part: &str, what: &str) -> Result<T, Problem> {
+fn decode_part(part: &str, what: &str) -> Result<Json, Problem> {
     URL_SAFE_NO_PAD
         .decode(part)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or_else(|| {
-            refuse(format!(
-                "{what} is not base64url JSON of the expected shape"
-            ))
-        })
-}
-
-/// A NumericDate claim as whole seconds (fractions are allowed by RFC 7519; negative or absurd
-/// values are refused).
-fn seconds(value: f64, claim: &str) -> Result<u64, Problem> {
-    if value.is_finite() && (0.0..=1e12).contains(&value) {
-        Ok(value as u64)
-    } else {
-        Err(refuse(format!("claim {claim} is not a time in seconds")))
-    }
+        .ok_or_else(|| refuse(format!("{what} is not base64url of a JSON object")))
 }
 
 /// Checks `token` for joining `room` at `now_secs` under `policy`: its shape, algorithm, claims and —
@@ -178,13 +184,13 @@ pub fn check(
             "is malformed (expected a JWT: header.claims.signature, or a v1. token)",
         ));
     };
-    let head: Header = decode_part(header, "header")?;
-    if head.crit.is_some() {
+    let head = decode_part(header, "header")?;
+    if head.contains_key("crit") {
         return Err(refuse(
             "has critical header extensions this server does not know",
         ));
     }
-    let raw_alg = head.alg.as_deref().unwrap_or("none");
+    let raw_alg = head.get("alg").and_then(|a| a.as_str()).unwrap_or("none");
     let alg = Alg::parse(raw_alg).ok_or_else(|| {
         refuse(format!(
             "algorithm {:?} is not accepted (HS256, RS256 or ES256)",
@@ -217,15 +223,15 @@ pub fn check(
         mac.verify_slice(&signature)
             .map_err(|_| refuse("signature is invalid"))?;
     }
-    let claims: Claims = decode_part(claims, "claims")?;
-    let session = session_of(claims, room, policy, now_secs)?;
+    let claims = decode_part(claims, "claims")?;
+    let session = session_of(&claims, room, policy, now_secs)?;
     Ok(match alg {
         Alg::Hs256 => Checked::Verified(session),
         Alg::Rs256 | Alg::Es256 => Checked::NeedsKey(
             session,
             KeyCheck {
                 alg,
-                kid: head.kid,
+                kid: head.get("kid").and_then(|k| k.as_str()).map(str::to_string),
                 signing_input: signing_input.to_string(),
                 signature,
             },
@@ -235,39 +241,40 @@ pub fn check(
 
 /// The claims rules (module docs), giving the holder's session.
 fn session_of(
-    claims: Claims,
+    claims: &Json,
     room: &RoomName,
     policy: &Policy<'_>,
     now_secs: u64,
 ) -> Result<Session, Problem> {
-    let exp = seconds(claims.exp.ok_or_else(|| refuse("has no exp claim"))?, "exp")?;
+    let exp = seconds(claims, "exp")?.ok_or_else(|| refuse("has no exp claim"))?;
     if exp.saturating_add(policy.leeway) <= now_secs {
         return Err(Problem::new(ErrorCode::TokenExpired, "token has expired"));
     }
-    let nbf = claims.nbf.map(|nbf| seconds(nbf, "nbf")).transpose()?;
+    let nbf = seconds(claims, "nbf")?;
     if nbf.is_some_and(|nbf| nbf > now_secs.saturating_add(policy.leeway)) {
         return Err(refuse("is not valid yet (nbf)"));
     }
+    let iss = string(claims, "iss")?;
     if let Some(issuer) = policy.issuer {
-        if claims.iss.as_deref() != Some(issuer) {
+        if iss != Some(issuer) {
             return Err(refuse("is from another issuer (iss)"));
         }
     }
     if let Some(audience) = policy.audience {
-        let ok = match &claims.aud {
+        let ok = match one_or_many(claims, "aud")? {
             Some(OneOrMany::One(aud)) => aud == audience,
-            Some(OneOrMany::Many(auds)) => auds.iter().any(|a| a == audience),
+            Some(OneOrMany::Many(auds)) => auds.contains(&audience),
             None => false,
         };
         if !ok {
             return Err(refuse("is for another audience (aud)"));
         }
     }
-    match &claims.rooms {
+    match one_or_many(claims, "rooms")? {
         None => {}
-        Some(OneOrMany::One(all)) if all == "*" => {}
+        Some(OneOrMany::One("*")) => {}
         Some(OneOrMany::One(_)) => return Err(refuse("claim rooms must be a list or \"*\"")),
-        Some(OneOrMany::Many(rooms)) if !rooms.iter().any(|r| r == room.as_str()) => {
+        Some(OneOrMany::Many(rooms)) if !rooms.contains(&room.as_str()) => {
             return Err(Problem::new(
                 ErrorCode::Forbidden,
                 "token does not open this room (rooms)",
@@ -275,20 +282,19 @@ fn session_of(
         }
         Some(OneOrMany::Many(_)) => {}
     }
-    let sub = claims
-        .sub
+    let sub = string(claims, "sub")?
         .filter(|s| !s.is_empty())
         .ok_or_else(|| refuse("has no sub claim"))?;
-    let name = claims.name.as_deref().unwrap_or(&sub);
+    let name = string(claims, "name")?.unwrap_or(sub);
     let name = UserName::parse(name)
         .map_err(|_| refuse("name (or sub) is not a valid user name (1-32 characters)"))?;
-    let role = match claims.role.as_deref() {
+    let role = match string(claims, "role")? {
         Some(role) => Role::parse(role)?,
         None => Role::Member,
     };
     Ok(Session {
         name: name.into_string(),
-        uid: identity::uid_of_subject(claims.iss.as_deref().unwrap_or(""), &sub),
+        uid: identity::uid_of_subject(iss.unwrap_or(""), sub),
         role,
         exp,
     })

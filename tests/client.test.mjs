@@ -735,7 +735,8 @@ describe('tokens: the app\'s getToken hook', () => {
     assert.equal(c.role, 'moderator');
     c.send('written before the expiry');
     FakeSocket.all[0].receive({ type: 'error', code: 'token_expired', message: 'your token has expired' });
-    FakeSocket.all[0].serverClose(4401, 'token_expired');
+    assert.equal(FakeSocket.all[0].closed, 1000, 'the frame is enough: no waiting for the close');
+    FakeSocket.all[0].serverClose(4401, 'token_expired'); // detached: changes nothing
     assert.equal(c.events.refused.length, 0, 'not a refusal: the hook renews');
     await settled();
     assert.deepEqual(asked, [['r', 'connect'], ['r', 'expired']]);
@@ -779,13 +780,20 @@ describe('tokens: the app\'s getToken hook', () => {
     c.stop();
   });
 
-  test('without a hook a 4401 stays a final refusal', (t) => {
+  test('without a hook a 4401 stays a final refusal, told by the frame or by the close', (t) => {
     const c = newClient(t);
     c.start();
     FakeSocket.all[0].receive(welcome());
     FakeSocket.all[0].serverClose(4401, 'token_expired');
     assert.equal(c.state, 'refused');
     assert.equal(c.events.refused[0].code, 'token_expired');
+    t.mock.timers.reset();
+    const d = newClient(t);
+    d.start();
+    FakeSocket.all[0].receive(welcome());
+    FakeSocket.all[0].receive({ type: 'error', code: 'token_expired', message: 'your token has expired' });
+    assert.equal(d.state, 'refused');
+    assert.deepEqual(d.events.refused[0], { code: 'token_expired', message: 'your token has expired', closeCode: 4401 });
   });
 });
 

@@ -588,6 +588,9 @@ fn close_expired(inner: &mut Inner) -> Vec<String> {
                 id: None,
             };
             let _ = ws.send_with_str(frame.to_json());
+            // From the alarm handler the close frame goes out at once, but local workerd ends the
+            // TCP connection only ~10 s later (when the object hibernates); a client sees the close
+            // frame (CLOSING) at once, and the page renews on the error frame without waiting.
             let code = ErrorCode::TokenExpired;
             let _ = ws.close(Some(code.close_code()), Some(code.as_str()));
         }
@@ -598,11 +601,15 @@ fn close_expired(inner: &mut Inner) -> Vec<String> {
     expired
 }
 
-/// Sets (or clears) the storage alarm for the earliest of the next token expiry and the webhook
-/// outbox's next delivery, when that differs from the alarm set. One alarm serves both: a Durable
-/// Object has only one.
+/// Sets the storage alarm for the earliest of the next token expiry and the webhook outbox's next
+/// delivery, when that differs from the alarm set. One alarm serves both: a Durable Object has only
+/// one. An alarm that is no longer needed is not deleted: it fires once, finds nothing to do and sets
+/// no other.
 pub(super) fn schedule_alarm(inner: &mut Inner) {
-    let expiry = inner.expiries.next().map(|secs| secs.saturating_mul(1000));
+    let expiry = inner
+        .expiries
+        .next_expiry()
+        .map(|secs| secs.saturating_mul(1000));
     let outbox = inner.hooks.as_ref().and_then(Hooks::due_at);
     let next = match (expiry, outbox) {
         (Some(a), Some(b)) => Some(a.min(b)),
@@ -612,18 +619,15 @@ pub(super) fn schedule_alarm(inner: &mut Inner) {
         return;
     }
     inner.alarm_at = next;
+    let Some(ms) = next else {
+        return;
+    };
     let storage = Rc::clone(&inner.storage);
     // `setAlarm` returns a promise; the call itself happens when the task first runs, in a microtask
     // of this same turn. (A plain number would be an offset from now: a time needs a `Date`.)
     wasm_bindgen_futures::spawn_local(async move {
-        let done = match next {
-            Some(ms) => {
-                let at = js_sys::Date::new(&JsValue::from_f64(ms as f64));
-                storage.set_alarm(worker::ScheduledTime::new(at)).await
-            }
-            None => storage.delete_alarm().await,
-        };
-        if let Err(e) = done {
+        let at = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+        if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
             worker::console_error!("could not set the alarm: {e}");
         }
     });
