@@ -513,12 +513,45 @@ export class ChatClient extends EventTarget {
         return this.emitRoster();
       case 'typing':
         return this.onTyping(f.user);
+      case 'moderation':
+        return this.onModeration(f);
+      case 'moderation_log':
+        return this.emit('moderation_log', f);
       case 'auth_ok':
         this.role = f.role ?? this.role;
         return this.scheduleRenewal(f.expires);
       case 'error':
         return this.onError(f);
     }
+  }
+
+  /** What the room's moderation means for us now: our mute (ms, or null) and its slow mode (s). */
+  rules() {
+    const mutedUntil = this.mutedUntil && this.mutedUntil > Date.now() ? this.mutedUntil : null;
+    return { mutedUntil, slowMode: this.slowMode ?? 0, moderator: this.role === 'moderator' };
+  }
+
+  /** A moderator acted (docs/PROTOCOL.md, "Moderation"): keep what concerns us, tell the page. */
+  onModeration(f) {
+    const mine = Boolean(f.uid) && f.uid === this.you?.uid;
+    if (f.action === 'slow_mode') this.slowMode = f.seconds ?? 0;
+    if (mine && f.action === 'mute') this.mutedUntil = Date.now() + (f.seconds ?? 0) * 1000;
+    if (mine && f.action === 'unmute') this.mutedUntil = null;
+    this.emit('moderation', { record: f, mine });
+    this.emit('rules', this.rules());
+  }
+
+  /**
+   * A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`) with its fields
+   * (`uid`, `seconds`, `reason`); acked like a change to a message.
+   */
+  moderate(action, fields = {}) {
+    return this.act({ type: action, ...fields });
+  }
+
+  /** Asks for the moderation log (moderators only); it arrives as a `moderation_log` event. */
+  moderationLog(limit = HISTORY_PAGE) {
+    this.transmit({ type: 'moderation_log', limit, id: messageId() });
   }
 
   /** Remembers the newest room revision seen (frames of one connection come in rev order). */
@@ -559,6 +592,9 @@ export class ChatClient extends EventTarget {
     if (!resumed || this.messages.size === (f.history?.length ?? 0)) this.hasOlder = oldest !== null && oldest > 1;
     this.welcomeReads(f);
     this.role = f.role ?? null;
+    this.slowMode = f.slow_mode ?? 0;
+    this.mutedUntil = f.muted_until ?? null;
+    this.emit('rules', this.rules());
     this.tokenRetried = false;
     this.scheduleRenewal(f.expires);
     this.attempt = 0;
@@ -728,6 +764,11 @@ export class ChatClient extends EventTarget {
       this.said = f;
       return;
     }
+    if ((f.code === 'banned' || f.code === 'kicked') && f.id == null) {
+      // A moderator removed us; the close (4403) follows and ends the connection with this reason.
+      this.said = f;
+      return;
+    }
     if (f.code === 'token_expired' && f.id == null) {
       // The room is closing this socket because our token ran out; the close (4401) may take a while
       // to arrive, so act on the frame that announces it: as if the socket had closed with 4401.
@@ -759,6 +800,13 @@ export class ChatClient extends EventTarget {
       setTimeout(() => this.outbox.includes(entry) && this.transmit(messageFrame(entry)), 2000);
       return;
     }
+    if (f.code === 'slow_mode') {
+      // Not stored: the room holds each author's messages apart. It goes again once the wait is over.
+      const wait = Math.max(1, this.slowMode ?? 1) * 1000;
+      this.emit('notice', { text: `${f.message} — it goes automatically.` });
+      setTimeout(() => this.outbox.includes(entry) && this.transmit(messageFrame(entry)), wait);
+      return;
+    }
     if (f.code === 'id_conflict' && !entry.reissued) {
       // The room already stored another text under our (author, id). Our ids are random (messageId),
       // so that message is somebody else's who uses the same name, and ours was not stored: under a
@@ -772,6 +820,7 @@ export class ChatClient extends EventTarget {
       rate_limited: 'rate limited — too many messages at once',
       too_large: `too large (at most ${this.limits.text} characters)`,
       id_conflict: 'its id was taken by another message',
+      muted: f.message ? `${f.message}` : 'not sent: a moderator muted you',
       not_found: 'the message it replies to was deleted',
       bad_request: 'refused by the server',
     }[f.code];
@@ -785,14 +834,14 @@ export class ChatClient extends EventTarget {
       return;
     }
     this.actions = this.actions.filter((a) => a !== action);
-    const what = { edit: 'edit', delete: 'delete', react: 'react to' }[action.type];
+    const what = { edit: 'edit the message', delete: 'delete the message', react: 'react to the message' }[action.type] ?? action.type.replace('_', ' ');
     const why = {
-      forbidden: 'only its author can change a message',
+      forbidden: action.type in { edit: 1, delete: 1, react: 1 } ? 'only its author can change a message' : 'only a moderator may do that',
       not_found: 'that message was deleted',
       rate_limited: 'too many changes at once, try again in a moment',
     }[f.code] ?? f.message ?? f.code;
     this.emit('action', { action, ok: false, code: f.code, message: why });
-    this.emit('notice', { text: `Could not ${what} the message: ${why}.` });
+    this.emit('notice', { text: `Could not ${what}: ${why}.` });
   }
 
   /**
