@@ -797,6 +797,60 @@ describe('tokens: the app\'s getToken hook', () => {
   });
 });
 
+describe('moderation', () => {
+  const me = { id: 'me', name: 'ann', uid: 'u-ann' };
+
+  test('welcome and moderation frames say our mute and the slow mode; moderate() sends an acked action', (t) => {
+    const c = newClient(t);
+    const rules = [];
+    c.addEventListener('rules', (e) => rules.push(e.detail));
+    c.start();
+    FakeSocket.all[0].receive(welcome({ you: me, members: [me], slow_mode: 10, muted_until: Date.now() + 60_000, role: 'moderator' }));
+    assert.deepEqual(rules.at(-1), { mutedUntil: Date.now() + 60_000, slowMode: 10, moderator: true });
+    FakeSocket.all[0].receive({ type: 'moderation', action: 'unmute', uid: 'u-ann', by: { name: 'mo' }, at: 1 });
+    assert.equal(rules.at(-1).mutedUntil, null);
+    FakeSocket.all[0].receive({ type: 'moderation', action: 'mute', uid: 'u-bob', seconds: 60, by: { name: 'mo' }, at: 1 });
+    assert.equal(rules.at(-1).mutedUntil, null, "somebody else's mute is not ours");
+    FakeSocket.all[0].receive({ type: 'moderation', action: 'slow_mode', seconds: 0, by: { name: 'mo' }, at: 1 });
+    assert.equal(rules.at(-1).slowMode, 0);
+    const action = c.moderate('kick', { uid: 'u-bob' });
+    const sent = JSON.parse(FakeSocket.all[0].sent.at(-1));
+    assert.deepEqual([sent.type, sent.uid, sent.id], ['kick', 'u-bob', action.id]);
+    FakeSocket.all[0].receive({ type: 'ack', id: action.id, seq: 0, ts: 1, rev: 0 });
+    assert.deepEqual(c.events.action.at(-1), { action, ok: true });
+  });
+
+  test('a message refused by slow mode goes again by itself once the wait is over; a mute marks it not sent', (t) => {
+    const c = newClient(t);
+    c.start();
+    FakeSocket.all[0].receive(welcome({ you: me, members: [me], slow_mode: 5 }));
+    c.send('too soon');
+    const first = FakeSocket.all[0].messages().at(-1);
+    FakeSocket.all[0].receive({ type: 'error', code: 'slow_mode', message: 'slow mode: wait 5 more', id: first.id });
+    assert.equal(c.outbox.length, 1);
+    t.mock.timers.tick(5000);
+    assert.equal(FakeSocket.all[0].messages().filter((m) => m.id === first.id).length, 2, 'resent under the same id');
+    FakeSocket.all[0].receive({ type: 'error', code: 'muted', message: 'a moderator muted you for 60 more seconds', id: first.id });
+    assert.equal(c.outbox[0].code, 'muted');
+    assert.match(c.outbox[0].error, /muted you/);
+  });
+
+  test('banned or kicked: the frame, then close 4403, is a final refusal naming the reason', (t) => {
+    for (const code of ['banned', 'kicked']) {
+      const c = newClient(t);
+      c.start();
+      FakeSocket.all[0].receive(welcome({ you: me, members: [me] }));
+      FakeSocket.all[0].receive({ type: 'error', code, message: `a moderator ${code} you`, id: null });
+      FakeSocket.all[0].serverClose(4403, code);
+      assert.equal(c.state, 'refused');
+      assert.equal(c.events.refused.at(-1).code, code);
+      t.mock.timers.tick(60_000);
+      assert.equal(FakeSocket.all.length, 1, 'no reconnect');
+      t.mock.timers.reset();
+    }
+  });
+});
+
 describe('format.js: links, days and quotes', () => {
   test('only http and https URLs become links, sentence punctuation stays outside, the text is kept exactly', async () => {
     const { linkParts } = await import('../public/format.js');
