@@ -166,10 +166,9 @@ impl DurableObject for ChatRoom {
         {
             let inner = &mut *inner.borrow_mut();
             inner.tick = Some(tick_callback.as_ref().as_ref().clone());
-            if inner.hooks.as_ref().and_then(Hooks::due_at).is_some() {
-                schedule_alarm(inner);
-            }
         }
+        // Events an earlier incarnation left undelivered (a crash, an eviction mid-delivery).
+        webhooks::start(&inner);
         ChatRoom {
             state,
             instance: random_bytes::<8>()
@@ -180,6 +179,8 @@ impl DurableObject for ChatRoom {
             flush_callback: Closure::new(move || {
                 flush(&shared);
                 start_renewals(&shared);
+                // The webhook events the flush recorded go out from a task of their own.
+                webhooks::start(&shared);
             }),
             _tick_callback: tick_callback,
         }
@@ -207,7 +208,7 @@ impl DurableObject for ChatRoom {
             // A post or a join is broadcast: a socket whose token has run out must not hear it.
             close_expired(inner);
         }
-        match call {
+        let response = match call {
             RoomCall::Connect { join, .. } => match self.open_socket(join) {
                 Ok(response) => Ok(response),
                 Err(p) => refuse_socket(&p),
@@ -288,7 +289,10 @@ impl DurableObject for ChatRoom {
                     Err(p) => problem_response(&p),
                 }
             }
-        }
+        };
+        // A post, a deletion or a moderation may have recorded webhook events.
+        webhooks::start(&self.inner);
+        response
     }
 
     /// The storage alarm, set for the earliest of the next token expiry and the webhook outbox's next
@@ -300,8 +304,13 @@ impl DurableObject for ChatRoom {
             let inner = &mut *self.inner.borrow_mut();
             inner.alarm_at = None;
             close_expired(inner);
+            if let Some(hooks) = inner.hooks.as_mut() {
+                hooks.alarm(now_ms());
+            }
+            schedule_alarm(inner);
         }
-        webhooks::deliver(&self.inner).await;
+        // Delivery runs as a task of its own, never awaited here (see `webhooks::start`).
+        webhooks::start(&self.inner);
         Response::empty()
     }
 }
@@ -349,6 +358,7 @@ impl ChatRoom {
             }
         }
         start_renewals(&self.inner);
+        webhooks::start(&self.inner);
     }
 
     /// A socket closed.

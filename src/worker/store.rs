@@ -516,12 +516,12 @@ impl Store {
         .map(drop)
     }
 
-    /// The oldest `limit` events.
-    pub fn outbox_next(&self, limit: usize) -> Result<Vec<Pending>, String> {
+    /// The oldest `limit` events with an id above `after`.
+    pub fn outbox_next(&self, after: u64, limit: usize) -> Result<Vec<Pending>, String> {
         Ok(self
             .query(
-                "SELECT id, body, attempts FROM outbox ORDER BY id LIMIT ?",
-                vec![int(limit as u64)],
+                "SELECT id, body, attempts FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                vec![int(after), int(limit as u64)],
             )?
             .into_iter()
             .map(|mut row| Pending {
@@ -532,10 +532,16 @@ impl Store {
             .collect())
     }
 
-    /// Forgets event `id`: delivered.
-    pub fn outbox_done(&self, id: u64) -> Result<(), String> {
-        self.run("DELETE FROM outbox WHERE id = ?", vec![int(id)])
-            .map(drop)
+    /// Forgets delivered events.
+    pub fn outbox_done(&self, ids: &[u64]) -> Result<(), String> {
+        for chunk in ids.chunks(64) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            self.run(
+                &format!("DELETE FROM outbox WHERE id IN ({marks})"),
+                chunk.iter().map(|&id| int(id)).collect(),
+            )?;
+        }
+        Ok(())
     }
 
     /// Counts one more failed attempt of event `id`.
