@@ -175,7 +175,10 @@ function join({ name, room }) {
   pinned = true;
   placed = false;
 
-  client = new ChatClient({ room, name });
+  // An embedding app that signs its users in provides `window.edgeChat.getToken` (docs/API.md,
+  // "Tokens on the page"): the client then connects with its token, renews it, and reconnects with a
+  // fresh one when the room says it expired.
+  client = new ChatClient({ room, name, getToken: globalThis.edgeChat?.getToken });
   client.addEventListener('status', onStatus);
   client.addEventListener('message', onMessage);
   client.addEventListener('update', onUpdate);
@@ -190,6 +193,8 @@ function join({ name, room }) {
   client.addEventListener('typing', renderTyping);
   client.addEventListener('notice', (e) => addNotice(e.detail.text));
   client.addEventListener('refused', onRefused);
+  client.addEventListener('moderation', onModeration);
+  client.addEventListener('rules', renderRules);
   client.start();
   ui.input.focus();
 }
@@ -252,10 +257,20 @@ function onRefused(e) {
     announce('Could not join: the room name was refused.');
     ui.room.focus();
     ui.room.select();
-  } else if (code === 'unauthorized') {
+  } else if (code === 'unauthorized' || code === 'token_expired') {
     showProblem(
       `Your session has expired or does not open this room, so you are not connected.${because} Sign in again to rejoin.`,
       button('Sign in again', () => location.reload(), 'primary'),
+    );
+    ui.problem.querySelector('button').focus();
+  } else if (code === 'banned') {
+    showProblem('A moderator banned you from this room, so you are not connected.', button('Choose another room', leave));
+    ui.problem.querySelector('button').focus();
+  } else if (code === 'kicked') {
+    showProblem(
+      'A moderator removed you from this room. You may join again.',
+      button('Join again', () => join({ name: client.name, room }), 'primary'),
+      button('Choose another room', leave),
     );
     ui.problem.querySelector('button').focus();
   } else {
@@ -515,7 +530,21 @@ function actionsFor(m, own) {
     add('React', 'react', () => togglePicker(m.seq)).setAttribute('aria-expanded', String(pickerFor === m.seq));
     if (own) {
       add('Edit', 'edit', () => startEdit(m.seq));
+    }
+    // A moderator may delete anyone's message, and act on its author (docs/PROTOCOL.md, "Moderation").
+    const moderating = !own && client.role === 'moderator';
+    if (own || moderating) {
       add('Delete', 'delete', () => askDelete(m.seq)).setAttribute('aria-expanded', String(confirmingDelete === m.seq));
+    }
+    if (moderating && m.from?.uid) {
+      const who = m.from.name;
+      add('Mute 10 min', 'mute', () => client.moderate('mute', { uid: m.from.uid, seconds: 600 })).title = `Mute ${who} for 10 minutes`;
+      add('Kick', 'kick', () => client.moderate('kick', { uid: m.from.uid })).title = `Remove ${who} from the room (they may come back)`;
+      add('Ban', 'ban', () => {
+        if (window.confirm(`Ban ${who} from this room? They are removed now and cannot come back until unbanned.`)) {
+          client.moderate('ban', { uid: m.from.uid });
+        }
+      }).title = `Ban ${who} from the room`;
     }
   }
   const out = [bar];
@@ -1030,6 +1059,90 @@ function onJoin(e) {
 
 function onLeave(e) {
   if (sameNameOnline(e.detail.user.name) === 0) addNotice(`${e.detail.user.name} left`);
+}
+
+// ---- moderation: what a moderator did, our own mute, the room's slow mode ----
+
+/** The display name of author `uid`, as far as this page knows it. */
+function nameOf(uid) {
+  for (const m of client.members.values()) if (m.uid === uid) return m.name;
+  for (const m of client.messages.values()) if (m.from?.uid === uid) return m.from.name;
+  return 'someone';
+}
+
+function onModeration(e) {
+  const { record: r, mine } = e.detail;
+  const who = mine ? 'you' : nameOf(r.uid);
+  const by = r.by?.name ?? 'a moderator';
+  const text = {
+    ban: `${by} banned ${who}`,
+    unban: `${by} lifted the ban on ${who}`,
+    kick: `${by} removed ${who} from the room`,
+    mute: `${by} muted ${who} for ${Math.round((r.seconds ?? 0) / 60)} min`,
+    unmute: `${by} unmuted ${who}`,
+    slow_mode: r.seconds ? `${by} turned on slow mode: one message every ${r.seconds} s` : `${by} turned off slow mode`,
+  }[r.action];
+  if (text) {
+    addNotice(text);
+    announce(text);
+  }
+}
+
+let rulesTicker = null;
+
+/** The line above the composer: our mute (with the time left) and the room's slow mode. */
+function renderRules() {
+  const rules = client?.rules();
+  if (!rules) return;
+  let note = document.getElementById('rules');
+  if (!note) {
+    note = el('p', 'rules');
+    note.id = 'rules';
+    note.setAttribute('role', 'status');
+    ui.composer.before(note);
+  }
+  const parts = [];
+  if (rules.mutedUntil) {
+    const min = Math.ceil((rules.mutedUntil - Date.now()) / 60_000);
+    parts.push(`A moderator muted you: you can read, but not write, for ${min} more min.`);
+  }
+  if (rules.slowMode) parts.push(`Slow mode: one message every ${rules.slowMode} s.`);
+  note.textContent = parts.join(' ');
+  note.hidden = parts.length === 0;
+  ui.input.disabled = Boolean(rules.mutedUntil);
+  ui.sendButton.disabled = Boolean(rules.mutedUntil);
+  clearTimeout(rulesTicker);
+  if (rules.mutedUntil) rulesTicker = setTimeout(renderRules, Math.min(60_000, rules.mutedUntil - Date.now() + 50));
+  renderModeratorTools(rules);
+}
+
+/** The moderator's slow-mode switch in the room's actions; nothing for anyone else. */
+function renderModeratorTools(rules) {
+  let select = ui.roomActions.querySelector('.slow-mode');
+  if (!rules.moderator) {
+    select?.remove();
+    return;
+  }
+  if (!select) {
+    select = document.createElement('select');
+    select.className = 'slow-mode';
+    select.setAttribute('aria-label', 'Slow mode');
+    for (const [seconds, label] of [[0, 'Slow mode: off'], [10, 'Slow: 10 s'], [30, 'Slow: 30 s'], [60, 'Slow: 1 min'], [300, 'Slow: 5 min']]) {
+      const option = document.createElement('option');
+      option.value = String(seconds);
+      option.textContent = label;
+      select.append(option);
+    }
+    select.addEventListener('change', () => client.moderate('slow_mode', { seconds: Number(select.value) }));
+    ui.roomActions.prepend(select);
+  }
+  if (![...select.options].some((o) => o.value === String(rules.slowMode))) {
+    const option = document.createElement('option');
+    option.value = String(rules.slowMode);
+    option.textContent = `Slow: ${rules.slowMode} s`;
+    select.append(option);
+  }
+  select.value = String(rules.slowMode);
 }
 
 function renderTyping(e) {

@@ -15,6 +15,12 @@
 //! every connect as `key=`; the room answers with our stable `uid`, which is what makes a message
 //! "ours" (to edit, delete) and keeps our read position and reactions across visits.
 //!
+//! Tokens: an app that signs its users in passes `getToken({room, name, reason})` (async, resolves to a
+//! token string — a JWT or a `v1.` token — or null). The client connects with `token=` it, renews it on
+//! the live socket (`{"type":"auth"}`) a minute before `welcome.expires`, and when the room closes the
+//! socket with 4401 (`token_expired`, `unauthorized`) it asks for a fresh token once and reconnects,
+//! resuming as after any drop. Without `getToken` a 4401 is a final refusal, as before.
+//!
 //! The room revision (`rev`) orders every change. The client remembers the newest it has seen — from
 //! the welcome, acks, messages, `message_updated` and `reaction` frames; never from an older page,
 //! whose messages say nothing about what else changed — and resumes with `since=` it, so the welcome's
@@ -173,7 +179,11 @@ export class ChatClient extends EventTarget {
    * keyStorage (default localStorage: the identity key and our reactions, shared by every tab); key
    * (an identity key to use instead of keyStorage's; null connects anonymously); WebSocket;
    * heartbeatMs / pongTimeoutMs / welcomeTimeoutMs; backoff options {base, cap} after a dropped
-   * connection, busyBackoff {base, cap} after a room_full / rate_limited refusal.
+   * connection, busyBackoff {base, cap} after a room_full / rate_limited refusal; token (a signed
+   * token to connect with) and getToken({room, name, reason}) → Promise<string|null>, asked for a
+   * token before the first connect (reason 'connect', when no token was given), ahead of expiry
+   * ('renew') and after a 4401 close ('expired'); renewMarginMs (default 60 s) how long before
+   * `welcome.expires` to renew.
    */
   constructor(options) {
     super();
@@ -189,6 +199,11 @@ export class ChatClient extends EventTarget {
     this.backoffOptions = options.backoff ?? {};
     this.busyBackoffOptions = options.busyBackoff ?? { base: 4000, cap: 60_000 };
     this.key = options.key !== undefined ? options.key : identityKey(this.keyStorage);
+    this.token = options.token ?? null;
+    this.getToken = typeof options.getToken === 'function' ? options.getToken : null;
+    this.renewMarginMs = options.renewMarginMs ?? 60_000;
+    this.tokenRetried = false; // a 4401 was answered with a fresh token; reset by the next welcome
+    this.role = null; // welcome.role: what our token made us in this room
 
     this.state = 'closed';
     this.ws = null;
@@ -288,7 +303,30 @@ export class ChatClient extends EventTarget {
   start() {
     this.stopped = false;
     this.emit('outbox', { entries: this.outbox });
+    if (this.getToken && !this.token) return this.fetchToken('connect').then(() => this.stopped || this.connect());
     this.connect();
+  }
+
+  /** Asks the app for a token (`getToken`); keeps the one we have when it fails or gives none. */
+  async fetchToken(reason) {
+    try {
+      const token = await this.getToken({ room: this.room, name: this.name, reason });
+      if (typeof token === 'string' && token) this.token = token;
+      return typeof token === 'string' && token ? token : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Renews our token on the live socket a little before it expires (`welcome.expires`, `auth_ok`). */
+  scheduleRenewal(expires) {
+    clearTimeout(this.timers.renew);
+    if (!this.getToken || typeof expires !== 'number') return;
+    const delay = Math.max(1000, expires * 1000 - Date.now() - this.renewMarginMs);
+    this.timers.renew = setTimeout(async () => {
+      const token = await this.fetchToken('renew');
+      if (token) this.transmit({ type: 'auth', token, id: `auth-${Date.now().toString(36)}` });
+    }, delay);
   }
 
   /** Closes for good (the user left the room). The outbox stays in storage for next time. */
@@ -317,6 +355,7 @@ export class ChatClient extends EventTarget {
     u.searchParams.set('name', this.name);
     if (this.key) u.searchParams.set('key', this.key);
     if (this.batch) u.searchParams.set('batch', '1');
+    if (this.token) u.searchParams.set('token', this.token);
     if (this.lastSeq !== null) {
       u.searchParams.set('after', String(this.lastSeq));
       if (this.rev !== null) u.searchParams.set('since', String(this.rev));
@@ -380,6 +419,15 @@ export class ChatClient extends EventTarget {
     }
     const reason = { code: this.said?.code ?? (ev.reason || `closed_${closeCode}`), message: this.said?.message ?? '', closeCode };
     if (kind === 'busy') return this.dropped(reason);
+    if (closeCode === 4401 && this.getToken && !this.tokenRetried) {
+      // Our token ran out (or was refused): a fresh one from the app, and we resume where we were.
+      // Once per welcome, so a token the room keeps refusing ends in a refusal, not a loop.
+      this.tokenRetried = true;
+      this.detach();
+      this.clearTimers();
+      this.setState('reconnecting');
+      return this.fetchToken('expired').then(() => this.stopped || this.connect());
+    }
     if (reason.code === 'bad_key' && this.key && !this.keyRenewed) {
       // Our stored key is not one the server takes (edited by hand, or a rule changed): a new one
       // makes us a new author, which beats not getting in at all. Once only.
@@ -497,9 +545,45 @@ export class ChatClient extends EventTarget {
         return this.onMembers(f);
       case 'typing':
         return this.onTyping(f.user);
+      case 'moderation':
+        return this.onModeration(f);
+      case 'moderation_log':
+        return this.emit('moderation_log', f);
+      case 'auth_ok':
+        this.role = f.role ?? this.role;
+        return this.scheduleRenewal(f.expires);
       case 'error':
         return this.onError(f);
     }
+  }
+
+  /** What the room's moderation means for us now: our mute (ms, or null) and its slow mode (s). */
+  rules() {
+    const mutedUntil = this.mutedUntil && this.mutedUntil > Date.now() ? this.mutedUntil : null;
+    return { mutedUntil, slowMode: this.slowMode ?? 0, moderator: this.role === 'moderator' };
+  }
+
+  /** A moderator acted (docs/PROTOCOL.md, "Moderation"): keep what concerns us, tell the page. */
+  onModeration(f) {
+    const mine = Boolean(f.uid) && f.uid === this.you?.uid;
+    if (f.action === 'slow_mode') this.slowMode = f.seconds ?? 0;
+    if (mine && f.action === 'mute') this.mutedUntil = Date.now() + (f.seconds ?? 0) * 1000;
+    if (mine && f.action === 'unmute') this.mutedUntil = null;
+    this.emit('moderation', { record: f, mine });
+    this.emit('rules', this.rules());
+  }
+
+  /**
+   * A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`) with its fields
+   * (`uid`, `seconds`, `reason`); acked like a change to a message.
+   */
+  moderate(action, fields = {}) {
+    return this.act({ type: action, ...fields });
+  }
+
+  /** Asks for the moderation log (moderators only); it arrives as a `moderation_log` event. */
+  moderationLog(limit = HISTORY_PAGE) {
+    this.transmit({ type: 'moderation_log', limit, id: messageId() });
   }
 
   /** Remembers the newest room revision seen (frames of one connection come in rev order). */
@@ -545,6 +629,12 @@ export class ChatClient extends EventTarget {
     const oldest = this.oldestSeq();
     if (!resumed || this.messages.size === (f.history?.length ?? 0)) this.hasOlder = oldest !== null && oldest > 1;
     this.welcomeReads(f);
+    this.role = f.role ?? null;
+    this.slowMode = f.slow_mode ?? 0;
+    this.mutedUntil = f.muted_until ?? null;
+    this.emit('rules', this.rules());
+    this.tokenRetried = false;
+    this.scheduleRenewal(f.expires);
     this.attempt = 0;
     this.reason = null;
     this.setState('online');
@@ -716,12 +806,30 @@ export class ChatClient extends EventTarget {
       this.answerSearch(f.id, { error: { code: f.code, message: f.message ?? f.code } });
       return;
     }
+    if ((f.code === 'banned' || f.code === 'kicked') && f.id == null) {
+      // A moderator removed us; the close (4403) follows and ends the connection with this reason.
+      this.said = f;
+      return;
+    }
+    if (f.code === 'token_expired' && f.id == null) {
+      // The room is closing this socket because our token ran out; the close (4401) may take a while
+      // to arrive, so act on the frame that announces it: as if the socket had closed with 4401.
+      this.said = f;
+      const ws = this.ws;
+      this.onClose({ code: 4401, reason: 'token_expired' });
+      try {
+        ws?.close(1000, 'token expired');
+      } catch {}
+      return;
+    }
     if (f.id != null && this.olderRequest?.id === f.id) {
       this.olderRequest.resolve(null);
       this.olderRequest = null;
       this.emit('notice', { text: `Could not load older messages: ${f.message ?? f.code}` });
       return;
     }
+    // A renewal the room refused: the token we have runs until it expires, then a 4401 close asks again.
+    if (typeof f.id === 'string' && f.id.startsWith('auth-')) return;
     const action = f.id == null ? null : this.actions.find((a) => a.id === f.id);
     if (action) return this.actionFailed(action, f);
     const entry = f.id == null ? null : this.outbox.find((e) => e.id === f.id);
@@ -732,6 +840,13 @@ export class ChatClient extends EventTarget {
     if (f.code === 'internal') {
       // Not stored, through no fault of the message: it stays pending and goes again (same id).
       setTimeout(() => this.outbox.includes(entry) && this.transmit(messageFrame(entry)), 2000);
+      return;
+    }
+    if (f.code === 'slow_mode') {
+      // Not stored: the room holds each author's messages apart. It goes again once the wait is over.
+      const wait = Math.max(1, this.slowMode ?? 1) * 1000;
+      this.emit('notice', { text: `${f.message} — it goes automatically.` });
+      setTimeout(() => this.outbox.includes(entry) && this.transmit(messageFrame(entry)), wait);
       return;
     }
     if (f.code === 'id_conflict' && !entry.reissued) {
@@ -747,6 +862,7 @@ export class ChatClient extends EventTarget {
       rate_limited: 'rate limited — too many messages at once',
       too_large: `too large (at most ${this.limits.text} characters)`,
       id_conflict: 'its id was taken by another message',
+      muted: f.message ? `${f.message}` : 'not sent: a moderator muted you',
       not_found: 'the message it replies to was deleted',
       bad_request: 'refused by the server',
     }[f.code];
@@ -760,14 +876,14 @@ export class ChatClient extends EventTarget {
       return;
     }
     this.actions = this.actions.filter((a) => a !== action);
-    const what = { edit: 'edit', delete: 'delete', react: 'react to' }[action.type];
+    const what = { edit: 'edit the message', delete: 'delete the message', react: 'react to the message' }[action.type] ?? action.type.replace('_', ' ');
     const why = {
-      forbidden: 'only its author can change a message',
+      forbidden: action.type in { edit: 1, delete: 1, react: 1 } ? 'only its author can change a message' : 'only a moderator may do that',
       not_found: 'that message was deleted',
       rate_limited: 'too many changes at once, try again in a moment',
     }[f.code] ?? f.message ?? f.code;
     this.emit('action', { action, ok: false, code: f.code, message: why });
-    this.emit('notice', { text: `Could not ${what} the message: ${why}.` });
+    this.emit('notice', { text: `Could not ${what}: ${why}.` });
   }
 
   /**

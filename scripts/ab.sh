@@ -4,6 +4,8 @@
 # load hit both alike. Each argument is a checkout with its own build/ (e.g. a `git worktree` of the
 # old commit, built with `bash scripts/build.sh`).
 #   bash scripts/ab.sh OLD_DIR NEW_DIR     (ROUNDS=4, RATE=20 msg/s per sender)
+# B_VARS adds `--var` flags for B only, to A/B one build against itself with a setting switched on:
+#   B_VARS="WEBHOOK_URL:http://127.0.0.1:9999/hooks WEBHOOK_SECRET:s" bash scripts/ab.sh . .
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -27,7 +29,9 @@ cargo build --quiet --profile loadgen -p edge-chat-bench
 BENCH=$ROOT/target/loadgen/edge-chat-bench
 FLAGS=(--var RATE_PER_SEC:1000000 --var RATE_BURST:1000000 --var RATE_LIMIT_EXEMPT:127.0.0.1)
 start_server a "$A_DIR" "${FLAGS[@]}"
-start_server b "$B_DIR" "${FLAGS[@]}"
+B_FLAGS=()
+for v in ${B_VARS:-}; do B_FLAGS+=(--var "$v"); done
+start_server b "$B_DIR" "${FLAGS[@]}" "${B_FLAGS[@]}"
 for r in $(seq "$ROUNDS"); do
   order="a b"; [ $((r % 2)) = 0 ] && order="b a"
   for s in $order; do

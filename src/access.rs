@@ -1,14 +1,21 @@
 //! Who may do what with a room — the one place that decides it. Joining a room's socket and every
 //! HTTP read of a room (info, history, and every read endpoint added later) ask [`may_enter`]: with
-//! `AUTH_SECRET` set, both need a signed token valid for that room (read endpoints also take the
-//! `API_TOKEN`); without it, rooms are open. The write endpoints of the API ask [`api_token`].
+//! signed access on (`AUTH_SECRET`, `JWT_SECRET` or `JWKS_URL`), both need a token valid for that room
+//! — a `v1.` token or a standard JWT (read endpoints also take the `API_TOKEN`); without it, rooms are
+//! open. The write endpoints of the API ask [`api_token`].
+//!
+//! An RS256/ES256 JWT cannot be verified here (that is the runtime's Web Crypto, with a key from the
+//! JWKS), so [`may_enter`] answers [`Admission::NeedsKey`] for it, with its claims already checked, and
+//! the Worker turns that into an [`Entry`] only once the signature verifies.
 
-use crate::auth::{self, Grant};
+use crate::auth;
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::{self, Key};
+use crate::jwt::{self, Checked, KeyCheck};
 use crate::room::Framing;
 use crate::routes::query_value;
+use crate::session::{Role, Session};
 use crate::validate::{self, RoomName, UserName};
 
 /// The credentials a request carries: its `Authorization` header and its `?token=`.
@@ -23,6 +30,14 @@ impl<'a> Credentials<'a> {
         Credentials {
             authorization,
             query_token: query_value(query, "token"),
+        }
+    }
+
+    /// Just a token (the `auth` frame of a live socket).
+    pub fn token(token: &'a str) -> Self {
+        Credentials {
+            authorization: None,
+            query_token: Some(token),
         }
     }
 
@@ -43,12 +58,21 @@ impl<'a> Credentials<'a> {
 /// What entering a room grants.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
-    /// The room is open (no `AUTH_SECRET`): anyone may enter, under any name.
+    /// The room is open (no signed access): anyone may enter, under any name.
     Open,
-    /// A signed token for this room: its holder enters under the token's name.
-    Signed(Grant),
+    /// A verified token for this room (`v1.` or JWT): its holder enters as the session says.
+    Signed(Session),
     /// The `API_TOKEN` bearer: the app's own backend, which may read every room.
     Backend,
+}
+
+/// The answer of [`may_enter`]: an entry, or a JWT whose signature the Worker must still verify.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Admission {
+    Ready(Entry),
+    /// An RS256/ES256 JWT with good claims: [`Entry::Signed`] with this session once `KeyCheck`
+    /// verifies against the JWKS, a refusal otherwise.
+    NeedsKey(Session, KeyCheck),
 }
 
 /// May these credentials enter `room` (join its socket, read it over HTTP)? `backend_allowed` says
@@ -60,14 +84,14 @@ pub fn may_enter(
     credentials: &Credentials<'_>,
     backend_allowed: bool,
     now_secs: u64,
-) -> Result<Entry, Problem> {
-    let Some(secret) = config.auth_secret.as_deref() else {
-        return Ok(Entry::Open);
-    };
+) -> Result<Admission, Problem> {
+    if !config.signed_access() {
+        return Ok(Admission::Ready(Entry::Open));
+    }
     if backend_allowed {
         if let Some(api) = config.api_token.as_deref() {
             if auth::bearer_matches(credentials.authorization, api) {
-                return Ok(Entry::Backend);
+                return Ok(Admission::Ready(Entry::Backend));
             }
         }
     }
@@ -77,7 +101,45 @@ pub fn may_enter(
             "this room needs a signed token (token= or Authorization: Bearer)",
         )
     })?;
-    auth::verify(secret, token, room, now_secs).map(Entry::Signed)
+    if jwt::is_jwt(token) {
+        return Ok(
+            match jwt::check(token, room, &config.jwt_policy(), now_secs)? {
+                Checked::Verified(session) => Admission::Ready(Entry::Signed(session)),
+                Checked::NeedsKey(session, key) => Admission::NeedsKey(session, key),
+            },
+        );
+    }
+    let secret = config.auth_secret.as_deref().ok_or_else(|| {
+        Problem::new(
+            ErrorCode::Unauthorized,
+            "v1. tokens are not accepted here (no AUTH_SECRET); send a JWT",
+        )
+    })?;
+    let grant = auth::verify(secret, token, room, now_secs)?;
+    Ok(Admission::Ready(Entry::Signed(Session {
+        uid: identity::uid_of_grant(grant.uid.as_deref(), &grant.name)?,
+        name: grant.name,
+        role: Role::Member,
+        exp: grant.exp,
+    })))
+}
+
+/// A token presented on a live socket (`{"type":"auth"}`), verified into `fresh`, may replace the
+/// connection's current one only if it names the same author; the name stays the one the room knows.
+pub fn check_renewal(current_uid: Option<&str>, fresh: &Entry) -> Result<Session, Problem> {
+    let Entry::Signed(session) = fresh else {
+        return Err(Problem::new(
+            ErrorCode::Disabled,
+            "this server has no signed access: there is no token to renew",
+        ));
+    };
+    if current_uid != Some(session.uid.as_str()) {
+        return Err(Problem::new(
+            ErrorCode::Forbidden,
+            "the new token is for another user; reconnect with it instead",
+        ));
+    }
+    Ok(session.clone())
 }
 
 /// The `Authorization: Bearer <API_TOKEN>` check of the write endpoints, which are off without
@@ -105,6 +167,10 @@ pub struct Join {
     pub name: UserName,
     /// The author id: from the signed token, or derived from `key=`; `None` for an anonymous client.
     pub uid: Option<String>,
+    /// The role the token gives (members without a token are members).
+    pub role: Role,
+    /// When the token expires (Unix seconds); `None` without a token.
+    pub expires: Option<u64>,
     pub after: Option<u64>,
     /// The last room revision the client saw (`since=`): its welcome then carries the changes since.
     pub since: Option<u64>,
@@ -112,25 +178,24 @@ pub struct Join {
     pub framing: Framing,
 }
 
-/// Checks the query of a socket upgrade. With `AUTH_SECRET` set, the name and uid come from the signed
-/// `token=` and any `name=` or `key=` is ignored; otherwise `name=` is required and `key=` optional.
-pub fn check_join(
-    query: &[(String, String)],
-    room: &RoomName,
-    config: &Config,
-    now_secs: u64,
-) -> Result<Join, Problem> {
-    let credentials = Credentials::new(None, query);
-    let (name, uid) = match may_enter(config, room, &credentials, false, now_secs)? {
-        Entry::Signed(grant) => (
-            UserName::parse(&grant.name)?,
-            Some(identity::uid_of_grant(grant.uid.as_deref(), &grant.name)?),
+/// Checks the query of a socket upgrade, given what [`may_enter`] (and the Worker's signature check)
+/// granted. With a token, the name, uid and role come from it and any `name=` or `key=` is ignored;
+/// otherwise `name=` is required and `key=` optional.
+pub fn check_join(query: &[(String, String)], entry: &Entry) -> Result<Join, Problem> {
+    let (name, uid, role, expires) = match entry {
+        Entry::Signed(session) => (
+            UserName::parse(&session.name)?,
+            Some(session.uid.clone()),
+            session.role,
+            Some(session.exp),
         ),
         Entry::Open | Entry::Backend => (
             UserName::parse(query_value(query, "name").unwrap_or(""))?,
             query_value(query, "key")
                 .map(|k| Key::parse(k).map(|k| k.uid()))
                 .transpose()?,
+            Role::Member,
+            None,
         ),
     };
     let after = query_value(query, "after")
@@ -148,6 +213,8 @@ pub fn check_join(
     Ok(Join {
         name,
         uid,
+        role,
+        expires,
         after,
         since,
         framing,
@@ -157,6 +224,28 @@ pub fn check_join(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Grant;
+    use serde_json::json;
+
+    /// What the Worker does for an upgrade, with a token that needs no JWKS.
+    fn check_join_at(
+        query: &[(String, String)],
+        room: &RoomName,
+        config: &Config,
+        now: u64,
+    ) -> Result<Join, Problem> {
+        match may_enter(config, room, &Credentials::new(None, query), false, now)? {
+            Admission::Ready(entry) => check_join(query, &entry),
+            Admission::NeedsKey(..) => panic!("these tests use no JWKS"),
+        }
+    }
+
+    fn entry(admission: Result<Admission, Problem>) -> Result<Entry, ErrorCode> {
+        match admission.map_err(|p| p.code)? {
+            Admission::Ready(entry) => Ok(entry),
+            Admission::NeedsKey(..) => panic!("these tests use no JWKS"),
+        }
+    }
 
     fn config() -> Config {
         Config::parse(|_| None).unwrap()
@@ -192,7 +281,7 @@ mod tests {
 
     #[test]
     fn joining_needs_a_valid_name_and_after() {
-        let j = check_join(
+        let j = check_join_at(
             &q(&[("name", " ann "), ("after", "7")]),
             &room("x"),
             &config(),
@@ -208,7 +297,7 @@ mod tests {
             ("0", Framing::Single),
             ("yes", Framing::Single),
         ] {
-            let j = check_join(
+            let j = check_join_at(
                 &q(&[("name", "ann"), ("batch", value)]),
                 &room("x"),
                 &config(),
@@ -218,13 +307,13 @@ mod tests {
             assert_eq!(j.framing, framing, "batch={value}");
         }
         assert_eq!(
-            check_join(&q(&[]), &room("x"), &config(), 0)
+            check_join_at(&q(&[]), &room("x"), &config(), 0)
                 .unwrap_err()
                 .code,
             ErrorCode::BadName
         );
         assert_eq!(
-            check_join(
+            check_join_at(
                 &q(&[("name", "a"), ("after", "-1")]),
                 &room("x"),
                 &config(),
@@ -240,7 +329,7 @@ mod tests {
     fn with_auth_secret_the_name_comes_from_the_token() {
         let c = secured();
         let t = token("x", 100);
-        let j = check_join(
+        let j = check_join_at(
             &q(&[("name", "mallory"), ("token", &t)]),
             &room("x"),
             &c,
@@ -249,7 +338,7 @@ mod tests {
         .unwrap();
         assert_eq!(j.name.as_str(), "signed-ann");
         assert_eq!(j.uid, identity::uid_of_grant(None, "signed-ann").ok());
-        let keyed = check_join(
+        let keyed = check_join_at(
             &q(&[("token", &t), ("key", "an-attempt-to-pick-a-uid")]),
             &room("x"),
             &c,
@@ -263,7 +352,7 @@ mod tests {
             (q(&[("token", &t)]), "x", 100),
         ] {
             assert_eq!(
-                check_join(&query, &room(room_name), &c, now)
+                check_join_at(&query, &room(room_name), &c, now)
                     .unwrap_err()
                     .code,
                 ErrorCode::Unauthorized
@@ -274,7 +363,7 @@ mod tests {
     #[test]
     fn a_key_gives_a_uid_and_a_bad_key_is_refused() {
         let key = "0123456789abcdef-ann";
-        let j = check_join(
+        let j = check_join_at(
             &q(&[("name", "ann"), ("key", key)]),
             &room("x"),
             &config(),
@@ -283,7 +372,7 @@ mod tests {
         .unwrap();
         assert_eq!(j.uid, Some(Key::parse(key).unwrap().uid()));
         assert_eq!(
-            check_join(
+            check_join_at(
                 &q(&[("name", "ann"), ("key", "short")]),
                 &room("x"),
                 &config(),
@@ -304,7 +393,7 @@ mod tests {
         };
         assert!(may_enter(&c, &room("x"), &creds, false, 0).is_err());
         assert_eq!(
-            may_enter(&c, &room("x"), &creds, true, 0),
+            entry(may_enter(&c, &room("x"), &creds, true, 0)),
             Ok(Entry::Backend)
         );
     }
@@ -319,7 +408,7 @@ mod tests {
                 authorization,
                 query_token,
             };
-            may_enter(&c, &room(name), &creds, true, 50).map_err(|p| p.code)
+            entry(may_enter(&c, &room(name), &creds, true, 50))
         };
         assert!(matches!(read(None, Some(&t), "x"), Ok(Entry::Signed(_))));
         assert!(matches!(
@@ -335,8 +424,96 @@ mod tests {
         // without AUTH_SECRET every room is open to read, as documented
         let open = config();
         assert_eq!(
-            may_enter(&open, &room("x"), &Credentials::default(), true, 0),
+            entry(may_enter(
+                &open,
+                &room("x"),
+                &Credentials::default(),
+                true,
+                0
+            )),
             Ok(Entry::Open)
+        );
+    }
+
+    fn jwt_config() -> Config {
+        let mut c = config();
+        c.jwt.secret = Some("jwt-secret".into());
+        c
+    }
+
+    #[test]
+    fn a_jwt_gives_name_uid_role_and_expiry_and_v1_tokens_need_auth_secret() {
+        let c = jwt_config();
+        let t = crate::jwt::tests::hs256(
+            "jwt-secret",
+            &json!({"sub":"auth0|42","name":"Ann","exp":500,"role":"moderator","rooms":["x"]}),
+        );
+        let j = check_join_at(
+            &q(&[("token", &t), ("name", "mallory")]),
+            &room("x"),
+            &c,
+            100,
+        )
+        .unwrap();
+        assert_eq!(j.name.as_str(), "Ann");
+        assert_eq!(j.uid, Some(identity::uid_of_subject("", "auth0|42")));
+        assert_eq!(j.role, Role::Moderator);
+        assert_eq!(j.expires, Some(500));
+        assert_eq!(
+            check_join_at(&q(&[("token", &t)]), &room("y"), &c, 100)
+                .unwrap_err()
+                .code,
+            ErrorCode::Forbidden,
+            "a token for other rooms only"
+        );
+        assert_eq!(
+            check_join_at(&q(&[("token", &t)]), &room("x"), &c, 600)
+                .unwrap_err()
+                .code,
+            ErrorCode::TokenExpired
+        );
+        // JWT_SECRET alone: v1. tokens are refused, and open access is over
+        assert_eq!(
+            check_join_at(&q(&[("token", &token("x", 500))]), &room("x"), &c, 100)
+                .unwrap_err()
+                .code,
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(
+            check_join_at(&q(&[("name", "ann")]), &room("x"), &c, 100)
+                .unwrap_err()
+                .code,
+            ErrorCode::Unauthorized
+        );
+        // both kinds side by side
+        let mut both = secured();
+        both.jwt.secret = Some("jwt-secret".into());
+        assert!(check_join_at(&q(&[("token", &token("x", 500))]), &room("x"), &both, 100).is_ok());
+        assert!(check_join_at(&q(&[("token", &t)]), &room("x"), &both, 100).is_ok());
+    }
+
+    #[test]
+    fn a_renewal_keeps_the_author() {
+        let session = |uid: &str| {
+            Entry::Signed(Session {
+                name: "Ann".into(),
+                uid: uid.into(),
+                role: Role::Moderator,
+                exp: 900,
+            })
+        };
+        assert_eq!(check_renewal(Some("u1"), &session("u1")).unwrap().exp, 900);
+        assert_eq!(
+            check_renewal(Some("u1"), &session("u2")).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            check_renewal(None, &session("u2")).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            check_renewal(Some("u1"), &Entry::Open).unwrap_err().code,
+            ErrorCode::Disabled
         );
     }
 

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, Problem};
+use crate::moderation::Action;
 use crate::validate::{self, UserName, MAX_BODY_BYTES};
 
 /// Default lifetime of a minted token, in seconds.
@@ -56,6 +57,51 @@ impl Post {
         serde_json::to_string(self).unwrap_or_default()
     }
 }
+
+/// A moderator's action through the API (`POST /api/rooms/{room}/moderation`):
+/// `{"action","uid"?,"seconds"?,"reason"?,"by"?}` — `by` names the moderator in the room's log and in
+/// the `moderation` frame (default "moderator").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModerationRequest {
+    pub action: String,
+    pub uid: Option<String>,
+    pub seconds: Option<u64>,
+    pub reason: Option<String>,
+    pub by: Option<String>,
+}
+
+impl ModerationRequest {
+    /// Reads and checks the body: the action with its parts, and the moderator's name.
+    pub fn parse(body: &str) -> Result<ModerationRequest, Problem> {
+        let request: ModerationRequest = parse_body(body)?;
+        request.action()?;
+        let by = UserName::parse(request.by.as_deref().unwrap_or(DEFAULT_MODERATOR))?;
+        Ok(ModerationRequest {
+            by: Some(by.into_string()),
+            ..request
+        })
+    }
+
+    pub fn action(&self) -> Result<Action, Problem> {
+        Action::parse(
+            &self.action,
+            self.uid.clone(),
+            self.seconds,
+            self.reason.clone(),
+        )
+    }
+
+    pub fn by(&self) -> &str {
+        self.by.as_deref().unwrap_or(DEFAULT_MODERATOR)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// The name the API's moderation goes by when the request names none.
+pub const DEFAULT_MODERATOR: &str = "moderator";
 
 /// `POST /api/tokens`: `{"room","name","ttl"?,"uid"?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -3,14 +3,18 @@
 //! the room is rebuilt from it, so a deploy that changes the wire type must still read every
 //! attachment written before it — otherwise every hibernated socket would be closed.
 //!
-//! Version 2 is `{"v":2,"id","name","uid"}`, with `"framing":"batch"` for a connection that asked for
-//! batched frames (absent: one frame each, as every attachment written before it). Version 1 (`{"v":1,"id","name"}`) and attachments written
+//! Version 3 is `{"v":3,"id","name","uid","role","exp"}`: the role and token expiry of a connection
+//! that came with a signed token (`role` omitted for a member, `exp` without a token), so the room
+//! still closes it on time, and knows it as a moderator, after a wake; and `"framing":"batch"` for a
+//! connection that asked for batched frames (absent: one frame each). Version 2
+//! (`{"v":2,"id","name","uid"}`, maybe with `framing`) reads as a member without expiry. Version 1 (`{"v":1,"id","name"}`) and attachments written
 //! before versioning (`{"id","name"}`, the wire `User` of protocol v1) read as anonymous members.
 
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::User;
 use crate::room::Framing;
+use crate::session::Role;
 
 /// A socket's attachment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,10 +27,20 @@ pub struct Attachment {
     /// Since version 2: the member's author id (`None`: anonymous).
     #[serde(default)]
     pub uid: Option<String>,
-    /// How the connection takes its frames; written only when batched, so a v1 connection's
-    /// attachment is byte for byte what it was (and a rollback reads it).
+    /// Since version 3: the role its token gave.
+    #[serde(default, skip_serializing_if = "is_member")]
+    pub role: Role,
+    /// Since version 3: when its token expires (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<u64>,
+    /// How the connection takes its frames; written only when batched, so an attachment without it
+    /// reads (and a rollback reads it) as one frame each.
     #[serde(default, skip_serializing_if = "is_single")]
     pub framing: Framing,
+}
+
+fn is_member(role: &Role) -> bool {
+    *role == Role::Member
 }
 
 fn is_single(framing: &Framing) -> bool {
@@ -39,29 +53,37 @@ fn first_version() -> u32 {
 
 impl Attachment {
     /// The version this build writes.
-    pub const VERSION: u32 = 2;
+    pub const VERSION: u32 = 3;
 
-    pub fn of(user: &User, framing: Framing) -> Attachment {
+    pub fn of(user: &User, role: Role, exp: Option<u64>) -> Attachment {
         Attachment {
             v: Self::VERSION,
             id: user.id.clone(),
             name: user.name.clone(),
             uid: user.uid.clone(),
-            framing,
+            role,
+            exp,
+            framing: Framing::Single,
         }
+    }
+
+    /// The same attachment for a connection that takes its frames as `framing`.
+    pub fn framed(self, framing: Framing) -> Attachment {
+        Attachment { framing, ..self }
     }
 
     /// The member this attachment describes, or `None` for a version this build cannot read (written
     /// by a newer deploy that was rolled back).
-    pub fn into_user(self) -> Option<(User, Framing)> {
-        (self.v <= Self::VERSION).then_some((
-            User {
-                id: self.id,
-                name: self.name,
-                uid: self.uid,
-            },
-            self.framing,
-        ))
+    pub fn user(&self) -> Option<User> {
+        self.clone().into_user()
+    }
+
+    pub fn into_user(self) -> Option<User> {
+        (self.v <= Self::VERSION).then_some(User {
+            id: self.id,
+            name: self.name,
+            uid: self.uid,
+        })
     }
 }
 
@@ -76,17 +98,33 @@ mod tests {
             name: "ann".into(),
             uid: Some("u-1".into()),
         };
-        let stored = serde_json::to_string(&Attachment::of(&user, Framing::Single)).unwrap();
-        assert_eq!(stored, r#"{"v":2,"id":"c1","name":"ann","uid":"u-1"}"#);
+        let stored = serde_json::to_string(&Attachment::of(&user, Role::Member, None)).unwrap();
+        assert_eq!(stored, r#"{"v":3,"id":"c1","name":"ann","uid":"u-1"}"#);
         let back: Attachment = serde_json::from_str(&stored).unwrap();
-        assert_eq!(back.into_user(), Some((user.clone(), Framing::Single)));
-        let batched = serde_json::to_string(&Attachment::of(&user, Framing::Batch)).unwrap();
+        assert_eq!(back.into_user(), Some(user.clone()));
+        let signed = Attachment::of(&user, Role::Moderator, Some(1_764_083_600));
+        let stored = serde_json::to_string(&signed).unwrap();
         assert_eq!(
-            batched,
-            r#"{"v":2,"id":"c1","name":"ann","uid":"u-1","framing":"batch"}"#
+            stored,
+            r#"{"v":3,"id":"c1","name":"ann","uid":"u-1","role":"moderator","exp":1764083600}"#
         );
-        let back: Attachment = serde_json::from_str(&batched).unwrap();
-        assert_eq!(back.into_user(), Some((user, Framing::Batch)));
+        assert_eq!(serde_json::from_str::<Attachment>(&stored).unwrap(), signed);
+        let v2: Attachment =
+            serde_json::from_str(r#"{"v":2,"id":"c1","name":"ann","uid":"u-1"}"#).unwrap();
+        assert_eq!((v2.role, v2.exp), (Role::Member, None));
+        assert_eq!(v2.into_user(), Some(user.clone()));
+        let batched = Attachment::of(&user, Role::Member, None).framed(Framing::Batch);
+        let stored = serde_json::to_string(&batched).unwrap();
+        assert_eq!(
+            stored,
+            r#"{"v":3,"id":"c1","name":"ann","uid":"u-1","framing":"batch"}"#
+        );
+        let back: Attachment = serde_json::from_str(&stored).unwrap();
+        assert_eq!(back.framing, Framing::Batch);
+        let v2: Attachment =
+            serde_json::from_str(r#"{"v":2,"id":"c1","name":"ann","uid":"u-1","framing":"batch"}"#)
+                .unwrap();
+        assert_eq!(v2.framing, Framing::Batch);
         let anonymous = User {
             id: "c1".into(),
             name: "ann".into(),
@@ -97,11 +135,7 @@ mod tests {
             r#"{"v":1,"id":"c1","name":"ann"}"#,
         ] {
             let legacy: Attachment = serde_json::from_str(older).unwrap();
-            assert_eq!(
-                legacy.into_user(),
-                Some((anonymous.clone(), Framing::Single)),
-                "{older}"
-            );
+            assert_eq!(legacy.into_user(), Some(anonymous.clone()), "{older}");
         }
         let future: Attachment = serde_json::from_str(r#"{"v":9,"id":"c1","name":"ann"}"#).unwrap();
         assert_eq!(future.into_user(), None);

@@ -7,11 +7,12 @@
 //! The host part of the URL is never resolved: a stub's `fetch` always goes to its object.
 
 use crate::access::Join;
-use crate::api::Post;
+use crate::api::{ModerationRequest, Post};
 use crate::error::{ErrorCode, Problem};
 use crate::identity;
 use crate::room::Framing;
 use crate::search::SearchRequest;
+use crate::session::Role;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
 
 /// A call to one room.
@@ -42,6 +43,19 @@ pub enum RoomCall {
         after: Option<String>,
         limit: usize,
     },
+    /// A moderator's deletion of message `seq` (the API's).
+    Delete { room: RoomName, seq: u64 },
+    /// A moderator's action (the API's).
+    Moderate {
+        room: RoomName,
+        request: ModerationRequest,
+    },
+    /// The moderation log, newest first, before entry `before`.
+    ModerationLog {
+        room: RoomName,
+        before: Option<u64>,
+        limit: usize,
+    },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -64,7 +78,10 @@ impl RoomCall {
             | RoomCall::Post { room, .. }
             | RoomCall::Versions { room, .. }
             | RoomCall::Search { room, .. }
-            | RoomCall::Roster { room, .. } => room,
+            | RoomCall::Roster { room, .. }
+            | RoomCall::Delete { room, .. }
+            | RoomCall::Moderate { room, .. }
+            | RoomCall::ModerationLog { room, .. } => room,
         }
     }
 
@@ -76,6 +93,12 @@ impl RoomCall {
                 query.append_pair("name", join.name.as_str());
                 if let Some(uid) = &join.uid {
                     query.append_pair("uid", uid);
+                }
+                if join.role != Role::Member {
+                    query.append_pair("role", join.role.as_str());
+                }
+                if let Some(expires) = join.expires {
+                    query.append_pair("expires", &expires.to_string());
                 }
                 if let Some(after) = join.after {
                     query.append_pair("after", &after.to_string());
@@ -110,6 +133,18 @@ impl RoomCall {
                 ("GET", "messages", None)
             }
             RoomCall::Post { post, .. } => ("POST", "post", Some(post.to_json())),
+            RoomCall::Delete { seq, .. } => {
+                query.append_pair("seq", &seq.to_string());
+                ("POST", "delete", None)
+            }
+            RoomCall::Moderate { request, .. } => ("POST", "moderate", Some(request.to_json())),
+            RoomCall::ModerationLog { before, limit, .. } => {
+                if let Some(before) = before {
+                    query.append_pair("before", &before.to_string());
+                }
+                query.append_pair("limit", &limit.to_string());
+                ("GET", "moderation", None)
+            }
         };
         CallRequest {
             method,
@@ -136,6 +171,11 @@ impl RoomCall {
                     uid: get("uid")
                         .map(|u| identity::check_uid(u).map(str::to_string))
                         .transpose()?,
+                    role: get("role")
+                        .map(Role::parse)
+                        .transpose()?
+                        .unwrap_or_default(),
+                    expires: get("expires").map(validate::parse_seq).transpose()?,
                     after: get("after").map(validate::parse_seq).transpose()?,
                     since: get("since").map(validate::parse_rev).transpose()?,
                     framing: match get("batch") {
@@ -162,6 +202,19 @@ impl RoomCall {
             ("POST", "/post") => RoomCall::Post {
                 room,
                 post: Post::parse(body.unwrap_or(""))?,
+            },
+            ("POST", "/delete") => RoomCall::Delete {
+                room,
+                seq: validate::parse_message_seq(get("seq").unwrap_or(""))?,
+            },
+            ("POST", "/moderate") => RoomCall::Moderate {
+                room,
+                request: ModerationRequest::parse(body.unwrap_or(""))?,
+            },
+            ("GET", "/moderation") => RoomCall::ModerationLog {
+                room,
+                before: get("before").map(validate::parse_seq).transpose()?,
+                limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
             },
             _ => {
                 return Err(Problem::new(
@@ -209,6 +262,19 @@ pub fn roster_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCal
     })
 }
 
+/// A page of the moderation log as the Worker asks for it: `before` a log entry (default: the
+/// newest), `limit` like a history page.
+pub fn moderation_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
+    let get = |key: &str| crate::routes::query_value(query, key);
+    let before = get("before").map(validate::parse_seq).transpose()?;
+    let limit = get("limit").map(validate::parse_page_limit).transpose()?;
+    Ok(RoomCall::ModerationLog {
+        room,
+        before,
+        limit: limit.unwrap_or(validate::DEFAULT_PAGE).min(MAX_PAGE),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,12 +294,46 @@ mod tests {
     }
 
     #[test]
+    fn moderation_calls_survive_the_hop() {
+        round_trip(RoomCall::Delete {
+            room: room("r"),
+            seq: 4,
+        });
+        round_trip(RoomCall::Moderate {
+            room: room("r"),
+            request: ModerationRequest::parse(
+                r#"{"action":"mute","uid":"AAAAAAAAAAAAAAAAAAAAAA","seconds":60,"by":"Zoë"}"#,
+            )
+            .unwrap(),
+        });
+        round_trip(RoomCall::ModerationLog {
+            room: room("r"),
+            before: Some(9),
+            limit: 5,
+        });
+        round_trip(RoomCall::ModerationLog {
+            room: room("r"),
+            before: None,
+            limit: 100,
+        });
+        assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
+        assert_eq!(
+            ModerationRequest::parse(r#"{"action":"slow_mode","seconds":5}"#)
+                .unwrap()
+                .by(),
+            "moderator"
+        );
+    }
+
+    #[test]
     fn every_call_survives_the_hop() {
         round_trip(RoomCall::Connect {
             room: room("r"),
             join: Join {
                 name: UserName::parse("Zoë & ann=1?").unwrap(),
                 uid: Some("user:42@app".into()),
+                role: Role::Moderator,
+                expires: Some(1_764_083_600),
                 after: Some(7),
                 since: Some(9),
                 framing: Framing::Batch,
@@ -244,6 +344,8 @@ mod tests {
             join: Join {
                 name: UserName::parse("ann").unwrap(),
                 uid: None,
+                role: Role::Member,
+                expires: None,
                 after: None,
                 since: None,
                 framing: Framing::Single,

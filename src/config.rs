@@ -6,6 +6,7 @@
 
 use crate::error::{ErrorCode, Problem};
 use crate::rate::Rate;
+use crate::{jwks, jwt};
 
 /// Default per-room connection cap (`MAX_CONNECTIONS`).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
@@ -46,6 +47,24 @@ impl Default for Limits {
     }
 }
 
+/// Standard JWTs from an app's identity provider (see [`crate::jwt`]); all unset: none accepted.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JwtConfig {
+    /// HMAC key for HS256 JWTs (`JWT_SECRET`).
+    pub secret: Option<String>,
+    /// Where the provider publishes its public keys, for RS256 and ES256 (`JWKS_URL`).
+    pub jwks_url: Option<String>,
+    /// The `iss` every JWT must carry (`JWT_ISSUER`).
+    pub issuer: Option<String>,
+    /// A value every JWT's `aud` must be or contain (`JWT_AUDIENCE`).
+    pub audience: Option<String>,
+    /// Least seconds between two fetches of the JWKS (`JWKS_REFETCH_SECS`, default 30).
+    pub refetch_secs: u64,
+    /// Clock skew allowed on `exp` and `nbf` (`JWT_LEEWAY_SECS`, default 60); a live socket is closed
+    /// once its token's `exp` plus this has passed.
+    pub leeway_secs: u64,
+}
+
 /// The whole configuration of a deployment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -56,9 +75,20 @@ pub struct Config {
     pub api_token: Option<String>,
     /// HMAC key for signed access tokens (`AUTH_SECRET`); when set, sockets need a `token=`.
     pub auth_secret: Option<String>,
+    /// Standard JWTs (`JWT_SECRET`, `JWKS_URL`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_REFETCH_SECS`).
+    pub jwt: JwtConfig,
     /// Client addresses the per-client limits on new sockets and API posts never count
     /// (`RATE_LIMIT_EXEMPT`, comma-separated): a load test or a trusted backend on one address.
     pub rate_limit_exempt: Vec<String>,
+    /// Where rooms POST their events (`WEBHOOK_URL`, signed with `WEBHOOK_SECRET`); `None`: no webhooks.
+    pub webhook: Option<Webhook>,
+}
+
+/// The app's webhook receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Webhook {
+    pub url: String,
+    pub secret: String,
 }
 
 impl Config {
@@ -109,7 +139,45 @@ impl Config {
             api_token: secret(&lookup, "API_TOKEN"),
             auth_secret: secret(&lookup, "AUTH_SECRET"),
             rate_limit_exempt: list(&lookup, "RATE_LIMIT_EXEMPT"),
+            webhook: webhook(&lookup)?,
+            jwt: JwtConfig {
+                secret: secret(&lookup, "JWT_SECRET"),
+                jwks_url: secret(&lookup, "JWKS_URL").map(|u| u.trim().to_string()),
+                issuer: secret(&lookup, "JWT_ISSUER"),
+                audience: secret(&lookup, "JWT_AUDIENCE"),
+                refetch_secs: number(
+                    &lookup,
+                    "JWKS_REFETCH_SECS",
+                    jwks::DEFAULT_COOLDOWN_SECS as f64,
+                    0.0,
+                    true,
+                )? as u64,
+                leeway_secs: number(
+                    &lookup,
+                    "JWT_LEEWAY_SECS",
+                    jwt::LEEWAY_SECS as f64,
+                    0.0,
+                    true,
+                )? as u64,
+            },
         })
+    }
+
+    /// Whether sockets and reads need a token: any of `AUTH_SECRET` (`v1.` tokens), `JWT_SECRET` or
+    /// `JWKS_URL` (JWTs) is set.
+    pub fn signed_access(&self) -> bool {
+        self.auth_secret.is_some() || self.jwt.secret.is_some() || self.jwt.jwks_url.is_some()
+    }
+
+    /// What JWTs this deployment accepts.
+    pub fn jwt_policy(&self) -> jwt::Policy<'_> {
+        jwt::Policy {
+            secret: self.jwt.secret.as_deref(),
+            jwks: self.jwt.jwks_url.is_some(),
+            issuer: self.jwt.issuer.as_deref(),
+            audience: self.jwt.audience.as_deref(),
+            leeway: self.jwt.leeway_secs,
+        }
     }
 
     /// Whether the per-client limits count requests from `client` (its `CF-Connecting-IP`).
@@ -128,6 +196,27 @@ fn list(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `WEBHOOK_URL` with its `WEBHOOK_SECRET`: an http(s) URL, and never unsigned (a receiver could not
+/// tell our events from anybody's).
+fn webhook(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhook>, Problem> {
+    let Some(url) = secret(lookup, "WEBHOOK_URL").map(|u| u.trim().to_string()) else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("WEBHOOK_URL={url:?} is not an http(s) URL"),
+        ));
+    }
+    let Some(secret) = secret(lookup, "WEBHOOK_SECRET") else {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            "WEBHOOK_URL is set without WEBHOOK_SECRET: events must be signed",
+        ));
+    };
+    Ok(Some(Webhook { url, secret }))
 }
 
 fn secret(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Option<String> {
@@ -202,6 +291,28 @@ mod tests {
         );
         assert_eq!(c.api_token.as_deref(), Some("t0k"));
         assert_eq!(c.auth_secret, None, "a blank secret counts as unset");
+        assert!(!c.signed_access());
+    }
+
+    #[test]
+    fn any_token_secret_turns_signed_access_on() {
+        let c = parse(&[("JWKS_URL", " https://id.example/jwks.json ")]).unwrap();
+        assert!(c.signed_access());
+        assert_eq!(
+            c.jwt.jwks_url.as_deref(),
+            Some("https://id.example/jwks.json")
+        );
+        assert_eq!(c.jwt.refetch_secs, jwks::DEFAULT_COOLDOWN_SECS);
+        assert_eq!(c.jwt.leeway_secs, jwt::LEEWAY_SECS);
+        assert!(c.jwt_policy().jwks);
+        let c = parse(&[("JWT_SECRET", "s"), ("JWT_AUDIENCE", "chat")]).unwrap();
+        assert!(c.signed_access());
+        assert_eq!(c.jwt_policy().secret, Some("s"));
+        assert_eq!(c.jwt_policy().audience, Some("chat"));
+        assert_eq!(
+            parse(&[("JWKS_REFETCH_SECS", "soon")]).unwrap_err().code,
+            ErrorCode::BadConfig
+        );
     }
 
     #[test]
@@ -212,6 +323,27 @@ mod tests {
         assert!(!c.limits_client("127.0.0.1"));
         assert!(!c.limits_client("::1"));
         assert!(c.limits_client("203.0.113.9"));
+    }
+
+    #[test]
+    fn a_webhook_needs_an_http_url_and_a_secret() {
+        assert_eq!(parse(&[]).unwrap().webhook, None);
+        let c = parse(&[
+            ("WEBHOOK_URL", " https://app.example/hooks "),
+            ("WEBHOOK_SECRET", "whsec"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.webhook,
+            Some(Webhook {
+                url: "https://app.example/hooks".into(),
+                secret: "whsec".into()
+            })
+        );
+        let e = parse(&[("WEBHOOK_URL", "https://app.example/hooks")]).unwrap_err();
+        assert!(e.message.contains("WEBHOOK_SECRET"), "{}", e.message);
+        let e = parse(&[("WEBHOOK_URL", "ftp://x"), ("WEBHOOK_SECRET", "s")]).unwrap_err();
+        assert!(e.message.contains("WEBHOOK_URL"), "{}", e.message);
     }
 
     #[test]

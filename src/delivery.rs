@@ -83,7 +83,10 @@ pub fn arrange<'a>(effects: &'a [Effect], batched: impl Fn(&str) -> bool) -> Tur
                 }
                 broadcasts.push(frame.as_str());
             }
-            Effect::Close { .. } | Effect::Wake { .. } => {}
+            Effect::Close { .. }
+            | Effect::Wake { .. }
+            | Effect::Event { .. }
+            | Effect::Authenticate { .. } => {}
         }
     }
     Turn {

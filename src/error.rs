@@ -26,7 +26,17 @@ pub enum ErrorCode {
     UpgradeRequired,
     ForbiddenOrigin,
     Unauthorized,
+    /// A token that was valid has expired: at the door, or on a live socket (close 4401).
+    TokenExpired,
     Forbidden,
+    /// A moderator banned this author from the room (close 4403; refused at the door until unbanned).
+    Banned,
+    /// A moderator removed this connection from the room (close 4403); it may come back.
+    Kicked,
+    /// A moderator muted this author: no messages, edits or reactions for a while.
+    Muted,
+    /// The room's slow mode: one message per author per interval; the message says how long to wait.
+    SlowMode,
     IdConflict,
     Disabled,
     BadConfig,
@@ -35,7 +45,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 21] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -52,7 +62,12 @@ impl ErrorCode {
         ErrorCode::UpgradeRequired,
         ErrorCode::ForbiddenOrigin,
         ErrorCode::Unauthorized,
+        ErrorCode::TokenExpired,
         ErrorCode::Forbidden,
+        ErrorCode::Banned,
+        ErrorCode::Kicked,
+        ErrorCode::Muted,
+        ErrorCode::SlowMode,
         ErrorCode::IdConflict,
         ErrorCode::Disabled,
         ErrorCode::BadConfig,
@@ -79,7 +94,12 @@ impl ErrorCode {
             ErrorCode::UpgradeRequired => "upgrade_required",
             ErrorCode::ForbiddenOrigin => "forbidden_origin",
             ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::TokenExpired => "token_expired",
             ErrorCode::Forbidden => "forbidden",
+            ErrorCode::Banned => "banned",
+            ErrorCode::Kicked => "kicked",
+            ErrorCode::Muted => "muted",
+            ErrorCode::SlowMode => "slow_mode",
             ErrorCode::IdConflict => "id_conflict",
             ErrorCode::Disabled => "disabled",
             ErrorCode::BadConfig => "bad_config",
@@ -98,14 +118,19 @@ impl ErrorCode {
             | ErrorCode::BadAfter
             | ErrorCode::BadLimit
             | ErrorCode::BadQuery => 400,
-            ErrorCode::Unauthorized => 401,
-            ErrorCode::ForbiddenOrigin | ErrorCode::Forbidden | ErrorCode::Disabled => 403,
+            ErrorCode::Unauthorized | ErrorCode::TokenExpired => 401,
+            ErrorCode::ForbiddenOrigin
+            | ErrorCode::Forbidden
+            | ErrorCode::Disabled
+            | ErrorCode::Banned
+            | ErrorCode::Kicked
+            | ErrorCode::Muted => 403,
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::IdConflict => 409,
             ErrorCode::TooLarge => 413,
             ErrorCode::UpgradeRequired => 426,
-            ErrorCode::RateLimited => 429,
+            ErrorCode::RateLimited | ErrorCode::SlowMode => 429,
             ErrorCode::BadConfig | ErrorCode::Internal => 500,
             ErrorCode::RoomFull => 503,
         }

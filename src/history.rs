@@ -6,6 +6,7 @@
 //! runtime commits a batch of them together, and the frames that follow are held by the output gate
 //! until that commit is durable.
 
+use crate::moderation::Action;
 use crate::protocol::{ChatMessage, Reactions, User, Version};
 use crate::search::{SearchQuery, MARK_CLOSE, MARK_OPEN};
 
@@ -84,6 +85,14 @@ pub trait History {
     /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
     /// the room has reached revision `rev` (a trimmed message may have held the highest one).
     fn trim(&mut self, upto: u64, rev: u64);
+    /// Puts a moderation action's lasting part in storage (a ban, a mute until `now_ms` + its
+    /// seconds, slow mode; a kick has none) and appends its record (JSON) to the moderation log;
+    /// returns the log entry's id.
+    fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String>;
+    /// Appends a record (JSON) to the moderation log without any rule (a moderator's deletion).
+    fn log_moderation(&mut self, record: &str, now_ms: u64) -> Result<u64, String>;
+    /// Moderation log entries (id, record JSON) with an id below `before`, newest first, at most `limit`.
+    fn moderation_log(&self, before: u64, limit: usize) -> Result<Vec<(u64, String)>, String>;
 }
 
 /// An in-memory [`History`], for tests and benchmarks of the pure core.
@@ -97,6 +106,12 @@ pub struct MemoryHistory {
     pub reads: Vec<(String, u64)>,
     /// Messages ever edited, deleted or reacted to (what the store's partial index holds).
     pub changed: std::collections::BTreeSet<u64>,
+    /// The moderation log: (id, record JSON), oldest first.
+    pub moderation: Vec<(u64, String)>,
+    /// The lasting moderation rules as stored: banned uids, mutes (uid, until), slow mode seconds.
+    pub bans: std::collections::BTreeSet<String>,
+    pub mutes: Vec<(String, u64)>,
+    pub slow_mode: u64,
     /// When set, every call fails with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
@@ -312,5 +327,44 @@ impl History for MemoryHistory {
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
         self.reactions.retain(|(s, _, _)| *s > upto);
+    }
+
+    fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {
+        self.check()?;
+        match action {
+            Action::Ban { uid, .. } => {
+                self.bans.insert(uid.clone());
+            }
+            Action::Unban { uid } => {
+                self.bans.remove(uid);
+            }
+            Action::Kick { .. } => {}
+            Action::Mute { uid, seconds } => {
+                self.mutes.retain(|(u, _)| u != uid);
+                self.mutes.push((uid.clone(), now_ms + seconds * 1000));
+            }
+            Action::Unmute { uid } => self.mutes.retain(|(u, _)| u != uid),
+            Action::SlowMode { seconds } => self.slow_mode = *seconds,
+        }
+        self.log_moderation(record, now_ms)
+    }
+
+    fn log_moderation(&mut self, record: &str, _now_ms: u64) -> Result<u64, String> {
+        self.check()?;
+        let id = self.moderation.len() as u64 + 1;
+        self.moderation.push((id, record.to_string()));
+        Ok(id)
+    }
+
+    fn moderation_log(&self, before: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
+        self.check()?;
+        Ok(self
+            .moderation
+            .iter()
+            .rev()
+            .filter(|(id, _)| *id < before)
+            .take(limit)
+            .cloned()
+            .collect())
     }
 }

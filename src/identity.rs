@@ -63,6 +63,14 @@ pub fn uid_of_grant(uid: Option<&str>, name: &str) -> Result<String, Problem> {
     }
 }
 
+/// The uid of a JWT's holder: 128 bits of SHA-256 over `iss` and `sub` in a namespace of their own.
+/// A `sub` is only unique within its issuer, and may hold characters a uid may not (`auth0|abc`), so
+/// it is hashed rather than used as is; the namespace keeps it apart from every key-derived and `v1.`
+/// token uid. An app's backend computes the same value (docs/API.md) to recognise its users.
+pub fn uid_of_subject(issuer: &str, sub: &str) -> String {
+    derive("jwt", &format!("{issuer}\0{sub}"))
+}
+
 /// A uid as it travels between the Worker and a room, or in a token: 1–64 characters of
 /// `A-Z a-z 0-9 _ - . : @`.
 pub fn check_uid(uid: &str) -> Result<&str, Problem> {
@@ -130,6 +138,12 @@ mod tests {
         let derived = uid_of_grant(None, "ann").unwrap();
         assert_eq!(derived, uid_of_grant(None, "ann").unwrap());
         assert_ne!(derived, uid_of_grant(None, "bob").unwrap());
+        // a JWT subject is scoped by its issuer and cannot reach a name's or a key's uid
+        let jwt = uid_of_subject("https://id.example/", "ann");
+        assert_eq!(jwt.len(), 22);
+        assert_ne!(jwt, uid_of_subject("https://other.example/", "ann"));
+        assert_ne!(jwt, derived);
+        assert_ne!(uid_of_subject("", "ann"), derived);
         // a key equal to a name cannot reach a token's uid
         assert_ne!(derived, Key::parse("annannannannannann").unwrap().uid(),);
         assert_eq!(

@@ -16,11 +16,16 @@
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
 //! - [`auth`] — signed tokens (HMAC-SHA256) and the constant-time bearer check.
+//! - [`jwt`] — standard JWTs (HS256, RS256, ES256): parsing, algorithm and claims checks.
+//! - [`jwks`] — an identity provider's published keys, and when to fetch them again.
+//! - [`session`] — what a token makes of a connection: its role and expiry.
 //! - [`identity`] — a client's secret `key` → its public author id, `uid`.
+//! - [`moderation`] — bans, kicks, mutes and slow mode: the actions and the rules in force.
 //! - [`access`] — who may join or read a room, and who may write through the API: one place.
 //! - [`api`] — the HTTP API's request bodies, read and checked.
 //! - [`call`] — every Worker → Durable Object call as one typed value, encoded and parsed.
 //! - [`routes`] — path → route, and the `Origin` check.
+//! - [`webhook`] — events for the app's backend: bodies, signatures, retry and outbox rules.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
 //! Worker's `fetch`), `chat_room.rs` (the Durable Object), `store.rs` (SQL history).
@@ -35,13 +40,18 @@ pub mod delivery;
 pub mod error;
 pub mod history;
 pub mod identity;
+pub mod jwks;
+pub mod jwt;
+pub mod moderation;
 pub mod presence;
 pub mod protocol;
 pub mod rate;
 pub mod room;
 pub mod routes;
 pub mod search;
+pub mod session;
 pub mod validate;
+pub mod webhook;
 
 #[cfg(target_arch = "wasm32")]
 mod worker;

@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
+use crate::moderation::{Action, Record};
 use crate::presence::MAX_ROSTER_PAGE;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
+use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
 
 /// A person (one connection) in a room: `id` tells connections apart, `uid` is the stable author id
@@ -117,6 +119,15 @@ pub enum ServerFrame<'a> {
         /// Above the presence threshold only: how many are online (`members` is then the first page).
         #[serde(skip_serializing_if = "Option::is_none")]
         online: Option<usize>,
+        /// What this connection's token made it (`member` without one).
+        role: Role,
+        /// When this connection's token expires (Unix seconds; `None`: no token, never): renew before.
+        expires: Option<u64>,
+        /// The room's slow mode: one message per author per this many seconds (0: off).
+        slow_mode: u64,
+        /// Until when this author is muted (ms), if it is.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        muted_until: Option<u64>,
     },
     Message(&'a ChatMessage),
     Ack {
@@ -176,6 +187,22 @@ pub enum ServerFrame<'a> {
     },
     Typing {
         user: &'a User,
+    },
+    /// A moderator acted (every connection hears it; a banned or kicked one is then closed).
+    Moderation(&'a Record),
+    /// The moderation log a moderator asked for, newest first, with the rules in force.
+    ModerationLog {
+        id: Option<&'a str>,
+        records: &'a [serde_json::Value],
+        has_more: bool,
+        /// The rules in force: `{"bans":[uid…],"mutes":[{"uid","until"}…],"slow_mode":seconds}`.
+        rules: serde_json::Value,
+    },
+    /// A token presented with `auth` was accepted: the connection now expires at `expires`.
+    AuthOk {
+        id: Option<&'a str>,
+        role: Role,
+        expires: u64,
     },
     Error {
         code: ErrorCode,
@@ -274,6 +301,22 @@ pub enum ClientFrame {
         limit: usize,
         id: Option<String>,
     },
+    /// A fresh token for this connection, before its current one expires.
+    Auth {
+        token: String,
+        id: Option<String>,
+    },
+    /// A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`).
+    Moderate {
+        action: Action,
+        id: Option<String>,
+    },
+    /// A moderator asks for the room's moderation log (newest first, before log entry `before`).
+    ModerationLog {
+        before: Option<u64>,
+        limit: usize,
+        id: Option<String>,
+    },
 }
 
 impl ClientFrame {
@@ -286,7 +329,10 @@ impl ClientFrame {
             | ClientFrame::React { id, .. }
             | ClientFrame::History { id, .. }
             | ClientFrame::Search { id, .. }
-            | ClientFrame::Roster { id, .. } => id.as_deref(),
+            | ClientFrame::Roster { id, .. }
+            | ClientFrame::Auth { id, .. }
+            | ClientFrame::Moderate { id, .. }
+            | ClientFrame::ModerationLog { id, .. } => id.as_deref(),
             ClientFrame::Typing | ClientFrame::Read { .. } => None,
         }
     }
@@ -307,6 +353,10 @@ struct RawFrame {
     limit: Option<u64>,
     q: Option<String>,
     after: Option<String>,
+    token: Option<String>,
+    uid: Option<String>,
+    seconds: Option<u64>,
+    reason: Option<String>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -454,11 +504,27 @@ impl RawFrame {
                     id,
                 })
             }
+            Some(kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode")) => {
+                Ok(ClientFrame::Moderate {
+                    action: Action::parse(kind, frame.uid, frame.seconds, frame.reason)
+                        .map_err(refuse)?,
+                    id,
+                })
+            }
+            Some("moderation_log") => Ok(ClientFrame::ModerationLog {
+                before: frame.before,
+                limit: validate::history_page_limit(frame.limit).map_err(refuse)?,
+                id,
+            }),
+            Some("auth") => match frame.token {
+                Some(token) if !token.is_empty() => Ok(ClientFrame::Auth { token, id }),
+                _ => Err(missing("auth has no \"token\"")),
+            },
             Some(other) => Err(FrameError::new(
                 ErrorCode::BadRequest,
                 format!(
-                    "unknown frame type {:?} (the frame types are listed in docs/PROTOCOL.md)",
-                    truncate(other, 32)
+                    "unknown frame type {:?} (see docs/PROTOCOL.md for the frame types)",
+                    truncate(other, 24)
                 ),
                 id,
             )),
@@ -611,6 +677,31 @@ mod tests {
         assert_eq!(
             Problem::new(ErrorCode::BadRoom, "no").to_http_body(),
             r#"{"error":{"code":"bad_room","message":"no"}}"#
+        );
+    }
+
+    #[test]
+    fn auth_frames_carry_a_token() {
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"auth","token":"eyJ.x.y","id":"a-1"}"#),
+            Ok(ClientFrame::Auth {
+                token: "eyJ.x.y".into(),
+                id: Some("a-1".into())
+            })
+        );
+        assert_eq!(code_of(r#"{"type":"auth"}"#), ErrorCode::BadRequest);
+        assert_eq!(
+            code_of(r#"{"type":"auth","token":""}"#),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            ServerFrame::AuthOk {
+                id: Some("a-1"),
+                role: Role::Member,
+                expires: 9
+            }
+            .to_json(),
+            r#"{"type":"auth_ok","id":"a-1","role":"member","expires":9}"#
         );
     }
 

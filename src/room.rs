@@ -38,11 +38,14 @@ use std::ops::Bound;
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
+use crate::moderation::{Action, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
 use crate::search::{snippet_html, SearchHit, SearchRequest};
+use crate::session::Role;
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
+use crate::webhook::{self, EventKind, ReactionChange};
 
 /// WebSocket close code for a frame over the size limit ("message too big").
 pub const CLOSE_TOO_BIG: u16 = 1009;
@@ -75,15 +78,28 @@ pub enum Effect {
     },
     /// Call [`Room::tick`] after this many milliseconds (announcements held back to coalesce them).
     Wake { after_ms: u64 },
+    /// Put this webhook event (its JSON body) into the outbox, in the same turn as the change it
+    /// reports so both commit together (only when [`Room::set_webhooks`] switched events on).
+    Event { body: String },
+    /// Connection `to` presented a fresh token (`auth`): verify it (a signature check may need the
+    /// JWKS, which only the Durable Object can fetch) and answer `auth_ok` or an error, echoing `id`.
+    Authenticate {
+        to: String,
+        token: String,
+        id: Option<String>,
+    },
 }
 
 /// What a joining client asked for: where it resumes (`after` its last seen `seq`, `since` its last
-/// seen `rev`) and how it takes its frames.
+/// seen `rev`), how it takes its frames, and what its token made it, announced in the welcome
+/// (`role`, and `expires` in Unix seconds).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Joining {
     pub after: Option<u64>,
     pub since: Option<u64>,
     pub framing: Framing,
+    pub role: Role,
+    pub expires: Option<u64>,
 }
 
 impl From<Option<u64>> for Joining {
@@ -132,6 +148,8 @@ pub struct Member<S> {
     pub user: User,
     pub socket: S,
     pub framing: Framing,
+    /// What the connection's token made it: a moderator may moderate.
+    pub role: Role,
     bucket: TokenBucket,
     /// Frames refused by the rate limit since the last one it let through.
     strikes: u32,
@@ -188,6 +206,10 @@ pub struct Room<S> {
     presence: Presence,
     /// When [`Room::sweep`] last looked for silent sockets.
     swept_ms: u64,
+    /// Whether changes produce [`Effect::Event`]s (a webhook receiver is configured).
+    webhooks: bool,
+    /// Bans, mutes and slow mode in force.
+    rules: Rules,
 }
 
 #[derive(Debug, Default)]
@@ -222,6 +244,48 @@ impl<S> Room<S> {
             batched: 0,
             presence: Presence::default(),
             swept_ms: 0,
+            webhooks: false,
+            rules: Rules::default(),
+        }
+    }
+
+    /// The moderation rules as stored (the Durable Object reads them at construction).
+    pub fn set_rules(&mut self, rules: Rules) {
+        self.rules = rules;
+    }
+
+    /// Sets the role of connection `conn_id` (restored from its attachment after a wake, or renewed).
+    pub fn set_role(&mut self, conn_id: &str, role: Role) {
+        if let Some(member) = self.members.get_mut(conn_id) {
+            member.role = role;
+        }
+    }
+
+    fn is_moderator(&self, conn_id: &str) -> bool {
+        self.members
+            .get(conn_id)
+            .is_some_and(|m| m.role == Role::Moderator)
+    }
+
+    /// Switches webhook events on: every stored, edited, deleted or reacted-to message then also
+    /// produces an [`Effect::Event`].
+    pub fn set_webhooks(&mut self, on: bool) {
+        self.webhooks = on;
+    }
+
+    /// The webhook event for a change, when events are on.
+    fn event(
+        &self,
+        kind: EventKind,
+        message: &ChatMessage,
+        at: u64,
+        reaction: Option<ReactionChange<'_>>,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.webhooks {
+            effects.push(Effect::Event {
+                body: webhook::event_body(kind, &self.name, message, at, reaction),
+            });
         }
     }
 
@@ -253,6 +317,7 @@ impl<S> Room<S> {
             user,
             socket,
             framing,
+            role: Role::Member,
             bucket: TokenBucket::full(&self.limits.rate, now_ms as f64),
             strikes: 0,
             seen_ms: now_ms,
@@ -310,6 +375,11 @@ impl<S> Room<S> {
         })
     }
 
+    /// The user of connection `conn_id`, if it is on the roster.
+    pub fn user(&self, conn_id: &str) -> Option<&User> {
+        self.members.get(conn_id).map(|m| &m.user)
+    }
+
     /// Every open connection's id and socket.
     pub fn sockets(&self) -> impl Iterator<Item = (&str, &S)> {
         self.members.iter().map(|(id, m)| (id.as_str(), &m.socket))
@@ -361,6 +431,16 @@ impl<S> Room<S> {
         now_ms: u64,
     ) -> Result<Vec<Effect>, Problem> {
         let resume = resume.into();
+        if user
+            .uid
+            .as_deref()
+            .is_some_and(|uid| self.rules.banned(uid))
+        {
+            return Err(Problem::new(
+                ErrorCode::Banned,
+                "a moderator banned you from this room",
+            ));
+        }
         let (from, cap) = match resume.after {
             Some(after) => (after, MAX_PAGE),
             None => (0, WELCOME_HISTORY),
@@ -390,6 +470,7 @@ impl<S> Room<S> {
         };
         self.add(user.clone(), resume.framing, socket, now_ms);
         let crowded = self.crowded();
+        self.set_role(&user.id, resume.role);
         let welcome = ServerFrame::Welcome {
             room: &self.name,
             you: &user,
@@ -406,6 +487,13 @@ impl<S> Room<S> {
             unread,
             changes: changes.as_deref(),
             online: crowded.then_some(self.members.len()),
+            role: resume.role,
+            expires: resume.expires,
+            slow_mode: self.rules.slow_mode_secs(),
+            muted_until: user
+                .uid
+                .as_deref()
+                .and_then(|uid| self.rules.muted_until(uid, now_ms)),
         }
         .to_json();
         let mut effects = vec![Effect::Send {
@@ -668,12 +756,38 @@ impl<S> Room<S> {
             ClientFrame::Edit { seq, text, .. } => {
                 self.edit(&from, seq, text, history, now_ms, effects)
             }
-            ClientFrame::Delete { seq, .. } => self.delete(&from, seq, history, now_ms, effects),
+            ClientFrame::Delete { seq, .. } => {
+                let moderator = self.is_moderator(conn_id);
+                self.delete(&from, moderator, seq, history, now_ms, effects)
+            }
+            ClientFrame::Moderate { action, .. } => {
+                self.require_moderator(conn_id)?;
+                self.moderate(&from, action, history, now_ms, effects)
+                    .map(Some)
+            }
+            ClientFrame::ModerationLog { before, limit, id } => {
+                self.require_moderator(conn_id)?;
+                let frame = self.moderation_log(history, before, limit, id.as_deref(), now_ms)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame,
+                });
+                Ok(None)
+            }
             ClientFrame::React { seq, emoji, on, .. } => {
                 self.react(&from, seq, &emoji, on, history, now_ms, effects)
             }
             ClientFrame::Read { seq } => {
                 self.mark_read(conn_id, from, seq, history, now_ms, effects)?;
+                Ok(None)
+            }
+            // Never queued (read_frame answers it with Effect::Authenticate); kept total all the same.
+            ClientFrame::Auth { token, id } => {
+                effects.push(Effect::Authenticate {
+                    to: conn_id.to_string(),
+                    token,
+                    id,
+                });
                 Ok(None)
             }
             ClientFrame::History { before, limit, id } => {
@@ -778,6 +892,7 @@ impl<S> Room<S> {
         history.edit(&edited, &previous).map_err(storage)?;
         self.rev = rev;
         effects.push(updated(&edited));
+        self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
@@ -789,16 +904,21 @@ impl<S> Room<S> {
     fn delete(
         &mut self,
         from: &User,
+        moderator: bool,
         seq: u64,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
-        let uid = identified(from)?;
+        // The HTTP API deletes as a moderator without an author id of its own.
+        let uid = match from.uid.as_deref() {
+            None if moderator => "",
+            _ => identified(from)?,
+        };
         // One read serves both cases: a tombstone of one's own is a retry (acknowledged, nothing
         // changes); otherwise the message must be live and one's own.
         let msg = match self.kept(history, seq)? {
-            Some(gone) if gone.deleted && gone.from.uid.as_deref() == Some(uid) => {
+            Some(gone) if gone.deleted && (moderator || gone.from.uid.as_deref() == Some(uid)) => {
                 return Ok(Some(Accepted {
                     seq,
                     ts: gone.edited_at.unwrap_or(gone.ts),
@@ -809,7 +929,10 @@ impl<S> Room<S> {
             Some(live) if !live.deleted => live,
             _ => return Err(not_found(seq)),
         };
-        authored_by(&msg, uid)?;
+        let by_moderator = msg.from.uid.as_deref() != Some(uid);
+        if !moderator {
+            authored_by(&msg, uid)?;
+        }
         let rev = self.rev + 1;
         // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
         let tombstone = ChatMessage {
@@ -822,6 +945,20 @@ impl<S> Room<S> {
         history.delete(&tombstone).map_err(storage)?;
         self.rev = rev;
         effects.push(updated(&tombstone));
+        self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
+        if by_moderator {
+            let record = Record {
+                action: "delete",
+                uid: tombstone.from.uid.clone(),
+                seq: Some(seq),
+                seconds: None,
+                reason: None,
+                by: from.clone(),
+                at: now_ms,
+            };
+            let json = serde_json::to_string(&record).unwrap_or_default();
+            history.log_moderation(&json, now_ms).map_err(storage)?;
+        }
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
@@ -871,6 +1008,20 @@ impl<S> Room<S> {
             }
             .to_json(),
         });
+        if self.webhooks {
+            let kind = if on {
+                EventKind::ReactionAdded
+            } else {
+                EventKind::ReactionRemoved
+            };
+            let reacted = ChatMessage {
+                reactions: counts,
+                rev,
+                ..msg
+            };
+            let change = ReactionChange { emoji, user: from };
+            self.event(kind, &reacted, now_ms, Some(change), effects);
+        }
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
@@ -1090,6 +1241,11 @@ impl<S> Room<S> {
                 frame: ServerFrame::Typing { user: &member.user }.to_json(),
             }],
             ClientFrame::Typing => Vec::new(),
+            ClientFrame::Auth { token, id } if allowed => vec![Effect::Authenticate {
+                to: conn_id.to_string(),
+                token,
+                id,
+            }],
             // A read mark past the limit is dropped too: the next one carries it.
             ClientFrame::Read { .. } if !allowed => Vec::new(),
             // Answered from memory at once; behind queued work the answer waits its turn (receive).
@@ -1113,6 +1269,9 @@ impl<S> Room<S> {
                 op.id(),
             )],
             op => {
+                if let Err(p) = obeys_rules(&mut self.rules, member, &op, now_ms) {
+                    return vec![error_to(conn_id, p.code, &p.message, op.id())];
+                }
                 let from = member.user.clone();
                 self.queue.push(Queued::Op {
                     conn_id: conn_id.to_string(),
@@ -1146,6 +1305,137 @@ impl<S> Room<S> {
         let msg = ChatMessage::new(0, id, from, text, now_ms);
         let result = self.submit(msg, history, &mut effects);
         (result, effects)
+    }
+
+    /// A moderator's action through the HTTP API (`by` names the moderator): carried out after what
+    /// was queued before it, like [`Room::post`]. Returns the record.
+    pub fn moderate_api(
+        &mut self,
+        by: User,
+        action: Action,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> (Result<Record, Problem>, Vec<Effect>) {
+        let mut effects = Vec::new();
+        let flushed = self.drain(history, now_ms, &mut effects);
+        self.count_turn(flushed);
+        let record = action.record(&by, now_ms);
+        let result = self
+            .moderate(&by, action, history, now_ms, &mut effects)
+            .map(|_| record);
+        (result, effects)
+    }
+
+    /// A moderator's deletion of message `seq` through the HTTP API.
+    pub fn delete_api(
+        &mut self,
+        by: User,
+        seq: u64,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> (Result<Accepted, Problem>, Vec<Effect>) {
+        let mut effects = Vec::new();
+        let flushed = self.drain(history, now_ms, &mut effects);
+        self.count_turn(flushed);
+        let result = self
+            .delete(&by, true, seq, history, now_ms, &mut effects)
+            .and_then(|done| done.ok_or_else(|| not_found(seq)));
+        (result, effects)
+    }
+
+    /// The `moderation_log` frame: log entries before `before` (newest first) and the rules in force.
+    pub fn moderation_log(
+        &self,
+        history: &dyn History,
+        before: Option<u64>,
+        limit: usize,
+        id: Option<&str>,
+        now_ms: u64,
+    ) -> Result<String, Problem> {
+        let mut entries = history
+            .moderation_log(before.unwrap_or(u64::MAX), limit + 1)
+            .map_err(storage)?;
+        let has_more = entries.len() > limit;
+        entries.truncate(limit);
+        let records: Vec<serde_json::Value> = entries
+            .into_iter()
+            .map(|(log_id, json)| {
+                let mut v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+                v["log_id"] = log_id.into();
+                v
+            })
+            .collect();
+        Ok(ServerFrame::ModerationLog {
+            id,
+            records: &records,
+            has_more,
+            rules: self.rules.view(now_ms),
+        }
+        .to_json())
+    }
+
+    fn require_moderator(&self, conn_id: &str) -> Result<(), Problem> {
+        if self.is_moderator(conn_id) {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                ErrorCode::Forbidden,
+                "only a moderator may do that (a token with role \"moderator\")",
+            ))
+        }
+    }
+
+    /// Carries out a moderation action: stores it (rule and record, in this turn's commit), puts it
+    /// in force, tells every connection (`moderation`), and closes the target's connections for a ban
+    /// or a kick (an `error` frame saying why, then close 4403).
+    fn moderate(
+        &mut self,
+        by: &User,
+        action: Action,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Accepted, Problem> {
+        let record = action.record(by, now_ms);
+        let json = serde_json::to_string(&record).unwrap_or_default();
+        let log_id = history.moderate(&action, &json, now_ms).map_err(storage)?;
+        self.rules.apply(&action, now_ms);
+        effects.push(Effect::Broadcast {
+            except: None,
+            frame: ServerFrame::Moderation(&record).to_json(),
+        });
+        let closing = match &action {
+            Action::Ban { .. } => {
+                Some((ErrorCode::Banned, "a moderator banned you from this room"))
+            }
+            Action::Kick { .. } => {
+                Some((ErrorCode::Kicked, "a moderator removed you from this room"))
+            }
+            _ => None,
+        };
+        if let (Some((code, message)), Some(uid)) = (closing, action.uid()) {
+            let targets: Vec<String> = self
+                .members
+                .values()
+                .filter(|m| m.user.uid.as_deref() == Some(uid))
+                .map(|m| m.user.id.clone())
+                .collect();
+            for conn in targets {
+                effects.push(error_to(&conn, code, message, None));
+                effects.extend(self.close(&conn, code.close_code(), code.as_str(), now_ms));
+            }
+        }
+        if self.webhooks {
+            effects.push(Effect::Event {
+                body: webhook::moderation_body(&self.name, &record, log_id),
+            });
+        }
+        Ok(Accepted {
+            seq: 0,
+            ts: now_ms,
+            rev: self.rev,
+            fresh: true,
+        })
     }
 
     /// Stored messages after `after` (at most `limit`, oldest first), hiding any past the history
@@ -1217,6 +1507,7 @@ impl<S> Room<S> {
             except: Some(msg.from.id.clone()),
             frame: ServerFrame::Message(&msg).to_json(),
         });
+        self.event(EventKind::MessageCreated, &msg, msg.ts, None, effects);
         Ok(Accepted {
             seq: msg.seq,
             ts: msg.ts,
@@ -1224,6 +1515,27 @@ impl<S> Room<S> {
             fresh: true,
         })
     }
+}
+
+/// Whether `member` may do `op` under the room's rules: a muted author changes nothing (messages,
+/// edits, reactions), and slow mode holds each author's messages apart. Moderators are not held by
+/// slow mode. Checked on arrival, like the rate limit, so a refusal is answered at once.
+fn obeys_rules<S>(
+    rules: &mut Rules,
+    member: &Member<S>,
+    op: &ClientFrame,
+    now_ms: u64,
+) -> Result<(), Problem> {
+    match op {
+        ClientFrame::Message { .. } | ClientFrame::Edit { .. } | ClientFrame::React { .. } => {
+            rules.check_not_muted(member.user.uid.as_deref(), now_ms)?;
+        }
+        _ => return Ok(()),
+    }
+    if matches!(op, ClientFrame::Message { .. }) && member.role != Role::Moderator {
+        rules.check_slow_mode(&crate::history::sender_key(&member.user), now_ms)?;
+    }
+    Ok(())
 }
 
 /// A storage failure, as the client hears of it.
@@ -1728,6 +2040,10 @@ mod tests {
                     "room".into(),
                     serde_json::json!({"type": "wake", "seq": after_ms}),
                 ),
+                Effect::Event { body } => ("outbox".into(), parse(body)),
+                Effect::Authenticate { to, .. } => {
+                    (to.clone(), serde_json::json!({"type": "authenticate"}))
+                }
             })
             .map(|(to, v)| {
                 (
@@ -2540,6 +2856,38 @@ mod tests {
     }
 
     #[test]
+    fn a_token_renewal_is_handed_to_the_object_and_the_welcome_says_the_role_and_expiry() {
+        let h = MemoryHistory::default();
+        let mut r = room();
+        let resume = Joining {
+            role: Role::Moderator,
+            expires: Some(1_764_083_600),
+            ..Joining::default()
+        };
+        let effects = r.join(user("a", "ann"), (), resume, &h, 0).unwrap();
+        let welcome = &frames_for(&effects, "a")[0];
+        assert_eq!(welcome["role"], "moderator");
+        assert_eq!(welcome["expires"], 1_764_083_600u64);
+        let effects = r.join(user("b", "bob"), (), None, &h, 0).unwrap();
+        let welcome = &frames_for(&effects, "b")[0];
+        assert_eq!(welcome["role"], "member");
+        assert_eq!(welcome["expires"], Value::Null);
+        let effects = r.receive(
+            "a",
+            Incoming::Text(r#"{"type":"auth","token":"t0k","id":"a-1"}"#),
+            1,
+        );
+        assert_eq!(
+            effects,
+            vec![Effect::Authenticate {
+                to: "a".into(),
+                token: "t0k".into(),
+                id: Some("a-1".into())
+            }]
+        );
+    }
+
+    #[test]
     fn welcome_announces_the_limits_the_room_enforces() {
         let h = MemoryHistory::default();
         let limits = Limits {
@@ -2934,5 +3282,348 @@ mod tests {
             0,
         );
         assert_eq!(frames_for(&bad, "c000")[0]["code"], "bad_request");
+    }
+
+    /// The webhook events among `effects`, parsed.
+    fn events(effects: &[Effect]) -> Vec<Value> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Event { body } => Some(parse(body)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn with_webhooks_on_every_change_and_only_a_change_produces_one_event() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        assert!(
+            h.messages.len() == 1,
+            "living() said hello before events were on"
+        );
+        r.set_webhooks(true);
+        let created = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"message","text":"hi","id":"m2"}),
+            &mut h,
+            2,
+        );
+        let e = events(&created);
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0]["type"], "message.created");
+        assert_eq!(e[0]["room"], "lobby");
+        assert_eq!(e[0]["message"]["seq"], 2);
+        assert_eq!(e[0]["event_id"], "lobby/2");
+        // a retry of the same message is no new change
+        let retry = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"message","text":"hi","id":"m2"}),
+            &mut h,
+            3,
+        );
+        assert!(events(&retry).is_empty());
+        let edited = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"edit","seq":2,"text":"hi all"}),
+            &mut h,
+            4,
+        );
+        let e = events(&edited);
+        assert_eq!(
+            (e[0]["type"].as_str(), e[0]["message"]["text"].as_str()),
+            (Some("message.updated"), Some("hi all"))
+        );
+        assert_eq!(e[0]["at"], 4);
+        let reacted = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"react","seq":2,"emoji":"👍","on":true}),
+            &mut h,
+            5,
+        );
+        let e = events(&reacted);
+        assert_eq!(e[0]["type"], "reaction.added");
+        assert_eq!(e[0]["message"]["reactions"]["👍"], 1);
+        assert_eq!(e[0]["reaction"]["user"]["uid"], "u-bob");
+        let unreacted = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"react","seq":2,"emoji":"👍","on":false}),
+            &mut h,
+            6,
+        );
+        assert_eq!(events(&unreacted)[0]["type"], "reaction.removed");
+        let refused = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"delete","seq":2}),
+            &mut h,
+            7,
+        );
+        assert!(
+            events(&refused).is_empty(),
+            "a refused change reports nothing"
+        );
+        let deleted = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"delete","seq":2}),
+            &mut h,
+            8,
+        );
+        let e = events(&deleted);
+        assert_eq!(e[0]["type"], "message.deleted");
+        assert_eq!(e[0]["message"]["text"], "");
+        assert_eq!(e[0]["message"]["deleted"], true);
+        let ids: std::collections::BTreeSet<String> =
+            [&created, &edited, &reacted, &unreacted, &deleted]
+                .iter()
+                .map(|fx| events(fx)[0]["event_id"].as_str().unwrap().to_string())
+                .collect();
+        assert_eq!(ids.len(), 5, "each change has its own event id");
+        let (_, posted) = r.post(user("api", "bot"), "from the API".into(), None, &mut h, 9);
+        assert_eq!(events(&posted)[0]["message"]["text"], "from the API");
+    }
+
+    #[test]
+    fn without_webhooks_no_events_are_built() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        let effects = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"edit","seq":1,"text":"x"}),
+            &mut h,
+            2,
+        );
+        assert!(events(&effects).is_empty());
+    }
+
+    const ANN: &str = "u-ann";
+    const BOB: &str = "u-bob";
+
+    /// `living()` with bob made a moderator.
+    fn moderated(h: &mut MemoryHistory) -> Room<()> {
+        let mut r = living(h);
+        r.set_role("b", Role::Moderator);
+        r
+    }
+
+    fn sayv(id: Option<&str>, text: &str) -> Value {
+        serde_json::json!({"type": "message", "text": text, "id": id})
+    }
+
+    fn uid_frame(kind: &str, uid: &str) -> Value {
+        // uids in these tests are short; moderation frames check the uid's characters only
+        serde_json::json!({"type": kind, "uid": uid, "id": kind})
+    }
+
+    #[test]
+    fn only_a_moderator_may_moderate() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let effects = send(&mut r, "a", uid_frame("kick", BOB), &mut h, 2);
+        assert_eq!(frames_for(&effects, "a")[0]["code"], "forbidden");
+        assert!(r.has("b"));
+        let effects = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"moderation_log"}),
+            &mut h,
+            2,
+        );
+        assert_eq!(frames_for(&effects, "a")[0]["code"], "forbidden");
+    }
+
+    #[test]
+    fn a_ban_closes_the_authors_sockets_refuses_its_return_and_is_logged() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let mut frame = uid_frame("ban", ANN);
+        frame["reason"] = "spam".into();
+        let effects = send(&mut r, "b", frame, &mut h, 2);
+        let to_a = frames_for(&effects, "a");
+        assert!(to_a
+            .iter()
+            .any(|f| f["type"] == "error" && f["code"] == "banned"));
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::Close { to, code: 4403, reason: "banned" } if to == "a")));
+        assert!(!r.has("a"));
+        let to_c = frames_for(&effects, "c");
+        let seen = to_c.iter().find(|f| f["type"] == "moderation").unwrap();
+        assert_eq!(
+            (seen["action"].as_str(), seen["uid"].as_str()),
+            (Some("ban"), Some(ANN))
+        );
+        assert_eq!(seen["by"]["name"], "bob");
+        assert_eq!(seen["reason"], "spam");
+        assert!(frames_for(&effects, "b")
+            .iter()
+            .any(|f| f["type"] == "ack" && f["id"] == "ban"));
+        assert!(h.bans.contains(ANN));
+        let back = User {
+            uid: Some(ANN.into()),
+            ..user("a2", "ann")
+        };
+        assert_eq!(
+            r.join(back.clone(), (), None, &h, 3).unwrap_err().code,
+            ErrorCode::Banned
+        );
+        send(&mut r, "b", uid_frame("unban", ANN), &mut h, 4);
+        assert!(r.join(back, (), None, &h, 5).is_ok());
+        let effects = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"moderation_log","limit":1}),
+            &mut h,
+            6,
+        );
+        let log = &frames_for(&effects, "b")[0];
+        assert_eq!(log["type"], "moderation_log");
+        assert_eq!(log["records"][0]["action"], "unban");
+        assert_eq!(log["has_more"], true);
+        assert_eq!(log["rules"]["bans"].as_array().unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_kick_closes_once_and_the_author_may_come_back() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let effects = send(&mut r, "b", uid_frame("kick", ANN), &mut h, 2);
+        assert!(effects
+            .iter()
+            .any(|e| matches!(e, Effect::Close { to, code: 4403, reason: "kicked" } if to == "a")));
+        let back = User {
+            uid: Some(ANN.into()),
+            ..user("a2", "ann")
+        };
+        assert!(r.join(back, (), None, &h, 3).is_ok());
+    }
+
+    #[test]
+    fn a_muted_author_changes_nothing_until_the_mute_ends() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let mut frame = uid_frame("mute", ANN);
+        frame["seconds"] = 10.into();
+        send(&mut r, "b", frame, &mut h, 1_000);
+        for op in [
+            serde_json::json!({"type":"message","text":"hi","id":"m"}),
+            serde_json::json!({"type":"edit","seq":1,"text":"x","id":"m"}),
+            serde_json::json!({"type":"react","seq":1,"emoji":"👍","id":"m"}),
+        ] {
+            let effects = send(&mut r, "a", op, &mut h, 2_000);
+            let err = &frames_for(&effects, "a")[0];
+            assert_eq!(err["code"], "muted");
+            assert_eq!(err["id"], "m");
+        }
+        assert_eq!(h.messages.len(), 1);
+        let back = User {
+            uid: Some(ANN.into()),
+            ..user("a2", "ann")
+        };
+        let welcome = &frames_for(&r.join(back, (), None, &h, 3_000).unwrap(), "a2")[0];
+        assert_eq!(welcome["muted_until"], 11_000);
+        let effects = send(&mut r, "a", sayv(Some("later"), "back"), &mut h, 11_000);
+        assert_eq!(frames_for(&effects, "a")[0]["type"], "ack");
+    }
+
+    #[test]
+    fn slow_mode_holds_members_apart_but_not_moderators() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"slow_mode","seconds":30}),
+            &mut h,
+            0,
+        );
+        assert_eq!(
+            frames_for(
+                &send(&mut r, "a", sayv(Some("1"), "one"), &mut h, 1_000),
+                "a"
+            )[0]["type"],
+            "ack"
+        );
+        let refused = &frames_for(
+            &send(&mut r, "a", sayv(Some("2"), "two"), &mut h, 2_000),
+            "a",
+        )[0];
+        assert_eq!(refused["code"], "slow_mode");
+        assert!(refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("wait 29 more"));
+        for i in 0..3 {
+            let effects = send(
+                &mut r,
+                "b",
+                sayv(Some(&format!("b{i}")), "mod"),
+                &mut h,
+                2_000,
+            );
+            assert_eq!(frames_for(&effects, "b")[0]["type"], "ack");
+        }
+        let welcome = &frames_for(&r.join(user("d", "dee"), (), None, &h, 3_000).unwrap(), "d")[0];
+        assert_eq!(welcome["slow_mode"], 30);
+    }
+
+    #[test]
+    fn a_moderator_deletes_anyones_message_and_the_deletion_is_logged() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let effects = send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"delete","seq":1,"id":"d"}),
+            &mut h,
+            2,
+        );
+        assert_eq!(frames_for(&effects, "b")[0]["type"], "ack");
+        assert!(h.messages[0].deleted);
+        let logged: Value = serde_json::from_str(&h.moderation[0].1).unwrap();
+        assert_eq!(
+            (logged["action"].as_str(), logged["seq"].as_u64()),
+            (Some("delete"), Some(1))
+        );
+        assert_eq!(logged["uid"], ANN);
+        // and through the API, without an author id
+        deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("m2"), "again")),
+            &mut h,
+            3,
+        );
+        let (done, _) = r.delete_api(user("api", "backend"), 2, &mut h, 4);
+        assert_eq!(done.unwrap().seq, 2);
+        let (gone, _) = r.delete_api(user("api", "backend"), 99, &mut h, 5);
+        assert_eq!(gone.unwrap_err().code, ErrorCode::NotFound);
+    }
+
+    #[test]
+    fn the_api_moderates_and_webhooks_hear_of_it() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        r.set_webhooks(true);
+        let (record, effects) = r.moderate_api(
+            user("api", "backend"),
+            Action::Kick { uid: ANN.into() },
+            &mut h,
+            9,
+        );
+        assert_eq!(record.unwrap().action, "kick");
+        assert!(!r.has("a"));
+        let e = events(&effects);
+        assert_eq!(e[0]["type"], "member.kicked");
+        assert_eq!(e[0]["moderation"]["uid"], ANN);
+        assert_eq!(e[0]["event_id"], "lobby/mod-1");
     }
 }

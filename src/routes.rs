@@ -28,6 +28,12 @@ pub enum Route {
     Search(RoomName),
     /// `GET /api/rooms/{room}/members`: a page of the roster.
     Members(RoomName),
+    /// `DELETE /api/rooms/{room}/messages/{seq}`: a moderator's deletion.
+    DeleteMessage(RoomName, u64),
+    /// `POST /api/rooms/{room}/moderation`: a moderator's action.
+    Moderate(RoomName),
+    /// `GET /api/rooms/{room}/moderation`: the moderation log and the rules in force.
+    ModerationLog(RoomName),
     /// `POST /api/rooms`: a new unguessable room name.
     NewRoom,
     /// `POST /api/tokens`: mint a signed access token.
@@ -52,6 +58,18 @@ impl Route {
                 Route::Versions(room(name)?, crate::validate::parse_message_seq(seq)?),
                 "GET",
             ),
+            ["api", "rooms", name, "messages", seq] => (
+                Route::DeleteMessage(room(name)?, crate::validate::parse_message_seq(seq)?),
+                "DELETE",
+            ),
+            ["api", "rooms", name, "moderation"] => {
+                let r = room(name)?;
+                return match method {
+                    "GET" => Ok(Route::ModerationLog(r)),
+                    "POST" => Ok(Route::Moderate(r)),
+                    _ => Err(method_not_allowed("GET, POST")),
+                };
+            }
             ["api", "rooms", name, "messages"] => {
                 let r = room(name)?;
                 return match method {

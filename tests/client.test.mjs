@@ -720,6 +720,137 @@ describe('living messages', () => {
   });
 });
 
+describe('tokens: the app\'s getToken hook', () => {
+  const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+  test('the first connect waits for a token; a 4401 close asks once for a fresh one and resumes, a second is final', async (t) => {
+    const asked = [];
+    let n = 0;
+    const c = newClient(t, { getToken: async ({ room, reason }) => (asked.push([room, reason]), `tok-${++n}`) });
+    c.start();
+    assert.equal(FakeSocket.all.length, 0, 'no socket before the token');
+    await settled();
+    assert.equal(new URL(FakeSocket.all[0].url).searchParams.get('token'), 'tok-1');
+    FakeSocket.all[0].receive(welcome({ last_seq: 5, role: 'moderator', expires: Math.floor(Date.now() / 1000) + 3600 }));
+    assert.equal(c.role, 'moderator');
+    c.send('written before the expiry');
+    FakeSocket.all[0].receive({ type: 'error', code: 'token_expired', message: 'your token has expired' });
+    assert.equal(FakeSocket.all[0].closed, 1000, 'the frame is enough: no waiting for the close');
+    FakeSocket.all[0].serverClose(4401, 'token_expired'); // detached: changes nothing
+    assert.equal(c.events.refused.length, 0, 'not a refusal: the hook renews');
+    await settled();
+    assert.deepEqual(asked, [['r', 'connect'], ['r', 'expired']]);
+    const again = new URL(FakeSocket.all[1].url);
+    assert.equal(again.searchParams.get('token'), 'tok-2');
+    assert.equal(again.searchParams.get('after'), '5', 'resumed where it was');
+    FakeSocket.all[1].receive(welcome({ last_seq: 5 }));
+    assert.equal(FakeSocket.all[1].messages()[0]?.text, 'written before the expiry', 'the outbox goes again');
+    // refused at once after a fresh token, and again: the second 4401 in a row is final
+    FakeSocket.all[1].serverClose(4401, 'unauthorized');
+    await settled();
+    FakeSocket.all[2].serverClose(4401, 'unauthorized');
+    await settled();
+    assert.equal(c.state, 'refused');
+    assert.equal(c.events.refused[0].closeCode, 4401);
+    assert.equal(FakeSocket.all.length, 3);
+  });
+
+  test('the token is renewed on the live socket a minute before welcome.expires, and again after auth_ok', async (t) => {
+    let n = 0;
+    const c = newClient(t, { token: 'tok-0', getToken: async () => `tok-${++n}`, heartbeatMs: 1e9 });
+    c.start();
+    assert.equal(new URL(FakeSocket.all[0].url).searchParams.get('token'), 'tok-0', 'a given token needs no hook call');
+    const ws = FakeSocket.all[0];
+    ws.receive(welcome({ expires: Math.floor(Date.now() / 1000) + 120 }));
+    const auths = () => ws.sent.filter((f) => f !== 'ping').map((f) => JSON.parse(f)).filter((f) => f.type === 'auth');
+    t.mock.timers.tick(59_000);
+    await settled();
+    assert.equal(auths().length, 0);
+    t.mock.timers.tick(1_000);
+    await settled();
+    assert.equal(auths().length, 1);
+    assert.equal(auths()[0].token, 'tok-1');
+    ws.receive({ type: 'auth_ok', id: auths()[0].id, role: 'member', expires: Math.floor(Date.now() / 1000) + 3600 });
+    t.mock.timers.tick(3_540_000);
+    await settled();
+    assert.equal(auths().length, 2);
+    // a refused renewal says nothing to the person: the close that follows the expiry renews
+    ws.receive({ type: 'error', code: 'forbidden', message: 'another user', id: auths()[1].id });
+    assert.equal(c.events.notice.length, 0);
+    c.stop();
+  });
+
+  test('without a hook a 4401 stays a final refusal, told by the frame or by the close', (t) => {
+    const c = newClient(t);
+    c.start();
+    FakeSocket.all[0].receive(welcome());
+    FakeSocket.all[0].serverClose(4401, 'token_expired');
+    assert.equal(c.state, 'refused');
+    assert.equal(c.events.refused[0].code, 'token_expired');
+    t.mock.timers.reset();
+    const d = newClient(t);
+    d.start();
+    FakeSocket.all[0].receive(welcome());
+    FakeSocket.all[0].receive({ type: 'error', code: 'token_expired', message: 'your token has expired' });
+    assert.equal(d.state, 'refused');
+    assert.deepEqual(d.events.refused[0], { code: 'token_expired', message: 'your token has expired', closeCode: 4401 });
+  });
+});
+
+describe('moderation', () => {
+  const me = { id: 'me', name: 'ann', uid: 'u-ann' };
+
+  test('welcome and moderation frames say our mute and the slow mode; moderate() sends an acked action', (t) => {
+    const c = newClient(t);
+    const rules = [];
+    c.addEventListener('rules', (e) => rules.push(e.detail));
+    c.start();
+    FakeSocket.all[0].receive(welcome({ you: me, members: [me], slow_mode: 10, muted_until: Date.now() + 60_000, role: 'moderator' }));
+    assert.deepEqual(rules.at(-1), { mutedUntil: Date.now() + 60_000, slowMode: 10, moderator: true });
+    FakeSocket.all[0].receive({ type: 'moderation', action: 'unmute', uid: 'u-ann', by: { name: 'mo' }, at: 1 });
+    assert.equal(rules.at(-1).mutedUntil, null);
+    FakeSocket.all[0].receive({ type: 'moderation', action: 'mute', uid: 'u-bob', seconds: 60, by: { name: 'mo' }, at: 1 });
+    assert.equal(rules.at(-1).mutedUntil, null, "somebody else's mute is not ours");
+    FakeSocket.all[0].receive({ type: 'moderation', action: 'slow_mode', seconds: 0, by: { name: 'mo' }, at: 1 });
+    assert.equal(rules.at(-1).slowMode, 0);
+    const action = c.moderate('kick', { uid: 'u-bob' });
+    const sent = JSON.parse(FakeSocket.all[0].sent.at(-1));
+    assert.deepEqual([sent.type, sent.uid, sent.id], ['kick', 'u-bob', action.id]);
+    FakeSocket.all[0].receive({ type: 'ack', id: action.id, seq: 0, ts: 1, rev: 0 });
+    assert.deepEqual(c.events.action.at(-1), { action, ok: true });
+  });
+
+  test('a message refused by slow mode goes again by itself once the wait is over; a mute marks it not sent', (t) => {
+    const c = newClient(t);
+    c.start();
+    FakeSocket.all[0].receive(welcome({ you: me, members: [me], slow_mode: 5 }));
+    c.send('too soon');
+    const first = FakeSocket.all[0].messages().at(-1);
+    FakeSocket.all[0].receive({ type: 'error', code: 'slow_mode', message: 'slow mode: wait 5 more', id: first.id });
+    assert.equal(c.outbox.length, 1);
+    t.mock.timers.tick(5000);
+    assert.equal(FakeSocket.all[0].messages().filter((m) => m.id === first.id).length, 2, 'resent under the same id');
+    FakeSocket.all[0].receive({ type: 'error', code: 'muted', message: 'a moderator muted you for 60 more seconds', id: first.id });
+    assert.equal(c.outbox[0].code, 'muted');
+    assert.match(c.outbox[0].error, /muted you/);
+  });
+
+  test('banned or kicked: the frame, then close 4403, is a final refusal naming the reason', (t) => {
+    for (const code of ['banned', 'kicked']) {
+      const c = newClient(t);
+      c.start();
+      FakeSocket.all[0].receive(welcome({ you: me, members: [me] }));
+      FakeSocket.all[0].receive({ type: 'error', code, message: `a moderator ${code} you`, id: null });
+      FakeSocket.all[0].serverClose(4403, code);
+      assert.equal(c.state, 'refused');
+      assert.equal(c.events.refused.at(-1).code, code);
+      t.mock.timers.tick(60_000);
+      assert.equal(FakeSocket.all.length, 1, 'no reconnect');
+      t.mock.timers.reset();
+    }
+  });
+});
+
 describe('format.js: links, days and quotes', () => {
   test('only http and https URLs become links, sentence punctuation stays outside, the text is kept exactly', async () => {
     const { linkParts } = await import('../public/format.js');

@@ -599,7 +599,12 @@ proptest! {
         let mut query = vec![("name".to_string(), name.clone())];
         if let Some(a) = &after { query.push(("after".into(), a.clone())); }
         if let Some(t) = &token { query.push(("token".into(), t.clone())); }
-        match access::check_join(&query, &room, &config, 1_000) {
+        let checked = access::may_enter(&config, &room, &access::Credentials::new(None, &query), false, 1_000)
+            .and_then(|admission| match admission {
+                access::Admission::Ready(entry) => access::check_join(&query, &entry),
+                access::Admission::NeedsKey(..) => panic!("no JWKS configured"),
+            });
+        match checked {
             Ok(join) => {
                 prop_assert!(!signed, "an arbitrary token never verifies");
                 prop_assert!(UserName::parse(&name).is_ok());
@@ -639,7 +644,7 @@ proptest! {
         let v: Value = serde_json::from_str(&ServerFrame::Message(&msg).to_json()).expect("JSON");
         prop_assert_eq!(v["text"].as_str(), Some(text.as_str()));
         prop_assert_eq!(v["from"]["name"].as_str(), Some(name.as_str()));
-        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()), rev: 1, read_seq: None, unread: 0, changes: None, online: None };
+        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()), rev: 1, read_seq: None, unread: 0, changes: None, role: Default::default(), expires: None, slow_mode: 0, muted_until: None, online: None };
         let v: Value = serde_json::from_str(&welcome.to_json()).expect("JSON");
         prop_assert_eq!(v["history"][0]["id"].as_str(), id.as_deref());
     }
@@ -759,8 +764,10 @@ proptest! {
                 let conn = match (&actor, e) {
                     // Only read marks are ever held back, and these connections are anonymous.
                     (_, Effect::Wake { .. }) => { prop_assert!(false, "no wake for anonymous members"); continue; }
+                    // Webhooks are off in this room.
+                    (_, Effect::Event { .. }) => { prop_assert!(false, "no webhook events unless switched on"); continue; }
                     (Some(a), _) => a.clone(),
-                    (None, Effect::Send { to, .. } | Effect::Close { to, .. }) => to.clone(),
+                    (None, Effect::Send { to, .. } | Effect::Close { to, .. } | Effect::Authenticate { to, .. }) => to.clone(),
                     (None, Effect::Broadcast { except, .. }) => except.clone().expect("a broadcast names its sender"),
                 };
                 match e {
@@ -787,7 +794,8 @@ proptest! {
                             other => prop_assert!(false, "unexpected broadcast {:?}", other),
                         }
                     }
-                    Effect::Wake { .. } => {}
+                    Effect::Wake { .. } | Effect::Event { .. } => {}
+                    Effect::Authenticate { to, .. } => prop_assert_eq!(to, &conn, "a token is checked for its own socket"),
                     Effect::Close { to, code, .. } => {
                         prop_assert!(actor.is_some(), "a close is never held for a flush");
                         prop_assert_eq!(to, &conn);

@@ -36,6 +36,8 @@ fuzz_target!(|data: &[u8]| {
     // only what the protocol announces.
     let mut history = MemoryHistory::default();
     let mut room: Room<()> = Room::new("fuzz", limits, 0);
+    // Webhook events on: every change the input manages to make also builds its event body.
+    room.set_webhooks(true);
     let user = |id: &str| User {
         id: id.into(),
         name: id.into(),
@@ -103,6 +105,10 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(*code, 1009);
             }
             Effect::Wake { .. } => panic!("one read mark is announced at once"),
+            Effect::Event { body } => {
+                let v: serde_json::Value = serde_json::from_str(body).expect("valid JSON");
+                assert_eq!(v["room"], "fuzz");
+            }
         }
     }
 });

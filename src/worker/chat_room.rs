@@ -27,26 +27,31 @@ use worker::{
     WebSocketPair,
 };
 
+use super::keys;
 use super::store::{Store, INDEX_BATCH};
+use super::webhooks::{self, Hooks};
 use super::{
     hex, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
 };
-use crate::access::Join;
+use crate::access::{self, Credentials, Join};
 use crate::api::Post;
 use crate::attachment::Attachment;
 use crate::call::RoomCall;
-use crate::config::Limits;
+use crate::config::Config;
 use crate::delivery;
-use crate::error::Problem;
-use crate::protocol::User;
+use crate::error::{ErrorCode, Problem};
+use crate::protocol::{ServerFrame, User};
 use crate::room::{Effect, Framing, Incoming, Joining, Room, CLOSE_INTERNAL};
 use crate::routes::Target;
+use crate::session::{Expiries, Role};
+use crate::validate::RoomName;
 
 /// The user id of messages posted over the HTTP API.
 const API_USER_ID: &str = "api";
 
-/// `fetch` only: the socket events are the synchronous exports in the `#[wasm_bindgen] impl` below.
-#[durable_object(fetch)]
+/// `fetch` and `alarm` (webhook delivery): the socket events are the synchronous exports in the
+/// `#[wasm_bindgen] impl` below.
+#[durable_object(alarm)]
 pub struct ChatRoom {
     state: State,
     /// Random per construction: changes when the object is rebuilt after hibernation or eviction.
@@ -65,10 +70,12 @@ pub struct ChatRoom {
     _index_callback: Option<Closure<dyn FnMut()>>,
 }
 
-struct Inner {
+pub(super) struct Inner {
     /// The roster, with each member's socket: the one map of who is connected.
     room: Room<WebSocket>,
-    store: Store,
+    pub(super) store: Store,
+    /// The webhook outbox and receiver, when the deployment has a `WEBHOOK_URL`.
+    pub(super) hooks: Option<Hooks>,
     /// A flush timer is set and has not fired yet.
     flush_due: bool,
     /// A tick timer is set and has not fired yet.
@@ -80,6 +87,17 @@ struct Inner {
     /// The runtime's `DurableObjectState`, for what workers-rs does not wrap (the time of a socket's
     /// last auto-answered ping), also from the timers' callbacks.
     raw_state: JsValue,
+    /// When each connection's token expires: the sockets to close with 4401 `token_expired`.
+    expiries: Expiries,
+    /// The storage alarm as this incarnation set it (ms): for the next token expiry or the webhook
+    /// outbox, whichever is first.
+    alarm_at: Option<u64>,
+    /// `auth` frames waiting to be verified (connection, token, frame id): verification may fetch
+    /// the JWKS, so it runs as a task after the event that produced it.
+    renewals: Vec<(String, String, Option<String>)>,
+    config: Rc<Config>,
+    /// Shared with the renewal tasks, which set the alarm for a renewed token.
+    storage: Rc<worker::Storage>,
 }
 
 impl DurableObject for ChatRoom {
@@ -89,11 +107,14 @@ impl DurableObject for ChatRoom {
             Ok(pair) => state.set_websocket_auto_response(&pair),
             Err(e) => worker::console_error!("auto-response not set: {e:?}"),
         }
-        let limits = load_config(&env).map(|c| c.limits).unwrap_or_else(|p| {
-            worker::console_error!("bad configuration, using default limits: {}", p.message);
-            Limits::default()
+        let config = load_config(&env).unwrap_or_else(|p| {
+            worker::console_error!("bad configuration, using the defaults: {}", p.message);
+            Config::parse(|_| None).unwrap_or_else(|_| unreachable!("the defaults parse"))
         });
+        let limits = config.limits.clone();
+        let webhook = config.webhook.clone();
         let store = Store::open(state.storage().sql());
+        let hooks = webhook.and_then(|w| Hooks::open(w, &store));
         let (last_seq, rev) = store.head().unwrap_or_else(|e| {
             worker::console_error!("could not read the last seq and rev: {e}");
             (0, 0)
@@ -101,30 +122,64 @@ impl DurableObject for ChatRoom {
         let name = state.id().name().unwrap_or_default();
         let mut room = Room::new(name, limits, last_seq);
         room.set_rev(rev);
+        room.set_webhooks(hooks.is_some());
+        match store.rules(now) {
+            Ok(rules) => room.set_rules(rules),
+            Err(e) => worker::console_error!("could not read the moderation rules: {e}"),
+        }
         let mut members = Vec::new();
+        let mut moderators = Vec::new();
+        let mut expiries = Expiries::default();
         for ws in state.get_websockets() {
-            match member_of(&ws) {
-                Some((user, framing)) => members.push((user, framing, ws)),
+            let attachment = attachment_of(&ws);
+            match attachment.as_ref().and_then(Attachment::user) {
+                Some(user) => {
+                    let mut framing = Framing::Single;
+                    if let Some(a) = &attachment {
+                        if a.role != Role::Member {
+                            moderators.push((user.id.clone(), a.role));
+                        }
+                        if let Some(exp) = a.exp {
+                            expiries.set(&user.id, closes_at(&config, exp));
+                        }
+                        framing = a.framing;
+                    }
+                    members.push((user, framing, ws))
+                }
                 None => {
                     let _ = ws.close(Some(CLOSE_INTERNAL), Some("lost its attachment"));
                 }
             }
         }
         room.restore(members, now);
+        for (conn_id, role) in moderators {
+            room.set_role(&conn_id, role);
+        }
         let inner = Rc::new(RefCell::new(Inner {
             room,
             store,
+            hooks,
             flush_due: false,
             tick_due: false,
             tick: None,
             tick_at: None,
             raw_state: AsRef::<JsValue>::as_ref(state.as_raw()).clone(),
+            expiries,
+            alarm_at: None,
+            renewals: Vec::new(),
+            config: Rc::new(config),
+            storage: Rc::new(state.storage()),
         }));
         let shared = Rc::clone(&inner);
         let ticking = Rc::clone(&inner);
-        let tick_callback: Rc<Closure<dyn FnMut()>> = Rc::new(Closure::new(move || tick(&ticking)));
+        let tick_callback: Rc<Closure<dyn FnMut()>> = Rc::new(Closure::new(move || {
+            tick(&ticking);
+            start_renewals(&ticking);
+        }));
         inner.borrow_mut().tick = Some(tick_callback.as_ref().as_ref().clone());
         let index_callback = start_indexing(&inner);
+        // Events an earlier incarnation left undelivered (a crash, an eviction mid-delivery).
+        webhooks::start(&inner);
         ChatRoom {
             state,
             instance: random_bytes::<8>()
@@ -132,7 +187,12 @@ impl DurableObject for ChatRoom {
                 .unwrap_or_else(|_| format!("t{now}")),
             started_at: now,
             inner,
-            flush_callback: Closure::new(move || flush(&shared)),
+            flush_callback: Closure::new(move || {
+                flush(&shared);
+                start_renewals(&shared);
+                // The webhook events the flush recorded go out from a task of their own.
+                webhooks::start(&shared);
+            }),
             _tick_callback: tick_callback,
             _index_callback: index_callback,
         }
@@ -154,8 +214,13 @@ impl DurableObject for ChatRoom {
             Ok(call) => call,
             Err(p) => return problem_response(&p),
         };
-        self.inner.borrow_mut().room.set_name(call.room().as_str());
-        match call {
+        {
+            let inner = &mut *self.inner.borrow_mut();
+            inner.room.set_name(call.room().as_str());
+            // A post or a join is broadcast: a socket whose token has run out must not hear it.
+            close_expired(inner);
+        }
+        let response = match call {
             RoomCall::Connect { join, .. } => match self.open_socket(join) {
                 Ok(response) => Ok(response),
                 Err(p) => refuse_socket(&p),
@@ -169,6 +234,9 @@ impl DurableObject for ChatRoom {
                 info["commits"] = serde_json::to_value(inner.room.commits())?;
                 info["rev"] = json!(inner.room.rev());
                 info["storage_bytes"] = json!(self.state.storage().sql().database_size());
+                if let Some(hooks) = &inner.hooks {
+                    info["webhooks"] = hooks.info(&inner.store);
+                }
                 json_response(info.to_string(), 200)
             }
             RoomCall::Messages { after, limit, .. } => {
@@ -207,16 +275,82 @@ impl DurableObject for ChatRoom {
                     Err(p) => problem_response(&p),
                 }
             }
-        }
+            RoomCall::Delete { seq, .. } => {
+                let inner = &mut *self.inner.borrow_mut();
+                let by = api_user(crate::api::DEFAULT_MODERATOR);
+                let (result, effects) = inner.room.delete_api(by, seq, &mut inner.store, now_ms());
+                apply(inner, effects);
+                match result {
+                    Ok(done) => json_response(
+                        json!({"seq": done.seq, "rev": done.rev, "deleted": true}).to_string(),
+                        200,
+                    ),
+                    Err(p) => problem_response(&p),
+                }
+            }
+            RoomCall::Moderate { request, .. } => {
+                let action = match request.action() {
+                    Ok(action) => action,
+                    Err(p) => return problem_response(&p),
+                };
+                let inner = &mut *self.inner.borrow_mut();
+                let by = api_user(request.by());
+                let (result, effects) =
+                    inner
+                        .room
+                        .moderate_api(by, action, &mut inner.store, now_ms());
+                apply(inner, effects);
+                match result {
+                    Ok(record) => json_response(json!({ "record": record }).to_string(), 200),
+                    Err(p) => problem_response(&p),
+                }
+            }
+            RoomCall::ModerationLog { before, limit, .. } => {
+                let inner = self.inner.borrow();
+                match inner
+                    .room
+                    .moderation_log(&inner.store, before, limit, None, now_ms())
+                {
+                    Ok(frame) => json_response(frame, 200),
+                    Err(p) => problem_response(&p),
+                }
+            }
+        };
+        // A post, a deletion or a moderation may have recorded webhook events.
+        webhooks::start(&self.inner);
+        response
     }
+
+    /// The storage alarm, set for the earliest of the next token expiry and the webhook outbox's next
+    /// delivery: closes the sockets whose token has expired, then delivers the outbox. The runtime
+    /// wakes a hibernating room for it, which is the one wake-up a token's expiry (or an undelivered
+    /// event) costs; a room with neither never sets it.
+    async fn alarm(&self) -> Result<Response> {
+        {
+            let inner = &mut *self.inner.borrow_mut();
+            inner.alarm_at = None;
+            close_expired(inner);
+            if let Some(hooks) = inner.hooks.as_mut() {
+                hooks.alarm(now_ms());
+            }
+            schedule_alarm(inner);
+        }
+        // Delivery runs as a task of its own, never awaited here (see `webhooks::start`).
+        webhooks::start(&self.inner);
+        Response::empty()
+    }
+}
+
+/// A socket's attachment (`None`: missing or unreadable).
+fn attachment_of(ws: &WebSocket) -> Option<Attachment> {
+    ws.deserialize_attachment::<Attachment>().ok().flatten()
 }
 
 /// The member a socket's attachment describes (`None`: missing, unreadable, or a newer version).
 fn member_of(ws: &WebSocket) -> Option<(User, Framing)> {
-    ws.deserialize_attachment::<Attachment>()
-        .ok()
-        .flatten()
-        .and_then(Attachment::into_user)
+    let attachment = attachment_of(ws)?;
+    let framing = attachment.framing;
+    attachment.into_user().map(|user| (user, framing))
 }
 
 #[wasm_bindgen]
@@ -230,23 +364,31 @@ impl ChatRoom {
             Some(t) => Incoming::Text(t),
             None => Incoming::Binary(js_sys::Uint8Array::new(&message).length() as usize),
         };
-        let inner = &mut *self.inner.borrow_mut();
-        let Some(conn_id) = identify(&self.state, &mut inner.room, &ws) else {
-            let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
-            return;
-        };
-        let now = now_ms();
-        let effects = inner.room.receive(&conn_id, frame, now);
-        apply(inner, effects);
-        sweep(inner, now);
-        if inner.room.has_pending() && !inner.flush_due {
-            inner.flush_due = true;
-            // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
-            if set_timeout(self.flush_callback.as_ref(), 0).is_err() {
-                worker::console_error!("setTimeout failed; flushing at once");
-                flush_now(inner);
+        {
+            let inner = &mut *self.inner.borrow_mut();
+            let Some(conn_id) = identify(&self.state, &mut inner.room, &ws) else {
+                let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
+                return;
+            };
+            // A socket whose token has run out hears nothing more, and says nothing more.
+            if close_expired(inner).contains(&conn_id) {
+                return;
+            }
+            let now = now_ms();
+            let effects = inner.room.receive(&conn_id, frame, now);
+            apply(inner, effects);
+            sweep(inner, now);
+            if inner.room.has_pending() && !inner.flush_due {
+                inner.flush_due = true;
+                // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
+                if set_timeout(self.flush_callback.as_ref(), 0).is_err() {
+                    worker::console_error!("setTimeout failed; flushing at once");
+                    flush_now(inner);
+                }
             }
         }
+        start_renewals(&self.inner);
+        webhooks::start(&self.inner);
     }
 
     /// A socket closed.
@@ -291,6 +433,8 @@ impl ChatRoom {
             after: join.after,
             since: join.since,
             framing: join.framing,
+            role: join.role,
+            expires: join.expires,
         };
         let effects = inner.room.join(
             user.clone(),
@@ -301,10 +445,8 @@ impl ChatRoom {
         )?;
         self.state
             .accept_websocket_with_tags(&pair.server, &[user.id.as_str()]);
-        if let Err(e) = pair
-            .server
-            .serialize_attachment(Attachment::of(&user, join.framing))
-        {
+        let attachment = Attachment::of(&user, join.role, join.expires).framed(join.framing);
+        if let Err(e) = pair.server.serialize_attachment(attachment) {
             inner.room.leave(&user.id, now_ms());
             let _ = pair
                 .server
@@ -312,17 +454,17 @@ impl ChatRoom {
             return Err(internal(e));
         }
         apply(inner, effects);
+        if let Some(exp) = join.expires {
+            inner.expiries.set(&user.id, closes_at(&inner.config, exp));
+            schedule_alarm(inner);
+        }
         Response::from_websocket(pair.client).map_err(internal)
     }
 
     /// `Post`: a bot's message, checked by [`Post::parse`] on both sides of the hop; its text is checked
     /// by the room.
     fn post(&self, post: Post) -> Result<Response> {
-        let from = User {
-            id: API_USER_ID.to_string(),
-            name: post.name,
-            uid: None,
-        };
+        let from = api_user(&post.name);
         let inner = &mut *self.inner.borrow_mut();
         let (result, effects) =
             inner
@@ -347,10 +489,20 @@ impl ChatRoom {
             return;
         };
         let inner = &mut *self.inner.borrow_mut();
+        inner.expiries.remove(&conn_id);
         let now = now_ms();
         let effects = inner.room.leave(&conn_id, now);
         apply(inner, effects);
         sweep(inner, now);
+    }
+}
+
+/// Who acts through the HTTP API: the name given, with the API's connection id and no author id.
+fn api_user(name: &str) -> User {
+    User {
+        id: API_USER_ID.to_string(),
+        name: name.to_string(),
+        uid: None,
     }
 }
 
@@ -519,6 +671,7 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             }
         }
     }
+    let mut outbox_grew = false;
     for effect in effects {
         match effect {
             Effect::Send { to, frame } => {
@@ -546,6 +699,13 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
                     let _ = ws.close(Some(code), Some(reason));
                 }
             }
+            Effect::Event { body } => {
+                if let Some(hooks) = inner.hooks.as_mut() {
+                    hooks.record(&inner.store, &body);
+                    outbox_grew = true;
+                }
+            }
+            Effect::Authenticate { to, token, id } => inner.renewals.push((to, token, id)),
             // One tick timer at a time, unless a wake-up is wanted before it fires (a read mark held
             // for a second, while presence waits for several): the tick asks again for what is still
             // held back, and a tick with nothing due does nothing.
@@ -563,4 +723,135 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             }
         }
     }
+    if outbox_grew {
+        schedule_alarm(inner);
+    }
+}
+
+/// When a socket whose token expires at `exp` is closed: once the clock skew a token is allowed at the
+/// door (`JWT_LEEWAY_SECS`) has passed too, so a token is never let in only to be closed at once.
+fn closes_at(config: &Config, exp: u64) -> u64 {
+    exp.saturating_add(config.jwt.leeway_secs)
+}
+
+/// Closes every socket whose token has expired: an `error` frame `token_expired`, then close 4401 (the
+/// page renews its token and reconnects); the others hear it leave. Sets the alarm for the next expiry.
+/// Returns the connections it closed.
+fn close_expired(inner: &mut Inner) -> Vec<String> {
+    let expired = inner.expiries.take_expired(now_ms() / 1000);
+    for conn_id in &expired {
+        if let Some(ws) = inner.room.socket(conn_id).cloned() {
+            let frame = ServerFrame::Error {
+                code: ErrorCode::TokenExpired,
+                message: "your token has expired; reconnect with a fresh one",
+                id: None,
+            };
+            let _ = ws.send_with_str(frame.to_json());
+            // From the alarm handler the close frame goes out at once, but local workerd ends the
+            // TCP connection only ~10 s later (when the object hibernates); a client sees the close
+            // frame (CLOSING) at once, and the page renews on the error frame without waiting.
+            let code = ErrorCode::TokenExpired;
+            let _ = ws.close(Some(code.close_code()), Some(code.as_str()));
+        }
+        let effects = inner.room.leave(conn_id, now_ms());
+        apply(inner, effects);
+    }
+    schedule_alarm(inner);
+    expired
+}
+
+/// Sets the storage alarm for the earliest of the next token expiry and the webhook outbox's next
+/// delivery, when that differs from the alarm set. One alarm serves both: a Durable Object has only
+/// one. An alarm that is no longer needed is not deleted: it fires once, finds nothing to do and sets
+/// no other.
+pub(super) fn schedule_alarm(inner: &mut Inner) {
+    let expiry = inner
+        .expiries
+        .next_expiry()
+        .map(|secs| secs.saturating_mul(1000));
+    let outbox = inner.hooks.as_ref().and_then(Hooks::due_at);
+    let next = match (expiry, outbox) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    if next == inner.alarm_at {
+        return;
+    }
+    inner.alarm_at = next;
+    let Some(ms) = next else {
+        return;
+    };
+    let storage = Rc::clone(&inner.storage);
+    // `setAlarm` returns a promise; the call itself happens when the task first runs, in a microtask
+    // of this same turn. (A plain number would be an offset from now: a time needs a `Date`.)
+    wasm_bindgen_futures::spawn_local(async move {
+        let at = js_sys::Date::new(&JsValue::from_f64(ms as f64));
+        if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
+            worker::console_error!("could not set the alarm: {e}");
+        }
+    });
+}
+
+/// Starts a verification task for every `auth` frame the last event produced.
+fn start_renewals(shared: &Rc<RefCell<Inner>>) {
+    let renewals = std::mem::take(&mut shared.borrow_mut().renewals);
+    for (conn_id, token, id) in renewals {
+        wasm_bindgen_futures::spawn_local(renew(Rc::clone(shared), conn_id, token, id));
+    }
+}
+
+/// Verifies a token a live socket presented (`auth`), exactly as at the door, for the same author;
+/// then moves the socket's expiry (memory, attachment, alarm) and answers `auth_ok`, or answers the
+/// error and leaves the socket as it was (its current token still runs until it expires).
+async fn renew(shared: Rc<RefCell<Inner>>, conn_id: String, token: String, id: Option<String>) {
+    let (config, room, uid) = {
+        let inner = shared.borrow();
+        let uid = inner.room.user(&conn_id).and_then(|u| u.uid.clone());
+        (
+            Rc::clone(&inner.config),
+            inner.room.info().room.to_string(),
+            uid,
+        )
+    };
+    let checked = async {
+        let room = RoomName::parse(&room)?;
+        let credentials = Credentials::token(&token);
+        let admission = access::may_enter(&config, &room, &credentials, false, now_ms() / 1000)?;
+        let entry = keys::settle(&config, admission).await?;
+        access::check_renewal(uid.as_deref(), &entry)
+    }
+    .await;
+    let inner = &mut *shared.borrow_mut();
+    let (Some(ws), Some(user)) = (
+        inner.room.socket(&conn_id).cloned(),
+        inner.room.user(&conn_id).cloned(),
+    ) else {
+        return; // it left meanwhile
+    };
+    let frame = match checked {
+        Ok(session) => {
+            inner
+                .expiries
+                .set(&conn_id, closes_at(&inner.config, session.exp));
+            inner.room.set_role(&conn_id, session.role);
+            let attachment = Attachment::of(&user, session.role, Some(session.exp));
+            if let Err(e) = ws.serialize_attachment(attachment) {
+                worker::console_error!("could not update the attachment: {e}");
+            }
+            schedule_alarm(inner);
+            ServerFrame::AuthOk {
+                id: id.as_deref(),
+                role: session.role,
+                expires: session.exp,
+            }
+            .to_json()
+        }
+        Err(p) => ServerFrame::Error {
+            code: p.code,
+            message: &p.message,
+            id: id.as_deref(),
+        }
+        .to_json(),
+    };
+    let _ = ws.send_with_str(&frame);
 }

@@ -6,11 +6,12 @@
 use serde_json::json;
 use worker::{event, Context, Env, Headers, Method, Request, RequestInit, Response, Result};
 
+use super::keys;
 use super::{
     client_limit, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
 };
 use crate::access::{self, Credentials};
-use crate::api::{Post, TokenRequest};
+use crate::api::{ModerationRequest, Post, TokenRequest};
 use crate::auth::{self, Grant};
 use crate::call::{self, RoomCall};
 use crate::config::Config;
@@ -79,6 +80,22 @@ async fn handle(
             read(&req, url, RoomCall::Versions { room, seq }, config, env).await
         }
         Route::Search(room) => search(&req, url, room, config, env).await,
+        Route::DeleteMessage(room, seq) => {
+            moderate(req, config, env, |_| Ok(RoomCall::Delete { room, seq })).await
+        }
+        Route::Moderate(room) => {
+            moderate(req, config, env, |body| {
+                Ok(RoomCall::Moderate {
+                    room,
+                    request: ModerationRequest::parse(body)?,
+                })
+            })
+            .await
+        }
+        Route::ModerationLog(room) => {
+            let page = call::moderation_page(room, &url.query_pairs());
+            moderate(req, config, env, |_| page).await
+        }
         Route::NewRoom => new_room(),
         Route::MintToken => mint_token(req, config).await,
     }
@@ -161,7 +178,11 @@ async fn socket(
     let checked = async {
         limit_client(&req, CONNECT_LIMITER, config, env).await?;
         let room = room?;
-        let join = access::check_join(&url.query_pairs(), &room, config, now_ms() / 1000)?;
+        let query = url.query_pairs();
+        let credentials = Credentials::new(None, &query);
+        let admission = access::may_enter(config, &room, &credentials, false, now_ms() / 1000)?;
+        let entry = keys::settle(config, admission).await?;
+        let join = access::check_join(&query, &entry)?;
         Ok::<_, Problem>(RoomCall::Connect { room, join })
     };
     match checked.await {
@@ -181,10 +202,15 @@ async fn read(
     let query = url.query_pairs();
     let authorization = req.headers().get("authorization")?;
     let credentials = Credentials::new(authorization.as_deref(), &query);
-    if let Err(p) = access::may_enter(config, call.room(), &credentials, true, now_ms() / 1000) {
-        return problem_response(&p);
+    let entered = match access::may_enter(config, call.room(), &credentials, true, now_ms() / 1000)
+    {
+        Ok(admission) => keys::settle(config, admission).await,
+        Err(p) => Err(p),
+    };
+    match entered {
+        Ok(_) => call_room(env, &call, None).await,
+        Err(p) => problem_response(&p),
     }
-    call_room(env, &call, None).await
 }
 
 /// `GET /api/rooms/{room}/search`: checked here (query, limit, the per-client search limit), with
@@ -218,6 +244,28 @@ async fn post(mut req: Request, room: RoomName, config: &Config, env: &Env) -> R
     };
     match checked.await {
         Ok(post) => call_room(env, &RoomCall::Post { room, post }, None).await,
+        Err(p) => problem_response(&p),
+    }
+}
+
+/// The moderation endpoints (`API_TOKEN`-protected): the app's backend acting as a moderator.
+async fn moderate(
+    mut req: Request,
+    config: &Config,
+    env: &Env,
+    call: impl FnOnce(&str) -> std::result::Result<RoomCall, Problem>,
+) -> Result<Response> {
+    let authorization = req.headers().get("authorization")?;
+    let checked = async {
+        access::api_token(config, authorization.as_deref())?;
+        let body = match req.method() {
+            worker::Method::Post => body_text(&mut req).await?,
+            _ => String::new(),
+        };
+        call(&body)
+    };
+    match checked.await {
+        Ok(call) => call_room(env, &call, None).await,
         Err(p) => problem_response(&p),
     }
 }

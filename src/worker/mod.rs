@@ -1,10 +1,14 @@
 //! The thin shell around the pure core, compiled only for wasm: the Worker's `fetch` handler
-//! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]) and its SQL history ([`store`]).
+//! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]), its SQL history ([`store`]), its
+//! webhook delivery ([`webhooks`]), and the JWKS fetch and Web Crypto signature check of RS256/ES256
+//! tokens ([`keys`]).
 //! Everything here carries out decisions made in `routes`, `access`, `call`, `room` and `config`.
 
 mod chat_room;
 mod entry;
+mod keys;
 mod store;
+mod webhooks;
 
 use wasm_bindgen::JsCast;
 use worker::{Env, Headers, Response, Result, WebSocketPair};

@@ -9,6 +9,7 @@
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::history::{sender_key, Appended, History};
+use crate::moderation::{Action, Rules};
 use crate::protocol::{ChatMessage, Reactions, User, Version};
 use crate::search::{SearchQuery, MARK_CLOSE, MARK_OPEN};
 
@@ -87,6 +88,12 @@ const MIGRATIONS: &[&str] = &[
        WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
        INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
      END;",
+    // 5: moderation. Bans and mutes by author id (a mute until a time, in ms), the room's slow mode in
+    // `meta`, and every moderator action as a JSON record in an append-only log.
+    "CREATE TABLE bans (uid TEXT PRIMARY KEY);
+     CREATE TABLE mutes (uid TEXT PRIMARY KEY, until INTEGER NOT NULL);
+     CREATE TABLE moderation_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
+       record TEXT NOT NULL);",
 ];
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
@@ -528,5 +535,188 @@ impl History for Store {
         if let Err(e) = trimmed {
             worker::console_error!("history trim failed: {e}");
         }
+    }
+
+    fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {
+        match action {
+            Action::Ban { uid, .. } => self.run(
+                "INSERT OR IGNORE INTO bans (uid) VALUES (?)",
+                vec![uid.as_str().into()],
+            ),
+            Action::Unban { uid } => {
+                self.run("DELETE FROM bans WHERE uid = ?", vec![uid.as_str().into()])
+            }
+            Action::Kick { .. } => Ok(0),
+            Action::Mute { uid, seconds } => self.run(
+                "INSERT OR REPLACE INTO mutes (uid, until) VALUES (?, ?)",
+                vec![
+                    uid.as_str().into(),
+                    int(now_ms.saturating_add(seconds * 1000)),
+                ],
+            ),
+            // Expired mutes go too: the table holds only mutes that may still be in force.
+            Action::Unmute { uid } => self.run(
+                "DELETE FROM mutes WHERE uid = ? OR until <= ?",
+                vec![uid.as_str().into(), int(now_ms)],
+            ),
+            Action::SlowMode { seconds } => self.run(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('slow_mode', ?)",
+                vec![int(*seconds)],
+            ),
+        }?;
+        self.log_moderation(record, now_ms)
+    }
+
+    fn log_moderation(&mut self, record: &str, now_ms: u64) -> Result<u64, String> {
+        self.number(
+            "INSERT INTO moderation_log (at, record) VALUES (?, ?) RETURNING id",
+            vec![int(now_ms), record.into()],
+        )
+    }
+
+    fn moderation_log(&self, before: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
+        Ok(self
+            .query(
+                "SELECT id, record FROM moderation_log WHERE id < ? ORDER BY id DESC LIMIT ?",
+                vec![int(before), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.int(), row.text()))
+            .collect())
+    }
+}
+
+/// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
+/// same turn as the change they report so both commit together. The table exists only in rooms of a
+/// deployment with a `WEBHOOK_URL` ([`Store::open_outbox`]); a room without webhooks never pays for it.
+/// `id` is `AUTOINCREMENT` so that it only grows: delivery goes oldest first.
+const OUTBOX: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  body       TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts   INTEGER NOT NULL DEFAULT 0
+);";
+
+/// An event waiting in the outbox.
+pub struct Pending {
+    pub id: u64,
+    pub body: String,
+    /// Earlier failed attempts to deliver it.
+    pub attempts: u64,
+}
+
+impl Store {
+    /// Creates the outbox table if this room has none yet, and says how many events wait in it.
+    pub fn open_outbox(&self) -> Result<u64, String> {
+        self.run(OUTBOX, vec![])?;
+        self.number("SELECT COUNT(*) FROM outbox", vec![])
+    }
+
+    pub fn outbox_add(&self, body: &str, now_ms: u64) -> Result<(), String> {
+        self.run(
+            "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
+            vec![body.into(), int(now_ms)],
+        )
+        .map(drop)
+    }
+
+    /// The oldest `limit` events with an id above `after`.
+    pub fn outbox_next(&self, after: u64, limit: usize) -> Result<Vec<Pending>, String> {
+        Ok(self
+            .query(
+                "SELECT id, body, attempts FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                vec![int(after), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| Pending {
+                id: row.int(),
+                body: row.text(),
+                attempts: row.int(),
+            })
+            .collect())
+    }
+
+    /// Forgets delivered events.
+    pub fn outbox_done(&self, ids: &[u64]) -> Result<(), String> {
+        for chunk in ids.chunks(64) {
+            let marks = vec!["?"; chunk.len()].join(",");
+            self.run(
+                &format!("DELETE FROM outbox WHERE id IN ({marks})"),
+                chunk.iter().map(|&id| int(id)).collect(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Counts one more failed attempt of event `id`.
+    pub fn outbox_failed(&self, id: u64) -> Result<(), String> {
+        self.run(
+            "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?",
+            vec![int(id)],
+        )
+        .map(drop)
+    }
+
+    /// Drops the events created before `expired_before` and then the `over` oldest of the rest; adds
+    /// how many went to the room's `webhooks_dropped` count and returns it.
+    pub fn outbox_drop(&self, expired_before: u64, over: u64) -> Result<u64, String> {
+        // Counted by a query rather than from `rows_written`, which also counts index writes.
+        let expired = self.number(
+            "SELECT COUNT(*) FROM outbox WHERE created_at < ?",
+            vec![int(expired_before)],
+        )?;
+        if expired > 0 {
+            self.run(
+                "DELETE FROM outbox WHERE created_at < ?",
+                vec![int(expired_before)],
+            )?;
+        }
+        let over = over.saturating_sub(expired);
+        if over > 0 {
+            self.run(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)",
+                vec![int(over)],
+            )?;
+        }
+        let dropped = expired + over;
+        if dropped > 0 {
+            self.run(
+                "INSERT INTO meta (key, value) VALUES ('webhooks_dropped', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
+                vec![int(dropped)],
+            )?;
+        }
+        Ok(dropped)
+    }
+
+    /// Events the room ever dropped undelivered.
+    pub fn webhooks_dropped(&self) -> Result<u64, String> {
+        self.number(
+            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'webhooks_dropped'",
+            vec![],
+        )
+    }
+}
+
+impl Store {
+    /// The moderation rules in force (bans, mutes not yet over at `now_ms`, slow mode), read once per
+    /// wake.
+    pub fn rules(&self, now_ms: u64) -> Result<Rules, String> {
+        let bans = self
+            .query("SELECT uid FROM bans", vec![])?
+            .into_iter()
+            .map(|mut row| row.text());
+        let mutes = self
+            .query(
+                "SELECT uid, until FROM mutes WHERE until > ?",
+                vec![int(now_ms)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.text(), row.int()));
+        let slow = self.number(
+            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'slow_mode'",
+            vec![],
+        )?;
+        Ok(Rules::restore(bans, mutes, slow))
     }
 }

@@ -1,0 +1,410 @@
+//! Moderation: what a moderator may do to keep a room civil, and the rules the room then enforces.
+//!
+//! A moderator is a connection whose token says `role: "moderator"`, or the app's backend through the
+//! HTTP API (`API_TOKEN`). The actions ([`Action`]) act on an author id (`uid`), never on a display
+//! name, which anybody can choose: ban (closed now with 4403 `banned`, refused at the door until
+//! unbanned), kick (closed once with 4403 `kicked`, may come back), mute for N seconds (messages,
+//! edits and reactions refused with `muted`), and the room's slow mode (one message per N seconds per
+//! author, refused with `slow_mode` and the wait). Moderators may also delete any message.
+//!
+//! [`Rules`] is the room's current state of all that, rebuilt from storage after a wake; every action
+//! is also kept as a [`Record`] (who, what, when), readable by moderators.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::Serialize;
+
+use crate::error::{ErrorCode, Problem};
+use crate::identity;
+use crate::protocol::User;
+
+/// The longest mute: thirty days (a longer one is a ban).
+pub const MAX_MUTE_SECS: u64 = 30 * 24 * 3600;
+/// The slowest slow mode: one message per hour.
+pub const MAX_SLOW_SECS: u64 = 3600;
+/// A ban's reason, in characters.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// One moderation action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Ban {
+        uid: String,
+        reason: Option<String>,
+    },
+    Unban {
+        uid: String,
+    },
+    Kick {
+        uid: String,
+    },
+    Mute {
+        uid: String,
+        seconds: u64,
+    },
+    Unmute {
+        uid: String,
+    },
+    /// 0 switches slow mode off.
+    SlowMode {
+        seconds: u64,
+    },
+}
+
+impl Action {
+    /// An action from its parts as a frame or an API body carries them: `kind` is the frame `type` or
+    /// the body's `action`.
+    pub fn parse(
+        kind: &str,
+        uid: Option<String>,
+        seconds: Option<u64>,
+        reason: Option<String>,
+    ) -> Result<Action, Problem> {
+        let target = || -> Result<String, Problem> {
+            let uid = uid
+                .clone()
+                .ok_or_else(|| bad(format!("{kind} needs the \"uid\" of the author it is for")))?;
+            identity::check_uid(&uid).map_err(|e| bad(e.message))?;
+            Ok(uid)
+        };
+        let seconds_up_to = |max: u64| -> Result<u64, Problem> {
+            match seconds {
+                Some(s) if s <= max => Ok(s),
+                Some(s) => Err(bad(format!("{kind} lasts at most {max} seconds, not {s}"))),
+                None => Err(bad(format!("{kind} needs \"seconds\""))),
+            }
+        };
+        Ok(match kind {
+            "ban" => Action::Ban {
+                uid: target()?,
+                reason: match reason.map(|r| r.trim().to_string()) {
+                    Some(r) if r.chars().count() > MAX_REASON_CHARS => {
+                        return Err(bad(format!(
+                            "a reason has at most {MAX_REASON_CHARS} characters"
+                        )))
+                    }
+                    Some(r) if r.is_empty() => None,
+                    other => other,
+                },
+            },
+            "unban" => Action::Unban { uid: target()? },
+            "kick" => Action::Kick { uid: target()? },
+            "mute" => match seconds_up_to(MAX_MUTE_SECS)? {
+                0 => return Err(bad("mute needs \"seconds\" above 0 (unmute lifts a mute)")),
+                seconds => Action::Mute {
+                    uid: target()?,
+                    seconds,
+                },
+            },
+            "unmute" => Action::Unmute { uid: target()? },
+            "slow_mode" => Action::SlowMode {
+                seconds: seconds_up_to(MAX_SLOW_SECS)?,
+            },
+            other => {
+                return Err(bad(format!(
+                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute or slow_mode)"
+                )))
+            }
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Ban { .. } => "ban",
+            Action::Unban { .. } => "unban",
+            Action::Kick { .. } => "kick",
+            Action::Mute { .. } => "mute",
+            Action::Unmute { .. } => "unmute",
+            Action::SlowMode { .. } => "slow_mode",
+        }
+    }
+
+    /// The author the action is for (none for slow mode).
+    pub fn uid(&self) -> Option<&str> {
+        match self {
+            Action::Ban { uid, .. }
+            | Action::Unban { uid }
+            | Action::Kick { uid }
+            | Action::Mute { uid, .. }
+            | Action::Unmute { uid } => Some(uid),
+            Action::SlowMode { .. } => None,
+        }
+    }
+
+    /// The record of this action taken by `by` at `at` (ms).
+    pub fn record(&self, by: &User, at: u64) -> Record {
+        let (seconds, reason) = match self {
+            Action::Ban { reason, .. } => (None, reason.clone()),
+            Action::Mute { seconds, .. } | Action::SlowMode { seconds } => (Some(*seconds), None),
+            _ => (None, None),
+        };
+        Record {
+            action: self.name(),
+            uid: self.uid().map(str::to_string),
+            seq: None,
+            seconds,
+            reason,
+            by: by.clone(),
+            at,
+        }
+    }
+}
+
+/// What a moderator did, as the room keeps it and shows it (`moderation` frames, the log).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// `ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`, or `delete` (a moderator deleting
+    /// someone else's message).
+    pub action: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    /// The deleted message (`delete`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The moderator (for the HTTP API: the `by` name given, with the API's connection id).
+    pub by: User,
+    pub at: u64,
+}
+
+/// The room's rules in force: bans, mutes, slow mode, and when each author last sent a message (for
+/// slow mode). Bans, mutes and slow mode are stored; the last-message times are not (after a wake an
+/// author's first message passes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rules {
+    bans: HashSet<String>,
+    /// uid → muted until (ms).
+    mutes: HashMap<String, u64>,
+    slow_ms: u64,
+    last_message: HashMap<String, u64>,
+}
+
+impl Rules {
+    /// The rules as stored: banned uids, mutes (uid, until ms) and slow mode (seconds).
+    pub fn restore(
+        bans: impl IntoIterator<Item = String>,
+        mutes: impl IntoIterator<Item = (String, u64)>,
+        slow_secs: u64,
+    ) -> Rules {
+        Rules {
+            bans: bans.into_iter().collect(),
+            mutes: mutes.into_iter().collect(),
+            slow_ms: slow_secs.saturating_mul(1000),
+            last_message: HashMap::new(),
+        }
+    }
+
+    pub fn banned(&self, uid: &str) -> bool {
+        self.bans.contains(uid)
+    }
+
+    /// Until when `uid` is muted (ms), if it is at `now_ms`.
+    pub fn muted_until(&self, uid: &str, now_ms: u64) -> Option<u64> {
+        self.mutes.get(uid).copied().filter(|&until| until > now_ms)
+    }
+
+    pub fn slow_mode_secs(&self) -> u64 {
+        self.slow_ms / 1000
+    }
+
+    /// Whether author `uid` may change anything (a message, an edit, a reaction) now: `muted` with
+    /// the time left if not.
+    pub fn check_not_muted(&self, uid: Option<&str>, now_ms: u64) -> Result<(), Problem> {
+        match uid.and_then(|uid| self.muted_until(uid, now_ms)) {
+            Some(until) => Err(Problem::new(
+                ErrorCode::Muted,
+                format!(
+                    "a moderator muted you for {} more seconds",
+                    (until - now_ms).div_ceil(1000)
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `sender` (its [`crate::history::sender_key`]) may send a message now under slow mode;
+    /// if so, counts it as sent. Moderators are exempt (the caller does not ask for them).
+    pub fn check_slow_mode(&mut self, sender: &str, now_ms: u64) -> Result<(), Problem> {
+        if self.slow_ms == 0 {
+            return Ok(());
+        }
+        if let Some(&last) = self.last_message.get(sender) {
+            let next = last + self.slow_ms;
+            if now_ms < next {
+                return Err(Problem::new(
+                    ErrorCode::SlowMode,
+                    format!(
+                        "slow mode: one message every {} seconds; wait {} more",
+                        self.slow_mode_secs(),
+                        (next - now_ms).div_ceil(1000)
+                    ),
+                ));
+            }
+        }
+        self.last_message.insert(sender.to_string(), now_ms);
+        Ok(())
+    }
+
+    /// The rules in force at `now_ms`, as the moderation log shows them.
+    pub fn view(&self, now_ms: u64) -> serde_json::Value {
+        let mut bans: Vec<&str> = self.bans.iter().map(String::as_str).collect();
+        bans.sort_unstable();
+        let mut mutes: Vec<(&str, u64)> = self
+            .mutes
+            .iter()
+            .filter(|(_, &until)| until > now_ms)
+            .map(|(uid, &until)| (uid.as_str(), until))
+            .collect();
+        mutes.sort_unstable();
+        serde_json::json!({
+            "bans": bans,
+            "mutes": mutes
+                .into_iter()
+                .map(|(uid, until)| serde_json::json!({"uid": uid, "until": until}))
+                .collect::<Vec<_>>(),
+            "slow_mode": self.slow_mode_secs(),
+        })
+    }
+
+    /// Puts `action` in force at `now_ms`.
+    pub fn apply(&mut self, action: &Action, now_ms: u64) {
+        match action {
+            Action::Ban { uid, .. } => {
+                self.bans.insert(uid.clone());
+            }
+            Action::Unban { uid } => {
+                self.bans.remove(uid);
+            }
+            Action::Kick { .. } => {}
+            Action::Mute { uid, seconds } => {
+                self.mutes
+                    .insert(uid.clone(), now_ms.saturating_add(seconds * 1000));
+            }
+            Action::Unmute { uid } => {
+                self.mutes.remove(uid);
+            }
+            Action::SlowMode { seconds } => {
+                self.slow_ms = seconds * 1000;
+                if *seconds == 0 {
+                    self.last_message.clear();
+                }
+            }
+        }
+        // Expired mutes are forgotten whenever anything changes, so the map stays small.
+        self.mutes.retain(|_, until| *until > now_ms);
+    }
+}
+
+fn bad(message: impl Into<String>) -> Problem {
+    Problem::new(ErrorCode::BadRequest, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+
+    fn parse(kind: &str, uid: Option<&str>, seconds: Option<u64>) -> Result<Action, Problem> {
+        Action::parse(kind, uid.map(String::from), seconds, None)
+    }
+
+    #[test]
+    fn actions_parse_from_their_parts_and_refuse_what_is_missing_or_too_much() {
+        assert_eq!(
+            parse("kick", Some(UID), None),
+            Ok(Action::Kick { uid: UID.into() })
+        );
+        assert_eq!(
+            parse("mute", Some(UID), Some(60)),
+            Ok(Action::Mute {
+                uid: UID.into(),
+                seconds: 60
+            })
+        );
+        assert_eq!(
+            parse("slow_mode", None, Some(0)),
+            Ok(Action::SlowMode { seconds: 0 })
+        );
+        for (kind, uid, seconds) in [
+            ("ban", None, None),
+            ("ban", Some("not a uid"), None),
+            ("mute", Some(UID), None),
+            ("mute", Some(UID), Some(0)),
+            ("mute", Some(UID), Some(MAX_MUTE_SECS + 1)),
+            ("slow_mode", None, Some(MAX_SLOW_SECS + 1)),
+            ("promote", Some(UID), None),
+        ] {
+            let e = parse(kind, uid, seconds).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadRequest, "{kind}: {e:?}");
+        }
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        assert!(Action::parse("ban", Some(UID.into()), None, Some(long)).is_err());
+        assert_eq!(
+            Action::parse("ban", Some(UID.into()), None, Some("  ".into())),
+            Ok(Action::Ban {
+                uid: UID.into(),
+                reason: None
+            })
+        );
+    }
+
+    #[test]
+    fn a_ban_holds_until_lifted() {
+        let mut rules = Rules::default();
+        rules.apply(&parse("ban", Some(UID), None).unwrap(), 0);
+        assert!(rules.banned(UID));
+        rules.apply(&parse("unban", Some(UID), None).unwrap(), 1);
+        assert!(!rules.banned(UID));
+    }
+
+    #[test]
+    fn a_mute_refuses_changes_until_it_runs_out_or_is_lifted() {
+        let mut rules = Rules::default();
+        rules.apply(&parse("mute", Some(UID), Some(10)).unwrap(), 1_000);
+        let e = rules.check_not_muted(Some(UID), 5_500).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Muted);
+        assert!(e.message.contains("6 more seconds"), "{}", e.message);
+        assert!(rules.check_not_muted(Some(UID), 11_000).is_ok());
+        assert!(rules.check_not_muted(None, 5_000).is_ok());
+        rules.apply(&parse("mute", Some(UID), Some(10)).unwrap(), 20_000);
+        rules.apply(&parse("unmute", Some(UID), None).unwrap(), 21_000);
+        assert!(rules.check_not_muted(Some(UID), 22_000).is_ok());
+    }
+
+    #[test]
+    fn slow_mode_lets_one_message_through_per_interval_per_sender() {
+        let mut rules = Rules::restore([], [], 5);
+        assert!(rules.check_slow_mode("u:a", 0).is_ok());
+        let e = rules.check_slow_mode("u:a", 1_000).unwrap_err();
+        assert_eq!(e.code, ErrorCode::SlowMode);
+        assert!(e.message.contains("wait 4 more"), "{}", e.message);
+        assert!(
+            rules.check_slow_mode("u:b", 1_000).is_ok(),
+            "others are not held"
+        );
+        assert!(rules.check_slow_mode("u:a", 5_000).is_ok());
+        rules.apply(&Action::SlowMode { seconds: 0 }, 5_001);
+        assert!(rules.check_slow_mode("u:a", 5_002).is_ok());
+    }
+
+    #[test]
+    fn records_say_who_did_what_when() {
+        let by = User {
+            id: "api".into(),
+            name: "mod".into(),
+            uid: None,
+        };
+        let r = parse("mute", Some(UID), Some(30)).unwrap().record(&by, 7);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["action"], "mute");
+        assert_eq!(v["uid"], UID);
+        assert_eq!(v["seconds"], 30);
+        assert_eq!(v["by"]["name"], "mod");
+        assert_eq!(v["at"], 7);
+        assert!(v.get("reason").is_none());
+    }
+}
