@@ -48,7 +48,7 @@ impl Default for Limits {
 }
 
 /// Standard JWTs from an app's identity provider (see [`crate::jwt`]); all unset: none accepted.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JwtConfig {
     /// HMAC key for HS256 JWTs (`JWT_SECRET`).
     pub secret: Option<String>,
@@ -65,8 +65,21 @@ pub struct JwtConfig {
     pub leeway_secs: u64,
 }
 
-/// The whole configuration of a deployment.
-#[derive(Debug, Clone, PartialEq)]
+impl Default for JwtConfig {
+    fn default() -> Self {
+        JwtConfig {
+            secret: None,
+            jwks_url: None,
+            issuer: None,
+            audience: None,
+            refetch_secs: jwks::DEFAULT_COOLDOWN_SECS,
+            leeway_secs: jwt::LEEWAY_SECS,
+        }
+    }
+}
+
+/// The whole configuration of a deployment. `Default` is every knob unset.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
     pub limits: Limits,
     /// Extra origins (besides the Worker's own) whose pages may open sockets: `ALLOWED_ORIGINS`.
@@ -267,6 +280,7 @@ mod tests {
         assert!(c.allowed_origins.is_empty());
         assert_eq!(c.api_token, None);
         assert_eq!(c.auth_secret, None);
+        assert_eq!(c, Config::default());
     }
 
     #[test]

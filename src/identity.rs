@@ -1,8 +1,9 @@
 //! Identity without accounts. A name is not an identity (anyone can call themselves "ann"), so a client
 //! may connect with a secret `key=` it generated and keeps (16–128 characters of `A-Z a-z 0-9 _ -`,
 //! e.g. in localStorage), and the room derives from it a stable public author id, the `uid`. A signed
-//! token gives the `uid` instead (its `uid`, or one derived from its name: the app vouches for it). A
-//! connection with neither is anonymous (`uid: null`).
+//! token gives the `uid` instead: a `v1.` token its `uid`, or one derived from its name (the app vouches
+//! for it); a standard JWT one derived from its issuer and subject. A connection with none of these is
+//! anonymous (`uid: null`).
 //!
 //! The uid is a truncated SHA-256 of the key under a domain-separation prefix: public, stable, and
 //! useless for recovering the key or for impersonating its owner in another system that hashes keys.

@@ -95,6 +95,9 @@ pub struct Version {
 }
 
 /// Frames the room sends. Serialized once per event, however many sockets receive it.
+// A frame is built and serialized at once, never stored or moved around, so the size of its largest
+// variant (the welcome) costs nothing that boxing it would save.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame<'a> {

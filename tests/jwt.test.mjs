@@ -117,6 +117,10 @@ describe('JWTs that open a room', () => {
     const bearer = await getJson(`${server.base}/api/rooms/${room}/messages`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(bearer.status, 200);
     assert.equal((await getJson(`${server.base}/api/rooms/${room}?token=${es256(claims(room))}`)).status, 200);
+    // a socket from a non-browser client may carry it as a header too
+    const headed = await Client.connect(server.ws(room, { name: 'x' }), { headers: { Authorization: `Bearer ${es256(claims(room, { sub: 'svc', name: 'Service' }))}` } });
+    assert.equal(headed.welcome.you.name, 'Service');
+    await headed.close();
     const other = await getJson(`${server.base}/api/rooms/${room}-x/messages`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(other.status, 403);
     assert.equal(other.body.error.code, 'forbidden');

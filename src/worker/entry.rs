@@ -175,11 +175,13 @@ async fn socket(
     if let Err(p) = routes::check_origin(origin.as_deref(), url.origin, config) {
         return problem_response(&p);
     }
+    let authorization = req.headers().get("authorization")?;
     let checked = async {
         limit_client(&req, CONNECT_LIMITER, config, env).await?;
         let room = room?;
         let query = url.query_pairs();
-        let credentials = Credentials::new(None, &query);
+        // A browser can only send token=; other clients may send Authorization: Bearer instead.
+        let credentials = Credentials::new(authorization.as_deref(), &query);
         let admission = access::may_enter(config, &room, &credentials, false, now_ms() / 1000)?;
         let entry = keys::settle(config, admission).await?;
         let join = access::check_join(&query, &entry)?;
