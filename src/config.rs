@@ -247,16 +247,50 @@ fn number(
     let Some(raw) = lookup(key) else {
         return Ok(default);
     };
-    match raw.trim().parse::<f64>() {
-        Ok(v) if v >= min && v <= u32::MAX as f64 && (!integer || v.fract() == 0.0) => Ok(v),
+    match decimal(raw.trim()) {
+        Some(v) if v >= min && v <= u32::MAX as f64 && (!integer || v.fract() == 0.0) => Ok(v),
         _ => Err(Problem::new(
             ErrorCode::BadConfig,
             format!(
-                "{key}={raw:?} is not a{} number from {min} to {}",
+                "{key}={raw:?} is not a{} number from {} to {}",
                 if integer { " whole" } else { "" },
+                shown(min),
                 u32::MAX
             ),
         )),
+    }
+}
+
+/// A plain decimal (`12`, `0.5`): digits, optionally a point and more digits; nothing else (no sign,
+/// exponent, `inf` or `NaN`, which no knob needs). Read by hand because `str::parse::<f64>` links
+/// Rust's general float parser and its ~10 KB table of powers of five into the wasm for this alone.
+fn decimal(text: &str) -> Option<f64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.len() <= 15 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !(fraction.is_empty() || digits(fraction)) || text.ends_with('.') {
+        return None;
+    }
+    let whole: u64 = whole.parse().ok()?;
+    let scale = 10u64.pow(fraction.len() as u32);
+    let fraction: u64 = if fraction.is_empty() {
+        0
+    } else {
+        fraction.parse().ok()?
+    };
+    Some(whole as f64 + fraction as f64 / scale as f64)
+}
+
+/// A bound as the error message shows it (`1`, `0.001`), in whole thousandths: formatting an `f64`
+/// itself would link Rust's float printer, ~14 KB of wasm, for this one message.
+fn shown(v: f64) -> String {
+    let milli = (v * 1000.0).round() as u64;
+    match milli % 1000 {
+        0 => (milli / 1000).to_string(),
+        frac => format!(
+            "{}.{}",
+            milli / 1000,
+            format!("{frac:03}").trim_end_matches('0')
+        ),
     }
 }
 
@@ -264,6 +298,26 @@ fn number(
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn knobs_are_plain_decimals() {
+        assert_eq!(decimal("12"), Some(12.0));
+        assert_eq!(decimal("0.5"), Some(0.5));
+        assert_eq!(decimal("0.001"), Some(0.001));
+        for bad in [
+            "", ".", "1.", ".5", "-3", "1e3", "NaN", "inf", "1.2.3", " 1", "0x10",
+        ] {
+            assert_eq!(decimal(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bounds_are_shown_as_written() {
+        assert_eq!(shown(1.0), "1");
+        assert_eq!(shown(0.001), "0.001");
+        assert_eq!(shown(0.5), "0.5");
+        assert_eq!(shown(0.0), "0");
+    }
 
     fn parse(vars: &[(&str, &str)]) -> Result<Config, Problem> {
         let map: HashMap<String, String> = vars
