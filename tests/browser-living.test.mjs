@@ -344,6 +344,8 @@ describe('living messages on the page', () => {
 
     await bob.getByRole('button', { name: 'Leave' }).click();
     for (const t of ['while away 1', 'while away 2', 'while away 3']) await say(ann, t);
+    // `say` only types and presses Enter: wait until the room has stored all three before counting.
+    await eventually(async () => (await stored(room)).length === 4, 5000, 'the three messages to be stored');
     assert.deepEqual(await readMark(), [hello.seq, 3], 'the room counts three unread for bob');
     await bob.getByLabel('Your name').press('Enter'); // back in
     await bob.locator('#status', { hasText: /^online$/ }).waitFor();
