@@ -19,24 +19,15 @@ after(async () => {
 const key = () => crypto.randomBytes(18).toString('base64url');
 const person = (room, name, extra = {}) => Client.connect(server.ws(room, { name, key: key(), ...extra }));
 
-/** Sends `frame` with a fresh id and resolves with its ack (or rejects with the error frame). */
-async function act(client, frame) {
-  const id = crypto.randomUUID();
-  client.send({ ...frame, id });
-  const reply = await client.next((f) => (f.type === 'ack' || f.type === 'error') && f.id === id);
-  if (reply.type === 'error') throw Object.assign(new Error(reply.message), { frame: reply });
-  return reply;
-}
-
 describe('living messages', () => {
   test('reply, edit, react and delete reach everyone in rev order; versions are kept until deleted', async () => {
     const room = uniqueRoom('living');
     const ann = await person(room, 'ann');
     const bob = await person(room, 'bob');
     const first = await ann.say('hello bob');
-    const reply = await act(bob, { type: 'message', text: 'hi ann', reply_to: first.seq });
+    const reply = await bob.act({ type: 'message', text: 'hi ann', reply_to: first.seq });
     assert.equal((await ann.next('message')).reply_to, first.seq);
-    const edit = await act(ann, { type: 'edit', seq: first.seq, text: 'hello, bob' });
+    const edit = await ann.act({ type: 'edit', seq: first.seq, text: 'hello, bob' });
     assert.ok(edit.rev > reply.rev, 'every change takes a newer rev');
     for (const c of [ann, bob]) {
       const u = await c.next('message_updated');
@@ -46,14 +37,14 @@ describe('living messages', () => {
     }
     const versions = await getJson(`${server.base}/api/rooms/${room}/messages/${first.seq}/versions`);
     assert.deepEqual(versions.body.versions.map((v) => v.text), ['hello bob', 'hello, bob']);
-    const react = await act(bob, { type: 'react', seq: first.seq, emoji: '👍', on: true });
+    const react = await bob.act({ type: 'react', seq: first.seq, emoji: '👍', on: true });
     const seen = await ann.next('reaction');
     assert.deepEqual(seen.counts, { '👍': 1 });
     assert.equal(seen.rev, react.rev);
     // not the author: forbidden; unknown: not_found
-    await assert.rejects(act(bob, { type: 'edit', seq: first.seq, text: 'mine' }), (e) => e.frame.code === 'forbidden');
-    await assert.rejects(act(bob, { type: 'delete', seq: 999 }), (e) => e.frame.code === 'not_found');
-    const del = await act(ann, { type: 'delete', seq: first.seq });
+    await assert.rejects(bob.act({ type: 'edit', seq: first.seq, text: 'mine' }), (e) => e.frame.code === 'forbidden');
+    await assert.rejects(bob.act({ type: 'delete', seq: 999 }), (e) => e.frame.code === 'not_found');
+    const del = await ann.act({ type: 'delete', seq: first.seq });
     const gone = await bob.next((f) => f.type === 'message_updated' && f.rev === del.rev);
     assert.equal(gone.message.deleted, true);
     assert.equal(gone.message.text, '');
@@ -71,7 +62,7 @@ describe('living messages', () => {
     const m = await ann.say('hi');
     await anon.say('hi ann');
     for (const frame of [{ type: 'react', seq: m.seq, emoji: '👍' }, { type: 'edit', seq: m.seq, text: 'x' }]) {
-      await assert.rejects(act(anon, frame), (e) => e.frame.code === 'forbidden');
+      await assert.rejects(anon.act(frame), (e) => e.frame.code === 'forbidden');
     }
     await Promise.all([ann.close(), anon.close()]);
   });
@@ -86,8 +77,8 @@ describe('living messages', () => {
     const seenRev = b.rev;
     await bob.next((f) => f.type === 'message' && f.seq === b.seq);
     await bob.close();
-    await act(ann, { type: 'edit', seq: a.seq, text: 'one (edited)' });
-    await act(ann, { type: 'react', seq: b.seq, emoji: '🎉' });
+    await ann.act({ type: 'edit', seq: a.seq, text: 'one (edited)' });
+    await ann.act({ type: 'react', seq: b.seq, emoji: '🎉' });
     const c = await ann.say('three');
     const back = await Client.connect(server.ws(room, { name: 'bob', key: k, after: b.seq, since: seenRev }));
     assert.deepEqual(back.welcome.history.map((m) => m.seq), [c.seq]);
@@ -132,10 +123,10 @@ describe('living messages', () => {
     const ann = await person(room, 'ann');
     const m = await ann.say('react to me');
     for (const emoji of ['lol', '', '👍 👍', 'x'.repeat(40)]) {
-      await assert.rejects(act(ann, { type: 'react', seq: m.seq, emoji }), (e) => e.frame.code === 'bad_request', emoji);
+      await assert.rejects(ann.act({ type: 'react', seq: m.seq, emoji }), (e) => e.frame.code === 'bad_request', emoji);
     }
-    const on = await act(ann, { type: 'react', seq: m.seq, emoji: '👍' });
-    const again = await act(ann, { type: 'react', seq: m.seq, emoji: '👍' });
+    const on = await ann.act({ type: 'react', seq: m.seq, emoji: '👍' });
+    const again = await ann.act({ type: 'react', seq: m.seq, emoji: '👍' });
     assert.equal(again.rev, on.rev, 'the same reaction twice changes nothing');
     await ann.close();
   });

@@ -27,14 +27,6 @@ function token(room, sub, name, role = 'member') {
 }
 const as = (room, sub, name, role) => Client.connect(server.ws(room, { token: token(room, sub, name, role) }));
 
-async function act(client, frame) {
-  const id = crypto.randomUUID();
-  client.send({ ...frame, id });
-  const reply = await client.next((f) => (f.type === 'ack' || f.type === 'error') && f.id === id);
-  if (reply.type === 'error') throw Object.assign(new Error(reply.message), { frame: reply });
-  return reply;
-}
-
 function api(path, method = 'GET', body) {
   return getJson(`${server.base}${path}`, {
     method,
@@ -52,8 +44,8 @@ describe('moderation', () => {
     const bob = await as(room, 'bob-1', 'Bob');
     const annUid = ann.welcome.you.uid;
     // a member cannot
-    await assert.rejects(act(bob, { type: 'ban', uid: annUid }), (e) => e.frame.code === 'forbidden');
-    await act(mod, { type: 'ban', uid: annUid, reason: 'spam' });
+    await assert.rejects(bob.act({ type: 'ban', uid: annUid }), (e) => e.frame.code === 'forbidden');
+    await mod.act({ type: 'ban', uid: annUid, reason: 'spam' });
     const told = await ann.next('error');
     assert.equal(told.code, 'banned');
     const closed = await ann.closedPromise();
@@ -84,7 +76,7 @@ describe('moderation', () => {
     const room = uniqueRoom('mod-kick');
     const mod = await as(room, 'mod-1', 'Mo', 'moderator');
     const ann = await as(room, 'ann-1', 'Ann');
-    await act(mod, { type: 'kick', uid: ann.welcome.you.uid });
+    await mod.act({ type: 'kick', uid: ann.welcome.you.uid });
     assert.equal((await ann.next('error')).code, 'kicked');
     assert.equal((await ann.closedPromise()).code, 4403);
     const again = await as(room, 'ann-1', 'Ann');
@@ -103,17 +95,17 @@ describe('moderation', () => {
     assert.equal(muted.status, 200);
     assert.equal((await ann.next('moderation')).action, 'mute');
     await assert.rejects(ann.say('while muted'), (e) => e.frame?.code === 'muted' || /muted/.test(e.message));
-    await assert.rejects(act(ann, { type: 'edit', seq: first.seq, text: 'edited' }), (e) => e.frame.code === 'muted');
+    await assert.rejects(ann.act({ type: 'edit', seq: first.seq, text: 'edited' }), (e) => e.frame.code === 'muted');
     const rejoined = await as(room, 'ann-1', 'Ann');
     assert.ok(rejoined.welcome.muted_until > Date.now(), 'the welcome says until when');
     rejoined.close();
-    await act(mod, { type: 'unmute', uid: annUid });
+    await mod.act({ type: 'unmute', uid: annUid });
     await ann.say('after the mute');
 
-    await act(mod, { type: 'slow_mode', seconds: 60 });
+    await mod.act({ type: 'slow_mode', seconds: 60 });
     assert.equal((await ann.next((f) => f.type === 'moderation' && f.action === 'slow_mode')).seconds, 60);
     await ann.say('one');
-    await assert.rejects(act(ann, { type: 'message', text: 'two' }), (e) => e.frame.code === 'slow_mode');
+    await assert.rejects(ann.act({ type: 'message', text: 'two' }), (e) => e.frame.code === 'slow_mode');
     await mod.say('moderators are not held 1');
     await mod.say('moderators are not held 2');
     const late = await as(room, 'cy-1', 'Cy');
@@ -130,8 +122,8 @@ describe('moderation', () => {
     const bob = await as(room, 'bob-1', 'Bob');
     const one = await ann.say('rude words');
     const two = await ann.say('more rude words');
-    await assert.rejects(act(bob, { type: 'delete', seq: one.seq }), (e) => e.frame.code === 'forbidden');
-    await act(mod, { type: 'delete', seq: one.seq });
+    await assert.rejects(bob.act({ type: 'delete', seq: one.seq }), (e) => e.frame.code === 'forbidden');
+    await mod.act({ type: 'delete', seq: one.seq });
     const gone = await bob.next((f) => f.type === 'message_updated' && f.message.seq === one.seq);
     assert.equal(gone.message.deleted, true);
     const viaApi = await api(`/api/rooms/${room}/messages/${two.seq}`, 'DELETE');

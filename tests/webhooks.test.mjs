@@ -85,24 +85,16 @@ after(async () => {
 
 const key = () => crypto.randomBytes(18).toString('base64url');
 
-async function act(client, frame) {
-  const id = crypto.randomUUID();
-  client.send({ ...frame, id });
-  const reply = await client.next((f) => (f.type === 'ack' || f.type === 'error') && f.id === id);
-  if (reply.type === 'error') throw Object.assign(new Error(reply.message), { frame: reply });
-  return reply;
-}
-
 describe('webhooks', () => {
   test('every change is POSTed once, signed, with the message as it stands after the change', async () => {
     const room = uniqueRoom('hooks');
     const ann = await Client.connect(server.ws(room, { name: 'ann', key: key() }));
     const bob = await Client.connect(server.ws(room, { name: 'bob', key: key() }));
     const first = await ann.say('hello <everyone>');
-    const edit = await act(ann, { type: 'edit', seq: first.seq, text: 'hello, everyone' });
-    const react = await act(bob, { type: 'react', seq: first.seq, emoji: '🎉', on: true });
+    const edit = await ann.act({ type: 'edit', seq: first.seq, text: 'hello, everyone' });
+    const react = await bob.act({ type: 'react', seq: first.seq, emoji: '🎉', on: true });
     const second = await bob.say('bye');
-    const del = await act(bob, { type: 'delete', seq: second.seq });
+    const del = await bob.act({ type: 'delete', seq: second.seq });
     const posted = await getJson(`${server.base}/api/rooms/${room}/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${API_TOKEN}` },

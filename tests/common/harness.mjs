@@ -334,8 +334,13 @@ export class Client {
   }
 
   /** Sends a message and resolves with its ack (or rejects with the error frame). */
-  async say(text, id = randomId()) {
-    this.send({ type: 'message', text, id });
+  say(text, id = randomId()) {
+    return this.act({ type: 'message', text }, id);
+  }
+
+  /** Sends `frame` under a fresh `id` and resolves with its ack (or rejects with the error frame). */
+  async act(frame, id = randomId()) {
+    this.send({ ...frame, id });
     const reply = await this.next((f) => (f.type === 'ack' || f.type === 'error') && f.id === id);
     if (reply.type === 'error') throw Object.assign(new Error(reply.message), { frame: reply });
     return reply;
