@@ -3,18 +3,26 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 ENV := source scripts/env.sh &&
 WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock scripts/build.sh
+SDK_SOURCES := $(wildcard packages/client/src/*.js) packages/client/build.mjs packages/client/package.json
+SDK_PAGE := public/sdk/edge-chat-client.js
 PORT ?= 8787
 
-.PHONY: bootstrap build dev test test-host test-integration check fmt clippy deploy-check bench soak fuzz clean
+.PHONY: bootstrap build sdk dev test test-host test-integration check fmt clippy deploy-check bench soak fuzz clean
 
 bootstrap:
 	bash scripts/bootstrap.sh
 
-## build: the release Worker bundle in build/ (rebuilt only when the Rust sources change)
-build: bootstrap build/index.js
+## build: the release Worker bundle in build/ (rebuilt only when the Rust sources change), and the SDK
+build: bootstrap build/index.js sdk
 build/index.js: $(WASM_SOURCES)
 	$(ENV) bash scripts/build.sh
 	@touch build/index.js
+
+## sdk: the client SDK bundled into packages/client/dist/ and, for the demo page, $(SDK_PAGE)
+sdk: bootstrap $(SDK_PAGE)
+$(SDK_PAGE): $(SDK_SOURCES)
+	$(ENV) node packages/client/build.mjs --page $(SDK_PAGE)
+	@touch $(SDK_PAGE)
 
 ## dev: the chat on http://127.0.0.1:$(PORT) (wrangler dev, local workerd, no telemetry)
 dev: build

@@ -1,7 +1,9 @@
 //! The DOM half of the browser client: the join form, the conversation, the roster and the status
-//! line, drawn from the events of a `ChatClient` (client.js). Every piece of user text goes into the
-//! page through `textContent`, never as HTML; the page's CSP (public/_headers) also enforces Trusted
-//! Types, so an accidental `innerHTML` would throw instead of injecting.
+//! line, drawn from the events of a `ChatClient` — the client SDK (packages/client), which the build
+//! bundles into public/sdk/edge-chat-client.js, so the page itself needs no build step. Every piece
+//! of user text goes into the page through `textContent`, never as HTML; the page's CSP
+//! (public/_headers) also enforces Trusted Types, so an accidental `innerHTML` would throw instead of
+//! injecting.
 //!
 //! The page does not know the server's rules for names and rooms: it sends what was typed (trimmed)
 //! and, when the server refuses it, says why in the server's words and puts the person where the fix
@@ -17,7 +19,7 @@
 //! conversation shows each match's author, time and snippet (hits in <mark>, drawn as text nodes by
 //! snippetParts), and a click jumps to the message, loading older pages until it is on screen.
 
-import { ChatClient, DEFAULT_LIMITS, charCount, cleanName, privateRoomName, snippetParts } from './client.js';
+import { ChatClient, DEFAULT_LIMITS, charCount, cleanName, privateRoomName, snippetParts } from './sdk/edge-chat-client.js';
 import { dayKey, dayLabel, excerpt, linkParts } from './format.js';
 
 const $ = (id) => document.getElementById(id);
@@ -618,7 +620,7 @@ function deleteConfirm(m) {
   };
   const yes = button('Yes, delete', () => {
     confirmingDelete = null;
-    client.remove(m.seq);
+    client.delete(m.seq);
     redraw(m.seq);
     items.get(m.seq)?.focus();
   }, 'danger');
@@ -846,13 +848,16 @@ async function runSearch(q) {
   ui.searchResults.hidden = false;
   ui.searchTitle.textContent = `Searching for “${q}”…`;
   ui.searchList.replaceChildren();
-  const answer = await client.search(q);
-  if (run !== searchRun || !client) return;
-  if (answer.error) {
-    ui.searchTitle.textContent = answer.error.code === 'offline' ? 'Not connected: search again once back online.' : `Could not search: ${answer.error.message}`;
+  let answer;
+  try {
+    answer = await client.search(q);
+  } catch (error) {
+    if (run !== searchRun || !client) return;
+    ui.searchTitle.textContent = error.code === 'offline' ? 'Not connected: search again once back online.' : `Could not search: ${error.message}`;
     announce(ui.searchTitle.textContent);
     return;
   }
+  if (run !== searchRun || !client) return;
   const n = answer.results.length;
   ui.searchTitle.textContent =
     n === 0 ? `No messages match “${q}”` : `${n}${answer.hasMore ? '+' : ''} ${n === 1 ? 'message matches' : 'messages match'} “${q}”`;

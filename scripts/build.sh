@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Worker into build/ with worker-build, using only tools the bootstrap installed:
-# wasm-bindgen-cli at the Cargo.lock version, npm's wasm-opt (binaryen) and esbuild. Called by
-# wrangler's [build] command and by `make build`.
-#   EDGE_CHAT_PREBUILT=1   skip (the bundle in build/ is current; used by `make dev` and the tests,
+# Builds the client SDK for the page (public/sdk/) and the Worker into build/ with worker-build,
+# using only tools the bootstrap installed: wasm-bindgen-cli at the Cargo.lock version, npm's
+# wasm-opt (binaryen) and esbuild. Called by wrangler's [build] command and by `make build`.
+#   EDGE_CHAT_PREBUILT=1   skip the Worker (the bundle in build/ is current; used by `make dev` and the tests,
 #                          which build once and then start wrangler many times)
 #   EDGE_CHAT_PROFILE=dev  a debug build (faster to compile, larger, slower)
 #   EDGE_CHAT_KEEP_NAMES=1 keep the wasm names section (Rust function names in CPU profiles and panic
@@ -10,6 +10,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+# The client SDK, bundled for the demo page (public/sdk/, git-ignored): a fraction of a second, and it
+# writes nothing when nothing changed, so it runs even with EDGE_CHAT_PREBUILT=1 — then a `wrangler dev`
+# or `wrangler deploy` of a fresh clone serves a page that has its client.
+node packages/client/build.mjs --page public/sdk/edge-chat-client.js
 if [ "${EDGE_CHAT_PREBUILT:-}" = 1 ] && [ -f build/index.js ]; then
   exit 0
 fi

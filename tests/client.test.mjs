@@ -1,4 +1,4 @@
-// public/client.js on its own: a fake WebSocket and node:test's fake clock, no server and no browser,
+// The client SDK (packages/client) on its own: a fake WebSocket and node:test's fake clock, no server and no browser,
 // so the timing rules (heartbeat, backoff, pacing, typing expiry) are exact and the whole file runs in
 // well under a second: `node --test tests/client.test.mjs`. What it proves is the client's half of
 // docs/PROTOCOL.md: it paces and sizes by `welcome.limits`, treats each refusal close code as final or
@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import * as clientModule from '../public/client.js';
+import * as clientModule from '../packages/client/src/index.js';
 
 const { ChatClient, DEFAULT_LIMITS, backoff, cleanName } = clientModule;
 
@@ -45,7 +45,7 @@ function memoryStorage() {
 }
 
 const welcome = (extra = {}) => ({ type: 'welcome', room: 'r', you: { id: 'me', name: 'ann' }, members: [{ id: 'me', name: 'ann' }], history: [], last_seq: 0, truncated: false, ...extra });
-const limits = (extra = {}) => ({ text: 4000, name: 32, id: 64, frame_bytes: 65536, burst: 20, per_sec: 10, page: 1000, query: 200, results: 50, ...extra });
+const limits = (extra = {}) => ({ text: 4000, name: 32, id: 64, frame_bytes: 65536, burst: 20, per_sec: 10, page: 1000, query: 200, results: 50, presence: 100, roster_page: 500, silent_after: 120, ...extra });
 
 /** A client on a fake socket and a fake clock; `events` collects every event it emits, by type. */
 function newClient(t, options = {}) {
@@ -211,25 +211,25 @@ describe('the rules come from the server, not from a copy', () => {
     const c = newClient(t);
     c.start();
     // Before the welcome: the default (protocol v1's 4000 characters).
-    assert.equal(c.send('x'.repeat(DEFAULT_LIMITS.text + 1)).code, 'too_large');
-    assert.equal(c.send('x'.repeat(DEFAULT_LIMITS.text)).error, undefined);
+    assert.equal(c.queue('x'.repeat(DEFAULT_LIMITS.text + 1)).code, 'too_large');
+    assert.equal(c.queue('x'.repeat(DEFAULT_LIMITS.text)).error, undefined);
     const ws = FakeSocket.all[0];
     ws.receive(welcome({ limits: limits({ text: 10, frame_bytes: 80 }) }));
     // The 4000-character entry queued offline is over the room's 10: marked, not sent.
     assert.equal(ws.messages().length, 0);
     assert.match(c.outbox[1].error, /too large \(4000 characters, at most 10\)/);
-    const fits = c.send('0123456789');
-    const over = c.send('01234567890');
+    const fits = c.queue('0123456789');
+    const over = c.queue('01234567890');
     assert.equal(fits.error, undefined);
     assert.equal(over.code, 'too_large');
     assert.match(over.error, /at most 10\b/);
     // 10 characters, but 40 bytes as UTF-8: the frame is over frame_bytes (the room would close it).
-    const wide = c.send('😀'.repeat(10));
+    const wide = c.queue('😀'.repeat(10));
     assert.equal(wide.code, 'too_large');
     assert.match(wide.error, /bytes, at most 80\)/);
     assert.deepEqual(ws.messages().map((f) => f.text), ['0123456789']);
     // A too_large answer from the server names the announced limit too.
-    const sent = c.send('short');
+    const sent = c.queue('short');
     ws.receive({ type: 'error', code: 'too_large', id: sent.id, message: 'text over 10 characters' });
     assert.match(sent.error, /at most 10 characters/);
     c.stop();
@@ -330,7 +330,7 @@ describe('id_conflict: the id was somebody else\'s', () => {
     c.start();
     const ws = FakeSocket.all[0];
     ws.receive(welcome());
-    const entry = c.send('hello');
+    const entry = c.queue('hello');
     const firstId = entry.id;
     ws.receive({ type: 'error', code: 'id_conflict', id: firstId, message: 'id already used' });
     const sends = ws.messages();
@@ -362,7 +362,7 @@ describe('id_conflict: the id was somebody else\'s', () => {
     const c = newClient(t);
     c.start();
     FakeSocket.all[0].receive(welcome());
-    const entry = c.send('mine');
+    const entry = c.queue('mine');
     FakeSocket.all[0].serverClose(1006);
     t.mock.timers.tick(100);
     // The resume brings the other "ann"'s message, stored under the same id before ours arrived.
@@ -371,7 +371,7 @@ describe('id_conflict: the id was somebody else\'s', () => {
     assert.deepEqual(c.outbox.map((e) => e.text), ['mine'], 'still pending');
     assert.equal(FakeSocket.all[1].messages()[0].text, 'mine', 'and sent');
     // Our own, acked before the drop, does settle it (same name, id and text).
-    const again = c.send('again');
+    const again = c.queue('again');
     FakeSocket.all[1].serverClose(1006);
     t.mock.timers.tick(200);
     FakeSocket.all[2].receive(welcome({ history: [{ seq: 2, id: again.id, from: { id: 'me2', name: 'ann' }, text: 'again', ts: 0 }], last_seq: 2 }));
@@ -383,7 +383,7 @@ describe('id_conflict: the id was somebody else\'s', () => {
     const c = newClient(t);
     c.start();
     FakeSocket.all[0].receive(welcome());
-    const entry = c.send('hi');
+    const entry = c.queue('hi');
     FakeSocket.all[0].serverClose(1006); // the resend below is never sent on this socket
     t.mock.timers.tick(100);
     FakeSocket.all[1].receive(welcome());
@@ -468,7 +468,7 @@ describe('living messages', () => {
     assert.equal(c.rev, 5);
     ws.receive({ type: 'message', ...msg(6, { rev: 6 }) });
     assert.equal(c.rev, 6);
-    const entry = c.send('mine');
+    const entry = c.queue('mine');
     ws.receive({ type: 'ack', id: entry.id, seq: 7, ts: 1, rev: 7 });
     assert.equal(c.rev, 7);
     ws.receive({ type: 'message_updated', message: msg(6, { text: 'm6!', version: 2, edited_at: 2, rev: 8 }), rev: 8 });
@@ -521,7 +521,7 @@ describe('living messages', () => {
 
   test('reply: reply_to goes with the message, its ack and its resend; a deleted original fails it with a reason, Retry sends it plain', (t) => {
     const { c, ws } = online(t, { rev: 1, history: [msg(1)], last_seq: 1 });
-    const entry = c.send('answer', { replyTo: 1 });
+    const entry = c.queue('answer', { replyTo: 1 });
     assert.deepEqual(frames(ws, 'message')[0], { type: 'message', text: 'answer', id: entry.id, reply_to: 1 });
     const ws2 = reconnect(t, c);
     ws2.receive(living({ rev: 1, last_seq: 1 }));
@@ -530,7 +530,7 @@ describe('living messages', () => {
     assert.equal(c.messages.get(2).reply_to, 1);
     assert.equal(c.events.message.at(-1).message.reply_to, 1);
 
-    const orphan = c.send('to a ghost', { replyTo: 1 });
+    const orphan = c.queue('to a ghost', { replyTo: 1 });
     ws2.receive({ type: 'error', code: 'not_found', id: orphan.id, message: 'message 1 does not exist or was deleted' });
     assert.equal(orphan.code, 'not_found');
     assert.match(orphan.error, /replies to was deleted/);
@@ -539,31 +539,37 @@ describe('living messages', () => {
     c.stop();
   });
 
-  test('edit and delete: the frames, an update for every connection, acks and refusals, resent after a reconnect', (t) => {
+  test('edit and delete: the frames, an update for every connection, acks and refusals, resent after a reconnect', async (t) => {
     const mine = (seq, extra = {}) => msg(seq, { from: ME, ...extra });
     const { c, ws } = online(t, { rev: 2, history: [mine(1), msg(2)], last_seq: 2 });
-    const edit = c.edit(1, 'better');
+    const edited = c.edit(1, 'better');
+    const edit = c.actions.at(-1);
     assert.deepEqual(frames(ws, 'edit'), [{ type: 'edit', seq: 1, text: 'better', id: edit.id }]);
     ws.receive({ type: 'ack', id: edit.id, seq: 1, ts: 9, rev: 3 });
+    assert.deepEqual(await edited, { id: edit.id, seq: 1, ts: 9, rev: 3 }, 'the promise settles on the ack');
     assert.deepEqual(c.events.action.at(-1), { action: edit, ok: true });
     assert.deepEqual(c.actions, []);
     ws.receive({ type: 'message_updated', message: mine(1, { text: 'better', version: 2, edited_at: 9, rev: 3 }), rev: 3 });
     assert.equal(c.messages.get(1).text, 'better');
     assert.equal(c.events.update.at(-1).message.edited_at, 9);
 
-    const notMine = c.edit(2, 'hijack');
+    const hijack = c.edit(2, 'hijack');
+    const notMine = c.actions.at(-1);
     ws.receive({ type: 'error', code: 'forbidden', id: notMine.id, message: 'message 2 is not yours' });
+    await assert.rejects(hijack, { name: 'ChatError', code: 'forbidden', message: 'message 2 is not yours', id: notMine.id });
     assert.deepEqual(c.events.action.at(-1), { action: notMine, ok: false, code: 'forbidden', message: 'only its author can change a message' });
     assert.match(c.events.notice.at(-1).text, /^Could not edit the message: only its author/);
     assert.equal(c.messages.get(2).text, 'm2', 'nothing changed');
 
-    const del = c.remove(1);
+    const deleted = c.delete(1);
+    const del = c.actions.at(-1);
     assert.deepEqual(frames(ws, 'delete'), [{ type: 'delete', seq: 1, id: del.id }]);
     const ws2 = reconnect(t, c); // the answer was lost with the socket
     ws2.receive(living({ rev: 4, last_seq: 2, changes: [mine(1, { text: '', deleted: true, rev: 4 })] }));
     assert.deepEqual(frames(ws2, 'delete'), [{ type: 'delete', seq: 1, id: del.id }], 'sent again with its id');
     assert.equal(c.messages.get(1).deleted, true);
     ws2.receive({ type: 'ack', id: del.id, seq: 1, ts: 10, rev: 4 });
+    assert.equal((await deleted).rev, 4, 'a drop does not fail a change: it waits for the resend\'s ack');
     assert.deepEqual(c.actions, []);
     assert.equal(c.lastOwn(), null, 'a deleted message is nobody\'s last');
     c.stop();
@@ -571,7 +577,8 @@ describe('living messages', () => {
 
   test('react: the frame, counts for everyone, our own marked (from our ack or another tab of ours) and kept in storage', (t) => {
     const { c, ws } = online(t, { rev: 1, history: [msg(1)], last_seq: 1 });
-    const on = c.toggleReaction(1, '👍');
+    c.toggleReaction(1, '👍');
+    const on = c.actions.at(-1);
     assert.deepEqual(frames(ws, 'react'), [{ type: 'react', seq: 1, emoji: '👍', on: true, id: on.id }]);
     assert.deepEqual(c.myReactions(1), [], 'not ours before the room says so');
     ws.receive({ type: 'ack', id: on.id, seq: 1, ts: 3, rev: 2 });
@@ -579,7 +586,8 @@ describe('living messages', () => {
     assert.deepEqual(c.messages.get(1).reactions, { '👍': 2 });
     assert.deepEqual(c.myReactions(1), ['👍']);
     assert.deepEqual(JSON.parse(c.keyStorage.getItem('edge-chat:reactions:r')), { 1: ['👍'] });
-    const off = c.toggleReaction(1, '👍');
+    c.toggleReaction(1, '👍');
+    const off = c.actions.at(-1);
     assert.equal(frames(ws, 'react')[1].on, false, 'a click on our own reaction takes it back');
     ws.receive({ type: 'ack', id: off.id, seq: 1, ts: 4, rev: 3 });
     assert.deepEqual(c.myReactions(1), []);
@@ -595,13 +603,13 @@ describe('living messages', () => {
     c.stop();
   });
 
-  test('an anonymous connection (no uid) asks for no changes: the room would refuse them', (t) => {
+  test('an anonymous connection (no uid) asks for no changes: the room would refuse them', async (t) => {
     const c = newClient(t, { key: null });
     c.start();
     assert.equal(new URL(FakeSocket.all[0].url).searchParams.has('key'), false);
     FakeSocket.all[0].receive(welcome({ history: [msg(1)], last_seq: 1, read_seq: null, unread: 0 }));
-    assert.equal(c.react(1, '👍', true), null);
-    assert.equal(c.remove(1), null);
+    await assert.rejects(c.react(1, '👍', true), { code: 'forbidden' });
+    await assert.rejects(c.delete(1), { code: 'forbidden' });
     assert.deepEqual(frames(FakeSocket.all[0], 'react'), []);
     c.markRead(1);
     assert.deepEqual(frames(FakeSocket.all[0], 'read'), [], 'and keeps no read state');
@@ -644,7 +652,7 @@ describe('living messages', () => {
     assert.equal(c.unreadCount(), 10, 'everything up to 90 is read, the unloaded ones too');
     ws.receive({ type: 'message', ...msg(101) });
     assert.equal(c.unreadCount(), 11);
-    const entry = c.send('mine');
+    const entry = c.queue('mine');
     ws.receive({ type: 'ack', id: entry.id, seq: 102, ts: 0, rev: 102 });
     assert.equal(c.unreadCount(), 11, 'our own message is not unread');
     ws.receive({ type: 'message_updated', message: msg(101, { deleted: true, text: '', rev: 103 }), rev: 103 });
@@ -710,7 +718,7 @@ describe('living messages', () => {
     ws.receive(welcome({ history: [{ seq: 1, id: 'x', from: { id: 'b', name: 'bob' }, text: 'v1', ts: 0 }], last_seq: 1 }));
     assert.equal(c.rev, null);
     assert.deepEqual(c.messages.get(1), { seq: 1, id: 'x', from: { id: 'b', name: 'bob' }, text: 'v1', ts: 0, reply_to: null, edited_at: null, version: 1, deleted: false, reactions: {}, rev: 0 });
-    const entry = c.send('hi');
+    const entry = c.queue('hi');
     ws.receive({ type: 'ack', id: entry.id, seq: 2, ts: 0 });
     assert.equal(c.events.message.at(-1).own, true, 'own by name when the server gives no uid');
     ws.serverClose(1006);
@@ -813,7 +821,8 @@ describe('moderation', () => {
     assert.equal(rules.at(-1).mutedUntil, null, "somebody else's mute is not ours");
     FakeSocket.all[0].receive({ type: 'moderation', action: 'slow_mode', seconds: 0, by: { name: 'mo' }, at: 1 });
     assert.equal(rules.at(-1).slowMode, 0);
-    const action = c.moderate('kick', { uid: 'u-bob' });
+    c.moderate('kick', { uid: 'u-bob' });
+    const action = c.actions.at(-1);
     const sent = JSON.parse(FakeSocket.all[0].sent.at(-1));
     assert.deepEqual([sent.type, sent.uid, sent.id], ['kick', 'u-bob', action.id]);
     FakeSocket.all[0].receive({ type: 'ack', id: action.id, seq: 0, ts: 1, rev: 0 });
@@ -887,7 +896,7 @@ describe('format.js: links, days and quotes', () => {
 });
 
 describe('search', () => {
-  test('search() sends a search frame and resolves with the answer to its id; refusals and drops resolve too', async (t) => {
+  test('search() sends a search frame and resolves with the answer to its id; refusals and drops reject', async (t) => {
     const c = newClient(t);
     c.start();
     const ws = FakeSocket.all[0];
@@ -902,13 +911,13 @@ describe('search', () => {
 
     const refused = c.search('()');
     ws.receive({ type: 'error', code: 'bad_query', message: 'nothing to search for', id: JSON.parse(ws.sent.at(-1)).id });
-    assert.deepEqual(await refused, { error: { code: 'bad_query', message: 'nothing to search for' } });
+    await assert.rejects(refused, { name: 'ChatError', code: 'bad_query', message: 'nothing to search for' });
     assert.equal(c.events.notice.length, 0, 'a refused search is answered, not a notice');
 
     const dropped = c.search('anything');
     ws.onclose({ code: 1006 });
-    assert.equal((await dropped).error.code, 'offline');
-    assert.equal((await c.search('offline')).error.code, 'offline', 'no socket: answered at once');
+    await assert.rejects(dropped, { code: 'offline' });
+    await assert.rejects(c.search('offline'), { code: 'offline' }, 'no socket: answered at once');
     c.stop();
   });
 

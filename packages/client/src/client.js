@@ -1,11 +1,19 @@
-//! The protocol half of the browser client: one `ChatClient` per (room, name) speaks the protocol
-//! (docs/PROTOCOL.md) over a WebSocket and keeps the promises the UI makes — reconnect with backoff,
+//! The client of the SDK (docs/SDK.md): one `ChatClient` per (room, name) speaks the protocol
+//! (docs/PROTOCOL.md) over a WebSocket and keeps the promises an app makes — reconnect with backoff,
 //! resume with `after=<last seq>&since=<last rev>`, an outbox of unacked messages retried with the
 //! same `id`, a heartbeat, the roster and "is typing" — and keeps every message it knows as a living
-//! object: replies, edits, deletions and reactions (notes/living.md), read marks, older pages. It
-//! never touches the DOM: it reports what happened as events on an `EventTarget`, and app.js draws
-//! them. The WebSocket and the storages are passed in, and time is only `Date.now`/`setTimeout`, so
-//! tests drive it with a fake socket and a fake clock.
+//! object: replies, edits, deletions and reactions, read marks, older pages. It never touches the
+//! DOM: it reports what happened as events on an `EventTarget` (the demo page, public/app.js, draws
+//! them), and every request is a promise that settles on the room's answer to its `id` — the `ack`,
+//! the answer frame, or an `error` frame naming the id (a `ChatError`). The WebSocket and the
+//! storages are passed in, and time is only `Date.now`/`setTimeout`, so it runs in browsers, Node,
+//! Deno and Workers alike, and tests drive it with a fake socket and a fake clock. Its types, for
+//! every frame, event and option, are in ../types/index.d.ts.
+//!
+//! Two frames carry no `id` and are never answered to the sender: `read` (a read mark) and `typing`.
+//! So `read()` and `typing()` return nothing to wait for; the room refuses neither for a client that
+//! follows its rules (an anonymous client sends no read marks; typing over the rate limit is dropped
+//! silently). An `error` frame that names no request we are waiting for is an `error` event.
 //!
 //! It copies none of the server's rules. What a valid room or name is, the server says by refusing
 //! the socket (an `error` frame, then close 4000 + HTTP status); the sizes and the rate limit it
@@ -26,7 +34,7 @@
 //! whose messages say nothing about what else changed — and resumes with `since=` it, so the welcome's
 //! `changes` bring what was edited, deleted or reacted to while we were away.
 //!
-//! Events (each a CustomEvent; `detail` as listed):
+//! Events (each a ChatEvent, an `Event` with a `detail` as listed; `on(type, fn)` passes the detail):
 //!   status   {state: 'connecting'|'online'|'waiting'|'reconnecting'|'refused'|'closed', retryAt,
 //!             attempt, reason}  `reason` ({code, message, closeCode}) while waiting because the
 //!             server said "not now" (room_full, rate_limited), else null
@@ -53,10 +61,19 @@
 //!   join / leave {user}       somebody else came or went (only live changes, not the welcome)
 //!   typing   {names}          who is typing right now (expires by itself)
 //!   notice   {text}           something the user should know (history truncated, …)
+//!   welcome  {welcome}        each welcome frame as the room sent it (after the state above is set)
+//!   message_updated {message} the room's `message_updated` frame for a message (edited, deleted)
+//!   reaction {reaction}       the room's `reaction` frame (who, which emoji, on or off, counts)
+//!   presence {online, joins, leaves}  a `presence` frame (rooms above the presence threshold)
+//!   moderation {record, mine} a moderator acted; `mine` when it was about us
+//!   rules    {mutedUntil, slowMode, moderator}  what moderation means for us now
+//!   error    {error}          an `error` frame answering no request we wait for (a ChatError)
 //!
 //! Search (`search(q)`) asks the room over the socket and resolves with its answer; a result's
 //! `snippet` is HTML with only `<mark>` in it, which `snippetParts` turns into text pieces, so the
 //! page draws it with text nodes (the CSP forbids HTML sinks).
+
+import { ChatError } from './errors.js';
 
 /**
  * The limits assumed until a `welcome` announces the room's own (`welcome.limits`, which then
@@ -65,7 +82,20 @@
  * (RATE_BURST 20, RATE_PER_SEC 10), so a server configured tighter is rarely hit. A server that
  * announces nothing (older than `limits`) is paced by these too.
  */
-export const DEFAULT_LIMITS = Object.freeze({ text: 4000, name: 32, id: 64, frame_bytes: 65_536, burst: 10, per_sec: 5, page: 1000, query: 200, results: 50 });
+export const DEFAULT_LIMITS = Object.freeze({
+  text: 4000,
+  name: 32,
+  id: 64,
+  frame_bytes: 65_536,
+  burst: 10,
+  per_sec: 5,
+  page: 1000,
+  query: 200,
+  results: 50,
+  presence: 100,
+  roster_page: 500,
+  silent_after: 120,
+});
 /** How long "bob is typing…" stays after bob's last typing frame. */
 export const TYPING_SHOWN_MS = 4000;
 /** The least time between two typing frames we send (each one costs a rate-limit token). */
@@ -152,7 +182,7 @@ export function identityKey(storage, { renew = false } = {}) {
  * send filled in (no reply, never edited, version 1, not deleted, no reactions, rev 0).
  */
 export function living(m) {
-  return { reply_to: null, edited_at: null, version: 1, deleted: false, reactions: {}, rev: 0, ...m, reactions: { ...(m.reactions ?? {}) } };
+  return { reply_to: null, edited_at: null, version: 1, deleted: false, rev: 0, ...m, reactions: { ...(m.reactions ?? {}) } };
 }
 
 /** Reconnect delay: exponential from `base`, capped, with "equal jitter" (half fixed, half random),
@@ -170,6 +200,25 @@ export function announcedLimits(announced) {
     if (typeof v === 'number' && Number.isFinite(v) && v > 0) limits[k] = v;
   }
   return limits;
+}
+
+/**
+ * The event every `ChatClient` event is: an `Event` with a `detail`. Not `CustomEvent`, which not
+ * every runtime has (Node gained it in 19, and Workers follow the web platform only in part); `Event`
+ * and `EventTarget` are everywhere.
+ */
+export class ChatEvent extends Event {
+  constructor(type, detail) {
+    super(type);
+    this.detail = detail;
+  }
+}
+
+/** Marks a promise handled, so a caller who does not wait for an answer gets no unhandled rejection
+ * (Node ends the process on one); a caller who awaits it still gets the error. */
+function quiet(promise) {
+  promise.catch(() => {});
+  return promise;
 }
 
 export class ChatClient extends EventTarget {
@@ -190,9 +239,13 @@ export class ChatClient extends EventTarget {
     this.room = options.room;
     this.name = options.name;
     this.origin = options.origin ?? globalThis.location?.origin;
+    // Outside a page there is no location to take the server from, and Node 20 has no global
+    // WebSocket: say so now rather than fail on the first connect.
+    if (!this.origin) throw new TypeError('ChatClient: `origin` (the server, e.g. "https://chat.example.com") is required outside a browser');
     this.storage = options.storage ?? globalThis.sessionStorage;
     this.keyStorage = options.keyStorage ?? globalThis.localStorage;
     this.WebSocket = options.WebSocket ?? globalThis.WebSocket;
+    if (typeof this.WebSocket !== 'function') throw new TypeError('ChatClient: no global WebSocket here; pass one as `WebSocket` (e.g. the `ws` package in Node 20)');
     this.heartbeatMs = options.heartbeatMs ?? 25_000;
     this.pongTimeoutMs = options.pongTimeoutMs ?? 10_000;
     this.welcomeTimeoutMs = options.welcomeTimeoutMs ?? 10_000;
@@ -212,7 +265,7 @@ export class ChatClient extends EventTarget {
     this.members = new Map(); // connection id → user
     this.online = 0; // how many connections the room has (the roster may list only some: `partial`)
     this.partial = false; // above the presence threshold: `members` is not the whole roster
-    this.membersRequest = null; // {id, resolve} of the roster page asked for
+    this.membersRequest = null; // the promise of the roster page asked for (one at a time)
     this.membersCursor = null; // the `after` of the next roster page (ids sort as the room pages them)
     this.batch = options.batch ?? true; // batch=1: one frame per room turn instead of one per message
     this.lastSeq = null; // highest seq seen; null until the first welcome (then `after=` is sent)
@@ -229,9 +282,10 @@ export class ChatClient extends EventTarget {
     this.shownUnread = null;
     this.reads = new Map(); // uid → {user, seq}: the others' read marks heard so far
     this.hasOlder = false; // whether older messages than the oldest we have may exist
-    this.olderRequest = null; // {id, resolve} of the history page asked for
-    this.searches = new Map(); // id → resolve of each search asked for and not answered yet
+    this.olderRequest = null; // the promise of the older page asked for (one at a time)
     this.typers = new Map(); // connection id → {name, until}
+    this.sends = new Map(); // outbox entry key → {resolve, reject} of the send() waiting for its ack
+    this.pending = new Map(); // request id → {resolve, reject, kind}: actions and queries waiting
     this.attempt = 0;
     this.retryAt = null;
     this.reason = null; // why we are waiting, when the server said "not now" (room_full, rate_limited)
@@ -291,7 +345,77 @@ export class ChatClient extends EventTarget {
   }
 
   emit(type, detail) {
-    this.dispatchEvent(new CustomEvent(type, { detail }));
+    this.dispatchEvent(new ChatEvent(type, detail));
+  }
+
+  /** Listens to one event type; the listener gets the event's `detail`. Returns the unsubscribe. */
+  on(type, listener) {
+    const handler = (e) => listener(e.detail);
+    this.addEventListener(type, handler);
+    return () => this.removeEventListener(type, handler);
+  }
+
+  /**
+   * Resolves with the welcome once the client is online (at once if it is), rejects with a ChatError
+   * if the room refuses it for good or the client is stopped first.
+   */
+  ready() {
+    if (this.state === 'online' && this.welcome) return Promise.resolve(this.welcome);
+    return quiet(
+      new Promise((resolve, reject) => {
+        const offWelcome = this.on('welcome', ({ welcome }) => done(() => resolve(welcome)));
+        const offRefused = this.on('refused', (r) => done(() => reject(new ChatError(r.code, r.message || r.code, { closeCode: r.closeCode }))));
+        const offStatus = this.on('status', ({ state }) => state === 'closed' && done(() => reject(new ChatError('closed', 'the client was stopped'))));
+        const done = (settle) => {
+          offWelcome();
+          offRefused();
+          offStatus();
+          settle();
+        };
+      }),
+    );
+  }
+
+  /**
+   * Sends a frame that the room answers by its `id` (an ack, or an answer frame) and waits for that
+   * answer: resolves with it, rejects with a ChatError when the room refuses the frame. `kind` says
+   * what a dropped socket means: 'query' (history, search, roster, log, auth) fails with `offline`,
+   * since its answer went with the socket; 'action' (an edit, deletion, reaction, moderation) stays
+   * and is sent again after the reconnect (each is idempotent at the room), so it waits on.
+   */
+  request(frame, kind = 'query') {
+    const id = frame.id ?? messageId();
+    const sent = { ...frame, id };
+    if (kind === 'query' && !this.transmit(sent)) return quiet(Promise.reject(new ChatError('offline', 'not connected')));
+    const promise = quiet(new Promise((resolve, reject) => this.pending.set(id, { resolve, reject, kind, frame: sent })));
+    return promise;
+  }
+
+  /** The answer to request `id` arrived: the waiting promise resolves (true if one was waiting). */
+  answer(id, value) {
+    const waiter = id == null ? null : this.pending.get(id);
+    if (!waiter) return false;
+    this.pending.delete(id);
+    waiter.resolve(value);
+    return true;
+  }
+
+  /** Request `id` was refused (or can no longer be answered): the waiting promise rejects. */
+  refuseRequest(id, error) {
+    const waiter = id == null ? null : this.pending.get(id);
+    if (!waiter) return false;
+    this.pending.delete(id);
+    waiter.reject(error);
+    return true;
+  }
+
+  /** Rejects every promise still waiting (messages and requests): the client stopped or was refused. */
+  failAll(error) {
+    for (const id of [...this.pending.keys()]) this.refuseRequest(id, error);
+    for (const [key, waiter] of [...this.sends]) {
+      this.sends.delete(key);
+      waiter.reject(error);
+    }
   }
 
   setState(state) {
@@ -325,14 +449,27 @@ export class ChatClient extends EventTarget {
     const delay = Math.max(1000, expires * 1000 - Date.now() - this.renewMarginMs);
     this.timers.renew = setTimeout(async () => {
       const token = await this.fetchToken('renew');
-      if (token) this.transmit({ type: 'auth', token, id: `auth-${Date.now().toString(36)}` });
+      // A renewal the room refuses changes nothing: the token we have runs until it expires, then a
+      // 4401 close asks the app again.
+      if (token) this.authenticate(token).catch(() => {});
     }, delay);
+  }
+
+  /**
+   * Presents a fresh token on the live socket (`auth`); resolves with the room's `auth_ok` (the new
+   * `role` and `expires`), rejects with its refusal (`unauthorized`, `token_expired`, `forbidden` for
+   * another user's token, `disabled`). Tokens fetched through `getToken` are renewed by themselves.
+   */
+  authenticate(token) {
+    return this.request({ type: 'auth', token });
   }
 
   /** Closes for good (the user left the room). The outbox stays in storage for next time. */
   stop() {
     this.stopped = true;
     this.clearTimers();
+    // Messages stay in the outbox (storage) and go with the next start(); nobody waits for them now.
+    this.failAll(new ChatError('closed', 'the client was stopped'));
     if (this.ws) {
       const ws = this.ws;
       this.detach();
@@ -388,10 +525,11 @@ export class ChatClient extends EventTarget {
     if (!ws) return;
     ws.onmessage = ws.onclose = ws.onerror = null;
     this.ws = null;
-    // A page asked for on this socket will never be answered: whoever waits for it stops waiting.
-    this.olderRequest?.resolve(null);
-    this.olderRequest = null;
-    for (const id of [...this.searches.keys()]) this.answerSearch(id, { error: { code: 'offline', message: 'the connection dropped' } });
+    // A query asked on this socket will never be answered: whoever waits for it stops waiting.
+    // Actions wait on: they go again after the reconnect.
+    for (const [id, waiter] of [...this.pending]) {
+      if (waiter.kind === 'query') this.refuseRequest(id, new ChatError('offline', 'the connection dropped before the answer'));
+    }
   }
 
   /** Gives up on a socket that stopped answering. Its close handshake may never finish (that is why
@@ -443,6 +581,7 @@ export class ChatClient extends EventTarget {
   refuse(reason) {
     this.detach();
     this.clearTimers();
+    this.failAll(new ChatError(reason.code, reason.message || reason.code, { closeCode: reason.closeCode }));
     this.stopped = true;
     this.retryAt = null;
     this.reason = null;
@@ -519,15 +658,18 @@ export class ChatClient extends EventTarget {
         return this.onAck(f);
       case 'message_updated':
         this.seeRev(f.rev);
-        return this.apply(f.message);
+        this.apply(f.message);
+        if (typeof f.message?.seq === 'number') this.emit('message_updated', { message: living(f.message) });
+        return;
       case 'reaction':
-        return this.onReaction(f);
+        this.onReaction(f);
+        return this.emit('reaction', { reaction: f });
       case 'read':
         return this.onRead(f);
       case 'history':
-        return this.onHistory(f);
       case 'search_results':
-        return this.answerSearch(f.id, { results: Array.isArray(f.results) ? f.results : [], hasMore: Boolean(f.has_more) });
+      case 'roster':
+        return this.answer(f.id, f);
       case 'join':
         this.members.set(f.user.id, f.user);
         this.online += 1;
@@ -541,17 +683,17 @@ export class ChatClient extends EventTarget {
         return this.emitRoster();
       case 'presence':
         return this.onPresence(f);
-      case 'roster':
-        return this.onMembers(f);
       case 'typing':
         return this.onTyping(f.user);
       case 'moderation':
         return this.onModeration(f);
       case 'moderation_log':
-        return this.emit('moderation_log', f);
+        this.emit('moderation_log', f);
+        return this.answer(f.id, f);
       case 'auth_ok':
         this.role = f.role ?? this.role;
-        return this.scheduleRenewal(f.expires);
+        this.scheduleRenewal(f.expires);
+        return this.answer(f.id, f);
       case 'error':
         return this.onError(f);
     }
@@ -581,9 +723,40 @@ export class ChatClient extends EventTarget {
     return this.act({ type: action, ...fields });
   }
 
-  /** Asks for the moderation log (moderators only); it arrives as a `moderation_log` event. */
-  moderationLog(limit = HISTORY_PAGE) {
-    this.transmit({ type: 'moderation_log', limit, id: messageId() });
+  /** Bans the author `uid` from the room (moderators only); `reason` at most 200 characters. */
+  ban(uid, { reason } = {}) {
+    return this.moderate('ban', reason == null ? { uid } : { uid, reason });
+  }
+
+  unban(uid) {
+    return this.moderate('unban', { uid });
+  }
+
+  /** Closes the author's sockets (4403 `kicked`); they may join again. */
+  kick(uid) {
+    return this.moderate('kick', { uid });
+  }
+
+  /** Refuses the author's messages, edits and reactions for `seconds` (1 s to 30 days). */
+  mute(uid, seconds) {
+    return this.moderate('mute', { uid, seconds });
+  }
+
+  unmute(uid) {
+    return this.moderate('unmute', { uid });
+  }
+
+  /** One message per author per `seconds` (0 switches it off, at most 3600). */
+  slowMode(seconds) {
+    return this.moderate('slow_mode', { seconds });
+  }
+
+  /**
+   * A page of the room's moderation log, newest first (moderators only): resolves with the
+   * `moderation_log` frame ({records, has_more, rules}); it is also told as a `moderation_log` event.
+   */
+  moderationLog({ before, limit = HISTORY_PAGE } = {}) {
+    return this.request({ type: 'moderation_log', limit, ...(before != null ? { before } : {}) });
   }
 
   /** Remembers the newest room revision seen (frames of one connection come in rev order). */
@@ -593,12 +766,12 @@ export class ChatClient extends EventTarget {
 
   onWelcome(f) {
     clearTimeout(this.timers.welcome);
+    this.welcome = f;
     this.you = f.you;
     this.members = new Map(f.members.map((m) => [m.id, m]));
     // Above the presence threshold the welcome counts (`online`) and lists a first page only.
     this.online = typeof f.online === 'number' ? f.online : this.members.size;
     this.partial = this.members.size < this.online;
-    this.membersRequest = null;
     // The welcome's first page is in id order: the next page starts after its last id.
     this.membersCursor = this.partial ? (f.members.at(-1)?.id ?? null) : null;
     this.limits = announcedLimits(f.limits);
@@ -647,6 +820,7 @@ export class ChatClient extends EventTarget {
     for (const action of this.actions) this.transmit(action);
     if (this.readSeq > this.sentReadSeq) this.sendReadSoon();
     this.timers.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
+    this.emit('welcome', { welcome: f });
   }
 
   /** Our read position from the welcome (the room's, or ours if we read further while away). */
@@ -708,7 +882,7 @@ export class ChatClient extends EventTarget {
     if (typeof raw?.seq !== 'number') return;
     const m = living(raw);
     const mine = own || (this.isOwn(m) && this.outbox.some((e) => e.id === m.id && e.text === m.text));
-    if (mine) this.settle(m.id);
+    if (mine) this.settle(m.id, m);
     if (m.seq > (this.lastSeq ?? 0)) this.lastSeq = m.seq;
     if (this.seen.has(m.seq)) {
       if (m.rev > (this.messages.get(m.seq)?.rev ?? 0)) this.apply(m);
@@ -764,6 +938,7 @@ export class ChatClient extends EventTarget {
       this.actions = this.actions.filter((a) => a !== action);
       if (action.type === 'react') this.setMine(action.seq, action.emoji, action.on);
       this.emit('action', { action, ok: true });
+      this.answer(action.id, { id: f.id, seq: f.seq, ts: f.ts, rev: f.rev });
       return;
     }
     const entry = this.outbox.find((e) => e.id === f.id);
@@ -772,21 +947,33 @@ export class ChatClient extends EventTarget {
     this.report(message, { own: true, live: true });
   }
 
-  settle(id) {
-    const before = this.outbox.length;
-    this.outbox = this.outbox.filter((e) => e.id !== id);
-    if (this.outbox.length !== before) {
-      this.save();
-      this.emit('outbox', { entries: this.outbox });
-    }
+  /**
+   * Takes the entry `id` out of the outbox: stored (`stored`, the message as the room has it), its
+   * send() resolves; discarded (no `stored`), it rejects.
+   */
+  settle(id, stored = null) {
+    const entry = this.outbox.find((e) => e.id === id);
+    if (!entry) return;
+    this.outbox = this.outbox.filter((e) => e !== entry);
+    this.save();
+    this.emit('outbox', { entries: this.outbox });
+    const waiter = this.sends.get(entry.key);
+    if (!waiter) return;
+    this.sends.delete(entry.key);
+    if (stored) waiter.resolve({ id: entry.id, seq: stored.seq, ts: stored.ts, rev: stored.rev ?? 0 });
+    else waiter.reject(new ChatError('discarded', 'the message was discarded before it was stored', { id }));
   }
 
-  /** Marks an entry as not sent, with the reason shown to the person. */
+  /** Marks an entry as not sent, with the reason shown to the person; its send() rejects. */
   fail(entry, code, why) {
     entry.error = why;
     entry.code = code;
     this.save();
     this.emit('outbox', { entries: this.outbox });
+    const waiter = this.sends.get(entry.key);
+    if (!waiter) return;
+    this.sends.delete(entry.key);
+    waiter.reject(new ChatError(code, why, { id: entry.id }));
   }
 
   /** Gives an entry a new idempotency key (the old one is taken by another message). */
@@ -800,10 +987,6 @@ export class ChatClient extends EventTarget {
     if (this.state !== 'online') {
       // Before the welcome, an error is the socket's refusal; its close code (onClose) says what it means.
       this.said = f;
-      return;
-    }
-    if (f.id != null && this.searches.has(f.id)) {
-      this.answerSearch(f.id, { error: { code: f.code, message: f.message ?? f.code } });
       return;
     }
     if ((f.code === 'banned' || f.code === 'kicked') && f.id == null) {
@@ -822,19 +1005,13 @@ export class ChatClient extends EventTarget {
       } catch {}
       return;
     }
-    if (f.id != null && this.olderRequest?.id === f.id) {
-      this.olderRequest.resolve(null);
-      this.olderRequest = null;
-      this.emit('notice', { text: `Could not load older messages: ${f.message ?? f.code}` });
-      return;
-    }
-    // A renewal the room refused: the token we have runs until it expires, then a 4401 close asks again.
-    if (typeof f.id === 'string' && f.id.startsWith('auth-')) return;
     const action = f.id == null ? null : this.actions.find((a) => a.id === f.id);
     if (action) return this.actionFailed(action, f);
+    if (this.refuseRequest(f.id, new ChatError(f.code, f.message ?? f.code, { id: f.id }))) return;
     const entry = f.id == null ? null : this.outbox.find((e) => e.id === f.id);
     if (!entry) {
       this.emit('notice', { text: `Server: ${f.message ?? f.code}` });
+      this.emit('error', { error: new ChatError(f.code, f.message ?? f.code, { id: f.id ?? null }) });
       return;
     }
     if (f.code === 'internal') {
@@ -884,6 +1061,7 @@ export class ChatClient extends EventTarget {
     }[f.code] ?? f.message ?? f.code;
     this.emit('action', { action, ok: false, code: f.code, message: why });
     this.emit('notice', { text: `Could not ${what}: ${why}.` });
+    this.refuseRequest(action.id, new ChatError(f.code, f.message ?? why, { id: action.id }));
   }
 
   /**
@@ -900,10 +1078,11 @@ export class ChatClient extends EventTarget {
   }
 
   /**
-   * Queues a message (`replyTo`: the seq it answers); it is sent now if we are online, else on the
-   * next welcome.
+   * Queues a message (`replyTo`: the seq it answers) and returns its outbox entry: it is sent now if
+   * we are online, else on the next welcome, and again (same id) after every reconnect until the
+   * room stores it. The lower half of send(), for a UI that draws the outbox.
    */
-  send(text, { replyTo = null } = {}) {
+  queue(text, { replyTo = null } = {}) {
     const id = messageId();
     const entry = { key: id, id, text, createdAt: Date.now() };
     if (replyTo != null) entry.replyTo = replyTo;
@@ -921,37 +1100,62 @@ export class ChatClient extends EventTarget {
     return entry;
   }
 
+  /**
+   * Sends a message; resolves with {id, seq, ts, rev} once the room stored it (its `ack`, or — when
+   * the ack went with a dropped socket — the message itself in the next welcome), rejects with a
+   * ChatError when the room refused it (too_large, rate_limited, muted, not_found for a deleted
+   * `replyTo`, …; the entry then stays in the outbox, marked, for retry() or discard()). A drop
+   * does not fail it: it waits in the outbox and goes again after the reconnect.
+   */
+  send(text, options) {
+    const entry = this.queue(text, options);
+    return this.waitFor(entry);
+  }
+
+  /** The promise of an outbox entry: settles when settle() or fail() does. */
+  waitFor(entry) {
+    if (entry.error) return quiet(Promise.reject(new ChatError(entry.code ?? 'bad_request', entry.error, { id: entry.id })));
+    return quiet(new Promise((resolve, reject) => this.sends.set(entry.key, { resolve, reject })));
+  }
+
   /** Tries a failed message again: with its original id, or a new one if that id was taken. */
   retry(id) {
     const entry = this.outbox.find((e) => e.id === id);
-    if (!entry || this.oversize(entry.text, entry.id)) return;
+    if (!entry) return quiet(Promise.reject(new ChatError('not_found', `no message ${id} in the outbox`, { id })));
+    const why = this.oversize(entry.text, entry.id);
+    if (why) return quiet(Promise.reject(new ChatError('too_large', why, { id })));
     if (entry.code === 'id_conflict') entry.id = messageId();
     if (entry.code === 'not_found') delete entry.replyTo; // what it answered is gone: send it plain
     delete entry.error;
     delete entry.code;
     this.save();
     this.emit('outbox', { entries: this.outbox });
+    const done = this.waitFor(entry);
     this.transmit(messageFrame(entry));
+    return done;
   }
 
+  /** Takes a message out of the outbox unsent (its send() rejects with `discarded`). */
   discard(id) {
     this.settle(id);
   }
 
   /**
-   * Sends a change to a message: `edit`, `delete` or `react`. It waits in `actions` until acked, and
-   * goes again after a reconnect (each is idempotent at the room). Null when it cannot be asked at
-   * all: anonymous connections change nothing (the room would say forbidden).
+   * Sends a change (`edit`, `delete`, `react` or a moderator's action) and resolves with its ack
+   * ({id, seq, ts, rev}; seq 0 for moderation), or rejects with the room's refusal. It waits in
+   * `actions` until answered and goes again after a reconnect (each is idempotent at the room).
+   * Anonymous connections change nothing: refused here as the room would (`forbidden`).
    */
   act(frame) {
     if (!this.you?.uid && this.you) {
       this.emit('notice', { text: 'Only a connection with an identity can change messages.' });
-      return null;
+      return quiet(Promise.reject(new ChatError('forbidden', 'only a connection with an identity (key or token) can change messages')));
     }
     const action = { ...frame, id: messageId() };
     this.actions.push(action);
+    const done = this.request(action, 'action');
     this.transmit(action);
-    return action;
+    return done;
   }
 
   /** Replaces the text of our message `seq` (the room keeps the earlier versions). */
@@ -959,18 +1163,21 @@ export class ChatClient extends EventTarget {
     const why = this.oversize(text, 'edit');
     if (why) {
       this.emit('notice', { text: `Could not edit the message: ${why}.` });
-      return null;
+      return quiet(Promise.reject(new ChatError('too_large', why)));
     }
     return this.act({ type: 'edit', seq, text });
   }
 
-  /** Deletes our message `seq`: its text and every earlier version are erased, a placeholder stays. */
-  remove(seq) {
+  /**
+   * Deletes message `seq` (ours, or anyone's for a moderator): its text and every earlier version are
+   * erased, a placeholder stays.
+   */
+  delete(seq) {
     return this.act({ type: 'delete', seq });
   }
 
-  /** Sets our reaction `emoji` on `seq` on or off. */
-  react(seq, emoji, on) {
+  /** Sets our reaction `emoji` on `seq` on (default) or off. */
+  react(seq, emoji, on = true) {
     return this.act({ type: 'react', seq, emoji, on: Boolean(on) });
   }
 
@@ -987,56 +1194,62 @@ export class ChatClient extends EventTarget {
   }
 
   /**
+   * A page of stored messages before `before` (default: the newest), oldest first, `limit` 1..100:
+   * resolves with {messages, hasMore}. It changes nothing the client holds (loadOlder() does).
+   */
+  history({ before, limit = HISTORY_PAGE } = {}) {
+    const page = this.request({ type: 'history', limit, ...(before != null ? { before } : {}) });
+    return quiet(page.then((f) => ({ messages: Array.isArray(f.messages) ? f.messages.map(living) : [], hasMore: Boolean(f.has_more) })));
+  }
+
+  /**
    * Asks for the page of messages before the oldest we have. Resolves when it arrived (its messages
    * reported as `older`) with {count, hasOlder}, or with null when it could not be asked or answered
    * (offline, dropped, refused). One page at a time: a second call waits for the first.
    */
   loadOlder(limit = HISTORY_PAGE) {
-    if (this.olderRequest) return this.olderRequest.promise;
+    if (this.olderRequest) return this.olderRequest;
     const before = this.oldestSeq();
     if (before === null || before <= 1 || !this.hasOlder) {
       this.hasOlder = false;
       return Promise.resolve({ count: 0, hasOlder: false });
     }
-    const id = messageId();
-    if (!this.transmit({ type: 'history', before, limit, id })) return Promise.resolve(null);
-    const request = { id };
-    request.promise = new Promise((resolve) => (request.resolve = resolve));
-    this.olderRequest = request;
-    return request.promise;
+    const page = this.history({ before, limit }).then(
+      ({ messages, hasMore }) => {
+        for (const m of messages) this.report(m, { live: false, older: true });
+        this.hasOlder = hasMore && messages.length > 0;
+        const done = { count: messages.length, hasOlder: this.hasOlder };
+        this.emit('older', done);
+        return done;
+      },
+      (error) => {
+        if (error.code !== 'offline') this.emit('notice', { text: `Could not load older messages: ${error.message}` });
+        return null;
+      },
+    );
+    this.olderRequest = page.finally(() => (this.olderRequest = null));
+    return this.olderRequest;
   }
 
   /**
    * Searches the room's history (best match first). Resolves with {results, hasMore} — each result a
-   * whole message with its `snippet` — or {error: {code, message}} when the room refused the query
-   * (bad_query, rate_limited) or the connection went before it answered. `limit`: 1..limits.results.
+   * whole message with its `snippet` — or rejects with a ChatError when the room refused the query
+   * (bad_query, bad_limit, rate_limited) or the connection went before it answered (offline).
+   * `limit`: 1..limits.results; `before`: only messages with a smaller seq.
    */
   search(q, { limit, before } = {}) {
-    const id = messageId();
-    const frame = { type: 'search', q, id };
+    const frame = { type: 'search', q };
     if (limit != null) frame.limit = limit;
     if (before != null) frame.before = before;
-    if (!this.transmit(frame)) return Promise.resolve({ error: { code: 'offline', message: 'not connected' } });
-    return new Promise((resolve) => this.searches.set(id, resolve));
+    return quiet(this.request(frame).then((f) => ({ results: Array.isArray(f.results) ? f.results : [], hasMore: Boolean(f.has_more) })));
   }
 
-  answerSearch(id, answer) {
-    const resolve = this.searches.get(id);
-    if (!resolve) return;
-    this.searches.delete(id);
-    resolve(answer);
-  }
-
-  onHistory(f) {
-    const request = this.olderRequest;
-    if (!request || f.id !== request.id) return;
-    this.olderRequest = null;
-    const messages = Array.isArray(f.messages) ? f.messages : [];
-    for (const m of messages) this.report(m, { live: false, older: true });
-    this.hasOlder = Boolean(f.has_more) && messages.length > 0;
-    const done = { count: messages.length, hasOlder: this.hasOlder };
-    this.emit('older', done);
-    request.resolve(done);
+  /**
+   * The SDK's name for markRead(): our read position moves up to `seq`. Nothing comes back — a `read`
+   * frame has no id and no ack — so there is nothing to wait for; the `unread` event follows at once.
+   */
+  read(seq) {
+    this.markRead(seq);
   }
 
   /**
@@ -1171,28 +1384,25 @@ export class ChatClient extends EventTarget {
   }
 
   /** Asks for the next page of the roster (after the last id we hold); resolves when it is merged. */
+  // Resolves with true once the page is merged (a `roster` event), false when it could not be had.
   loadMembers(limit = 100) {
-    if (this.membersRequest) return this.membersRequest.promise;
-    const id = `r-${Math.random().toString(36).slice(2)}`;
+    if (this.membersRequest) return this.membersRequest;
     const after = this.membersCursor;
-    let resolve;
-    const promise = new Promise((r) => (resolve = r));
-    const frame = { type: 'roster', id, limit, ...(after ? { after } : {}) };
-    if (!this.transmit(frame)) return Promise.resolve(false);
-    this.membersRequest = { id, resolve, promise };
-    return promise;
+    const page = this.request({ type: 'roster', limit, ...(after ? { after } : {}) }).then(
+      (f) => this.onMembers(f),
+      () => false,
+    );
+    this.membersRequest = page.finally(() => (this.membersRequest = null));
+    return this.membersRequest;
   }
 
   onMembers(f) {
-    const request = this.membersRequest;
-    if (!request || f.id !== request.id) return;
-    this.membersRequest = null;
     for (const u of f.members ?? []) this.members.set(u.id, u);
     if (typeof f.online === 'number') this.online = f.online;
     this.membersCursor = f.next ?? null;
     this.partial = Boolean(f.next) || this.members.size < this.online;
     this.emitRoster();
-    request.resolve(true);
+    return true;
   }
 
   emitRoster() {
