@@ -702,13 +702,13 @@ export class ChatClient extends EventTarget {
   /** What the room's moderation means for us now: our mute (ms, or null) and its slow mode (s). */
   rules() {
     const mutedUntil = this.mutedUntil && this.mutedUntil > Date.now() ? this.mutedUntil : null;
-    return { mutedUntil, slowMode: this.slowMode ?? 0, moderator: this.role === 'moderator' };
+    return { mutedUntil, slowMode: this.slowModeSecs ?? 0, moderator: this.role === 'moderator' };
   }
 
   /** A moderator acted (docs/PROTOCOL.md, "Moderation"): keep what concerns us, tell the page. */
   onModeration(f) {
     const mine = Boolean(f.uid) && f.uid === this.you?.uid;
-    if (f.action === 'slow_mode') this.slowMode = f.seconds ?? 0;
+    if (f.action === 'slow_mode') this.slowModeSecs = f.seconds ?? 0;
     if (mine && f.action === 'mute') this.mutedUntil = Date.now() + (f.seconds ?? 0) * 1000;
     if (mine && f.action === 'unmute') this.mutedUntil = null;
     this.emit('moderation', { record: f, mine });
@@ -803,7 +803,7 @@ export class ChatClient extends EventTarget {
     if (!resumed || this.messages.size === (f.history?.length ?? 0)) this.hasOlder = oldest !== null && oldest > 1;
     this.welcomeReads(f);
     this.role = f.role ?? null;
-    this.slowMode = f.slow_mode ?? 0;
+    this.slowModeSecs = f.slow_mode ?? 0;
     this.mutedUntil = f.muted_until ?? null;
     this.emit('rules', this.rules());
     this.tokenRetried = false;
@@ -1021,7 +1021,7 @@ export class ChatClient extends EventTarget {
     }
     if (f.code === 'slow_mode') {
       // Not stored: the room holds each author's messages apart. It goes again once the wait is over.
-      const wait = Math.max(1, this.slowMode ?? 1) * 1000;
+      const wait = Math.max(1, this.slowModeSecs ?? 1) * 1000;
       this.emit('notice', { text: `${f.message} — it goes automatically.` });
       setTimeout(() => this.outbox.includes(entry) && this.transmit(messageFrame(entry)), wait);
       return;

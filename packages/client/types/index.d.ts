@@ -1,0 +1,339 @@
+// @edge-chat/client: the types of the SDK's API (docs/SDK.md). The runtime is src/ (JavaScript, bundled
+// into dist/index.js); these declarations are the reviewed contract, checked by tests/sdk.test.mjs:
+// every name src/index.js exports is declared here and every name declared here is exported, the
+// error codes match src/error.rs, and a consumer file type-checks under `tsc --strict`.
+//
+// Needs a lib that declares `Event` and `EventTarget`: "dom", @types/node, Deno or
+// @cloudflare/workers-types.
+
+import type {
+  AckFrame,
+  AuthOkFrame,
+  ChatMessage,
+  Limits,
+  ModerationLogFrame,
+  ModerationRecord,
+  ReactionFrame,
+  Role,
+  SearchHit,
+  ServerErrorCode,
+  User,
+  WelcomeFrame,
+} from './protocol.js';
+
+export type * from './protocol.js';
+
+// ---------------------------------------------------------------------------------------------- errors
+
+/** Every code of src/error.rs, in its order. */
+export declare const SERVER_ERROR_CODES: readonly ServerErrorCode[];
+
+/**
+ * What the client says when no server answered: `offline` (not connected, or the socket went before
+ * a query's answer), `closed` (stop() was called), `discarded` (discard() took the message out).
+ */
+export type ClientErrorCode = 'offline' | 'closed' | 'discarded';
+export declare const CLIENT_ERROR_CODES: readonly ClientErrorCode[];
+
+export type ErrorCode = ServerErrorCode | ClientErrorCode;
+
+/** Every refusal: a rejected promise, a `refused` connection, an unanswered `error` frame. */
+export declare class ChatError extends Error {
+  constructor(code: ErrorCode, message?: string, details?: { closeCode?: number | null; id?: string | null });
+  readonly name: 'ChatError';
+  readonly code: ErrorCode;
+  /** For a refused connection: its close code (4000 + HTTP status, e.g. 4401); else null. */
+  readonly closeCode: number | null;
+  /** The client id of the refused frame, when the server named it. */
+  readonly id: string | null;
+}
+
+// --------------------------------------------------------------------------------------------- options
+
+/** What the client needs of a WebSocket: the browser's, Deno's, Workers', Node 22's, or `ws` in Node 20. */
+export interface WebSocketLike {
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+/** localStorage / sessionStorage, or anything with these three methods. */
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+  removeItem(key: string): void;
+}
+
+export interface BackoffOptions {
+  /** The first delay (ms); it doubles per attempt. */
+  base?: number;
+  /** The longest delay (ms). */
+  cap?: number;
+}
+
+/** Why getToken is asked: before the first connect, ahead of expiry, after a 4401 close. */
+export type TokenReason = 'connect' | 'renew' | 'expired';
+
+export interface ChatClientOptions {
+  /** The room (1–64 of A-Z a-z 0-9 _ . -; the server judges it). */
+  room: string;
+  /** The display name (the server judges it; with a token the token's name is used). */
+  name: string;
+  /** The server, e.g. "https://chat.example.com". Default: the page's `location.origin`; required elsewhere. */
+  origin?: string;
+  /** The WebSocket class. Default: the global one (Node 20 has none: pass `ws`). */
+  WebSocket?: WebSocketConstructor;
+  /** Where the outbox survives a reload. Default: sessionStorage, if there is one. */
+  storage?: StorageLike;
+  /** Where the identity key and our reactions live. Default: localStorage, if there is one. */
+  keyStorage?: StorageLike;
+  /** The identity key (16–128 of A-Z a-z 0-9 _ -) to connect with; null connects anonymously. Default: one made once and kept in keyStorage. */
+  key?: string | null;
+  /** A signed token (`v1.` or JWT) to connect with. */
+  token?: string;
+  /** Asked for a token before the first connect (when `token` is not given), ahead of expiry and after a 4401. */
+  getToken?: (request: { room: string; name: string; reason: TokenReason }) => Promise<string | null> | string | null;
+  /** How long before `expires` to renew the token (ms, default 60 000). */
+  renewMarginMs?: number;
+  /** Ask for batched frames (`batch=1`, default true). */
+  batch?: boolean;
+  /** Ping interval (ms, default 25 000). */
+  heartbeatMs?: number;
+  /** No answer to a ping within this (ms, default 10 000): the socket is dead, reconnect. */
+  pongTimeoutMs?: number;
+  /** No welcome within this (ms, default 10 000): reconnect. */
+  welcomeTimeoutMs?: number;
+  /** Reconnect delays after a drop (default base 500, cap 10 000), with jitter. */
+  backoff?: BackoffOptions;
+  /** Reconnect delays after room_full / rate_limited (default base 4000, cap 60 000). */
+  busyBackoff?: BackoffOptions;
+}
+
+// ------------------------------------------------------------------------------------------- results
+
+/** A stored message of ours: what send() resolves with. */
+export interface Sent {
+  id: string;
+  seq: number;
+  ts: number;
+  rev: number;
+}
+
+/** The ack of an edit, delete, reaction or moderator action (`seq` 0 for moderation). */
+export type Acked = Omit<AckFrame, 'type'>;
+
+export interface HistoryPage {
+  /** Oldest first. */
+  messages: ChatMessage[];
+  hasMore: boolean;
+}
+
+export interface SearchAnswer {
+  /** Best match first. */
+  results: SearchHit[];
+  hasMore: boolean;
+}
+
+/** An unsent message waiting in the outbox (with `error` and `code` once refused). */
+export interface OutboxEntry {
+  key: string;
+  id: string;
+  text: string;
+  createdAt: number;
+  replyTo?: number;
+  error?: string;
+  code?: ErrorCode;
+}
+
+/** A change waiting for its ack. */
+export type PendingAction = { id: string; type: 'edit' | 'delete' | 'react' | 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' } & Record<string, unknown>;
+
+export type ConnectionState = 'connecting' | 'online' | 'waiting' | 'reconnecting' | 'refused' | 'closed';
+
+/** Why a connection was refused. */
+export interface Refusal {
+  code: string;
+  message: string;
+  closeCode: number;
+}
+
+export interface Rules {
+  /** Until when we are muted (ms), or null. */
+  mutedUntil: number | null;
+  /** The room's slow mode (seconds, 0 off). */
+  slowMode: number;
+  moderator: boolean;
+}
+
+// -------------------------------------------------------------------------------------------- events
+
+/** Every event's `detail`, by event type. */
+export interface ChatEventMap {
+  status: { state: ConnectionState; retryAt: number | null; attempt: number; reason: Refusal | null };
+  refused: Refusal;
+  welcome: { welcome: WelcomeFrame };
+  /** A stored message, each seq once: `live` false for history, `older` for a loadOlder() page. */
+  message: { message: ChatMessage; own: boolean; live: boolean; older: boolean };
+  /** A message we hold has a new state (edited, deleted, reacted to). */
+  update: { message: ChatMessage };
+  message_updated: { message: ChatMessage };
+  reaction: { reaction: ReactionFrame };
+  reset: Record<string, never>;
+  older: { count: number; hasOlder: boolean };
+  action: { action: PendingAction; ok: boolean; code?: string; message?: string };
+  unread: { count: number; readSeq: number | null };
+  reads: { reads: { user: User; seq: number }[] };
+  outbox: { entries: OutboxEntry[] };
+  roster: { members: User[]; you: User | null; online: number; partial: boolean };
+  presence: { online: number; joins: number; leaves: number };
+  join: { user: User };
+  leave: { user: User };
+  typing: { names: string[] };
+  notice: { text: string };
+  moderation: { record: ModerationRecord; mine: boolean };
+  moderation_log: ModerationLogFrame;
+  rules: Rules;
+  /** An `error` frame that answers nothing we wait for. */
+  error: { error: ChatError };
+}
+
+export type ChatEventType = keyof ChatEventMap;
+
+export declare class ChatEvent<D = unknown> extends Event {
+  constructor(type: string, detail: D);
+  readonly detail: D;
+}
+
+// -------------------------------------------------------------------------------------------- client
+
+export declare class ChatClient extends EventTarget {
+  constructor(options: ChatClientOptions);
+
+  readonly room: string;
+  readonly name: string;
+  readonly state: ConnectionState;
+  /** Ourselves, from the last welcome (null before). */
+  readonly you: User | null;
+  /** The last welcome (undefined before). */
+  readonly welcome?: WelcomeFrame;
+  /** The room's limits from `welcome.limits` (DEFAULT_LIMITS before). */
+  readonly limits: Limits;
+  /** What our token made us here (null before a welcome). */
+  readonly role: Role | null;
+  /** The open connections we know of, by connection id (partial above the presence threshold). */
+  readonly members: Map<string, User>;
+  readonly online: number;
+  readonly partial: boolean;
+  /** Every message we hold, by seq, in its current state. */
+  readonly messages: Map<number, ChatMessage>;
+  readonly outbox: OutboxEntry[];
+  readonly actions: PendingAction[];
+  /** The highest seq seen (resumes `after=` it), null before the first welcome. */
+  readonly lastSeq: number | null;
+  /** The newest room revision seen (resumes `since=` it). */
+  readonly rev: number | null;
+  readonly readSeq: number | null;
+  readonly hasOlder: boolean;
+  /** When the next reconnect is due (ms), while waiting. */
+  readonly retryAt: number | null;
+  /** Why we wait, when the server said "not now" (room_full, rate_limited). */
+  readonly reason: Refusal | null;
+
+  /** Connects, and keeps connected until stop() or a final refusal. */
+  start(): Promise<void> | void;
+  /** Closes for good; what still waits rejects with `closed` (the outbox stays in storage). */
+  stop(): void;
+  /** Skips the backoff wait. */
+  reconnectNow(): void;
+  /** Resolves with the welcome once online; rejects with the refusal, or `closed` after stop(). */
+  ready(): Promise<WelcomeFrame>;
+
+  /** Listens to one event; the listener gets its detail. Returns the unsubscribe. */
+  on<K extends ChatEventType>(type: K, listener: (detail: ChatEventMap[K]) => void): () => void;
+  addEventListener<K extends ChatEventType>(type: K, listener: (event: ChatEvent<ChatEventMap[K]>) => void, options?: boolean | { once?: boolean; signal?: AbortSignal }): void;
+  addEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null, options?: boolean | { once?: boolean; signal?: AbortSignal }): void;
+  removeEventListener<K extends ChatEventType>(type: K, listener: (event: ChatEvent<ChatEventMap[K]>) => void): void;
+  removeEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null): void;
+
+  /** Sends a message; resolves once stored (survives reconnects: same id), rejects on a refusal. */
+  send(text: string, options?: { replyTo?: number | null }): Promise<Sent>;
+  /** Queues a message and returns its outbox entry (send() without the promise). */
+  queue(text: string, options?: { replyTo?: number | null }): OutboxEntry;
+  /** Sends a refused outbox entry again. */
+  retry(id: string): Promise<Sent>;
+  /** Drops an outbox entry unsent (its send() rejects with `discarded`). */
+  discard(id: string): void;
+
+  edit(seq: number, text: string): Promise<Acked>;
+  delete(seq: number): Promise<Acked>;
+  react(seq: number, emoji: string, on?: boolean): Promise<Acked>;
+  toggleReaction(seq: number, emoji: string): Promise<Acked>;
+  /** Moves our read position up to `seq` (no answer comes back: a `read` frame has no id). */
+  read(seq: number): void;
+  markRead(seq: number): void;
+  /** Call on each keystroke: at most one typing frame per 2.5 s. */
+  typing(): void;
+
+  /** A page of messages before `before`, oldest first (changes nothing the client holds). */
+  history(options?: { before?: number; limit?: number }): Promise<HistoryPage>;
+  /** Loads the page before the oldest message we hold (as `message` events with `older`); null if it failed. */
+  loadOlder(limit?: number): Promise<{ count: number; hasOlder: boolean } | null>;
+  search(q: string, options?: { limit?: number; before?: number }): Promise<SearchAnswer>;
+  /** Loads the next roster page (true once merged into `members`). */
+  loadMembers(limit?: number): Promise<boolean>;
+
+  moderate(action: 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode', fields?: { uid?: string; seconds?: number; reason?: string }): Promise<Acked>;
+  ban(uid: string, options?: { reason?: string }): Promise<Acked>;
+  unban(uid: string): Promise<Acked>;
+  kick(uid: string): Promise<Acked>;
+  mute(uid: string, seconds: number): Promise<Acked>;
+  unmute(uid: string): Promise<Acked>;
+  slowMode(seconds: number): Promise<Acked>;
+  moderationLog(options?: { before?: number; limit?: number }): Promise<ModerationLogFrame>;
+  /** Presents a fresh token on the live socket. */
+  authenticate(token: string): Promise<AuthOkFrame>;
+
+  /** Whether `m` is ours (by uid; by name on a server without uids). */
+  isOwn(m: ChatMessage): boolean;
+  /** The emoji we reacted to `seq` with. */
+  myReactions(seq: number): string[];
+  /** The names of the others who have read up to `seq`. */
+  seenBy(seq: number): string[];
+  lastOwn(): ChatMessage | null;
+  unreadCount(): number;
+  oldestSeq(): number | null;
+  rules(): Rules;
+}
+
+// ------------------------------------------------------------------------------------------- helpers
+
+/** The limits assumed until a welcome announces the room's own. */
+export declare const DEFAULT_LIMITS: Readonly<Limits>;
+export declare const TYPING_SHOWN_MS: number;
+export declare const TYPING_EVERY_MS: number;
+export declare const READ_EVERY_MS: number;
+export declare const HISTORY_PAGE: number;
+export declare const KEY_STORAGE_KEY: string;
+
+/** What a close code asks: 'final' (stop), 'busy' (retry later), null (the usual reconnect). */
+export declare function refusalKind(closeCode: number): 'final' | 'busy' | null;
+/** Length in Unicode scalar values, as the server counts. */
+export declare function charCount(text: string): number;
+/** The name trimmed; null when nothing is left. */
+export declare function cleanName(raw: unknown): string | null;
+/** 32 random hex digits. */
+export declare function privateRoomName(): string;
+/** A fresh idempotency id. */
+export declare function messageId(): string;
+/** A fresh identity key (32 characters of base64url). */
+export declare function newKey(): string;
+/** The identity key kept in `storage` (made and stored if missing, or when `renew`). */
+export declare function identityKey(storage: StorageLike | undefined | null, options?: { renew?: boolean }): string;
+/** A message with the fields an older server leaves out filled in. */
+export declare function living(m: Partial<ChatMessage> & { seq: number }): ChatMessage;
+/** Reconnect delay for `attempt`: exponential, capped, with equal jitter. */
+export declare function backoff(attempt: number, options?: BackoffOptions & { random?: () => number }): number;
+/** `welcome.limits` over DEFAULT_LIMITS. */
+export declare function announcedLimits(announced: Partial<Limits> | null | undefined): Limits;
+/** A search snippet as text pieces (never markup). */
+export declare function snippetParts(html: string | null | undefined): { text: string; mark: boolean }[];

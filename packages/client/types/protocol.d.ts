@@ -1,0 +1,286 @@
+// The wire frames of edge-chat protocol v1 (docs/PROTOCOL.md), as the server's serde types in
+// src/protocol.rs, src/moderation.rs and src/search.rs define them. One interface per frame, a union
+// per direction; `type` tells them apart. Fields an older server leaves out are optional.
+
+/** A person (one connection): `id` tells connections apart, `uid` is the stable author id of an
+ * identified client (its `key=` or token), null for an anonymous one. */
+export interface User {
+  id: string;
+  name: string;
+  uid?: string | null;
+}
+
+/** Reaction counts of a message: emoji → how many authors reacted with it. */
+export type Reactions = Record<string, number>;
+
+/** A stored message: a living object, changed by edits, deletion and reactions, each under a new `rev`. */
+export interface ChatMessage {
+  seq: number;
+  /** The sender's idempotency id, null if it sent none. */
+  id: string | null;
+  from: User;
+  /** The current text; "" once deleted. */
+  text: string;
+  /** Milliseconds since the Unix epoch, stamped by the room when it stored the message. */
+  ts: number;
+  reply_to: number | null;
+  edited_at: number | null;
+  version: number;
+  deleted: boolean;
+  reactions: Reactions;
+  rev: number;
+}
+
+/** A search result: the whole current message plus `snippet` (HTML-escaped, hits in <mark>…</mark>). */
+export interface SearchHit extends ChatMessage {
+  snippet: string;
+}
+
+/** What a token made a connection in this room. */
+export type Role = 'member' | 'moderator';
+
+/** The rules a room enforces, announced in `welcome.limits` (lengths in Unicode scalar values). */
+export interface Limits {
+  text: number;
+  name: number;
+  id: number;
+  frame_bytes: number;
+  burst: number;
+  per_sec: number;
+  page: number;
+  query: number;
+  results: number;
+  presence: number;
+  roster_page: number;
+  silent_after: number;
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  room: string;
+  you: User;
+  members: User[];
+  history: ChatMessage[];
+  last_seq: number;
+  truncated: boolean;
+  limits: Limits;
+  rev: number;
+  read_seq: number | null;
+  unread: number;
+  /** Only on a resume with `after=` and `since=`: what changed while away, in `rev` order. */
+  changes?: ChatMessage[];
+  /** Only above the presence threshold: how many are online (`members` is then a first page). */
+  online?: number;
+  role: Role;
+  /** When this connection's token expires (Unix seconds); null without a token. */
+  expires: number | null;
+  slow_mode: number;
+  /** Until when this author is muted (ms), if it is. */
+  muted_until?: number;
+}
+
+export interface MessageFrame extends ChatMessage {
+  type: 'message';
+}
+
+/** The answer to a message, edit, delete, react or moderation frame (`seq` 0 for moderation). */
+export interface AckFrame {
+  type: 'ack';
+  id: string | null;
+  seq: number;
+  ts: number;
+  rev: number;
+}
+
+export interface MessageUpdatedFrame {
+  type: 'message_updated';
+  message: ChatMessage;
+  rev: number;
+}
+
+export interface ReactionFrame {
+  type: 'reaction';
+  seq: number;
+  emoji: string;
+  user: User;
+  on: boolean;
+  counts: Reactions;
+  rev: number;
+}
+
+export interface ReadFrame {
+  type: 'read';
+  user: User;
+  seq: number;
+}
+
+export interface HistoryFrame {
+  type: 'history';
+  id: string | null;
+  messages: ChatMessage[];
+  has_more: boolean;
+}
+
+export interface SearchResultsFrame {
+  type: 'search_results';
+  id: string | null;
+  results: SearchHit[];
+  has_more: boolean;
+}
+
+export interface JoinFrame {
+  type: 'join';
+  user: User;
+}
+
+export interface LeaveFrame {
+  type: 'leave';
+  user: User;
+}
+
+export interface PresenceFrame {
+  type: 'presence';
+  online: number;
+  joined: User[];
+  left: User[];
+  joins: number;
+  leaves: number;
+}
+
+export interface RosterFrame {
+  type: 'roster';
+  id: string | null;
+  online: number;
+  members: User[];
+  /** The `after` of the next page; null on the last one. */
+  next: string | null;
+}
+
+export interface TypingFrame {
+  type: 'typing';
+  user: User;
+}
+
+export type ModerationAction = 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' | 'delete';
+
+/** A moderator's action as every connection hears it, and as the log keeps it (with `log_id`). */
+export interface ModerationRecord {
+  action: ModerationAction;
+  uid?: string;
+  /** The deleted message (`delete`). */
+  seq?: number;
+  seconds?: number;
+  reason?: string;
+  by: User;
+  at: number;
+  log_id?: number;
+}
+
+export interface ModerationFrame extends ModerationRecord {
+  type: 'moderation';
+}
+
+/** The moderation rules in force. */
+export interface ModerationRules {
+  bans: string[];
+  mutes: { uid: string; until: number }[];
+  slow_mode: number;
+}
+
+export interface ModerationLogFrame {
+  type: 'moderation_log';
+  id: string | null;
+  records: ModerationRecord[];
+  has_more: boolean;
+  rules: ModerationRules;
+}
+
+export interface AuthOkFrame {
+  type: 'auth_ok';
+  id: string | null;
+  role: Role;
+  expires: number;
+}
+
+/** Every code the server sends (src/error.rs). */
+export type ServerErrorCode =
+  | 'bad_json'
+  | 'bad_request'
+  | 'too_large'
+  | 'rate_limited'
+  | 'bad_room'
+  | 'bad_name'
+  | 'bad_key'
+  | 'bad_after'
+  | 'bad_limit'
+  | 'bad_query'
+  | 'room_full'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'upgrade_required'
+  | 'forbidden_origin'
+  | 'unauthorized'
+  | 'token_expired'
+  | 'forbidden'
+  | 'banned'
+  | 'kicked'
+  | 'muted'
+  | 'slow_mode'
+  | 'id_conflict'
+  | 'disabled'
+  | 'bad_config'
+  | 'internal';
+
+export interface ErrorFrame {
+  type: 'error';
+  code: ServerErrorCode;
+  message: string;
+  /** The client id of the refused frame, when it could be read. */
+  id?: string | null;
+}
+
+/** Only to a connection that asked for `batch=1`: one room turn's frames, in order. */
+export interface BatchFrame {
+  type: 'batch';
+  frames: ServerFrame[];
+}
+
+export type ServerFrame =
+  | WelcomeFrame
+  | MessageFrame
+  | AckFrame
+  | MessageUpdatedFrame
+  | ReactionFrame
+  | ReadFrame
+  | HistoryFrame
+  | SearchResultsFrame
+  | JoinFrame
+  | LeaveFrame
+  | PresenceFrame
+  | RosterFrame
+  | TypingFrame
+  | ModerationFrame
+  | ModerationLogFrame
+  | AuthOkFrame
+  | ErrorFrame;
+
+// Client → server.
+
+export type ClientFrame =
+  | { type: 'message'; text: string; id?: string; reply_to?: number }
+  | { type: 'typing' }
+  | { type: 'edit'; seq: number; text: string; id?: string }
+  | { type: 'delete'; seq: number; id?: string }
+  | { type: 'react'; seq: number; emoji: string; on?: boolean; id?: string }
+  | { type: 'read'; seq: number }
+  | { type: 'history'; before?: number; limit?: number; id?: string }
+  | { type: 'search'; q: string; limit?: number; before?: number; id?: string }
+  | { type: 'roster'; after?: string; limit?: number; id?: string }
+  | { type: 'auth'; token: string; id?: string }
+  | { type: 'ban'; uid: string; reason?: string; id?: string }
+  | { type: 'unban'; uid: string; id?: string }
+  | { type: 'kick'; uid: string; id?: string }
+  | { type: 'mute'; uid: string; seconds: number; id?: string }
+  | { type: 'unmute'; uid: string; id?: string }
+  | { type: 'slow_mode'; seconds: number; id?: string }
+  | { type: 'moderation_log'; before?: number; limit?: number; id?: string };
