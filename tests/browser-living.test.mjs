@@ -3,7 +3,7 @@
 // makes about a message that lives — replied to, edited (its earlier versions on demand), deleted
 // (a placeholder stays), reacted to, read — plus the identity behind "own", a resume that brings what
 // changed while away, scrolling back, safe links, day separators, and v1 clients left unchanged.
-// client.js's rules for each frame are tested without a browser in tests/client.test.mjs.
+// The SDK's rules for each frame are tested without a browser in tests/client.test.mjs.
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, test } from 'node:test';

@@ -1,7 +1,7 @@
 // Search on the page (the server half is tests/search.test.mjs): in Debian's headless Chromium
 // against the real `wrangler dev`. The search box in the room header lists the matches with their
 // snippets highlighted — as text, never as markup — and a click jumps to the message in its context,
-// loading the older pages it sits in. client.js's search() and snippetParts() are tested without a
+// loading the older pages it sits in. The SDK's search() and snippetParts() are tested without a
 // browser in tests/client.test.mjs.
 
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 // The browser client in public/ keeps its promises to the person using it, driven in Debian's
 // headless Chromium against the real `wrangler dev`: chat both ways, a live roster, an expiring typing
 // line, text that stays text, a strict CSP, failures that say why, and — across a server restart —
-// resume without gaps or doubles and an offline message delivered exactly once. client.js's own timing
+// resume without gaps or doubles and an offline message delivered exactly once. The SDK's own timing
 // rules (fake socket, fake clock) are tested without a browser in tests/client.test.mjs.
 //
 // UPDATE_SCREENSHOT=1 also writes the conversation screenshot to docs/screenshot.png (the README's

@@ -148,7 +148,7 @@ describe('connection: heartbeat, backoff, resume, typing', () => {
 });
 
 describe('the rules come from the server, not from a copy', () => {
-  test('client.js exports no copy of the room, name or size rules; a name is only trimmed', () => {
+  test('the SDK exports no copy of the room, name or size rules; a name is only trimmed', () => {
     for (const copy of ['ROOM_RE', 'isRoomName', 'MAX_TEXT']) assert.equal(copy in clientModule, false, `${copy} is still exported`);
     assert.equal(cleanName('  ann  '), 'ann');
     assert.equal(cleanName('   '), null, 'an empty field is nothing to send');
