@@ -5,27 +5,14 @@
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { after, afterEach, before, test } from 'node:test';
-import { eventually, getJson, sleep, startServer, uniqueRoom } from './common/harness.mjs';
-import { launchBrowser, openPage, say, shownMessages } from './common/browser.mjs';
+import { test } from 'node:test';
+import { eventually, getJson, sleep, uniqueRoom } from './common/harness.mjs';
+import { browserSuite, openPage, say, shownMessages } from './common/browser.mjs';
 
 const JWT_SECRET = 'test-jwt-secret-browser';
 const LIFETIME_SECS = 3;
 
-let server;
-let browser;
-const contexts = [];
-
-before(async () => {
-  [server, browser] = await Promise.all([startServer({ vars: { JWT_SECRET, JWT_LEEWAY_SECS: '1' } }), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-});
+const suite = browserSuite({ vars: { JWT_SECRET, JWT_LEEWAY_SECS: '1' } });
 
 const b64 = (value) => Buffer.from(JSON.stringify(value)).toString('base64url');
 function hs256(claims) {
@@ -41,7 +28,7 @@ function hs256(claims) {
 async function signedInPage(name, room, { renew }) {
   const reasons = [];
   const sockets = [];
-  const chat = await openPage(browser, `${server.base}/#room=${room}`, {
+  const chat = await openPage(suite.browser, `${suite.server.base}/#room=${room}`, {
     async beforeGoto(context) {
       await context.exposeBinding('appToken', (_source, { room: forRoom, name: forName, reason }) => {
         reasons.push(reason);
@@ -57,7 +44,7 @@ async function signedInPage(name, room, { renew }) {
       });
     },
   });
-  contexts.push(chat.context);
+  suite.contexts.push(chat.context);
   const { page } = chat;
   await page.getByLabel('Your name').fill(name);
   await page.getByLabel('Your name').press('Enter');
@@ -92,7 +79,7 @@ test('a token that runs out anyway: a fresh one from the hook and a seamless rec
   await say(ann.page, 'after the expiry');
   await eventually(async () => (await shownMessages(ann.page)).some((m) => m.text === 'after the expiry'), 10_000);
   const reader = hs256({ sub: 'reader', rooms: [room], exp: Math.floor(Date.now() / 1000) + 60 });
-  const stored = await getJson(`${server.base}/api/rooms/${room}/messages?token=${reader}`);
+  const stored = await getJson(`${suite.server.base}/api/rooms/${room}/messages?token=${reader}`);
   assert.deepEqual(stored.body.messages.map((m) => m.text), ['before the expiry', 'after the expiry'], 'stored once each');
   const shown = (await shownMessages(ann.page)).map((m) => m.text);
   assert.deepEqual(shown, ['before the expiry', 'after the expiry'], 'each message once, in order');

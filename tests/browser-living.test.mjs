@@ -6,34 +6,17 @@
 // The SDK's rules for each frame are tested without a browser in tests/client.test.mjs.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
-import { Client, eventually, getJson, startServer, uniqueRoom } from './common/harness.mjs';
-import { joinChat, launchBrowser, say, shownMessages } from './common/browser.mjs';
+import { describe, test } from 'node:test';
+import { Client, eventually, getJson, uniqueRoom } from './common/harness.mjs';
+import { browserSuite, say, shownMessages } from './common/browser.mjs';
 
-let server;
-let browser;
-const contexts = [];
+const suite = browserSuite();
 
-before(async () => {
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-});
-
-async function person(name, room, options = {}) {
-  const chat = await joinChat(browser, server.base, { name, room, ...options });
-  contexts.push(chat.context);
-  return chat;
-}
+const person = suite.join;
 
 /** The stored message showing `text` (a string is a substring, a RegExp must match). */
 const item = (page, text) => page.locator('#messages li.msg:not(.pending)').filter({ has: page.locator('.text', { hasText: text }) });
-const stored = async (room) => (await getJson(`${server.base}/api/rooms/${room}/messages?limit=1000`)).body.messages;
+const stored = async (room) => (await getJson(`${suite.server.base}/api/rooms/${room}/messages?limit=1000`)).body.messages;
 const storedOne = async (room, text) => (await stored(room)).find((m) => m.text === text);
 /** Presses a message's action (Reply, React, Edit, Delete…) with the keyboard. */
 const act = (page, text, label) => item(page, text).getByRole('button', { name: label, exact: true }).press('Enter');
@@ -65,7 +48,7 @@ describe('living messages on the page', () => {
     for (const url of sockets) assert.equal(new URL(url).searchParams.get('key'), k, url);
     // The room knows this browser by the uid the key gives, which is not the key.
     const [m] = await stored(room);
-    const probe = await Client.connect(server.ws(room, { name: 'someone else', key: k }));
+    const probe = await Client.connect(suite.server.ws(room, { name: 'someone else', key: k }));
     assert.equal(m.from.uid, probe.welcome.you.uid);
     await probe.close();
     assert.ok(!JSON.stringify(await stored(room)).includes(k), 'the key never comes back');
@@ -101,7 +84,7 @@ describe('living messages on the page', () => {
       assert.equal(await q.locator('.quote-text').textContent(), 'where shall we meet?');
     }
     // Push the original out of sight, then follow the quote back to it.
-    const chatter = await Client.connect(server.ws(room, { name: 'chatter' }));
+    const chatter = await Client.connect(suite.server.ws(room, { name: 'chatter' }));
     for (let i = 0; i < 15; i++) await chatter.say(`filler ${i}`);
     await chatter.close();
     await item(ann, 'filler 14').waitFor();
@@ -282,7 +265,7 @@ describe('living messages on the page', () => {
   test('scrolled to the top, older messages load page by page without moving what is on screen', async () => {
     const room = uniqueRoom('scroll');
     // 120 messages, fast: six v1 clients, each within its own rate-limit bucket (burst 20).
-    const writers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => Client.connect(server.ws(room, { name: `w${i}` }))));
+    const writers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => Client.connect(suite.server.ws(room, { name: `w${i}` }))));
     await Promise.all(writers.map(async (w, i) => {
       for (let j = 0; j < 20; j++) await w.say(`w${i} says ${j}`);
     }));
@@ -312,7 +295,7 @@ describe('living messages on the page', () => {
 
   test('a window tall enough for every message loads the older ones by itself; the "Load older messages" button works too', async () => {
     const room = uniqueRoom('olderkeys');
-    const writers = await Promise.all([0, 1, 2].map((i) => Client.connect(server.ws(room, { name: `w${i}` }))));
+    const writers = await Promise.all([0, 1, 2].map((i) => Client.connect(suite.server.ws(room, { name: `w${i}` }))));
     await Promise.all(writers.map(async (w, i) => {
       for (let j = 0; j < 20; j++) await w.say(`w${i}-${j}`);
     }));
@@ -335,7 +318,7 @@ describe('living messages on the page', () => {
     await item(bob, 'hello bob').waitFor();
     const bobKey = await key(bob);
     const readMark = async () => {
-      const probe = await Client.connect(server.ws(room, { name: 'bob', key: bobKey }));
+      const probe = await Client.connect(suite.server.ws(room, { name: 'bob', key: bobKey }));
       await probe.close();
       return [probe.welcome.read_seq, probe.welcome.unread];
     };
@@ -399,7 +382,7 @@ describe('living messages on the page', () => {
     const room = uniqueRoom('links');
     const { page: ann, context } = await person('ann', room);
     const { page: bob, errors } = await person('bob', room);
-    const local = `${server.base}/favicon.svg`;
+    const local = `${suite.server.base}/favicon.svg`;
     const text = `docs at ${local}, and https://example.com/a?b=1. Not javascript:alert(1) or data:text/html,hi; nor <a href="javascript:x">x</a>`;
     await say(bob, text);
     const msg = item(ann, 'docs at');
@@ -439,7 +422,7 @@ describe('living messages on the page', () => {
 
   test('v1 clients (no key, old frames only) talk with the page unchanged; their messages can be answered but not edited', async () => {
     const room = uniqueRoom('v1');
-    const v1 = await Client.connect(server.ws(room, { name: 'wscat' }));
+    const v1 = await Client.connect(suite.server.ws(room, { name: 'wscat' }));
     const { page: ann, errors } = await person('ann', room);
     await v1.say('hello from wscat');
     await item(ann, 'hello from wscat').waitFor();

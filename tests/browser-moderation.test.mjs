@@ -5,26 +5,13 @@
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { after, afterEach, before, describe, test } from 'node:test';
-import { startServer, uniqueRoom } from './common/harness.mjs';
-import { joinChat, launchBrowser, say } from './common/browser.mjs';
+import { describe, test } from 'node:test';
+import { uniqueRoom } from './common/harness.mjs';
+import { browserSuite, say } from './common/browser.mjs';
 
 const JWT_SECRET = 'test-jwt-secret-browser-moderation';
 
-let server;
-let browser;
-const contexts = [];
-
-before(async () => {
-  [server, browser] = await Promise.all([startServer({ vars: { JWT_SECRET } }), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-});
+const suite = browserSuite({ vars: { JWT_SECRET } });
 
 const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
 function token(room, sub, name, role) {
@@ -35,15 +22,11 @@ function token(room, sub, name, role) {
 /** A person signed in by the embedding app: its getToken hook hands the page a JWT. */
 async function person(room, sub, name, role = 'member') {
   const jwt = token(room, sub, name, role);
-  const chat = await joinChat(browser, server.base, {
-    name,
-    room,
+  return suite.join(name, room, {
     beforeGoto: (context) => context.addInitScript((t) => {
       window.edgeChat = { getToken: async () => t };
     }, jwt),
   });
-  contexts.push(chat.context);
-  return chat;
 }
 
 const item = (page, text) => page.locator('#messages li.msg:not(.pending)').filter({ has: page.locator('.text', { hasText: text }) });

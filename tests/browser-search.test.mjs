@@ -5,30 +5,13 @@
 // browser in tests/client.test.mjs.
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, test } from 'node:test';
-import { Client, eventually, startServer, uniqueRoom } from './common/harness.mjs';
-import { joinChat, launchBrowser, shownMessages } from './common/browser.mjs';
+import { describe, test } from 'node:test';
+import { Client, eventually, uniqueRoom } from './common/harness.mjs';
+import { browserSuite, shownMessages } from './common/browser.mjs';
 
-let server;
-let browser;
-const contexts = [];
+const suite = browserSuite();
 
-before(async () => {
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-});
-
-async function person(name, room) {
-  const chat = await joinChat(browser, server.base, { name, room });
-  contexts.push(chat.context);
-  return chat;
-}
+const person = suite.join;
 
 async function searchFor(page, q) {
   const box = page.getByRole('searchbox', { name: 'Search this room' });
@@ -40,11 +23,11 @@ describe('search on the page', () => {
   test('matches are listed with highlighted snippets drawn as text; a click jumps to the message, loading its page', async () => {
     const room = uniqueRoom('page-search');
     // An old message far above the welcome's 50, with markup in it, then 120 newer ones.
-    const bob = await Client.connect(server.ws(room, { name: 'bob' }));
+    const bob = await Client.connect(suite.server.ws(room, { name: 'bob' }));
     await bob.say('filler before');
     const needle = await bob.say('Meet at the café <img src=x onerror=alert(1)> at noon');
     await bob.close();
-    const writers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => Client.connect(server.ws(room, { name: `w${i}` }))));
+    const writers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => Client.connect(suite.server.ws(room, { name: `w${i}` }))));
     await Promise.all(writers.map(async (w, i) => {
       for (let j = 0; j < 20; j++) await w.say(`w${i} says ${j}`);
     }));

@@ -11,34 +11,16 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { after, afterEach, before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { Client, ROOT, eventually, restartServer, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
-import { joinChat, launchBrowser, openPage, say, shownMessages } from './common/browser.mjs';
+import { browserSuite, openPage, say, shownMessages } from './common/browser.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/.artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
 
-let server;
-let browser;
-const contexts = [];
+const suite = browserSuite();
 
-before(async () => {
-  [server, browser] = await Promise.all([startServer(), launchBrowser()]);
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
-afterEach(async () => {
-  await Promise.all(contexts.splice(0).map((c) => c.close().catch(() => {})));
-});
-
-/** joinChat, remembering the context so it is closed after the test. */
-async function person(name, room, options = {}, base = server.base) {
-  const chat = await joinChat(browser, base, { name, room, ...options });
-  contexts.push(chat.context);
-  return chat;
-}
+const person = suite.join;
 
 const messageItem = (page, text) => page.locator('#messages li.msg:not(.pending)').filter({ has: page.locator('.text', { hasText: text }) });
 const texts = async (page) => (await shownMessages(page)).map((m) => m.text);
@@ -46,7 +28,7 @@ const count = (list, text) => list.filter((t) => t === text).length;
 
 describe('the page', () => {
   test('is served with a strict Content-Security-Policy that the browser enforces', async () => {
-    const res = await fetch(`${server.base}/`);
+    const res = await fetch(`${suite.server.base}/`);
     const csp = res.headers.get('content-security-policy');
     assert.ok(csp, 'GET / must carry a Content-Security-Policy header (public/_headers)');
     const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v]));
@@ -56,10 +38,10 @@ describe('the page', () => {
     assert.deepEqual(directives['frame-ancestors'], ["'none'"]);
     assert.deepEqual(directives['require-trusted-types-for'], ["'script'"]);
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
-    assert.equal((await fetch(`${server.base}/_headers`)).status === 200, false, '_headers itself is not served');
+    assert.equal((await fetch(`${suite.server.base}/_headers`)).status === 200, false, '_headers itself is not served');
 
-    const { page, context, errors } = await openPage(browser, `${server.base}/`);
-    contexts.push(context);
+    const { page, context, errors } = await openPage(suite.browser, `${suite.server.base}/`);
+    suite.contexts.push(context);
     // Trusted Types with no policy: an HTML sink throws instead of parsing markup.
     const sink = await page.evaluate(() => {
       try {
@@ -86,8 +68,8 @@ describe('the page', () => {
   test('two pages chat both ways, keyboard only: names, local times, own messages marked, Shift+Enter a newline', async () => {
     const room = uniqueRoom('both');
     // ann arrives by keyboard alone: the invitation link fills the room, the name field has focus.
-    const { page: ann, context, errors } = await openPage(browser, `${server.base}/#room=${room}`);
-    contexts.push(context);
+    const { page: ann, context, errors } = await openPage(suite.browser, `${suite.server.base}/#room=${room}`);
+    suite.contexts.push(context);
     assert.equal(await ann.getByLabel('Room', { exact: true }).inputValue(), room);
     await ann.keyboard.type('ann');
     await ann.keyboard.press('Enter');
@@ -105,7 +87,7 @@ describe('the page', () => {
     await box.press('Enter');
     await messageItem(ann, 'lines').waitFor();
 
-    const log = (await storedMessages(server, room)).messages;
+    const log = (await storedMessages(suite.server, room)).messages;
     assert.deepEqual(log.map((m) => [m.from.name, m.text]), [['ann', 'hi bob'], ['bob', 'two\nlines']]);
     for (const [page, me] of [[ann, 'ann'], [bob, 'bob']]) {
       const shown = await shownMessages(page);
@@ -149,7 +131,7 @@ describe('the page', () => {
     const room = uniqueRoom('typing');
     const { page: ann } = await person('ann', room);
     const { page: bob } = await person('bob', room);
-    const watcher = await Client.connect(server.ws(room, { name: 'watcher' }));
+    const watcher = await Client.connect(suite.server.ws(room, { name: 'watcher' }));
     try {
       const started = Date.now();
       await bob.getByLabel('Message', { exact: true }).pressSequentially('hello the', { delay: 60 });
@@ -187,8 +169,8 @@ describe('the page', () => {
   });
 
   test('"New private room" makes an unguessable room that lives in the URL, so the link invites a friend', async () => {
-    const { page: ann, context, errors } = await openPage(browser, `${server.base}/`);
-    contexts.push(context);
+    const { page: ann, context, errors } = await openPage(suite.browser, `${suite.server.base}/`);
+    suite.contexts.push(context);
     await ann.getByLabel('Your name').fill('ann');
     await ann.getByRole('button', { name: 'New private room' }).click();
     await ann.locator('#status', { hasText: /^online$/ }).waitFor();
@@ -197,8 +179,8 @@ describe('the page', () => {
     assert.equal(await ann.locator('#room-name').textContent(), room);
 
     // A friend opens the link: the room is filled in, only the name is asked.
-    const { page: friend, context: c2 } = await openPage(browser, ann.url());
-    contexts.push(c2);
+    const { page: friend, context: c2 } = await openPage(suite.browser, ann.url());
+    suite.contexts.push(c2);
     assert.equal(await friend.getByLabel('Room', { exact: true }).inputValue(), room);
     await friend.getByLabel('Your name').fill('bob');
     await friend.getByLabel('Your name').press('Enter');
@@ -238,7 +220,7 @@ describe('the page', () => {
     const refused = ann.locator('#messages li.failed', { hasText: /Not sent: rate limited/ });
     const nRefused = await refused.count();
     assert.ok(nRefused >= 5, `expected the burst to hit the rate limit, ${nRefused} refused`);
-    const log = (await storedMessages(server, room)).messages;
+    const log = (await storedMessages(suite.server, room)).messages;
     assert.equal(log.length + nRefused, burst, 'each burst message is either stored or shown as refused');
     assert.equal(await ann.locator('#messages li.msg:not(.pending)').count(), log.length);
 
@@ -248,7 +230,7 @@ describe('the page', () => {
     const id = await first.getAttribute('data-id');
     await first.getByRole('button', { name: 'Retry' }).press('Enter');
     await messageItem(bob, new RegExp(`^${text}$`)).waitFor();
-    const after = (await storedMessages(server, room)).messages;
+    const after = (await storedMessages(suite.server, room)).messages;
     assert.equal(after.length, log.length + 1);
     assert.deepEqual(after.filter((m) => m.text === text).map((m) => m.id), [id]);
     assert.equal(count(await texts(ann), text), 1);
@@ -289,7 +271,7 @@ describe('the page', () => {
     await say(ann, 'after');
     await messageItem(bob, 'after').waitFor();
 
-    const log = (await storedMessages(server, room)).messages;
+    const log = (await storedMessages(suite.server, room)).messages;
     assert.deepEqual(log.map((m) => m.text), ['lost ack', 'after']);
     for (const page of [ann, bob]) assert.deepEqual(await texts(page), ['lost ack', 'after']);
     const ids = new Set(sent.filter((f) => f.text === 'lost ack').map((f) => f.id));
@@ -302,10 +284,10 @@ describe('the page', () => {
     // clash comes from the same key — this browser's other tab, say, which took the id before.
     const room = uniqueRoom('idclash');
     const key = randomBytes(24).toString('base64url');
-    const otherTab = await Client.connect(server.ws(room, { name: 'dan', key }));
+    const otherTab = await Client.connect(suite.server.ws(room, { name: 'dan', key }));
     await otherTab.say('the other tab', 'c-taken');
     await otherTab.close();
-    const stranger = await Client.connect(server.ws(room, { name: 'dan' })); // anonymous: its ids are its own
+    const stranger = await Client.connect(suite.server.ws(room, { name: 'dan' })); // anonymous: its ids are its own
     await stranger.say('another dan', 'c-mine-too');
     await stranger.close();
     // This tab's outbox (sessionStorage) holds a message that, by a 1-in-2^48 chance, got that id too.
@@ -322,7 +304,7 @@ describe('the page', () => {
     });
     await messageItem(dan, 'also mine').waitFor();
     await messageItem(dan, /^mine$/).waitFor();
-    const log = (await storedMessages(server, room)).messages;
+    const log = (await storedMessages(suite.server, room)).messages;
     assert.deepEqual(log.map((m) => m.text).sort(), ['also mine', 'another dan', 'mine', 'the other tab'], 'no message lost or taken for another');
     const byText = Object.fromEntries(log.map((m) => [m.text, m]));
     assert.equal(byText['the other tab'].id, 'c-taken');
@@ -356,7 +338,7 @@ describe('the page', () => {
     await messageItem(bob, 'kept in the outbox').waitFor({ timeout: 15_000 });
     await messageItem(ann, 'kept in the outbox').waitFor();
     assert.equal(await pending.count(), 0);
-    assert.deepEqual((await storedMessages(server, room)).messages.map((m) => m.text), ['kept in the outbox']);
+    assert.deepEqual((await storedMessages(suite.server, room)).messages.map((m) => m.text), ['kept in the outbox']);
     assert.deepEqual(await texts(bob), ['kept in the outbox']);
     assert.equal(await ann.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('edge-chat:outbox')).length), 0, 'the outbox is emptied once acked');
   });
@@ -444,8 +426,8 @@ describe('refusals', () => {
 
   /** The page on `url`, with a count of the sockets it opens from now on. */
   async function watchedPage(url, options) {
-    const chat = await openPage(browser, url, options);
-    contexts.push(chat.context);
+    const chat = await openPage(suite.browser, url, options);
+    suite.contexts.push(chat.context);
     chat.sockets = [];
     chat.page.on('websocket', (ws) => chat.sockets.push(ws.url()));
     return chat;
@@ -456,10 +438,10 @@ describe('refusals', () => {
   test('a name the server refuses says why, does not retry, and lets the user fix it', async () => {
     const room = uniqueRoom('badname');
     const tooLong = 'n'.repeat(40);
-    const refusal = await Client.refusedOnSocket(server.ws(room, { name: tooLong }));
+    const refusal = await Client.refusedOnSocket(suite.server.ws(room, { name: tooLong }));
     assert.deepEqual([refusal.code, refusal.closeCode], ['bad_name', 4400]);
 
-    const { page, sockets, errors } = await watchedPage(`${server.base}/#room=${room}`);
+    const { page, sockets, errors } = await watchedPage(`${suite.server.base}/#room=${room}`);
     await page.getByLabel('Your name').fill(tooLong);
     await page.getByLabel('Your name').press('Enter');
     const nameError = page.locator('#name-error');
@@ -482,17 +464,17 @@ describe('refusals', () => {
     await page.locator('#status', { hasText: /^online$/ }).waitFor();
     assert.equal(await page.locator('#room-name').textContent(), room);
     await say(page, 'fixed');
-    await eventually(async () => (await storedMessages(server, room)).messages.length === 1, 5000, 'the message to be stored');
-    assert.deepEqual((await storedMessages(server, room)).messages.map((m) => [m.from.name, m.text]), [['ann', 'fixed']]);
+    await eventually(async () => (await storedMessages(suite.server, room)).messages.length === 1, 5000, 'the message to be stored');
+    assert.deepEqual((await storedMessages(suite.server, room)).messages.map((m) => [m.from.name, m.text]), [['ann', 'fixed']]);
     assert.deepEqual(errors, []);
   });
 
   test('a link to a room name the server refuses says why and offers a new private room', async () => {
     const bad = 'no such room!';
-    const refusal = await Client.refusedOnSocket(server.ws(encodeURIComponent(bad), { name: 'ann' }));
+    const refusal = await Client.refusedOnSocket(suite.server.ws(encodeURIComponent(bad), { name: 'ann' }));
     assert.deepEqual([refusal.code, refusal.closeCode], ['bad_room', 4400]);
 
-    const { page, sockets, errors } = await watchedPage(`${server.base}/#${new URLSearchParams({ room: bad })}`);
+    const { page, sockets, errors } = await watchedPage(`${suite.server.base}/#${new URLSearchParams({ room: bad })}`);
     assert.equal(await page.getByLabel('Room', { exact: true }).inputValue(), bad, 'the link fills the room as it is');
     await page.getByLabel('Your name').fill('ann');
     await page.getByLabel('Your name').press('Enter');
@@ -578,7 +560,7 @@ describe('refusals', () => {
   test('too many connections from one network: the page says so and retries until let in', async () => {
     const room = uniqueRoom('ratelimited');
     let sockets = 0;
-    const { page, errors } = await watchedPage(`${server.base}/#room=${room}`, {
+    const { page, errors } = await watchedPage(`${suite.server.base}/#room=${room}`, {
       async beforeGoto(context) {
         // The per-client limit needs 120 sockets a minute from one address; here the first socket is
         // refused exactly as the server refuses (an error frame, then close 4429), the next let through.

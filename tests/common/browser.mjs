@@ -1,7 +1,10 @@
-// Browser helpers for tests/browser.test.mjs: Debian's Chromium (never a downloaded one) driven by
-// playwright-core, headless, with only 127.0.0.1 reachable, and a page object per chat participant.
+// Browser helpers for the page tests (tests/browser*.test.mjs): Debian's Chromium (never a downloaded
+// one) driven by playwright-core, headless, with only 127.0.0.1 reachable, a page object per chat
+// participant, and `browserSuite`, the server-and-browser setup each of those files shares.
 
+import { after, afterEach, before } from 'node:test';
 import { chromium } from 'playwright-core';
+import { startServer } from './harness.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
@@ -64,4 +67,40 @@ export function shownMessages(page) {
       time: li.querySelector('time')?.textContent ?? '',
     })),
   );
+}
+
+/**
+ * The setup of a page-test file: one `wrangler dev` (started with `serverOptions`) and one Chromium
+ * for the whole file, each person in a fresh browser context, closed after every test. `suite.server`
+ * and `suite.browser` are set once the file's `before` ran (a test that restarts the server assigns
+ * `suite.server`); `suite.join` and `suite.open` are joinChat and openPage whose contexts are closed
+ * for you; a context opened otherwise goes into `suite.contexts`.
+ */
+export function browserSuite(serverOptions = {}) {
+  const suite = {
+    server: null,
+    browser: null,
+    contexts: [],
+    async join(name, room, options = {}, base = suite.server.base) {
+      const chat = await joinChat(suite.browser, base, { name, room, ...options });
+      suite.contexts.push(chat.context);
+      return chat;
+    },
+    async open(url, options) {
+      const chat = await openPage(suite.browser, url, options);
+      suite.contexts.push(chat.context);
+      return chat;
+    },
+  };
+  before(async () => {
+    [suite.server, suite.browser] = await Promise.all([startServer(serverOptions), launchBrowser()]);
+  });
+  after(async () => {
+    await suite.browser?.close();
+    await suite.server?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(suite.contexts.splice(0).map((c) => c.close().catch(() => {})));
+  });
+  return suite;
 }
