@@ -252,6 +252,15 @@ describe('the package', () => {
     assert.deepEqual(declared, Object.keys(sdk).sort());
   });
 
+  test('ChatEventMap types every event the client emits, and no other', () => {
+    const source = readFileSync(join(PACKAGE, 'src/client.js'), 'utf8');
+    const emitted = new Set([...source.matchAll(/this\.emit\('(\w+)'/g)].map((m) => m[1]));
+    const dts = readFileSync(join(PACKAGE, 'types/index.d.ts'), 'utf8');
+    const map = dts.slice(dts.indexOf('export interface ChatEventMap {'), dts.indexOf('export type ChatEventType'));
+    const typed = new Set([...map.matchAll(/^  (\w+): /gm)].map((m) => m[1]));
+    assert.deepEqual([...emitted].sort(), [...typed].sort());
+  });
+
   test('a consumer type-checks under tsc --strict against the package layout, and wrong uses do not', () => {
     const dir = mkdtempSync(join(tmpdir(), 'edge-chat-sdk-'));
     try {
