@@ -3,13 +3,17 @@
 // JWTs from a getToken hook). Every action is awaited on the room's real answer: sends, edits,
 // reactions, deletions and moderator actions on their acks, refusals as typed ChatErrors, queries on
 // their answer frames; a message sent while the server is down resolves once it is back and stored.
+// Last, the same file inside a Worker: workerd (through Miniflare, which wrangler itself runs on)
+// with the runtime's own WebSocket.
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
+import { Miniflare } from 'miniflare';
 import WebSocket from 'ws';
 import { ROOT, eventually, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 
@@ -152,5 +156,46 @@ describe('the SDK against wrangler dev', () => {
     assert.equal(sent.seq, first.seq + 1);
     const stored = await ann.history({ limit: 10 });
     assert.deepEqual(stored.messages.map((m) => m.text), ['before the restart', 'while the server was down']);
+  });
+
+  test('the same bundle runs inside a Worker: workerd\'s own WebSocket, a send awaited on its ack', async () => {
+    const room = uniqueRoom('sdk-worker');
+    const worker = `
+      import { ChatClient } from './sdk.js';
+      export default {
+        async fetch(request) {
+          const { origin, room, token } = await request.json();
+          const client = new ChatClient({ room, name: 'worker', origin, token });
+          client.start();
+          try {
+            const welcome = await client.ready();
+            const sent = await client.send('from a Worker');
+            return Response.json({ name: welcome.you.name, seq: sent.seq, limits: client.limits.text });
+          } catch (e) {
+            return Response.json({ error: String(e), code: e.code }, { status: 500 });
+          } finally {
+            client.stop();
+          }
+        },
+      };`;
+    const mf = new Miniflare({
+      modules: [
+        { type: 'ESModule', path: 'worker.js', contents: worker },
+        { type: 'ESModule', path: 'sdk.js', contents: readFileSync(path.join(ROOT, 'packages/client/dist/index.js'), 'utf8') },
+      ],
+      compatibilityDate: '2026-04-26',
+    });
+    try {
+      const body = JSON.stringify({ origin: server.base, room, token: jwt(room, 'worker-1', 'worker') });
+      const res = await mf.dispatchFetch('http://localhost/', { method: 'POST', body });
+      const answer = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(answer));
+      assert.deepEqual(answer, { name: 'worker', seq: 1, limits: 4000 });
+      const seen = person(room, 'ann-4', 'ann');
+      await seen.ready();
+      assert.deepEqual((await seen.history()).messages.map((m) => [m.from.name, m.text]), [['worker', 'from a Worker']]);
+    } finally {
+      await mf.dispose();
+    }
   });
 });
