@@ -279,6 +279,10 @@ describe('the package', () => {
     }
   });
 
+  test('tsc checks the JavaScript runtime itself (checkJs, packages/client/tsconfig.json)', () => {
+    execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', join(PACKAGE, 'tsconfig.json')], { encoding: 'utf8' });
+  });
+
   test('npm pack holds the bundle, the declarations, the readme and the license, nothing stray', () => {
     const meta = JSON.parse(readFileSync(join(PACKAGE, 'package.json'), 'utf8'));
     assert.equal(meta.private, undefined);

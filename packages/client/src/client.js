@@ -723,7 +723,11 @@ export class ChatClient extends EventTarget {
     return this.act({ type: action, ...fields });
   }
 
-  /** Bans the author `uid` from the room (moderators only); `reason` at most 200 characters. */
+  /**
+   * Bans the author `uid` from the room (moderators only); `reason` at most 200 characters.
+   * @param {string} uid
+   * @param {{reason?: string}} [options]
+   */
   ban(uid, { reason } = {}) {
     return this.moderate('ban', reason == null ? { uid } : { uid, reason });
   }
@@ -754,6 +758,7 @@ export class ChatClient extends EventTarget {
   /**
    * A page of the room's moderation log, newest first (moderators only): resolves with the
    * `moderation_log` frame ({records, has_more, rules}); it is also told as a `moderation_log` event.
+   * @param {{before?: number, limit?: number}} [options]
    */
   moderationLog({ before, limit = HISTORY_PAGE } = {}) {
     return this.request({ type: 'moderation_log', limit, ...(before != null ? { before } : {}) });
@@ -1196,6 +1201,7 @@ export class ChatClient extends EventTarget {
   /**
    * A page of stored messages before `before` (default: the newest), oldest first, `limit` 1..100:
    * resolves with {messages, hasMore}. It changes nothing the client holds (loadOlder() does).
+   * @param {{before?: number, limit?: number}} [options]
    */
   history({ before, limit = HISTORY_PAGE } = {}) {
     const page = this.request({ type: 'history', limit, ...(before != null ? { before } : {}) });
@@ -1236,6 +1242,8 @@ export class ChatClient extends EventTarget {
    * whole message with its `snippet` — or rejects with a ChatError when the room refused the query
    * (bad_query, bad_limit, rate_limited) or the connection went before it answered (offline).
    * `limit`: 1..limits.results; `before`: only messages with a smaller seq.
+   * @param {string} q
+   * @param {{limit?: number, before?: number}} [options]
    */
   search(q, { limit, before } = {}) {
     const frame = { type: 'search', q };
