@@ -32,7 +32,7 @@
 //! buckets restart full after a wake; that loses nothing, because the runtime only hibernates a room
 //! after ~10 s without events, by which time every bucket has refilled anyway.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ops::Bound;
 
 use crate::config::Limits;
@@ -182,6 +182,19 @@ pub struct Commits {
     pub messages: u64,
 }
 
+/// Where a member's socket is held: by the room's own object (`None`, the default), or by shard `k` of
+/// a room spread over several objects (see [`crate::shard`]). The room keeps its own sockets apart, so
+/// a broadcast walks only those and costs the other shards one call each, not one per socket.
+pub trait Place {
+    fn shard(&self) -> Option<u16> {
+        None
+    }
+}
+
+impl Place for () {}
+impl Place for &str {}
+impl Place for u64 {}
+
 /// A chat room's in-memory state: who is here (with their sockets), the last `seq` handed out, and
 /// what awaits a flush.
 #[derive(Debug)]
@@ -200,8 +213,12 @@ pub struct Room<S> {
     rev: u64,
     /// Per author: when their read mark was last announced, and a newer one held back, if any.
     reads_shown: HashMap<String, ReadShown>,
-    /// Members with [`Framing::Batch`].
+    /// Members with [`Framing::Batch`] (on this object or a shard).
     batched: usize,
+    /// The members whose socket this object holds ([`Place::shard`] is `None`).
+    local: BTreeSet<String>,
+    /// How many members each shard holds.
+    on_shards: BTreeMap<u16, usize>,
     /// Joins and leaves waiting for the next `presence` frame (above the threshold).
     presence: Presence,
     /// When [`Room::sweep`] last looked for silent sockets.
@@ -228,7 +245,7 @@ pub struct RoomInfo<'a> {
     pub last_seq: u64,
 }
 
-impl<S> Room<S> {
+impl<S: Place> Room<S> {
     /// A room whose stored log ends at `last_seq` (0 for a new room).
     pub fn new(name: impl Into<String>, limits: Limits, last_seq: u64) -> Self {
         Room {
@@ -242,6 +259,8 @@ impl<S> Room<S> {
             rev: last_seq,
             reads_shown: HashMap::new(),
             batched: 0,
+            local: BTreeSet::new(),
+            on_shards: BTreeMap::new(),
             presence: Presence::default(),
             swept_ms: 0,
             webhooks: false,
@@ -313,6 +332,12 @@ impl<S> Room<S> {
         if framing == Framing::Batch {
             self.batched += 1;
         }
+        match socket.shard() {
+            None => {
+                self.local.insert(user.id.clone());
+            }
+            Some(k) => *self.on_shards.entry(k).or_default() += 1,
+        }
         let member = Member {
             user,
             socket,
@@ -324,6 +349,10 @@ impl<S> Room<S> {
         };
         if let Some(old) = self.members.insert(member.user.id.clone(), member) {
             self.forget(&old);
+            // `forget` took the id off the local set; the new member may be local under the same id.
+            if self.members.get(&old.user.id).is_some_and(|m| m.socket.shard().is_none()) {
+                self.local.insert(old.user.id);
+            }
         }
     }
 
@@ -338,6 +367,44 @@ impl<S> Room<S> {
         if gone.framing == Framing::Batch {
             self.batched -= 1;
         }
+        match gone.socket.shard() {
+            None => {
+                self.local.remove(&gone.user.id);
+            }
+            Some(k) => {
+                if let Some(n) = self.on_shards.get_mut(&k) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.on_shards.remove(&k);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The members whose socket this object holds, with their ids (for its own fan-out).
+    pub fn local_members(&self) -> impl Iterator<Item = (&str, &Member<S>)> {
+        self.local
+            .iter()
+            .filter_map(|id| self.members.get(id).map(|m| (id.as_str(), m)))
+    }
+
+    /// How many members this object holds itself.
+    pub fn local_count(&self) -> usize {
+        self.local.len()
+    }
+
+    /// How many members each shard holds (shards without members are left out).
+    pub fn shard_counts(&self) -> &BTreeMap<u16, usize> {
+        &self.on_shards
+    }
+
+    /// The connections on shard `k`.
+    pub fn on_shard(&self, k: u16) -> impl Iterator<Item = &str> {
+        self.members
+            .iter()
+            .filter(move |(_, m)| m.socket.shard() == Some(k))
+            .map(|(id, _)| id.as_str())
     }
 
     /// How many connections on the roster take batched frames (none: every frame goes out alone).
