@@ -32,7 +32,7 @@
 //! buckets restart full after a wake; that loses nothing, because the runtime only hibernates a room
 //! after ~10 s without events, by which time every bucket has refilled anyway.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use crate::config::Limits;
@@ -215,10 +215,12 @@ pub struct Room<S> {
     reads_shown: HashMap<String, ReadShown>,
     /// Members with [`Framing::Batch`] (on this object or a shard).
     batched: usize,
-    /// The members whose socket this object holds ([`Place::shard`] is `None`).
-    local: BTreeSet<String>,
-    /// How many members each shard holds.
-    on_shards: BTreeMap<u16, usize>,
+    /// The members whose socket this object holds ([`Place::shard`] is `None`), in no order. A `Vec`:
+    /// a leave finds its entry by a scan of this object's own sockets (at most `SHARD_SOCKETS`), which
+    /// costs less wasm than one more map type.
+    local: Vec<String>,
+    /// How many members each shard holds (index `k - 1`).
+    on_shards: Vec<usize>,
     /// Joins and leaves waiting for the next `presence` frame (above the threshold).
     presence: Presence,
     /// When [`Room::sweep`] last looked for silent sockets.
@@ -259,8 +261,8 @@ impl<S: Place> Room<S> {
             rev: last_seq,
             reads_shown: HashMap::new(),
             batched: 0,
-            local: BTreeSet::new(),
-            on_shards: BTreeMap::new(),
+            local: Vec::new(),
+            on_shards: Vec::new(),
             presence: Presence::default(),
             swept_ms: 0,
             webhooks: false,
@@ -333,10 +335,14 @@ impl<S: Place> Room<S> {
             self.batched += 1;
         }
         match socket.shard() {
-            None => {
-                self.local.insert(user.id.clone());
+            None => self.local.push(user.id.clone()),
+            Some(k) => {
+                let i = usize::from(k.max(1)) - 1;
+                if self.on_shards.len() <= i {
+                    self.on_shards.resize(i + 1, 0);
+                }
+                self.on_shards[i] += 1;
             }
-            Some(k) => *self.on_shards.entry(k).or_default() += 1,
         }
         let member = Member {
             user,
@@ -348,11 +354,8 @@ impl<S: Place> Room<S> {
             seen_ms: now_ms,
         };
         if let Some(old) = self.members.insert(member.user.id.clone(), member) {
+            // The same id again (a re-join): `add` counted the new one, `forget` takes the old off.
             self.forget(&old);
-            // `forget` took the id off the local set; the new member may be local under the same id.
-            if self.members.get(&old.user.id).is_some_and(|m| m.socket.shard().is_none()) {
-                self.local.insert(old.user.id);
-            }
         }
     }
 
@@ -369,14 +372,13 @@ impl<S: Place> Room<S> {
         }
         match gone.socket.shard() {
             None => {
-                self.local.remove(&gone.user.id);
+                if let Some(i) = self.local.iter().position(|id| *id == gone.user.id) {
+                    self.local.swap_remove(i);
+                }
             }
             Some(k) => {
-                if let Some(n) = self.on_shards.get_mut(&k) {
-                    *n -= 1;
-                    if *n == 0 {
-                        self.on_shards.remove(&k);
-                    }
+                if let Some(n) = self.on_shards.get_mut(usize::from(k.max(1)) - 1) {
+                    *n = n.saturating_sub(1);
                 }
             }
         }
@@ -394,8 +396,8 @@ impl<S: Place> Room<S> {
         self.local.len()
     }
 
-    /// How many members each shard holds (shards without members are left out).
-    pub fn shard_counts(&self) -> &BTreeMap<u16, usize> {
+    /// How many members each shard holds: shard `k` at index `k - 1` (shards past the end hold none).
+    pub fn shard_counts(&self) -> &[usize] {
         &self.on_shards
     }
 

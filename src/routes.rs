@@ -260,7 +260,9 @@ mod tests {
             Ok(Route::ShardRestart(room("x"), 2))
         );
         assert_eq!(
-            Route::parse("GET", "/api/rooms/x/shards/0").unwrap_err().code,
+            Route::parse("GET", "/api/rooms/x/shards/0")
+                .unwrap_err()
+                .code,
             ErrorCode::NotFound
         );
         assert_eq!(
