@@ -4,8 +4,9 @@
 //! world reaches the same object.
 
 use serde_json::json;
-use worker::{event, Context, Env, Headers, Method, Request, RequestInit, Response, Result};
+use worker::{event, Context, Env, Headers, Request, Response, Result};
 
+use super::hop;
 use super::keys;
 use super::{
     client_limit, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
@@ -18,6 +19,7 @@ use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
+use crate::shard::{self, ShardCall};
 use crate::validate::RoomName;
 
 /// The Rate Limiting bindings (`[[ratelimits]]` in wrangler.toml): new sockets, and API posts, per
@@ -66,27 +68,40 @@ async fn handle(
     match route {
         Route::Health => json_response(json!({"ok": true}).to_string(), 200),
         Route::Socket(room) => socket(req, url, Ok(room), config, env).await,
-        Route::RoomInfo(room) => read(&req, url, RoomCall::Info { room }, config, env).await,
+        Route::RoomInfo(room) => read(&req, url, RoomCall::Info { room }.into(), config, env).await,
         Route::History(room) => match call::history_page(room, &url.query_pairs()) {
-            Ok(page) => read(&req, url, page, config, env).await,
+            Ok(page) => read(&req, url, page.into(), config, env).await,
             Err(p) => problem_response(&p),
         },
         Route::Members(room) => match call::roster_page(room, &url.query_pairs()) {
-            Ok(page) => read(&req, url, page, config, env).await,
+            Ok(page) => read(&req, url, page.into(), config, env).await,
             Err(p) => problem_response(&p),
         },
         Route::Post(room) => post(req, room, config, env).await,
         Route::Versions(room, seq) => {
-            read(&req, url, RoomCall::Versions { room, seq }, config, env).await
+            read(
+                &req,
+                url,
+                RoomCall::Versions { room, seq }.into(),
+                config,
+                env,
+            )
+            .await
         }
         Route::Search(room) => search(&req, url, room, config, env).await,
         Route::DeleteMessage(room, seq) => {
-            moderate(req, config, env, |_| Ok(RoomCall::Delete { room, seq })).await
+            moderate(req, config, env, &|_| {
+                Ok(RoomCall::Delete {
+                    room: room.clone(),
+                    seq,
+                })
+            })
+            .await
         }
         Route::Moderate(room) => {
-            moderate(req, config, env, |body| {
+            moderate(req, config, env, &|body| {
                 Ok(RoomCall::Moderate {
-                    room,
+                    room: room.clone(),
                     request: ModerationRequest::parse(body)?,
                 })
             })
@@ -94,7 +109,24 @@ async fn handle(
         }
         Route::ModerationLog(room) => {
             let page = call::moderation_page(room, &url.query_pairs());
-            moderate(req, config, env, |_| page).await
+            moderate(req, config, env, &|_| page.clone()).await
+        }
+        Route::ShardInfo(room, shard) => {
+            read(
+                &req,
+                url,
+                Read::Shard(ShardCall::Info { room, shard }),
+                config,
+                env,
+            )
+            .await
+        }
+        Route::ShardRestart(room, shard) => {
+            let authorization = req.headers().get("authorization")?;
+            match access::api_token(config, authorization.as_deref()) {
+                Ok(()) => call_shard(env, &ShardCall::Restart { room, shard }).await,
+                Err(p) => problem_response(&p),
+            }
         }
         Route::NewRoom => new_room(),
         Route::MintToken => mint_token(req, config).await,
@@ -104,23 +136,15 @@ async fn handle(
 /// Sends `call` to its room's Durable Object (with `headers`, for an upgrade).
 async fn call_room(env: &Env, call: &RoomCall, headers: Option<Headers>) -> Result<Response> {
     let request = call.to_request();
-    let method = match request.method {
-        "POST" => Method::Post,
-        _ => Method::Get,
-    };
-    let mut init = RequestInit::new();
-    init.with_method(method);
-    if let Some(body) = request.body {
-        init.with_body(Some(body.into()));
-    }
-    if let Some(headers) = headers {
-        init.with_headers(headers);
-    }
-    env.durable_object("ROOMS")?
-        .id_from_name(call.room().as_str())?
-        .get_stub()?
-        .fetch_with_request(Request::new_with_init(&request.url, &init)?)
-        .await
+    let stub = hop::stub(env, "ROOMS", call.room().as_str())?;
+    hop::call(
+        &stub,
+        request.method,
+        &request.url,
+        request.body.as_deref(),
+        headers.as_ref(),
+    )
+    .await
 }
 
 /// Whether `req` asks for a WebSocket (`Upgrade: websocket`).
@@ -187,31 +211,72 @@ async fn socket(
         let join = access::check_join(&query, &entry)?;
         Ok::<_, Problem>(RoomCall::Connect { room, join })
     };
-    match checked.await {
-        Ok(call) => call_room(env, &call, Some(req.headers().clone())).await,
-        Err(p) => refuse_socket(&p),
+    let call = match checked.await {
+        Ok(call) => call,
+        Err(p) => return refuse_socket(&p),
+    };
+    // The room's object either takes the socket, or says which of its shards has room for it.
+    let answer = call_room(env, &call, Some(req.headers().clone())).await?;
+    let placed = answer
+        .headers()
+        .get(shard::PLACED_HEADER)?
+        .and_then(|k| shard::parse_shard(&k).ok());
+    match placed {
+        None => Ok(answer),
+        Some(k) => {
+            let request = call.to_request();
+            let stub = hop::stub(env, "ROOMS", &shard::shard_name(call.room().as_str(), k))?;
+            hop::call(&stub, "GET", &request.url, None, Some(req.headers())).await
+        }
     }
+}
+
+/// A shard's diagnostics (the caller has checked the read rights).
+async fn call_shard(env: &Env, call: &ShardCall) -> Result<Response> {
+    let name = shard::shard_name(call.room().as_str(), call.shard());
+    let stub = hop::stub(env, "ROOMS", &name)?;
+    let method = match call {
+        ShardCall::Info { .. } => "GET",
+        _ => "POST",
+    };
+    hop::call(&stub, method, &call.url(), None, None).await
 }
 
 /// A read of a room over HTTP (info, history): the same right as joining it, or the `API_TOKEN`.
 async fn read(
     req: &Request,
     url: &Target<'_>,
-    call: RoomCall,
+    call: Read,
     config: &Config,
     env: &Env,
 ) -> Result<Response> {
+    let room = match &call {
+        Read::Room(call) => call.room(),
+        Read::Shard(call) => call.room(),
+    };
     let query = url.query_pairs();
     let authorization = req.headers().get("authorization")?;
     let credentials = Credentials::new(authorization.as_deref(), &query);
-    let entered = match access::may_enter(config, call.room(), &credentials, true, now_ms() / 1000)
-    {
+    let entered = match access::may_enter(config, room, &credentials, true, now_ms() / 1000) {
         Ok(admission) => keys::settle(config, admission).await,
         Err(p) => Err(p),
     };
-    match entered {
-        Ok(_) => call_room(env, &call, None).await,
-        Err(p) => problem_response(&p),
+    match (entered, call) {
+        (Ok(_), Read::Room(call)) => call_room(env, &call, None).await,
+        (Ok(_), Read::Shard(call)) => call_shard(env, &call).await,
+        (Err(p), _) => problem_response(&p),
+    }
+}
+
+/// What a read asks: the room's object, or one of its shards (diagnostics).
+enum Read {
+    Room(RoomCall),
+    Shard(ShardCall),
+}
+
+impl From<RoomCall> for Read {
+    fn from(call: RoomCall) -> Read {
+        Read::Room(call)
     }
 }
 
@@ -230,7 +295,7 @@ async fn search(
         Ok::<_, Problem>(RoomCall::Search { room, request })
     };
     match checked.await {
-        Ok(call) => read(req, url, call, config, env).await,
+        Ok(call) => read(req, url, call.into(), config, env).await,
         Err(p) => problem_response(&p),
     }
 }
@@ -255,7 +320,8 @@ async fn moderate(
     mut req: Request,
     config: &Config,
     env: &Env,
-    call: impl FnOnce(&str) -> std::result::Result<RoomCall, Problem>,
+    // `dyn`: one copy of this function (and its future) for every endpoint, not one per closure.
+    call: &dyn Fn(&str) -> std::result::Result<RoomCall, Problem>,
 ) -> Result<Response> {
     let authorization = req.headers().get("authorization")?;
     let checked = async {
