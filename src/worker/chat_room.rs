@@ -641,10 +641,15 @@ impl ChatRoom {
                     after,
                     since,
                 } => {
-                    inner.placement.arrived(k);
                     let Some(a) = member(attachment) else {
                         continue;
                     };
+                    // A sync names the sockets still waiting for their welcome again; one this
+                    // incarnation has already joined has its welcome on the way: not a second one.
+                    if sync && inner.room.has(&a.id) {
+                        continue;
+                    }
+                    inner.placement.arrived(k);
                     let joining = Joining {
                         after,
                         since,
