@@ -1717,7 +1717,11 @@ mod tests {
         assert_eq!(r.local_count(), 2);
         assert_eq!(r.shard_counts(), [2, 0, 1]);
         assert_eq!(r.on_shard(1).collect::<Vec<_>>(), ["b", "c"]);
-        assert_eq!(r.info().online, 5, "presence counts every socket, wherever it is");
+        assert_eq!(
+            r.info().online,
+            5,
+            "presence counts every socket, wherever it is"
+        );
         // A leave on a shard, a leave here, and a connection id that joins again on a shard.
         r.leave("c", 1);
         r.leave("a", 1);

@@ -412,13 +412,6 @@ fn attachment_of(ws: &WebSocket) -> Option<Attachment> {
     read_attachment(ws)
 }
 
-/// The member a socket's attachment describes (`None`: missing, unreadable, or a newer version).
-fn member_of(ws: &WebSocket) -> Option<(User, Framing)> {
-    let attachment = attachment_of(ws)?;
-    let framing = attachment.framing;
-    attachment.into_user().map(|user| (user, framing))
-}
-
 #[wasm_bindgen]
 impl ChatRoom {
     /// A frame from one of the room's sockets.
@@ -435,7 +428,7 @@ impl ChatRoom {
         };
         {
             let inner = &mut *self.inner.borrow_mut();
-            let Some(conn_id) = identify(&self.state, &mut inner.room, &ws) else {
+            let Some(conn_id) = identify(&self.state, inner, &ws) else {
                 let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
                 return;
             };
@@ -829,18 +822,28 @@ fn internal(e: impl std::fmt::Display) -> Problem {
 /// hibernation), one call into the runtime. A connection is never identified by comparing `WebSocket`
 /// values, which would cost one JS call per open socket. A socket missing from the roster (an earlier
 /// incarnation accepted it and the rebuild missed it) is re-added from its attachment.
-fn identify(state: &State, room: &mut Room<Line>, ws: &WebSocket) -> Option<String> {
+fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> {
     let id = state.get_tags(ws).into_iter().next()?;
-    if !room.has(&id) {
+    if !inner.room.has(&id) {
         // Only an open socket is re-admitted; one the room has closed (1009) is on its way out.
         if ws.as_ref().ready_state() != worker::web_sys::WebSocket::OPEN {
             return None;
         }
-        let (user, framing) = member_of(ws)?;
+        let attachment = attachment_of(ws)?;
+        let (role, exp, framing) = (attachment.role, attachment.exp, attachment.framing);
+        let user = attachment.into_user()?;
         if user.id != id {
             return None;
         }
-        room.restore([(user, framing, Line::Local(ws.clone()))], now_ms());
+        // All of it, as the constructor restores it: a moderator stays one, a token still expires.
+        inner
+            .room
+            .restore([(user, framing, Line::Local(ws.clone()))], now_ms());
+        inner.room.set_role(&id, role);
+        if let Some(exp) = exp {
+            inner.expiries.set(&id, closes_at(&inner.config, exp));
+            schedule_alarm(inner);
+        }
     }
     Some(id)
 }
