@@ -6,7 +6,7 @@
 
 use crate::error::{ErrorCode, Problem};
 use crate::rate::Rate;
-use crate::{jwks, jwt};
+use crate::{jwks, jwt, shard};
 
 /// Default per-room connection cap (`MAX_CONNECTIONS`).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
@@ -33,6 +33,9 @@ pub struct Limits {
     pub presence_threshold: u32,
     /// Seconds after its last ping or frame that a pinging socket counts as gone (`SILENT_AFTER`).
     pub silent_after_secs: u32,
+    /// The most client sockets one object of the room holds, the room's own included
+    /// (`SHARD_SOCKETS`); beyond it new sockets go to shards (see [`crate::shard`]).
+    pub shard_sockets: u32,
 }
 
 impl Default for Limits {
@@ -43,6 +46,7 @@ impl Default for Limits {
             rate: Rate::default(),
             presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
             silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
+            shard_sockets: shard::DEFAULT_SHARD_SOCKETS,
         }
     }
 }
@@ -141,6 +145,14 @@ impl Config {
                 1.0,
                 true,
             )? as u32,
+            shard_sockets: number(
+                &lookup,
+                "SHARD_SOCKETS",
+                defaults.shard_sockets.into(),
+                1.0,
+                true,
+            )?
+            .min(shard::MAX_SHARD_SOCKETS.into()) as u32,
         };
         let allowed_origins = list(&lookup, "ALLOWED_ORIGINS")
             .into_iter()

@@ -58,6 +58,18 @@ pub fn pack(frames: &[&str]) -> Option<String> {
 /// Arranges one turn's `effects` for the connections for which `batched` is true. The caller still
 /// carries out every effect for the other (v1) connections, and the closes and timers for all.
 pub fn arrange<'a>(effects: &'a [Effect], batched: impl Fn(&str) -> bool) -> Turn<'a> {
+    arrange_from(effects, batched, |_| false)
+}
+
+/// [`arrange`], where the connections for which `fresh` is true hear nothing before the first frame
+/// the turn names them in: a shard's socket that is waiting for its `welcome` must not get the
+/// broadcasts that come before it in the shard's push (the welcome's history already has them).
+/// A fresh connection the turn never names gets nothing, and the caller leaves it out of `common`.
+pub fn arrange_from<'a>(
+    effects: &'a [Effect],
+    batched: impl Fn(&str) -> bool,
+    fresh: impl Fn(&str) -> bool,
+) -> Turn<'a> {
     // One pass. A connection the turn names gets its own list, which starts with the broadcasts
     // before it was named (none of them skipped it, or it would have been named then).
     let mut broadcasts: Vec<&'a str> = Vec::new();
@@ -67,7 +79,13 @@ pub fn arrange<'a>(effects: &'a [Effect], batched: impl Fn(&str) -> bool) -> Tur
             Effect::Send { to, frame } => {
                 if batched(to) {
                     own.entry(to.as_str())
-                        .or_insert_with(|| broadcasts.clone())
+                        .or_insert_with(|| {
+                            if fresh(to) {
+                                Vec::new()
+                            } else {
+                                broadcasts.clone()
+                            }
+                        })
                         .push(frame.as_str());
                 }
             }
@@ -159,6 +177,29 @@ mod tests {
         assert!(!turn.own.contains_key("v1"));
         assert_eq!(turn.own["joiner"], None);
         assert_eq!(turn.common.as_deref(), Some("join"));
+    }
+
+    #[test]
+    fn a_fresh_connection_hears_nothing_before_it_is_named() {
+        let effects = vec![
+            broadcast(None, "m1"),
+            send("new", "welcome"),
+            broadcast(None, "m2"),
+        ];
+        let turn = arrange_from(&effects, |_| true, |id| id == "new");
+        assert_eq!(
+            turn.own["new"].as_deref(),
+            Some(r#"{"type":"batch","frames":[welcome,m2]}"#)
+        );
+        assert_eq!(
+            turn.common.as_deref(),
+            Some(r#"{"type":"batch","frames":[m1,m2]}"#)
+        );
+        let turn = arrange(&effects, |_| true);
+        assert_eq!(
+            turn.own["new"].as_deref(),
+            Some(r#"{"type":"batch","frames":[m1,welcome,m2]}"#)
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! - [`search`] — a search box's text → a safe FTS5 query; snippets → safe HTML.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
+//! - [`shard`] — one room over several objects: the sequencer–shard records, placement, fan-out.
 //! - [`auth`] — signed tokens (HMAC-SHA256) and the constant-time bearer check.
 //! - [`jwt`] — standard JWTs (HS256, RS256, ES256): parsing, algorithm and claims checks.
 //! - [`jwks`] — an identity provider's published keys, and when to fetch them again.
@@ -50,6 +51,7 @@ pub mod room;
 pub mod routes;
 pub mod search;
 pub mod session;
+pub mod shard;
 pub mod validate;
 pub mod webhook;
 

@@ -182,6 +182,19 @@ pub struct Commits {
     pub messages: u64,
 }
 
+/// Where a member's socket is held: by the room's own object (`None`, the default), or by shard `k` of
+/// a room spread over several objects (see [`crate::shard`]). The room keeps its own sockets apart, so
+/// a broadcast walks only those and costs the other shards one call each, not one per socket.
+pub trait Place {
+    fn shard(&self) -> Option<u16> {
+        None
+    }
+}
+
+impl Place for () {}
+impl Place for &str {}
+impl Place for u64 {}
+
 /// A chat room's in-memory state: who is here (with their sockets), the last `seq` handed out, and
 /// what awaits a flush.
 #[derive(Debug)]
@@ -200,8 +213,14 @@ pub struct Room<S> {
     rev: u64,
     /// Per author: when their read mark was last announced, and a newer one held back, if any.
     reads_shown: HashMap<String, ReadShown>,
-    /// Members with [`Framing::Batch`].
+    /// Members with [`Framing::Batch`] (on this object or a shard).
     batched: usize,
+    /// The members whose socket this object holds ([`Place::shard`] is `None`), in no order. A `Vec`:
+    /// a leave finds its entry by a scan of this object's own sockets (at most `SHARD_SOCKETS`), which
+    /// costs less wasm than one more map type.
+    local: Vec<String>,
+    /// How many members each shard holds (index `k - 1`).
+    on_shards: Vec<usize>,
     /// Joins and leaves waiting for the next `presence` frame (above the threshold).
     presence: Presence,
     /// When [`Room::sweep`] last looked for silent sockets.
@@ -228,7 +247,7 @@ pub struct RoomInfo<'a> {
     pub last_seq: u64,
 }
 
-impl<S> Room<S> {
+impl<S: Place> Room<S> {
     /// A room whose stored log ends at `last_seq` (0 for a new room).
     pub fn new(name: impl Into<String>, limits: Limits, last_seq: u64) -> Self {
         Room {
@@ -242,6 +261,8 @@ impl<S> Room<S> {
             rev: last_seq,
             reads_shown: HashMap::new(),
             batched: 0,
+            local: Vec::new(),
+            on_shards: Vec::new(),
             presence: Presence::default(),
             swept_ms: 0,
             webhooks: false,
@@ -313,6 +334,16 @@ impl<S> Room<S> {
         if framing == Framing::Batch {
             self.batched += 1;
         }
+        match socket.shard() {
+            None => self.local.push(user.id.clone()),
+            Some(k) => {
+                let i = usize::from(k.max(1)) - 1;
+                if self.on_shards.len() <= i {
+                    self.on_shards.resize(i + 1, 0);
+                }
+                self.on_shards[i] += 1;
+            }
+        }
         let member = Member {
             user,
             socket,
@@ -323,6 +354,7 @@ impl<S> Room<S> {
             seen_ms: now_ms,
         };
         if let Some(old) = self.members.insert(member.user.id.clone(), member) {
+            // The same id again (a re-join): `add` counted the new one, `forget` takes the old off.
             self.forget(&old);
         }
     }
@@ -338,6 +370,43 @@ impl<S> Room<S> {
         if gone.framing == Framing::Batch {
             self.batched -= 1;
         }
+        match gone.socket.shard() {
+            None => {
+                if let Some(i) = self.local.iter().position(|id| *id == gone.user.id) {
+                    self.local.swap_remove(i);
+                }
+            }
+            Some(k) => {
+                if let Some(n) = self.on_shards.get_mut(usize::from(k.max(1)) - 1) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+    }
+
+    /// The members whose socket this object holds, with their ids (for its own fan-out).
+    pub fn local_members(&self) -> impl Iterator<Item = (&str, &Member<S>)> {
+        self.local
+            .iter()
+            .filter_map(|id| self.members.get(id).map(|m| (id.as_str(), m)))
+    }
+
+    /// How many members this object holds itself.
+    pub fn local_count(&self) -> usize {
+        self.local.len()
+    }
+
+    /// How many members each shard holds: shard `k` at index `k - 1` (shards past the end hold none).
+    pub fn shard_counts(&self) -> &[usize] {
+        &self.on_shards
+    }
+
+    /// The connections on shard `k`.
+    pub fn on_shard(&self, k: u16) -> impl Iterator<Item = &str> {
+        self.members
+            .iter()
+            .filter(move |(_, m)| m.socket.shard() == Some(k))
+            .map(|(id, _)| id.as_str())
     }
 
     /// How many connections on the roster take batched frames (none: every frame goes out alone).

@@ -34,6 +34,10 @@ pub enum Route {
     Moderate(RoomName),
     /// `GET /api/rooms/{room}/moderation`: the moderation log and the rules in force.
     ModerationLog(RoomName),
+    /// `GET /api/rooms/{room}/shards/{k}`: one shard's diagnostics.
+    ShardInfo(RoomName, u16),
+    /// `POST /api/rooms/{room}/shards/{k}/restart`: restart a shard (operators; `API_TOKEN`).
+    ShardRestart(RoomName, u16),
     /// `POST /api/rooms`: a new unguessable room name.
     NewRoom,
     /// `POST /api/tokens`: mint a signed access token.
@@ -61,6 +65,14 @@ impl Route {
             ["api", "rooms", name, "messages", seq] => (
                 Route::DeleteMessage(room(name)?, crate::validate::parse_message_seq(seq)?),
                 "DELETE",
+            ),
+            ["api", "rooms", name, "shards", k] => (
+                Route::ShardInfo(room(name)?, crate::shard::parse_shard(k)?),
+                "GET",
+            ),
+            ["api", "rooms", name, "shards", k, "restart"] => (
+                Route::ShardRestart(room(name)?, crate::shard::parse_shard(k)?),
+                "POST",
             ),
             ["api", "rooms", name, "moderation"] => {
                 let r = room(name)?;
@@ -239,6 +251,20 @@ mod tests {
             ErrorCode::NotFound
         );
         assert_eq!(Route::parse("POST", "/api/tokens"), Ok(Route::MintToken));
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/shards/2"),
+            Ok(Route::ShardInfo(room("x"), 2))
+        );
+        assert_eq!(
+            Route::parse("POST", "/api/rooms/x/shards/2/restart"),
+            Ok(Route::ShardRestart(room("x"), 2))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/shards/0")
+                .unwrap_err()
+                .code,
+            ErrorCode::NotFound
+        );
         assert_eq!(
             Route::parse("GET", "/api/rooms/x/search"),
             Ok(Route::Search(room("x")))

@@ -28,6 +28,7 @@ use worker::{
 };
 
 use super::keys;
+use super::links::{self, Line, Links};
 use super::store::{Store, INDEX_BATCH};
 use super::webhooks::{self, Hooks};
 use super::{
@@ -44,6 +45,7 @@ use crate::protocol::{ServerFrame, User};
 use crate::room::{Effect, Framing, Incoming, Joining, Room, CLOSE_INTERNAL};
 use crate::routes::Target;
 use crate::session::{Expiries, Role};
+use crate::shard::{self, Op, Placement, ShardCall, Up};
 use crate::validate::RoomName;
 
 /// The user id of messages posted over the HTTP API.
@@ -71,8 +73,12 @@ pub struct ChatRoom {
 }
 
 pub(super) struct Inner {
-    /// The roster, with each member's socket: the one map of who is connected.
-    room: Room<WebSocket>,
+    /// The roster, with each member's socket (here or on a shard): the one map of who is connected.
+    pub(super) room: Room<Line>,
+    /// The room's shards, when it has outgrown this object (`SHARD_SOCKETS`).
+    pub(super) links: Links,
+    /// Where the next sockets go.
+    placement: Placement,
     pub(super) store: Store,
     /// The webhook outbox and receiver, when the deployment has a `WEBHOOK_URL`.
     pub(super) hooks: Option<Hooks>,
@@ -115,10 +121,13 @@ impl DurableObject for ChatRoom {
         let webhook = config.webhook.clone();
         let store = Store::open(state.storage().sql());
         let hooks = webhook.and_then(|w| Hooks::open(w, &store));
-        let (last_seq, rev) = store.head().unwrap_or_else(|e| {
+        let (last_seq, rev, shards) = store.head().unwrap_or_else(|e| {
             worker::console_error!("could not read the last seq and rev: {e}");
-            (0, 0)
+            (0, 0, 0)
         });
+        let instance = random_bytes::<8>()
+            .map(|b| hex(&b))
+            .unwrap_or_else(|_| format!("t{now}"));
         let name = state.id().name().unwrap_or_default();
         let mut room = Room::new(name, limits, last_seq);
         room.set_rev(rev);
@@ -144,7 +153,7 @@ impl DurableObject for ChatRoom {
                         }
                         framing = a.framing;
                     }
-                    members.push((user, framing, ws))
+                    members.push((user, framing, Line::Local(ws)))
                 }
                 None => {
                     let _ = ws.close(Some(CLOSE_INTERNAL), Some("lost its attachment"));
@@ -157,6 +166,8 @@ impl DurableObject for ChatRoom {
         }
         let inner = Rc::new(RefCell::new(Inner {
             room,
+            links: Links::new(env, instance.clone(), shards, rev),
+            placement: Placement::default(),
             store,
             hooks,
             flush_due: false,
@@ -175,21 +186,24 @@ impl DurableObject for ChatRoom {
         let tick_callback: Rc<Closure<dyn FnMut()>> = Rc::new(Closure::new(move || {
             tick(&ticking);
             start_renewals(&ticking);
+            links::start(&ticking);
         }));
         inner.borrow_mut().tick = Some(tick_callback.as_ref().as_ref().clone());
         let index_callback = start_indexing(&inner);
         // Events an earlier incarnation left undelivered (a crash, an eviction mid-delivery).
         webhooks::start(&inner);
+        // A room with shards greets each: they answer with their rosters.
+        links::start(&inner);
         ChatRoom {
             state,
-            instance: random_bytes::<8>()
-                .map(|b| hex(&b))
-                .unwrap_or_else(|_| format!("t{now}")),
+            instance,
             started_at: now,
             inner,
             flush_callback: Closure::new(move || {
                 flush(&shared);
                 start_renewals(&shared);
+                // One push per shard for the whole flush.
+                links::start(&shared);
                 // The webhook events the flush recorded go out from a task of their own.
                 webhooks::start(&shared);
             }),
@@ -205,6 +219,24 @@ impl DurableObject for ChatRoom {
             Method::Post => Some(req.text().await?),
             _ => None,
         };
+        if let Some(call) = ShardCall::parse(target.path, target.query) {
+            let response = match call {
+                Ok(ShardCall::Up {
+                    room,
+                    shard,
+                    session,
+                    sync,
+                }) => self.shard_up(&room, shard, session, sync, body.as_deref().unwrap_or("")),
+                Ok(_) => {
+                    problem_response(&Problem::new(ErrorCode::NotFound, "not a sequencer call"))
+                }
+                Err(p) => problem_response(&p),
+            };
+            start_renewals(&self.inner);
+            links::start(&self.inner);
+            webhooks::start(&self.inner);
+            return response;
+        }
         let call = match RoomCall::parse(
             req.method().as_ref(),
             target.path,
@@ -221,16 +253,34 @@ impl DurableObject for ChatRoom {
             close_expired(inner);
         }
         let response = match call {
-            RoomCall::Connect { join, .. } => match self.open_socket(join) {
-                Ok(response) => Ok(response),
+            RoomCall::Connect { room, join } => match self.place(&room) {
+                Ok(0) => match self.open_socket(join) {
+                    Ok(response) => Ok(response),
+                    Err(p) => refuse_socket(&p),
+                },
+                Ok(k) => {
+                    let headers = worker::Headers::new();
+                    headers.set(shard::PLACED_HEADER, &k.to_string())?;
+                    Ok(Response::empty()?.with_status(200).with_headers(headers))
+                }
                 Err(p) => refuse_socket(&p),
             },
+            RoomCall::RestartShard { room, shard } => self.restart_shard(&room, shard).await,
             RoomCall::Info { .. } => {
                 let inner = self.inner.borrow();
                 let mut info = serde_json::to_value(inner.room.info())?;
                 info["instance"] = json!(self.instance);
                 info["started_at"] = json!(self.started_at);
                 info["sockets"] = json!(self.state.get_websockets().len());
+                let mut shards = vec![json!({"shard": 0, "sockets": inner.room.local_count()})];
+                let counts = inner.room.shard_counts();
+                for k in 1..=inner.links.count() {
+                    let sockets = counts.get(usize::from(k) - 1).copied().unwrap_or(0);
+                    shards.push(json!({"shard": k, "sockets": sockets}));
+                }
+                info["shards"] = json!(shards);
+                info["shard_calls"] = json!(inner.links.calls);
+                info["shard_frames"] = json!(inner.links.frames);
                 info["commits"] = serde_json::to_value(inner.room.commits())?;
                 info["rev"] = json!(inner.room.rev());
                 info["storage_bytes"] = json!(self.state.storage().sql().database_size());
@@ -318,6 +368,7 @@ impl DurableObject for ChatRoom {
         };
         // A post, a deletion or a moderation may have recorded webhook events.
         webhooks::start(&self.inner);
+        links::start(&self.inner);
         response
     }
 
@@ -337,6 +388,7 @@ impl DurableObject for ChatRoom {
         }
         // Delivery runs as a task of its own, never awaited here (see `webhooks::start`).
         webhooks::start(&self.inner);
+        links::start(&self.inner);
         Response::empty()
     }
 }
@@ -378,17 +430,11 @@ impl ChatRoom {
             let effects = inner.room.receive(&conn_id, frame, now);
             apply(inner, effects);
             sweep(inner, now);
-            if inner.room.has_pending() && !inner.flush_due {
-                inner.flush_due = true;
-                // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
-                if set_timeout(self.flush_callback.as_ref(), 0).is_err() {
-                    worker::console_error!("setTimeout failed; flushing at once");
-                    flush_now(inner);
-                }
-            }
+            self.flush_soon(inner);
         }
         start_renewals(&self.inner);
         webhooks::start(&self.inner);
+        links::start(&self.inner);
     }
 
     /// A socket closed.
@@ -404,6 +450,7 @@ impl ChatRoom {
         };
         let _ = ws.close(Some(echo), Some(reason));
         self.gone(&ws);
+        links::start(&self.inner);
     }
 
     /// A socket failed.
@@ -411,10 +458,234 @@ impl ChatRoom {
     pub fn websocket_error(&self, ws: worker::web_sys::WebSocket, error: JsValue) {
         worker::console_log!("socket error: {error:?}");
         self.gone(&WebSocket::from(ws));
+        links::start(&self.inner);
     }
 }
 
 impl ChatRoom {
+    /// Sets the flush timer when the room has queued work and none is set.
+    fn flush_soon(&self, inner: &mut Inner) {
+        if inner.room.has_pending() && !inner.flush_due {
+            inner.flush_due = true;
+            // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
+            if set_timeout(self.flush_callback.as_ref(), 0).is_err() {
+                worker::console_error!("setTimeout failed; flushing at once");
+                flush_now(inner);
+            }
+        }
+    }
+
+    /// Where a new socket goes: 0 for this object, `k` for shard `k` (the Worker then takes it there).
+    fn place(&self, room: &RoomName) -> std::result::Result<u16, Problem> {
+        let inner = &mut *self.inner.borrow_mut();
+        inner.room.set_name(room.as_str());
+        inner.room.admit()?;
+        let k = inner.placement.place(
+            inner.room.local_count(),
+            inner.room.shard_counts(),
+            inner.config.limits.shard_sockets,
+            now_ms(),
+        )?;
+        if k > 0 && inner.links.ensure(k) {
+            if let Err(e) = inner.store.set_shards(k) {
+                worker::console_error!("could not record shard {k}: {e}");
+            }
+        }
+        Ok(k)
+    }
+
+    /// Shard `k`'s up records: its sockets' joins, frames and leaves, in their order (and first, in a
+    /// `sync`, its whole roster). Refused with 409 when the sequencer does not hold the roster of the
+    /// shard's incarnation `session`: the shard then sends it.
+    fn shard_up(
+        &self,
+        room: &RoomName,
+        k: u16,
+        session: String,
+        sync: bool,
+        body: &str,
+    ) -> Result<Response> {
+        let records = match shard::read_up(body) {
+            Ok(records) => records,
+            Err(p) => return problem_response(&p),
+        };
+        let inner = &mut *self.inner.borrow_mut();
+        inner.room.set_name(room.as_str());
+        if inner.links.ensure(k) {
+            if let Err(e) = inner.store.set_shards(k) {
+                worker::console_error!("could not record shard {k}: {e}");
+            }
+        }
+        if !sync && inner.links.session(k) != Some(session.as_str()) {
+            return json_response(r#"{"sync":true}"#.to_string(), 409);
+        }
+        inner.links.frames += records.len() as u64;
+        let now = now_ms();
+        let expired = close_expired(inner);
+        let member = |attachment: &str| -> Option<Attachment> {
+            serde_json::from_str::<Attachment>(attachment)
+                .ok()
+                .filter(|a| a.user().is_some())
+        };
+        if sync {
+            // Every N and J record of a sync is the shard's roster: whoever the sequencer placed on
+            // it and is not there any more is gone (the shard restarted without them).
+            let mut listed: Vec<String> = records
+                .iter()
+                .filter_map(|r| match r {
+                    Up::Member { attachment } | Up::Join { attachment, .. } => {
+                        member(attachment).map(|a| a.id)
+                    }
+                    _ => None,
+                })
+                .collect();
+            listed.sort_unstable();
+            let gone: Vec<String> = inner
+                .room
+                .on_shard(k)
+                .filter(|id| listed.binary_search_by(|l| l.as_str().cmp(id)).is_err())
+                .map(str::to_string)
+                .collect();
+            for conn_id in gone {
+                inner.expiries.remove(&conn_id);
+                let effects = inner.room.leave(&conn_id, now);
+                apply(inner, effects);
+            }
+            inner.links.set_session(k, Some(session));
+        }
+        let mut expiry_set = false;
+        for record in records {
+            match record {
+                Up::Member { attachment } => {
+                    let Some(a) = member(attachment) else {
+                        continue;
+                    };
+                    if inner.room.has(&a.id) {
+                        continue;
+                    }
+                    let (role, exp, framing) = (a.role, a.exp, a.framing);
+                    if let Some(user) = a.into_user() {
+                        let id = user.id.clone();
+                        inner.room.restore([(user, framing, Line::Shard(k))], now);
+                        inner.room.set_role(&id, role);
+                        if let Some(exp) = exp {
+                            inner.expiries.set(&id, closes_at(&inner.config, exp));
+                            expiry_set = true;
+                        }
+                    }
+                }
+                Up::Join {
+                    attachment,
+                    after,
+                    since,
+                } => {
+                    inner.placement.arrived(k);
+                    let Some(a) = member(attachment) else {
+                        continue;
+                    };
+                    let joining = Joining {
+                        after,
+                        since,
+                        framing: a.framing,
+                        role: a.role,
+                        expires: a.exp,
+                    };
+                    let Some(user) = a.into_user() else { continue };
+                    let id = user.id.clone();
+                    match inner
+                        .room
+                        .join(user, Line::Shard(k), joining, &inner.store, now)
+                    {
+                        Ok(effects) => {
+                            apply(inner, effects);
+                            if let Some(exp) = joining.expires {
+                                inner.expiries.set(&id, closes_at(&inner.config, exp));
+                                expiry_set = true;
+                            }
+                        }
+                        Err(p) => {
+                            let frame = ServerFrame::Error {
+                                code: p.code,
+                                message: &p.message,
+                                id: None,
+                            };
+                            inner.links.queue(
+                                k,
+                                &Op::Send {
+                                    to: id.clone(),
+                                    frame: frame.to_json(),
+                                },
+                            );
+                            inner.links.queue(
+                                k,
+                                &Op::Close {
+                                    to: id,
+                                    code: p.code.close_code(),
+                                    reason: p.code.as_str().to_string(),
+                                },
+                            );
+                        }
+                    }
+                }
+                Up::Text { conn, .. } | Up::Binary { conn, .. }
+                    if expired.iter().any(|e| e == conn) => {}
+                Up::Text { conn, .. } | Up::Binary { conn, .. } if !inner.room.has(conn) => {
+                    inner.links.queue(
+                        k,
+                        &Op::Close {
+                            to: conn.to_string(),
+                            code: CLOSE_INTERNAL,
+                            reason: "unknown connection".to_string(),
+                        },
+                    );
+                }
+                Up::Text { conn, text } => {
+                    let effects = inner.room.receive(conn, Incoming::Text(text), now);
+                    apply(inner, effects);
+                }
+                Up::Binary { conn, len } => {
+                    let effects = inner.room.receive(conn, Incoming::Binary(len), now);
+                    apply(inner, effects);
+                }
+                Up::Leave { conn } => {
+                    inner.expiries.remove(conn);
+                    let effects = inner.room.leave(conn, now);
+                    apply(inner, effects);
+                }
+            }
+        }
+        if expiry_set {
+            schedule_alarm(inner);
+        }
+        sweep(inner, now);
+        self.flush_soon(inner);
+        json_response(r#"{"ok":true}"#.to_string(), 200)
+    }
+
+    /// Restarts shard `k` (an operator's call): it drops every socket on it (they reconnect and resume)
+    /// and starts a new incarnation, which the sequencer greets; its (empty) roster replaces the old.
+    async fn restart_shard(&self, room: &RoomName, k: u16) -> Result<Response> {
+        let stub = {
+            let inner = self.inner.borrow();
+            if k > inner.links.count() {
+                return problem_response(&Problem::new(
+                    ErrorCode::NotFound,
+                    format!("this room has no shard {k}"),
+                ));
+            }
+            inner.links.stub(room, k)
+        };
+        let call = ShardCall::Restart {
+            room: room.clone(),
+            shard: k,
+        };
+        if let Err(e) = super::hop::post(&stub, &call.url(), "").await {
+            worker::console_error!("could not restart shard {k}: {e}");
+        }
+        self.inner.borrow_mut().links.greet(k);
+        json_response(json!({"shard": k, "restarted": true}).to_string(), 202)
+    }
+
     /// `Connect`: the Worker has checked room, name, access, origin and `after`. Accept the socket as
     /// hibernatable, remember who it is, and welcome it — or say why not (`room_full`, …), on a socket
     /// the caller refuses.
@@ -438,7 +709,7 @@ impl ChatRoom {
         };
         let effects = inner.room.join(
             user.clone(),
-            pair.server.clone(),
+            Line::Local(pair.server.clone()),
             resume,
             &inner.store,
             now_ms(),
@@ -515,7 +786,7 @@ fn internal(e: impl std::fmt::Display) -> Problem {
 /// hibernation), one call into the runtime. A connection is never identified by comparing `WebSocket`
 /// values, which would cost one JS call per open socket. A socket missing from the roster (an earlier
 /// incarnation accepted it and the rebuild missed it) is re-added from its attachment.
-fn identify(state: &State, room: &mut Room<WebSocket>, ws: &WebSocket) -> Option<String> {
+fn identify(state: &State, room: &mut Room<Line>, ws: &WebSocket) -> Option<String> {
     let id = state.get_tags(ws).into_iter().next()?;
     if !room.has(&id) {
         // Only an open socket is re-admitted; one the room has closed (1009) is on its way out.
@@ -526,7 +797,7 @@ fn identify(state: &State, room: &mut Room<WebSocket>, ws: &WebSocket) -> Option
         if user.id != id {
             return None;
         }
-        room.restore([(user, framing, ws.clone())], now_ms());
+        room.restore([(user, framing, Line::Local(ws.clone()))], now_ms());
     }
     Some(id)
 }
@@ -601,7 +872,11 @@ fn sweep(inner: &mut Inner, now: u64) {
         return;
     }
     let state: &StateExt = inner.raw_state.unchecked_ref();
-    let effects = inner.room.sweep(now, |ws| last_ping_ms(state, ws.as_ref()));
+    let effects = inner.room.sweep(now, |line| match line {
+        Line::Local(ws) => last_ping_ms(state, ws.as_ref()),
+        // A shard's sockets: the shard would have to ask the runtime (not done; see SCALING.md).
+        Line::Shard(_) => None,
+    });
     apply(inner, effects);
 }
 
@@ -648,64 +923,79 @@ extern "C" {
 /// first (one `send` each, the common batch converted to a JS string once); the effects then go out
 /// one by one to the v1 connections only. Closes come after the batches, so a batched connection the
 /// room closes still gets its last frames.
+///
+/// Sockets on shards are not this object's to send to: their effects go into the shards' outboxes
+/// as they are (a broadcast once per shard), and [`links::start`] pushes them after the turn. Only
+/// this object's own sockets are walked, so a broadcast costs O(own sockets + shards).
 fn apply(inner: &mut Inner, effects: Vec<Effect>) {
     let room = &mut inner.room;
+    let local = |room: &Room<Line>, id: &str| matches!(room.socket(id), Some(Line::Local(_)));
     let batched = room.batched() > 0;
     if batched {
-        let turn = delivery::arrange(&effects, |id| room.is_batched(id));
+        let turn = delivery::arrange(&effects, |id| room.is_batched(id) && local(room, id));
         for (id, frame) in &turn.own {
-            if let (Some(frame), Some(ws)) = (frame, room.socket(id)) {
+            if let (Some(frame), Some(Line::Local(ws))) = (frame, room.socket(id)) {
                 let _ = ws.send_with_str(frame);
             }
         }
         if let Some(common) = &turn.common {
             let common = JsValue::from_str(common);
-            for (id, member) in room.members() {
+            for (id, member) in room.local_members() {
                 if member.framing == Framing::Batch && !turn.own.contains_key(id) {
-                    let _ = member
-                        .socket
-                        .as_ref()
-                        .unchecked_ref::<Socket>()
-                        .send(&common);
+                    if let Line::Local(ws) = &member.socket {
+                        let _ = ws.as_ref().unchecked_ref::<Socket>().send(&common);
+                    }
                 }
             }
         }
     }
     let mut outbox_grew = false;
     for effect in effects {
-        match effect {
-            Effect::Send { to, frame } => {
-                if batched && room.is_batched(&to) {
-                    continue;
+        match &effect {
+            Effect::Send { to, frame } => match room.socket(to) {
+                Some(Line::Local(ws)) if !(batched && room.is_batched(to)) => {
+                    let _ = ws.send_with_str(frame);
                 }
-                if let Some(ws) = room.socket(&to) {
-                    let _ = ws.send_with_str(&frame);
-                }
-            }
+                Some(Line::Local(_)) => {}
+                Some(Line::Shard(k)) => links::route(&mut inner.links, *k, &effect),
+                None => {}
+            },
             Effect::Broadcast { except, frame } => {
-                let frame = JsValue::from_str(&frame);
-                for (id, member) in room.members() {
-                    if Some(id) != except.as_deref() && member.framing == Framing::Single {
-                        let _ = member
-                            .socket
-                            .as_ref()
-                            .unchecked_ref::<Socket>()
-                            .send(&frame);
+                if room.local_count() > 0 {
+                    let frame = JsValue::from_str(frame);
+                    for (id, member) in room.local_members() {
+                        if Some(id) != except.as_deref() && member.framing == Framing::Single {
+                            if let Line::Local(ws) = &member.socket {
+                                let _ = ws.as_ref().unchecked_ref::<Socket>().send(&frame);
+                            }
+                        }
                     }
                 }
-            }
-            Effect::Close { to, code, reason } => {
-                if let Some(ws) = room.take_closing(&to) {
-                    let _ = ws.close(Some(code), Some(reason));
+                if inner.links.count() > 0 {
+                    let counts = room.shard_counts();
+                    let placement = &inner.placement;
+                    inner.links.broadcast(except.as_deref(), frame, |k| {
+                        counts.get(usize::from(k) - 1).is_some_and(|&n| n > 0)
+                            || placement.expects(k)
+                    });
                 }
             }
+            Effect::Close { to, code, reason } => match room.take_closing(to) {
+                Some(Line::Local(ws)) => {
+                    let _ = ws.close(Some(*code), Some(*reason));
+                }
+                Some(Line::Shard(k)) => links::route(&mut inner.links, k, &effect),
+                None => {}
+            },
             Effect::Event { body } => {
                 if let Some(hooks) = inner.hooks.as_mut() {
-                    hooks.record(&inner.store, &body);
+                    hooks.record(&inner.store, body);
                     outbox_grew = true;
                 }
             }
-            Effect::Authenticate { to, token, id } => inner.renewals.push((to, token, id)),
+            Effect::Authenticate { to, token, id } => {
+                inner.renewals.push((to.clone(), token.clone(), id.clone()))
+            }
             // One tick timer at a time, unless a wake-up is wanted before it fires (a read mark held
             // for a second, while presence waits for several): the tick asks again for what is still
             // held back, and a tick with nothing due does nothing.
@@ -713,7 +1003,7 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
                 let at = now_ms() + after_ms;
                 if !inner.tick_due || inner.tick_at.is_some_and(|t| at < t) {
                     if let Some(callback) = &inner.tick {
-                        let delay = after_ms.min(i32::MAX as u64) as i32;
+                        let delay = (*after_ms).min(i32::MAX as u64) as i32;
                         if set_timeout(callback, delay).is_ok() {
                             inner.tick_due = true;
                             inner.tick_at = Some(at);
@@ -725,6 +1015,26 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
     }
     if outbox_grew {
         schedule_alarm(inner);
+    }
+}
+
+/// Sends `frame` to connection `conn_id`, wherever its socket is.
+fn send_to(inner: &mut Inner, conn_id: &str, frame: &str) {
+    match inner.room.socket(conn_id) {
+        Some(Line::Local(ws)) => {
+            let _ = ws.send_with_str(frame);
+        }
+        Some(Line::Shard(k)) => {
+            let k = *k;
+            inner.links.queue(
+                k,
+                &Op::Send {
+                    to: conn_id.to_string(),
+                    frame: frame.to_string(),
+                },
+            );
+        }
+        None => {}
     }
 }
 
@@ -740,18 +1050,38 @@ fn closes_at(config: &Config, exp: u64) -> u64 {
 fn close_expired(inner: &mut Inner) -> Vec<String> {
     let expired = inner.expiries.take_expired(now_ms() / 1000);
     for conn_id in &expired {
-        if let Some(ws) = inner.room.socket(conn_id).cloned() {
-            let frame = ServerFrame::Error {
-                code: ErrorCode::TokenExpired,
-                message: "your token has expired; reconnect with a fresh one",
-                id: None,
-            };
-            let _ = ws.send_with_str(frame.to_json());
-            // From the alarm handler the close frame goes out at once, but local workerd ends the
-            // TCP connection only ~10 s later (when the object hibernates); a client sees the close
-            // frame (CLOSING) at once, and the page renews on the error frame without waiting.
-            let code = ErrorCode::TokenExpired;
-            let _ = ws.close(Some(code.close_code()), Some(code.as_str()));
+        let frame = ServerFrame::Error {
+            code: ErrorCode::TokenExpired,
+            message: "your token has expired; reconnect with a fresh one",
+            id: None,
+        };
+        let code = ErrorCode::TokenExpired;
+        match inner.room.socket(conn_id).cloned() {
+            Some(Line::Local(ws)) => {
+                let _ = ws.send_with_str(frame.to_json());
+                // From the alarm handler the close frame goes out at once, but local workerd ends
+                // the TCP connection only ~10 s later (when the object hibernates); a client sees
+                // the close frame (CLOSING) at once, and the page renews on the error frame.
+                let _ = ws.close(Some(code.close_code()), Some(code.as_str()));
+            }
+            Some(Line::Shard(k)) => {
+                inner.links.queue(
+                    k,
+                    &Op::Send {
+                        to: conn_id.clone(),
+                        frame: frame.to_json(),
+                    },
+                );
+                inner.links.queue(
+                    k,
+                    &Op::Close {
+                        to: conn_id.clone(),
+                        code: code.close_code(),
+                        reason: code.as_str().to_string(),
+                    },
+                );
+            }
+            None => {}
         }
         let effects = inner.room.leave(conn_id, now_ms());
         apply(inner, effects);
@@ -824,8 +1154,20 @@ async fn renew(shared: Rc<RefCell<Inner>>, conn_id: String, token: String, id: O
         access::check_renewal(uid.as_deref(), &entry)
     }
     .await;
-    let inner = &mut *shared.borrow_mut();
-    let (Some(ws), Some(user)) = (
+    renewed(&mut shared.borrow_mut(), &conn_id, checked, id);
+    // A socket on a shard gets its answer (and its new attachment) through the shard's outbox.
+    links::start(&shared);
+}
+
+/// Carries out a renewal's verdict on connection `conn_id`.
+fn renewed(
+    inner: &mut Inner,
+    conn_id: &str,
+    checked: std::result::Result<crate::session::Session, Problem>,
+    id: Option<String>,
+) {
+    let conn_id = conn_id.to_string();
+    let (Some(line), Some(user)) = (
         inner.room.socket(&conn_id).cloned(),
         inner.room.user(&conn_id).cloned(),
     ) else {
@@ -837,9 +1179,30 @@ async fn renew(shared: Rc<RefCell<Inner>>, conn_id: String, token: String, id: O
                 .expiries
                 .set(&conn_id, closes_at(&inner.config, session.exp));
             inner.room.set_role(&conn_id, session.role);
-            let attachment = Attachment::of(&user, session.role, Some(session.exp));
-            if let Err(e) = ws.serialize_attachment(attachment) {
-                worker::console_error!("could not update the attachment: {e}");
+            let attachment = Attachment::of(&user, session.role, Some(session.exp)).framed(
+                if inner.room.is_batched(&conn_id) {
+                    Framing::Batch
+                } else {
+                    Framing::Single
+                },
+            );
+            match &line {
+                Line::Local(ws) => {
+                    if let Err(e) = ws.serialize_attachment(attachment) {
+                        worker::console_error!("could not update the attachment: {e}");
+                    }
+                }
+                Line::Shard(k) => {
+                    if let Ok(json) = serde_json::to_string(&attachment) {
+                        inner.links.queue(
+                            *k,
+                            &Op::Attach {
+                                to: conn_id.clone(),
+                                attachment: json,
+                            },
+                        );
+                    }
+                }
             }
             schedule_alarm(inner);
             ServerFrame::AuthOk {
@@ -856,5 +1219,5 @@ async fn renew(shared: Rc<RefCell<Inner>>, conn_id: String, token: String, id: O
         }
         .to_json(),
     };
-    let _ = ws.send_with_str(&frame);
+    send_to(inner, &conn_id, &frame);
 }

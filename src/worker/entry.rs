@@ -4,8 +4,9 @@
 //! world reaches the same object.
 
 use serde_json::json;
-use worker::{event, Context, Env, Headers, Method, Request, RequestInit, Response, Result};
+use worker::{event, Context, Env, Headers, Request, Response, Result};
 
+use super::hop;
 use super::keys;
 use super::{
     client_limit, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
@@ -18,6 +19,7 @@ use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
+use crate::shard::{self, ShardCall};
 use crate::validate::RoomName;
 
 /// The Rate Limiting bindings (`[[ratelimits]]` in wrangler.toml): new sockets, and API posts, per
@@ -96,6 +98,26 @@ async fn handle(
             let page = call::moderation_page(room, &url.query_pairs());
             moderate(req, config, env, |_| page).await
         }
+        Route::ShardInfo(room, shard) => {
+            let query = url.query_pairs();
+            let authorization = req.headers().get("authorization")?;
+            let credentials = Credentials::new(authorization.as_deref(), &query);
+            let entered =
+                match access::may_enter(config, &room, &credentials, true, now_ms() / 1000) {
+                    Ok(admission) => keys::settle(config, admission).await,
+                    Err(p) => Err(p),
+                };
+            match entered {
+                Ok(_) => call_shard(env, &ShardCall::Info { room, shard }, shard).await,
+                Err(p) => problem_response(&p),
+            }
+        }
+        Route::ShardRestart(room, shard) => {
+            moderate(req, config, env, |_| {
+                Ok(RoomCall::RestartShard { room, shard })
+            })
+            .await
+        }
         Route::NewRoom => new_room(),
         Route::MintToken => mint_token(req, config).await,
     }
@@ -104,23 +126,15 @@ async fn handle(
 /// Sends `call` to its room's Durable Object (with `headers`, for an upgrade).
 async fn call_room(env: &Env, call: &RoomCall, headers: Option<Headers>) -> Result<Response> {
     let request = call.to_request();
-    let method = match request.method {
-        "POST" => Method::Post,
-        _ => Method::Get,
-    };
-    let mut init = RequestInit::new();
-    init.with_method(method);
-    if let Some(body) = request.body {
-        init.with_body(Some(body.into()));
-    }
-    if let Some(headers) = headers {
-        init.with_headers(headers);
-    }
-    env.durable_object("ROOMS")?
-        .id_from_name(call.room().as_str())?
-        .get_stub()?
-        .fetch_with_request(Request::new_with_init(&request.url, &init)?)
-        .await
+    let stub = hop::stub(env, "ROOMS", call.room().as_str())?;
+    hop::call(
+        &stub,
+        request.method,
+        &request.url,
+        request.body.as_deref(),
+        headers.as_ref(),
+    )
+    .await
 }
 
 /// Whether `req` asks for a WebSocket (`Upgrade: websocket`).
@@ -187,10 +201,30 @@ async fn socket(
         let join = access::check_join(&query, &entry)?;
         Ok::<_, Problem>(RoomCall::Connect { room, join })
     };
-    match checked.await {
-        Ok(call) => call_room(env, &call, Some(req.headers().clone())).await,
-        Err(p) => refuse_socket(&p),
+    let call = match checked.await {
+        Ok(call) => call,
+        Err(p) => return refuse_socket(&p),
+    };
+    // The room's object either takes the socket, or says which of its shards has room for it.
+    let answer = call_room(env, &call, Some(req.headers().clone())).await?;
+    let placed = answer
+        .headers()
+        .get(shard::PLACED_HEADER)?
+        .and_then(|k| shard::parse_shard(&k).ok());
+    match placed {
+        None => Ok(answer),
+        Some(k) => {
+            let request = call.to_request();
+            let stub = hop::stub(env, "SHARDS", &shard::shard_name(call.room().as_str(), k))?;
+            hop::call(&stub, "GET", &request.url, None, Some(req.headers())).await
+        }
     }
+}
+
+/// A shard's diagnostics (the caller has checked the read rights).
+async fn call_shard(env: &Env, call: &ShardCall, k: u16) -> Result<Response> {
+    let stub = hop::stub(env, "SHARDS", &shard::shard_name(call.room().as_str(), k))?;
+    hop::call(&stub, "GET", &call.url(), None, None).await
 }
 
 /// A read of a room over HTTP (info, history): the same right as joining it, or the `API_TOKEN`.

@@ -1,12 +1,16 @@
 //! The thin shell around the pure core, compiled only for wasm: the Worker's `fetch` handler
-//! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]), its SQL history ([`store`]), its
+//! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]) with its shards ([`links`], and the
+//! `ChatShard` object in [`chat_shard`]), its SQL history ([`store`]), its
 //! webhook delivery ([`webhooks`]), and the JWKS fetch and Web Crypto signature check of RS256/ES256
 //! tokens ([`keys`]).
 //! Everything here carries out decisions made in `routes`, `access`, `call`, `room` and `config`.
 
 mod chat_room;
+mod chat_shard;
 mod entry;
+mod hop;
 mod keys;
+mod links;
 mod store;
 mod webhooks;
 

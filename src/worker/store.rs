@@ -201,18 +201,29 @@ impl Store {
     }
 
     /// Where the stored log ends: its newest `seq` and the room's revision (0 and 0 for an empty room),
-    /// in one statement, as the object reads them at every wake. The revision is the highest `rev`
-    /// of a message, or the one `trim` kept in `meta` when the message that held it was trimmed.
-    pub fn head(&self) -> Result<(u64, u64), String> {
+    /// and how many shards the room has used (0: none), in one statement, as the object reads them at
+    /// every wake. The revision is the highest `rev` of a message, or the one `trim` kept in `meta`
+    /// when the message that held it was trimmed.
+    pub fn head(&self) -> Result<(u64, u64, u16), String> {
         let mut row = self
             .query(
-                "SELECT COALESCE(MAX(seq), 0), MAX(COALESCE(MAX(rev), 0), COALESCE((SELECT value FROM meta WHERE key = 'rev'), 0)) FROM messages",
+                "SELECT COALESCE(MAX(seq), 0), MAX(COALESCE(MAX(rev), 0), COALESCE((SELECT value FROM meta WHERE key = 'rev'), 0)), COALESCE((SELECT value FROM meta WHERE key = 'shards'), 0) FROM messages",
                 vec![],
             )?
             .into_iter()
             .next()
             .ok_or("no row")?;
-        Ok((row.int(), row.int()))
+        Ok((row.int(), row.int(), row.int().min(u16::MAX.into()) as u16))
+    }
+
+    /// Records that the room has used shards 1 ..= `shards`: after a wake the sequencer still sends its
+    /// broadcasts to every one of them, before they have told it who they hold.
+    pub fn set_shards(&self, shards: u16) -> Result<(), String> {
+        self.run(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('shards', ?)",
+            vec![int(shards.into())],
+        )
+        .map(|_| ())
     }
 
     /// Indexes up to `batch` messages stored before the search index existed (migration 4), newest

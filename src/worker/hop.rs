@@ -1,0 +1,80 @@
+//! Calls from one of edge-chat's own pieces to a Durable Object (Worker → room, room ↔ shard), made on
+//! the runtime's stub directly. `worker::Request::new_with_init` converts a `RequestInit` through its
+//! `cf` options (~12 KB of wasm) that these calls never set; a plain JS object does the same here.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use worker::{Env, Headers, Response};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A Durable Object stub, seen only for `fetch(url, init)`.
+    pub type RawStub;
+    #[wasm_bindgen(method, catch)]
+    fn fetch(this: &RawStub, url: &str, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
+
+    /// A fetch `Response`, seen only for its status and to read its body to the end.
+    type Answer;
+    #[wasm_bindgen(method, getter)]
+    fn status(this: &Answer) -> u16;
+    #[wasm_bindgen(method, catch)]
+    fn text(this: &Answer) -> Result<js_sys::Promise, JsValue>;
+}
+
+/// The stub of the object named `name` in the namespace bound as `binding`.
+pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<RawStub> {
+    Ok(env
+        .durable_object(binding)?
+        .id_from_name(name)?
+        .get_stub()?
+        .into_rpc::<RawStub>())
+}
+
+fn error(e: JsValue) -> worker::Error {
+    worker::Error::JsError(e.as_string().unwrap_or_else(|| format!("{e:?}")))
+}
+
+/// Sends `method url` (with `body` and `headers`, if any) to `stub`; the object's answer as it is.
+pub async fn call(
+    stub: &RawStub,
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    headers: Option<&Headers>,
+) -> worker::Result<Response> {
+    let init = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&init, &key.into(), value);
+    set("method", &method.into()).map_err(error)?;
+    if let Some(body) = body {
+        set("body", &body.into()).map_err(error)?;
+    }
+    if let Some(headers) = headers {
+        set("headers", headers.0.as_ref()).map_err(error)?;
+    }
+    let answer = JsFuture::from(stub.fetch(url, &init).map_err(error)?)
+        .await
+        .map_err(error)?;
+    Ok(Response::from(
+        answer.unchecked_into::<worker::web_sys::Response>(),
+    ))
+}
+
+/// POSTs `body` to `stub` and reads the answer to its end (an unread body costs the runtime more than
+/// reading it): its HTTP status.
+pub async fn post(stub: &worker::Result<RawStub>, url: &str, body: &str) -> Result<u16, String> {
+    let stub = stub.as_ref().map_err(|e| e.to_string())?;
+    let init = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&init, &"method".into(), &"POST".into());
+    let _ = js_sys::Reflect::set(&init, &"body".into(), &body.into());
+    let promise = stub.fetch(url, &init).map_err(|e| format!("{e:?}"))?;
+    let answer: Answer = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
+    let status = answer.status();
+    if let Ok(text) = answer.text() {
+        let _ = JsFuture::from(text).await;
+    }
+    Ok(status)
+}
