@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { eventually, getJson, now, pool, sleep, storedMessages } from '../common/harness.mjs';
+import { eventually, getJson, now, pool, sleep, stats, storedMessages } from '../common/harness.mjs';
 
 /** The frames a WebSocket frame holds: a `batch` frame's elements, or the frame itself. */
 const unpack = (frame) => (frame.type === 'batch' ? frame.frames : [frame]);
@@ -39,6 +39,9 @@ export class CrowdPeer {
     this.counts = { batch: 0, presence: 0, join: 0, leave: 0, welcomes: 0 };
     this.errors = [];
     this.drops = 0; // closes it did not ask for
+    this.droppedAt = null; // when the last one happened
+    this.resumeMs = []; // drop → welcome of each resume
+    this.failedAttempts = 0; // reconnects refused or closed before their welcome
     this.ws = null;
     this.ready = false;
     this.stopped = false;
@@ -76,9 +79,12 @@ export class CrowdPeer {
           this.ws = null;
           this.ready = false;
         }
-        if (!welcomed) resolve(false);
-        else if (!this.stopped) {
+        if (!welcomed) {
+          if (this.drops) this.failedAttempts += 1;
+          resolve(false);
+        } else if (!this.stopped) {
           this.drops += 1;
+          this.droppedAt = now();
           this.reconnect();
         }
       });
@@ -98,6 +104,7 @@ export class CrowdPeer {
       this.startSeq = f.last_seq;
       this.maxSeen = f.last_seq;
     } else {
+      if (this.droppedAt !== null) this.resumeMs.push(now() - this.droppedAt);
       if (f.truncated) this.errors.push(`${this.name}: resume truncated at after=${this.maxSeen}`);
       for (const m of f.history) this.deliver(m);
     }
@@ -377,7 +384,9 @@ export class ShardedRoom {
     const after = await shardInfo(this.server, this.room, k);
     assert.notEqual(after.instance, before.instance, `${what}: shard ${k}'s object was re-constructed`);
     const { per } = await this.checkCounts(`${what}: counts`);
-    return { killed: k, sockets: victims.length, sent, unackedAtKill, allBackMs: backMs, perBefore, perAfter: per, ...delivery };
+    const resume = stats(victims.map((p) => p.resumeMs.at(-1)));
+    const failedAttempts = victims.reduce((a, p) => a + p.failedAttempts, 0);
+    return { killed: k, sockets: victims.length, sent, unackedAtKill, allBackMs: backMs, resumeMs: resume, failedAttempts, perBefore, perAfter: per, ...delivery };
   }
 
   /**
