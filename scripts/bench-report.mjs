@@ -179,15 +179,15 @@ if (H.length) {
   p('are the sequencer\'s calls to shards (`shard_calls`), "flushes" its message-writing turns');
   p('(`commits.turns`). Senders sit on the sequencer\'s own shard unless the row says otherwise.');
   p();
-  p('| series | sockets | shards | placed (per shard) | msgs | CPU µs/msg | CPU µs/delivery | pushes/msg | pushes/flush | complete |');
-  p('|---|---:|---:|---|---:|---:|---:|---:|---:|---|');
+  p('| series | sockets | shards | placed (per shard) | msgs | CPU µs/msg | CPU µs/delivery | pushes/msg | pushes/flush | sequencer rebuilt | complete |');
+  p('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|');
   for (const { result: r, failed } of H.filter((x) => x.result.series !== 'storm')) {
     if (failed) {
-      p(`| ${r.series} | ${r.sockets} | ${r.shards} | failed: ${r.error} | | | | | | |`);
+      p(`| ${r.series} | ${r.sockets} | ${r.shards} | failed: ${r.error} | | | | | | | |`);
       continue;
     }
     const perMsg = r.pushes === null ? null : r.pushes / r.sent;
-    p(`| ${r.series}${r.senders_on === 'shard' ? ' (senders on a shard)' : ''} | ${n(r.sockets)} | ${r.shards} | ${r.placed.join(' / ') || '–'} | ${r.sent} | ${n(r.cpu_us_per_msg)} | ${f(r.cpu_us_per_delivery, 2)} | ${f(perMsg, 2)} | ${f(r.pushes_per_flush, 2)} | ${r.complete ? 'yes' : 'NO'} |`);
+    p(`| ${r.series}${r.senders_on === 'shard' ? ' (senders on a shard)' : ''} | ${n(r.sockets)} | ${r.shards} | ${r.placed.join(' / ') || '–'} | ${r.sent} | ${n(r.cpu_us_per_msg)} | ${f(r.cpu_us_per_delivery, 2)} | ${f(perMsg, 2)} | ${f(r.pushes_per_flush, 2)} | ${r.sequencer_rebuilds ?? '–'} | ${r.complete ? 'yes' : 'NO'} |`);
   }
   const fitRow = rows.find((r) => r.scenario === 'H-fit')?.result;
   if (fitRow) {

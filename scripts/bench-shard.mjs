@@ -105,7 +105,7 @@ const info = async (server, room) => (await getJson(`${server.base}/api/rooms/${
  */
 async function run({ series, sockets, shards, senders = 4, rate, sendersOn = 'sequencer', send = true }) {
   const shardSockets = Math.ceil(sockets / shards);
-  const server = await startServer({ vars: { SHARD_SOCKETS: shardSockets, RATE_PER_SEC: 1000, RATE_BURST: 1000, MAX_CONNECTIONS: 100000 }, startTimeoutMs: 120_000 });
+  const server = await startServer({ vars: { SHARD_SOCKETS: shardSockets, RATE_PER_SEC: 1000, RATE_BURST: 1000, MAX_CONNECTIONS: 100000 }, startTimeoutMs: 120_000, logLevel: 'info' });
   try {
     const pid = await userWorkerPid(server);
     const room = uniqueRoom('bench-h');
@@ -124,9 +124,29 @@ async function run({ series, sockets, shards, senders = 4, rate, sendersOn = 'se
       const idlePerSec = (cpuSeconds(pid) - idle0) / 2;
       const talkers = sendersOn === 'sequencer' ? socks.slice(0, senders) : socks.slice(-senders);
       const c0 = cpuSeconds(pid);
-      const r0 = await info(server, room);
+      // The counters live in the sequencer's memory and start again whenever it is re-constructed,
+      // which happened in some runs here; read them every second and add up across incarnations.
+      const counters = { pushes: 0, frames: 0, turns: 0, rebuilds: 0 };
+      let prev = await info(server, room);
+      const take = (cur) => {
+        const same = cur.instance === prev.instance;
+        if (!same) counters.rebuilds += 1;
+        const d = (key) => (cur[key] ?? 0) - (same ? (prev[key] ?? 0) : 0);
+        counters.pushes += d('shard_calls');
+        counters.frames += d('shard_frames');
+        counters.turns += (cur.commits?.turns ?? 0) - (same ? (prev.commits?.turns ?? 0) : 0);
+        prev = cur;
+      };
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          await sleep(1000);
+          take(await info(server, room));
+        }
+      })();
       const s0 = now();
       let sent = 0;
+      const own = new Map(talkers.map((t) => [t, 0])); // messages each sender sent
       const interval = 1000 / (rate / senders);
       await Promise.all(
         talkers.map(async (t, j) => {
@@ -134,21 +154,22 @@ async function run({ series, sockets, shards, senders = 4, rate, sendersOn = 'se
           for (let k = 0; now() - s0 < SECONDS * 1000; k++) {
             t.ws.send(JSON.stringify({ type: 'message', text: `bench ${j}.${k}`, id: `h${j}-${k}` }));
             sent += 1;
+            own.set(t, own.get(t) + 1);
             await sleep(interval);
           }
         }),
       );
-      const perSender = sent / senders;
       // Every socket gets every message but its own: wait for all of them (or give up after 120 s).
-      const want = (s) => sent - (talkers.includes(s) ? perSender : 0);
+      const want = (s) => sent - (own.get(s) ?? 0);
       const deadline = Date.now() + 120_000;
       while (socks.some((s) => s.got < want(s)) && Date.now() < deadline) await sleep(50);
       const elapsed = (now() - s0) / 1000;
       const cpu = cpuSeconds(pid) - c0 - idlePerSec * elapsed;
-      const r1 = await info(server, room);
+      watching = false;
+      await watcher;
+      take(await info(server, room));
       const delivered = socks.reduce((a, s) => a + s.got, 0);
-      const turns = (r1.commits?.turns ?? 0) - (r0.commits?.turns ?? 0);
-      const pushes = r1.shard_calls === undefined ? null : r1.shard_calls - r0.shard_calls;
+      const { turns, pushes, frames } = counters;
       Object.assign(result, {
         rate,
         sent,
@@ -159,10 +180,18 @@ async function run({ series, sockets, shards, senders = 4, rate, sendersOn = 'se
         cpu_us_per_delivery: +((cpu * 1e6) / delivered).toFixed(2),
         turns,
         pushes,
-        pushes_per_flush: pushes === null || !turns ? null : +(pushes / turns).toFixed(2),
-        frames_from_shards: r1.shard_frames === undefined ? null : r1.shard_frames - r0.shard_frames,
+        pushes_per_flush: turns ? +(pushes / turns).toFixed(2) : null,
+        frames_from_shards: frames,
         idle_cpu_per_s: +idlePerSec.toFixed(3),
+        elapsed_s: +elapsed.toFixed(1),
+        sequencer_rebuilds: counters.rebuilds,
       });
+    }
+    if (result.sequencer_rebuilds) {
+      // Say why, if the runtime said it (a panic re-initialises the Wasm module, and every object in it).
+      const why = server.log.split('\n').filter((l) => /panic|Reinitializ|Critical|exceeded|reset/i.test(l));
+      result.rebuilt_log = why.slice(0, 5).map((l) => l.slice(0, 300));
+      if (process.env.BENCH_H_LOG) appendFileSync(process.env.BENCH_H_LOG, server.log);
     }
     await pool(socks, 500, async (s) => s.ws.terminate());
     return result;
