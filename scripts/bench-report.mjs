@@ -187,7 +187,7 @@ if (H.length) {
       continue;
     }
     const perMsg = r.pushes === null ? null : r.pushes / r.sent;
-    p(`| ${r.series}${r.senders_on === 'shard' ? ' (senders on a shard)' : ''} | ${n(r.sockets)} | ${r.shards} | ${r.placed.join(' / ') || '–'} | ${r.sent} | ${n(r.cpu_us_per_msg)} | ${f(r.cpu_us_per_delivery, 2)} | ${f(perMsg, 2)} | ${f(r.pushes_per_flush, 2)} | ${r.sequencer_rebuilds ?? '–'} | ${r.complete ? 'yes' : 'NO'} |`);
+    p(`| ${r.series}${r.senders_on === 'shard' && !r.series.includes('shard') ? ' (senders on a shard)' : ''} | ${n(r.sockets)} | ${r.shards} | ${r.placed.join(' / ') || '–'} | ${r.sent} | ${n(r.cpu_us_per_msg)} | ${f(r.cpu_us_per_delivery, 2)} | ${f(perMsg, 2)} | ${f(r.pushes_per_flush, 2)} | ${r.sequencer_rebuilds ?? '–'} | ${r.complete ? 'yes' : 'NO'} |`);
   }
   const fitRow = rows.find((r) => r.scenario === 'H-fit')?.result;
   if (fitRow) {
