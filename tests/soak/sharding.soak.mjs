@@ -42,15 +42,16 @@ test(`sharding: ${TOTAL} sockets over ${SHARDS} shards, ${KILLS} shard kills und
     figure('sharding soak delivery', await crowd.talk(fromEvery(), 5, 'round 0'));
     figure('sharding soak calls per flush', await crowd.countCalls(crowd.on(SHARDS - 1)[1], SHARDS - 1, 10));
     for (let r = 0; r < KILLS; r++) {
-      // A different shard each time, never the sequencer (shard 0); some room freed first on the next
-      // shard (one never killed, so the test still knows its sockets) so that part of the killed
-      // shard's sockets resume elsewhere.
+      // A different shard each time, never the sequencer (shard 0); some room freed first on the shard
+      // below it (one never killed, so the test still knows its sockets): sockets go to the lowest
+      // shard with room, so part of the killed shard's sockets resume there, on another object.
       const k = 1 + ((3 * r) % Math.max(1, SHARDS - 2));
-      const other = k + 1;
+      const other = k - 1;
       await crowd.leave(other, 10 + r);
       const senders = [...crowd.on(k).slice(0, 2), crowd.on(0)[0], crowd.on(other)[0]].filter(Boolean);
       const res = await crowd.killUnderTraffic(k, senders, { phaseMs: 6000, what: `kill ${r + 1} (shard ${k})` });
       assert.equal(res.perAfter.reduce((a, b) => a + b, 0), crowd.peers.length);
+      assert.equal(res.perAfter[other], res.perBefore[other] + 10 + r, `the room freed on shard ${other} was taken by resumed sockets`);
       figure(`sharding soak kill ${r + 1}`, res);
       await crowd.talk(fromEvery(), 3, `round ${r + 1}`);
     }
