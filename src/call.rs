@@ -50,8 +50,6 @@ pub enum RoomCall {
         room: RoomName,
         request: ModerationRequest,
     },
-    /// Restart shard `shard` of a room spread over several objects (an operator's `API_TOKEN` call).
-    RestartShard { room: RoomName, shard: u16 },
     /// The moderation log, newest first, before entry `before`.
     ModerationLog {
         room: RoomName,
@@ -83,7 +81,6 @@ impl RoomCall {
             | RoomCall::Roster { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
-            | RoomCall::RestartShard { room, .. }
             | RoomCall::ModerationLog { room, .. } => room,
         }
     }
@@ -141,10 +138,6 @@ impl RoomCall {
                 ("POST", "delete", None)
             }
             RoomCall::Moderate { request, .. } => ("POST", "moderate", Some(request.to_json())),
-            RoomCall::RestartShard { shard, .. } => {
-                query.append_pair("shard", &shard.to_string());
-                ("POST", "restart-shard", None)
-            }
             RoomCall::ModerationLog { before, limit, .. } => {
                 if let Some(before) = before {
                     query.append_pair("before", &before.to_string());
@@ -217,10 +210,6 @@ impl RoomCall {
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
                 request: ModerationRequest::parse(body.unwrap_or(""))?,
-            },
-            ("POST", "/restart-shard") => RoomCall::RestartShard {
-                room,
-                shard: crate::shard::parse_shard(get("shard").unwrap_or(""))?,
             },
             ("GET", "/moderation") => RoomCall::ModerationLog {
                 room,
@@ -326,10 +315,6 @@ mod tests {
             room: room("r"),
             before: None,
             limit: 100,
-        });
-        round_trip(RoomCall::RestartShard {
-            room: room("r"),
-            shard: 3,
         });
         assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
         assert_eq!(

@@ -252,18 +252,19 @@ impl Rules {
     pub fn view(&self, now_ms: u64) -> serde_json::Value {
         let mut bans: Vec<&str> = self.bans.iter().map(String::as_str).collect();
         bans.sort_unstable();
-        let mut mutes: Vec<(&str, u64)> = self
+        // Sorted as `&str`s, like the bans (one sort in the wasm, not one per element type).
+        let mut muted: Vec<&str> = self
             .mutes
             .iter()
             .filter(|(_, &until)| until > now_ms)
-            .map(|(uid, &until)| (uid.as_str(), until))
+            .map(|(uid, _)| uid.as_str())
             .collect();
-        mutes.sort_unstable();
+        muted.sort_unstable();
         serde_json::json!({
             "bans": bans,
-            "mutes": mutes
+            "mutes": muted
                 .into_iter()
-                .map(|(uid, until)| serde_json::json!({"uid": uid, "until": until}))
+                .map(|uid| serde_json::json!({"uid": uid, "until": self.mutes.get(uid)}))
                 .collect::<Vec<_>>(),
             "slow_mode": self.slow_mode_secs(),
         })

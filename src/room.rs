@@ -1688,6 +1688,50 @@ mod tests {
         Room::new("lobby", Limits::default(), 0)
     }
 
+    /// A socket held here (`None`) or on shard `k`.
+    #[derive(Debug, Clone, Copy)]
+    struct At(Option<u16>);
+
+    impl Place for At {
+        fn shard(&self) -> Option<u16> {
+            self.0
+        }
+    }
+
+    #[test]
+    fn the_room_keeps_its_own_sockets_apart_and_counts_each_shards() {
+        let h = MemoryHistory::default();
+        let mut r: Room<At> = Room::new("lobby", Limits::default(), 0);
+        for (id, at) in [
+            ("a", None),
+            ("b", Some(1)),
+            ("c", Some(1)),
+            ("d", None),
+            ("e", Some(3)),
+        ] {
+            r.join(user(id, id), At(at), None, &h, 0).unwrap();
+        }
+        let mut local: Vec<&str> = r.local_members().map(|(id, _)| id).collect();
+        local.sort_unstable();
+        assert_eq!(local, ["a", "d"]);
+        assert_eq!(r.local_count(), 2);
+        assert_eq!(r.shard_counts(), [2, 0, 1]);
+        assert_eq!(r.on_shard(1).collect::<Vec<_>>(), ["b", "c"]);
+        assert_eq!(
+            r.info().online,
+            5,
+            "presence counts every socket, wherever it is"
+        );
+        // A leave on a shard, a leave here, and a connection id that joins again on a shard.
+        r.leave("c", 1);
+        r.leave("a", 1);
+        r.join(user("d", "d"), At(Some(2)), None, &h, 2).unwrap();
+        assert_eq!(r.local_count(), 0);
+        assert_eq!(r.local_members().count(), 0);
+        assert_eq!(r.shard_counts(), [1, 1, 1]);
+        assert_eq!(r.info().online, 3);
+    }
+
     /// A room where ann (`a`) and bob (`b`) are connected.
     fn ann_and_bob(h: &MemoryHistory) -> Room<()> {
         let mut r = room();

@@ -27,12 +27,14 @@ use worker::{
     WebSocketPair,
 };
 
+use super::chat_shard::ChatShard;
 use super::keys;
 use super::links::{self, Line, Links};
 use super::store::{Store, INDEX_BATCH};
 use super::webhooks::{self, Hooks};
 use super::{
-    hex, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
+    hex, json_response, load_config, now_ms, problem_response, random_bytes, read_attachment,
+    refuse_socket, write_attachment,
 };
 use crate::access::{self, Credentials, Join};
 use crate::api::Post;
@@ -70,6 +72,9 @@ pub struct ChatRoom {
     /// While a room from before the search index still has messages to index: the callback of the
     /// timer that indexes them a batch per turn ([`start_indexing`]). Only owned here.
     _index_callback: Option<Closure<dyn FnMut()>>,
+    /// When this object is a shard of a room (named `{room}#{k}`): it does all the work, and the rest
+    /// of this struct stays empty and unused.
+    shard: Option<ChatShard>,
 }
 
 pub(super) struct Inner {
@@ -117,6 +122,13 @@ impl DurableObject for ChatRoom {
             worker::console_error!("bad configuration, using the defaults: {}", p.message);
             Config::default()
         });
+        let instance = random_bytes::<8>()
+            .map(|b| hex(&b))
+            .unwrap_or_else(|_| format!("t{now}"));
+        let name = state.id().name().unwrap_or_default();
+        if shard::parse_shard_name(&name).is_some() {
+            return ChatRoom::hollow(state, env, config, instance);
+        }
         let limits = config.limits.clone();
         let webhook = config.webhook.clone();
         let store = Store::open(state.storage().sql());
@@ -125,10 +137,6 @@ impl DurableObject for ChatRoom {
             worker::console_error!("could not read the last seq and rev: {e}");
             (0, 0, 0)
         });
-        let instance = random_bytes::<8>()
-            .map(|b| hex(&b))
-            .unwrap_or_else(|_| format!("t{now}"));
-        let name = state.id().name().unwrap_or_default();
         let mut room = Room::new(name, limits, last_seq);
         room.set_rev(rev);
         room.set_webhooks(hooks.is_some());
@@ -209,10 +217,14 @@ impl DurableObject for ChatRoom {
             }),
             _tick_callback: tick_callback,
             _index_callback: index_callback,
+            shard: None,
         }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if let Some(shard) = &self.shard {
+            return shard.fetch(req).await;
+        }
         let url = req.inner().url();
         let target = Target::split(&url);
         let body = match req.method() {
@@ -265,7 +277,6 @@ impl DurableObject for ChatRoom {
                 }
                 Err(p) => refuse_socket(&p),
             },
-            RoomCall::RestartShard { room, shard } => self.restart_shard(&room, shard).await,
             RoomCall::Info { .. } => {
                 let inner = self.inner.borrow();
                 let mut info = serde_json::to_value(inner.room.info())?;
@@ -377,6 +388,9 @@ impl DurableObject for ChatRoom {
     /// wakes a hibernating room for it, which is the one wake-up a token's expiry (or an undelivered
     /// event) costs; a room with neither never sets it.
     async fn alarm(&self) -> Result<Response> {
+        if self.shard.is_some() {
+            return Response::empty();
+        }
         {
             let inner = &mut *self.inner.borrow_mut();
             inner.alarm_at = None;
@@ -395,14 +409,7 @@ impl DurableObject for ChatRoom {
 
 /// A socket's attachment (`None`: missing or unreadable).
 fn attachment_of(ws: &WebSocket) -> Option<Attachment> {
-    ws.deserialize_attachment::<Attachment>().ok().flatten()
-}
-
-/// The member a socket's attachment describes (`None`: missing, unreadable, or a newer version).
-fn member_of(ws: &WebSocket) -> Option<(User, Framing)> {
-    let attachment = attachment_of(ws)?;
-    let framing = attachment.framing;
-    attachment.into_user().map(|user| (user, framing))
+    read_attachment(ws)
 }
 
 #[wasm_bindgen]
@@ -411,6 +418,9 @@ impl ChatRoom {
     #[wasm_bindgen(js_name = webSocketMessage)]
     pub fn websocket_message(&self, ws: worker::web_sys::WebSocket, message: JsValue) {
         let ws = WebSocket::from(ws);
+        if let Some(shard) = &self.shard {
+            return shard.websocket_message(ws, message);
+        }
         let text = message.as_string();
         let frame = match &text {
             Some(t) => Incoming::Text(t),
@@ -418,7 +428,7 @@ impl ChatRoom {
         };
         {
             let inner = &mut *self.inner.borrow_mut();
-            let Some(conn_id) = identify(&self.state, &mut inner.room, &ws) else {
+            let Some(conn_id) = identify(&self.state, inner, &ws) else {
                 let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
                 return;
             };
@@ -449,6 +459,9 @@ impl ChatRoom {
             _ => 1000,
         };
         let _ = ws.close(Some(echo), Some(reason));
+        if let Some(shard) = &self.shard {
+            return shard.websocket_gone(&ws);
+        }
         self.gone(&ws);
         links::start(&self.inner);
     }
@@ -457,12 +470,52 @@ impl ChatRoom {
     #[wasm_bindgen(js_name = webSocketError)]
     pub fn websocket_error(&self, ws: worker::web_sys::WebSocket, error: JsValue) {
         worker::console_log!("socket error: {error:?}");
-        self.gone(&WebSocket::from(ws));
+        let ws = WebSocket::from(ws);
+        if let Some(shard) = &self.shard {
+            return shard.websocket_gone(&ws);
+        }
+        self.gone(&ws);
         links::start(&self.inner);
     }
 }
 
 impl ChatRoom {
+    /// The object of a room's shard: a [`ChatShard`] does the work. The room's own parts are built
+    /// empty (no schema, no queries): they only fill the struct.
+    fn hollow(state: State, env: Env, config: Config, instance: String) -> ChatRoom {
+        // A second handle on the same runtime state, for the shard to own.
+        let raw = AsRef::<JsValue>::as_ref(state.as_raw()).clone();
+        let own = State::from(raw.unchecked_into::<worker::worker_sys::DurableObjectState>());
+        let shard = ChatShard::new(own, env.clone());
+        let inner = Rc::new(RefCell::new(Inner {
+            room: Room::new("", config.limits.clone(), 0),
+            links: Links::new(env, instance.clone(), 0, 0),
+            placement: Placement::default(),
+            store: Store::unopened(state.storage().sql()),
+            hooks: None,
+            flush_due: false,
+            tick_due: false,
+            tick: None,
+            tick_at: None,
+            raw_state: JsValue::UNDEFINED,
+            expiries: Expiries::default(),
+            alarm_at: None,
+            renewals: Vec::new(),
+            config: Rc::new(config),
+            storage: Rc::new(state.storage()),
+        }));
+        ChatRoom {
+            state,
+            instance,
+            started_at: now_ms(),
+            inner,
+            flush_callback: Closure::new(|| {}),
+            _tick_callback: Rc::new(Closure::new(|| {})),
+            _index_callback: None,
+            shard: Some(shard),
+        }
+    }
+
     /// Sets the flush timer when the room has queued work and none is set.
     fn flush_soon(&self, inner: &mut Inner) {
         if inner.room.has_pending() && !inner.flush_due {
@@ -530,7 +583,7 @@ impl ChatRoom {
         if sync {
             // Every N and J record of a sync is the shard's roster: whoever the sequencer placed on
             // it and is not there any more is gone (the shard restarted without them).
-            let mut listed: Vec<String> = records
+            let ids: Vec<String> = records
                 .iter()
                 .filter_map(|r| match r {
                     Up::Member { attachment } | Up::Join { attachment, .. } => {
@@ -539,11 +592,13 @@ impl ChatRoom {
                     _ => None,
                 })
                 .collect();
+            // `Vec<&str>`: its sort is the one the moderation view already has in the wasm.
+            let mut listed: Vec<&str> = ids.iter().map(String::as_str).collect();
             listed.sort_unstable();
             let gone: Vec<String> = inner
                 .room
                 .on_shard(k)
-                .filter(|id| listed.binary_search_by(|l| l.as_str().cmp(id)).is_err())
+                .filter(|id| listed.binary_search(id).is_err())
                 .map(str::to_string)
                 .collect();
             for conn_id in gone {
@@ -579,10 +634,15 @@ impl ChatRoom {
                     after,
                     since,
                 } => {
-                    inner.placement.arrived(k);
                     let Some(a) = member(attachment) else {
                         continue;
                     };
+                    // A sync names the sockets still waiting for their welcome again; one this
+                    // incarnation has already joined has its welcome on the way: not a second one.
+                    if sync && inner.room.has(&a.id) {
+                        continue;
+                    }
+                    inner.placement.arrived(k);
                     let joining = Joining {
                         after,
                         since,
@@ -662,30 +722,6 @@ impl ChatRoom {
         json_response(r#"{"ok":true}"#.to_string(), 200)
     }
 
-    /// Restarts shard `k` (an operator's call): it drops every socket on it (they reconnect and resume)
-    /// and starts a new incarnation, which the sequencer greets; its (empty) roster replaces the old.
-    async fn restart_shard(&self, room: &RoomName, k: u16) -> Result<Response> {
-        let stub = {
-            let inner = self.inner.borrow();
-            if k > inner.links.count() {
-                return problem_response(&Problem::new(
-                    ErrorCode::NotFound,
-                    format!("this room has no shard {k}"),
-                ));
-            }
-            inner.links.stub(room, k)
-        };
-        let call = ShardCall::Restart {
-            room: room.clone(),
-            shard: k,
-        };
-        if let Err(e) = super::hop::post(&stub, &call.url(), "").await {
-            worker::console_error!("could not restart shard {k}: {e}");
-        }
-        self.inner.borrow_mut().links.greet(k);
-        json_response(json!({"shard": k, "restarted": true}).to_string(), 202)
-    }
-
     /// `Connect`: the Worker has checked room, name, access, origin and `after`. Accept the socket as
     /// hibernatable, remember who it is, and welcome it — or say why not (`room_full`, …), on a socket
     /// the caller refuses.
@@ -717,7 +753,7 @@ impl ChatRoom {
         self.state
             .accept_websocket_with_tags(&pair.server, &[user.id.as_str()]);
         let attachment = Attachment::of(&user, join.role, join.expires).framed(join.framing);
-        if let Err(e) = pair.server.serialize_attachment(attachment) {
+        if let Err(e) = write_attachment(&pair.server, &attachment) {
             inner.room.leave(&user.id, now_ms());
             let _ = pair
                 .server
@@ -786,18 +822,28 @@ fn internal(e: impl std::fmt::Display) -> Problem {
 /// hibernation), one call into the runtime. A connection is never identified by comparing `WebSocket`
 /// values, which would cost one JS call per open socket. A socket missing from the roster (an earlier
 /// incarnation accepted it and the rebuild missed it) is re-added from its attachment.
-fn identify(state: &State, room: &mut Room<Line>, ws: &WebSocket) -> Option<String> {
+fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> {
     let id = state.get_tags(ws).into_iter().next()?;
-    if !room.has(&id) {
+    if !inner.room.has(&id) {
         // Only an open socket is re-admitted; one the room has closed (1009) is on its way out.
         if ws.as_ref().ready_state() != worker::web_sys::WebSocket::OPEN {
             return None;
         }
-        let (user, framing) = member_of(ws)?;
+        let attachment = attachment_of(ws)?;
+        let (role, exp, framing) = (attachment.role, attachment.exp, attachment.framing);
+        let user = attachment.into_user()?;
         if user.id != id {
             return None;
         }
-        room.restore([(user, framing, Line::Local(ws.clone()))], now_ms());
+        // All of it, as the constructor restores it: a moderator stays one, a token still expires.
+        inner
+            .room
+            .restore([(user, framing, Line::Local(ws.clone()))], now_ms());
+        inner.room.set_role(&id, role);
+        if let Some(exp) = exp {
+            inner.expiries.set(&id, closes_at(&inner.config, exp));
+            schedule_alarm(inner);
+        }
     }
     Some(id)
 }
@@ -1188,7 +1234,7 @@ fn renewed(
             );
             match &line {
                 Line::Local(ws) => {
-                    if let Err(e) = ws.serialize_attachment(attachment) {
+                    if let Err(e) = write_attachment(ws, &attachment) {
                         worker::console_error!("could not update the attachment: {e}");
                     }
                 }

@@ -1,5 +1,7 @@
-//! The `ChatShard` Durable Object: one of the objects a large room's sockets live on once the room's
-//! own object (the sequencer, [`super::chat_room`]) holds `SHARD_SOCKETS` of them. It decides nothing:
+//! A room's shard: one of the objects a large room's sockets live on once the room's own object (the
+//! sequencer, [`super::chat_room`]) holds `SHARD_SOCKETS` of them. It is a `ChatRoom` object named
+//! `{room}#{k}` (a name no room can have), which hands everything to this [`ChatShard`]: the same
+//! class, so no second class (and its glue) in the wasm and no storage migration. It decides nothing:
 //! it holds its sockets with the Hibernation API, forwards what they say to the sequencer in order
 //! (the up pipe), and fans out what the sequencer pushes ([`Shard::deliver`]). See [`crate::shard`]
 //! and docs/SCALING.md.
@@ -12,13 +14,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
-use worker::{
-    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
-    WebSocketPair,
-};
+use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocketPair};
 
 use super::hop;
-use super::{hex, json_response, now_ms, problem_response, random_bytes, refuse_socket};
+use super::{
+    hex, json_response, now_ms, problem_response, random_bytes, read_attachment, refuse_socket,
+    write_attachment,
+};
 use crate::access::Join;
 use crate::attachment::Attachment;
 use crate::call::RoomCall;
@@ -33,10 +35,9 @@ use crate::validate::RoomName;
 /// push was given up): 1012 "service restart". Clients reconnect and resume from the history.
 const CLOSE_RESUME: u16 = 1012;
 /// The longest wait between two tries of the up pipe while the sequencer does not answer.
-const UP_RETRY_MAX_MS: u64 = 2_000;
+const UP_RETRY_MAX_MS: u32 = 2_000;
 
-/// `fetch` only: the socket events are the synchronous exports in the `#[wasm_bindgen] impl` below.
-#[durable_object(fetch)]
+/// A shard, as the `ChatRoom` object named for it runs it.
 pub struct ChatShard {
     state: State,
     inner: Rc<RefCell<ShardInner>>,
@@ -83,19 +84,15 @@ struct ShardInner {
     calls_out: u64,
 }
 
-impl DurableObject for ChatShard {
-    fn new(state: State, env: Env) -> Self {
+impl ChatShard {
+    pub fn new(state: State, env: Env) -> Self {
         let now = now_ms();
-        match worker::WebSocketRequestResponsePair::new("ping", "pong") {
-            Ok(pair) => state.set_websocket_auto_response(&pair),
-            Err(e) => worker::console_error!("auto-response not set: {e:?}"),
-        }
         let name = state.id().name().unwrap_or_default();
         let room = shard::parse_shard_name(&name)
             .and_then(|(room, k)| RoomName::parse(room).ok().map(|r| (r, k)));
         let mut held = Shard::default();
         for ws in state.get_websockets() {
-            let attachment = ws.deserialize_attachment::<Attachment>().ok().flatten();
+            let attachment = read_attachment(&ws);
             match attachment {
                 Some(a) if a.user().is_some() => {
                     let framing = a.framing;
@@ -130,7 +127,7 @@ impl DurableObject for ChatShard {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
+    pub async fn fetch(&self, mut req: Request) -> Result<Response> {
         let url = req.inner().url();
         let target = Target::split(&url);
         let body = match req.method() {
@@ -167,9 +164,16 @@ impl DurableObject for ChatShard {
                         200,
                     )
                 }
-                ShardCall::Restart { .. } => {
+                ShardCall::Restart {
+                    shard: call_shard, ..
+                } => {
+                    // The next up request carries the (empty) roster: the sequencer drops every
+                    // socket it had here, and the others hear them leave.
                     self.restart();
-                    json_response(r#"{"restarted":true}"#.to_string(), 200)
+                    json_response(
+                        format!(r#"{{"shard":{},"restarted":true}}"#, call_shard),
+                        202,
+                    )
                 }
                 ShardCall::Up { .. } => {
                     problem_response(&Problem::new(ErrorCode::NotFound, "not a shard call"))
@@ -221,7 +225,7 @@ impl ChatShard {
             .accept_websocket_with_tags(&pair.server, &[user.id.as_str()]);
         let attachment = Attachment::of(&user, join.role, join.expires).framed(join.framing);
         let json = serde_json::to_string(&attachment).map_err(internal)?;
-        if let Err(e) = pair.server.serialize_attachment(attachment) {
+        if let Err(e) = write_attachment(&pair.server, &attachment) {
             let _ = pair
                 .server
                 .close(Some(CLOSE_INTERNAL), Some("could not attach"));
@@ -297,7 +301,7 @@ impl ChatShard {
                 inner.shard.get(&conn),
                 serde_json::from_str::<Attachment>(&json),
             ) {
-                if let Err(e) = held.socket.serialize_attachment(a) {
+                if let Err(e) = write_attachment(&held.socket, &a) {
                     worker::console_error!("could not update the attachment: {e}");
                 }
             }
@@ -343,12 +347,9 @@ impl ChatShard {
     }
 }
 
-#[wasm_bindgen]
 impl ChatShard {
     /// A frame from one of the shard's sockets: up the pipe, as it is.
-    #[wasm_bindgen(js_name = webSocketMessage)]
-    pub fn websocket_message(&self, ws: worker::web_sys::WebSocket, message: JsValue) {
-        let ws = WebSocket::from(ws);
+    pub fn websocket_message(&self, ws: WebSocket, message: JsValue) {
         let Some(conn) = self.state.get_tags(&ws).into_iter().next() else {
             let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
             return;
@@ -371,21 +372,9 @@ impl ChatShard {
         start_up(&self.inner);
     }
 
-    #[wasm_bindgen(js_name = webSocketClose)]
-    pub fn websocket_close(&self, ws: worker::web_sys::WebSocket, code: u32, reason: String) {
-        let ws = WebSocket::from(ws);
-        let echo = match code {
-            1000 | 1001 | 1003 | 1007..=1014 | 3000..=4999 => code as u16,
-            _ => 1000,
-        };
-        let _ = ws.close(Some(echo), Some(reason));
-        self.gone(&ws);
-        start_up(&self.inner);
-    }
-
-    #[wasm_bindgen(js_name = webSocketError)]
-    pub fn websocket_error(&self, ws: worker::web_sys::WebSocket, _error: JsValue) {
-        self.gone(&WebSocket::from(ws));
+    /// A socket closed (the caller completed the closing handshake) or failed.
+    pub fn websocket_gone(&self, ws: &WebSocket) {
+        self.gone(ws);
         start_up(&self.inner);
     }
 }
@@ -481,7 +470,7 @@ async fn up(shared: Rc<RefCell<ShardInner>>) {
         };
         match wait {
             Some(ms) => {
-                worker::Delay::from(std::time::Duration::from_millis(ms)).await;
+                hop::sleep(ms).await;
                 delay = (delay * 2).min(UP_RETRY_MAX_MS);
             }
             None => delay = 25,
@@ -493,12 +482,7 @@ async fn up(shared: Rc<RefCell<ShardInner>>) {
 /// as joins (the sequencer welcomes them, whether or not an earlier incarnation of it had).
 fn roster(inner: &ShardInner, records: &mut Records) {
     for (_, held) in inner.shard.iter() {
-        let Some(a) = held
-            .socket
-            .deserialize_attachment::<Attachment>()
-            .ok()
-            .flatten()
-        else {
+        let Some(a) = read_attachment(&held.socket) else {
             continue;
         };
         let Ok(json) = serde_json::to_string(&a) else {

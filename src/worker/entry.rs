@@ -68,27 +68,40 @@ async fn handle(
     match route {
         Route::Health => json_response(json!({"ok": true}).to_string(), 200),
         Route::Socket(room) => socket(req, url, Ok(room), config, env).await,
-        Route::RoomInfo(room) => read(&req, url, RoomCall::Info { room }, config, env).await,
+        Route::RoomInfo(room) => read(&req, url, RoomCall::Info { room }.into(), config, env).await,
         Route::History(room) => match call::history_page(room, &url.query_pairs()) {
-            Ok(page) => read(&req, url, page, config, env).await,
+            Ok(page) => read(&req, url, page.into(), config, env).await,
             Err(p) => problem_response(&p),
         },
         Route::Members(room) => match call::roster_page(room, &url.query_pairs()) {
-            Ok(page) => read(&req, url, page, config, env).await,
+            Ok(page) => read(&req, url, page.into(), config, env).await,
             Err(p) => problem_response(&p),
         },
         Route::Post(room) => post(req, room, config, env).await,
         Route::Versions(room, seq) => {
-            read(&req, url, RoomCall::Versions { room, seq }, config, env).await
+            read(
+                &req,
+                url,
+                RoomCall::Versions { room, seq }.into(),
+                config,
+                env,
+            )
+            .await
         }
         Route::Search(room) => search(&req, url, room, config, env).await,
         Route::DeleteMessage(room, seq) => {
-            moderate(req, config, env, |_| Ok(RoomCall::Delete { room, seq })).await
+            moderate(req, config, env, &|_| {
+                Ok(RoomCall::Delete {
+                    room: room.clone(),
+                    seq,
+                })
+            })
+            .await
         }
         Route::Moderate(room) => {
-            moderate(req, config, env, |body| {
+            moderate(req, config, env, &|body| {
                 Ok(RoomCall::Moderate {
-                    room,
+                    room: room.clone(),
                     request: ModerationRequest::parse(body)?,
                 })
             })
@@ -96,27 +109,24 @@ async fn handle(
         }
         Route::ModerationLog(room) => {
             let page = call::moderation_page(room, &url.query_pairs());
-            moderate(req, config, env, |_| page).await
+            moderate(req, config, env, &|_| page.clone()).await
         }
         Route::ShardInfo(room, shard) => {
-            let query = url.query_pairs();
-            let authorization = req.headers().get("authorization")?;
-            let credentials = Credentials::new(authorization.as_deref(), &query);
-            let entered =
-                match access::may_enter(config, &room, &credentials, true, now_ms() / 1000) {
-                    Ok(admission) => keys::settle(config, admission).await,
-                    Err(p) => Err(p),
-                };
-            match entered {
-                Ok(_) => call_shard(env, &ShardCall::Info { room, shard }, shard).await,
-                Err(p) => problem_response(&p),
-            }
+            read(
+                &req,
+                url,
+                Read::Shard(ShardCall::Info { room, shard }),
+                config,
+                env,
+            )
+            .await
         }
         Route::ShardRestart(room, shard) => {
-            moderate(req, config, env, |_| {
-                Ok(RoomCall::RestartShard { room, shard })
-            })
-            .await
+            let authorization = req.headers().get("authorization")?;
+            match access::api_token(config, authorization.as_deref()) {
+                Ok(()) => call_shard(env, &ShardCall::Restart { room, shard }).await,
+                Err(p) => problem_response(&p),
+            }
         }
         Route::NewRoom => new_room(),
         Route::MintToken => mint_token(req, config).await,
@@ -215,37 +225,58 @@ async fn socket(
         None => Ok(answer),
         Some(k) => {
             let request = call.to_request();
-            let stub = hop::stub(env, "SHARDS", &shard::shard_name(call.room().as_str(), k))?;
+            let stub = hop::stub(env, "ROOMS", &shard::shard_name(call.room().as_str(), k))?;
             hop::call(&stub, "GET", &request.url, None, Some(req.headers())).await
         }
     }
 }
 
 /// A shard's diagnostics (the caller has checked the read rights).
-async fn call_shard(env: &Env, call: &ShardCall, k: u16) -> Result<Response> {
-    let stub = hop::stub(env, "SHARDS", &shard::shard_name(call.room().as_str(), k))?;
-    hop::call(&stub, "GET", &call.url(), None, None).await
+async fn call_shard(env: &Env, call: &ShardCall) -> Result<Response> {
+    let name = shard::shard_name(call.room().as_str(), call.shard());
+    let stub = hop::stub(env, "ROOMS", &name)?;
+    let method = match call {
+        ShardCall::Info { .. } => "GET",
+        _ => "POST",
+    };
+    hop::call(&stub, method, &call.url(), None, None).await
 }
 
 /// A read of a room over HTTP (info, history): the same right as joining it, or the `API_TOKEN`.
 async fn read(
     req: &Request,
     url: &Target<'_>,
-    call: RoomCall,
+    call: Read,
     config: &Config,
     env: &Env,
 ) -> Result<Response> {
+    let room = match &call {
+        Read::Room(call) => call.room(),
+        Read::Shard(call) => call.room(),
+    };
     let query = url.query_pairs();
     let authorization = req.headers().get("authorization")?;
     let credentials = Credentials::new(authorization.as_deref(), &query);
-    let entered = match access::may_enter(config, call.room(), &credentials, true, now_ms() / 1000)
-    {
+    let entered = match access::may_enter(config, room, &credentials, true, now_ms() / 1000) {
         Ok(admission) => keys::settle(config, admission).await,
         Err(p) => Err(p),
     };
-    match entered {
-        Ok(_) => call_room(env, &call, None).await,
-        Err(p) => problem_response(&p),
+    match (entered, call) {
+        (Ok(_), Read::Room(call)) => call_room(env, &call, None).await,
+        (Ok(_), Read::Shard(call)) => call_shard(env, &call).await,
+        (Err(p), _) => problem_response(&p),
+    }
+}
+
+/// What a read asks: the room's object, or one of its shards (diagnostics).
+enum Read {
+    Room(RoomCall),
+    Shard(ShardCall),
+}
+
+impl From<RoomCall> for Read {
+    fn from(call: RoomCall) -> Read {
+        Read::Room(call)
     }
 }
 
@@ -264,7 +295,7 @@ async fn search(
         Ok::<_, Problem>(RoomCall::Search { room, request })
     };
     match checked.await {
-        Ok(call) => read(req, url, call, config, env).await,
+        Ok(call) => read(req, url, call.into(), config, env).await,
         Err(p) => problem_response(&p),
     }
 }
@@ -289,7 +320,8 @@ async fn moderate(
     mut req: Request,
     config: &Config,
     env: &Env,
-    call: impl FnOnce(&str) -> std::result::Result<RoomCall, Problem>,
+    // `dyn`: one copy of this function (and its future) for every endpoint, not one per closure.
+    call: &dyn Fn(&str) -> std::result::Result<RoomCall, Problem>,
 ) -> Result<Response> {
     let authorization = req.headers().get("authorization")?;
     let checked = async {

@@ -14,6 +14,16 @@ extern "C" {
     #[wasm_bindgen(method, catch)]
     fn fetch(this: &RawStub, url: &str, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
 
+    /// A Durable Object namespace binding, seen for `idFromName` and `get`.
+    type Namespace;
+    #[wasm_bindgen(method, catch, js_name = idFromName)]
+    fn id_from_name(this: &Namespace, name: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    fn get(this: &Namespace, id: &JsValue) -> Result<RawStub, JsValue>;
+
+    #[wasm_bindgen(js_name = setTimeout)]
+    fn set_timeout(callback: &js_sys::Function, ms: u32) -> JsValue;
+
     /// A fetch `Response`, seen only for its status and to read its body to the end.
     type Answer;
     #[wasm_bindgen(method, getter)]
@@ -22,13 +32,25 @@ extern "C" {
     fn text(this: &Answer) -> Result<js_sys::Promise, JsValue>;
 }
 
-/// The stub of the object named `name` in the namespace bound as `binding`.
+/// The stub of the object named `name` in the namespace bound as `binding` (reached on the env
+/// object directly, like the rate limiters: workers-rs's typed wrappers add code and checks of the
+/// binding's JS class name that a name lookup does not need).
 pub fn stub(env: &Env, binding: &str, name: &str) -> worker::Result<RawStub> {
-    Ok(env
-        .durable_object(binding)?
-        .id_from_name(name)?
-        .get_stub()?
-        .into_rpc::<RawStub>())
+    let namespace = js_sys::Reflect::get(env.as_ref(), &binding.into()).map_err(error)?;
+    if namespace.is_undefined() {
+        return Err(worker::Error::JsError(format!("no binding {binding}")));
+    }
+    let namespace: Namespace = namespace.unchecked_into();
+    let id = namespace.id_from_name(name).map_err(error)?;
+    namespace.get(&id).map_err(error)
+}
+
+/// Waits `ms` milliseconds (a timer, not a busy wait: the object serves other events meanwhile).
+pub async fn sleep(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        set_timeout(&resolve, ms);
+    });
+    let _ = JsFuture::from(promise).await;
 }
 
 fn error(e: JsValue) -> worker::Error {

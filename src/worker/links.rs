@@ -33,7 +33,7 @@ impl Place for Line {
 /// Attempts of one push before it is given up (the shard then finds a number skipped and has its
 /// sockets resume), and the wait before the first retry (doubling).
 const PUSH_ATTEMPTS: u32 = 4;
-const RETRY_MS: u64 = 50;
+const RETRY_MS: u32 = 50;
 
 /// One shard, as the sequencer sees it.
 #[derive(Debug, Default)]
@@ -83,11 +83,6 @@ impl Links {
         }
     }
 
-    /// Shard `k`'s Durable Object.
-    pub fn stub(&self, room: &RoomName, k: u16) -> worker::Result<RawStub> {
-        shard_stub(&self.env, room, k)
-    }
-
     /// How many shards the room has used.
     pub fn count(&self) -> u16 {
         self.links.len() as u16
@@ -117,14 +112,6 @@ impl Links {
     pub fn set_session(&mut self, k: u16, session: Option<String>) {
         if let Some(link) = self.link(k) {
             link.session = session;
-        }
-    }
-
-    /// Forget shard `k`'s incarnation and greet it with an empty push (after a restart).
-    pub fn greet(&mut self, k: u16) {
-        if let Some(link) = self.link(k) {
-            link.session = None;
-            link.hello = true;
         }
     }
 
@@ -242,7 +229,7 @@ async fn push(shared: Rc<RefCell<Inner>>, k: u16) {
                     worker::console_error!("push to shard {k} failed {attempt} times: {e}");
                 }
                 _ => {
-                    worker::Delay::from(std::time::Duration::from_millis(delay)).await;
+                    hop::sleep(delay).await;
                     delay *= 4;
                 }
             }
@@ -252,5 +239,5 @@ async fn push(shared: Rc<RefCell<Inner>>, k: u16) {
 
 /// The Durable Object of shard `k` of `room`.
 pub fn shard_stub(env: &Env, room: &RoomName, k: u16) -> worker::Result<RawStub> {
-    hop::stub(env, "SHARDS", &shard::shard_name(room.as_str(), k))
+    hop::stub(env, "ROOMS", &shard::shard_name(room.as_str(), k))
 }

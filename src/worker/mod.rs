@@ -17,6 +17,7 @@ mod webhooks;
 use wasm_bindgen::JsCast;
 use worker::{Env, Headers, Response, Result, WebSocketPair};
 
+use crate::attachment::Attachment;
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::protocol::ServerFrame;
@@ -86,8 +87,46 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// A socket's attachment (`None`: missing or unreadable). Read as JSON (`JSON.stringify` of what the
+/// runtime kept, then serde_json, which the wasm has anyway): the same attachments as workers-rs's
+/// `deserialize_attachment` reads, without a second serde format (serde-wasm-bindgen) in the wasm.
+fn read_attachment(ws: &worker::WebSocket) -> Option<Attachment> {
+    let socket: &Attached = ws.as_ref().unchecked_ref();
+    let value = socket.deserialize_attachment().ok()?;
+    if value.is_null() || value.is_undefined() {
+        return None;
+    }
+    let json = js_sys::JSON::stringify(&value).ok()?.as_string()?;
+    serde_json::from_str(&json).ok()
+}
+
+/// Keeps `attachment` with the socket, as a plain object (what older builds read).
+fn write_attachment(
+    ws: &worker::WebSocket,
+    attachment: &Attachment,
+) -> std::result::Result<(), String> {
+    let json = serde_json::to_string(attachment).map_err(|e| e.to_string())?;
+    let value = js_sys::JSON::parse(&json).map_err(|e| format!("{e:?}"))?;
+    let socket: &Attached = ws.as_ref().unchecked_ref();
+    socket
+        .serialize_attachment(&value)
+        .map_err(|e| format!("{e:?}"))
+}
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
+    /// The runtime's `WebSocket`, seen for the attachment it keeps across hibernation.
+    type Attached;
+    #[wasm_bindgen(method, catch, js_name = serializeAttachment)]
+    fn serialize_attachment(
+        this: &Attached,
+        value: &wasm_bindgen::JsValue,
+    ) -> std::result::Result<(), wasm_bindgen::JsValue>;
+    #[wasm_bindgen(method, catch, js_name = deserializeAttachment)]
+    fn deserialize_attachment(
+        this: &Attached,
+    ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+
     /// A Workers Rate Limiting binding (`[[ratelimits]]` in wrangler.toml), seen only for `limit`.
     /// Reached through the env object rather than `Env::rate_limiter`, which checks the binding's JS
     /// class name — a name local dev and the edge need not share.

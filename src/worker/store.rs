@@ -174,6 +174,11 @@ fn opt_int(v: Option<u64>) -> SqlStorageValue {
 impl Store {
     /// Opens the log, creating the schema on first use. A failure is logged, and surfaces again as
     /// an `internal` error on the first write (never as a panic).
+    /// The store of an object that keeps no history (a shard of a room): no schema is created.
+    pub fn unopened(sql: SqlStorage) -> Store {
+        Store { sql }
+    }
+
     pub fn open(sql: SqlStorage) -> Store {
         let store = Store { sql };
         if let Err(e) = store.migrate() {
@@ -440,14 +445,15 @@ impl History for Store {
         if changed == 0 {
             return Ok(None);
         }
-        let counts: Reactions = self
-            .query(
-                "SELECT emoji, COUNT(*) FROM reactions WHERE seq = ? GROUP BY emoji",
-                vec![int(seq)],
-            )?
-            .into_iter()
-            .map(|mut row| (row.text(), row.int() as u32))
-            .collect();
+        // Inserted one by one: `collect` into a `BTreeMap` sorts its input first, which links a whole
+        // stable sort into the wasm for a handful of rows that come out of SQLite grouped anyway.
+        let mut counts = Reactions::new();
+        for mut row in self.query(
+            "SELECT emoji, COUNT(*) FROM reactions WHERE seq = ? GROUP BY emoji",
+            vec![int(seq)],
+        )? {
+            counts.insert(row.text(), row.int() as u32);
+        }
         let json = serde_json::to_string(&counts).map_err(|e| e.to_string())?;
         self.run(
             "UPDATE messages SET reactions = ?, rev = ? WHERE seq = ?",
