@@ -168,6 +168,52 @@ for (const server of ['baseline', 'edge']) {
   p(`| ${server} | ${r.tries} | ${r.woke} | ${f(r.wake_ms.p50, 2)} | ${f(r.wake_ms.p90, 2)} | ${f(r.wake_ms.max, 2)} | ${f(r.warm_ms.p50, 2)} |`);
 }
 p();
+const H = rows.filter((r) => r.scenario === 'H-run');
+if (H.length) {
+  p('## Scenario H — one room over many shards (issue 18)');
+  p();
+  p('`scripts/bench-shard.mjs`: each row is its own `wrangler dev` with `SHARD_SOCKETS` = sockets / shards;');
+  p('the sockets connect 64 at a time through the dev proxy, then 4 senders send the given rate in all');
+  p('for a fixed window and every socket gets every message. CPU is the user worker\'s workerd process');
+  p('(/proc, every thread, its idle rate subtracted), which runs the sequencer and every shard; "pushes"');
+  p('are the sequencer\'s calls to shards (`shard_calls`), "flushes" its message-writing turns');
+  p('(`commits.turns`). Senders sit on the sequencer\'s own shard unless the row says otherwise.');
+  p();
+  p('| series | sockets | shards | placed (per shard) | msgs | CPU µs/msg | CPU µs/delivery | pushes/msg | pushes/flush | sequencer rebuilt | complete |');
+  p('|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---|');
+  for (const { result: r, failed } of H.filter((x) => x.result.series !== 'storm')) {
+    if (failed) {
+      p(`| ${r.series} | ${r.sockets} | ${r.shards} | failed: ${r.error} | | | | | | | |`);
+      continue;
+    }
+    const perMsg = r.pushes === null ? null : r.pushes / r.sent;
+    p(`| ${r.series}${r.senders_on === 'shard' && !r.series.includes('shard') ? ' (senders on a shard)' : ''} | ${n(r.sockets)} | ${r.shards} | ${r.placed.join(' / ') || '–'} | ${r.sent} | ${n(r.cpu_us_per_msg)} | ${f(r.cpu_us_per_delivery, 2)} | ${f(perMsg, 2)} | ${f(r.pushes_per_flush, 2)} | ${r.sequencer_rebuilds ?? '–'} | ${r.complete ? 'yes' : 'NO'} |`);
+  }
+  const fitRow = rows.find((r) => r.scenario === 'H-fit')?.result;
+  if (fitRow) {
+    p();
+    p(`Least squares over the ${fitRow.runs} complete runs with senders on the sequencer: **CPU per message ≈ ${f(fitRow.fixed_us, 0)} µs`);
+    p(`+ ${f(fitRow.per_shard_us, 0)} µs × (shards − 1) + ${f(fitRow.per_socket_us, 2)} µs × sockets** (r² ${f(fitRow.r2, 3)}). The per-socket term is the`);
+    p('fan-out on whichever object holds the socket; the per-shard term is what one more shard costs per message');
+    p('(the sequencer\'s push and the shard\'s receiving it). The sequencer\'s own cost per message is at most');
+    p('fixed + per-shard × (shards − 1) + per-socket × SHARD_SOCKETS: linear in shards, bounded in sockets.');
+    p(`Each series alone: ${f(fitRow.few_sockets_per_shard_us, 0)} µs per extra shard (a few sockets over many shards),`);
+    p(`${f(fitRow.same_shards_per_socket_us, 2)} µs per socket (4 shards, growing sockets).`);
+  }
+  const storms = H.filter((x) => x.result.series === 'storm');
+  if (storms.length) {
+    p();
+    p('Connect storm (64 connecting at a time, through the proxy; connect → welcome):');
+    p();
+    p('| sockets | shards | placed (per shard) | all connected ms | p50 ms | p99 ms | max ms |');
+    p('|---:|---:|---|---:|---:|---:|---:|');
+    for (const { result: r, failed } of storms) {
+      if (failed) p(`| ${n(r.sockets)} | ${r.shards} | failed: ${r.error} | | | | |`);
+      else p(`| ${n(r.sockets)} | ${r.shards} | ${r.placed.join(' / ') || '–'} | ${n(r.connect_total_ms)} | ${f(r.connect_ms.p50)} | ${f(r.connect_ms.p99)} | ${f(r.connect_ms.max)} |`);
+    }
+  }
+  p();
+}
 p('## Release wasm');
 p();
 p(`build/index_bg.wasm: ${n(env.WASM_RAW)} bytes raw (${kb(env.WASM_RAW)}), ${n(env.WASM_GZ)} bytes gzipped -9 (${kb(env.WASM_GZ)}).`);

@@ -6,7 +6,7 @@
 # `wrangler dev` puts a proxy worker (its own workerd process) in front of the user worker's workerd;
 # scenario A is run both through it (the dev URL) and straight at the user worker's entry socket.
 #   BENCH_QUICK=1   shorter runs (a minute or two; for trying the script, not for the record)
-#   BENCH_ONLY="A L S"  only these scenarios (A, A20, L, B, C, S, D), reported to $BENCH_OUT
+#   BENCH_ONLY="A L S"  only these scenarios (A, A20, L, B, C, S, D, H), reported to $BENCH_OUT
 #                   (default: a file in $TMPDIR, so docs/PERFORMANCE.md keeps the full run's figures)
 #   BENCH_A_SERVERS="baseline edgena-batch"  scenario A against only these (direct and proxy as usual)
 #   BENCH_A_PATHS=direct  scenario A on only these paths
@@ -187,6 +187,14 @@ for server in baseline edge; do
   port=PORT_$server
   bench D "$server" proxy "${!port}" --quiet wake --tries "$TRIES" --idle 15
 done
+
+# H: one room over many shards (issue 18): per-message CPU as shards and sockets grow, calls per flush,
+# the forwarding cost, a connect storm over 6 shards. It starts a `wrangler dev` of its own per run
+# (SHARD_SOCKETS differs) and measures that server's workerd; see scripts/bench-shard.mjs.
+if only H; then
+  echo "== H: one room over many shards"
+  node scripts/bench-shard.mjs "$RESULTS" || echo "scenario H failed" >&2
+fi
 
 echo "== report"
 WASM=build/index_bg.wasm
