@@ -8,36 +8,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as clientModule from '../packages/client/src/index.js';
+import { FakeSocket } from './common/fake-socket.mjs';
 
 const { ChatClient, DEFAULT_LIMITS, backoff, cleanName } = clientModule;
 
 /** A WebSocket stand-in: records what the client sends; the test plays the server. */
-class FakeSocket {
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.sent = [];
-    this.closed = null;
-    FakeSocket.all.push(this);
-  }
-  send(data) {
-    this.sent.push(data);
-  }
-  close(code) {
-    this.closed = code ?? 1005;
-  }
-  receive(frame) {
-    this.onmessage?.({ data: typeof frame === 'string' ? frame : JSON.stringify(frame) });
-  }
-  /** The server closes the socket (as a CloseEvent would report it). */
-  serverClose(code, reason = '') {
-    this.onclose?.({ code, reason, wasClean: true });
-  }
-  /** The message frames sent so far, parsed. */
-  messages() {
-    return this.sent.filter((f) => f !== 'ping').map((f) => JSON.parse(f)).filter((f) => f.type === 'message');
-  }
-}
 
 function memoryStorage() {
   const m = new Map();

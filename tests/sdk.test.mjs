@@ -12,32 +12,12 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as sdk from '../packages/client/src/index.js';
+import { FakeSocket } from './common/fake-socket.mjs';
 
 const { ChatClient, ChatError, SERVER_ERROR_CODES, CLIENT_ERROR_CODES } = sdk;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PACKAGE = join(ROOT, 'packages/client');
 
-class FakeSocket {
-  static all = [];
-  constructor(url) {
-    this.url = url;
-    this.sent = [];
-    FakeSocket.all.push(this);
-  }
-  send(data) {
-    this.sent.push(data);
-  }
-  close(code) {
-    this.closed = code ?? 1005;
-  }
-  receive(frame) {
-    this.onmessage?.({ data: JSON.stringify(frame) });
-  }
-  /** The last frame sent of `type`, parsed. */
-  last(type) {
-    return this.sent.filter((f) => f !== 'ping').map((f) => JSON.parse(f)).filter((f) => f.type === type).at(-1);
-  }
-}
 
 const ME = { id: 'me', name: 'ann', uid: 'u-ann' };
 const welcome = (extra = {}) => ({ type: 'welcome', room: 'r', you: ME, members: [ME], history: [], last_seq: 0, truncated: false, rev: 0, read_seq: 0, unread: 0, role: 'member', expires: null, slow_mode: 0, ...extra });
