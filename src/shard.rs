@@ -230,24 +230,26 @@ pub enum Up<'a> {
     Leave { conn: &'a str },
 }
 
-/// What the sequencer tells a shard: the room's effects for the shard's sockets.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
+/// What the sequencer tells a shard: the room's effects for the shard's sockets. It borrows its
+/// strings: the sequencer encodes an op straight from the effect it routes, and the shard reads one
+/// straight out of the push's body, so a frame is never copied on the way in or out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op<'a> {
     /// `frame` to connection `to`.
-    Send { to: String, frame: String },
+    Send { to: &'a str, frame: &'a str },
     /// `frame` to every socket of the shard except `except`.
     Broadcast {
-        except: Option<String>,
-        frame: String,
+        except: Option<&'a str>,
+        frame: &'a str,
     },
     /// Close connection `to` (after the frames before it).
     Close {
-        to: String,
+        to: &'a str,
         code: u16,
-        reason: String,
+        reason: &'a str,
     },
     /// Replace connection `to`'s attachment (a renewed token: new role and expiry).
-    Attach { to: String, attachment: String },
+    Attach { to: &'a str, attachment: &'a str },
 }
 
 /// Builds a body of records.
@@ -285,12 +287,10 @@ impl Records {
         }
     }
 
-    pub fn op(&mut self, op: &Op) {
-        match op {
+    pub fn op(&mut self, op: &Op<'_>) {
+        match *op {
             Op::Send { to, frame } => self.push('S', &[to], frame),
-            Op::Broadcast { except, frame } => {
-                self.push('B', &[except.as_deref().unwrap_or("-")], frame)
-            }
+            Op::Broadcast { except, frame } => self.push('B', &[except.unwrap_or("-")], frame),
             Op::Close { to, code, reason } => self.push('C', &[to, &code.to_string()], reason),
             Op::Attach { to, attachment } => self.push('A', &[to], attachment),
         }
@@ -396,27 +396,27 @@ pub fn read_up(body: &str) -> Result<Vec<Up<'_>>, Problem> {
 }
 
 /// Reads a down body.
-pub fn read_ops(body: &str) -> Result<Vec<Op>, Problem> {
+pub fn read_ops(body: &str) -> Result<Vec<Op<'_>>, Problem> {
     records(body)?
         .into_iter()
         .map(|r| {
             Ok(match (r.kind, r.args.as_slice()) {
                 ('S', [to]) => Op::Send {
-                    to: to.to_string(),
-                    frame: r.payload.to_string(),
+                    to,
+                    frame: r.payload,
                 },
                 ('B', [except]) => Op::Broadcast {
-                    except: (*except != "-").then(|| except.to_string()),
-                    frame: r.payload.to_string(),
+                    except: (*except != "-").then_some(*except),
+                    frame: r.payload,
                 },
                 ('C', [to, code]) => Op::Close {
-                    to: to.to_string(),
+                    to,
                     code: code.parse().map_err(|_| bad("not a close code"))?,
-                    reason: r.payload.to_string(),
+                    reason: r.payload,
                 },
                 ('A', [to]) => Op::Attach {
-                    to: to.to_string(),
-                    attachment: r.payload.to_string(),
+                    to,
+                    attachment: r.payload,
                 },
                 _ => return Err(bad("unknown op")),
             })
@@ -602,6 +602,12 @@ impl<S> Shard<S> {
         Some(gone)
     }
 
+    /// Takes every socket off the roster (a shard that starts over, or missed frames).
+    pub fn release_all(&mut self) -> Vec<(String, Held<S>)> {
+        self.batched = 0;
+        std::mem::take(&mut self.held)
+    }
+
     pub fn get(&self, conn: &str) -> Option<&Held<S>> {
         self.find(conn).ok().map(|i| &self.held[i].1)
     }
@@ -631,7 +637,7 @@ impl<S> Shard<S> {
     /// shared)` (`shared`: the same frame goes to many sockets, worth converting once), in the order
     /// the ops give; `batch=1` sockets get their part as one frame. A socket waiting for its welcome
     /// hears nothing before it. Closes and attachment changes are left to the caller, after the frames.
-    pub fn deliver(&mut self, ops: &[Op], mut send: impl FnMut(&S, &str, bool)) -> Pushed<S> {
+    pub fn deliver(&mut self, ops: &[Op<'_>], mut send: impl FnMut(&S, &str, bool)) -> Pushed<S> {
         let mut pushed = Pushed {
             closes: Vec::new(),
             attachments: Vec::new(),
@@ -639,14 +645,14 @@ impl<S> Shard<S> {
         if self.batched > 0 {
             let effects: Vec<Effect> = ops
                 .iter()
-                .filter_map(|op| match op {
+                .filter_map(|op| match *op {
                     Op::Send { to, frame } => Some(Effect::Send {
-                        to: to.clone(),
-                        frame: frame.clone(),
+                        to: to.to_string(),
+                        frame: frame.to_string(),
                     }),
                     Op::Broadcast { except, frame } => Some(Effect::Broadcast {
-                        except: except.clone(),
-                        frame: frame.clone(),
+                        except: except.map(str::to_string),
+                        frame: frame.to_string(),
                     }),
                     Op::Close { .. } | Op::Attach { .. } => None,
                 })
@@ -682,7 +688,7 @@ impl<S> Shard<S> {
         }
         let singles = self.held.len() - self.batched;
         for op in ops {
-            match op {
+            match *op {
                 Op::Send { to, frame } => {
                     if let Some(h) = self.get_mut(to) {
                         if h.framing == Framing::Single {
@@ -698,7 +704,7 @@ impl<S> Shard<S> {
                     for (id, h) in &self.held {
                         if h.framing == Framing::Single
                             && h.pending.is_none()
-                            && Some(id.as_str()) != except.as_deref()
+                            && Some(id.as_str()) != except
                         {
                             send(&h.socket, frame, true);
                         }
@@ -706,12 +712,12 @@ impl<S> Shard<S> {
                 }
                 Op::Close { to, code, reason } => {
                     if let Some(h) = self.release(to) {
-                        pushed.closes.push((h.socket, *code, reason.clone()));
+                        pushed.closes.push((h.socket, code, reason.to_string()));
                     }
                 }
-                Op::Attach { to, attachment } => {
-                    pushed.attachments.push((to.clone(), attachment.clone()))
-                }
+                Op::Attach { to, attachment } => pushed
+                    .attachments
+                    .push((to.to_string(), attachment.to_string())),
             }
         }
         pushed
@@ -755,32 +761,33 @@ mod tests {
 
         let ops = vec![
             Op::Send {
-                to: "c1".into(),
-                frame: text.into(),
+                to: "c1",
+                frame: text,
             },
             Op::Broadcast {
                 except: None,
-                frame: "{}".into(),
+                frame: "{}",
             },
             Op::Broadcast {
-                except: Some("c1".into()),
-                frame: "{\n}".into(),
+                except: Some("c1"),
+                frame: "{\n}",
             },
             Op::Close {
-                to: "c2".into(),
+                to: "c2",
                 code: 4403,
-                reason: "banned".into(),
+                reason: "banned",
             },
             Op::Attach {
-                to: "c1".into(),
-                attachment: "{}".into(),
+                to: "c1",
+                attachment: "{}",
             },
         ];
         let mut r = Records::default();
         for op in &ops {
             r.op(op);
         }
-        assert_eq!(read_ops(&r.into_body()).unwrap(), ops);
+        let body = r.into_body();
+        assert_eq!(read_ops(&body).unwrap(), ops);
     }
 
     #[test]
@@ -927,24 +934,18 @@ mod tests {
         );
     }
 
-    fn send(to: &str, frame: &str) -> Op {
-        Op::Send {
-            to: to.into(),
-            frame: frame.into(),
-        }
+    fn send<'a>(to: &'a str, frame: &'a str) -> Op<'a> {
+        Op::Send { to, frame }
     }
 
-    fn broadcast(except: Option<&str>, frame: &str) -> Op {
-        Op::Broadcast {
-            except: except.map(Into::into),
-            frame: frame.into(),
-        }
+    fn broadcast<'a>(except: Option<&'a str>, frame: &'a str) -> Op<'a> {
+        Op::Broadcast { except, frame }
     }
 
     /// Delivers `ops` and returns what each socket got, in order.
     fn deliver(
         shard: &mut Shard<&'static str>,
-        ops: &[Op],
+        ops: &[Op<'_>],
     ) -> std::collections::BTreeMap<&'static str, Vec<String>> {
         let mut got = std::collections::BTreeMap::<&'static str, Vec<String>>::new();
         shard.deliver(ops, |s, f, _| {
@@ -966,9 +967,9 @@ mod tests {
                 send("n", "welcome"),
                 broadcast(None, "m2"),
                 Op::Close {
-                    to: "b".into(),
+                    to: "b",
                     code: 4403,
-                    reason: "kicked".into(),
+                    reason: "kicked",
                 },
             ];
             let got = deliver(&mut shard, &ops);
@@ -1001,5 +1002,13 @@ mod tests {
         assert!(got.is_empty(), "{got:?}");
         assert!(shard.get("n").unwrap().pending.is_some());
         assert_eq!(shard.get("m").unwrap().pending, Some((Some(3), None)));
+        // Starting over empties the roster and its count of batched sockets: a v1 socket held
+        // afterwards is the shard's only one and hears broadcasts.
+        let all: Vec<String> = shard.release_all().into_iter().map(|(id, _)| id).collect();
+        assert_eq!(all.len(), 2);
+        assert!(shard.is_empty());
+        shard.hold("v".into(), "v", Framing::Single, None);
+        let got = deliver(&mut shard, &[broadcast(None, "m3")]);
+        assert_eq!(got["v"], ["m3"]);
     }
 }

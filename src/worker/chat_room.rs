@@ -193,15 +193,13 @@ impl DurableObject for ChatRoom {
         let ticking = Rc::clone(&inner);
         let tick_callback: Rc<Closure<dyn FnMut()>> = Rc::new(Closure::new(move || {
             tick(&ticking);
-            start_renewals(&ticking);
-            links::start(&ticking);
+            start_tasks(&ticking);
         }));
         inner.borrow_mut().tick = Some(tick_callback.as_ref().as_ref().clone());
         let index_callback = start_indexing(&inner);
-        // Events an earlier incarnation left undelivered (a crash, an eviction mid-delivery).
-        webhooks::start(&inner);
-        // A room with shards greets each: they answer with their rosters.
-        links::start(&inner);
+        // Events an earlier incarnation left undelivered (a crash, an eviction mid-delivery), and a
+        // greeting for each shard of a room that has them (they answer with their rosters).
+        start_tasks(&inner);
         ChatRoom {
             state,
             instance,
@@ -209,11 +207,8 @@ impl DurableObject for ChatRoom {
             inner,
             flush_callback: Closure::new(move || {
                 flush(&shared);
-                start_renewals(&shared);
-                // One push per shard for the whole flush.
-                links::start(&shared);
-                // The webhook events the flush recorded go out from a task of their own.
-                webhooks::start(&shared);
+                // The flush's webhook events, and one push per shard for the whole flush.
+                start_tasks(&shared);
             }),
             _tick_callback: tick_callback,
             _index_callback: index_callback,
@@ -244,9 +239,7 @@ impl DurableObject for ChatRoom {
                 }
                 Err(p) => problem_response(&p),
             };
-            start_renewals(&self.inner);
-            links::start(&self.inner);
-            webhooks::start(&self.inner);
+            start_tasks(&self.inner);
             return response;
         }
         let call = match RoomCall::parse(
@@ -378,8 +371,7 @@ impl DurableObject for ChatRoom {
             }
         };
         // A post, a deletion or a moderation may have recorded webhook events.
-        webhooks::start(&self.inner);
-        links::start(&self.inner);
+        start_tasks(&self.inner);
         response
     }
 
@@ -401,8 +393,7 @@ impl DurableObject for ChatRoom {
             schedule_alarm(inner);
         }
         // Delivery runs as a task of its own, never awaited here (see `webhooks::start`).
-        webhooks::start(&self.inner);
-        links::start(&self.inner);
+        start_tasks(&self.inner);
         Response::empty()
     }
 }
@@ -442,9 +433,7 @@ impl ChatRoom {
             sweep(inner, now);
             self.flush_soon(inner);
         }
-        start_renewals(&self.inner);
-        webhooks::start(&self.inner);
-        links::start(&self.inner);
+        start_tasks(&self.inner);
     }
 
     /// A socket closed.
@@ -463,7 +452,7 @@ impl ChatRoom {
             return shard.websocket_gone(&ws);
         }
         self.gone(&ws);
-        links::start(&self.inner);
+        start_tasks(&self.inner);
     }
 
     /// A socket failed.
@@ -475,7 +464,7 @@ impl ChatRoom {
             return shard.websocket_gone(&ws);
         }
         self.gone(&ws);
-        links::start(&self.inner);
+        start_tasks(&self.inner);
     }
 }
 
@@ -539,10 +528,8 @@ impl ChatRoom {
             inner.config.limits.shard_sockets,
             now_ms(),
         )?;
-        if k > 0 && inner.links.ensure(k) {
-            if let Err(e) = inner.store.set_shards(k) {
-                worker::console_error!("could not record shard {k}: {e}");
-            }
+        if k > 0 {
+            ensure_shard(inner, k);
         }
         Ok(k)
     }
@@ -564,11 +551,7 @@ impl ChatRoom {
         };
         let inner = &mut *self.inner.borrow_mut();
         inner.room.set_name(room.as_str());
-        if inner.links.ensure(k) {
-            if let Err(e) = inner.store.set_shards(k) {
-                worker::console_error!("could not record shard {k}: {e}");
-            }
-        }
+        ensure_shard(inner, k);
         if !sync && inner.links.session(k) != Some(session.as_str()) {
             return json_response(r#"{"sync":true}"#.to_string(), 409);
         }
@@ -664,26 +647,7 @@ impl ChatRoom {
                             }
                         }
                         Err(p) => {
-                            let frame = ServerFrame::Error {
-                                code: p.code,
-                                message: &p.message,
-                                id: None,
-                            };
-                            inner.links.queue(
-                                k,
-                                &Op::Send {
-                                    to: id.clone(),
-                                    frame: frame.to_json(),
-                                },
-                            );
-                            inner.links.queue(
-                                k,
-                                &Op::Close {
-                                    to: id,
-                                    code: p.code.close_code(),
-                                    reason: p.code.as_str().to_string(),
-                                },
-                            );
+                            refuse(&mut inner.links, &Line::Shard(k), &id, p.code, &p.message)
                         }
                     }
                 }
@@ -693,9 +657,9 @@ impl ChatRoom {
                     inner.links.queue(
                         k,
                         &Op::Close {
-                            to: conn.to_string(),
+                            to: conn,
                             code: CLOSE_INTERNAL,
-                            reason: "unknown connection".to_string(),
+                            reason: "unknown connection",
                         },
                     );
                 }
@@ -1064,6 +1028,15 @@ fn apply(inner: &mut Inner, effects: Vec<Effect>) {
     }
 }
 
+/// Makes sure the room knows shard `k`, recording a new one in storage (a wake must still reach it).
+fn ensure_shard(inner: &mut Inner, k: u16) {
+    if inner.links.ensure(k) {
+        if let Err(e) = inner.store.set_shards(k) {
+            worker::console_error!("could not record shard {k}: {e}");
+        }
+    }
+}
+
 /// Sends `frame` to connection `conn_id`, wherever its socket is.
 fn send_to(inner: &mut Inner, conn_id: &str, frame: &str) {
     match inner.room.socket(conn_id) {
@@ -1072,15 +1045,46 @@ fn send_to(inner: &mut Inner, conn_id: &str, frame: &str) {
         }
         Some(Line::Shard(k)) => {
             let k = *k;
-            inner.links.queue(
-                k,
+            inner.links.queue(k, &Op::Send { to: conn_id, frame });
+        }
+        None => {}
+    }
+}
+
+/// Refuses connection `conn_id` on `line`: an `error` frame with `code` and `message`, then a close
+/// with the code's close code — on this object's socket, or through its shard's outbox.
+fn refuse(links: &mut Links, line: &Line, conn_id: &str, code: ErrorCode, message: &str) {
+    let frame = ServerFrame::Error {
+        code,
+        message,
+        id: None,
+    }
+    .to_json();
+    match line {
+        Line::Local(ws) => {
+            let _ = ws.send_with_str(&frame);
+            // From the alarm handler the close frame goes out at once, but local workerd ends the
+            // TCP connection only ~10 s later (when the object hibernates); a client sees the close
+            // frame (CLOSING) at once, and the page acts on the error frame without waiting.
+            let _ = ws.close(Some(code.close_code()), Some(code.as_str()));
+        }
+        Line::Shard(k) => {
+            links.queue(
+                *k,
                 &Op::Send {
-                    to: conn_id.to_string(),
-                    frame: frame.to_string(),
+                    to: conn_id,
+                    frame: &frame,
+                },
+            );
+            links.queue(
+                *k,
+                &Op::Close {
+                    to: conn_id,
+                    code: code.close_code(),
+                    reason: code.as_str(),
                 },
             );
         }
-        None => {}
     }
 }
 
@@ -1096,38 +1100,14 @@ fn closes_at(config: &Config, exp: u64) -> u64 {
 fn close_expired(inner: &mut Inner) -> Vec<String> {
     let expired = inner.expiries.take_expired(now_ms() / 1000);
     for conn_id in &expired {
-        let frame = ServerFrame::Error {
-            code: ErrorCode::TokenExpired,
-            message: "your token has expired; reconnect with a fresh one",
-            id: None,
-        };
-        let code = ErrorCode::TokenExpired;
-        match inner.room.socket(conn_id).cloned() {
-            Some(Line::Local(ws)) => {
-                let _ = ws.send_with_str(frame.to_json());
-                // From the alarm handler the close frame goes out at once, but local workerd ends
-                // the TCP connection only ~10 s later (when the object hibernates); a client sees
-                // the close frame (CLOSING) at once, and the page renews on the error frame.
-                let _ = ws.close(Some(code.close_code()), Some(code.as_str()));
-            }
-            Some(Line::Shard(k)) => {
-                inner.links.queue(
-                    k,
-                    &Op::Send {
-                        to: conn_id.clone(),
-                        frame: frame.to_json(),
-                    },
-                );
-                inner.links.queue(
-                    k,
-                    &Op::Close {
-                        to: conn_id.clone(),
-                        code: code.close_code(),
-                        reason: code.as_str().to_string(),
-                    },
-                );
-            }
-            None => {}
+        if let Some(line) = inner.room.socket(conn_id).cloned() {
+            refuse(
+                &mut inner.links,
+                &line,
+                conn_id,
+                ErrorCode::TokenExpired,
+                "your token has expired; reconnect with a fresh one",
+            );
         }
         let effects = inner.room.leave(conn_id, now_ms());
         apply(inner, effects);
@@ -1171,6 +1151,14 @@ pub(super) fn schedule_alarm(inner: &mut Inner) {
     });
 }
 
+/// Starts what the last event left for tasks of their own: token checks (`auth` frames), webhook
+/// delivery, pushes to the shards. Each does nothing when nothing waits, and no handler awaits them.
+fn start_tasks(shared: &Rc<RefCell<Inner>>) {
+    start_renewals(shared);
+    webhooks::start(shared);
+    links::start(shared);
+}
+
 /// Starts a verification task for every `auth` frame the last event produced.
 fn start_renewals(shared: &Rc<RefCell<Inner>>) {
     let renewals = std::mem::take(&mut shared.borrow_mut().renewals);
@@ -1202,7 +1190,7 @@ async fn renew(shared: Rc<RefCell<Inner>>, conn_id: String, token: String, id: O
     .await;
     renewed(&mut shared.borrow_mut(), &conn_id, checked, id);
     // A socket on a shard gets its answer (and its new attachment) through the shard's outbox.
-    links::start(&shared);
+    start_tasks(&shared);
 }
 
 /// Carries out a renewal's verdict on connection `conn_id`.
@@ -1243,8 +1231,8 @@ fn renewed(
                         inner.links.queue(
                             *k,
                             &Op::Attach {
-                                to: conn_id.clone(),
-                                attachment: json,
+                                to: &conn_id,
+                                attachment: &json,
                             },
                         );
                     }

@@ -269,14 +269,8 @@ impl ChatShard {
             Arrival::Gap => {
                 // Frames went missing: every socket here resumes from the history instead.
                 worker::console_log!("shard missed a push; its sockets resume");
-                let all: Vec<String> = inner.shard.iter().map(|(id, _)| id.to_string()).collect();
-                for conn in all {
-                    if let Some(held) = inner.shard.release(&conn) {
-                        let _ = held
-                            .socket
-                            .close(Some(CLOSE_RESUME), Some("missed frames; resume"));
-                        inner.queue.push(Queued::Leave { conn });
-                    }
+                for conn in close_all(inner, "missed frames; resume") {
+                    inner.queue.push(Queued::Leave { conn });
                 }
             }
             Arrival::Next => {}
@@ -318,14 +312,7 @@ impl ChatShard {
     /// the isolate shares, and leaves it unusable.)
     fn restart(&self) {
         let inner = &mut *self.inner.borrow_mut();
-        let all: Vec<String> = inner.shard.iter().map(|(id, _)| id.to_string()).collect();
-        for conn in all {
-            if let Some(held) = inner.shard.release(&conn) {
-                let _ = held
-                    .socket
-                    .close(Some(CLOSE_RESUME), Some("shard restarting"));
-            }
-        }
+        close_all(inner, "shard restarting");
         inner.queue.clear();
         inner.continuity = Continuity::default();
         inner.session = random_bytes::<8>()
@@ -377,6 +364,20 @@ impl ChatShard {
         self.gone(ws);
         start_up(&self.inner);
     }
+}
+
+/// Closes every socket of the shard with 1012 (they reconnect and resume) and takes it off the
+/// roster; returns their connection ids.
+fn close_all(inner: &mut ShardInner, reason: &str) -> Vec<String> {
+    inner
+        .shard
+        .release_all()
+        .into_iter()
+        .map(|(conn, held)| {
+            let _ = held.socket.close(Some(CLOSE_RESUME), Some(reason));
+            conn
+        })
+        .collect()
 }
 
 /// Starts the up pipe's task when there is something to send and no request in flight.

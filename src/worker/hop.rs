@@ -57,6 +57,26 @@ fn error(e: JsValue) -> worker::Error {
     worker::Error::JsError(e.as_string().unwrap_or_else(|| format!("{e:?}")))
 }
 
+/// Sends `method url` (with `body` and `headers`, if any) to `stub`: the runtime's `Response`.
+async fn request(
+    stub: &RawStub,
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    headers: Option<&Headers>,
+) -> Result<JsValue, JsValue> {
+    let init = js_sys::Object::new();
+    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&init, &key.into(), value);
+    set("method", &method.into())?;
+    if let Some(body) = body {
+        set("body", &body.into())?;
+    }
+    if let Some(headers) = headers {
+        set("headers", headers.0.as_ref())?;
+    }
+    JsFuture::from(stub.fetch(url, &init)?).await
+}
+
 /// Sends `method url` (with `body` and `headers`, if any) to `stub`; the object's answer as it is.
 pub async fn call(
     stub: &RawStub,
@@ -65,16 +85,7 @@ pub async fn call(
     body: Option<&str>,
     headers: Option<&Headers>,
 ) -> worker::Result<Response> {
-    let init = js_sys::Object::new();
-    let set = |key: &str, value: &JsValue| js_sys::Reflect::set(&init, &key.into(), value);
-    set("method", &method.into()).map_err(error)?;
-    if let Some(body) = body {
-        set("body", &body.into()).map_err(error)?;
-    }
-    if let Some(headers) = headers {
-        set("headers", headers.0.as_ref()).map_err(error)?;
-    }
-    let answer = JsFuture::from(stub.fetch(url, &init).map_err(error)?)
+    let answer = request(stub, method, url, body, headers)
         .await
         .map_err(error)?;
     Ok(Response::from(
@@ -86,11 +97,7 @@ pub async fn call(
 /// reading it): its HTTP status.
 pub async fn post(stub: &worker::Result<RawStub>, url: &str, body: &str) -> Result<u16, String> {
     let stub = stub.as_ref().map_err(|e| e.to_string())?;
-    let init = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&init, &"method".into(), &"POST".into());
-    let _ = js_sys::Reflect::set(&init, &"body".into(), &body.into());
-    let promise = stub.fetch(url, &init).map_err(|e| format!("{e:?}"))?;
-    let answer: Answer = JsFuture::from(promise)
+    let answer: Answer = request(stub, "POST", url, Some(body), None)
         .await
         .map_err(|e| format!("{e:?}"))?
         .unchecked_into();

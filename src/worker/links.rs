@@ -116,7 +116,7 @@ impl Links {
     }
 
     /// Queues `op` for shard `k`.
-    pub fn queue(&mut self, k: u16, op: &Op) {
+    pub fn queue(&mut self, k: u16, op: &Op<'_>) {
         if let Some(link) = self.link(k) {
             link.outbox.op(op);
         }
@@ -125,10 +125,7 @@ impl Links {
     /// Queues a broadcast for every shard that may hold sockets: one with members, or sockets on the
     /// way, or whose roster the sequencer does not know.
     pub fn broadcast(&mut self, except: Option<&str>, frame: &str, live: impl Fn(u16) -> bool) {
-        let op = Op::Broadcast {
-            except: except.map(str::to_string),
-            frame: frame.to_string(),
-        };
+        let op = Op::Broadcast { except, frame };
         for (i, link) in self.links.iter_mut().enumerate() {
             let k = (i + 1) as u16;
             if link.session.is_none() || live(k) {
@@ -141,14 +138,11 @@ impl Links {
 /// Routes one effect for a socket on a shard: the sequencer's `apply` hands over what is not its own.
 pub fn route(links: &mut Links, k: u16, effect: &Effect) {
     let op = match effect {
-        Effect::Send { to, frame } => Op::Send {
-            to: to.clone(),
-            frame: frame.clone(),
-        },
+        Effect::Send { to, frame } => Op::Send { to, frame },
         Effect::Close { to, code, reason } => Op::Close {
-            to: to.clone(),
+            to,
             code: *code,
-            reason: reason.to_string(),
+            reason,
         },
         _ => return,
     };

@@ -12,9 +12,7 @@
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { eventually, getJson, now, pool, sleep, stats, storedMessages } from '../common/harness.mjs';
-
-/** The frames a WebSocket frame holds: a `batch` frame's elements, or the frame itself. */
-const unpack = (frame) => (frame.type === 'batch' ? frame.frames : [frame]);
+import { unpack } from './presence-crowd.mjs';
 
 /**
  * One socket of a sharded crowd, resilient the way docs/PROTOCOL.md asks a client to be: when the
