@@ -620,9 +620,12 @@ impl ChatRoom {
                     let Some(a) = member(attachment) else {
                         continue;
                     };
-                    // A sync names the sockets still waiting for their welcome again; one this
-                    // incarnation has already joined has its welcome on the way: not a second one.
-                    if sync && inner.room.has(&a.id) {
+                    // A join this incarnation has already taken is a repeat: a sync names the sockets
+                    // still waiting for their welcome again, and an up request that failed after it
+                    // was carried out is sent again. Its welcome is on the way, and its place was
+                    // counted: joining it twice would send a second welcome and free a place that is
+                    // still taken. (Connection ids are random per socket: only a repeat names one again.)
+                    if inner.room.has(&a.id) {
                         continue;
                     }
                     inner.placement.arrived(k);
