@@ -426,7 +426,10 @@ pub fn read_ops(body: &str) -> Result<Vec<Op<'_>>, Problem> {
 
 /// Where new sockets go: the sequencer itself (0) until it holds `SHARD_SOCKETS`, then the
 /// lowest-numbered shard with room. A socket placed on a shard counts there until it joins (or for
-/// [`RESERVATION_MS`]), so a connect storm does not overfill one shard before its joins arrive.
+/// [`RESERVATION_MS`]), so a connect storm does not overfill one shard before its joins arrive. A shard
+/// whose roster the sequencer does not know (it woke, and the shard has not sent it yet) counts as
+/// full: after a deploy or an eviction every client reconnects at once, and shards that looked empty
+/// would each take far more than their share.
 #[derive(Debug, Default)]
 pub struct Placement {
     /// (shard, until when) of sockets placed but not joined yet.
@@ -435,11 +438,13 @@ pub struct Placement {
 
 impl Placement {
     /// The shard for the next socket: 0 for the sequencer, `k` ≥ 1 for shard `k`. `local` is how many
-    /// sockets the sequencer holds, `counts` how many each shard holds (shard `k` at index `k - 1`).
+    /// sockets the sequencer holds, `counts` how many each shard holds (shard `k` at index `k - 1`),
+    /// `known(k)` whether `counts` knows shard `k`'s roster.
     pub fn place(
         &mut self,
         local: usize,
         counts: &[usize],
+        known: impl Fn(u16) -> bool,
         per_object: u32,
         now_ms: u64,
     ) -> Result<u16, Problem> {
@@ -458,7 +463,7 @@ impl Placement {
         }
         for k in 1..=MAX_SHARDS {
             let n = held.get(usize::from(k) - 1).copied().unwrap_or(0);
-            if n < cap {
+            if n < cap && known(k) {
                 self.reserved.push((k, now_ms + RESERVATION_MS));
                 return Ok(k);
             }
@@ -908,30 +913,48 @@ mod tests {
 
     #[test]
     fn placement_fills_the_sequencer_then_the_lowest_shard_with_room() {
+        let all = |_| true;
         let mut p = Placement::default();
         let mut counts = vec![];
-        assert_eq!(p.place(1, &counts, 2, 0), Ok(0));
+        assert_eq!(p.place(1, &counts, all, 2, 0), Ok(0));
         // The sequencer is full: shard 1 takes two (reserved until they join), then shard 2.
-        assert_eq!(p.place(2, &counts, 2, 0), Ok(1));
-        assert_eq!(p.place(2, &counts, 2, 0), Ok(1));
-        assert_eq!(p.place(2, &counts, 2, 0), Ok(2));
+        assert_eq!(p.place(2, &counts, all, 2, 0), Ok(1));
+        assert_eq!(p.place(2, &counts, all, 2, 0), Ok(1));
+        assert_eq!(p.place(2, &counts, all, 2, 0), Ok(2));
         // Both joined shard 1; one of them leaves: shard 1 has room again.
         p.arrived(1);
         p.arrived(1);
         counts = vec![1];
-        assert_eq!(p.place(2, &counts, 2, 0), Ok(1));
+        assert_eq!(p.place(2, &counts, all, 2, 0), Ok(1));
         // Reservations lapse: a placed socket that never came frees its place.
         let later = RESERVATION_MS + 1;
         counts = vec![2];
-        assert_eq!(p.place(2, &counts, 2, later), Ok(2));
-        assert_eq!(p.place(2, &counts, 2, later), Ok(2));
-        assert_eq!(p.place(2, &counts, 2, later), Ok(3));
+        assert_eq!(p.place(2, &counts, all, 2, later), Ok(2));
+        assert_eq!(p.place(2, &counts, all, 2, later), Ok(2));
+        assert_eq!(p.place(2, &counts, all, 2, later), Ok(3));
         // Every shard full: room_full.
         let full = vec![1; usize::from(MAX_SHARDS)];
         assert_eq!(
-            p.place(1, &full, 1, later).unwrap_err().code,
+            p.place(1, &full, all, 1, later).unwrap_err().code,
             ErrorCode::RoomFull
         );
+    }
+
+    #[test]
+    fn placement_counts_a_shard_whose_roster_is_unknown_as_full() {
+        // A sequencer that just woke: shards 1 and 2 existed, 1 has sent its roster (one socket), 2
+        // has not. Whatever `counts` says of shard 2, nobody goes there until its roster is in.
+        let mut p = Placement::default();
+        let known = |k| k != 2;
+        assert_eq!(p.place(4, &[1], known, 4, 0), Ok(1));
+        assert_eq!(p.place(4, &[1], known, 4, 0), Ok(1));
+        assert_eq!(p.place(4, &[1], known, 4, 0), Ok(1));
+        assert_eq!(p.place(4, &[1], known, 4, 0), Ok(3));
+        assert_eq!(p.place(4, &[1, 0], known, 4, 0), Ok(3));
+        // Its roster came: it takes what it has room for.
+        assert_eq!(p.place(4, &[4, 2], |_| true, 4, 0), Ok(2));
+        assert_eq!(p.place(4, &[4, 2], |_| true, 4, 0), Ok(2));
+        assert_eq!(p.place(4, &[4, 2], |_| true, 4, 0), Ok(3));
     }
 
     fn send<'a>(to: &'a str, frame: &'a str) -> Op<'a> {

@@ -198,6 +198,25 @@ describe('a few sockets per shard (SHARD_SOCKETS 2)', { timeout: 3 * 60_000 }, (
     for (const c of [clients[0], clients[1], clients[3], clients[4], clients[5]]) await c.close();
   });
 
+  test('a sequencer that woke places no socket on a shard before it has that shard\'s roster', async () => {
+    const room = uniqueRoom('woken-sequencer');
+    const clients = await fill(room, ['a', 'b', 'c', 'd', 'e', 'f']);
+    await clients[2].close(); // shard 1 has a free place
+    await eventually(async () => socketsPerShard(await roomInfo(server, room)).join() === '2,1,2', 5000, 'c left shard 1');
+    const slept = (await roomInfo(server, room)).instance;
+    await sleep(15_000); // idle: the sequencer and its shards hibernate
+    // A burst of connects wakes the sequencer, which knows from storage that it has two shards but
+    // not who is on them until each has sent its roster: it must not take them for empty.
+    const burst = await Promise.all(['w', 'x', 'y', 'z'].map((name) => Client.connect(server.ws(room, { name }))));
+    const info = await roomInfo(server, room);
+    assert.notEqual(info.instance, slept, 'the sequencer was re-constructed: it hibernated');
+    const per = socketsPerShard(info);
+    assert.ok(per.every((n) => n <= 2), `no shard above SHARD_SOCKETS: ${per}`);
+    assert.deepEqual(per, [2, 2, 2, 2, 1], 'the rosters came before the placements: shard 1\'s free place went first, then new shards');
+    assert.equal(info.online, 9);
+    for (const c of [...clients.filter((_, i) => i !== 2), ...burst]) await c.close();
+  });
+
   test('the restart endpoint needs the API token and a shard number from 1; its sockets drop and may resume', async () => {
     const room = uniqueRoom('restart-shard');
     const [a, b, c, d] = await fill(room, ['a', 'b', 'c', 'd']);

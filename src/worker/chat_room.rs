@@ -28,6 +28,7 @@ use worker::{
 };
 
 use super::chat_shard::ChatShard;
+use super::hop;
 use super::keys;
 use super::links::{self, Line, Links};
 use super::store::{Store, INDEX_BATCH};
@@ -51,6 +52,10 @@ use crate::shard::{self, Op, Placement, ShardCall, Up};
 use crate::validate::RoomName;
 
 /// The user id of messages posted over the HTTP API.
+/// How long after a wake connects wait for the shards' rosters, at most (then placement goes on
+/// without the shards it knows nothing of), and how often they look.
+const ROSTER_WAIT_MS: u64 = 2_000;
+const ROSTER_LOOK_MS: u32 = 20;
 const API_USER_ID: &str = "api";
 
 /// `fetch` and `alarm` (webhook delivery): the socket events are the synchronous exports in the
@@ -256,6 +261,9 @@ impl DurableObject for ChatRoom {
             inner.room.set_name(call.room().as_str());
             // A post or a join is broadcast: a socket whose token has run out must not hear it.
             close_expired(inner);
+        }
+        if matches!(call, RoomCall::Connect { .. }) {
+            self.await_rosters().await;
         }
         let response = match call {
             RoomCall::Connect { room, join } => match self.place(&room) {
@@ -517,14 +525,31 @@ impl ChatRoom {
         }
     }
 
+    /// After a wake the sequencer does not know who is on its shards until each has answered the
+    /// hello push with its roster, a few milliseconds. Placement counts such a shard as full; so that
+    /// a connect storm after a deploy does not open new shards needlessly, connects in the first
+    /// moments wait for the rosters (other events go on meanwhile). A shard that never answers costs
+    /// only those moments, not every connect.
+    async fn await_rosters(&self) {
+        while now_ms() < self.started_at + ROSTER_WAIT_MS {
+            if self.inner.borrow().links.all_known() {
+                return;
+            }
+            links::start(&self.inner);
+            hop::sleep(ROSTER_LOOK_MS).await;
+        }
+    }
+
     /// Where a new socket goes: 0 for this object, `k` for shard `k` (the Worker then takes it there).
     fn place(&self, room: &RoomName) -> std::result::Result<u16, Problem> {
         let inner = &mut *self.inner.borrow_mut();
         inner.room.set_name(room.as_str());
         inner.room.admit()?;
+        let links = &inner.links;
         let k = inner.placement.place(
             inner.room.local_count(),
             inner.room.shard_counts(),
+            |k| links.known(k),
             inner.config.limits.shard_sockets,
             now_ms(),
         )?;
@@ -589,7 +614,7 @@ impl ChatRoom {
                 let effects = inner.room.leave(&conn_id, now);
                 apply(inner, effects);
             }
-            inner.links.set_session(k, Some(session));
+            inner.links.set_session(k, session);
         }
         let mut expiry_set = false;
         for record in records {

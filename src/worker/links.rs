@@ -48,6 +48,9 @@ struct Link {
     session: Option<String>,
     /// The number of the last push built for it.
     n: u64,
+    /// Whether the sequencer knows who is on it: a shard this incarnation opened (it starts empty),
+    /// or one that has sent its roster since. Placement counts a shard it knows nothing of as full.
+    known: bool,
 }
 
 /// Every shard of the room.
@@ -64,8 +67,8 @@ pub struct Links {
 }
 
 impl Links {
-    /// The links of a room that has used shards 1 ..= `shards`. None is synced yet: each gets an
-    /// empty push, which has it send its roster.
+    /// The links of a room that has used shards 1 ..= `shards`. None is synced yet, and who is on them
+    /// is unknown: each gets an empty push, which has it send its roster.
     pub fn new(env: Env, instance: String, shards: u16, base: u64) -> Links {
         let links = (0..shards)
             .map(|_| Link {
@@ -92,9 +95,25 @@ impl Links {
     pub fn ensure(&mut self, k: u16) -> bool {
         let grew = usize::from(k) > self.links.len();
         while self.links.len() < usize::from(k) {
-            self.links.push(Link::default());
+            self.links.push(Link {
+                known: true,
+                ..Link::default()
+            });
         }
         grew
+    }
+
+    /// Whether the sequencer knows who is on shard `k` (one past the last is a new, empty shard).
+    pub fn known(&self, k: u16) -> bool {
+        match usize::from(k).checked_sub(1) {
+            Some(i) => self.links.get(i).is_none_or(|l| l.known),
+            None => true,
+        }
+    }
+
+    /// Whether it knows who is on every shard (not so after a wake, until each has sent its roster).
+    pub fn all_known(&self) -> bool {
+        self.links.iter().all(|l| l.known)
     }
 
     fn link(&mut self, k: u16) -> Option<&mut Link> {
@@ -109,9 +128,11 @@ impl Links {
             .as_deref()
     }
 
-    pub fn set_session(&mut self, k: u16, session: Option<String>) {
+    /// Records that the sequencer holds shard `k`'s roster for `session` (it has just taken a sync).
+    pub fn set_session(&mut self, k: u16, session: String) {
         if let Some(link) = self.link(k) {
-            link.session = session;
+            link.session = Some(session);
+            link.known = true;
         }
     }
 
