@@ -51,11 +51,12 @@ use crate::session::{Expiries, Role};
 use crate::shard::{self, Op, Placement, ShardCall, Up};
 use crate::validate::RoomName;
 
-/// The user id of messages posted over the HTTP API.
 /// How long after a wake connects wait for the shards' rosters, at most (then placement goes on
 /// without the shards it knows nothing of), and how often they look.
 const ROSTER_WAIT_MS: u64 = 2_000;
 const ROSTER_LOOK_MS: u32 = 20;
+
+/// The user id of messages posted over the HTTP API.
 const API_USER_ID: &str = "api";
 
 /// `fetch` and `alarm` (webhook delivery): the socket events are the synchronous exports in the
