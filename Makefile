@@ -38,7 +38,7 @@ test-host:
 test-integration:
 	ulimit -n 65536 2>/dev/null || true; $(ENV) EDGE_CHAT_PREBUILT=1 node --test --test-concurrency=1 tests/
 
-## soak: the long reliability runs (restarts, hibernation cycles, 1000-socket crowd, flood, 6000 sockets over
+## soak: the long reliability runs (restarts, hibernation cycles, 1000-socket crowd, flood, 2400 sockets over
 ## 12 shards with shard kills), ~15 min
 soak: build
 	bash scripts/soak.sh

@@ -3,7 +3,7 @@
 # named so that `node --test tests/` in `make test` never picks them up), then the property tests with
 # many more cases. Ends with the figures every run printed (`FIGURE` lines).
 #   SOAK_RESTARTS (2), SOAK_SOCKETS (1000), SOAK_PRESENCE_SOCKETS (3000), SOAK_HIBERNATION_CYCLES (4),
-#   SOAK_SHARD_SOCKETS_TOTAL (6000), SOAK_SHARD_SOCKETS (500 per shard), SOAK_SHARD_KILLS (3),
+#   SOAK_SHARD_SOCKETS_TOTAL (2400), SOAK_SHARD_SOCKETS (200 per shard), SOAK_SHARD_KILLS (3),
 #   SOAK_PROPTEST_CASES (20000);
 #   SOAK_ONLY=crowd (a file name stem) to run one of them.
 # Takes about 7 minutes. The build (build/) must exist: `make soak` depends on `make build`.
