@@ -3,26 +3,25 @@
 // docs/PROTOCOL.md holds across them — seq order, once each, acks, resume (also onto another shard),
 // counts of presence, batched and v1 framing, hibernation of a shard — also when a shard is killed
 // mid-run through the operator's restart endpoint. A crowd of 2,400 sockets over 6 shards
-// (SHARD_SOCKETS 400: workerd's file descriptors, see fdsNeeded, leave room for the kill's reconnects), and a room of a few sockets per shard (SHARD_SOCKETS 2) for the cases that need
+// (SHARD_SOCKETS 400: workerd's file descriptors, see fdShortage, leave room for the kill's
+// reconnects), and a room of a few sockets per shard (SHARD_SOCKETS 2) for the cases that need
 // to know exactly which socket is where. The long version is tests/soak/sharding.soak.mjs (`make soak`).
 
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
-import { Client, eventually, figure, getJson, sleep, startServer, stats, uniqueRoom } from './common/harness.mjs';
-import { ShardedRoom, fdsNeeded, restartShard, roomInfo, shardInfo, socketsPerShard } from './scenarios/sharded-room.mjs';
+import { Client, eventually, fdShortage, figure, getJson, sleep, startServer, stats, uniqueRoom } from './common/harness.mjs';
+import { ShardedRoom, restartShard, roomInfo, shardInfo, socketsPerShard } from './scenarios/sharded-room.mjs';
 
 const API_TOKEN = 'test-api-token-sharding';
 const SHARD_SOCKETS = 400;
 const SHARDS = 6;
-const limit = Number(execFileSync('bash', ['-c', 'ulimit -n']).toString().trim()) || Infinity;
-const needed = fdsNeeded(SHARD_SOCKETS * SHARDS);
+const fdsShort = fdShortage(SHARD_SOCKETS * SHARDS);
 
 describe(`one room of ${SHARD_SOCKETS * SHARDS} sockets over ${SHARDS} shards (SHARD_SOCKETS ${SHARD_SOCKETS})`, { timeout: 8 * 60_000 }, () => {
   let server;
   let crowd;
   before(async () => {
-    if (limit < needed) return;
+    if (fdsShort) return;
     server = await startServer({
       vars: { SHARD_SOCKETS, PRESENCE_THRESHOLD: 100, RATE_PER_SEC: 1000, RATE_BURST: 1000, API_TOKEN },
     });
@@ -33,8 +32,8 @@ describe(`one room of ${SHARD_SOCKETS * SHARDS} sockets over ${SHARDS} shards (S
     await server?.stop();
   });
   const needsSockets = (t, { filled = true } = {}) => {
-    if (limit < needed) {
-      t.skip(`ulimit -n is ${limit}; ${SHARD_SOCKETS * SHARDS} sockets need about ${needed}. Run via \`make test\` or raise it.`);
+    if (fdsShort) {
+      t.skip(fdsShort);
       return true;
     }
     // Fail fast, with the reason, rather than time out on a crowd that never formed.

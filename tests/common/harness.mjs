@@ -7,7 +7,7 @@
 // their lighter clients in peers.mjs.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,6 +17,20 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/**
+ * Why this process's `ulimit -n` cannot hold `sockets` open sockets against `wrangler dev` (for
+ * `t.skip`), or null when it can. Each socket takes ~2 descriptors here and ~5.5 in workerd (the dev
+ * proxy's pipe and the user worker's end; measured 15,563 at 2,800 sockets), which inherits this
+ * limit; near it workerd cannot open what an object needs (a socket, a room's SQLite file) and resets
+ * objects mid-run. Node cannot raise its own limit: `make test` and scripts/soak.sh raise it first.
+ */
+export function fdShortage(sockets) {
+  const limit = Number(execFileSync('bash', ['-c', 'ulimit -n']).toString().trim()) || Infinity;
+  const needed = sockets * 6 + 1000;
+  if (limit >= needed) return null;
+  return `ulimit -n is ${limit}; ${sockets} sockets need about ${needed} (workerd's share). Run via \`make test\` or \`make soak\`, or raise it.`;
+}
 const WRANGLER = path.join(ROOT, 'node_modules/.bin/wrangler');
 const live = new Set();
 

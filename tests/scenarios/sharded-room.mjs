@@ -201,16 +201,6 @@ export class CrowdPeer {
 }
 
 /** `GET /api/rooms/{room}` (room info with `shards`, `online`, `shard_calls`, `shard_frames`). */
-/**
- * File descriptors `sockets` open sockets take here: ~2 in this process (socket, and its pipe through
- * the dev proxy), and ~5.5 in workerd (measured: 15,563 at 2,800 sockets), which inherits this
- * process's `ulimit -n`. Past the limit workerd fails to open what it needs (a socket, a room's SQLite
- * file) and objects are reset mid-run: size crowds to fit, and skip rather than run into it.
- */
-export function fdsNeeded(sockets) {
-  return sockets * 6 + 1000;
-}
-
 export async function roomInfo(server, room) {
   const res = await getJson(`${server.base}/api/rooms/${room}`);
   assert.equal(res.status, 200, `room info: ${JSON.stringify(res.body)}`);
