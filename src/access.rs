@@ -11,18 +11,21 @@
 use crate::auth;
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
-use crate::identity::{self, Key};
+use crate::identity::{self, AddressTag, Key};
 use crate::jwt::{self, Checked, KeyCheck};
 use crate::room::Framing;
 use crate::routes::query_value;
 use crate::session::{Role, Session};
+use crate::subprotocol::Offer;
 use crate::validate::{self, RoomName, UserName};
 
-/// The credentials a request carries: its `Authorization` header and its `?token=`.
+/// The credentials a request carries: its `Authorization` header, its `?token=`, and for a socket the
+/// token offered in `Sec-WebSocket-Protocol` (see [`crate::subprotocol`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Credentials<'a> {
     pub authorization: Option<&'a str>,
     pub query_token: Option<&'a str>,
+    pub offered_token: Option<&'a str>,
 }
 
 impl<'a> Credentials<'a> {
@@ -30,6 +33,15 @@ impl<'a> Credentials<'a> {
         Credentials {
             authorization,
             query_token: query_value(query, "token"),
+            offered_token: None,
+        }
+    }
+
+    /// These credentials and a socket handshake's offer.
+    pub fn offered(self, offer: &Offer<'a>) -> Self {
+        Credentials {
+            offered_token: offer.token,
+            ..self
         }
     }
 
@@ -38,6 +50,7 @@ impl<'a> Credentials<'a> {
         Credentials {
             authorization: None,
             query_token: Some(token),
+            offered_token: None,
         }
     }
 
@@ -48,10 +61,13 @@ impl<'a> Credentials<'a> {
             .map(str::trim)
     }
 
-    /// A signed token from the query or, failing that, the bearer header (a browser page can set
-    /// neither header on a WebSocket, nor always a query on a fetch, so both are accepted).
+    /// A signed token from the query or, failing that, the handshake's offer or the bearer header (a
+    /// browser page can set no header on a WebSocket but the subprotocols, nor always a query on a
+    /// fetch, so each is accepted).
     fn signed_token(&self) -> Option<&'a str> {
-        self.query_token.or_else(|| self.bearer())
+        self.query_token
+            .or(self.offered_token)
+            .or_else(|| self.bearer())
     }
 }
 
@@ -176,12 +192,21 @@ pub struct Join {
     pub since: Option<u64>,
     /// `batch=1`: the client takes each turn's frames as one `batch` frame.
     pub framing: Framing,
+    /// The client's address (hashed) when it enters an open room, for the bans that must hold there;
+    /// `None` with a token, whose uid a ban holds by itself.
+    pub address: Option<AddressTag>,
 }
 
 /// Checks the query of a socket upgrade, given what [`may_enter`] (and the Worker's signature check)
-/// granted. With a token, the name, uid and role come from it and any `name=` or `key=` is ignored;
-/// otherwise `name=` is required and `key=` optional.
-pub fn check_join(query: &[(String, String)], entry: &Entry) -> Result<Join, Problem> {
+/// granted, the handshake's `offer` and the client's `address`. With a token, the name, uid and role
+/// come from it and any `name=` or `key=` is ignored; otherwise `name=` is required and a key (`key=`,
+/// or `key.` in the offer) optional.
+pub fn check_join(
+    query: &[(String, String)],
+    entry: &Entry,
+    offer: &Offer<'_>,
+    address: Option<AddressTag>,
+) -> Result<Join, Problem> {
     let (name, uid, role, expires) = match entry {
         Entry::Signed(session) => (
             UserName::parse(&session.name)?,
@@ -192,6 +217,7 @@ pub fn check_join(query: &[(String, String)], entry: &Entry) -> Result<Join, Pro
         Entry::Open | Entry::Backend => (
             UserName::parse(query_value(query, "name").unwrap_or(""))?,
             query_value(query, "key")
+                .or(offer.key)
                 .map(|k| Key::parse(k).map(|k| k.uid()))
                 .transpose()?,
             Role::Member,
@@ -218,6 +244,10 @@ pub fn check_join(query: &[(String, String)], entry: &Entry) -> Result<Join, Pro
         after,
         since,
         framing,
+        address: match entry {
+            Entry::Open => address,
+            Entry::Signed(_) | Entry::Backend => None,
+        },
     })
 }
 
@@ -235,9 +265,64 @@ mod tests {
         now: u64,
     ) -> Result<Join, Problem> {
         match may_enter(config, room, &Credentials::new(None, query), false, now)? {
-            Admission::Ready(entry) => check_join(query, &entry),
+            Admission::Ready(entry) => check_join(query, &entry, &Offer::default(), None),
             Admission::NeedsKey(..) => panic!("these tests use no JWKS"),
         }
+    }
+
+    #[test]
+    fn a_key_or_token_may_come_in_the_handshake_instead_of_the_url() {
+        let key = "0123456789abcdef-ann";
+        let header = format!("edge-chat, key.{key}");
+        let offer = Offer::parse(Some(&header));
+        let j = check_join(&q(&[("name", "ann")]), &Entry::Open, &offer, None).unwrap();
+        assert_eq!(j.uid, Some(Key::parse(key).unwrap().uid()));
+        // the query wins, as it did before there was a header
+        let other = "fedcba9876543210-ann";
+        let j = check_join(
+            &q(&[("name", "ann"), ("key", other)]),
+            &Entry::Open,
+            &offer,
+            None,
+        )
+        .unwrap();
+        assert_eq!(j.uid, Some(Key::parse(other).unwrap().uid()));
+        let bad = Offer::parse(Some("edge-chat, key.short"));
+        assert_eq!(
+            check_join(&q(&[("name", "ann")]), &Entry::Open, &bad, None)
+                .unwrap_err()
+                .code,
+            ErrorCode::BadKey
+        );
+        // a signed token offered in the handshake enters a protected room
+        let c = secured();
+        let t = token("x", 100);
+        let header = format!("edge-chat, token.{t}");
+        let offer = Offer::parse(Some(&header));
+        let creds = Credentials::new(None, &[]).offered(&offer);
+        let entered = entry(may_enter(&c, &room("x"), &creds, false, 50)).unwrap();
+        let j = check_join(&[], &entered, &offer, None).unwrap();
+        assert_eq!(j.name.as_str(), "signed-ann");
+        let none = Credentials::new(None, &[]);
+        assert_eq!(
+            entry(may_enter(&c, &room("x"), &none, false, 50)),
+            Err(ErrorCode::Unauthorized)
+        );
+    }
+
+    #[test]
+    fn only_an_open_rooms_join_keeps_the_address() {
+        let tag = AddressTag::of("198.51.100.7");
+        let open = check_join(&q(&[("name", "ann")]), &Entry::Open, &Offer::default(), tag);
+        assert_eq!(open.unwrap().address, tag);
+        let session = Session {
+            uid: "u-1".into(),
+            name: "ann".into(),
+            role: Role::Member,
+            exp: 9,
+        };
+        let signed = check_join(&[], &Entry::Signed(session), &Offer::default(), tag).unwrap();
+        assert_eq!(signed.address, None, "a token's uid is what a ban holds");
     }
 
     fn entry(admission: Result<Admission, Problem>) -> Result<Entry, ErrorCode> {
@@ -390,6 +475,7 @@ mod tests {
         let creds = Credentials {
             authorization: Some("Bearer api"),
             query_token: None,
+            offered_token: None,
         };
         assert!(may_enter(&c, &room("x"), &creds, false, 0).is_err());
         assert_eq!(
@@ -407,6 +493,7 @@ mod tests {
             let creds = Credentials {
                 authorization,
                 query_token,
+                offered_token: None,
             };
             entry(may_enter(&c, &room(name), &creds, true, 50))
         };

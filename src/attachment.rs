@@ -9,9 +9,14 @@
 //! connection that asked for batched frames (absent: one frame each). Version 2
 //! (`{"v":2,"id","name","uid"}`, maybe with `framing`) reads as a member without expiry. Version 1 (`{"v":1,"id","name"}`) and attachments written
 //! before versioning (`{"id","name"}`, the wire `User` of protocol v1) read as anonymous members.
+//!
+//! Any version may carry `"addr"`: the hashed client address of a connection to an open room (see
+//! [`AddressTag`]), which a ban bars for a while. An attachment without a `uid` (anonymous, or from
+//! before anonymous uids) reads with the connection's anonymous uid.
 
 use serde::{Deserialize, Serialize};
 
+use crate::identity::AddressTag;
 use crate::protocol::User;
 use crate::room::Framing;
 use crate::session::Role;
@@ -37,6 +42,9 @@ pub struct Attachment {
     /// reads (and a rollback reads it) as one frame each.
     #[serde(default, skip_serializing_if = "is_single")]
     pub framing: Framing,
+    /// Where a connection to an open room came from ([`AddressTag`] as text); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
 }
 
 fn is_member(role: &Role) -> bool {
@@ -64,7 +72,21 @@ impl Attachment {
             role,
             exp,
             framing: Framing::Single,
+            addr: None,
         }
+    }
+
+    /// The same attachment for a connection from `address`.
+    pub fn from_address(self, address: Option<AddressTag>) -> Attachment {
+        Attachment {
+            addr: address.map(|a| a.to_string()),
+            ..self
+        }
+    }
+
+    /// Where the connection came from, if it was to an open room.
+    pub fn address(&self) -> Option<AddressTag> {
+        self.addr.as_deref().and_then(AddressTag::parse)
     }
 
     /// The same attachment for a connection that takes its frames as `framing`.
@@ -79,11 +101,7 @@ impl Attachment {
     }
 
     pub fn into_user(self) -> Option<User> {
-        (self.v <= Self::VERSION).then_some(User {
-            id: self.id,
-            name: self.name,
-            uid: self.uid,
-        })
+        (self.v <= Self::VERSION).then(|| User::connection(self.id, self.name, self.uid))
     }
 }
 
@@ -125,10 +143,11 @@ mod tests {
             serde_json::from_str(r#"{"v":2,"id":"c1","name":"ann","uid":"u-1","framing":"batch"}"#)
                 .unwrap();
         assert_eq!(v2.framing, Framing::Batch);
+        // Anonymous connections from before anonymous uids get theirs on the way in.
         let anonymous = User {
             id: "c1".into(),
             name: "ann".into(),
-            uid: None,
+            uid: Some("anon:c1".into()),
         };
         for older in [
             r#"{"id":"c1","name":"ann"}"#,
@@ -139,5 +158,28 @@ mod tests {
         }
         let future: Attachment = serde_json::from_str(r#"{"v":9,"id":"c1","name":"ann"}"#).unwrap();
         assert_eq!(future.into_user(), None);
+    }
+
+    #[test]
+    fn an_open_rooms_connection_keeps_its_address_tag() {
+        let user = User::connection("c1".into(), "ann".into(), None);
+        let tag = AddressTag::of("198.51.100.7");
+        let stored =
+            serde_json::to_string(&Attachment::of(&user, Role::Member, None).from_address(tag))
+                .unwrap();
+        let tag_text = tag.unwrap().to_string();
+        assert_eq!(
+            stored,
+            format!(r#"{{"v":3,"id":"c1","name":"ann","uid":"anon:c1","addr":"{tag_text}"}}"#)
+        );
+        let back: Attachment = serde_json::from_str(&stored).unwrap();
+        assert_eq!(back.address(), tag);
+        let garbled: Attachment =
+            serde_json::from_str(r#"{"v":3,"id":"c1","name":"ann","addr":"??"}"#).unwrap();
+        assert_eq!(
+            garbled.address(),
+            None,
+            "a bad tag is no address, not a failure"
+        );
     }
 }

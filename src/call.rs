@@ -9,7 +9,7 @@
 use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
 use crate::error::{ErrorCode, Problem};
-use crate::identity;
+use crate::identity::{self, AddressTag};
 use crate::room::Framing;
 use crate::search::SearchRequest;
 use crate::session::Role;
@@ -109,6 +109,9 @@ impl RoomCall {
                 if join.framing == Framing::Batch {
                     query.append_pair("batch", "1");
                 }
+                if let Some(address) = join.address {
+                    query.append_pair("addr", &address.to_string());
+                }
                 ("GET", "connect", None)
             }
             RoomCall::Versions { seq, .. } => {
@@ -182,6 +185,7 @@ impl RoomCall {
                         Some("1") => Framing::Batch,
                         _ => Framing::Single,
                     },
+                    address: get("addr").and_then(AddressTag::parse),
                 },
             },
             ("GET", "/versions") => RoomCall::Versions {
@@ -337,6 +341,7 @@ mod tests {
                 after: Some(7),
                 since: Some(9),
                 framing: Framing::Batch,
+                address: None,
             },
         });
         round_trip(RoomCall::Connect {
@@ -349,6 +354,7 @@ mod tests {
                 after: None,
                 since: None,
                 framing: Framing::Single,
+                address: AddressTag::of("2001:db8::1"),
             },
         });
         round_trip(RoomCall::Info { room: room("r.1") });

@@ -18,6 +18,12 @@ pub const DEFAULT_PRESENCE_THRESHOLD: u32 = 100;
 /// Two minutes: the page pings every 25 s, but a browser throttles the timers of a background tab to
 /// about one a minute, and such a tab is still there.
 pub const DEFAULT_SILENT_AFTER_SECS: u32 = 120;
+/// How long a ban in an open room also bars the banned connection's address (`ADDRESS_BAN_HOURS`): a
+/// day, long enough that coming back with a new key is not worth it, short enough that the next person
+/// behind the same shared address (a café, a campus NAT) is not kept out for good.
+pub const DEFAULT_ADDRESS_BAN_HOURS: u64 = 24;
+/// The longest address ban: 30 days (addresses change hands; a lasting ban is the uid's).
+pub const MAX_ADDRESS_BAN_HOURS: u64 = 30 * 24;
 
 /// The limits a room enforces that a deployment may change. (The fixed ones — text length, frame
 /// size, id length — are constants in [`crate::validate`].)
@@ -36,6 +42,9 @@ pub struct Limits {
     /// The most client sockets one object of the room holds, the room's own included
     /// (`SHARD_SOCKETS`); beyond it new sockets go to shards (see [`crate::shard`]).
     pub shard_sockets: u32,
+    /// Seconds a ban also bars the addresses the banned author connected from, in an open room
+    /// (`ADDRESS_BAN_HOURS`; 0: bans go by uid only).
+    pub address_ban_secs: u64,
 }
 
 impl Default for Limits {
@@ -47,6 +56,7 @@ impl Default for Limits {
             presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
             silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
             shard_sockets: shard::DEFAULT_SHARD_SOCKETS,
+            address_ban_secs: DEFAULT_ADDRESS_BAN_HOURS * 3600,
         }
     }
 }
@@ -153,6 +163,15 @@ impl Config {
                 true,
             )?
             .min(shard::MAX_SHARD_SOCKETS.into()) as u32,
+            address_ban_secs: number(
+                &lookup,
+                "ADDRESS_BAN_HOURS",
+                (defaults.address_ban_secs / 3600) as f64,
+                0.0,
+                true,
+            )?
+            .min(MAX_ADDRESS_BAN_HOURS as f64) as u64
+                * 3600,
         };
         let allowed_origins = list(&lookup, "ALLOWED_ORIGINS")
             .into_iter()

@@ -6,7 +6,8 @@
 //! runtime commits a batch of them together, and the frames that follow are held by the output gate
 //! until that commit is durable.
 
-use crate::moderation::Action;
+use crate::identity;
+use crate::moderation::{Action, AddressBan};
 use crate::protocol::{ChatMessage, Reactions, User, Version};
 use crate::search::{SearchQuery, MARK_CLOSE, MARK_OPEN};
 
@@ -25,11 +26,14 @@ pub enum Appended {
 }
 
 /// Whose client ids a message's `id` is unique among: an identified sender's (`u:<uid>`, whatever name
-/// it uses), else an anonymous sender name's (`n:<name>`, as in protocol v1).
+/// it uses); the HTTP API's, by the bot's name (`a:<name>`: no socket can reach it, so nobody can take
+/// a bot's ids first); else an anonymous sender name's (`n:<name>`, as in protocol v1, so a client
+/// retrying over a new connection, with a new anonymous uid, is still recognised).
 pub fn sender_key(from: &User) -> String {
-    match &from.uid {
-        Some(uid) => format!("u:{uid}"),
-        None => format!("n:{}", from.name),
+    match from.uid.as_deref() {
+        Some(uid) if !identity::is_anonymous(uid) => format!("u:{uid}"),
+        _ if from.id == identity::API_CONN_ID => format!("a:{}", from.name),
+        _ => format!("n:{}", from.name),
     }
 }
 
@@ -89,6 +93,9 @@ pub trait History {
     /// seconds, slow mode; a kick has none) and appends its record (JSON) to the moderation log;
     /// returns the log entry's id.
     fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String>;
+    /// Bars `ban`'s address until its time, with the ban of its uid (whose unban lifts it too); address
+    /// bans over at `now_ms` go.
+    fn ban_address(&mut self, ban: &AddressBan, now_ms: u64) -> Result<(), String>;
     /// Appends a record (JSON) to the moderation log without any rule (a moderator's deletion).
     fn log_moderation(&mut self, record: &str, now_ms: u64) -> Result<u64, String>;
     /// Moderation log entries (id, record JSON) with an id below `before`, newest first, at most `limit`.
@@ -112,6 +119,8 @@ pub struct MemoryHistory {
     pub bans: std::collections::BTreeSet<String>,
     pub mutes: Vec<(String, u64)>,
     pub slow_mode: u64,
+    pub address_bans: Vec<AddressBan>,
+    pub identity_required: bool,
     /// When set, every call fails with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
@@ -337,6 +346,7 @@ impl History for MemoryHistory {
             }
             Action::Unban { uid } => {
                 self.bans.remove(uid);
+                self.address_bans.retain(|b| &b.uid != uid);
             }
             Action::Kick { .. } => {}
             Action::Mute { uid, seconds } => {
@@ -345,8 +355,17 @@ impl History for MemoryHistory {
             }
             Action::Unmute { uid } => self.mutes.retain(|(u, _)| u != uid),
             Action::SlowMode { seconds } => self.slow_mode = *seconds,
+            Action::Anonymous { allowed } => self.identity_required = !allowed,
         }
         self.log_moderation(record, now_ms)
+    }
+
+    fn ban_address(&mut self, ban: &AddressBan, now_ms: u64) -> Result<(), String> {
+        self.check()?;
+        self.address_bans
+            .retain(|b| b.tag != ban.tag && b.until > now_ms);
+        self.address_bans.push(ban.clone());
+        Ok(())
     }
 
     fn log_moderation(&mut self, record: &str, _now_ms: u64) -> Result<u64, String> {

@@ -20,6 +20,7 @@
 //! - [`jwt`] — standard JWTs (HS256, RS256, ES256): parsing, algorithm and claims checks.
 //! - [`jwks`] — an identity provider's published keys, and when to fetch them again.
 //! - [`session`] — what a token makes of a connection: its role and expiry.
+//! - [`subprotocol`] — a socket's key or token in `Sec-WebSocket-Protocol`, out of its URL.
 //! - [`identity`] — a client's secret `key` → its public author id, `uid`.
 //! - [`moderation`] — bans, kicks, mutes and slow mode: the actions and the rules in force.
 //! - [`access`] — who may join or read a room, and who may write through the API: one place.
@@ -52,6 +53,7 @@ pub mod routes;
 pub mod search;
 pub mod session;
 pub mod shard;
+pub mod subprotocol;
 pub mod validate;
 pub mod webhook;
 

@@ -7,6 +7,12 @@
 //! edits and reactions refused with `muted`), and the room's slow mode (one message per N seconds per
 //! author, refused with `slow_mode` and the wait). Moderators may also delete any message.
 //!
+//! An open room (no signed access) cannot know a person, only a connection: an anonymous connection's
+//! uid lasts as long as it does, and a `key=` is one click away. So there a ban also bars, for
+//! `ADDRESS_BAN_HOURS`, the addresses the banned author is connected from (their [`AddressTag`]s), and
+//! a moderator may require an identity to speak (`require_identity`, undone by `allow_anonymous`):
+//! anonymous connections may then read but not send, edit, react or type.
+//!
 //! [`Rules`] is the room's current state of all that, rebuilt from storage after a wake; every action
 //! is also kept as a [`Record`] (who, what, when), readable by moderators.
 
@@ -15,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use crate::error::{ErrorCode, Problem};
-use crate::identity;
+use crate::identity::{self, AddressTag};
 use crate::protocol::User;
 
 /// The longest mute: thirty days (a longer one is a ban).
@@ -48,6 +54,11 @@ pub enum Action {
     /// 0 switches slow mode off.
     SlowMode {
         seconds: u64,
+    },
+    /// Whether anonymous connections may speak (`allow_anonymous`) or only identified ones
+    /// (`require_identity`).
+    Anonymous {
+        allowed: bool,
     },
 }
 
@@ -100,9 +111,11 @@ impl Action {
             "slow_mode" => Action::SlowMode {
                 seconds: seconds_up_to(MAX_SLOW_SECS)?,
             },
+            "require_identity" => Action::Anonymous { allowed: false },
+            "allow_anonymous" => Action::Anonymous { allowed: true },
             other => {
                 return Err(bad(format!(
-                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute or slow_mode)"
+                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity or allow_anonymous)"
                 )))
             }
         })
@@ -116,6 +129,8 @@ impl Action {
             Action::Mute { .. } => "mute",
             Action::Unmute { .. } => "unmute",
             Action::SlowMode { .. } => "slow_mode",
+            Action::Anonymous { allowed: false } => "require_identity",
+            Action::Anonymous { allowed: true } => "allow_anonymous",
         }
     }
 
@@ -127,7 +142,7 @@ impl Action {
             | Action::Kick { uid }
             | Action::Mute { uid, .. }
             | Action::Unmute { uid } => Some(uid),
-            Action::SlowMode { .. } => None,
+            Action::SlowMode { .. } | Action::Anonymous { .. } => None,
         }
     }
 
@@ -153,8 +168,8 @@ impl Action {
 /// What a moderator did, as the room keeps it and shows it (`moderation` frames, the log).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Record {
-    /// `ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`, or `delete` (a moderator deleting
-    /// someone else's message).
+    /// `ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`, `require_identity`, `allow_anonymous`,
+    /// or `delete` (a moderator deleting someone else's message).
     pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
@@ -170,35 +185,93 @@ pub struct Record {
     pub at: u64,
 }
 
-/// The room's rules in force: bans, mutes, slow mode, and when each author last sent a message (for
-/// slow mode). Bans, mutes and slow mode are stored; the last-message times are not (after a wake an
-/// author's first message passes).
+/// An address ban as stored: the address, the uid whose ban it came with (an unban lifts it), and
+/// until when (ms).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressBan {
+    pub tag: AddressTag,
+    pub uid: String,
+    pub until: u64,
+}
+
+/// The room's rules in force: bans (of uids, and of addresses for a while), mutes, slow mode, whether
+/// anonymous connections may speak, and when each author last sent a message (for slow mode).
+/// All but the last-message times are stored (after a wake an author's first message passes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rules {
     bans: HashSet<String>,
+    /// address → (the banned uid it came with, barred until ms).
+    address_bans: HashMap<AddressTag, (String, u64)>,
     /// uid → muted until (ms).
     mutes: HashMap<String, u64>,
     slow_ms: u64,
+    identity_required: bool,
     last_message: HashMap<String, u64>,
 }
 
+/// The rules as stored, read once per wake.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    pub bans: Vec<String>,
+    pub address_bans: Vec<AddressBan>,
+    /// (uid, until ms).
+    pub mutes: Vec<(String, u64)>,
+    pub slow_secs: u64,
+    pub identity_required: bool,
+}
+
 impl Rules {
-    /// The rules as stored: banned uids, mutes (uid, until ms) and slow mode (seconds).
-    pub fn restore(
-        bans: impl IntoIterator<Item = String>,
-        mutes: impl IntoIterator<Item = (String, u64)>,
-        slow_secs: u64,
-    ) -> Rules {
+    /// The rules as stored.
+    pub fn restore(stored: Stored) -> Rules {
         Rules {
-            bans: bans.into_iter().collect(),
-            mutes: mutes.into_iter().collect(),
-            slow_ms: slow_secs.saturating_mul(1000),
+            bans: stored.bans.into_iter().collect(),
+            address_bans: stored
+                .address_bans
+                .into_iter()
+                .map(|b| (b.tag, (b.uid, b.until)))
+                .collect(),
+            mutes: stored.mutes.into_iter().collect(),
+            slow_ms: stored.slow_secs.saturating_mul(1000),
+            identity_required: stored.identity_required,
             last_message: HashMap::new(),
         }
     }
 
     pub fn banned(&self, uid: &str) -> bool {
         self.bans.contains(uid)
+    }
+
+    /// Whether a connection from `address` is barred at `now_ms` by an address ban.
+    pub fn address_banned(&self, address: Option<AddressTag>, now_ms: u64) -> bool {
+        address
+            .and_then(|tag| self.address_bans.get(&tag))
+            .is_some_and(|&(_, until)| until > now_ms)
+    }
+
+    /// Bars `addresses` until `until` (ms) along with the ban of `uid`; expired address bans go.
+    pub fn ban_addresses(&mut self, uid: &str, addresses: &[AddressTag], until: u64, now_ms: u64) {
+        self.address_bans.retain(|_, (_, u)| *u > now_ms);
+        for tag in addresses {
+            self.address_bans.insert(*tag, (uid.to_string(), until));
+        }
+    }
+
+    /// Whether only identified connections may speak.
+    pub fn identity_required(&self) -> bool {
+        self.identity_required
+    }
+
+    /// Whether the author `uid` may speak (send, edit, react, type) under `require_identity`:
+    /// `forbidden` for an anonymous connection while it is in force.
+    pub fn check_identity(&self, uid: Option<&str>) -> Result<(), Problem> {
+        let anonymous = uid.is_none_or(identity::is_anonymous);
+        if self.identity_required && anonymous {
+            return Err(Problem::new(
+                ErrorCode::Forbidden,
+                "this room lets only people with a key= or a signed token speak; you may read",
+            ));
+        }
+        Ok(())
     }
 
     /// Until when `uid` is muted (ms), if it is at `now_ms`.
@@ -267,6 +340,8 @@ impl Rules {
                 .map(|uid| serde_json::json!({"uid": uid, "until": self.mutes.get(uid)}))
                 .collect::<Vec<_>>(),
             "slow_mode": self.slow_mode_secs(),
+            "identity_required": self.identity_required,
+            "address_bans": self.address_bans.values().filter(|(_, until)| *until > now_ms).count(),
         })
     }
 
@@ -278,6 +353,7 @@ impl Rules {
             }
             Action::Unban { uid } => {
                 self.bans.remove(uid);
+                self.address_bans.retain(|_, (banned, _)| banned != uid);
             }
             Action::Kick { .. } => {}
             Action::Mute { uid, seconds } => {
@@ -293,6 +369,7 @@ impl Rules {
                     self.last_message.clear();
                 }
             }
+            Action::Anonymous { allowed } => self.identity_required = !allowed,
         }
         // Expired mutes are forgotten whenever anything changes, so the map stays small.
         self.mutes.retain(|_, until| *until > now_ms);
@@ -378,7 +455,10 @@ mod tests {
 
     #[test]
     fn slow_mode_lets_one_message_through_per_interval_per_sender() {
-        let mut rules = Rules::restore([], [], 5);
+        let mut rules = Rules::restore(Stored {
+            slow_secs: 5,
+            ..Stored::default()
+        });
         assert!(rules.check_slow_mode("u:a", 0).is_ok());
         let e = rules.check_slow_mode("u:a", 1_000).unwrap_err();
         assert_eq!(e.code, ErrorCode::SlowMode);

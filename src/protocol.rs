@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
+use crate::identity;
 use crate::moderation::{Action, Record};
 use crate::presence::MAX_ROSTER_PAGE;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
@@ -19,13 +20,42 @@ use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
 
 /// A person (one connection) in a room: `id` tells connections apart, `uid` is the stable author id
-/// of an identified client (from its `key=` or signed token), `null` for an anonymous one.
+/// of an identified client (from its `key=` or signed token), `anon:<id>` for an anonymous one (see
+/// [`identity`]), `null` only for the HTTP API's bot and on servers before anonymous uids.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub id: String,
     pub name: String,
     #[serde(default)]
     pub uid: Option<String>,
+}
+
+impl User {
+    /// The member a connection `id` is: its identity's uid, or an anonymous uid of its own.
+    pub fn connection(id: String, name: String, uid: Option<String>) -> User {
+        let uid = uid.unwrap_or_else(|| identity::anonymous_uid(&id));
+        User {
+            id,
+            name,
+            uid: Some(uid),
+        }
+    }
+
+    /// Who acts through the HTTP API: the name given, the API's connection id, no author id.
+    pub fn api(name: &str) -> User {
+        User {
+            id: identity::API_CONN_ID.to_string(),
+            name: name.to_string(),
+            uid: None,
+        }
+    }
+
+    /// The uid of an identity (a key or a token), not of an anonymous connection or the API.
+    pub fn identity(&self) -> Option<&str> {
+        self.uid
+            .as_deref()
+            .filter(|uid| !identity::is_anonymous(uid))
+    }
 }
 
 /// Reaction counts of a message: emoji → how many authors reacted with it (only counts above 0).
@@ -128,6 +158,9 @@ pub enum ServerFrame<'a> {
         expires: Option<u64>,
         /// The room's slow mode: one message per author per this many seconds (0: off).
         slow_mode: u64,
+        /// Only connections with a key or a signed token may speak (`require_identity`); absent: all.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        identity_required: bool,
         /// Until when this author is muted (ms), if it is.
         #[serde(skip_serializing_if = "Option::is_none")]
         muted_until: Option<u64>,
@@ -198,7 +231,8 @@ pub enum ServerFrame<'a> {
         id: Option<&'a str>,
         records: &'a [serde_json::Value],
         has_more: bool,
-        /// The rules in force: `{"bans":[uid…],"mutes":[{"uid","until"}…],"slow_mode":seconds}`.
+        /// The rules in force: `{"bans":[uid…],"mutes":[{"uid","until"}…],"slow_mode":seconds,
+        /// "identity_required":bool,"address_bans":count}`.
         rules: serde_json::Value,
     },
     /// A token presented with `auth` was accepted: the connection now expires at `expires`.
@@ -309,7 +343,8 @@ pub enum ClientFrame {
         token: String,
         id: Option<String>,
     },
-    /// A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`).
+    /// A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`,
+    /// `require_identity`, `allow_anonymous`).
     Moderate {
         action: Action,
         id: Option<String>,
@@ -507,13 +542,14 @@ impl RawFrame {
                     id,
                 })
             }
-            Some(kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode")) => {
-                Ok(ClientFrame::Moderate {
-                    action: Action::parse(kind, frame.uid, frame.seconds, frame.reason)
-                        .map_err(refuse)?,
-                    id,
-                })
-            }
+            Some(
+                kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode"
+                | "require_identity" | "allow_anonymous"),
+            ) => Ok(ClientFrame::Moderate {
+                action: Action::parse(kind, frame.uid, frame.seconds, frame.reason)
+                    .map_err(refuse)?,
+                id,
+            }),
             Some("moderation_log") => Ok(ClientFrame::ModerationLog {
                 before: frame.before,
                 limit: validate::history_page_limit(frame.limit).map_err(refuse)?,

@@ -38,7 +38,8 @@ use std::ops::Bound;
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
-use crate::moderation::{Action, Record, Rules};
+use crate::identity::AddressTag;
+use crate::moderation::{Action, AddressBan, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
@@ -100,6 +101,9 @@ pub struct Joining {
     pub framing: Framing,
     pub role: Role,
     pub expires: Option<u64>,
+    /// The client's address (hashed), for the address bans of an open room; `None` with a signed
+    /// token, whose uid a ban holds by itself, or without an address to go by.
+    pub address: Option<AddressTag>,
 }
 
 impl From<Option<u64>> for Joining {
@@ -150,6 +154,8 @@ pub struct Member<S> {
     pub framing: Framing,
     /// What the connection's token made it: a moderator may moderate.
     pub role: Role,
+    /// Where it connected from (hashed), in an open room: what a ban of its uid also bars.
+    pub address: Option<AddressTag>,
     bucket: TokenBucket,
     /// Frames refused by the rate limit since the last one it let through.
     strikes: u32,
@@ -282,6 +288,13 @@ impl<S: Place> Room<S> {
         }
     }
 
+    /// Sets where connection `conn_id` connected from (restored from its attachment after a wake).
+    pub fn set_address(&mut self, conn_id: &str, address: Option<AddressTag>) {
+        if let Some(member) = self.members.get_mut(conn_id) {
+            member.address = address;
+        }
+    }
+
     fn is_moderator(&self, conn_id: &str) -> bool {
         self.members
             .get(conn_id)
@@ -349,6 +362,7 @@ impl<S: Place> Room<S> {
             socket,
             framing,
             role: Role::Member,
+            address: None,
             bucket: TokenBucket::full(&self.limits.rate, now_ms as f64),
             strikes: 0,
             seen_ms: now_ms,
@@ -500,11 +514,11 @@ impl<S: Place> Room<S> {
         now_ms: u64,
     ) -> Result<Vec<Effect>, Problem> {
         let resume = resume.into();
-        if user
+        let banned_uid = user
             .uid
             .as_deref()
-            .is_some_and(|uid| self.rules.banned(uid))
-        {
+            .is_some_and(|uid| self.rules.banned(uid));
+        if banned_uid || self.rules.address_banned(resume.address, now_ms) {
             return Err(Problem::new(
                 ErrorCode::Banned,
                 "a moderator banned you from this room",
@@ -530,7 +544,7 @@ impl<S: Place> Room<S> {
             }
             _ => None,
         };
-        let (read_seq, unread) = match &user.uid {
+        let (read_seq, unread) = match user.identity() {
             Some(uid) => {
                 let mark = history.read_mark(uid).map_err(storage)?;
                 (Some(mark), history.unread(uid, mark).map_err(storage)?)
@@ -540,6 +554,7 @@ impl<S: Place> Room<S> {
         self.add(user.clone(), resume.framing, socket, now_ms);
         let crowded = self.crowded();
         self.set_role(&user.id, resume.role);
+        self.set_address(&user.id, resume.address);
         let welcome = ServerFrame::Welcome {
             room: &self.name,
             you: &user,
@@ -559,6 +574,7 @@ impl<S: Place> Room<S> {
             role: resume.role,
             expires: resume.expires,
             slow_mode: self.rules.slow_mode_secs(),
+            identity_required: self.rules.identity_required(),
             muted_until: user
                 .uid
                 .as_deref()
@@ -980,7 +996,7 @@ impl<S: Place> Room<S> {
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
         // The HTTP API deletes as a moderator without an author id of its own.
-        let uid = match from.uid.as_deref() {
+        let uid = match from.identity() {
             None if moderator => "",
             _ => identified(from)?,
         };
@@ -1304,11 +1320,20 @@ impl<S: Place> Room<S> {
             }
         };
         match decoded {
-            // Typing hints past the rate limit are dropped without a word: they are only hints.
-            ClientFrame::Typing if allowed => vec![Effect::Broadcast {
-                except: Some(conn_id.to_string()),
-                frame: ServerFrame::Typing { user: &member.user }.to_json(),
-            }],
+            // Typing hints past the rate limit are dropped without a word: they are only hints. So are
+            // those of anyone who may not speak here now.
+            ClientFrame::Typing
+                if allowed
+                    && self
+                        .rules
+                        .check_identity(member.user.uid.as_deref())
+                        .is_ok() =>
+            {
+                vec![Effect::Broadcast {
+                    except: Some(conn_id.to_string()),
+                    frame: ServerFrame::Typing { user: &member.user }.to_json(),
+                }]
+            }
             ClientFrame::Typing => Vec::new(),
             ClientFrame::Auth { token, id } if allowed => vec![Effect::Authenticate {
                 to: conn_id.to_string(),
@@ -1469,6 +1494,9 @@ impl<S: Place> Room<S> {
         let json = serde_json::to_string(&record).unwrap_or_default();
         let log_id = history.moderate(&action, &json, now_ms).map_err(storage)?;
         self.rules.apply(&action, now_ms);
+        if let Action::Ban { uid, .. } = &action {
+            self.ban_addresses(uid, history, now_ms)?;
+        }
         effects.push(Effect::Broadcast {
             except: None,
             frame: ServerFrame::Moderation(&record).to_json(),
@@ -1505,6 +1533,38 @@ impl<S: Place> Room<S> {
             rev: self.rev,
             fresh: true,
         })
+    }
+
+    /// Bars, for `ADDRESS_BAN_HOURS`, the addresses the banned author `uid` is connected from (only
+    /// connections of an open room have one): in an open room a new key, or a new anonymous
+    /// connection, is how a banned author would come straight back.
+    fn ban_addresses(
+        &mut self,
+        uid: &str,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> Result<(), Problem> {
+        if self.limits.address_ban_secs == 0 {
+            return Ok(());
+        }
+        let until = now_ms.saturating_add(self.limits.address_ban_secs.saturating_mul(1000));
+        let mut tags: Vec<AddressTag> = self
+            .members
+            .values()
+            .filter(|m| m.user.uid.as_deref() == Some(uid))
+            .filter_map(|m| m.address)
+            .collect();
+        tags.dedup();
+        for tag in &tags {
+            let ban = AddressBan {
+                tag: *tag,
+                uid: uid.to_string(),
+                until,
+            };
+            history.ban_address(&ban, now_ms).map_err(storage)?;
+        }
+        self.rules.ban_addresses(uid, &tags, until, now_ms);
+        Ok(())
     }
 
     /// Stored messages after `after` (at most `limit`, oldest first), hiding any past the history
@@ -1597,6 +1657,7 @@ fn obeys_rules<S>(
 ) -> Result<(), Problem> {
     match op {
         ClientFrame::Message { .. } | ClientFrame::Edit { .. } | ClientFrame::React { .. } => {
+            rules.check_identity(member.user.uid.as_deref())?;
             rules.check_not_muted(member.user.uid.as_deref(), now_ms)?;
         }
         _ => return Ok(()),
@@ -1632,9 +1693,10 @@ fn authored_by(msg: &ChatMessage, uid: &str) -> Result<(), Problem> {
     }
 }
 
-/// The author id of `from`, or `forbidden`: editing, deleting, reacting and read state need one.
+/// The author id of `from`, or `forbidden`: editing, deleting, reacting and read state need one (an
+/// anonymous connection's uid lasts only as long as the connection, so it gives none of these).
 fn identified(from: &User) -> Result<&str, Problem> {
-    from.uid.as_deref().ok_or_else(|| {
+    from.identity().ok_or_else(|| {
         Problem::new(
             ErrorCode::Forbidden,
             "connect with a key= (or a signed token) to edit, delete, react or keep read state",
@@ -2345,16 +2407,52 @@ mod tests {
             0,
         );
         assert_eq!(frames_for(&effects, "b")[0]["seq"], 1);
-        // and a bot reusing the name and id with another text gets the same refusal
-        let (res, effects) = r.post(
-            user("api", "dan"),
-            "bot".into(),
-            Some("1".into()),
+    }
+
+    #[test]
+    fn a_socket_cannot_take_a_bots_ids_by_using_its_name() {
+        let mut h = MemoryHistory::default();
+        let mut r = room();
+        // an anonymous socket calling itself after the bot, sending the bot's next id first
+        r.join(user("a", "deploy-bot"), (), None, &h, 0).unwrap();
+        deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("build-42"), "fake: build 42 passed")),
             &mut h,
             0,
         );
-        assert_eq!(res.unwrap_err().code, ErrorCode::IdConflict);
+        let (res, _) = r.post(
+            User::api("deploy-bot"),
+            "build 42 failed".into(),
+            Some("build-42".into()),
+            &mut h,
+            1,
+        );
+        let stored = res.expect("the bot's message is its own");
+        assert!(stored.fresh, "stored, not acknowledged as the squatter's");
+        assert_eq!(h.messages.len(), 2);
+        assert_eq!(h.messages[1].text, "build 42 failed");
+        // the bot's own retry is still a duplicate, acknowledged with the same seq
+        let (res, effects) = r.post(
+            User::api("deploy-bot"),
+            "build 42 failed".into(),
+            Some("build-42".into()),
+            &mut h,
+            2,
+        );
+        let retry = res.unwrap();
+        assert_eq!((retry.seq, retry.fresh), (stored.seq, false));
         assert!(effects.is_empty());
+        // and a socket can no more collide with the bot than take its ids: its own retry is its own
+        let effects = deliver(
+            &mut r,
+            "a",
+            Incoming::Text(&say(Some("build-42"), "fake: build 42 passed")),
+            &mut h,
+            3,
+        );
+        assert_eq!(frames_for(&effects, "a")[0]["seq"], 1);
     }
 
     #[test]
@@ -3525,6 +3623,184 @@ mod tests {
         let mut r = living(h);
         r.set_role("b", Role::Moderator);
         r
+    }
+
+    /// A room open to all (no tokens): ann with a key, bob a moderator, and whoever joins with
+    /// [`User::connection`] from an address.
+    fn open_join(
+        r: &mut Room<()>,
+        h: &MemoryHistory,
+        id: &str,
+        uid: Option<&str>,
+        address: &str,
+        now: u64,
+    ) -> Result<Vec<Effect>, Problem> {
+        let user = User::connection(id.into(), format!("p-{id}"), uid.map(String::from));
+        let joining = Joining {
+            address: AddressTag::of(address),
+            ..Joining::default()
+        };
+        r.join(user, (), joining, h, now)
+    }
+
+    #[test]
+    fn an_anonymous_connection_has_a_uid_a_moderator_can_mute_kick_or_ban_but_no_identity() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let welcome = open_join(&mut r, &h, "x", None, "198.51.100.7", 2).unwrap();
+        let you = &frames_for(&welcome, "x")[0];
+        assert_eq!(you["you"]["uid"], "anon:x");
+        assert_eq!(
+            you["read_seq"],
+            Value::Null,
+            "no read state without an identity"
+        );
+        // an anonymous uid gives no identity's rights: editing, reacting, read marks
+        let effects = send(&mut r, "x", sayv(Some("x1"), "hi"), &mut h, 3);
+        let seq = frames_for(&effects, "x")[0]["seq"].as_u64().unwrap();
+        for frame in [
+            serde_json::json!({"type": "edit", "seq": seq, "text": "changed", "id": "e"}),
+            serde_json::json!({"type": "react", "seq": seq, "emoji": "👍", "id": "r"}),
+        ] {
+            let effects = send(&mut r, "x", frame, &mut h, 4);
+            assert_eq!(frames_for(&effects, "x")[0]["code"], "forbidden");
+        }
+        // the moderator mutes it by that uid
+        let mut mute = uid_frame("mute", "anon:x");
+        mute["seconds"] = 60.into();
+        send(&mut r, "b", mute, &mut h, 5);
+        let effects = send(&mut r, "x", sayv(Some("x2"), "still here"), &mut h, 6);
+        assert_eq!(frames_for(&effects, "x")[0]["code"], "muted");
+        // and bans it: closed at once
+        let effects = send(&mut r, "b", uid_frame("ban", "anon:x"), &mut h, 7);
+        assert!(effects.iter().any(|e| matches!(e,
+            Effect::Close { to, code: 4403, .. } if to == "x")));
+    }
+
+    #[test]
+    fn in_an_open_room_a_ban_also_bars_the_address_for_a_while_and_an_unban_lifts_it() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let hour = 3600 * 1000;
+        open_join(&mut r, &h, "k", Some("u-key-1"), "198.51.100.7", 2).unwrap();
+        send(&mut r, "b", uid_frame("ban", "u-key-1"), &mut h, 3);
+        assert_eq!(h.address_bans.len(), 1, "stored, to hold across a wake");
+        // back with a new key (a new uid) from the same address: refused
+        let again = open_join(&mut r, &h, "k2", Some("u-key-2"), "198.51.100.7", 4);
+        assert_eq!(again.unwrap_err().code, ErrorCode::Banned);
+        // anonymous from the same address too; from elsewhere anyone may come
+        let anon = open_join(&mut r, &h, "k3", None, "198.51.100.7", 5);
+        assert_eq!(anon.unwrap_err().code, ErrorCode::Banned);
+        assert!(open_join(&mut r, &h, "o", None, "203.0.113.1", 6).is_ok());
+        // the address ban ends after ADDRESS_BAN_HOURS; the uid's ban does not
+        let later = 3 + 24 * hour;
+        assert!(open_join(&mut r, &h, "k4", Some("u-key-2"), "198.51.100.7", later).is_ok());
+        let banned = open_join(&mut r, &h, "k5", Some("u-key-1"), "203.0.113.1", later);
+        assert_eq!(banned.unwrap_err().code, ErrorCode::Banned);
+        // an unban lifts both
+        let mut r = moderated(&mut h);
+        open_join(&mut r, &h, "k", Some("u-key-1"), "198.51.100.9", 2).unwrap();
+        send(&mut r, "b", uid_frame("ban", "u-key-1"), &mut h, 3);
+        assert!(open_join(&mut r, &h, "n", None, "198.51.100.9", 4).is_err());
+        send(&mut r, "b", uid_frame("unban", "u-key-1"), &mut h, 5);
+        assert!(h.address_bans.iter().all(|b| b.uid != "u-key-1"));
+        assert!(open_join(&mut r, &h, "n", None, "198.51.100.9", 6).is_ok());
+    }
+
+    #[test]
+    fn address_bans_can_be_switched_off() {
+        let mut h = MemoryHistory::default();
+        let mut r = Room::new(
+            "lobby",
+            Limits {
+                address_ban_secs: 0,
+                ..Limits::default()
+            },
+            0,
+        );
+        let moderator = User::connection("m".into(), "mod".into(), Some("u-mod".into()));
+        r.join(moderator, (), None, &h, 0).unwrap();
+        r.set_role("m", Role::Moderator);
+        open_join(&mut r, &h, "k", Some("u-key-1"), "198.51.100.7", 1).unwrap();
+        send(&mut r, "m", uid_frame("ban", "u-key-1"), &mut h, 2);
+        assert!(h.address_bans.is_empty());
+        assert!(open_join(&mut r, &h, "k2", Some("u-key-2"), "198.51.100.7", 3).is_ok());
+    }
+
+    #[test]
+    fn a_room_may_require_an_identity_to_speak_and_anonymous_members_then_only_read() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        open_join(&mut r, &h, "x", None, "198.51.100.7", 1).unwrap();
+        let effects = send(&mut r, "b", uid_frame("require_identity", "-"), &mut h, 2);
+        let told = frames_for(&effects, "x");
+        assert_eq!(told[0]["type"], "moderation");
+        assert_eq!(told[0]["action"], "require_identity");
+        // anonymous: no message, and its typing reaches nobody
+        let effects = send(&mut r, "x", sayv(Some("x1"), "hi"), &mut h, 3);
+        let refusal = &frames_for(&effects, "x")[0];
+        assert_eq!(refusal["code"], "forbidden");
+        assert_eq!(refusal["id"], "x1");
+        let effects = send(
+            &mut r,
+            "x",
+            serde_json::json!({"type": "typing"}),
+            &mut h,
+            4,
+        );
+        assert!(effects.is_empty(), "{effects:?}");
+        // with a key, as before
+        let effects = send(&mut r, "a", sayv(Some("a9"), "hello"), &mut h, 5);
+        assert_eq!(frames_for(&effects, "a")[0]["type"], "ack");
+        // a newcomer learns the rule in its welcome, and allow_anonymous undoes it
+        let welcome = open_join(&mut r, &h, "y", None, "198.51.100.8", 6).unwrap();
+        assert_eq!(frames_for(&welcome, "y")[0]["identity_required"], true);
+        send(&mut r, "b", uid_frame("allow_anonymous", "-"), &mut h, 7);
+        assert!(!h.identity_required);
+        let effects = send(&mut r, "x", sayv(Some("x2"), "hi again"), &mut h, 8);
+        assert_eq!(frames_for(&effects, "x")[0]["type"], "ack");
+        let welcome = open_join(&mut r, &h, "z", None, "198.51.100.8", 9).unwrap();
+        assert_eq!(frames_for(&welcome, "z")[0].get("identity_required"), None);
+    }
+
+    #[test]
+    fn two_people_with_one_name_are_two_on_the_wire() {
+        let h = MemoryHistory::default();
+        for threshold in [100, 1] {
+            let mut r = crowd_room(threshold);
+            let ann =
+                |id: &str, uid: &str| User::connection(id.into(), "Ann".into(), Some(uid.into()));
+            r.join(ann("a", "u-ann-1"), (), None, &h, 0).unwrap();
+            let effects = r.join(ann("b", "u-ann-2"), (), None, &h, 0).unwrap();
+            let welcome = &frames_for(&effects, "b")[0];
+            let effects = [effects.clone(), r.tick(5_000)].concat();
+            let to_a = frames_for(&effects, "a");
+            if threshold == 100 {
+                // both listed, and the second announced, each with its own uid
+                let uids: Vec<&str> = welcome["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|m| m["uid"].as_str().unwrap())
+                    .collect();
+                assert_eq!(uids.len(), 2);
+                assert!(uids.contains(&"u-ann-1") && uids.contains(&"u-ann-2"));
+                assert_eq!(to_a[0]["type"], "join");
+                assert_eq!(to_a[0]["user"]["uid"], "u-ann-2");
+            } else {
+                assert_eq!(welcome["online"], 2, "counted by connection, not by name");
+                let presence = to_a.iter().find(|f| f["type"] == "presence").unwrap();
+                assert_eq!(presence["online"], 2);
+            }
+            let c = r.join(
+                User::connection("c".into(), "Ann".into(), None),
+                (),
+                None,
+                &h,
+                0,
+            );
+            assert_eq!(r.info().online, 3, "{:?}", c.map(|_| ()));
+        }
     }
 
     fn sayv(id: Option<&str>, text: &str) -> Value {

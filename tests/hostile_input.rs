@@ -15,10 +15,12 @@ use edge_chat::auth;
 use edge_chat::config::{Config, Limits};
 use edge_chat::error::ErrorCode;
 use edge_chat::history::MemoryHistory;
+use edge_chat::identity::AddressTag;
 use edge_chat::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User};
 use edge_chat::rate::{Rate, TokenBucket, FLOOD_STRIKES};
 use edge_chat::room::{Effect, Incoming, Room, CLOSE_FLOODING, CLOSE_TOO_BIG};
 use edge_chat::routes::Route;
+use edge_chat::subprotocol::Offer;
 use edge_chat::validate::{
     self, RoomName, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_TEXT_CHARS,
 };
@@ -601,7 +603,7 @@ proptest! {
         if let Some(t) = &token { query.push(("token".into(), t.clone())); }
         let checked = access::may_enter(&config, &room, &access::Credentials::new(None, &query), false, 1_000)
             .and_then(|admission| match admission {
-                access::Admission::Ready(entry) => access::check_join(&query, &entry),
+                access::Admission::Ready(entry) => access::check_join(&query, &entry, &Offer::parse(None), None),
                 access::Admission::NeedsKey(..) => panic!("no JWKS configured"),
             });
         match checked {
@@ -618,6 +620,21 @@ proptest! {
     }
 
     /// Tokens: arbitrary strings never verify, and a valid token altered anywhere stops verifying.
+    #[test]
+    fn handshake_offers_and_addresses_never_panic(header in edgy_string(), key in edgy_string(), address in edgy_string()) {
+        let offered = format!("edge-chat, key.{key}, {header}");
+        let offer = Offer::parse(Some(&offered));
+        prop_assert!(offer.edge_chat);
+        let query = vec![("name".to_string(), "ann".to_string())];
+        match access::check_join(&query, &access::Entry::Open, &offer, AddressTag::of(&address)) {
+            Ok(join) => prop_assert_eq!(join.uid.is_some(), offer.key.is_some()),
+            Err(p) => prop_assert_eq!(p.code, ErrorCode::BadKey),
+        }
+        if let Some(tag) = AddressTag::of(&address) {
+            prop_assert_eq!(AddressTag::parse(&tag.to_string()), Some(tag));
+        }
+    }
+
     #[test]
     fn tokens_resist_tampering(junk in edgy_string(), flip in any::<prop::sample::Index>(), name in "[a-z]{1,10}") {
         let room = RoomName::parse("lobby").expect("room");
@@ -644,7 +661,7 @@ proptest! {
         let v: Value = serde_json::from_str(&ServerFrame::Message(&msg).to_json()).expect("JSON");
         prop_assert_eq!(v["text"].as_str(), Some(text.as_str()));
         prop_assert_eq!(v["from"]["name"].as_str(), Some(name.as_str()));
-        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()), rev: 1, read_seq: None, unread: 0, changes: None, role: Default::default(), expires: None, slow_mode: 0, muted_until: None, online: None };
+        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()), rev: 1, read_seq: None, unread: 0, changes: None, role: Default::default(), expires: None, slow_mode: 0, identity_required: false, muted_until: None, online: None };
         let v: Value = serde_json::from_str(&welcome.to_json()).expect("JSON");
         prop_assert_eq!(v["history"][0]["id"].as_str(), id.as_deref());
     }

@@ -56,9 +56,6 @@ use crate::validate::RoomName;
 const ROSTER_WAIT_MS: u64 = 2_000;
 const ROSTER_LOOK_MS: u32 = 20;
 
-/// The user id of messages posted over the HTTP API.
-const API_USER_ID: &str = "api";
-
 /// `fetch` and `alarm` (webhook delivery): the socket events are the synchronous exports in the
 /// `#[wasm_bindgen] impl` below.
 #[durable_object(alarm)]
@@ -152,6 +149,7 @@ impl DurableObject for ChatRoom {
         }
         let mut members = Vec::new();
         let mut moderators = Vec::new();
+        let mut addresses = Vec::new();
         let mut expiries = Expiries::default();
         for ws in state.get_websockets() {
             let attachment = attachment_of(&ws);
@@ -161,6 +159,9 @@ impl DurableObject for ChatRoom {
                     if let Some(a) = &attachment {
                         if a.role != Role::Member {
                             moderators.push((user.id.clone(), a.role));
+                        }
+                        if let Some(address) = a.address() {
+                            addresses.push((user.id.clone(), address));
                         }
                         if let Some(exp) = a.exp {
                             expiries.set(&user.id, closes_at(&config, exp));
@@ -177,6 +178,9 @@ impl DurableObject for ChatRoom {
         room.restore(members, now);
         for (conn_id, role) in moderators {
             room.set_role(&conn_id, role);
+        }
+        for (conn_id, address) in addresses {
+            room.set_address(&conn_id, Some(address));
         }
         let inner = Rc::new(RefCell::new(Inner {
             room,
@@ -340,7 +344,7 @@ impl DurableObject for ChatRoom {
             }
             RoomCall::Delete { seq, .. } => {
                 let inner = &mut *self.inner.borrow_mut();
-                let by = api_user(crate::api::DEFAULT_MODERATOR);
+                let by = User::api(crate::api::DEFAULT_MODERATOR);
                 let (result, effects) = inner.room.delete_api(by, seq, &mut inner.store, now_ms());
                 apply(inner, effects);
                 match result {
@@ -357,7 +361,7 @@ impl DurableObject for ChatRoom {
                     Err(p) => return problem_response(&p),
                 };
                 let inner = &mut *self.inner.borrow_mut();
-                let by = api_user(request.by());
+                let by = User::api(request.by());
                 let (result, effects) =
                     inner
                         .room
@@ -627,11 +631,12 @@ impl ChatRoom {
                     if inner.room.has(&a.id) {
                         continue;
                     }
-                    let (role, exp, framing) = (a.role, a.exp, a.framing);
+                    let (role, exp, framing, address) = (a.role, a.exp, a.framing, a.address());
                     if let Some(user) = a.into_user() {
                         let id = user.id.clone();
                         inner.room.restore([(user, framing, Line::Shard(k))], now);
                         inner.room.set_role(&id, role);
+                        inner.room.set_address(&id, address);
                         if let Some(exp) = exp {
                             inner.expiries.set(&id, closes_at(&inner.config, exp));
                             expiry_set = true;
@@ -661,6 +666,7 @@ impl ChatRoom {
                         framing: a.framing,
                         role: a.role,
                         expires: a.exp,
+                        address: a.address(),
                     };
                     let Some(user) = a.into_user() else { continue };
                     let id = user.id.clone();
@@ -723,11 +729,11 @@ impl ChatRoom {
         // Before the welcome: its roster and count leave out whoever has silently gone.
         sweep(inner, now_ms());
         inner.room.admit()?;
-        let user = User {
-            id: hex(&random_bytes::<8>()?),
-            name: join.name.into_string(),
-            uid: join.uid,
-        };
+        let user = User::connection(
+            hex(&random_bytes::<8>()?),
+            join.name.into_string(),
+            join.uid,
+        );
         let pair = WebSocketPair::new().map_err(internal)?;
         let resume = Joining {
             after: join.after,
@@ -735,6 +741,7 @@ impl ChatRoom {
             framing: join.framing,
             role: join.role,
             expires: join.expires,
+            address: join.address,
         };
         let effects = inner.room.join(
             user.clone(),
@@ -745,7 +752,9 @@ impl ChatRoom {
         )?;
         self.state
             .accept_websocket_with_tags(&pair.server, &[user.id.as_str()]);
-        let attachment = Attachment::of(&user, join.role, join.expires).framed(join.framing);
+        let attachment = Attachment::of(&user, join.role, join.expires)
+            .framed(join.framing)
+            .from_address(join.address);
         if let Err(e) = write_attachment(&pair.server, &attachment) {
             inner.room.leave(&user.id, now_ms());
             let _ = pair
@@ -764,7 +773,7 @@ impl ChatRoom {
     /// `Post`: a bot's message, checked by [`Post::parse`] on both sides of the hop; its text is checked
     /// by the room.
     fn post(&self, post: Post) -> Result<Response> {
-        let from = api_user(&post.name);
+        let from = User::api(&post.name);
         let inner = &mut *self.inner.borrow_mut();
         let (result, effects) =
             inner
@@ -797,15 +806,6 @@ impl ChatRoom {
     }
 }
 
-/// Who acts through the HTTP API: the name given, with the API's connection id and no author id.
-fn api_user(name: &str) -> User {
-    User {
-        id: API_USER_ID.to_string(),
-        name: name.to_string(),
-        uid: None,
-    }
-}
-
 fn internal(e: impl std::fmt::Display) -> Problem {
     worker::console_error!("{e}");
     Problem::new(crate::error::ErrorCode::Internal, "internal error")
@@ -823,7 +823,12 @@ fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> 
             return None;
         }
         let attachment = attachment_of(ws)?;
-        let (role, exp, framing) = (attachment.role, attachment.exp, attachment.framing);
+        let (role, exp, framing, address) = (
+            attachment.role,
+            attachment.exp,
+            attachment.framing,
+            attachment.address(),
+        );
         let user = attachment.into_user()?;
         if user.id != id {
             return None;
@@ -833,6 +838,7 @@ fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> 
             .room
             .restore([(user, framing, Line::Local(ws.clone()))], now_ms());
         inner.room.set_role(&id, role);
+        inner.room.set_address(&id, address);
         if let Some(exp) = exp {
             inner.expiries.set(&id, closes_at(&inner.config, exp));
             schedule_alarm(inner);

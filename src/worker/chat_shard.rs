@@ -215,15 +215,17 @@ impl ChatShard {
     /// once the join has gone up the pipe.
     fn open_socket(&self, join: Join) -> std::result::Result<Response, Problem> {
         let inner = &mut *self.inner.borrow_mut();
-        let user = User {
-            id: hex(&random_bytes::<8>()?),
-            name: join.name.into_string(),
-            uid: join.uid,
-        };
+        let user = User::connection(
+            hex(&random_bytes::<8>()?),
+            join.name.into_string(),
+            join.uid,
+        );
         let pair = WebSocketPair::new().map_err(internal)?;
         self.state
             .accept_websocket_with_tags(&pair.server, &[user.id.as_str()]);
-        let attachment = Attachment::of(&user, join.role, join.expires).framed(join.framing);
+        let attachment = Attachment::of(&user, join.role, join.expires)
+            .framed(join.framing)
+            .from_address(join.address);
         let json = serde_json::to_string(&attachment).map_err(internal)?;
         if let Err(e) = write_attachment(&pair.server, &attachment) {
             let _ = pair

@@ -17,9 +17,11 @@ use crate::auth::{self, Grant};
 use crate::call::{self, RoomCall};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
+use crate::identity::AddressTag;
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
 use crate::shard::{self, ShardCall};
+use crate::subprotocol::{self, Offer};
 use crate::validate::RoomName;
 
 /// The Rate Limiting bindings (`[[ratelimits]]` in wrangler.toml): new sockets, and API posts, per
@@ -200,20 +202,24 @@ async fn socket(
         return problem_response(&p);
     }
     let authorization = req.headers().get("authorization")?;
+    let protocols = req.headers().get("sec-websocket-protocol")?;
+    let offer = Offer::parse(protocols.as_deref());
     let checked = async {
         limit_client(&req, CONNECT_LIMITER, config, env).await?;
         let room = room?;
         let query = url.query_pairs();
-        // A browser can only send token=; other clients may send Authorization: Bearer instead.
-        let credentials = Credentials::new(authorization.as_deref(), &query);
+        // A browser can send token= or offer it as a subprotocol; other clients may send
+        // Authorization: Bearer instead.
+        let credentials = Credentials::new(authorization.as_deref(), &query).offered(&offer);
         let admission = access::may_enter(config, &room, &credentials, false, now_ms() / 1000)?;
         let entry = keys::settle(config, admission).await?;
-        let join = access::check_join(&query, &entry)?;
+        let address = AddressTag::of(&client_address(&req));
+        let join = access::check_join(&query, &entry, &offer, address)?;
         Ok::<_, Problem>(RoomCall::Connect { room, join })
     };
     let call = match checked.await {
         Ok(call) => call,
-        Err(p) => return refuse_socket(&p),
+        Err(p) => return answer_upgrade(refuse_socket(&p)?, &offer),
     };
     // The room's object either takes the socket, or says which of its shards has room for it.
     let answer = call_room(env, &call, Some(req.headers().clone())).await?;
@@ -221,14 +227,31 @@ async fn socket(
         .headers()
         .get(shard::PLACED_HEADER)?
         .and_then(|k| shard::parse_shard(&k).ok());
-    match placed {
-        None => Ok(answer),
+    let answer = match placed {
+        None => answer,
         Some(k) => {
             let request = call.to_request();
             let stub = hop::stub(env, "ROOMS", &shard::shard_name(call.room().as_str(), k))?;
-            hop::call(&stub, "GET", &request.url, None, Some(req.headers())).await
+            hop::call(&stub, "GET", &request.url, None, Some(req.headers())).await?
         }
+    };
+    answer_upgrade(answer, &offer)
+}
+
+/// The answer to an upgrade, naming the `edge-chat` subprotocol when the client offered it: a browser
+/// fails a connection whose answer names none of the subprotocols it offered, so every upgrade answer
+/// (a refusal's too, whose error frame the page must read) names it. The objects' own answers leave
+/// it to this one place.
+fn answer_upgrade(answer: Response, offer: &Offer<'_>) -> Result<Response> {
+    if !offer.edge_chat || answer.status_code() != 101 {
+        return Ok(answer);
     }
+    let socket = answer
+        .websocket()
+        .ok_or_else(|| worker::Error::RustError("a 101 answer without its socket".into()))?;
+    let headers = Headers::new();
+    headers.set("sec-websocket-protocol", subprotocol::PROTOCOL)?;
+    Ok(Response::from_websocket(socket)?.with_headers(headers))
 }
 
 /// A shard's diagnostics (the caller has checked the read rights).

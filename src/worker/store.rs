@@ -9,7 +9,8 @@
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::history::{sender_key, Appended, History};
-use crate::moderation::{Action, Rules};
+use crate::identity::AddressTag;
+use crate::moderation::{Action, AddressBan, Rules, Stored};
 use crate::protocol::{ChatMessage, Reactions, User, Version};
 use crate::search::{SearchQuery, MARK_CLOSE, MARK_OPEN};
 
@@ -94,6 +95,10 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE mutes (uid TEXT PRIMARY KEY, until INTEGER NOT NULL);
      CREATE TABLE moderation_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
        record TEXT NOT NULL);",
+    // 6: bans that hold in an open room. The addresses (hashed: `identity::AddressTag`) a banned author
+    // was connected from, until when, and which uid's ban barred them (its unban lifts them).
+    // `require_identity` lives in `meta` beside slow mode.
+    "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
 ];
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
@@ -560,9 +565,14 @@ impl History for Store {
                 "INSERT OR IGNORE INTO bans (uid) VALUES (?)",
                 vec![uid.as_str().into()],
             ),
-            Action::Unban { uid } => {
-                self.run("DELETE FROM bans WHERE uid = ?", vec![uid.as_str().into()])
-            }
+            Action::Unban { uid } => self
+                .run("DELETE FROM bans WHERE uid = ?", vec![uid.as_str().into()])
+                .and_then(|_| {
+                    self.run(
+                        "DELETE FROM address_bans WHERE uid = ?",
+                        vec![uid.as_str().into()],
+                    )
+                }),
             Action::Kick { .. } => Ok(0),
             Action::Mute { uid, seconds } => self.run(
                 "INSERT OR REPLACE INTO mutes (uid, until) VALUES (?, ?)",
@@ -580,8 +590,28 @@ impl History for Store {
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('slow_mode', ?)",
                 vec![int(*seconds)],
             ),
+            Action::Anonymous { allowed } => self.run(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity_required', ?)",
+                vec![int(u64::from(!allowed))],
+            ),
         }?;
         self.log_moderation(record, now_ms)
+    }
+
+    fn ban_address(&mut self, ban: &AddressBan, now_ms: u64) -> Result<(), String> {
+        self.run(
+            "DELETE FROM address_bans WHERE until <= ?",
+            vec![int(now_ms)],
+        )?;
+        self.run(
+            "INSERT OR REPLACE INTO address_bans (tag, uid, until) VALUES (?, ?, ?)",
+            vec![
+                ban.tag.to_string().into(),
+                ban.uid.as_str().into(),
+                int(ban.until),
+            ],
+        )?;
+        Ok(())
     }
 
     fn log_moderation(&mut self, record: &str, now_ms: u64) -> Result<u64, String> {
@@ -716,24 +746,48 @@ impl Store {
 }
 
 impl Store {
-    /// The moderation rules in force (bans, mutes not yet over at `now_ms`, slow mode), read once per
-    /// wake.
+    /// The moderation rules in force (bans, address bans and mutes not yet over at `now_ms`, slow
+    /// mode, whether an identity is required to speak), read once per wake.
     pub fn rules(&self, now_ms: u64) -> Result<Rules, String> {
         let bans = self
             .query("SELECT uid FROM bans", vec![])?
             .into_iter()
-            .map(|mut row| row.text());
+            .map(|mut row| row.text())
+            .collect();
+        let address_bans = self
+            .query(
+                "SELECT tag, uid, until FROM address_bans WHERE until > ?",
+                vec![int(now_ms)],
+            )?
+            .into_iter()
+            .filter_map(|mut row| {
+                Some(AddressBan {
+                    tag: AddressTag::parse(&row.text())?,
+                    uid: row.text(),
+                    until: row.int(),
+                })
+            })
+            .collect();
         let mutes = self
             .query(
                 "SELECT uid, until FROM mutes WHERE until > ?",
                 vec![int(now_ms)],
             )?
             .into_iter()
-            .map(|mut row| (row.text(), row.int()));
-        let slow = self.number(
-            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'slow_mode'",
-            vec![],
-        )?;
-        Ok(Rules::restore(bans, mutes, slow))
+            .map(|mut row| (row.text(), row.int()))
+            .collect();
+        let setting = |key: &str| {
+            self.number(
+                "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = ?",
+                vec![key.into()],
+            )
+        };
+        Ok(Rules::restore(Stored {
+            bans,
+            address_bans,
+            mutes,
+            slow_secs: setting("slow_mode")?,
+            identity_required: setting("identity_required")? == 1,
+        }))
     }
 }
