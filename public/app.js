@@ -509,7 +509,7 @@ function reactionsRow(m) {
     b.dataset.emoji = emoji;
     b.setAttribute('aria-pressed', String(ours));
     b.title = ours ? 'You reacted. Click to take it back.' : 'Click to react too.';
-    b.disabled = !client.you?.uid;
+    b.disabled = !client.identified;
     row.append(b);
   }
   return row;
@@ -528,7 +528,7 @@ function actionsFor(m, own) {
   };
   add('Reply', 'reply', () => startReply(m.seq));
   // Reactions, edits and deletions need an identity (a key): an anonymous page only replies.
-  if (client.you?.uid) {
+  if (client.identified) {
     add('React', 'react', () => togglePicker(m.seq)).setAttribute('aria-expanded', String(pickerFor === m.seq));
     if (own) {
       add('Edit', 'edit', () => startEdit(m.seq));

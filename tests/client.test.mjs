@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import * as clientModule from '../packages/client/src/index.js';
 import { FakeSocket } from './common/fake-socket.mjs';
 
-const { ChatClient, DEFAULT_LIMITS, backoff, cleanName } = clientModule;
+const { ChatClient, DEFAULT_LIMITS, backoff, cleanName, isIdentity } = clientModule;
 
 /** A WebSocket stand-in: records what the client sends; the test plays the server. */
 
@@ -400,12 +400,14 @@ describe('living messages', () => {
     const keyStorage = memoryStorage();
     const c = newClient(t, { keyStorage });
     c.start();
-    const key = new URL(FakeSocket.all[0].url).searchParams.get('key');
+    const key = FakeSocket.all[0].key();
     assert.match(key, /^[A-Za-z0-9_-]{24,}$/);
+    assert.equal(new URL(FakeSocket.all[0].url).searchParams.has('key'), false, 'never in the URL');
+    assert.equal(FakeSocket.all[0].url.includes(key), false);
     assert.equal(keyStorage.getItem('edge-chat:key'), key);
     FakeSocket.all[0].serverClose(1006);
     t.mock.timers.tick(1000);
-    assert.equal(new URL(FakeSocket.all[1].url).searchParams.get('key'), key, 'the same key on a reconnect');
+    assert.equal(FakeSocket.all[1].key(), key, 'the same key on a reconnect');
     c.stop();
     const other = new ChatClient({ room: 'elsewhere', name: 'ann with a new name', origin: 'http://x', keyStorage, storage: memoryStorage(), WebSocket: FakeSocket });
     assert.equal(other.key, key, 'and in another room, under another name (the next page load)');
@@ -418,11 +420,11 @@ describe('living messages', () => {
     keyStorage.setItem('edge-chat:key', 'edited by hand!');
     const c = newClient(t, { keyStorage });
     c.start();
-    assert.equal(new URL(FakeSocket.all[0].url).searchParams.get('key'), 'edited by hand!');
+    assert.equal(FakeSocket.all[0].key(), 'edited by hand!');
     FakeSocket.all[0].receive({ type: 'error', code: 'bad_key', message: 'bad key' });
     FakeSocket.all[0].serverClose(4400, 'bad_key');
     assert.equal(FakeSocket.all.length, 2, 'reconnected at once with a new key');
-    const renewed = new URL(FakeSocket.all[1].url).searchParams.get('key');
+    const renewed = FakeSocket.all[1].key();
     assert.match(renewed, /^[A-Za-z0-9_-]{24,}$/);
     assert.equal(keyStorage.getItem('edge-chat:key'), renewed);
     FakeSocket.all[1].serverClose(4400, 'bad_key');
@@ -582,12 +584,28 @@ describe('living messages', () => {
     const c = newClient(t, { key: null });
     c.start();
     assert.equal(new URL(FakeSocket.all[0].url).searchParams.has('key'), false);
+    assert.equal(FakeSocket.all[0].protocols, undefined, 'no key, no subprotocols: any server takes it');
     FakeSocket.all[0].receive(welcome({ history: [msg(1)], last_seq: 1, read_seq: null, unread: 0 }));
     await assert.rejects(c.react(1, '👍', true), { code: 'forbidden' });
     await assert.rejects(c.delete(1), { code: 'forbidden' });
     assert.deepEqual(frames(FakeSocket.all[0], 'react'), []);
     c.markRead(1);
     assert.deepEqual(frames(FakeSocket.all[0], 'read'), [], 'and keeps no read state');
+    c.stop();
+  });
+
+  test("an anonymous connection's own uid (anon:<id>) is no identity: still no changes, own messages by name", async (t) => {
+    const c = newClient(t, { key: null });
+    c.start();
+    const you = { id: 'c1', name: 'ann', uid: 'anon:c1' };
+    FakeSocket.all[0].receive(welcome({ you, members: [you], history: [msg(1)], last_seq: 1, read_seq: null, unread: 0 }));
+    assert.equal(c.identified, false);
+    await assert.rejects(c.react(1, '👍', true), { code: 'forbidden' });
+    assert.deepEqual(frames(FakeSocket.all[0], 'react'), []);
+    assert.equal(c.isOwn({ seq: 2, from: { id: 'c0', name: 'ann', uid: 'anon:c0' } }), true, 'by name, as before: a reconnect is a new anonymous uid');
+    assert.equal(isIdentity('anon:c1'), false);
+    assert.equal(isIdentity('AAAAAAAAAAAAAAAAAAAAAA'), true);
+    assert.equal(isIdentity(null), false);
     c.stop();
   });
 

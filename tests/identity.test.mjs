@@ -37,7 +37,7 @@ describe('uid', () => {
     const again = await Client.connect(open.ws(room, { name: 'ann on her phone', key: k }));
     assert.equal(again.welcome.you.uid, uid, 'the same key is the same author under any name');
     const anon = await Client.connect(open.ws(room, { name: 'anon' }));
-    assert.equal(anon.welcome.you.uid, null);
+    assert.equal(anon.welcome.you.uid, `anon:${anon.welcome.you.id}`, "an anonymous connection's own uid, for moderators");
     assert.ok(anon.welcome.members.some((m) => m.uid === uid));
     await ann.say('hello', 'm1');
     const seen = await anon.next('message');

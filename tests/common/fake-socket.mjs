@@ -4,8 +4,10 @@
 export class FakeSocket {
   /** Every socket made since the test last emptied this list, oldest first. */
   static all = [];
-  constructor(url) {
+  constructor(url, protocols) {
     this.url = url;
+    /** The subprotocols offered (`new WebSocket(url, protocols)`), as given. */
+    this.protocols = protocols;
     this.sent = [];
     this.closed = null;
     FakeSocket.all.push(this);
@@ -15,6 +17,12 @@ export class FakeSocket {
   }
   close(code) {
     this.closed = code ?? 1005;
+  }
+  /** The identity key offered in the handshake (`key.<key>` beside `edge-chat`), or null. */
+  key() {
+    const offered = [this.protocols ?? []].flat();
+    if (!offered.includes('edge-chat')) return null;
+    return offered.find((p) => p.startsWith('key.'))?.slice('key.'.length) ?? null;
   }
   /** The server sends `frame` (an object, or a string sent as it is). */
   receive(frame) {

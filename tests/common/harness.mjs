@@ -212,7 +212,8 @@ export class Client {
     this.consumed = new Set();
     this.waiters = [];
     this.closed = null;
-    this.ws = new WebSocket(url, { headers: options.headers ?? {}, maxPayload: 1 << 20 });
+    // `protocols`: the subprotocols to offer (credentials out of the URL: docs/PROTOCOL.md).
+    this.ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {}, maxPayload: 1 << 20 });
     this.ws.on('message', (data, isBinary) => {
       const text = isBinary ? null : data.toString();
       this.raw.push(text);

@@ -20,8 +20,11 @@
 //! announces in `welcome.limits`, and the client paces and pre-checks by those.
 //!
 //! Identity: a random key made once per browser (`identityKey`, kept in localStorage) goes with
-//! every connect as `key=`; the room answers with our stable `uid`, which is what makes a message
-//! "ours" (to edit, delete) and keeps our read position and reactions across visits.
+//! every connect in the handshake (`Sec-WebSocket-Protocol: edge-chat, key.<key>`: never in the URL,
+//! which browsers print in connection errors); the room answers with our stable `uid`, which is what
+//! makes a message "ours" (to edit, delete) and keeps our read position and reactions across visits.
+//! Without a key the room gives the connection an `anon:` uid of its own (moderators act on it), which
+//! is no identity (`identified` is false).
 //!
 //! Tokens: an app that signs its users in passes `getToken({room, name, reason})` (async, resolves to a
 //! token string — a JWT or a `v1.` token — or null). The client connects with `token=` it, renews it on
@@ -144,6 +147,18 @@ export function privateRoomName() {
 /** A fresh idempotency key for one message (the server dedupes on (name, id)). */
 export function messageId() {
   return `c-${Date.now().toString(36)}-${hex(6)}`;
+}
+
+/** The subprotocol the server answers with; our key is offered beside it (docs/PROTOCOL.md). */
+export const SUBPROTOCOL = 'edge-chat';
+
+/**
+ * Whether `uid` is an identity's (from a key or a token), not an anonymous connection's
+ * (`anon:<connection id>`, which lasts as long as that connection) nor the HTTP API bot's (none).
+ * @param {string | null | undefined} uid
+ */
+export function isIdentity(uid) {
+  return typeof uid === 'string' && uid !== '' && !uid.startsWith('anon:');
 }
 
 /** Where the identity key lives (localStorage: it is this browser's, in every tab and room). */
@@ -490,7 +505,6 @@ export class ChatClient extends EventTarget {
     const u = new URL(`/ws/${encodeURIComponent(this.room)}`, this.origin);
     u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
     u.searchParams.set('name', this.name);
-    if (this.key) u.searchParams.set('key', this.key);
     if (this.batch) u.searchParams.set('batch', '1');
     if (this.token) u.searchParams.set('token', this.token);
     if (this.lastSeq !== null) {
@@ -500,6 +514,20 @@ export class ChatClient extends EventTarget {
     return u.href;
   }
 
+  /**
+   * The subprotocols we offer: our identity key rides in the handshake (`key.<key>` beside
+   * `edge-chat`), never in the URL, which browsers print in connection errors and proxies log. None
+   * without a key, so an anonymous client talks to any server as before.
+   */
+  protocols() {
+    return this.key ? [SUBPROTOCOL, `key.${this.key}`] : undefined;
+  }
+
+  /** Whether we have an identity (a key or a token): an anonymous connection's uid is only its own. */
+  get identified() {
+    return isIdentity(this.you?.uid);
+  }
+
   connect() {
     clearTimeout(this.timers.retry);
     this.retryAt = null;
@@ -507,7 +535,7 @@ export class ChatClient extends EventTarget {
     this.setState(this.lastSeq === null && this.attempt === 0 ? 'connecting' : 'reconnecting');
     let ws;
     try {
-      ws = new this.WebSocket(this.url());
+      ws = new this.WebSocket(this.url(), this.protocols());
     } catch {
       this.dropped();
       return;
@@ -716,7 +744,8 @@ export class ChatClient extends EventTarget {
   }
 
   /**
-   * A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`) with its fields
+   * A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`, `require_identity`,
+   * `allow_anonymous`) with its fields
    * (`uid`, `seconds`, `reason`); acked like a change to a message.
    */
   moderate(action, fields = {}) {
@@ -753,6 +782,15 @@ export class ChatClient extends EventTarget {
   /** One message per author per `seconds` (0 switches it off, at most 3600). */
   slowMode(seconds) {
     return this.moderate('slow_mode', { seconds });
+  }
+
+  /**
+   * Whether anonymous connections may speak (`true`, the default) or only those with a key or a token
+   * (`false`: the others may still read).
+   * @param {boolean} allowed
+   */
+  allowAnonymous(allowed) {
+    return this.moderate(allowed ? 'allow_anonymous' : 'require_identity');
   }
 
   /**
@@ -873,7 +911,7 @@ export class ChatClient extends EventTarget {
 
   /** Whether `m` was written by us: by our uid when we have one, by our name on an older server. */
   isOwn(m) {
-    if (this.you?.uid) return m?.from?.uid === this.you.uid;
+    if (this.identified) return m?.from?.uid === this.you.uid;
     return m?.from?.name === this.name;
   }
 
@@ -1152,7 +1190,7 @@ export class ChatClient extends EventTarget {
    * Anonymous connections change nothing: refused here as the room would (`forbidden`).
    */
   act(frame) {
-    if (!this.you?.uid && this.you) {
+    if (!this.identified && this.you) {
       this.emit('notice', { text: 'Only a connection with an identity can change messages.' });
       return quiet(Promise.reject(new ChatError('forbidden', 'only a connection with an identity (key or token) can change messages')));
     }

@@ -214,6 +214,8 @@ export declare class ChatClient extends EventTarget {
   readonly state: ConnectionState;
   /** Ourselves, from the last welcome (null before). */
   readonly you: User | null;
+  /** Whether we have an identity (key or token); an anonymous connection may not change messages. */
+  readonly identified: boolean;
   /** The last welcome (undefined before). */
   readonly welcome?: WelcomeFrame;
   /** The room's limits from `welcome.limits` (DEFAULT_LIMITS before). */
@@ -282,13 +284,15 @@ export declare class ChatClient extends EventTarget {
   /** Loads the next roster page (true once merged into `members`). */
   loadMembers(limit?: number): Promise<boolean>;
 
-  moderate(action: 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode', fields?: { uid?: string; seconds?: number; reason?: string }): Promise<Acked>;
+  moderate(action: 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' | 'require_identity' | 'allow_anonymous', fields?: { uid?: string; seconds?: number; reason?: string }): Promise<Acked>;
   ban(uid: string, options?: { reason?: string }): Promise<Acked>;
   unban(uid: string): Promise<Acked>;
   kick(uid: string): Promise<Acked>;
   mute(uid: string, seconds: number): Promise<Acked>;
   unmute(uid: string): Promise<Acked>;
   slowMode(seconds: number): Promise<Acked>;
+  /** Whether anonymous connections may speak (true) or only those with a key or a token (false). */
+  allowAnonymous(allowed: boolean): Promise<Acked>;
   moderationLog(options?: { before?: number; limit?: number }): Promise<ModerationLogFrame>;
   /** Presents a fresh token on the live socket. */
   authenticate(token: string): Promise<AuthOkFrame>;
@@ -314,6 +318,8 @@ export declare const TYPING_EVERY_MS: number;
 export declare const READ_EVERY_MS: number;
 export declare const HISTORY_PAGE: number;
 export declare const KEY_STORAGE_KEY: string;
+/** The subprotocol the client offers (with `key.<key>` beside it) and the server answers with. */
+export declare const SUBPROTOCOL: string;
 
 /** What a close code asks: 'final' (stop), 'busy' (retry later), null (the usual reconnect). */
 export declare function refusalKind(closeCode: number): 'final' | 'busy' | null;
@@ -327,6 +333,8 @@ export declare function privateRoomName(): string;
 export declare function messageId(): string;
 /** A fresh identity key (32 characters of base64url). */
 export declare function newKey(): string;
+/** Whether `uid` is an identity's (key or token), not an anonymous connection's or the API bot's. */
+export declare function isIdentity(uid: string | null | undefined): boolean;
 /** The identity key kept in `storage` (made and stored if missing, or when `renew`). */
 export declare function identityKey(storage: StorageLike | undefined | null, options?: { renew?: boolean }): string;
 /** A message with the fields an older server leaves out filled in. */

@@ -3,7 +3,8 @@
 // per direction; `type` tells them apart. Fields an older server leaves out are optional.
 
 /** A person (one connection): `id` tells connections apart, `uid` is the stable author id of an
- * identified client (its `key=` or token), null for an anonymous one. */
+ * identified client (its key or token), `anon:<id>` for an anonymous connection (lasts as long as it;
+ * no identity, see `isIdentity`), null for the HTTP API's bot and on older servers. */
 export interface User {
   id: string;
   name: string;
@@ -75,6 +76,8 @@ export interface WelcomeFrame {
   /** When this connection's token expires (Unix seconds); null without a token. */
   expires: number | null;
   slow_mode: number;
+  /** Only connections with a key or a token may speak here (`require_identity`); absent: anyone. */
+  identity_required?: boolean;
   /** Until when this author is muted (ms), if it is. */
   muted_until?: number;
 }
@@ -161,7 +164,16 @@ export interface TypingFrame {
   user: User;
 }
 
-export type ModerationAction = 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' | 'delete';
+export type ModerationAction =
+  | 'ban'
+  | 'unban'
+  | 'kick'
+  | 'mute'
+  | 'unmute'
+  | 'slow_mode'
+  | 'require_identity'
+  | 'allow_anonymous'
+  | 'delete';
 
 /** A moderator's action as every connection hears it, and as the log keeps it (with `log_id`). */
 export interface ModerationRecord {
@@ -185,6 +197,9 @@ export interface ModerationRules {
   bans: string[];
   mutes: { uid: string; until: number }[];
   slow_mode: number;
+  identity_required?: boolean;
+  /** How many client addresses bans bar now (open rooms; the addresses themselves are never shown). */
+  address_bans?: number;
 }
 
 export interface ModerationLogFrame {
@@ -283,4 +298,6 @@ export type ClientFrame =
   | { type: 'mute'; uid: string; seconds: number; id?: string }
   | { type: 'unmute'; uid: string; id?: string }
   | { type: 'slow_mode'; seconds: number; id?: string }
+  | { type: 'require_identity'; id?: string }
+  | { type: 'allow_anonymous'; id?: string }
   | { type: 'moderation_log'; before?: number; limit?: number; id?: string };
