@@ -104,15 +104,18 @@ describe('idempotency ids', () => {
     // the sender can send it again under a new id, and it is stored
     const fresh = await dan2.say('second dan says bye', '2');
     assert.equal(fresh.seq, first.seq + 1);
-    // the HTTP bot API follows the same rule
+    // the HTTP bot API follows the same rule among its own ids, which no socket can take (a bot called
+    // dan is not the sockets called dan: docs/API.md)
     const bot = await postMessage(open, room, { name: 'dan', text: 'a bot dan', id: '1' });
-    assert.equal(bot.status, 409);
-    assert.equal(bot.body.error.code, 'id_conflict');
-    const again = await postMessage(open, room, { name: 'dan', text: 'first dan says hi', id: '1' });
+    assert.equal(bot.status, 201);
+    const conflict = await postMessage(open, room, { name: 'dan', text: 'another bot text', id: '1' });
+    assert.equal(conflict.status, 409);
+    assert.equal(conflict.body.error.code, 'id_conflict');
+    const again = await postMessage(open, room, { name: 'dan', text: 'a bot dan', id: '1' });
     assert.equal(again.status, 200);
-    assert.equal(again.body.seq, first.seq);
+    assert.equal(again.body.seq, bot.body.seq);
     const page = await getJson(`${open.base}/api/rooms/${room}/messages`);
-    assert.deepEqual(page.body.messages.map((m) => m.text), ['first dan says hi', 'second dan says bye']);
+    assert.deepEqual(page.body.messages.map((m) => m.text), ['first dan says hi', 'second dan says bye', 'a bot dan']);
     await Promise.all([dan1.close(), dan2.close()]);
   });
 });
