@@ -1,0 +1,328 @@
+//! One sample of every wire frame, both directions, written for the TypeScript check that keeps the
+//! SDK's hand-written `packages/client/types/protocol.d.ts` honest (`tests/types.test.mjs` type-checks
+//! each sample against the declared unions under `tsc --strict`, so a field or a frame added here in
+//! Rust and not there fails the build).
+//!
+//! Completeness is the compiler's job: [`server_kind`] and [`client_kind`] match every variant with no
+//! wildcard, so a new frame does not compile until it is named there, next to the list of kinds the
+//! samples must cover. Every optional field is filled in the samples, so that a field TypeScript does
+//! not know is an excess property there.
+
+use std::collections::BTreeMap;
+
+use edge_chat::config::Limits;
+use edge_chat::delivery;
+use edge_chat::error::ErrorCode;
+use edge_chat::moderation::{Action, Rules, Stored};
+use edge_chat::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User};
+use edge_chat::search::SearchHit;
+use edge_chat::session::Role;
+use serde_json::{json, Value};
+
+/// The `type` of a server frame: every variant, no wildcard.
+fn server_kind(frame: &ServerFrame<'_>) -> &'static str {
+    match frame {
+        ServerFrame::Welcome { .. } => "welcome",
+        ServerFrame::Message(_) => "message",
+        ServerFrame::Ack { .. } => "ack",
+        ServerFrame::MessageUpdated { .. } => "message_updated",
+        ServerFrame::Reaction { .. } => "reaction",
+        ServerFrame::Read { .. } => "read",
+        ServerFrame::History { .. } => "history",
+        ServerFrame::SearchResults { .. } => "search_results",
+        ServerFrame::Join { .. } => "join",
+        ServerFrame::Leave { .. } => "leave",
+        ServerFrame::Presence { .. } => "presence",
+        ServerFrame::Roster { .. } => "roster",
+        ServerFrame::Typing { .. } => "typing",
+        ServerFrame::Moderation(_) => "moderation",
+        ServerFrame::ModerationLog { .. } => "moderation_log",
+        ServerFrame::AuthOk { .. } => "auth_ok",
+        ServerFrame::Error { .. } => "error",
+    }
+}
+
+/// What a client frame is: every variant, no wildcard (a moderation frame by its action).
+fn client_kind(frame: &ClientFrame) -> &'static str {
+    match frame {
+        ClientFrame::Message { .. } => "message",
+        ClientFrame::Typing => "typing",
+        ClientFrame::Edit { .. } => "edit",
+        ClientFrame::Delete { .. } => "delete",
+        ClientFrame::React { .. } => "react",
+        ClientFrame::Read { .. } => "read",
+        ClientFrame::History { .. } => "history",
+        ClientFrame::Search { .. } => "search",
+        ClientFrame::Roster { .. } => "roster",
+        ClientFrame::Auth { .. } => "auth",
+        ClientFrame::Moderate { action, .. } => action.name(),
+        ClientFrame::ModerationLog { .. } => "moderation_log",
+    }
+}
+
+/// Every kind the samples cover: the server's frames plus `batch` (built by `delivery`, not an enum
+/// variant), and every client frame with each moderation action.
+const SERVER_KINDS: &[&str] = &[
+    "welcome",
+    "message",
+    "ack",
+    "message_updated",
+    "reaction",
+    "read",
+    "history",
+    "search_results",
+    "join",
+    "leave",
+    "presence",
+    "roster",
+    "typing",
+    "moderation",
+    "moderation_log",
+    "auth_ok",
+    "error",
+];
+const CLIENT_KINDS: &[&str] = &[
+    "message",
+    "typing",
+    "edit",
+    "delete",
+    "react",
+    "read",
+    "history",
+    "search",
+    "roster",
+    "auth",
+    "ban",
+    "unban",
+    "kick",
+    "mute",
+    "unmute",
+    "slow_mode",
+    "require_identity",
+    "allow_anonymous",
+    "moderation_log",
+];
+
+fn user(id: &str, name: &str, uid: Option<&str>) -> User {
+    User {
+        id: id.into(),
+        name: name.into(),
+        uid: uid.map(String::from),
+    }
+}
+
+/// A message with every optional field set.
+fn message(seq: u64) -> ChatMessage {
+    let mut m = ChatMessage::new(
+        seq,
+        Some(format!("m{seq}")),
+        user("3f9c0d2a7b1e4c55", "ann", Some("Q2hhdC1hdXRob3ItaWQx")),
+        "hello".into(),
+        1_764_080_000_000,
+    );
+    m.reply_to = Some(1);
+    m.edited_at = Some(1_764_080_001_000);
+    m.version = 2;
+    m.reactions = BTreeMap::from([("👍".to_string(), 2)]);
+    m.rev = seq + 10;
+    m
+}
+
+fn server_samples() -> Vec<(String, Value)> {
+    let ann = user("3f9c0d2a7b1e4c55", "ann", Some("Q2hhdC1hdXRob3ItaWQx"));
+    let anon = user("9d2e0d2a7b1e4c55", "bob", Some("anon:9d2e0d2a7b1e4c55"));
+    let bot = user("api", "deploy-bot", None);
+    let history = [message(2), message(3)];
+    let hits = [SearchHit {
+        message: message(2),
+        snippet: "<mark>hello</mark>".into(),
+    }];
+    let counts = BTreeMap::from([("👍".to_string(), 2)]);
+    let by = user("5f9c0d2a7b1e4c55", "mo", Some("bW9kZXJhdG9y"));
+    let record = Action::parse("mute", Some("anon:9d2e0d2a7b1e4c55".into()), Some(60), None)
+        .unwrap()
+        .record(&by, 1_764_080_000_000);
+    let ban = Action::parse(
+        "ban",
+        Some("Q2hhdC1hdXRob3ItaWQx".into()),
+        None,
+        Some("spam".into()),
+    )
+    .unwrap()
+    .record(&bot, 1_764_080_000_000);
+    let mut rules = Rules::restore(Stored {
+        bans: vec!["Q2hhdC1hdXRob3ItaWQx".into()],
+        mutes: vec![("anon:9d2e0d2a7b1e4c55".into(), 1_764_080_060_000)],
+        slow_secs: 30,
+        identity_required: true,
+        ..Stored::default()
+    });
+    rules.apply(&Action::Anonymous { allowed: false }, 1_764_080_000_000);
+    let mut log_entry = serde_json::to_value(&ban).unwrap();
+    log_entry["log_id"] = 12.into();
+    let frames = vec![
+        ServerFrame::Welcome {
+            room: "lobby",
+            you: &ann,
+            members: vec![&ann, &anon],
+            history: &history,
+            last_seq: 3,
+            truncated: true,
+            limits: Announced::of(&Limits::default()),
+            rev: 13,
+            read_seq: Some(2),
+            unread: 1,
+            changes: Some(&history[..1]),
+            online: Some(2),
+            role: Role::Moderator,
+            expires: Some(1_764_083_600),
+            slow_mode: 30,
+            identity_required: true,
+            muted_until: Some(1_764_080_060_000),
+        },
+        ServerFrame::Message(&history[0]),
+        ServerFrame::Ack {
+            id: Some("m4"),
+            seq: 4,
+            ts: 1_764_080_000_000,
+            rev: 14,
+        },
+        ServerFrame::MessageUpdated {
+            message: &history[1],
+            rev: 15,
+        },
+        ServerFrame::Reaction {
+            seq: 2,
+            emoji: "👍",
+            user: &ann,
+            on: true,
+            counts: &counts,
+            rev: 16,
+        },
+        ServerFrame::Read { user: &ann, seq: 3 },
+        ServerFrame::History {
+            id: Some("h1"),
+            messages: &history,
+            has_more: true,
+        },
+        ServerFrame::SearchResults {
+            id: Some("s1"),
+            results: &hits,
+            has_more: false,
+        },
+        ServerFrame::Join { user: &anon },
+        ServerFrame::Leave { user: &anon },
+        ServerFrame::Presence {
+            online: 1204,
+            joined: std::slice::from_ref(&anon),
+            left: std::slice::from_ref(&ann),
+            joins: 17,
+            leaves: 3,
+        },
+        ServerFrame::Roster {
+            id: Some("r1"),
+            online: 2,
+            members: vec![&ann, &anon],
+            next: Some("9d2e0d2a7b1e4c55"),
+        },
+        ServerFrame::Typing { user: &ann },
+        ServerFrame::Moderation(&record),
+        ServerFrame::ModerationLog {
+            id: Some("l1"),
+            records: std::slice::from_ref(&log_entry),
+            has_more: false,
+            rules: rules.view(1_764_080_000_000),
+        },
+        ServerFrame::AuthOk {
+            id: Some("a1"),
+            role: Role::Member,
+            expires: 1_764_083_600,
+        },
+        ServerFrame::Error {
+            code: ErrorCode::RateLimited,
+            message: "slow down",
+            id: Some("m5"),
+        },
+    ];
+    let mut samples: Vec<(String, Value)> = frames
+        .iter()
+        .map(|f| {
+            let v: Value = serde_json::from_str(&f.to_json()).unwrap();
+            assert_eq!(v["type"], server_kind(f), "the kind names the frame's type");
+            (server_kind(f).to_string(), v)
+        })
+        .collect();
+    // A bot's message: the one author without a uid.
+    let mut posted = message(5);
+    posted.from = bot;
+    let bot_message: Value =
+        serde_json::from_str(&ServerFrame::Message(&posted).to_json()).unwrap();
+    samples.push(("message".into(), bot_message));
+    let (one, two) = (frames[1].to_json(), frames[2].to_json());
+    let batch = delivery::pack(&[&one, &two]).unwrap();
+    samples.push(("batch".into(), serde_json::from_str(&batch).unwrap()));
+    samples
+}
+
+fn client_samples() -> Vec<(String, Value)> {
+    let frames = [
+        json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3}),
+        json!({"type": "typing"}),
+        json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1"}),
+        json!({"type": "delete", "seq": 3, "id": "d1"}),
+        json!({"type": "react", "seq": 3, "emoji": "👍", "on": true, "id": "r1"}),
+        json!({"type": "read", "seq": 3}),
+        json!({"type": "history", "before": 40, "limit": 50, "id": "h1"}),
+        json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "id": "s1"}),
+        json!({"type": "roster", "after": "3f9c0d2a7b1e4c55", "limit": 100, "id": "o1"}),
+        json!({"type": "auth", "token": "v1.abc.def", "id": "a1"}),
+        json!({"type": "ban", "uid": "anon:9d2e0d2a7b1e4c55", "reason": "spam", "id": "b1"}),
+        json!({"type": "unban", "uid": "anon:9d2e0d2a7b1e4c55", "id": "b2"}),
+        json!({"type": "kick", "uid": "anon:9d2e0d2a7b1e4c55", "id": "k1"}),
+        json!({"type": "mute", "uid": "anon:9d2e0d2a7b1e4c55", "seconds": 600, "id": "u1"}),
+        json!({"type": "unmute", "uid": "anon:9d2e0d2a7b1e4c55", "id": "u2"}),
+        json!({"type": "slow_mode", "seconds": 30, "id": "w1"}),
+        json!({"type": "require_identity", "id": "i1"}),
+        json!({"type": "allow_anonymous", "id": "i2"}),
+        json!({"type": "moderation_log", "before": 12, "limit": 50, "id": "l1"}),
+    ];
+    frames
+        .into_iter()
+        .map(|v| {
+            let decoded = ClientFrame::decode(&v.to_string())
+                .unwrap_or_else(|e| panic!("the room must take its own sample {v}: {e:?}"));
+            (client_kind(&decoded).to_string(), v)
+        })
+        .collect()
+}
+
+fn kinds(samples: &[(String, Value)]) -> Vec<String> {
+    let mut k: Vec<String> = samples.iter().map(|(k, _)| k.clone()).collect();
+    k.sort();
+    k.dedup();
+    k
+}
+
+#[test]
+fn every_frame_has_a_sample_and_they_are_written_for_the_type_check() {
+    let server = server_samples();
+    let client = client_samples();
+    let mut want: Vec<String> = SERVER_KINDS.iter().map(|s| s.to_string()).collect();
+    want.push("batch".into());
+    want.sort();
+    assert_eq!(kinds(&server), want, "a sample of every server frame");
+    let mut want: Vec<String> = CLIENT_KINDS.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(kinds(&client), want, "a sample of every client frame");
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/.artifacts");
+    std::fs::create_dir_all(&out).unwrap();
+    let body = json!({
+        "server": server.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        "client": client.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+    });
+    std::fs::write(
+        out.join("frame-samples.json"),
+        serde_json::to_string_pretty(&body).unwrap(),
+    )
+    .unwrap();
+}
