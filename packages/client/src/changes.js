@@ -7,6 +7,7 @@ import { ChatError } from './errors.js';
 import { messageId } from './identity.js';
 import { quiet } from './requests.js';
 
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const changes = {
   /**
    * Sends a change (`edit`, `delete`, `react` or a moderator's action) and resolves with its ack

@@ -78,8 +78,10 @@
 //!
 //! # Layout
 //! `ChatClient` is one class; its methods live by concept in files beside this one, mixed into its
-//! prototype below (each file is an object of methods sharing the client's `this`, none imports
-//! another's methods):
+//! prototype below. Each file is an object of methods sharing the client's `this` (its state is all
+//! declared in the constructor here); none imports another's methods, they call each other through
+//! `this`. For tsc each object's `this` is the ChatClient (a JSDoc `ThisType`, a type reference only:
+//! at run time client.js imports the parts and no part imports client.js):
 //!   connection.js  socket, reconnect and backoff, heartbeat, tokens, refusals
 //!   frames.js      the dispatch of server frames, the welcome, error frames
 //!   requests.js    requests answered by id, as promises
@@ -156,9 +158,13 @@ export class ChatClient extends Base {
     this.renewMarginMs = options.renewMarginMs ?? 60_000;
     this.tokenRetried = false; // a 4401 was answered with a fresh token; reset by the next welcome
     this.role = null; // welcome.role: what our token made us in this room
+    this.slowModeSecs = 0; // the room's slow mode (welcome.slow_mode, moderation frames)
+    this.mutedUntil = null; // when our mute ends (ms), or null
 
     this.state = 'closed';
+    this.stopped = false; // stop() was called, or the room refused us for good: no reconnect
     this.ws = null;
+    this.welcome = undefined; // the last welcome frame
     this.you = null;
     this.limits = { ...DEFAULT_LIMITS }; // the room's own once a welcome announced them
     this.members = new Map(); // connection id → user

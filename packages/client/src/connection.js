@@ -31,6 +31,7 @@ export function backoff(attempt, { base = 500, cap = 10_000, random = Math.rando
   return Math.round(d / 2 + random() * (d / 2));
 }
 
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const connection = {
   /**
    * Resolves with the welcome once the client is online (at once if it is), rejects with a ChatError

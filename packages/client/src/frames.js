@@ -8,6 +8,7 @@ import { announcedLimits } from './limits.js';
 import { living } from './messages.js';
 import { messageFrame } from './outbox.js';
 
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const frames = {
   onServerFrame(f) {
     switch (f?.type) {

@@ -34,6 +34,7 @@ export function snippetParts(html) {
   return parts;
 }
 
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const messages = {
   get reactionsKey() {
     return `edge-chat:reactions:${this.room}`;

@@ -4,6 +4,7 @@
 
 import { HISTORY_PAGE } from './messages.js';
 
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const moderation = {
   /** What the room's moderation means for us now: our mute (ms, or null) and its slow mode (s). */
   rules() {

@@ -17,6 +17,7 @@ export function messageFrame(entry) {
   return frame;
 }
 
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const outbox = {
   get storageKey() {
     return `edge-chat:outbox:${this.room}:${this.name}`;

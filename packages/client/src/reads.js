@@ -5,6 +5,7 @@
 /** The least time between two read marks we send (the room announces at most one a second anyway). */
 export const READ_EVERY_MS = 1000;
 
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const reads = {
   /** Our read position from the welcome (the room's, or ours if we read further while away). */
   welcomeReads(f) {

@@ -12,6 +12,7 @@ export function quiet(promise) {
   return promise;
 }
 
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const requests = {
   /**
    * Sends a frame that the room answers by its `id` (an ack, or an answer frame) and waits for that

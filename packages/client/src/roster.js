@@ -9,6 +9,7 @@ export const TYPING_SHOWN_MS = 4000;
 /** The least time between two typing frames we send (each one costs a rate-limit token). */
 export const TYPING_EVERY_MS = 2500;
 
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const roster = {
   /** Call on every keystroke in the composer; sends at most one typing frame per TYPING_EVERY_MS. */
   typing() {
