@@ -1,0 +1,75 @@
+//! Changes we ask of the room: edits, deletions and reactions (and, through moderation.js, a
+//! moderator's actions). Each waits in `actions` until acked, goes again after a reconnect (each is
+//! idempotent at the room), and is forgotten with a notice when refused. Mixed into `ChatClient`
+//! (client.js).
+
+import { ChatError } from './errors.js';
+import { messageId } from './identity.js';
+import { quiet } from './requests.js';
+
+/** @satisfies {ThisType<import('./client.js').ChatClient>} */
+export const changes = {
+  /**
+   * Sends a change (`edit`, `delete`, `react` or a moderator's action) and resolves with its ack
+   * ({id, seq, ts, rev}; seq 0 for moderation), or rejects with the room's refusal. It waits in
+   * `actions` until answered and goes again after a reconnect (each is idempotent at the room).
+   * Anonymous connections change nothing: refused here as the room would (`forbidden`).
+   */
+  act(frame) {
+    if (!this.identified && this.you) {
+      this.emit('notice', { text: 'Only a connection with an identity can change messages.' });
+      return quiet(Promise.reject(new ChatError('forbidden', 'only a connection with an identity (key or token) can change messages')));
+    }
+    const action = { ...frame, id: messageId() };
+    this.actions.push(action);
+    const done = this.request(action, 'action');
+    this.transmit(action);
+    return done;
+  },
+
+  /** Replaces the text of our message `seq` (the room keeps the earlier versions). */
+  edit(seq, text) {
+    const why = this.oversize(text, 'edit');
+    if (why) {
+      this.emit('notice', { text: `Could not edit the message: ${why}.` });
+      return quiet(Promise.reject(new ChatError('too_large', why)));
+    }
+    return this.act({ type: 'edit', seq, text });
+  },
+
+  /**
+   * Deletes message `seq` (ours, or anyone's for a moderator): its text and every earlier version are
+   * erased, a placeholder stays.
+   */
+  delete(seq) {
+    return this.act({ type: 'delete', seq });
+  },
+
+  /** Sets our reaction `emoji` on `seq` on (default) or off. */
+  react(seq, emoji, on = true) {
+    return this.act({ type: 'react', seq, emoji, on: Boolean(on) });
+  },
+
+  /** Flips our reaction `emoji` on `seq` (a click on a reaction). */
+  toggleReaction(seq, emoji) {
+    return this.react(seq, emoji, !this.myReactions(seq).includes(emoji));
+  },
+
+  /** An edit, deletion or reaction the room refused: forgotten (the view never changed for it). */
+  actionFailed(action, f) {
+    if (f.code === 'internal') {
+      setTimeout(() => this.actions.includes(action) && this.transmit(action), 2000);
+      return;
+    }
+    this.actions = this.actions.filter((a) => a !== action);
+    const what = { edit: 'edit the message', delete: 'delete the message', react: 'react to the message' }[action.type] ?? action.type.replace('_', ' ');
+    const why = {
+      forbidden: action.type in { edit: 1, delete: 1, react: 1 } ? 'only its author can change a message' : 'only a moderator may do that',
+      not_found: 'that message was deleted',
+      rate_limited: 'too many changes at once, try again in a moment',
+    }[f.code] ?? f.message ?? f.code;
+    this.emit('action', { action, ok: false, code: f.code, message: why });
+    this.emit('notice', { text: `Could not ${what}: ${why}.` });
+    this.refuseRequest(action.id, new ChatError(f.code, f.message ?? why, { id: action.id }));
+  },
+};

@@ -1,0 +1,43 @@
+//! The composer's mode: a new message, a reply (with the quote of what it answers), or an edit of
+//! one of ours.
+
+import { excerpt } from '../format.js';
+import { el, ui } from './dom.js';
+import { client } from './state.js';
+
+/** {kind: 'reply' | 'edit', seq} while the composer answers or edits a message (set only here). */
+export let composing = null;
+
+export function setComposing(mode) {
+  composing = mode;
+  ui.composing.hidden = !mode;
+  ui.sendButton.textContent = mode?.kind === 'edit' ? 'Save' : 'Send';
+  if (!mode) {
+    ui.composingText.replaceChildren();
+    return;
+  }
+  const m = client?.messages.get(mode.seq);
+  if (mode.kind === 'reply') ui.composingText.replaceChildren('Replying to ', el('strong', '', m?.from?.name ?? '?'), `: ${excerpt(m?.text ?? '', 60)}`);
+  else ui.composingText.replaceChildren('Editing your message (Enter saves, Escape cancels)');
+}
+
+export function startReply(seq) {
+  if (composing?.kind === 'edit') ui.input.value = '';
+  setComposing({ kind: 'reply', seq });
+  ui.input.focus();
+}
+
+export function startEdit(seq) {
+  const m = client.messages.get(seq);
+  if (!m || m.deleted) return;
+  setComposing({ kind: 'edit', seq });
+  ui.input.value = m.text;
+  ui.input.focus();
+  ui.input.setSelectionRange(m.text.length, m.text.length);
+}
+
+export function cancelComposing() {
+  if (composing?.kind === 'edit') ui.input.value = '';
+  setComposing(null);
+  ui.input.focus();
+}

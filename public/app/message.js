@@ -1,0 +1,327 @@
+//! One message as an <li>: drawn from the client's current state and redrawn whenever it changes (a
+//! reply's quote, the "edited" marker with the earlier versions on demand, the "message deleted"
+//! placeholder, the reactions, and the actions — Reply, React, Edit, Delete, a moderator's Mute, Kick
+//! and Ban — as ordinary buttons, with the reaction picker and the delete confirmation).
+
+import { excerpt, linkParts } from '../format.js';
+import { startEdit, startReply } from './composer.js';
+import { button, el, fullFormat, timeElement, ui } from './dom.js';
+import { jumpTo, schedule } from './list.js';
+import { client, items, versionsCache, versionsOpen, view } from './state.js';
+
+/** The quick reactions offered by the picker (any reaction others made shows and toggles too). */
+const REACTIONS = [['👍', 'thumbs up'], ['❤️', 'heart'], ['😂', 'laughing'], ['🎉', 'party'], ['😮', 'surprised'], ['😢', 'sad']];
+
+/**
+ * The text of a message, its links made clickable: only http and https URLs (format.js's
+ * `linkParts`), each opened apart from this page — `noopener` (the linked page gets no
+ * `window.opener`) and `noreferrer` (nor our address). Everything else is text nodes.
+ */
+function textWithLinks(className, text) {
+  const p = el('p', className);
+  for (const part of linkParts(text)) {
+    if (!part.href) {
+      p.append(part.text);
+      continue;
+    }
+    const a = el('a', 'link', part.text);
+    a.href = part.href;
+    a.rel = 'noopener noreferrer';
+    a.target = '_blank';
+    p.append(a);
+  }
+  return p;
+}
+
+function metaLine(m, own) {
+  const meta = el('p', 'meta');
+  meta.append(el('span', 'who', m.from?.name ?? '?'));
+  if (own) meta.append(el('span', 'you', 'you'));
+  meta.append(timeElement(m.ts ?? Date.now()));
+  return meta;
+}
+
+/** A message of ours not yet stored (the outbox): what we wrote, and what it answers. */
+export function messageItem(m, own) {
+  const li = el('li', own ? 'msg own' : 'msg');
+  li.dataset.ts = String(m.ts ?? Date.now());
+  if (m.reply_to != null) li.append(quote(m.reply_to));
+  li.append(metaLine(m, own), textWithLinks('text', m.text));
+  return li;
+}
+
+/** A stored message: an <li> that `fill` redraws whenever the message changes. */
+export function storedItem(m) {
+  const li = el('li', 'msg');
+  li.dataset.seq = String(m.seq);
+  li.id = `msg-${m.seq}`;
+  li.tabIndex = -1; // a jump (a reply's quote, "N new") moves the focus here
+  fill(li, m);
+  return li;
+}
+
+/** Draws a stored message from its current state, keeping the keyboard focus on the same control. */
+export function fill(li, m) {
+  const own = client.isOwn(m);
+  const active = document.activeElement;
+  const focusKey = active !== li && li.contains(active) ? active.dataset.key : null;
+  li.classList.toggle('own', own);
+  li.classList.toggle('deleted', m.deleted);
+  li.dataset.ts = String(m.ts);
+  if (m.reply_to != null) li.dataset.replyTo = String(m.reply_to);
+  const parts = [];
+  if (m.reply_to != null && !m.deleted) parts.push(quote(m.reply_to));
+  const meta = metaLine(m, own);
+  if (m.edited_at && !m.deleted) meta.append(editedMarker(m));
+  parts.push(meta);
+  if (m.deleted) {
+    parts.push(el('p', 'text gone', 'message deleted'));
+  } else {
+    parts.push(textWithLinks('text', m.text));
+    if (versionsOpen.has(m.seq)) parts.push(versionsBlock(m));
+    const reactions = reactionsRow(m);
+    if (reactions) parts.push(reactions);
+    parts.push(...actionsFor(m, own));
+  }
+  li.replaceChildren(...parts);
+  if (focusKey) (li.querySelector(`[data-key="${CSS.escape(focusKey)}"]`) ?? li).focus();
+}
+
+function redraw(seq) {
+  const li = items.get(seq);
+  const m = client?.messages.get(seq);
+  if (li && m) fill(li, m);
+  schedule();
+}
+
+/** The quote above a reply: who and the first line of what they said; a click goes there. */
+function quote(seq) {
+  const original = client.messages.get(seq);
+  const who = original?.from?.name;
+  const said = !original ? 'an earlier message' : original.deleted ? 'message deleted' : excerpt(original.text);
+  const b = button('', () => jumpTo(seq), 'quote');
+  b.dataset.key = 'quote';
+  if (who) b.append(el('span', 'quote-who', who));
+  b.append(el('span', 'quote-text', said));
+  b.setAttribute('aria-label', `In reply to ${who ? `${who}: ` : ''}${said}. Go to that message.`);
+  return b;
+}
+
+/** Redraws the replies to `seq` (their quote shows it). */
+export function refreshQuotesOf(seq) {
+  for (const li of ui.messages.querySelectorAll(`li[data-reply-to="${seq}"]`)) {
+    const m = client.messages.get(Number(li.dataset.seq));
+    if (m) fill(li, m);
+  }
+}
+
+function editedMarker(m) {
+  const b = button('edited', () => toggleVersions(m.seq), 'edited link');
+  b.dataset.key = 'edited';
+  b.title = `Edited ${fullFormat.format(new Date(m.edited_at))}. Show the earlier versions.`;
+  b.setAttribute('aria-expanded', String(versionsOpen.has(m.seq)));
+  b.setAttribute('aria-controls', `versions-${m.seq}`);
+  return b;
+}
+
+function toggleVersions(seq) {
+  if (versionsOpen.has(seq)) versionsOpen.delete(seq);
+  else {
+    versionsOpen.add(seq);
+    if (versionsCache.get(seq)?.error) versionsCache.delete(seq); // asked again: try again
+  }
+  redraw(seq);
+}
+
+/** The earlier versions of an edited message, fetched once per version from the HTTP API. */
+function versionsBlock(m) {
+  const box = el('div', 'versions');
+  box.id = `versions-${m.seq}`;
+  const got = versionsCache.get(m.seq);
+  if (!got || got.version !== m.version) {
+    box.append(el('p', 'versions-state', 'Loading the earlier versions…'));
+    loadVersions(m);
+    return box;
+  }
+  if (got.error) {
+    box.append(el('p', 'versions-state', `Could not load the earlier versions: ${got.error}.`));
+    return box;
+  }
+  const earlier = got.versions.filter((v) => v.version < m.version);
+  box.append(el('p', 'versions-title', earlier.length ? 'Earlier versions' : 'No earlier versions are kept.'));
+  const list = el('ol');
+  for (const v of earlier) {
+    const item = el('li', 'version');
+    item.append(timeElement(v.at), ' ', el('span', 'version-text', v.text));
+    list.append(item);
+  }
+  box.append(list);
+  return box;
+}
+
+const versionsLoading = new Set();
+
+async function loadVersions(m) {
+  if (versionsLoading.has(m.seq)) return;
+  versionsLoading.add(m.seq);
+  const room = client.room;
+  let got;
+  try {
+    // Same origin, so the CSP's connect-src 'self' allows it; the same read rights as the history.
+    const res = await fetch(`/api/rooms/${encodeURIComponent(room)}/messages/${m.seq}/versions`, { headers: { accept: 'application/json' } });
+    const body = await res.json().catch(() => ({}));
+    got = res.ok && Array.isArray(body.versions)
+      ? { version: body.versions.at(-1)?.version ?? m.version, versions: body.versions }
+      : { version: m.version, error: body.message ?? `the server answered ${res.status}` };
+  } catch {
+    got = { version: m.version, error: 'the server could not be reached' };
+  }
+  versionsLoading.delete(m.seq);
+  if (client?.room !== room) return;
+  versionsCache.set(m.seq, got);
+  redraw(m.seq);
+}
+
+function reactionsRow(m) {
+  const counts = Object.entries(m.reactions ?? {}).filter(([, n]) => n > 0);
+  if (!counts.length) return null;
+  const mine = client.myReactions(m.seq);
+  const row = el('div', 'reactions');
+  row.setAttribute('role', 'group');
+  row.setAttribute('aria-label', 'Reactions');
+  for (const [emoji, n] of counts) {
+    const ours = mine.includes(emoji);
+    const b = button(`${emoji} ${n}`, () => client.toggleReaction(m.seq, emoji), 'reaction');
+    b.dataset.key = `reaction:${emoji}`;
+    b.dataset.emoji = emoji;
+    b.setAttribute('aria-pressed', String(ours));
+    b.title = ours ? 'You reacted. Click to take it back.' : 'Click to react too.';
+    b.disabled = !client.identified;
+    row.append(b);
+  }
+  return row;
+}
+
+/** Reply, React, and for our own messages Edit and Delete; with the open picker or confirmation. */
+function actionsFor(m, own) {
+  const bar = el('div', 'actions');
+  bar.setAttribute('role', 'group');
+  bar.setAttribute('aria-label', 'Message actions');
+  const add = (label, key, onClick) => {
+    const b = button(label, onClick, 'action');
+    b.dataset.key = key;
+    bar.append(b);
+    return b;
+  };
+  add('Reply', 'reply', () => startReply(m.seq));
+  // Reactions, edits and deletions need an identity (a key): an anonymous page only replies.
+  if (client.identified) {
+    add('React', 'react', () => togglePicker(m.seq)).setAttribute('aria-expanded', String(view.pickerFor === m.seq));
+    if (own) {
+      add('Edit', 'edit', () => startEdit(m.seq));
+    }
+    // A moderator may delete anyone's message, and act on its author (docs/PROTOCOL.md, "Moderation").
+    const moderating = !own && client.role === 'moderator';
+    if (own || moderating) {
+      add('Delete', 'delete', () => askDelete(m.seq)).setAttribute('aria-expanded', String(view.confirmingDelete === m.seq));
+    }
+    if (moderating && m.from?.uid) {
+      const who = m.from.name;
+      add('Mute 10 min', 'mute', () => client.moderate('mute', { uid: m.from.uid, seconds: 600 })).title = `Mute ${who} for 10 minutes`;
+      add('Kick', 'kick', () => client.moderate('kick', { uid: m.from.uid })).title = `Remove ${who} from the room (they may come back)`;
+      add('Ban', 'ban', () => {
+        if (window.confirm(`Ban ${who} from this room? They are removed now and cannot come back until unbanned.`)) {
+          client.moderate('ban', { uid: m.from.uid });
+        }
+      }).title = `Ban ${who} from the room`;
+    }
+  }
+  const out = [bar];
+  if (view.pickerFor === m.seq) out.push(picker(m));
+  if (view.confirmingDelete === m.seq) out.push(deleteConfirm(m));
+  return out;
+}
+
+function picker(m) {
+  const box = el('div', 'picker');
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', 'Pick a reaction');
+  const mine = client.myReactions(m.seq);
+  for (const [emoji, name] of REACTIONS) {
+    const b = button(emoji, () => {
+      closePicker(m.seq);
+      client.react(m.seq, emoji, !mine.includes(emoji));
+    }, 'pick');
+    b.dataset.key = `pick:${emoji}`;
+    b.setAttribute('aria-label', `React with ${name}`);
+    b.setAttribute('aria-pressed', String(mine.includes(emoji)));
+    b.title = name;
+    box.append(b);
+  }
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      closePicker(m.seq);
+    }
+  });
+  return box;
+}
+
+function focusControl(seq, key) {
+  items.get(seq)?.querySelector(`[data-key="${key}"]`)?.focus();
+}
+
+function togglePicker(seq) {
+  const previous = view.pickerFor;
+  view.pickerFor = previous === seq ? null : seq;
+  view.confirmingDelete = null;
+  if (previous !== null && previous !== seq) redraw(previous);
+  redraw(seq);
+  if (view.pickerFor === seq) items.get(seq)?.querySelector('.pick')?.focus();
+}
+
+function closePicker(seq) {
+  view.pickerFor = null;
+  redraw(seq);
+  focusControl(seq, 'react');
+}
+
+function askDelete(seq) {
+  const previous = view.confirmingDelete;
+  view.confirmingDelete = seq;
+  view.pickerFor = null;
+  if (previous !== null && previous !== seq) redraw(previous);
+  redraw(seq);
+  focusControl(seq, 'cancel-delete'); // the safe choice has the focus
+}
+
+function deleteConfirm(m) {
+  const box = el('div', 'confirm');
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', 'Confirm deletion');
+  box.append(el('p', 'confirm-text', 'Delete this message for everyone? Its text and earlier versions are erased.'));
+  const cancel = () => {
+    view.confirmingDelete = null;
+    redraw(m.seq);
+    focusControl(m.seq, 'delete');
+  };
+  const yes = button('Yes, delete', () => {
+    view.confirmingDelete = null;
+    client.delete(m.seq);
+    redraw(m.seq);
+    items.get(m.seq)?.focus();
+  }, 'danger');
+  yes.dataset.key = 'confirm-delete';
+  const no = button('Cancel', cancel);
+  no.dataset.key = 'cancel-delete';
+  const buttons = el('p', 'fix');
+  buttons.append(yes, no);
+  box.append(buttons);
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      cancel();
+    }
+  });
+  return box;
+}

@@ -1,0 +1,88 @@
+//! Moderation on the page: what a moderator did (as a notice), our own mute and the room's slow mode
+//! (the line above the composer), and a moderator's slow-mode switch.
+
+import { addNotice } from './conversation.js';
+import { announce, el, ui } from './dom.js';
+import { client } from './state.js';
+
+/** The display name of author `uid`, as far as this page knows it. */
+function nameOf(uid) {
+  for (const m of client.members.values()) if (m.uid === uid) return m.name;
+  for (const m of client.messages.values()) if (m.from?.uid === uid) return m.from.name;
+  return 'someone';
+}
+
+export function onModeration(e) {
+  const { record: r, mine } = e.detail;
+  const who = mine ? 'you' : nameOf(r.uid);
+  const by = r.by?.name ?? 'a moderator';
+  const text = {
+    ban: `${by} banned ${who}`,
+    unban: `${by} lifted the ban on ${who}`,
+    kick: `${by} removed ${who} from the room`,
+    mute: `${by} muted ${who} for ${Math.round((r.seconds ?? 0) / 60)} min`,
+    unmute: `${by} unmuted ${who}`,
+    slow_mode: r.seconds ? `${by} turned on slow mode: one message every ${r.seconds} s` : `${by} turned off slow mode`,
+  }[r.action];
+  if (text) {
+    addNotice(text);
+    announce(text);
+  }
+}
+
+let rulesTicker = null;
+
+/** The line above the composer: our mute (with the time left) and the room's slow mode. */
+export function renderRules() {
+  const rules = client?.rules();
+  if (!rules) return;
+  let note = document.getElementById('rules');
+  if (!note) {
+    note = el('p', 'rules');
+    note.id = 'rules';
+    note.setAttribute('role', 'status');
+    ui.composer.before(note);
+  }
+  const parts = [];
+  if (rules.mutedUntil) {
+    const min = Math.ceil((rules.mutedUntil - Date.now()) / 60_000);
+    parts.push(`A moderator muted you: you can read, but not write, for ${min} more min.`);
+  }
+  if (rules.slowMode) parts.push(`Slow mode: one message every ${rules.slowMode} s.`);
+  note.textContent = parts.join(' ');
+  note.hidden = parts.length === 0;
+  ui.input.disabled = Boolean(rules.mutedUntil);
+  ui.sendButton.disabled = Boolean(rules.mutedUntil);
+  clearTimeout(rulesTicker);
+  if (rules.mutedUntil) rulesTicker = setTimeout(renderRules, Math.min(60_000, rules.mutedUntil - Date.now() + 50));
+  renderModeratorTools(rules);
+}
+
+/** The moderator's slow-mode switch in the room's actions; nothing for anyone else. */
+function renderModeratorTools(rules) {
+  let select = ui.roomActions.querySelector('.slow-mode');
+  if (!rules.moderator) {
+    select?.remove();
+    return;
+  }
+  if (!select) {
+    select = document.createElement('select');
+    select.className = 'slow-mode';
+    select.setAttribute('aria-label', 'Slow mode');
+    for (const [seconds, label] of [[0, 'Slow mode: off'], [10, 'Slow: 10 s'], [30, 'Slow: 30 s'], [60, 'Slow: 1 min'], [300, 'Slow: 5 min']]) {
+      const option = document.createElement('option');
+      option.value = String(seconds);
+      option.textContent = label;
+      select.append(option);
+    }
+    select.addEventListener('change', () => client.moderate('slow_mode', { seconds: Number(select.value) }));
+    ui.roomActions.prepend(select);
+  }
+  if (![...select.options].some((o) => o.value === String(rules.slowMode))) {
+    const option = document.createElement('option');
+    option.value = String(rules.slowMode);
+    option.textContent = `Slow: ${rules.slowMode} s`;
+    select.append(option);
+  }
+  select.value = String(rules.slowMode);
+}

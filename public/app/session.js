@@ -1,0 +1,154 @@
+//! Joining and leaving a room: the join form (only "is anything typed": what makes a good name or
+//! room is the server's to say), one `ChatClient` per room with every part of the page listening to
+//! its events, and the final refusals that send the person back to what to fix (docs/PROTOCOL.md,
+//! "Connecting").
+
+import { ChatClient, cleanName } from '../sdk/edge-chat-client.js';
+import { setComposing } from './composer.js';
+import { addNotice, onMessage, onReset, onUpdate, renderOutbox } from './conversation.js';
+import { announce, button, ui } from './dom.js';
+import { renderUnread, schedule } from './list.js';
+import { onModeration, renderRules } from './moderation.js';
+import { onJoin, onLeave, renderRoster, renderTyping } from './roster.js';
+import { closeSearch } from './search.js';
+import { client, items, setClient, versionsCache, versionsOpen, view } from './state.js';
+import { capitalised, onStatus, renderStatus, showProblem } from './status.js';
+import { inviteUrl, roomFromUrl } from './url.js';
+
+export const NAME_KEY = 'edge-chat:name';
+
+export function showError(input, errorEl, message) {
+  errorEl.textContent = message;
+  if (message) input.setAttribute('aria-invalid', 'true');
+  else input.removeAttribute('aria-invalid');
+}
+
+/** Only "is anything typed": what makes a good name or room is the server's to say (see onRefused). */
+export function validate() {
+  const name = cleanName(ui.name.value);
+  const room = ui.room.value.trim();
+  showError(ui.name, ui.nameError, name ? '' : 'Please enter a name.');
+  showError(ui.room, ui.roomError, room ? '' : 'Please enter a room, or make a new private room.');
+  if (!name) ui.name.focus();
+  else if (!room) ui.room.focus();
+  return name && room ? { name, room } : null;
+}
+
+export function join({ name, room }) {
+  client?.stop();
+  showProblem('');
+  showError(ui.name, ui.nameError, '');
+  showError(ui.room, ui.roomError, '');
+  try {
+    localStorage.setItem(NAME_KEY, name);
+  } catch {}
+  if (roomFromUrl() !== room) history.replaceState(null, '', inviteUrl(room));
+  ui.messages.replaceChildren();
+  ui.roster.replaceChildren();
+  ui.typing.textContent = '';
+  ui.roomName.textContent = room;
+  ui.roomName.title = room;
+  ui.roomTitle.hidden = false;
+  ui.roomActions.hidden = false;
+  ui.joinView.hidden = true;
+  ui.chatView.hidden = false;
+  document.title = `${room} · edge-chat`;
+  items.clear();
+  versionsOpen.clear();
+  versionsCache.clear();
+  setComposing(null);
+  closeSearch();
+  ui.searchInput.value = '';
+  view.pickerFor = view.confirmingDelete = view.dividerSeq = null;
+  view.pinned = true;
+  view.placed = false;
+
+  // An embedding app that signs its users in provides `window.edgeChat.getToken` (docs/API.md,
+  // "Tokens on the page"): the client then connects with its token, renews it, and reconnects with a
+  // fresh one when the room says it expired.
+  setClient(new ChatClient({ room, name, getToken: globalThis.edgeChat?.getToken }));
+  client.addEventListener('status', onStatus);
+  client.addEventListener('message', onMessage);
+  client.addEventListener('update', onUpdate);
+  client.addEventListener('reset', onReset);
+  client.addEventListener('unread', renderUnread);
+  client.addEventListener('reads', () => schedule());
+  client.addEventListener('older', () => schedule());
+  client.addEventListener('outbox', renderOutbox);
+  client.addEventListener('roster', renderRoster);
+  client.addEventListener('join', onJoin);
+  client.addEventListener('leave', onLeave);
+  client.addEventListener('typing', renderTyping);
+  client.addEventListener('notice', (e) => addNotice(e.detail.text));
+  client.addEventListener('refused', onRefused);
+  client.addEventListener('moderation', onModeration);
+  client.addEventListener('rules', renderRules);
+  client.start();
+  ui.input.focus();
+}
+
+export function leave() {
+  client?.stop();
+  setClient(null);
+  showProblem('');
+  showJoinForm();
+  ui.room.value = roomFromUrl() ?? ui.room.value;
+  ui.name.focus();
+}
+
+function showJoinForm() {
+  ui.chatView.hidden = true;
+  ui.roomTitle.hidden = true;
+  ui.roomActions.hidden = true;
+  ui.joinView.hidden = false;
+  document.title = 'edge-chat';
+  renderStatus();
+}
+
+/**
+ * A final refusal (close 4400/4401/4403): the client has stopped, so the page says what to change.
+ * A name or room the server does not take sends the person back to that field with the server's own
+ * explanation; an expired or missing sign-in asks for a reload (which signs in again); anything
+ * else is said as the server said it.
+ */
+function onRefused(e) {
+  const { code, message } = e.detail;
+  const room = client.room;
+  const because = message ? ` ${capitalised(message)}.` : '';
+  if (code === 'bad_name') {
+    try {
+      localStorage.removeItem(NAME_KEY); // so a reload does not try it again
+    } catch {}
+    showJoinForm();
+    ui.room.value = room;
+    showError(ui.name, ui.nameError, `The server did not accept this name.${because} Please choose another.`);
+    announce('Could not join: the name was refused.');
+    ui.name.focus();
+    ui.name.select();
+  } else if (code === 'bad_room') {
+    showJoinForm();
+    ui.room.value = room;
+    showError(ui.room, ui.roomError, `The server did not accept this room.${because} Pick another room, or make a new private room.`);
+    announce('Could not join: the room name was refused.');
+    ui.room.focus();
+    ui.room.select();
+  } else if (code === 'unauthorized' || code === 'token_expired') {
+    showProblem(
+      `Your session has expired or does not open this room, so you are not connected.${because} Sign in again to rejoin.`,
+      button('Sign in again', () => location.reload(), 'primary'),
+    );
+    ui.problem.querySelector('button').focus();
+  } else if (code === 'banned') {
+    showProblem('A moderator banned you from this room, so you are not connected.', button('Choose another room', leave));
+    ui.problem.querySelector('button').focus();
+  } else if (code === 'kicked') {
+    showProblem(
+      'A moderator removed you from this room. You may join again.',
+      button('Join again', () => join({ name: client.name, room }), 'primary'),
+      button('Choose another room', leave),
+    );
+    ui.problem.querySelector('button').focus();
+  } else {
+    showProblem(`The server refused to let you into this room.${because}`, button('Choose another room', leave));
+  }
+}
