@@ -4,8 +4,9 @@
 //! HTTP API (`API_TOKEN`). The actions ([`Action`]) act on an author id (`uid`), never on a display
 //! name, which anybody can choose: ban (closed now with 4403 `banned`, refused at the door until
 //! unbanned), kick (closed once with 4403 `kicked`, may come back), mute for N seconds (messages,
-//! edits and reactions refused with `muted`), and the room's slow mode (one message per N seconds per
-//! author, refused with `slow_mode` and the wait). Moderators may also delete any message.
+//! edits and reactions refused with `muted`, typing hints dropped), and the room's slow mode (one
+//! message, one edit and one reaction per N seconds per author, refused with `slow_mode` and the
+//! wait). Moderators may also delete any message.
 //!
 //! [`Rules`] is the room's current state of all that, rebuilt from storage after a wake; every action
 //! is also kept as a [`Record`] (who, what, when), readable by moderators.
@@ -170,8 +171,27 @@ pub struct Record {
     pub at: u64,
 }
 
-/// The room's rules in force: bans, mutes, slow mode, and when each author last sent a message (for
-/// slow mode). Bans, mutes and slow mode are stored; the last-message times are not (after a wake an
+/// What slow mode holds apart, each kind on its own clock: an edit right after a message (a typo
+/// fixed) passes, a second edit within the interval does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    Message,
+    Edit,
+    Reaction,
+}
+
+impl Change {
+    fn noun(self) -> &'static str {
+        match self {
+            Change::Message => "message",
+            Change::Edit => "edit",
+            Change::Reaction => "reaction",
+        }
+    }
+}
+
+/// The room's rules in force: bans, mutes, slow mode, and when each author last made each kind of
+/// change (for slow mode). Bans, mutes and slow mode are stored; the last-message times are not (after a wake an
 /// author's first message passes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rules {
@@ -179,7 +199,7 @@ pub struct Rules {
     /// uid → muted until (ms).
     mutes: HashMap<String, u64>,
     slow_ms: u64,
-    last_message: HashMap<String, u64>,
+    last_change: HashMap<(Change, String), u64>,
 }
 
 impl Rules {
@@ -193,7 +213,7 @@ impl Rules {
             bans: bans.into_iter().collect(),
             mutes: mutes.into_iter().collect(),
             slow_ms: slow_secs.saturating_mul(1000),
-            last_message: HashMap::new(),
+            last_change: HashMap::new(),
         }
     }
 
@@ -225,26 +245,33 @@ impl Rules {
         }
     }
 
-    /// Whether `sender` (its [`crate::history::sender_key`]) may send a message now under slow mode;
-    /// if so, counts it as sent. Moderators are exempt (the caller does not ask for them).
-    pub fn check_slow_mode(&mut self, sender: &str, now_ms: u64) -> Result<(), Problem> {
+    /// Whether `sender` (its [`crate::history::sender_key`]) may make `change` now under slow mode;
+    /// if so, counts it as made. Moderators are exempt (the caller does not ask for them).
+    pub fn check_slow_mode(
+        &mut self,
+        change: Change,
+        sender: &str,
+        now_ms: u64,
+    ) -> Result<(), Problem> {
         if self.slow_ms == 0 {
             return Ok(());
         }
-        if let Some(&last) = self.last_message.get(sender) {
+        let key = (change, sender.to_string());
+        if let Some(&last) = self.last_change.get(&key) {
             let next = last + self.slow_ms;
             if now_ms < next {
                 return Err(Problem::new(
                     ErrorCode::SlowMode,
                     format!(
-                        "slow mode: one message every {} seconds; wait {} more",
+                        "slow mode: one {} every {} seconds; wait {} more",
+                        change.noun(),
                         self.slow_mode_secs(),
                         (next - now_ms).div_ceil(1000)
                     ),
                 ));
             }
         }
-        self.last_message.insert(sender.to_string(), now_ms);
+        self.last_change.insert(key, now_ms);
         Ok(())
     }
 
@@ -290,7 +317,7 @@ impl Rules {
             Action::SlowMode { seconds } => {
                 self.slow_ms = seconds * 1000;
                 if *seconds == 0 {
-                    self.last_message.clear();
+                    self.last_change.clear();
                 }
             }
         }
@@ -379,17 +406,39 @@ mod tests {
     #[test]
     fn slow_mode_lets_one_message_through_per_interval_per_sender() {
         let mut rules = Rules::restore([], [], 5);
-        assert!(rules.check_slow_mode("u:a", 0).is_ok());
-        let e = rules.check_slow_mode("u:a", 1_000).unwrap_err();
+        let msg = Change::Message;
+        assert!(rules.check_slow_mode(msg, "u:a", 0).is_ok());
+        let e = rules.check_slow_mode(msg, "u:a", 1_000).unwrap_err();
         assert_eq!(e.code, ErrorCode::SlowMode);
         assert!(e.message.contains("wait 4 more"), "{}", e.message);
         assert!(
-            rules.check_slow_mode("u:b", 1_000).is_ok(),
+            rules.check_slow_mode(msg, "u:b", 1_000).is_ok(),
             "others are not held"
         );
-        assert!(rules.check_slow_mode("u:a", 5_000).is_ok());
+        assert!(rules.check_slow_mode(msg, "u:a", 5_000).is_ok());
         rules.apply(&Action::SlowMode { seconds: 0 }, 5_001);
-        assert!(rules.check_slow_mode("u:a", 5_002).is_ok());
+        assert!(rules.check_slow_mode(msg, "u:a", 5_002).is_ok());
+    }
+
+    #[test]
+    fn slow_mode_holds_edits_and_reactions_apart_too_each_on_its_own_clock() {
+        let mut rules = Rules::restore([], [], 5);
+        assert!(rules.check_slow_mode(Change::Message, "u:a", 0).is_ok());
+        // A typo fixed right after the message passes; a second edit within the interval does not.
+        assert!(rules.check_slow_mode(Change::Edit, "u:a", 100).is_ok());
+        let e = rules.check_slow_mode(Change::Edit, "u:a", 200).unwrap_err();
+        assert_eq!(e.code, ErrorCode::SlowMode);
+        assert!(
+            e.message.contains("one edit every 5 seconds"),
+            "{}",
+            e.message
+        );
+        assert!(rules.check_slow_mode(Change::Reaction, "u:a", 300).is_ok());
+        let e = rules
+            .check_slow_mode(Change::Reaction, "u:a", 400)
+            .unwrap_err();
+        assert!(e.message.contains("one reaction"), "{}", e.message);
+        assert!(rules.check_slow_mode(Change::Edit, "u:a", 5_100).is_ok());
     }
 
     #[test]

@@ -95,6 +95,7 @@ export const DEFAULT_LIMITS = Object.freeze({
   presence: 100,
   roster_page: 500,
   silent_after: 120,
+  versions: 100,
 });
 /** How long "bob is typing…" stays after bob's last typing frame. */
 export const TYPING_SHOWN_MS = 4000;
