@@ -338,11 +338,15 @@ impl DurableObject for ChatRoom {
             } => {
                 let inner = self.inner.borrow();
                 match inner.room.versions(&inner.store, seq, before, limit) {
-                    Ok((deleted, versions, next)) => json_response(
-                        json!({"seq": seq, "deleted": deleted, "versions": versions, "next": next})
-                            .to_string(),
-                        200,
-                    ),
+                    Ok((deleted, versions, next)) => {
+                        let mut page =
+                            json!({"seq": seq, "deleted": deleted, "versions": versions});
+                        // `next`: the `before=` of the older page, only when there is one.
+                        if let Some(next) = next {
+                            page["next"] = json!(next);
+                        }
+                        json_response(page.to_string(), 200)
+                    }
                     Err(p) => problem_response(&p),
                 }
             }
