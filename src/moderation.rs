@@ -173,7 +173,7 @@ pub struct Record {
 
 /// What slow mode holds apart, each kind on its own clock: an edit right after a message (a typo
 /// fixed) passes, a second edit within the interval does not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Message,
     Edit,
@@ -188,6 +188,12 @@ impl Change {
             Change::Reaction => "reaction",
         }
     }
+
+    /// The key of `sender`'s clock for this kind of change: one map of strings, as before (a map keyed
+    /// by a tuple would be a second copy of the hash map's code in the wasm).
+    fn clock(self, sender: &str) -> String {
+        format!("{}{sender}", &self.noun()[..1])
+    }
 }
 
 /// The room's rules in force: bans, mutes, slow mode, and when each author last made each kind of
@@ -199,7 +205,8 @@ pub struct Rules {
     /// uid → muted until (ms).
     mutes: HashMap<String, u64>,
     slow_ms: u64,
-    last_change: HashMap<(Change, String), u64>,
+    /// [`Change::clock`] → when that author last made that kind of change (ms).
+    last_change: HashMap<String, u64>,
 }
 
 impl Rules {
@@ -256,7 +263,7 @@ impl Rules {
         if self.slow_ms == 0 {
             return Ok(());
         }
-        let key = (change, sender.to_string());
+        let key = change.clock(sender);
         if let Some(&last) = self.last_change.get(&key) {
             let next = last + self.slow_ms;
             if now_ms < next {

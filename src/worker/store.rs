@@ -196,15 +196,10 @@ impl Store {
     pub fn open(sql: SqlStorage) -> Store {
         let store = Store::unopened(sql);
         // Reading the catalogue writes nothing; a database nobody wrote to has no `messages` table.
-        let blank = store
-            .sql
-            .exec(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'messages'",
-                vec![],
-            )
-            .and_then(|c| c.raw().next().transpose())
-            .map(|row| matches!(row.as_deref(), Some([SqlStorageValue::Integer(0)])))
-            .unwrap_or(false);
+        let blank = store.number(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'messages'",
+            vec![],
+        ) == Ok(0);
         store.blank.set(blank);
         if !blank {
             if let Err(e) = store.migrate() {
