@@ -224,7 +224,7 @@ describe('a few sockets per shard (SHARD_SOCKETS 2)', { timeout: 3 * 60_000 }, (
     for (const k of [2, 3, 4096]) {
       const read = await getJson(`${base}/${k}`);
       assert.equal(read.status, 404, `shard ${k}: ${JSON.stringify(read.body)}`);
-      assert.equal(read.body.code, 'not_found');
+      assert.equal(read.body.error.code, 'not_found');
       assert.equal(await restartShard(server, room, k, API_TOKEN), 404, `restart of shard ${k}`);
     }
     assert.equal((await shardInfo(server, room, 1)).sockets, 1, 'the shard placement opened still answers');
