@@ -271,9 +271,10 @@ pub fn versions_page(
     query: &[(String, String)],
 ) -> Result<RoomCall, Problem> {
     let get = |key: &str| crate::routes::query_value(query, key);
+    // A version number; past any a message can have, it reads as "from the newest".
     let before = get("before")
-        .map(|raw| match raw.parse::<u32>() {
-            Ok(v) if v >= 1 => Ok(v),
+        .map(|raw| match validate::parse_seq(raw) {
+            Ok(v) if v >= 1 => Ok(v.min(u32::MAX.into()) as u32),
             _ => Err(Problem::new(
                 ErrorCode::BadRequest,
                 "before must be a version number (1 or more)",
