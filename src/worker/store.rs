@@ -180,8 +180,6 @@ fn opt_int(v: Option<u64>) -> SqlStorageValue {
 }
 
 impl Store {
-    /// Opens the log, creating the schema on first use. A failure is logged, and surfaces again as
-    /// an `internal` error on the first write (never as a panic).
     /// The store of an object that keeps no history (a shard of a room): no schema is created.
     pub fn unopened(sql: SqlStorage) -> Store {
         Store {
@@ -191,8 +189,9 @@ impl Store {
         }
     }
 
-    /// A room that was written before is migrated at once (each step once per room, on its first
-    /// wake after a deploy); a blank one stays blank until its first write.
+    /// Opens the log. A room that was written before is migrated at once (each step once per room, on
+    /// its first wake after a deploy); a blank one stays blank until its first write. A failure is
+    /// logged, and surfaces again as an `internal` error on the first write (never as a panic).
     pub fn open(sql: SqlStorage) -> Store {
         let store = Store::unopened(sql);
         // Reading the catalogue writes nothing; a database nobody wrote to has no `messages` table.
