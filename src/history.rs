@@ -71,7 +71,7 @@ pub trait History {
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String>;
-    /// The newest `limit` earlier versions of message `seq` numbered below `before`, oldest first (not
+    /// The newest `limit` earlier versions of message `seq` numbered below `before`, newest first (not
     /// the current text).
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String>;
     /// Up to where author `uid` has read (0 when never).
@@ -268,9 +268,9 @@ impl History for MemoryHistory {
             .filter(|(s, v)| *s == seq && v.version < before)
             .map(|(_, v)| v.clone())
             .collect();
-        found.sort_by_key(|v| v.version);
-        let skip = found.len().saturating_sub(limit);
-        Ok(found.split_off(skip))
+        found.sort_by_key(|v| std::cmp::Reverse(v.version));
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn read_mark(&self, uid: &str) -> Result<u64, String> {

@@ -192,7 +192,13 @@ impl Change {
     /// The key of `sender`'s clock for this kind of change: one map of strings, as before (a map keyed
     /// by a tuple would be a second copy of the hash map's code in the wasm).
     fn clock(self, sender: &str) -> String {
-        format!("{}{sender}", &self.noun()[..1])
+        let mut key = String::from(match self {
+            Change::Message => "m",
+            Change::Edit => "e",
+            Change::Reaction => "r",
+        });
+        key.push_str(sender);
+        key
     }
 }
 

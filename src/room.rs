@@ -1242,12 +1242,11 @@ impl<S: Place> Room<S> {
         let with_current = before.is_none_or(|b| msg.version < b);
         let earlier = limit - usize::from(with_current);
         let below = before.unwrap_or(u32::MAX).min(msg.version);
-        // One more than the page holds, to learn whether an older page follows.
+        // One more than the page holds, to learn whether an older page follows; newest first.
         let mut versions = history.versions(seq, below, earlier + 1).map_err(storage)?;
         let has_more = versions.len() > earlier;
-        if has_more {
-            versions.remove(0);
-        }
+        versions.truncate(earlier);
+        versions.reverse();
         if with_current {
             versions.push(Version {
                 version: msg.version,

@@ -77,7 +77,7 @@ pub fn check_placed(k: u16, shards: u16) -> Result<(), Problem> {
     } else {
         Err(Problem::new(
             ErrorCode::NotFound,
-            format!("this room has no shard {k} (it has {shards})"),
+            "no such shard: this room has placed no sockets on it",
         ))
     }
 }

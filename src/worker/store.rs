@@ -519,7 +519,7 @@ impl History for Store {
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
-        let mut page: Vec<Version> = self
+        Ok(self
             .query(
                 "SELECT version, text, at FROM versions WHERE seq = ? AND version < ? ORDER BY version DESC LIMIT ?",
                 vec![int(seq), int(before.into()), int(limit as u64)],
@@ -530,9 +530,7 @@ impl History for Store {
                 text: row.text(),
                 at: row.int(),
             })
-            .collect();
-        page.reverse();
-        Ok(page)
+            .collect())
     }
 
     fn read_mark(&self, uid: &str) -> Result<u64, String> {
