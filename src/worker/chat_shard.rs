@@ -457,7 +457,6 @@ async fn up(shared: Rc<RefCell<ShardInner>>) {
                 Ok(404) => {
                     // The room never placed this shard (its object was reached some other way): it
                     // is not one of the room's, so it holds nothing and says nothing more.
-                    worker::console_log!("the room does not know this shard; it stops");
                     close_all(inner, "not a shard of this room");
                     inner.queue.clear();
                     inner.sync_wanted = false;
