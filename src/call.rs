@@ -20,8 +20,9 @@ use crate::validate::{self, RoomName, UserName, MAX_PAGE};
 pub enum RoomCall {
     /// Accept a WebSocket for `join` (the Worker has checked origin, access and query).
     Connect { room: RoomName, join: Join },
-    /// The room's snapshot: who is online, `last_seq`, diagnostics.
-    Info { room: RoomName },
+    /// The room's snapshot: who is online, `last_seq`, diagnostics; with the webhook outbox's state
+    /// for an `operator` (the Worker checked the `API_TOKEN`).
+    Info { room: RoomName, operator: bool },
     /// A page of history: up to `limit` messages with `seq > after`.
     Messages {
         room: RoomName,
@@ -30,8 +31,14 @@ pub enum RoomCall {
     },
     /// A bot's message, to store and broadcast.
     Post { room: RoomName, post: Post },
-    /// Every version of message `seq`.
-    Versions { room: RoomName, seq: u64 },
+    /// A page of message `seq`'s versions: the newest `limit` with a version number below `before`
+    /// (default: all, the current text included).
+    Versions {
+        room: RoomName,
+        seq: u64,
+        before: Option<u32>,
+        limit: usize,
+    },
     /// A full-text search of the history.
     Search {
         room: RoomName,
@@ -73,7 +80,7 @@ impl RoomCall {
     pub fn room(&self) -> &RoomName {
         match self {
             RoomCall::Connect { room, .. }
-            | RoomCall::Info { room }
+            | RoomCall::Info { room, .. }
             | RoomCall::Messages { room, .. }
             | RoomCall::Post { room, .. }
             | RoomCall::Versions { room, .. }
@@ -114,15 +121,26 @@ impl RoomCall {
                 }
                 ("GET", "connect", None)
             }
-            RoomCall::Versions { seq, .. } => {
+            RoomCall::Versions {
+                seq, before, limit, ..
+            } => {
                 query.append_pair("seq", &seq.to_string());
+                if let Some(before) = before {
+                    query.append_pair("before", &before.to_string());
+                }
+                query.append_pair("limit", &limit.to_string());
                 ("GET", "versions", None)
             }
             RoomCall::Search { request, .. } => {
                 request.to_query(&mut query);
                 ("GET", "search", None)
             }
-            RoomCall::Info { .. } => ("GET", "info", None),
+            RoomCall::Info { operator, .. } => {
+                if *operator {
+                    query.append_pair("operator", "1");
+                }
+                ("GET", "info", None)
+            }
             RoomCall::Roster { after, limit, .. } => {
                 if let Some(after) = after {
                     query.append_pair("after", after);
@@ -188,11 +206,15 @@ impl RoomCall {
                     address: get("addr").and_then(AddressTag::parse),
                 },
             },
-            ("GET", "/versions") => RoomCall::Versions {
+            ("GET", "/versions") => versions_page(
                 room,
-                seq: validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                &query,
+            )?,
+            ("GET", "/info") => RoomCall::Info {
+                room,
+                operator: get("operator") == Some("1"),
             },
-            ("GET", "/info") => RoomCall::Info { room },
             ("GET", "/search") => RoomCall::Search {
                 room,
                 request: SearchRequest::from_query(&query)?,
@@ -241,6 +263,34 @@ pub fn history_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCa
         room,
         after: after.unwrap_or(0),
         limit: limit.unwrap_or(validate::DEFAULT_PAGE).min(MAX_PAGE),
+    })
+}
+
+/// A page of a message's versions as the Worker asks for it: `before` a version number (default:
+/// the newest, the current text included), `limit` 1–[`MAX_PAGE`], default
+/// [`validate::DEFAULT_VERSIONS_PAGE`]; the object reads it back with the same checks.
+pub fn versions_page(
+    room: RoomName,
+    seq: u64,
+    query: &[(String, String)],
+) -> Result<RoomCall, Problem> {
+    let get = |key: &str| crate::routes::query_value(query, key);
+    // A version number; past any a message can have, it reads as "from the newest".
+    let before = get("before")
+        .map(|raw| match validate::parse_seq(raw) {
+            Ok(v) if v >= 1 => Ok(v.min(u32::MAX.into()) as u32),
+            _ => Err(Problem::new(
+                ErrorCode::BadRequest,
+                "before must be a version number (1 or more)",
+            )),
+        })
+        .transpose()?;
+    let limit = get("limit").map(validate::parse_page_limit).transpose()?;
+    Ok(RoomCall::Versions {
+        room,
+        seq,
+        before,
+        limit: limit.unwrap_or(validate::DEFAULT_VERSIONS_PAGE),
     })
 }
 
@@ -357,7 +407,14 @@ mod tests {
                 address: AddressTag::of("2001:db8::1"),
             },
         });
-        round_trip(RoomCall::Info { room: room("r.1") });
+        round_trip(RoomCall::Info {
+            room: room("r.1"),
+            operator: false,
+        });
+        round_trip(RoomCall::Info {
+            room: room("r"),
+            operator: true,
+        });
         round_trip(RoomCall::Search {
             room: room("r"),
             request: SearchRequest {
@@ -379,6 +436,14 @@ mod tests {
         round_trip(RoomCall::Versions {
             room: room("r"),
             seq: 42,
+            before: None,
+            limit: 50,
+        });
+        round_trip(RoomCall::Versions {
+            room: room("r"),
+            seq: 42,
+            before: Some(7),
+            limit: 1000,
         });
         round_trip(RoomCall::Messages {
             room: room("r"),
@@ -419,6 +484,33 @@ mod tests {
             code("GET", "/search", "room=r&q=%22%22", None),
             ErrorCode::BadQuery
         );
+    }
+
+    #[test]
+    fn versions_pages_default_and_refuse_like_the_api_says() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            versions_page(room("r"), 3, &q(&[])),
+            Ok(RoomCall::Versions {
+                room: room("r"),
+                seq: 3,
+                before: None,
+                limit: validate::DEFAULT_VERSIONS_PAGE,
+            })
+        );
+        for bad in [
+            ("before", "0"),
+            ("before", "x"),
+            ("limit", "0"),
+            ("limit", "1001"),
+        ] {
+            assert!(versions_page(room("r"), 3, &q(&[bad])).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

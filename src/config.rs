@@ -12,6 +12,10 @@ use crate::{jwks, jwt, shard};
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
 /// Default number of newest messages a room keeps (`HISTORY_LIMIT`).
 pub const DEFAULT_HISTORY_LIMIT: u64 = 10_000;
+/// Default number of versions kept per message, the current text included (`VERSIONS_LIMIT`): an edit
+/// past it drops the oldest kept version, so a message's history stays bounded however often it is
+/// edited (1,500 edits once stored 13 MB for one message).
+pub const DEFAULT_VERSIONS_LIMIT: u32 = 100;
 /// Above this many members a room tells presence by counts (see [`crate::presence`]).
 pub const DEFAULT_PRESENCE_THRESHOLD: u32 = 100;
 /// A socket that answered pings and then fell silent this long is dropped (see [`crate::presence`]).
@@ -33,6 +37,8 @@ pub struct Limits {
     pub max_connections: u32,
     /// Newest messages kept per room (`HISTORY_LIMIT`).
     pub history_limit: u64,
+    /// Versions kept per message, the current text included (`VERSIONS_LIMIT`, at least 1).
+    pub versions_limit: u32,
     /// Each connection's token bucket (`RATE_BURST`, `RATE_PER_SEC`).
     pub rate: Rate,
     /// Members above which presence goes by counts and pages (`PRESENCE_THRESHOLD`).
@@ -52,6 +58,7 @@ impl Default for Limits {
         Limits {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             history_limit: DEFAULT_HISTORY_LIMIT,
+            versions_limit: DEFAULT_VERSIONS_LIMIT,
             rate: Rate::default(),
             presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
             silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
@@ -137,6 +144,14 @@ impl Config {
                 1.0,
                 true,
             )? as u64,
+            versions_limit: number(
+                &lookup,
+                "VERSIONS_LIMIT",
+                defaults.versions_limit.into(),
+                1.0,
+                true,
+            )?
+            .min(u32::MAX.into()) as u32,
             rate: Rate {
                 burst: number(&lookup, "RATE_BURST", defaults.rate.burst, 1.0, false)?,
                 per_sec: number(&lookup, "RATE_PER_SEC", defaults.rate.per_sec, 0.001, false)?,
@@ -373,6 +388,7 @@ mod tests {
         let c = parse(&[
             ("MAX_CONNECTIONS", "5"),
             ("HISTORY_LIMIT", "100"),
+            ("VERSIONS_LIMIT", "5"),
             ("RATE_BURST", "3"),
             ("RATE_PER_SEC", "0.5"),
             ("ALLOWED_ORIGINS", "https://a.example, https://b.example/ ,"),
@@ -382,6 +398,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.limits.max_connections, 5);
         assert_eq!(c.limits.history_limit, 100);
+        assert_eq!(c.limits.versions_limit, 5);
         assert_eq!(c.limits.rate.burst, 3.0);
         assert_eq!(c.limits.rate.per_sec, 0.5);
         assert_eq!(

@@ -54,8 +54,14 @@ pub trait History {
     /// Messages with `seq <= upto` changed after revision `since` (edited, deleted or reacted to), in
     /// `rev` order, at most `limit`.
     fn changes(&self, upto: u64, since: u64, limit: usize) -> Result<Vec<ChatMessage>, String>;
-    /// Replaces a message by its edited state, keeping `previous` as an earlier version.
-    fn edit(&mut self, edited: &ChatMessage, previous: &Version) -> Result<(), String>;
+    /// Replaces a message by its edited state, keeping `previous` as an earlier version, and forgets
+    /// its earlier versions numbered `drop_upto` or below (0: none).
+    fn edit(
+        &mut self,
+        edited: &ChatMessage,
+        previous: &Version,
+        drop_upto: u32,
+    ) -> Result<(), String>;
     /// Replaces a message by its tombstone and erases its earlier versions and its reactions.
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String>;
     /// Sets (`on`) or clears the reaction `emoji` of author `uid` on message `seq`. When that changed
@@ -69,8 +75,9 @@ pub trait History {
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String>;
-    /// The earlier versions of message `seq`, oldest first (not the current text).
-    fn versions(&self, seq: u64) -> Result<Vec<Version>, String>;
+    /// The newest `limit` earlier versions of message `seq` numbered below `before`, newest first (not
+    /// the current text).
+    fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String>;
     /// Up to where author `uid` has read (0 when never).
     fn read_mark(&self, uid: &str) -> Result<u64, String>;
     fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String>;
@@ -208,10 +215,17 @@ impl History for MemoryHistory {
         Ok(changed)
     }
 
-    fn edit(&mut self, edited: &ChatMessage, previous: &Version) -> Result<(), String> {
+    fn edit(
+        &mut self,
+        edited: &ChatMessage,
+        previous: &Version,
+        drop_upto: u32,
+    ) -> Result<(), String> {
         self.check()?;
         let i = self.position(edited.seq).ok_or("no such message")?;
         self.versions.push((edited.seq, previous.clone()));
+        self.versions
+            .retain(|(s, v)| *s != edited.seq || v.version > drop_upto);
         self.messages[i] = edited.clone();
         self.changed.insert(edited.seq);
         Ok(())
@@ -255,14 +269,17 @@ impl History for MemoryHistory {
         Ok(Some(counts))
     }
 
-    fn versions(&self, seq: u64) -> Result<Vec<Version>, String> {
+    fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
         self.check()?;
-        Ok(self
+        let mut found: Vec<Version> = self
             .versions
             .iter()
-            .filter(|(s, _)| *s == seq)
+            .filter(|(s, v)| *s == seq && v.version < before)
             .map(|(_, v)| v.clone())
-            .collect())
+            .collect();
+        found.sort_by_key(|v| std::cmp::Reverse(v.version));
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn read_mark(&self, uid: &str) -> Result<u64, String> {

@@ -4,8 +4,9 @@
 //! HTTP API (`API_TOKEN`). The actions ([`Action`]) act on an author id (`uid`), never on a display
 //! name, which anybody can choose: ban (closed now with 4403 `banned`, refused at the door until
 //! unbanned), kick (closed once with 4403 `kicked`, may come back), mute for N seconds (messages,
-//! edits and reactions refused with `muted`), and the room's slow mode (one message per N seconds per
-//! author, refused with `slow_mode` and the wait). Moderators may also delete any message.
+//! edits and reactions refused with `muted`, typing hints dropped), and the room's slow mode (one
+//! message, one edit and one reaction per N seconds per author, refused with `slow_mode` and the
+//! wait). Moderators may also delete any message.
 //!
 //! An open room (no signed access) cannot know a person, only a connection: an anonymous connection's
 //! uid lasts as long as it does, and a `key=` is one click away. So there a ban also bars, for
@@ -194,9 +195,40 @@ pub struct AddressBan {
     pub until: u64,
 }
 
+/// What slow mode holds apart, each kind on its own clock: an edit right after a message (a typo
+/// fixed) passes, a second edit within the interval does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Message,
+    Edit,
+    Reaction,
+}
+
+impl Change {
+    fn noun(self) -> &'static str {
+        match self {
+            Change::Message => "message",
+            Change::Edit => "edit",
+            Change::Reaction => "reaction",
+        }
+    }
+
+    /// The key of `sender`'s clock for this kind of change: one map of strings, as before (a map keyed
+    /// by a tuple would be a second copy of the hash map's code in the wasm).
+    fn clock(self, sender: &str) -> String {
+        let mut key = String::from(match self {
+            Change::Message => "m",
+            Change::Edit => "e",
+            Change::Reaction => "r",
+        });
+        key.push_str(sender);
+        key
+    }
+}
+
 /// The room's rules in force: bans (of uids, and of addresses for a while), mutes, slow mode, whether
-/// anonymous connections may speak, and when each author last sent a message (for slow mode).
-/// All but the last-message times are stored (after a wake an author's first message passes).
+/// anonymous connections may speak, and when each author last made each kind of change (for slow
+/// mode). All but the last-change times are stored (after a wake an author's first change passes).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rules {
     bans: HashSet<String>,
@@ -206,7 +238,8 @@ pub struct Rules {
     mutes: HashMap<String, u64>,
     slow_ms: u64,
     identity_required: bool,
-    last_message: HashMap<String, u64>,
+    /// [`Change::clock`] → when that author last made that kind of change (ms).
+    last_change: HashMap<String, u64>,
 }
 
 /// The rules as stored, read once per wake.
@@ -233,7 +266,7 @@ impl Rules {
             mutes: stored.mutes.into_iter().collect(),
             slow_ms: stored.slow_secs.saturating_mul(1000),
             identity_required: stored.identity_required,
-            last_message: HashMap::new(),
+            last_change: HashMap::new(),
         }
     }
 
@@ -283,6 +316,13 @@ impl Rules {
         self.slow_ms / 1000
     }
 
+    /// Whether author `uid` may speak now (send, edit, react, type): `forbidden` for an anonymous
+    /// connection under `require_identity`, `muted` for a muted author.
+    pub fn check_speaking(&self, uid: Option<&str>, now_ms: u64) -> Result<(), Problem> {
+        self.check_identity(uid)?;
+        self.check_not_muted(uid, now_ms)
+    }
+
     /// Whether author `uid` may change anything (a message, an edit, a reaction) now: `muted` with
     /// the time left if not.
     pub fn check_not_muted(&self, uid: Option<&str>, now_ms: u64) -> Result<(), Problem> {
@@ -298,26 +338,33 @@ impl Rules {
         }
     }
 
-    /// Whether `sender` (its [`crate::history::sender_key`]) may send a message now under slow mode;
-    /// if so, counts it as sent. Moderators are exempt (the caller does not ask for them).
-    pub fn check_slow_mode(&mut self, sender: &str, now_ms: u64) -> Result<(), Problem> {
+    /// Whether `sender` (its [`crate::history::sender_key`]) may make `change` now under slow mode;
+    /// if so, counts it as made. Moderators are exempt (the caller does not ask for them).
+    pub fn check_slow_mode(
+        &mut self,
+        change: Change,
+        sender: &str,
+        now_ms: u64,
+    ) -> Result<(), Problem> {
         if self.slow_ms == 0 {
             return Ok(());
         }
-        if let Some(&last) = self.last_message.get(sender) {
+        let key = change.clock(sender);
+        if let Some(&last) = self.last_change.get(&key) {
             let next = last + self.slow_ms;
             if now_ms < next {
                 return Err(Problem::new(
                     ErrorCode::SlowMode,
                     format!(
-                        "slow mode: one message every {} seconds; wait {} more",
+                        "slow mode: one {} every {} seconds; wait {} more",
+                        change.noun(),
                         self.slow_mode_secs(),
                         (next - now_ms).div_ceil(1000)
                     ),
                 ));
             }
         }
-        self.last_message.insert(sender.to_string(), now_ms);
+        self.last_change.insert(key, now_ms);
         Ok(())
     }
 
@@ -366,7 +413,7 @@ impl Rules {
             Action::SlowMode { seconds } => {
                 self.slow_ms = seconds * 1000;
                 if *seconds == 0 {
-                    self.last_message.clear();
+                    self.last_change.clear();
                 }
             }
             Action::Anonymous { allowed } => self.identity_required = !allowed,
@@ -459,17 +506,42 @@ mod tests {
             slow_secs: 5,
             ..Stored::default()
         });
-        assert!(rules.check_slow_mode("u:a", 0).is_ok());
-        let e = rules.check_slow_mode("u:a", 1_000).unwrap_err();
+        let msg = Change::Message;
+        assert!(rules.check_slow_mode(msg, "u:a", 0).is_ok());
+        let e = rules.check_slow_mode(msg, "u:a", 1_000).unwrap_err();
         assert_eq!(e.code, ErrorCode::SlowMode);
         assert!(e.message.contains("wait 4 more"), "{}", e.message);
         assert!(
-            rules.check_slow_mode("u:b", 1_000).is_ok(),
+            rules.check_slow_mode(msg, "u:b", 1_000).is_ok(),
             "others are not held"
         );
-        assert!(rules.check_slow_mode("u:a", 5_000).is_ok());
+        assert!(rules.check_slow_mode(msg, "u:a", 5_000).is_ok());
         rules.apply(&Action::SlowMode { seconds: 0 }, 5_001);
-        assert!(rules.check_slow_mode("u:a", 5_002).is_ok());
+        assert!(rules.check_slow_mode(msg, "u:a", 5_002).is_ok());
+    }
+
+    #[test]
+    fn slow_mode_holds_edits_and_reactions_apart_too_each_on_its_own_clock() {
+        let mut rules = Rules::restore(Stored {
+            slow_secs: 5,
+            ..Stored::default()
+        });
+        assert!(rules.check_slow_mode(Change::Message, "u:a", 0).is_ok());
+        // A typo fixed right after the message passes; a second edit within the interval does not.
+        assert!(rules.check_slow_mode(Change::Edit, "u:a", 100).is_ok());
+        let e = rules.check_slow_mode(Change::Edit, "u:a", 200).unwrap_err();
+        assert_eq!(e.code, ErrorCode::SlowMode);
+        assert!(
+            e.message.contains("one edit every 5 seconds"),
+            "{}",
+            e.message
+        );
+        assert!(rules.check_slow_mode(Change::Reaction, "u:a", 300).is_ok());
+        let e = rules
+            .check_slow_mode(Change::Reaction, "u:a", 400)
+            .unwrap_err();
+        assert!(e.message.contains("one reaction"), "{}", e.message);
+        assert!(rules.check_slow_mode(Change::Edit, "u:a", 5_100).is_ok());
     }
 
     #[test]

@@ -275,6 +275,8 @@ pub struct Announced {
     pub roster_page: usize,
     /// Seconds of silence (no `ping`, no frame) after which a socket that pings is taken for gone.
     pub silent_after: u32,
+    /// Versions kept per message, the current text included: an edit past it drops the oldest.
+    pub versions: u32,
 }
 
 impl Announced {
@@ -292,6 +294,7 @@ impl Announced {
             presence: limits.presence_threshold,
             roster_page: MAX_ROSTER_PAGE,
             silent_after: limits.silent_after_secs,
+            versions: limits.versions_limit,
         }
     }
 }

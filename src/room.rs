@@ -39,7 +39,7 @@ use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
-use crate::moderation::{Action, AddressBan, Record, Rules};
+use crate::moderation::{Action, AddressBan, Change, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
@@ -974,7 +974,12 @@ impl<S: Place> Room<S> {
             rev,
             ..msg
         };
-        history.edit(&edited, &previous).map_err(storage)?;
+        // The oldest versions past the cap go with this edit: a message's history stays bounded
+        // however often it is edited, and version numbers are never reused.
+        let drop_upto = edited.version.saturating_sub(self.limits.versions_limit);
+        history
+            .edit(&edited, &previous, drop_upto)
+            .map_err(storage)?;
         self.rev = rev;
         effects.push(updated(&edited));
         self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
@@ -1225,13 +1230,18 @@ impl<S: Place> Room<S> {
         Ok((results, has_more))
     }
 
-    /// Every text message `seq` has had, oldest first, the current one last (`[]` once deleted), and
-    /// whether it is deleted; `not_found` when there is no such message.
+    /// A page of the texts message `seq` has had: the newest `limit` numbered below `before` (default:
+    /// all, the current text included), oldest first, the current one last; whether it is deleted
+    /// (no versions are left then); and the `before` of the next, older page if there is one.
+    /// `not_found` when there is no such message. Version numbers are never reused: once an edit past
+    /// `VERSIONS_LIMIT` has dropped the oldest, the first one kept says how many came before.
     pub fn versions(
         &self,
         history: &dyn History,
         seq: u64,
-    ) -> Result<(bool, Vec<Version>), Problem> {
+        before: Option<u32>,
+        limit: usize,
+    ) -> Result<(bool, Vec<Version>, Option<u32>), Problem> {
         let msg = match self.kept(history, seq)? {
             Some(m) => m,
             None => {
@@ -1242,15 +1252,30 @@ impl<S: Place> Room<S> {
             }
         };
         if msg.deleted {
-            return Ok((true, Vec::new()));
+            return Ok((true, Vec::new(), None));
         }
-        let mut versions = history.versions(seq).map_err(storage)?;
-        versions.push(Version {
-            version: msg.version,
-            at: msg.edited_at.unwrap_or(msg.ts),
-            text: msg.text,
-        });
-        Ok((false, versions))
+        let limit = limit.max(1);
+        let with_current = before.is_none_or(|b| msg.version < b);
+        let earlier = limit - usize::from(with_current);
+        let below = before.unwrap_or(u32::MAX).min(msg.version);
+        // One more than the page holds, to learn whether an older page follows; newest first.
+        let mut versions = history.versions(seq, below, earlier + 1).map_err(storage)?;
+        let has_more = versions.len() > earlier;
+        versions.truncate(earlier);
+        versions.reverse();
+        if with_current {
+            versions.push(Version {
+                version: msg.version,
+                at: msg.edited_at.unwrap_or(msg.ts),
+                text: msg.text,
+            });
+        }
+        let next = if has_more {
+            versions.first().map(|v| v.version)
+        } else {
+            None
+        };
+        Ok((false, versions, next))
     }
 
     /// Counts one turn that wrote `messages` messages (none: no write, no commit).
@@ -1321,12 +1346,13 @@ impl<S: Place> Room<S> {
         };
         match decoded {
             // Typing hints past the rate limit are dropped without a word: they are only hints. So are
-            // those of anyone who may not speak here now.
+            // those of anyone who may not speak now (muted, or anonymous where an identity is
+            // required): the others must not watch someone type who cannot send.
             ClientFrame::Typing
                 if allowed
                     && self
                         .rules
-                        .check_identity(member.user.uid.as_deref())
+                        .check_speaking(member.user.uid.as_deref(), now_ms)
                         .is_ok() =>
             {
                 vec![Effect::Broadcast {
@@ -1647,7 +1673,7 @@ impl<S: Place> Room<S> {
 }
 
 /// Whether `member` may do `op` under the room's rules: a muted author changes nothing (messages,
-/// edits, reactions), and slow mode holds each author's messages apart. Moderators are not held by
+/// edits, reactions), and slow mode holds each author's messages, edits and reactions apart. Moderators are not held by
 /// slow mode. Checked on arrival, like the rate limit, so a refusal is answered at once.
 fn obeys_rules<S>(
     rules: &mut Rules,
@@ -1657,13 +1683,17 @@ fn obeys_rules<S>(
 ) -> Result<(), Problem> {
     match op {
         ClientFrame::Message { .. } | ClientFrame::Edit { .. } | ClientFrame::React { .. } => {
-            rules.check_identity(member.user.uid.as_deref())?;
-            rules.check_not_muted(member.user.uid.as_deref(), now_ms)?;
+            rules.check_speaking(member.user.uid.as_deref(), now_ms)?;
         }
         _ => return Ok(()),
     }
-    if matches!(op, ClientFrame::Message { .. }) && member.role != Role::Moderator {
-        rules.check_slow_mode(&crate::history::sender_key(&member.user), now_ms)?;
+    let change = match op {
+        ClientFrame::Message { .. } => Change::Message,
+        ClientFrame::Edit { .. } => Change::Edit,
+        _ => Change::Reaction,
+    };
+    if member.role != Role::Moderator {
+        rules.check_slow_mode(change, &crate::history::sender_key(&member.user), now_ms)?;
     }
     Ok(())
 }
@@ -2553,7 +2583,8 @@ mod tests {
             assert_eq!(update["message"]["edited_at"], 5);
             assert_eq!(update["rev"], 2);
         }
-        let (deleted, versions) = r.versions(&h, 1).unwrap();
+        let (deleted, versions, next) = r.versions(&h, 1, None, 50).unwrap();
+        assert_eq!(next, None);
         assert!(!deleted);
         let texts: Vec<&str> = versions.iter().map(|v| v.text.as_str()).collect();
         assert_eq!(texts, vec!["hello", "hello all"]);
@@ -2666,7 +2697,7 @@ mod tests {
         assert_eq!(update["message"]["from"]["name"], "ann");
         assert!(h.versions.is_empty() && h.reactions.is_empty());
         assert!(!h.messages[0].text.contains("oops") && !h.messages[0].text.contains("hello"));
-        assert_eq!(r.versions(&h, 1).unwrap(), (true, vec![]));
+        assert_eq!(r.versions(&h, 1, None, 50).unwrap(), (true, vec![], None));
         // deleting again is a retry; editing or reacting to a tombstone is not_found
         let again = send(
             &mut r,
@@ -3115,7 +3146,7 @@ mod tests {
             *announced,
             serde_json::json!({"text": 4000, "name": 32, "id": 64, "frame_bytes": 65536,
                 "burst": 3.0, "per_sec": 0.5, "page": 1000, "query": 200, "results": 50,
-                "presence": 100, "roster_page": 500, "silent_after": 120})
+                "presence": 100, "roster_page": 500, "silent_after": 120, "versions": 100})
         );
     }
 
@@ -3962,6 +3993,111 @@ mod tests {
         }
         let welcome = &frames_for(&r.join(user("d", "dee"), (), None, &h, 3_000).unwrap(), "d")[0];
         assert_eq!(welcome["slow_mode"], 30);
+    }
+
+    #[test]
+    fn a_muted_authors_typing_reaches_nobody() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        let mut frame = uid_frame("mute", ANN);
+        frame["seconds"] = 10.into();
+        send(&mut r, "b", frame, &mut h, 1_000);
+        let typing = serde_json::json!({"type":"typing"});
+        let effects = send(&mut r, "a", typing.clone(), &mut h, 2_000);
+        assert!(effects.is_empty(), "{effects:?}");
+        // Once the mute is over, ann's typing is shown again.
+        let effects = send(&mut r, "a", typing, &mut h, 11_000);
+        assert_eq!(frames_for(&effects, "b")[0]["type"], "typing");
+    }
+
+    #[test]
+    fn slow_mode_holds_edits_and_reactions_apart_too_but_not_moderators() {
+        let mut h = MemoryHistory::default();
+        let mut r = moderated(&mut h);
+        send(
+            &mut r,
+            "b",
+            serde_json::json!({"type":"slow_mode","seconds":30}),
+            &mut h,
+            0,
+        );
+        let first = |effects: &[Effect], to: &str| frames_for(effects, to)[0].clone();
+        let edit = |text: &str| serde_json::json!({"type":"edit","seq":1,"text":text,"id":"e"});
+        let react =
+            |emoji: &str| serde_json::json!({"type":"react","seq":1,"emoji":emoji,"id":"r"});
+        assert_eq!(
+            first(&send(&mut r, "a", edit("one"), &mut h, 1_000), "a")["type"],
+            "ack"
+        );
+        let refused = first(&send(&mut r, "a", edit("two"), &mut h, 2_000), "a");
+        assert_eq!(refused["code"], "slow_mode");
+        assert!(refused["message"].as_str().unwrap().contains("edit"));
+        assert_eq!(h.messages[0].text, "one");
+        // Reactions are on a clock of their own: the first passes, a quick second does not.
+        let reacted = send(&mut r, "a", react("👍"), &mut h, 2_000);
+        assert!(frames_for(&reacted, "a").iter().any(|f| f["type"] == "ack"));
+        let refused = first(&send(&mut r, "a", react("🎉"), &mut h, 3_000), "a");
+        assert_eq!(refused["code"], "slow_mode");
+        // Moderators are not held.
+        for emoji in ["👍", "🎉", "👀"] {
+            let effects = send(&mut r, "b", react(emoji), &mut h, 3_000);
+            assert!(frames_for(&effects, "b").iter().any(|f| f["type"] == "ack"));
+        }
+        // After the interval, ann may edit again.
+        assert_eq!(
+            first(&send(&mut r, "a", edit("three"), &mut h, 31_000), "a")["type"],
+            "ack"
+        );
+    }
+
+    #[test]
+    fn edits_take_the_senders_rate_like_messages() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        // ann's bucket (burst 20) gave one token to "hello" at t=1; at the same instant 19 are left.
+        let mut acks = 0;
+        let mut limited = 0;
+        for i in 0..25 {
+            let frame = serde_json::json!({"type":"edit","seq":1,"text":format!("v{i}"),"id":"e"});
+            match frames_for(&send(&mut r, "a", frame, &mut h, 1), "a")[0]["type"].as_str() {
+                Some("ack") => acks += 1,
+                Some("error") => limited += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!((acks, limited), (19, 6));
+        assert_eq!(h.messages[0].version, 20);
+    }
+
+    #[test]
+    fn edits_past_the_cap_drop_the_oldest_versions_and_the_pages_walk_back() {
+        let mut h = MemoryHistory::default();
+        let mut r = living(&mut h);
+        r.limits.versions_limit = 3;
+        for i in 2..=10u64 {
+            let frame = serde_json::json!({"type":"edit","seq":1,"text":format!("v{i}")});
+            send(&mut r, "a", frame, &mut h, i * 1_000);
+        }
+        // 10 versions were written; the 3 newest are kept (2 earlier ones and the current text), and
+        // their numbers are the ones they always had.
+        assert_eq!(h.messages[0].version, 10);
+        assert_eq!(h.versions.len(), 2);
+        let (_, all, next) = r.versions(&h, 1, None, 50).unwrap();
+        let numbers: Vec<u32> = all.iter().map(|v| v.version).collect();
+        assert_eq!((numbers, next), (vec![8, 9, 10], None));
+        assert_eq!(all[2].text, "v10");
+        // Pages of 2: the newest first (the current text last), then the one before.
+        let (_, page, next) = r.versions(&h, 1, None, 2).unwrap();
+        let numbers: Vec<u32> = page.iter().map(|v| v.version).collect();
+        assert_eq!((numbers, next), (vec![9, 10], Some(9)));
+        let (_, page, next) = r.versions(&h, 1, Some(9), 2).unwrap();
+        let numbers: Vec<u32> = page.iter().map(|v| v.version).collect();
+        assert_eq!((numbers, next), (vec![8], None));
+        let (_, page, next) = r.versions(&h, 1, Some(1), 2).unwrap();
+        assert_eq!((page.len(), next), (0, None));
+        // A page of one that holds only the current text.
+        let (_, page, next) = r.versions(&h, 1, None, 1).unwrap();
+        assert_eq!((page[0].version, next), (10, Some(10)));
     }
 
     #[test]

@@ -66,6 +66,22 @@ pub fn parse_shard(raw: &str) -> Result<u16, Problem> {
         })
 }
 
+/// Whether shard `k` exists: the sequencer's own placement opened it (the room has used shards
+/// 1 ..= `shards`). Nothing else may bring a shard into the room: a shard the room lists costs a push
+/// on every flush and a greeting on every wake, so a diagnostic read of `shards/4096` that made its
+/// object report in grew the room by 4,096 shards, for good. A read of one that does not exist is
+/// `not_found`, and a shard object the room never opened is refused when it reports in.
+pub fn check_placed(k: u16, shards: u16) -> Result<(), Problem> {
+    if (1..=shards).contains(&k) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorCode::NotFound,
+            "no such shard: this room has placed no sockets on it",
+        ))
+    }
+}
+
 /// The header with which the sequencer answers a connect it places on a shard (the shard's index):
 /// the Worker then takes the socket to that shard.
 pub const PLACED_HEADER: &str = "x-edge-chat-shard";
@@ -908,6 +924,19 @@ mod tests {
         assert_eq!(parse_shard("7"), Ok(7));
         for bad in ["0", "-1", "x", "99999", ""] {
             assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_a_shard_placement_opened_exists() {
+        assert!(check_placed(1, 1).is_ok());
+        assert!(check_placed(3, 3).is_ok());
+        for (k, shards) in [(1, 0), (4, 3), (MAX_SHARDS, 2), (0, 5)] {
+            assert_eq!(
+                check_placed(k, shards).unwrap_err().code,
+                ErrorCode::NotFound,
+                "{k} of {shards}"
+            );
         }
     }
 

@@ -19,6 +19,8 @@ pub const WELCOME_HISTORY: usize = 50;
 pub const MAX_PAGE: usize = 1000;
 /// Messages in an HTTP history page when the request gives no `limit=`.
 pub const DEFAULT_PAGE: usize = 100;
+/// Versions in a `…/versions` page when the request gives no `limit=` (at most [`MAX_PAGE`]).
+pub const DEFAULT_VERSIONS_PAGE: usize = 50;
 /// Most and default messages of a scroll-back (`history` frame) page.
 pub const MAX_HISTORY_FRAME: usize = 100;
 pub const DEFAULT_HISTORY_FRAME: usize = 50;

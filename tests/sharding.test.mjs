@@ -217,6 +217,25 @@ describe('a few sockets per shard (SHARD_SOCKETS 2)', { timeout: 3 * 60_000 }, (
     for (const c of [...clients.filter((_, i) => i !== 2), ...burst]) await c.close();
   });
 
+  test('only placement opens a shard: a read or restart of one it never opened is 404 and the room does not grow', async () => {
+    const room = uniqueRoom('no-such-shard');
+    const clients = await fill(room, ['a', 'b', 'c']);
+    const base = `${server.base}/api/rooms/${room}/shards`;
+    for (const k of [2, 3, 4096]) {
+      const read = await getJson(`${base}/${k}`);
+      assert.equal(read.status, 404, `shard ${k}: ${JSON.stringify(read.body)}`);
+      assert.equal(read.body.error.code, 'not_found');
+      assert.equal(await restartShard(server, room, k, API_TOKEN), 404, `restart of shard ${k}`);
+    }
+    assert.equal((await shardInfo(server, room, 1)).sockets, 1, 'the shard placement opened still answers');
+    // A shard object that reported in would be listed within milliseconds; give it time.
+    await sleep(500);
+    assert.deepEqual(socketsPerShard(await roomInfo(server, room)), [2, 1], 'still shard 0 and shard 1 only');
+    const never = uniqueRoom('never-sharded');
+    assert.equal((await getJson(`${server.base}/api/rooms/${never}/shards/1`)).status, 404);
+    for (const x of clients) await x.close();
+  });
+
   test('the restart endpoint needs the API token and a shard number from 1; its sockets drop and may resume', async () => {
     const room = uniqueRoom('restart-shard');
     const [a, b, c, d] = await fill(room, ['a', 'b', 'c', 'd']);

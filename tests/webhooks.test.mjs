@@ -85,6 +85,9 @@ after(async () => {
 
 const key = () => crypto.randomBytes(18).toString('base64url');
 
+/** Room info as an operator reads it (the API token): with the webhook outbox's state. */
+const operatorInfo = (room) => getJson(`${server.base}/api/rooms/${room}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+
 describe('webhooks', () => {
   test('every change is POSTed once, signed, with the message as it stands after the change', async () => {
     const room = uniqueRoom('hooks');
@@ -132,7 +135,7 @@ describe('webhooks', () => {
       assert.equal(r.event.room, room);
       assert.equal(typeof r.event.at, 'number');
     }
-    const info = await getJson(`${server.base}/api/rooms/${room}`);
+    const info = await operatorInfo(room);
     assert.equal(info.body.webhooks.pending, 0);
     assert.equal(info.body.webhooks.dropped, 0);
     ann.close();
@@ -161,9 +164,14 @@ describe('webhooks', () => {
         assert.ok(retried, `event ${r.event.event_id} delivered after its refusal`);
         assert.ok(Number(retried.headers['x-edge-chat-attempt']) > Number(r.headers['x-edge-chat-attempt']));
       }
-      const info = await getJson(`${server.base}/api/rooms/${room}`);
+      const info = await operatorInfo(room);
       assert.equal(info.body.webhooks.pending, 0);
       assert.match(info.body.webhooks.last_error, /503/);
+      // The receiver's failures are the operator's business: any other reader sees none of it.
+      const reader = await getJson(`${server.base}/api/rooms/${room}`);
+      assert.equal(reader.status, 200);
+      assert.equal(reader.body.webhooks, undefined, 'no outbox state without the API token');
+      assert.ok(!JSON.stringify(reader.body).includes('503'), 'nor the receiver\'s error anywhere');
       ann.close();
     } finally {
       receiver.answer = () => 200;

@@ -133,7 +133,8 @@ function toggleVersions(seq) {
   redraw(seq);
 }
 
-/** The earlier versions of an edited message, fetched once per version from the HTTP API. */
+/** The earlier versions of an edited message (the newest page of them), fetched once per version from
+ * the HTTP API. */
 function versionsBlock(m) {
   const box = el('div', 'versions');
   box.id = `versions-${m.seq}`;
@@ -156,6 +157,8 @@ function versionsBlock(m) {
     list.append(item);
   }
   box.append(list);
+  // The API answers the newest page; older versions (if the room still keeps any) are not listed here.
+  if (got.more) box.append(el('p', 'versions-state', 'Older versions are not shown.'));
   return box;
 }
 
@@ -171,7 +174,7 @@ async function loadVersions(m) {
     const res = await fetch(`/api/rooms/${encodeURIComponent(room)}/messages/${m.seq}/versions`, { headers: { accept: 'application/json' } });
     const body = await res.json().catch(() => ({}));
     got = res.ok && Array.isArray(body.versions)
-      ? { version: body.versions.at(-1)?.version ?? m.version, versions: body.versions }
+      ? { version: body.versions.at(-1)?.version ?? m.version, versions: body.versions, more: body.next !== undefined }
       : { version: m.version, error: body.message ?? `the server answered ${res.status}` };
   } catch {
     got = { version: m.version, error: 'the server could not be reached' };

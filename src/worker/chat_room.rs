@@ -244,7 +244,10 @@ impl DurableObject for ChatRoom {
                     session,
                     sync,
                 }) => self.shard_up(&room, shard, session, sync, body.as_deref().unwrap_or("")),
-                Ok(_) => {
+                Ok(call @ (ShardCall::Info { .. } | ShardCall::Restart { .. })) => {
+                    self.to_shard(&call).await
+                }
+                Ok(ShardCall::Push { .. }) => {
                     problem_response(&Problem::new(ErrorCode::NotFound, "not a sequencer call"))
                 }
                 Err(p) => problem_response(&p),
@@ -283,7 +286,7 @@ impl DurableObject for ChatRoom {
                 }
                 Err(p) => refuse_socket(&p),
             },
-            RoomCall::Info { .. } => {
+            RoomCall::Info { operator, .. } => {
                 let inner = self.inner.borrow();
                 let mut info = serde_json::to_value(inner.room.info())?;
                 info["instance"] = json!(self.instance);
@@ -301,7 +304,9 @@ impl DurableObject for ChatRoom {
                 info["commits"] = serde_json::to_value(inner.room.commits())?;
                 info["rev"] = json!(inner.room.rev());
                 info["storage_bytes"] = json!(self.state.storage().sql().database_size());
-                if let Some(hooks) = &inner.hooks {
+                // The receiver's failures and last error are the operator's business, not every
+                // reader's (the error may name the app's hosts).
+                if let (Some(hooks), true) = (&inner.hooks, operator) {
                     info["webhooks"] = hooks.info(&inner.store);
                 }
                 json_response(info.to_string(), 200)
@@ -332,13 +337,20 @@ impl DurableObject for ChatRoom {
                 let inner = self.inner.borrow();
                 json_response(inner.room.roster(after.as_deref(), limit).to_string(), 200)
             }
-            RoomCall::Versions { seq, .. } => {
+            RoomCall::Versions {
+                seq, before, limit, ..
+            } => {
                 let inner = self.inner.borrow();
-                match inner.room.versions(&inner.store, seq) {
-                    Ok((deleted, versions)) => json_response(
-                        json!({"seq": seq, "deleted": deleted, "versions": versions}).to_string(),
-                        200,
-                    ),
+                match inner.room.versions(&inner.store, seq, before, limit) {
+                    Ok((deleted, versions, next)) => {
+                        let mut page =
+                            json!({"seq": seq, "deleted": deleted, "versions": versions});
+                        // `next`: the `before=` of the older page, only when there is one.
+                        if let Some(next) = next {
+                            page["next"] = json!(next);
+                        }
+                        json_response(page.to_string(), 200)
+                    }
                     Err(p) => problem_response(&p),
                 }
             }
@@ -564,6 +576,23 @@ impl ChatRoom {
         Ok(k)
     }
 
+    /// A shard's diagnostics or restart, passed on to a shard placement opened; `not_found` for any
+    /// other (whose object is then never created).
+    async fn to_shard(&self, call: &ShardCall) -> Result<Response> {
+        let stub = {
+            let inner = self.inner.borrow();
+            if let Err(p) = shard::check_placed(call.shard(), inner.links.count()) {
+                return problem_response(&p);
+            }
+            inner.links.stub(call.room(), call.shard())?
+        };
+        let method = match call {
+            ShardCall::Info { .. } => "GET",
+            _ => "POST",
+        };
+        hop::call(&stub, method, &call.url(), None, None).await
+    }
+
     /// Shard `k`'s up records: its sockets' joins, frames and leaves, in their order (and first, in a
     /// `sync`, its whole roster). Refused with 409 when the sequencer does not hold the roster of the
     /// shard's incarnation `session`: the shard then sends it.
@@ -581,7 +610,11 @@ impl ChatRoom {
         };
         let inner = &mut *self.inner.borrow_mut();
         inner.room.set_name(room.as_str());
-        ensure_shard(inner, k);
+        // Only placement opens a shard: an object that calls itself shard k of this room without
+        // having been placed is refused, and the room does not grow (the shard then gives up).
+        if let Err(p) = shard::check_placed(k, inner.links.count()) {
+            return problem_response(&p);
+        }
         if !sync && inner.links.session(k) != Some(session.as_str()) {
             return json_response(r#"{"sync":true}"#.to_string(), 409);
         }

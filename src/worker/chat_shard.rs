@@ -456,6 +456,15 @@ async fn up(shared: Rc<RefCell<ShardInner>>) {
                     }
                     None
                 }
+                Ok(404) => {
+                    // The room never placed this shard (its object was reached some other way): it
+                    // is not one of the room's, so it holds nothing and says nothing more.
+                    close_all(inner, "not a shard of this room");
+                    inner.queue.clear();
+                    inner.sync_wanted = false;
+                    inner.in_flight = false;
+                    return;
+                }
                 other => {
                     // Not taken: the same items go again, first, before what came meanwhile. A 409
                     // asks for the roster first, at once; anything else waits a little longer each time.

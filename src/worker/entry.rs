@@ -70,7 +70,19 @@ async fn handle(
     match route {
         Route::Health => json_response(json!({"ok": true}).to_string(), 200),
         Route::Socket(room) => socket(req, url, Ok(room), config, env).await,
-        Route::RoomInfo(room) => read(&req, url, RoomCall::Info { room }.into(), config, env).await,
+        Route::RoomInfo(room) => {
+            // The webhook outbox's state (failures, the receiver's last error) is for operators.
+            let authorization = req.headers().get("authorization")?;
+            let operator = access::api_token(config, authorization.as_deref()).is_ok();
+            read(
+                &req,
+                url,
+                RoomCall::Info { room, operator }.into(),
+                config,
+                env,
+            )
+            .await
+        }
         Route::History(room) => match call::history_page(room, &url.query_pairs()) {
             Ok(page) => read(&req, url, page.into(), config, env).await,
             Err(p) => problem_response(&p),
@@ -80,16 +92,10 @@ async fn handle(
             Err(p) => problem_response(&p),
         },
         Route::Post(room) => post(req, room, config, env).await,
-        Route::Versions(room, seq) => {
-            read(
-                &req,
-                url,
-                RoomCall::Versions { room, seq }.into(),
-                config,
-                env,
-            )
-            .await
-        }
+        Route::Versions(room, seq) => match call::versions_page(room, seq, &url.query_pairs()) {
+            Ok(page) => read(&req, url, page.into(), config, env).await,
+            Err(p) => problem_response(&p),
+        },
         Route::Search(room) => search(&req, url, room, config, env).await,
         Route::DeleteMessage(room, seq) => {
             moderate(req, config, env, &|_| {
@@ -254,10 +260,11 @@ fn answer_upgrade(answer: Response, offer: &Offer<'_>) -> Result<Response> {
     Ok(Response::from_websocket(socket)?.with_headers(headers))
 }
 
-/// A shard's diagnostics (the caller has checked the read rights).
+/// A shard's diagnostics or restart (the caller has checked the rights), asked of the room's own
+/// object: only it knows which shards exist, and passes the call on to one that does. Reaching the
+/// shard's object directly would create it, and it would report in to the room as a shard.
 async fn call_shard(env: &Env, call: &ShardCall) -> Result<Response> {
-    let name = shard::shard_name(call.room().as_str(), call.shard());
-    let stub = hop::stub(env, "ROOMS", &name)?;
+    let stub = hop::stub(env, "ROOMS", call.room().as_str())?;
     let method = match call {
         ShardCall::Info { .. } => "GET",
         _ => "POST",

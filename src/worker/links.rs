@@ -91,7 +91,13 @@ impl Links {
         self.links.len() as u16
     }
 
-    /// Makes sure shard `k` exists; returns whether it is new (to be recorded in storage).
+    /// The Durable Object of shard `k` (which placement opened: see [`shard::check_placed`]).
+    pub fn stub(&self, room: &RoomName, k: u16) -> worker::Result<RawStub> {
+        shard_stub(&self.env, room, k)
+    }
+
+    /// Makes sure shard `k` exists; returns whether it is new (to be recorded in storage). Only
+    /// placement calls this: a shard exists because the sequencer put a socket on it.
     pub fn ensure(&mut self, k: u16) -> bool {
         let grew = usize::from(k) > self.links.len();
         while self.links.len() < usize::from(k) {

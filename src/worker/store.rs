@@ -6,6 +6,8 @@
 //! So "store, then send" in `room.rs` really means nobody hears of a message before it is safe.
 //! <https://developers.cloudflare.com/durable-objects/api/sqlite-storage-api/>
 
+use std::cell::Cell;
+
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::history::{sender_key, Appended, History};
@@ -110,6 +112,12 @@ const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, r
 
 pub struct Store {
     sql: SqlStorage,
+    /// The database has no schema yet: this room was never written. Reads answer from nothing and
+    /// the first write creates the schema ([`Store::run`]), so reading a room name nobody has used
+    /// (its info, history, search…) stores nothing; a migrated schema alone is ~98 KB.
+    blank: Cell<bool>,
+    /// The webhook outbox was asked for while the database was blank: created with the schema.
+    outbox_wanted: Cell<bool>,
 }
 
 /// One result row, read cell by cell in the order of the query's columns. Rows come from the
@@ -177,19 +185,47 @@ fn opt_int(v: Option<u64>) -> SqlStorageValue {
 }
 
 impl Store {
-    /// Opens the log, creating the schema on first use. A failure is logged, and surfaces again as
-    /// an `internal` error on the first write (never as a panic).
     /// The store of an object that keeps no history (a shard of a room): no schema is created.
     pub fn unopened(sql: SqlStorage) -> Store {
-        Store { sql }
+        Store {
+            sql,
+            blank: Cell::new(false),
+            outbox_wanted: Cell::new(false),
+        }
     }
 
+    /// Opens the log. A room that was written before is migrated at once (each step once per room, on
+    /// its first wake after a deploy); a blank one stays blank until its first write. A failure is
+    /// logged, and surfaces again as an `internal` error on the first write (never as a panic).
     pub fn open(sql: SqlStorage) -> Store {
-        let store = Store { sql };
-        if let Err(e) = store.migrate() {
-            worker::console_error!("could not create or migrate the schema: {e}");
+        let store = Store::unopened(sql);
+        // Reading the catalogue writes nothing; a database nobody wrote to has no `messages` table.
+        let blank = store.number(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'messages'",
+            vec![],
+        ) == Ok(0);
+        store.blank.set(blank);
+        if !blank {
+            if let Err(e) = store.migrate() {
+                worker::console_error!("could not create or migrate the schema: {e}");
+            }
         }
         store
+    }
+
+    /// Creates the schema of a blank database, before its first write.
+    fn ensure_schema(&self) -> Result<(), String> {
+        if !self.blank.replace(false) {
+            return Ok(());
+        }
+        if let Err(e) = self.migrate() {
+            self.blank.set(true);
+            return Err(e);
+        }
+        if self.outbox_wanted.get() {
+            self.run(OUTBOX, vec![])?;
+        }
+        Ok(())
     }
 
     /// Creates the v1 schema if needed, then runs every migration this database has not had yet.
@@ -221,9 +257,11 @@ impl Store {
                 vec![],
             )?
             .into_iter()
-            .next()
-            .ok_or("no row")?;
-        Ok((row.int(), row.int(), row.int().min(u16::MAX.into()) as u16))
+            .next();
+        // A blank database has no row: an empty room.
+        Ok(row.as_mut().map_or((0, 0, 0), |row| {
+            (row.int(), row.int(), row.int().min(u16::MAX.into()) as u16)
+        }))
     }
 
     /// Records that the room has used shards 1 ..= `shards`: after a wake the sequencer still sends its
@@ -266,8 +304,12 @@ impl Store {
         )
     }
 
-    /// The rows of `query`, each to be read by position.
+    /// The rows of `query`, each to be read by position; none in a blank database (nothing was ever
+    /// written, and its tables do not exist yet).
     fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Cells>, String> {
+        if self.blank.get() {
+            return Ok(Vec::new());
+        }
         let cursor = self.sql.exec(query, bindings).map_err(|e| e.to_string())?;
         cursor
             .raw()
@@ -285,7 +327,9 @@ impl Store {
             .map_or(0, |mut row| row.int()))
     }
 
+    /// Runs a statement that writes: the first write to a blank database creates the schema first.
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
+        self.ensure_schema()?;
         self.sql
             .exec(query, bindings)
             .map(|c| c.rows_written())
@@ -382,7 +426,13 @@ impl History for Store {
         self.rows(&query, vec![int(since), int(upto), int(limit as u64)])
     }
 
-    fn edit(&mut self, edited: &ChatMessage, previous: &Version) -> Result<(), String> {
+    /// The versions past the room's cap go in the same turn as the edit, by the primary key's range.
+    fn edit(
+        &mut self,
+        edited: &ChatMessage,
+        previous: &Version,
+        drop_upto: u32,
+    ) -> Result<(), String> {
         self.run(
             "INSERT OR REPLACE INTO versions (seq, version, text, at) VALUES (?, ?, ?, ?)",
             vec![
@@ -402,6 +452,12 @@ impl History for Store {
                 int(edited.seq),
             ],
         )?;
+        if drop_upto > 0 {
+            self.run(
+                "DELETE FROM versions WHERE seq = ? AND version <= ?",
+                vec![int(edited.seq), int(drop_upto.into())],
+            )?;
+        }
         Ok(())
     }
 
@@ -467,11 +523,11 @@ impl History for Store {
         Ok(Some(counts))
     }
 
-    fn versions(&self, seq: u64) -> Result<Vec<Version>, String> {
+    fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
         Ok(self
             .query(
-                "SELECT version, text, at FROM versions WHERE seq = ? ORDER BY version",
-                vec![int(seq)],
+                "SELECT version, text, at FROM versions WHERE seq = ? AND version < ? ORDER BY version DESC LIMIT ?",
+                vec![int(seq), int(before.into()), int(limit as u64)],
             )?
             .into_iter()
             .map(|mut row| Version {
@@ -656,6 +712,11 @@ pub struct Pending {
 impl Store {
     /// Creates the outbox table if this room has none yet, and says how many events wait in it.
     pub fn open_outbox(&self) -> Result<u64, String> {
+        if self.blank.get() {
+            // Created with the schema, by the room's first write (its first event is one).
+            self.outbox_wanted.set(true);
+            return Ok(0);
+        }
         self.run(OUTBOX, vec![])?;
         self.number("SELECT COUNT(*) FROM outbox", vec![])
     }

@@ -22,6 +22,7 @@ export const DEFAULT_LIMITS = Object.freeze({
   presence: 100,
   roster_page: 500,
   silent_after: 120,
+  versions: 100,
 });
 
 /** Length in Unicode scalar values (what the server's limits count), not UTF-16 units. */

@@ -54,6 +54,8 @@ export interface Limits {
   presence: number;
   roster_page: number;
   silent_after: number;
+  /** Versions kept per message, the current text included; an edit past it drops the oldest. */
+  versions: number;
 }
 
 export interface WelcomeFrame {
