@@ -317,10 +317,7 @@ impl DurableObject for ChatRoom {
             RoomCall::Search { request, .. } => {
                 let inner = self.inner.borrow();
                 match inner.room.search(&inner.store, &request) {
-                    Ok((results, has_more)) => json_response(
-                        json!({"results": results, "has_more": has_more}).to_string(),
-                        200,
-                    ),
+                    Ok(page) => json_response(serde_json::to_string(&page)?, 200),
                     Err(p) => problem_response(&p),
                 }
             }
