@@ -317,7 +317,12 @@ impl DurableObject for ChatRoom {
             RoomCall::Search { request, .. } => {
                 let inner = self.inner.borrow();
                 match inner.room.search(&inner.store, &request) {
-                    Ok(page) => json_response(serde_json::to_string(&page)?, 200),
+                    Ok(page) => json_response(
+                        json!({"results": page.results, "has_more": page.has_more,
+                            "next_before": page.next_before})
+                        .to_string(),
+                        200,
+                    ),
                     Err(p) => problem_response(&p),
                 }
             }

@@ -526,9 +526,9 @@ impl History for Store {
         )
     }
 
-    /// Two statements. The first finds the window: the newest [`SEARCH_WINDOW`] matches, in rowid
-    /// order, which FTS5 walks newest first and stops after `LIMIT` (no ranking, no snippet); it gives
-    /// the window's oldest `seq` and whether it is full. The second ranks inside the window only —
+    /// Two statements. The first finds where the window ends: the [`SEARCH_WINDOW`]th newest match
+    /// (none: fewer matched, the window is everything), in rowid order, which FTS5 walks newest first
+    /// and stops at `LIMIT` (no ranking, no snippet). The second ranks inside the window only —
     /// `ORDER BY rank` computes bm25 for every row it orders, which over all matches of a broad query
     /// was most of its cost — limited there, so the join reads only the rows returned. `snippet()`
     /// marks the hits with the private-use characters [`crate::search::snippet_html`] turns into
@@ -541,26 +541,17 @@ impl History for Store {
         limit: usize,
     ) -> Result<Found, String> {
         let expr = query.to_fts();
-        let mut window = self.query(
-            "SELECT COUNT(*), COALESCE(MIN(hit), 0) FROM (
-               SELECT rowid AS hit FROM messages_fts
-               WHERE messages_fts MATCH ? AND rowid > ? AND rowid < ?
-               ORDER BY rowid DESC LIMIT ?)",
+        let oldest = self.number(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ? AND rowid < ?
+             ORDER BY rowid DESC LIMIT 1 OFFSET ?",
             vec![
                 expr.as_str().into(),
                 int(after),
                 int(before),
-                int(SEARCH_WINDOW as u64),
+                int(SEARCH_WINDOW as u64 - 1),
             ],
         )?;
-        let (matched, oldest) = match window.first_mut() {
-            Some(row) => (row.int(), row.int()),
-            None => (0, 0),
-        };
-        if matched == 0 {
-            return Ok(Found::default());
-        }
-        let older = (matched >= SEARCH_WINDOW as u64).then_some(oldest);
+        let older = (oldest > 0).then_some(oldest);
         let sql = format!(
             "SELECT {COLUMNS}, snip FROM (
                SELECT rowid AS hit, rank AS score,
