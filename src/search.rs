@@ -63,7 +63,9 @@ pub struct SearchQuery {
     terms: Vec<Term>,
 }
 
-fn bad_query(message: impl Into<String>) -> Problem {
+// The refusals' texts are fixed strings, their figures written out (a test checks them against the
+// constants): a `format!` would cost wasm bytes for nothing.
+fn bad_query(message: &str) -> Problem {
     Problem::new(ErrorCode::BadQuery, message)
 }
 
@@ -82,9 +84,7 @@ impl SearchQuery {
     /// [`MAX_QUERY_CHARS`] or more than [`MAX_QUERY_TERMS`] terms: `bad_query`.
     pub fn parse(raw: &str) -> Result<SearchQuery, Problem> {
         if raw.len() > MAX_QUERY_CHARS && raw.chars().count() > MAX_QUERY_CHARS {
-            return Err(bad_query(format!(
-                "the search is longer than {MAX_QUERY_CHARS} characters"
-            )));
+            return Err(bad_query("the search is longer than 200 characters"));
         }
         let cleaned: String = raw
             .chars()
@@ -111,9 +111,7 @@ impl SearchQuery {
         }
         terms.retain(|t| searchable(&t.text));
         if terms.len() > MAX_QUERY_TERMS {
-            return Err(bad_query(format!(
-                "the search has more than {MAX_QUERY_TERMS} words"
-            )));
+            return Err(bad_query("the search has more than 16 words"));
         }
         // A term said twice finds the same rows once more, at the full price again: searched once.
         // (Compared as typed: the tokenizer folds case, so "Run" and "run" both stay, harmlessly.)
@@ -129,8 +127,6 @@ impl SearchQuery {
                 "nothing to search for: type a word (punctuation alone is not searched)",
             ));
         }
-        // Fixed texts (their figures are checked against the constants by a test): a `format!` here
-        // costs wasm bytes for nothing.
         if terms
             .iter()
             .any(|t| t.prefix && t.text.chars().count() < MIN_PREFIX_CHARS)
@@ -160,14 +156,19 @@ impl SearchQuery {
     /// The FTS5 expression: each term an FTS5 string (its `"` doubled), a prefix one followed by `*`,
     /// all of them required (juxtaposition is AND).
     pub fn to_fts(&self) -> String {
-        self.terms
-            .iter()
-            .map(|t| {
-                let star = if t.prefix { " *" } else { "" };
-                format!("\"{}\"{star}", t.text.replace('"', "\"\""))
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut fts = String::new();
+        for t in &self.terms {
+            if !fts.is_empty() {
+                fts.push(' ');
+            }
+            fts.push('"');
+            fts.push_str(&t.text.replace('"', "\"\""));
+            fts.push('"');
+            if t.prefix {
+                fts.push_str(" *");
+            }
+        }
+        fts
     }
 }
 
@@ -203,11 +204,12 @@ pub fn result_limit(limit: Option<u64>) -> Result<usize, Problem> {
     match limit {
         None => Ok(DEFAULT_RESULTS),
         Some(n) if (1..=MAX_RESULTS as u64).contains(&n) => Ok(n as usize),
-        Some(_) => Err(Problem::new(
-            ErrorCode::BadLimit,
-            format!("limit must be an integer from 1 to {MAX_RESULTS}"),
-        )),
+        Some(_) => Err(bad_limit()),
     }
+}
+
+fn bad_limit() -> Problem {
+    Problem::new(ErrorCode::BadLimit, "limit must be an integer from 1 to 50")
 }
 
 impl SearchRequest {
@@ -216,14 +218,7 @@ impl SearchRequest {
     pub fn from_query(query: &[(String, String)]) -> Result<SearchRequest, Problem> {
         let get = |key: &str| crate::routes::query_value(query, key);
         let limit = get("limit")
-            .map(|l| {
-                l.parse::<u64>().map_err(|_| {
-                    Problem::new(
-                        ErrorCode::BadLimit,
-                        format!("limit must be an integer from 1 to {MAX_RESULTS}"),
-                    )
-                })
-            })
+            .map(|l| l.parse::<u64>().map_err(|_| bad_limit()))
             .transpose()?;
         let before = get("before")
             .map(|b| {
@@ -379,6 +374,23 @@ mod tests {
         assert!(five.message.contains(&most), "{}", five.message);
         let least = format!("at least {MIN_PREFIX_CHARS} characters");
         assert!(one.message.contains(&least), "{}", one.message);
+    }
+
+    #[test]
+    fn the_refusals_name_the_limits_in_force() {
+        let message = |q: &str| SearchQuery::parse(q).unwrap_err().message;
+        let long = message(&"x".repeat(MAX_QUERY_CHARS + 1));
+        assert!(
+            long.contains(&format!(" {MAX_QUERY_CHARS} characters")),
+            "{long}"
+        );
+        let wordy = message(&vec!["w"; MAX_QUERY_TERMS + 1].join(" "));
+        assert!(
+            wordy.contains(&format!(" {MAX_QUERY_TERMS} words")),
+            "{wordy}"
+        );
+        let limit = result_limit(Some(0)).unwrap_err().message;
+        assert!(limit.ends_with(&format!(" {MAX_RESULTS}")), "{limit}");
     }
 
     #[test]
