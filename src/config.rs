@@ -41,6 +41,9 @@ pub struct Limits {
     pub versions_limit: u32,
     /// Each connection's token bucket (`RATE_BURST`, `RATE_PER_SEC`).
     pub rate: Rate,
+    /// Each connection's bucket for `search` frames, on top of `rate` (`SEARCH_BURST`,
+    /// `SEARCH_PER_SEC`).
+    pub search: Rate,
     /// Members above which presence goes by counts and pages (`PRESENCE_THRESHOLD`).
     pub presence_threshold: u32,
     /// Seconds after its last ping or frame that a pinging socket counts as gone (`SILENT_AFTER`).
@@ -60,6 +63,10 @@ impl Default for Limits {
             history_limit: DEFAULT_HISTORY_LIMIT,
             versions_limit: DEFAULT_VERSIONS_LIMIT,
             rate: Rate::default(),
+            search: Rate {
+                burst: crate::rate::DEFAULT_SEARCH_BURST,
+                per_sec: crate::rate::DEFAULT_SEARCH_PER_SEC,
+            },
             presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
             silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
             shard_sockets: shard::DEFAULT_SHARD_SOCKETS,
@@ -155,6 +162,16 @@ impl Config {
             rate: Rate {
                 burst: number(&lookup, "RATE_BURST", defaults.rate.burst, 1.0, false)?,
                 per_sec: number(&lookup, "RATE_PER_SEC", defaults.rate.per_sec, 0.001, false)?,
+            },
+            search: Rate {
+                burst: number(&lookup, "SEARCH_BURST", defaults.search.burst, 1.0, false)?,
+                per_sec: number(
+                    &lookup,
+                    "SEARCH_PER_SEC",
+                    defaults.search.per_sec,
+                    0.001,
+                    false,
+                )?,
             },
             presence_threshold: number(
                 &lookup,
@@ -391,6 +408,8 @@ mod tests {
             ("VERSIONS_LIMIT", "5"),
             ("RATE_BURST", "3"),
             ("RATE_PER_SEC", "0.5"),
+            ("SEARCH_BURST", "2"),
+            ("SEARCH_PER_SEC", "0.25"),
             ("ALLOWED_ORIGINS", "https://a.example, https://b.example/ ,"),
             ("API_TOKEN", "t0k"),
             ("AUTH_SECRET", "  "),
@@ -401,6 +420,8 @@ mod tests {
         assert_eq!(c.limits.versions_limit, 5);
         assert_eq!(c.limits.rate.burst, 3.0);
         assert_eq!(c.limits.rate.per_sec, 0.5);
+        assert_eq!(c.limits.search.burst, 2.0);
+        assert_eq!(c.limits.search.per_sec, 0.25);
         assert_eq!(
             c.allowed_origins,
             vec!["https://a.example", "https://b.example"]

@@ -9,7 +9,7 @@
 use crate::identity;
 use crate::moderation::{Action, AddressBan};
 use crate::protocol::{ChatMessage, Reactions, User, Version};
-use crate::search::{SearchQuery, MARK_CLOSE, MARK_OPEN};
+use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
 /// What [`History::append`] did with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,16 +83,17 @@ pub trait History {
     fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String>;
     /// Messages after `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
-    /// The messages with `after < seq < before` whose current text matches `query`, best match first,
-    /// at most `limit`, each with a snippet of its text: hits between [`MARK_OPEN`] and [`MARK_CLOSE`],
-    /// not yet escaped (that is [`crate::search::snippet_html`]'s job).
+    /// Among the newest [`SEARCH_WINDOW`] messages with `after < seq < before` whose current text
+    /// matches `query`, the best ones first, at most `limit`, each with a snippet of its text: hits
+    /// between [`MARK_OPEN`] and [`MARK_CLOSE`], not yet escaped (that is
+    /// [`crate::search::snippet_html`]'s job); and when the window was full, its oldest `seq`.
     fn search(
         &self,
         query: &SearchQuery,
         after: u64,
         before: u64,
         limit: usize,
-    ) -> Result<Vec<(ChatMessage, String)>, String>;
+    ) -> Result<Found, String>;
     /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
     /// the room has reached revision `rev` (a trimmed message may have held the highest one).
     fn trim(&mut self, upto: u64, rev: u64);
@@ -308,21 +309,21 @@ impl History for MemoryHistory {
     }
     /// A stand-in for FTS5, enough for the room's tests: a message matches when its text contains every
     /// term (ignoring case, no stems); newer messages rank first; the snippet is the whole text with
-    /// the first hit of each term marked.
+    /// the first hit of each term marked. The window is the store's: the newest [`SEARCH_WINDOW`].
     fn search(
         &self,
         query: &SearchQuery,
         after: u64,
         before: u64,
         limit: usize,
-    ) -> Result<Vec<(ChatMessage, String)>, String> {
+    ) -> Result<Found, String> {
         self.check()?;
         let terms: Vec<String> = query
             .terms()
             .iter()
             .map(|t| t.text.to_lowercase())
             .collect();
-        Ok(self
+        let window: Vec<&ChatMessage> = self
             .messages
             .iter()
             .rev()
@@ -331,6 +332,13 @@ impl History for MemoryHistory {
                 let text = m.text.to_lowercase();
                 terms.iter().all(|t| text.contains(t.as_str()))
             })
+            .take(SEARCH_WINDOW)
+            .collect();
+        let older = (window.len() == SEARCH_WINDOW)
+            .then(|| window.last().map(|m| m.seq))
+            .flatten();
+        let hits = window
+            .into_iter()
             .take(limit)
             .map(|m| {
                 let mut snippet = m.text.clone();
@@ -345,7 +353,8 @@ impl History for MemoryHistory {
                 }
                 (m.clone(), snippet)
             })
-            .collect())
+            .collect();
+        Ok(Found { hits, older })
     }
 
     /// The revision needs no keeping here: nothing reads it back from memory.

@@ -193,11 +193,13 @@ pub enum ServerFrame<'a> {
         messages: &'a [ChatMessage],
         has_more: bool,
     },
-    /// The answer to a `search` frame, best match first.
+    /// The answer to a `search` frame, best match first, among the newest matches; `next_before`
+    /// (when older messages may match too) is the `before` that searches on from there.
     SearchResults {
         id: Option<&'a str>,
         results: &'a [SearchHit],
         has_more: bool,
+        next_before: Option<u64>,
     },
     Join {
         user: &'a User,
@@ -269,6 +271,9 @@ pub struct Announced {
     /// The longest search query, in characters, and the most results one search returns.
     pub query: usize,
     pub results: usize,
+    /// The connection's bucket for `search` frames (taken on top of `burst`/`per_sec`).
+    pub search_burst: f64,
+    pub search_per_sec: f64,
     /// Above this many members, presence goes by counts and `presence` frames.
     pub presence: u32,
     /// The longest roster page.
@@ -291,6 +296,8 @@ impl Announced {
             page: MAX_PAGE,
             query: MAX_QUERY_CHARS,
             results: MAX_RESULTS,
+            search_burst: limits.search.burst,
+            search_per_sec: limits.search.per_sec,
             presence: limits.presence_threshold,
             roster_page: MAX_ROSTER_PAGE,
             silent_after: limits.silent_after_secs,

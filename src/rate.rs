@@ -8,6 +8,12 @@ use serde::Serialize;
 pub const DEFAULT_RATE_BURST: f64 = 20.0;
 /// Default refill (`RATE_PER_SEC`): sustained messages per second per connection.
 pub const DEFAULT_RATE_PER_SEC: f64 = 10.0;
+/// Default search bucket (`SEARCH_BURST`, `SEARCH_PER_SEC`): searches a connection may make back to
+/// back, and per second after that. A search costs the room far more than a message (it reads the
+/// index, ranks, cuts snippets), so a connection's searches draw on a bucket of their own as well as
+/// on the frame bucket: ten searches a second would otherwise be within the frame rate.
+pub const DEFAULT_SEARCH_BURST: f64 = 5.0;
+pub const DEFAULT_SEARCH_PER_SEC: f64 = 1.0;
 /// Frames a connection may have refused by the rate limit in a row (nothing let through in between)
 /// before the room closes it with 1008: a client that retries politely never gets near it.
 pub const FLOOD_STRIKES: u32 = 100;

@@ -29,7 +29,7 @@
 //!
 //! Hibernation wipes this struct. What must survive lives elsewhere — messages in SQLite, each member
 //! in its socket's attachment — and [`Room::restore`] rebuilds the roster after a wake. Rate-limit
-//! buckets restart full after a wake; that loses nothing, because the runtime only hibernates a room
+//! buckets (frames, and searches: [`Member`]) restart full after a wake; that loses nothing, because the runtime only hibernates a room
 //! after ~10 s without events, by which time every bucket has refilled anyway.
 
 use std::collections::{BTreeMap, HashMap};
@@ -43,7 +43,7 @@ use crate::moderation::{Action, AddressBan, Change, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
-use crate::search::{snippet_html, SearchHit, SearchRequest};
+use crate::search::{snippet_html, Found, SearchHit, SearchPage, SearchRequest};
 use crate::session::Role;
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
 use crate::webhook::{self, EventKind, ReactionChange};
@@ -157,6 +157,9 @@ pub struct Member<S> {
     /// Where it connected from (hashed), in an open room: what a ban of its uid also bars.
     pub address: Option<AddressTag>,
     bucket: TokenBucket,
+    /// Searches draw on this bucket too (`limits.search`): each costs the room's only thread far more
+    /// than a message, so the frame rate alone would let one socket keep the room busy searching.
+    searches: TokenBucket,
     /// Frames refused by the rate limit since the last one it let through.
     strikes: u32,
     /// When the room last heard from it: joined (or rebuilt after a wake), or sent a frame. A `ping`
@@ -364,6 +367,7 @@ impl<S: Place> Room<S> {
             role: Role::Member,
             address: None,
             bucket: TokenBucket::full(&self.limits.rate, now_ms as f64),
+            searches: TokenBucket::full(&self.limits.search, now_ms as f64),
             strikes: 0,
             seen_ms: now_ms,
         };
@@ -889,13 +893,14 @@ impl<S: Place> Room<S> {
                 Ok(None)
             }
             ClientFrame::Search { request, id } => {
-                let (results, has_more) = self.search(history, &request)?;
+                let page = self.search(history, &request)?;
                 effects.push(Effect::Send {
                     to: conn_id.to_string(),
                     frame: ServerFrame::SearchResults {
                         id: id.as_deref(),
-                        results: &results,
-                        has_more,
+                        results: &page.results,
+                        has_more: page.has_more,
+                        next_before: page.next_before,
                     }
                     .to_json(),
                 });
@@ -1201,16 +1206,17 @@ impl<S: Place> Room<S> {
     }
 
     /// A search of the kept history (`GET …/search` and the `search` frame alike): the best matches
-    /// among messages before `request.before`, at most `request.limit`, each with its HTML snippet,
-    /// and whether more matched. Messages past the history limit are hidden here as in every read,
-    /// also while the batched trim has not deleted them yet; deleted ones have no text left to match.
+    /// among the newest [`crate::search::SEARCH_WINDOW`] matching messages before `request.before`, at
+    /// most `request.limit`, each with its HTML snippet; whether more matched, and where to search on
+    /// when older messages may match too. Messages past the history limit are hidden here as in every
+    /// read, also while the batched trim has not deleted them yet; deleted ones have no text left.
     pub fn search(
         &self,
         history: &dyn History,
         request: &SearchRequest,
-    ) -> Result<(Vec<SearchHit>, bool), Problem> {
+    ) -> Result<SearchPage, Problem> {
         let before = request.before.unwrap_or(u64::MAX).min(self.last_seq + 1);
-        let mut hits = history
+        let Found { mut hits, older } = history
             .search(
                 &request.query,
                 self.oldest_kept_after(),
@@ -1218,7 +1224,7 @@ impl<S: Place> Room<S> {
                 request.limit + 1,
             )
             .map_err(storage)?;
-        let has_more = hits.len() > request.limit;
+        let has_more = hits.len() > request.limit || older.is_some();
         hits.truncate(request.limit);
         let results = hits
             .into_iter()
@@ -1227,7 +1233,11 @@ impl<S: Place> Room<S> {
                 snippet: snippet_html(&raw),
             })
             .collect();
-        Ok((results, has_more))
+        Ok(SearchPage {
+            results,
+            has_more,
+            next_before: older,
+        })
     }
 
     /// A page of the texts message `seq` has had: the newest `limit` numbered below `before` (default:
@@ -1388,6 +1398,20 @@ impl<S: Place> Room<S> {
                 "too many frames; this one was dropped, slow down",
                 op.id(),
             )],
+            // Refused here, on arrival: a refused search costs the room nothing but this answer. Not a
+            // strike towards the flood rule, which is about frames (the frame token was there).
+            ClientFrame::Search { id, .. }
+                if !member.searches.take(&self.limits.search, now_ms as f64) =>
+            {
+                // A fixed text: formatting the f64 rates here would link float printing into the wasm
+                // (~1 KB gzipped) for a figure `welcome.limits` already gives.
+                vec![error_to(
+                    conn_id,
+                    ErrorCode::RateLimited,
+                    "too many searches (see search_burst and search_per_sec in welcome.limits); this one was dropped",
+                    id.as_deref(),
+                )]
+            }
             op => {
                 if let Err(p) = obeys_rules(&mut self.rules, member, &op, now_ms) {
                     return vec![error_to(conn_id, p.code, &p.message, op.id())];
@@ -3027,6 +3051,95 @@ mod tests {
     }
 
     #[test]
+    fn a_connections_searches_draw_on_a_bucket_of_their_own_and_never_hold_up_its_messages() {
+        let mut h = MemoryHistory::default();
+        let limits = Limits {
+            search: Rate {
+                burst: 2.0,
+                per_sec: 0.5,
+            },
+            ..Limits::default()
+        };
+        let mut r: Room<()> = Room::new("lobby", limits, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+        r.join(user("b", "bob"), (), None, &h, 0).unwrap();
+        let search = |r: &mut Room<()>, h: &mut MemoryHistory, conn: &str, id: &str, now| {
+            let frame = serde_json::json!({"type":"search","q":"hello","id":id});
+            let effects = send(r, conn, frame, h, now);
+            let answer = frames_for(&effects, conn).pop().unwrap();
+            (answer["type"].clone(), answer["code"].clone())
+        };
+        let ok = (Value::from("search_results"), Value::Null);
+        let limited = (Value::from("error"), Value::from("rate_limited"));
+        // Within the frame rate (20 at once), but the third search at once is one too many.
+        assert_eq!(search(&mut r, &mut h, "a", "s1", 0), ok);
+        assert_eq!(search(&mut r, &mut h, "a", "s2", 0), ok);
+        assert_eq!(search(&mut r, &mut h, "a", "s3", 0), limited);
+        // Messages pass all the same, and another connection's searches are its own.
+        let effects = send(
+            &mut r,
+            "a",
+            serde_json::json!({"type":"message","text":"hello","id":"m1"}),
+            &mut h,
+            0,
+        );
+        assert_eq!(frames_for(&effects, "a")[0]["type"], "ack");
+        assert_eq!(search(&mut r, &mut h, "b", "s4", 0), ok);
+        // One search back every 2 s (0.5 a second).
+        assert_eq!(search(&mut r, &mut h, "a", "s5", 1_000), limited);
+        assert_eq!(search(&mut r, &mut h, "a", "s6", 2_000), ok);
+    }
+
+    #[test]
+    fn a_search_ranks_the_newest_matches_and_says_where_to_search_on() {
+        let mut h = MemoryHistory::default();
+        let limits = Limits {
+            rate: Rate {
+                burst: 1000.0,
+                per_sec: 1000.0,
+            },
+            ..Limits::default()
+        };
+        let mut r: Room<()> = Room::new("lobby", limits, 0);
+        r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+        let window = crate::search::SEARCH_WINDOW as u64;
+        for i in 1..=window + 5 {
+            let text = format!("apple {i}");
+            send(
+                &mut r,
+                "a",
+                serde_json::json!({"type":"message","text":text}),
+                &mut h,
+                1,
+            );
+        }
+        let ask = |r: &mut Room<()>, h: &mut MemoryHistory, frame: Value| {
+            results(&send(r, "a", frame, h, 2), "a")
+        };
+        let (seqs, frame) = ask(
+            &mut r,
+            &mut h,
+            serde_json::json!({"type":"search","q":"apple","limit":3}),
+        );
+        assert_eq!(seqs, vec![window + 5, window + 4, window + 3]);
+        // The window held the newest 200 (seqs 6..=205): older ones may match too.
+        assert_eq!(
+            (frame["has_more"].clone(), frame["next_before"].clone()),
+            (true.into(), 6.into())
+        );
+        let (seqs, frame) = ask(
+            &mut r,
+            &mut h,
+            serde_json::json!({"type":"search","q":"apple","before":6}),
+        );
+        assert_eq!(seqs, vec![5, 4, 3, 2, 1]);
+        assert_eq!(
+            (frame["has_more"].clone(), frame["next_before"].clone()),
+            (false.into(), Value::Null)
+        );
+    }
+
+    #[test]
     fn a_search_never_finds_deleted_or_trimmed_messages_and_bad_queries_are_refused() {
         let mut h = MemoryHistory::default();
         let mut r: Room<()> = Room::new(
@@ -3146,7 +3259,7 @@ mod tests {
             *announced,
             serde_json::json!({"text": 4000, "name": 32, "id": 64, "frame_bytes": 65536,
                 "burst": 3.0, "per_sec": 0.5, "page": 1000, "query": 200, "results": 50,
-                "presence": 100, "roster_page": 500, "silent_after": 120, "versions": 100})
+                "search_burst": 5.0, "search_per_sec": 1.0, "presence": 100, "roster_page": 500, "silent_after": 120, "versions": 100})
         );
     }
 

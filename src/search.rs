@@ -10,6 +10,14 @@
 //! character is literal and only the tokenizer sees it; the strings are joined by spaces (AND). `OR`
 //! is then just the word "or", `NEAR(` the word "near", an unbalanced quote or parenthesis nothing at
 //! all. The one operator we build ourselves is a trailing `*` (prefix search: `run*`).
+//!
+//! **Bounded work.** A search runs on the room's only thread, so what one query may cost is bounded
+//! here, before SQLite sees it: a prefix needs [`MIN_PREFIX_CHARS`] characters (a one-letter prefix
+//! matches nearly every word, and FTS5 merges the lists of all of them), a query holds at most
+//! [`MAX_PREFIX_TERMS`] prefixes, and a term said twice is searched once. The store answers from the
+//! FTS5 prefix indexes for two- and three-character prefixes (migration 6) and ranks only the newest
+//! [`SEARCH_WINDOW`] matches; [`Found::older`] says where to go on from. Measured on 4,000 messages of
+//! ~2.5 KB: `a* b* … p*` cost ~370 ms before; the broadest query allowed now costs a few ms.
 
 use serde::Serialize;
 
@@ -23,6 +31,17 @@ pub const MAX_QUERY_TERMS: usize = 16;
 /// Most results one search returns, and how many when the client does not say.
 pub const MAX_RESULTS: usize = 50;
 pub const DEFAULT_RESULTS: usize = 20;
+/// Fewest characters before a `*`: `a*` would merge the index entries of every word starting with
+/// "a" (FTS5 has no prefix index for one character), ~20 ms per such term on 4,000 messages.
+pub const MIN_PREFIX_CHARS: usize = 2;
+/// Most prefix terms in one query: each one reads a whole prefix index entry (every row holding a
+/// word that starts so) and adds its hits to the ranking and the snippet of every candidate row.
+pub const MAX_PREFIX_TERMS: usize = 4;
+/// How many matches a search ranks: the newest this many before `before`. `ORDER BY rank` computes
+/// bm25 for every row it orders, so ranking all matches of a broad query in a big room costs the
+/// room's thread time in proportion to the room; ranking a window of the newest costs at most this.
+/// Older matches are reached by searching again with `before` = [`Found::older`].
+pub const SEARCH_WINDOW: usize = 200;
 
 /// What SQLite's `snippet()` puts around a hit: two private-use characters, which the tokenizer
 /// treats as text. [`snippet_html`] turns them into `<mark>` and `</mark>` after escaping the rest.
@@ -44,7 +63,9 @@ pub struct SearchQuery {
     terms: Vec<Term>,
 }
 
-fn bad_query(message: impl Into<String>) -> Problem {
+// The refusals' texts are fixed strings, their figures written out (a test checks them against the
+// constants): a `format!` would cost wasm bytes for nothing.
+fn bad_query(message: &str) -> Problem {
     Problem::new(ErrorCode::BadQuery, message)
 }
 
@@ -63,9 +84,7 @@ impl SearchQuery {
     /// [`MAX_QUERY_CHARS`] or more than [`MAX_QUERY_TERMS`] terms: `bad_query`.
     pub fn parse(raw: &str) -> Result<SearchQuery, Problem> {
         if raw.len() > MAX_QUERY_CHARS && raw.chars().count() > MAX_QUERY_CHARS {
-            return Err(bad_query(format!(
-                "the search is longer than {MAX_QUERY_CHARS} characters"
-            )));
+            return Err(bad_query("the search is longer than 200 characters"));
         }
         let cleaned: String = raw
             .chars()
@@ -91,15 +110,33 @@ impl SearchQuery {
             }
         }
         terms.retain(|t| searchable(&t.text));
+        if terms.len() > MAX_QUERY_TERMS {
+            return Err(bad_query("the search has more than 16 words"));
+        }
+        // A term said twice finds the same rows once more, at the full price again: searched once.
+        // (Compared as typed: the tokenizer folds case, so "Run" and "run" both stay, harmlessly.)
+        let mut unique: Vec<Term> = Vec::with_capacity(terms.len());
+        for term in terms {
+            if !unique.contains(&term) {
+                unique.push(term);
+            }
+        }
+        let terms = unique;
         if terms.is_empty() {
             return Err(bad_query(
                 "nothing to search for: type a word (punctuation alone is not searched)",
             ));
         }
-        if terms.len() > MAX_QUERY_TERMS {
-            return Err(bad_query(format!(
-                "the search has more than {MAX_QUERY_TERMS} words"
-            )));
+        if terms
+            .iter()
+            .any(|t| t.prefix && t.text.chars().count() < MIN_PREFIX_CHARS)
+        {
+            return Err(bad_query(
+                "a prefix search (word*) needs at least 2 characters before the *",
+            ));
+        }
+        if terms.iter().filter(|t| t.prefix).count() > MAX_PREFIX_TERMS {
+            return Err(bad_query("the search has more than 4 prefixes (word*)"));
         }
         Ok(SearchQuery {
             raw: raw.to_string(),
@@ -119,15 +156,38 @@ impl SearchQuery {
     /// The FTS5 expression: each term an FTS5 string (its `"` doubled), a prefix one followed by `*`,
     /// all of them required (juxtaposition is AND).
     pub fn to_fts(&self) -> String {
-        self.terms
-            .iter()
-            .map(|t| {
-                let star = if t.prefix { " *" } else { "" };
-                format!("\"{}\"{star}", t.text.replace('"', "\"\""))
-            })
-            .collect::<Vec<_>>()
-            .join(" ")
+        let mut fts = String::new();
+        for t in &self.terms {
+            if !fts.is_empty() {
+                fts.push(' ');
+            }
+            fts.push('"');
+            fts.push_str(&t.text.replace('"', "\"\""));
+            fts.push('"');
+            if t.prefix {
+                fts.push_str(" *");
+            }
+        }
+        fts
     }
+}
+
+/// What the store found for a search: the best matches among the newest [`SEARCH_WINDOW`], each with
+/// its raw snippet, and, when the window was full, `older`: the oldest `seq` it covered, below which
+/// more messages may match (search again with `before` = `older`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Found {
+    pub hits: Vec<(ChatMessage, String)>,
+    pub older: Option<u64>,
+}
+
+/// A search's answer (`GET …/search` and `search_results`): the results, best first; whether more
+/// matched; and when older messages may match too, the `before` that searches on from there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchPage {
+    pub results: Vec<SearchHit>,
+    pub has_more: bool,
+    pub next_before: Option<u64>,
 }
 
 /// A search as a client asks for it: the query, only messages with `seq < before` (all when `None`),
@@ -144,11 +204,12 @@ pub fn result_limit(limit: Option<u64>) -> Result<usize, Problem> {
     match limit {
         None => Ok(DEFAULT_RESULTS),
         Some(n) if (1..=MAX_RESULTS as u64).contains(&n) => Ok(n as usize),
-        Some(_) => Err(Problem::new(
-            ErrorCode::BadLimit,
-            format!("limit must be an integer from 1 to {MAX_RESULTS}"),
-        )),
+        Some(_) => Err(bad_limit()),
     }
+}
+
+fn bad_limit() -> Problem {
+    Problem::new(ErrorCode::BadLimit, "limit must be an integer from 1 to 50")
 }
 
 impl SearchRequest {
@@ -157,14 +218,7 @@ impl SearchRequest {
     pub fn from_query(query: &[(String, String)]) -> Result<SearchRequest, Problem> {
         let get = |key: &str| crate::routes::query_value(query, key);
         let limit = get("limit")
-            .map(|l| {
-                l.parse::<u64>().map_err(|_| {
-                    Problem::new(
-                        ErrorCode::BadLimit,
-                        format!("limit must be an integer from 1 to {MAX_RESULTS}"),
-                    )
-                })
-            })
+            .map(|l| l.parse::<u64>().map_err(|_| bad_limit()))
             .transpose()?;
         let before = get("before")
             .map(|b| {
@@ -293,6 +347,63 @@ mod tests {
         let words = vec!["w"; MAX_QUERY_TERMS + 1].join(" ");
         assert_eq!(code(&words), ErrorCode::BadQuery);
         assert!(SearchQuery::parse(&vec!["w"; MAX_QUERY_TERMS].join(" ")).is_ok());
+    }
+
+    #[test]
+    fn prefixes_need_two_characters_and_at_most_four_per_query() {
+        // The issue's query: sixteen one-letter prefixes, each merging the index of every word.
+        let broad: Vec<String> = ('a'..='p').map(|c| format!("{c}*")).collect();
+        assert_eq!(code(&broad.join(" ")), ErrorCode::BadQuery);
+        let one = SearchQuery::parse("a*").unwrap_err();
+        assert_eq!(one.code, ErrorCode::BadQuery);
+        assert!(
+            one.message.contains("at least 2 characters"),
+            "{}",
+            one.message
+        );
+        assert_eq!(code("é*"), ErrorCode::BadQuery);
+        assert_eq!(fts("ab*"), r#""ab" *"#);
+        assert_eq!(fts("éa*"), r#""éa" *"#);
+        // A one-letter *word* is still a word.
+        assert_eq!(fts("a"), r#""a""#);
+        let four = "ab* cd* ef* gh* plain words";
+        assert_eq!(SearchQuery::parse(four).unwrap().terms().len(), 6);
+        let five = SearchQuery::parse("ab* cd* ef* gh* ij*").unwrap_err();
+        assert_eq!(five.code, ErrorCode::BadQuery);
+        let most = format!("more than {MAX_PREFIX_TERMS} prefixes");
+        assert!(five.message.contains(&most), "{}", five.message);
+        let least = format!("at least {MIN_PREFIX_CHARS} characters");
+        assert!(one.message.contains(&least), "{}", one.message);
+    }
+
+    #[test]
+    fn the_refusals_name_the_limits_in_force() {
+        let message = |q: &str| SearchQuery::parse(q).unwrap_err().message;
+        let long = message(&"x".repeat(MAX_QUERY_CHARS + 1));
+        assert!(
+            long.contains(&format!(" {MAX_QUERY_CHARS} characters")),
+            "{long}"
+        );
+        let wordy = message(&vec!["w"; MAX_QUERY_TERMS + 1].join(" "));
+        assert!(
+            wordy.contains(&format!(" {MAX_QUERY_TERMS} words")),
+            "{wordy}"
+        );
+        let limit = result_limit(Some(0)).unwrap_err().message;
+        assert!(limit.ends_with(&format!(" {MAX_RESULTS}")), "{limit}");
+    }
+
+    #[test]
+    fn a_term_said_twice_is_searched_once() {
+        assert_eq!(fts("run run run*  run* \"run\""), r#""run" "run" *"#);
+        // So repeating a prefix does not get past the cap either.
+        assert_eq!(
+            SearchQuery::parse(&vec!["ab*"; 16].join(" "))
+                .unwrap()
+                .terms()
+                .len(),
+            1
+        );
     }
 
     proptest::proptest! {

@@ -209,6 +209,7 @@ fn server_samples() -> Vec<(String, Value)> {
             id: Some("s1"),
             results: &hits,
             has_more: false,
+            next_before: Some(2),
         },
         ServerFrame::Join { user: &anon },
         ServerFrame::Leave { user: &anon },

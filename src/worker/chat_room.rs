@@ -326,8 +326,10 @@ impl DurableObject for ChatRoom {
             RoomCall::Search { request, .. } => {
                 let inner = self.inner.borrow();
                 match inner.room.search(&inner.store, &request) {
-                    Ok((results, has_more)) => json_response(
-                        json!({"results": results, "has_more": has_more}).to_string(),
+                    Ok(page) => json_response(
+                        json!({"results": page.results, "has_more": page.has_more,
+                            "next_before": page.next_before})
+                        .to_string(),
                         200,
                     ),
                     Err(p) => problem_response(&p),

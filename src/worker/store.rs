@@ -14,7 +14,7 @@ use crate::history::{sender_key, Appended, History};
 use crate::identity::AddressTag;
 use crate::moderation::{Action, AddressBan, Rules, Stored};
 use crate::protocol::{ChatMessage, Reactions, User, Version};
-use crate::search::{SearchQuery, MARK_CLOSE, MARK_OPEN};
+use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
 /// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
@@ -97,7 +97,34 @@ const MIGRATIONS: &[&str] = &[
      CREATE TABLE mutes (uid TEXT PRIMARY KEY, until INTEGER NOT NULL);
      CREATE TABLE moderation_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
        record TEXT NOT NULL);",
-    // 6: bans that hold in an open room. The addresses (hashed: `identity::AddressTag`) a banned author
+    // 6: prefix indexes. Without them FTS5 answers `ab*` by merging the entries of every word that
+    // starts with "ab", in full, before the first row comes out; with `prefix='2 3'` it keeps one
+    // more entry per two- and three-character prefix, read like a word's (and stopped early by
+    // `LIMIT`). One-character prefixes are refused (`search::MIN_PREFIX_CHARS`); longer ones are
+    // narrower. The table is made anew (the option cannot be added to an existing one) and every
+    // message is indexed again by [`Store::index_some`]: `fts_pending` = the newest `seq`, so the
+    // triggers (same text as migration 4) leave the not-yet-indexed rows alone meanwhile.
+    "DROP TRIGGER messages_fts_insert;
+     DROP TRIGGER messages_fts_update;
+     DROP TRIGGER messages_fts_delete;
+     DROP TABLE messages_fts;
+     CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq',
+       tokenize='porter unicode61 remove_diacritics 2', prefix='2 3');
+     INSERT OR REPLACE INTO meta (key, value)
+       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));
+     CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+     END;
+     CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
+       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
+       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
+     END;
+     CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
+       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
+     END;",
+    // 7: bans that hold in an open room. The addresses (hashed: `identity::AddressTag`) a banned author
     // was connected from, until when, and which uid's ban barred them (its unban lifts them).
     // `require_identity` lives in `meta` beside slow mode.
     "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
@@ -560,33 +587,48 @@ impl History for Store {
         )
     }
 
-    /// The FTS5 query with its best-first order (`rank` is bm25) runs inside, limited there, so SQLite
-    /// takes the index's fast path; the join then reads only the rows returned. `snippet()` marks the
-    /// hits with the private-use characters [`crate::search::snippet_html`] turns into `<mark>`, in a
-    /// window of up to 16 tokens.
+    /// Two statements. The first finds where the window ends: the [`SEARCH_WINDOW`]th newest match
+    /// (none: fewer matched, the window is everything), in rowid order, which FTS5 walks newest first
+    /// and stops at `LIMIT` (no ranking, no snippet). The second ranks inside the window only —
+    /// `ORDER BY rank` computes bm25 for every row it orders, which over all matches of a broad query
+    /// was most of its cost — limited there, so the join reads only the rows returned. `snippet()`
+    /// marks the hits with the private-use characters [`crate::search::snippet_html`] turns into
+    /// `<mark>`, in a window of up to 16 tokens.
     fn search(
         &self,
         query: &SearchQuery,
         after: u64,
         before: u64,
         limit: usize,
-    ) -> Result<Vec<(ChatMessage, String)>, String> {
+    ) -> Result<Found, String> {
+        let expr = query.to_fts();
+        let oldest = self.number(
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ? AND rowid < ?
+             ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            vec![
+                expr.as_str().into(),
+                int(after),
+                int(before),
+                int(SEARCH_WINDOW as u64 - 1),
+            ],
+        )?;
+        let older = (oldest > 0).then_some(oldest);
         let sql = format!(
             "SELECT {COLUMNS}, snip FROM (
                SELECT rowid AS hit, rank AS score,
                       snippet(messages_fts, 0, ?, ?, '…', 16) AS snip
-               FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ? AND rowid < ?
+               FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ? AND rowid < ?
                ORDER BY rank LIMIT ?)
              JOIN messages ON seq = hit ORDER BY score, seq DESC"
         );
-        Ok(self
+        let hits = self
             .query(
                 &sql,
                 vec![
                     MARK_OPEN.to_string().into(),
                     MARK_CLOSE.to_string().into(),
-                    query.to_fts().into(),
-                    int(after),
+                    expr.into(),
+                    int(oldest.max(after + 1)),
                     int(before),
                     int(limit as u64),
                 ],
@@ -596,7 +638,8 @@ impl History for Store {
                 let message = row.message();
                 (message, row.text())
             })
-            .collect())
+            .collect();
+        Ok(Found { hits, older })
     }
 
     fn trim(&mut self, upto: u64, rev: u64) {

@@ -51,6 +51,8 @@ export interface Limits {
   page: number;
   query: number;
   results: number;
+  search_burst: number;
+  search_per_sec: number;
   presence: number;
   roster_page: number;
   silent_after: number;
@@ -131,6 +133,8 @@ export interface SearchResultsFrame {
   id: string | null;
   results: SearchHit[];
   has_more: boolean;
+  /** When older messages may match too: the `before` that searches on from where this one stopped. */
+  next_before: number | null;
 }
 
 export interface JoinFrame {
