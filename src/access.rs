@@ -10,10 +10,10 @@
 
 use crate::auth;
 use crate::config::Config;
+use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::{self, AddressTag, Key};
 use crate::jwt::{self, Checked, KeyCheck};
-use crate::room::Framing;
 use crate::routes::query_value;
 use crate::session::{Role, Session};
 use crate::subprotocol::Offer;

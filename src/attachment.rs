@@ -16,9 +16,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{Framing, User};
 use crate::identity::AddressTag;
-use crate::protocol::User;
-use crate::room::Framing;
 use crate::session::Role;
 
 /// A socket's attachment.

@@ -8,9 +8,9 @@
 
 use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
+use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::{self, AddressTag};
-use crate::room::Framing;
 use crate::search::SearchRequest;
 use crate::session::Role;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};

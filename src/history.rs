@@ -6,9 +6,9 @@
 //! runtime commits a batch of them together, and the frames that follow are held by the output gate
 //! until that commit is durable.
 
-use crate::identity;
+use crate::domain::sender_key;
+use crate::domain::{ChatMessage, Reactions, Version};
 use crate::moderation::{Action, AddressBan};
-use crate::protocol::{ChatMessage, Reactions, User, Version};
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
 /// What [`History::append`] did with a message.
@@ -23,18 +23,6 @@ pub enum Appended {
     /// text. It is somebody else's message (or a client reusing an id), so it must not be acknowledged
     /// as this one.
     Conflict,
-}
-
-/// Whose client ids a message's `id` is unique among: an identified sender's (`u:<uid>`, whatever name
-/// it uses); the HTTP API's, by the bot's name (`a:<name>`: no socket can reach it, so nobody can take
-/// a bot's ids first); else an anonymous sender name's (`n:<name>`, as in protocol v1, so a client
-/// retrying over a new connection, with a new anonymous uid, is still recognised).
-pub fn sender_key(from: &User) -> String {
-    match from.uid.as_deref() {
-        Some(uid) if !identity::is_anonymous(uid) => format!("u:{uid}"),
-        _ if from.id == identity::API_CONN_ID => format!("a:{}", from.name),
-        _ => format!("n:{}", from.name),
-    }
 }
 
 /// The room's persistent message log, with each message's versions, reactions, and the read marks of

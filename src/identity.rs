@@ -8,7 +8,7 @@
 //! right an identity gives (editing, reacting, read state: [`is_anonymous`]).
 //!
 //! Who posts through the HTTP API ([`API_CONN_ID`]) is not a name anyone can type: its messages are
-//! deduplicated in a namespace of their own (`history::sender_key`).
+//! deduplicated in a namespace of their own (`domain::sender_key`).
 //!
 //! A client's address is kept only as an [`AddressTag`] (a hash of it, or of its IPv6 /64), for the
 //! bans that must hold in an open room, where a new key is one click away.

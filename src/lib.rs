@@ -5,6 +5,7 @@
 //! # Layout
 //! The pure core (no `worker::`, tested with plain `cargo test`), from the edges in:
 //! - [`error`] — every error code with its HTTP status and close code, and [`error::Problem`].
+//! - [`domain`] — the types every feature speaks of: `User`, `ChatMessage`, `Version`, `Framing`.
 //! - [`validate`] — checked input (room and user names, ids, texts, queries) and the fixed sizes.
 //! - [`rate`] — the per-connection token bucket and the flood rule.
 //! - [`config`] — every environment knob, parsed once, and the configurable [`config::Limits`].
@@ -39,6 +40,7 @@ pub mod auth;
 pub mod call;
 pub mod config;
 pub mod delivery;
+pub mod domain;
 pub mod error;
 pub mod history;
 pub mod identity;

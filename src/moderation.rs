@@ -21,9 +21,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
+use crate::domain::User;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::{self, AddressTag};
-use crate::protocol::User;
 
 /// The longest mute: thirty days (a longer one is a ban).
 pub const MAX_MUTE_SECS: u64 = 30 * 24 * 3600;
@@ -338,7 +338,7 @@ impl Rules {
         }
     }
 
-    /// Whether `sender` (its [`crate::history::sender_key`]) may make `change` now under slow mode;
+    /// Whether `sender` (its [`crate::domain::sender_key`]) may make `change` now under slow mode;
     /// if so, counts it as made. Moderators are exempt (the caller does not ask for them).
     pub fn check_slow_mode(
         &mut self,

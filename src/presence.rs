@@ -12,9 +12,8 @@
 //!
 //! Pure bookkeeping: time is passed in, the room decides when to ask.
 
+use crate::domain::User;
 use std::collections::VecDeque;
-
-use crate::protocol::User;
 
 /// The most users a `presence` frame names in `joined` (and in `left`): the latest ones.
 pub const PRESENCE_SAMPLE: usize = 20;

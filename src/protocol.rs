@@ -6,123 +6,19 @@
 //! `bad_json` and a well-formed but meaningless frame to `bad_request`, each with a message a person
 //! can act on — and nothing a client sends can make the decoder panic.
 
-use std::collections::BTreeMap;
+use crate::domain::ChatMessage;
+use crate::domain::Reactions;
+use crate::domain::User;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
-use crate::identity;
 use crate::moderation::{Action, Record};
 use crate::presence::MAX_ROSTER_PAGE;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
 use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
-
-/// A person (one connection) in a room: `id` tells connections apart, `uid` is the stable author id
-/// of an identified client (from its `key=` or signed token), `anon:<id>` for an anonymous one (see
-/// [`identity`]), `null` only for the HTTP API's bot and on servers before anonymous uids.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct User {
-    pub id: String,
-    pub name: String,
-    #[serde(default)]
-    pub uid: Option<String>,
-}
-
-impl User {
-    /// The member a connection `id` is: its identity's uid, or an anonymous uid of its own.
-    pub fn connection(id: String, name: String, uid: Option<String>) -> User {
-        let uid = uid.unwrap_or_else(|| identity::anonymous_uid(&id));
-        User {
-            id,
-            name,
-            uid: Some(uid),
-        }
-    }
-
-    /// Who acts through the HTTP API: the name given, the API's connection id, no author id.
-    pub fn api(name: &str) -> User {
-        User {
-            id: identity::API_CONN_ID.to_string(),
-            name: name.to_string(),
-            uid: None,
-        }
-    }
-
-    /// The uid of an identity (a key or a token), not of an anonymous connection or the API.
-    pub fn identity(&self) -> Option<&str> {
-        self.uid
-            .as_deref()
-            .filter(|uid| !identity::is_anonymous(uid))
-    }
-}
-
-/// Reaction counts of a message: emoji → how many authors reacted with it (only counts above 0).
-pub type Reactions = BTreeMap<String, u32>;
-
-/// A stored chat message, as it travels in `message` frames, `welcome.history` and the HTTP API. A
-/// living object: edits, deletion and reactions change it, each change under a new room `rev`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChatMessage {
-    pub seq: u64,
-    /// The client's idempotency id, if it sent one.
-    pub id: Option<String>,
-    pub from: User,
-    /// The current text; empty once deleted.
-    pub text: String,
-    /// Milliseconds since the Unix epoch, stamped by the room.
-    pub ts: u64,
-    /// The `seq` this message replies to.
-    #[serde(default)]
-    pub reply_to: Option<u64>,
-    /// When the text was last edited (ms), `None` if never.
-    #[serde(default)]
-    pub edited_at: Option<u64>,
-    /// 1 for the original text, +1 per edit.
-    #[serde(default = "first_version")]
-    pub version: u32,
-    /// A tombstone: the text, every earlier version and the reactions are gone; seq, author and time
-    /// stay.
-    #[serde(default)]
-    pub deleted: bool,
-    #[serde(default)]
-    pub reactions: Reactions,
-    /// The room revision of this message's last change (its store, edit, deletion or a reaction).
-    #[serde(default)]
-    pub rev: u64,
-}
-
-fn first_version() -> u32 {
-    1
-}
-
-impl ChatMessage {
-    /// A new message as the room stores it: version 1, no edits, no reactions.
-    pub fn new(seq: u64, id: Option<String>, from: User, text: String, ts: u64) -> Self {
-        ChatMessage {
-            seq,
-            id,
-            from,
-            text,
-            ts,
-            reply_to: None,
-            edited_at: None,
-            version: 1,
-            deleted: false,
-            reactions: Reactions::new(),
-            rev: 0,
-        }
-    }
-}
-
-/// One text a message has had: `version` 1 is the original, `at` when it was written (ms).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Version {
-    pub version: u32,
-    pub text: String,
-    pub at: u64,
-}
 
 /// Frames the room sends. Serialized once per event, however many sockets receive it.
 // A frame is built and serialized at once, never stored or moved around, so the size of its largest

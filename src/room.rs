@@ -32,16 +32,18 @@
 //! buckets (frames, and searches: [`Member`]) restart full after a wake; that loses nothing, because the runtime only hibernates a room
 //! after ~10 s without events, by which time every bucket has refilled anyway.
 
+use crate::domain::Framing;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use crate::config::Limits;
+use crate::domain::{ChatMessage, User, Version};
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
 use crate::moderation::{Action, AddressBan, Change, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
-use crate::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User, Version};
+use crate::protocol::{Announced, ClientFrame, ServerFrame};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
 use crate::search::{snippet_html, Found, SearchHit, SearchPage, SearchRequest};
 use crate::session::Role;
@@ -113,16 +115,6 @@ impl From<Option<u64>> for Joining {
             ..Joining::default()
         }
     }
-}
-
-/// How a connection takes its frames: one WebSocket frame each (v1), or everything a turn holds for
-/// it in one `batch` frame (`batch=1`, see [`crate::delivery`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Framing {
-    #[default]
-    Single,
-    Batch,
 }
 
 /// Read marks are announced at most once per author per this many milliseconds.
@@ -1717,7 +1709,7 @@ fn obeys_rules<S>(
         _ => Change::Reaction,
     };
     if member.role != Role::Moderator {
-        rules.check_slow_mode(change, &crate::history::sender_key(&member.user), now_ms)?;
+        rules.check_slow_mode(change, &crate::domain::sender_key(&member.user), now_ms)?;
     }
     Ok(())
 }

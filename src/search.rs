@@ -21,8 +21,8 @@
 
 use serde::Serialize;
 
+use crate::domain::ChatMessage;
 use crate::error::{ErrorCode, Problem};
-use crate::protocol::ChatMessage;
 
 /// Longest query, in characters: a search box, not a document.
 pub const MAX_QUERY_CHARS: usize = 200;

@@ -24,8 +24,9 @@
 //! and then the payload's bytes: frames pass through without being escaped or parsed again.
 
 use crate::delivery;
+use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
-use crate::room::{Effect, Framing};
+use crate::room::Effect;
 use crate::validate::RoomName;
 
 /// Default most client sockets one object holds (`SHARD_SOCKETS`): a quarter of the runtime's 32,768

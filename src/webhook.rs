@@ -20,8 +20,8 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use sha2::Sha256;
 
+use crate::domain::{ChatMessage, User};
 use crate::moderation::Record;
-use crate::protocol::{ChatMessage, User};
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "X-Edge-Chat-Signature";

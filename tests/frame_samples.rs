@@ -12,9 +12,10 @@ use std::collections::BTreeMap;
 
 use edge_chat::config::Limits;
 use edge_chat::delivery;
+use edge_chat::domain::{ChatMessage, User};
 use edge_chat::error::ErrorCode;
 use edge_chat::moderation::{Action, Rules, Stored};
-use edge_chat::protocol::{Announced, ChatMessage, ClientFrame, ServerFrame, User};
+use edge_chat::protocol::{Announced, ClientFrame, ServerFrame};
 use edge_chat::search::SearchHit;
 use edge_chat::session::Role;
 use serde_json::{json, Value};

@@ -3,9 +3,10 @@
 #![no_main]
 
 use edge_chat::config::Limits;
+use edge_chat::domain::User;
 use edge_chat::error::ErrorCode;
 use edge_chat::history::MemoryHistory;
-use edge_chat::protocol::{ClientFrame, User};
+use edge_chat::protocol::ClientFrame;
 use edge_chat::room::{Effect, Incoming, Room};
 use edge_chat::validate::{self, MAX_FRAME_BYTES};
 use libfuzzer_sys::fuzz_target;

@@ -24,8 +24,8 @@ use super::{
 use crate::access::Join;
 use crate::attachment::Attachment;
 use crate::call::RoomCall;
+use crate::domain::User;
 use crate::error::{ErrorCode, Problem};
-use crate::protocol::User;
 use crate::room::CLOSE_INTERNAL;
 use crate::routes::Target;
 use crate::shard::{self, Arrival, Continuity, Records, Shard, ShardCall, Up};

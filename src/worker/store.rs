@@ -10,10 +10,10 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::history::{sender_key, Appended, History};
+use crate::domain::{sender_key, ChatMessage, Reactions, User, Version};
+use crate::history::{Appended, History};
 use crate::identity::AddressTag;
 use crate::moderation::{Action, AddressBan, Rules, Stored};
-use crate::protocol::{ChatMessage, Reactions, User, Version};
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The

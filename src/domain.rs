@@ -1,0 +1,138 @@
+//! The domain's types, which every feature speaks of: who is in a room ([`User`]), what they wrote
+//! ([`ChatMessage`] with its [`Version`]s and [`Reactions`]), how a connection takes its frames
+//! ([`Framing`]) and whose client ids a message's `id` is unique among ([`sender_key`]). A leaf: it
+//! knows no feature, so the wire frames, the room, storage and webhooks all import it and none of them
+//! imports another to reach these.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::identity;
+
+/// A person (one connection) in a room: `id` tells connections apart, `uid` is the stable author id
+/// of an identified client (from its `key=` or signed token), `anon:<id>` for an anonymous one (see
+/// [`identity`]), `null` only for the HTTP API's bot and on servers before anonymous uids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub uid: Option<String>,
+}
+
+impl User {
+    /// The member a connection `id` is: its identity's uid, or an anonymous uid of its own.
+    pub fn connection(id: String, name: String, uid: Option<String>) -> User {
+        let uid = uid.unwrap_or_else(|| identity::anonymous_uid(&id));
+        User {
+            id,
+            name,
+            uid: Some(uid),
+        }
+    }
+
+    /// Who acts through the HTTP API: the name given, the API's connection id, no author id.
+    pub fn api(name: &str) -> User {
+        User {
+            id: identity::API_CONN_ID.to_string(),
+            name: name.to_string(),
+            uid: None,
+        }
+    }
+
+    /// The uid of an identity (a key or a token), not of an anonymous connection or the API.
+    pub fn identity(&self) -> Option<&str> {
+        self.uid
+            .as_deref()
+            .filter(|uid| !identity::is_anonymous(uid))
+    }
+}
+
+/// Reaction counts of a message: emoji → how many authors reacted with it (only counts above 0).
+pub type Reactions = BTreeMap<String, u32>;
+
+/// A stored chat message, as it travels in `message` frames, `welcome.history` and the HTTP API. A
+/// living object: edits, deletion and reactions change it, each change under a new room `rev`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    pub seq: u64,
+    /// The client's idempotency id, if it sent one.
+    pub id: Option<String>,
+    pub from: User,
+    /// The current text; empty once deleted.
+    pub text: String,
+    /// Milliseconds since the Unix epoch, stamped by the room.
+    pub ts: u64,
+    /// The `seq` this message replies to.
+    #[serde(default)]
+    pub reply_to: Option<u64>,
+    /// When the text was last edited (ms), `None` if never.
+    #[serde(default)]
+    pub edited_at: Option<u64>,
+    /// 1 for the original text, +1 per edit.
+    #[serde(default = "first_version")]
+    pub version: u32,
+    /// A tombstone: the text, every earlier version and the reactions are gone; seq, author and time
+    /// stay.
+    #[serde(default)]
+    pub deleted: bool,
+    #[serde(default)]
+    pub reactions: Reactions,
+    /// The room revision of this message's last change (its store, edit, deletion or a reaction).
+    #[serde(default)]
+    pub rev: u64,
+}
+
+fn first_version() -> u32 {
+    1
+}
+
+impl ChatMessage {
+    /// A new message as the room stores it: version 1, no edits, no reactions.
+    pub fn new(seq: u64, id: Option<String>, from: User, text: String, ts: u64) -> Self {
+        ChatMessage {
+            seq,
+            id,
+            from,
+            text,
+            ts,
+            reply_to: None,
+            edited_at: None,
+            version: 1,
+            deleted: false,
+            reactions: Reactions::new(),
+            rev: 0,
+        }
+    }
+}
+
+/// One text a message has had: `version` 1 is the original, `at` when it was written (ms).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Version {
+    pub version: u32,
+    pub text: String,
+    pub at: u64,
+}
+
+/// How a connection takes its frames: one WebSocket frame each (v1), or everything a turn holds for
+/// it in one `batch` frame (`batch=1`, see [`crate::delivery`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Framing {
+    #[default]
+    Single,
+    Batch,
+}
+
+/// Whose client ids a message's `id` is unique among: an identified sender's (`u:<uid>`, whatever name
+/// it uses); the HTTP API's, by the bot's name (`a:<name>`: no socket can reach it, so nobody can take
+/// a bot's ids first); else an anonymous sender name's (`n:<name>`, as in protocol v1, so a client
+/// retrying over a new connection, with a new anonymous uid, is still recognised).
+pub fn sender_key(from: &User) -> String {
+    match from.uid.as_deref() {
+        Some(uid) if !identity::is_anonymous(uid) => format!("u:{uid}"),
+        _ if from.id == identity::API_CONN_ID => format!("a:{}", from.name),
+        _ => format!("n:{}", from.name),
+    }
+}
