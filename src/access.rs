@@ -14,7 +14,7 @@ use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::{self, AddressTag, Key};
 use crate::jwt::{self, Checked, KeyCheck};
-use crate::routes::query_value;
+use crate::query::query_value;
 use crate::session::{Role, Session};
 use crate::subprotocol::Offer;
 use crate::validate::{self, RoomName, UserName};

@@ -181,8 +181,8 @@ impl RoomCall {
         raw_query: &str,
         body: Option<&str>,
     ) -> Result<RoomCall, Problem> {
-        let query = crate::routes::query_pairs(raw_query);
-        let get = |key: &str| crate::routes::query_value(&query, key);
+        let query = crate::query::query_pairs(raw_query);
+        let get = |key: &str| crate::query::query_value(&query, key);
         let room = RoomName::parse(get("room").unwrap_or(""))?;
         let call = match (method, path) {
             ("GET", "/connect") => RoomCall::Connect {
@@ -256,7 +256,7 @@ impl RoomCall {
 /// A history page as the Worker asks for it: `after` defaults to 0, `limit` to
 /// [`validate::DEFAULT_PAGE`], at most [`MAX_PAGE`].
 pub fn history_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
-    let get = |key: &str| crate::routes::query_value(query, key);
+    let get = |key: &str| crate::query::query_value(query, key);
     let after = get("after").map(validate::parse_seq).transpose()?;
     let limit = get("limit").map(validate::parse_page_limit).transpose()?;
     Ok(RoomCall::Messages {
@@ -274,7 +274,7 @@ pub fn versions_page(
     seq: u64,
     query: &[(String, String)],
 ) -> Result<RoomCall, Problem> {
-    let get = |key: &str| crate::routes::query_value(query, key);
+    let get = |key: &str| crate::query::query_value(query, key);
     // A version number; past any a message can have, it reads as "from the newest".
     let before = get("before")
         .map(|raw| match validate::parse_seq(raw) {
@@ -297,7 +297,7 @@ pub fn versions_page(
 /// A roster page as the Worker asks for it (`after` a member id, `limit` 1–500, default 100); the
 /// object reads it back with the same checks.
 pub fn roster_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
-    let get = |key: &str| crate::routes::query_value(query, key);
+    let get = |key: &str| crate::query::query_value(query, key);
     let after = get("after").filter(|a| !a.is_empty());
     if let Some(after) = after {
         validate::check_roster_cursor(after)?;
@@ -319,7 +319,7 @@ pub fn roster_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCal
 /// A page of the moderation log as the Worker asks for it: `before` a log entry (default: the
 /// newest), `limit` like a history page.
 pub fn moderation_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
-    let get = |key: &str| crate::routes::query_value(query, key);
+    let get = |key: &str| crate::query::query_value(query, key);
     let before = get("before").map(validate::parse_seq).transpose()?;
     let limit = get("limit").map(validate::parse_page_limit).transpose()?;
     Ok(RoomCall::ModerationLog {

@@ -6,7 +6,7 @@
 
 use crate::error::{ErrorCode, Problem};
 use crate::rate::Rate;
-use crate::{jwks, jwt, shard};
+use crate::{jwks, jwt};
 
 /// Default per-room connection cap (`MAX_CONNECTIONS`).
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10_000;
@@ -28,6 +28,13 @@ pub const DEFAULT_SILENT_AFTER_SECS: u32 = 120;
 pub const DEFAULT_ADDRESS_BAN_HOURS: u64 = 24;
 /// The longest address ban: 30 days (addresses change hands; a lasting ban is the uid's).
 pub const MAX_ADDRESS_BAN_HOURS: u64 = 30 * 24;
+
+/// Default most client sockets one object holds (`SHARD_SOCKETS`): a quarter of the runtime's 32,768
+/// hibernatable sockets per object, so that one object's share of a room's fan-out stays well inside
+/// its single thread (docs/SCALING.md).
+pub const DEFAULT_SHARD_SOCKETS: u32 = 8_000;
+/// The most `SHARD_SOCKETS` may be: below the runtime's 32,768 sockets per object.
+pub const MAX_SHARD_SOCKETS: u32 = 32_000;
 
 /// The limits a room enforces that a deployment may change. (The fixed ones — text length, frame
 /// size, id length — are constants in [`crate::validate`].)
@@ -69,7 +76,7 @@ impl Default for Limits {
             },
             presence_threshold: DEFAULT_PRESENCE_THRESHOLD,
             silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
-            shard_sockets: shard::DEFAULT_SHARD_SOCKETS,
+            shard_sockets: DEFAULT_SHARD_SOCKETS,
             address_ban_secs: DEFAULT_ADDRESS_BAN_HOURS * 3600,
         }
     }
@@ -194,7 +201,7 @@ impl Config {
                 1.0,
                 true,
             )?
-            .min(shard::MAX_SHARD_SOCKETS.into()) as u32,
+            .min(MAX_SHARD_SOCKETS.into()) as u32,
             address_ban_secs: number(
                 &lookup,
                 "ADDRESS_BAN_HOURS",

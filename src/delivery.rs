@@ -14,9 +14,8 @@
 //! batch of their own (`own`). The arrangement is per connection on purpose: a later tier that
 //! relays a room through several objects can forward the `common` batch once per flush.
 
+use crate::effect::Effect;
 use std::collections::HashMap;
-
-use crate::room::Effect;
 
 /// The opening of a batch frame, up to its first element.
 const BATCH_OPEN: &str = r#"{"type":"batch","frames":["#;

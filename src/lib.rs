@@ -6,6 +6,8 @@
 //! The pure core (no `worker::`, tested with plain `cargo test`), from the edges in:
 //! - [`error`] — every error code with its HTTP status and close code, and [`error::Problem`].
 //! - [`domain`] — the types every feature speaks of: `User`, `ChatMessage`, `Version`, `Framing`.
+//! - [`query`] — a URL's query string, decoded.
+//! - [`effect`] — what the room decides and the object carries out, and the close codes.
 //! - [`validate`] — checked input (room and user names, ids, texts, queries) and the fixed sizes.
 //! - [`rate`] — the per-connection token bucket and the flood rule.
 //! - [`config`] — every environment knob, parsed once, and the configurable [`config::Limits`].
@@ -41,6 +43,7 @@ pub mod call;
 pub mod config;
 pub mod delivery;
 pub mod domain;
+pub mod effect;
 pub mod error;
 pub mod history;
 pub mod identity;
@@ -49,6 +52,7 @@ pub mod jwt;
 pub mod moderation;
 pub mod presence;
 pub mod protocol;
+pub mod query;
 pub mod rate;
 pub mod room;
 pub mod routes;

@@ -33,6 +33,11 @@
 //! after ~10 s without events, by which time every bucket has refilled anyway.
 
 use crate::domain::Framing;
+use crate::effect::Effect;
+use crate::effect::CLOSE_FLOODING;
+use crate::effect::CLOSE_INTERNAL;
+use crate::effect::CLOSE_SILENT;
+use crate::effect::CLOSE_TOO_BIG;
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
@@ -50,48 +55,9 @@ use crate::session::Role;
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
 use crate::webhook::{self, EventKind, ReactionChange};
 
-/// WebSocket close code for a frame over the size limit ("message too big").
-pub const CLOSE_TOO_BIG: u16 = 1009;
-/// WebSocket close code for a server-side fault.
-pub const CLOSE_INTERNAL: u16 = 1011;
-/// WebSocket close code for a connection that keeps flooding past its rate limit ("policy violation").
-pub const CLOSE_FLOODING: u16 = 1008;
-/// WebSocket close code for a socket the room takes for gone: silent past `SILENT_AFTER` ("going away").
-pub const CLOSE_SILENT: u16 = 1001;
 /// Old messages beyond `HISTORY_LIMIT` are deleted in batches, every this many messages; reads hide
 /// them in between, so the limit is exact from a client's point of view.
 pub const TRIM_EVERY: u64 = 64;
-
-/// What the Durable Object must do after an event. Frames are serialized once, here.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    /// Send `frame` to the connection `to`.
-    Send { to: String, frame: String },
-    /// Send `frame` to every open connection of the room except `except`.
-    Broadcast {
-        except: Option<String>,
-        frame: String,
-    },
-    /// Close the connection `to` with this code and reason. The room has already dropped it from the
-    /// roster; its socket waits in [`Room::take_closing`].
-    Close {
-        to: String,
-        code: u16,
-        reason: &'static str,
-    },
-    /// Call [`Room::tick`] after this many milliseconds (announcements held back to coalesce them).
-    Wake { after_ms: u64 },
-    /// Put this webhook event (its JSON body) into the outbox, in the same turn as the change it
-    /// reports so both commit together (only when [`Room::set_webhooks`] switched events on).
-    Event { body: String },
-    /// Connection `to` presented a fresh token (`auth`): verify it (a signature check may need the
-    /// JWKS, which only the Durable Object can fetch) and answer `auth_ok` or an error, echoing `id`.
-    Authenticate {
-        to: String,
-        token: String,
-        id: Option<String>,
-    },
-}
 
 /// What a joining client asked for: where it resumes (`after` its last seen `seq`, `since` its last
 /// seen `rev`), how it takes its frames, and what its token made it, announced in the welcome
@@ -1780,6 +1746,8 @@ fn error_to(conn_id: &str, code: ErrorCode, message: &str, id: Option<&str>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::effect::Effect;
+    use crate::effect::CLOSE_FLOODING;
     use crate::history::MemoryHistory;
     use crate::rate::Rate;
     use serde_json::Value;

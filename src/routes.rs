@@ -153,23 +153,8 @@ impl<'a> Target<'a> {
 
     /// The decoded `key=value` pairs of the query, in order.
     pub fn query_pairs(&self) -> Vec<(String, String)> {
-        query_pairs(self.query)
+        crate::query::query_pairs(self.query)
     }
-}
-
-/// The decoded `key=value` pairs of a raw query string (without `?`), in order.
-pub fn query_pairs(raw: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(raw.as_bytes())
-        .into_owned()
-        .collect()
-}
-
-/// The first value of `key` in a decoded query string (`url::Url::query_pairs`, collected).
-pub fn query_value<'a>(query: &'a [(String, String)], key: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.as_str())
 }
 
 /// Cross-site WebSocket hijacking defence: a browser page may open a socket only from the Worker's own

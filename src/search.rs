@@ -216,7 +216,7 @@ impl SearchRequest {
     /// From a query string (`q`, `limit`, `before`), as `GET …/search` and the Worker → room hop
     /// carry it.
     pub fn from_query(query: &[(String, String)]) -> Result<SearchRequest, Problem> {
-        let get = |key: &str| crate::routes::query_value(query, key);
+        let get = |key: &str| crate::query::query_value(query, key);
         let limit = get("limit")
             .map(|l| l.parse::<u64>().map_err(|_| bad_limit()))
             .transpose()?;
@@ -463,7 +463,7 @@ mod tests {
             ..r
         };
         r.to_query(&mut ser);
-        let back = crate::routes::query_pairs(&ser.finish());
+        let back = crate::query::query_pairs(&ser.finish());
         assert_eq!(SearchRequest::from_query(&back), Ok(r));
         let err = |q: &[(&str, &str)]| SearchRequest::from_query(&pairs(q)).unwrap_err().code;
         assert_eq!(err(&[]), ErrorCode::BadQuery);

@@ -25,16 +25,10 @@
 
 use crate::delivery;
 use crate::domain::Framing;
+use crate::effect::Effect;
 use crate::error::{ErrorCode, Problem};
-use crate::room::Effect;
 use crate::validate::RoomName;
 
-/// Default most client sockets one object holds (`SHARD_SOCKETS`): a quarter of the runtime's 32,768
-/// hibernatable sockets per object, so that one object's share of a room's fan-out stays well inside
-/// its single thread (docs/SCALING.md).
-pub const DEFAULT_SHARD_SOCKETS: u32 = 8_000;
-/// The most `SHARD_SOCKETS` may be: below the runtime's 32,768 sockets per object.
-pub const MAX_SHARD_SOCKETS: u32 = 32_000;
 /// The most shards one room may use (beyond: `room_full`).
 pub const MAX_SHARDS: u16 = 4_096;
 /// How long a placed socket counts on its shard before it has joined there: a client that was placed
@@ -190,8 +184,8 @@ impl ShardCall {
     /// Reads a call back (`None`: the path is not a shard call).
     pub fn parse(path: &str, raw_query: &str) -> Option<Result<ShardCall, Problem>> {
         let action = path.strip_prefix("/shard-")?;
-        let query = crate::routes::query_pairs(raw_query);
-        let get = |key: &str| crate::routes::query_value(&query, key);
+        let query = crate::query::query_pairs(raw_query);
+        let get = |key: &str| crate::query::query_value(&query, key);
         let parsed = (|| {
             let room = RoomName::parse(get("room").unwrap_or(""))?;
             let shard = parse_shard(get("shard").unwrap_or(""))?;

@@ -14,12 +14,13 @@ use edge_chat::access;
 use edge_chat::auth;
 use edge_chat::config::{Config, Limits};
 use edge_chat::domain::{ChatMessage, User};
+use edge_chat::effect::{Effect, CLOSE_FLOODING, CLOSE_TOO_BIG};
 use edge_chat::error::ErrorCode;
 use edge_chat::history::MemoryHistory;
 use edge_chat::identity::AddressTag;
 use edge_chat::protocol::{Announced, ClientFrame, ServerFrame};
 use edge_chat::rate::{Rate, TokenBucket, FLOOD_STRIKES};
-use edge_chat::room::{Effect, Incoming, Room, CLOSE_FLOODING, CLOSE_TOO_BIG};
+use edge_chat::room::{Incoming, Room};
 use edge_chat::routes::Route;
 use edge_chat::subprotocol::Offer;
 use edge_chat::validate::{

@@ -4,10 +4,11 @@
 
 use edge_chat::config::Limits;
 use edge_chat::domain::User;
+use edge_chat::effect::Effect;
 use edge_chat::error::ErrorCode;
 use edge_chat::history::MemoryHistory;
 use edge_chat::protocol::ClientFrame;
-use edge_chat::room::{Effect, Incoming, Room};
+use edge_chat::room::{Incoming, Room};
 use edge_chat::validate::{self, MAX_FRAME_BYTES};
 use libfuzzer_sys::fuzz_target;
 

@@ -10,6 +10,7 @@
 //! for its own sockets) and its tag (the connection id). The constructor rebuilds the roster from
 //! them, under a new `session`, so its first call to the sequencer sends the whole roster again.
 
+use crate::effect::CLOSE_RESUME;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -25,15 +26,12 @@ use crate::access::Join;
 use crate::attachment::Attachment;
 use crate::call::RoomCall;
 use crate::domain::User;
+use crate::effect::CLOSE_INTERNAL;
 use crate::error::{ErrorCode, Problem};
-use crate::room::CLOSE_INTERNAL;
 use crate::routes::Target;
 use crate::shard::{self, Arrival, Continuity, Records, Shard, ShardCall, Up};
 use crate::validate::RoomName;
 
-/// Close code for the sockets of a shard that missed frames (the sequencer restarted mid-push, or a
-/// push was given up): 1012 "service restart". Clients reconnect and resume from the history.
-const CLOSE_RESUME: u16 = 1012;
 /// The longest wait between two tries of the up pipe while the sequencer does not answer.
 const UP_RETRY_MAX_MS: u32 = 2_000;
 

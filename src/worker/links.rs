@@ -10,7 +10,8 @@ use worker::Env;
 
 use super::chat_room::Inner;
 use super::hop::{self, RawStub};
-use crate::room::{Effect, Place};
+use crate::effect::Effect;
+use crate::room::Place;
 use crate::shard::{self, Op, Records, ShardCall};
 use crate::validate::RoomName;
 
