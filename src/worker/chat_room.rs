@@ -50,7 +50,10 @@ use crate::protocol::ServerFrame;
 use crate::room::{Incoming, Joining, Room};
 use crate::routes::Target;
 use crate::session::{Expiries, Role};
-use crate::shard::{self, Op, Placement, ShardCall, Up};
+use crate::shard;
+use crate::shard::call::ShardCall;
+use crate::shard::placement::{check_placed, Placement};
+use crate::shard::records::{read_up, Op, Up};
 use crate::validate::RoomName;
 
 /// How long after a wake connects wait for the shards' rosters, at most (then placement goes on
@@ -585,7 +588,7 @@ impl ChatRoom {
     async fn to_shard(&self, call: &ShardCall) -> Result<Response> {
         let stub = {
             let inner = self.inner.borrow();
-            if let Err(p) = shard::check_placed(call.shard(), inner.links.count()) {
+            if let Err(p) = check_placed(call.shard(), inner.links.count()) {
                 return problem_response(&p);
             }
             inner.links.stub(call.room(), call.shard())?
@@ -608,7 +611,7 @@ impl ChatRoom {
         sync: bool,
         body: &str,
     ) -> Result<Response> {
-        let records = match shard::read_up(body) {
+        let records = match read_up(body) {
             Ok(records) => records,
             Err(p) => return problem_response(&p),
         };
@@ -616,7 +619,7 @@ impl ChatRoom {
         inner.room.set_name(room.as_str());
         // Only placement opens a shard: an object that calls itself shard k of this room without
         // having been placed is refused, and the room does not grow (the shard then gives up).
-        if let Err(p) = shard::check_placed(k, inner.links.count()) {
+        if let Err(p) = check_placed(k, inner.links.count()) {
             return problem_response(&p);
         }
         if !sync && inner.links.session(k) != Some(session.as_str()) {

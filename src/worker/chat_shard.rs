@@ -29,7 +29,11 @@ use crate::domain::User;
 use crate::effect::CLOSE_INTERNAL;
 use crate::error::{ErrorCode, Problem};
 use crate::routes::Target;
-use crate::shard::{self, Arrival, Continuity, Records, Shard, ShardCall, Up};
+use crate::shard;
+use crate::shard::call::ShardCall;
+use crate::shard::continuity::{Arrival, Continuity};
+use crate::shard::fanout::Shard;
+use crate::shard::records::{read_ops, Records, Up};
 use crate::validate::RoomName;
 
 /// The longest wait between two tries of the up pipe while the sequencer does not answer.
@@ -255,7 +259,7 @@ impl ChatShard {
         rev: u64,
         body: &str,
     ) -> Result<Response> {
-        let ops = match shard::read_ops(body) {
+        let ops = match read_ops(body) {
             Ok(ops) => ops,
             Err(p) => return problem_response(&p),
         };

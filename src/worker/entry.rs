@@ -20,7 +20,8 @@ use crate::error::{ErrorCode, Problem};
 use crate::identity::AddressTag;
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
-use crate::shard::{self, ShardCall};
+use crate::shard;
+use crate::shard::call::ShardCall;
 use crate::subprotocol::{self, Offer};
 use crate::validate::RoomName;
 

@@ -12,7 +12,9 @@ use super::chat_room::Inner;
 use super::hop::{self, RawStub};
 use crate::effect::Effect;
 use crate::room::Place;
-use crate::shard::{self, Op, Records, ShardCall};
+use crate::shard;
+use crate::shard::call::ShardCall;
+use crate::shard::records::{Op, Records};
 use crate::validate::RoomName;
 
 /// A socket of the room: held by this object, or by one of its shards.
@@ -92,7 +94,7 @@ impl Links {
         self.links.len() as u16
     }
 
-    /// The Durable Object of shard `k` (which placement opened: see [`shard::check_placed`]).
+    /// The Durable Object of shard `k` (which placement opened: see [`crate::shard::placement::check_placed`]).
     pub fn stub(&self, room: &RoomName, k: u16) -> worker::Result<RawStub> {
         shard_stub(&self.env, room, k)
     }
