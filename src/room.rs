@@ -114,6 +114,9 @@ pub struct Member<S> {
     pub role: Role,
     /// Where it connected from (hashed), in an open room: what a ban of its uid also bars.
     pub address: Option<AddressTag>,
+    /// When its token expires (Unix seconds; `None` without a token): [`Room::expire`] closes it
+    /// once that time and the room's grace ([`Room::set_expiry_grace`]) have passed.
+    pub expires: Option<u64>,
     bucket: TokenBucket,
     /// Searches draw on this bucket too (`limits.search`): each costs the room's only thread far more
     /// than a message, so the frame rate alone would let one socket keep the room busy searching.
@@ -194,6 +197,13 @@ pub struct Room<S> {
     swept_ms: u64,
     /// Whether changes produce [`Effect::Event`]s (a webhook receiver is configured).
     webhooks: bool,
+    /// Seconds a token may be past its `exp` before its socket is closed (`JWT_LEEWAY_SECS`: the
+    /// clock skew a token is allowed at the door, so none is let in only to be closed at once).
+    expiry_grace_secs: u64,
+    /// A lower bound of the earliest time (Unix seconds) a member's token runs out, so that
+    /// [`Room::expire`], asked on every event, scans the roster only when that time has come. After a
+    /// leave or a renewal it may be early: that costs one scan, never a missed close.
+    next_expiry: Option<u64>,
     /// Bans, mutes and slow mode in force.
     rules: Rules,
 }
@@ -233,8 +243,71 @@ impl<S: Place> Room<S> {
             presence: Presence::default(),
             swept_ms: 0,
             webhooks: false,
+            expiry_grace_secs: 0,
+            next_expiry: None,
             rules: Rules::default(),
         }
+    }
+
+    /// The grace after a token's `exp` before its socket is closed (the Durable Object sets
+    /// `JWT_LEEWAY_SECS`).
+    pub fn set_expiry_grace(&mut self, secs: u64) {
+        self.expiry_grace_secs = secs;
+    }
+
+    /// When connection `conn_id`'s token now expires (a renewal; or restored): `None` never.
+    pub fn set_expiry(&mut self, conn_id: &str, expires: Option<u64>) {
+        let grace = self.expiry_grace_secs;
+        if let Some(member) = self.members.get_mut(conn_id) {
+            member.expires = expires;
+            if let Some(exp) = expires {
+                let at = exp.saturating_add(grace);
+                self.next_expiry = Some(self.next_expiry.map_or(at, |e| e.min(at)));
+            }
+        }
+    }
+
+    /// Closes every connection whose token has run out at `now_secs`: an `error` frame
+    /// `token_expired`, then close 4401 (a page renews its token and reconnects); the others hear it
+    /// leave. O(1) while nothing is due.
+    pub fn expire(&mut self, now_secs: u64, now_ms: u64) -> Vec<Effect> {
+        if self.next_expiry.is_none_or(|at| at > now_secs) {
+            return Vec::new();
+        }
+        let grace = self.expiry_grace_secs;
+        let expired: Vec<String> = self
+            .members
+            .iter()
+            .filter(|(_, m)| {
+                m.expires
+                    .is_some_and(|exp| exp.saturating_add(grace) <= now_secs)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut effects = Vec::new();
+        let code = ErrorCode::TokenExpired;
+        for conn_id in expired {
+            effects.push(error_to(
+                &conn_id,
+                code,
+                "your token has expired; reconnect with a fresh one",
+                None,
+            ));
+            effects.extend(self.close(&conn_id, code.close_code(), code.as_str(), now_ms));
+        }
+        self.next_expiry = self.next_expiry();
+        effects
+    }
+
+    /// When (Unix seconds) the next token runs out, grace included: when the Durable Object must wake
+    /// to close it. `None` when no member has a token, so a room of open-room sockets never sets one.
+    pub fn next_expiry(&self) -> Option<u64> {
+        let grace = self.expiry_grace_secs;
+        self.members
+            .values()
+            .filter_map(|m| m.expires)
+            .map(|exp| exp.saturating_add(grace))
+            .min()
     }
 
     /// The moderation rules as stored (the Durable Object reads them at construction).
@@ -294,13 +367,19 @@ impl<S: Place> Room<S> {
         self.rev
     }
 
-    /// Rebuilds the roster from the open sockets and the users kept in their attachments (after a
-    /// wake). A connection already on the roster keeps its state.
-    pub fn restore(&mut self, members: impl IntoIterator<Item = (User, Framing, S)>, now_ms: u64) {
-        for (user, framing, socket) in members {
-            if !self.members.contains_key(&user.id) {
-                self.add(user, framing, socket, now_ms);
+    /// Rebuilds the roster from the open sockets and what their attachments kept (after a wake, or
+    /// a shard's roster): each member with its framing, role, token expiry and address, as it joined
+    /// (`after`/`since` are a join's only). A connection already on the roster keeps its state.
+    pub fn restore(&mut self, members: impl IntoIterator<Item = (User, S, Joining)>, now_ms: u64) {
+        for (user, socket, kept) in members {
+            if self.members.contains_key(&user.id) {
+                continue;
             }
+            let id = user.id.clone();
+            self.add(user, kept.framing, socket, now_ms);
+            self.set_role(&id, kept.role);
+            self.set_address(&id, kept.address);
+            self.set_expiry(&id, kept.expires);
         }
     }
 
@@ -324,6 +403,7 @@ impl<S: Place> Room<S> {
             framing,
             role: Role::Member,
             address: None,
+            expires: None,
             bucket: TokenBucket::full(&self.limits.rate, now_ms as f64),
             searches: TokenBucket::full(&self.limits.search, now_ms as f64),
             strikes: 0,
@@ -517,6 +597,7 @@ impl<S: Place> Room<S> {
         let crowded = self.crowded();
         self.set_role(&user.id, resume.role);
         self.set_address(&user.id, resume.address);
+        self.set_expiry(&user.id, resume.expires);
         let welcome = ServerFrame::Welcome {
             room: &self.name,
             you: &user,
@@ -3316,15 +3397,22 @@ mod tests {
         assert_eq!(r.last_seq(), 0);
     }
 
+    fn framed(framing: Framing) -> Joining {
+        Joining {
+            framing,
+            ..Joining::default()
+        }
+    }
+
     #[test]
     fn restore_rebuilds_the_roster_after_a_wake() {
         let h = MemoryHistory::default();
         let mut r = Room::new("lobby", Limits::default(), 42);
         r.restore(
             [
-                (user("a", "ann"), Framing::Single, ()),
-                (user("b", "bob"), Framing::Batch, ()),
-                (user("a", "ann"), Framing::Batch, ()),
+                (user("a", "ann"), (), framed(Framing::Single)),
+                (user("b", "bob"), (), framed(Framing::Batch)),
+                (user("a", "ann"), (), framed(Framing::Batch)),
             ],
             0,
         );
@@ -3346,6 +3434,39 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn a_token_past_its_expiry_and_grace_is_closed_once_whether_joined_restored_or_renewed() {
+        let h = MemoryHistory::default();
+        let mut r = room();
+        r.set_expiry_grace(30);
+        let token = |expires| Joining {
+            expires: Some(expires),
+            ..Joining::default()
+        };
+        r.join(user("a", "ann"), (), token(1_000), &h, 0).unwrap();
+        r.restore([(user("b", "bob"), (), token(2_000))], 0);
+        r.join(user("c", "cy"), (), None, &h, 0).unwrap();
+        assert_eq!(r.next_expiry(), Some(1_030), "the earliest, grace included");
+        assert!(
+            r.expire(1_029, 0).is_empty(),
+            "not before the grace has passed"
+        );
+        let effects = r.expire(1_030, 0);
+        let to_a = frames_for(&effects, "a");
+        assert_eq!(to_a[0]["code"], "token_expired");
+        assert!(effects.iter().any(|e| matches!(e,
+            Effect::Close { to, code: 4401, .. } if to == "a")));
+        assert!(!r.has("a") && r.has("b"));
+        assert!(r.expire(1_031, 0).is_empty(), "closed once");
+        // a renewal moves bob's expiry; an anonymous member never expires
+        r.set_expiry("b", Some(5_000));
+        assert!(r.expire(2_100, 0).is_empty());
+        assert_eq!(r.next_expiry(), Some(5_030));
+        assert_eq!(r.expire(5_030, 0).len(), 3, "error, close, leave to cy");
+        assert_eq!(r.next_expiry(), None);
+        assert!(r.has("c"));
     }
 
     #[test]
