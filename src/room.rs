@@ -1341,25 +1341,19 @@ impl<S: Place> Room<S> {
                     .to_json(),
                 }]
             }
-            op if !allowed => vec![error_to(
-                conn_id,
-                ErrorCode::RateLimited,
-                "too many frames; this one was dropped, slow down",
-                op.id(),
-            )],
-            // Refused here, on arrival: a refused search costs the room nothing but this answer. Not a
-            // strike towards the flood rule, which is about frames (the frame token was there).
-            ClientFrame::Search { id, .. }
-                if !member.searches.take(&self.limits.search, now_ms as f64) =>
+            // A search takes a token of the connection's search bucket too: refused here, on arrival,
+            // a refused search costs the room nothing but this answer. (Not a flood strike: the frame
+            // token was there.)
+            op if !allowed
+                || (matches!(op, ClientFrame::Search { .. })
+                    && !member.searches.take(&self.limits.search, now_ms as f64)) =>
             {
-                // A fixed text: formatting the f64 rates here would link float printing into the wasm
-                // (~1 KB gzipped) for a figure `welcome.limits` already gives.
-                vec![error_to(
-                    conn_id,
-                    ErrorCode::RateLimited,
-                    "too many searches (see search_burst and search_per_sec in welcome.limits); this one was dropped",
-                    id.as_deref(),
-                )]
+                let message = if allowed {
+                    "too many searches; this one was dropped"
+                } else {
+                    "too many frames; this one was dropped, slow down"
+                };
+                vec![error_to(conn_id, ErrorCode::RateLimited, message, op.id())]
             }
             op => {
                 if let Err(p) = obeys_rules(&mut self.rules, member, &op, now_ms) {
