@@ -292,7 +292,7 @@ impl History for MemoryHistory {
     fn recent_reads(&self, limit: usize) -> Result<Vec<(String, u64)>, String> {
         self.check()?;
         let mut reads = self.reads.clone();
-        reads.sort_by(|a, b| b.1.cmp(&a.1));
+        reads.sort_by_key(|r| std::cmp::Reverse(r.1));
         reads.truncate(limit);
         Ok(reads)
     }
