@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Framing, User};
 use crate::identity::AddressTag;
+use crate::room::Joining;
 use crate::session::Role;
 
 /// A socket's attachment.
@@ -80,6 +81,18 @@ impl Attachment {
         Attachment {
             addr: address.map(|a| a.to_string()),
             ..self
+        }
+    }
+
+    /// What the room restores of the connection besides its user: framing, role, token expiry and
+    /// address (a join's `after`/`since` are not kept).
+    pub fn joining(&self) -> Joining {
+        Joining {
+            framing: self.framing,
+            role: self.role,
+            expires: self.exp,
+            address: self.address(),
+            ..Joining::default()
         }
     }
 

@@ -131,9 +131,7 @@ impl SearchQuery {
             .iter()
             .any(|t| t.prefix && t.text.chars().count() < MIN_PREFIX_CHARS)
         {
-            return Err(bad_query(
-                "a prefix search (word*) needs at least 2 characters before the *",
-            ));
+            return Err(bad_query("a prefix (word*) needs at least 2 characters"));
         }
         if terms.iter().filter(|t| t.prefix).count() > MAX_PREFIX_TERMS {
             return Err(bad_query("the search has more than 4 prefixes (word*)"));
@@ -162,7 +160,12 @@ impl SearchQuery {
                 fts.push(' ');
             }
             fts.push('"');
-            fts.push_str(&t.text.replace('"', "\"\""));
+            for c in t.text.chars() {
+                if c == '"' {
+                    fts.push('"');
+                }
+                fts.push(c);
+            }
             fts.push('"');
             if t.prefix {
                 fts.push_str(" *");

@@ -49,7 +49,7 @@ use crate::error::{ErrorCode, Problem};
 use crate::protocol::ServerFrame;
 use crate::room::{Incoming, Joining, Room};
 use crate::routes::Target;
-use crate::session::{Expiries, Role};
+use crate::session::Expiries;
 use crate::shard;
 use crate::shard::call::ShardCall;
 use crate::shard::placement::{check_placed, Placement};
@@ -153,27 +153,18 @@ impl DurableObject for ChatRoom {
             Err(e) => worker::console_error!("could not read the moderation rules: {e}"),
         }
         let mut members = Vec::new();
-        let mut moderators = Vec::new();
-        let mut addresses = Vec::new();
         let mut expiries = Expiries::default();
         for ws in state.get_websockets() {
             let attachment = attachment_of(&ws);
-            match attachment.as_ref().and_then(Attachment::user) {
-                Some(user) => {
-                    let mut framing = Framing::Single;
-                    if let Some(a) = &attachment {
-                        if a.role != Role::Member {
-                            moderators.push((user.id.clone(), a.role));
-                        }
-                        if let Some(address) = a.address() {
-                            addresses.push((user.id.clone(), address));
-                        }
-                        if let Some(exp) = a.exp {
-                            expiries.set(&user.id, closes_at(&config, exp));
-                        }
-                        framing = a.framing;
+            match attachment
+                .as_ref()
+                .and_then(|a| Some((a.user()?, a.joining())))
+            {
+                Some((user, kept)) => {
+                    if let Some(exp) = kept.expires {
+                        expiries.set(&user.id, closes_at(&config, exp));
                     }
-                    members.push((user, framing, Line::Local(ws)))
+                    members.push((user, Line::Local(ws), kept))
                 }
                 None => {
                     let _ = ws.close(Some(CLOSE_INTERNAL), Some("lost its attachment"));
@@ -181,12 +172,6 @@ impl DurableObject for ChatRoom {
             }
         }
         room.restore(members, now);
-        for (conn_id, role) in moderators {
-            room.set_role(&conn_id, role);
-        }
-        for (conn_id, address) in addresses {
-            room.set_address(&conn_id, Some(address));
-        }
         let inner = Rc::new(RefCell::new(Inner {
             room,
             links: Links::new(env, instance.clone(), shards, rev),
@@ -671,13 +656,11 @@ impl ChatRoom {
                     if inner.room.has(&a.id) {
                         continue;
                     }
-                    let (role, exp, framing, address) = (a.role, a.exp, a.framing, a.address());
+                    let kept = a.joining();
                     if let Some(user) = a.into_user() {
                         let id = user.id.clone();
-                        inner.room.restore([(user, framing, Line::Shard(k))], now);
-                        inner.room.set_role(&id, role);
-                        inner.room.set_address(&id, address);
-                        if let Some(exp) = exp {
+                        inner.room.restore([(user, Line::Shard(k), kept)], now);
+                        if let Some(exp) = kept.expires {
                             inner.expiries.set(&id, closes_at(&inner.config, exp));
                             expiry_set = true;
                         }
@@ -863,12 +846,7 @@ fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> 
             return None;
         }
         let attachment = attachment_of(ws)?;
-        let (role, exp, framing, address) = (
-            attachment.role,
-            attachment.exp,
-            attachment.framing,
-            attachment.address(),
-        );
+        let kept = attachment.joining();
         let user = attachment.into_user()?;
         if user.id != id {
             return None;
@@ -876,10 +854,8 @@ fn identify(state: &State, inner: &mut Inner, ws: &WebSocket) -> Option<String> 
         // All of it, as the constructor restores it: a moderator stays one, a token still expires.
         inner
             .room
-            .restore([(user, framing, Line::Local(ws.clone()))], now_ms());
-        inner.room.set_role(&id, role);
-        inner.room.set_address(&id, address);
-        if let Some(exp) = exp {
+            .restore([(user, Line::Local(ws.clone()), kept)], now_ms());
+        if let Some(exp) = kept.expires {
             inner.expiries.set(&id, closes_at(&inner.config, exp));
             schedule_alarm(inner);
         }

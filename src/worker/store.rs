@@ -101,29 +101,15 @@ const MIGRATIONS: &[&str] = &[
     // starts with "ab", in full, before the first row comes out; with `prefix='2 3'` it keeps one
     // more entry per two- and three-character prefix, read like a word's (and stopped early by
     // `LIMIT`). One-character prefixes are refused (`search::MIN_PREFIX_CHARS`); longer ones are
-    // narrower. The table is made anew (the option cannot be added to an existing one) and every
-    // message is indexed again by [`Store::index_some`]: `fts_pending` = the newest `seq`, so the
-    // triggers (same text as migration 4) leave the not-yet-indexed rows alone meanwhile.
-    "DROP TRIGGER messages_fts_insert;
-     DROP TRIGGER messages_fts_update;
-     DROP TRIGGER messages_fts_delete;
-     DROP TABLE messages_fts;
+    // narrower. The option cannot be added to an existing table, so the table is made anew and every
+    // message indexed again by [`Store::index_some`] (`fts_pending` = the newest `seq`). The triggers
+    // stay: they are on `messages`, and SQLite resolves the table their bodies name when they fire,
+    // so they write to the new one — and leave the rows not yet indexed alone, as in 4.
+    "DROP TABLE messages_fts;
      CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq',
        tokenize='porter unicode61 remove_diacritics 2', prefix='2 3');
      INSERT OR REPLACE INTO meta (key, value)
-       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));
-     CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
-     END;
-     CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
-       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
-       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
-     END;
-     CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
-       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
-     END;",
+       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));",
     // 7: bans that hold in an open room. The addresses (hashed: `identity::AddressTag`) a banned author
     // was connected from, until when, and which uid's ban barred them (its unban lifts them).
     // `require_identity` lives in `meta` beside slow mode.
@@ -580,6 +566,17 @@ impl History for Store {
         .map(drop)
     }
 
+    fn recent_reads(&self, limit: usize) -> Result<Vec<(String, u64)>, String> {
+        Ok(self
+            .query(
+                "SELECT uid, seq FROM reads ORDER BY seq DESC LIMIT ?",
+                vec![int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.text(), row.int()))
+            .collect())
+    }
+
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String> {
         self.number(
             "SELECT COUNT(*) FROM messages WHERE seq > ? AND deleted = 0 AND (from_uid IS NULL OR from_uid != ?)",
@@ -603,8 +600,7 @@ impl History for Store {
     ) -> Result<Found, String> {
         let expr = query.to_fts();
         let oldest = self.number(
-            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ? AND rowid < ?
-             ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid > ? AND rowid < ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
             vec![
                 expr.as_str().into(),
                 int(after),

@@ -1,0 +1,66 @@
+//! What the HTTP API asks of the room (a bot's post, a moderator's action or deletion): carried
+//! out after what was queued before it, so `seq` stays in arrival order.
+
+use super::*;
+
+impl<S: Place> Room<S> {
+    /// A message posted over HTTP (a bot): validated, stored and broadcast to every socket exactly like
+    /// a socket message. The caller answers the HTTP request with the returned `seq`/`ts`, so it is
+    /// stored at once, after flushing what was queued before it (which keeps `seq` in arrival order).
+    pub fn post(
+        &mut self,
+        from: User,
+        text: String,
+        id: Option<String>,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> (Result<Accepted, Problem>, Vec<Effect>) {
+        let mut effects = Vec::new();
+        let flushed = self.drain(history, now_ms, &mut effects);
+        if let Err(p) = validate::check_text(&text) {
+            self.count_turn(flushed);
+            return (Err(p), effects);
+        }
+        // this message shares the turn (and the commit) of what was just flushed
+        self.count_turn(flushed + 1);
+        let msg = ChatMessage::new(0, id, from, text, now_ms);
+        let result = self.submit(msg, history, &mut effects);
+        (result, effects)
+    }
+
+    /// A moderator's action through the HTTP API (`by` names the moderator): carried out after what
+    /// was queued before it, like [`Room::post`]. Returns the record.
+    pub fn moderate_api(
+        &mut self,
+        by: User,
+        action: Action,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> (Result<Record, Problem>, Vec<Effect>) {
+        let mut effects = Vec::new();
+        let flushed = self.drain(history, now_ms, &mut effects);
+        self.count_turn(flushed);
+        let record = action.record(&by, now_ms);
+        let result = self
+            .moderate(&by, action, history, now_ms, &mut effects)
+            .map(|_| record);
+        (result, effects)
+    }
+
+    /// A moderator's deletion of message `seq` through the HTTP API.
+    pub fn delete_api(
+        &mut self,
+        by: User,
+        seq: u64,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> (Result<Accepted, Problem>, Vec<Effect>) {
+        let mut effects = Vec::new();
+        let flushed = self.drain(history, now_ms, &mut effects);
+        self.count_turn(flushed);
+        let result = self
+            .delete(&by, true, seq, history, now_ms, &mut effects)
+            .and_then(|done| done.ok_or_else(|| not_found(seq)));
+        (result, effects)
+    }
+}

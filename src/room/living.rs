@@ -1,0 +1,322 @@
+//! Living messages: edits (with their versions), deletions (tombstones), reactions, read marks, and
+//! the held-back read announcements [`Room::tick`] sends; each change under a new room `rev`.
+
+use super::*;
+
+impl<S: Place> Room<S> {
+    /// The stored message `seq` (a tombstone included), unless it is past the history limit.
+    pub(super) fn kept(
+        &self,
+        history: &dyn History,
+        seq: u64,
+    ) -> Result<Option<ChatMessage>, Problem> {
+        if seq <= self.oldest_kept_after() {
+            return Ok(None);
+        }
+        history.get(seq).map_err(storage)
+    }
+
+    /// The stored, not deleted message `seq`, or `not_found`.
+    pub(super) fn live_message(
+        &self,
+        history: &dyn History,
+        seq: u64,
+    ) -> Result<ChatMessage, Problem> {
+        match self.kept(history, seq)? {
+            Some(m) if !m.deleted => Ok(m),
+            _ => Err(not_found(seq)),
+        }
+    }
+
+    /// The author's own live message `seq`: `forbidden` for an anonymous connection or another
+    /// author's message.
+    pub(super) fn own_message(
+        &self,
+        from: &User,
+        seq: u64,
+        history: &dyn History,
+    ) -> Result<ChatMessage, Problem> {
+        let uid = identified(from)?;
+        let msg = self.live_message(history, seq)?;
+        authored_by(&msg, uid)?;
+        Ok(msg)
+    }
+
+    pub(super) fn edit(
+        &mut self,
+        from: &User,
+        seq: u64,
+        text: String,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Option<Accepted>, Problem> {
+        let msg = self.own_message(from, seq, history)?;
+        if msg.text == text {
+            // Nothing to change (a retry of an edit already made): acknowledged as it stands.
+            return Ok(Some(Accepted {
+                seq,
+                ts: msg.edited_at.unwrap_or(msg.ts),
+                rev: msg.rev,
+                fresh: false,
+            }));
+        }
+        let previous = Version {
+            version: msg.version,
+            text: msg.text.clone(),
+            at: msg.edited_at.unwrap_or(msg.ts),
+        };
+        let rev = self.rev + 1;
+        let edited = ChatMessage {
+            text,
+            version: msg.version + 1,
+            edited_at: Some(now_ms),
+            rev,
+            ..msg
+        };
+        // The oldest versions past the cap go with this edit: a message's history stays bounded
+        // however often it is edited, and version numbers are never reused.
+        let drop_upto = edited.version.saturating_sub(self.limits.versions_limit);
+        history
+            .edit(&edited, &previous, drop_upto)
+            .map_err(storage)?;
+        self.rev = rev;
+        effects.push(updated(&edited));
+        self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
+        Ok(Some(Accepted {
+            seq,
+            ts: now_ms,
+            rev,
+            fresh: true,
+        }))
+    }
+
+    pub(super) fn delete(
+        &mut self,
+        from: &User,
+        moderator: bool,
+        seq: u64,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Option<Accepted>, Problem> {
+        // The HTTP API deletes as a moderator without an author id of its own.
+        let uid = match from.identity() {
+            None if moderator => "",
+            _ => identified(from)?,
+        };
+        // One read serves both cases: a tombstone of one's own is a retry (acknowledged, nothing
+        // changes); otherwise the message must be live and one's own.
+        let msg = match self.kept(history, seq)? {
+            Some(gone) if gone.deleted && (moderator || gone.from.uid.as_deref() == Some(uid)) => {
+                return Ok(Some(Accepted {
+                    seq,
+                    ts: gone.edited_at.unwrap_or(gone.ts),
+                    rev: gone.rev,
+                    fresh: false,
+                }));
+            }
+            Some(live) if !live.deleted => live,
+            _ => return Err(not_found(seq)),
+        };
+        let by_moderator = msg.from.uid.as_deref() != Some(uid);
+        if !moderator {
+            authored_by(&msg, uid)?;
+        }
+        let rev = self.rev + 1;
+        // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
+        let tombstone = ChatMessage {
+            text: String::new(),
+            deleted: true,
+            reactions: Default::default(),
+            rev,
+            ..msg
+        };
+        history.delete(&tombstone).map_err(storage)?;
+        self.rev = rev;
+        effects.push(updated(&tombstone));
+        self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
+        if by_moderator {
+            let record = Record {
+                action: "delete",
+                uid: tombstone.from.uid.clone(),
+                seq: Some(seq),
+                seconds: None,
+                reason: None,
+                by: from.clone(),
+                at: now_ms,
+            };
+            let json = serde_json::to_string(&record).unwrap_or_default();
+            history.log_moderation(&json, now_ms).map_err(storage)?;
+        }
+        Ok(Some(Accepted {
+            seq,
+            ts: now_ms,
+            rev,
+            fresh: true,
+        }))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn react(
+        &mut self,
+        from: &User,
+        seq: u64,
+        emoji: &str,
+        on: bool,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Option<Accepted>, Problem> {
+        let uid = identified(from)?;
+        let msg = self.live_message(history, seq)?;
+        if on && !msg.reactions.contains_key(emoji) && msg.reactions.len() >= MAX_REACTIONS {
+            return Err(Problem::new(
+                ErrorCode::TooLarge,
+                format!("message {seq} already has {MAX_REACTIONS} different reactions"),
+            ));
+        }
+        let rev = self.rev + 1;
+        let Some(counts) = history.react(seq, emoji, uid, on, rev).map_err(storage)? else {
+            return Ok(Some(Accepted {
+                seq,
+                ts: now_ms,
+                rev: msg.rev,
+                fresh: false,
+            }));
+        };
+        self.rev = rev;
+        effects.push(Effect::Broadcast {
+            except: None,
+            frame: ServerFrame::Reaction {
+                seq,
+                emoji,
+                user: from,
+                on,
+                counts: &counts,
+                rev,
+            }
+            .to_json(),
+        });
+        if self.webhooks {
+            let kind = if on {
+                EventKind::ReactionAdded
+            } else {
+                EventKind::ReactionRemoved
+            };
+            let reacted = ChatMessage {
+                reactions: counts,
+                rev,
+                ..msg
+            };
+            let change = ReactionChange { emoji, user: from };
+            self.event(kind, &reacted, now_ms, Some(change), effects);
+        }
+        Ok(Some(Accepted {
+            seq,
+            ts: now_ms,
+            rev,
+            fresh: true,
+        }))
+    }
+
+    /// Stores a read mark (never backwards) and announces it to the others, at most once per author
+    /// per [`READ_ANNOUNCE_MS`]: a newer mark within that time is held back and announced by
+    /// [`Room::tick`].
+    pub(super) fn mark_read(
+        &mut self,
+        conn_id: &str,
+        from: User,
+        seq: u64,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<(), Problem> {
+        let uid = identified(&from)?.to_string();
+        let seq = seq.min(self.last_seq);
+        if seq <= history.read_mark(&uid).map_err(storage)? {
+            return Ok(());
+        }
+        history.set_read_mark(&uid, seq).map_err(storage)?;
+        let shown = self.reads_shown.entry(uid).or_default();
+        if shown.at_ms == 0 || now_ms >= shown.at_ms + READ_ANNOUNCE_MS {
+            shown.at_ms = now_ms;
+            shown.pending = None;
+            effects.push(read_announcement(conn_id, &from, seq));
+        } else {
+            if shown.pending.is_none() {
+                effects.push(Effect::Wake {
+                    after_ms: shown.at_ms + READ_ANNOUNCE_MS - now_ms,
+                });
+            }
+            shown.pending = Some((conn_id.to_string(), from, seq));
+        }
+        Ok(())
+    }
+
+    /// Announces the read marks held back whose time has come (the Durable Object calls this when an
+    /// [`Effect::Wake`] is due).
+    pub fn tick(&mut self, now_ms: u64) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let mut next: Option<u64> = None;
+        for shown in self.reads_shown.values_mut() {
+            let due = shown.at_ms + READ_ANNOUNCE_MS;
+            if shown.pending.is_some() && now_ms >= due {
+                if let Some((conn_id, reader, seq)) = shown.pending.take() {
+                    effects.push(read_announcement(&conn_id, &reader, seq));
+                    shown.at_ms = now_ms;
+                }
+            } else if shown.pending.is_some() {
+                next = Some(next.map_or(due - now_ms, |n| n.min(due - now_ms)));
+            }
+        }
+        if let Some(after_ms) = next {
+            effects.push(Effect::Wake { after_ms });
+        }
+        effects.extend(self.tell_presence(now_ms));
+        effects
+    }
+}
+
+/// `forbidden` unless `msg` was written by the author `uid`.
+pub(super) fn authored_by(msg: &ChatMessage, uid: &str) -> Result<(), Problem> {
+    if msg.from.uid.as_deref() == Some(uid) {
+        Ok(())
+    } else {
+        Err(Problem::new(
+            ErrorCode::Forbidden,
+            format!("message {} is not yours", msg.seq),
+        ))
+    }
+}
+
+/// The author id of `from`, or `forbidden`: editing, deleting, reacting and read state need one (an
+/// anonymous connection's uid lasts only as long as the connection, so it gives none of these).
+pub(super) fn identified(from: &User) -> Result<&str, Problem> {
+    from.identity().ok_or_else(|| {
+        Problem::new(
+            ErrorCode::Forbidden,
+            "connect with a key= (or a signed token) to edit, delete, react or keep read state",
+        )
+    })
+}
+
+/// `message_updated` with the whole current message, to every connection (the author's own included,
+/// so each of its tabs shows the change).
+pub(super) fn updated(msg: &ChatMessage) -> Effect {
+    Effect::Broadcast {
+        except: None,
+        frame: ServerFrame::MessageUpdated {
+            message: msg,
+            rev: msg.rev,
+        }
+        .to_json(),
+    }
+}
+
+pub(super) fn read_announcement(conn_id: &str, reader: &User, seq: u64) -> Effect {
+    Effect::Broadcast {
+        except: Some(conn_id.to_string()),
+        frame: ServerFrame::Read { user: reader, seq }.to_json(),
+    }
+}

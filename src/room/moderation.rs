@@ -1,0 +1,163 @@
+//! Moderation in the room: who may moderate, carrying out an action (stored, announced, the target
+//! closed for a ban or kick, its addresses barred in an open room), the log, and the rules every
+//! change must obey ([`obeys_rules`]: muted, anonymous where an identity is required, slow mode).
+
+use super::*;
+
+impl<S: Place> Room<S> {
+    /// The `moderation_log` frame: log entries before `before` (newest first) and the rules in force.
+    pub fn moderation_log(
+        &self,
+        history: &dyn History,
+        before: Option<u64>,
+        limit: usize,
+        id: Option<&str>,
+        now_ms: u64,
+    ) -> Result<String, Problem> {
+        let mut entries = history
+            .moderation_log(before.unwrap_or(u64::MAX), limit + 1)
+            .map_err(storage)?;
+        let has_more = entries.len() > limit;
+        entries.truncate(limit);
+        let records: Vec<serde_json::Value> = entries
+            .into_iter()
+            .map(|(log_id, json)| {
+                let mut v: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+                v["log_id"] = log_id.into();
+                v
+            })
+            .collect();
+        Ok(ServerFrame::ModerationLog {
+            id,
+            records: &records,
+            has_more,
+            rules: self.rules.view(now_ms),
+        }
+        .to_json())
+    }
+
+    pub(super) fn require_moderator(&self, conn_id: &str) -> Result<(), Problem> {
+        if self.is_moderator(conn_id) {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                ErrorCode::Forbidden,
+                "only a moderator may do that (a token with role \"moderator\")",
+            ))
+        }
+    }
+
+    /// Carries out a moderation action: stores it (rule and record, in this turn's commit), puts it
+    /// in force, tells every connection (`moderation`), and closes the target's connections for a ban
+    /// or a kick (an `error` frame saying why, then close 4403).
+    pub(super) fn moderate(
+        &mut self,
+        by: &User,
+        action: Action,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Accepted, Problem> {
+        let record = action.record(by, now_ms);
+        let json = serde_json::to_string(&record).unwrap_or_default();
+        let log_id = history.moderate(&action, &json, now_ms).map_err(storage)?;
+        self.rules.apply(&action, now_ms);
+        if let Action::Ban { uid, .. } = &action {
+            self.ban_addresses(uid, history, now_ms)?;
+        }
+        effects.push(Effect::Broadcast {
+            except: None,
+            frame: ServerFrame::Moderation(&record).to_json(),
+        });
+        let closing = match &action {
+            Action::Ban { .. } => {
+                Some((ErrorCode::Banned, "a moderator banned you from this room"))
+            }
+            Action::Kick { .. } => {
+                Some((ErrorCode::Kicked, "a moderator removed you from this room"))
+            }
+            _ => None,
+        };
+        if let (Some((code, message)), Some(uid)) = (closing, action.uid()) {
+            let targets: Vec<String> = self
+                .members
+                .values()
+                .filter(|m| m.user.uid.as_deref() == Some(uid))
+                .map(|m| m.user.id.clone())
+                .collect();
+            for conn in targets {
+                effects.push(error_to(&conn, code, message, None));
+                effects.extend(self.close(&conn, code.close_code(), code.as_str(), now_ms));
+            }
+        }
+        if self.webhooks {
+            effects.push(Effect::Event {
+                body: webhook::moderation_body(&self.name, &record, log_id),
+            });
+        }
+        Ok(Accepted {
+            seq: 0,
+            ts: now_ms,
+            rev: self.rev,
+            fresh: true,
+        })
+    }
+
+    /// Bars, for `ADDRESS_BAN_HOURS`, the addresses the banned author `uid` is connected from (only
+    /// connections of an open room have one): in an open room a new key, or a new anonymous
+    /// connection, is how a banned author would come straight back.
+    pub(super) fn ban_addresses(
+        &mut self,
+        uid: &str,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> Result<(), Problem> {
+        if self.limits.address_ban_secs == 0 {
+            return Ok(());
+        }
+        let until = now_ms.saturating_add(self.limits.address_ban_secs.saturating_mul(1000));
+        let mut tags: Vec<AddressTag> = self
+            .members
+            .values()
+            .filter(|m| m.user.uid.as_deref() == Some(uid))
+            .filter_map(|m| m.address)
+            .collect();
+        tags.dedup();
+        for tag in &tags {
+            let ban = AddressBan {
+                tag: *tag,
+                uid: uid.to_string(),
+                until,
+            };
+            history.ban_address(&ban, now_ms).map_err(storage)?;
+        }
+        self.rules.ban_addresses(uid, &tags, until, now_ms);
+        Ok(())
+    }
+}
+
+/// Whether `member` may do `op` under the room's rules: a muted author changes nothing (messages,
+/// edits, reactions), and slow mode holds each author's messages, edits and reactions apart. Moderators are not held by
+/// slow mode. Checked on arrival, like the rate limit, so a refusal is answered at once.
+pub(super) fn obeys_rules<S>(
+    rules: &mut Rules,
+    member: &Member<S>,
+    op: &ClientFrame,
+    now_ms: u64,
+) -> Result<(), Problem> {
+    match op {
+        ClientFrame::Message { .. } | ClientFrame::Edit { .. } | ClientFrame::React { .. } => {
+            rules.check_speaking(member.user.uid.as_deref(), now_ms)?;
+        }
+        _ => return Ok(()),
+    }
+    let change = match op {
+        ClientFrame::Message { .. } => Change::Message,
+        ClientFrame::Edit { .. } => Change::Edit,
+        _ => Change::Reaction,
+    };
+    if member.role != Role::Moderator {
+        rules.check_slow_mode(change, &crate::domain::sender_key(&member.user), now_ms)?;
+    }
+    Ok(())
+}
