@@ -18,7 +18,8 @@
 //! - [`search`] — a search box's text → a safe FTS5 query; snippets → safe HTML.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
-//! - [`shard`] — one room over several objects: the sequencer–shard records, placement, fan-out.
+//! - [`shard`] — one room over several objects: the calls and records between them, placement, the
+//!   sequencer's decisions ([`shard::sequencer`]), a shard's fan-out.
 //! - [`auth`] — signed tokens (HMAC-SHA256) and the constant-time bearer check.
 //! - [`jwt`] — standard JWTs (HS256, RS256, ES256): parsing, algorithm and claims checks.
 //! - [`jwks`] — an identity provider's published keys, and when to fetch them again.
@@ -33,7 +34,8 @@
 //! - [`webhook`] — events for the app's backend: bodies, signatures, retry and outbox rules.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
-//! Worker's `fetch`), `chat_room.rs` (the Durable Object), `store.rs` (SQL history).
+//! Worker's `fetch`), `object.rs` (the Durable Object class: the runtime's handlers once, over the
+//! kinds `room_object.rs` and `shard_object.rs`), `store.rs` (SQL history).
 
 pub mod access;
 pub mod api;

@@ -8,7 +8,6 @@ use std::rc::Rc;
 
 use worker::Env;
 
-use super::chat_room::Inner;
 use super::hop::{self, RawStub};
 use crate::effect::Effect;
 use crate::room::Place;
@@ -38,7 +37,8 @@ impl Place for Line {
 const PUSH_ATTEMPTS: u32 = 4;
 const RETRY_MS: u32 = 50;
 
-/// One shard, as the sequencer sees it.
+/// One shard's pipe, as the sequencer holds it (what it knows of the shard is its
+/// [`Sequencer`](crate::shard::sequencer::Sequencer)'s).
 #[derive(Debug, Default)]
 struct Link {
     /// Ops waiting for the next push.
@@ -47,16 +47,11 @@ struct Link {
     in_flight: bool,
     /// Push even with nothing to say (to learn the shard's incarnation after a restart).
     hello: bool,
-    /// The shard incarnation whose roster the sequencer holds (`None`: it must sync).
-    session: Option<String>,
     /// The number of the last push built for it.
     n: u64,
-    /// Whether the sequencer knows who is on it: a shard this incarnation opened (it starts empty),
-    /// or one that has sent its roster since. Placement counts a shard it knows nothing of as full.
-    known: bool,
 }
 
-/// Every shard of the room.
+/// Every shard's outbox and push task.
 pub struct Links {
     links: Vec<Link>,
     env: Env,
@@ -69,9 +64,17 @@ pub struct Links {
     pub frames: u64,
 }
 
+/// What a push task needs of the object that owns the links: the room's name and revision and the
+/// session the sequencer holds shard `k`'s roster for (sent with each push), and the links. A trait,
+/// so that the tasks live here without this module knowing the room object's state.
+pub trait Sequencing {
+    fn head(&self, k: u16) -> (&str, u64, Option<&str>);
+    fn links(&mut self) -> &mut Links;
+}
+
 impl Links {
-    /// The links of a room that has used shards 1 ..= `shards`. None is synced yet, and who is on them
-    /// is unknown: each gets an empty push, which has it send its roster.
+    /// The links of a room that has used shards 1 ..= `shards`. Who is on them is unknown: each gets
+    /// an empty push, which has it send its roster.
     pub fn new(env: Env, instance: String, shards: u16, base: u64) -> Links {
         let links = (0..shards)
             .map(|_| Link {
@@ -89,60 +92,21 @@ impl Links {
         }
     }
 
-    /// How many shards the room has used.
-    pub fn count(&self) -> u16 {
-        self.links.len() as u16
-    }
-
-    /// The Durable Object of shard `k` (which placement opened: see [`crate::shard::placement::check_placed`]).
+    /// The Durable Object of shard `k` (which placement opened: see
+    /// [`crate::shard::placement::check_placed`]).
     pub fn stub(&self, room: &RoomName, k: u16) -> worker::Result<RawStub> {
         shard_stub(&self.env, room, k)
     }
 
-    /// Makes sure shard `k` exists; returns whether it is new (to be recorded in storage). Only
-    /// placement calls this: a shard exists because the sequencer put a socket on it.
-    pub fn ensure(&mut self, k: u16) -> bool {
-        let grew = usize::from(k) > self.links.len();
+    /// An outbox for every shard up to `k` (placement has just opened it).
+    pub fn open(&mut self, k: u16) {
         while self.links.len() < usize::from(k) {
-            self.links.push(Link {
-                known: true,
-                ..Link::default()
-            });
+            self.links.push(Link::default());
         }
-        grew
-    }
-
-    /// Whether the sequencer knows who is on shard `k` (one past the last is a new, empty shard).
-    pub fn known(&self, k: u16) -> bool {
-        match usize::from(k).checked_sub(1) {
-            Some(i) => self.links.get(i).is_none_or(|l| l.known),
-            None => true,
-        }
-    }
-
-    /// Whether it knows who is on every shard (not so after a wake, until each has sent its roster).
-    pub fn all_known(&self) -> bool {
-        self.links.iter().all(|l| l.known)
     }
 
     fn link(&mut self, k: u16) -> Option<&mut Link> {
         self.links.get_mut(usize::from(k).checked_sub(1)?)
-    }
-
-    /// The session the sequencer holds shard `k`'s roster for.
-    pub fn session(&self, k: u16) -> Option<&str> {
-        self.links
-            .get(usize::from(k).checked_sub(1)?)?
-            .session
-            .as_deref()
-    }
-
-    /// Records that the sequencer holds shard `k`'s roster for `session` (it has just taken a sync).
-    pub fn set_session(&mut self, k: u16, session: String) {
-        if let Some(link) = self.link(k) {
-            link.session = Some(session);
-            link.known = true;
-        }
     }
 
     /// Queues `op` for shard `k`.
@@ -152,16 +116,20 @@ impl Links {
         }
     }
 
-    /// Queues a broadcast for every shard that may hold sockets: one with members, or sockets on the
-    /// way, or whose roster the sequencer does not know.
-    pub fn broadcast(&mut self, except: Option<&str>, frame: &str, live: impl Fn(u16) -> bool) {
+    /// Queues a broadcast for every shard it `reaches` (see
+    /// [`Sequencer::reaches`](crate::shard::sequencer::Sequencer::reaches)).
+    pub fn broadcast(&mut self, except: Option<&str>, frame: &str, reaches: impl Fn(u16) -> bool) {
         let op = Op::Broadcast { except, frame };
         for (i, link) in self.links.iter_mut().enumerate() {
-            let k = (i + 1) as u16;
-            if link.session.is_none() || live(k) {
+            if reaches((i + 1) as u16) {
                 link.outbox.op(&op);
             }
         }
+    }
+
+    /// Whether the room has any shard.
+    pub fn any(&self) -> bool {
+        !self.links.is_empty()
     }
 }
 
@@ -180,11 +148,11 @@ pub fn route(links: &mut Links, k: u16, effect: &Effect) {
 }
 
 /// Starts a push task for every shard with something to push and none in flight.
-pub fn start(shared: &Rc<RefCell<Inner>>) {
+pub fn start<S: Sequencing + 'static>(shared: &Rc<RefCell<S>>) {
     let ready: Vec<u16> = {
-        let inner = shared.borrow();
+        let mut inner = shared.borrow_mut();
         inner
-            .links
+            .links()
             .links
             .iter()
             .enumerate()
@@ -193,7 +161,7 @@ pub fn start(shared: &Rc<RefCell<Inner>>) {
             .collect()
     };
     for k in ready {
-        if let Some(link) = shared.borrow_mut().links.link(k) {
+        if let Some(link) = shared.borrow_mut().links().link(k) {
             link.in_flight = true;
         }
         wasm_bindgen_futures::spawn_local(push(Rc::clone(shared), k));
@@ -203,13 +171,13 @@ pub fn start(shared: &Rc<RefCell<Inner>>) {
 /// Pushes shard `k`'s outbox, again and again while more waits, then lets the next event start a
 /// new task. The frames in it were produced after their messages were written: the runtime's output
 /// gate holds this request until that write is durable, as it holds a socket's frames.
-async fn push(shared: Rc<RefCell<Inner>>, k: u16) {
+async fn push<S: Sequencing>(shared: Rc<RefCell<S>>, k: u16) {
     loop {
         let (url, body, stub) = {
             let inner = &mut *shared.borrow_mut();
-            let room = inner.room.info().room.to_string();
-            let rev = inner.room.rev();
-            let links = &mut inner.links;
+            let (room, rev, session) = inner.head(k);
+            let (room, session) = (room.to_string(), session.map(str::to_string));
+            let links = inner.links();
             let base = links.base;
             let from = links.instance.clone();
             let Some(link) = links.link(k) else {
@@ -222,7 +190,6 @@ async fn push(shared: Rc<RefCell<Inner>>, k: u16) {
             link.hello = false;
             link.n += 1;
             let body = std::mem::take(&mut link.outbox).into_body();
-            let session = link.session.clone();
             let n = link.n;
             let Ok(room) = RoomName::parse(&room) else {
                 link.in_flight = false;

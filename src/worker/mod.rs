@@ -1,16 +1,23 @@
 //! The thin shell around the pure core, compiled only for wasm: the Worker's `fetch` handler
-//! ([`entry`]), the `ChatRoom` Durable Object ([`chat_room`]) with its shards ([`links`], and the
-//! `ChatShard` object in [`chat_shard`]), its SQL history ([`store`]), its
-//! webhook delivery ([`webhooks`]), and the JWKS fetch and Web Crypto signature check of RS256/ES256
-//! tokens ([`keys`]).
-//! Everything here carries out decisions made in `routes`, `access`, `call`, `room` and `config`.
+//! ([`entry`]) and the `ChatRoom` Durable Object class ([`object`]: the runtime's handlers, written
+//! once), whose kinds are a room's own object ([`room_object`], its state and effects in
+//! [`room_state`], token renewal in [`renewal`], and as its shards' sequencer [`sequencing`] and
+//! [`links`]) and a shard ([`shard_object`]); its SQL history ([`store`]), its webhook delivery
+//! ([`webhooks`]), the calls between objects ([`hop`]), and the JWKS fetch and Web Crypto signature
+//! check of RS256/ES256 tokens ([`keys`]).
+//! Everything here carries out decisions made in `routes`, `access`, `call`, `room`, `shard` and
+//! `config`.
 
-mod chat_room;
-mod chat_shard;
 mod entry;
 mod hop;
 mod keys;
 mod links;
+mod object;
+mod renewal;
+mod room_object;
+mod room_state;
+mod sequencing;
+mod shard_object;
 mod store;
 mod webhooks;
 

@@ -16,7 +16,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
-use super::chat_room::{schedule_alarm, Inner};
 use super::now_ms;
 use super::store::{Pending, Store};
 use crate::config::Webhook;
@@ -150,15 +149,23 @@ impl Hooks {
     }
 }
 
+/// What a delivery task needs of the object that owns the outbox: the outbox with the store it is
+/// kept in, and the alarm (which serves token expiries too). A trait, so that delivery lives here
+/// without this module knowing the room object's state.
+pub trait Outbox {
+    fn outbox(&mut self) -> Option<(&mut Hooks, &Store)>;
+    fn schedule_alarm(&mut self);
+}
+
 /// Starts a delivery task if events wait and none runs. Delivery is a task of its own, never awaited
 /// in an event handler: while a Durable Object's handler awaits (the alarm's, say), the runtime holds
 /// back the room's other events — measured here, awaiting the receiver in the alarm handler took chat
 /// latency at 100 messages/s from ~4 ms to over a second.
-pub fn start(shared: &Rc<RefCell<Inner>>) {
+pub fn start<O: Outbox + 'static>(shared: &Rc<RefCell<O>>) {
     let wanted = {
         let inner = &mut *shared.borrow_mut();
-        match inner.hooks.as_mut() {
-            Some(hooks) if hooks.wants_task && !hooks.delivering => {
+        match inner.outbox() {
+            Some((hooks, _)) if hooks.wants_task && !hooks.delivering => {
                 hooks.wants_task = false;
                 hooks.delivering = true;
                 true
@@ -184,11 +191,11 @@ enum Round {
 /// A delivery task: the outbox oldest first, [`BATCH`] events at a time, until it is empty or a round
 /// fails (then the whole queue backs off, by the alarm, so a room waiting for its receiver may
 /// hibernate).
-async fn deliver(shared: &RefCell<Inner>) {
+async fn deliver<O: Outbox>(shared: &RefCell<O>) {
     loop {
         let retry_at = rounds(shared).await;
         let inner = &mut *shared.borrow_mut();
-        let Some(hooks) = inner.hooks.as_mut() else {
+        let Some((hooks, store)) = inner.outbox() else {
             return;
         };
         if retry_at.is_none() && hooks.pending > 0 {
@@ -199,24 +206,24 @@ async fn deliver(shared: &RefCell<Inner>) {
         hooks.wants_task = false;
         hooks.retry_at = retry_at;
         hooks.cursor = 0;
-        hooks.forget_delivered(&inner.store);
+        hooks.forget_delivered(store);
         if hooks.pending == 0 {
             hooks.watchdog_at = None;
         }
-        schedule_alarm(inner);
+        inner.schedule_alarm();
         return;
     }
 }
 
 /// The delivery rounds of one task; returns when to retry if the receiver failed.
-async fn rounds(inner: &RefCell<Inner>) -> Option<u64> {
+async fn rounds<O: Outbox>(inner: &RefCell<O>) -> Option<u64> {
     for _ in 0..ROUNDS_PER_TASK {
         let round = {
             let inner = &mut *inner.borrow_mut();
-            let hooks = inner.hooks.as_mut()?;
+            let (hooks, store) = inner.outbox()?;
             let (expired_before, _) = webhook::overflow(hooks.pending, now_ms());
-            hooks.dropped(inner.store.outbox_drop(expired_before, 0));
-            match inner.store.outbox_next(hooks.cursor, BATCH) {
+            hooks.dropped(store.outbox_drop(expired_before, 0));
+            match store.outbox_next(hooks.cursor, BATCH) {
                 Ok(batch) if batch.is_empty() => {
                     hooks.pending = 0;
                     hooks.failures = 0;
@@ -238,7 +245,7 @@ async fn rounds(inner: &RefCell<Inner>) -> Option<u64> {
         };
         let outcomes = join_all(batch.iter().map(|event| post(&webhook, event))).await;
         let inner = &mut *inner.borrow_mut();
-        let hooks = inner.hooks.as_mut()?;
+        let (hooks, store) = inner.outbox()?;
         let mut failed = None;
         for (event, outcome) in batch.iter().zip(outcomes) {
             hooks.cursor = hooks.cursor.max(event.id);
@@ -250,11 +257,11 @@ async fn rounds(inner: &RefCell<Inner>) -> Option<u64> {
                 }
                 Ok(status) => {
                     failed = Some(format!("HTTP {status}"));
-                    inner.store.outbox_failed(event.id)
+                    store.outbox_failed(event.id)
                 }
                 Err(e) => {
                     failed = Some(e);
-                    inner.store.outbox_failed(event.id)
+                    store.outbox_failed(event.id)
                 }
             };
             if let Err(e) = written {

@@ -1,10 +1,10 @@
 //! A room's shard: one of the objects a large room's sockets live on once the room's own object (the
-//! sequencer, [`super::chat_room`]) holds `SHARD_SOCKETS` of them. It is a `ChatRoom` object named
-//! `{room}#{k}` (a name no room can have), which hands everything to this [`ChatShard`]: the same
-//! class, so no second class (and its glue) in the wasm and no storage migration. It decides nothing:
-//! it holds its sockets with the Hibernation API, forwards what they say to the sequencer in order
-//! (the up pipe), and fans out what the sequencer pushes ([`Shard::deliver`]). See [`crate::shard`]
-//! and docs/SCALING.md.
+//! sequencer, [`super::room_object`]) holds `SHARD_SOCKETS` of them. It is a `ChatRoom` object named
+//! `{room}#{k}` (a name no room can have), whose kind is this [`ShardObject`] ([`super::object`]):
+//! the same class, so no second class (and its glue) in the wasm and no storage migration. It
+//! decides nothing: it holds its sockets with the Hibernation API, forwards what they say to the
+//! sequencer in order (the up pipe), and fans out what the sequencer pushes ([`Shard::deliver`]). See
+//! [`crate::shard`] and docs/SCALING.md.
 //!
 //! What survives hibernation: each socket's attachment (the same [`Attachment`] the sequencer writes
 //! for its own sockets) and its tag (the connection id). The constructor rebuilds the roster from
@@ -40,7 +40,7 @@ use crate::validate::RoomName;
 const UP_RETRY_MAX_MS: u32 = 2_000;
 
 /// A shard, as the `ChatRoom` object named for it runs it.
-pub struct ChatShard {
+pub struct ShardObject {
     state: State,
     inner: Rc<RefCell<ShardInner>>,
 }
@@ -86,7 +86,7 @@ struct ShardInner {
     calls_out: u64,
 }
 
-impl ChatShard {
+impl ShardObject {
     pub fn new(state: State, env: Env) -> Self {
         let now = now_ms();
         let name = state.id().name().unwrap_or_default();
@@ -123,13 +123,15 @@ impl ChatShard {
             calls_in: 0,
             calls_out: 0,
         };
-        ChatShard {
+        ShardObject {
             state,
             inner: Rc::new(RefCell::new(inner)),
         }
     }
 
-    pub async fn fetch(&self, mut req: Request) -> Result<Response> {
+    /// A call from the sequencer (a push, an operator's info or restart, passed on) or a connect the
+    /// Worker brings here because the sequencer placed it here.
+    pub async fn request(&self, mut req: Request) -> Result<Response> {
         let url = req.inner().url();
         let target = Target::split(&url);
         let body = match req.method() {
@@ -142,7 +144,7 @@ impl ChatShard {
                 Err(p) => return problem_response(&p),
             };
             self.learn(call.room());
-            let response = match call {
+            return match call {
                 ShardCall::Push {
                     session,
                     from,
@@ -181,27 +183,33 @@ impl ChatShard {
                     problem_response(&Problem::new(ErrorCode::NotFound, "not a shard call"))
                 }
             };
-            start_up(&self.inner);
-            return response;
         }
         let call = match RoomCall::parse(req.method().as_ref(), target.path, target.query, None) {
             Ok(call) => call,
             Err(p) => return problem_response(&p),
         };
         self.learn(call.room());
-        let response = match call {
+        match call {
             RoomCall::Connect { join, .. } => match self.open_socket(join) {
                 Ok(response) => Ok(response),
                 Err(p) => refuse_socket(&p),
             },
             _ => problem_response(&Problem::new(ErrorCode::NotFound, "not a shard call")),
-        };
+        }
+    }
+
+    /// The runtime's `DurableObjectState`, for the object's socket events (the tags).
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// After every event: starts the up pipe when something waits for it.
+    pub fn start_up(&self) {
         start_up(&self.inner);
-        response
     }
 }
 
-impl ChatShard {
+impl ShardObject {
     /// Learns the room from a call, if the name did not say it.
     fn learn(&self, room: &RoomName) {
         let inner = &mut *self.inner.borrow_mut();
@@ -326,47 +334,30 @@ impl ChatShard {
         inner.started_at = now_ms();
     }
 
-    /// A socket is gone: off the roster, and the sequencer is told.
-    fn gone(&self, ws: &WebSocket) {
-        let Some(conn) = self.state.get_tags(ws).into_iter().next() else {
+    /// A frame from connection `conn`, one of the shard's sockets: up the pipe, as it is.
+    pub fn message(&self, conn: String, ws: &WebSocket, message: &JsValue) {
+        let inner = &mut *self.inner.borrow_mut();
+        if inner.shard.get(&conn).is_none() {
+            let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
             return;
-        };
+        }
+        inner.forwarded += 1;
+        match message.as_string() {
+            Some(text) => inner.queue.push(Queued::Text { conn, text }),
+            None => {
+                let len = js_sys::Uint8Array::new(message).length() as usize;
+                inner.queue.push(Queued::Binary { conn, len });
+            }
+        }
+    }
+
+    /// Connection `conn` closed (the caller completed the closing handshake) or failed: off the
+    /// roster, and the sequencer is told.
+    pub fn gone(&self, conn: String) {
         let inner = &mut *self.inner.borrow_mut();
         if inner.shard.release(&conn).is_some() {
             inner.queue.push(Queued::Leave { conn });
         }
-    }
-}
-
-impl ChatShard {
-    /// A frame from one of the shard's sockets: up the pipe, as it is.
-    pub fn websocket_message(&self, ws: WebSocket, message: JsValue) {
-        let Some(conn) = self.state.get_tags(&ws).into_iter().next() else {
-            let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
-            return;
-        };
-        {
-            let inner = &mut *self.inner.borrow_mut();
-            if inner.shard.get(&conn).is_none() {
-                let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
-                return;
-            }
-            inner.forwarded += 1;
-            match message.as_string() {
-                Some(text) => inner.queue.push(Queued::Text { conn, text }),
-                None => {
-                    let len = js_sys::Uint8Array::new(&message).length() as usize;
-                    inner.queue.push(Queued::Binary { conn, len });
-                }
-            }
-        }
-        start_up(&self.inner);
-    }
-
-    /// A socket closed (the caller completed the closing handshake) or failed.
-    pub fn websocket_gone(&self, ws: &WebSocket) {
-        self.gone(ws);
-        start_up(&self.inner);
     }
 }
 
