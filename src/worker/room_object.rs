@@ -171,10 +171,17 @@ impl RoomObject {
         let expired = close_expired(inner);
         let now = now_ms();
         let (out, effects) = hook(inner, &expired, now);
+        self.close_turn(inner, effects, now);
+        out
+    }
+
+    /// The steps of a turn after the room's call (apart from [`RoomObject::turn`], which is made once
+    /// per kind of event, so that they are in the wasm once).
+    #[inline(never)]
+    fn close_turn(&self, inner: &mut Inner, effects: Vec<Effect>, now: u64) {
         apply(inner, effects);
         sweep(inner, now);
         self.flush_soon(inner);
-        out
     }
 
     /// A call from the Worker (a connect, the HTTP API) or from one of the room's shards.
