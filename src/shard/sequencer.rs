@@ -16,7 +16,7 @@ use crate::attachment::Attachment;
 use crate::error::Problem;
 
 /// One shard, as the sequencer knows it.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 struct Known {
     /// The shard incarnation whose roster the sequencer holds (`None`: it must sync).
     session: Option<String>,
@@ -86,7 +86,7 @@ impl Sequencer {
     /// gets a hello push, which has it send its roster.
     pub fn woke(shards: u16) -> Sequencer {
         Sequencer {
-            shards: vec![Known::default(); usize::from(shards)],
+            shards: (0..shards).map(|_| Known::default()).collect(),
             placement: Placement::default(),
         }
     }
@@ -147,13 +147,12 @@ impl Sequencer {
             return Ok(Placed::On(k));
         }
         // A shard this incarnation opens starts empty: its roster is known.
-        self.shards.resize(
-            usize::from(k),
-            Known {
+        while self.shards.len() < usize::from(k) {
+            self.shards.push(Known {
                 session: None,
                 known: true,
-            },
-        );
+            });
+        }
         Ok(Placed::Opened(k))
     }
 
