@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Client, eventually, getJson, uniqueRoom } from './common/harness.mjs';
 import { browserSuite, say, shownMessages } from './common/browser.mjs';
+import { CLOSE_INTERNAL } from './common/close-codes.mjs';
 
 const suite = browserSuite();
 
@@ -223,7 +224,7 @@ describe('living messages on the page', () => {
       async beforeGoto(context) {
         await context.routeWebSocket(/\/ws\//, (ws) => {
           urls.push(ws.url());
-          if (blocked) return ws.close({ code: 1011, reason: 'test gate' });
+          if (blocked) return ws.close({ code: CLOSE_INTERNAL, reason: 'test gate' });
           current = { ws, upstream: ws.connectToServer() };
         });
       },
