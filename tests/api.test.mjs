@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Client, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 import { CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
+import { Client, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 
 const API_TOKEN = 'test-api-token-7f3a';
 const AUTH_SECRET = 'test-auth-secret-91c2';

@@ -7,9 +7,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { CLOSE_INTERNAL } from './common/close-codes.mjs';
 import { Client, eventually, getJson, uniqueRoom } from './common/harness.mjs';
 import { browserSuite, say, shownMessages } from './common/browser.mjs';
-import { CLOSE_INTERNAL } from './common/close-codes.mjs';
 
 const suite = browserSuite();
 

@@ -12,9 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_BAD_REQUEST, CLOSE_INTERNAL, CLOSE_RATE_LIMITED, CLOSE_ROOM_FULL, CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
 import { Client, ROOT, eventually, restartServer, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 import { browserSuite, openPage, say, shownMessages } from './common/browser.mjs';
-import { CLOSE_BAD_REQUEST, CLOSE_INTERNAL, CLOSE_RATE_LIMITED, CLOSE_ROOM_FULL, CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/.artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as clientModule from '../packages/client/src/index.js';
-import { FakeSocket } from './common/fake-socket.mjs';
 import { CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN, CLOSE_INTERNAL, CLOSE_RATE_LIMITED, CLOSE_REFUSED_INTERNAL, CLOSE_ROOM_FULL, CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
+import { FakeSocket } from './common/fake-socket.mjs';
 
 const { ChatClient, DEFAULT_LIMITS, backoff, cleanName, isIdentity } = clientModule;
 

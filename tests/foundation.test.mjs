@@ -4,8 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, eventually, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 import { CLOSE_BAD_REQUEST } from './common/close-codes.mjs';
+import { Client, eventually, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 
 let server;
 before(async () => {

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Client, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 import { CLOSE_BAD_REQUEST } from './common/close-codes.mjs';
+import { Client, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 
 const AUTH_SECRET = 'identity-test-secret';
 let open;

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { Client, eventually, freePort, getJson, sleep, startServer, uniqueRoom } from './common/harness.mjs';
 import { CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
+import { Client, eventually, freePort, getJson, sleep, startServer, uniqueRoom } from './common/harness.mjs';
 
 const JWT_SECRET = 'test-jwt-secret';
 const AUTH_SECRET = 'test-auth-secret-jwt';

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, joinChat, say, shownMessages } from './common/browser.mjs';
+import { CLOSE_SILENT } from './common/close-codes.mjs';
 import { Client, eventually, figure, sleep, startServer, uniqueRoom } from './common/harness.mjs';
 import { presenceCrowdScenario } from './scenarios/presence-crowd.mjs';
-import { CLOSE_SILENT } from './common/close-codes.mjs';
 
 const THRESHOLD = 100;
 let server;

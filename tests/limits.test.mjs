@@ -5,8 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Client, getJson, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 import { CLOSE_ROOM_FULL } from './common/close-codes.mjs';
+import { Client, getJson, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 
 let server;
 before(async () => {

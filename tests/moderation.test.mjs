@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Client, getJson, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 import { CLOSE_FORBIDDEN } from './common/close-codes.mjs';
+import { Client, getJson, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 
 const JWT_SECRET = 'test-jwt-secret-moderation';
 const API_TOKEN = 'test-api-token-moderation';

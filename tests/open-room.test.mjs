@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Client, eventually, getJson, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 import { CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN } from './common/close-codes.mjs';
+import { Client, eventually, getJson, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 
 const API_TOKEN = 'test-api-token-open-room';
 let server;

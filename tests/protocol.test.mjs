@@ -4,8 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Client, getJson, randomId, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 import { CLOSE_BAD_REQUEST, CLOSE_TOO_BIG } from './common/close-codes.mjs';
+import { Client, getJson, randomId, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 
 let server;
 before(async () => {

@@ -7,12 +7,12 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_FLOODING, CLOSE_TOO_BIG } from './common/close-codes.mjs';
 import { Client, figure, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 import { crowdScenario } from './scenarios/crowd.mjs';
 import { floodScenario } from './scenarios/flood.mjs';
 import { restartScenario } from './scenarios/restart.mjs';
 import { slowReaderScenario } from './scenarios/slow-reader.mjs';
-import { CLOSE_FLOODING, CLOSE_TOO_BIG } from './common/close-codes.mjs';
 
 /** The latency bound for well-behaved clients under a flood or next to a slow reader (measured: docs/RELIABILITY.md). */
 const FLOOD_BOUND_MS = 1000;

@@ -15,8 +15,8 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Miniflare } from 'miniflare';
 import WebSocket from 'ws';
-import { ROOT, eventually, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 import { CLOSE_BAD_REQUEST } from './common/close-codes.mjs';
+import { ROOT, eventually, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 
 const JWT_SECRET = 'test-jwt-secret-sdk';
 let server;

@@ -12,8 +12,8 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as sdk from '../packages/client/src/index.js';
-import { FakeSocket } from './common/fake-socket.mjs';
 import { CLOSE_BAD_REQUEST } from './common/close-codes.mjs';
+import { FakeSocket } from './common/fake-socket.mjs';
 
 const { ChatClient, ChatError, SERVER_ERROR_CODES, CLIENT_ERROR_CODES } = sdk;
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
