@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CLOSE_INTERNAL } from './common/close-codes.mjs';
-import { Client, eventually, getJson, uniqueRoom } from './common/harness.mjs';
+import { Client, eventually, getJson, sleep, uniqueRoom } from './common/harness.mjs';
 import { browserSuite, say, shownMessages } from './common/browser.mjs';
 
 const suite = browserSuite();
@@ -348,8 +348,14 @@ describe('living messages on the page', () => {
     await eventually(async () => (await readMark())[0] === away3.seq, 5000, 'on screen, so read');
 
     // Further up, new messages wait below: "N new" says how many and jumps to the first.
+    // Each `say` costs ann's socket two frames (a typing hint, then the message), and a fast run sends
+    // them all within a second: the room's bucket (burst 20, refilling 10 a second: src/rate.rs) then
+    // refuses the last ones as rate_limited, and the page keeps them unsent. Wait for a full bucket.
+    await sleep(2000);
     for (let i = 0; i < 8; i++) await say(ann, `filler ${i}`);
     await item(bob, 'filler 7').waitFor();
+    // Let ann's bucket refill again before the two that must arrive (see above).
+    await sleep(1000);
     // Scrolled up, the page stops following the newest message, but only once its scroll handler has
     // run (on the next frame): wait for that scroll event before ann speaks, or her messages would
     // arrive while the view is still pinned (no divider, scrolled back down). The page's handler was
