@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { Client, getJson, sleep, uniqueRoom } from '../common/harness.mjs';
-import { CLOSE_ROOM_FULL } from './common/close-codes.mjs';
+import { CLOSE_ROOM_FULL } from '../common/close-codes.mjs';
 
 /** The server's limits for this scenario: small, and not the defaults, so a fallback would show. */
 export const HIBERNATION_LIMITS = { RATE_BURST: '8', RATE_PER_SEC: '2', MAX_CONNECTIONS: '6' };

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { figure, startServer, uniqueRoom } from '../common/harness.mjs';
 import { floodScenario } from '../scenarios/flood.mjs';
 import { slowReaderScenario } from '../scenarios/slow-reader.mjs';
-import { CLOSE_FLOODING } from './common/close-codes.mjs';
+import { CLOSE_FLOODING } from '../common/close-codes.mjs';
 
 const BOUND_MS = 1000;
 
