@@ -25,7 +25,7 @@
 
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
-import { now, sleep } from './clock.mjs';
+import { sleep } from './clock.mjs';
 import { randomId } from './ids.mjs';
 
 /**
@@ -44,7 +44,7 @@ import { randomId } from './ids.mjs';
  *                       then (a server whose object was just aborted never does);
  *   deflate             offer permessage-deflate (ws's default: true; crowds turn it off, see
  *                       tests/scenarios/presence-crowd.mjs);
- *   maxPayload          the largest frame accepted (1 MiB; 8 MiB when lean: a resumed welcome is big).
+ *   maxPayload          the largest frame accepted (1 MiB; 8 MiB when lean or reconnecting: a resumed welcome is big).
  */
 export class Client {
   #welcomed; // the current socket's welcome: { promise, resolve, reject }
