@@ -1,7 +1,6 @@
 // The WebSocket close codes the server sends, named as the server names them, so a test says which
-// close it expects (CLOSE_TOO_BIG) rather than a number. One place for the tests; it mirrors, by hand:
-//   - src/room.rs            CLOSE_SILENT, CLOSE_FLOODING, CLOSE_TOO_BIG, CLOSE_INTERNAL
-//   - src/worker/chat_shard.rs CLOSE_RESUME
+// close it expects (CLOSE_TOO_BIG) rather than a number. One place for the tests; it mirrors
+//   - src/effect.rs          every CLOSE_* constant (tests/close-codes.test.mjs checks they agree)
 //   - src/error.rs           `ErrorCode::close_code`: a refusal told on the socket closes with 4000 + the
 //                            HTTP status of its error (docs/PROTOCOL.md, "Refusals a person can hit")
 // 1000 (normal) and 1006 (no close frame at all: the connection just ended) are RFC 6455's own and
