@@ -59,8 +59,7 @@ pub enum Refused {
 /// What one up record comes to, for the object to carry out on the room, in the records' order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step<'a> {
-    /// Nothing: a repeated join, a member already held, a record whose attachment names no member,
-    /// or a frame from a connection whose token has just expired.
+    /// Nothing: a repeated join, a member already held, or a record whose attachment names no member.
     Skip,
     /// A welcomed socket from a sync that the room does not hold (the sequencer woke or restarted):
     /// restore it, with its role, expiry, framing and address.
@@ -75,7 +74,9 @@ pub enum Step<'a> {
     Text { conn: &'a str, text: &'a str },
     /// A binary frame from a member.
     Binary { conn: &'a str, len: usize },
-    /// A frame from a connection the room does not hold: close it (`unknown connection`).
+    /// A frame from a connection the room does not hold: close it (`unknown connection`). (One the
+    /// room has just closed, e.g. for an expired token, is closed already; the shard ignores a second
+    /// close.)
     Unknown { conn: &'a str },
     /// A socket gone.
     Leave { conn: &'a str },
@@ -208,21 +209,14 @@ impl Sequencer {
     }
 
     /// What up record `record` from shard `k` comes to. `holds(conn)`: whether the room holds
-    /// connection `conn` now (asked per record: the records before it may have changed that);
-    /// `expired`: the connections whose token expired as this request came in.
+    /// connection `conn` now (asked per record: the records before it may have changed that).
     ///
     /// A join for a connection the room already holds is a repeat: a sync names the sockets still
     /// waiting for their welcome again, and an up request that failed after it was carried out is
     /// sent again. Its welcome is on the way and its place was counted: joining it twice would send a
     /// second welcome and free a place that is still taken. (Connection ids are random per socket:
     /// only a repeat names one again.)
-    pub fn take<'a>(
-        &mut self,
-        k: u16,
-        record: Up<'a>,
-        holds: impl Fn(&str) -> bool,
-        expired: &[String],
-    ) -> Step<'a> {
+    pub fn take<'a>(&mut self, k: u16, record: Up<'a>, holds: impl Fn(&str) -> bool) -> Step<'a> {
         match record {
             Up::Member { attachment } => match member(attachment) {
                 Some(a) if !holds(&a.id) => Step::Restore(a),
@@ -243,11 +237,6 @@ impl Sequencer {
                 }
                 _ => Step::Skip,
             },
-            Up::Text { conn, .. } | Up::Binary { conn, .. }
-                if expired.iter().any(|e| e == conn) =>
-            {
-                Step::Skip
-            }
             Up::Text { conn, .. } | Up::Binary { conn, .. } if !holds(conn) => {
                 Step::Unknown { conn }
             }
@@ -369,11 +358,8 @@ mod tests {
         let mut s = with_one_shard();
         let (b, c) = (attachment("b"), attachment("c"));
         let holds = |id: &str| id == "b";
-        assert_eq!(
-            s.take(1, Up::Member { attachment: &b }, holds, &[]),
-            Step::Skip
-        );
-        match s.take(1, Up::Member { attachment: &c }, holds, &[]) {
+        assert_eq!(s.take(1, Up::Member { attachment: &b }, holds), Step::Skip);
+        match s.take(1, Up::Member { attachment: &c }, holds) {
             Step::Restore(a) => assert_eq!(a.id, "c"),
             other => panic!("{other:?}"),
         }
@@ -381,7 +367,7 @@ mod tests {
         let newer = r#"{"v":99,"id":"q","name":"q"}"#;
         for bad in ["", "{}", "[1]", newer] {
             assert_eq!(
-                s.take(1, Up::Member { attachment: bad }, |_| false, &[]),
+                s.take(1, Up::Member { attachment: bad }, |_| false),
                 Step::Skip,
                 "{bad}"
             );
@@ -393,7 +379,7 @@ mod tests {
         let mut s = with_one_shard();
         let n = attachment("n");
         // The join went up, was carried out, and its answer was lost: it comes again.
-        match s.take(1, join(&n), |_| false, &[]) {
+        match s.take(1, join(&n), |_| false) {
             Step::Join {
                 attachment, after, ..
             } => assert_eq!((attachment.id.as_str(), after), ("n", Some(4))),
@@ -406,7 +392,7 @@ mod tests {
         assert_eq!(s.place(1, &[0], 1, 0), Ok(Placed::On(1)));
         assert!(s.placement.expects(1));
         // The repeat is skipped, and the place of the socket still on its way stays counted.
-        assert_eq!(s.take(1, join(&n), |id| id == "n", &[]), Step::Skip);
+        assert_eq!(s.take(1, join(&n), |id| id == "n"), Step::Skip);
         assert!(s.placement.expects(1));
         assert_eq!(s.place(1, &[1], 1, 0), Ok(Placed::Opened(2)));
     }
@@ -414,28 +400,22 @@ mod tests {
     #[test]
     fn frames_go_to_the_room_only_from_connections_it_holds() {
         let mut s = with_one_shard();
-        let holds = |id: &str| id == "a" || id == "x";
-        let expired = vec!["x".to_string()];
+        let holds = |id: &str| id == "a";
         let text = |conn| Up::Text { conn, text: "hi" };
         assert_eq!(
-            s.take(1, text("a"), holds, &expired),
+            s.take(1, text("a"), holds),
             Step::Text {
                 conn: "a",
                 text: "hi"
             }
         );
         assert_eq!(
-            s.take(1, Up::Binary { conn: "a", len: 9 }, holds, &expired),
+            s.take(1, Up::Binary { conn: "a", len: 9 }, holds),
             Step::Binary { conn: "a", len: 9 }
         );
-        // Its token ran out as this request came in: it was closed, and says nothing more.
-        assert_eq!(s.take(1, text("x"), holds, &expired), Step::Skip);
+        assert_eq!(s.take(1, text("z"), holds), Step::Unknown { conn: "z" });
         assert_eq!(
-            s.take(1, text("z"), holds, &expired),
-            Step::Unknown { conn: "z" }
-        );
-        assert_eq!(
-            s.take(1, Up::Leave { conn: "z" }, holds, &expired),
+            s.take(1, Up::Leave { conn: "z" }, holds),
             Step::Leave { conn: "z" }
         );
     }

@@ -163,14 +163,14 @@ impl RoomObject {
 
     /// The room's steps for one event, the same whatever the event: close the sockets whose token has
     /// run out (a post or a join is broadcast, and such a socket must not hear it), the `hook`'s call
-    /// on the room (given the connections just expired and the time), carry out its effects, drop the
+    /// on the room (given the time), carry out its effects, drop the
     /// sockets that fell silent, and set the flush timer if the room queued messages. The object's
     /// handler then starts the tasks ([`super::object`]).
-    fn turn<R>(&self, hook: impl FnOnce(&mut Inner, &[String], u64) -> (R, Vec<Effect>)) -> R {
+    fn turn<R>(&self, hook: impl FnOnce(&mut Inner, u64) -> (R, Vec<Effect>)) -> R {
         let inner = &mut *self.inner.borrow_mut();
-        let expired = close_expired(inner);
+        close_expired(inner);
         let now = now_ms();
-        let (out, effects) = hook(inner, &expired, now);
+        let (out, effects) = hook(inner, now);
         self.close_turn(inner, effects, now);
         out
     }
@@ -199,10 +199,9 @@ impl RoomObject {
                     shard,
                     session,
                     sync,
-                }) => self.turn(|inner, expired, now| {
+                }) => self.turn(|inner, now| {
                     let body = body.as_deref().unwrap_or("");
-                    let response =
-                        sequencing::up(inner, &room, shard, session, sync, body, expired, now);
+                    let response = sequencing::up(inner, &room, shard, session, sync, body, now);
                     (response, Vec::new())
                 }),
                 Ok(call @ (ShardCall::Info { .. } | ShardCall::Restart { .. })) => {
@@ -238,7 +237,7 @@ impl RoomObject {
         if matches!(call, RoomCall::Connect { .. }) {
             self.await_rosters().await;
         }
-        self.turn(|inner, _, now| self.call(inner, call, now))
+        self.turn(|inner, now| self.call(inner, call, now))
     }
 
     /// A call from the Worker, and the effects it leaves for [`RoomObject::turn`] to carry out.
@@ -370,7 +369,7 @@ impl RoomObject {
     /// (or an undelivered event) costs; a room with neither never sets it.
     pub fn alarm(&self) {
         self.inner.borrow_mut().alarm_at = None;
-        self.turn(|inner, _, now| {
+        self.turn(|inner, now| {
             if let Some(hooks) = inner.hooks.as_mut() {
                 hooks.alarm(now);
             }
@@ -391,9 +390,10 @@ impl RoomObject {
             let _ = ws.close(Some(CLOSE_INTERNAL), Some("unknown connection"));
             return;
         }
-        self.turn(|inner, expired, now| {
-            // A socket whose token has run out hears nothing more, and says nothing more.
-            if expired.contains(&conn) {
+        self.turn(|inner, now| {
+            // A socket whose token has run out (closed by the turn's first step) hears nothing more,
+            // and says nothing more.
+            if !inner.room.has(&conn) {
                 return ((), Vec::new());
             }
             ((), inner.room.receive(&conn, frame, now))
@@ -402,7 +402,7 @@ impl RoomObject {
 
     /// Connection `conn` closed or failed: drop it and tell the others.
     pub fn gone(&self, conn: &str) {
-        self.turn(|inner, _, now| ((), inner.room.leave(conn, now)))
+        self.turn(|inner, now| ((), inner.room.leave(conn, now)))
     }
 
     /// Makes sure the roster holds connection `conn` of socket `ws`: a socket missing from it (an

@@ -309,25 +309,15 @@ pub(super) fn refuse(
 
 /// Closes every socket whose token has expired ([`Room::expire`]: an `error` frame `token_expired`,
 /// then close 4401, so the page renews its token and reconnects; the others hear it leave). Then sets
-/// the alarm for the next expiry. Returns the connections it closed. O(1) while nothing is due.
-#[inline(never)]
-pub(super) fn close_expired(inner: &mut Inner) -> Vec<String> {
+/// the alarm for the next expiry. They are off the roster at once. O(1) while nothing is due.
+pub(super) fn close_expired(inner: &mut Inner) {
     let now = now_ms();
     let effects = inner.room.expire(now / 1000, now);
     if effects.is_empty() {
-        return Vec::new();
+        return;
     }
-    let code = ErrorCode::TokenExpired.close_code();
-    let expired = effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Close { to, code: c, .. } if *c == code => Some(to.clone()),
-            _ => None,
-        })
-        .collect();
     apply(inner, effects);
     schedule_alarm(inner);
-    expired
 }
 
 /// Sets the storage alarm for the earliest of the next token expiry and the webhook outbox's next

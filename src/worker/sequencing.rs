@@ -50,9 +50,7 @@ pub(super) fn to_shard(
 
 /// Shard `k`'s up records: its sockets' joins, frames and leaves, in their order (and first, in a
 /// `sync`, its whole roster). Refused with 409 when the sequencer does not hold the roster of the
-/// shard's incarnation `session`: the shard then sends it. `expired`: the connections whose token ran
-/// out as this request came in (their frames are dropped).
-#[allow(clippy::too_many_arguments)]
+/// shard's incarnation `session`: the shard then sends it.
 pub(super) fn up(
     inner: &mut Inner,
     room: &RoomName,
@@ -60,7 +58,6 @@ pub(super) fn up(
     session: String,
     sync: bool,
     body: &str,
-    expired: &[String],
     now: u64,
 ) -> Result<Response> {
     let records = match read_up(body) {
@@ -86,7 +83,7 @@ pub(super) fn up(
     let mut expiry_set = false;
     for record in records {
         let room = &inner.room;
-        match inner.sequencer.take(k, record, |id| room.has(id), expired) {
+        match inner.sequencer.take(k, record, |id| room.has(id)) {
             Step::Skip => {}
             Step::Restore(a) => {
                 let kept = a.joining();
