@@ -53,13 +53,21 @@ impl<S: Place> Room<S> {
             ));
             effects.extend(self.close(&conn_id, code.close_code(), code.as_str(), now_ms));
         }
-        self.next_expiry = self.next_expiry();
+        self.next_expiry = self.earliest_expiry();
         effects
     }
 
-    /// When (Unix seconds) the next token runs out, grace included: when the Durable Object must wake
-    /// to close it. `None` when no member has a token, so a room of open-room sockets never sets one.
+    /// When (Unix seconds) the Durable Object must wake to close the next token that runs out, grace
+    /// included: `None` when no member has a token, so a room of open-room sockets never sets one.
+    /// O(1) (it is asked whenever the alarm is set, e.g. on every flush with webhooks on): a bound
+    /// kept as tokens come and exact after each [`Room::expire`] that was due; a bound made early by a
+    /// leave or a renewal costs one early wake, never a late close.
     pub fn next_expiry(&self) -> Option<u64> {
+        self.next_expiry
+    }
+
+    /// The exact earliest expiry, grace included: a scan of the roster.
+    fn earliest_expiry(&self) -> Option<u64> {
         let grace = self.expiry_grace_secs;
         self.members
             .values()

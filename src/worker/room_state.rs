@@ -312,8 +312,11 @@ pub(super) fn refuse(
 /// the alarm for the next expiry. They are off the roster at once. O(1) while nothing is due.
 pub(super) fn close_expired(inner: &mut Inner) {
     let now = now_ms();
+    let bound = inner.room.next_expiry();
     let effects = inner.room.expire(now / 1000, now);
-    if effects.is_empty() {
+    // The room's next expiry is a bound made exact by a due `expire`: when it moved (a renewal or a
+    // leave had made it early) the alarm must move too, even if nobody was closed.
+    if effects.is_empty() && inner.room.next_expiry() == bound {
         return;
     }
     apply(inner, effects);
