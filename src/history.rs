@@ -2,7 +2,7 @@
 //! implements over its SQLite storage (`worker/store.rs`) and [`MemoryHistory`] over a `Vec` for tests.
 //!
 //! Every method is one step of storage work the room decides on; none of them decides anything (who
-//! may edit, which `rev` a change gets): that is `room.rs`. The room calls them inside one turn, so the
+//! may edit, which `rev` a change gets): that is `room/`. The room calls them inside one turn, so the
 //! runtime commits a batch of them together, and the frames that follow are held by the output gate
 //! until that commit is durable.
 

@@ -2,7 +2,7 @@
 //! (checked, bounded, and turned into an FTS5 expression that is always valid), and what SQLite's
 //! `snippet()` gives back becomes safe HTML ([`snippet_html`]). The index itself is an SQLite FTS5
 //! table next to the messages (`worker/store.rs`, migration 4); the room decides what may be found
-//! (`room.rs`).
+//! (`room/reads.rs`).
 //!
 //! **Never raw `MATCH`.** FTS5 has its own query language (`OR`, `NOT`, `NEAR(…)`, `col:`, `^`, `*`,
 //! parentheses, quotes), and a syntax error in it is an SQL error. So user text is never handed to it:

@@ -3,7 +3,7 @@
 //!
 //! `sql.exec` is synchronous: the write lands in the object's local database at once, and the runtime's
 //! *output gate* holds back every outgoing message (socket sends included) until the write is durable.
-//! So "store, then send" in `room.rs` really means nobody hears of a message before it is safe.
+//! So "store, then send" in `room/` really means nobody hears of a message before it is safe.
 //! <https://developers.cloudflare.com/durable-objects/api/sqlite-storage-api/>
 
 use std::cell::Cell;
