@@ -232,12 +232,30 @@ export async function eventually(fn, timeoutMs = 10_000, what = 'condition') {
   }
 }
 
+/**
+ * A GET of one history page, asked again if no answer comes within 30 s. A read changes nothing, so
+ * asking twice is safe; and once, in a CI run with 2,400 sockets through `wrangler dev`'s local proxy,
+ * one such request got no answer at all until undici gave up after 300 s, while the room went on
+ * answering everything else (the next subtests' reads included).
+ */
+async function readPage(url) {
+  let lastError;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await getJson(url, { signal: AbortSignal.timeout(30_000) });
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
 /** Every stored message of a room, oldest first, read through the paged HTTP API: { messages, lastSeq }. */
 export async function storedMessages(server, room) {
   const all = [];
   let after = 0;
   for (;;) {
-    const page = await getJson(`${server.base}/api/rooms/${room}/messages?after=${after}&limit=1000`);
+    const page = await readPage(`${server.base}/api/rooms/${room}/messages?after=${after}&limit=1000`);
     assert.equal(page.status, 200, `history page after=${after}: ${JSON.stringify(page.body)}`);
     all.push(...page.body.messages);
     if (page.body.messages.length < 1000) return { messages: all, lastSeq: page.body.last_seq };
