@@ -3,6 +3,7 @@
 
 import { excerpt } from '../format.js';
 import { el, ui } from './dom.js';
+import { label } from './people.js';
 import { client } from './state.js';
 
 /** {kind: 'reply' | 'edit', seq} while the composer answers or edits a message (set only here). */
@@ -17,7 +18,7 @@ export function setComposing(mode) {
     return;
   }
   const m = client?.messages.get(mode.seq);
-  if (mode.kind === 'reply') ui.composingText.replaceChildren('Replying to ', el('strong', '', m?.from?.name ?? '?'), `: ${excerpt(m?.text ?? '', 60)}`);
+  if (mode.kind === 'reply') ui.composingText.replaceChildren('Replying to ', el('strong', '', m ? label(m.from) : '?'), `: ${excerpt(m?.text ?? '', 60)}`);
   else ui.composingText.replaceChildren('Editing your message (Enter saves, Escape cancels)');
 }
 

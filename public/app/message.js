@@ -7,6 +7,7 @@ import { excerpt, linkParts } from '../format.js';
 import { startEdit, startReply } from './composer.js';
 import { button, el, fullFormat, timeElement, ui } from './dom.js';
 import { jumpTo, schedule } from './list.js';
+import { author, label } from './people.js';
 import { client, items, versionsCache, versionsOpen, view } from './state.js';
 
 /** The quick reactions offered by the picker (any reaction others made shows and toggles too). */
@@ -19,6 +20,7 @@ const REACTIONS = [['👍', 'thumbs up'], ['❤️', 'heart'], ['😂', 'laughin
  */
 function textWithLinks(className, text) {
   const p = el('p', className);
+  p.dir = 'auto'; // each message's own direction: Arabic or Hebrew reads right to left
   for (const part of linkParts(text)) {
     if (!part.href) {
       p.append(part.text);
@@ -35,7 +37,7 @@ function textWithLinks(className, text) {
 
 function metaLine(m, own) {
   const meta = el('p', 'meta');
-  meta.append(el('span', 'who', m.from?.name ?? '?'));
+  meta.append(...author(m.from));
   if (own) meta.append(el('span', 'you', 'you'));
   meta.append(timeElement(m.ts ?? Date.now()));
   return meta;
@@ -97,12 +99,14 @@ function redraw(seq) {
 /** The quote above a reply: who and the first line of what they said; a click goes there. */
 function quote(seq) {
   const original = client.messages.get(seq);
-  const who = original?.from?.name;
+  const who = original ? label(original.from) : null;
   const said = !original ? 'an earlier message' : original.deleted ? 'message deleted' : excerpt(original.text);
   const b = button('', () => jumpTo(seq), 'quote');
   b.dataset.key = 'quote';
   if (who) b.append(el('span', 'quote-who', who));
-  b.append(el('span', 'quote-text', said));
+  const text = el('span', 'quote-text', said);
+  text.dir = 'auto';
+  b.append(text);
   b.setAttribute('aria-label', `In reply to ${who ? `${who}: ` : ''}${said}. Go to that message.`);
   return b;
 }
@@ -153,7 +157,9 @@ function versionsBlock(m) {
   const list = el('ol');
   for (const v of earlier) {
     const item = el('li', 'version');
-    item.append(timeElement(v.at), ' ', el('span', 'version-text', v.text));
+    const text = el('span', 'version-text', v.text);
+    text.dir = 'auto';
+    item.append(timeElement(v.at), ' ', text);
     list.append(item);
   }
   box.append(list);
@@ -229,7 +235,7 @@ function actionsFor(m, own) {
       add('Delete', 'delete', () => askDelete(m.seq)).setAttribute('aria-expanded', String(view.confirmingDelete === m.seq));
     }
     if (moderating && m.from?.uid) {
-      const who = m.from.name;
+      const who = label(m.from);
       add('Mute 10 min', 'mute', () => client.moderate('mute', { uid: m.from.uid, seconds: 600 })).title = `Mute ${who} for 10 minutes`;
       add('Kick', 'kick', () => client.moderate('kick', { uid: m.from.uid })).title = `Remove ${who} from the room (they may come back)`;
       add('Ban', 'ban', () => {

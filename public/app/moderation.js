@@ -3,19 +3,20 @@
 
 import { addNotice } from './conversation.js';
 import { announce, el, ui } from './dom.js';
+import { label } from './people.js';
 import { client } from './state.js';
 
 /** The display name of author `uid`, as far as this page knows it. */
 function nameOf(uid) {
-  for (const m of client.members.values()) if (m.uid === uid) return m.name;
-  for (const m of client.messages.values()) if (m.from?.uid === uid) return m.from.name;
+  for (const m of client.members.values()) if (m.uid === uid) return label(m);
+  for (const m of client.messages.values()) if (m.from?.uid === uid) return label(m.from);
   return 'someone';
 }
 
 export function onModeration(e) {
   const { record: r, mine } = e.detail;
   const who = mine ? 'you' : nameOf(r.uid);
-  const by = r.by?.name ?? 'a moderator';
+  const by = r.by ? label(r.by) : 'a moderator';
   const text = {
     ban: `${by} banned ${who}`,
     unban: `${by} lifted the ban on ${who}`,

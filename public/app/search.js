@@ -5,6 +5,7 @@
 import { snippetParts } from '../sdk/edge-chat-client.js';
 import { announce, button, el, timeElement, ui } from './dom.js';
 import { jumpTo } from './list.js';
+import { author } from './people.js';
 import { client } from './state.js';
 
 let searchRun = 0; // the newest search asked for: an older answer arriving late is dropped
@@ -32,8 +33,11 @@ export async function runSearch(q) {
   for (const r of answer.results) {
     const hit = button('', () => jumpTo(r.seq), 'search-hit');
     const snippet = el('span', 'snippet');
+    snippet.dir = 'auto';
     for (const part of snippetParts(r.snippet)) snippet.append(part.mark ? el('mark', '', part.text) : document.createTextNode(part.text));
-    hit.append(el('span', 'who', r.from?.name ?? ''), timeElement(r.ts), snippet);
+    const by = el('span', 'by');
+    by.append(...author(r.from));
+    hit.append(by, timeElement(r.ts), snippet);
     const li = el('li');
     li.append(hit);
     ui.searchList.append(li);

@@ -1,0 +1,124 @@
+// The page as people meet it (issue 26), in Debian's headless Chromium against the real `wrangler dev`:
+// each test is one defect a demanding new user found — two people with one name, the action bar over
+// a message's author and time, right-to-left text, "Seen by" after a reload, the Tab key, a phone, a
+// draft that followed the person into another room, search paging — and the fix they now see.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Client, eventually, uniqueRoom } from './common/harness.mjs';
+import { browserSuite, openPage, say, shownMessages } from './common/browser.mjs';
+
+const suite = browserSuite();
+const person = suite.join;
+
+/** The stored message showing `text`. */
+const item = (page, text) => page.locator('#messages li.msg:not(.pending)').filter({ has: page.locator('.text', { hasText: text }) });
+
+describe('two people with one name stay two people', () => {
+  test('counted, announced and marked apart: online count, roster lines, a join notice, and a cue and handle on each message', async () => {
+    const room = uniqueRoom('same-name');
+    const { page: first, errors } = await person('ann', room);
+    const { page: bob } = await person('bob', room);
+    const { page: second } = await person('ann', room);
+    // Three people, whatever their names: the count, and one roster line each.
+    await eventually(async () => (await bob.locator('#online-count').textContent()) === '3', 5000, 'bob to count 3 online');
+    assert.deepEqual((await bob.locator('#roster .who').allTextContents()).sort(), ['ann', 'ann', 'bob']);
+    const handles = await bob.locator('#roster .handle').allTextContents();
+    assert.equal(handles.length, 2, `a handle on each ann: ${handles}`);
+    assert.notEqual(handles[0], handles[1]);
+    // The second ann's arrival is news to the first.
+    await first.locator('#messages .notice', { hasText: /^ann \(#\w{4}\) joined$/ }).waitFor();
+    await say(first, 'I am the first ann');
+    await say(second, 'I am the second ann');
+    await item(bob, 'I am the second ann').waitFor();
+    const cue = (text) =>
+      item(bob, text).evaluate((li) => ({
+        handle: li.querySelector('.meta .handle')?.textContent,
+        uid: li.querySelector('.meta .avatar').dataset.uid,
+        colour: getComputedStyle(li.querySelector('.meta .avatar')).backgroundColor,
+        initials: li.querySelector('.meta .avatar').textContent,
+      }));
+    const [a, b] = [await cue('I am the first ann'), await cue('I am the second ann')];
+    assert.equal(a.initials, 'AN');
+    assert.ok(a.handle && b.handle && a.handle !== b.handle, `handles ${a.handle} / ${b.handle}`);
+    assert.notEqual(a.uid, b.uid);
+    assert.notEqual(a.colour, b.colour, 'a different colour per person');
+    // A reply's quote names the right ann too.
+    await item(bob, 'I am the second ann').getByRole('button', { name: 'Reply', exact: true }).press('Enter');
+    await bob.locator('#composing', { hasText: `Replying to ann (${b.handle})` }).waitFor();
+    // One ann leaves: the other is still there, and the count says so.
+    await second.close();
+    await first.locator('#messages .notice', { hasText: /^ann \(#\w{4}\) left$/ }).waitFor();
+    await eventually(async () => (await bob.locator('#online-count').textContent()) === '2', 5000, 'bob to count 2 online');
+    assert.deepEqual(errors, []);
+  });
+
+  test('two tabs of one person are one person with two devices', async () => {
+    const room = uniqueRoom('two-tabs');
+    const { page: ann, context } = await person('ann', room);
+    const tab = await context.newPage();
+    await tab.goto(`${suite.server.base}/#room=${room}`);
+    await tab.locator('#status', { hasText: /^online$/ }).waitFor();
+    await eventually(async () => (await ann.locator('#roster .devices').count()) === 1, 5000, 'a ×2 on the roster');
+    assert.equal(await ann.locator('#online-count').textContent(), '1');
+    assert.equal(await ann.locator('#roster .handle').count(), 0, 'no handle: the name is not shared');
+  });
+});
+
+describe('the action bar leaves the message readable', () => {
+  test('pointed at, a message keeps its author, time and "edited" visible and clickable', async () => {
+    const room = uniqueRoom('hover');
+    const { page: ann, errors } = await person('ann', room);
+    const { page: bob } = await person('bob', room);
+    await say(bob, 'a tpyo here');
+    await item(bob, 'a tpyo here').waitFor();
+    const box = bob.getByLabel('Message', { exact: true });
+    await box.press('ArrowUp');
+    await box.fill('a typo here');
+    await box.press('Enter');
+    const target = item(ann, 'a typo here');
+    await target.locator('.edited').waitFor();
+    await target.hover();
+    await target.locator('.actions').evaluate((bar) => getComputedStyle(bar).opacity === '1' || Promise.reject(new Error('bar not shown')));
+    for (const part of ['.who', 'time', '.edited']) {
+      const covered = await target.locator(`.meta ${part}`).evaluate((node) => {
+        const r = node.getBoundingClientRect();
+        for (const [x, y] of [[r.left + 2, r.top + r.height / 2], [r.left + r.width / 2, r.top + r.height / 2], [r.right - 2, r.top + r.height / 2]]) {
+          const top = document.elementFromPoint(x, y);
+          if (!node.contains(top)) return top?.outerHTML.slice(0, 80) ?? 'nothing';
+        }
+        return null;
+      });
+      assert.equal(covered, null, `${part} is covered by ${covered}`);
+    }
+    await target.locator('.edited').click(); // with the mouse, on somebody else's message
+    await target.locator('.versions', { hasText: 'a tpyo here' }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('right-to-left text', () => {
+  test('a Hebrew or Arabic message, its quote and the composer lay out right to left', async () => {
+    const room = uniqueRoom('rtl');
+    const { page: ann, errors } = await person('ann', room);
+    const { page: bob } = await person('דוד', room);
+    await say(bob, 'שלום לכולם, מה שלומכם?');
+    await say(bob, 'hello in English');
+    const rtl = item(ann, 'שלום לכולם');
+    await rtl.waitFor();
+    const dirOf = (locator) => locator.evaluate((node) => [node.getAttribute('dir'), getComputedStyle(node).direction]);
+    assert.deepEqual(await dirOf(rtl.locator('.text')), ['auto', 'rtl']);
+    assert.deepEqual(await dirOf(item(ann, 'hello in English').locator('.text')), ['auto', 'ltr']);
+    await rtl.getByRole('button', { name: 'Reply', exact: true }).press('Enter');
+    const box = ann.getByLabel('Message', { exact: true });
+    await box.fill('مرحبا');
+    assert.deepEqual(await dirOf(box), ['auto', 'rtl'], 'the composer follows what is typed');
+    await box.press('Enter');
+    const reply = item(ann, 'مرحبا');
+    await reply.waitFor();
+    assert.deepEqual(await dirOf(reply.locator('.quote-text')), ['auto', 'rtl']);
+    // The name is isolated: a right-to-left name does not pull the time across.
+    assert.equal(await rtl.locator('.meta .who').evaluate((n) => n.tagName), 'BDI');
+    assert.deepEqual(errors, []);
+  });
+});
