@@ -69,6 +69,8 @@ pub trait History {
     /// Up to where author `uid` has read (0 when never).
     fn read_mark(&self, uid: &str) -> Result<u64, String>;
     fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String>;
+    /// The read marks (uid, seq) of the `limit` authors who have read furthest, furthest first.
+    fn recent_reads(&self, limit: usize) -> Result<Vec<(String, u64)>, String>;
     /// Messages after `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
     /// Among the newest [`SEARCH_WINDOW`] messages with `after < seq < before` whose current text
@@ -285,6 +287,14 @@ impl History for MemoryHistory {
         self.reads.retain(|(u, _)| u != uid);
         self.reads.push((uid.to_string(), seq));
         Ok(())
+    }
+
+    fn recent_reads(&self, limit: usize) -> Result<Vec<(String, u64)>, String> {
+        self.check()?;
+        let mut reads = self.reads.clone();
+        reads.sort_by_key(|r| std::cmp::Reverse(r.1));
+        reads.truncate(limit);
+        Ok(reads)
     }
 
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String> {

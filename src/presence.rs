@@ -23,6 +23,9 @@ pub const PRESENCE_EVERY_MS: u64 = 1000;
 pub const PRESENCE_MEMBERS_PER_INTERVAL: usize = 1000;
 /// Members listed in `welcome` above the threshold (the first page, in roster order).
 pub const WELCOME_MEMBERS: usize = 50;
+/// Read marks a welcome looks through for the others online (the furthest-read authors): one query,
+/// bounded however many people ever read the room.
+pub const WELCOME_READS: usize = 200;
 /// The longest roster page (`roster` frame, `GET /api/rooms/{room}/members`).
 pub const MAX_ROSTER_PAGE: usize = 500;
 /// A roster page when the client names no `limit`.

@@ -20,6 +20,13 @@ use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS
 use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
 
+/// How far an author has read: a `read` frame's content, also listed in `welcome.reads`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadPosition<'a> {
+    pub user: &'a User,
+    pub seq: u64,
+}
+
 /// Frames the room sends. Serialized once per event, however many sockets receive it.
 // A frame is built and serialized at once, never stored or moved around, so the size of its largest
 // variant (the welcome) costs nothing that boxing it would save.
@@ -60,6 +67,10 @@ pub enum ServerFrame<'a> {
         /// Until when this author is muted (ms), if it is.
         #[serde(skip_serializing_if = "Option::is_none")]
         muted_until: Option<u64>,
+        /// Below the presence threshold: how far the others online have read (one entry per author,
+        /// as their `read` frames say it), so "seen by" survives a reload.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reads: Option<Vec<ReadPosition<'a>>>,
     },
     Message(&'a ChatMessage),
     Ack {

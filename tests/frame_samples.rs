@@ -15,7 +15,7 @@ use edge_chat::delivery;
 use edge_chat::domain::{ChatMessage, User};
 use edge_chat::error::ErrorCode;
 use edge_chat::moderation::{Action, Rules, Stored};
-use edge_chat::protocol::{Announced, ClientFrame, ServerFrame};
+use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
 use edge_chat::search::SearchHit;
 use edge_chat::session::Role;
 use serde_json::{json, Value};
@@ -180,6 +180,10 @@ fn server_samples() -> Vec<(String, Value)> {
             slow_mode: 30,
             identity_required: true,
             muted_until: Some(1_764_080_060_000),
+            reads: Some(vec![ReadPosition {
+                user: &anon,
+                seq: 2,
+            }]),
         },
         ServerFrame::Message(&history[0]),
         ServerFrame::Ack {

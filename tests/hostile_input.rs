@@ -663,7 +663,7 @@ proptest! {
         let v: Value = serde_json::from_str(&ServerFrame::Message(&msg).to_json()).expect("JSON");
         prop_assert_eq!(v["text"].as_str(), Some(text.as_str()));
         prop_assert_eq!(v["from"]["name"].as_str(), Some(name.as_str()));
-        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()), rev: 1, read_seq: None, unread: 0, changes: None, role: Default::default(), expires: None, slow_mode: 0, identity_required: false, muted_until: None, online: None };
+        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()), rev: 1, read_seq: None, unread: 0, changes: None, role: Default::default(), expires: None, slow_mode: 0, identity_required: false, muted_until: None, online: None, reads: None };
         let v: Value = serde_json::from_str(&welcome.to_json()).expect("JSON");
         prop_assert_eq!(v["history"][0]["id"].as_str(), id.as_deref());
     }

@@ -3,6 +3,8 @@
 //! sockets that fell silent. Closing a connection lives here too: it is a roster change first.
 
 use super::*;
+use crate::presence::WELCOME_READS;
+use crate::protocol::ReadPosition;
 
 impl<S: Place> Room<S> {
     /// The grace after a token's `exp` before its socket is closed (the Durable Object sets
@@ -304,6 +306,10 @@ impl<S: Place> Room<S> {
         self.set_role(&user.id, resume.role);
         self.set_address(&user.id, resume.address);
         self.set_expiry(&user.id, resume.expires);
+        let reads = match crowded {
+            true => None,
+            false => Some(self.reads_of_others(&user, history)?),
+        };
         let welcome = ServerFrame::Welcome {
             room: &self.name,
             you: &user,
@@ -328,6 +334,7 @@ impl<S: Place> Room<S> {
                 .uid
                 .as_deref()
                 .and_then(|uid| self.rules.muted_until(uid, now_ms)),
+            reads,
         }
         .to_json();
         let mut effects = vec![Effect::Send {
@@ -344,6 +351,30 @@ impl<S: Place> Room<S> {
             });
         }
         Ok(effects)
+    }
+
+    /// How far the other identified members online have read, one entry per author (its first
+    /// connection names it), from the furthest-read [`WELCOME_READS`] marks: one bounded query.
+    fn reads_of_others(
+        &self,
+        you: &User,
+        history: &dyn History,
+    ) -> Result<Vec<ReadPosition<'_>>, Problem> {
+        let marks = history.recent_reads(WELCOME_READS).map_err(storage)?;
+        let mut reads = Vec::new();
+        for (uid, seq) in marks {
+            if you.identity() == Some(uid.as_str()) || seq == 0 {
+                continue;
+            }
+            if let Some(m) = self
+                .members
+                .values()
+                .find(|m| m.user.identity() == Some(&uid))
+            {
+                reads.push(ReadPosition { user: &m.user, seq });
+            }
+        }
+        Ok(reads)
     }
 
     /// Whether the room is above the presence threshold: presence then goes by counts (see

@@ -566,6 +566,17 @@ impl History for Store {
         .map(drop)
     }
 
+    fn recent_reads(&self, limit: usize) -> Result<Vec<(String, u64)>, String> {
+        Ok(self
+            .query(
+                "SELECT uid, seq FROM reads ORDER BY seq DESC LIMIT ?",
+                vec![int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.text(), row.int()))
+            .collect())
+    }
+
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String> {
         self.number(
             "SELECT COUNT(*) FROM messages WHERE seq > ? AND deleted = 0 AND (from_uid IS NULL OR from_uid != ?)",

@@ -84,6 +84,8 @@ export interface WelcomeFrame {
   identity_required?: boolean;
   /** Until when this author is muted (ms), if it is. */
   muted_until?: number;
+  /** Below the presence threshold: how far the others online have read (as their `read` frames say). */
+  reads?: { user: User; seq: number }[];
 }
 
 export interface MessageFrame extends ChatMessage {

@@ -412,3 +412,47 @@ fn edits_past_the_cap_drop_the_oldest_versions_and_the_pages_walk_back() {
     let (_, page, next) = r.versions(&h, 1, None, 1).unwrap();
     assert_eq!((page[0].version, next), (10, Some(10)));
 }
+
+#[test]
+fn a_welcome_says_how_far_the_others_online_have_read_so_seen_by_survives_a_reload() {
+    let mut h = MemoryHistory::default();
+    let mut r = living(&mut h);
+    send(&mut r, "a", sayv(Some("m2"), "second"), &mut h, 2);
+    send(
+        &mut r,
+        "b",
+        serde_json::json!({"type": "read", "seq": 2}),
+        &mut h,
+        3,
+    );
+    send(
+        &mut r,
+        "a",
+        serde_json::json!({"type": "read", "seq": 1}),
+        &mut h,
+        4,
+    );
+    // ann reloads: her new connection hears where bob has read, not her own mark (that is read_seq)
+    r.leave("a", 5);
+    let ann = User {
+        uid: Some("u-ann".into()),
+        ..user("a2", "ann")
+    };
+    let effects = r.join(ann, (), None, &h, 6).unwrap();
+    let welcome = &frames_for(&effects, "a2")[0];
+    assert_eq!(welcome["read_seq"], 1);
+    let reads = welcome["reads"].as_array().unwrap();
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    assert_eq!(reads[0]["user"]["uid"], "u-bob");
+    assert_eq!(reads[0]["seq"], 2);
+    // someone who read but is not online is not listed
+    r.leave("b", 7);
+    let effects = r.join(user("x", "cy2"), (), None, &h, 8).unwrap();
+    let reads = frames_for(&effects, "x")[0]["reads"].clone();
+    assert_eq!(
+        reads.as_array().unwrap().len(),
+        1,
+        "only ann2, who is online"
+    );
+    assert_eq!(reads[0]["user"]["id"], "a2");
+}
