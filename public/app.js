@@ -34,10 +34,13 @@
 //!   app/search.js        search and its results
 //!   app/roster.js        the roster, joins and leaves, typing
 //!   app/moderation.js    moderators' actions, our mute, slow mode
+//!   app/people.js        who someone is: the identity cue and handle beside every name
+//!   app/keys.js          the keyboard: one Tab stop for the list, arrows, shortcuts and `?`
 
 import { DEFAULT_LIMITS, charCount, cleanName, privateRoomName } from './sdk/edge-chat-client.js';
 import { cancelComposing, composing, setComposing, startEdit } from './app/composer.js';
 import { ui } from './app/dom.js';
+import './app/keys.js';
 import { jumpToUnread, loadOlderKeepingPlace, nearBottom, scheduleRead } from './app/list.js';
 import { closeSearch, runSearch } from './app/search.js';
 import { NAME_KEY, join, leave, showError, validate } from './app/session.js';

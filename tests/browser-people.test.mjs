@@ -122,3 +122,107 @@ describe('right-to-left text', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('"Seen by" after a reload', () => {
+  test('the others\' read positions come with the welcome: "Seen by" is there again at once', async () => {
+    const room = uniqueRoom('seen-reload');
+    const { page: ann, errors } = await person('ann', room);
+    const { page: bob } = await person('bob', room);
+    await say(ann, 'did you read this?');
+    await item(bob, 'did you read this?').waitFor();
+    const seen = item(ann, 'did you read this?').locator('.seen', { hasText: /^Seen by bob$/ });
+    await seen.waitFor();
+    await ann.reload();
+    await ann.locator('#status', { hasText: /^online$/ }).waitFor();
+    await seen.waitFor({ timeout: 3000 }); // bob reads nothing new in between
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('the keyboard', () => {
+  /** Tab presses from the search box until the message box has the focus. */
+  async function tabsToComposer(page) {
+    await page.locator('#search-input').focus();
+    for (let n = 1; n <= 200; n++) {
+      await page.keyboard.press('Tab');
+      if (await page.evaluate(() => document.activeElement?.id === 'message-input')) return n;
+    }
+    return Infinity;
+  }
+
+  test('the list is one Tab stop whatever its length; arrows move between messages, Tab reaches the focused one\'s buttons, ? lists the shortcuts', async () => {
+    const room = uniqueRoom('keys');
+    const { page: ann, errors } = await person('ann', room);
+    await say(ann, 'one of few');
+    await item(ann, 'one of few').waitFor();
+    const few = await tabsToComposer(ann);
+    for (const part of [0, 1]) {
+      // 15 each: one connection's burst allowance is 20 messages
+      const chatter = await Client.connect(suite.server.ws(room, { name: 'chatter' }));
+      for (let i = part * 15; i < part * 15 + 15; i++) await chatter.say(`filler ${i}`);
+      await chatter.close();
+    }
+    await item(ann, 'filler 29').waitFor();
+    const many = await tabsToComposer(ann);
+    assert.equal(many, few, `${few} Tab presses with 1 message, ${many} with 31`);
+    assert.ok(many <= 8, `${many} presses from the header to the composer`);
+    // Into the list, then up through the messages with the arrows.
+    await ann.locator('#messages').focus();
+    await ann.keyboard.press('ArrowUp');
+    assert.equal(await ann.evaluate(() => document.activeElement.querySelector('.text')?.textContent), 'filler 29');
+    await ann.keyboard.press('ArrowUp');
+    assert.equal(await ann.evaluate(() => document.activeElement.querySelector('.text')?.textContent), 'filler 28');
+    await ann.keyboard.press('Tab');
+    assert.equal(await ann.evaluate(() => document.activeElement.textContent), 'Reply', "Tab goes into the focused message's actions");
+    await ann.keyboard.press('Shift+Tab');
+    assert.equal(await ann.evaluate(() => document.activeElement.querySelector('.text')?.textContent), 'filler 28', 'Shift+Tab: back on the message');
+    await ann.keyboard.press('r');
+    // (two anonymous connections named chatter are two people: hence a handle)
+    await ann.locator('#composing', { hasText: /Replying to chatter \(#\w{4}\): filler 28/ }).waitFor();
+    assert.equal(await ann.evaluate(() => document.activeElement.id), 'message-input');
+    // ? outside a text field: the shortcut list; Escape closes it.
+    await ann.locator('#messages').focus();
+    await ann.keyboard.press('?');
+    await ann.locator('#shortcuts', { hasText: 'Keyboard shortcuts' }).waitFor();
+    assert.ok((await ann.locator('#shortcuts dt').count()) >= 5);
+    await ann.keyboard.press('Escape');
+    await ann.locator('#shortcuts').waitFor({ state: 'hidden' });
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('a phone (390×844, touch)', () => {
+  const phone = { viewport: { width: 390, height: 844 }, device: { isMobile: true, hasTouch: true } };
+
+  test('a compact header that keeps the room name and the search box, no sideways scrolling, and actions on a tap', async () => {
+    const room = uniqueRoom('phone');
+    const { page: ann, errors } = await person('ann', room, phone);
+    const chatter = await Client.connect(suite.server.ws(room, { name: 'chatter' }));
+    for (let i = 0; i < 6; i++) await chatter.say(`message number ${i} from the chatter, long enough to wrap on a phone`);
+    await chatter.close();
+    const target = item(ann, 'message number 5');
+    await target.waitFor();
+    const layout = await ann.evaluate(() => {
+      const box = (id) => document.getElementById(id).getBoundingClientRect();
+      return {
+        scrollWidth: document.documentElement.scrollWidth,
+        header: document.querySelector('.bar').getBoundingClientRect().height,
+        roomName: box('room-name').width,
+        roomNameFull: document.getElementById('room-name').scrollWidth <= document.getElementById('room-name').getBoundingClientRect().width + 1,
+        search: box('search-input').width,
+        actionsShown: [...document.querySelectorAll('#messages li.msg .actions')].filter((a) => a.getBoundingClientRect().height > 0).length,
+      };
+    });
+    assert.ok(layout.scrollWidth <= 390, `the page is ${layout.scrollWidth} px wide`);
+    assert.ok(layout.header <= 100, `the header is ${layout.header} px tall`);
+    assert.ok(layout.roomName >= 100 && layout.roomNameFull, `the room name is ${layout.roomName} px and whole: ${layout.roomNameFull}`);
+    assert.ok(layout.search >= 120, `the search box is ${layout.search} px wide`);
+    assert.equal(layout.actionsShown, 0, 'no message shows its buttons until tapped');
+    await target.locator('.text').tap();
+    const reply = target.getByRole('button', { name: 'Reply', exact: true });
+    await reply.waitFor();
+    await reply.tap();
+    await ann.locator('#composing', { hasText: 'Replying to chatter' }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});

@@ -5,6 +5,7 @@
 
 import { dayKey, dayLabel } from '../format.js';
 import { announce, button, el, ui } from './dom.js';
+import { label, personKey } from './people.js';
 import { client, items, view } from './state.js';
 
 let loadingOlder = false;
@@ -95,7 +96,10 @@ function renderSeen() {
   const last = client.lastOwn();
   const li = last && items.get(last.seq);
   if (!li) return;
-  const names = client.seenBy(last.seq);
+  // By person, not by name: two people called ann who both read it are two.
+  const readers = new Map();
+  for (const { user, seq } of client.reads.values()) if (seq >= last.seq && user.uid !== client.you?.uid) readers.set(personKey(user), user);
+  const names = [...readers.values()].map(label);
   if (!names.length) return;
   const shown = names.length > 4 ? [...names.slice(0, 3), `${names.length - 3} others`] : names;
   li.append(el('p', 'seen', `Seen by ${new Intl.ListFormat('en', { type: 'conjunction' }).format(shown)}`));

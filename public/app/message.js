@@ -7,6 +7,7 @@ import { excerpt, linkParts } from '../format.js';
 import { startEdit, startReply } from './composer.js';
 import { button, el, fullFormat, timeElement, ui } from './dom.js';
 import { jumpTo, schedule } from './list.js';
+import { controlsTabbable } from './keys.js';
 import { author, label } from './people.js';
 import { client, items, versionsCache, versionsOpen, view } from './state.js';
 
@@ -58,6 +59,13 @@ export function storedItem(m) {
   li.dataset.seq = String(m.seq);
   li.id = `msg-${m.seq}`;
   li.tabIndex = -1; // a jump (a reply's quote, "N new") moves the focus here
+  // On a touch screen the actions show for the message tapped (focused); a long press does the same
+  // instead of the browser's own menu.
+  li.addEventListener('contextmenu', (e) => {
+    if (!matchMedia('(hover: none)').matches || e.target.closest('a')) return;
+    e.preventDefault();
+    li.focus();
+  });
   fill(li, m);
   return li;
 }
@@ -86,6 +94,8 @@ export function fill(li, m) {
     parts.push(...actionsFor(m, own));
   }
   li.replaceChildren(...parts);
+  // One Tab stop for the whole list: a message's buttons are in the Tab order only while it has the focus.
+  controlsTabbable(li, li.contains(active));
   if (focusKey) (li.querySelector(`[data-key="${CSS.escape(focusKey)}"]`) ?? li).focus();
 }
 

@@ -73,6 +73,7 @@ export function join({ name, room }) {
   client.addEventListener('reset', onReset);
   client.addEventListener('unread', renderUnread);
   client.addEventListener('reads', () => schedule());
+  client.addEventListener('welcome', onWelcomeReads);
   client.addEventListener('older', () => schedule());
   client.addEventListener('outbox', renderOutbox);
   client.addEventListener('roster', renderRoster);
@@ -85,6 +86,15 @@ export function join({ name, room }) {
   client.addEventListener('rules', renderRules);
   client.start();
   ui.input.focus();
+}
+
+/**
+ * The others' read positions as the welcome tells them (`welcome.reads`, rooms under the presence
+ * threshold), so "Seen by" is there at once after a reload, not only after the next read mark. Each
+ * goes through the client as the read mark it stands for.
+ */
+function onWelcomeReads(e) {
+  for (const r of e.detail.welcome.reads ?? []) if (r?.user && typeof r.seq === 'number') client.onRead({ user: r.user, seq: r.seq });
 }
 
 export function leave() {
