@@ -46,6 +46,7 @@ import { closeSearch, runSearch } from './app/search.js';
 import { NAME_KEY, join, leave, showError, validate } from './app/session.js';
 import { client, view } from './app/state.js';
 import { renderStatus } from './app/status.js';
+import { currentToken, takeTokenFromUrl } from './app/signin.js';
 import { inviteUrl, roomFromUrl } from './app/url.js';
 
 ui.joinForm.addEventListener('submit', (e) => {
@@ -157,6 +158,7 @@ window.addEventListener('hashchange', () => {
 });
 
 function init() {
+  takeTokenFromUrl(); // first: a token handed back by the login page leaves the address bar at once
   let saved = null;
   try {
     saved = localStorage.getItem(NAME_KEY);
@@ -165,8 +167,10 @@ function init() {
   const room = roomFromUrl();
   ui.room.value = room ?? 'lobby';
   const name = cleanName(saved);
+  // A tab signed in through the server's login page goes straight in as its token says.
+  if (currentToken() && !globalThis.edgeChat?.getToken) join({ name: name ?? 'someone', room: room ?? ui.room.value });
   // An invitation link opened by someone we already know goes straight into the room.
-  if (room && name) join({ name, room });
+  else if (room && name) join({ name, room });
   else (name ? ui.room : ui.name).focus();
   renderStatus();
 }

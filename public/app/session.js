@@ -11,6 +11,7 @@ import { renderUnread, schedule } from './list.js';
 import { onModeration, renderRules } from './moderation.js';
 import { onJoin, onLeave, renderRoster, renderTyping } from './roster.js';
 import { closeSearch } from './search.js';
+import { currentToken, goSignIn, justSignedIn, loginUrl, signedInGetToken, signedInOnline, tokenName } from './signin.js';
 import { client, items, setClient, versionsCache, versionsOpen, view } from './state.js';
 import { capitalised, onStatus, renderStatus, showProblem } from './status.js';
 import { inviteUrl, roomFromUrl } from './url.js';
@@ -35,6 +36,10 @@ export function validate() {
 }
 
 export function join({ name, room }) {
+  // A tab signed in through the server's login page (signin.js) is whoever its token says.
+  const appGetToken = globalThis.edgeChat?.getToken;
+  const token = appGetToken ? null : currentToken();
+  if (token) name = tokenName(token) ?? name;
   client?.stop();
   showProblem('');
   showError(ui.name, ui.nameError, '');
@@ -66,7 +71,9 @@ export function join({ name, room }) {
   // An embedding app that signs its users in provides `window.edgeChat.getToken` (docs/API.md,
   // "Tokens on the page"): the client then connects with its token, renews it, and reconnects with a
   // fresh one when the room says it expired.
-  setClient(new ChatClient({ room, name, getToken: globalThis.edgeChat?.getToken }));
+  // A tab that came back from the server's login page with a token uses it, and goes back there
+  // when it runs out (signin.js).
+  setClient(new ChatClient({ room, name, getToken: appGetToken ?? (token ? signedInGetToken() : undefined) }));
   client.addEventListener('status', onStatus);
   client.addEventListener('message', onMessage);
   client.addEventListener('update', onUpdate);
@@ -94,6 +101,7 @@ export function join({ name, room }) {
  * goes through the client as the read mark it stands for.
  */
 function onWelcomeReads(e) {
+  signedInOnline();
   for (const r of e.detail.welcome.reads ?? []) if (r?.user && typeof r.seq === 'number') client.onRead({ user: r.user, seq: r.seq });
 }
 
@@ -121,6 +129,34 @@ function showJoinForm() {
  * explanation; an expired or missing sign-in asks for a reload (which signs in again); anything
  * else is said as the server said it.
  */
+/**
+ * The room wants a token this page does not have: with a login page on the server (`LOGIN_URL`),
+ * off to sign in — at once on a first visit, with a button when a fresh token was refused too —
+ * else the words and the reload of a page whose app signs people in some other way.
+ */
+async function signIn(room, because) {
+  const login = await loginUrl();
+  if (client && client.room !== room) return; // the person went elsewhere meanwhile
+  if (login && !justSignedIn()) {
+    showProblem('This room is for signed-in people: taking you to the sign-in page…');
+    goSignIn(login, room);
+    return;
+  }
+  if (login) {
+    showProblem(
+      `You signed in, but that sign-in does not open this room.${because}`,
+      button('Sign in again', () => goSignIn(login, room), 'primary'),
+      button('Choose another room', leave),
+    );
+  } else {
+    showProblem(
+      `Your session has expired or does not open this room, so you are not connected.${because} Sign in again to rejoin.`,
+      button('Sign in again', () => location.reload(), 'primary'),
+    );
+  }
+  ui.problem.querySelector('button').focus();
+}
+
 function onRefused(e) {
   const { code, message } = e.detail;
   const room = client.room;
@@ -142,6 +178,8 @@ function onRefused(e) {
     announce('Could not join: the room name was refused.');
     ui.room.focus();
     ui.room.select();
+  } else if ((code === 'unauthorized' || code === 'token_expired') && !globalThis.edgeChat?.getToken) {
+    signIn(room, because);
   } else if (code === 'unauthorized' || code === 'token_expired') {
     showProblem(
       `Your session has expired or does not open this room, so you are not connected.${because} Sign in again to rejoin.`,
