@@ -38,7 +38,7 @@
 //!   app/keys.js          the keyboard: one Tab stop for the list, arrows, shortcuts and `?`
 
 import { DEFAULT_LIMITS, charCount, cleanName, privateRoomName } from './sdk/edge-chat-client.js';
-import { cancelComposing, composing, setComposing, startEdit } from './app/composer.js';
+import { cancelComposing, composing, restoreDraft, saveDraft, setComposing, startEdit } from './app/composer.js';
 import { ui } from './app/dom.js';
 import './app/keys.js';
 import { jumpToUnread, loadOlderKeepingPlace, nearBottom, scheduleRead } from './app/list.js';
@@ -71,8 +71,13 @@ ui.composer.addEventListener('submit', (e) => {
   } else {
     client.send(text, { replyTo: composing?.kind === 'reply' ? composing.seq : null });
   }
+  const edited = composing?.kind === 'edit';
   setComposing(null);
-  ui.input.value = '';
+  if (edited) restoreDraft(client.room); // the draft the edit put aside
+  else {
+    ui.input.value = '';
+    saveDraft();
+  }
   ui.count.textContent = '';
   ui.input.focus();
 });
@@ -121,6 +126,7 @@ window.addEventListener('resize', scheduleRead);
 
 ui.input.addEventListener('input', () => {
   if (composing?.kind !== 'edit') client?.typing();
+  saveDraft();
   // A counter near the limit, so a too-long message is no surprise (the client refuses it anyway).
   const max = client?.limits.text ?? DEFAULT_LIMITS.text; // the room's, once its welcome said
   const n = charCount(ui.input.value);

@@ -226,3 +226,33 @@ describe('a phone (390×844, touch)', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('drafts', () => {
+  test('a draft stays with its room: another room starts empty, coming back (or reloading) brings it back', async () => {
+    const [roomA, roomB] = [uniqueRoom('draft-a'), uniqueRoom('draft-b')];
+    const { page: ann, errors } = await person('ann', roomA);
+    const box = ann.getByLabel('Message', { exact: true });
+    await box.fill('half a thought for A');
+    await ann.evaluate((room) => (location.hash = `room=${room}`), roomB);
+    await ann.locator('#room-name', { hasText: roomB }).waitFor();
+    await ann.locator('#status', { hasText: /^online$/ }).waitFor();
+    assert.equal(await box.inputValue(), '', 'the other room starts empty');
+    await box.fill('something for B');
+    await ann.evaluate((room) => (location.hash = `room=${room}`), roomA);
+    await ann.locator('#room-name', { hasText: roomA }).waitFor();
+    assert.equal(await box.inputValue(), 'half a thought for A');
+    await ann.reload();
+    await ann.locator('#status', { hasText: /^online$/ }).waitFor();
+    assert.equal(await box.inputValue(), 'half a thought for A', 'kept across a reload');
+    // Sent, it is no longer a draft.
+    await box.press('Enter');
+    await item(ann, 'half a thought for A').waitFor();
+    await ann.evaluate((room) => (location.hash = `room=${room}`), roomB);
+    await ann.locator('#room-name', { hasText: roomB }).waitFor();
+    assert.equal(await box.inputValue(), 'something for B');
+    await ann.evaluate((room) => (location.hash = `room=${room}`), roomA);
+    await ann.locator('#room-name', { hasText: roomA }).waitFor();
+    assert.equal(await box.inputValue(), '');
+    assert.deepEqual(errors, []);
+  });
+});

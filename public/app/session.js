@@ -4,7 +4,7 @@
 //! "Connecting").
 
 import { ChatClient, cleanName } from '../sdk/edge-chat-client.js';
-import { setComposing } from './composer.js';
+import { restoreDraft, setComposing } from './composer.js';
 import { addNotice, onMessage, onReset, onUpdate, renderOutbox } from './conversation.js';
 import { announce, button, ui } from './dom.js';
 import { renderUnread, schedule } from './list.js';
@@ -62,6 +62,7 @@ export function join({ name, room }) {
   versionsOpen.clear();
   versionsCache.clear();
   setComposing(null);
+  restoreDraft(room);
   closeSearch();
   ui.searchInput.value = '';
   view.pickerFor = view.confirmingDelete = view.dividerSeq = null;
