@@ -256,3 +256,50 @@ describe('drafts', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('search', () => {
+  async function searchFor(page, q) {
+    const box = page.getByRole('searchbox', { name: 'Search this room' });
+    await box.fill(q);
+    await box.press('Enter');
+  }
+
+  test('more than one page of results, the hit marked in the message after a jump, and from:name', async () => {
+    const room = uniqueRoom('search-more');
+    // 60 matches: the 10 oldest wordy (a search ranks shorter messages first), the 50 newest short.
+    const text = (i) => (i < 10 ? `apple number ${i}${i === 3 ? ' and a pear' : ''}, said with a great many other words around it` : `apple ${i}`);
+    for (let part = 0; part < 4; part++) {
+      // 15 a connection: one connection's burst allowance is 20 messages
+      const bot = await Client.connect(suite.server.ws(room, { name: part === 0 ? 'bob' : 'dan' }));
+      for (let i = part * 15; i < part * 15 + 15; i++) await bot.say(text(i));
+      await bot.close();
+    }
+    const { page: ann, errors } = await person('ann', room);
+    await say(ann, 'pear pie for lunch?');
+    await item(ann, 'pear pie for lunch?').waitFor();
+    const results = ann.locator('#search-results');
+    await searchFor(ann, 'apple');
+    await results.getByRole('heading', { name: '50+ messages match “apple”' }).waitFor();
+    await results.getByRole('button', { name: 'More results' }).click();
+    await results.getByRole('heading', { name: '60 messages match “apple”' }).waitFor();
+    assert.equal(await results.getByRole('button', { name: 'More results' }).count(), 0);
+    const seqs = await results.locator('.search-hit').evaluateAll((hits) => hits.map((h) => h.dataset.seq));
+    assert.equal(new Set(seqs).size, 60, 'each match once');
+    // The hit is marked in the message jumped to, until the search closes.
+    await searchFor(ann, 'pear');
+    await results.getByRole('heading', { name: '2 messages match “pear”' }).waitFor();
+    await results.locator('.search-hit', { hasText: 'apple number 3' }).click();
+    const target = item(ann, 'apple number 3 and a pear');
+    await target.locator('mark.hit', { hasText: 'pear' }).waitFor();
+    assert.equal(await target.locator('.text').textContent(), text(3), 'the text itself is unchanged');
+    // from:name keeps one author's: with words, and alone.
+    await searchFor(ann, 'pear from:ann');
+    await results.getByRole('heading', { name: '1 message matches “pear from:ann”' }).waitFor();
+    assert.equal(await results.locator('.search-hit .who').textContent(), 'ann');
+    await searchFor(ann, 'from:ann');
+    await results.getByRole('heading', { name: '1 message matches “from:ann”' }).waitFor();
+    await ann.getByRole('button', { name: 'Close', exact: true }).click();
+    assert.equal(await target.locator('mark').count(), 0, 'unmarked once the search is closed');
+    assert.deepEqual(errors, []);
+  });
+});

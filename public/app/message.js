@@ -19,12 +19,12 @@ const REACTIONS = [['👍', 'thumbs up'], ['❤️', 'heart'], ['😂', 'laughin
  * `linkParts`), each opened apart from this page — `noopener` (the linked page gets no
  * `window.opener`) and `noreferrer` (nor our address). Everything else is text nodes.
  */
-function textWithLinks(className, text) {
+function textWithLinks(className, text, terms = []) {
   const p = el('p', className);
   p.dir = 'auto'; // each message's own direction: Arabic or Hebrew reads right to left
   for (const part of linkParts(text)) {
     if (!part.href) {
-      p.append(part.text);
+      p.append(...marked(part.text, terms));
       continue;
     }
     const a = el('a', 'link', part.text);
@@ -34,6 +34,17 @@ function textWithLinks(className, text) {
     p.append(a);
   }
   return p;
+}
+
+/** `text` as nodes, each occurrence of one of `terms` (a search's hits) in a <mark>. */
+function marked(text, terms) {
+  if (!terms.length) return [text];
+  const escaped = terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const out = [];
+  for (const [i, piece] of text.split(new RegExp(`(${escaped.join('|')})`, 'giu')).entries()) {
+    if (piece) out.push(i % 2 ? el('mark', 'hit', piece) : piece);
+  }
+  return out;
 }
 
 function metaLine(m, own) {
@@ -87,7 +98,7 @@ export function fill(li, m) {
   if (m.deleted) {
     parts.push(el('p', 'text gone', 'message deleted'));
   } else {
-    parts.push(textWithLinks('text', m.text));
+    parts.push(textWithLinks('text', m.text, view.highlight?.seq === m.seq ? view.highlight.terms : []));
     if (versionsOpen.has(m.seq)) parts.push(versionsBlock(m));
     const reactions = reactionsRow(m);
     if (reactions) parts.push(reactions);
@@ -99,7 +110,7 @@ export function fill(li, m) {
   if (focusKey) (li.querySelector(`[data-key="${CSS.escape(focusKey)}"]`) ?? li).focus();
 }
 
-function redraw(seq) {
+export function redraw(seq) {
   const li = items.get(seq);
   const m = client?.messages.get(seq);
   if (li && m) fill(li, m);
