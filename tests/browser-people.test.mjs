@@ -303,3 +303,65 @@ describe('search', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('the small things', () => {
+  test('www. addresses and bare domains become safe links; an email address does not', async () => {
+    const room = uniqueRoom('bare-links');
+    const { page: ann, errors } = await person('ann', room);
+    await say(ann, 'see www.example.org, example.com/docs?x=1 or mail ann@example.net.');
+    const text = item(ann, 'see www.example.org').locator('.text');
+    await text.waitFor();
+    const links = await text.locator('a').evaluateAll((as) => as.map((a) => [a.textContent, a.href, a.rel, a.target]));
+    assert.deepEqual(links, [
+      ['www.example.org', 'https://www.example.org/', 'noopener noreferrer', '_blank'],
+      ['example.com/docs?x=1', 'https://example.com/docs?x=1', 'noopener noreferrer', '_blank'],
+    ]);
+    assert.equal(await text.textContent(), 'see www.example.org, example.com/docs?x=1 or mail ann@example.net.');
+    assert.deepEqual(errors, []);
+  });
+
+  test('an empty room says so and offers its invitation link; the first message replaces the hint', async () => {
+    const room = uniqueRoom('empty');
+    const { page: ann, errors } = await person('ann', room);
+    const hint = ann.locator('#messages .empty');
+    await hint.waitFor();
+    assert.match(await hint.textContent(), /Nobody has written here yet\./);
+    assert.equal(await hint.locator('.empty-link').textContent(), `${suite.server.base}/#room=${room}`);
+    await say(ann, 'first!');
+    await item(ann, 'first!').waitFor();
+    await hint.waitFor({ state: 'detached' });
+    assert.deepEqual(errors, []);
+  });
+
+  test('a reaction made while the room is out of reach shows as pending, then as sent', async () => {
+    const room = uniqueRoom('react-offline');
+    const { page: ann } = await person('ann', room);
+    const net = { cut: false, sockets: [] };
+    const { page: bob, errors } = await person('bob', room, {
+      async beforeGoto(context) {
+        await context.routeWebSocket(/\/ws\//, (ws) => {
+          net.sockets.push(ws);
+          if (!net.cut) ws.connectToServer(); // cut: the socket opens but reaches nothing
+        });
+      },
+    });
+    await say(ann, 'react to me');
+    const target = item(bob, 'react to me');
+    await target.waitFor();
+    net.cut = true;
+    net.sockets.at(-1).close({ code: 1001 });
+    await bob.locator('#status', { hasText: /reconnecting|connecting/ }).waitFor();
+    await target.getByRole('button', { name: 'React', exact: true }).click();
+    await target.getByRole('button', { name: 'React with thumbs up' }).click();
+    const chip = target.locator('.reaction', { hasText: '👍 1' });
+    await chip.waitFor();
+    assert.equal(await chip.getAttribute('class'), 'reaction pending');
+    assert.match(await chip.getAttribute('title'), /Not sent yet/);
+    net.cut = false;
+    net.sockets.at(-1).close({ code: 1001 });
+    await bob.locator('#status', { hasText: /^online$/ }).waitFor({ timeout: 20_000 });
+    await target.locator('.reaction:not(.pending)', { hasText: '👍 1' }).waitFor();
+    await item(ann, 'react to me').locator('.reaction', { hasText: '👍 1' }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});

@@ -7,6 +7,7 @@ import { dayKey, dayLabel } from '../format.js';
 import { announce, button, el, ui } from './dom.js';
 import { label, personKey } from './people.js';
 import { client, items, view } from './state.js';
+import { inviteUrl } from './url.js';
 
 let loadingOlder = false;
 
@@ -71,6 +72,7 @@ function decorate() {
   const olderButton = olderItem.firstElementChild;
   olderButton.disabled = loadingOlder;
   olderButton.textContent = loadingOlder ? 'Loading older messages…' : 'Load older messages';
+  renderEmpty();
   let day = null;
   const now = Date.now();
   for (const li of list.querySelectorAll(':scope > li.msg')) {
@@ -88,6 +90,30 @@ function decorate() {
       li.before(divider);
     }
   }
+}
+
+let emptyItem = null;
+
+/** An empty room says so, with the link that invites someone (instead of a blank list). */
+function renderEmpty() {
+  const empty = !client.hasOlder && client.state === 'online' && !ui.messages.querySelector(':scope > li.msg');
+  if (!empty) {
+    emptyItem?.remove();
+    return;
+  }
+  if (!emptyItem) {
+    emptyItem = el('li', 'empty');
+    emptyItem.append(el('p', 'empty-title', 'Nobody has written here yet.'), el('p', 'empty-text'));
+  }
+  const link = inviteUrl(client.room);
+  const text = emptyItem.querySelector('.empty-text');
+  if (text.dataset.link !== link) {
+    text.dataset.link = link;
+    const copy = button('Copy the link', () => ui.copyLink.click(), 'link');
+    const shown = el('span', 'empty-link', link);
+    text.replaceChildren('Invite someone: send them ', shown, ' ', copy);
+  }
+  if (!emptyItem.isConnected) ui.messages.append(emptyItem);
 }
 
 /** "Seen by …" under our newest message, from the others' read marks. */

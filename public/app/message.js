@@ -212,24 +212,44 @@ async function loadVersions(m) {
   redraw(m.seq);
 }
 
+/**
+ * The reactions under a message, with ours not yet acked by the room (sent offline, say) shown as
+ * they will be, marked pending, until the room's answer takes their place.
+ */
 function reactionsRow(m) {
-  const counts = Object.entries(m.reactions ?? {}).filter(([, n]) => n > 0);
-  if (!counts.length) return null;
+  const counts = Object.fromEntries(Object.entries(m.reactions ?? {}).filter(([, n]) => n > 0));
   const mine = client.myReactions(m.seq);
+  const pending = new Map();
+  for (const a of client.actions) {
+    if (a.type !== 'react' || a.seq !== m.seq || Boolean(a.on) === mine.includes(a.emoji)) continue;
+    pending.set(a.emoji, a.on);
+    counts[a.emoji] = Math.max(0, (counts[a.emoji] ?? 0) + (a.on ? 1 : -1));
+  }
+  const shown = Object.entries(counts).filter(([emoji, n]) => n > 0 || pending.has(emoji));
+  if (!shown.length) return null;
   const row = el('div', 'reactions');
   row.setAttribute('role', 'group');
   row.setAttribute('aria-label', 'Reactions');
-  for (const [emoji, n] of counts) {
-    const ours = mine.includes(emoji);
-    const b = button(`${emoji} ${n}`, () => client.toggleReaction(m.seq, emoji), 'reaction');
+  for (const [emoji, n] of shown) {
+    const ours = pending.has(emoji) ? pending.get(emoji) : mine.includes(emoji);
+    const b = button(`${emoji} ${n}`, () => {
+      client.toggleReaction(m.seq, emoji);
+      redraw(m.seq);
+    }, pending.has(emoji) ? 'reaction pending' : 'reaction');
     b.dataset.key = `reaction:${emoji}`;
     b.dataset.emoji = emoji;
     b.setAttribute('aria-pressed', String(ours));
-    b.title = ours ? 'You reacted. Click to take it back.' : 'Click to react too.';
-    b.disabled = !client.identified;
+    b.title = pending.has(emoji) ? 'Not sent yet: it goes as soon as the room is reachable.' : ours ? 'You reacted. Click to take it back.' : 'Click to react too.';
+    b.disabled = !client.identified || pending.has(emoji) || muted();
     row.append(b);
   }
   return row;
+}
+
+/** Whether a moderator muted us (we can read, not write, react or edit meanwhile). */
+function muted() {
+  const until = client.rules?.().mutedUntil;
+  return Boolean(until && until > Date.now());
 }
 
 /** Reply, React, and for our own messages Edit and Delete; with the open picker or confirmation. */
@@ -245,7 +265,7 @@ function actionsFor(m, own) {
   };
   add('Reply', 'reply', () => startReply(m.seq));
   // Reactions, edits and deletions need an identity (a key): an anonymous page only replies.
-  if (client.identified) {
+  if (client.identified && !muted()) {
     add('React', 'react', () => togglePicker(m.seq)).setAttribute('aria-expanded', String(view.pickerFor === m.seq));
     if (own) {
       add('Edit', 'edit', () => startEdit(m.seq));
@@ -279,8 +299,8 @@ function picker(m) {
   const mine = client.myReactions(m.seq);
   for (const [emoji, name] of REACTIONS) {
     const b = button(emoji, () => {
-      closePicker(m.seq);
       client.react(m.seq, emoji, !mine.includes(emoji));
+      closePicker(m.seq); // redraws it: a reaction sent offline shows as pending at once
     }, 'pick');
     b.dataset.key = `pick:${emoji}`;
     b.setAttribute('aria-label', `React with ${name}`);

@@ -4,7 +4,10 @@
 import { addNotice } from './conversation.js';
 import { announce, el, ui } from './dom.js';
 import { label } from './people.js';
-import { client } from './state.js';
+import { fill } from './message.js';
+import { client, items } from './state.js';
+
+let wasMuted = false;
 
 /** The display name of author `uid`, as far as this page knows it. */
 function nameOf(uid) {
@@ -51,7 +54,15 @@ export function renderRules() {
   }
   if (rules.slowMode) parts.push(`Slow mode: one message every ${rules.slowMode} s.`);
   note.textContent = parts.join(' ');
-  note.hidden = parts.length === 0;
+  note.hidden = parts.length === 0 || client.state === 'refused'; // a ban's banner says all there is
+  if (Boolean(rules.mutedUntil) !== wasMuted) {
+    // Muted, we can neither react nor take a reaction back: the messages lose (or regain) React.
+    wasMuted = Boolean(rules.mutedUntil);
+    for (const [seq, li] of items) {
+      const m = client.messages.get(seq);
+      if (m) fill(li, m);
+    }
+  }
   ui.input.disabled = Boolean(rules.mutedUntil);
   ui.sendButton.disabled = Boolean(rules.mutedUntil);
   clearTimeout(rulesTicker);

@@ -188,6 +188,7 @@ function onRefused(e) {
     );
     ui.problem.querySelector('button').focus();
   } else if (code === 'banned') {
+    document.getElementById('rules')?.setAttribute('hidden', ''); // no "muted for N min" under a ban
     showProblem('A moderator banned you from this room, so you are not connected.', button('Choose another room', leave));
     ui.problem.querySelector('button').focus();
   } else if (code === 'kicked') {
