@@ -121,6 +121,9 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Bearer token for the write endpoints of the HTTP API (`API_TOKEN`); `None` switches them off.
     pub api_token: Option<String>,
+    /// The app's login page (`LOGIN_URL`), where the stock page sends a person a signed-access room
+    /// refuses: it hands a token back in the return URL's fragment. Served at `GET /api/config`.
+    pub login_url: Option<String>,
     /// HMAC key for signed access tokens (`AUTH_SECRET`); when set, sockets need a `token=`.
     pub auth_secret: Option<String>,
     /// Standard JWTs (`JWT_SECRET`, `JWKS_URL`, `JWT_ISSUER`, `JWT_AUDIENCE`, `JWKS_REFETCH_SECS`).
@@ -220,6 +223,7 @@ impl Config {
             limits,
             allowed_origins,
             api_token: secret(&lookup, "API_TOKEN"),
+            login_url: login_url(&lookup)?,
             auth_secret: secret(&lookup, "AUTH_SECRET"),
             rate_limit_exempt: list(&lookup, "RATE_LIMIT_EXEMPT"),
             webhook: webhook(&lookup)?,
@@ -300,6 +304,20 @@ fn webhook(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhook>, 
         ));
     };
     Ok(Some(Webhook { url, secret }))
+}
+
+/// `LOGIN_URL`: an http(s) URL, or unset.
+fn login_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, Problem> {
+    let Some(url) = secret(lookup, "LOGIN_URL").map(|u| u.trim().to_string()) else {
+        return Ok(None);
+    };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("LOGIN_URL={url:?} is not an http(s) URL"),
+        ));
+    }
+    Ok(Some(url))
 }
 
 fn secret(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Option<String> {
@@ -467,6 +485,25 @@ mod tests {
         assert!(!c.limits_client("127.0.0.1"));
         assert!(!c.limits_client("::1"));
         assert!(c.limits_client("203.0.113.9"));
+    }
+
+    #[test]
+    fn a_login_page_is_an_http_url_or_nothing() {
+        assert_eq!(parse(&[]).unwrap().login_url, None);
+        assert_eq!(parse(&[("LOGIN_URL", " ")]).unwrap().login_url, None);
+        assert_eq!(
+            parse(&[("LOGIN_URL", "https://app.example/login ")])
+                .unwrap()
+                .login_url
+                .as_deref(),
+            Some("https://app.example/login")
+        );
+        assert_eq!(
+            parse(&[("LOGIN_URL", "javascript:alert(1)")])
+                .unwrap_err()
+                .code,
+            ErrorCode::BadConfig
+        );
     }
 
     #[test]

@@ -16,6 +16,8 @@ pub enum Route {
     Socket(RoomName),
     /// `GET /health`.
     Health,
+    /// `GET /api/config`: what the stock page needs to know of the server (its login page).
+    PageConfig,
     /// `GET /api/rooms/{room}`.
     RoomInfo(RoomName),
     /// `GET /api/rooms/{room}/messages`.
@@ -53,6 +55,7 @@ impl Route {
             ["ws"] => (Route::Socket(room(DEFAULT_ROOM)?), "GET"),
             ["ws", name] => (Route::Socket(room(name)?), "GET"),
             ["health"] => (Route::Health, "GET"),
+            ["api", "config"] => (Route::PageConfig, "GET"),
             ["api", "rooms"] => (Route::NewRoom, "POST"),
             ["api", "tokens"] => (Route::MintToken, "POST"),
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
@@ -208,6 +211,7 @@ mod tests {
             Ok(Route::Socket(room("dev-team")))
         );
         assert_eq!(Route::parse("GET", "/health"), Ok(Route::Health));
+        assert_eq!(Route::parse("GET", "/api/config"), Ok(Route::PageConfig));
         assert_eq!(
             Route::parse("GET", "/api/rooms/x"),
             Ok(Route::RoomInfo(room("x")))

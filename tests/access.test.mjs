@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_RATE_LIMITED } from './common/close-codes.mjs';
 import { Client, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 
 const API_TOKEN = 'test-api-token-access';
@@ -150,7 +151,7 @@ describe('per-client limits', () => {
     }
     assert.ok(refusal, `${accepted} sockets in a row were all accepted`);
     assert.equal(refusal.code, 'rate_limited');
-    assert.equal(refusal.close.code, 4429);
+    assert.equal(refusal.close.code, CLOSE_RATE_LIMITED);
     assert.ok(accepted >= 100, `a normal user is not limited early (refused after ${accepted})`);
     // the limit is per address: somebody else is still welcome (wrangler dev passes a client's own
     // CF-Connecting-IP through; Cloudflare's edge sets it)

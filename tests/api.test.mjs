@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
 import { Client, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 
 const API_TOKEN = 'test-api-token-7f3a';
@@ -239,7 +240,7 @@ describe('signed access (AUTH_SECRET)', () => {
     };
     for (const [what, query] of Object.entries(cases)) {
       const r = await Client.refusedOnSocket(signed.ws(room, { name: 'ann', ...query }));
-      assert.equal(r.closeCode, 4401, what);
+      assert.equal(r.closeCode, CLOSE_UNAUTHORIZED, what);
       assert.equal(r.code, 'unauthorized', what);
     }
     const info = await getJson(`${signed.base}/api/rooms/${room}`, { headers: bearer() });
@@ -256,7 +257,7 @@ describe('signed access (AUTH_SECRET)', () => {
     assert.equal(c.welcome.you.name, 'bob');
     await c.close();
     const elsewhere = await Client.refusedOnSocket(signed.ws(`${room}x`, { token: res.body.token }));
-    assert.equal(elsewhere.closeCode, 4401);
+    assert.equal(elsewhere.closeCode, CLOSE_UNAUTHORIZED);
     assertProblem(await post(signed, '/api/tokens', { room, name: 'bob' }, {}), 401, 'unauthorized');
     assertProblem(await post(signed, '/api/tokens', { room: 'bad room', name: 'bob' }), 400, 'bad_room');
     assertProblem(await post(signed, '/api/tokens', { room, name: '' }), 400, 'bad_name');

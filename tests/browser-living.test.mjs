@@ -7,7 +7,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Client, eventually, getJson, uniqueRoom } from './common/harness.mjs';
+import { CLOSE_INTERNAL } from './common/close-codes.mjs';
+import { Client, eventually, getJson, sleep, uniqueRoom } from './common/harness.mjs';
 import { browserSuite, say, shownMessages } from './common/browser.mjs';
 
 const suite = browserSuite();
@@ -223,7 +224,7 @@ describe('living messages on the page', () => {
       async beforeGoto(context) {
         await context.routeWebSocket(/\/ws\//, (ws) => {
           urls.push(ws.url());
-          if (blocked) return ws.close({ code: 1011, reason: 'test gate' });
+          if (blocked) return ws.close({ code: CLOSE_INTERNAL, reason: 'test gate' });
           current = { ws, upstream: ws.connectToServer() };
         });
       },
@@ -335,22 +336,43 @@ describe('living messages on the page', () => {
     await bob.getByLabel('Your name').press('Enter'); // back in
     await bob.locator('#status', { hasText: /^online$/ }).waitFor();
     const divider = bob.locator('#messages li.divider');
+    // The page removes and redraws the divider after every batch of events (public/app/list.js
+    // `decorate`), so a handle to one may be detached by the time it is read: find the divider and read
+    // the message after it in one evaluation of the list, which always sees a whole redraw.
+    const afterDivider = () =>
+      bob.locator('#messages').evaluate((list) => list.querySelector(':scope > li.divider')?.nextElementSibling?.querySelector('.text')?.textContent);
     await divider.waitFor();
     assert.equal(await divider.textContent(), 'New messages');
-    assert.equal(await divider.evaluate((d) => d.nextElementSibling.querySelector('.text')?.textContent), 'while away 1');
+    assert.equal(await afterDivider(), 'while away 1');
     const away3 = await storedOne(room, 'while away 3');
     await eventually(async () => (await readMark())[0] === away3.seq, 5000, 'on screen, so read');
 
     // Further up, new messages wait below: "N new" says how many and jumps to the first.
+    // Each `say` costs ann's socket two frames (a typing hint, then the message), and a fast run sends
+    // them all within a second: the room's bucket (burst 20, refilling 10 a second: src/rate.rs) then
+    // refuses the last ones as rate_limited, and the page keeps them unsent. Wait for a full bucket.
+    await sleep(2000);
     for (let i = 0; i < 8; i++) await say(ann, `filler ${i}`);
     await item(bob, 'filler 7').waitFor();
-    await bob.locator('#messages').evaluate((list) => (list.scrollTop = 0));
+    // Let ann's bucket refill again before the two that must arrive (see above).
+    await sleep(1000);
+    // Scrolled up, the page stops following the newest message, but only once its scroll handler has
+    // run (on the next frame): wait for that scroll event before ann speaks, or her messages would
+    // arrive while the view is still pinned (no divider, scrolled back down). The page's handler was
+    // added first, so it has run when this one fires.
+    await bob.locator('#messages').evaluate(
+      (list) =>
+        new Promise((resolve) => {
+          list.addEventListener('scroll', () => resolve(), { once: true, passive: true });
+          list.scrollTop = 0;
+        }),
+    );
     await say(ann, 'later 1');
     await say(ann, 'later 2');
     const jump = bob.locator('#jump-new');
     await jump.filter({ hasText: '2 new' }).waitFor();
     assert.equal(await jump.getAttribute('aria-label'), '2 new messages: go to the first');
-    assert.equal(await divider.evaluate((d) => d.nextElementSibling.querySelector('.text')?.textContent), 'later 1', 'the divider moved to the first unseen');
+    assert.equal(await afterDivider(), 'later 1', 'the divider moved to the first unseen');
     assert.match(await bob.title(), /^\(2\) /, 'the tab title counts them');
     await jump.click();
     await jump.waitFor({ state: 'hidden' });

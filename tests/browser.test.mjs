@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_BAD_REQUEST, CLOSE_INTERNAL, CLOSE_RATE_LIMITED, CLOSE_ROOM_FULL, CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
 import { Client, ROOT, eventually, restartServer, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 import { browserSuite, openPage, say, shownMessages } from './common/browser.mjs';
 
@@ -320,7 +321,7 @@ describe('the page', () => {
     const { page: ann } = await person('ann', room, {
       async beforeGoto(context) {
         await context.routeWebSocket(/\/ws\//, (ws) => {
-          if (blocked) ws.close({ code: 1011, reason: 'test gate' });
+          if (blocked) ws.close({ code: CLOSE_INTERNAL, reason: 'test gate' });
           else ws.connectToServer();
         });
       },
@@ -439,7 +440,7 @@ describe('refusals', () => {
     const room = uniqueRoom('badname');
     const tooLong = 'n'.repeat(40);
     const refusal = await Client.refusedOnSocket(suite.server.ws(room, { name: tooLong }));
-    assert.deepEqual([refusal.code, refusal.closeCode], ['bad_name', 4400]);
+    assert.deepEqual([refusal.code, refusal.closeCode], ['bad_name', CLOSE_BAD_REQUEST]);
 
     const { page, sockets, errors } = await watchedPage(`${suite.server.base}/#room=${room}`);
     await page.getByLabel('Your name').fill(tooLong);
@@ -472,7 +473,7 @@ describe('refusals', () => {
   test('a link to a room name the server refuses says why and offers a new private room', async () => {
     const bad = 'no such room!';
     const refusal = await Client.refusedOnSocket(suite.server.ws(encodeURIComponent(bad), { name: 'ann' }));
-    assert.deepEqual([refusal.code, refusal.closeCode], ['bad_room', 4400]);
+    assert.deepEqual([refusal.code, refusal.closeCode], ['bad_room', CLOSE_BAD_REQUEST]);
 
     const { page, sockets, errors } = await watchedPage(`${suite.server.base}/#${new URLSearchParams({ room: bad })}`);
     assert.equal(await page.getByLabel('Room', { exact: true }).inputValue(), bad, 'the link fills the room as it is');
@@ -499,7 +500,7 @@ describe('refusals', () => {
     const room = uniqueRoom('full');
     const occupant = await Client.connect(small.ws(room, { name: 'occupant' }));
     const refusal = await Client.refusedOnSocket(small.ws(room, { name: 'probe' }));
-    assert.deepEqual([refusal.code, refusal.closeCode], ['room_full', 4503]);
+    assert.deepEqual([refusal.code, refusal.closeCode], ['room_full', CLOSE_ROOM_FULL]);
 
     const { page, sockets, errors } = await watchedPage(`${small.base}/#room=${room}`, { viewport: { width: 360, height: 640 } });
     await page.getByLabel('Your name').fill('ann');
@@ -534,7 +535,7 @@ describe('refusals', () => {
   test('a page without a valid session is asked to sign in again, and does not retry by itself', async () => {
     const room = uniqueRoom('signed');
     const refusal = await Client.refusedOnSocket(signed.ws(room, { name: 'ann' }));
-    assert.deepEqual([refusal.code, refusal.closeCode], ['unauthorized', 4401]);
+    assert.deepEqual([refusal.code, refusal.closeCode], ['unauthorized', CLOSE_UNAUTHORIZED]);
 
     const { page, sockets, errors } = await watchedPage(`${signed.base}/#room=${room}`);
     await page.getByLabel('Your name').fill('ann');
@@ -568,7 +569,7 @@ describe('refusals', () => {
           sockets += 1;
           if (sockets > 1) return ws.connectToServer();
           ws.send(JSON.stringify({ type: 'error', code: 'rate_limited', message: 'too many new connections from your address; try again in a minute' }));
-          ws.close({ code: 4429, reason: 'rate_limited' });
+          ws.close({ code: CLOSE_RATE_LIMITED, reason: 'rate_limited' });
         });
       },
     });
@@ -598,7 +599,7 @@ describe('across a server restart', () => {
         async beforeGoto(context) {
           await context.routeWebSocket(/\/ws\//, (ws) => {
             bobUrls.push(ws.url());
-            if (bobBlocked) ws.close({ code: 1011, reason: 'test gate' });
+            if (bobBlocked) ws.close({ code: CLOSE_INTERNAL, reason: 'test gate' });
             else ws.connectToServer();
           });
         },

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as clientModule from '../packages/client/src/index.js';
+import { CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN, CLOSE_INTERNAL, CLOSE_RATE_LIMITED, CLOSE_REFUSED_INTERNAL, CLOSE_ROOM_FULL, CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
 import { FakeSocket } from './common/fake-socket.mjs';
 
 const { ChatClient, DEFAULT_LIMITS, backoff, cleanName, isIdentity } = clientModule;
@@ -217,7 +218,7 @@ describe('refusals: an error frame, then close 4000 + HTTP status', () => {
     ws.serverClose(closeCode, code);
   };
 
-  for (const [code, closeCode] of [['bad_name', 4400], ['bad_room', 4400], ['bad_after', 4400], ['unauthorized', 4401], ['banned', 4403]]) {
+  for (const [code, closeCode] of [['bad_name', CLOSE_BAD_REQUEST], ['bad_room', CLOSE_BAD_REQUEST], ['bad_after', CLOSE_BAD_REQUEST], ['unauthorized', CLOSE_UNAUTHORIZED], ['banned', CLOSE_FORBIDDEN]]) {
     test(`${code} (close ${closeCode}) is final: state refused, a refused event with the reason, no reconnect`, (t) => {
       const c = newClient(t);
       c.start();
@@ -236,9 +237,9 @@ describe('refusals: an error frame, then close 4000 + HTTP status', () => {
   test('a refusal close without its error frame still counts; the close reason names the code', (t) => {
     const c = newClient(t);
     c.start();
-    FakeSocket.all[0].serverClose(4401, 'unauthorized');
+    FakeSocket.all[0].serverClose(CLOSE_UNAUTHORIZED, 'unauthorized');
     assert.equal(c.state, 'refused');
-    assert.deepEqual(c.events.refused, [{ code: 'unauthorized', message: '', closeCode: 4401 }]);
+    assert.deepEqual(c.events.refused, [{ code: 'unauthorized', message: '', closeCode: CLOSE_UNAUTHORIZED }]);
   });
 
   test('a refusal on a reconnect (the session expired meanwhile) is final too, and the outbox is kept', (t) => {
@@ -248,7 +249,7 @@ describe('refusals: an error frame, then close 4000 + HTTP status', () => {
     FakeSocket.all[0].serverClose(1006);
     c.send('written offline');
     t.mock.timers.tick(100);
-    refuse(FakeSocket.all[1], 'unauthorized', 4401, 'token expired');
+    refuse(FakeSocket.all[1], 'unauthorized', CLOSE_UNAUTHORIZED, 'token expired');
     assert.equal(c.state, 'refused');
     assert.equal(c.events.refused[0].message, 'token expired');
     assert.deepEqual(c.outbox.map((e) => e.text), ['written offline']);
@@ -256,7 +257,7 @@ describe('refusals: an error frame, then close 4000 + HTTP status', () => {
     assert.equal(FakeSocket.all.length, 2);
   });
 
-  for (const [code, closeCode] of [['room_full', 4503], ['rate_limited', 4429]]) {
+  for (const [code, closeCode] of [['room_full', CLOSE_ROOM_FULL], ['rate_limited', CLOSE_RATE_LIMITED]]) {
     test(`${code} (close ${closeCode}) is retried with a longer backoff, and the status says why`, (t) => {
       const c = newClient(t, { busyBackoff: { base: 4000, cap: 60_000 } });
       c.start();
@@ -286,7 +287,7 @@ describe('refusals: an error frame, then close 4000 + HTTP status', () => {
   test('other closes (a network failure, 4500 internal) are the usual quick reconnect, with no reason', (t) => {
     const c = newClient(t);
     c.start();
-    for (const code of [1006, 4500, 1011]) {
+    for (const code of [1006, CLOSE_REFUSED_INTERNAL, CLOSE_INTERNAL]) {
       FakeSocket.all.at(-1).serverClose(code);
       assert.equal(c.state, 'waiting', `close ${code}`);
       assert.equal(c.reason, null);
@@ -422,12 +423,12 @@ describe('living messages', () => {
     c.start();
     assert.equal(FakeSocket.all[0].key(), 'edited by hand!');
     FakeSocket.all[0].receive({ type: 'error', code: 'bad_key', message: 'bad key' });
-    FakeSocket.all[0].serverClose(4400, 'bad_key');
+    FakeSocket.all[0].serverClose(CLOSE_BAD_REQUEST, 'bad_key');
     assert.equal(FakeSocket.all.length, 2, 'reconnected at once with a new key');
     const renewed = FakeSocket.all[1].key();
     assert.match(renewed, /^[A-Za-z0-9_-]{24,}$/);
     assert.equal(keyStorage.getItem('edge-chat:key'), renewed);
-    FakeSocket.all[1].serverClose(4400, 'bad_key');
+    FakeSocket.all[1].serverClose(CLOSE_BAD_REQUEST, 'bad_key');
     assert.equal(c.state, 'refused');
     assert.equal(FakeSocket.all.length, 2);
   });
@@ -737,7 +738,7 @@ describe('tokens: the app\'s getToken hook', () => {
     c.send('written before the expiry');
     FakeSocket.all[0].receive({ type: 'error', code: 'token_expired', message: 'your token has expired' });
     assert.equal(FakeSocket.all[0].closed, 1000, 'the frame is enough: no waiting for the close');
-    FakeSocket.all[0].serverClose(4401, 'token_expired'); // detached: changes nothing
+    FakeSocket.all[0].serverClose(CLOSE_UNAUTHORIZED, 'token_expired'); // detached: changes nothing
     assert.equal(c.events.refused.length, 0, 'not a refusal: the hook renews');
     await settled();
     assert.deepEqual(asked, [['r', 'connect'], ['r', 'expired']]);
@@ -747,12 +748,12 @@ describe('tokens: the app\'s getToken hook', () => {
     FakeSocket.all[1].receive(welcome({ last_seq: 5 }));
     assert.equal(FakeSocket.all[1].messages()[0]?.text, 'written before the expiry', 'the outbox goes again');
     // refused at once after a fresh token, and again: the second 4401 in a row is final
-    FakeSocket.all[1].serverClose(4401, 'unauthorized');
+    FakeSocket.all[1].serverClose(CLOSE_UNAUTHORIZED, 'unauthorized');
     await settled();
-    FakeSocket.all[2].serverClose(4401, 'unauthorized');
+    FakeSocket.all[2].serverClose(CLOSE_UNAUTHORIZED, 'unauthorized');
     await settled();
     assert.equal(c.state, 'refused');
-    assert.equal(c.events.refused[0].closeCode, 4401);
+    assert.equal(c.events.refused[0].closeCode, CLOSE_UNAUTHORIZED);
     assert.equal(FakeSocket.all.length, 3);
   });
 
@@ -785,7 +786,7 @@ describe('tokens: the app\'s getToken hook', () => {
     const c = newClient(t);
     c.start();
     FakeSocket.all[0].receive(welcome());
-    FakeSocket.all[0].serverClose(4401, 'token_expired');
+    FakeSocket.all[0].serverClose(CLOSE_UNAUTHORIZED, 'token_expired');
     assert.equal(c.state, 'refused');
     assert.equal(c.events.refused[0].code, 'token_expired');
     t.mock.timers.reset();
@@ -794,7 +795,7 @@ describe('tokens: the app\'s getToken hook', () => {
     FakeSocket.all[0].receive(welcome());
     FakeSocket.all[0].receive({ type: 'error', code: 'token_expired', message: 'your token has expired' });
     assert.equal(d.state, 'refused');
-    assert.deepEqual(d.events.refused[0], { code: 'token_expired', message: 'your token has expired', closeCode: 4401 });
+    assert.deepEqual(d.events.refused[0], { code: 'token_expired', message: 'your token has expired', closeCode: CLOSE_UNAUTHORIZED });
   });
 });
 
@@ -843,7 +844,7 @@ describe('moderation', () => {
       c.start();
       FakeSocket.all[0].receive(welcome({ you: me, members: [me] }));
       FakeSocket.all[0].receive({ type: 'error', code, message: `a moderator ${code} you`, id: null });
-      FakeSocket.all[0].serverClose(4403, code);
+      FakeSocket.all[0].serverClose(CLOSE_FORBIDDEN, code);
       assert.equal(c.state, 'refused');
       assert.equal(c.events.refused.at(-1).code, code);
       t.mock.timers.tick(60_000);

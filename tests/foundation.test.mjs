@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_BAD_REQUEST } from './common/close-codes.mjs';
 import { Client, eventually, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 
 let server;
@@ -38,7 +39,7 @@ describe('routing', () => {
   test('a bad room name is refused on the socket (bad_room, close 4400), and over HTTP with 400', async () => {
     for (const room of ['bad%20room', 'x'.repeat(65), 'caf%C3%A9']) {
       const r = await Client.refusedOnSocket(`${server.ws(room)}?name=ann`);
-      assert.equal(r.closeCode, 4400, room);
+      assert.equal(r.closeCode, CLOSE_BAD_REQUEST, room);
       assert.equal(r.code, 'bad_room', room);
       const { status, body } = await getJson(`${server.base}/ws/${room}?name=ann`);
       assert.equal(status, 400, `a plain GET keeps its HTTP status: ${room}`);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_BAD_REQUEST } from './common/close-codes.mjs';
 import { Client, getJson, startServer, uniqueRoom } from './common/harness.mjs';
 
 const AUTH_SECRET = 'identity-test-secret';
@@ -51,7 +52,7 @@ describe('uid', () => {
   test('a bad key is refused on the socket with bad_key, close 4400', async () => {
     const r = await Client.refusedOnSocket(open.ws(uniqueRoom('badkey'), { name: 'ann', key: 'too-short' }));
     assert.equal(r.code, 'bad_key');
-    assert.equal(r.closeCode, 4400);
+    assert.equal(r.closeCode, CLOSE_BAD_REQUEST);
   });
 
   test('a signed token gives its uid (or one derived from its name), and key= cannot override it', async () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_FORBIDDEN, CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
 import { Client, eventually, freePort, getJson, sleep, startServer, uniqueRoom } from './common/harness.mjs';
 
 const JWT_SECRET = 'test-jwt-secret';
@@ -140,23 +141,23 @@ describe('JWTs that are refused', () => {
     const good = claims(room);
     const rsaPem = rsa.publicKey.export({ format: 'pem', type: 'spki' });
     const cases = [
-      ['alg none', jwt({ alg: 'none', typ: 'JWT' }, good, () => Buffer.alloc(0)), 'unauthorized', 4401],
-      ['algorithm confusion: HS256 keyed with the RSA public key', hs256(good, rsaPem), 'unauthorized', 4401],
-      ['HS256 with another secret', hs256(good, 'not-the-secret'), 'unauthorized', 4401],
-      ['RS256 signed by a stranger under a known kid', rs256(good, { key: stranger.privateKey }), 'unauthorized', 4401],
-      ['RS256 with a kid from the EC key', rs256(good, { kid: 'e1' }), 'unauthorized', 4401],
+      ['alg none', jwt({ alg: 'none', typ: 'JWT' }, good, () => Buffer.alloc(0)), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['algorithm confusion: HS256 keyed with the RSA public key', hs256(good, rsaPem), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['HS256 with another secret', hs256(good, 'not-the-secret'), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['RS256 signed by a stranger under a known kid', rs256(good, { key: stranger.privateKey }), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['RS256 with a kid from the EC key', rs256(good, { kid: 'e1' }), 'unauthorized', CLOSE_UNAUTHORIZED],
       ['a payload swapped under a valid signature', (() => {
         const [h, , s] = rs256(good).split('.');
         return `${h}.${b64({ ...good, sub: 'root' })}.${s}`;
-      })(), 'unauthorized', 4401],
-      ['another issuer', rs256({ ...good, iss: 'https://evil.example/' }), 'unauthorized', 4401],
-      ['another audience', es256({ ...good, aud: 'someone-else' }), 'unauthorized', 4401],
-      ['expired', hs256({ ...good, exp: nowSecs() - 30 }), 'token_expired', 4401],
-      ['not valid yet', hs256({ ...good, nbf: nowSecs() + 300 }), 'unauthorized', 4401],
-      ['no exp', hs256({ ...good, exp: undefined }), 'unauthorized', 4401],
-      ['an unknown role', hs256({ ...good, role: 'admin' }), 'unauthorized', 4401],
-      ['other rooms only', rs256({ ...good, rooms: [`${room}-a`, `${room}-b`] }), 'forbidden', 4403],
-      ['garbage', 'not.a.jwt', 'unauthorized', 4401],
+      })(), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['another issuer', rs256({ ...good, iss: 'https://evil.example/' }), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['another audience', es256({ ...good, aud: 'someone-else' }), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['expired', hs256({ ...good, exp: nowSecs() - 30 }), 'token_expired', CLOSE_UNAUTHORIZED],
+      ['not valid yet', hs256({ ...good, nbf: nowSecs() + 300 }), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['no exp', hs256({ ...good, exp: undefined }), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['an unknown role', hs256({ ...good, role: 'admin' }), 'unauthorized', CLOSE_UNAUTHORIZED],
+      ['other rooms only', rs256({ ...good, rooms: [`${room}-a`, `${room}-b`] }), 'forbidden', CLOSE_FORBIDDEN],
+      ['garbage', 'not.a.jwt', 'unauthorized', CLOSE_UNAUTHORIZED],
     ];
     for (const [what, token, code, closeCode] of cases) {
       const r = await refusal(room, token);
@@ -235,7 +236,7 @@ describe('a live socket and its token', () => {
     await eventually(() => brief.ws.readyState >= 2, 2000, 'the close frame');
     assert.ok(Date.now() - started < 6000, `closed on time (${Date.now() - started} ms), not by some later event`);
     const closed = await brief.closedPromise();
-    assert.equal(closed.code, 4401);
+    assert.equal(closed.code, CLOSE_UNAUTHORIZED);
     assert.equal(closed.reason, 'token_expired');
     const left = await stay.next('leave');
     assert.equal(left.user.id, brief.welcome.you.id);
@@ -244,7 +245,7 @@ describe('a live socket and its token', () => {
     await sleep(3500);
     await stay.say('after the expiry');
     assert.equal((await late.next('error')).code, 'token_expired');
-    assert.equal((await late.closedPromise()).code, 4401);
+    assert.equal((await late.closedPromise()).code, CLOSE_UNAUTHORIZED);
     assert.ok(!late.frames.some((f) => f.type === 'message'), 'no message reached the expired socket');
     await stay.close();
   });
@@ -264,7 +265,7 @@ describe('a live socket and its token', () => {
     }
     assert.equal(mod.frames.find((f) => f.type === 'error').code, 'token_expired');
     assert.ok(nowSecs() >= exp + 1, 'not before exp + leeway');
-    assert.equal((await mod.closedPromise()).code, 4401);
+    assert.equal((await mod.closedPromise()).code, CLOSE_UNAUTHORIZED);
     const now = await info();
     assert.notEqual(now.instance, before.instance, 'the room hibernated in between (the alarm kept nothing awake)');
     assert.equal(now.online, 0);

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launchBrowser, joinChat, say, shownMessages } from './common/browser.mjs';
+import { CLOSE_SILENT } from './common/close-codes.mjs';
 import { Client, eventually, figure, sleep, startServer, uniqueRoom } from './common/harness.mjs';
 import { presenceCrowdScenario } from './scenarios/presence-crowd.mjs';
 
@@ -90,7 +91,7 @@ describe('silent sockets', () => {
       await sleep(3000);
       const late = await Client.connect(quick.ws(room, { name: 'late' }));
       const closed = await vanished.closedPromise();
-      assert.equal(closed.code, 1001, 'closed as going away');
+      assert.equal(closed.code, CLOSE_SILENT, 'closed as going away');
       const names = late.welcome.members.map((u) => u.name).sort();
       assert.deepEqual(names, ['late', 'tab', 'v1'], 'the welcome no longer lists the silent socket');
       await pinger.next((f) => f.type === 'leave' && f.user.name === 'lid');

@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { CLOSE_ROOM_FULL } from './common/close-codes.mjs';
 import { Client, getJson, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 
 let server;
@@ -22,7 +23,7 @@ test('a room at MAX_CONNECTIONS refuses the next socket with room_full and close
   const cs = [];
   for (let i = 0; i < 3; i++) cs.push(await Client.connect(server.ws(room, { name: `u${i}` })));
   const r = await Client.refusedOnSocket(server.ws(room, { name: 'extra' }));
-  assert.equal(r.closeCode, 4503);
+  assert.equal(r.closeCode, CLOSE_ROOM_FULL);
   assert.equal(r.code, 'room_full');
   assert.equal((await getJson(`${server.base}/api/rooms/${room}`)).body.online, 3);
   // other rooms are not affected

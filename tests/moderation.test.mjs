@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_FORBIDDEN } from './common/close-codes.mjs';
 import { Client, getJson, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 
 const JWT_SECRET = 'test-jwt-secret-moderation';
@@ -49,12 +50,12 @@ describe('moderation', () => {
     const told = await ann.next('error');
     assert.equal(told.code, 'banned');
     const closed = await ann.closedPromise();
-    assert.equal(closed.code, 4403);
+    assert.equal(closed.code, CLOSE_FORBIDDEN);
     assert.equal(closed.reason, 'banned');
     const seen = await bob.next('moderation');
     assert.deepEqual([seen.action, seen.uid, seen.reason, seen.by.name], ['ban', annUid, 'spam', 'Mo']);
     const refused = await Client.refusedOnSocket(server.ws(room, { token: token(room, 'ann-1', 'Ann') }));
-    assert.deepEqual([refused.code, refused.closeCode], ['banned', 4403]);
+    assert.deepEqual([refused.code, refused.closeCode], ['banned', CLOSE_FORBIDDEN]);
 
     // the ban is stored: it holds after a restart
     server = await restartServer(server);
@@ -78,7 +79,7 @@ describe('moderation', () => {
     const ann = await as(room, 'ann-1', 'Ann');
     await mod.act({ type: 'kick', uid: ann.welcome.you.uid });
     assert.equal((await ann.next('error')).code, 'kicked');
-    assert.equal((await ann.closedPromise()).code, 4403);
+    assert.equal((await ann.closedPromise()).code, CLOSE_FORBIDDEN);
     const again = await as(room, 'ann-1', 'Ann');
     assert.equal(again.welcome.type, 'welcome');
     again.close();

@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_BAD_REQUEST, CLOSE_FORBIDDEN } from './common/close-codes.mjs';
 import { Client, eventually, getJson, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 
 const API_TOKEN = 'test-api-token-open-room';
@@ -44,11 +45,11 @@ describe('moderating an open room', () => {
     const banned = await moderate(room, { action: 'ban', uid });
     assert.equal(banned.status, 200, JSON.stringify(banned.body));
     assert.equal((await troll.next('error')).code, 'banned');
-    assert.equal((await troll.closedPromise()).code, 4403);
+    assert.equal((await troll.closedPromise()).code, CLOSE_FORBIDDEN);
     // Straight back with a key, or with none, from the same address: refused, as a browser can read it.
     for (const query of [{ name: 'troll', key: key() }, { name: 'nice person' }]) {
       const r = await Client.refusedOnSocket(server.ws(room, query), from('198.51.100.7'));
-      assert.deepEqual([r.code, r.closeCode], ['banned', 4403], JSON.stringify(query));
+      assert.deepEqual([r.code, r.closeCode], ['banned', CLOSE_FORBIDDEN], JSON.stringify(query));
     }
     // Somebody else, elsewhere, still comes in; and the rules count the address, never show it.
     const other = await Client.connect(server.ws(room, { name: 'newcomer' }), from('203.0.113.21'));
@@ -135,7 +136,7 @@ describe('credentials out of the URL', () => {
     assert.equal(bad.ws.protocol, 'edge-chat');
     const r = await bad.next('error');
     assert.equal(r.code, 'bad_key');
-    assert.equal((await bad.closedPromise()).code, 4400);
+    assert.equal((await bad.closedPromise()).code, CLOSE_BAD_REQUEST);
     await Promise.all([ann.close(), old.close()]);
   });
 });

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_BAD_REQUEST, CLOSE_TOO_BIG } from './common/close-codes.mjs';
 import { Client, getJson, randomId, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 
 let server;
@@ -21,7 +22,7 @@ describe('connecting', () => {
     const room = uniqueRoom('names');
     for (const name of ['', '   ', 'x'.repeat(33), 'tab\there', 'nul\u0000', 'bell\u0007']) {
       const r = await Client.refusedOnSocket(server.ws(room, { name }));
-      assert.equal(r.closeCode, 4400, JSON.stringify(name));
+      assert.equal(r.closeCode, CLOSE_BAD_REQUEST, JSON.stringify(name));
       assert.equal(r.code, 'bad_name', JSON.stringify(name));
       assert.equal(r.reason, 'bad_name');
       assert.match(r.message, /1-32 characters/);
@@ -45,7 +46,7 @@ describe('connecting', () => {
   test('a bad after= is refused on the socket with bad_after and close 4400', async () => {
     for (const after of ['-1', 'abc', '1.5', '99999999999999999999999']) {
       const r = await Client.refusedOnSocket(server.ws(uniqueRoom('after'), { name: 'a', after }));
-      assert.equal(r.closeCode, 4400, after);
+      assert.equal(r.closeCode, CLOSE_BAD_REQUEST, after);
       assert.equal(r.code, 'bad_after', after);
     }
   });
@@ -330,7 +331,7 @@ describe('errors and limits', () => {
     const a = await join(room, 'ann');
     const b = await join(room, 'bob');
     a.send(JSON.stringify({ type: 'message', text: 'x'.repeat(70 * 1024) }));
-    assert.equal((await a.closedPromise()).code, 1009);
+    assert.equal((await a.closedPromise()).code, CLOSE_TOO_BIG);
     const leave = await b.next('leave');
     assert.equal(leave.user.name, 'ann');
     const c = await join(room, 'cy');

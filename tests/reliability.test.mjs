@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { CLOSE_FLOODING, CLOSE_TOO_BIG } from './common/close-codes.mjs';
 import { Client, figure, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
 import { crowdScenario } from './scenarios/crowd.mjs';
 import { floodScenario } from './scenarios/flood.mjs';
@@ -78,7 +79,7 @@ describe('under load and abuse', () => {
     });
 
     test(`the others' latency stays under ${FLOOD_BOUND_MS} ms, because the flooder is closed with 1008`, () => {
-      assert.equal(flood.figures.flooderClosed?.code, 1008, 'the flooder is closed with 1008 (policy violation)');
+      assert.equal(flood.figures.flooderClosed?.code, CLOSE_FLOODING, 'the flooder is closed with 1008 (policy violation)');
       assert.ok(flood.figures.during.max < FLOOD_BOUND_MS, `latency during the flood: ${JSON.stringify(flood.figures.during)}`);
     });
   });
@@ -122,7 +123,7 @@ describe('under load and abuse', () => {
         for (const binary of [false, true]) {
           const c = await join(room, `big${size}`);
           c.ws.send(binary ? Buffer.alloc(size, 0x78) : 'x'.repeat(size), { binary });
-          assert.equal((await c.closedPromise()).code, 1009, `${binary ? 'binary' : 'text'} frame of ${size} bytes`);
+          assert.equal((await c.closedPromise()).code, CLOSE_TOO_BIG, `${binary ? 'binary' : 'text'} frame of ${size} bytes`);
           const leave = await bob.next('leave');
           assert.equal(leave.user.id, c.welcome.you.id);
         }

@@ -15,6 +15,7 @@ import { after, before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { Miniflare } from 'miniflare';
 import WebSocket from 'ws';
+import { CLOSE_BAD_REQUEST } from './common/close-codes.mjs';
 import { ROOT, eventually, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
 
 const JWT_SECRET = 'test-jwt-secret-sdk';
@@ -138,7 +139,7 @@ describe('the SDK against wrangler dev', () => {
     assert.ok((await ann.send('still here')).seq >= 1, 'the renewed socket still talks');
 
     const lost = person('bad room', 'x-1', 'x');
-    await assert.rejects(lost.ready(), { code: 'bad_room', closeCode: 4400 });
+    await assert.rejects(lost.ready(), { code: 'bad_room', closeCode: CLOSE_BAD_REQUEST });
     assert.equal(lost.state, 'refused');
   });
 

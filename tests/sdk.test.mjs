@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as sdk from '../packages/client/src/index.js';
+import { CLOSE_BAD_REQUEST } from './common/close-codes.mjs';
 import { FakeSocket } from './common/fake-socket.mjs';
 
 const { ChatClient, ChatError, SERVER_ERROR_CODES, CLIENT_ERROR_CODES } = sdk;
@@ -140,8 +141,8 @@ describe('every action is a promise that settles on its answer', () => {
     refused.start();
     const ready = refused.ready();
     FakeSocket.all[0].receive({ type: 'error', code: 'bad_name', message: 'name must be 1-32 characters' });
-    FakeSocket.all[0].onclose({ code: 4400, reason: 'bad_name' });
-    await assert.rejects(ready, { name: 'ChatError', code: 'bad_name', closeCode: 4400, message: 'name must be 1-32 characters' });
+    FakeSocket.all[0].onclose({ code: CLOSE_BAD_REQUEST, reason: 'bad_name' });
+    await assert.rejects(ready, { name: 'ChatError', code: 'bad_name', closeCode: CLOSE_BAD_REQUEST, message: 'name must be 1-32 characters' });
   });
 
   test('discard() rejects the send it drops; an anonymous client is refused changes without asking the room', async (t) => {

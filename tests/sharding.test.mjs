@@ -57,13 +57,13 @@ describe(`one room of ${SHARD_SOCKETS * SHARDS} sockets over ${SHARDS} shards (S
     const senders = Array.from({ length: SHARDS }, (_, k) => [crowd.on(k)[0], crowd.on(k)[1]]).flat();
     const res = await crowd.talk(senders, 5, 'from every shard');
     for (const [label, batch] of [['v1', false], ['batched', true]]) {
-      const ps = crowd.peers.filter((p) => p.batch === batch);
-      if (batch) assert.ok(ps.filter((p) => p.shard > 0).every((p) => p.counts.batch > 0), 'batched sockets on shards got batch frames');
-      else assert.ok(ps.every((p) => p.counts.batch === 0), `${label} sockets never get a batch frame`);
+      const ps = crowd.peers.filter((p) => crowd.isBatched(p) === batch);
+      if (batch) assert.ok(ps.filter((p) => crowd.shardOf(p) > 0).every((p) => p.traffic.batches > 0), 'batched sockets on shards got batch frames');
+      else assert.ok(ps.every((p) => p.traffic.batches === 0), `${label} sockets never get a batch frame`);
     }
     // Only the first PRESENCE_THRESHOLD sockets heard joins one by one, before the room passed it.
-    assert.ok(crowd.peers.every((p) => p.counts.join < 100 && p.counts.leave === 0), 'above the threshold: presence by counts, on every shard');
-    assert.ok(crowd.peers.filter((p) => p.shard > 0).every((p) => p.counts.join === 0), 'no socket on a shard ever got a join frame');
+    assert.ok(crowd.peers.every((p) => p.presence.counts.join < 100 && p.presence.counts.leave === 0), 'above the threshold: presence by counts, on every shard');
+    assert.ok(crowd.peers.filter((p) => crowd.shardOf(p) > 0).every((p) => p.presence.counts.join === 0), 'no socket on a shard ever got a join frame');
     figure('sharded crowd delivery', res);
   });
 
@@ -102,7 +102,7 @@ describe(`one room of ${SHARD_SOCKETS * SHARDS} sockets over ${SHARDS} shards (S
   test('after the kill, presence counts agree and everyone still hears everyone', async (t) => {
     if (needsSockets(t)) return;
     await crowd.checkCounts('after the kill');
-    const resumed = crowd.peers.filter((p) => p.shard === null);
+    const resumed = crowd.peers.filter((p) => crowd.shardOf(p) === null);
     const senders = [resumed[0], resumed[resumed.length - 1], crowd.on(1)[0], crowd.on(5)[0]];
     await crowd.talk(senders, 3, 'after the kill');
   });

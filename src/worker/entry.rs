@@ -69,6 +69,7 @@ async fn handle(
 ) -> Result<Response> {
     match route {
         Route::Health => json_response(json!({"ok": true}).to_string(), 200),
+        Route::PageConfig => json_response(json!({"login_url": config.login_url}).to_string(), 200),
         Route::Socket(room) => socket(req, url, Ok(room), config, env).await,
         Route::RoomInfo(room) => {
             // The webhook outbox's state (failures, the receiver's last error) is for operators.

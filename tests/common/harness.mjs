@@ -1,10 +1,10 @@
 // The test harness, shared by every integration test and scenario: it starts the real `wrangler dev`
 // (local workerd) on free loopback ports with the prebuilt bundle, waits until it answers, restarts it
 // on the same port and state, and stops it afterwards — also when a test fails or the runner dies.
-// Around that: `Client` (a real `ws` client speaking protocol v1 that records every frame), `eventually`
-// (poll until true), `storedMessages` (a room's history through the HTTP API), and the small tools the
-// scenarios measure with (`now`, `stats`, `figure`, `pool`). The scenarios live in tests/scenarios/,
-// their lighter clients in peers.mjs.
+// Around that: `eventually` (poll until true), `storedMessages` (a room's history through the HTTP API),
+// and the small tools the scenarios measure with (`stats`, `figure`, `pool`). It re-exports the test
+// peer, `Client` (client.mjs, with its trackers in trackers/), and the leaves clock.mjs and ids.mjs, so
+// a test imports everything common from here. The scenarios live in tests/scenarios/.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -12,9 +12,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import WebSocket from 'ws';
+import { sleep } from './clock.mjs';
+
+// Re-exported: tests import the client, the ids and the clock from here, as they always have.
+export { Client } from './client.mjs';
+export { now, sleep } from './clock.mjs';
+export { randomId, uniqueRoom } from './ids.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -52,11 +56,6 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
     process.exit(130);
   });
 }
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** A monotonic clock in milliseconds, for latencies. */
-export const now = () => performance.now();
 
 /** A TCP port on 127.0.0.1 that is free right now. */
 export function freePort() {
@@ -196,192 +195,6 @@ export async function restartServer(server, { crash = false } = {}) {
     }
   }
   throw lastError;
-}
-
-/**
- * A WebSocket client that records every frame. `next(pred)` waits for the next unread frame matching
- * `pred` (frames skipped on the way stay readable by later calls with other predicates);
- * `closedPromise()` resolves once the socket is closed, by either side.
- */
-export class Client {
-  constructor(url, options = {}) {
-    this.url = url;
-    this.frames = []; // every parsed frame, in arrival order (a batch's frames one by one)
-    this.raw = []; // every text frame as received
-    this.batches = []; // the size of each batch frame received
-    this.consumed = new Set();
-    this.waiters = [];
-    this.closed = null;
-    // `protocols`: the subprotocols to offer (credentials out of the URL: docs/PROTOCOL.md).
-    this.ws = new WebSocket(url, options.protocols ?? [], { headers: options.headers ?? {}, maxPayload: 1 << 20 });
-    this.ws.on('message', (data, isBinary) => {
-      const text = isBinary ? null : data.toString();
-      this.raw.push(text);
-      let frame;
-      try {
-        frame = JSON.parse(text);
-      } catch {
-        frame = { type: '_text', text };
-      }
-      // A batch (batch=1) is read as the frames it holds, in order; `batches` counts them.
-      if (frame?.type === 'batch' && Array.isArray(frame.frames)) {
-        this.batches.push(frame.frames.length);
-        this.frames.push(...frame.frames);
-      } else {
-        this.frames.push(frame);
-      }
-      this.wake();
-    });
-    this.ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-      this.wake();
-    });
-    this.ws.on('error', () => {});
-    this.opened = new Promise((resolve, reject) => {
-      this.ws.once('open', resolve);
-      this.ws.once('unexpected-response', (req, res) => {
-        let body = '';
-        res.on('data', (c) => (body += c));
-        res.on('end', () => {
-          const err = new Error(`HTTP ${res.statusCode}: ${body}`);
-          err.status = res.statusCode;
-          try {
-            err.body = JSON.parse(body);
-          } catch {
-            err.body = body;
-          }
-          reject(err);
-        });
-      });
-      this.ws.once('error', reject);
-      this.ws.once('close', () => reject(new Error('closed before open')));
-    });
-  }
-
-  static async connect(url, options) {
-    const c = new Client(url, options);
-    await c.opened;
-    if (options?.welcome !== false) c.welcome = await c.next('welcome');
-    return c;
-  }
-
-  /**
-   * Opens `url` expecting the server to refuse the upgrade; resolves with the refusal (an Error with
-   * `status` and the parsed JSON `body`), and fails if the socket was accepted instead.
-   */
-  static async refused(url, options) {
-    const c = new Client(url, options);
-    const err = await c.opened.then(() => null, (e) => e);
-    if (!err) {
-      c.terminate();
-      throw new Error(`${url} was accepted, but it must be refused`);
-    }
-    return err;
-  }
-
-  /**
-   * Opens `url` expecting a refusal told on the socket, as a browser can read it: the socket is
-   * accepted, one `error` frame arrives, then a close with 4000 + the HTTP status. Resolves with
-   * {code, message, closeCode, reason}; fails if a welcome comes instead or the upgrade is refused.
-   */
-  static async refusedOnSocket(url, options) {
-    const c = new Client(url, options);
-    await c.opened;
-    const frame = await c.next((f) => f.type === 'error' || f.type === 'welcome');
-    if (frame.type === 'welcome') {
-      c.terminate();
-      throw new Error(`${url} was welcomed, but it must be refused`);
-    }
-    const closed = await c.closedPromise();
-    assert.equal(c.frames.length, 1, `only the error frame before the close: ${JSON.stringify(c.frames)}`);
-    return { code: frame.code, message: frame.message, closeCode: closed.code, reason: closed.reason };
-  }
-
-  /** Resolves with {code, reason} once the socket is closed. */
-  closedPromise() {
-    if (this.closed) return Promise.resolve(this.closed);
-    return new Promise((resolve) => this.ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
-
-  wake() {
-    for (const w of [...this.waiters]) w();
-  }
-
-  /** Next unread frame whose type is `type` (string) or that satisfies `pred` (function). */
-  next(pred, timeoutMs = 10_000) {
-    const test = typeof pred === 'string' ? (f) => f.type === pred : pred;
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        for (let i = 0; i < this.frames.length; i++) {
-          if (!this.consumed.has(i) && test(this.frames[i])) {
-            this.consumed.add(i);
-            done();
-            resolve(this.frames[i]);
-            return true;
-          }
-        }
-        if (this.closed) {
-          done();
-          reject(new Error(`socket closed (${this.closed.code}) while waiting for ${pred}`));
-          return true;
-        }
-        return false;
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timeout waiting for ${pred} on ${this.url}; got ${JSON.stringify(this.frames).slice(0, 2000)}`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.waiters = this.waiters.filter((w) => w !== check);
-      };
-      if (!check()) this.waiters.push(check);
-    });
-  }
-
-  /** Frames of `type` received so far. */
-  all(type) {
-    return this.frames.filter((f) => f.type === type);
-  }
-
-  send(obj) {
-    this.ws.send(typeof obj === 'string' ? obj : JSON.stringify(obj));
-  }
-
-  /** Sends a message and resolves with its ack (or rejects with the error frame). */
-  say(text, id = randomId()) {
-    return this.act({ type: 'message', text }, id);
-  }
-
-  /** Sends `frame` under a fresh `id` and resolves with its ack (or rejects with the error frame). */
-  async act(frame, id = randomId()) {
-    this.send({ ...frame, id });
-    const reply = await this.next((f) => (f.type === 'ack' || f.type === 'error') && f.id === id);
-    if (reply.type === 'error') throw Object.assign(new Error(reply.message), { frame: reply });
-    return reply;
-  }
-
-  /** Closes cleanly and resolves with the close code the client saw. */
-  close(code = 1000, reason = 'bye') {
-    const closed = this.closedPromise();
-    if (!this.closed) this.ws.close(code, reason);
-    return closed;
-  }
-
-  terminate() {
-    this.ws.terminate();
-  }
-}
-
-let counter = 0;
-export function randomId() {
-  counter += 1;
-  return `${Date.now().toString(36)}-${counter}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-/** A room name unique to this test run. */
-export function uniqueRoom(prefix = 'room') {
-  return `${prefix}-${randomId()}`.replace(/[^A-Za-z0-9_.-]/g, '');
 }
 
 /** GET a JSON endpoint: { status, body }. */

@@ -6,7 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { eventually, getJson, now, pool, stats } from '../common/harness.mjs';
-import { LeanPeer } from '../common/peers.mjs';
+import { Client } from '../common/client.mjs';
+import { Messages } from '../common/trackers/messages.mjs';
+import { Roster } from '../common/trackers/roster.mjs';
 
 /**
  * Crowd scenario: `size` sockets in one room, connected in bursts of `burst`; every one receives every
@@ -15,12 +17,13 @@ import { LeanPeer } from '../common/peers.mjs';
  * socket and on the server. Returns figures.
  */
 export async function crowdScenario({ server, room, size, burst = 100, speakers = 10, rounds = 2, log = () => {} }) {
-  const url = (name) => server.ws(room, { name });
+  // Lean sockets (no frames kept) that follow the roster and the messages they get.
+  const connect = (name) => Client.connect(server.ws(room, { name }), { lean: true, track: { roster: new Roster(), messages: new Messages() } });
   const t0 = now();
   let live = [];
   let serial = 0;
   const join = async (n) => {
-    const fresh = await pool(Array.from({ length: n }, () => `u${serial++}`), burst, (name) => LeanPeer.connect(url(name)));
+    const fresh = await pool(Array.from({ length: n }, () => `u${serial++}`), burst, connect);
     live.push(...fresh);
     return fresh;
   };
@@ -29,20 +32,20 @@ export async function crowdScenario({ server, room, size, burst = 100, speakers 
   log(`${size} sockets connected in ${connectMs} ms`);
 
   const checkRosters = async (what) => {
-    const ids = new Set(live.map((p) => p.me.id));
+    const ids = new Set(live.map((p) => p.welcome.you.id));
     await eventually(
-      () => live.every((p) => p.roster.size === ids.size),
+      () => live.every((p) => p.roster.members.size === ids.size),
       60_000,
-      () => `${what}: rosters of sizes ${[...new Set(live.map((p) => p.roster.size))].join(',')} != ${ids.size}`,
+      () => `${what}: rosters of sizes ${[...new Set(live.map((p) => p.roster.members.size))].join(',')} != ${ids.size}`,
     );
     for (const p of live) {
-      for (const id of ids) assert.ok(p.roster.has(id), `${what}: ${p.me.name} misses ${id}`);
-      assert.equal(p.roster.size, ids.size, `${what}: ${p.me.name}'s roster`);
+      for (const id of ids) assert.ok(p.roster.members.has(id), `${what}: ${p.name} misses ${id}`);
+      assert.equal(p.roster.members.size, ids.size, `${what}: ${p.name}'s roster`);
     }
     const info = await getJson(`${server.base}/api/rooms/${room}`);
     assert.equal(info.body.online, ids.size, `${what}: server online count`);
     assert.deepEqual(new Set(info.body.members.map((u) => u.id)), ids, `${what}: server roster`);
-    const names = new Map(live.map((p) => [p.me.id, p.me.name]));
+    const names = new Map(live.map((p) => [p.welcome.you.id, p.welcome.you.name]));
     for (const u of info.body.members) assert.equal(u.name, names.get(u.id), `${what}: name of ${u.id}`);
   };
   await checkRosters('after connecting');
@@ -54,12 +57,12 @@ export async function crowdScenario({ server, room, size, burst = 100, speakers 
     const sent = talkers.map((p, i) => {
       const id = `${what}-${i}`;
       const at = now();
-      p.say(`hello from ${p.me.name} (${what})`, id);
+      p.send({ type: 'message', text: `hello from ${p.name} (${what})`, id });
       return { id, at, from: p };
     });
     for (const { id, at, from } of sent) {
-      await eventually(() => live.every((p) => p.arrivals.has(id)), 60_000, () => `${what}: ${id} reached ${live.filter((p) => p.arrivals.has(id)).length}/${live.length}`);
-      fanout.push(Math.max(...live.filter((p) => p !== from).map((p) => p.arrivals.get(id) - at)));
+      await eventually(() => live.every((p) => p.messages.arrivals.has(id)), 60_000, () => `${what}: ${id} reached ${live.filter((p) => p.messages.arrivals.has(id)).length}/${live.length}`);
+      fanout.push(Math.max(...live.filter((p) => p !== from).map((p) => p.messages.arrivals.get(id) - at)));
       delivered += live.length - 1;
     }
   };
@@ -74,7 +77,7 @@ export async function crowdScenario({ server, room, size, burst = 100, speakers 
         p.ws.terminate();
         return null;
       }
-      return p.close(1000);
+      return p.close(1000).then((c) => c.code);
     });
     const [codes] = await Promise.all([Promise.all(closes), join(Math.floor(leaving.length * 0.8))]);
     for (const c of codes) if (c !== null) assert.equal(c, 1000, 'a clean close completes with 1000 (never 1006)');
@@ -86,7 +89,7 @@ export async function crowdScenario({ server, room, size, burst = 100, speakers 
   const errors = live.flatMap((p) => p.errors);
   assert.deepEqual(errors.slice(0, 10), [], 'no duplicate join/leave, no out-of-order seq, no error frame');
   const held = live.length;
-  const codes = await pool(live, 200, (p) => p.close(1000));
+  const codes = await pool(live, 200, async (p) => (await p.close(1000)).code);
   assert.ok(codes.every((c) => c === 1000), `every clean close completed: ${[...new Set(codes)]}`);
   return { figures: { socketsHeld: size, socketsAtEnd: held, joined: serial, connectMs, deliveriesChecked: delivered, fanout: stats(fanout) } };
 }

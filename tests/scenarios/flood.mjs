@@ -6,8 +6,12 @@
 // assert on and print.
 
 import WebSocket from 'ws';
+import { Client } from '../common/client.mjs';
 import { eventually, now, sleep, stats } from '../common/harness.mjs';
-import { LeanPeer } from '../common/peers.mjs';
+import { Messages } from '../common/trackers/messages.mjs';
+
+/** A lean socket that notes when each message arrived. */
+const talker = (url) => Client.connect(url, { lean: true, track: { messages: new Messages() } });
 
 /**
  * Flood scenario: `talkers` well-behaved clients each send a message every `periodMs`, first alone
@@ -17,8 +21,8 @@ import { LeanPeer } from '../common/peers.mjs';
  */
 export async function floodScenario({ server, room, talkers = 3, periodMs = 200, baselineMs = 2000, floodMs = 5000, junk = true }) {
   const peers = [];
-  for (let i = 0; i < talkers; i++) peers.push(await LeanPeer.connect(server.ws(room, { name: `calm${i}` })));
-  const flooder = await LeanPeer.connect(server.ws(room, { name: 'flood' }));
+  for (let i = 0; i < talkers; i++) peers.push(await talker(server.ws(room, { name: `calm${i}` })));
+  const flooder = await talker(server.ws(room, { name: 'flood' }));
   let flooderClosed = null; // the close code, if the room closed the flooder
   flooder.ws.once('close', (code) => (flooderClosed = { code, afterMs: Math.round(now() - floodStart) }));
   let floodStart = now();
@@ -39,10 +43,10 @@ export async function floodScenario({ server, room, talkers = 3, periodMs = 200,
     const end = now() + ms;
     while (now() < end) {
       for (const p of peers) {
-        const id = `${label}-${p.me.name}-${k++}`;
+        const id = `${label}-${p.name}-${k++}`;
         sentAt.set(id, { at: now(), from: p });
         ids.push(id);
-        p.say(`calm ${id}`, id);
+        p.send({ type: 'message', text: `calm ${id}`, id });
       }
       await sleep(periodMs);
     }
@@ -50,14 +54,14 @@ export async function floodScenario({ server, room, talkers = 3, periodMs = 200,
   };
   const latencies = async (ids) => {
     await eventually(
-      () => ids.every((id) => peers.every((p) => p.arrivals.has(id))),
+      () => ids.every((id) => peers.every((p) => p.messages.arrivals.has(id))),
       60_000,
-      () => `undelivered: ${ids.filter((id) => !peers.every((p) => p.arrivals.has(id))).length}/${ids.length}`,
+      () => `undelivered: ${ids.filter((id) => !peers.every((p) => p.messages.arrivals.has(id))).length}/${ids.length}`,
     );
     const ls = [];
     for (const id of ids) {
       const { at, from } = sentAt.get(id);
-      for (const p of peers) if (p !== from) ls.push(p.arrivals.get(id) - at);
+      for (const p of peers) if (p !== from) ls.push(p.messages.arrivals.get(id) - at);
     }
     return ls;
   };
@@ -93,9 +97,9 @@ export async function floodScenario({ server, room, talkers = 3, periodMs = 200,
   const after = stats(await latencies(afterIds));
   // Once it stops, the flooder can speak again: on the same socket if it was kept, else on a new one.
   await sleep(2500);
-  const again = flooderClosed === null ? flooder : await LeanPeer.connect(server.ws(room, { name: 'flood' }));
-  again.say('sorry', 'flood-done');
-  await eventually(() => again.arrivals.has('flood-done'), 30_000, 'the flooder can speak again after the flood');
+  const again = flooderClosed === null ? flooder : await talker(server.ws(room, { name: 'flood' }));
+  again.send({ type: 'message', text: 'sorry', id: 'flood-done' });
+  await eventually(() => again.messages.arrivals.has('flood-done'), 30_000, 'the flooder can speak again after the flood');
   const errors = peers.flatMap((p) => p.errors);
   await Promise.all([...peers, again].map((p) => p.close()));
   return {

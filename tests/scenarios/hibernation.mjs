@@ -8,6 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { Client, getJson, sleep, uniqueRoom } from '../common/harness.mjs';
+import { CLOSE_ROOM_FULL } from '../common/close-codes.mjs';
 
 /** The server's limits for this scenario: small, and not the defaults, so a fallback would show. */
 export const HIBERNATION_LIMITS = { RATE_BURST: '8', RATE_PER_SEC: '2', MAX_CONNECTIONS: '6' };
@@ -133,7 +134,7 @@ export async function hibernationScenario({ server, cycles, idleMs = 15_000, log
     while (a.members.length < 6) extra.push(await a.join());
     const refused = await Client.refusedOnSocket(server.ws(a.name, { name: 'one-too-many' }));
     assert.equal(refused.code, 'room_full', `cycle ${cycle}: room_full at the configured cap`);
-    assert.equal(refused.closeCode, 4503);
+    assert.equal(refused.closeCode, CLOSE_ROOM_FULL);
     for (const c of extra) await a.leave(c);
 
     // Churn between sleeps: one joins, one leaves (clean close), so the next wake rebuilds a new roster.

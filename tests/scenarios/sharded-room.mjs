@@ -10,194 +10,29 @@
 // tests/soak/sharding.soak.mjs more sockets, more rounds and several kills in `make soak`.
 
 import assert from 'node:assert/strict';
-import WebSocket from 'ws';
+import { Client } from '../common/client.mjs';
 import { eventually, getJson, now, pool, sleep, stats, storedMessages } from '../common/harness.mjs';
-import { unpack } from './presence-crowd.mjs';
+import { Presence } from '../common/trackers/presence.mjs';
+import { Resume } from '../common/trackers/resume.mjs';
+import { Traffic } from '../common/trackers/traffic.mjs';
 
 /**
- * One socket of a sharded crowd, resilient the way docs/PROTOCOL.md asks a client to be: when the
- * socket drops (its shard was killed) it reconnects with `after=<highest seq seen>` and resends every
- * unacked message with its original `id`. It reads `batch=1` frames when it asked for them, follows the
- * count of presence (`welcome.online`, `presence`, `join`/`leave`) as the page does, and records every
- * broken guarantee it sees (a seq twice or out of order, an id acked with two seqs, an error frame).
- * Without permessage-deflate, as the presence crowd (tests/scenarios/presence-crowd.mjs explains why).
+ * One socket of a sharded crowd (named `name`, batched or not), resilient the way docs/PROTOCOL.md asks
+ * a client to be: when the socket drops (its shard was killed) it reconnects with `after=`/`since=` and
+ * resends every unacked message with its original `id` (`Resume`); it follows the count of presence as
+ * the page does (`Presence`), and records every broken guarantee it sees in `errors`. Lean, and without
+ * permessage-deflate, as the presence crowd (tests/scenarios/presence-crowd.mjs explains why).
+ * Resolves once the first connection is welcomed.
  */
-export class CrowdPeer {
-  constructor(url, name, { batch = false } = {}) {
-    this.url = url; // (query) => ws url
-    this.name = name;
-    this.batch = batch;
-    this.shard = null; // the shard it was placed on when the room was filled (the test's knowledge)
-    this.startSeq = null; // welcome.last_seq of its first connection: it owes every message after it
-    this.maxSeen = 0; // highest seq seen: delivered or acked
-    this.delivered = []; // seqs of message frames and resumed history, in arrival order
-    this.acks = new Map(); // id -> seq
-    this.pending = new Map(); // id -> text, unacked
-    this.online = null;
-    this.counts = { batch: 0, presence: 0, join: 0, leave: 0, welcomes: 0 };
-    this.errors = [];
-    this.drops = 0; // closes it did not ask for
-    this.droppedAt = null; // when the last one happened
-    this.resumeMs = []; // drop → welcome of each resume
-    this.failedAttempts = 0; // reconnects refused or closed before their welcome
-    this.ws = null;
-    this.ready = false;
-    this.stopped = false;
-  }
-
-  /** Connects once (retrying a refused or failed attempt for `timeoutMs`). */
-  async start(timeoutMs = 60_000) {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await this.connectOnce())) {
-      if (Date.now() > deadline) throw new Error(`${this.name}: no welcome within ${timeoutMs} ms`);
-      await sleep(200);
-    }
-    return this;
-  }
-
-  connectOnce() {
-    const query = { name: this.name, ...(this.batch ? { batch: '1' } : {}), ...(this.startSeq === null ? {} : { after: String(this.maxSeen) }) };
-    return new Promise((resolve) => {
-      const ws = new WebSocket(this.url(query), { maxPayload: 8 << 20, perMessageDeflate: false });
-      let welcomed = false;
-      ws.on('error', () => {});
-      ws.on('message', (data) => {
-        const outer = JSON.parse(data.toString());
-        if (outer.type === 'batch') this.counts.batch += 1;
-        for (const f of unpack(outer)) {
-          if (f.type === 'welcome') {
-            welcomed = true;
-            this.welcomed(ws, f);
-            resolve(true);
-          } else this.take(f);
-        }
-      });
-      ws.on('close', () => {
-        if (this.ws === ws) {
-          this.ws = null;
-          this.ready = false;
-        }
-        if (!welcomed) {
-          if (this.drops) this.failedAttempts += 1;
-          resolve(false);
-        } else if (!this.stopped) {
-          this.drops += 1;
-          this.droppedAt = now();
-          this.reconnect();
-        }
-      });
-    });
-  }
-
-  async reconnect() {
-    while (!this.stopped && !(await this.connectOnce())) await sleep(100 + Math.random() * 200);
-  }
-
-  welcomed(ws, f) {
-    if (this.stopped) {
-      // A reconnect that was under way when the test closed this peer: leave nothing open.
-      ws.terminate();
-      return;
-    }
-    this.counts.welcomes += 1;
-    this.me = f.you;
-    this.online = f.online ?? f.members.length;
-    if (this.startSeq === null) {
-      // A first connection gets the recent history, which it does not owe: it starts after last_seq.
-      this.startSeq = f.last_seq;
-      this.maxSeen = f.last_seq;
-    } else {
-      if (this.droppedAt !== null) this.resumeMs.push(now() - this.droppedAt);
-      if (f.truncated) this.errors.push(`${this.name}: resume truncated at after=${this.maxSeen}`);
-      for (const m of f.history) this.deliver(m);
-    }
-    this.ws = ws;
-    this.ready = true;
-    for (const [id, text] of this.pending) this.transmit(id, text);
-  }
-
-  take(f) {
-    switch (f.type) {
-      case 'message':
-        this.deliver(f);
-        break;
-      case 'ack': {
-        const before = this.acks.get(f.id);
-        if (before !== undefined && before !== f.seq) this.errors.push(`${this.name}: id ${f.id} acked as ${before}, then ${f.seq}`);
-        this.acks.set(f.id, f.seq);
-        this.pending.delete(f.id);
-        // The room sends every lower seq to this socket before this ack (one sequencer turn at a time,
-        // one ordered stream per socket), so the ack's seq counts as seen.
-        this.maxSeen = Math.max(this.maxSeen, f.seq);
-        break;
-      }
-      case 'presence':
-        this.counts.presence += 1;
-        this.online = f.online;
-        break;
-      case 'join':
-        this.counts.join += 1;
-        this.online += 1;
-        break;
-      case 'leave':
-        this.counts.leave += 1;
-        this.online -= 1;
-        break;
-      case 'error':
-        this.errors.push(`${this.name}: error ${f.code}: ${f.message}`);
-        break;
-      default:
-        break;
-    }
-  }
-
-  deliver(m) {
-    if (m.seq <= this.maxSeen) {
-      const twice = this.delivered.includes(m.seq) || [...this.acks.values()].includes(m.seq);
-      this.errors.push(`${this.name}: seq ${m.seq} ${twice ? 'twice' : 'out of order'} (after ${this.maxSeen})`);
-    }
-    this.delivered.push(m.seq);
-    this.maxSeen = Math.max(this.maxSeen, m.seq);
-  }
-
-  transmit(id, text) {
-    if (this.ready && this.ws?.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify({ type: 'message', text, id }));
-  }
-
-  /** Queues a message: sent now if connected, else on the next reconnect. */
-  send(text, id) {
-    this.pending.set(id, text);
-    this.transmit(id, text);
-  }
-
-  /** Every seq this peer has seen after it joined: its deliveries and its own acks. */
-  seen() {
-    const s = new Set(this.delivered.filter((q) => q > this.startSeq));
-    for (const q of this.acks.values()) if (q > this.startSeq) s.add(q);
-    return s;
-  }
-
-  close() {
-    this.stopped = true;
-    const ws = this.ws;
-    if (!ws || ws.readyState !== WebSocket.OPEN) {
-      ws?.terminate();
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      // A close handshake the server never answers (its object was just aborted) must not hold the
-      // run: after 5 s the TCP connection is cut.
-      const timer = setTimeout(() => {
-        ws.terminate();
-        resolve();
-      }, 5000);
-      ws.once('close', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      ws.close(1000, 'bye');
-    });
-  }
+export function crowdPeer(server, room, name, { batch = false } = {}) {
+  return Client.connect(server.ws(room, { name, ...(batch ? { batch: '1' } : {}) }), {
+    lean: true,
+    deflate: false,
+    reconnect: true,
+    // A close handshake the server never answers (its object was just aborted) must not hold the run.
+    closeTimeoutMs: 5000,
+    track: { resume: new Resume(), presence: new Presence(), traffic: new Traffic() },
+  });
 }
 
 /** `GET /api/rooms/{room}` (room info with `shards`, `online`, `shard_calls`, `shard_frames`). */
@@ -240,14 +75,21 @@ export class ShardedRoom {
   constructor({ server, room, shardSockets, shards, token, burst = 64, log = () => {} }) {
     Object.assign(this, { server, room, shardSockets, shards, token, burst, log });
     this.peers = []; // every peer still meant to be in the room
+    this.placement = new Map(); // peer -> the shard it was placed on when the room was filled (null once it resumed elsewhere)
+    this.batched = new Set(); // the peers that asked for batch=1
     this.serial = 0;
     this.msg = 0;
     this.filled = false;
   }
 
-  peer(batch) {
-    const name = `s${this.serial++}`;
-    return new CrowdPeer((q) => this.server.ws(this.room, q), name, { batch });
+  /** The shard `p` was placed on (by `fill`), or null once it resumed after a kill (then unknown). */
+  shardOf(p) {
+    return this.placement.get(p) ?? null;
+  }
+
+  /** Whether `p` asked for batched frames (batch=1). */
+  isBatched(p) {
+    return this.batched.has(p);
   }
 
   /**
@@ -258,12 +100,13 @@ export class ShardedRoom {
     const t0 = now();
     const perSocket = [];
     for (let k = 0; k < this.shards; k++) {
-      const fresh = Array.from({ length: this.shardSockets }, (_, i) => this.peer(i % 2 === 1));
-      await pool(fresh, this.burst, async (p) => {
+      const fresh = await pool(Array.from({ length: this.shardSockets }, (_, i) => i % 2 === 1), this.burst, async (batch) => {
         const t = now();
-        await p.start();
+        const p = await crowdPeer(this.server, this.room, `s${this.serial++}`, { batch });
         perSocket.push(now() - t);
-        p.shard = k;
+        this.placement.set(p, k);
+        if (batch) this.batched.add(p);
+        return p;
       });
       this.peers.push(...fresh);
       const info = await eventually(async () => {
@@ -282,16 +125,16 @@ export class ShardedRoom {
 
   /** Sockets on shard `k` (as placed by `fill`, or found again by `relocate`). */
   on(k) {
-    return this.peers.filter((p) => p.shard === k);
+    return this.peers.filter((p) => this.shardOf(p) === k);
   }
 
   /** Room info, and its counts checked against the sockets the test holds. */
   async checkCounts(what) {
     const n = this.peers.length;
     await eventually(
-      () => this.peers.every((p) => p.online === n),
+      () => this.peers.every((p) => p.presence.online === n),
       30_000,
-      () => `${what}: online counts on the sockets ${[...new Set(this.peers.map((p) => p.online))].join(',')} != ${n}`,
+      () => `${what}: online counts on the sockets ${[...new Set(this.peers.map((p) => p.presence.online))].join(',')} != ${n}`,
     );
     const info = await eventually(async () => {
       const i = await roomInfo(this.server, this.room);
@@ -307,10 +150,10 @@ export class ShardedRoom {
    * socket has every message of the room after its first welcome once, in seq order (its own as acks).
    */
   async talk(senders, each, what) {
-    const lastBefore = Math.max(0, ...this.peers.map((p) => p.maxSeen));
-    for (const p of senders) for (let i = 0; i < each; i++) p.send(`${what} ${p.name} #${i}`, `${p.name}-${this.msg++}`);
-    await eventually(() => senders.every((p) => p.pending.size === 0), 60_000, () => `${what}: unacked ${senders.reduce((s, p) => s + p.pending.size, 0)}`);
-    const last = Math.max(...senders.flatMap((p) => [...p.acks.values()]));
+    const lastBefore = Math.max(0, ...this.peers.map((p) => p.resume.maxSeen));
+    for (const p of senders) for (let i = 0; i < each; i++) p.resume.send(`${what} ${p.name} #${i}`, `${p.name}-${this.msg++}`);
+    await eventually(() => senders.every((p) => p.resume.pending.size === 0), 60_000, () => `${what}: unacked ${senders.reduce((s, p) => s + p.resume.pending.size, 0)}`);
+    const last = Math.max(...senders.flatMap((p) => [...p.resume.acks.values()]));
     assert.ok(last >= lastBefore + senders.length * each, `${what}: ${senders.length * each} new seqs`);
     return this.checkDelivery(what, last);
   }
@@ -323,9 +166,9 @@ export class ShardedRoom {
   async checkDelivery(what, last) {
     const t0 = now();
     await eventually(
-      () => this.peers.every((p) => p.maxSeen >= last),
+      () => this.peers.every((p) => p.resume.maxSeen >= last),
       90_000,
-      () => `${what}: behind seq ${last}: ${this.peers.filter((p) => p.maxSeen < last).length} sockets (${this.peers.filter((p) => p.maxSeen < last).slice(0, 5).map((p) => `${p.name}@${p.maxSeen} shard ${p.shard}`).join(' ')})`,
+      () => `${what}: behind seq ${last}: ${this.peers.filter((p) => p.resume.maxSeen < last).length} sockets (${this.peers.filter((p) => p.resume.maxSeen < last).slice(0, 5).map((p) => `${p.name}@${p.resume.maxSeen} shard ${this.shardOf(p)}`).join(' ')})`,
     );
     const settledMs = Math.round(now() - t0);
     const stored = await storedMessages(this.server, this.room);
@@ -334,15 +177,15 @@ export class ShardedRoom {
     const byKey = new Map(stored.messages.map((m) => [`${m.from.name}/${m.id}`, m.seq]));
     assert.equal(byKey.size, stored.messages.length, `${what}: no message stored twice`);
     for (const p of this.peers) {
-      for (const [id, seq] of p.acks) assert.equal(byKey.get(`${p.name}/${id}`), seq, `${what}: ${p.name}'s acked ${id} stored as seq ${seq}`);
+      for (const [id, seq] of p.resume.acks) assert.equal(byKey.get(`${p.name}/${id}`), seq, `${what}: ${p.name}'s acked ${id} stored as seq ${seq}`);
     }
     for (const p of this.peers) {
-      const want = seqs.filter((s) => s > p.startSeq && s <= last);
-      const seen = p.seen();
+      const want = seqs.filter((s) => s > p.resume.startSeq && s <= last);
+      const seen = p.resume.seen();
       const missing = want.filter((s) => !seen.has(s));
-      assert.deepEqual(missing.slice(0, 10), [], `${what}: ${p.name} (shard ${p.shard}, ${p.batch ? 'batched' : 'v1'}) misses seqs`);
-      const own = new Set(p.acks.values());
-      const frames = p.delivered.filter((s) => s > p.startSeq && s <= last && !own.has(s));
+      assert.deepEqual(missing.slice(0, 10), [], `${what}: ${p.name} (shard ${this.shardOf(p)}, ${this.isBatched(p) ? 'batched' : 'v1'}) misses seqs`);
+      const own = new Set(p.resume.acks.values());
+      const frames = p.resume.delivered.filter((s) => s > p.resume.startSeq && s <= last && !own.has(s));
       assert.equal(new Set(frames).size, frames.length, `${what}: ${p.name} got a message twice`);
     }
     const errors = this.peers.flatMap((p) => p.errors);
@@ -364,13 +207,13 @@ export class ShardedRoom {
     let sent = 0;
     const loops = senders.map(async (p) => {
       while (sending) {
-        p.send(`${what}: ${p.name}`, `${p.name}-${this.msg++}`);
+        p.resume.send(`${what}: ${p.name}`, `${p.name}-${this.msg++}`);
         sent += 1;
         await sleep(intervalMs * (0.5 + Math.random()));
       }
     });
     await sleep(phaseMs / 3);
-    const unackedAtKill = senders.reduce((n, p) => n + p.pending.size, 0);
+    const unackedAtKill = senders.reduce((n, p) => n + p.resume.pending.size, 0);
     const t0 = now();
     const status = await restartShard(this.server, this.room, k, this.token);
     assert.equal(status, 202, `${what}: the restart endpoint accepts`);
@@ -384,18 +227,18 @@ export class ShardedRoom {
       () => `${what}: ${dropped().length}/${perBefore[k]} of shard ${k}'s sockets dropped, ${dropped().filter((p) => !p.ready).length} not back`,
     );
     const backMs = Math.round(now() - t0);
-    await eventually(() => senders.every((p) => p.pending.size === 0), 60_000, () => `${what}: unacked ${senders.reduce((s, p) => s + p.pending.size, 0)}`);
-    const last = Math.max(...senders.flatMap((p) => [...p.acks.values()]));
+    await eventually(() => senders.every((p) => p.resume.pending.size === 0), 60_000, () => `${what}: unacked ${senders.reduce((s, p) => s + p.resume.pending.size, 0)}`);
+    const last = Math.max(...senders.flatMap((p) => [...p.resume.acks.values()]));
     const delivery = await this.checkDelivery(what, last);
     const victims = dropped();
     assert.equal(victims.length, perBefore[k], `${what}: only shard ${k}'s ${perBefore[k]} sockets dropped`);
-    assert.ok(victims.every((p) => p.shard === k || p.shard === null), `${what}: a socket of another shard dropped: ${victims.filter((p) => p.shard !== k && p.shard !== null).map((p) => `${p.name}@${p.shard}`).slice(0, 5)}`);
+    assert.ok(victims.every((p) => this.shardOf(p) === k || this.shardOf(p) === null), `${what}: a socket of another shard dropped: ${victims.filter((p) => this.shardOf(p) !== k && this.shardOf(p) !== null).map((p) => `${p.name}@${this.shardOf(p)}`).slice(0, 5)}`);
     // Where each one landed is known only by count (room info), so their shard is unknown from now on.
-    for (const p of victims) p.shard = null;
+    for (const p of victims) this.placement.set(p, null);
     const after = await shardInfo(this.server, this.room, k);
     assert.notEqual(after.instance, before.instance, `${what}: shard ${k}'s object was re-constructed`);
     const { per } = await this.checkCounts(`${what}: counts`);
-    const resume = stats(victims.map((p) => p.resumeMs.at(-1)));
+    const resume = stats(victims.map((p) => p.resume.resumeMs.at(-1)));
     const failedAttempts = victims.reduce((a, p) => a + p.failedAttempts, 0);
     return { killed: k, sockets: victims.length, sent, unackedAtKill, allBackMs: backMs, resumeMs: resume, failedAttempts, perBefore, perAfter: per, ...delivery };
   }
@@ -417,10 +260,10 @@ export class ShardedRoom {
     const t0 = now();
     for (let i = 0; i < m; i++) {
       const id = `${sender.name}-${this.msg++}`;
-      sender.send(`one flush #${i}`, id);
-      await eventually(() => sender.acks.has(id), 10_000, `ack of ${id}`);
-      const seq = sender.acks.get(id);
-      await eventually(() => this.peers.every((p) => p.maxSeen >= seq), 30_000, () => `seq ${seq} on every socket`);
+      sender.resume.send(`one flush #${i}`, id);
+      await eventually(() => sender.resume.acks.has(id), 10_000, `ack of ${id}`);
+      const seq = sender.resume.acks.get(id);
+      await eventually(() => this.peers.every((p) => p.resume.maxSeen >= seq), 30_000, () => `seq ${seq} on every socket`);
     }
     const seconds = (now() - t0) / 1000;
     const after = await read();

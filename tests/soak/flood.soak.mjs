@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { figure, startServer, uniqueRoom } from '../common/harness.mjs';
 import { floodScenario } from '../scenarios/flood.mjs';
 import { slowReaderScenario } from '../scenarios/slow-reader.mjs';
+import { CLOSE_FLOODING } from '../common/close-codes.mjs';
 
 const BOUND_MS = 1000;
 
@@ -35,7 +36,7 @@ describe('flood (20 s)', () => {
   });
 
   test(`the others' latency stays under ${BOUND_MS} ms (the flooder is closed with 1008)`, () => {
-    assert.equal(flood.figures.flooderClosed?.code, 1008);
+    assert.equal(flood.figures.flooderClosed?.code, CLOSE_FLOODING);
     assert.ok(flood.figures.during.max < BOUND_MS, JSON.stringify(flood.figures.during));
   });
 });
