@@ -41,13 +41,13 @@ import { DEFAULT_LIMITS, charCount, cleanName, privateRoomName } from './sdk/edg
 import { cancelComposing, composing, restoreDraft, saveDraft, setComposing, startEdit } from './app/composer.js';
 import { ui } from './app/dom.js';
 import './app/keys.js';
-import { jumpToUnread, loadOlderKeepingPlace, nearBottom, scheduleRead } from './app/list.js';
+import { jumpTo, jumpToLatest, jumpToUnread, loadOlderKeepingPlace, nearBottom, renderJump, scheduleRead } from './app/list.js';
 import { closeSearch, runSearch } from './app/search.js';
 import { NAME_KEY, join, leave, showError, validate } from './app/session.js';
 import { client, view } from './app/state.js';
 import { renderStatus } from './app/status.js';
 import { currentToken, takeTokenFromUrl } from './app/signin.js';
-import { inviteUrl, roomFromUrl } from './app/url.js';
+import { inviteUrl, messageFromUrl, roomFromUrl } from './app/url.js';
 
 ui.joinForm.addEventListener('submit', (e) => {
   e.preventDefault();
@@ -113,10 +113,12 @@ ui.searchClose.addEventListener('click', () => {
   ui.searchInput.focus();
 });
 ui.jumpNew.addEventListener('click', jumpToUnread);
+ui.jumpLatest.addEventListener('click', jumpToLatest);
 ui.messages.addEventListener(
   'scroll',
   () => {
     view.pinned = nearBottom();
+    renderJump();
     if (ui.messages.scrollTop < 60) loadOlderKeepingPlace();
     scheduleRead();
   },
@@ -157,6 +159,8 @@ document.addEventListener('visibilitychange', scheduleRead);
 
 window.addEventListener('hashchange', () => {
   const room = roomFromUrl();
+  const linked = messageFromUrl();
+  if (room && room === client?.room && linked !== null) jumpTo(linked); // a permalink into this room
   if (!room || room === client?.room) return;
   ui.room.value = room;
   const name = cleanName(ui.name.value);

@@ -365,3 +365,67 @@ describe('the small things', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('expected and missing', () => {
+  test('basic formatting is drawn as elements holding text, never as HTML', async () => {
+    const room = uniqueRoom('format');
+    const { page: ann, errors } = await person('ann', room);
+    const { page: bob } = await person('bob', room);
+    const text = '**bold** and _italic_ and `co*de*` <b>not bold</b>\n> a quote with **weight**\n```\nlet x = "<img src=x onerror=alert(1)>";\n```\nsnake_case_stays';
+    await say(ann, text);
+    const msg = item(bob, 'snake_case_stays');
+    await msg.waitFor();
+    const shape = await msg.locator('.text').evaluate((t) => ({
+      strong: [...t.querySelectorAll('strong')].map((n) => n.textContent),
+      em: [...t.querySelectorAll('em')].map((n) => n.textContent),
+      code: [...t.querySelectorAll(':not(pre) > code')].map((n) => n.textContent),
+      quote: t.querySelector('blockquote')?.textContent,
+      block: t.querySelector('pre > code')?.textContent,
+      markup: t.querySelectorAll('b, img, script').length,
+    }));
+    assert.deepEqual(shape, {
+      strong: ['bold', 'weight'],
+      em: ['italic'],
+      code: ['co*de*'],
+      quote: 'a quote with weight',
+      block: 'let x = "<img src=x onerror=alert(1)>";',
+      markup: 0,
+    });
+    assert.match(await msg.locator('.text').textContent(), /<b>not bold<\/b>/, 'HTML stays text');
+    // Editing shows the text as written, markers and all.
+    await item(ann, 'snake_case_stays').getByRole('button', { name: 'Edit', exact: true }).press('Enter');
+    assert.equal(await ann.getByLabel('Message', { exact: true }).inputValue(), text);
+    assert.equal(await bob.evaluate(() => window.__pwned), undefined);
+    assert.deepEqual(errors, []);
+  });
+
+  test('"Jump to latest" whenever scrolled up; a message\'s permalink opens the room at it', async () => {
+    const room = uniqueRoom('latest');
+    const { page: ann, errors } = await person('ann', room, { viewport: { width: 900, height: 500 } });
+    const chatter = await Client.connect(suite.server.ws(room, { name: 'chatter' }));
+    for (let i = 0; i < 15; i++) await chatter.say(`line ${i}`);
+    await chatter.close();
+    await item(ann, 'line 14').waitFor();
+    const latest = ann.getByRole('button', { name: 'Jump to latest' });
+    assert.equal(await latest.isHidden(), true, 'at the bottom: no button');
+    await ann.locator('#messages').evaluate((list) => (list.scrollTop = 0));
+    await latest.waitFor();
+    await latest.click();
+    await latest.waitFor({ state: 'hidden' });
+    assert.ok(await ann.locator('#messages').evaluate((l) => l.scrollHeight - l.scrollTop - l.clientHeight < 80), 'back at the bottom');
+    // The permalink of an early message, opened in another browser, shows that message.
+    await ann.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    const early = item(ann, 'line 2');
+    await early.hover();
+    await early.getByRole('button', { name: 'Copy link' }).click();
+    const link = await ann.evaluate(() => navigator.clipboard.readText());
+    const seq = Number(await early.getAttribute('data-seq'));
+    assert.equal(link, `${suite.server.base}/#room=${room}&msg=${seq}`);
+    const { page: bob } = await person('bob', room, { viewport: { width: 900, height: 400 } });
+    await bob.goto(link);
+    await bob.reload();
+    await bob.locator('#status', { hasText: /^online$/ }).waitFor();
+    await eventually(() => bob.evaluate((s) => document.activeElement?.id === `msg-${s}`, seq), 5000, 'the linked message to have the focus');
+    assert.deepEqual(errors, []);
+  });
+});

@@ -7,7 +7,7 @@ import { dayKey, dayLabel } from '../format.js';
 import { announce, button, el, ui } from './dom.js';
 import { label, personKey } from './people.js';
 import { client, items, view } from './state.js';
-import { inviteUrl } from './url.js';
+import { inviteUrl, messageFromUrl } from './url.js';
 
 let loadingOlder = false;
 
@@ -141,9 +141,25 @@ function firstUnread() {
   return first;
 }
 
-/** On the first welcome of a room: at the "New messages" divider if there is something unread. */
+/** Back to the newest message, following it again. */
+export function jumpToLatest() {
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+  view.pinned = true;
+  renderJump();
+  scheduleRead();
+}
+
+/** On the first welcome of a room: at the message a permalink names, else at the "New messages"
+ * divider if there is something unread. */
 export function placeView() {
   view.placed = true;
+  const linked = messageFromUrl();
+  if (linked !== null) {
+    view.dividerSeq = null;
+    view.pinned = false;
+    jumpTo(linked);
+    return;
+  }
   // A first visit (nothing read here yet) starts at the newest, like any chat; a return visit at
   // what is new since.
   view.dividerSeq = client.unreadCount() > 0 && client.readSeq > 0 ? firstUnread() : null;
@@ -164,10 +180,12 @@ export function renderUnread(e) {
   renderJump();
 }
 
-/** "N new ↓": shown while others' messages wait after our read position. */
-function renderJump() {
+/** "N new ↓": shown while others' messages wait after our read position; else, scrolled up,
+ * "Jump to latest". */
+export function renderJump() {
   const n = client?.unreadCount() ?? 0;
   ui.jumpNew.hidden = n === 0;
+  ui.jumpLatest.hidden = n > 0 || view.pinned || !client || nearBottom();
   const text = `${n} new`;
   if (ui.jumpNew.firstChild?.textContent !== text) {
     ui.jumpNew.replaceChildren(el('span', '', text), el('span', 'arrow', ' ↓'));

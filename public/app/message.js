@@ -4,36 +4,75 @@
 //! and Ban — as ordinary buttons, with the reaction picker and the delete confirmation).
 
 import { excerpt, linkParts } from '../format.js';
+import { blocks, inlineParts } from '../markup.js';
 import { startEdit, startReply } from './composer.js';
 import { button, el, fullFormat, timeElement, ui } from './dom.js';
 import { jumpTo, schedule } from './list.js';
 import { controlsTabbable } from './keys.js';
 import { author, label } from './people.js';
 import { client, items, versionsCache, versionsOpen, view } from './state.js';
+import { messageUrl } from './url.js';
 
 /** The quick reactions offered by the picker (any reaction others made shows and toggles too). */
 const REACTIONS = [['👍', 'thumbs up'], ['❤️', 'heart'], ['😂', 'laughing'], ['🎉', 'party'], ['😮', 'surprised'], ['😢', 'sad']];
 
 /**
- * The text of a message, its links made clickable: only http and https URLs (format.js's
- * `linkParts`), each opened apart from this page — `noopener` (the linked page gets no
- * `window.opener`) and `noreferrer` (nor our address). Everything else is text nodes.
+ * The text of a message: its basic formatting (markup.js: bold, italic, code, code blocks, quotes)
+ * as elements holding text, its links made clickable — only http and https URLs (format.js's
+ * `linkParts`), each opened apart from this page: `noopener` (the linked page gets no
+ * `window.opener`) and `noreferrer` (nor our address) — and a search's `terms` marked. Everything a
+ * person wrote stays text nodes: formatting only chooses which element holds them.
  */
 function textWithLinks(className, text, terms = []) {
-  const p = el('p', className);
-  p.dir = 'auto'; // each message's own direction: Arabic or Hebrew reads right to left
+  const parts = blocks(text);
+  const simple = parts.length === 1 && parts[0].type === 'text';
+  const box = el(simple ? 'p' : 'div', className);
+  box.dir = 'auto'; // each message's own direction: Arabic or Hebrew reads right to left
+  for (const b of parts) {
+    if (b.type === 'code') {
+      const pre = el('pre', 'code-block');
+      pre.append(el('code', '', b.text));
+      box.append(pre);
+      continue;
+    }
+    const holder = simple ? box : el(b.type === 'quote' ? 'blockquote' : 'p', b.type === 'quote' ? 'said' : 'para');
+    holder.dir = 'auto';
+    holder.append(...inline(b.text, terms));
+    if (holder !== box) box.append(holder);
+  }
+  return box;
+}
+
+/** One block's inline formatting as nested elements (strong, em, code), links and marks inside. */
+function inline(text, terms) {
+  const out = [];
+  for (const part of inlineParts(text)) {
+    let nodes = part.styles.includes('code') ? [el('code', '', part.text)] : linked(part.text, terms);
+    for (const style of [...part.styles].reverse()) {
+      if (style === 'code') continue;
+      const wrap = el(style);
+      wrap.append(...nodes);
+      nodes = [wrap];
+    }
+    out.push(...nodes);
+  }
+  return out;
+}
+
+function linked(text, terms) {
+  const out = [];
   for (const part of linkParts(text)) {
     if (!part.href) {
-      p.append(...marked(part.text, terms));
+      out.push(...marked(part.text, terms));
       continue;
     }
     const a = el('a', 'link', part.text);
     a.href = part.href;
     a.rel = 'noopener noreferrer';
     a.target = '_blank';
-    p.append(a);
+    out.push(a);
   }
-  return p;
+  return out;
 }
 
 /** `text` as nodes, each occurrence of one of `terms` (a search's hits) in a <mark>. */
@@ -264,6 +303,7 @@ function actionsFor(m, own) {
     return b;
   };
   add('Reply', 'reply', () => startReply(m.seq));
+  add('Copy link', 'permalink', (e) => copyLink(e.currentTarget, m.seq)).title = 'Copy a link that opens the room at this message';
   // Reactions, edits and deletions need an identity (a key): an anonymous page only replies.
   if (client.identified && !muted()) {
     add('React', 'react', () => togglePicker(m.seq)).setAttribute('aria-expanded', String(view.pickerFor === m.seq));
@@ -290,6 +330,18 @@ function actionsFor(m, own) {
   if (view.pickerFor === m.seq) out.push(picker(m));
   if (view.confirmingDelete === m.seq) out.push(deleteConfirm(m));
   return out;
+}
+
+/** Copies the permalink of `seq` (the room opened at that message), or offers it to copy by hand. */
+async function copyLink(b, seq) {
+  const url = messageUrl(client.room, seq);
+  try {
+    await navigator.clipboard.writeText(url);
+    b.textContent = 'Link copied';
+    setTimeout(() => (b.textContent = 'Copy link'), 2000);
+  } catch {
+    window.prompt('Copy this link to the message:', url);
+  }
 }
 
 function picker(m) {
