@@ -429,3 +429,60 @@ describe('expected and missing', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('accessibility', () => {
+  /**
+   * An axe-style pass over the page as it is (the rules an automated checker reports as serious,
+   * checked by hand: no axe-core here): every control has an accessible name, every aria reference
+   * points at an element, ids are unique, the page has a language and a main landmark, and nothing
+   * focusable hides inside aria-hidden.
+   */
+  const violations = (page) =>
+    page.evaluate(() => {
+      const found = [];
+      const visible = (n) => n.getClientRects().length > 0;
+      const name = (n) =>
+        (n.getAttribute('aria-label') ?? '').trim() ||
+        (n.getAttribute('aria-labelledby') ?? '').split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? '').join('').trim() ||
+        (n.labels ? [...n.labels].map((l) => l.textContent).join('').trim() : '') ||
+        (n.title ?? '').trim() ||
+        (['INPUT', 'TEXTAREA', 'SELECT'].includes(n.tagName) ? '' : n.textContent.trim());
+      for (const n of document.querySelectorAll('button, a[href], input:not([type=hidden]), textarea, select, [role=button]')) {
+        if (visible(n) && !name(n)) found.push(`no accessible name: ${n.outerHTML.slice(0, 80)}`);
+      }
+      for (const n of document.querySelectorAll('[aria-labelledby], [aria-describedby], [aria-controls]')) {
+        for (const attr of ['aria-labelledby', 'aria-describedby', 'aria-controls']) {
+          for (const id of (n.getAttribute(attr) ?? '').split(/\s+/).filter(Boolean)) {
+            if (!document.getElementById(id) && attr !== 'aria-controls') found.push(`${attr} → missing #${id}`);
+          }
+        }
+      }
+      const ids = [...document.querySelectorAll('[id]')].map((n) => n.id);
+      for (const id of new Set(ids)) if (ids.filter((x) => x === id).length > 1) found.push(`duplicate id ${id}`);
+      if (!document.documentElement.lang) found.push('no lang on <html>');
+      if (!document.querySelector('main')) found.push('no main landmark');
+      for (const n of document.querySelectorAll('[aria-hidden=true] button, [aria-hidden=true] a[href], [aria-hidden=true] input')) found.push(`focusable in aria-hidden: ${n.outerHTML.slice(0, 60)}`);
+      for (const n of document.querySelectorAll('img:not([alt])')) found.push(`img without alt: ${n.src}`);
+      return found;
+    });
+
+  test('no serious violations: the join form, a room with messages, the shortcut list, and on a phone', async () => {
+    const room = uniqueRoom('a11y');
+    const { page: first, errors } = await suite.open(`${suite.server.base}/#room=${room}`);
+    assert.deepEqual(await violations(first), [], 'the join form');
+    const { page: ann } = await person('ann', room);
+    const { page: bob } = await person('bob', room, { viewport: { width: 390, height: 844 }, device: { isMobile: true, hasTouch: true } });
+    await say(ann, 'hello **there**, see www.example.org');
+    await say(bob, 'שלום');
+    await item(ann, 'שלום').waitFor();
+    await item(ann, 'hello').locator('.actions').evaluate(() => {}); // drawn
+    assert.deepEqual(await violations(ann), [], 'a room on a desktop');
+    await item(bob, 'hello').locator('.text').tap();
+    assert.deepEqual(await violations(bob), [], 'a room on a phone, a message tapped');
+    await ann.locator('#messages').focus();
+    await ann.keyboard.press('?');
+    await ann.locator('#shortcuts').waitFor();
+    assert.deepEqual(await violations(ann), [], 'the shortcut list');
+    assert.deepEqual(errors, []);
+  });
+});
