@@ -186,3 +186,18 @@ function init() {
 }
 
 init();
+
+// The offline shell (sw.js): a reload while the server is down still shows the page. Only where the
+// browser allows service workers (a secure context: https, or localhost in development). Under the
+// CSP's Trusted Types a script URL must come from a policy: `edge-chat-sw` (the only one public/_headers
+// allows) makes exactly one, this one.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  const only = (url) => {
+    if (url !== '/sw.js') throw new TypeError(`edge-chat-sw makes only /sw.js, not ${url}`);
+    return url;
+  };
+  try {
+    const policy = window.trustedTypes?.createPolicy('edge-chat-sw', { createScriptURL: only });
+    navigator.serviceWorker.register(policy ? policy.createScriptURL('/sw.js') : '/sw.js').catch(() => {});
+  } catch {}
+}
