@@ -486,3 +486,34 @@ describe('accessibility', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('a moderator\'s deletion', () => {
+  // The room logs a moderator's deletion but does not yet tell the room (src/room/living.rs): this test
+  // plays the frame the page is built for, `{"type":"moderation","action":"delete","uid","seq","by","at"}`
+  // (the shape of every other moderation frame), into the author's socket.
+  test('its author is told a moderator deleted it, not shown it as their own deletion', async () => {
+    const room = uniqueRoom('mod-delete');
+    const sockets = [];
+    const { page: ann, errors } = await person('ann', room, {
+      async beforeGoto(context) {
+        await context.routeWebSocket(/\/ws\//, (ws) => {
+          ws.connectToServer();
+          sockets.push(ws);
+        });
+      },
+    });
+    const { page: bob } = await person('bob', room);
+    await say(ann, 'a message a moderator removes');
+    const mine = item(ann, 'a message a moderator removes');
+    await mine.waitFor();
+    const seq = Number(await mine.getAttribute('data-seq'));
+    const uid = await ann.evaluate(() => document.querySelector('#roster li.me .avatar')?.dataset.uid);
+    // (the room's own deletion: the author's, standing in for the moderator's, which a plain test room cannot make)
+    await mine.getByRole('button', { name: 'Delete', exact: true }).press('Enter');
+    await mine.getByRole('button', { name: 'Yes, delete' }).click();
+    await item(bob, 'a message a moderator removes').waitFor({ state: 'detached' });
+    sockets.at(-1).send(JSON.stringify({ type: 'moderation', action: 'delete', uid, seq, by: { id: 'm1', name: 'Mo', uid: 'mo-uid' }, at: Date.now() }));
+    await ann.locator(`#msg-${seq} .text.gone`, { hasText: 'a moderator (Mo) deleted your message' }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});

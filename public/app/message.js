@@ -135,7 +135,8 @@ export function fill(li, m) {
   if (m.edited_at && !m.deleted) meta.append(editedMarker(m));
   parts.push(meta);
   if (m.deleted) {
-    parts.push(el('p', 'text gone', 'message deleted'));
+    const by = view.deletedBy.has(m.seq) ? view.deletedBy.get(m.seq) : undefined;
+    parts.push(el('p', 'text gone', by === undefined ? 'message deleted' : own ? `a moderator${by ? ` (${label(by)})` : ''} deleted your message` : 'message deleted by a moderator'));
   } else {
     parts.push(textWithLinks('text', m.text, view.highlight?.seq === m.seq ? view.highlight.terms : []));
     if (versionsOpen.has(m.seq)) parts.push(versionsBlock(m));

@@ -5,7 +5,7 @@ import { addNotice } from './conversation.js';
 import { announce, el, ui } from './dom.js';
 import { label } from './people.js';
 import { fill } from './message.js';
-import { client, items } from './state.js';
+import { client, items, view } from './state.js';
 
 let wasMuted = false;
 
@@ -18,6 +18,15 @@ function nameOf(uid) {
 
 export function onModeration(e) {
   const { record: r, mine } = e.detail;
+  if (r.action === 'delete' && typeof r.seq === 'number') {
+    // A moderator deleted a message (the room tells everyone, as it does every action): its placeholder
+    // says so, so that its author does not think they did it themselves.
+    view.deletedBy.set(r.seq, r.by ?? null);
+    const li = items.get(r.seq);
+    const m = client.messages.get(r.seq);
+    if (li && m) fill(li, m);
+    return;
+  }
   const who = mine ? 'you' : nameOf(r.uid);
   const by = r.by ? label(r.by) : 'a moderator';
   const text = {

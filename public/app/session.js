@@ -66,6 +66,7 @@ export function join({ name, room }) {
   closeSearch();
   ui.searchInput.value = '';
   view.pickerFor = view.confirmingDelete = view.dividerSeq = null;
+  view.deletedBy.clear();
   view.pinned = true;
   view.placed = false;
 
