@@ -24,18 +24,21 @@
 //! circle:
 //!   app/dom.js           `ui` and the text-only DOM helpers
 //!   app/state.js         the client and the view state the parts share
-//!   app/url.js           the room in the URL fragment
+//!   app/url.js           the room (and a permalink's message) in the URL fragment
 //!   app/session.js       joining, leaving, final refusals
+//!   app/signin.js        signing in through the server's login page (LOGIN_URL) on signed-access servers
 //!   app/status.js        the status line and the problem banner
 //!   app/conversation.js  the client's message, update, reset, notice and outbox events
 //!   app/message.js       one message's <li> and its controls
 //!   app/list.js          the list: placing, decorating, scrolling, older pages, reading
-//!   app/composer.js      new message, reply or edit
+//!   app/composer.js      new message, reply or edit, and each room's draft
 //!   app/search.js        search and its results
 //!   app/roster.js        the roster, joins and leaves, typing
-//!   app/moderation.js    moderators' actions, our mute, slow mode
+//!   app/moderation.js    moderators' actions and panel, our mute, slow mode
 //!   app/people.js        who someone is: the identity cue and handle beside every name
 //!   app/keys.js          the keyboard: one Tab stop for the list, arrows, shortcuts and `?`
+//! Beside them: format.js (links, days) and markup.js (basic formatting), pure and tested without a
+//! browser (tests/client.test.mjs, tests/page-format.test.mjs); sw.js, the offline shell.
 
 import { DEFAULT_LIMITS, charCount, cleanName, privateRoomName } from './sdk/edge-chat-client.js';
 import { cancelComposing, composing, restoreDraft, saveDraft, setComposing, startEdit } from './app/composer.js';
