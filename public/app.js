@@ -139,6 +139,17 @@ ui.input.addEventListener('input', () => {
   ui.count.classList.toggle('over', n > max);
 });
 
+// A name over the limit is said while it is typed, not only after the room refuses it. The limit is
+// the SDK's default (a room announces its own only in its welcome); the room still has the last word.
+const nameHint = ui.name.getAttribute('aria-describedby') && document.getElementById('name-hint');
+const nameHintText = nameHint?.textContent;
+ui.name.addEventListener('input', () => {
+  const n = charCount(cleanName(ui.name.value) ?? '');
+  const max = DEFAULT_LIMITS.name;
+  nameHint.textContent = n > max ? `Names are at most ${max} characters; this one has ${n}.` : nameHintText;
+  nameHint.classList.toggle('over', n > max);
+});
+
 ui.reconnectNow.addEventListener('click', () => client?.reconnectNow());
 ui.leave.addEventListener('click', leave);
 

@@ -517,3 +517,21 @@ describe('a moderator\'s deletion', () => {
     assert.deepEqual(errors, []);
   });
 });
+
+describe('the join form', () => {
+  test('a name over the limit is said while it is typed, before any round trip', async () => {
+    const sockets = [];
+    const { page, errors } = await suite.open(`${suite.server.base}/#room=${uniqueRoom('long-name')}`, {
+      async beforeGoto(context) {
+        context.on('page', (p) => p.on('websocket', (ws) => sockets.push(ws.url())));
+      },
+    });
+    const hint = page.locator('#name-hint');
+    await page.getByLabel('Your name').fill('n'.repeat(40));
+    await hint.filter({ hasText: 'Names are at most 32 characters; this one has 40.' }).waitFor();
+    assert.equal(sockets.length, 0, 'said without asking the room');
+    await page.getByLabel('Your name').fill('ann');
+    await hint.filter({ hasText: 'How the others in the room see you.' }).waitFor();
+    assert.deepEqual(errors, []);
+  });
+});
