@@ -16,6 +16,44 @@ import { messageUrl } from './url.js';
 /** The quick reactions offered by the picker (any reaction others made shows and toggles too). */
 const REACTIONS = [['👍', 'thumbs up'], ['❤️', 'heart'], ['😂', 'laughing'], ['🎉', 'party'], ['😮', 'surprised'], ['😢', 'sad']];
 
+/** Every other reaction the picker offers under "More", found by name. `tone`: takes a skin tone. */
+const MORE = [
+  ['👎', 'thumbs down', true], ['👏', 'clapping hands', true], ['🙏', 'folded hands thanks please', true], ['👋', 'waving hand hello bye', true],
+  ['💪', 'flexed biceps strong', true], ['🤞', 'crossed fingers luck', true], ['✌️', 'victory peace', true], ['👌', 'ok hand', true],
+  ['🙌', 'raising hands hooray', true], ['🤝', 'handshake deal', false], ['😀', 'grinning smile happy', false], ['😊', 'smiling blush', false],
+  ['😉', 'wink', false], ['😍', 'heart eyes love', false], ['🤔', 'thinking hmm', false], ['🙄', 'eye roll', false],
+  ['😅', 'sweat smile phew', false], ['🤣', 'rolling on the floor laughing rofl', false], ['😭', 'crying sob', false], ['😡', 'angry', false],
+  ['😱', 'scream shocked', false], ['🥳', 'partying face celebrate', false], ['😴', 'sleeping tired', false], ['🤯', 'mind blown', false],
+  ['🔥', 'fire hot lit', false], ['✅', 'check done yes', false], ['❌', 'cross no wrong', false], ['👀', 'eyes looking', false],
+  ['💯', 'hundred perfect', false], ['⭐', 'star', false], ['🚀', 'rocket launch ship', false], ['☕', 'coffee', false],
+  ['🍕', 'pizza food', false], ['🍻', 'beers cheers', false], ['💡', 'idea light bulb', false], ['⚠️', 'warning', false],
+];
+const TONES = [['', 'No skin tone'], ['🏻', 'Light'], ['🏼', 'Medium-light'], ['🏽', 'Medium'], ['🏾', 'Medium-dark'], ['🏿', 'Dark']];
+const RECENT_KEY = 'edge-chat:recent-reactions';
+const TONE_KEY = 'edge-chat:skin-tone';
+
+function stored(key, fallback) {
+  try {
+    return JSON.parse(localStorage.getItem(key)) ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function remember(emoji) {
+  const recent = [emoji, ...stored(RECENT_KEY, []).filter((e) => e !== emoji)].slice(0, 8);
+  try {
+    localStorage.setItem(RECENT_KEY, JSON.stringify(recent));
+  } catch {}
+}
+
+/** `emoji` with the chosen skin tone, when it is one that takes one (the modifier after its first code point). */
+function toned(emoji, takesTone, tone) {
+  if (!takesTone || !tone) return emoji;
+  const [first] = [...emoji];
+  return first + tone;
+}
+
 /**
  * The text of a message: its basic formatting (markup.js: bold, italic, code, code blocks, quotes)
  * as elements holding text, its links made clickable — only http and https URLs (format.js's
@@ -346,21 +384,70 @@ async function copyLink(b, seq) {
 }
 
 function picker(m) {
-  const box = el('div', 'picker');
-  box.setAttribute('role', 'group');
-  box.setAttribute('aria-label', 'Pick a reaction');
+  const box = el('div', 'picker-box');
+  const quick = el('div', 'picker');
+  quick.setAttribute('role', 'group');
+  quick.setAttribute('aria-label', 'Pick a reaction');
   const mine = client.myReactions(m.seq);
-  for (const [emoji, name] of REACTIONS) {
+  const pick = (emoji, name, className = 'pick') => {
     const b = button(emoji, () => {
+      remember(emoji);
       client.react(m.seq, emoji, !mine.includes(emoji));
       closePicker(m.seq); // redraws it: a reaction sent offline shows as pending at once
-    }, 'pick');
+    }, className);
     b.dataset.key = `pick:${emoji}`;
     b.setAttribute('aria-label', `React with ${name}`);
     b.setAttribute('aria-pressed', String(mine.includes(emoji)));
     b.title = name;
-    box.append(b);
+    return b;
+  };
+  for (const [emoji, name] of REACTIONS) quick.append(pick(emoji, name));
+  box.append(quick);
+  // Recently used, then every other one: searchable by name, hands in the chosen skin tone.
+  const recent = stored(RECENT_KEY, []).filter((e) => !REACTIONS.some(([q]) => q === e));
+  if (recent.length) {
+    const row = el('div', 'picker recent');
+    row.setAttribute('role', 'group');
+    row.setAttribute('aria-label', 'Recent reactions');
+    for (const emoji of recent) row.append(pick(emoji, emoji, 'pick recent'));
+    box.append(row);
   }
+  const more = el('details', 'picker-more');
+  more.append(el('summary', '', 'More reactions'));
+  const search = el('input', 'picker-search');
+  search.type = 'search';
+  search.placeholder = 'Find a reaction';
+  search.setAttribute('aria-label', 'Find a reaction');
+  const tone = document.createElement('select');
+  tone.className = 'picker-tone';
+  tone.setAttribute('aria-label', 'Skin tone');
+  for (const [value, name] of TONES) {
+    const option = document.createElement('option');
+    option.value = value;
+    option.textContent = value ? `✋${value} ${name}` : `✋ ${name}`;
+    tone.append(option);
+  }
+  tone.value = stored(TONE_KEY, '');
+  const all = el('div', 'picker all');
+  all.setAttribute('role', 'group');
+  all.setAttribute('aria-label', 'More reactions');
+  const fillAll = () => {
+    const q = search.value.trim().toLowerCase();
+    all.replaceChildren(...MORE.filter(([, name]) => !q || name.includes(q)).map(([emoji, name, takesTone]) => pick(toned(emoji, takesTone, tone.value), name.split(' ').slice(0, 2).join(' '), 'pick more')));
+    if (!all.childElementCount) all.append(el('p', 'picker-none', 'No reaction has that name.'));
+  };
+  search.addEventListener('input', fillAll);
+  tone.addEventListener('change', () => {
+    try {
+      localStorage.setItem(TONE_KEY, JSON.stringify(tone.value));
+    } catch {}
+    fillAll();
+  });
+  fillAll();
+  const tools = el('div', 'picker-tools');
+  tools.append(search, tone);
+  more.append(tools, all);
+  box.append(more);
   box.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
       e.preventDefault();
