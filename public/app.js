@@ -24,26 +24,33 @@
 //! circle:
 //!   app/dom.js           `ui` and the text-only DOM helpers
 //!   app/state.js         the client and the view state the parts share
-//!   app/url.js           the room in the URL fragment
+//!   app/url.js           the room (and a permalink's message) in the URL fragment
 //!   app/session.js       joining, leaving, final refusals
+//!   app/signin.js        signing in through the server's login page (LOGIN_URL) on signed-access servers
 //!   app/status.js        the status line and the problem banner
 //!   app/conversation.js  the client's message, update, reset, notice and outbox events
 //!   app/message.js       one message's <li> and its controls
 //!   app/list.js          the list: placing, decorating, scrolling, older pages, reading
-//!   app/composer.js      new message, reply or edit
+//!   app/composer.js      new message, reply or edit, and each room's draft
 //!   app/search.js        search and its results
 //!   app/roster.js        the roster, joins and leaves, typing
-//!   app/moderation.js    moderators' actions, our mute, slow mode
+//!   app/moderation.js    moderators' actions and panel, our mute, slow mode
+//!   app/people.js        who someone is: the identity cue and handle beside every name
+//!   app/keys.js          the keyboard: one Tab stop for the list, arrows, shortcuts and `?`
+//! Beside them: format.js (links, days) and markup.js (basic formatting), pure and tested without a
+//! browser (tests/client.test.mjs, tests/page-format.test.mjs); sw.js, the offline shell.
 
 import { DEFAULT_LIMITS, charCount, cleanName, privateRoomName } from './sdk/edge-chat-client.js';
-import { cancelComposing, composing, setComposing, startEdit } from './app/composer.js';
+import { cancelComposing, composing, restoreDraft, saveDraft, setComposing, startEdit } from './app/composer.js';
 import { ui } from './app/dom.js';
-import { jumpToUnread, loadOlderKeepingPlace, nearBottom, scheduleRead } from './app/list.js';
+import './app/keys.js';
+import { jumpTo, jumpToLatest, jumpToUnread, loadOlderKeepingPlace, nearBottom, renderJump, scheduleRead } from './app/list.js';
 import { closeSearch, runSearch } from './app/search.js';
 import { NAME_KEY, join, leave, showError, validate } from './app/session.js';
 import { client, view } from './app/state.js';
 import { renderStatus } from './app/status.js';
-import { inviteUrl, roomFromUrl } from './app/url.js';
+import { currentToken, takeTokenFromUrl } from './app/signin.js';
+import { inviteUrl, messageFromUrl, roomFromUrl } from './app/url.js';
 
 ui.joinForm.addEventListener('submit', (e) => {
   e.preventDefault();
@@ -67,8 +74,13 @@ ui.composer.addEventListener('submit', (e) => {
   } else {
     client.send(text, { replyTo: composing?.kind === 'reply' ? composing.seq : null });
   }
+  const edited = composing?.kind === 'edit';
   setComposing(null);
-  ui.input.value = '';
+  if (edited) restoreDraft(client.room); // the draft the edit put aside
+  else {
+    ui.input.value = '';
+    saveDraft();
+  }
   ui.count.textContent = '';
   ui.input.focus();
 });
@@ -104,10 +116,12 @@ ui.searchClose.addEventListener('click', () => {
   ui.searchInput.focus();
 });
 ui.jumpNew.addEventListener('click', jumpToUnread);
+ui.jumpLatest.addEventListener('click', jumpToLatest);
 ui.messages.addEventListener(
   'scroll',
   () => {
     view.pinned = nearBottom();
+    renderJump();
     if (ui.messages.scrollTop < 60) loadOlderKeepingPlace();
     scheduleRead();
   },
@@ -117,11 +131,23 @@ window.addEventListener('resize', scheduleRead);
 
 ui.input.addEventListener('input', () => {
   if (composing?.kind !== 'edit') client?.typing();
+  saveDraft();
   // A counter near the limit, so a too-long message is no surprise (the client refuses it anyway).
   const max = client?.limits.text ?? DEFAULT_LIMITS.text; // the room's, once its welcome said
   const n = charCount(ui.input.value);
   ui.count.textContent = n > max - 500 ? `${n} / ${max}` : '';
   ui.count.classList.toggle('over', n > max);
+});
+
+// A name over the limit is said while it is typed, not only after the room refuses it. The limit is
+// the SDK's default (a room announces its own only in its welcome); the room still has the last word.
+const nameHint = ui.name.getAttribute('aria-describedby') && document.getElementById('name-hint');
+const nameHintText = nameHint?.textContent;
+ui.name.addEventListener('input', () => {
+  const n = charCount(cleanName(ui.name.value) ?? '');
+  const max = DEFAULT_LIMITS.name;
+  nameHint.textContent = n > max ? `Names are at most ${max} characters; this one has ${n}.` : nameHintText;
+  nameHint.classList.toggle('over', n > max);
 });
 
 ui.reconnectNow.addEventListener('click', () => client?.reconnectNow());
@@ -147,6 +173,8 @@ document.addEventListener('visibilitychange', scheduleRead);
 
 window.addEventListener('hashchange', () => {
   const room = roomFromUrl();
+  const linked = messageFromUrl();
+  if (room && room === client?.room && linked !== null) jumpTo(linked); // a permalink into this room
   if (!room || room === client?.room) return;
   ui.room.value = room;
   const name = cleanName(ui.name.value);
@@ -154,6 +182,7 @@ window.addEventListener('hashchange', () => {
 });
 
 function init() {
+  takeTokenFromUrl(); // first: a token handed back by the login page leaves the address bar at once
   let saved = null;
   try {
     saved = localStorage.getItem(NAME_KEY);
@@ -162,10 +191,27 @@ function init() {
   const room = roomFromUrl();
   ui.room.value = room ?? 'lobby';
   const name = cleanName(saved);
+  // A tab signed in through the server's login page goes straight in as its token says.
+  if (currentToken() && !globalThis.edgeChat?.getToken) join({ name: name ?? 'someone', room: room ?? ui.room.value });
   // An invitation link opened by someone we already know goes straight into the room.
-  if (room && name) join({ name, room });
+  else if (room && name) join({ name, room });
   else (name ? ui.room : ui.name).focus();
   renderStatus();
 }
 
 init();
+
+// The offline shell (sw.js): a reload while the server is down still shows the page. Only where the
+// browser allows service workers (a secure context: https, or localhost in development). Under the
+// CSP's Trusted Types a script URL must come from a policy: `edge-chat-sw` (the only one public/_headers
+// allows) makes exactly one, this one.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  const only = (url) => {
+    if (url !== '/sw.js') throw new TypeError(`edge-chat-sw makes only /sw.js, not ${url}`);
+    return url;
+  };
+  try {
+    const policy = window.trustedTypes?.createPolicy('edge-chat-sw', { createScriptURL: only });
+    navigator.serviceWorker.register(policy ? policy.createScriptURL('/sw.js') : '/sw.js').catch(() => {});
+  } catch {}
+}

@@ -2,9 +2,15 @@
 //! becomes a link and where a day starts is tested on its own (tests/client.test.mjs). app.js turns
 //! the parts into nodes: text stays text, and only what `linkParts` vouches for becomes an <a>.
 
-// A URL starts at a word boundary with http:// or https:// and runs to whitespace or a character
-// that cannot be part of one in running text (<, >, quotes, backtick).
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+// A URL starts at a word boundary with http:// or https:// — or with www., or is a bare domain under
+// a common top-level domain (example.org, example.co.uk/path) — and runs to whitespace or a character
+// that cannot be part of one in running text (<, >, quotes, backtick). Not after an @ (an email
+// address's domain is not a link) nor inside a longer word or dotted name (file.txt, v1.2.com.x).
+const BARE_TLDS = 'com|org|net|io|dev|app|edu|gov|info|co|me|ai|uk|de|fr|eu|nl|ch|ca|au|jp|es|it|se|no|fi|be|at|pl|in|us';
+const URL_IN_TEXT = new RegExp(
+  `\\bhttps?:\\/\\/[^\\s<>"'\`]+|(?<![@\\w.-])(?:www\\.[^\\s<>"'\`]+|(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\\.)+(?:${BARE_TLDS})(?![\\w-]|\\.\\w)(?:[/?#][^\\s<>"'\`]*)?)`,
+  'gi',
+);
 // Sentence punctuation right after a link belongs to the sentence, not to the link.
 const TRAILING = /[.,;:!?\])}]$/;
 
@@ -33,7 +39,7 @@ export function linkParts(text) {
     }
     let href = null;
     try {
-      const parsed = new URL(url);
+      const parsed = new URL(/^https?:\/\//i.test(url) ? url : `https://${url}`); // www. and bare domains: https
       if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && parsed.hostname) href = parsed.href;
     } catch {}
     if (!href) continue;

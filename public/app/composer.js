@@ -3,7 +3,28 @@
 
 import { excerpt } from '../format.js';
 import { el, ui } from './dom.js';
+import { label } from './people.js';
 import { client } from './state.js';
+
+const draftKey = (room) => `edge-chat:draft:${room}`;
+
+/** Keeps what is typed (not an edit of a sent message) as this room's draft, in this browser. */
+export function saveDraft() {
+  if (!client || composing?.kind === 'edit') return;
+  try {
+    if (ui.input.value.trim()) localStorage.setItem(draftKey(client.room), ui.input.value);
+    else localStorage.removeItem(draftKey(client.room));
+  } catch {}
+}
+
+/** Puts `room`'s draft (or nothing) in the box: a draft stays with its room. */
+export function restoreDraft(room) {
+  let draft = null;
+  try {
+    draft = localStorage.getItem(draftKey(room));
+  } catch {}
+  ui.input.value = draft ?? '';
+}
 
 /** {kind: 'reply' | 'edit', seq} while the composer answers or edits a message (set only here). */
 export let composing = null;
@@ -17,12 +38,12 @@ export function setComposing(mode) {
     return;
   }
   const m = client?.messages.get(mode.seq);
-  if (mode.kind === 'reply') ui.composingText.replaceChildren('Replying to ', el('strong', '', m?.from?.name ?? '?'), `: ${excerpt(m?.text ?? '', 60)}`);
+  if (mode.kind === 'reply') ui.composingText.replaceChildren('Replying to ', el('strong', '', m ? label(m.from) : '?'), `: ${excerpt(m?.text ?? '', 60)}`);
   else ui.composingText.replaceChildren('Editing your message (Enter saves, Escape cancels)');
 }
 
 export function startReply(seq) {
-  if (composing?.kind === 'edit') ui.input.value = '';
+  if (composing?.kind === 'edit') restoreDraft(client.room);
   setComposing({ kind: 'reply', seq });
   ui.input.focus();
 }
@@ -37,7 +58,7 @@ export function startEdit(seq) {
 }
 
 export function cancelComposing() {
-  if (composing?.kind === 'edit') ui.input.value = '';
+  if (composing?.kind === 'edit') restoreDraft(client.room); // the draft the edit put aside
   setComposing(null);
   ui.input.focus();
 }

@@ -6,6 +6,7 @@ import { composing, setComposing } from './composer.js';
 import { announce, button, el, ui } from './dom.js';
 import { insertBySeq, keepingScroll, schedule } from './list.js';
 import { fill, messageItem, refreshQuotesOf, storedItem } from './message.js';
+import { label } from './people.js';
 import { client, items, versionsOpen, view } from './state.js';
 
 export function onMessage(e) {
@@ -15,7 +16,7 @@ export function onMessage(e) {
   insertBySeq(li, m.seq);
   if (own && live) view.pinned = true; // we just sent it: show it
   if (live && !own) {
-    announce(`${m.from?.name}: ${m.text}`);
+    announce(`${label(m.from)}: ${m.text}`);
     // The first message nobody has seen yet (the tab is hidden, or the reader is further up): the
     // divider moves above it.
     if ((document.hidden || !view.pinned) && client.unreadCount() === 1) view.dividerSeq = m.seq;
@@ -73,7 +74,7 @@ export function renderOutbox() {
       let li = byKey.get(entry.key);
       byKey.delete(entry.key);
       if (!li) {
-        li = messageItem({ from: { name: client.name }, text: entry.text, ts: entry.createdAt, reply_to: entry.replyTo ?? null }, true);
+        li = messageItem({ from: client.you ?? { name: client.name }, text: entry.text, ts: entry.createdAt, reply_to: entry.replyTo ?? null }, true);
         li.classList.add('pending');
         li.dataset.key = entry.key;
         li.append(el('p', 'state'), el('p', 'fix'));

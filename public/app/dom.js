@@ -23,6 +23,7 @@ export const ui = {
   onlineCount: $('online-count'),
   messages: $('messages'),
   jumpNew: $('jump-new'),
+  jumpLatest: $('jump-latest'),
   typing: $('typing'),
   composing: $('composing'),
   composingText: $('composing-text'),

@@ -5,7 +5,9 @@
 
 import { dayKey, dayLabel } from '../format.js';
 import { announce, button, el, ui } from './dom.js';
+import { label, personKey } from './people.js';
 import { client, items, view } from './state.js';
+import { inviteUrl, messageFromUrl } from './url.js';
 
 let loadingOlder = false;
 
@@ -70,6 +72,7 @@ function decorate() {
   const olderButton = olderItem.firstElementChild;
   olderButton.disabled = loadingOlder;
   olderButton.textContent = loadingOlder ? 'Loading older messages…' : 'Load older messages';
+  renderEmpty();
   let day = null;
   const now = Date.now();
   for (const li of list.querySelectorAll(':scope > li.msg')) {
@@ -89,13 +92,40 @@ function decorate() {
   }
 }
 
+let emptyItem = null;
+
+/** An empty room says so, with the link that invites someone (instead of a blank list). */
+function renderEmpty() {
+  const empty = !client.hasOlder && client.state === 'online' && !ui.messages.querySelector(':scope > li.msg');
+  if (!empty) {
+    emptyItem?.remove();
+    return;
+  }
+  if (!emptyItem) {
+    emptyItem = el('li', 'empty');
+    emptyItem.append(el('p', 'empty-title', 'Nobody has written here yet.'), el('p', 'empty-text'));
+  }
+  const link = inviteUrl(client.room);
+  const text = emptyItem.querySelector('.empty-text');
+  if (text.dataset.link !== link) {
+    text.dataset.link = link;
+    const copy = button('Copy the link', () => ui.copyLink.click(), 'link');
+    const shown = el('span', 'empty-link', link);
+    text.replaceChildren('Invite someone: send them ', shown, ' ', copy);
+  }
+  if (!emptyItem.isConnected) ui.messages.append(emptyItem);
+}
+
 /** "Seen by …" under our newest message, from the others' read marks. */
 function renderSeen() {
   for (const p of ui.messages.querySelectorAll('.seen')) p.remove();
   const last = client.lastOwn();
   const li = last && items.get(last.seq);
   if (!li) return;
-  const names = client.seenBy(last.seq);
+  // By person, not by name: two people called ann who both read it are two.
+  const readers = new Map();
+  for (const { user, seq } of client.reads.values()) if (seq >= last.seq && user.uid !== client.you?.uid) readers.set(personKey(user), user);
+  const names = [...readers.values()].map(label);
   if (!names.length) return;
   const shown = names.length > 4 ? [...names.slice(0, 3), `${names.length - 3} others`] : names;
   li.append(el('p', 'seen', `Seen by ${new Intl.ListFormat('en', { type: 'conjunction' }).format(shown)}`));
@@ -111,9 +141,25 @@ function firstUnread() {
   return first;
 }
 
-/** On the first welcome of a room: at the "New messages" divider if there is something unread. */
+/** Back to the newest message, following it again. */
+export function jumpToLatest() {
+  ui.messages.scrollTop = ui.messages.scrollHeight;
+  view.pinned = true;
+  renderJump();
+  scheduleRead();
+}
+
+/** On the first welcome of a room: at the message a permalink names, else at the "New messages"
+ * divider if there is something unread. */
 export function placeView() {
   view.placed = true;
+  const linked = messageFromUrl();
+  if (linked !== null) {
+    view.dividerSeq = null;
+    view.pinned = false;
+    jumpTo(linked);
+    return;
+  }
   // A first visit (nothing read here yet) starts at the newest, like any chat; a return visit at
   // what is new since.
   view.dividerSeq = client.unreadCount() > 0 && client.readSeq > 0 ? firstUnread() : null;
@@ -134,10 +180,12 @@ export function renderUnread(e) {
   renderJump();
 }
 
-/** "N new ↓": shown while others' messages wait after our read position. */
-function renderJump() {
+/** "N new ↓": shown while others' messages wait after our read position; else, scrolled up,
+ * "Jump to latest". */
+export function renderJump() {
   const n = client?.unreadCount() ?? 0;
   ui.jumpNew.hidden = n === 0;
+  ui.jumpLatest.hidden = n > 0 || view.pinned || !client || nearBottom();
   const text = `${n} new`;
   if (ui.jumpNew.firstChild?.textContent !== text) {
     ui.jumpNew.replaceChildren(el('span', '', text), el('span', 'arrow', ' ↓'));

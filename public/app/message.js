@@ -4,38 +4,129 @@
 //! and Ban — as ordinary buttons, with the reaction picker and the delete confirmation).
 
 import { excerpt, linkParts } from '../format.js';
+import { blocks, inlineParts } from '../markup.js';
 import { startEdit, startReply } from './composer.js';
 import { button, el, fullFormat, timeElement, ui } from './dom.js';
 import { jumpTo, schedule } from './list.js';
+import { controlsTabbable } from './keys.js';
+import { author, label } from './people.js';
 import { client, items, versionsCache, versionsOpen, view } from './state.js';
+import { messageUrl } from './url.js';
 
 /** The quick reactions offered by the picker (any reaction others made shows and toggles too). */
 const REACTIONS = [['👍', 'thumbs up'], ['❤️', 'heart'], ['😂', 'laughing'], ['🎉', 'party'], ['😮', 'surprised'], ['😢', 'sad']];
 
+/** Every other reaction the picker offers under "More", found by name. `tone`: takes a skin tone. */
+const MORE = [
+  ['👎', 'thumbs down', true], ['👏', 'clapping hands', true], ['🙏', 'folded hands thanks please', true], ['👋', 'waving hand hello bye', true],
+  ['💪', 'flexed biceps strong', true], ['🤞', 'crossed fingers luck', true], ['✌️', 'victory peace', true], ['👌', 'ok hand', true],
+  ['🙌', 'raising hands hooray', true], ['🤝', 'handshake deal', false], ['😀', 'grinning smile happy', false], ['😊', 'smiling blush', false],
+  ['😉', 'wink', false], ['😍', 'heart eyes love', false], ['🤔', 'thinking hmm', false], ['🙄', 'eye roll', false],
+  ['😅', 'sweat smile phew', false], ['🤣', 'rolling on the floor laughing rofl', false], ['😭', 'crying sob', false], ['😡', 'angry', false],
+  ['😱', 'scream shocked', false], ['🥳', 'partying face celebrate', false], ['😴', 'sleeping tired', false], ['🤯', 'mind blown', false],
+  ['🔥', 'fire hot lit', false], ['✅', 'check done yes', false], ['❌', 'cross no wrong', false], ['👀', 'eyes looking', false],
+  ['💯', 'hundred perfect', false], ['⭐', 'star', false], ['🚀', 'rocket launch ship', false], ['☕', 'coffee', false],
+  ['🍕', 'pizza food', false], ['🍻', 'beers cheers', false], ['💡', 'idea light bulb', false], ['⚠️', 'warning', false],
+];
+const TONES = [['', 'No skin tone'], ['🏻', 'Light'], ['🏼', 'Medium-light'], ['🏽', 'Medium'], ['🏾', 'Medium-dark'], ['🏿', 'Dark']];
+const RECENT_KEY = 'edge-chat:recent-reactions';
+const TONE_KEY = 'edge-chat:skin-tone';
+
+function stored(key, fallback) {
+  try {
+    return JSON.parse(localStorage.getItem(key)) ?? fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+function remember(emoji) {
+  const recent = [emoji, ...stored(RECENT_KEY, []).filter((e) => e !== emoji)].slice(0, 8);
+  try {
+    localStorage.setItem(RECENT_KEY, JSON.stringify(recent));
+  } catch {}
+}
+
+/** `emoji` with the chosen skin tone, when it is one that takes one (the modifier after its first code point). */
+function toned(emoji, takesTone, tone) {
+  if (!takesTone || !tone) return emoji;
+  const [first] = [...emoji];
+  return first + tone;
+}
+
 /**
- * The text of a message, its links made clickable: only http and https URLs (format.js's
- * `linkParts`), each opened apart from this page — `noopener` (the linked page gets no
- * `window.opener`) and `noreferrer` (nor our address). Everything else is text nodes.
+ * The text of a message: its basic formatting (markup.js: bold, italic, code, code blocks, quotes)
+ * as elements holding text, its links made clickable — only http and https URLs (format.js's
+ * `linkParts`), each opened apart from this page: `noopener` (the linked page gets no
+ * `window.opener`) and `noreferrer` (nor our address) — and a search's `terms` marked. Everything a
+ * person wrote stays text nodes: formatting only chooses which element holds them.
  */
-function textWithLinks(className, text) {
-  const p = el('p', className);
+function textWithLinks(className, text, terms = []) {
+  const parts = blocks(text);
+  const simple = parts.length === 1 && parts[0].type === 'text';
+  const box = el(simple ? 'p' : 'div', className);
+  box.dir = 'auto'; // each message's own direction: Arabic or Hebrew reads right to left
+  for (const b of parts) {
+    if (b.type === 'code') {
+      const pre = el('pre', 'code-block');
+      pre.append(el('code', '', b.text));
+      box.append(pre);
+      continue;
+    }
+    const holder = simple ? box : el(b.type === 'quote' ? 'blockquote' : 'p', b.type === 'quote' ? 'said' : 'para');
+    holder.dir = 'auto';
+    holder.append(...inline(b.text, terms));
+    if (holder !== box) box.append(holder);
+  }
+  return box;
+}
+
+/** One block's inline formatting as nested elements (strong, em, code), links and marks inside. */
+function inline(text, terms) {
+  const out = [];
+  for (const part of inlineParts(text)) {
+    let nodes = part.styles.includes('code') ? [el('code', '', part.text)] : linked(part.text, terms);
+    for (const style of [...part.styles].reverse()) {
+      if (style === 'code') continue;
+      const wrap = el(style);
+      wrap.append(...nodes);
+      nodes = [wrap];
+    }
+    out.push(...nodes);
+  }
+  return out;
+}
+
+function linked(text, terms) {
+  const out = [];
   for (const part of linkParts(text)) {
     if (!part.href) {
-      p.append(part.text);
+      out.push(...marked(part.text, terms));
       continue;
     }
     const a = el('a', 'link', part.text);
     a.href = part.href;
     a.rel = 'noopener noreferrer';
     a.target = '_blank';
-    p.append(a);
+    out.push(a);
   }
-  return p;
+  return out;
+}
+
+/** `text` as nodes, each occurrence of one of `terms` (a search's hits) in a <mark>. */
+function marked(text, terms) {
+  if (!terms.length) return [text];
+  const escaped = terms.map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const out = [];
+  for (const [i, piece] of text.split(new RegExp(`(${escaped.join('|')})`, 'giu')).entries()) {
+    if (piece) out.push(i % 2 ? el('mark', 'hit', piece) : piece);
+  }
+  return out;
 }
 
 function metaLine(m, own) {
   const meta = el('p', 'meta');
-  meta.append(el('span', 'who', m.from?.name ?? '?'));
+  meta.append(...author(m.from));
   if (own) meta.append(el('span', 'you', 'you'));
   meta.append(timeElement(m.ts ?? Date.now()));
   return meta;
@@ -56,6 +147,13 @@ export function storedItem(m) {
   li.dataset.seq = String(m.seq);
   li.id = `msg-${m.seq}`;
   li.tabIndex = -1; // a jump (a reply's quote, "N new") moves the focus here
+  // On a touch screen the actions show for the message tapped (focused); a long press does the same
+  // instead of the browser's own menu.
+  li.addEventListener('contextmenu', (e) => {
+    if (!matchMedia('(hover: none)').matches || e.target.closest('a')) return;
+    e.preventDefault();
+    li.focus();
+  });
   fill(li, m);
   return li;
 }
@@ -75,19 +173,22 @@ export function fill(li, m) {
   if (m.edited_at && !m.deleted) meta.append(editedMarker(m));
   parts.push(meta);
   if (m.deleted) {
-    parts.push(el('p', 'text gone', 'message deleted'));
+    const by = view.deletedBy.has(m.seq) ? view.deletedBy.get(m.seq) : undefined;
+    parts.push(el('p', 'text gone', by === undefined ? 'message deleted' : own ? `a moderator${by ? ` (${label(by)})` : ''} deleted your message` : 'message deleted by a moderator'));
   } else {
-    parts.push(textWithLinks('text', m.text));
+    parts.push(textWithLinks('text', m.text, view.highlight?.seq === m.seq ? view.highlight.terms : []));
     if (versionsOpen.has(m.seq)) parts.push(versionsBlock(m));
     const reactions = reactionsRow(m);
     if (reactions) parts.push(reactions);
     parts.push(...actionsFor(m, own));
   }
   li.replaceChildren(...parts);
+  // One Tab stop for the whole list: a message's buttons are in the Tab order only while it has the focus.
+  controlsTabbable(li, li.contains(active));
   if (focusKey) (li.querySelector(`[data-key="${CSS.escape(focusKey)}"]`) ?? li).focus();
 }
 
-function redraw(seq) {
+export function redraw(seq) {
   const li = items.get(seq);
   const m = client?.messages.get(seq);
   if (li && m) fill(li, m);
@@ -97,12 +198,14 @@ function redraw(seq) {
 /** The quote above a reply: who and the first line of what they said; a click goes there. */
 function quote(seq) {
   const original = client.messages.get(seq);
-  const who = original?.from?.name;
+  const who = original ? label(original.from) : null;
   const said = !original ? 'an earlier message' : original.deleted ? 'message deleted' : excerpt(original.text);
   const b = button('', () => jumpTo(seq), 'quote');
   b.dataset.key = 'quote';
   if (who) b.append(el('span', 'quote-who', who));
-  b.append(el('span', 'quote-text', said));
+  const text = el('span', 'quote-text', said);
+  text.dir = 'auto';
+  b.append(text);
   b.setAttribute('aria-label', `In reply to ${who ? `${who}: ` : ''}${said}. Go to that message.`);
   return b;
 }
@@ -153,7 +256,9 @@ function versionsBlock(m) {
   const list = el('ol');
   for (const v of earlier) {
     const item = el('li', 'version');
-    item.append(timeElement(v.at), ' ', el('span', 'version-text', v.text));
+    const text = el('span', 'version-text', v.text);
+    text.dir = 'auto';
+    item.append(timeElement(v.at), ' ', text);
     list.append(item);
   }
   box.append(list);
@@ -185,24 +290,44 @@ async function loadVersions(m) {
   redraw(m.seq);
 }
 
+/**
+ * The reactions under a message, with ours not yet acked by the room (sent offline, say) shown as
+ * they will be, marked pending, until the room's answer takes their place.
+ */
 function reactionsRow(m) {
-  const counts = Object.entries(m.reactions ?? {}).filter(([, n]) => n > 0);
-  if (!counts.length) return null;
+  const counts = Object.fromEntries(Object.entries(m.reactions ?? {}).filter(([, n]) => n > 0));
   const mine = client.myReactions(m.seq);
+  const pending = new Map();
+  for (const a of client.actions) {
+    if (a.type !== 'react' || a.seq !== m.seq || Boolean(a.on) === mine.includes(a.emoji)) continue;
+    pending.set(a.emoji, a.on);
+    counts[a.emoji] = Math.max(0, (counts[a.emoji] ?? 0) + (a.on ? 1 : -1));
+  }
+  const shown = Object.entries(counts).filter(([emoji, n]) => n > 0 || pending.has(emoji));
+  if (!shown.length) return null;
   const row = el('div', 'reactions');
   row.setAttribute('role', 'group');
   row.setAttribute('aria-label', 'Reactions');
-  for (const [emoji, n] of counts) {
-    const ours = mine.includes(emoji);
-    const b = button(`${emoji} ${n}`, () => client.toggleReaction(m.seq, emoji), 'reaction');
+  for (const [emoji, n] of shown) {
+    const ours = pending.has(emoji) ? pending.get(emoji) : mine.includes(emoji);
+    const b = button(`${emoji} ${n}`, () => {
+      client.toggleReaction(m.seq, emoji);
+      redraw(m.seq);
+    }, pending.has(emoji) ? 'reaction pending' : 'reaction');
     b.dataset.key = `reaction:${emoji}`;
     b.dataset.emoji = emoji;
     b.setAttribute('aria-pressed', String(ours));
-    b.title = ours ? 'You reacted. Click to take it back.' : 'Click to react too.';
-    b.disabled = !client.identified;
+    b.title = pending.has(emoji) ? 'Not sent yet: it goes as soon as the room is reachable.' : ours ? 'You reacted. Click to take it back.' : 'Click to react too.';
+    b.disabled = !client.identified || pending.has(emoji) || muted();
     row.append(b);
   }
   return row;
+}
+
+/** Whether a moderator muted us (we can read, not write, react or edit meanwhile). */
+function muted() {
+  const until = client.rules?.().mutedUntil;
+  return Boolean(until && until > Date.now());
 }
 
 /** Reply, React, and for our own messages Edit and Delete; with the open picker or confirmation. */
@@ -217,8 +342,9 @@ function actionsFor(m, own) {
     return b;
   };
   add('Reply', 'reply', () => startReply(m.seq));
+  add('Copy link', 'permalink', (e) => copyLink(e.currentTarget, m.seq)).title = 'Copy a link that opens the room at this message';
   // Reactions, edits and deletions need an identity (a key): an anonymous page only replies.
-  if (client.identified) {
+  if (client.identified && !muted()) {
     add('React', 'react', () => togglePicker(m.seq)).setAttribute('aria-expanded', String(view.pickerFor === m.seq));
     if (own) {
       add('Edit', 'edit', () => startEdit(m.seq));
@@ -229,7 +355,7 @@ function actionsFor(m, own) {
       add('Delete', 'delete', () => askDelete(m.seq)).setAttribute('aria-expanded', String(view.confirmingDelete === m.seq));
     }
     if (moderating && m.from?.uid) {
-      const who = m.from.name;
+      const who = label(m.from);
       add('Mute 10 min', 'mute', () => client.moderate('mute', { uid: m.from.uid, seconds: 600 })).title = `Mute ${who} for 10 minutes`;
       add('Kick', 'kick', () => client.moderate('kick', { uid: m.from.uid })).title = `Remove ${who} from the room (they may come back)`;
       add('Ban', 'ban', () => {
@@ -245,22 +371,83 @@ function actionsFor(m, own) {
   return out;
 }
 
+/** Copies the permalink of `seq` (the room opened at that message), or offers it to copy by hand. */
+async function copyLink(b, seq) {
+  const url = messageUrl(client.room, seq);
+  try {
+    await navigator.clipboard.writeText(url);
+    b.textContent = 'Link copied';
+    setTimeout(() => (b.textContent = 'Copy link'), 2000);
+  } catch {
+    window.prompt('Copy this link to the message:', url);
+  }
+}
+
 function picker(m) {
-  const box = el('div', 'picker');
-  box.setAttribute('role', 'group');
-  box.setAttribute('aria-label', 'Pick a reaction');
+  const box = el('div', 'picker-box');
+  const quick = el('div', 'picker');
+  quick.setAttribute('role', 'group');
+  quick.setAttribute('aria-label', 'Pick a reaction');
   const mine = client.myReactions(m.seq);
-  for (const [emoji, name] of REACTIONS) {
+  const pick = (emoji, name, className = 'pick') => {
     const b = button(emoji, () => {
-      closePicker(m.seq);
+      remember(emoji);
       client.react(m.seq, emoji, !mine.includes(emoji));
-    }, 'pick');
+      closePicker(m.seq); // redraws it: a reaction sent offline shows as pending at once
+    }, className);
     b.dataset.key = `pick:${emoji}`;
     b.setAttribute('aria-label', `React with ${name}`);
     b.setAttribute('aria-pressed', String(mine.includes(emoji)));
     b.title = name;
-    box.append(b);
+    return b;
+  };
+  for (const [emoji, name] of REACTIONS) quick.append(pick(emoji, name));
+  box.append(quick);
+  // Recently used, then every other one: searchable by name, hands in the chosen skin tone.
+  const recent = stored(RECENT_KEY, []).filter((e) => !REACTIONS.some(([q]) => q === e));
+  if (recent.length) {
+    const row = el('div', 'picker recent');
+    row.setAttribute('role', 'group');
+    row.setAttribute('aria-label', 'Recent reactions');
+    for (const emoji of recent) row.append(pick(emoji, emoji, 'pick recent'));
+    box.append(row);
   }
+  const more = el('details', 'picker-more');
+  more.append(el('summary', '', 'More reactions'));
+  const search = el('input', 'picker-search');
+  search.type = 'search';
+  search.placeholder = 'Find a reaction';
+  search.setAttribute('aria-label', 'Find a reaction');
+  const tone = document.createElement('select');
+  tone.className = 'picker-tone';
+  tone.setAttribute('aria-label', 'Skin tone');
+  for (const [value, name] of TONES) {
+    const option = document.createElement('option');
+    option.value = value;
+    option.textContent = value ? `✋${value} ${name}` : `✋ ${name}`;
+    tone.append(option);
+  }
+  tone.value = stored(TONE_KEY, '');
+  const all = el('div', 'picker all');
+  all.setAttribute('role', 'group');
+  all.setAttribute('aria-label', 'More reactions');
+  const fillAll = () => {
+    const q = search.value.trim().toLowerCase();
+    all.replaceChildren(...MORE.filter(([, name]) => !q || name.includes(q)).map(([emoji, name, takesTone]) => pick(toned(emoji, takesTone, tone.value), name.split(' ').slice(0, 2).join(' '), 'pick more')));
+    if (!all.childElementCount) all.append(el('p', 'picker-none', 'No reaction has that name.'));
+  };
+  search.addEventListener('input', fillAll);
+  tone.addEventListener('change', () => {
+    try {
+      localStorage.setItem(TONE_KEY, JSON.stringify(tone.value));
+    } catch {}
+    fillAll();
+  });
+  fillAll();
+  const tools = el('div', 'picker-tools');
+  tools.append(search, tone);
+  more.append(tools, all);
+  box.append(more);
   box.addEventListener('keydown', (e) => {
     if (e.key === 'Escape') {
       e.preventDefault();

@@ -1,19 +1,52 @@
-//! Who is here: the roster (one line per name, with a count of devices, and "more" to page a large
-//! room's), joins and leaves as notices, and who is typing.
+//! Who is here: the roster (one line per person — a uid — with a count of their devices, and "more"
+//! to page a large room's), joins and leaves as notices, and who is typing. Two people who chose the
+//! same name are two lines, two joins and two in the count: the room tells them apart by uid
+//! (docs/PROTOCOL.md, "Identity"), and so does the page (people.js).
 
 import { addNotice } from './conversation.js';
 import { el, ui } from './dom.js';
-import { client } from './state.js';
+import { author, label, personKey } from './people.js';
+import { fill } from './message.js';
+import { client, items as drawn } from './state.js';
+
+let sharedNames = '';
+
+/** When a name becomes shared (or stops being), the messages already drawn get their handles. */
+function redrawIfNamesChanged() {
+  const uidsByName = new Map();
+  const see = (u) => u?.name && (uidsByName.get(u.name) ?? uidsByName.set(u.name, new Set()).get(u.name)).add(personKey(u));
+  for (const u of client.members.values()) see(u);
+  for (const m of client.messages.values()) see(m.from);
+  const shared = [...uidsByName].filter(([, uids]) => uids.size > 1).map(([name]) => name).sort().join('\n');
+  if (shared === sharedNames) return;
+  sharedNames = shared;
+  for (const [seq, li] of drawn) {
+    const m = client.messages.get(seq);
+    if (m) fill(li, m);
+  }
+}
+
+/** The members grouped by person: uid → {user, devices}. */
+function people() {
+  const byUid = new Map();
+  for (const m of client.members.values()) {
+    const key = personKey(m);
+    const seen = byUid.get(key);
+    if (seen) seen.devices += 1;
+    else byUid.set(key, { user: m, devices: 1 });
+  }
+  return byUid;
+}
 
 export function renderRoster() {
-  const counts = new Map();
-  for (const m of client.members.values()) counts.set(m.name, (counts.get(m.name) ?? 0) + 1);
-  const names = [...counts.keys()].sort((a, b) => (a === client.name ? -1 : b === client.name ? 1 : a.localeCompare(b)));
-  const items = names.map((name) => {
-    const li = el('li', name === client.name ? 'me' : '');
-    li.append(el('span', 'who', name));
-    if (name === client.name) li.append(el('span', 'you', 'you'));
-    if (counts.get(name) > 1) li.append(el('span', 'devices', `×${counts.get(name)}`));
+  const byUid = people();
+  const me = personKey(client.you ?? { name: client.name });
+  const entries = [...byUid.entries()].sort(([ka, a], [kb, b]) => (ka === me ? -1 : kb === me ? 1 : a.user.name.localeCompare(b.user.name) || ka.localeCompare(kb)));
+  const items = entries.map(([key, { user, devices }]) => {
+    const li = el('li', key === me ? 'me' : '');
+    li.append(...author(user));
+    if (key === me) li.append(el('span', 'you', 'you'));
+    if (devices > 1) li.append(el('span', 'devices', `×${devices}`));
     return li;
   });
   // A large room counts everyone (connections) but lists only who we know of: offer the next page.
@@ -26,20 +59,22 @@ export function renderRoster() {
     items.push(more);
   }
   ui.roster.replaceChildren(...items);
-  ui.onlineCount.textContent = String(client.partial ? client.online : names.length);
+  ui.onlineCount.textContent = String(client.partial ? client.online : byUid.size);
+  redrawIfNamesChanged();
 }
 
-function sameNameOnline(name) {
-  return [...client.members.values()].filter((m) => m.name === name).length;
+function devicesOf(user) {
+  const key = personKey(user);
+  return [...client.members.values()].filter((m) => personKey(m) === key).length;
 }
 
 export function onJoin(e) {
-  // A second tab of somebody already here is not news.
-  if (sameNameOnline(e.detail.user.name) === 1) addNotice(`${e.detail.user.name} joined`);
+  // Another tab or device of somebody already here is not news; somebody new with a known name is.
+  if (devicesOf(e.detail.user) === 1) addNotice(`${label(e.detail.user)} joined`);
 }
 
 export function onLeave(e) {
-  if (sameNameOnline(e.detail.user.name) === 0) addNotice(`${e.detail.user.name} left`);
+  if (devicesOf(e.detail.user) === 0) addNotice(`${label(e.detail.user)} left`);
 }
 
 export function renderTyping(e) {

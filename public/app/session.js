@@ -4,13 +4,14 @@
 //! "Connecting").
 
 import { ChatClient, cleanName } from '../sdk/edge-chat-client.js';
-import { setComposing } from './composer.js';
+import { restoreDraft, setComposing } from './composer.js';
 import { addNotice, onMessage, onReset, onUpdate, renderOutbox } from './conversation.js';
 import { announce, button, ui } from './dom.js';
 import { renderUnread, schedule } from './list.js';
 import { onModeration, renderRules } from './moderation.js';
 import { onJoin, onLeave, renderRoster, renderTyping } from './roster.js';
 import { closeSearch } from './search.js';
+import { currentToken, goSignIn, justSignedIn, loginUrl, signedInGetToken, signedInOnline, tokenName } from './signin.js';
 import { client, items, setClient, versionsCache, versionsOpen, view } from './state.js';
 import { capitalised, onStatus, renderStatus, showProblem } from './status.js';
 import { inviteUrl, roomFromUrl } from './url.js';
@@ -35,6 +36,10 @@ export function validate() {
 }
 
 export function join({ name, room }) {
+  // A tab signed in through the server's login page (signin.js) is whoever its token says.
+  const appGetToken = globalThis.edgeChat?.getToken;
+  const token = appGetToken ? null : currentToken();
+  if (token) name = tokenName(token) ?? name;
   client?.stop();
   showProblem('');
   showError(ui.name, ui.nameError, '');
@@ -57,22 +62,27 @@ export function join({ name, room }) {
   versionsOpen.clear();
   versionsCache.clear();
   setComposing(null);
+  restoreDraft(room);
   closeSearch();
   ui.searchInput.value = '';
   view.pickerFor = view.confirmingDelete = view.dividerSeq = null;
+  view.deletedBy.clear();
   view.pinned = true;
   view.placed = false;
 
   // An embedding app that signs its users in provides `window.edgeChat.getToken` (docs/API.md,
   // "Tokens on the page"): the client then connects with its token, renews it, and reconnects with a
   // fresh one when the room says it expired.
-  setClient(new ChatClient({ room, name, getToken: globalThis.edgeChat?.getToken }));
+  // A tab that came back from the server's login page with a token uses it, and goes back there
+  // when it runs out (signin.js).
+  setClient(new ChatClient({ room, name, getToken: appGetToken ?? (token ? signedInGetToken() : undefined) }));
   client.addEventListener('status', onStatus);
   client.addEventListener('message', onMessage);
   client.addEventListener('update', onUpdate);
   client.addEventListener('reset', onReset);
   client.addEventListener('unread', renderUnread);
   client.addEventListener('reads', () => schedule());
+  client.addEventListener('welcome', onWelcomeReads);
   client.addEventListener('older', () => schedule());
   client.addEventListener('outbox', renderOutbox);
   client.addEventListener('roster', renderRoster);
@@ -85,6 +95,16 @@ export function join({ name, room }) {
   client.addEventListener('rules', renderRules);
   client.start();
   ui.input.focus();
+}
+
+/**
+ * The others' read positions as the welcome tells them (`welcome.reads`, rooms under the presence
+ * threshold), so "Seen by" is there at once after a reload, not only after the next read mark. Each
+ * goes through the client as the read mark it stands for.
+ */
+function onWelcomeReads(e) {
+  signedInOnline();
+  for (const r of e.detail.welcome.reads ?? []) if (r?.user && typeof r.seq === 'number') client.onRead({ user: r.user, seq: r.seq });
 }
 
 export function leave() {
@@ -111,6 +131,34 @@ function showJoinForm() {
  * explanation; an expired or missing sign-in asks for a reload (which signs in again); anything
  * else is said as the server said it.
  */
+/**
+ * The room wants a token this page does not have: with a login page on the server (`LOGIN_URL`),
+ * off to sign in — at once on a first visit, with a button when a fresh token was refused too —
+ * else the words and the reload of a page whose app signs people in some other way.
+ */
+async function signIn(room, because) {
+  const login = await loginUrl();
+  if (client && client.room !== room) return; // the person went elsewhere meanwhile
+  if (login && !justSignedIn()) {
+    showProblem('This room is for signed-in people: taking you to the sign-in page…');
+    goSignIn(login, room);
+    return;
+  }
+  if (login) {
+    showProblem(
+      `You signed in, but that sign-in does not open this room.${because}`,
+      button('Sign in again', () => goSignIn(login, room), 'primary'),
+      button('Choose another room', leave),
+    );
+  } else {
+    showProblem(
+      `Your session has expired or does not open this room, so you are not connected.${because} Sign in again to rejoin.`,
+      button('Sign in again', () => location.reload(), 'primary'),
+    );
+  }
+  ui.problem.querySelector('button').focus();
+}
+
 function onRefused(e) {
   const { code, message } = e.detail;
   const room = client.room;
@@ -132,6 +180,8 @@ function onRefused(e) {
     announce('Could not join: the room name was refused.');
     ui.room.focus();
     ui.room.select();
+  } else if ((code === 'unauthorized' || code === 'token_expired') && !globalThis.edgeChat?.getToken) {
+    signIn(room, because);
   } else if (code === 'unauthorized' || code === 'token_expired') {
     showProblem(
       `Your session has expired or does not open this room, so you are not connected.${because} Sign in again to rejoin.`,
@@ -139,6 +189,7 @@ function onRefused(e) {
     );
     ui.problem.querySelector('button').focus();
   } else if (code === 'banned') {
+    document.getElementById('rules')?.setAttribute('hidden', ''); // no "muted for N min" under a ban
     showProblem('A moderator banned you from this room, so you are not connected.', button('Choose another room', leave));
     ui.problem.querySelector('button').focus();
   } else if (code === 'kicked') {

@@ -21,5 +21,7 @@ export const view = {
   confirmingDelete: null, // the seq whose "Delete this message?" is shown
   dividerSeq: null, // the "New messages" divider stands before this message
   pinned: true, // the view follows the newest message (the reader is at the bottom)
+  deletedBy: new Map(), // seq → the moderator who deleted it (a `moderation` frame with action "delete")
+  highlight: null, // {seq, terms}: the search hit jumped to, its terms marked until the search closes
   placed: false, // the first welcome of this room has placed the view (at the divider or the bottom)
 };

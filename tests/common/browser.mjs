@@ -20,10 +20,11 @@ export function launchBrowser() {
  * A fresh browser context (its own storage, like another person's browser) with one page on `url`.
  * Anything not addressed to 127.0.0.1 is aborted, and every console error, page error and CSP
  * violation is collected in `errors`, so a test can assert that the page stayed clean.
- * options: viewport, colorScheme ('light' | 'dark'), beforeGoto(context).
+ * options: viewport, colorScheme ('light' | 'dark'), beforeGoto(context), device (more context options,
+ * e.g. {isMobile: true, hasTouch: true} for a phone).
  */
-export async function openPage(browser, url, { viewport = { width: 1000, height: 700 }, colorScheme = 'light', beforeGoto } = {}) {
-  const context = await browser.newContext({ viewport, colorScheme, locale: 'en-GB', timezoneId: 'UTC' });
+export async function openPage(browser, url, { viewport = { width: 1000, height: 700 }, colorScheme = 'light', beforeGoto, device = {} } = {}) {
+  const context = await browser.newContext({ viewport, colorScheme, locale: 'en-GB', timezoneId: 'UTC', ...device });
   await context.route('**/*', (route) => {
     const { hostname } = new URL(route.request().url());
     return hostname === '127.0.0.1' ? route.continue() : route.abort();

@@ -1,0 +1,44 @@
+// The page's pure text rules, without a server or a browser: basic formatting (public/markup.js) and
+// which bare addresses become links (public/format.js). The browser half is tests/browser-people.test.mjs.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { linkParts } from '../public/format.js';
+import { blocks, inlineParts } from '../public/markup.js';
+
+const styled = (text) => inlineParts(text).map((p) => [p.text, p.styles.join('+')]);
+
+describe('inline formatting', () => {
+  test('bold, italic and code, nested, with the markers dropped', () => {
+    assert.deepEqual(styled('**bold** _it_ *also* `co*de*`'), [['bold', 'strong'], [' ', ''], ['it', 'em'], [' ', ''], ['also', 'em'], [' ', ''], ['co*de*', 'code']]);
+    assert.deepEqual(styled('**_both_**'), [['both', 'strong+em']]);
+  });
+
+  test('markers that do not hug a word, snake_case and arithmetic stay as written', () => {
+    for (const text of ['snake_case_name', '2*3*4', '* not this *', '** nor this **', 'a_b', '`unclosed', '<b>html</b>']) {
+      assert.deepEqual(styled(text), [[text, '']], text);
+    }
+  });
+});
+
+describe('blocks', () => {
+  test('fenced code keeps its text exactly; > lines are one quote; the rest keeps its newlines', () => {
+    assert.deepEqual(blocks('intro\n```js\nlet a = "**no**";\n```\n> one\n> two\nend'), [
+      { type: 'text', text: 'intro' },
+      { type: 'code', text: 'let a = "**no**";' },
+      { type: 'quote', text: 'one\ntwo' },
+      { type: 'text', text: 'end' },
+    ]);
+    assert.deepEqual(blocks('plain\n\ntext'), [{ type: 'text', text: 'plain\n\ntext' }]);
+  });
+});
+
+describe('bare links', () => {
+  const links = (text) => linkParts(text).filter((p) => p.href).map((p) => p.href);
+  test('www. and bare domains under a common top-level domain, as https', () => {
+    assert.deepEqual(links('see www.example.org, example.com/a?b=1 and bbc.co.uk.'), ['https://www.example.org/', 'https://example.com/a?b=1', 'https://bbc.co.uk/']);
+  });
+  test('not an email address, a file name or a version', () => {
+    assert.deepEqual(links('ann@example.com, notes.txt, v1.2, e.g. this'), []);
+  });
+});
