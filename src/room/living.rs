@@ -148,6 +148,12 @@ impl<S: Place> Room<S> {
             };
             let json = serde_json::to_string(&record).unwrap_or_default();
             history.log_moderation(&json, now_ms).map_err(storage)?;
+            // Told like every moderation action, so the author's page can say a moderator deleted
+            // it rather than show it as their own deletion.
+            effects.push(Effect::Broadcast {
+                except: None,
+                frame: ServerFrame::Moderation(&record).to_json(),
+            });
         }
         Ok(Some(Accepted {
             seq,

@@ -347,6 +347,14 @@ fn a_moderator_deletes_anyones_message_and_the_deletion_is_logged() {
         (Some("delete"), Some(1))
     );
     assert_eq!(logged["uid"], ANN);
+    // and told, so ann's page can say a moderator deleted it
+    let told = frames_for(&effects, "a");
+    let notice = told.iter().find(|f| f["type"] == "moderation").unwrap();
+    assert_eq!(
+        (notice["action"].as_str(), notice["seq"].as_u64()),
+        (Some("delete"), Some(1))
+    );
+    assert_eq!(notice["by"]["uid"], "u-bob");
     // and through the API, without an author id
     deliver(
         &mut r,
