@@ -671,6 +671,14 @@ describe('living messages', () => {
     c.stop();
   });
 
+  test("seen by after a reload: the welcome's reads are the others' read marks", (t) => {
+    const cy = { id: 'c', name: 'cy', uid: 'uid-cy' };
+    const { c } = online(t, { rev: 3, history: [msg(1), msg(2, { from: ME }), msg(3, { from: ME })], last_seq: 3, reads: [{ user: BOB, seq: 2 }, { user: cy, seq: 3 }] });
+    assert.deepEqual(c.seenBy(2), ['bob', 'cy']);
+    assert.deepEqual(c.seenBy(3), ['cy']);
+    c.stop();
+  });
+
   test('older pages: asked before the oldest we have, reported as older, until has_more is false', async (t) => {
     const { c, ws } = online(t, { rev: 60, history: Array.from({ length: 50 }, (_, i) => msg(11 + i)), last_seq: 60 });
     assert.equal(c.hasOlder, true);

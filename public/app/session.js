@@ -97,14 +97,9 @@ export function join({ name, room }) {
   ui.input.focus();
 }
 
-/**
- * The others' read positions as the welcome tells them (`welcome.reads`, rooms under the presence
- * threshold), so "Seen by" is there at once after a reload, not only after the next read mark. Each
- * goes through the client as the read mark it stands for.
- */
-function onWelcomeReads(e) {
+/** A welcome: signed in and online (the others' read positions in it the client takes itself). */
+function onWelcomeReads() {
   signedInOnline();
-  for (const r of e.detail.welcome.reads ?? []) if (r?.user && typeof r.seq === 'number') client.onRead({ user: r.user, seq: r.seq });
 }
 
 export function leave() {

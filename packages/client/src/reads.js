@@ -18,6 +18,9 @@ export const reads = {
       this.unreadBase = { readSeq: f.read_seq, count: f.unread ?? 0, upto: f.last_seq ?? 0 };
     }
     this.emitUnread();
+    // The others' read positions (`welcome.reads`, rooms under the presence threshold): "seen by" is
+    // right at once after a reload, each taken as the read mark it stands for.
+    for (const r of Array.isArray(f.reads) ? f.reads : []) this.onRead(r);
   },
 
   /**
