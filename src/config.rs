@@ -223,7 +223,7 @@ impl Config {
             limits,
             allowed_origins,
             api_token: secret(&lookup, "API_TOKEN"),
-            login_url: login_url(&lookup)?,
+            login_url: http_url(&lookup, "LOGIN_URL")?,
             auth_secret: secret(&lookup, "AUTH_SECRET"),
             rate_limit_exempt: list(&lookup, "RATE_LIMIT_EXEMPT"),
             webhook: webhook(&lookup)?,
@@ -288,15 +288,9 @@ fn list(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Vec<String> {
 /// `WEBHOOK_URL` with its `WEBHOOK_SECRET`: an http(s) URL, and never unsigned (a receiver could not
 /// tell our events from anybody's).
 fn webhook(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhook>, Problem> {
-    let Some(url) = secret(lookup, "WEBHOOK_URL").map(|u| u.trim().to_string()) else {
+    let Some(url) = http_url(lookup, "WEBHOOK_URL")? else {
         return Ok(None);
     };
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(Problem::new(
-            ErrorCode::BadConfig,
-            format!("WEBHOOK_URL={url:?} is not an http(s) URL"),
-        ));
-    }
     let Some(secret) = secret(lookup, "WEBHOOK_SECRET") else {
         return Err(Problem::new(
             ErrorCode::BadConfig,
@@ -306,15 +300,19 @@ fn webhook(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhook>, 
     Ok(Some(Webhook { url, secret }))
 }
 
-/// `LOGIN_URL`: an http(s) URL, or unset.
-fn login_url(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, Problem> {
-    let Some(url) = secret(lookup, "LOGIN_URL").map(|u| u.trim().to_string()) else {
+/// The knob `key` as an http(s) URL (trimmed), or `None` when unset; anything else (a `javascript:`
+/// URL, a bare host) is a configuration error.
+fn http_url(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+) -> Result<Option<String>, Problem> {
+    let Some(url) = secret(lookup, key).map(|u| u.trim().to_string()) else {
         return Ok(None);
     };
     if !(url.starts_with("https://") || url.starts_with("http://")) {
         return Err(Problem::new(
             ErrorCode::BadConfig,
-            format!("LOGIN_URL={url:?} is not an http(s) URL"),
+            format!("{key}={url:?} is not an http(s) URL"),
         ));
     }
     Ok(Some(url))
