@@ -910,6 +910,9 @@ describe('search', () => {
     ws.receive({ type: 'search_results', id: 'someone-else', results: [{ seq: 9 }], has_more: false });
     ws.receive({ type: 'search_results', id: frame.id, results: [{ seq: 3, snippet: '<mark>café</mark>' }], has_more: true });
     assert.deepEqual(await pending, { results: [{ seq: 3, snippet: '<mark>café</mark>' }], hasMore: true });
+    const windowed = c.search('café');
+    ws.receive({ type: 'search_results', id: JSON.parse(ws.sent.at(-1)).id, results: [], has_more: true, next_before: 41 });
+    assert.deepEqual(await windowed, { results: [], hasMore: true, nextBefore: 41 }, 'where to search on');
 
     const refused = c.search('()');
     ws.receive({ type: 'error', code: 'bad_query', message: 'nothing to search for', id: JSON.parse(ws.sent.at(-1)).id });

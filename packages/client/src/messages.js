@@ -197,6 +197,13 @@ export const messages = {
     const frame = { type: 'search', q };
     if (limit != null) frame.limit = limit;
     if (before != null) frame.before = before;
-    return quiet(this.request(frame).then((f) => ({ results: Array.isArray(f.results) ? f.results : [], hasMore: Boolean(f.has_more) })));
+    // `nextBefore`: the room ranks only its newest matches; this is the `before` that searches on,
+    // present only when there is more to search (a server before ranked windows never sends it).
+    const answer = (f) => ({
+      results: Array.isArray(f.results) ? f.results : [],
+      hasMore: Boolean(f.has_more),
+      ...(typeof f.next_before === 'number' ? { nextBefore: f.next_before } : {}),
+    });
+    return quiet(this.request(frame).then(answer));
   },
 };

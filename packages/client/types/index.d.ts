@@ -132,6 +132,8 @@ export interface SearchAnswer {
   /** Best match first. */
   results: SearchHit[];
   hasMore: boolean;
+  /** The `before` that searches on past the newest matches the room ranked; absent when it covered all. */
+  nextBefore?: number;
 }
 
 /** An unsent message waiting in the outbox (with `error` and `code` once refused). */
