@@ -197,9 +197,27 @@ export async function restartServer(server, { crash = false } = {}) {
   throw lastError;
 }
 
-/** GET a JSON endpoint: { status, body }. */
+/**
+ * A JSON endpoint's answer: { status, body, headers }. A plain read (GET, no signal of the caller's)
+ * is asked again when no answer comes within 30 s: a read changes nothing, so asking twice is safe,
+ * and once, in a CI-like run with 2,400 sockets through `wrangler dev`'s local proxy, one read got no
+ * answer at all until undici gave up after 300 s, while every read before and after it was answered.
+ */
 export async function getJson(url, init) {
-  const res = await fetch(url, init);
+  const read = (init?.method ?? 'GET') === 'GET' && !init?.signal;
+  if (!read) return answerOf(await fetch(url, init));
+  let lastError;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await answerOf(await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) }));
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  throw lastError;
+}
+
+async function answerOf(res) {
   const text = await res.text();
   let body;
   try {
@@ -232,30 +250,12 @@ export async function eventually(fn, timeoutMs = 10_000, what = 'condition') {
   }
 }
 
-/**
- * A GET of one history page, asked again if no answer comes within 30 s. A read changes nothing, so
- * asking twice is safe; and once, in a CI run with 2,400 sockets through `wrangler dev`'s local proxy,
- * one such request got no answer at all until undici gave up after 300 s, while the room went on
- * answering everything else (the next subtests' reads included).
- */
-async function readPage(url) {
-  let lastError;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      return await getJson(url, { signal: AbortSignal.timeout(30_000) });
-    } catch (e) {
-      lastError = e;
-    }
-  }
-  throw lastError;
-}
-
 /** Every stored message of a room, oldest first, read through the paged HTTP API: { messages, lastSeq }. */
 export async function storedMessages(server, room) {
   const all = [];
   let after = 0;
   for (;;) {
-    const page = await readPage(`${server.base}/api/rooms/${room}/messages?after=${after}&limit=1000`);
+    const page = await getJson(`${server.base}/api/rooms/${room}/messages?after=${after}&limit=1000`);
     assert.equal(page.status, 200, `history page after=${after}: ${JSON.stringify(page.body)}`);
     all.push(...page.body.messages);
     if (page.body.messages.length < 1000) return { messages: all, lastSeq: page.body.last_seq };
