@@ -130,9 +130,9 @@ pub enum Framing {
 /// a bot's ids first); else an anonymous sender name's (`n:<name>`, as in protocol v1, so a client
 /// retrying over a new connection, with a new anonymous uid, is still recognised).
 pub fn sender_key(from: &User) -> String {
-    match from.uid.as_deref() {
-        Some(uid) if !identity::is_anonymous(uid) => format!("u:{uid}"),
-        _ if from.id == identity::API_CONN_ID => format!("a:{}", from.name),
-        _ => format!("n:{}", from.name),
+    match from.identity() {
+        Some(uid) => format!("u:{uid}"),
+        None if from.id == identity::API_CONN_ID => format!("a:{}", from.name),
+        None => format!("n:{}", from.name),
     }
 }

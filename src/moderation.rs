@@ -294,11 +294,10 @@ impl Rules {
         self.identity_required
     }
 
-    /// Whether the author `uid` may speak (send, edit, react, type) under `require_identity`:
-    /// `forbidden` for an anonymous connection while it is in force.
-    pub fn check_identity(&self, uid: Option<&str>) -> Result<(), Problem> {
-        let anonymous = uid.is_none_or(identity::is_anonymous);
-        if self.identity_required && anonymous {
+    /// Whether `who` may speak (send, edit, react, type) under `require_identity`: `forbidden` for a
+    /// connection without an identity ([`User::identity`]) while it is in force.
+    fn check_identity(&self, who: &User) -> Result<(), Problem> {
+        if self.identity_required && who.identity().is_none() {
             return Err(Problem::new(
                 ErrorCode::Forbidden,
                 "this room lets only people with a key= or a signed token speak; you may read",
@@ -316,11 +315,11 @@ impl Rules {
         self.slow_ms / 1000
     }
 
-    /// Whether author `uid` may speak now (send, edit, react, type): `forbidden` for an anonymous
+    /// Whether `who` may speak now (send, edit, react, type): `forbidden` for an anonymous
     /// connection under `require_identity`, `muted` for a muted author.
-    pub fn check_speaking(&self, uid: Option<&str>, now_ms: u64) -> Result<(), Problem> {
-        self.check_identity(uid)?;
-        self.check_not_muted(uid, now_ms)
+    pub fn check_speaking(&self, who: &User, now_ms: u64) -> Result<(), Problem> {
+        self.check_identity(who)?;
+        self.check_not_muted(who.uid.as_deref(), now_ms)
     }
 
     /// Whether author `uid` may change anything (a message, an edit, a reaction) now: `muted` with

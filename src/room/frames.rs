@@ -159,11 +159,7 @@ impl<S: Place> Room<S> {
             // those of anyone who may not speak now (muted, or anonymous where an identity is
             // required): the others must not watch someone type who cannot send.
             ClientFrame::Typing
-                if allowed
-                    && self
-                        .rules
-                        .check_speaking(member.user.uid.as_deref(), now_ms)
-                        .is_ok() =>
+                if allowed && self.rules.check_speaking(&member.user, now_ms).is_ok() =>
             {
                 vec![Effect::Broadcast {
                     except: Some(conn_id.to_string()),

@@ -116,13 +116,16 @@ impl<S: Place> Room<S> {
             return Ok(());
         }
         let until = now_ms.saturating_add(self.limits.address_ban_secs.saturating_mul(1000));
-        let mut tags: Vec<AddressTag> = self
-            .members
-            .values()
-            .filter(|m| m.user.uid.as_deref() == Some(uid))
-            .filter_map(|m| m.address)
-            .collect();
-        tags.dedup();
+        // Several of the author's connections may share an address; each is barred once.
+        let mut tags: Vec<AddressTag> = Vec::new();
+        for m in self.members.values() {
+            match m.address {
+                Some(tag) if m.user.uid.as_deref() == Some(uid) && !tags.contains(&tag) => {
+                    tags.push(tag)
+                }
+                _ => {}
+            }
+        }
         for tag in &tags {
             let ban = AddressBan {
                 tag: *tag,
@@ -147,7 +150,7 @@ pub(super) fn obeys_rules<S>(
 ) -> Result<(), Problem> {
     match op {
         ClientFrame::Message { .. } | ClientFrame::Edit { .. } | ClientFrame::React { .. } => {
-            rules.check_speaking(member.user.uid.as_deref(), now_ms)?;
+            rules.check_speaking(&member.user, now_ms)?;
         }
         _ => return Ok(()),
     }

@@ -13,15 +13,19 @@ impl<S: Place> Room<S> {
         self.expiry_grace_secs = secs;
     }
 
-    /// When connection `conn_id`'s token now expires (a renewal; or restored): `None` never.
+    /// When connection `conn_id`'s token now expires (a renewal): `None` never.
     pub fn set_expiry(&mut self, conn_id: &str, expires: Option<u64>) {
-        let grace = self.expiry_grace_secs;
         if let Some(member) = self.members.get_mut(conn_id) {
             member.expires = expires;
-            if let Some(exp) = expires {
-                let at = exp.saturating_add(grace);
-                self.next_expiry = Some(self.next_expiry.map_or(at, |e| e.min(at)));
-            }
+            self.expires_at(expires);
+        }
+    }
+
+    /// Lowers the kept bound of [`Room::next_expiry`] to a token that expires at `expires`.
+    fn expires_at(&mut self, expires: Option<u64>) {
+        if let Some(exp) = expires {
+            let at = exp.saturating_add(self.expiry_grace_secs);
+            self.next_expiry = Some(self.next_expiry.map_or(at, |e| e.min(at)));
         }
     }
 
@@ -83,13 +87,6 @@ impl<S: Place> Room<S> {
         }
     }
 
-    /// Sets where connection `conn_id` connected from (restored from its attachment after a wake).
-    pub fn set_address(&mut self, conn_id: &str, address: Option<AddressTag>) {
-        if let Some(member) = self.members.get_mut(conn_id) {
-            member.address = address;
-        }
-    }
-
     pub(super) fn is_moderator(&self, conn_id: &str) -> bool {
         self.members
             .get(conn_id)
@@ -104,15 +101,14 @@ impl<S: Place> Room<S> {
             if self.members.contains_key(&user.id) {
                 continue;
             }
-            let id = user.id.clone();
-            self.add(user, kept.framing, socket, now_ms);
-            self.set_role(&id, kept.role);
-            self.set_address(&id, kept.address);
-            self.set_expiry(&id, kept.expires);
+            self.add(user, socket, &kept, now_ms);
         }
     }
 
-    pub(super) fn add(&mut self, user: User, framing: Framing, socket: S, now_ms: u64) {
+    /// Puts a member on the roster with what it joined (or was restored) with: its framing, role,
+    /// address and token expiry.
+    pub(super) fn add(&mut self, user: User, socket: S, kept: &Joining, now_ms: u64) {
+        let framing = kept.framing;
         if framing == Framing::Batch {
             self.batched += 1;
         }
@@ -130,9 +126,9 @@ impl<S: Place> Room<S> {
             user,
             socket,
             framing,
-            role: Role::Member,
-            address: None,
-            expires: None,
+            role: kept.role,
+            address: kept.address,
+            expires: kept.expires,
             bucket: TokenBucket::full(&self.limits.rate, now_ms as f64),
             searches: TokenBucket::full(&self.limits.search, now_ms as f64),
             strikes: 0,
@@ -142,6 +138,7 @@ impl<S: Place> Room<S> {
             // The same id again (a re-join): `add` counted the new one, `forget` takes the old off.
             self.forget(&old);
         }
+        self.expires_at(kept.expires);
     }
 
     /// Takes `conn_id` off the roster.
@@ -309,11 +306,8 @@ impl<S: Place> Room<S> {
             }
             None => (None, 0),
         };
-        self.add(user.clone(), resume.framing, socket, now_ms);
+        self.add(user.clone(), socket, &resume, now_ms);
         let crowded = self.crowded();
-        self.set_role(&user.id, resume.role);
-        self.set_address(&user.id, resume.address);
-        self.set_expiry(&user.id, resume.expires);
         let reads = match crowded {
             true => None,
             false => Some(self.reads_of_others(&user, history)?),
