@@ -39,6 +39,12 @@ fn load_config(env: &Env) -> std::result::Result<Config, Problem> {
     })
 }
 
+/// A runtime failure as the client hears of it: `internal`, with the detail in the log only.
+fn internal(e: impl std::fmt::Display) -> Problem {
+    worker::console_error!("{e}");
+    Problem::new(ErrorCode::Internal, "internal error")
+}
+
 /// A JSON response with `status`.
 fn json_response(body: String, status: u16) -> Result<Response> {
     let headers = Headers::new();

@@ -31,8 +31,8 @@ use super::sequencing;
 use super::store::{Store, INDEX_BATCH};
 use super::webhooks::{self, Hooks};
 use super::{
-    hex, json_response, load_config, now_ms, problem_response, random_bytes, read_attachment,
-    refuse_socket, write_attachment,
+    hex, internal, json_response, load_config, now_ms, problem_response, random_bytes,
+    read_attachment, refuse_socket, write_attachment,
 };
 use crate::access::Join;
 use crate::api::Post;
@@ -539,11 +539,6 @@ fn post_api(inner: &mut Inner, post: Post, now: u64) -> (Result<Response>, Vec<E
         Err(p) => problem_response(&p),
     };
     (response, effects)
-}
-
-fn internal(e: impl std::fmt::Display) -> Problem {
-    worker::console_error!("{e}");
-    Problem::new(crate::error::ErrorCode::Internal, "internal error")
 }
 
 /// Starts what the last event left for tasks of their own: token checks (`auth` frames), webhook

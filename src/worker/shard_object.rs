@@ -19,8 +19,8 @@ use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocket
 
 use super::hop;
 use super::{
-    hex, json_response, now_ms, problem_response, random_bytes, read_attachment, refuse_socket,
-    write_attachment,
+    hex, internal, json_response, now_ms, problem_response, random_bytes, read_attachment,
+    refuse_socket, write_attachment,
 };
 use crate::access::Join;
 use crate::attachment::Attachment;
@@ -503,11 +503,6 @@ fn roster(inner: &ShardInner, records: &mut Records) {
             records.up(&Up::Member { attachment: &json });
         }
     }
-}
-
-fn internal(e: impl std::fmt::Display) -> Problem {
-    worker::console_error!("{e}");
-    Problem::new(ErrorCode::Internal, "internal error")
 }
 
 #[wasm_bindgen]
