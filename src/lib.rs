@@ -49,6 +49,7 @@ pub mod effect;
 pub mod error;
 pub mod history;
 pub mod identity;
+pub mod inbox;
 pub mod jwks;
 pub mod jwt;
 pub mod moderation;
