@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::{self, AddressTag, Key};
+use crate::inbox::dm;
 use crate::jwt::{self, Checked, KeyCheck};
 use crate::query::query_value;
 use crate::session::{Role, Session};
@@ -94,9 +95,37 @@ pub enum Admission {
 /// May these credentials enter `room` (join its socket, read it over HTTP)? `backend_allowed` says
 /// whether the `API_TOKEN` bearer counts (it does for HTTP reads; a socket needs a name, which only a
 /// signed token gives).
+///
+/// A direct message ([`dm::is_dm`]) admits its members by uid, whatever a token's room or `rooms`
+/// claim says: here a token only has to say who its holder is, and the room, which alone knows its
+/// members, checks the uid ([`dm::admits`]). The `API_TOKEN` reads no direct message.
 pub fn may_enter(
     config: &Config,
     room: &RoomName,
+    credentials: &Credentials<'_>,
+    backend_allowed: bool,
+    now_secs: u64,
+) -> Result<Admission, Problem> {
+    if dm::is_dm(room) {
+        return admit(config, None, credentials, false, now_secs);
+    }
+    admit(config, Some(room), credentials, backend_allowed, now_secs)
+}
+
+/// Who these credentials say their holder is, wherever they go (a person's inbox, `POST /api/dms`):
+/// a token for any room will do. Without signed access, [`person`] takes the `key=`.
+pub fn may_identify(
+    config: &Config,
+    credentials: &Credentials<'_>,
+    now_secs: u64,
+) -> Result<Admission, Problem> {
+    admit(config, None, credentials, false, now_secs)
+}
+
+/// [`may_enter`] for `scope` (`None`: any room, for who the holder is).
+fn admit(
+    config: &Config,
+    scope: Option<&RoomName>,
     credentials: &Credentials<'_>,
     backend_allowed: bool,
     now_secs: u64,
@@ -119,7 +148,7 @@ pub fn may_enter(
     })?;
     if jwt::is_jwt(token) {
         return Ok(
-            match jwt::check(token, room, &config.jwt_policy(), now_secs)? {
+            match jwt::check_scoped(token, scope, &config.jwt_policy(), now_secs)? {
                 Checked::Verified(session) => Admission::Ready(Entry::Signed(session)),
                 Checked::NeedsKey(session, key) => Admission::NeedsKey(session, key),
             },
@@ -131,13 +160,68 @@ pub fn may_enter(
             "v1. tokens are not accepted here (no AUTH_SECRET); send a JWT",
         )
     })?;
-    let grant = auth::verify(secret, token, room, now_secs)?;
+    let grant = auth::verify_scoped(secret, token, scope, now_secs)?;
     Ok(Admission::Ready(Entry::Signed(Session {
         uid: identity::uid_of_grant(grant.uid.as_deref(), &grant.name)?,
         name: grant.name,
         role: Role::Member,
         exp: grant.exp,
     })))
+}
+
+/// A person, as their inbox knows them: their uid, and the name they came with (if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub uid: String,
+    pub name: Option<String>,
+}
+
+/// The person an [`Entry`] from [`may_identify`] is: a token's holder, or without signed access the
+/// holder of the `key=` (in the query or the handshake's offer), with the `name=` they give. No
+/// identity — no token, no key, the `API_TOKEN` — is `unauthorized`: an inbox is nobody's but its
+/// person's.
+pub fn person(
+    entry: &Entry,
+    query: &[(String, String)],
+    offer: &Offer<'_>,
+) -> Result<Person, Problem> {
+    match entry {
+        Entry::Signed(session) => Ok(Person {
+            uid: session.uid.clone(),
+            name: Some(session.name.clone()),
+        }),
+        Entry::Open => {
+            let key = query_value(query, "key").or(offer.key).ok_or_else(|| {
+                Problem::new(
+                    ErrorCode::Unauthorized,
+                    "say who you are: key= (or a signed token where the server wants one)",
+                )
+            })?;
+            let name = query_value(query, "name")
+                .map(|n| UserName::parse(n).map(UserName::into_string))
+                .transpose()?;
+            Ok(Person {
+                uid: Key::parse(key)?.uid(),
+                name,
+            })
+        }
+        Entry::Backend => Err(Problem::new(
+            ErrorCode::Unauthorized,
+            "the API token is nobody's: send a person's token or key",
+        )),
+    }
+}
+
+/// The uid of whoever reads a room over HTTP with `entry` (a direct message admits its members
+/// only): a token's holder, or the holder of `key=` in an open deployment; `None` for anybody else.
+pub fn reader(entry: &Entry, query: &[(String, String)]) -> Result<Option<String>, Problem> {
+    match entry {
+        Entry::Signed(session) => Ok(Some(session.uid.clone())),
+        Entry::Open => query_value(query, "key")
+            .map(|k| Key::parse(k).map(|k| k.uid()))
+            .transpose(),
+        Entry::Backend => Ok(None),
+    }
 }
 
 /// A token presented on a live socket (`{"type":"auth"}`), verified into `fresh`, may replace the
@@ -620,5 +704,114 @@ mod tests {
             api_token(&c, None).unwrap_err().code,
             ErrorCode::Unauthorized
         );
+    }
+
+    #[test]
+    fn a_direct_message_asks_only_who_the_holder_is() {
+        let dm_room = crate::inbox::dm::room_of(&["a".to_string(), "b".to_string()]).unwrap();
+        let c = secured();
+        let for_lobby = token("lobby", 100);
+        let creds = Credentials::new(None, &[]);
+        let with_token = Credentials {
+            query_token: Some(&for_lobby),
+            ..creds
+        };
+        assert!(
+            matches!(
+                entry(may_enter(&c, &dm_room, &with_token, false, 50)),
+                Ok(Entry::Signed(_))
+            ),
+            "a token for another room says who its holder is; the room checks the uid"
+        );
+        assert_eq!(
+            entry(may_enter(&c, &room("elsewhere"), &with_token, false, 50)),
+            Err(ErrorCode::Unauthorized),
+            "a room that is not a direct message still asks the token's room"
+        );
+        let api = Credentials {
+            authorization: Some("Bearer api"),
+            ..creds
+        };
+        assert_eq!(
+            entry(may_enter(&c, &dm_room, &api, true, 50)),
+            Err(ErrorCode::Unauthorized),
+            "the API token reads no direct message"
+        );
+        let mut j = jwt_config();
+        j.jwt.secret = Some("jwt-secret".into());
+        let scoped = crate::jwt::tests::hs256(
+            "jwt-secret",
+            &json!({"sub":"ann","exp":500,"rooms":["general"]}),
+        );
+        let with_jwt = Credentials {
+            query_token: Some(&scoped),
+            ..creds
+        };
+        assert!(matches!(
+            entry(may_enter(&j, &dm_room, &with_jwt, false, 100)),
+            Ok(Entry::Signed(_))
+        ));
+        assert_eq!(
+            entry(may_enter(&j, &room("other"), &with_jwt, false, 100)),
+            Err(ErrorCode::Forbidden)
+        );
+    }
+
+    #[test]
+    fn a_person_is_a_token_holder_or_a_key_holder_and_nobody_else() {
+        let c = secured();
+        let t = token("lobby", 100);
+        let creds = Credentials::new(None, &[]);
+        let signed = entry(may_identify(
+            &c,
+            &Credentials {
+                query_token: Some(&t),
+                ..creds
+            },
+            50,
+        ))
+        .unwrap();
+        let p = person(
+            &signed,
+            &q(&[("key", "0123456789abcdef-ann")]),
+            &Offer::default(),
+        )
+        .unwrap();
+        assert_eq!(p.uid, identity::uid_of_grant(None, "signed-ann").unwrap());
+        assert_eq!(p.name.as_deref(), Some("signed-ann"));
+        assert_eq!(
+            entry(may_identify(&c, &creds, 50)),
+            Err(ErrorCode::Unauthorized),
+            "no token where the server wants one"
+        );
+        let key = "0123456789abcdef-ann";
+        let open = entry(may_identify(&config(), &creds, 0)).unwrap();
+        let p = person(
+            &open,
+            &q(&[("key", key), ("name", "Ann")]),
+            &Offer::default(),
+        )
+        .unwrap();
+        assert_eq!(p.uid, Key::parse(key).unwrap().uid());
+        assert_eq!(p.name.as_deref(), Some("Ann"));
+        let header = format!("edge-chat, key.{key}");
+        let offered = person(&open, &[], &Offer::parse(Some(&header))).unwrap();
+        assert_eq!(offered.uid, p.uid, "the key may come in the handshake");
+        assert_eq!(
+            person(&open, &[], &Offer::default()).unwrap_err().code,
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(
+            person(&Entry::Backend, &[], &Offer::default())
+                .unwrap_err()
+                .code,
+            ErrorCode::Unauthorized
+        );
+        assert_eq!(
+            reader(&open, &q(&[("key", key)])).unwrap(),
+            Some(p.uid.clone())
+        );
+        assert_eq!(reader(&open, &[]).unwrap(), None);
+        assert_eq!(reader(&Entry::Backend, &[]).unwrap(), None);
     }
 }

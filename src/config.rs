@@ -33,6 +33,10 @@ pub const MAX_ADDRESS_BAN_HOURS: u64 = 30 * 24;
 /// hibernatable sockets per object, so that one object's share of a room's fan-out stays well inside
 /// its single thread (docs/SCALING.md).
 pub const DEFAULT_SHARD_SOCKETS: u32 = 8_000;
+/// Default most members a room tells of every message in their inboxes (`INBOX_PUSH_MAX`); above it,
+/// only the members a message concerns (see [`crate::inbox::notify`]).
+pub const DEFAULT_INBOX_PUSH_MAX: u32 = 500;
+
 /// The most `SHARD_SOCKETS` may be: below the runtime's 32,768 sockets per object.
 pub const MAX_SHARD_SOCKETS: u32 = 32_000;
 
@@ -61,6 +65,9 @@ pub struct Limits {
     /// Seconds a ban also bars the addresses the banned author connected from, in an open room
     /// (`ADDRESS_BAN_HOURS`; 0: bans go by uid only).
     pub address_ban_secs: u64,
+    /// Members up to which a room tells every member's inbox of every change (`INBOX_PUSH_MAX`);
+    /// above it, only the members a change concerns.
+    pub inbox_push_max: u32,
 }
 
 impl Default for Limits {
@@ -78,6 +85,7 @@ impl Default for Limits {
             silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
             shard_sockets: DEFAULT_SHARD_SOCKETS,
             address_ban_secs: DEFAULT_ADDRESS_BAN_HOURS * 3600,
+            inbox_push_max: DEFAULT_INBOX_PUSH_MAX,
         }
     }
 }
@@ -214,6 +222,13 @@ impl Config {
             )?
             .min(MAX_ADDRESS_BAN_HOURS as f64) as u64
                 * 3600,
+            inbox_push_max: number(
+                &lookup,
+                "INBOX_PUSH_MAX",
+                defaults.inbox_push_max.into(),
+                0.0,
+                true,
+            )? as u32,
         };
         let allowed_origins = list(&lookup, "ALLOWED_ORIGINS")
             .into_iter()

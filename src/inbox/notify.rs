@@ -34,6 +34,8 @@ pub enum Note {
     Own(String),
     /// The room grew past `INBOX_PUSH_MAX`: tell every member once.
     Grew,
+    /// This person is a member no more (a moderator banned them): their entry goes.
+    Gone(String),
 }
 
 /// Who the room is, for a round: the members it may list in full, or too many to.
@@ -56,6 +58,8 @@ pub struct Notifier {
     last_round: Option<u64>,
     /// Presence not yet told: uid → whether they now have a socket here (the latest word wins).
     here: BTreeMap<String, bool>,
+    /// Members no more, whose inbox is to drop the entry.
+    gone: BTreeSet<String>,
 }
 
 impl Notifier {
@@ -72,6 +76,10 @@ impl Notifier {
                 self.grew = true;
                 self.everyone = true;
             }
+            Note::Gone(uid) => {
+                self.concerned.remove(&uid);
+                self.gone.insert(uid);
+            }
         }
     }
 
@@ -82,7 +90,12 @@ impl Notifier {
 
     /// Whether a round waits.
     pub fn waiting(&self) -> bool {
-        self.everyone || !self.concerned.is_empty()
+        self.everyone || !self.concerned.is_empty() || !self.gone.is_empty()
+    }
+
+    /// Takes the people who are members no more (told at once, each round: there are few).
+    pub fn take_gone(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.gone).into_iter().collect()
     }
 
     /// Whether the next round must list every member (the room grew past the threshold).
@@ -222,6 +235,17 @@ mod tests {
         );
         assert!(n.take_here().is_empty());
         assert!(!n.waiting(), "presence is not a round");
+    }
+
+    #[test]
+    fn a_banned_member_is_told_to_drop_the_entry_and_nothing_else() {
+        let mut n = Notifier::default();
+        n.note(Note::Own("mal".into()));
+        n.note(Note::Gone("mal".into()));
+        assert!(n.waiting());
+        assert_eq!(n.take_gone(), vec!["mal".to_string()]);
+        let still = ["ann".to_string()];
+        assert!(n.take(0, Members::Few(&still)).is_empty());
     }
 
     #[test]

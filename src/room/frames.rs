@@ -262,6 +262,7 @@ impl<S: Place> Room<S> {
         }
         self.last_seq = msg.seq;
         self.rev = msg.rev;
+        self.inbox.note(Note::Room { concerned: vec![] });
         if msg.seq > self.limits.history_limit && msg.seq.is_multiple_of(TRIM_EVERY) {
             history.trim(msg.seq - self.limits.history_limit, self.rev);
         }

@@ -81,6 +81,7 @@ impl<S: Place> Room<S> {
             .edit(&edited, &previous, drop_upto)
             .map_err(storage)?;
         self.rev = rev;
+        self.inbox.note(Note::Room { concerned: vec![] });
         effects.push(updated(&edited));
         self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
         Ok(Some(Accepted {
@@ -134,6 +135,7 @@ impl<S: Place> Room<S> {
         };
         history.delete(&tombstone).map_err(storage)?;
         self.rev = rev;
+        self.inbox.note(Note::Room { concerned: vec![] });
         effects.push(updated(&tombstone));
         self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
         if by_moderator {
@@ -244,6 +246,7 @@ impl<S: Place> Room<S> {
             return Ok(());
         }
         history.set_read_mark(&uid, seq).map_err(storage)?;
+        self.inbox.note(Note::Own(uid.clone()));
         let shown = self.reads_shown.entry(uid).or_default();
         if shown.at_ms == 0 || now_ms >= shown.at_ms + READ_ANNOUNCE_MS {
             shown.at_ms = now_ms;

@@ -46,6 +46,7 @@ use crate::domain::{ChatMessage, User, Version};
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
+use crate::inbox::notify::{Note, Notifier};
 use crate::moderation::{Action, AddressBan, Change, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ClientFrame, ServerFrame};
@@ -57,6 +58,7 @@ use crate::webhook::{self, EventKind, ReactionChange};
 
 mod api;
 mod frames;
+mod inboxes;
 mod living;
 mod moderation;
 mod reads;
@@ -215,6 +217,10 @@ pub struct Room<S> {
     next_expiry: Option<u64>,
     /// Bans, mutes and slow mode in force.
     rules: Rules,
+    /// What waits to be told to the members' inboxes (see [`crate::inbox::notify`]).
+    inbox: Notifier,
+    /// How many sockets each identity has here, so that its inbox hears of the first and the last.
+    identities: HashMap<String, u32>,
 }
 
 #[derive(Debug, Default)]
@@ -255,6 +261,8 @@ impl<S: Place> Room<S> {
             expiry_grace_secs: 0,
             next_expiry: None,
             rules: Rules::default(),
+            inbox: Notifier::default(),
+            identities: HashMap::new(),
         }
     }
 

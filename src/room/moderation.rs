@@ -64,6 +64,8 @@ impl<S: Place> Room<S> {
         self.rules.apply(&action, now_ms);
         if let Action::Ban { uid, .. } = &action {
             self.ban_addresses(uid, history, now_ms)?;
+            // A banned author is a member no more: their inbox drops the room.
+            self.inbox.note(Note::Gone(uid.clone()));
         }
         effects.push(Effect::Broadcast {
             except: None,

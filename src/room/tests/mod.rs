@@ -14,6 +14,7 @@ pub(super) const BOB: &str = "u-bob";
 
 mod api;
 mod frames;
+mod inboxes;
 mod living;
 mod moderation;
 mod reads;
