@@ -11,6 +11,7 @@ use crate::api::{ModerationRequest, Post};
 use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::{self, AddressTag};
+use crate::inbox::dm;
 use crate::search::SearchRequest;
 use crate::session::Role;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
@@ -63,6 +64,21 @@ pub enum RoomCall {
         before: Option<u64>,
         limit: usize,
     },
+    /// Open the direct message between `members` (the Worker made the room's name from them, and
+    /// the room checks it did), asked by `by`, who goes by `name`.
+    OpenDm {
+        room: RoomName,
+        members: Vec<String>,
+        by: String,
+        name: Option<String>,
+    },
+    /// `uid`'s inbox left the room (`DELETE /api/me/rooms/{room}`): stop telling it.
+    Forget { room: RoomName, uid: String },
+    /// `uid`'s entry as the room sees it now (an inbox reads a room that does not tell it every
+    /// change).
+    Entry { room: RoomName, uid: String },
+    /// Whether `uid` has a socket in the room now (an inbox checks what it was told).
+    Here { room: RoomName, uid: String },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -88,7 +104,32 @@ impl RoomCall {
             | RoomCall::Roster { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
-            | RoomCall::ModerationLog { room, .. } => room,
+            | RoomCall::ModerationLog { room, .. }
+            | RoomCall::OpenDm { room, .. }
+            | RoomCall::Forget { room, .. }
+            | RoomCall::Entry { room, .. }
+            | RoomCall::Here { room, .. } => room,
+        }
+    }
+
+    /// Who asks, for a direct message's rule ([`dm::lets`]): `reader` is who reads over HTTP (as
+    /// [`reader_of`] found it).
+    pub fn asker<'a>(&'a self, reader: Option<&'a str>) -> dm::Asker<'a> {
+        match self {
+            RoomCall::Connect { join, .. } => dm::Asker::Person(join.uid.as_deref()),
+            RoomCall::Info { .. }
+            | RoomCall::Messages { .. }
+            | RoomCall::Versions { .. }
+            | RoomCall::Search { .. }
+            | RoomCall::Roster { .. } => dm::Asker::Person(reader),
+            RoomCall::Post { .. } => dm::Asker::Bot,
+            RoomCall::Delete { .. }
+            | RoomCall::Moderate { .. }
+            | RoomCall::ModerationLog { .. } => dm::Asker::Operator,
+            RoomCall::OpenDm { .. }
+            | RoomCall::Forget { .. }
+            | RoomCall::Entry { .. }
+            | RoomCall::Here { .. } => dm::Asker::Internal,
         }
     }
 
@@ -166,6 +207,28 @@ impl RoomCall {
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "moderation", None)
             }
+            RoomCall::OpenDm {
+                members, by, name, ..
+            } => {
+                query.append_pair("uid", by);
+                if let Some(name) = name {
+                    query.append_pair("name", name);
+                }
+                let body = serde_json::to_string(members).unwrap_or_default();
+                ("POST", "dm", Some(body))
+            }
+            RoomCall::Forget { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("POST", "forget", None)
+            }
+            RoomCall::Entry { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("GET", "entry", None)
+            }
+            RoomCall::Here { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("GET", "here", None)
+            }
         };
         CallRequest {
             method,
@@ -184,6 +247,7 @@ impl RoomCall {
         let query = crate::query::query_pairs(raw_query);
         let get = |key: &str| crate::query::query_value(&query, key);
         let room = RoomName::parse(get("room").unwrap_or(""))?;
+        let uid = || identity::check_uid(get("uid").unwrap_or("")).map(str::to_string);
         let call = match (method, path) {
             ("GET", "/connect") => RoomCall::Connect {
                 room,
@@ -242,6 +306,20 @@ impl RoomCall {
                 before: get("before").map(validate::parse_seq).transpose()?,
                 limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
             },
+            ("POST", "/dm") => {
+                let members: Vec<String> = crate::api::parse_body(body.unwrap_or(""))?;
+                RoomCall::OpenDm {
+                    room,
+                    members: dm::members(members)?,
+                    by: uid()?,
+                    name: get("name")
+                        .map(|n| UserName::parse(n).map(UserName::into_string))
+                        .transpose()?,
+                }
+            }
+            ("POST", "/forget") => RoomCall::Forget { room, uid: uid()? },
+            ("GET", "/entry") => RoomCall::Entry { room, uid: uid()? },
+            ("GET", "/here") => RoomCall::Here { room, uid: uid()? },
             _ => {
                 return Err(Problem::new(
                     ErrorCode::NotFound,
@@ -251,6 +329,25 @@ impl RoomCall {
         };
         Ok(call)
     }
+}
+
+/// `request` with who reads (`reader=`): a direct message admits its members only, and only the
+/// room knows them (see [`crate::access::reader`]).
+pub fn read_by(mut request: CallRequest, reader: Option<&str>) -> CallRequest {
+    if let Some(uid) = reader {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("reader", uid);
+        request.url = format!("{}&{}", request.url, query.finish());
+    }
+    request
+}
+
+/// Who reads, as [`read_by`] said it (a checked uid), from the object's raw query.
+pub fn reader_of(raw_query: &str) -> Option<String> {
+    let query = crate::query::query_pairs(raw_query);
+    crate::query::query_value(&query, "reader")
+        .and_then(|uid| identity::check_uid(uid).ok())
+        .map(str::to_string)
 }
 
 /// A history page as the Worker asks for it: `after` defaults to 0, `limit` to
@@ -376,6 +473,76 @@ mod tests {
                 .unwrap()
                 .by(),
             "moderator"
+        );
+    }
+
+    #[test]
+    fn the_calls_of_inboxes_and_direct_messages_survive_the_hop() {
+        let members = vec!["u-ann".to_string(), "u-bob".to_string()];
+        let dm_room = dm::room_of(&members).unwrap();
+        round_trip(RoomCall::OpenDm {
+            room: dm_room.clone(),
+            members: members.clone(),
+            by: "u-ann".into(),
+            name: Some("Ann".into()),
+        });
+        round_trip(RoomCall::OpenDm {
+            room: dm_room,
+            members,
+            by: "u-bob".into(),
+            name: None,
+        });
+        for uid in ["u-ann", "user:42@app"] {
+            round_trip(RoomCall::Forget {
+                room: room("r"),
+                uid: uid.into(),
+            });
+            round_trip(RoomCall::Entry {
+                room: room("r"),
+                uid: uid.into(),
+            });
+            round_trip(RoomCall::Here {
+                room: room("r"),
+                uid: uid.into(),
+            });
+        }
+        // every read is a person's, whoever the token was for
+        let info = RoomCall::Info {
+            room: room("r"),
+            operator: true,
+        };
+        assert_eq!(info.asker(Some("u")), dm::Asker::Person(Some("u")));
+        assert_eq!(info.asker(None), dm::Asker::Person(None));
+        let post = RoomCall::Post {
+            room: room("r"),
+            post: Post::parse(r#"{"name":"bot","text":"hi"}"#).unwrap(),
+        };
+        assert_eq!(post.asker(Some("u")), dm::Asker::Bot);
+        let bad = RoomCall::parse("POST", "/dm", "room=r&uid=a", Some(r#"["a"]"#));
+        assert_eq!(
+            bad.unwrap_err().code,
+            ErrorCode::BadRequest,
+            "one person is no DM"
+        );
+        // who reads rides along with any read, and only a checked uid comes out
+        let read = read_by(
+            RoomCall::Info {
+                room: room("r"),
+                operator: false,
+            }
+            .to_request(),
+            Some("u-ann"),
+        );
+        let query = read.url.split_once('?').unwrap().1;
+        assert_eq!(reader_of(query), Some("u-ann".to_string()));
+        assert_eq!(reader_of("room=r&reader=bad%20uid"), None);
+        assert_eq!(reader_of("room=r"), None);
+        assert_eq!(
+            RoomCall::parse("GET", "/info", query, None),
+            Ok(RoomCall::Info {
+                room: room("r"),
+                operator: false
+            })
         );
     }
 

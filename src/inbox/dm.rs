@@ -124,6 +124,33 @@ pub fn admits(members: Option<&[String]>, uid: Option<&str>) -> Result<(), Probl
     }
 }
 
+/// Who asks a room for something, as a direct message sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asker<'a> {
+    /// A person joining or reading (their uid, `None` if anonymous).
+    Person(Option<&'a str>),
+    /// A bot posting through the HTTP API.
+    Bot,
+    /// The app's backend acting as a moderator (`API_TOKEN`).
+    Operator,
+    /// One of edge-chat's own objects (an inbox, the Worker opening the room).
+    Internal,
+}
+
+/// Whether the direct message with `members` lets `asker` do what it asks: a person only if a member,
+/// no bot ever (a direct message is between people), the operator's moderation (it reads nothing but
+/// the log of actions), and edge-chat's own calls.
+pub fn lets(members: Option<&[String]>, asker: Asker<'_>) -> Result<(), Problem> {
+    match asker {
+        Asker::Person(uid) => admits(members, uid),
+        Asker::Bot => Err(Problem::new(
+            ErrorCode::Forbidden,
+            "a direct message takes no posts through the API",
+        )),
+        Asker::Operator | Asker::Internal => Ok(()),
+    }
+}
+
 /// Whether `members` are the members of `room`: what the room checks before it lets itself be opened
 /// with them (the Worker made the name from them; a hop is not a trust boundary to skip it at).
 pub fn names(room: &RoomName, members: &[String]) -> bool {
@@ -194,6 +221,19 @@ mod tests {
             ErrorCode::Forbidden
         );
         assert_eq!(ErrorCode::Forbidden.close_code(), 4403);
+    }
+
+    #[test]
+    fn people_must_be_members_and_bots_never_get_in() {
+        let set = uids(&["ann", "bob"]);
+        assert!(lets(Some(&set), Asker::Person(Some("bob"))).is_ok());
+        assert!(lets(Some(&set), Asker::Person(Some("cy"))).is_err());
+        assert!(lets(Some(&set), Asker::Bot).is_err());
+        assert!(lets(Some(&set), Asker::Operator).is_ok());
+        assert!(
+            lets(None, Asker::Internal).is_ok(),
+            "opening it is internal"
+        );
     }
 
     #[test]

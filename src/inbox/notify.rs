@@ -38,6 +38,15 @@ pub enum Note {
     Gone(String),
 }
 
+/// A person's presence in the room, as their inbox is told it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Here {
+    /// Their first socket opened, under this name (a member from now on, if they were not).
+    Came(String),
+    /// Their last socket closed.
+    Went,
+}
+
 /// Who the room is, for a round: the members it may list in full, or too many to.
 pub enum Members<'a> {
     /// Up to `INBOX_PUSH_MAX` (or when everyone must be told once): all of them.
@@ -56,8 +65,8 @@ pub struct Notifier {
     /// The room grew past the threshold: the next round lists everyone.
     grew: bool,
     last_round: Option<u64>,
-    /// Presence not yet told: uid → whether they now have a socket here (the latest word wins).
-    here: BTreeMap<String, bool>,
+    /// Presence not yet told, per uid (the latest word wins).
+    here: BTreeMap<String, Here>,
     /// Members no more, whose inbox is to drop the entry.
     gone: BTreeSet<String>,
 }
@@ -83,8 +92,8 @@ impl Notifier {
         }
     }
 
-    /// `uid`'s first socket in the room opened (`true`) or their last one closed (`false`).
-    pub fn here(&mut self, uid: &str, here: bool) {
+    /// `uid`'s first socket in the room opened, or their last one closed.
+    pub fn here(&mut self, uid: &str, here: Here) {
         self.here.insert(uid.to_string(), here);
     }
 
@@ -139,8 +148,8 @@ impl Notifier {
         to.into_iter().collect()
     }
 
-    /// Takes the presence to tell: (uid, has a socket here).
-    pub fn take_here(&mut self) -> Vec<(String, bool)> {
+    /// Takes the presence to tell.
+    pub fn take_here(&mut self) -> Vec<(String, Here)> {
         std::mem::take(&mut self.here).into_iter().collect()
     }
 
@@ -226,12 +235,15 @@ mod tests {
     #[test]
     fn presence_keeps_the_latest_word_per_person() {
         let mut n = Notifier::default();
-        n.here("ann", true);
-        n.here("bob", true);
-        n.here("ann", false);
+        n.here("ann", Here::Came("Ann".into()));
+        n.here("bob", Here::Came("Bob".into()));
+        n.here("ann", Here::Went);
         assert_eq!(
             n.take_here(),
-            vec![("ann".to_string(), false), ("bob".to_string(), true)]
+            vec![
+                ("ann".to_string(), Here::Went),
+                ("bob".to_string(), Here::Came("Bob".into()))
+            ]
         );
         assert!(n.take_here().is_empty());
         assert!(!n.waiting(), "presence is not a round");

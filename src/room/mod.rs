@@ -46,7 +46,7 @@ use crate::domain::{ChatMessage, User, Version};
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
-use crate::inbox::notify::{Note, Notifier};
+use crate::inbox::notify::{Here, Note, Notifier};
 use crate::moderation::{Action, AddressBan, Change, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ClientFrame, ServerFrame};

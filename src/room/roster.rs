@@ -160,7 +160,7 @@ impl<S: Place> Room<S> {
                 *n = n.saturating_sub(1);
                 if *n == 0 {
                     self.identities.remove(uid);
-                    self.inbox.here(uid, false);
+                    self.inbox.here(uid, Here::Went);
                 }
             }
         }
@@ -321,7 +321,7 @@ impl<S: Place> Room<S> {
         self.add(user.clone(), socket, &resume, now_ms);
         if let Some(uid) = user.identity() {
             if self.identities.get(uid) == Some(&1) {
-                self.inbox.here(uid, true);
+                self.inbox.here(uid, Here::Came(user.name.clone()));
             }
         }
         let crowded = self.crowded();

@@ -8,12 +8,16 @@
 //! Everything here carries out decisions made in `routes`, `access`, `call`, `room`, `shard` and
 //! `config`.
 
+mod cells;
 mod entry;
 mod hop;
+mod inbox_object;
+mod inbox_store;
 mod keys;
 mod links;
 mod object;
 mod renewal;
+mod room_inboxes;
 mod room_object;
 mod room_state;
 mod sequencing;

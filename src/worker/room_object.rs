@@ -24,6 +24,7 @@ use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocket
 use super::hop;
 use super::links::{self, Line, Links};
 use super::renewal;
+use super::room_inboxes::{self, Inboxes};
 use super::room_state::{
     apply, close_expired, flush_now, schedule_alarm, set_timeout, sweep, tick, Inner,
 };
@@ -113,9 +114,11 @@ impl RoomObject {
             }
         }
         room.restore(members, now);
+        room_inboxes::woke(&mut room, &store, rev);
         let inner = Rc::new(RefCell::new(Inner {
             room,
             sequencer: Sequencer::woke(shards),
+            inboxes: Inboxes::new(env.clone(), config.limits.inbox_push_max),
             links: Links::new(env, instance.clone(), shards, rev),
             store,
             hooks,
@@ -234,6 +237,14 @@ impl RoomObject {
             Err(p) => return problem_response(&p),
         };
         self.inner.borrow_mut().room.set_name(call.room().as_str());
+        let reader = crate::call::reader_of(target.query);
+        if let Err(p) = room_inboxes::admit(&mut *self.inner.borrow_mut(), &call, reader.as_deref())
+        {
+            return match call {
+                RoomCall::Connect { .. } => refuse_socket(&p),
+                _ => problem_response(&p),
+            };
+        }
         if matches!(call, RoomCall::Connect { .. }) {
             self.await_rosters().await;
         }
@@ -243,6 +254,9 @@ impl RoomObject {
     /// A call from the Worker, and the effects it leaves for [`RoomObject::turn`] to carry out.
     fn call(&self, inner: &mut Inner, call: RoomCall, now: u64) -> (Result<Response>, Vec<Effect>) {
         let mut effects = Vec::new();
+        if let Some(answer) = room_inboxes::answer(inner, &call, now) {
+            return (answer, effects);
+        }
         let response = match call {
             RoomCall::Connect { room, join } => match sequencing::place(inner, &room, now) {
                 Ok(Placed::Here) => match self.open_socket(inner, join, now) {
@@ -333,6 +347,14 @@ impl RoomObject {
                     Err(p) => problem_response(&p),
                 }
             }
+            // Answered by `room_inboxes::answer` above.
+            RoomCall::OpenDm { .. }
+            | RoomCall::Forget { .. }
+            | RoomCall::Entry { .. }
+            | RoomCall::Here { .. } => problem_response(&Problem::new(
+                crate::error::ErrorCode::Internal,
+                "an inbox call went astray",
+            )),
         };
         (response, effects)
     }
@@ -547,6 +569,7 @@ fn start_tasks(shared: &Rc<RefCell<Inner>>) {
     start_renewals(shared);
     webhooks::start(shared);
     links::start(shared);
+    room_inboxes::start(shared);
 }
 
 /// Starts a verification task for every `auth` frame the last event produced: the token is checked

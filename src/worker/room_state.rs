@@ -9,6 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use super::links::{self, Line, Links};
 use super::now_ms;
+use super::room_inboxes::{Inboxes, Rounds};
 use super::store::Store;
 use super::webhooks::{self, Hooks};
 use crate::config::Config;
@@ -53,6 +54,18 @@ pub(super) struct Inner {
     pub(super) config: Rc<Config>,
     /// Shared with the renewal tasks, which set the alarm for a renewed token.
     pub(super) storage: Rc<worker::Storage>,
+    /// Its members' inboxes: who they are, and the rounds that tell them.
+    pub(super) inboxes: Inboxes,
+}
+
+impl Rounds for Inner {
+    fn parts(&mut self) -> (&mut Room<Line>, &Store, &mut Inboxes) {
+        (&mut self.room, &self.store, &mut self.inboxes)
+    }
+
+    fn wake(&mut self, after_ms: u64) {
+        apply(self, vec![Effect::Wake { after_ms }]);
+    }
 }
 
 impl links::Sequencing for Inner {

@@ -10,6 +10,8 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
+use super::cells::{int, opt_int, Cells};
+
 use crate::domain::{sender_key, ChatMessage, Reactions, User, Version};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
@@ -114,6 +116,10 @@ const MIGRATIONS: &[&str] = &[
     // was connected from, until when, and which uid's ban barred them (its unban lifts them).
     // `require_identity` lives in `meta` beside slow mode.
     "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
+    // 8: inboxes. The identities whose inbox the room tells (each joined, and has not left it), with
+    // the name they last came with; and a direct message's fixed members (`worker/room_inboxes.rs`).
+    "CREATE TABLE inbox_members (uid TEXT PRIMARY KEY, name TEXT NOT NULL, at INTEGER NOT NULL);
+     CREATE TABLE dm_members (uid TEXT PRIMARY KEY, name TEXT);",
 ];
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
@@ -133,36 +139,7 @@ pub struct Store {
     outbox_wanted: Cell<bool>,
 }
 
-/// One result row, read cell by cell in the order of the query's columns. Rows come from the
-/// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
-/// column-name object per row, and it keeps one small reader in the wasm instead of a serde
-/// deserialiser per row type.
-struct Cells(std::vec::IntoIter<SqlStorageValue>);
-
 impl Cells {
-    fn int(&mut self) -> u64 {
-        self.opt_int().unwrap_or(0)
-    }
-
-    fn opt_int(&mut self) -> Option<u64> {
-        match self.0.next() {
-            Some(SqlStorageValue::Integer(i)) => Some(i.max(0) as u64),
-            Some(SqlStorageValue::Float(f)) => Some(f.max(0.0) as u64),
-            _ => None,
-        }
-    }
-
-    fn text(&mut self) -> String {
-        self.opt_text().unwrap_or_default()
-    }
-
-    fn opt_text(&mut self) -> Option<String> {
-        match self.0.next() {
-            Some(SqlStorageValue::String(s)) => Some(s),
-            _ => None,
-        }
-    }
-
     /// A message, from the cells of [`COLUMNS`].
     fn message(&mut self) -> ChatMessage {
         ChatMessage {
@@ -186,15 +163,6 @@ impl Cells {
             rev: self.int(),
         }
     }
-}
-
-fn int(v: u64) -> SqlStorageValue {
-    // seqs, revs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
-    SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
-}
-
-fn opt_int(v: Option<u64>) -> SqlStorageValue {
-    v.map_or(SqlStorageValue::Null, int)
 }
 
 impl Store {
@@ -319,7 +287,11 @@ impl Store {
 
     /// The rows of `query`, each to be read by position; none in a blank database (nothing was ever
     /// written, and its tables do not exist yet).
-    fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Cells>, String> {
+    pub(super) fn query(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<Cells>, String> {
         if self.blank.get() {
             return Ok(Vec::new());
         }
@@ -332,7 +304,11 @@ impl Store {
     }
 
     /// The first column of the first row of `query` (0 when there is none).
-    fn number(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<u64, String> {
+    pub(super) fn number(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<u64, String> {
         Ok(self
             .query(query, bindings)?
             .into_iter()
@@ -341,7 +317,7 @@ impl Store {
     }
 
     /// Runs a statement that writes: the first write to a blank database creates the schema first.
-    fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
+    pub(super) fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
         self.ensure_schema()?;
         self.sql
             .exec(query, bindings)

@@ -3,7 +3,7 @@
 //! socket of a person.
 
 use super::*;
-use crate::inbox::notify::Members;
+use crate::inbox::notify::{Here, Members};
 
 fn members() -> Vec<String> {
     vec!["u-ann".to_string(), "u-bob".to_string()]
@@ -109,14 +109,17 @@ fn an_inbox_hears_of_a_persons_first_socket_and_their_last() {
     assert!(r.is_here("u-ann"));
     assert_eq!(
         r.inboxes().take_here(),
-        vec![("u-ann".to_string(), true)],
+        vec![("u-ann".to_string(), Here::Came("ann".into()))],
         "once, and never for the anonymous"
     );
     r.leave("a1", 1);
     assert!(r.inboxes().take_here().is_empty(), "one socket is left");
     r.leave("a2", 2);
     assert!(!r.is_here("u-ann"));
-    assert_eq!(r.inboxes().take_here(), vec![("u-ann".to_string(), false)]);
+    assert_eq!(
+        r.inboxes().take_here(),
+        vec![("u-ann".to_string(), Here::Went)]
+    );
     // a wake's restore is no news
     r.restore([(ann("a3"), (), Joining::default())], 3);
     assert!(r.is_here("u-ann"));
