@@ -43,6 +43,8 @@ pub struct Inboxes {
     count: Option<u64>,
     /// A direct message's members (`Some(None)`: not one, or never opened), read once.
     dm: Option<Option<Vec<Person>>>,
+    /// Updates sent (a diagnostic: `GET /api/rooms/{room}`'s `inboxes.told`).
+    told: u64,
     /// Updates in a row an inbox failed to take (it is tried again up to [`RETRIES`] times).
     failures: std::collections::HashMap<String, u32>,
 }
@@ -68,7 +70,15 @@ impl Inboxes {
             count: None,
             dm: None,
             failures: std::collections::HashMap::new(),
+            told: 0,
         }
+    }
+
+    /// `GET /api/rooms/{room}`'s `inboxes`: how many members the room tells, whether it tells them
+    /// every change, and how many updates it has sent since it woke.
+    pub fn figures(&mut self, store: &Store) -> serde_json::Value {
+        let members = self.count(store).unwrap_or(0);
+        json!({"members": members, "every_change": members <= self.max, "told": self.told})
     }
 
     fn count(&mut self, store: &Store) -> std::result::Result<u64, String> {
@@ -427,6 +437,7 @@ fn prepare<T: Rounds>(
             .map_err(|p| p.message)?;
         update.dm = partners(inboxes.people(store), &uid);
         tells.push(Tell::Update(uid, update));
+        inboxes.told += 1;
     }
     Ok((tells, None))
 }

@@ -360,7 +360,7 @@ impl RoomObject {
     }
 
     /// `GET /api/rooms/{room}`: the room's figures, its shards', and (to an operator) its webhooks'.
-    fn info(&self, inner: &Inner, operator: bool) -> Result<Response> {
+    fn info(&self, inner: &mut Inner, operator: bool) -> Result<Response> {
         let mut info = serde_json::to_value(inner.room.info())?;
         info["instance"] = json!(self.instance);
         info["started_at"] = json!(self.started_at);
@@ -377,6 +377,7 @@ impl RoomObject {
         info["commits"] = serde_json::to_value(inner.room.commits())?;
         info["rev"] = json!(inner.room.rev());
         info["storage_bytes"] = json!(self.state.storage().sql().database_size());
+        info["inboxes"] = inner.inboxes.figures(&inner.store);
         // The receiver's failures and last error are the operator's business, not every
         // reader's (the error may name the app's hosts).
         if let (Some(hooks), true) = (&inner.hooks, operator) {
