@@ -5,7 +5,6 @@
 //! access. A room name of the direct-message shape that was never opened admits nobody, so nobody can
 //! take a pair's room before they do (uids are public, and so is the name made from them).
 
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::api::parse_body;
@@ -19,27 +18,21 @@ pub const MAX_MEMBERS: usize = 9;
 pub const ROOM_PREFIX: &str = "dm.";
 const HASH_CHARS: usize = 32;
 
-/// `POST /api/dms`'s body: `{"with":"<uid>"}` or `{"with":["<uid>",…]}`.
-#[derive(Debug, Deserialize)]
-struct Body {
-    with: With,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum With {
-    One(String),
-    Many(Vec<String>),
-}
-
-/// The members of the direct message `opener` asks for in `body`: the opener and everyone it names,
-/// each a checked uid of an identity (never an anonymous one), sorted and without repeats, at least
-/// two people and at most [`MAX_MEMBERS`].
+/// The members of the direct message `opener` asks for in `body` (`{"with":"<uid>"}` or
+/// `{"with":["<uid>",…]}`): the opener and everyone it names, each a checked uid of an identity (never
+/// an anonymous one), sorted and without repeats, at least two people and at most [`MAX_MEMBERS`].
 pub fn members_of_request(opener: &str, body: &str) -> Result<Vec<String>, Problem> {
-    let body: Body = parse_body(body)?;
-    let with = match body.with {
-        With::One(uid) => vec![uid],
-        With::Many(uids) => uids,
+    // Read as a JSON value rather than through an untagged serde enum, whose buffering deserializer
+    // would cost the wasm more than this whole module.
+    let body: serde_json::Value = parse_body(body)?;
+    let with: Vec<String> = match &body["with"] {
+        serde_json::Value::String(uid) => vec![uid.clone()],
+        serde_json::Value::Array(uids) => uids
+            .iter()
+            .map(|u| u.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad("\"with\" lists uids (strings)"))?,
+        _ => return Err(bad("\"with\" is a uid or a list of uids")),
     };
     if with.len() >= MAX_MEMBERS {
         return Err(bad(format!(

@@ -144,7 +144,7 @@ async fn handle(
         Route::MintToken => mint_token(req, config).await,
         Route::InboxSocket => inbox_socket(req, url, config, env).await,
         Route::Inbox => {
-            inbox(req, url, config, env, |person, _| {
+            inbox(req, url, config, env, &|person, _| {
                 Ok(InboxCall::Read {
                     uid: person.uid,
                     name: person.name,
@@ -153,7 +153,7 @@ async fn handle(
             .await
         }
         Route::LeaveRoom(room) => {
-            inbox(req, url, config, env, |person, _| {
+            inbox(req, url, config, env, &|person, _| {
                 Ok(InboxCall::Leave {
                     uid: person.uid,
                     room: room.clone(),
@@ -162,7 +162,7 @@ async fn handle(
             .await
         }
         Route::MuteRoom(room) => {
-            inbox(req, url, config, env, |person, body| {
+            inbox(req, url, config, env, &|person, body| {
                 Ok(InboxCall::Mute {
                     uid: person.uid,
                     room: room.clone(),
@@ -531,7 +531,8 @@ async fn inbox(
     url: &Target<'_>,
     config: &Config,
     env: &Env,
-    call: impl Fn(Person, &str) -> std::result::Result<InboxCall, Problem>,
+    // `dyn`: one copy of this function (and its future) for the three endpoints.
+    call: &dyn Fn(Person, &str) -> std::result::Result<InboxCall, Problem>,
 ) -> Result<Response> {
     let offer = Offer::default();
     let checked = async {
