@@ -10,6 +10,7 @@ import { announce, button, ui } from './dom.js';
 import { renderUnread, schedule } from './list.js';
 import { onModeration, renderRules } from './moderation.js';
 import { onJoin, onLeave, renderRoster, renderTyping } from './roster.js';
+import { render as renderSidebar, renderTitle, startInbox } from './sidebar.js';
 import { closeSearch } from './search.js';
 import { currentToken, goSignIn, justSignedIn, loginUrl, signedInGetToken, signedInOnline, tokenName } from './signin.js';
 import { client, items, setClient, versionsCache, versionsOpen, view } from './state.js';
@@ -94,6 +95,9 @@ export function join({ name, room }) {
   client.addEventListener('moderation', onModeration);
   client.addEventListener('rules', renderRules);
   client.start();
+  // One inbox socket beside the room's: the badges of every other room (sidebar.js).
+  startInbox(name);
+  renderSidebar();
   ui.input.focus();
 }
 
@@ -116,7 +120,8 @@ function showJoinForm() {
   ui.roomTitle.hidden = true;
   ui.roomActions.hidden = true;
   ui.joinView.hidden = false;
-  document.title = 'edge-chat';
+  renderSidebar();
+  renderTitle();
   renderStatus();
 }
 
