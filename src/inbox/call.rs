@@ -30,11 +30,13 @@ pub enum InboxCall {
     },
     /// A room's update of the person's entry (room → inbox).
     Update { uid: String, update: Update },
-    /// Whether the person has a socket in `room` (room → inbox: their first opened, or last closed).
+    /// Whether the person has a socket in `room` (room → inbox: their first opened, under `name`, or
+    /// their last closed).
     Here {
         uid: String,
         room: RoomName,
         here: bool,
+        name: Option<String>,
     },
     /// A direct-message partner's online state (inbox → inbox).
     Partner { uid: String, seen: Seen },
@@ -93,9 +95,14 @@ impl InboxCall {
                 ("POST", "mute", None)
             }
             InboxCall::Update { update, .. } => ("POST", "update", json(update)),
-            InboxCall::Here { room, here, .. } => {
+            InboxCall::Here {
+                room, here, name, ..
+            } => {
                 query.append_pair("room", room.as_str());
                 query.append_pair("here", if *here { "1" } else { "0" });
+                if let Some(name) = name {
+                    query.append_pair("name", name);
+                }
                 ("POST", "here", None)
             }
             InboxCall::Partner { seen, .. } => ("POST", "partner", json(seen)),
@@ -151,6 +158,7 @@ impl InboxCall {
                 uid,
                 room: room()?,
                 here: flag("here")?,
+                name: name()?,
             },
             ("POST", "/partner") => {
                 let seen: Seen = parse_body(body)?;
@@ -246,8 +254,15 @@ mod tests {
         });
         round_trip(InboxCall::Here {
             uid: uid.clone(),
-            room,
+            room: room.clone(),
             here: false,
+            name: None,
+        });
+        round_trip(InboxCall::Here {
+            uid: uid.clone(),
+            room,
+            here: true,
+            name: Some("Zoë".into()),
         });
         round_trip(InboxCall::Partner {
             uid: uid.clone(),

@@ -96,14 +96,20 @@ impl InboxObject {
                 let name = inbox.store.name().map_err(storage)?;
                 Ok((json!({ "name": name }).to_string(), 200))
             }),
-            InboxCall::Here { room, here, .. } => inbox
-                .store
-                .set_present(room.as_str(), here)
-                .map_err(storage)
-                .map(|()| {
-                    inbox.presence();
-                    ("{}".to_string(), 200)
-                }),
+            InboxCall::Here {
+                room, here, name, ..
+            } => {
+                // The name the person came into a room with is the one their partners see.
+                inbox.keep_name(name.as_deref());
+                inbox
+                    .store
+                    .set_present(room.as_str(), here)
+                    .map_err(storage)
+                    .map(|()| {
+                        inbox.presence();
+                        ("{}".to_string(), 200)
+                    })
+            }
             InboxCall::Partner { seen, .. } => inbox.partner(&seen).map(|()| ("{}".into(), 200)),
             InboxCall::Online { .. } => {
                 let seen = current(inbox).await;

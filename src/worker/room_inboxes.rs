@@ -328,7 +328,8 @@ fn open_dm<T: Rounds>(
 /// A call the room makes to an inbox after a turn.
 enum Tell {
     Update(String, Update),
-    Here(String, bool),
+    /// The person came (under this name) or went.
+    Here(String, Option<String>),
 }
 
 /// After every event: the inbox work it left — the members it banned, the people who came or went
@@ -401,9 +402,9 @@ fn prepare<T: Rounds>(
                         inboxes.dm = None;
                     }
                 }
-                tells.push(Tell::Here(uid, true));
+                tells.push(Tell::Here(uid, Some(person)));
             }
-            Here::Went => tells.push(Tell::Here(uid, false)),
+            Here::Went => tells.push(Tell::Here(uid, None)),
         }
     }
     if !room.inboxes().waiting() {
@@ -453,7 +454,7 @@ async fn send<T: Rounds + 'static>(shared: &Rc<RefCell<T>>, env: &Env, tell: Tel
                 update,
             },
         ),
-        Tell::Here(uid, here) => {
+        Tell::Here(uid, name) => {
             let room = {
                 let t = &mut *shared.borrow_mut();
                 let (room, _, _) = t.parts();
@@ -462,7 +463,16 @@ async fn send<T: Rounds + 'static>(shared: &Rc<RefCell<T>>, env: &Env, tell: Tel
             let Ok(room) = RoomName::parse(&room) else {
                 return;
             };
-            (uid.clone(), InboxCall::Here { uid, room, here })
+            let here = name.is_some();
+            (
+                uid.clone(),
+                InboxCall::Here {
+                    uid,
+                    room,
+                    here,
+                    name,
+                },
+            )
         }
     };
     let request = call.to_request();
