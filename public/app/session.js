@@ -95,15 +95,16 @@ export function join({ name, room }) {
   client.addEventListener('moderation', onModeration);
   client.addEventListener('rules', renderRules);
   client.start();
-  // One inbox socket beside the room's: the badges of every other room (sidebar.js).
-  startInbox(name);
   renderSidebar();
   ui.input.focus();
 }
 
-/** A welcome: signed in and online (the others' read positions in it the client takes itself). */
+/** A welcome: signed in and online (the others' read positions in it the client takes itself). The
+ * room took the name: the inbox socket opens beside the room's, for the badges of every other room
+ * (sidebar.js). */
 function onWelcomeReads() {
   signedInOnline();
+  startInbox(client.name);
 }
 
 export function leave() {

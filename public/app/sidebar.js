@@ -49,7 +49,10 @@ export function startInbox(name) {
   box.on('removed', render);
   box.on('online', render);
   box.on('totals', renderTitle);
-  box.on('refused', () => side.nav.setAttribute('hidden', ''));
+  box.on('refused', () => {
+    side.nav.hidden = true;
+    side.toggle.hidden = true;
+  });
   box.start();
 }
 
@@ -138,6 +141,7 @@ export function render() {
   if (!box) return;
   const entries = box.entries();
   side.nav.hidden = false;
+  side.toggle.hidden = false;
   side.rooms.replaceChildren(...entries.filter((e) => !e.dm).map(item));
   side.dms.replaceChildren(...entries.filter((e) => e.dm).map(item));
   side.empty.hidden = entries.length > 0;
