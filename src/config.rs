@@ -448,6 +448,7 @@ mod tests {
             ("RATE_PER_SEC", "0.5"),
             ("SEARCH_BURST", "2"),
             ("SEARCH_PER_SEC", "0.25"),
+            ("INBOX_PUSH_MAX", "2"),
             ("ALLOWED_ORIGINS", "https://a.example, https://b.example/ ,"),
             ("API_TOKEN", "t0k"),
             ("AUTH_SECRET", "  "),
@@ -460,6 +461,8 @@ mod tests {
         assert_eq!(c.limits.rate.per_sec, 0.5);
         assert_eq!(c.limits.search.burst, 2.0);
         assert_eq!(c.limits.search.per_sec, 0.25);
+        assert_eq!(c.limits.inbox_push_max, 2);
+        assert_eq!(Limits::default().inbox_push_max, DEFAULT_INBOX_PUSH_MAX);
         assert_eq!(
             c.allowed_origins,
             vec!["https://a.example", "https://b.example"]
