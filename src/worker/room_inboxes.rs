@@ -410,23 +410,24 @@ fn prepare<T: Rounds>(
     if !room.inboxes().waiting() {
         return Ok((tells, None));
     }
+    let count = inboxes.count(store)?;
+    if count == 0 {
+        // Nobody to tell (an anonymous crowd's room): no round, and no timer kept for one.
+        room.inboxes().take(now, Members::Few(&[]));
+        return Ok((tells, None));
+    }
     if let Err(ms) = room.inboxes().due(now) {
         return Ok((tells, Some(ms)));
     }
-    let count = inboxes.count(store)?;
     let big = count > inboxes.max;
-    let to = if count == 0 {
-        room.inboxes().take(now, Members::Few(&[]))
-    } else if !big || room.inboxes().wants_everyone() {
+    let to = if !big || room.inboxes().wants_everyone() {
         let all = store.members(inboxes.max + 1)?;
         room.inboxes().take(now, Members::Few(&all))
     } else {
         let is_member = |uid: &str| matches!(store.member_name(uid), Ok(Some(_)));
         room.inboxes().take(now, Members::Many(&is_member))
     };
-    if count > 0 {
-        store.set_inbox_rev(room.rev())?;
-    }
+    store.set_inbox_rev(room.rev())?;
     if to.is_empty() {
         return Ok((tells, None));
     }
