@@ -421,6 +421,7 @@ mod tests {
                 query: crate::search::SearchQuery::parse("café & \"NEAR(\" run* 100%").unwrap(),
                 before: Some(12),
                 limit: 50,
+                offset: 100,
             },
         });
         round_trip(RoomCall::Roster {

@@ -74,7 +74,8 @@ pub trait History {
     /// Messages after `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
     /// Among the newest [`SEARCH_WINDOW`] messages with `after < seq < before` whose current text
-    /// matches `query`, the best ones first, at most `limit`, each with a snippet of its text: hits
+    /// matches `query`, the best ones first after the first `offset`, at most `limit`, each with a
+    /// snippet of its text: hits
     /// between [`MARK_OPEN`] and [`MARK_CLOSE`], not yet escaped (that is
     /// [`crate::search::snippet_html`]'s job); and when the window was full, its oldest `seq`.
     fn search(
@@ -82,6 +83,7 @@ pub trait History {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String>;
     /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
@@ -313,6 +315,7 @@ impl History for MemoryHistory {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String> {
         self.check()?;
@@ -337,6 +340,7 @@ impl History for MemoryHistory {
             .flatten();
         let hits = window
             .into_iter()
+            .skip(offset)
             .take(limit)
             .map(|m| {
                 let mut snippet = m.text.clone();

@@ -100,13 +100,15 @@ pub enum ServerFrame<'a> {
         messages: &'a [ChatMessage],
         has_more: bool,
     },
-    /// The answer to a `search` frame, best match first, among the newest matches; `next_before`
-    /// (when older messages may match too) is the `before` that searches on from there.
+    /// The answer to a `search` frame, best match first, among the newest matches; `next_offset`
+    /// (when the ranked window holds more) is the `offset` of its next page, `next_before` (when older
+    /// messages may match too) the `before` that searches on from there.
     SearchResults {
         id: Option<&'a str>,
         results: &'a [SearchHit],
         has_more: bool,
         next_before: Option<u64>,
+        next_offset: Option<usize>,
     },
     Join {
         user: &'a User,
@@ -312,6 +314,7 @@ struct RawFrame {
     uid: Option<String>,
     seconds: Option<u64>,
     reason: Option<String>,
+    offset: Option<u64>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -445,6 +448,7 @@ impl RawFrame {
                         query: SearchQuery::parse(&q).map_err(refuse)?,
                         before: frame.before,
                         limit: search::result_limit(frame.limit).map_err(refuse)?,
+                        offset: search::result_offset(frame.offset).map_err(refuse)?,
                     },
                     id,
                 })

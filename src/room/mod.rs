@@ -389,6 +389,7 @@ impl<S: Place> Room<S> {
                         results: &page.results,
                         has_more: page.has_more,
                         next_before: page.next_before,
+                        next_offset: page.next_offset,
                     }
                     .to_json(),
                 });

@@ -49,10 +49,13 @@ impl<S: Place> Room<S> {
                 &request.query,
                 self.oldest_kept_after(),
                 before,
+                request.offset,
                 request.limit + 1,
             )
             .map_err(storage)?;
-        let has_more = hits.len() > request.limit || older.is_some();
+        // The window holds more ranked matches past this page: the next one is at the next offset.
+        let next_offset = (hits.len() > request.limit).then_some(request.offset + request.limit);
+        let has_more = next_offset.is_some() || older.is_some();
         hits.truncate(request.limit);
         let results = hits
             .into_iter()
@@ -65,6 +68,7 @@ impl<S: Place> Room<S> {
             results,
             has_more,
             next_before: older,
+            next_offset,
         })
     }
 

@@ -274,7 +274,7 @@ impl RoomObject {
             RoomCall::Search { request, .. } => match inner.room.search(&inner.store, &request) {
                 Ok(page) => json_response(
                     json!({"results": page.results, "has_more": page.has_more,
-                            "next_before": page.next_before})
+                            "next_before": page.next_before, "next_offset": page.next_offset})
                     .to_string(),
                     200,
                 ),

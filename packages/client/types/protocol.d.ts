@@ -137,6 +137,9 @@ export interface SearchResultsFrame {
   has_more: boolean;
   /** When older messages may match too: the `before` that searches on from where this one stopped. */
   next_before: number | null;
+  /** When the ranked window holds more: the `offset` of its next page (asked with the same `before`).
+   * Absent from servers before it. */
+  next_offset?: number | null;
 }
 
 export interface JoinFrame {
@@ -297,7 +300,7 @@ export type ClientFrame =
   | { type: 'react'; seq: number; emoji: string; on?: boolean; id?: string }
   | { type: 'read'; seq: number }
   | { type: 'history'; before?: number; limit?: number; id?: string }
-  | { type: 'search'; q: string; limit?: number; before?: number; id?: string }
+  | { type: 'search'; q: string; limit?: number; before?: number; offset?: number; id?: string }
   | { type: 'roster'; after?: string; limit?: number; id?: string }
   | { type: 'auth'; token: string; id?: string }
   | { type: 'ban'; uid: string; reason?: string; id?: string }
