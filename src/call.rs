@@ -11,6 +11,7 @@ use crate::api::{ModerationRequest, Post};
 use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::{self, AddressTag};
+use crate::reactors::ReactorsRequest;
 use crate::search::SearchRequest;
 use crate::session::Role;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
@@ -38,6 +39,11 @@ pub enum RoomCall {
         seq: u64,
         before: Option<u32>,
         limit: usize,
+    },
+    /// Who reacted to a message with an emoji (a page of them).
+    Reactors {
+        room: RoomName,
+        request: ReactorsRequest,
     },
     /// A full-text search of the history.
     Search {
@@ -85,6 +91,7 @@ impl RoomCall {
             | RoomCall::Post { room, .. }
             | RoomCall::Versions { room, .. }
             | RoomCall::Search { room, .. }
+            | RoomCall::Reactors { room, .. }
             | RoomCall::Roster { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
@@ -134,6 +141,11 @@ impl RoomCall {
             RoomCall::Search { request, .. } => {
                 request.to_query(&mut query);
                 ("GET", "search", None)
+            }
+            RoomCall::Reactors { request, .. } => {
+                query.append_pair("seq", &request.seq.to_string());
+                request.to_query(&mut query);
+                ("GET", "reactors", None)
             }
             RoomCall::Info { operator, .. } => {
                 if *operator {
@@ -218,6 +230,13 @@ impl RoomCall {
             ("GET", "/search") => RoomCall::Search {
                 room,
                 request: SearchRequest::from_query(&query)?,
+            },
+            ("GET", "/reactors") => RoomCall::Reactors {
+                room,
+                request: ReactorsRequest::from_query(
+                    validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                    &query,
+                )?,
             },
             ("GET", "/roster") => roster_page(room, &query)?,
             ("GET", "/messages") => RoomCall::Messages {
@@ -422,6 +441,15 @@ mod tests {
                 before: Some(12),
                 limit: 50,
                 offset: 100,
+            },
+        });
+        round_trip(RoomCall::Reactors {
+            room: room("r"),
+            request: ReactorsRequest {
+                seq: 9,
+                emoji: "👩🏽‍💻".into(),
+                after: Some("anon:3f9c0d2a7b1e4c55".into()),
+                limit: 7,
             },
         });
         round_trip(RoomCall::Roster {

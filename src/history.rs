@@ -7,7 +7,7 @@
 //! until that commit is durable.
 
 use crate::domain::sender_key;
-use crate::domain::{ChatMessage, Reactions, Version};
+use crate::domain::{ChatMessage, Reactions, Reactor, Version};
 use crate::moderation::{Action, AddressBan};
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
@@ -52,17 +52,27 @@ pub trait History {
     ) -> Result<(), String>;
     /// Replaces a message by its tombstone and erases its earlier versions and its reactions.
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String>;
-    /// Sets (`on`) or clears the reaction `emoji` of author `uid` on message `seq`. When that changed
-    /// anything, the message takes revision `rev` and the new counts are returned; `None` when the
-    /// reaction already was as asked.
+    /// Sets (`on`) or clears the reaction `emoji` of author `uid` (called `name` now) on message `seq`.
+    /// When that changed anything, the message takes revision `rev` and the new counts are returned;
+    /// `None` when the reaction already was as asked.
     fn react(
         &mut self,
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String>;
+    /// Who reacted to message `seq` with `emoji`: up to `limit` of them whose uid sorts after `after`,
+    /// in uid order (the order the store's key holds them in, so a page reads only its own rows).
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String>;
     /// The newest `limit` earlier versions of message `seq` numbered below `before`, newest first (not
     /// the current text).
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String>;
@@ -108,8 +118,8 @@ pub struct MemoryHistory {
     pub messages: Vec<ChatMessage>,
     /// Earlier versions: (seq, version).
     pub versions: Vec<(u64, Version)>,
-    /// Reactions: (seq, emoji, uid).
-    pub reactions: Vec<(u64, String, String)>,
+    /// Reactions: (seq, emoji, uid, name).
+    pub reactions: Vec<(u64, String, String, String)>,
     pub reads: Vec<(String, u64)>,
     /// Messages ever edited, deleted or reacted to (what the store's partial index holds).
     pub changed: std::collections::BTreeSet<u64>,
@@ -139,7 +149,7 @@ impl MemoryHistory {
 
     fn counts(&self, seq: u64) -> Reactions {
         let mut counts = Reactions::new();
-        for (s, emoji, _) in &self.reactions {
+        for (s, emoji, _, _) in &self.reactions {
             if *s == seq {
                 *counts.entry(emoji.clone()).or_default() += 1;
             }
@@ -228,7 +238,7 @@ impl History for MemoryHistory {
         self.check()?;
         let i = self.position(tombstone.seq).ok_or("no such message")?;
         self.versions.retain(|(s, _)| *s != tombstone.seq);
-        self.reactions.retain(|(s, _, _)| *s != tombstone.seq);
+        self.reactions.retain(|(s, _, _, _)| *s != tombstone.seq);
         self.messages[i] = tombstone.clone();
         self.changed.insert(tombstone.seq);
         Ok(())
@@ -239,19 +249,20 @@ impl History for MemoryHistory {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         self.check()?;
         let i = self.position(seq).ok_or("no such message")?;
-        let mine = |r: &(u64, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
+        let mine = |r: &(u64, String, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
         let had = self.reactions.iter().any(mine);
         if had == on {
             return Ok(None);
         }
         if on {
             self.reactions
-                .push((seq, emoji.to_string(), uid.to_string()));
+                .push((seq, emoji.to_string(), uid.to_string(), name.to_string()));
         } else {
             self.reactions.retain(|r| !mine(r));
         }
@@ -260,6 +271,28 @@ impl History for MemoryHistory {
         self.messages[i].rev = rev;
         self.changed.insert(seq);
         Ok(Some(counts))
+    }
+
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        self.check()?;
+        let mut found: Vec<Reactor> = self
+            .reactions
+            .iter()
+            .filter(|(s, e, uid, _)| *s == seq && e == emoji && uid.as_str() > after)
+            .map(|(_, _, uid, name)| Reactor {
+                uid: uid.clone(),
+                name: Some(name.clone()),
+            })
+            .collect();
+        found.sort_by(|a, b| a.uid.cmp(&b.uid));
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
@@ -363,7 +396,7 @@ impl History for MemoryHistory {
     fn trim(&mut self, upto: u64, _rev: u64) {
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
-        self.reactions.retain(|(s, _, _)| *s > upto);
+        self.reactions.retain(|(s, _, _, _)| *s > upto);
     }
 
     fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {

@@ -8,6 +8,7 @@
 
 use crate::domain::ChatMessage;
 use crate::domain::Reactions;
+use crate::domain::Reactor;
 use crate::domain::User;
 
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
 use crate::moderation::{Action, Record};
 use crate::presence::MAX_ROSTER_PAGE;
+use crate::reactors::ReactorsRequest;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
 use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
@@ -134,6 +136,15 @@ pub enum ServerFrame<'a> {
     },
     Typing {
         user: &'a User,
+    },
+    /// Who reacted to message `seq` with `emoji`, answering a `reactors` frame: a page in uid order.
+    Reactors {
+        id: Option<&'a str>,
+        seq: u64,
+        emoji: &'a str,
+        users: &'a [Reactor],
+        /// The `after` for the next page; `None` on the last one.
+        next: Option<&'a str>,
     },
     /// A moderator acted (every connection hears it; a banned or kicked one is then closed).
     Moderation(&'a Record),
@@ -257,6 +268,11 @@ pub enum ClientFrame {
         limit: usize,
         id: Option<String>,
     },
+    /// Who reacted to a message with an emoji (a page of them).
+    Reactors {
+        request: ReactorsRequest,
+        id: Option<String>,
+    },
     /// A fresh token for this connection, before its current one expires.
     Auth {
         token: String,
@@ -287,6 +303,7 @@ impl ClientFrame {
             | ClientFrame::History { id, .. }
             | ClientFrame::Search { id, .. }
             | ClientFrame::Roster { id, .. }
+            | ClientFrame::Reactors { id, .. }
             | ClientFrame::Auth { id, .. }
             | ClientFrame::Moderate { id, .. }
             | ClientFrame::ModerationLog { id, .. } => id.as_deref(),
@@ -453,6 +470,16 @@ impl RawFrame {
                     id,
                 })
             }
+            Some("reactors") => Ok(ClientFrame::Reactors {
+                request: ReactorsRequest::new(
+                    seq(frame.seq)?,
+                    frame.emoji,
+                    frame.after,
+                    frame.limit,
+                )
+                .map_err(refuse)?,
+                id,
+            }),
             Some("roster") => {
                 if let Some(after) = &frame.after {
                     validate::check_roster_cursor(after).map_err(refuse)?;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use edge_chat::config::Limits;
 use edge_chat::delivery;
-use edge_chat::domain::{ChatMessage, User};
+use edge_chat::domain::{ChatMessage, Reactor, User};
 use edge_chat::error::ErrorCode;
 use edge_chat::moderation::{Action, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
@@ -36,6 +36,7 @@ fn server_kind(frame: &ServerFrame<'_>) -> &'static str {
         ServerFrame::Presence { .. } => "presence",
         ServerFrame::Roster { .. } => "roster",
         ServerFrame::Typing { .. } => "typing",
+        ServerFrame::Reactors { .. } => "reactors",
         ServerFrame::Moderation(_) => "moderation",
         ServerFrame::ModerationLog { .. } => "moderation_log",
         ServerFrame::AuthOk { .. } => "auth_ok",
@@ -55,6 +56,7 @@ fn client_kind(frame: &ClientFrame) -> &'static str {
         ClientFrame::History { .. } => "history",
         ClientFrame::Search { .. } => "search",
         ClientFrame::Roster { .. } => "roster",
+        ClientFrame::Reactors { .. } => "reactors",
         ClientFrame::Auth { .. } => "auth",
         ClientFrame::Moderate { action, .. } => action.name(),
         ClientFrame::ModerationLog { .. } => "moderation_log",
@@ -77,6 +79,7 @@ const SERVER_KINDS: &[&str] = &[
     "presence",
     "roster",
     "typing",
+    "reactors",
     "moderation",
     "moderation_log",
     "auth_ok",
@@ -92,6 +95,7 @@ const CLIENT_KINDS: &[&str] = &[
     "history",
     "search",
     "roster",
+    "reactors",
     "auth",
     "ban",
     "unban",
@@ -139,6 +143,17 @@ fn server_samples() -> Vec<(String, Value)> {
         snippet: "<mark>hello</mark>".into(),
     }];
     let counts = BTreeMap::from([("👍".to_string(), 2)]);
+    // One reactor named, one from before names were kept with reactions.
+    let reactors = [
+        Reactor {
+            uid: "Q2hhdC1hdXRob3ItaWQx".into(),
+            name: Some("ann".into()),
+        },
+        Reactor {
+            uid: "bW9kZXJhdG9y".into(),
+            name: None,
+        },
+    ];
     let by = user("5f9c0d2a7b1e4c55", "mo", Some("bW9kZXJhdG9y"));
     let record = Action::parse("mute", Some("anon:9d2e0d2a7b1e4c55".into()), Some(60), None)
         .unwrap()
@@ -233,6 +248,13 @@ fn server_samples() -> Vec<(String, Value)> {
             next: Some("9d2e0d2a7b1e4c55"),
         },
         ServerFrame::Typing { user: &ann },
+        ServerFrame::Reactors {
+            id: Some("w1"),
+            seq: 2,
+            emoji: "👍",
+            users: &reactors,
+            next: Some("Q2hhdC1hdXRob3ItaWQx"),
+        },
         ServerFrame::Moderation(&record),
         ServerFrame::ModerationLog {
             id: Some("l1"),
@@ -283,6 +305,7 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "offset": 20, "id": "s1"}),
         json!({"type": "roster", "after": "3f9c0d2a7b1e4c55", "limit": 100, "id": "o1"}),
         json!({"type": "auth", "token": "v1.abc.def", "id": "a1"}),
+        json!({"type": "reactors", "seq": 3, "emoji": "👍", "after": "Q2hhdC1hdXRob3ItaWQx", "limit": 20, "id": "w1"}),
         json!({"type": "ban", "uid": "anon:9d2e0d2a7b1e4c55", "reason": "spam", "id": "b1"}),
         json!({"type": "unban", "uid": "anon:9d2e0d2a7b1e4c55", "id": "b2"}),
         json!({"type": "kick", "uid": "anon:9d2e0d2a7b1e4c55", "id": "k1"}),

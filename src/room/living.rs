@@ -183,7 +183,10 @@ impl<S: Place> Room<S> {
             ));
         }
         let rev = self.rev + 1;
-        let Some(counts) = history.react(seq, emoji, uid, on, rev).map_err(storage)? else {
+        let Some(counts) = history
+            .react(seq, emoji, uid, &from.name, on, rev)
+            .map_err(storage)?
+        else {
             return Ok(Some(Accepted {
                 seq,
                 ts: now_ms,

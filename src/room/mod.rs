@@ -42,7 +42,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use crate::config::Limits;
-use crate::domain::{ChatMessage, User, Version};
+use crate::domain::{ChatMessage, Reactor, User, Version};
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
@@ -50,6 +50,7 @@ use crate::moderation::{Action, AddressBan, Change, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ClientFrame, ServerFrame};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
+use crate::reactors::ReactorsRequest;
 use crate::search::{snippet_html, Found, SearchHit, SearchPage, SearchRequest};
 use crate::session::Role;
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
@@ -390,6 +391,21 @@ impl<S: Place> Room<S> {
                         has_more: page.has_more,
                         next_before: page.next_before,
                         next_offset: page.next_offset,
+                    }
+                    .to_json(),
+                });
+                Ok(None)
+            }
+            ClientFrame::Reactors { request, id } => {
+                let (users, next) = self.reactors(history, &request)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame: ServerFrame::Reactors {
+                        id: id.as_deref(),
+                        seq: request.seq,
+                        emoji: &request.emoji,
+                        users: &users,
+                        next: next.as_deref(),
                     }
                     .to_json(),
                 });

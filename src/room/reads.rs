@@ -72,6 +72,29 @@ impl<S: Place> Room<S> {
         })
     }
 
+    /// Who reacted to a message with an emoji (the `reactors` frame and `GET …/reactions` alike): a
+    /// page in uid order, and the `after` of the next page when there is one. `not_found` for a
+    /// message that is not there (a deleted one has no reactions left); the same read rights as the
+    /// history, checked before the room is asked.
+    pub fn reactors(
+        &self,
+        history: &dyn History,
+        request: &ReactorsRequest,
+    ) -> Result<(Vec<Reactor>, Option<String>), Problem> {
+        self.live_message(history, request.seq)?;
+        let after = request.after.as_deref().unwrap_or("");
+        let mut users = history
+            .reactors(request.seq, &request.emoji, after, request.limit + 1)
+            .map_err(storage)?;
+        let next = if users.len() > request.limit {
+            users.truncate(request.limit);
+            users.last().map(|u| u.uid.clone())
+        } else {
+            None
+        };
+        Ok((users, next))
+    }
+
     /// A page of the texts message `seq` has had: the newest `limit` numbered below `before` (default:
     /// all, the current text included), oldest first, the current one last; whether it is deleted
     /// (no versions are left then); and the `before` of the next, older page if there is one.

@@ -18,6 +18,7 @@ use crate::call::{self, RoomCall};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::AddressTag;
+use crate::reactors::ReactorsRequest;
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
 use crate::shard;
@@ -99,6 +100,19 @@ async fn handle(
             Err(p) => problem_response(&p),
         },
         Route::Search(room) => search(&req, url, room, config, env).await,
+        Route::Reactions(room, seq) => match ReactorsRequest::from_query(seq, &url.query_pairs()) {
+            Ok(request) => {
+                read(
+                    &req,
+                    url,
+                    RoomCall::Reactors { room, request }.into(),
+                    config,
+                    env,
+                )
+                .await
+            }
+            Err(p) => problem_response(&p),
+        },
         Route::DeleteMessage(room, seq) => {
             moderate(req, config, env, &|_| {
                 Ok(RoomCall::Delete {

@@ -280,6 +280,14 @@ impl RoomObject {
                 ),
                 Err(p) => problem_response(&p),
             },
+            RoomCall::Reactors { request, .. } => match inner.room.reactors(&inner.store, &request) {
+                Ok((users, next)) => json_response(
+                    json!({"seq": request.seq, "emoji": request.emoji, "users": users, "next": next})
+                        .to_string(),
+                    200,
+                ),
+                Err(p) => problem_response(&p),
+            },
             RoomCall::Roster { after, limit, .. } => {
                 json_response(inner.room.roster(after.as_deref(), limit).to_string(), 200)
             }

@@ -10,7 +10,7 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::domain::{sender_key, ChatMessage, Reactions, User, Version};
+use crate::domain::{sender_key, ChatMessage, Reactions, Reactor, User, Version};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
 use crate::moderation::{Action, AddressBan, Rules, Stored};
@@ -118,6 +118,9 @@ const MIGRATIONS: &[&str] = &[
     // was connected from, until when, and which uid's ban barred them (its unban lifts them).
     // `require_identity` lives in `meta` beside slow mode.
     "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
+    // 8: who reacted, by name. The name a reactor had when they reacted, so "who reacted" can be shown
+    // without looking anybody up (NULL for the reactions stored before).
+    "ALTER TABLE reactions ADD COLUMN name TEXT;",
 ];
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
@@ -505,14 +508,15 @@ impl History for Store {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         let key = vec![int(seq), emoji.into(), uid.into()];
         let changed = if on {
             self.run(
-                "INSERT OR IGNORE INTO reactions (seq, emoji, uid) VALUES (?, ?, ?)",
-                key,
+                "INSERT OR IGNORE INTO reactions (seq, emoji, uid, name) VALUES (?, ?, ?, ?)",
+                vec![int(seq), emoji.into(), uid.into(), name.into()],
             )?
         } else {
             self.run(
@@ -538,6 +542,27 @@ impl History for Store {
             vec![json.as_str().into(), int(rev), int(seq)],
         )?;
         Ok(Some(counts))
+    }
+
+    /// A walk of the key (seq, emoji, uid) from `after`: `limit` rows read, however many reacted.
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        Ok(self
+            .query(
+                "SELECT uid, name FROM reactions WHERE seq = ? AND emoji = ? AND uid > ? ORDER BY uid LIMIT ?",
+                vec![int(seq), emoji.into(), after.into(), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| Reactor {
+                uid: row.text(),
+                name: row.opt_text(),
+            })
+            .collect())
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {

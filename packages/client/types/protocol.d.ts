@@ -175,6 +175,24 @@ export interface TypingFrame {
   user: User;
 }
 
+/** Somebody who reacted: their uid, and the name they had then (null for a reaction stored before
+ * names were kept with reactions). */
+export interface Reactor {
+  uid: string;
+  name: string | null;
+}
+
+/** Who reacted to message `seq` with `emoji`, answering a `reactors` frame: a page in uid order. */
+export interface ReactorsFrame {
+  type: 'reactors';
+  id: string | null;
+  seq: number;
+  emoji: string;
+  users: Reactor[];
+  /** The `after` of the next page; null on the last one. */
+  next: string | null;
+}
+
 export type ModerationAction =
   | 'ban'
   | 'unban'
@@ -285,6 +303,7 @@ export type ServerFrame =
   | PresenceFrame
   | RosterFrame
   | TypingFrame
+  | ReactorsFrame
   | ModerationFrame
   | ModerationLogFrame
   | AuthOkFrame
@@ -302,6 +321,7 @@ export type ClientFrame =
   | { type: 'history'; before?: number; limit?: number; id?: string }
   | { type: 'search'; q: string; limit?: number; before?: number; offset?: number; id?: string }
   | { type: 'roster'; after?: string; limit?: number; id?: string }
+  | { type: 'reactors'; seq: number; emoji: string; after?: string; limit?: number; id?: string }
   | { type: 'auth'; token: string; id?: string }
   | { type: 'ban'; uid: string; reason?: string; id?: string }
   | { type: 'unban'; uid: string; id?: string }
