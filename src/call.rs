@@ -56,8 +56,12 @@ pub enum RoomCall {
         after: Option<String>,
         limit: usize,
     },
-    /// A moderator's deletion of message `seq` (the API's).
-    Delete { room: RoomName, seq: u64 },
+    /// A moderator's deletion of message `seq` (the API's), with the moderator's reason.
+    Delete {
+        room: RoomName,
+        seq: u64,
+        reason: Option<String>,
+    },
     /// A moderator's action (the API's).
     Moderate {
         room: RoomName,
@@ -166,8 +170,11 @@ impl RoomCall {
                 ("GET", "messages", None)
             }
             RoomCall::Post { post, .. } => ("POST", "post", Some(post.to_json())),
-            RoomCall::Delete { seq, .. } => {
+            RoomCall::Delete { seq, reason, .. } => {
                 query.append_pair("seq", &seq.to_string());
+                if let Some(reason) = reason {
+                    query.append_pair("reason", reason);
+                }
                 ("POST", "delete", None)
             }
             RoomCall::Moderate { request, .. } => ("POST", "moderate", Some(request.to_json())),
@@ -251,6 +258,7 @@ impl RoomCall {
             ("POST", "/delete") => RoomCall::Delete {
                 room,
                 seq: validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                reason: crate::moderation::reason(get("reason").map(str::to_string))?,
             },
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
@@ -371,6 +379,12 @@ mod tests {
         round_trip(RoomCall::Delete {
             room: room("r"),
             seq: 4,
+            reason: None,
+        });
+        round_trip(RoomCall::Delete {
+            room: room("r"),
+            seq: 4,
+            reason: Some("spam & scams".into()),
         });
         round_trip(RoomCall::Moderate {
             room: room("r"),

@@ -50,6 +50,16 @@ pub trait History {
         previous: &Version,
         drop_upto: u32,
     ) -> Result<(), String>;
+    /// The newest `limit` messages of author `uid` that are not deleted, with `floor < seq < below`
+    /// and sent at `since_ms` or later, newest first (what a purge deletes next).
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String>;
     /// Replaces a message by its tombstone and erases its earlier versions and its reactions.
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String>;
     /// Sets (`on`) or clears the reaction `emoji` of author `uid` (called `name` now) on message `seq`.
@@ -232,6 +242,26 @@ impl History for MemoryHistory {
         self.messages[i] = edited.clone();
         self.changed.insert(edited.seq);
         Ok(())
+    }
+
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .rev()
+            .filter(|m| m.seq > floor && m.seq < below && !m.deleted && m.ts >= since_ms)
+            .filter(|m| m.from.uid.as_deref() == Some(uid))
+            .take(limit)
+            .cloned()
+            .collect())
     }
 
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
@@ -417,6 +447,7 @@ impl History for MemoryHistory {
             Action::Unmute { uid } => self.mutes.retain(|(u, _)| u != uid),
             Action::SlowMode { seconds } => self.slow_mode = *seconds,
             Action::Anonymous { allowed } => self.identity_required = !allowed,
+            Action::Purge { .. } => {}
         }
         self.log_moderation(record, now_ms)
     }

@@ -240,8 +240,10 @@ pub enum ClientFrame {
         text: String,
         id: Option<String>,
     },
+    /// A deletion; a moderator deleting someone else's message may say why (`reason`).
     Delete {
         seq: u64,
+        reason: Option<String>,
         id: Option<String>,
     },
     React {
@@ -436,6 +438,7 @@ impl RawFrame {
             }),
             Some("delete") => Ok(ClientFrame::Delete {
                 seq: seq(frame.seq)?,
+                reason: crate::moderation::reason(frame.reason).map_err(refuse)?,
                 id,
             }),
             Some("react") => {
@@ -492,7 +495,7 @@ impl RawFrame {
             }
             Some(
                 kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode"
-                | "require_identity" | "allow_anonymous"),
+                | "require_identity" | "allow_anonymous" | "purge"),
             ) => Ok(ClientFrame::Moderate {
                 action: Action::parse(kind, frame.uid, frame.seconds, frame.reason)
                     .map_err(refuse)?,

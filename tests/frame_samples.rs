@@ -105,6 +105,7 @@ const CLIENT_KINDS: &[&str] = &[
     "slow_mode",
     "require_identity",
     "allow_anonymous",
+    "purge",
     "moderation_log",
 ];
 
@@ -298,7 +299,7 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3}),
         json!({"type": "typing"}),
         json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1"}),
-        json!({"type": "delete", "seq": 3, "id": "d1"}),
+        json!({"type": "delete", "seq": 3, "reason": "off topic", "id": "d1"}),
         json!({"type": "react", "seq": 3, "emoji": "👍", "on": true, "id": "r1"}),
         json!({"type": "read", "seq": 3}),
         json!({"type": "history", "before": 40, "limit": 50, "id": "h1"}),
@@ -314,6 +315,7 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "slow_mode", "seconds": 30, "id": "w1"}),
         json!({"type": "require_identity", "id": "i1"}),
         json!({"type": "allow_anonymous", "id": "i2"}),
+        json!({"type": "purge", "uid": "anon:9d2e0d2a7b1e4c55", "seconds": 3600, "reason": "spam", "id": "p1"}),
         json!({"type": "moderation_log", "before": 12, "limit": 50, "id": "l1"}),
     ];
     frames

@@ -46,7 +46,7 @@ use crate::domain::{ChatMessage, Reactor, User, Version};
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
-use crate::moderation::{Action, AddressBan, Change, Record, Rules};
+use crate::moderation::{Action, AddressBan, Change, Purge, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ClientFrame, ServerFrame};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
@@ -216,6 +216,8 @@ pub struct Room<S> {
     next_expiry: Option<u64>,
     /// Bans, mutes and slow mode in force.
     rules: Rules,
+    /// Purges under way, oldest first: carried out a batch per turn ([`Room::continue_purges`]).
+    purges: Vec<Purge>,
 }
 
 #[derive(Debug, Default)]
@@ -256,6 +258,7 @@ impl<S: Place> Room<S> {
             expiry_grace_secs: 0,
             next_expiry: None,
             rules: Rules::default(),
+            purges: Vec::new(),
         }
     }
 
@@ -334,9 +337,9 @@ impl<S: Place> Room<S> {
             ClientFrame::Edit { seq, text, .. } => {
                 self.edit(&from, seq, text, history, now_ms, effects)
             }
-            ClientFrame::Delete { seq, .. } => {
+            ClientFrame::Delete { seq, reason, .. } => {
                 let moderator = self.is_moderator(conn_id);
-                self.delete(&from, moderator, seq, history, now_ms, effects)
+                self.delete(&from, moderator, seq, reason, history, now_ms, effects)
             }
             ClientFrame::Moderate { action, .. } => {
                 self.require_moderator(conn_id)?;

@@ -114,10 +114,14 @@ async fn handle(
             Err(p) => problem_response(&p),
         },
         Route::DeleteMessage(room, seq) => {
+            // `?reason=`: the moderator's reason, told to everyone with the deletion.
+            let reason =
+                crate::query::query_value(&url.query_pairs(), "reason").map(str::to_string);
             moderate(req, config, env, &|_| {
                 Ok(RoomCall::Delete {
                     room: room.clone(),
                     seq,
+                    reason: crate::moderation::reason(reason.clone())?,
                 })
             })
             .await

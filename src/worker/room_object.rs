@@ -307,9 +307,9 @@ impl RoomObject {
                     Err(p) => problem_response(&p),
                 }
             }
-            RoomCall::Delete { seq, .. } => {
+            RoomCall::Delete { seq, reason, .. } => {
                 let by = User::api(crate::api::DEFAULT_MODERATOR);
-                let (result, done) = inner.room.delete_api(by, seq, &mut inner.store, now);
+                let (result, done) = inner.room.delete_api(by, seq, reason, &mut inner.store, now);
                 effects = done;
                 match result {
                     Ok(done) => json_response(

@@ -483,6 +483,21 @@ impl History for Store {
 
     /// The text and every earlier version are deleted from storage, not hidden: people delete to take
     /// their words back.
+    /// A walk down the primary key from `below`, reading at most the rows between it and `floor`.
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM messages WHERE seq > ? AND seq < ? AND from_uid = ? AND deleted = 0 AND ts >= ? ORDER BY seq DESC LIMIT ?"),
+            vec![int(floor), int(below), uid.into(), int(since_ms), int(limit as u64)],
+        )
+    }
+
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
         self.run(
             "DELETE FROM versions WHERE seq = ?",
@@ -720,6 +735,8 @@ impl History for Store {
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity_required', ?)",
                 vec![int(u64::from(!allowed))],
             ),
+            // A purge's deletions are stored one by one as the room carries it out.
+            Action::Purge { .. } => Ok(0),
         }?;
         self.log_moderation(record, now_ms)
     }

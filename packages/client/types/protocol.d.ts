@@ -202,6 +202,7 @@ export type ModerationAction =
   | 'slow_mode'
   | 'require_identity'
   | 'allow_anonymous'
+  | 'purge'
   | 'delete';
 
 /** A moderator's action as every connection hears it, and as the log keeps it (with `log_id`). */
@@ -315,7 +316,7 @@ export type ClientFrame =
   | { type: 'message'; text: string; id?: string; reply_to?: number }
   | { type: 'typing' }
   | { type: 'edit'; seq: number; text: string; id?: string }
-  | { type: 'delete'; seq: number; id?: string }
+  | { type: 'delete'; seq: number; reason?: string; id?: string }
   | { type: 'react'; seq: number; emoji: string; on?: boolean; id?: string }
   | { type: 'read'; seq: number }
   | { type: 'history'; before?: number; limit?: number; id?: string }
@@ -331,4 +332,5 @@ export type ClientFrame =
   | { type: 'slow_mode'; seconds: number; id?: string }
   | { type: 'require_identity'; id?: string }
   | { type: 'allow_anonymous'; id?: string }
+  | { type: 'purge'; uid: string; seconds: number; reason?: string; id?: string }
   | { type: 'moderation_log'; before?: number; limit?: number; id?: string };
