@@ -535,34 +535,3 @@ describe('the join form', () => {
     assert.deepEqual(errors, []);
   });
 });
-
-describe('the reaction picker', () => {
-  test('beyond the six: found by name, hands in a skin tone, and the recent ones first next time', async () => {
-    const room = uniqueRoom('picker');
-    const { page: ann, errors } = await person('ann', room);
-    await say(ann, 'pick something');
-    const msg = item(ann, 'pick something');
-    await msg.waitFor();
-    const open = async () => {
-      await msg.hover();
-      await msg.getByRole('button', { name: 'React', exact: true }).click();
-      await msg.locator('summary', { hasText: 'More reactions' }).click();
-    };
-    await open();
-    await msg.getByLabel('Find a reaction').fill('fire');
-    assert.equal(await msg.getByRole('group', { name: 'More reactions' }).getByRole('button').count(), 1);
-    await msg.getByRole('button', { name: 'React with fire hot' }).click();
-    await msg.locator('.reaction', { hasText: '🔥 1' }).waitFor();
-    await open();
-    await msg.getByLabel('Skin tone').selectOption('🏽');
-    await msg.getByLabel('Find a reaction').fill('clap');
-    await msg.getByRole('button', { name: 'React with clapping hands' }).click();
-    await msg.locator('.reaction', { hasText: '👏🏽 1' }).waitFor();
-    await msg.hover();
-    await msg.getByRole('button', { name: 'React', exact: true }).click();
-    const recent = msg.getByRole('group', { name: 'Recent reactions' });
-    assert.deepEqual(await recent.getByRole('button').allTextContents(), ['👏🏽', '🔥']);
-    assert.equal(await msg.getByRole('group', { name: 'Pick a reaction' }).getByRole('button').count(), 6, 'the quick six stay');
-    assert.deepEqual(errors, []);
-  });
-});
