@@ -181,11 +181,13 @@ function quote(seq) {
   const said = !original ? 'an earlier message' : original.deleted ? 'message deleted' : excerpt(original.text);
   const b = button('', () => jumpTo(seq), 'quote');
   b.dataset.key = 'quote';
-  if (who) b.append(el('span', 'quote-who', who));
+  // Its name is what it shows, with the words a screen reader needs around it (hidden from sight):
+  // an aria-label would hide the visible text from speech input ("click Bob…").
+  b.append(el('span', 'visually-hidden', 'In reply to '));
+  if (who) b.append(el('span', 'quote-who', who), el('span', 'visually-hidden', ': '));
   const text = el('span', 'quote-text', said);
   text.dir = 'auto';
-  b.append(text);
-  b.setAttribute('aria-label', `In reply to ${who ? `${who}: ` : ''}${said}. Go to that message.`);
+  b.append(text, el('span', 'visually-hidden', '. Go to that message.'));
   return b;
 }
 
