@@ -100,12 +100,14 @@ pub(super) fn flush_now(inner: &mut Inner) {
     apply(inner, effects);
 }
 
-/// The room's own timer ([`Effect::Wake`]): announces what it held back.
+/// The room's own timer ([`Effect::Wake`]): announces what it held back, and carries a purge on by a
+/// batch.
 pub(super) fn tick(inner: &mut Inner) {
     inner.tick_due = false;
     inner.tick_at = None;
     let now = now_ms();
-    let effects = inner.room.tick(now);
+    let mut effects = inner.room.tick(now);
+    effects.extend(inner.room.continue_purges(&mut inner.store, now));
     apply(inner, effects);
     sweep(inner, now);
 }
