@@ -388,7 +388,7 @@ fn inbox_samples() -> Vec<(String, Value)> {
             last_seen: None,
         },
     ];
-    let frames = vec![
+    let frames = [
         InboxFrame::Inbox(Snapshot {
             uid: "bW9kZXJhdG9y",
             name: Some("mo"),
