@@ -15,6 +15,8 @@ const suite = browserSuite();
 const entry = (page, room) => page.locator(`#sidebar li.entry[data-room="${room}"]`);
 /** The unread badge an entry shows ('' when none). */
 const badge = async (page, room) => (await entry(page, room).locator('.badge:not(.mention)').allTextContents()).join('');
+/** What a screen reader hears of an entry's link. */
+const spoken = (page, room) => entry(page, room).locator('a.go').evaluate((a) => a.textContent);
 
 /** Goes to `room` the way a link to it does (the page joins it under the name it knows). */
 async function go(page, room) {
@@ -43,6 +45,7 @@ describe('the sidebar', () => {
     for (const tab of [tab1, tab2]) {
       await eventually(async () => (await badge(tab, rooms[1])) === '1', 10_000, 'a badge of 1 on room two');
       assert.match(await entry(tab, rooms[1]).locator('.preview').textContent(), /bob: news in two/);
+      assert.match(await spoken(tab, rooms[1]), /, 1 unread/, 'the badge said in words');
       await eventually(async () => (await tab.title()).startsWith('(1)'), 5000, 'the title counts it');
     }
     // the first tab opens room two: the badge goes there and in the other tab of the same person
@@ -51,7 +54,7 @@ describe('the sidebar', () => {
     await eventually(async () => (await badge(tab2, rooms[1])) === '', 10_000, 'the other tab to clear the badge');
     await eventually(async () => !(await tab2.title()).startsWith('('), 5000, 'the title to stop counting');
     // a direct message, started from bob's name in the roster of room two
-    await tab1.getByRole('button', { name: 'Send bob a direct message' }).click();
+    await tab1.getByRole('button', { name: 'Message bob' }).click();
     let shown = '';
     await eventually(async () => (shown = await tab1.locator('#room-name').textContent()) === 'bob', 10_000, () => `the DM to be on screen, named for bob: ${shown} ${tab1.url()} ${JSON.stringify(errors)}`);
     const dm = new URL(tab1.url()).hash.match(/room=([^&]+)/)[1];

@@ -53,7 +53,8 @@ export function renderRoster() {
     if (key !== me && isIdentity(user.uid) && client.identified) {
       const dm = el('button', 'link dm', 'Message');
       dm.type = 'button';
-      dm.setAttribute('aria-label', `Send ${user.name} a direct message`);
+      dm.setAttribute('aria-label', `Message ${user.name}`);
+      dm.title = `Send ${user.name} a direct message`;
       dm.addEventListener('click', () => openDm(user.uid, user.name));
       li.append(dm);
     }

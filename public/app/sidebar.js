@@ -106,6 +106,7 @@ function item(entry) {
   if (current) a.setAttribute('aria-current', 'page');
   a.addEventListener('click', () => ui.main.classList.remove('sidebar-open'));
   const head = el('span', 'entry-head');
+  // What the badges and the dot show, said in words for a screen reader (they are hidden from it).
   const spoken = [];
   if (entry.dm) {
     const { dot, words } = presence(entry);
@@ -113,20 +114,25 @@ function item(entry) {
     spoken.push(words);
   }
   head.append(el('bdi', 'entry-name', entryLabel(entry)));
+  const badge = (cls, text) => {
+    const b = el('span', cls, text);
+    b.setAttribute('aria-hidden', 'true');
+    return b;
+  };
   if (entry.mentions > 0) {
-    head.append(el('span', 'badge mention', `@${entry.mentions}`));
+    head.append(badge('badge mention', `@${entry.mentions}`));
     spoken.push(`${entry.mentions} mentioning you`);
   }
   if (entry.unread > 0 && !entry.muted) {
-    head.append(el('span', 'badge', entry.unread > 99 ? '99+' : String(entry.unread)));
+    head.append(badge('badge', entry.unread > 99 ? '99+' : String(entry.unread)));
     spoken.push(`${entry.unread} unread`);
   }
   if (entry.muted) spoken.push('muted');
+  if (spoken.length) head.append(el('span', 'visually-hidden', `, ${spoken.join(', ')}`));
   const preview = el('span', 'preview');
   if (entry.last) preview.append(el('bdi', 'preview-who', entry.last.name), `: ${entry.last.text}`);
   else preview.textContent = 'No messages yet';
   a.append(head, preview);
-  if (spoken.length) a.setAttribute('aria-description', spoken.join(', '));
   const mute = button(entry.muted ? 'Unmute' : 'Mute', () => box.mute(entry.room, !entry.muted).catch(() => {}), 'link entry-action');
   mute.setAttribute('aria-label', `${entry.muted ? 'Unmute' : 'Mute'} ${entryLabel(entry)}`);
   const leave = button('Leave', () => box.leave(entry.room).catch(() => {}), 'link entry-action');
