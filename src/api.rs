@@ -59,7 +59,7 @@ impl Post {
 }
 
 /// A moderator's action through the API (`POST /api/rooms/{room}/moderation`):
-/// `{"action","uid"?,"seconds"?,"reason"?,"by"?}` — `by` names the moderator in the room's log and in
+/// `{"action","uid"?,"seconds"?,"reason"?,"days"?,"by"?}` — `by` names the moderator in the room's log and in
 /// the `moderation` frame (default "moderator").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModerationRequest {
@@ -67,6 +67,9 @@ pub struct ModerationRequest {
     pub uid: Option<String>,
     pub seconds: Option<u64>,
     pub reason: Option<String>,
+    /// `retention`: the room's policy in days (0 keeps everything; absent: the deployment's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u64>,
     pub by: Option<String>,
 }
 
@@ -88,6 +91,7 @@ impl ModerationRequest {
             self.uid.clone(),
             self.seconds,
             self.reason.clone(),
+            self.days,
         )
     }
 

@@ -10,6 +10,7 @@ use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
 use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
+use crate::export::Cursor;
 use crate::identity::{self, AddressTag};
 use crate::search::SearchRequest;
 use crate::session::Role;
@@ -63,6 +64,8 @@ pub enum RoomCall {
         before: Option<u64>,
         limit: usize,
     },
+    /// A page of the room's export, from `cursor`.
+    Export { room: RoomName, cursor: Cursor },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -88,7 +91,8 @@ impl RoomCall {
             | RoomCall::Roster { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
-            | RoomCall::ModerationLog { room, .. } => room,
+            | RoomCall::ModerationLog { room, .. }
+            | RoomCall::Export { room, .. } => room,
         }
     }
 
@@ -166,6 +170,10 @@ impl RoomCall {
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "moderation", None)
             }
+            RoomCall::Export { cursor, .. } => {
+                cursor.to_query(&mut query);
+                ("GET", "export", None)
+            }
         };
         CallRequest {
             method,
@@ -236,6 +244,10 @@ impl RoomCall {
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
                 request: ModerationRequest::parse(body.unwrap_or(""))?,
+            },
+            ("GET", "/export") => RoomCall::Export {
+                room,
+                cursor: Cursor::from_query(&query)?,
             },
             ("GET", "/moderation") => RoomCall::ModerationLog {
                 room,
@@ -369,6 +381,13 @@ mod tests {
             room: room("r"),
             before: None,
             limit: 100,
+        });
+        round_trip(RoomCall::Export {
+            room: room("r"),
+            cursor: Cursor {
+                after: 500,
+                log_after: 7,
+            },
         });
         assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
         assert_eq!(

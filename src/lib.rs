@@ -32,6 +32,9 @@
 //! - [`call`] — every Worker → Durable Object call as one typed value, encoded and parsed.
 //! - [`routes`] — path → route, and the `Origin` check.
 //! - [`webhook`] — events for the app's backend: bodies, signatures, retry and outbox rules.
+//! - [`retention`] — how long a room keeps messages, and which ones a sweep erases.
+//! - [`screening`] — the moderation hook: the question a room asks before storing, the verdicts.
+//! - [`export`] — a room's export: NDJSON lines, their order and the cursor that resumes them.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
 //! Worker's `fetch`), `object.rs` (the Durable Object class: the runtime's handlers once, over the
@@ -47,6 +50,7 @@ pub mod delivery;
 pub mod domain;
 pub mod effect;
 pub mod error;
+pub mod export;
 pub mod history;
 pub mod identity;
 pub mod jwks;
@@ -56,8 +60,10 @@ pub mod presence;
 pub mod protocol;
 pub mod query;
 pub mod rate;
+pub mod retention;
 pub mod room;
 pub mod routes;
+pub mod screening;
 pub mod search;
 pub mod session;
 pub mod shard;

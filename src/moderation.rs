@@ -61,6 +61,12 @@ pub enum Action {
     Anonymous {
         allowed: bool,
     },
+    /// The room's own retention policy (see [`crate::retention`]): `Some(days)` (0 keeps everything),
+    /// or `None` to go back to the deployment's `RETENTION_DAYS`. The room checks it against
+    /// `RETENTION_MAX_DAYS`.
+    Retention {
+        days: Option<u64>,
+    },
 }
 
 impl Action {
@@ -71,6 +77,7 @@ impl Action {
         uid: Option<String>,
         seconds: Option<u64>,
         reason: Option<String>,
+        days: Option<u64>,
     ) -> Result<Action, Problem> {
         let target = || -> Result<String, Problem> {
             let uid = uid
@@ -114,9 +121,18 @@ impl Action {
             },
             "require_identity" => Action::Anonymous { allowed: false },
             "allow_anonymous" => Action::Anonymous { allowed: true },
+            "retention" => match days {
+                Some(d) if d > crate::retention::MAX_DAYS => {
+                    return Err(bad(format!(
+                        "retention lasts at most {} days (0 keeps everything)",
+                        crate::retention::MAX_DAYS
+                    )))
+                }
+                days => Action::Retention { days },
+            },
             other => {
                 return Err(bad(format!(
-                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity or allow_anonymous)"
+                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity, allow_anonymous or retention)"
                 )))
             }
         })
@@ -132,6 +148,7 @@ impl Action {
             Action::SlowMode { .. } => "slow_mode",
             Action::Anonymous { allowed: false } => "require_identity",
             Action::Anonymous { allowed: true } => "allow_anonymous",
+            Action::Retention { .. } => "retention",
         }
     }
 
@@ -143,7 +160,7 @@ impl Action {
             | Action::Kick { uid }
             | Action::Mute { uid, .. }
             | Action::Unmute { uid } => Some(uid),
-            Action::SlowMode { .. } | Action::Anonymous { .. } => None,
+            Action::SlowMode { .. } | Action::Anonymous { .. } | Action::Retention { .. } => None,
         }
     }
 
@@ -160,6 +177,10 @@ impl Action {
             seq: None,
             seconds,
             reason,
+            days: match self {
+                Action::Retention { days } => *days,
+                _ => None,
+            },
             by: by.clone(),
             at,
         }
@@ -181,6 +202,10 @@ pub struct Record {
     pub seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The room's retention set (`retention`; absent: back to the deployment's default; 0: keep
+    /// everything).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<u64>,
     /// The moderator (for the HTTP API: the `by` name given, with the API's connection id).
     pub by: User,
     pub at: u64,
@@ -238,6 +263,8 @@ pub struct Rules {
     mutes: HashMap<String, u64>,
     slow_ms: u64,
     identity_required: bool,
+    /// The room's own retention setting (`None`: the deployment's; `Some(0)`: keep everything).
+    retention_days: Option<u64>,
     /// [`Change::clock`] → when that author last made that kind of change (ms).
     last_change: HashMap<String, u64>,
 }
@@ -251,6 +278,7 @@ pub struct Stored {
     pub mutes: Vec<(String, u64)>,
     pub slow_secs: u64,
     pub identity_required: bool,
+    pub retention_days: Option<u64>,
 }
 
 impl Rules {
@@ -266,6 +294,7 @@ impl Rules {
             mutes: stored.mutes.into_iter().collect(),
             slow_ms: stored.slow_secs.saturating_mul(1000),
             identity_required: stored.identity_required,
+            retention_days: stored.retention_days,
             last_change: HashMap::new(),
         }
     }
@@ -309,6 +338,11 @@ impl Rules {
     /// Until when `uid` is muted (ms), if it is at `now_ms`.
     pub fn muted_until(&self, uid: &str, now_ms: u64) -> Option<u64> {
         self.mutes.get(uid).copied().filter(|&until| until > now_ms)
+    }
+
+    /// The room's own retention setting (`None`: the deployment's default applies).
+    pub fn retention_days(&self) -> Option<u64> {
+        self.retention_days
     }
 
     pub fn slow_mode_secs(&self) -> u64 {
@@ -388,6 +422,7 @@ impl Rules {
             "slow_mode": self.slow_mode_secs(),
             "identity_required": self.identity_required,
             "address_bans": self.address_bans.values().filter(|(_, until)| *until > now_ms).count(),
+            "retention_days": self.retention_days,
         })
     }
 
@@ -416,6 +451,7 @@ impl Rules {
                 }
             }
             Action::Anonymous { allowed } => self.identity_required = !allowed,
+            Action::Retention { days } => self.retention_days = *days,
         }
         // Expired mutes are forgotten whenever anything changes, so the map stays small.
         self.mutes.retain(|_, until| *until > now_ms);
@@ -433,7 +469,7 @@ mod tests {
     const UID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
 
     fn parse(kind: &str, uid: Option<&str>, seconds: Option<u64>) -> Result<Action, Problem> {
-        Action::parse(kind, uid.map(String::from), seconds, None)
+        Action::parse(kind, uid.map(String::from), seconds, None, None)
     }
 
     #[test]
@@ -466,9 +502,9 @@ mod tests {
             assert_eq!(e.code, ErrorCode::BadRequest, "{kind}: {e:?}");
         }
         let long = "x".repeat(MAX_REASON_CHARS + 1);
-        assert!(Action::parse("ban", Some(UID.into()), None, Some(long)).is_err());
+        assert!(Action::parse("ban", Some(UID.into()), None, Some(long), None).is_err());
         assert_eq!(
-            Action::parse("ban", Some(UID.into()), None, Some("  ".into())),
+            Action::parse("ban", Some(UID.into()), None, Some("  ".into()), None),
             Ok(Action::Ban {
                 uid: UID.into(),
                 reason: None

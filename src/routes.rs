@@ -36,6 +36,8 @@ pub enum Route {
     Moderate(RoomName),
     /// `GET /api/rooms/{room}/moderation`: the moderation log and the rules in force.
     ModerationLog(RoomName),
+    /// `GET /api/rooms/{room}/export`: the room's messages and moderation log as NDJSON pages.
+    Export(RoomName),
     /// `GET /api/rooms/{room}/shards/{k}`: one shard's diagnostics.
     ShardInfo(RoomName, u16),
     /// `POST /api/rooms/{room}/shards/{k}/restart`: restart a shard (operators; `API_TOKEN`).
@@ -61,6 +63,7 @@ impl Route {
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
             ["api", "rooms", name, "search"] => (Route::Search(room(name)?), "GET"),
             ["api", "rooms", name, "members"] => (Route::Members(room(name)?), "GET"),
+            ["api", "rooms", name, "export"] => (Route::Export(room(name)?), "GET"),
             ["api", "rooms", name, "messages", seq, "versions"] => (
                 Route::Versions(room(name)?, crate::validate::parse_message_seq(seq)?),
                 "GET",
@@ -257,6 +260,16 @@ mod tests {
         assert_eq!(
             Route::parse("GET", "/api/rooms/x/search"),
             Ok(Route::Search(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/export"),
+            Ok(Route::Export(room("x")))
+        );
+        assert_eq!(
+            Route::parse("DELETE", "/api/rooms/x/export")
+                .unwrap_err()
+                .code,
+            ErrorCode::MethodNotAllowed
         );
         assert_eq!(
             Route::parse("POST", "/api/rooms/x/search")

@@ -106,7 +106,7 @@ pub fn event_body(
 }
 
 /// The JSON body of a moderation event (`member.banned`, `member.unbanned`, `member.kicked`,
-/// `member.muted`, `member.unmuted`, `room.slow_mode`): the record says who did what to whom. Its id
+/// `member.muted`, `member.unmuted`, `room.retention`, `room.slow_mode`): the record says who did what to whom. Its id
 /// names the moderation log entry (`<room>/mod-<n>`), unique in the room like a change's `rev`.
 pub fn moderation_body(room: &str, record: &Record, log_id: u64) -> String {
     let kind = match record.action {
@@ -115,6 +115,7 @@ pub fn moderation_body(room: &str, record: &Record, log_id: u64) -> String {
         "kick" => "member.kicked",
         "mute" => "member.muted",
         "unmute" => "member.unmuted",
+        "retention" => "room.retention",
         _ => "room.slow_mode",
     };
     serde_json::json!({

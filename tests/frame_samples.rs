@@ -16,6 +16,7 @@ use edge_chat::domain::{ChatMessage, User};
 use edge_chat::error::ErrorCode;
 use edge_chat::moderation::{Action, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
+use edge_chat::retention::Retained;
 use edge_chat::search::SearchHit;
 use edge_chat::session::Role;
 use serde_json::{json, Value};
@@ -36,6 +37,7 @@ fn server_kind(frame: &ServerFrame<'_>) -> &'static str {
         ServerFrame::Presence { .. } => "presence",
         ServerFrame::Roster { .. } => "roster",
         ServerFrame::Typing { .. } => "typing",
+        ServerFrame::Expired { .. } => "expired",
         ServerFrame::Moderation(_) => "moderation",
         ServerFrame::ModerationLog { .. } => "moderation_log",
         ServerFrame::AuthOk { .. } => "auth_ok",
@@ -77,6 +79,7 @@ const SERVER_KINDS: &[&str] = &[
     "presence",
     "roster",
     "typing",
+    "expired",
     "moderation",
     "moderation_log",
     "auth_ok",
@@ -101,6 +104,7 @@ const CLIENT_KINDS: &[&str] = &[
     "slow_mode",
     "require_identity",
     "allow_anonymous",
+    "retention",
     "moderation_log",
 ];
 
@@ -140,17 +144,27 @@ fn server_samples() -> Vec<(String, Value)> {
     }];
     let counts = BTreeMap::from([("👍".to_string(), 2)]);
     let by = user("5f9c0d2a7b1e4c55", "mo", Some("bW9kZXJhdG9y"));
-    let record = Action::parse("mute", Some("anon:9d2e0d2a7b1e4c55".into()), Some(60), None)
-        .unwrap()
-        .record(&by, 1_764_080_000_000);
+    let record = Action::parse(
+        "mute",
+        Some("anon:9d2e0d2a7b1e4c55".into()),
+        Some(60),
+        None,
+        None,
+    )
+    .unwrap()
+    .record(&by, 1_764_080_000_000);
     let ban = Action::parse(
         "ban",
         Some("Q2hhdC1hdXRob3ItaWQx".into()),
         None,
         Some("spam".into()),
+        None,
     )
     .unwrap()
     .record(&bot, 1_764_080_000_000);
+    let retention = Action::parse("retention", None, None, None, Some(30))
+        .unwrap()
+        .record(&bot, 1_764_080_000_000);
     let mut rules = Rules::restore(Stored {
         bans: vec!["Q2hhdC1hdXRob3ItaWQx".into()],
         mutes: vec![("anon:9d2e0d2a7b1e4c55".into(), 1_764_080_060_000)],
@@ -184,6 +198,10 @@ fn server_samples() -> Vec<(String, Value)> {
                 user: &anon,
                 seq: 2,
             }]),
+            retention: Some(Retained {
+                days: Some(30),
+                upto: 1,
+            }),
         },
         ServerFrame::Message(&history[0]),
         ServerFrame::Ack {
@@ -191,6 +209,7 @@ fn server_samples() -> Vec<(String, Value)> {
             seq: 4,
             ts: 1_764_080_000_000,
             rev: 14,
+            text: Some("h*llo"),
         },
         ServerFrame::MessageUpdated {
             message: &history[1],
@@ -232,7 +251,9 @@ fn server_samples() -> Vec<(String, Value)> {
             next: Some("9d2e0d2a7b1e4c55"),
         },
         ServerFrame::Typing { user: &ann },
+        ServerFrame::Expired { upto: 1 },
         ServerFrame::Moderation(&record),
+        ServerFrame::Moderation(&retention),
         ServerFrame::ModerationLog {
             id: Some("l1"),
             records: std::slice::from_ref(&log_entry),
@@ -290,6 +311,7 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "slow_mode", "seconds": 30, "id": "w1"}),
         json!({"type": "require_identity", "id": "i1"}),
         json!({"type": "allow_anonymous", "id": "i2"}),
+        json!({"type": "retention", "days": 30, "id": "t1"}),
         json!({"type": "moderation_log", "before": 12, "limit": 50, "id": "l1"}),
     ];
     frames

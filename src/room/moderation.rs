@@ -58,10 +58,17 @@ impl<S: Place> Room<S> {
         now_ms: u64,
         effects: &mut Vec<Effect>,
     ) -> Result<Accepted, Problem> {
+        if let Action::Retention { days: Some(days) } = &action {
+            self.limits.retention.check(*days)?;
+        }
         let record = action.record(by, now_ms);
         let json = serde_json::to_string(&record).unwrap_or_default();
         let log_id = history.moderate(&action, &json, now_ms).map_err(storage)?;
         self.rules.apply(&action, now_ms);
+        if let Action::Retention { .. } = &action {
+            // A stricter policy may make a sweep due at once; a looser one later, or never.
+            self.plan_sweep(history);
+        }
         if let Action::Ban { uid, .. } = &action {
             self.ban_addresses(uid, history, now_ms)?;
         }

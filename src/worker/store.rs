@@ -12,8 +12,8 @@ use worker::{SqlStorage, SqlStorageValue};
 
 use crate::domain::{sender_key, ChatMessage, Reactions, User, Version};
 use crate::history::{Appended, History};
-use crate::identity::AddressTag;
-use crate::moderation::{Action, AddressBan, Rules, Stored};
+use crate::moderation::{Action, AddressBan};
+use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
@@ -114,7 +114,25 @@ const MIGRATIONS: &[&str] = &[
     // was connected from, until when, and which uid's ban barred them (its unban lifts them).
     // `require_identity` lives in `meta` beside slow mode.
     "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
+    // 8: the moderation hook's replacements. For a message stored with the hook's replacement text,
+    // a fingerprint of the text as sent (never the text: it was replaced for a reason), so that a
+    // retry of it is known as the same message (`screening::fingerprint`). Retention (`deleted` = 2:
+    // erased by retention, which also keeps such rows out of `messages_changed`) and its progress
+    // (`meta.expired_upto`) need no schema of their own.
+    "CREATE TABLE screened (seq INTEGER PRIMARY KEY, sent TEXT NOT NULL);",
 ];
+
+/// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
+/// same turn as the change they report so both commit together. The table exists only in rooms of a
+/// deployment with a `WEBHOOK_URL` ([`Store::open_outbox`]); a room without webhooks never pays for it.
+/// `id` is `AUTOINCREMENT` so that it only grows: delivery goes oldest first.
+pub(super) const OUTBOX: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  body       TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts   INTEGER NOT NULL DEFAULT 0
+);";
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
 /// work, so the room's sockets are never kept waiting long; a full 10,000-message room is indexed
@@ -124,27 +142,27 @@ pub const INDEX_BATCH: u64 = 500;
 const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
 
 pub struct Store {
-    sql: SqlStorage,
+    pub(super) sql: SqlStorage,
     /// The database has no schema yet: this room was never written. Reads answer from nothing and
     /// the first write creates the schema ([`Store::run`]), so reading a room name nobody has used
     /// (its info, history, search…) stores nothing; a migrated schema alone is ~98 KB.
-    blank: Cell<bool>,
+    pub(super) blank: Cell<bool>,
     /// The webhook outbox was asked for while the database was blank: created with the schema.
-    outbox_wanted: Cell<bool>,
+    pub(super) outbox_wanted: Cell<bool>,
 }
 
 /// One result row, read cell by cell in the order of the query's columns. Rows come from the
 /// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
 /// column-name object per row, and it keeps one small reader in the wasm instead of a serde
 /// deserialiser per row type.
-struct Cells(std::vec::IntoIter<SqlStorageValue>);
+pub(super) struct Cells(std::vec::IntoIter<SqlStorageValue>);
 
 impl Cells {
-    fn int(&mut self) -> u64 {
+    pub(super) fn int(&mut self) -> u64 {
         self.opt_int().unwrap_or(0)
     }
 
-    fn opt_int(&mut self) -> Option<u64> {
+    pub(super) fn opt_int(&mut self) -> Option<u64> {
         match self.0.next() {
             Some(SqlStorageValue::Integer(i)) => Some(i.max(0) as u64),
             Some(SqlStorageValue::Float(f)) => Some(f.max(0.0) as u64),
@@ -152,11 +170,11 @@ impl Cells {
         }
     }
 
-    fn text(&mut self) -> String {
+    pub(super) fn text(&mut self) -> String {
         self.opt_text().unwrap_or_default()
     }
 
-    fn opt_text(&mut self) -> Option<String> {
+    pub(super) fn opt_text(&mut self) -> Option<String> {
         match self.0.next() {
             Some(SqlStorageValue::String(s)) => Some(s),
             _ => None,
@@ -188,7 +206,7 @@ impl Cells {
     }
 }
 
-fn int(v: u64) -> SqlStorageValue {
+pub(super) fn int(v: u64) -> SqlStorageValue {
     // seqs, revs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
     SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
 }
@@ -319,7 +337,11 @@ impl Store {
 
     /// The rows of `query`, each to be read by position; none in a blank database (nothing was ever
     /// written, and its tables do not exist yet).
-    fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Cells>, String> {
+    pub(super) fn query(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<Cells>, String> {
         if self.blank.get() {
             return Ok(Vec::new());
         }
@@ -332,7 +354,11 @@ impl Store {
     }
 
     /// The first column of the first row of `query` (0 when there is none).
-    fn number(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<u64, String> {
+    pub(super) fn number(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<u64, String> {
         Ok(self
             .query(query, bindings)?
             .into_iter()
@@ -341,7 +367,7 @@ impl Store {
     }
 
     /// Runs a statement that writes: the first write to a blank database creates the schema first.
-    fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
+    pub(super) fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
         self.ensure_schema()?;
         self.sql
             .exec(query, bindings)
@@ -395,20 +421,42 @@ impl History for Store {
         if written > 0 {
             return Ok(Appended::Stored);
         }
-        m.id.as_deref()
-            .and_then(|id| self.find_by_client_id(&sender, id))
-            .map(|earlier| {
-                if earlier.text == m.text {
-                    Appended::Duplicate {
-                        seq: earlier.seq,
-                        ts: earlier.ts,
-                        rev: earlier.rev,
-                    }
-                } else {
-                    Appended::Conflict
-                }
-            })
+        self.lookup(m)?
             .ok_or_else(|| format!("seq {} was not stored", m.seq))
+    }
+
+    /// Only a message with a client id can be known; the same text is a retry, and so is the text
+    /// the hook replaced (its fingerprint in `screened`); another text is a conflict.
+    fn lookup(&self, m: &ChatMessage) -> Result<Option<Appended>, String> {
+        let Some(earlier) =
+            m.id.as_deref()
+                .and_then(|id| self.find_by_client_id(&sender_key(&m.from), id))
+        else {
+            return Ok(None);
+        };
+        let replaced = || {
+            self.number(
+                "SELECT COUNT(*) FROM screened WHERE seq = ? AND sent = ?",
+                vec![int(earlier.seq), fingerprint(&m.text).into()],
+            ) == Ok(1)
+        };
+        Ok(Some(if earlier.text == m.text || replaced() {
+            Appended::Duplicate {
+                seq: earlier.seq,
+                ts: earlier.ts,
+                rev: earlier.rev,
+            }
+        } else {
+            Appended::Conflict
+        }))
+    }
+
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String> {
+        self.run(
+            "INSERT OR REPLACE INTO screened (seq, sent) VALUES (?, ?)",
+            vec![int(seq), fingerprint.into()],
+        )
+        .map(drop)
     }
 
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String> {
@@ -483,6 +531,10 @@ impl History for Store {
         )?;
         self.run(
             "DELETE FROM reactions WHERE seq = ?",
+            vec![int(tombstone.seq)],
+        )?;
+        self.run(
+            "DELETE FROM screened WHERE seq = ?",
             vec![int(tombstone.seq)],
         )?;
         self.run(
@@ -643,6 +695,7 @@ impl History for Store {
             .run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
             .and_then(|_| self.run("DELETE FROM versions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM reactions WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM screened WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| {
                 self.run(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('rev', ?)",
@@ -689,6 +742,13 @@ impl History for Store {
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity_required', ?)",
                 vec![int(u64::from(!allowed))],
             ),
+            Action::Retention { days: Some(days) } => self.run(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('retention_days', ?)",
+                vec![int(*days)],
+            ),
+            Action::Retention { days: None } => {
+                self.run("DELETE FROM meta WHERE key = 'retention_days'", vec![])
+            }
         }?;
         self.log_moderation(record, now_ms)
     }
@@ -726,168 +786,59 @@ impl History for Store {
             .map(|mut row| (row.int(), row.text()))
             .collect())
     }
-}
 
-/// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
-/// same turn as the change they report so both commit together. The table exists only in rooms of a
-/// deployment with a `WEBHOOK_URL` ([`Store::open_outbox`]); a room without webhooks never pays for it.
-/// `id` is `AUTOINCREMENT` so that it only grows: delivery goes oldest first.
-const OUTBOX: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  body       TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  attempts   INTEGER NOT NULL DEFAULT 0
-);";
-
-/// An event waiting in the outbox.
-pub struct Pending {
-    pub id: u64,
-    pub body: String,
-    /// Earlier failed attempts to deliver it.
-    pub attempts: u64,
-}
-
-impl Store {
-    /// Creates the outbox table if this room has none yet, and says how many events wait in it.
-    pub fn open_outbox(&self) -> Result<u64, String> {
-        if self.blank.get() {
-            // Created with the schema, by the room's first write (its first event is one).
-            self.outbox_wanted.set(true);
-            return Ok(0);
-        }
-        self.run(OUTBOX, vec![])?;
-        self.number("SELECT COUNT(*) FROM outbox", vec![])
-    }
-
-    pub fn outbox_add(&self, body: &str, now_ms: u64) -> Result<(), String> {
-        self.run(
-            "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
-            vec![body.into(), int(now_ms)],
-        )
-        .map(drop)
-    }
-
-    /// The oldest `limit` events with an id above `after`.
-    pub fn outbox_next(&self, after: u64, limit: usize) -> Result<Vec<Pending>, String> {
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
         Ok(self
             .query(
-                "SELECT id, body, attempts FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                "SELECT id, record FROM moderation_log WHERE id > ? ORDER BY id LIMIT ?",
                 vec![int(after), int(limit as u64)],
             )?
             .into_iter()
-            .map(|mut row| Pending {
-                id: row.int(),
-                body: row.text(),
-                attempts: row.int(),
-            })
+            .map(|mut row| (row.int(), row.text()))
             .collect())
     }
 
-    /// Forgets delivered events.
-    pub fn outbox_done(&self, ids: &[u64]) -> Result<(), String> {
-        for chunk in ids.chunks(64) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            self.run(
-                &format!("DELETE FROM outbox WHERE id IN ({marks})"),
-                chunk.iter().map(|&id| int(id)).collect(),
-            )?;
-        }
-        Ok(())
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String> {
+        Ok(self
+            .query(
+                "SELECT seq, ts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![int(after), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.int(), row.int()))
+            .collect())
     }
 
-    /// Counts one more failed attempt of event `id`.
-    pub fn outbox_failed(&self, id: u64) -> Result<(), String> {
+    /// Bounded by the caller's range (one sweep's batch). The text update fires the search index's
+    /// trigger, which takes the rows' words out of the index in the same statement; `deleted` = 2
+    /// reads as deleted everywhere and keeps the rows out of `messages_changed`.
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String> {
+        let range = || vec![int(after), int(upto)];
+        for table in ["versions", "reactions", "screened"] {
+            self.run(
+                &format!("DELETE FROM {table} WHERE seq > ? AND seq <= ?"),
+                range(),
+            )?;
+        }
         self.run(
-            "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?",
-            vec![int(id)],
+            "UPDATE messages SET text = '', deleted = 2, reactions = NULL WHERE seq > ? AND seq <= ?",
+            range(),
+        )?;
+        self.run(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('expired_upto', ?)",
+            vec![int(upto)],
         )
         .map(drop)
     }
 
-    /// Drops the events created before `expired_before` and then the `over` oldest of the rest; adds
-    /// how many went to the room's `webhooks_dropped` count and returns it.
-    pub fn outbox_drop(&self, expired_before: u64, over: u64) -> Result<u64, String> {
-        // Counted by a query rather than from `rows_written`, which also counts index writes.
-        let expired = self.number(
-            "SELECT COUNT(*) FROM outbox WHERE created_at < ?",
-            vec![int(expired_before)],
-        )?;
-        if expired > 0 {
-            self.run(
-                "DELETE FROM outbox WHERE created_at < ?",
-                vec![int(expired_before)],
-            )?;
-        }
-        let over = over.saturating_sub(expired);
-        if over > 0 {
-            self.run(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)",
-                vec![int(over)],
-            )?;
-        }
-        let dropped = expired + over;
-        if dropped > 0 {
-            self.run(
-                "INSERT INTO meta (key, value) VALUES ('webhooks_dropped', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-                vec![int(dropped)],
-            )?;
-        }
-        Ok(dropped)
-    }
-
-    /// Events the room ever dropped undelivered.
-    pub fn webhooks_dropped(&self) -> Result<u64, String> {
-        self.number(
-            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'webhooks_dropped'",
-            vec![],
-        )
-    }
-}
-
-impl Store {
-    /// The moderation rules in force (bans, address bans and mutes not yet over at `now_ms`, slow
-    /// mode, whether an identity is required to speak), read once per wake.
-    pub fn rules(&self, now_ms: u64) -> Result<Rules, String> {
-        let bans = self
-            .query("SELECT uid FROM bans", vec![])?
-            .into_iter()
-            .map(|mut row| row.text())
-            .collect();
-        let address_bans = self
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String> {
+        Ok(self
             .query(
-                "SELECT tag, uid, until FROM address_bans WHERE until > ?",
-                vec![int(now_ms)],
+                "SELECT emoji, uid FROM reactions WHERE seq = ? ORDER BY emoji, uid",
+                vec![int(seq)],
             )?
             .into_iter()
-            .filter_map(|mut row| {
-                Some(AddressBan {
-                    tag: AddressTag::parse(&row.text())?,
-                    uid: row.text(),
-                    until: row.int(),
-                })
-            })
-            .collect();
-        let mutes = self
-            .query(
-                "SELECT uid, until FROM mutes WHERE until > ?",
-                vec![int(now_ms)],
-            )?
-            .into_iter()
-            .map(|mut row| (row.text(), row.int()))
-            .collect();
-        let setting = |key: &str| {
-            self.number(
-                "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = ?",
-                vec![key.into()],
-            )
-        };
-        Ok(Rules::restore(Stored {
-            bans,
-            address_bans,
-            mutes,
-            slow_secs: setting("slow_mode")?,
-            identity_required: setting("identity_required")? == 1,
-        }))
+            .map(|mut row| (row.text(), row.text()))
+            .collect())
     }
 }

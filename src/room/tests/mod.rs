@@ -105,6 +105,13 @@ pub(super) fn trace(effects: &[Effect]) -> Vec<(String, String, Option<u64>)> {
             Effect::Authenticate { to, .. } => {
                 (to.clone(), serde_json::json!({"type": "authenticate"}))
             }
+            Effect::Screen { ticket, .. } => (
+                "hook".into(),
+                serde_json::json!({"type": "screen", "seq": ticket}),
+            ),
+            Effect::Reply { call, status, .. } => {
+                (format!("call {call}"), serde_json::json!({"type": status}))
+            }
         })
         .map(|(to, v)| {
             (
