@@ -304,9 +304,10 @@ impl<S: Place> Room<S> {
         Ok(done)
     }
 
-    /// The stored text of an acknowledged message when it is not the text its sender sent (`sent`):
-    /// the hook replaced it now (`replaced`), or it did when the original was stored (a retry). Only
-    /// then is an ack told the text, so an ack stays as it was for every message nothing altered.
+    /// The stored text of an acknowledged message when it is not the text its sender sent: the hook
+    /// replaced it now (`replaced`: `sent` then already holds the replacement), or it did when the
+    /// original was stored (a retry of the text as sent). Only then is an ack told the text, so an
+    /// ack stays as it was for every message nothing altered.
     fn stored_text(
         &self,
         history: &dyn History,
@@ -315,14 +316,15 @@ impl<S: Place> Room<S> {
         replaced: bool,
     ) -> Option<String> {
         let sent = sent?;
-        if done.fresh && !replaced {
-            return None;
+        match (replaced, done.fresh) {
+            (true, true) => Some(sent),
+            (false, true) => None,
+            (_, false) if replaced || self.holding.hook().is_some() => {
+                let stored = history.get(done.seq).ok().flatten()?.text;
+                (replaced || stored != sent).then_some(stored)
+            }
+            (_, false) => None,
         }
-        if done.fresh || self.holding.hook().is_some() {
-            let stored = history.get(done.seq).ok().flatten()?.text;
-            return (stored != sent).then_some(stored);
-        }
-        None
     }
 
     /// The one path every message takes: dedupe by `(sender, id)`, assign `seq` and `rev`, store, then

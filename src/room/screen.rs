@@ -206,6 +206,7 @@ impl<S: Place> Room<S> {
         let Some(hook) = self.holding.hook else {
             return Vec::new();
         };
+        let mut asked = false;
         for i in 0..self.holding.held.len() {
             if self.holding.new == 0 {
                 break;
@@ -214,7 +215,10 @@ impl<S: Place> Room<S> {
                 continue;
             };
             let state = match self.question(&self.holding.held[i].item, history, at) {
-                Some(body) => State::Waiting(self.holding.ask(body, at + hook.timeout_ms)),
+                Some(body) => {
+                    asked = true;
+                    State::Waiting(self.holding.ask(body, at + hook.timeout_ms))
+                }
                 None => State::Ready(None),
             };
             self.holding.held[i].state = state;
@@ -222,10 +226,11 @@ impl<S: Place> Room<S> {
         }
         let mut effects = Vec::new();
         self.holding.ask_more(now_ms, &mut effects);
-        if let Some(deadline) = self.holding.next_deadline() {
-            effects.push(Effect::Wake {
+        match self.holding.next_deadline() {
+            Some(deadline) if asked => effects.push(Effect::Wake {
                 after_ms: deadline.saturating_sub(now_ms),
-            });
+            }),
+            _ => {}
         }
         self.release();
         effects

@@ -13,11 +13,14 @@ pub(super) const ANN: &str = "u-ann";
 pub(super) const BOB: &str = "u-bob";
 
 mod api;
+mod export;
 mod frames;
 mod living;
 mod moderation;
 mod reads;
+mod retain;
 mod roster;
+mod screen;
 
 pub(super) fn user(id: &str, name: &str) -> User {
     User {
