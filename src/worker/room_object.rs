@@ -286,6 +286,8 @@ impl RoomObject {
             let effects = inner.room.hold_post(call, from, post.text, post.id, now);
             (promise, effects)
         });
+        // Its question goes out now: the handler's own tasks start only after it answers.
+        start_tasks(&self.inner);
         let answer = wasm_bindgen_futures::JsFuture::from(waiting).await;
         let answer: Option<(u16, String)> = answer.ok().and_then(|a| {
             let a: js_sys::Array = a.dyn_into().ok()?;

@@ -221,7 +221,6 @@ pub(super) fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             }
         }
     }
-    let mut outbox_grew = false;
     for effect in effects {
         match &effect {
             Effect::Send { to, frame } => match room.socket(to) {
@@ -261,7 +260,6 @@ pub(super) fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             Effect::Event { body } => {
                 if let Some(hooks) = inner.hooks.as_mut() {
                     hooks.record(&inner.store, body);
-                    outbox_grew = true;
                 }
             }
             Effect::Authenticate { to, token, id } => {
@@ -296,9 +294,9 @@ pub(super) fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             }
         }
     }
-    if outbox_grew {
-        schedule_alarm(inner);
-    }
+    // The outbox grew, a token came or went, a message stored made a retention sweep due: the alarm
+    // may have to move. When nothing did (the common case) this costs three comparisons.
+    schedule_alarm(inner);
 }
 
 /// Sends `frame` to connection `conn_id`, wherever its socket is.
