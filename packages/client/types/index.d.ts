@@ -14,6 +14,7 @@ import type {
   ModerationLogFrame,
   ModerationRecord,
   ReactionFrame,
+  Retention,
   Role,
   SearchHit,
   ServerErrorCode,
@@ -236,6 +237,8 @@ export declare class ChatClient extends EventTarget {
   readonly lastSeq: number | null;
   /** The newest room revision seen (resumes `since=` it). */
   readonly rev: number | null;
+  /** The room's retention (`welcome.retention`, moved on by `expired` frames), null when it has none. */
+  readonly retention: Retention | null;
   readonly readSeq: number | null;
   readonly hasOlder: boolean;
   /** When the next reconnect is due (ms), while waiting. */

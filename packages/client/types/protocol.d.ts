@@ -86,6 +86,14 @@ export interface WelcomeFrame {
   muted_until?: number;
   /** Below the presence threshold: how far the others online have read (as their `read` frames say). */
   reads?: { user: User; seq: number }[];
+  /** The room's retention, when a policy is in force or something was erased. */
+  retention?: Retention;
+}
+
+/** A room's retention: messages older than `days` are erased (null: kept); every `seq` up to `upto` was. */
+export interface Retention {
+  days: number | null;
+  upto: number;
 }
 
 export interface MessageFrame extends ChatMessage {
@@ -99,6 +107,14 @@ export interface AckFrame {
   seq: number;
   ts: number;
   rev: number;
+  /** The text as stored, only when it is not the one sent (the room's moderation hook replaced it). */
+  text?: string;
+}
+
+/** Retention erased every message up to `upto`: drop what you keep of them. */
+export interface ExpiredFrame {
+  type: 'expired';
+  upto: number;
 }
 
 export interface MessageUpdatedFrame {
@@ -181,6 +197,7 @@ export type ModerationAction =
   | 'slow_mode'
   | 'require_identity'
   | 'allow_anonymous'
+  | 'retention'
   | 'delete';
 
 /** A moderator's action as every connection hears it, and as the log keeps it (with `log_id`). */
@@ -191,6 +208,8 @@ export interface ModerationRecord {
   seq?: number;
   seconds?: number;
   reason?: string;
+  /** `retention`: the room's policy in days (0: keep everything); absent: back to the deployment's. */
+  days?: number;
   by: User;
   at: number;
   log_id?: number;
@@ -208,6 +227,8 @@ export interface ModerationRules {
   identity_required?: boolean;
   /** How many client addresses bans bar now (open rooms; the addresses themselves are never shown). */
   address_bans?: number;
+  /** The room's own retention setting in days (null: the deployment's default). */
+  retention_days?: number | null;
 }
 
 export interface ModerationLogFrame {
@@ -250,6 +271,8 @@ export type ServerErrorCode =
   | 'muted'
   | 'slow_mode'
   | 'id_conflict'
+  | 'rejected'
+  | 'moderation_unavailable'
   | 'disabled'
   | 'bad_config'
   | 'internal';
@@ -282,6 +305,7 @@ export type ServerFrame =
   | PresenceFrame
   | RosterFrame
   | TypingFrame
+  | ExpiredFrame
   | ModerationFrame
   | ModerationLogFrame
   | AuthOkFrame
@@ -308,4 +332,5 @@ export type ClientFrame =
   | { type: 'slow_mode'; seconds: number; id?: string }
   | { type: 'require_identity'; id?: string }
   | { type: 'allow_anonymous'; id?: string }
+  | { type: 'retention'; days?: number; id?: string }
   | { type: 'moderation_log'; before?: number; limit?: number; id?: string };
