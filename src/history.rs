@@ -141,6 +141,8 @@ pub struct MemoryHistory {
     pub identity_required: bool,
     /// The room's own retention setting as stored.
     pub retention_days: Option<u64>,
+    /// The room's blocked words as stored.
+    pub blocked: Vec<String>,
     /// Messages moderation replaced: (seq, fingerprint of the text as sent).
     pub screened: Vec<(u64, String)>,
     /// The end of what retention erased.
@@ -464,6 +466,14 @@ impl History for MemoryHistory {
             Action::SlowMode { seconds } => self.slow_mode = *seconds,
             Action::Anonymous { allowed } => self.identity_required = !allowed,
             Action::Retention { days } => self.retention_days = *days,
+            Action::Block { words } => {
+                for w in words {
+                    if !self.blocked.contains(w) {
+                        self.blocked.push(w.clone());
+                    }
+                }
+            }
+            Action::Unblock { words } => self.blocked.retain(|w| !words.contains(w)),
         }
         self.log_moderation(record, now_ms)
     }

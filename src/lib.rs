@@ -34,6 +34,7 @@
 //! - [`webhook`] — events for the app's backend: bodies, signatures, retry and outbox rules.
 //! - [`retention`] — how long a room keeps messages, and which ones a sweep erases.
 //! - [`screening`] — the moderation hook: the question a room asks before storing, the verdicts.
+//! - [`blocklist`] — a room's blocked words, checked on arrival without any network.
 //! - [`export`] — a room's export: NDJSON lines, their order and the cursor that resumes them.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
@@ -44,6 +45,7 @@ pub mod access;
 pub mod api;
 pub mod attachment;
 pub mod auth;
+pub mod blocklist;
 pub mod call;
 pub mod config;
 pub mod delivery;

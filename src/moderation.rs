@@ -67,18 +67,54 @@ pub enum Action {
     Retention {
         days: Option<u64>,
     },
+    /// Adds entries to the room's list of blocked words (see [`crate::blocklist`]), normalized.
+    Block {
+        words: Vec<String>,
+    },
+    /// Takes entries off it.
+    Unblock {
+        words: Vec<String>,
+    },
+}
+
+/// What a moderation frame or API body may carry besides its kind; each action reads what it needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parts {
+    pub uid: Option<String>,
+    pub seconds: Option<u64>,
+    pub reason: Option<String>,
+    pub days: Option<u64>,
+    pub words: Option<Vec<String>>,
 }
 
 impl Action {
     /// An action from its parts as a frame or an API body carries them: `kind` is the frame `type` or
     /// the body's `action`.
-    pub fn parse(
-        kind: &str,
-        uid: Option<String>,
-        seconds: Option<u64>,
-        reason: Option<String>,
-        days: Option<u64>,
-    ) -> Result<Action, Problem> {
+    pub fn parse(kind: &str, parts: Parts) -> Result<Action, Problem> {
+        let Parts {
+            uid,
+            seconds,
+            reason,
+            days,
+            words,
+        } = parts;
+        let entries = || -> Result<Vec<String>, Problem> {
+            let words = words.clone().filter(|w| !w.is_empty()).ok_or_else(|| {
+                bad(format!(
+                    "{kind} needs \"words\": a list of words or phrases"
+                ))
+            })?;
+            if words.len() > crate::blocklist::MAX_ENTRIES {
+                return Err(bad(format!(
+                    "{kind} takes at most {} words at once",
+                    crate::blocklist::MAX_ENTRIES
+                )));
+            }
+            words
+                .iter()
+                .map(|w| crate::blocklist::normalize(w))
+                .collect()
+        };
         let target = || -> Result<String, Problem> {
             let uid = uid
                 .clone()
@@ -130,9 +166,11 @@ impl Action {
                 }
                 days => Action::Retention { days },
             },
+            "block" => Action::Block { words: entries()? },
+            "unblock" => Action::Unblock { words: entries()? },
             other => {
                 return Err(bad(format!(
-                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity, allow_anonymous or retention)"
+                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity, allow_anonymous, retention, block or unblock)"
                 )))
             }
         })
@@ -149,6 +187,8 @@ impl Action {
             Action::Anonymous { allowed: false } => "require_identity",
             Action::Anonymous { allowed: true } => "allow_anonymous",
             Action::Retention { .. } => "retention",
+            Action::Block { .. } => "block",
+            Action::Unblock { .. } => "unblock",
         }
     }
 
@@ -160,7 +200,11 @@ impl Action {
             | Action::Kick { uid }
             | Action::Mute { uid, .. }
             | Action::Unmute { uid } => Some(uid),
-            Action::SlowMode { .. } | Action::Anonymous { .. } | Action::Retention { .. } => None,
+            Action::SlowMode { .. }
+            | Action::Anonymous { .. }
+            | Action::Retention { .. }
+            | Action::Block { .. }
+            | Action::Unblock { .. } => None,
         }
     }
 
@@ -179,6 +223,10 @@ impl Action {
             reason,
             days: match self {
                 Action::Retention { days } => *days,
+                _ => None,
+            },
+            words: match self {
+                Action::Block { words } | Action::Unblock { words } => Some(words.clone()),
                 _ => None,
             },
             by: by.clone(),
@@ -206,6 +254,9 @@ pub struct Record {
     /// everything).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days: Option<u64>,
+    /// The entries blocked or unblocked (`block`, `unblock`: told to moderators only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<Vec<String>>,
     /// The moderator (for the HTTP API: the `by` name given, with the API's connection id).
     pub by: User,
     pub at: u64,
@@ -265,6 +316,8 @@ pub struct Rules {
     identity_required: bool,
     /// The room's own retention setting (`None`: the deployment's; `Some(0)`: keep everything).
     retention_days: Option<u64>,
+    /// The room's blocked words, normalized, in the order they were added.
+    blocked: Vec<String>,
     /// [`Change::clock`] → when that author last made that kind of change (ms).
     last_change: HashMap<String, u64>,
 }
@@ -279,6 +332,7 @@ pub struct Stored {
     pub slow_secs: u64,
     pub identity_required: bool,
     pub retention_days: Option<u64>,
+    pub blocked: Vec<String>,
 }
 
 impl Rules {
@@ -295,6 +349,7 @@ impl Rules {
             slow_ms: stored.slow_secs.saturating_mul(1000),
             identity_required: stored.identity_required,
             retention_days: stored.retention_days,
+            blocked: stored.blocked,
             last_change: HashMap::new(),
         }
     }
@@ -338,6 +393,29 @@ impl Rules {
     /// Until when `uid` is muted (ms), if it is at `now_ms`.
     pub fn muted_until(&self, uid: &str, now_ms: u64) -> Option<u64> {
         self.mutes.get(uid).copied().filter(|&until| until > now_ms)
+    }
+
+    /// Whether `text` may be said here: `rejected` when it has a blocked word (see [`crate::blocklist`]).
+    pub fn check_words(&self, text: &str) -> Result<(), Problem> {
+        match crate::blocklist::find(&self.blocked, text) {
+            Some(matched) => Err(crate::blocklist::refusal(&matched)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the list may take `words` as well.
+    pub fn check_block(&self, words: &[String]) -> Result<(), Problem> {
+        let new = words.iter().filter(|w| !self.blocked.contains(w)).count();
+        if self.blocked.len() + new > crate::blocklist::MAX_ENTRIES {
+            return Err(Problem::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "a room blocks at most {} words; unblock some first",
+                    crate::blocklist::MAX_ENTRIES
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// The room's own retention setting (`None`: the deployment's default applies).
@@ -423,6 +501,7 @@ impl Rules {
             "identity_required": self.identity_required,
             "address_bans": self.address_bans.values().filter(|(_, until)| *until > now_ms).count(),
             "retention_days": self.retention_days,
+            "blocked": self.blocked,
         })
     }
 
@@ -452,6 +531,14 @@ impl Rules {
             }
             Action::Anonymous { allowed } => self.identity_required = !allowed,
             Action::Retention { days } => self.retention_days = *days,
+            Action::Block { words } => {
+                for w in words {
+                    if !self.blocked.contains(w) {
+                        self.blocked.push(w.clone());
+                    }
+                }
+            }
+            Action::Unblock { words } => self.blocked.retain(|w| !words.contains(w)),
         }
         // Expired mutes are forgotten whenever anything changes, so the map stays small.
         self.mutes.retain(|_, until| *until > now_ms);
@@ -469,7 +556,14 @@ mod tests {
     const UID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
 
     fn parse(kind: &str, uid: Option<&str>, seconds: Option<u64>) -> Result<Action, Problem> {
-        Action::parse(kind, uid.map(String::from), seconds, None, None)
+        Action::parse(
+            kind,
+            Parts {
+                uid: uid.map(String::from),
+                seconds,
+                ..Parts::default()
+            },
+        )
     }
 
     #[test]
@@ -502,9 +596,24 @@ mod tests {
             assert_eq!(e.code, ErrorCode::BadRequest, "{kind}: {e:?}");
         }
         let long = "x".repeat(MAX_REASON_CHARS + 1);
-        assert!(Action::parse("ban", Some(UID.into()), None, Some(long), None).is_err());
+        assert!(Action::parse(
+            "ban",
+            Parts {
+                uid: Some(UID.into()),
+                reason: Some(long),
+                ..Parts::default()
+            }
+        )
+        .is_err());
         assert_eq!(
-            Action::parse("ban", Some(UID.into()), None, Some("  ".into()), None),
+            Action::parse(
+                "ban",
+                Parts {
+                    uid: Some(UID.into()),
+                    reason: Some("  ".into()),
+                    ..Parts::default()
+                }
+            ),
             Ok(Action::Ban {
                 uid: UID.into(),
                 reason: None

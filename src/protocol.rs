@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
-use crate::moderation::{Action, Record};
+use crate::moderation::{Action, Parts, Record};
 use crate::presence::MAX_ROSTER_PAGE;
 use crate::retention::Retained;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
@@ -332,6 +332,7 @@ struct RawFrame {
     seconds: Option<u64>,
     reason: Option<String>,
     days: Option<u64>,
+    words: Option<Vec<String>>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -481,10 +482,20 @@ impl RawFrame {
             }
             Some(
                 kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode"
-                | "require_identity" | "allow_anonymous" | "retention"),
+                | "require_identity" | "allow_anonymous" | "retention" | "block"
+                | "unblock"),
             ) => Ok(ClientFrame::Moderate {
-                action: Action::parse(kind, frame.uid, frame.seconds, frame.reason, frame.days)
-                    .map_err(refuse)?,
+                action: Action::parse(
+                    kind,
+                    Parts {
+                        uid: frame.uid,
+                        seconds: frame.seconds,
+                        reason: frame.reason,
+                        days: frame.days,
+                        words: frame.words,
+                    },
+                )
+                .map_err(refuse)?,
                 id,
             }),
             Some("moderation_log") => Ok(ClientFrame::ModerationLog {

@@ -106,7 +106,7 @@ pub fn event_body(
 }
 
 /// The JSON body of a moderation event (`member.banned`, `member.unbanned`, `member.kicked`,
-/// `member.muted`, `member.unmuted`, `room.retention`, `room.slow_mode`): the record says who did what to whom. Its id
+/// `member.muted`, `member.unmuted`, `room.retention`, `room.blocklist`, `room.slow_mode`): the record says who did what to whom. Its id
 /// names the moderation log entry (`<room>/mod-<n>`), unique in the room like a change's `rev`.
 pub fn moderation_body(room: &str, record: &Record, log_id: u64) -> String {
     let kind = match record.action {
@@ -116,6 +116,7 @@ pub fn moderation_body(room: &str, record: &Record, log_id: u64) -> String {
         "mute" => "member.muted",
         "unmute" => "member.unmuted",
         "retention" => "room.retention",
+        "block" | "unblock" => "room.blocklist",
         _ => "room.slow_mode",
     };
     serde_json::json!({

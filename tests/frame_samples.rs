@@ -14,7 +14,7 @@ use edge_chat::config::Limits;
 use edge_chat::delivery;
 use edge_chat::domain::{ChatMessage, User};
 use edge_chat::error::ErrorCode;
-use edge_chat::moderation::{Action, Rules, Stored};
+use edge_chat::moderation::{Action, Parts, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
 use edge_chat::retention::Retained;
 use edge_chat::search::SearchHit;
@@ -105,6 +105,8 @@ const CLIENT_KINDS: &[&str] = &[
     "require_identity",
     "allow_anonymous",
     "retention",
+    "block",
+    "unblock",
     "moderation_log",
 ];
 
@@ -144,27 +146,35 @@ fn server_samples() -> Vec<(String, Value)> {
     }];
     let counts = BTreeMap::from([("👍".to_string(), 2)]);
     let by = user("5f9c0d2a7b1e4c55", "mo", Some("bW9kZXJhdG9y"));
+    let parts =
+        |uid: Option<&str>, seconds, reason: Option<&str>, days, words: Option<&[&str]>| Parts {
+            uid: uid.map(String::from),
+            seconds,
+            reason: reason.map(String::from),
+            days,
+            words: words.map(|w| w.iter().map(|w| w.to_string()).collect()),
+        };
     let record = Action::parse(
         "mute",
-        Some("anon:9d2e0d2a7b1e4c55".into()),
-        Some(60),
-        None,
-        None,
+        parts(Some("anon:9d2e0d2a7b1e4c55"), Some(60), None, None, None),
     )
     .unwrap()
     .record(&by, 1_764_080_000_000);
     let ban = Action::parse(
         "ban",
-        Some("Q2hhdC1hdXRob3ItaWQx".into()),
-        None,
-        Some("spam".into()),
-        None,
+        parts(Some("Q2hhdC1hdXRob3ItaWQx"), None, Some("spam"), None, None),
     )
     .unwrap()
     .record(&bot, 1_764_080_000_000);
-    let retention = Action::parse("retention", None, None, None, Some(30))
+    let retention = Action::parse("retention", parts(None, None, None, Some(30), None))
         .unwrap()
         .record(&bot, 1_764_080_000_000);
+    let blocked = Action::parse(
+        "block",
+        parts(None, None, None, None, Some(&["free money", "spam*"])),
+    )
+    .unwrap()
+    .record(&by, 1_764_080_000_000);
     let mut rules = Rules::restore(Stored {
         bans: vec!["Q2hhdC1hdXRob3ItaWQx".into()],
         mutes: vec![("anon:9d2e0d2a7b1e4c55".into(), 1_764_080_060_000)],
@@ -173,6 +183,13 @@ fn server_samples() -> Vec<(String, Value)> {
         ..Stored::default()
     });
     rules.apply(&Action::Anonymous { allowed: false }, 1_764_080_000_000);
+    rules.apply(&Action::Retention { days: Some(30) }, 1_764_080_000_000);
+    rules.apply(
+        &Action::Block {
+            words: vec!["spam*".into()],
+        },
+        1_764_080_000_000,
+    );
     let mut log_entry = serde_json::to_value(&ban).unwrap();
     log_entry["log_id"] = 12.into();
     let frames = vec![
@@ -254,6 +271,7 @@ fn server_samples() -> Vec<(String, Value)> {
         ServerFrame::Expired { upto: 1 },
         ServerFrame::Moderation(&record),
         ServerFrame::Moderation(&retention),
+        ServerFrame::Moderation(&blocked),
         ServerFrame::ModerationLog {
             id: Some("l1"),
             records: std::slice::from_ref(&log_entry),
@@ -312,6 +330,8 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "require_identity", "id": "i1"}),
         json!({"type": "allow_anonymous", "id": "i2"}),
         json!({"type": "retention", "days": 30, "id": "t1"}),
+        json!({"type": "block", "words": ["free money", "spam*"], "id": "k2"}),
+        json!({"type": "unblock", "words": ["spam*"], "id": "k3"}),
         json!({"type": "moderation_log", "before": 12, "limit": 50, "id": "l1"}),
     ];
     frames

@@ -34,7 +34,7 @@ impl<S: Place> Room<S> {
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
         let mut effects = Vec::new();
         let flushed = self.drain(history, now_ms, &mut effects);
-        if let Err(p) = validate::check_text(&text) {
+        if let Err(p) = validate::check_text(&text).and_then(|_| self.rules.check_words(&text)) {
             self.count_turn(flushed);
             return (Err(p), effects);
         }

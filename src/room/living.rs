@@ -144,6 +144,7 @@ impl<S: Place> Room<S> {
                 seconds: None,
                 reason: None,
                 days: None,
+                words: None,
                 by: from.clone(),
                 at: now_ms,
             };

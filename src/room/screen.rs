@@ -372,7 +372,10 @@ impl<S: Place> Room<S> {
         id: Option<String>,
         now_ms: u64,
     ) -> Vec<Effect> {
-        let refused = validate::check_text(&text).err().or_else(|| {
+        let refused = validate::check_text(&text)
+            .and_then(|_| self.rules.check_words(&text))
+            .err()
+            .or_else(|| {
             self.holding.full().then(|| {
                 Problem::new(
                     ErrorCode::RateLimited,

@@ -1,5 +1,6 @@
 //! What a room reads of its stored settings at each wake: the moderation rules in force (bans,
-//! address bans, mutes, slow mode, the identity rule, the room's retention setting) and how far
+//! address bans, mutes, slow mode, the identity rule, the room's retention setting and blocked
+//! words) and how far
 //! retention has erased the log. Written by the `History` steps in `super::store`.
 
 use super::store::{int, Store};
@@ -52,6 +53,11 @@ impl Store {
             .into_iter()
             .next()
             .map(|mut row| row.int());
+        let blocked = self
+            .query("SELECT word FROM blocklist ORDER BY at, word", vec![])?
+            .into_iter()
+            .map(|mut row| row.text())
+            .collect();
         Ok(Rules::restore(Stored {
             bans,
             address_bans,
@@ -59,6 +65,7 @@ impl Store {
             slow_secs: setting("slow_mode")?,
             identity_required: setting("identity_required")? == 1,
             retention_days,
+            blocked,
         }))
     }
 

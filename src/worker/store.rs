@@ -118,8 +118,10 @@ const MIGRATIONS: &[&str] = &[
     // a fingerprint of the text as sent (never the text: it was replaced for a reason), so that a
     // retry of it is known as the same message (`screening::fingerprint`). Retention (`deleted` = 2:
     // erased by retention, which also keeps such rows out of `messages_changed`) and its progress
-    // (`meta.expired_upto`) need no schema of their own.
-    "CREATE TABLE screened (seq INTEGER PRIMARY KEY, sent TEXT NOT NULL);",
+    // (`meta.expired_upto`) need no schema of their own. And the room's blocked words
+    // (`crate::blocklist`), normalized, with when each was added (the list keeps that order).
+    "CREATE TABLE screened (seq INTEGER PRIMARY KEY, sent TEXT NOT NULL);
+     CREATE TABLE blocklist (word TEXT PRIMARY KEY, at INTEGER NOT NULL);",
 ];
 
 /// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
@@ -748,6 +750,22 @@ impl History for Store {
             ),
             Action::Retention { days: None } => {
                 self.run("DELETE FROM meta WHERE key = 'retention_days'", vec![])
+            }
+            Action::Block { words } | Action::Unblock { words } => {
+                let add = matches!(action, Action::Block { .. });
+                for word in words {
+                    match add {
+                        true => self.run(
+                            "INSERT OR IGNORE INTO blocklist (word, at) VALUES (?, ?)",
+                            vec![word.as_str().into(), int(now_ms)],
+                        )?,
+                        false => self.run(
+                            "DELETE FROM blocklist WHERE word = ?",
+                            vec![word.as_str().into()],
+                        )?,
+                    };
+                }
+                Ok(0)
             }
         }?;
         self.log_moderation(record, now_ms)

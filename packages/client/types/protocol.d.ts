@@ -198,6 +198,8 @@ export type ModerationAction =
   | 'require_identity'
   | 'allow_anonymous'
   | 'retention'
+  | 'block'
+  | 'unblock'
   | 'delete';
 
 /** A moderator's action as every connection hears it, and as the log keeps it (with `log_id`). */
@@ -210,6 +212,8 @@ export interface ModerationRecord {
   reason?: string;
   /** `retention`: the room's policy in days (0: keep everything); absent: back to the deployment's. */
   days?: number;
+  /** `block`, `unblock` (told to moderators only): the entries, normalized. */
+  words?: string[];
   by: User;
   at: number;
   log_id?: number;
@@ -229,6 +233,8 @@ export interface ModerationRules {
   address_bans?: number;
   /** The room's own retention setting in days (null: the deployment's default). */
   retention_days?: number | null;
+  /** The room's blocked words and phrases (moderators only see the log). */
+  blocked?: string[];
 }
 
 export interface ModerationLogFrame {
@@ -333,4 +339,6 @@ export type ClientFrame =
   | { type: 'require_identity'; id?: string }
   | { type: 'allow_anonymous'; id?: string }
   | { type: 'retention'; days?: number; id?: string }
+  | { type: 'block'; words: string[]; id?: string }
+  | { type: 'unblock'; words: string[]; id?: string }
   | { type: 'moderation_log'; before?: number; limit?: number; id?: string };

@@ -13,6 +13,7 @@ pub(super) const ANN: &str = "u-ann";
 pub(super) const BOB: &str = "u-bob";
 
 mod api;
+mod blocklist;
 mod export;
 mod frames;
 mod living;
