@@ -66,6 +66,8 @@ pub enum RoomCall {
     },
     /// A page of the room's export, from `cursor`.
     Export { room: RoomName, cursor: Cursor },
+    /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
+    Erase { room: RoomName, uid: String },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -92,7 +94,8 @@ impl RoomCall {
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
             | RoomCall::ModerationLog { room, .. }
-            | RoomCall::Export { room, .. } => room,
+            | RoomCall::Export { room, .. }
+            | RoomCall::Erase { room, .. } => room,
         }
     }
 
@@ -174,6 +177,10 @@ impl RoomCall {
                 cursor.to_query(&mut query);
                 ("GET", "export", None)
             }
+            RoomCall::Erase { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("POST", "erase", None)
+            }
         };
         CallRequest {
             method,
@@ -244,6 +251,10 @@ impl RoomCall {
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
                 request: ModerationRequest::parse(body.unwrap_or(""))?,
+            },
+            ("POST", "/erase") => RoomCall::Erase {
+                room,
+                uid: identity::check_uid(get("uid").unwrap_or(""))?.to_string(),
             },
             ("GET", "/export") => RoomCall::Export {
                 room,
@@ -381,6 +392,10 @@ mod tests {
             room: room("r"),
             before: None,
             limit: 100,
+        });
+        round_trip(RoomCall::Erase {
+            room: room("r"),
+            uid: "auth0|42:x@y".replace('|', "_"),
         });
         round_trip(RoomCall::Export {
             room: room("r"),

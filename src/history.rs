@@ -8,6 +8,7 @@
 
 use crate::domain::sender_key;
 use crate::domain::{ChatMessage, Reactions, Version};
+use crate::erasure::Erasure;
 use crate::moderation::{Action, AddressBan};
 use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
@@ -104,6 +105,16 @@ pub trait History {
     fn expire(&mut self, after: u64, upto: u64) -> Result<(), String>;
     /// Who reacted to message `seq` with what: `(emoji, uid)`, in that order.
     fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String>;
+    /// The messages of author `uid` with `after < seq <= upto` not deleted yet, oldest first.
+    fn authored(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<ChatMessage>, String>;
+    /// The reactions of author `uid` to messages with `after < seq <= upto`: `(seq, emoji)`.
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String>;
+    /// Forgets author `uid`'s read mark.
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String>;
+    /// The erasure of author `uid`, as last stored (see [`crate::erasure`]).
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String>;
+    /// Stores an erasure's progress (in the same turn as what it erased).
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String>;
     /// Puts a moderation action's lasting part in storage (a ban, a mute until `now_ms` + its
     /// seconds, slow mode; a kick has none) and appends its record (JSON) to the moderation log;
     /// returns the log entry's id.
@@ -147,6 +158,8 @@ pub struct MemoryHistory {
     pub screened: Vec<(u64, String)>,
     /// The end of what retention erased.
     pub expired_upto: u64,
+    /// Erasures, as stored.
+    pub erasures: Vec<Erasure>,
     /// When set, every call fails with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
@@ -445,6 +458,45 @@ impl History for MemoryHistory {
             .collect();
         who.sort();
         Ok(who)
+    }
+
+    fn authored(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<ChatMessage>, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .filter(|m| m.seq > after && m.seq <= upto && !m.deleted)
+            .filter(|m| m.from.uid.as_deref() == Some(uid))
+            .cloned()
+            .collect())
+    }
+
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String> {
+        self.check()?;
+        Ok(self
+            .reactions
+            .iter()
+            .filter(|(s, _, u)| *s > after && *s <= upto && u == uid)
+            .map(|(s, e, _)| (*s, e.clone()))
+            .collect())
+    }
+
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String> {
+        self.check()?;
+        self.reads.retain(|(u, _)| u != uid);
+        Ok(())
+    }
+
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String> {
+        self.check()?;
+        Ok(self.erasures.iter().find(|e| e.uid == uid).cloned())
+    }
+
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String> {
+        self.check()?;
+        self.erasures.retain(|e| e.uid != job.uid);
+        self.erasures.push(job.clone());
+        Ok(())
     }
 
     fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {

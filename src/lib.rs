@@ -35,6 +35,7 @@
 //! - [`retention`] — how long a room keeps messages, and which ones a sweep erases.
 //! - [`screening`] — the moderation hook: the question a room asks before storing, the verdicts.
 //! - [`blocklist`] — a room's blocked words, checked on arrival without any network.
+//! - [`erasure`] — one author's words erased from one room: a durable job in bounded windows.
 //! - [`export`] — a room's export: NDJSON lines, their order and the cursor that resumes them.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
@@ -51,6 +52,7 @@ pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod effect;
+pub mod erasure;
 pub mod error;
 pub mod export;
 pub mod history;

@@ -56,6 +56,7 @@ use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HI
 use crate::webhook::{self, EventKind, ReactionChange};
 
 mod api;
+mod erase;
 mod export;
 mod frames;
 mod living;
@@ -237,8 +238,10 @@ pub struct Room<S> {
     /// Retention erased every message up to this `seq` (see `retain.rs`).
     expired_upto: u64,
     /// When the next retention sweep is due (ms), if one is: kept so that the alarm is set without a
-    /// read (see [`Room::next_sweep`]).
+    /// read (see [`Room::retention_sweep_at`]).
     next_sweep: Option<u64>,
+    /// Erasures of authors still running, oldest first (see `erase.rs`).
+    erasing: Vec<crate::erasure::Erasure>,
 }
 
 #[derive(Debug, Default)]
@@ -282,6 +285,7 @@ impl<S: Place> Room<S> {
             holding: screen::Holding::default(),
             expired_upto: 0,
             next_sweep: None,
+            erasing: Vec::new(),
         }
     }
 

@@ -123,6 +123,15 @@ async fn handle(
             moderate(req, config, env, &|_| page.clone()).await
         }
         Route::Export(room) => export(&req, url, room, config, env).await,
+        Route::EraseAuthor(room, uid) => {
+            moderate(req, config, env, &|_| {
+                Ok(RoomCall::Erase {
+                    room: room.clone(),
+                    uid: uid.clone(),
+                })
+            })
+            .await
+        }
         Route::ShardInfo(room, shard) => {
             read(
                 &req,

@@ -9,6 +9,7 @@
 //! `config`.
 
 mod entry;
+mod erasing;
 mod hop;
 mod keys;
 mod links;
@@ -17,6 +18,7 @@ mod outbox;
 mod renewal;
 mod room_object;
 mod room_state;
+mod schema;
 mod screener;
 mod sequencing;
 mod settings;

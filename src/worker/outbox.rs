@@ -2,7 +2,8 @@
 //! change they report, read oldest first by the delivery task (`super::webhooks`), deleted once
 //! delivered, and dropped (and counted) past the outbox's bounds.
 
-use super::store::{int, Store, OUTBOX};
+use super::schema::OUTBOX;
+use super::store::{int, Store};
 
 /// An event waiting in the outbox.
 pub struct Pending {

@@ -114,6 +114,10 @@ impl RoomObject {
             0
         });
         room.restore_retention(expired_upto, &store);
+        match store.erasures() {
+            Ok(jobs) => room.restore_erasures(jobs),
+            Err(e) => worker::console_error!("could not read the erasures: {e}"),
+        }
         let mut members = Vec::new();
         for ws in state.get_websockets() {
             match read_attachment(&ws)
@@ -331,6 +335,18 @@ impl RoomObject {
                 effects = done;
                 response
             }
+            RoomCall::Erase { uid, .. } => {
+                let (result, done) = inner.room.erase(&uid, &mut inner.store, now);
+                effects = done;
+                match result {
+                    // 202 while the job goes on (on the room's alarm), 200 once it is done.
+                    Ok(job) => json_response(
+                        json!({ "erasure": job.report() }).to_string(),
+                        if job.done() { 200 } else { 202 },
+                    ),
+                    Err(p) => problem_response(&p),
+                }
+            }
             RoomCall::Export { cursor, .. } => match inner.room.export(&inner.store, cursor, now) {
                 Ok(page) => ndjson_response(page),
                 Err(p) => problem_response(&p),
@@ -455,6 +471,10 @@ impl RoomObject {
                     Ok(swept) => effects = swept,
                     Err(p) => worker::console_error!("retention sweep failed: {}", p.message),
                 }
+            }
+            match inner.room.erase_some(&mut inner.store, now) {
+                Ok(erased) => effects.extend(erased),
+                Err(p) => worker::console_error!("an erasure step failed: {}", p.message),
             }
             // Delivery runs as a task of its own, never awaited here (see `webhooks::start`).
             schedule_alarm(inner);
@@ -622,11 +642,20 @@ fn start_tasks(shared: &Rc<RefCell<Inner>>) {
     links::start(shared);
 }
 
-/// After a wake with a retention policy in force: makes sure the stored alarm comes no later than
-/// the next sweep (a room whose policy predates this incarnation, or an alarm an older build set). It
-/// reads the alarm first, so a wake costs a write only when the alarm must move.
+/// After a wake with a retention policy in force or an erasure unfinished: makes sure the stored
+/// alarm comes no later than the work is due (a room whose policy predates this incarnation, an alarm
+/// an older build set, a restart half-way through an erasure). It reads the alarm first, so a wake
+/// costs a write only when the alarm must move.
 fn keep_retention_alarm(inner: &Rc<RefCell<Inner>>) {
-    let Some(due) = inner.borrow().room.retention_sweep_at() else {
+    let due = {
+        let room = &inner.borrow().room;
+        let erasing = room.erasing().then(now_ms);
+        [room.retention_sweep_at(), erasing]
+            .into_iter()
+            .flatten()
+            .min()
+    };
+    let Some(due) = due else {
         return;
     };
     let storage = Rc::clone(&inner.borrow().storage);

@@ -383,8 +383,19 @@ pub(super) fn schedule_alarm(inner: &mut Inner) {
         .map(|secs| secs.saturating_mul(1000));
     let outbox = inner.hooks.as_ref().and_then(Hooks::due_at);
     let retention = inner.room.retention_sweep_at();
-    let next = [expiry, outbox, retention].into_iter().flatten().min();
+    // An erasure goes on at once, a step per turn of the alarm.
+    let erasing = inner.room.erasing().then(now_ms);
+    let next = [expiry, outbox, retention, erasing]
+        .into_iter()
+        .flatten()
+        .min();
     if next == inner.alarm_at {
+        return;
+    }
+    // An alarm already due (an erasure's next step) need not be set again for another due time: it
+    // fires at once anyway, and setting it on every event would be a write each.
+    let now = now_ms();
+    if inner.alarm_at.is_some_and(|at| at <= now) && next.is_some_and(|n| n <= now) {
         return;
     }
     inner.alarm_at = next;

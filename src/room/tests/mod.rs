@@ -14,6 +14,7 @@ pub(super) const BOB: &str = "u-bob";
 
 mod api;
 mod blocklist;
+mod erase;
 mod export;
 mod frames;
 mod living;
