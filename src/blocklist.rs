@@ -51,6 +51,35 @@ pub fn normalize(raw: &str) -> Result<String, Problem> {
     Ok(words.join(" "))
 }
 
+/// The entries of a `block` or `unblock` (`kind`), checked and normalized: at least one, at most
+/// [`MAX_ENTRIES`] at once.
+pub fn entries(kind: &str, words: Option<Vec<String>>) -> Result<Vec<String>, Problem> {
+    let bad = |why: String| Problem::new(ErrorCode::BadRequest, why);
+    let words = words.filter(|w| !w.is_empty()).ok_or_else(|| {
+        bad(format!(
+            "{kind} needs \"words\": a list of words or phrases"
+        ))
+    })?;
+    if words.len() > MAX_ENTRIES {
+        return Err(bad(format!(
+            "{kind} takes at most {MAX_ENTRIES} words at once"
+        )));
+    }
+    words.iter().map(|w| normalize(w)).collect()
+}
+
+/// Whether a room's list (`blocked`) may take `words` as well.
+pub fn room_for(blocked: &[String], words: &[String]) -> Result<(), Problem> {
+    let new = words.iter().filter(|w| !blocked.contains(w)).count();
+    if blocked.len() + new > MAX_ENTRIES {
+        return Err(Problem::new(
+            ErrorCode::TooLarge,
+            format!("a room blocks at most {MAX_ENTRIES} words; unblock some first"),
+        ));
+    }
+    Ok(())
+}
+
 /// A text's words, lowercase.
 fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())

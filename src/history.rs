@@ -7,7 +7,7 @@
 //! until that commit is durable.
 
 use crate::domain::sender_key;
-use crate::domain::{ChatMessage, Reactions, Version};
+use crate::domain::{ChatMessage, Reactions, Reactor, Version};
 use crate::erasure::Erasure;
 use crate::moderation::{Action, AddressBan};
 use crate::screening::fingerprint;
@@ -59,19 +59,39 @@ pub trait History {
         previous: &Version,
         drop_upto: u32,
     ) -> Result<(), String>;
+    /// The newest `limit` messages of author `uid` that are not deleted, with `floor < seq < below`
+    /// and sent at `since_ms` or later, newest first (what a purge deletes next).
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String>;
     /// Replaces a message by its tombstone and erases its earlier versions and its reactions.
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String>;
-    /// Sets (`on`) or clears the reaction `emoji` of author `uid` on message `seq`. When that changed
-    /// anything, the message takes revision `rev` and the new counts are returned; `None` when the
-    /// reaction already was as asked.
+    /// Sets (`on`) or clears the reaction `emoji` of author `uid` (called `name` now) on message `seq`.
+    /// When that changed anything, the message takes revision `rev` and the new counts are returned;
+    /// `None` when the reaction already was as asked.
     fn react(
         &mut self,
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String>;
+    /// Who reacted to message `seq` with `emoji`: up to `limit` of them whose uid sorts after `after`,
+    /// in uid order (the order the store's key holds them in, so a page reads only its own rows).
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String>;
     /// The newest `limit` earlier versions of message `seq` numbered below `before`, newest first (not
     /// the current text).
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String>;
@@ -83,7 +103,8 @@ pub trait History {
     /// Messages after `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
     /// Among the newest [`SEARCH_WINDOW`] messages with `after < seq < before` whose current text
-    /// matches `query`, the best ones first, at most `limit`, each with a snippet of its text: hits
+    /// matches `query`, the best ones first after the first `offset`, at most `limit`, each with a
+    /// snippet of its text: hits
     /// between [`MARK_OPEN`] and [`MARK_CLOSE`], not yet escaped (that is
     /// [`crate::search::snippet_html`]'s job); and when the window was full, its oldest `seq`.
     fn search(
@@ -91,6 +112,7 @@ pub trait History {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String>;
     /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
@@ -105,8 +127,6 @@ pub trait History {
     fn expire(&mut self, after: u64, upto: u64) -> Result<(), String>;
     /// Who reacted to message `seq` with what: `(emoji, uid)`, in that order.
     fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String>;
-    /// The messages of author `uid` with `after < seq <= upto` not deleted yet, oldest first.
-    fn authored(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<ChatMessage>, String>;
     /// The reactions of author `uid` to messages with `after < seq <= upto`: `(seq, emoji)`.
     fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String>;
     /// Forgets author `uid`'s read mark.
@@ -137,8 +157,8 @@ pub struct MemoryHistory {
     pub messages: Vec<ChatMessage>,
     /// Earlier versions: (seq, version).
     pub versions: Vec<(u64, Version)>,
-    /// Reactions: (seq, emoji, uid).
-    pub reactions: Vec<(u64, String, String)>,
+    /// Reactions: (seq, emoji, uid, name).
+    pub reactions: Vec<(u64, String, String, String)>,
     pub reads: Vec<(String, u64)>,
     /// Messages ever edited, deleted or reacted to (what the store's partial index holds).
     pub changed: std::collections::BTreeSet<u64>,
@@ -178,7 +198,7 @@ impl MemoryHistory {
 
     fn counts(&self, seq: u64) -> Reactions {
         let mut counts = Reactions::new();
-        for (s, emoji, _) in &self.reactions {
+        for (s, emoji, _, _) in &self.reactions {
             if *s == seq {
                 *counts.entry(emoji.clone()).or_default() += 1;
             }
@@ -281,11 +301,31 @@ impl History for MemoryHistory {
         Ok(())
     }
 
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .rev()
+            .filter(|m| m.seq > floor && m.seq < below && !m.deleted && m.ts >= since_ms)
+            .filter(|m| m.from.uid.as_deref() == Some(uid))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
         self.check()?;
         let i = self.position(tombstone.seq).ok_or("no such message")?;
         self.versions.retain(|(s, _)| *s != tombstone.seq);
-        self.reactions.retain(|(s, _, _)| *s != tombstone.seq);
+        self.reactions.retain(|(s, _, _, _)| *s != tombstone.seq);
         self.messages[i] = tombstone.clone();
         self.changed.insert(tombstone.seq);
         Ok(())
@@ -296,19 +336,20 @@ impl History for MemoryHistory {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         self.check()?;
         let i = self.position(seq).ok_or("no such message")?;
-        let mine = |r: &(u64, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
+        let mine = |r: &(u64, String, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
         let had = self.reactions.iter().any(mine);
         if had == on {
             return Ok(None);
         }
         if on {
             self.reactions
-                .push((seq, emoji.to_string(), uid.to_string()));
+                .push((seq, emoji.to_string(), uid.to_string(), name.to_string()));
         } else {
             self.reactions.retain(|r| !mine(r));
         }
@@ -317,6 +358,28 @@ impl History for MemoryHistory {
         self.messages[i].rev = rev;
         self.changed.insert(seq);
         Ok(Some(counts))
+    }
+
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        self.check()?;
+        let mut found: Vec<Reactor> = self
+            .reactions
+            .iter()
+            .filter(|(s, e, uid, _)| *s == seq && e == emoji && uid.as_str() > after)
+            .map(|(_, _, uid, name)| Reactor {
+                uid: uid.clone(),
+                name: Some(name.clone()),
+            })
+            .collect();
+        found.sort_by(|a, b| a.uid.cmp(&b.uid));
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
@@ -372,6 +435,7 @@ impl History for MemoryHistory {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String> {
         self.check()?;
@@ -396,6 +460,7 @@ impl History for MemoryHistory {
             .flatten();
         let hits = window
             .into_iter()
+            .skip(offset)
             .take(limit)
             .map(|m| {
                 let mut snippet = m.text.clone();
@@ -418,7 +483,7 @@ impl History for MemoryHistory {
     fn trim(&mut self, upto: u64, _rev: u64) {
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
-        self.reactions.retain(|(s, _, _)| *s > upto);
+        self.reactions.retain(|(s, _, _, _)| *s > upto);
         self.screened.retain(|(s, _)| *s > upto);
     }
 
@@ -442,7 +507,7 @@ impl History for MemoryHistory {
             m.reactions.clear();
         }
         self.versions.retain(|(s, _)| !gone(*s));
-        self.reactions.retain(|(s, _, _)| !gone(*s));
+        self.reactions.retain(|(s, _, _, _)| !gone(*s));
         self.screened.retain(|(s, _)| !gone(*s));
         self.expired_upto = self.expired_upto.max(upto);
         Ok(())
@@ -453,22 +518,11 @@ impl History for MemoryHistory {
         let mut who: Vec<(String, String)> = self
             .reactions
             .iter()
-            .filter(|(s, _, _)| *s == seq)
-            .map(|(_, emoji, uid)| (emoji.clone(), uid.clone()))
+            .filter(|(s, _, _, _)| *s == seq)
+            .map(|(_, emoji, uid, _)| (emoji.clone(), uid.clone()))
             .collect();
         who.sort();
         Ok(who)
-    }
-
-    fn authored(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<ChatMessage>, String> {
-        self.check()?;
-        Ok(self
-            .messages
-            .iter()
-            .filter(|m| m.seq > after && m.seq <= upto && !m.deleted)
-            .filter(|m| m.from.uid.as_deref() == Some(uid))
-            .cloned()
-            .collect())
     }
 
     fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String> {
@@ -476,8 +530,8 @@ impl History for MemoryHistory {
         Ok(self
             .reactions
             .iter()
-            .filter(|(s, _, u)| *s > after && *s <= upto && u == uid)
-            .map(|(s, e, _)| (*s, e.clone()))
+            .filter(|(s, _, u, _)| *s > after && *s <= upto && u == uid)
+            .map(|(s, e, _, _)| (*s, e.clone()))
             .collect())
     }
 
@@ -526,6 +580,7 @@ impl History for MemoryHistory {
                 }
             }
             Action::Unblock { words } => self.blocked.retain(|w| !words.contains(w)),
+            Action::Purge { .. } => {}
         }
         self.log_moderation(record, now_ms)
     }

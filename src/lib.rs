@@ -16,6 +16,7 @@
 //! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
 //! - [`history`] — the storage the room needs, as a trait (SQLite in the DO, a `Vec` in tests).
 //! - [`search`] — a search box's text → a safe FTS5 query; snippets → safe HTML.
+//! - [`reactors`] — who reacted to a message with an emoji: the paged read, checked once.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
 //! - [`shard`] — one room over several objects: the calls and records between them, placement, the
@@ -64,6 +65,7 @@ pub mod presence;
 pub mod protocol;
 pub mod query;
 pub mod rate;
+pub mod reactors;
 pub mod retention;
 pub mod room;
 pub mod routes;

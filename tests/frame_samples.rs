@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use edge_chat::config::Limits;
 use edge_chat::delivery;
-use edge_chat::domain::{ChatMessage, User};
+use edge_chat::domain::{ChatMessage, Reactor, User};
 use edge_chat::error::ErrorCode;
 use edge_chat::moderation::{Action, Parts, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
@@ -38,6 +38,7 @@ fn server_kind(frame: &ServerFrame<'_>) -> &'static str {
         ServerFrame::Roster { .. } => "roster",
         ServerFrame::Typing { .. } => "typing",
         ServerFrame::Expired { .. } => "expired",
+        ServerFrame::Reactors { .. } => "reactors",
         ServerFrame::Moderation(_) => "moderation",
         ServerFrame::ModerationLog { .. } => "moderation_log",
         ServerFrame::AuthOk { .. } => "auth_ok",
@@ -57,6 +58,7 @@ fn client_kind(frame: &ClientFrame) -> &'static str {
         ClientFrame::History { .. } => "history",
         ClientFrame::Search { .. } => "search",
         ClientFrame::Roster { .. } => "roster",
+        ClientFrame::Reactors { .. } => "reactors",
         ClientFrame::Auth { .. } => "auth",
         ClientFrame::Moderate { action, .. } => action.name(),
         ClientFrame::ModerationLog { .. } => "moderation_log",
@@ -80,6 +82,7 @@ const SERVER_KINDS: &[&str] = &[
     "roster",
     "typing",
     "expired",
+    "reactors",
     "moderation",
     "moderation_log",
     "auth_ok",
@@ -95,6 +98,7 @@ const CLIENT_KINDS: &[&str] = &[
     "history",
     "search",
     "roster",
+    "reactors",
     "auth",
     "ban",
     "unban",
@@ -107,6 +111,7 @@ const CLIENT_KINDS: &[&str] = &[
     "retention",
     "block",
     "unblock",
+    "purge",
     "moderation_log",
 ];
 
@@ -145,6 +150,17 @@ fn server_samples() -> Vec<(String, Value)> {
         snippet: "<mark>hello</mark>".into(),
     }];
     let counts = BTreeMap::from([("👍".to_string(), 2)]);
+    // One reactor named, one from before names were kept with reactions.
+    let reactors = [
+        Reactor {
+            uid: "Q2hhdC1hdXRob3ItaWQx".into(),
+            name: Some("ann".into()),
+        },
+        Reactor {
+            uid: "bW9kZXJhdG9y".into(),
+            name: None,
+        },
+    ];
     let by = user("5f9c0d2a7b1e4c55", "mo", Some("bW9kZXJhdG9y"));
     let parts =
         |uid: Option<&str>, seconds, reason: Option<&str>, days, words: Option<&[&str]>| Parts {
@@ -251,6 +267,7 @@ fn server_samples() -> Vec<(String, Value)> {
             results: &hits,
             has_more: false,
             next_before: Some(2),
+            next_offset: Some(20),
         },
         ServerFrame::Join { user: &anon },
         ServerFrame::Leave { user: &anon },
@@ -269,6 +286,13 @@ fn server_samples() -> Vec<(String, Value)> {
         },
         ServerFrame::Typing { user: &ann },
         ServerFrame::Expired { upto: 1 },
+        ServerFrame::Reactors {
+            id: Some("w1"),
+            seq: 2,
+            emoji: "👍",
+            users: &reactors,
+            next: Some("Q2hhdC1hdXRob3ItaWQx"),
+        },
         ServerFrame::Moderation(&record),
         ServerFrame::Moderation(&retention),
         ServerFrame::Moderation(&blocked),
@@ -314,13 +338,14 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3}),
         json!({"type": "typing"}),
         json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1"}),
-        json!({"type": "delete", "seq": 3, "id": "d1"}),
+        json!({"type": "delete", "seq": 3, "reason": "off topic", "id": "d1"}),
         json!({"type": "react", "seq": 3, "emoji": "👍", "on": true, "id": "r1"}),
         json!({"type": "read", "seq": 3}),
         json!({"type": "history", "before": 40, "limit": 50, "id": "h1"}),
-        json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "id": "s1"}),
+        json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "offset": 20, "id": "s1"}),
         json!({"type": "roster", "after": "3f9c0d2a7b1e4c55", "limit": 100, "id": "o1"}),
         json!({"type": "auth", "token": "v1.abc.def", "id": "a1"}),
+        json!({"type": "reactors", "seq": 3, "emoji": "👍", "after": "Q2hhdC1hdXRob3ItaWQx", "limit": 20, "id": "w1"}),
         json!({"type": "ban", "uid": "anon:9d2e0d2a7b1e4c55", "reason": "spam", "id": "b1"}),
         json!({"type": "unban", "uid": "anon:9d2e0d2a7b1e4c55", "id": "b2"}),
         json!({"type": "kick", "uid": "anon:9d2e0d2a7b1e4c55", "id": "k1"}),
@@ -332,6 +357,7 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "retention", "days": 30, "id": "t1"}),
         json!({"type": "block", "words": ["free money", "spam*"], "id": "k2"}),
         json!({"type": "unblock", "words": ["spam*"], "id": "k3"}),
+        json!({"type": "purge", "uid": "anon:9d2e0d2a7b1e4c55", "seconds": 3600, "reason": "spam", "id": "p1"}),
         json!({"type": "moderation_log", "before": 12, "limit": 50, "id": "l1"}),
     ];
     frames

@@ -5,7 +5,7 @@
 
 use super::living::updated;
 use super::*;
-use crate::erasure::Erasure;
+use crate::erasure::{Erasure, WINDOW};
 
 impl<S: Place> Room<S> {
     /// The erasures a former incarnation left unfinished (the Durable Object reads them at a wake).
@@ -22,7 +22,7 @@ impl<S: Place> Room<S> {
     /// job (or goes on with it, or walks what was written since it was done), runs a step at once after
     /// what was queued before, and reports where it stands. A job done with nothing new is only
     /// reported.
-    pub fn erase(
+    pub fn erase_author(
         &mut self,
         uid: &str,
         history: &mut dyn History,
@@ -79,28 +79,20 @@ impl<S: Place> Room<S> {
         effects: &mut Vec<Effect>,
     ) -> Result<Erasure, Problem> {
         let (after, upto) = job.next_window();
-        let written = history.authored(&job.uid, after, upto).map_err(storage)?;
+        // A window holds at most WINDOW messages: all of the author's come in one read.
+        let written = history
+            .authored(&job.uid, after, upto + 1, 0, WINDOW as usize)
+            .map_err(storage)?;
         for msg in &written {
-            let rev = self.rev + 1;
-            // As its author's own deletion would leave it (`edited_at` stays: not an edit).
-            let tombstone = ChatMessage {
-                text: String::new(),
-                deleted: true,
-                reactions: Default::default(),
-                rev,
-                ..msg.clone()
-            };
-            history.delete(&tombstone).map_err(storage)?;
-            self.rev = rev;
-            effects.push(updated(&tombstone));
-            self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
+            // As their own deletion would leave it: every deletion's one path.
+            self.erase(msg.clone(), history, now_ms, effects)?;
         }
         let reactions = history.reacted_by(&job.uid, after, upto).map_err(storage)?;
         let mut touched: Vec<u64> = Vec::new();
         for (seq, emoji) in &reactions {
             let rev = self.rev + 1;
             if history
-                .react(*seq, emoji, &job.uid, false, rev)
+                .react(*seq, emoji, &job.uid, "", false, rev)
                 .map_err(storage)?
                 .is_some()
             {

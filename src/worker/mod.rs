@@ -9,19 +9,15 @@
 //! `config`.
 
 mod entry;
-mod erasing;
 mod hop;
 mod keys;
 mod links;
 mod object;
-mod outbox;
 mod renewal;
 mod room_object;
 mod room_state;
-mod schema;
 mod screener;
 mod sequencing;
-mod settings;
 mod shard_object;
 mod store;
 mod webhooks;

@@ -336,7 +336,7 @@ impl RoomObject {
                 response
             }
             RoomCall::Erase { uid, .. } => {
-                let (result, done) = inner.room.erase(&uid, &mut inner.store, now);
+                let (result, done) = inner.room.erase_author(&uid, &mut inner.store, now);
                 effects = done;
                 match result {
                     // 202 while the job goes on (on the room's alarm), 200 once it is done.
@@ -354,8 +354,16 @@ impl RoomObject {
             RoomCall::Search { request, .. } => match inner.room.search(&inner.store, &request) {
                 Ok(page) => json_response(
                     json!({"results": page.results, "has_more": page.has_more,
-                            "next_before": page.next_before})
+                            "next_before": page.next_before, "next_offset": page.next_offset})
                     .to_string(),
+                    200,
+                ),
+                Err(p) => problem_response(&p),
+            },
+            RoomCall::Reactors { request, .. } => match inner.room.reactors(&inner.store, &request) {
+                Ok((users, next)) => json_response(
+                    json!({"seq": request.seq, "emoji": request.emoji, "users": users, "next": next})
+                        .to_string(),
                     200,
                 ),
                 Err(p) => problem_response(&p),
@@ -379,9 +387,9 @@ impl RoomObject {
                     Err(p) => problem_response(&p),
                 }
             }
-            RoomCall::Delete { seq, .. } => {
+            RoomCall::Delete { seq, reason, .. } => {
                 let by = User::api(crate::api::DEFAULT_MODERATOR);
-                let (result, done) = inner.room.delete_api(by, seq, &mut inner.store, now);
+                let (result, done) = inner.room.delete_api(by, seq, reason, &mut inner.store, now);
                 effects = done;
                 match result {
                     Ok(done) => json_response(

@@ -124,13 +124,15 @@ pub(super) fn screen(inner: &mut Inner, now: u64) {
     }
 }
 
-/// The room's own timer ([`Effect::Wake`]): announces what it held back, and decides the moderation
-/// hook's questions past their deadline (what that releases is flushed).
+/// The room's own timer ([`Effect::Wake`]): announces what it held back, carries a purge on by a
+/// batch, and decides the moderation hook's questions past their deadline (what that releases is
+/// flushed).
 pub(super) fn tick(inner: &mut Inner) {
     inner.tick_due = false;
     inner.tick_at = None;
     let now = now_ms();
-    let effects = inner.room.tick(now);
+    let mut effects = inner.room.tick(now);
+    effects.extend(inner.room.continue_purges(&mut inner.store, now));
     apply(inner, effects);
     sweep(inner, now);
     flush_soon(inner);

@@ -10,14 +10,20 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use super::schema::{MIGRATIONS, OUTBOX, SCHEMA_V1};
-
-use crate::domain::{sender_key, ChatMessage, Reactions, User, Version};
+use crate::domain::{sender_key, ChatMessage, Reactions, Reactor, User, Version};
 use crate::erasure::Erasure;
 use crate::history::{Appended, History};
 use crate::moderation::{Action, AddressBan};
 use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
+
+mod erasing;
+mod outbox;
+mod schema;
+mod settings;
+pub use outbox::Pending;
+use outbox::OUTBOX;
+use schema::{MIGRATIONS, SCHEMA_V1};
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
 /// work, so the room's sockets are never kept waiting long; a full 10,000-message room is indexed
@@ -409,6 +415,21 @@ impl History for Store {
 
     /// The text and every earlier version are deleted from storage, not hidden: people delete to take
     /// their words back.
+    /// A walk down the primary key from `below`, reading at most the rows between it and `floor`.
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM messages WHERE seq > ? AND seq < ? AND from_uid = ? AND deleted = 0 AND ts >= ? ORDER BY seq DESC LIMIT ?"),
+            vec![int(floor), int(below), uid.into(), int(since_ms), int(limit as u64)],
+        )
+    }
+
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
         self.run(
             "DELETE FROM versions WHERE seq = ?",
@@ -438,14 +459,15 @@ impl History for Store {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         let key = vec![int(seq), emoji.into(), uid.into()];
         let changed = if on {
             self.run(
-                "INSERT OR IGNORE INTO reactions (seq, emoji, uid) VALUES (?, ?, ?)",
-                key,
+                "INSERT OR IGNORE INTO reactions (seq, emoji, uid, name) VALUES (?, ?, ?, ?)",
+                vec![int(seq), emoji.into(), uid.into(), name.into()],
             )?
         } else {
             self.run(
@@ -471,6 +493,27 @@ impl History for Store {
             vec![json.as_str().into(), int(rev), int(seq)],
         )?;
         Ok(Some(counts))
+    }
+
+    /// A walk of the key (seq, emoji, uid) from `after`: `limit` rows read, however many reacted.
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        Ok(self
+            .query(
+                "SELECT uid, name FROM reactions WHERE seq = ? AND emoji = ? AND uid > ? ORDER BY uid LIMIT ?",
+                vec![int(seq), emoji.into(), after.into(), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| Reactor {
+                uid: row.text(),
+                name: row.opt_text(),
+            })
+            .collect())
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
@@ -533,6 +576,7 @@ impl History for Store {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String> {
         let expr = query.to_fts();
@@ -551,7 +595,7 @@ impl History for Store {
                SELECT rowid AS hit, rank AS score,
                       snippet(messages_fts, 0, ?, ?, '…', 16) AS snip
                FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ? AND rowid < ?
-               ORDER BY rank LIMIT ?)
+               ORDER BY rank, rowid DESC LIMIT ? OFFSET ?)
              JOIN messages ON seq = hit ORDER BY score, seq DESC"
         );
         let hits = self
@@ -564,6 +608,7 @@ impl History for Store {
                     int(oldest.max(after + 1)),
                     int(before),
                     int(limit as u64),
+                    int(offset as u64),
                 ],
             )?
             .into_iter()
@@ -650,6 +695,8 @@ impl History for Store {
                 }
                 Ok(0)
             }
+            // A purge's deletions are stored one by one as the room carries it out.
+            Action::Purge { .. } => Ok(0),
         }?;
         self.log_moderation(record, now_ms)
     }
@@ -730,10 +777,6 @@ impl History for Store {
             vec![int(upto)],
         )
         .map(drop)
-    }
-
-    fn authored(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<ChatMessage>, String> {
-        self.authored_between(uid, after, upto)
     }
 
     fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String> {

@@ -65,7 +65,7 @@ fn an_author_is_erased_in_bounded_steps_and_the_counts_are_exact() {
         .count() as u64;
 
     let rev = r.rev();
-    let (job, effects) = r.erase("u-ann", &mut h, 6_000);
+    let (job, effects) = r.erase_author("u-ann", &mut h, 6_000);
     let job = job.unwrap();
     assert!(!job.done(), "one window at once, the rest later");
     assert_eq!(job.cursor, WINDOW);
@@ -95,7 +95,7 @@ fn an_author_is_erased_in_bounded_steps_and_the_counts_are_exact() {
         .iter()
         .filter(|m| m.from.uid.as_deref() == Some("u-bob"))
         .all(|m| !m.deleted));
-    assert!(h.reactions.iter().all(|(_, _, uid)| uid != "u-ann"));
+    assert!(h.reactions.iter().all(|(_, _, uid, _)| uid != "u-ann"));
     assert!(
         h.reads.iter().all(|(uid, _)| uid != "u-ann"),
         "the read mark is forgotten"
@@ -111,7 +111,7 @@ fn an_author_is_erased_in_bounded_steps_and_the_counts_are_exact() {
         &mut h,
         8_000,
     );
-    let (report, _) = again.erase("u-ann", &mut h, 8_001);
+    let (report, _) = again.erase_author("u-ann", &mut h, 8_001);
     assert!(
         report.unwrap().done(),
         "the new pass covers what was written since: one step"

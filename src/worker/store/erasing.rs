@@ -1,25 +1,12 @@
-//! The store's side of erasing one author from a room (`crate::erasure`): their messages and
-//! reactions in one window of `seq`s — primary-key ranges, so a step reads at most a window's rows and
-//! no index on the author is needed — and the jobs' progress, kept as JSON beside the log.
+//! The store's side of erasing one author from a room (`crate::erasure`): their reactions in one
+//! window of `seq`s — a primary-key range, so a step reads at most a window's rows and no index on the
+//! author is needed (their messages: `History::authored`, the same walk) — and the jobs' progress,
+//! kept as JSON beside the log.
 
-use super::store::{int, Store, COLUMNS};
-use crate::domain::ChatMessage;
+use super::{int, Store};
 use crate::erasure::Erasure;
 
 impl Store {
-    /// The messages of `uid` with `after < seq <= upto` not deleted yet.
-    pub(super) fn authored_between(
-        &self,
-        uid: &str,
-        after: u64,
-        upto: u64,
-    ) -> Result<Vec<ChatMessage>, String> {
-        let query = format!(
-            "SELECT {COLUMNS} FROM messages WHERE seq > ? AND seq <= ? AND from_uid = ? AND deleted = 0 ORDER BY seq"
-        );
-        self.rows(&query, vec![int(after), int(upto), uid.into()])
-    }
-
     /// The reactions of `uid` to messages with `after < seq <= upto`: `(seq, emoji)`.
     pub(super) fn reactions_of(
         &self,

@@ -1,7 +1,6 @@
 //! The room's SQLite schema: the tables as protocol v1 created them, and the migrations that bring
 //! any room's database up from there, each run once per room on its first wake after a deploy (the
-//! version reached is kept in `meta`; `super::store` runs them). Also the webhook outbox's table,
-//! created only in rooms of a deployment with webhooks.
+//! version reached is kept in `meta`; `super` runs them).
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
 /// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
@@ -101,7 +100,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // was connected from, until when, and which uid's ban barred them (its unban lifts them).
     // `require_identity` lives in `meta` beside slow mode.
     "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
-    // 8: the moderation hook's replacements. For a message stored with the hook's replacement text,
+    // 8: who reacted, by name. The name a reactor had when they reacted, so "who reacted" can be shown
+    // without looking anybody up (NULL for the reactions stored before).
+    "ALTER TABLE reactions ADD COLUMN name TEXT;",
+    // 9: the moderation hook's replacements. For a message stored with the hook's replacement text,
     // a fingerprint of the text as sent (never the text: it was replaced for a reason), so that a
     // retry of it is known as the same message (`screening::fingerprint`). Retention (`deleted` = 2:
     // erased by retention, which also keeps such rows out of `messages_changed`) and its progress
@@ -112,15 +114,3 @@ pub(super) const MIGRATIONS: &[&str] = &[
      CREATE TABLE blocklist (word TEXT PRIMARY KEY, at INTEGER NOT NULL);
      CREATE TABLE erasures (uid TEXT PRIMARY KEY, job TEXT NOT NULL);",
 ];
-
-/// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
-/// same turn as the change they report so both commit together. The table exists only in rooms of a
-/// deployment with a `WEBHOOK_URL` ([`Store::open_outbox`]); a room without webhooks never pays for it.
-/// `id` is `AUTOINCREMENT` so that it only grows: delivery goes oldest first.
-pub(super) const OUTBOX: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  body       TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  attempts   INTEGER NOT NULL DEFAULT 0
-);";

@@ -3,7 +3,7 @@
 //! words) and how far
 //! retention has erased the log. Written by the `History` steps in `super::store`.
 
-use super::store::{int, Store};
+use super::{int, Store};
 use crate::identity::AddressTag;
 use crate::moderation::{AddressBan, Rules, Stored};
 
