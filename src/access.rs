@@ -169,58 +169,47 @@ fn admit(
     })))
 }
 
-/// A person, as their inbox knows them: their uid, and the name they came with (if any).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Person {
-    pub uid: String,
-    pub name: Option<String>,
-}
-
-/// The person an [`Entry`] from [`may_identify`] is: a token's holder, or without signed access the
-/// holder of the `key=` (in the query or the handshake's offer), with the `name=` they give. No
-/// identity — no token, no key, the `API_TOKEN` — is `unauthorized`: an inbox is nobody's but its
-/// person's.
-pub fn person(
-    entry: &Entry,
-    query: &[(String, String)],
-    offer: &Offer<'_>,
-) -> Result<Person, Problem> {
-    match entry {
-        Entry::Signed(session) => Ok(Person {
-            uid: session.uid.clone(),
-            name: Some(session.name.clone()),
-        }),
-        Entry::Open => {
-            let key = query_value(query, "key").or(offer.key).ok_or_else(|| {
-                Problem::new(
-                    ErrorCode::Unauthorized,
-                    "say who you are: key= (or a signed token where the server wants one)",
-                )
-            })?;
-            let name = query_value(query, "name")
-                .map(|n| UserName::parse(n).map(UserName::into_string))
-                .transpose()?;
-            Ok(Person {
-                uid: Key::parse(key)?.uid(),
-                name,
-            })
+/// May these credentials export `room` (`GET /api/rooms/{room}/export`: everything it keeps, every
+/// author's)? The `API_TOKEN` bearer may; so may a moderator of the room — a signed token valid for
+/// it whose role is `moderator`, which [`may_export_as`] checks once the token is verified. In a
+/// deployment without signed access nobody is a moderator, so only the `API_TOKEN` may.
+pub fn may_export(
+    config: &Config,
+    room: &RoomName,
+    credentials: &Credentials<'_>,
+    now_secs: u64,
+) -> Result<Admission, Problem> {
+    if let Some(api) = config.api_token.as_deref() {
+        if auth::bearer_matches(credentials.authorization, api) {
+            return Ok(Admission::Ready(Entry::Backend));
         }
-        Entry::Backend => Err(Problem::new(
-            ErrorCode::Unauthorized,
-            "the API token is nobody's: send a person's token or key",
-        )),
     }
+    if !config.signed_access() {
+        return Err(Problem::new(
+            ErrorCode::Unauthorized,
+            "exporting a room needs the API_TOKEN (Authorization: Bearer), or a moderator's token where rooms need tokens",
+        ));
+    }
+    // A direct message has no moderators: any room's token says who its holder is there, and a
+    // moderator elsewhere is nobody in it.
+    if dm::is_dm(room) {
+        return Err(Problem::new(
+            ErrorCode::Forbidden,
+            "a direct message is exported with the API_TOKEN only",
+        ));
+    }
+    may_enter(config, room, credentials, false, now_secs)
 }
 
-/// The uid of whoever reads a room over HTTP with `entry` (a direct message admits its members
-/// only): a token's holder, or the holder of `key=` in an open deployment; `None` for anybody else.
-pub fn reader(entry: &Entry, query: &[(String, String)]) -> Result<Option<String>, Problem> {
+/// The second half of [`may_export`], on the verified entry: the backend, or a moderator.
+pub fn may_export_as(entry: &Entry) -> Result<(), Problem> {
     match entry {
-        Entry::Signed(session) => Ok(Some(session.uid.clone())),
-        Entry::Open => query_value(query, "key")
-            .map(|k| Key::parse(k).map(|k| k.uid()))
-            .transpose(),
-        Entry::Backend => Ok(None),
+        Entry::Backend => Ok(()),
+        Entry::Signed(session) if session.role == Role::Moderator => Ok(()),
+        Entry::Signed(_) | Entry::Open => Err(Problem::new(
+            ErrorCode::Forbidden,
+            "only a moderator of this room (or the API_TOKEN) may export it",
+        )),
     }
 }
 
@@ -613,6 +602,48 @@ mod tests {
     }
 
     #[test]
+    fn a_room_is_exported_by_the_backend_or_its_moderators_only() {
+        let export = |c: &Config, auth: Option<&str>, query: &[(String, String)], at: &str| {
+            let creds = Credentials::new(auth, query);
+            entry(may_export(c, &room(at), &creds, 100))
+                .and_then(|e| may_export_as(&e).map_err(|p| p.code))
+        };
+        let mut c = jwt_config();
+        c.api_token = Some("api".into());
+        assert_eq!(export(&c, Some("Bearer api"), &[], "x"), Ok(()));
+        let moderator = crate::jwt::tests::hs256(
+            "jwt-secret",
+            &json!({"sub":"m","name":"Mo","exp":500,"role":"moderator","rooms":["x"]}),
+        );
+        let member = crate::jwt::tests::hs256(
+            "jwt-secret",
+            &json!({"sub":"a","name":"Ann","exp":500,"rooms":["x"]}),
+        );
+        assert_eq!(export(&c, None, &q(&[("token", &moderator)]), "x"), Ok(()));
+        let bearer = format!("Bearer {moderator}");
+        assert_eq!(export(&c, Some(&bearer), &[], "x"), Ok(()));
+        assert_eq!(
+            export(&c, None, &q(&[("token", &moderator)]), "y"),
+            Err(ErrorCode::Forbidden),
+            "a moderator of another room"
+        );
+        assert_eq!(
+            export(&c, None, &q(&[("token", &member)]), "x"),
+            Err(ErrorCode::Forbidden)
+        );
+        assert_eq!(export(&c, None, &[], "x"), Err(ErrorCode::Unauthorized));
+        // An open deployment has no moderators: the API token only.
+        let mut open = config();
+        assert_eq!(export(&open, None, &[], "x"), Err(ErrorCode::Unauthorized));
+        open.api_token = Some("api".into());
+        assert_eq!(export(&open, Some("Bearer api"), &[], "x"), Ok(()));
+        assert_eq!(
+            export(&open, Some("Bearer nope"), &[], "x"),
+            Err(ErrorCode::Unauthorized)
+        );
+    }
+
+    #[test]
     fn a_jwt_gives_name_uid_role_and_expiry_and_v1_tokens_need_auth_secret() {
         let c = jwt_config();
         let t = crate::jwt::tests::hs256(
@@ -755,63 +786,5 @@ mod tests {
             entry(may_enter(&j, &room("other"), &with_jwt, false, 100)),
             Err(ErrorCode::Forbidden)
         );
-    }
-
-    #[test]
-    fn a_person_is_a_token_holder_or_a_key_holder_and_nobody_else() {
-        let c = secured();
-        let t = token("lobby", 100);
-        let creds = Credentials::new(None, &[]);
-        let signed = entry(may_identify(
-            &c,
-            &Credentials {
-                query_token: Some(&t),
-                ..creds
-            },
-            50,
-        ))
-        .unwrap();
-        let p = person(
-            &signed,
-            &q(&[("key", "0123456789abcdef-ann")]),
-            &Offer::default(),
-        )
-        .unwrap();
-        assert_eq!(p.uid, identity::uid_of_grant(None, "signed-ann").unwrap());
-        assert_eq!(p.name.as_deref(), Some("signed-ann"));
-        assert_eq!(
-            entry(may_identify(&c, &creds, 50)),
-            Err(ErrorCode::Unauthorized),
-            "no token where the server wants one"
-        );
-        let key = "0123456789abcdef-ann";
-        let open = entry(may_identify(&config(), &creds, 0)).unwrap();
-        let p = person(
-            &open,
-            &q(&[("key", key), ("name", "Ann")]),
-            &Offer::default(),
-        )
-        .unwrap();
-        assert_eq!(p.uid, Key::parse(key).unwrap().uid());
-        assert_eq!(p.name.as_deref(), Some("Ann"));
-        let header = format!("edge-chat, key.{key}");
-        let offered = person(&open, &[], &Offer::parse(Some(&header))).unwrap();
-        assert_eq!(offered.uid, p.uid, "the key may come in the handshake");
-        assert_eq!(
-            person(&open, &[], &Offer::default()).unwrap_err().code,
-            ErrorCode::Unauthorized
-        );
-        assert_eq!(
-            person(&Entry::Backend, &[], &Offer::default())
-                .unwrap_err()
-                .code,
-            ErrorCode::Unauthorized
-        );
-        assert_eq!(
-            reader(&open, &q(&[("key", key)])).unwrap(),
-            Some(p.uid.clone())
-        );
-        assert_eq!(reader(&open, &[]).unwrap(), None);
-        assert_eq!(reader(&Entry::Backend, &[]).unwrap(), None);
     }
 }

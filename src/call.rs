@@ -10,6 +10,7 @@ use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
 use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
+use crate::export::Cursor;
 use crate::identity::{self, AddressTag};
 use crate::inbox::dm;
 use crate::reactors::ReactorsRequest;
@@ -89,6 +90,10 @@ pub enum RoomCall {
     Entry { room: RoomName, uid: String },
     /// Whether `uid` has a socket in the room now (an inbox checks what it was told).
     Here { room: RoomName, uid: String },
+    /// A page of the room's export, from `cursor`.
+    Export { room: RoomName, cursor: Cursor },
+    /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
+    Erase { room: RoomName, uid: String },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -119,7 +124,9 @@ impl RoomCall {
             | RoomCall::OpenDm { room, .. }
             | RoomCall::Forget { room, .. }
             | RoomCall::Entry { room, .. }
-            | RoomCall::Here { room, .. } => room,
+            | RoomCall::Here { room, .. }
+            | RoomCall::Export { room, .. }
+            | RoomCall::Erase { room, .. } => room,
         }
     }
 
@@ -135,9 +142,13 @@ impl RoomCall {
             | RoomCall::Roster { .. }
             | RoomCall::Reactors { .. } => dm::Asker::Person(reader),
             RoomCall::Post { .. } => dm::Asker::Bot,
+            // The operator's duties: moderation, and an export or an erasure (a direct message is
+            // exported with the API_TOKEN only: `access::may_export`).
             RoomCall::Delete { .. }
             | RoomCall::Moderate { .. }
-            | RoomCall::ModerationLog { .. } => dm::Asker::Operator,
+            | RoomCall::ModerationLog { .. }
+            | RoomCall::Export { .. }
+            | RoomCall::Erase { .. } => dm::Asker::Operator,
             RoomCall::OpenDm { .. }
             | RoomCall::Forget { .. }
             | RoomCall::Entry { .. }
@@ -249,6 +260,14 @@ impl RoomCall {
                 query.append_pair("uid", uid);
                 ("GET", "here", None)
             }
+            RoomCall::Export { cursor, .. } => {
+                cursor.to_query(&mut query);
+                ("GET", "export", None)
+            }
+            RoomCall::Erase { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("POST", "erase", None)
+            }
         };
         CallRequest {
             method,
@@ -328,6 +347,14 @@ impl RoomCall {
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
                 request: ModerationRequest::parse(body.unwrap_or(""))?,
+            },
+            ("POST", "/erase") => RoomCall::Erase {
+                room,
+                uid: identity::check_uid(get("uid").unwrap_or(""))?.to_string(),
+            },
+            ("GET", "/export") => RoomCall::Export {
+                room,
+                cursor: Cursor::from_query(&query)?,
             },
             ("GET", "/moderation") => RoomCall::ModerationLog {
                 room,
@@ -500,6 +527,17 @@ mod tests {
             room: room("r"),
             before: None,
             limit: 100,
+        });
+        round_trip(RoomCall::Erase {
+            room: room("r"),
+            uid: "auth0|42:x@y".replace('|', "_"),
+        });
+        round_trip(RoomCall::Export {
+            room: room("r"),
+            cursor: Cursor {
+                after: 500,
+                log_after: 7,
+            },
         });
         assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
         assert_eq!(

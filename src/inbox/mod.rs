@@ -5,7 +5,7 @@
 //! and at most once a second); the inbox tells the person's sockets (`/ws/me`, [`frames`]), and keeps
 //! the online state of the people they have direct messages with ([`online`]). Direct messages are
 //! rooms whose name is made from their members' uids ([`dm`]). Every call to an inbox is one typed
-//! value ([`call`]).
+//! value ([`call`]); who a person is, wherever they go, is [`person`].
 //!
 //! Pure: the inbox object (`worker/inbox_object.rs`) and the room's side (`worker/room_inboxes.rs`)
 //! carry these decisions out.
@@ -16,6 +16,7 @@ pub mod entry;
 pub mod frames;
 pub mod notify;
 pub mod online;
+pub mod person;
 
 /// What every inbox object's name starts with: a character no room name may hold, so an inbox can
 /// never be a room's object (or a shard's, `room#k`).

@@ -9,7 +9,7 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use super::cells::{int, opt_int, Cells};
+use super::store::{int, opt_int, Cells};
 use crate::inbox::entry::Entry;
 use crate::inbox::online::{Seen, Told};
 

@@ -8,7 +8,6 @@
 //! Everything here carries out decisions made in `routes`, `access`, `call`, `room`, `shard` and
 //! `config`.
 
-mod cells;
 mod entry;
 mod hop;
 mod inbox_object;
@@ -20,6 +19,7 @@ mod renewal;
 mod room_inboxes;
 mod room_object;
 mod room_state;
+mod screener;
 mod sequencing;
 mod shard_object;
 mod store;

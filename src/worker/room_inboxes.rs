@@ -17,9 +17,9 @@ use std::rc::Rc;
 use serde_json::json;
 use worker::{Env, Response, Result};
 
-use super::cells::int;
 use super::hop;
 use super::links::Line;
+use super::store::int;
 use super::store::Store;
 use super::{json_response, now_ms, problem_response};
 use crate::call::RoomCall;
