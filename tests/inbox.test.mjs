@@ -49,7 +49,7 @@ async function entryOf(p, room, pred = () => true) {
     const me = await p.me();
     const e = me.body.rooms?.find((r) => r.room === room);
     return e && pred(e) ? e : null;
-  }, 10_000, `${p.name}'s entry for ${room}`);
+  }, 30_000, `${p.name}'s entry for ${room}`);
 }
 
 describe('the inbox', () => {
