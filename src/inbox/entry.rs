@@ -82,29 +82,14 @@ pub struct Update {
     pub gone: bool,
 }
 
-/// An inbox's entry for one room, as the inbox stores it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An inbox's entry for one room, as the inbox keeps it: the room's last update (its own fields,
+/// stored as the room sent them), and the inbox's own — muted or not, and the most recent activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub room: String,
-    pub unread: u64,
-    #[serde(default)]
-    pub mentions: u64,
-    #[serde(default)]
-    pub threads: u64,
-    pub read_seq: u64,
-    pub last_seq: u64,
-    pub last: Option<Preview>,
-    #[serde(default)]
+    pub update: Update,
     pub muted: bool,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dm: Option<Vec<Person>>,
     /// The most recent activity (ms): the last message's time, or when the room was added.
     pub at: u64,
-    /// The `stamp` of the update applied last.
-    #[serde(default)]
-    pub stamp: u64,
-    #[serde(default)]
-    pub big: bool,
 }
 
 /// An entry on the wire (`GET /api/me`, the inbox socket's frames): the entry without the inbox's
@@ -127,43 +112,34 @@ pub struct View<'a> {
 impl Entry {
     /// A new entry from a room's first update, added at `now` (ms).
     pub fn new(update: &Update, now: u64) -> Entry {
-        let mut entry = Entry {
-            room: update.room.clone(),
-            unread: 0,
-            mentions: 0,
-            threads: 0,
-            read_seq: 0,
-            last_seq: 0,
-            last: None,
+        Entry {
+            update: update.clone(),
             muted: false,
-            dm: None,
-            at: now,
-            stamp: 0,
-            big: false,
-        };
-        entry.apply(update);
-        entry
+            at: update.last.as_ref().map_or(now, |last| now.max(last.at)),
+        }
+    }
+
+    pub fn room(&self) -> &str {
+        &self.update.room
     }
 
     /// Takes `update` unless it is older than the one applied last; whether anything the person sees
     /// changed. Activity only moves forward (a deleted last message leaves the entry where it was).
+    /// A direct message's people stay as known when an update leaves them out.
     pub fn apply(&mut self, update: &Update) -> bool {
-        if update.stamp < self.stamp {
+        if update.stamp < self.update.stamp {
             return false;
         }
         let before = self.view_key();
-        self.stamp = update.stamp;
-        self.unread = update.unread;
-        self.mentions = update.mentions;
-        self.threads = update.threads;
-        self.read_seq = update.read_seq;
-        self.last_seq = update.last_seq;
-        self.last = update.last.clone();
-        self.big = update.big;
-        if update.dm.is_some() {
-            self.dm = update.dm.clone();
+        let dm = match update.dm {
+            Some(_) => None,
+            None => self.update.dm.take(),
+        };
+        self.update = update.clone();
+        if dm.is_some() {
+            self.update.dm = dm;
         }
-        if let Some(last) = &self.last {
+        if let Some(last) = &self.update.last {
             self.at = self.at.max(last.at);
         }
         before != self.view_key()
@@ -175,16 +151,17 @@ impl Entry {
     }
 
     pub fn view(&self) -> View<'_> {
+        let u = &self.update;
         View {
-            room: &self.room,
-            unread: self.unread,
-            mentions: self.mentions,
-            threads: self.threads,
-            read_seq: self.read_seq,
-            last_seq: self.last_seq,
-            last: self.last.as_ref(),
+            room: &u.room,
+            unread: u.unread,
+            mentions: u.mentions,
+            threads: u.threads,
+            read_seq: u.read_seq,
+            last_seq: u.last_seq,
+            last: u.last.as_ref(),
             muted: self.muted,
-            dm: self.dm.as_deref(),
+            dm: u.dm.as_deref(),
             at: self.at,
         }
     }
@@ -196,13 +173,13 @@ impl Entry {
 
     /// The other members of a direct message (none for a room).
     pub fn partners(&self) -> impl Iterator<Item = &str> {
-        self.dm.iter().flatten().map(|p| p.uid.as_str())
+        self.update.dm.iter().flatten().map(|p| p.uid.as_str())
     }
 }
 
 /// Most recent activity first (ties by room name, so the order is stable).
 pub fn order(entries: &mut [Entry]) {
-    entries.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.room.cmp(&b.room)));
+    entries.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.room().cmp(b.room())));
 }
 
 #[cfg(test)]
@@ -235,11 +212,11 @@ mod tests {
     #[test]
     fn the_newest_update_wins_whatever_the_order_of_arrival() {
         let mut entry = Entry::new(&update(10, 3, Some(500)), 100);
-        assert_eq!((entry.unread, entry.at), (3, 500));
+        assert_eq!((entry.update.unread, entry.at), (3, 500));
         assert!(!entry.apply(&update(5, 7, Some(400))), "older: ignored");
-        assert_eq!(entry.unread, 3);
+        assert_eq!(entry.update.unread, 3);
         assert!(entry.apply(&update(11, 0, Some(500))), "a read clears it");
-        assert_eq!((entry.unread, entry.read_seq), (0, 9));
+        assert_eq!((entry.update.unread, entry.update.read_seq), (0, 9));
         assert!(
             !entry.apply(&update(12, 0, Some(500))),
             "nothing visible changed"
@@ -271,15 +248,18 @@ mod tests {
 
     #[test]
     fn entries_order_by_recent_activity() {
-        let mut a = Entry::new(&update(1, 0, Some(300)), 0);
-        a.room = "a".into();
-        let mut b = Entry::new(&update(1, 0, Some(900)), 0);
-        b.room = "b".into();
-        let mut c = Entry::new(&update(1, 0, None), 600);
-        c.room = "c".into();
-        let mut all = vec![a, b, c];
+        let named = |room: &str, last: Option<u64>, now: u64| {
+            let mut u = update(1, 0, last);
+            u.room = room.into();
+            Entry::new(&u, now)
+        };
+        let mut all = vec![
+            named("a", Some(300), 0),
+            named("b", Some(900), 0),
+            named("c", None, 600),
+        ];
         order(&mut all);
-        let rooms: Vec<&str> = all.iter().map(|e| e.room.as_str()).collect();
+        let rooms: Vec<&str> = all.iter().map(Entry::room).collect();
         assert_eq!(rooms, ["b", "c", "a"]);
     }
 

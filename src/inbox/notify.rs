@@ -19,8 +19,6 @@
 //! Presence is told apart from rounds: the room says when a person's first socket in it opens and
 //! their last one closes ([`Notifier::here`]), at the end of the turn; their inbox coalesces.
 
-use std::collections::{BTreeMap, BTreeSet};
-
 /// The least time between two rounds of one room.
 pub const WINDOW_MS: u64 = 1_000;
 
@@ -60,15 +58,17 @@ pub enum Members<'a> {
 pub struct Notifier {
     /// A change every member's entry shows is waiting.
     everyone: bool,
-    /// Members whose entry a waiting change concerns (told even above the threshold).
-    concerned: BTreeSet<String>,
+    /// Members whose entry a waiting change concerns (told even above the threshold). Vectors rather
+    /// than sets throughout: a turn notes a few people, and each set type would cost the wasm its own
+    /// tree code.
+    concerned: Vec<String>,
     /// The room grew past the threshold: the next round lists everyone.
     grew: bool,
     last_round: Option<u64>,
     /// Presence not yet told, per uid (the latest word wins).
-    here: BTreeMap<String, Here>,
+    here: Vec<(String, Here)>,
     /// Members no more, whose inbox is to drop the entry.
-    gone: BTreeSet<String>,
+    gone: Vec<String>,
 }
 
 impl Notifier {
@@ -78,23 +78,26 @@ impl Notifier {
                 self.everyone = true;
                 self.concerned.extend(concerned);
             }
-            Note::Own(uid) => {
-                self.concerned.insert(uid);
-            }
+            Note::Own(uid) => self.concerned.push(uid),
             Note::Grew => {
                 self.grew = true;
                 self.everyone = true;
             }
             Note::Gone(uid) => {
-                self.concerned.remove(&uid);
-                self.gone.insert(uid);
+                self.concerned.retain(|c| *c != uid);
+                if !self.gone.contains(&uid) {
+                    self.gone.push(uid);
+                }
             }
         }
     }
 
     /// `uid`'s first socket in the room opened, or their last one closed.
     pub fn here(&mut self, uid: &str, here: Here) {
-        self.here.insert(uid.to_string(), here);
+        match self.here.iter_mut().find(|(u, _)| u == uid) {
+            Some(slot) => slot.1 = here,
+            None => self.here.push((uid.to_string(), here)),
+        }
     }
 
     /// Whether a round waits.
@@ -104,7 +107,7 @@ impl Notifier {
 
     /// Takes the people who are members no more (told at once, each round: there are few).
     pub fn take_gone(&mut self) -> Vec<String> {
-        std::mem::take(&mut self.gone).into_iter().collect()
+        std::mem::take(&mut self.gone)
     }
 
     /// Whether the next round must list every member (the room grew past the threshold).
@@ -120,42 +123,37 @@ impl Notifier {
         }
     }
 
-    /// Takes the waiting round at `now`: the members to tell, each once, in uid order. Only members
-    /// are ever named.
+    /// Takes the waiting round at `now`: the members to tell, each once, in uid order (`Few` lists
+    /// them so). Only members are ever named.
     pub fn take(&mut self, now: u64, members: Members<'_>) -> Vec<String> {
         let everyone = std::mem::take(&mut self.everyone);
-        let concerned = std::mem::take(&mut self.concerned);
+        let mut concerned = std::mem::take(&mut self.concerned);
         self.grew = false;
         self.last_round = Some(now);
-        let mut to: BTreeSet<String> = BTreeSet::new();
-        match members {
+        let mut to = match members {
+            Members::Few(all) if everyone => all.to_vec(),
             Members::Few(all) => {
-                if everyone {
-                    to.extend(all.iter().cloned());
-                } else {
-                    let all: BTreeSet<&str> = all.iter().map(String::as_str).collect();
-                    to.extend(
-                        concerned
-                            .into_iter()
-                            .filter(|uid| all.contains(uid.as_str())),
-                    );
-                }
+                concerned.retain(|uid| all.contains(uid));
+                concerned
             }
             Members::Many(is_member) => {
-                to.extend(concerned.into_iter().filter(|uid| is_member(uid)));
+                concerned.retain(|uid| is_member(uid));
+                concerned
             }
-        }
-        to.into_iter().collect()
+        };
+        to.sort_unstable();
+        to.dedup();
+        to
     }
 
     /// Takes the presence to tell.
     pub fn take_here(&mut self) -> Vec<(String, Here)> {
-        std::mem::take(&mut self.here).into_iter().collect()
+        std::mem::take(&mut self.here)
     }
 
     /// A round could not reach `uid`'s inbox: try again in the next one.
     pub fn retry(&mut self, uid: String) {
-        self.concerned.insert(uid);
+        self.concerned.push(uid);
     }
 }
 

@@ -23,7 +23,7 @@ pub struct Seen {
 }
 
 /// What an inbox last told its person's partners (kept with the inbox).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Told {
     pub online: bool,
     pub last_seen: Option<u64>,

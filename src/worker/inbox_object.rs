@@ -268,9 +268,9 @@ impl Inbox {
         let (entry, changed, new) = match self.store.entry(&update.room).map_err(storage)? {
             None => (Entry::new(update, now_ms()), true, true),
             Some(mut entry) => {
-                let stamp = entry.stamp;
+                let stamp = entry.update.stamp;
                 let changed = entry.apply(update);
-                if !changed && entry.stamp == stamp {
+                if !changed && entry.update.stamp == stamp {
                     return Ok(());
                 }
                 (entry, changed, false)
@@ -283,7 +283,7 @@ impl Inbox {
             });
         }
         // A new direct message: how are its people? (Their inboxes ask ours likewise.)
-        if new && entry.dm.is_some() {
+        if new && entry.update.dm.is_some() {
             let inbox = Rc::clone(self);
             let partners: Vec<String> = entry.partners().map(str::to_string).collect();
             wasm_bindgen_futures::spawn_local(async move { ask_partners(&inbox, partners).await });
@@ -303,15 +303,12 @@ impl Inbox {
             room: room.clone(),
             uid: self.uid.clone(),
         };
-        let request = call.to_request();
-        let stub = hop::stub(&self.env, "ROOMS", room.as_str()).map_err(internal)?;
-        match hop::exchange(&stub, request.method, &request.url, None).await {
-            Ok((200, _)) => Ok((
+        match ask_room(&self.env, &call).await {
+            Some(_) => Ok((
                 json!({"room": room.as_str(), "left": true}).to_string(),
                 200,
             )),
-            Ok((status, body)) => Err(internal(format!("the room answered {status}: {body}"))),
-            Err(e) => Err(internal(e)),
+            None => Err(internal("the room could not be told")),
         }
     }
 
@@ -393,38 +390,51 @@ impl Inbox {
     }
 }
 
-/// Makes `call` of another inbox: its answer's text, when it answered 200.
-async fn ask_inbox(env: &Env, call: &InboxCall) -> Option<String> {
-    let request = call.to_request();
-    let stub = hop::stub(env, "ROOMS", &object_name(call.uid())).ok()?;
-    match hop::exchange(&stub, request.method, &request.url, request.body.as_deref()).await {
-        Ok((200, body)) => Some(body),
-        Ok((status, body)) => {
-            worker::console_error!("inbox {} answered {status}: {body}", call.uid());
-            None
+/// A call's answer to come (see [`ask`]).
+type Asked = std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>>>>;
+
+/// Makes a call of the object named `object` (a room, another inbox): its answer's text, when it
+/// answered 200 (else logged). Boxed, so the exchange's code is in the wasm once for every caller.
+fn ask(
+    env: &Env,
+    object: String,
+    method: &'static str,
+    url: String,
+    body: Option<String>,
+) -> Asked {
+    let env = env.clone();
+    Box::pin(async move {
+        let stub = hop::stub(&env, "ROOMS", &object).ok()?;
+        match hop::exchange(&stub, method, &url, body.as_deref()).await {
+            Ok((200, answer)) => Some(answer),
+            Ok((status, answer)) => {
+                worker::console_error!("{object} answered {status}: {answer}");
+                None
+            }
+            Err(e) => {
+                worker::console_error!("{object} unreachable: {e}");
+                None
+            }
         }
-        Err(e) => {
-            worker::console_error!("inbox {} unreachable: {e}", call.uid());
-            None
-        }
-    }
+    })
 }
 
-/// Makes `call` of a room: its answer's text, when it answered 200.
-async fn ask_room(env: &Env, call: &RoomCall) -> Option<String> {
-    let request = call.to_request();
-    let stub = hop::stub(env, "ROOMS", call.room().as_str()).ok()?;
-    match hop::exchange(&stub, request.method, &request.url, request.body.as_deref()).await {
-        Ok((200, body)) => Some(body),
-        Ok((status, body)) => {
-            worker::console_error!("{} answered {status}: {body}", call.room().as_str());
-            None
-        }
-        Err(e) => {
-            worker::console_error!("{} unreachable: {e}", call.room().as_str());
-            None
-        }
-    }
+/// Makes `call` of another inbox.
+fn ask_inbox(env: &Env, call: &InboxCall) -> Asked {
+    let r = call.to_request();
+    ask(env, object_name(call.uid()), r.method, r.url, r.body)
+}
+
+/// Makes `call` of a room.
+fn ask_room(env: &Env, call: &RoomCall) -> Asked {
+    let r = call.to_request();
+    ask(
+        env,
+        call.room().as_str().to_string(),
+        r.method,
+        r.url,
+        r.body,
+    )
 }
 
 /// Reads the entries of the rooms that do not tell this inbox every change (`big`), the most recent
@@ -433,9 +443,9 @@ async fn read_big_rooms(inbox: &Rc<Inbox>) {
     let big: Vec<String> = match inbox.store.entries(MAX_LISTED) {
         Ok(entries) => entries
             .into_iter()
-            .filter(|e| e.big)
+            .filter(|e| e.update.big)
             .take(MAX_READS)
-            .map(|e| e.room)
+            .map(|e| e.update.room)
             .collect(),
         Err(e) => {
             worker::console_error!("could not list the entries: {e}");

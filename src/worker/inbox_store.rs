@@ -1,5 +1,5 @@
-//! A person's inbox in its object's SQLite storage: one row per room's [`Entry`] (kept as JSON, by
-//! activity), their direct-message partners' online state as last told, the rooms that say the person
+//! A person's inbox in its object's SQLite storage: one row per room's [`Entry`] (the room's last
+//! update as JSON, beside the inbox's own columns: activity, muted), their direct-message partners' online state as last told, the rooms that say the person
 //! has a socket there, and a few values in `meta` (their name, what their partners were told).
 //!
 //! Like a room's store, a blank database stays blank until its first write: reading the inbox of
@@ -14,7 +14,8 @@ use crate::inbox::entry::Entry;
 use crate::inbox::online::{Seen, Told};
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS entries (room TEXT PRIMARY KEY, at INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (room TEXT PRIMARY KEY, at INTEGER NOT NULL, muted INTEGER NOT NULL,
+  body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS entries_by_activity ON entries (at);
 CREATE TABLE IF NOT EXISTS partners (uid TEXT PRIMARY KEY, online INTEGER NOT NULL, last_seen INTEGER);
 CREATE TABLE IF NOT EXISTS present (room TEXT PRIMARY KEY);
@@ -81,18 +82,23 @@ impl InboxStore {
     }
 
     pub fn entry(&self, room: &str) -> Answer<Option<Entry>> {
-        let rows = self.query("SELECT body FROM entries WHERE room = ?", vec![room.into()])?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|mut row| serde_json::from_str(&row.text()).ok()))
+        let rows = self.query(
+            "SELECT at, muted, body FROM entries WHERE room = ?",
+            vec![room.into()],
+        )?;
+        Ok(rows.into_iter().next().and_then(entry_of))
     }
 
     pub fn put(&self, entry: &Entry) -> Answer<()> {
-        let body = serde_json::to_string(entry).map_err(|e| e.to_string())?;
+        let body = serde_json::to_string(&entry.update).map_err(|e| e.to_string())?;
         self.run(
-            "INSERT OR REPLACE INTO entries (room, at, body) VALUES (?, ?, ?)",
-            vec![entry.room.as_str().into(), int(entry.at), body.into()],
+            "INSERT OR REPLACE INTO entries (room, at, muted, body) VALUES (?, ?, ?, ?)",
+            vec![
+                entry.room().into(),
+                int(entry.at),
+                int(entry.muted.into()),
+                body.into(),
+            ],
         )
     }
 
@@ -108,13 +114,10 @@ impl InboxStore {
     /// The `limit` entries of the most recent activity, most recent first.
     pub fn entries(&self, limit: usize) -> Answer<Vec<Entry>> {
         let rows = self.query(
-            "SELECT body FROM entries ORDER BY at DESC, room LIMIT ?",
+            "SELECT at, muted, body FROM entries ORDER BY at DESC, room LIMIT ?",
             vec![int(limit as u64)],
         )?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|mut row| serde_json::from_str(&row.text()).ok())
-            .collect())
+        Ok(rows.into_iter().filter_map(entry_of).collect())
     }
 
     pub fn partner(&self, uid: &str) -> Answer<Option<Seen>> {
@@ -194,16 +197,29 @@ impl InboxStore {
         self.set_meta("name", name)
     }
 
-    /// What the person's partners were last told.
+    /// What the person's partners were last told: online, or since when offline (`told`: "on", or
+    /// the time last seen in ms, or "off" for never seen).
     pub fn told(&self) -> Answer<Told> {
-        Ok(self
-            .meta("told")?
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .unwrap_or_default())
+        Ok(match self.meta("told")?.as_deref() {
+            Some("on") => Told {
+                online: true,
+                last_seen: None,
+            },
+            Some(seen) => Told {
+                online: false,
+                last_seen: seen.parse().ok(),
+            },
+            None => Told::default(),
+        })
     }
 
     pub fn set_told(&self, told: Told) -> Answer<()> {
-        self.set_meta("told", &serde_json::to_string(&told).unwrap_or_default())
+        let value = match (told.online, told.last_seen) {
+            (true, _) => "on".to_string(),
+            (false, Some(ms)) => ms.to_string(),
+            (false, None) => "off".to_string(),
+        };
+        self.set_meta("told", &value)
     }
 
     /// Since when the person has had no socket anywhere (ms), if they have none.
@@ -220,6 +236,14 @@ impl InboxStore {
             None => Ok(()),
         }
     }
+}
+
+/// An entry from the cells of `at, muted, body` (`None`: a body that no longer reads).
+fn entry_of(mut row: Cells) -> Option<Entry> {
+    let at = row.int();
+    let muted = row.int() != 0;
+    let update = serde_json::from_str(&row.text()).ok()?;
+    Some(Entry { update, muted, at })
 }
 
 fn row_number(row: &[SqlStorageValue]) -> i64 {
