@@ -1,5 +1,6 @@
 //! What the pure room decides and the Durable Object carries out: each [`Effect`] (send, broadcast,
-//! close, wake, store a webhook event, verify a token), and the WebSocket close codes the server
+//! close, wake, store a webhook event, verify a token, fetch a link's preview, delete files from the
+//! bucket), and the WebSocket close codes the server
 //! uses, in one table. A leaf: the room produces effects, batched delivery and the shards route them,
 //! and none of them imports another for the type.
 //!
@@ -47,4 +48,10 @@ pub enum Effect {
         token: String,
         id: Option<String>,
     },
+    /// Fetch the preview of `link` (the first link of message `seq`), and hand what the page says
+    /// to [`crate::room::Room::previewed`]; after the turn, never holding up its frames.
+    Preview { seq: u64, link: String },
+    /// Uploads were doomed this turn ([`crate::files::log`]): delete them from the bucket once the
+    /// turn is committed, then forget them.
+    Purge,
 }

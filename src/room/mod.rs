@@ -56,6 +56,7 @@ use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HI
 use crate::webhook::{self, EventKind, ReactionChange};
 
 mod api;
+mod files;
 mod frames;
 mod living;
 mod moderation;
@@ -90,6 +91,14 @@ impl From<Option<u64>> for Joining {
             ..Joining::default()
         }
     }
+}
+
+/// What an edit changes: the text (when given), the files it keeps (when given), the preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub text: Option<String>,
+    pub keep: Option<Vec<crate::files::FileId>>,
+    pub drop_preview: bool,
 }
 
 /// Read marks are announced at most once per author per this many milliseconds.
@@ -215,6 +224,10 @@ pub struct Room<S> {
     next_expiry: Option<u64>,
     /// Bans, mutes and slow mode in force.
     rules: Rules,
+    /// Link previews being fetched (at most [`crate::preview::MAX_IN_FLIGHT`]).
+    previews: Vec<files::Fetching>,
+    /// When the oldest upload no message used is due for the sweep (ms).
+    uploads_due: Option<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -255,6 +268,8 @@ impl<S: Place> Room<S> {
             expiry_grace_secs: 0,
             next_expiry: None,
             rules: Rules::default(),
+            previews: Vec::new(),
+            uploads_due: None,
         }
     }
 
@@ -320,18 +335,36 @@ impl<S: Place> Room<S> {
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
         match op {
-            ClientFrame::Message { text, id, reply_to } => {
+            ClientFrame::Message {
+                text,
+                id,
+                reply_to,
+                files,
+            } => {
                 if let Some(target) = reply_to {
                     self.live_message(history, target)?;
                 }
+                let files = self.claim(&from, &files, id.as_deref(), history)?;
                 let msg = ChatMessage {
                     reply_to,
+                    files,
                     ..ChatMessage::new(0, id, from, text, now_ms)
                 };
                 self.submit(msg, history, effects).map(Some)
             }
-            ClientFrame::Edit { seq, text, .. } => {
-                self.edit(&from, seq, text, history, now_ms, effects)
+            ClientFrame::Edit {
+                seq,
+                text,
+                files,
+                drop_preview,
+                ..
+            } => {
+                let revision = Revision {
+                    text,
+                    keep: files,
+                    drop_preview,
+                };
+                self.edit(&from, seq, revision, history, now_ms, effects)
             }
             ClientFrame::Delete { seq, .. } => {
                 let moderator = self.is_moderator(conn_id);

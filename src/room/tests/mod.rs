@@ -13,6 +13,7 @@ pub(super) const ANN: &str = "u-ann";
 pub(super) const BOB: &str = "u-bob";
 
 mod api;
+mod files;
 mod frames;
 mod living;
 mod moderation;
@@ -105,6 +106,11 @@ pub(super) fn trace(effects: &[Effect]) -> Vec<(String, String, Option<u64>)> {
             Effect::Authenticate { to, .. } => {
                 (to.clone(), serde_json::json!({"type": "authenticate"}))
             }
+            Effect::Preview { seq, .. } => (
+                "room".into(),
+                serde_json::json!({"type": "preview", "seq": seq}),
+            ),
+            Effect::Purge => ("bucket".into(), serde_json::json!({"type": "purge"})),
         })
         .map(|(to, v)| {
             (
