@@ -233,6 +233,14 @@ impl Config {
                     true,
                 )? as u64,
                 types: file_types(&lookup)?,
+                unused_ms: number(
+                    &lookup,
+                    "FILE_UNUSED_SECS",
+                    files::DEFAULT_UNUSED_SECS as f64,
+                    1.0,
+                    true,
+                )? as u64
+                    * 1000,
             },
             previews: switch(&lookup, "PREVIEWS", true)?,
         };
@@ -538,12 +546,14 @@ mod tests {
         assert!(c.preview_allow_hosts.is_empty(), "no exceptions by default");
         let c = parse(&[
             ("FILE_MAX_BYTES", "1000"),
+            ("FILE_UNUSED_SECS", "5"),
             ("FILE_TYPES", "image/*, text/csv"),
             ("PREVIEWS", "0"),
             ("PREVIEW_ALLOW_HOSTS", "127.0.0.1:8080, intranet"),
         ])
         .unwrap();
         assert_eq!(c.limits.files.max_bytes, 1000);
+        assert_eq!(c.limits.files.unused_ms, 5000);
         assert!(c.limits.files.allows("image/svg+xml") && c.limits.files.allows("text/csv"));
         assert!(!c.limits.previews);
         assert_eq!(c.preview_allow_hosts, vec!["127.0.0.1:8080", "intranet"]);

@@ -6,7 +6,7 @@
 //! so that an upload whose Worker died half-way is still known and swept), *done* once its bytes are
 //! in the bucket, *used* by the one message that names it, and *doomed* when it must leave the bucket
 //! (its message deleted or trimmed, removed by an edit, or never used within
-//! [`super::UNUSED_TTL_MS`]). Doomed uploads are deleted from the bucket after the turn that doomed
+//! `FILE_UNUSED_SECS`, an hour by default). Doomed uploads are deleted from the bucket after the turn that doomed
 //! them, and forgotten only once the bucket confirmed it: nothing a message shows is deleted, and
 //! nothing is left in the bucket that no record points to.
 

@@ -28,8 +28,8 @@ pub const THUMB_MAX_BYTES: u64 = 128 * 1024;
 pub const THUMB_TYPE: &str = "image/webp";
 /// Longest file name, in characters.
 pub const MAX_NAME_CHARS: usize = 255;
-/// An upload no message has used is removed this long after it began (ms).
-pub const UNUSED_TTL_MS: u64 = 3600 * 1000;
+/// Default time after which an upload no message has used is removed (`FILE_UNUSED_SECS`): an hour.
+pub const DEFAULT_UNUSED_SECS: u64 = 3600;
 /// Most uploads one author may hold unused at once: enough for two full messages, and a bound on
 /// what one author can leave in the bucket for the sweep.
 pub const MAX_UNUSED_PER_AUTHOR: u64 = 2 * FILES_PER_MESSAGE as u64;
@@ -41,6 +41,9 @@ pub struct FilePolicy {
     pub max_bytes: u64,
     /// Media types taken (`FILE_TYPES`): `type/subtype`, or `type/*` for every subtype.
     pub types: Vec<String>,
+    /// How long an upload may wait for a message to use it before it is removed, in ms
+    /// (`FILE_UNUSED_SECS`).
+    pub unused_ms: u64,
 }
 
 impl Default for FilePolicy {
@@ -48,6 +51,7 @@ impl Default for FilePolicy {
         FilePolicy {
             max_bytes: DEFAULT_MAX_BYTES,
             types: parse_types(DEFAULT_TYPES).unwrap_or_default(),
+            unused_ms: DEFAULT_UNUSED_SECS * 1000,
         }
     }
 }
@@ -177,6 +181,7 @@ pub fn check_thumb(content_type: Option<&str>, length: Option<&str>) -> Result<U
     let policy = FilePolicy {
         max_bytes: THUMB_MAX_BYTES,
         types: vec![THUMB_TYPE.to_string()],
+        unused_ms: 0,
     };
     Upload::check(Some("thumb.webp"), content_type, length, &policy)
 }
@@ -314,8 +319,8 @@ mod tests {
     #[test]
     fn types_are_exact_or_a_whole_major_type() {
         let policy = FilePolicy {
-            max_bytes: 10,
             types: parse_types("image/*, Text/Plain").unwrap(),
+            ..FilePolicy::default()
         };
         assert!(policy.allows("image/svg+xml"));
         assert!(policy.allows("text/plain"));

@@ -5,12 +5,11 @@
 //! uploads never used, and previews: asked for after a message is stored ([`Effect::Preview`]) and
 //! recorded, when the page answered in time, as a change under a new `rev` ([`Room::previewed`]).
 
-use super::living::updated;
 use super::*;
 use crate::domain::{sender_key, FileDescriptor, Preview};
 use crate::files::log::{may_use, Uploader};
 use crate::files::sniff::Raster;
-use crate::files::{FileId, MAX_UNUSED_PER_AUTHOR, UNUSED_TTL_MS};
+use crate::files::{FileId, MAX_UNUSED_PER_AUTHOR};
 use crate::preview::{self, MAX_IN_FLIGHT};
 
 /// A preview fetch that has not answered within this (ms) is taken for lost (its task went with a
@@ -23,6 +22,13 @@ pub(super) struct Fetching {
     seq: u64,
     link: String,
     at: u64,
+}
+
+/// A message's files and preview after an edit, and the ids of the files it removed.
+pub(super) struct Attachments {
+    pub files: Vec<FileDescriptor>,
+    pub removed: Vec<String>,
+    pub preview: Option<Preview>,
 }
 
 impl<S: Place> Room<S> {
@@ -64,13 +70,13 @@ impl<S: Place> Room<S> {
         history
             .reserve_file(id.as_str(), &owner, now_ms)
             .map_err(storage)?;
-        let due = now_ms + UNUSED_TTL_MS;
+        let due = now_ms + self.limits.files.unused_ms;
         self.uploads_due = Some(self.uploads_due.map_or(due, |d| d.min(due)));
         Ok(())
     }
 
     /// The bytes of reserved upload `file.id` are stored: it is done, ready for a message.
-    /// `not_found` if its reservation is gone (swept: it took longer than [`UNUSED_TTL_MS`]).
+    /// `not_found` if its reservation is gone (swept: it took longer than `FILE_UNUSED_SECS`).
     pub fn uploaded(
         &mut self,
         file: &FileDescriptor,
@@ -242,14 +248,13 @@ impl<S: Place> Room<S> {
 
     /// What an edit does to a message's files and preview: `keep` (if given) lists the files it keeps
     /// — only files it has (`bad_file` for any other: an edit removes files, it never adds them) —
-    /// and `drop_preview` removes its preview (and any on its way). Returns the files kept, the ids
-    /// removed, and the preview left.
+    /// and `drop_preview` removes its preview (and any on its way).
     pub(super) fn attachments_after(
         &mut self,
         msg: &ChatMessage,
         keep: Option<Vec<FileId>>,
         drop_preview: bool,
-    ) -> Result<(Vec<FileDescriptor>, Vec<String>, Option<Preview>), Problem> {
+    ) -> Result<Attachments, Problem> {
         if drop_preview {
             self.previews.retain(|f| f.seq != msg.seq);
         }
@@ -259,7 +264,11 @@ impl<S: Place> Room<S> {
             msg.preview.clone()
         };
         let Some(keep) = keep else {
-            return Ok((msg.files.clone(), Vec::new(), preview));
+            return Ok(Attachments {
+                files: msg.files.clone(),
+                removed: Vec::new(),
+                preview,
+            });
         };
         if let Some(stranger) = keep
             .iter()
@@ -279,7 +288,11 @@ impl<S: Place> Room<S> {
             .iter()
             .cloned()
             .partition(|f| keep.iter().any(|id| id.as_str() == f.id));
-        Ok((kept, removed.into_iter().map(|f| f.id).collect(), preview))
+        Ok(Attachments {
+            files: kept,
+            removed: removed.into_iter().map(|f| f.id).collect(),
+            preview,
+        })
     }
 
     /// A deleted message's files leave the bucket, and a preview on its way is no longer wanted.
@@ -305,10 +318,10 @@ impl<S: Place> Room<S> {
 
     /// Tells the room when its oldest unused upload began (read from storage after a wake).
     pub fn set_oldest_upload(&mut self, at: Option<u64>) {
-        self.uploads_due = at.map(|at| at + UNUSED_TTL_MS);
+        self.uploads_due = at.map(|at| at + self.limits.files.unused_ms);
     }
 
-    /// The sweep: uploads no message used within [`UNUSED_TTL_MS`] are doomed (and the bucket
+    /// The sweep: uploads no message used within `FILE_UNUSED_SECS` are doomed (and the bucket
     /// purged after the turn); the next sweep is due when the oldest left turns that old.
     pub fn sweep_uploads(
         &mut self,
@@ -318,7 +331,7 @@ impl<S: Place> Room<S> {
         if self.uploads_due.is_none_or(|due| due > now_ms) {
             return Ok(Vec::new());
         }
-        let doomed = match history.doom_unused(now_ms.saturating_sub(UNUSED_TTL_MS)) {
+        let doomed = match history.doom_unused(now_ms.saturating_sub(self.limits.files.unused_ms)) {
             Ok(doomed) => doomed,
             Err(e) => {
                 // Tried again a minute later, not at once: the alarm must not fire in a loop.

@@ -2,6 +2,7 @@
 //! (tombstones), reactions, read marks, and
 //! the held-back read announcements [`Room::tick`] sends; each change under a new room `rev`.
 
+use super::files::Attachments;
 use super::*;
 
 impl<S: Place> Room<S> {
@@ -56,8 +57,11 @@ impl<S: Place> Room<S> {
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
         let msg = self.own_message(from, seq, history)?;
-        let (files, removed, preview) =
-            self.attachments_after(&msg, revision.keep, revision.drop_preview)?;
+        let Attachments {
+            files,
+            removed,
+            preview,
+        } = self.attachments_after(&msg, revision.keep, revision.drop_preview)?;
         let text = revision.text.unwrap_or_else(|| msg.text.clone());
         if text.is_empty() && files.is_empty() {
             return Err(Problem::new(
@@ -343,19 +347,6 @@ pub(super) fn identified(from: &User) -> Result<&str, Problem> {
             "connect with a key= (or a signed token) to edit, delete, react or keep read state",
         )
     })
-}
-
-/// `message_updated` with the whole current message, to every connection (the author's own included,
-/// so each of its tabs shows the change).
-pub(super) fn updated(msg: &ChatMessage) -> Effect {
-    Effect::Broadcast {
-        except: None,
-        frame: ServerFrame::MessageUpdated {
-            message: msg,
-            rev: msg.rev,
-        }
-        .to_json(),
-    }
 }
 
 pub(super) fn read_announcement(conn_id: &str, reader: &User, seq: u64) -> Effect {

@@ -310,6 +310,10 @@ impl<S: Place> Room<S> {
         self.rev
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
@@ -450,5 +454,18 @@ fn error_to(conn_id: &str, code: ErrorCode, message: &str, id: Option<&str>) -> 
     Effect::Send {
         to: conn_id.to_string(),
         frame: ServerFrame::Error { code, message, id }.to_json(),
+    }
+}
+
+/// `message_updated` with the whole current message, to every connection (the author's own included,
+/// so each of its tabs shows the change).
+pub(super) fn updated(msg: &ChatMessage) -> Effect {
+    Effect::Broadcast {
+        except: None,
+        frame: ServerFrame::MessageUpdated {
+            message: msg,
+            rev: msg.rev,
+        }
+        .to_json(),
     }
 }

@@ -7,8 +7,10 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
+use super::bucket::Bucket;
 use super::links::{self, Line, Links};
 use super::now_ms;
+use super::purge::{self, Purge};
 use super::store::Store;
 use super::webhooks::{self, Hooks};
 use crate::config::Config;
@@ -53,6 +55,27 @@ pub(super) struct Inner {
     pub(super) config: Rc<Config>,
     /// Shared with the renewal tasks, which set the alarm for a renewed token.
     pub(super) storage: Rc<worker::Storage>,
+    /// Link previews to fetch after this event (message seq, link).
+    pub(super) previews: Vec<(u64, String)>,
+    /// The deletion of doomed uploads from the bucket.
+    pub(super) purge: Purge,
+    /// The `FILES` bucket, if the deployment binds one.
+    pub(super) bucket: Option<Bucket>,
+}
+
+impl purge::Bin for Inner {
+    fn bin(&mut self) -> (&mut Purge, &Store, Option<&Bucket>, &str) {
+        (
+            &mut self.purge,
+            &self.store,
+            self.bucket.as_ref(),
+            self.room.name(),
+        )
+    }
+
+    fn schedule_alarm(&mut self) {
+        schedule_alarm(self)
+    }
 }
 
 impl links::Sequencing for Inner {
@@ -228,6 +251,8 @@ pub(super) fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             Effect::Authenticate { to, token, id } => {
                 inner.renewals.push((to.clone(), token.clone(), id.clone()))
             }
+            Effect::Preview { seq, link } => inner.previews.push((*seq, link.clone())),
+            Effect::Purge => inner.purge.want(),
             // One tick timer at a time, unless a wake-up is wanted before it fires (a read mark held
             // for a second, while presence waits for several): the tick asks again for what is still
             // held back, and a tick with nothing due does nothing.
@@ -323,9 +348,9 @@ pub(super) fn close_expired(inner: &mut Inner) {
     schedule_alarm(inner);
 }
 
-/// Sets the storage alarm for the earliest of the next token expiry and the webhook outbox's next
-/// delivery, when that differs from the alarm set. One alarm serves both: a Durable Object has only
-/// one. An alarm that is no longer needed is not deleted: it fires once, finds nothing to do and sets
+/// Sets the storage alarm for the earliest of the next token expiry, the webhook outbox's next
+/// delivery, the sweep of unused uploads and a purge's retry, when that differs from the alarm set.
+/// One alarm serves them all: a Durable Object has only one. An alarm that is no longer needed is not deleted: it fires once, finds nothing to do and sets
 /// no other.
 pub(super) fn schedule_alarm(inner: &mut Inner) {
     let expiry = inner
@@ -333,10 +358,15 @@ pub(super) fn schedule_alarm(inner: &mut Inner) {
         .next_expiry()
         .map(|secs| secs.saturating_mul(1000));
     let outbox = inner.hooks.as_ref().and_then(Hooks::due_at);
-    let next = match (expiry, outbox) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let next = [
+        expiry,
+        outbox,
+        inner.room.uploads_due(),
+        inner.purge.due_at(),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     if next == inner.alarm_at {
         return;
     }

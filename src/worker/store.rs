@@ -10,7 +10,8 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::domain::{sender_key, ChatMessage, Reactions, User, Version};
+use super::rows::{int, opt_int, Cells};
+use crate::domain::{sender_key, ChatMessage, FileDescriptor, Reactions, User, Version};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
 use crate::moderation::{Action, AddressBan, Rules, Stored};
@@ -114,6 +115,23 @@ const MIGRATIONS: &[&str] = &[
     // was connected from, until when, and which uid's ban barred them (its unban lifts them).
     // `require_identity` lives in `meta` beside slow mode.
     "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
+    // 8: files and previews. A message's files and its link preview (JSON, NULL when none), and
+    // `revised` once either changed after the store (so `messages_changed`, remade with it, answers a
+    // resume). `files` is the room's record of every upload (`crate::files::log`): reserved by
+    // `owner` at `at`, `done` once its bytes are stored, used by message `seq`, `doomed` until the
+    // bucket has deleted it.
+    "ALTER TABLE messages ADD COLUMN files TEXT;
+     ALTER TABLE messages ADD COLUMN preview TEXT;
+     ALTER TABLE messages ADD COLUMN revised INTEGER NOT NULL DEFAULT 0;
+     DROP INDEX messages_changed;
+     CREATE INDEX messages_changed ON messages (rev)
+       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1 OR revised = 1;
+     CREATE TABLE files (id TEXT PRIMARY KEY, owner TEXT NOT NULL, at INTEGER NOT NULL,
+       name TEXT NOT NULL DEFAULT '', type TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0,
+       width INTEGER, height INTEGER, thumb INTEGER NOT NULL DEFAULT 0,
+       done INTEGER NOT NULL DEFAULT 0, seq INTEGER, doomed INTEGER NOT NULL DEFAULT 0);
+     CREATE INDEX files_by_seq ON files (seq) WHERE seq IS NOT NULL;
+     CREATE INDEX files_unused ON files (at) WHERE seq IS NULL AND doomed = 0;",
 ];
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
@@ -121,7 +139,7 @@ const MIGRATIONS: &[&str] = &[
 /// in 20 turns.
 pub const INDEX_BATCH: u64 = 500;
 
-const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
+const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev, files, preview";
 
 pub struct Store {
     sql: SqlStorage,
@@ -133,36 +151,7 @@ pub struct Store {
     outbox_wanted: Cell<bool>,
 }
 
-/// One result row, read cell by cell in the order of the query's columns. Rows come from the
-/// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
-/// column-name object per row, and it keeps one small reader in the wasm instead of a serde
-/// deserialiser per row type.
-struct Cells(std::vec::IntoIter<SqlStorageValue>);
-
 impl Cells {
-    fn int(&mut self) -> u64 {
-        self.opt_int().unwrap_or(0)
-    }
-
-    fn opt_int(&mut self) -> Option<u64> {
-        match self.0.next() {
-            Some(SqlStorageValue::Integer(i)) => Some(i.max(0) as u64),
-            Some(SqlStorageValue::Float(f)) => Some(f.max(0.0) as u64),
-            _ => None,
-        }
-    }
-
-    fn text(&mut self) -> String {
-        self.opt_text().unwrap_or_default()
-    }
-
-    fn opt_text(&mut self) -> Option<String> {
-        match self.0.next() {
-            Some(SqlStorageValue::String(s)) => Some(s),
-            _ => None,
-        }
-    }
-
     /// A message, from the cells of [`COLUMNS`].
     fn message(&mut self) -> ChatMessage {
         ChatMessage {
@@ -184,17 +173,25 @@ impl Cells {
                 .and_then(|json| serde_json::from_str(&json).ok())
                 .unwrap_or_default(),
             rev: self.int(),
+            files: self.json().unwrap_or_default(),
+            preview: self.json(),
         }
+    }
+
+    /// A JSON column (files, a preview), `None` when NULL.
+    fn json<T: serde::de::DeserializeOwned>(&mut self) -> Option<T> {
+        serde_json::from_str(&self.opt_text()?).ok()
     }
 }
 
-fn int(v: u64) -> SqlStorageValue {
-    // seqs, revs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
-    SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
-}
-
-fn opt_int(v: Option<u64>) -> SqlStorageValue {
-    v.map_or(SqlStorageValue::Null, int)
+/// A message's files as stored: a JSON array, NULL for none.
+pub(super) fn files_json(files: &[FileDescriptor]) -> SqlStorageValue {
+    match files {
+        [] => SqlStorageValue::Null,
+        files => {
+            serde_json::to_string(files).map_or(SqlStorageValue::Null, SqlStorageValue::String)
+        }
+    }
 }
 
 impl Store {
@@ -319,7 +316,11 @@ impl Store {
 
     /// The rows of `query`, each to be read by position; none in a blank database (nothing was ever
     /// written, and its tables do not exist yet).
-    fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Cells>, String> {
+    pub(super) fn query(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<Cells>, String> {
         if self.blank.get() {
             return Ok(Vec::new());
         }
@@ -332,7 +333,11 @@ impl Store {
     }
 
     /// The first column of the first row of `query` (0 when there is none).
-    fn number(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<u64, String> {
+    pub(super) fn number(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<u64, String> {
         Ok(self
             .query(query, bindings)?
             .into_iter()
@@ -341,7 +346,7 @@ impl Store {
     }
 
     /// Runs a statement that writes: the first write to a blank database creates the schema first.
-    fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
+    pub(super) fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
         self.ensure_schema()?;
         self.sql
             .exec(query, bindings)
@@ -378,7 +383,7 @@ impl History for Store {
     fn append(&mut self, m: &ChatMessage) -> Result<Appended, String> {
         let sender = sender_key(&m.from);
         let written = self.run(
-            "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 int(m.seq),
                 m.id.as_deref().into(),
@@ -390,6 +395,7 @@ impl History for Store {
                 int(m.ts),
                 opt_int(m.reply_to),
                 int(m.rev),
+                files_json(&m.files),
             ],
         )?;
         if written > 0 {
@@ -434,7 +440,7 @@ impl History for Store {
     /// is repeated here so that SQLite may use it).
     fn changes(&self, upto: u64, since: u64, limit: usize) -> Result<Vec<ChatMessage>, String> {
         let query = format!(
-            "SELECT {COLUMNS} FROM messages WHERE (reactions IS NOT NULL OR version > 1 OR deleted = 1) AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?"
+            "SELECT {COLUMNS} FROM messages WHERE (reactions IS NOT NULL OR version > 1 OR deleted = 1 OR revised = 1) AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?"
         );
         self.rows(&query, vec![int(since), int(upto), int(limit as u64)])
     }
@@ -486,7 +492,7 @@ impl History for Store {
             vec![int(tombstone.seq)],
         )?;
         self.run(
-            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', edited_at = ?, rev = ? WHERE seq = ?",
+            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', files = NULL, preview = NULL, edited_at = ?, rev = ? WHERE seq = ?",
             vec![
                 opt_int(tombstone.edited_at),
                 int(tombstone.rev),
@@ -640,7 +646,11 @@ impl History for Store {
 
     fn trim(&mut self, upto: u64, rev: u64) {
         let trimmed = self
-            .run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
+            .run(
+                "UPDATE files SET doomed = 1 WHERE seq <= ?",
+                vec![int(upto)],
+            )
+            .and_then(|_| self.run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM versions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM reactions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| {

@@ -5,7 +5,10 @@ use super::*;
 use crate::domain::{FileDescriptor, Preview};
 use crate::files::log::FileLog;
 use crate::files::log::Uploader;
-use crate::files::{FileId, UNUSED_TTL_MS};
+use crate::files::FileId;
+
+/// `FILE_UNUSED_SECS` by default, in ms.
+const UNUSED_TTL_MS: u64 = crate::files::DEFAULT_UNUSED_SECS * 1000;
 use crate::moderation::Action;
 
 fn say_to(
