@@ -135,6 +135,25 @@ pub struct FileDescriptor {
     pub thumb: bool,
 }
 
+impl FileDescriptor {
+    /// A descriptor from its stored JSON, read as a `serde_json::Value` (which the wasm parses for
+    /// other reasons anyway) rather than through a derived deserializer of its own: the stored form
+    /// is written by `Serialize` and read back only here.
+    pub fn from_json(value: &serde_json::Value) -> Option<FileDescriptor> {
+        let text = |key: &str| value.get(key)?.as_str().map(str::to_string);
+        let side = |key: &str| value.get(key)?.as_u64().map(|n| n.min(u32::MAX.into()) as u32);
+        Some(FileDescriptor {
+            id: text("id")?,
+            name: text("name")?,
+            content_type: text("type")?,
+            size: value.get("size")?.as_u64()?,
+            width: side("width"),
+            height: side("height"),
+            thumb: value.get("thumb").and_then(serde_json::Value::as_bool) == Some(true),
+        })
+    }
+}
+
 /// What a linked page says of itself (its Open Graph, Twitter or plain `<title>` and description
 /// tags), as plain text: never HTML. `url` is the page the message links to, `image` an absolute
 /// http(s) URL the page names (a client decides whether to load it).
@@ -146,6 +165,50 @@ pub struct Preview {
     pub site: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+}
+
+impl Preview {
+    /// A preview from its stored JSON (see [`FileDescriptor::from_json`]).
+    pub fn from_json(value: &serde_json::Value) -> Option<Preview> {
+        let text = |key: &str| value.get(key)?.as_str().map(str::to_string);
+        Some(Preview {
+            url: text("url")?,
+            title: text("title")?,
+            description: text("description")?,
+            site: text("site")?,
+            image: text("image"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_and_previews_read_back_what_they_wrote() {
+        let file = FileDescriptor {
+            id: "0f".repeat(16),
+            name: "a \"b\".png".into(),
+            content_type: "image/png".into(),
+            size: 25_000_000,
+            width: Some(640),
+            height: None,
+            thumb: true,
+        };
+        let v = serde_json::to_value(&file).unwrap();
+        assert_eq!(FileDescriptor::from_json(&v), Some(file));
+        let preview = Preview {
+            url: "https://e.example/".into(),
+            title: "t".into(),
+            description: String::new(),
+            site: "e.example".into(),
+            image: None,
+        };
+        let v = serde_json::to_value(&preview).unwrap();
+        assert_eq!(Preview::from_json(&v), Some(preview));
+        assert_eq!(Preview::from_json(&serde_json::json!({"url": 1})), None);
+    }
 }
 
 /// One text a message has had: `version` 1 is the original, `at` when it was written (ms).

@@ -64,14 +64,12 @@ pub async fn upload(
         Err(p) => return problem_response(&p),
     };
     let key = files::object_key(&room, &id);
-    let stored = receive(&req, url, &room, config, env, &upload, &key, |uploader| {
-        RoomCall::Upload {
-            room: room.clone(),
-            id: id.clone(),
-            uploader,
-        }
-    })
-    .await;
+    let ask = |uploader| RoomCall::Upload {
+        room: room.clone(),
+        id: id.clone(),
+        uploader,
+    };
+    let stored = receive(&req, url, &room, config, env, &upload, &key, &ask).await;
     let size = match stored {
         Ok(size) => size,
         Err(answer) => return answer,
@@ -109,14 +107,12 @@ pub async fn upload_thumb(
         Err(p) => return problem_response(&p),
     };
     let key = files::thumb_key(&room, &id);
-    let stored = receive(&req, url, &room, config, env, &upload, &key, |uploader| {
-        RoomCall::Thumb {
-            room: room.clone(),
-            id: id.clone(),
-            uploader,
-        }
-    })
-    .await;
+    let ask = |uploader| RoomCall::Thumb {
+        room: room.clone(),
+        id: id.clone(),
+        uploader,
+    };
+    let stored = receive(&req, url, &room, config, env, &upload, &key, &ask).await;
     if let Err(answer) = stored {
         return answer;
     }
@@ -124,7 +120,8 @@ pub async fn upload_thumb(
 }
 
 /// The steps every upload shares, from its credentials to its bytes in the bucket under `key`:
-/// what the first bytes said of an image's size, or the answer that refused it.
+/// what the first bytes said of an image's size, or the answer that refused it. `ask` makes the
+/// room's call; `dyn`, so that one copy of this function (and its future) serves both uploads.
 #[allow(clippy::too_many_arguments)]
 async fn receive(
     req: &Request,
@@ -134,7 +131,7 @@ async fn receive(
     env: &Env,
     upload: &Upload,
     key: &str,
-    ask: impl FnOnce(Uploader) -> RoomCall,
+    ask: &dyn Fn(Uploader) -> RoomCall,
 ) -> std::result::Result<Option<sniff::Size>, Result<Response>> {
     let refuse = |p: Problem| Err(problem_response(&p));
     let (uploader, bucket) = match admit(req, url, room, config, env).await {

@@ -11,7 +11,7 @@ use std::cell::Cell;
 use worker::{SqlStorage, SqlStorageValue};
 
 use super::rows::{int, opt_int, Cells};
-use crate::domain::{sender_key, ChatMessage, FileDescriptor, Reactions, User, Version};
+use crate::domain::{sender_key, ChatMessage, FileDescriptor, Preview, Reactions, User, Version};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
 use crate::moderation::{Action, AddressBan, Rules, Stored};
@@ -173,13 +173,19 @@ impl Cells {
                 .and_then(|json| serde_json::from_str(&json).ok())
                 .unwrap_or_default(),
             rev: self.int(),
-            files: self.json().unwrap_or_default(),
-            preview: self.json(),
+            files: self
+                .json()
+                .and_then(|v| {
+                    v.as_array()
+                        .map(|all| all.iter().filter_map(FileDescriptor::from_json).collect())
+                })
+                .unwrap_or_default(),
+            preview: self.json().as_ref().and_then(Preview::from_json),
         }
     }
 
     /// A JSON column (files, a preview), `None` when NULL.
-    fn json<T: serde::de::DeserializeOwned>(&mut self) -> Option<T> {
+    fn json(&mut self) -> Option<serde_json::Value> {
         serde_json::from_str(&self.opt_text()?).ok()
     }
 }
