@@ -13,6 +13,7 @@ use crate::error::{ErrorCode, Problem};
 use crate::files::log::Uploader;
 use crate::files::{self, FileId};
 use crate::identity::{self, AddressTag};
+use crate::reactors::ReactorsRequest;
 use crate::search::SearchRequest;
 use crate::session::Role;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
@@ -41,6 +42,11 @@ pub enum RoomCall {
         before: Option<u32>,
         limit: usize,
     },
+    /// Who reacted to a message with an emoji (a page of them).
+    Reactors {
+        room: RoomName,
+        request: ReactorsRequest,
+    },
     /// A full-text search of the history.
     Search {
         room: RoomName,
@@ -52,8 +58,12 @@ pub enum RoomCall {
         after: Option<String>,
         limit: usize,
     },
-    /// A moderator's deletion of message `seq` (the API's).
-    Delete { room: RoomName, seq: u64 },
+    /// A moderator's deletion of message `seq` (the API's), with the moderator's reason.
+    Delete {
+        room: RoomName,
+        seq: u64,
+        reason: Option<String>,
+    },
     /// A moderator's action (the API's).
     Moderate {
         room: RoomName,
@@ -106,6 +116,7 @@ impl RoomCall {
             | RoomCall::Post { room, .. }
             | RoomCall::Versions { room, .. }
             | RoomCall::Search { room, .. }
+            | RoomCall::Reactors { room, .. }
             | RoomCall::Roster { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
@@ -160,6 +171,11 @@ impl RoomCall {
                 request.to_query(&mut query);
                 ("GET", "search", None)
             }
+            RoomCall::Reactors { request, .. } => {
+                query.append_pair("seq", &request.seq.to_string());
+                request.to_query(&mut query);
+                ("GET", "reactors", None)
+            }
             RoomCall::Info { operator, .. } => {
                 if *operator {
                     query.append_pair("operator", "1");
@@ -179,8 +195,11 @@ impl RoomCall {
                 ("GET", "messages", None)
             }
             RoomCall::Post { post, .. } => ("POST", "post", Some(post.to_json())),
-            RoomCall::Delete { seq, .. } => {
+            RoomCall::Delete { seq, reason, .. } => {
                 query.append_pair("seq", &seq.to_string());
+                if let Some(reason) = reason {
+                    query.append_pair("reason", reason);
+                }
                 ("POST", "delete", None)
             }
             RoomCall::Moderate { request, .. } => ("POST", "moderate", Some(request.to_json())),
@@ -269,6 +288,13 @@ impl RoomCall {
                 room,
                 request: SearchRequest::from_query(&query)?,
             },
+            ("GET", "/reactors") => RoomCall::Reactors {
+                room,
+                request: ReactorsRequest::from_query(
+                    validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                    &query,
+                )?,
+            },
             ("GET", "/roster") => roster_page(room, &query)?,
             ("GET", "/messages") => RoomCall::Messages {
                 room,
@@ -282,6 +308,7 @@ impl RoomCall {
             ("POST", "/delete") => RoomCall::Delete {
                 room,
                 seq: validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                reason: crate::moderation::reason(get("reason").map(str::to_string))?,
             },
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
@@ -471,6 +498,12 @@ mod tests {
         round_trip(RoomCall::Delete {
             room: room("r"),
             seq: 4,
+            reason: None,
+        });
+        round_trip(RoomCall::Delete {
+            room: room("r"),
+            seq: 4,
+            reason: Some("spam & scams".into()),
         });
         round_trip(RoomCall::Moderate {
             room: room("r"),
@@ -540,6 +573,16 @@ mod tests {
                 query: crate::search::SearchQuery::parse("café & \"NEAR(\" run* 100%").unwrap(),
                 before: Some(12),
                 limit: 50,
+                offset: 100,
+            },
+        });
+        round_trip(RoomCall::Reactors {
+            room: room("r"),
+            request: ReactorsRequest {
+                seq: 9,
+                emoji: "👩🏽‍💻".into(),
+                after: Some("anon:3f9c0d2a7b1e4c55".into()),
+                limit: 7,
             },
         });
         round_trip(RoomCall::Roster {

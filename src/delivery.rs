@@ -105,7 +105,7 @@ pub fn arrange_from<'a>(
             | Effect::Event { .. }
             | Effect::Authenticate { .. }
             | Effect::Preview { .. }
-            | Effect::Purge => {}
+            | Effect::DeleteFiles => {}
         }
     }
     Turn {

@@ -141,7 +141,12 @@ impl FileDescriptor {
     /// is written by `Serialize` and read back only here.
     pub fn from_json(value: &serde_json::Value) -> Option<FileDescriptor> {
         let text = |key: &str| value.get(key)?.as_str().map(str::to_string);
-        let side = |key: &str| value.get(key)?.as_u64().map(|n| n.min(u32::MAX.into()) as u32);
+        let side = |key: &str| {
+            value
+                .get(key)?
+                .as_u64()
+                .map(|n| n.min(u32::MAX.into()) as u32)
+        };
         Some(FileDescriptor {
             id: text("id")?,
             name: text("name")?,
@@ -217,6 +222,14 @@ pub struct Version {
     pub version: u32,
     pub text: String,
     pub at: u64,
+}
+
+/// Somebody who reacted to a message with an emoji: their author id, and the name they had when they
+/// reacted (`None` for a reaction stored before names were kept with reactions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactor {
+    pub uid: String,
+    pub name: Option<String>,
 }
 
 /// How a connection takes its frames: one WebSocket frame each (v1), or everything a turn holds for

@@ -53,5 +53,5 @@ pub enum Effect {
     Preview { seq: u64, link: String },
     /// Uploads were doomed this turn ([`crate::files::log`]): delete them from the bucket once the
     /// turn is committed, then forget them.
-    Purge,
+    DeleteFiles,
 }

@@ -7,7 +7,7 @@
 //! until that commit is durable.
 
 use crate::domain::sender_key;
-use crate::domain::{ChatMessage, FileDescriptor, Reactions, Version};
+use crate::domain::{ChatMessage, FileDescriptor, Reactions, Reactor, Version};
 use crate::files::log::{FileLog, Stored};
 use crate::moderation::{Action, AddressBan};
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
@@ -51,19 +51,39 @@ pub trait History: FileLog {
         previous: &Version,
         drop_upto: u32,
     ) -> Result<(), String>;
+    /// The newest `limit` messages of author `uid` that are not deleted, with `floor < seq < below`
+    /// and sent at `since_ms` or later, newest first (what a purge deletes next).
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String>;
     /// Replaces a message by its tombstone and erases its earlier versions and its reactions.
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String>;
-    /// Sets (`on`) or clears the reaction `emoji` of author `uid` on message `seq`. When that changed
-    /// anything, the message takes revision `rev` and the new counts are returned; `None` when the
-    /// reaction already was as asked.
+    /// Sets (`on`) or clears the reaction `emoji` of author `uid` (called `name` now) on message `seq`.
+    /// When that changed anything, the message takes revision `rev` and the new counts are returned;
+    /// `None` when the reaction already was as asked.
     fn react(
         &mut self,
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String>;
+    /// Who reacted to message `seq` with `emoji`: up to `limit` of them whose uid sorts after `after`,
+    /// in uid order (the order the store's key holds them in, so a page reads only its own rows).
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String>;
     /// The newest `limit` earlier versions of message `seq` numbered below `before`, newest first (not
     /// the current text).
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String>;
@@ -75,7 +95,8 @@ pub trait History: FileLog {
     /// Messages after `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
     /// Among the newest [`SEARCH_WINDOW`] messages with `after < seq < before` whose current text
-    /// matches `query`, the best ones first, at most `limit`, each with a snippet of its text: hits
+    /// matches `query`, the best ones first after the first `offset`, at most `limit`, each with a
+    /// snippet of its text: hits
     /// between [`MARK_OPEN`] and [`MARK_CLOSE`], not yet escaped (that is
     /// [`crate::search::snippet_html`]'s job); and when the window was full, its oldest `seq`.
     fn search(
@@ -83,6 +104,7 @@ pub trait History: FileLog {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String>;
     /// Deletes every message with `seq <= upto` (with its versions and reactions, and dooming its
@@ -108,8 +130,8 @@ pub struct MemoryHistory {
     pub messages: Vec<ChatMessage>,
     /// Earlier versions: (seq, version).
     pub versions: Vec<(u64, Version)>,
-    /// Reactions: (seq, emoji, uid).
-    pub reactions: Vec<(u64, String, String)>,
+    /// Reactions: (seq, emoji, uid, name).
+    pub reactions: Vec<(u64, String, String, String)>,
     pub reads: Vec<(String, u64)>,
     /// Messages ever edited, deleted or reacted to (what the store's partial index holds).
     pub changed: std::collections::BTreeSet<u64>,
@@ -142,7 +164,7 @@ impl MemoryHistory {
 
     fn counts(&self, seq: u64) -> Reactions {
         let mut counts = Reactions::new();
-        for (s, emoji, _) in &self.reactions {
+        for (s, emoji, _, _) in &self.reactions {
             if *s == seq {
                 *counts.entry(emoji.clone()).or_default() += 1;
             }
@@ -227,11 +249,31 @@ impl History for MemoryHistory {
         Ok(())
     }
 
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .rev()
+            .filter(|m| m.seq > floor && m.seq < below && !m.deleted && m.ts >= since_ms)
+            .filter(|m| m.from.uid.as_deref() == Some(uid))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
         self.check()?;
         let i = self.position(tombstone.seq).ok_or("no such message")?;
         self.versions.retain(|(s, _)| *s != tombstone.seq);
-        self.reactions.retain(|(s, _, _)| *s != tombstone.seq);
+        self.reactions.retain(|(s, _, _, _)| *s != tombstone.seq);
         self.messages[i] = tombstone.clone();
         self.changed.insert(tombstone.seq);
         Ok(())
@@ -242,19 +284,20 @@ impl History for MemoryHistory {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         self.check()?;
         let i = self.position(seq).ok_or("no such message")?;
-        let mine = |r: &(u64, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
+        let mine = |r: &(u64, String, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
         let had = self.reactions.iter().any(mine);
         if had == on {
             return Ok(None);
         }
         if on {
             self.reactions
-                .push((seq, emoji.to_string(), uid.to_string()));
+                .push((seq, emoji.to_string(), uid.to_string(), name.to_string()));
         } else {
             self.reactions.retain(|r| !mine(r));
         }
@@ -263,6 +306,28 @@ impl History for MemoryHistory {
         self.messages[i].rev = rev;
         self.changed.insert(seq);
         Ok(Some(counts))
+    }
+
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        self.check()?;
+        let mut found: Vec<Reactor> = self
+            .reactions
+            .iter()
+            .filter(|(s, e, uid, _)| *s == seq && e == emoji && uid.as_str() > after)
+            .map(|(_, _, uid, name)| Reactor {
+                uid: uid.clone(),
+                name: Some(name.clone()),
+            })
+            .collect();
+        found.sort_by(|a, b| a.uid.cmp(&b.uid));
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
@@ -318,6 +383,7 @@ impl History for MemoryHistory {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String> {
         self.check()?;
@@ -342,6 +408,7 @@ impl History for MemoryHistory {
             .flatten();
         let hits = window
             .into_iter()
+            .skip(offset)
             .take(limit)
             .map(|m| {
                 let mut snippet = m.text.clone();
@@ -365,7 +432,7 @@ impl History for MemoryHistory {
         self.doom(|u| u.seq.is_some_and(|s| s <= upto));
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
-        self.reactions.retain(|(s, _, _)| *s > upto);
+        self.reactions.retain(|(s, _, _, _)| *s > upto);
     }
 
     fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {
@@ -386,6 +453,7 @@ impl History for MemoryHistory {
             Action::Unmute { uid } => self.mutes.retain(|(u, _)| u != uid),
             Action::SlowMode { seconds } => self.slow_mode = *seconds,
             Action::Anonymous { allowed } => self.identity_required = !allowed,
+            Action::Purge { .. } => {}
         }
         self.log_moderation(record, now_ms)
     }

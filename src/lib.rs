@@ -19,6 +19,7 @@
 //! - [`files`] — uploads: what one may be, its type sniffed from its bytes, how a file is served, and
 //!   what the room records of each ([`files::log`]).
 //! - [`preview`] — link previews: the link, which URLs may be fetched, what a page says of itself.
+//! - [`reactors`] — who reacted to a message with an emoji: the paged read, checked once.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
 //! - [`shard`] — one room over several objects: the calls and records between them, placement, the
@@ -61,6 +62,7 @@ pub mod preview;
 pub mod protocol;
 pub mod query;
 pub mod rate;
+pub mod reactors;
 pub mod room;
 pub mod routes;
 pub mod search;

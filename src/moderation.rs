@@ -6,7 +6,8 @@
 //! unbanned), kick (closed once with 4403 `kicked`, may come back), mute for N seconds (messages,
 //! edits and reactions refused with `muted`, typing hints dropped), and the room's slow mode (one
 //! message, one edit and one reaction per N seconds per author, refused with `slow_mode` and the
-//! wait). Moderators may also delete any message.
+//! wait). Moderators may also delete any message (with a reason the room tells everyone), and all of
+//! an author's recent messages at once: a [`Purge`], bounded and carried out a batch per turn.
 //!
 //! An open room (no signed access) cannot know a person, only a connection: an anonymous connection's
 //! uid lasts as long as it does, and a `key=` is one click away. So there a ban also bars, for
@@ -29,8 +30,20 @@ use crate::identity::{self, AddressTag};
 pub const MAX_MUTE_SECS: u64 = 30 * 24 * 3600;
 /// The slowest slow mode: one message per hour.
 pub const MAX_SLOW_SECS: u64 = 3600;
-/// A ban's reason, in characters.
+/// A ban's or a deletion's reason, in characters.
 pub const MAX_REASON_CHARS: usize = 200;
+/// The furthest back a purge reaches: a week of an author's messages.
+pub const MAX_PURGE_SECS: u64 = 7 * 24 * 3600;
+/// Most messages one purge deletes (the author's newest first): a moderator who needs more purges again.
+pub const MAX_PURGE_MESSAGES: u64 = 500;
+/// How many of the room's newest messages a purge looks through for the author's: the store has no
+/// index by author (every message would pay for one), so the walk is bounded, however few are theirs.
+pub const PURGE_SCAN: u64 = 10_000;
+/// Deletions per turn. Each batch is one turn of the room's only thread, its frames sent before the
+/// next batch is taken, so the room's messages wait at most one batch behind a purge.
+pub const PURGE_BATCH: usize = 50;
+/// Purges under way at once in a room; more are refused (`rate_limited`) until one is done.
+pub const MAX_PURGES: usize = 4;
 
 /// One moderation action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +74,25 @@ pub enum Action {
     Anonymous {
         allowed: bool,
     },
+    /// Deletes the author's messages of the last `seconds` (at most [`MAX_PURGE_MESSAGES`], newest
+    /// first, among the room's newest [`PURGE_SCAN`]): a [`Purge`].
+    Purge {
+        uid: String,
+        seconds: u64,
+        reason: Option<String>,
+    },
+}
+
+/// A moderator's reason (a ban's, a deletion's, a purge's), trimmed: at most [`MAX_REASON_CHARS`]
+/// characters; an empty one is none.
+pub fn reason(raw: Option<String>) -> Result<Option<String>, Problem> {
+    match raw.map(|r| r.trim().to_string()) {
+        Some(r) if r.chars().count() > MAX_REASON_CHARS => Err(bad(format!(
+            "a reason has at most {MAX_REASON_CHARS} characters"
+        ))),
+        Some(r) if r.is_empty() => Ok(None),
+        other => Ok(other),
+    }
 }
 
 impl Action {
@@ -89,15 +121,7 @@ impl Action {
         Ok(match kind {
             "ban" => Action::Ban {
                 uid: target()?,
-                reason: match reason.map(|r| r.trim().to_string()) {
-                    Some(r) if r.chars().count() > MAX_REASON_CHARS => {
-                        return Err(bad(format!(
-                            "a reason has at most {MAX_REASON_CHARS} characters"
-                        )))
-                    }
-                    Some(r) if r.is_empty() => None,
-                    other => other,
-                },
+                reason: self::reason(reason)?,
             },
             "unban" => Action::Unban { uid: target()? },
             "kick" => Action::Kick { uid: target()? },
@@ -114,9 +138,17 @@ impl Action {
             },
             "require_identity" => Action::Anonymous { allowed: false },
             "allow_anonymous" => Action::Anonymous { allowed: true },
+            "purge" => match seconds_up_to(MAX_PURGE_SECS)? {
+                0 => return Err(bad("purge needs \"seconds\" above 0: how far back to delete")),
+                seconds => Action::Purge {
+                    uid: target()?,
+                    seconds,
+                    reason: self::reason(reason)?,
+                },
+            },
             other => {
                 return Err(bad(format!(
-                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity or allow_anonymous)"
+                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity, allow_anonymous or purge)"
                 )))
             }
         })
@@ -132,6 +164,7 @@ impl Action {
             Action::SlowMode { .. } => "slow_mode",
             Action::Anonymous { allowed: false } => "require_identity",
             Action::Anonymous { allowed: true } => "allow_anonymous",
+            Action::Purge { .. } => "purge",
         }
     }
 
@@ -142,7 +175,8 @@ impl Action {
             | Action::Unban { uid }
             | Action::Kick { uid }
             | Action::Mute { uid, .. }
-            | Action::Unmute { uid } => Some(uid),
+            | Action::Unmute { uid }
+            | Action::Purge { uid, .. } => Some(uid),
             Action::SlowMode { .. } | Action::Anonymous { .. } => None,
         }
     }
@@ -152,6 +186,9 @@ impl Action {
         let (seconds, reason) = match self {
             Action::Ban { reason, .. } => (None, reason.clone()),
             Action::Mute { seconds, .. } | Action::SlowMode { seconds } => (Some(*seconds), None),
+            Action::Purge {
+                seconds, reason, ..
+            } => (Some(*seconds), reason.clone()),
             _ => (None, None),
         };
         Record {
@@ -170,7 +207,7 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// `ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`, `require_identity`, `allow_anonymous`,
-    /// or `delete` (a moderator deleting someone else's message).
+    /// `purge`, or `delete` (a moderator deleting someone else's message, also each of a purge's).
     pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
@@ -184,6 +221,91 @@ pub struct Record {
     /// The moderator (for the HTTP API: the `by` name given, with the API's connection id).
     pub by: User,
     pub at: u64,
+}
+
+impl Record {
+    /// A moderator's deletion of message `seq` by author `uid`, with the moderator's reason: told to
+    /// everyone, so the author's page says a moderator deleted it (and why) rather than show it as
+    /// their own deletion.
+    pub fn deletion(
+        uid: Option<String>,
+        seq: u64,
+        reason: Option<String>,
+        by: &User,
+        at: u64,
+    ) -> Record {
+        Record {
+            action: "delete",
+            uid,
+            seq: Some(seq),
+            seconds: None,
+            reason,
+            by: by.clone(),
+            at,
+        }
+    }
+}
+
+/// A purge under way: whose messages, since when, which part of the log is still to look through
+/// (`floor < seq < below`, walked newest first), and how many more it may delete. The room holds it
+/// between batches, in memory only: a restart of the room's object ends it there, and the same purge
+/// asked again finishes it (what is deleted stays deleted, and is not found again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purge {
+    pub uid: String,
+    /// Messages sent at this time (ms) or later.
+    pub since_ms: u64,
+    pub floor: u64,
+    pub below: u64,
+    pub left: u64,
+    pub reason: Option<String>,
+    pub by: User,
+}
+
+impl Purge {
+    /// The purge `action` asks for (none for any other action), taken by `by` at `now_ms` in a room
+    /// whose log ends at `last_seq` and hides what is at or below `hidden_upto` (the history limit).
+    pub fn of(
+        action: &Action,
+        by: &User,
+        now_ms: u64,
+        last_seq: u64,
+        hidden_upto: u64,
+    ) -> Option<Purge> {
+        let Action::Purge {
+            uid,
+            seconds,
+            reason,
+        } = action
+        else {
+            return None;
+        };
+        Some(Purge {
+            uid: uid.clone(),
+            since_ms: now_ms.saturating_sub(seconds.saturating_mul(1000)),
+            floor: hidden_upto.max(last_seq.saturating_sub(PURGE_SCAN)),
+            below: last_seq.saturating_add(1),
+            left: MAX_PURGE_MESSAGES,
+            reason: reason.clone(),
+            by: by.clone(),
+        })
+    }
+
+    /// How many messages the next batch asks the store for.
+    pub fn batch(&self) -> usize {
+        PURGE_BATCH.min(self.left as usize)
+    }
+
+    /// A batch asked for `asked` messages and found these (newest first): the walk goes on below the
+    /// oldest of them. Whether there is more to do: a batch that found fewer than it asked for has
+    /// reached the end of what the purge may look through.
+    pub fn advance(&mut self, asked: usize, found: &[u64]) -> bool {
+        if let Some(&oldest) = found.last() {
+            self.below = oldest;
+        }
+        self.left = self.left.saturating_sub(found.len() as u64);
+        found.len() == asked && self.left > 0 && self.below > self.floor + 1
+    }
 }
 
 /// An address ban as stored: the address, the uid whose ban it came with (an unban lifts it), and
@@ -429,6 +551,8 @@ impl Rules {
                 }
             }
             Action::Anonymous { allowed } => self.identity_required = !allowed,
+            // A purge changes messages, not rules.
+            Action::Purge { .. } => {}
         }
         // Expired mutes are forgotten whenever anything changes, so the map stays small.
         self.mutes.retain(|_, until| *until > now_ms);
@@ -571,5 +695,47 @@ mod tests {
         assert_eq!(v["by"]["name"], "mod");
         assert_eq!(v["at"], 7);
         assert!(v.get("reason").is_none());
+    }
+
+    #[test]
+    fn a_purge_walks_down_from_the_newest_and_stops_at_its_bounds() {
+        let by = User::api("mo");
+        let action =
+            Action::parse("purge", Some(UID.into()), Some(60), Some(" spam ".into())).unwrap();
+        assert_eq!(action.record(&by, 5).reason.as_deref(), Some("spam"));
+        assert!(Purge::of(&Action::Kick { uid: UID.into() }, &by, 0, 10, 0).is_none());
+        // 60 s back from 100 s; the newest PURGE_SCAN messages of a 20,000-message log, not hidden ones
+        let mut p = Purge::of(&action, &by, 100_000, 20_000, 0).unwrap();
+        assert_eq!(
+            (p.since_ms, p.floor, p.below, p.left),
+            (40_000, 20_000 - PURGE_SCAN, 20_001, MAX_PURGE_MESSAGES)
+        );
+        assert_eq!(
+            Purge::of(&action, &by, 100_000, 20_000, 15_000)
+                .unwrap()
+                .floor,
+            15_000
+        );
+        // a full batch goes on below its oldest; a short one is the end
+        assert!(p.advance(PURGE_BATCH, &(19_951..=20_000).rev().collect::<Vec<u64>>()));
+        assert_eq!(
+            (p.below, p.left),
+            (19_951, MAX_PURGE_MESSAGES - PURGE_BATCH as u64)
+        );
+        assert!(!p.clone().advance(PURGE_BATCH, &[19_000]));
+        // and it deletes at most MAX_PURGE_MESSAGES in all
+        p.left = PURGE_BATCH as u64;
+        assert_eq!(p.batch(), PURGE_BATCH);
+        assert!(!p.advance(
+            PURGE_BATCH,
+            &(1..=PURGE_BATCH as u64).rev().collect::<Vec<u64>>()
+        ));
+        assert_eq!(p.left, 0);
+        for bad in [None, Some(0), Some(MAX_PURGE_SECS + 1)] {
+            assert!(
+                Action::parse("purge", Some(UID.into()), bad, None).is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::domain::ChatMessage;
 use crate::domain::Reactions;
+use crate::domain::Reactor;
 use crate::domain::User;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use crate::error::{ErrorCode, Problem};
 use crate::files::{FileId, FILES_PER_MESSAGE};
 use crate::moderation::{Action, Record};
 use crate::presence::MAX_ROSTER_PAGE;
+use crate::reactors::ReactorsRequest;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
 use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
@@ -101,13 +103,15 @@ pub enum ServerFrame<'a> {
         messages: &'a [ChatMessage],
         has_more: bool,
     },
-    /// The answer to a `search` frame, best match first, among the newest matches; `next_before`
-    /// (when older messages may match too) is the `before` that searches on from there.
+    /// The answer to a `search` frame, best match first, among the newest matches; `next_offset`
+    /// (when the ranked window holds more) is the `offset` of its next page, `next_before` (when older
+    /// messages may match too) the `before` that searches on from there.
     SearchResults {
         id: Option<&'a str>,
         results: &'a [SearchHit],
         has_more: bool,
         next_before: Option<u64>,
+        next_offset: Option<usize>,
     },
     Join {
         user: &'a User,
@@ -133,6 +137,15 @@ pub enum ServerFrame<'a> {
     },
     Typing {
         user: &'a User,
+    },
+    /// Who reacted to message `seq` with `emoji`, answering a `reactors` frame: a page in uid order.
+    Reactors {
+        id: Option<&'a str>,
+        seq: u64,
+        emoji: &'a str,
+        users: &'a [Reactor],
+        /// The `after` for the next page; `None` on the last one.
+        next: Option<&'a str>,
     },
     /// A moderator acted (every connection hears it; a banned or kicked one is then closed).
     Moderation(&'a Record),
@@ -245,8 +258,10 @@ pub enum ClientFrame {
         drop_preview: bool,
         id: Option<String>,
     },
+    /// A deletion; a moderator deleting someone else's message may say why (`reason`).
     Delete {
         seq: u64,
+        reason: Option<String>,
         id: Option<String>,
     },
     React {
@@ -271,6 +286,11 @@ pub enum ClientFrame {
     Roster {
         after: Option<String>,
         limit: usize,
+        id: Option<String>,
+    },
+    /// Who reacted to a message with an emoji (a page of them).
+    Reactors {
+        request: ReactorsRequest,
         id: Option<String>,
     },
     /// A fresh token for this connection, before its current one expires.
@@ -303,6 +323,7 @@ impl ClientFrame {
             | ClientFrame::History { id, .. }
             | ClientFrame::Search { id, .. }
             | ClientFrame::Roster { id, .. }
+            | ClientFrame::Reactors { id, .. }
             | ClientFrame::Auth { id, .. }
             | ClientFrame::Moderate { id, .. }
             | ClientFrame::ModerationLog { id, .. } => id.as_deref(),
@@ -332,6 +353,7 @@ struct RawFrame {
     reason: Option<String>,
     files: Option<Vec<String>>,
     preview: Option<bool>,
+    offset: Option<u64>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -456,6 +478,7 @@ impl RawFrame {
             }
             Some("delete") => Ok(ClientFrame::Delete {
                 seq: seq(frame.seq)?,
+                reason: crate::moderation::reason(frame.reason).map_err(refuse)?,
                 id,
             }),
             Some("react") => {
@@ -485,10 +508,21 @@ impl RawFrame {
                         query: SearchQuery::parse(&q).map_err(refuse)?,
                         before: frame.before,
                         limit: search::result_limit(frame.limit).map_err(refuse)?,
+                        offset: search::result_offset(frame.offset).map_err(refuse)?,
                     },
                     id,
                 })
             }
+            Some("reactors") => Ok(ClientFrame::Reactors {
+                request: ReactorsRequest::new(
+                    seq(frame.seq)?,
+                    frame.emoji,
+                    frame.after,
+                    frame.limit,
+                )
+                .map_err(refuse)?,
+                id,
+            }),
             Some("roster") => {
                 if let Some(after) = &frame.after {
                     validate::check_roster_cursor(after).map_err(refuse)?;
@@ -501,7 +535,7 @@ impl RawFrame {
             }
             Some(
                 kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode"
-                | "require_identity" | "allow_anonymous"),
+                | "require_identity" | "allow_anonymous" | "purge"),
             ) => Ok(ClientFrame::Moderate {
                 action: Action::parse(kind, frame.uid, frame.seconds, frame.reason)
                     .map_err(refuse)?,

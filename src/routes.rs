@@ -27,6 +27,8 @@ pub enum Route {
     Post(RoomName),
     /// `GET /api/rooms/{room}/messages/{seq}/versions`.
     Versions(RoomName, u64),
+    /// `GET /api/rooms/{room}/messages/{seq}/reactions?emoji=…`: who reacted with an emoji.
+    Reactions(RoomName, u64),
     /// `GET /api/rooms/{room}/search?q=…`: a full-text search of the history.
     Search(RoomName),
     /// `GET /api/rooms/{room}/members`: a page of the roster.
@@ -72,6 +74,10 @@ impl Route {
             ["api", "rooms", name, "members"] => (Route::Members(room(name)?), "GET"),
             ["api", "rooms", name, "messages", seq, "versions"] => (
                 Route::Versions(room(name)?, crate::validate::parse_message_seq(seq)?),
+                "GET",
+            ),
+            ["api", "rooms", name, "messages", seq, "reactions"] => (
+                Route::Reactions(room(name)?, crate::validate::parse_message_seq(seq)?),
                 "GET",
             ),
             ["api", "rooms", name, "messages", seq] => (
@@ -267,6 +273,10 @@ mod tests {
         assert_eq!(
             Route::parse("GET", "/api/rooms/x/messages/42/versions"),
             Ok(Route::Versions(room("x"), 42))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/messages/42/reactions"),
+            Ok(Route::Reactions(room("x"), 42))
         );
         assert_eq!(
             Route::parse("GET", "/api/rooms/x/messages/0/versions")

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use edge_chat::config::Limits;
 use edge_chat::delivery;
-use edge_chat::domain::{ChatMessage, FileDescriptor, Preview, User};
+use edge_chat::domain::{ChatMessage, FileDescriptor, Preview, Reactor, User};
 use edge_chat::error::ErrorCode;
 use edge_chat::moderation::{Action, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
@@ -36,6 +36,7 @@ fn server_kind(frame: &ServerFrame<'_>) -> &'static str {
         ServerFrame::Presence { .. } => "presence",
         ServerFrame::Roster { .. } => "roster",
         ServerFrame::Typing { .. } => "typing",
+        ServerFrame::Reactors { .. } => "reactors",
         ServerFrame::Moderation(_) => "moderation",
         ServerFrame::ModerationLog { .. } => "moderation_log",
         ServerFrame::AuthOk { .. } => "auth_ok",
@@ -55,6 +56,7 @@ fn client_kind(frame: &ClientFrame) -> &'static str {
         ClientFrame::History { .. } => "history",
         ClientFrame::Search { .. } => "search",
         ClientFrame::Roster { .. } => "roster",
+        ClientFrame::Reactors { .. } => "reactors",
         ClientFrame::Auth { .. } => "auth",
         ClientFrame::Moderate { action, .. } => action.name(),
         ClientFrame::ModerationLog { .. } => "moderation_log",
@@ -77,6 +79,7 @@ const SERVER_KINDS: &[&str] = &[
     "presence",
     "roster",
     "typing",
+    "reactors",
     "moderation",
     "moderation_log",
     "auth_ok",
@@ -92,6 +95,7 @@ const CLIENT_KINDS: &[&str] = &[
     "history",
     "search",
     "roster",
+    "reactors",
     "auth",
     "ban",
     "unban",
@@ -101,6 +105,7 @@ const CLIENT_KINDS: &[&str] = &[
     "slow_mode",
     "require_identity",
     "allow_anonymous",
+    "purge",
     "moderation_log",
 ];
 
@@ -155,6 +160,17 @@ fn server_samples() -> Vec<(String, Value)> {
         snippet: "<mark>hello</mark>".into(),
     }];
     let counts = BTreeMap::from([("👍".to_string(), 2)]);
+    // One reactor named, one from before names were kept with reactions.
+    let reactors = [
+        Reactor {
+            uid: "Q2hhdC1hdXRob3ItaWQx".into(),
+            name: Some("ann".into()),
+        },
+        Reactor {
+            uid: "bW9kZXJhdG9y".into(),
+            name: None,
+        },
+    ];
     let by = user("5f9c0d2a7b1e4c55", "mo", Some("bW9kZXJhdG9y"));
     let record = Action::parse("mute", Some("anon:9d2e0d2a7b1e4c55".into()), Some(60), None)
         .unwrap()
@@ -232,6 +248,7 @@ fn server_samples() -> Vec<(String, Value)> {
             results: &hits,
             has_more: false,
             next_before: Some(2),
+            next_offset: Some(20),
         },
         ServerFrame::Join { user: &anon },
         ServerFrame::Leave { user: &anon },
@@ -249,6 +266,13 @@ fn server_samples() -> Vec<(String, Value)> {
             next: Some("9d2e0d2a7b1e4c55"),
         },
         ServerFrame::Typing { user: &ann },
+        ServerFrame::Reactors {
+            id: Some("w1"),
+            seq: 2,
+            emoji: "👍",
+            users: &reactors,
+            next: Some("Q2hhdC1hdXRob3ItaWQx"),
+        },
         ServerFrame::Moderation(&record),
         ServerFrame::ModerationLog {
             id: Some("l1"),
@@ -293,13 +317,14 @@ fn client_samples() -> Vec<(String, Value)> {
                "files": ["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]}),
         json!({"type": "typing"}),
         json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1", "files": [], "preview": false}),
-        json!({"type": "delete", "seq": 3, "id": "d1"}),
+        json!({"type": "delete", "seq": 3, "reason": "off topic", "id": "d1"}),
         json!({"type": "react", "seq": 3, "emoji": "👍", "on": true, "id": "r1"}),
         json!({"type": "read", "seq": 3}),
         json!({"type": "history", "before": 40, "limit": 50, "id": "h1"}),
-        json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "id": "s1"}),
+        json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "offset": 20, "id": "s1"}),
         json!({"type": "roster", "after": "3f9c0d2a7b1e4c55", "limit": 100, "id": "o1"}),
         json!({"type": "auth", "token": "v1.abc.def", "id": "a1"}),
+        json!({"type": "reactors", "seq": 3, "emoji": "👍", "after": "Q2hhdC1hdXRob3ItaWQx", "limit": 20, "id": "w1"}),
         json!({"type": "ban", "uid": "anon:9d2e0d2a7b1e4c55", "reason": "spam", "id": "b1"}),
         json!({"type": "unban", "uid": "anon:9d2e0d2a7b1e4c55", "id": "b2"}),
         json!({"type": "kick", "uid": "anon:9d2e0d2a7b1e4c55", "id": "k1"}),
@@ -308,6 +333,7 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "slow_mode", "seconds": 30, "id": "w1"}),
         json!({"type": "require_identity", "id": "i1"}),
         json!({"type": "allow_anonymous", "id": "i2"}),
+        json!({"type": "purge", "uid": "anon:9d2e0d2a7b1e4c55", "seconds": 3600, "reason": "spam", "id": "p1"}),
         json!({"type": "moderation_log", "before": 12, "limit": 50, "id": "l1"}),
     ];
     frames

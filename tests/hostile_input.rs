@@ -787,7 +787,7 @@ proptest! {
                     // Webhooks are off in this room.
                     (_, Effect::Event { .. }) => { prop_assert!(false, "no webhook events unless switched on"); continue; }
                     // Work for the object after the turn (a link's preview, the bucket), not frames.
-                    (_, Effect::Preview { .. } | Effect::Purge) => continue,
+                    (_, Effect::Preview { .. } | Effect::DeleteFiles) => continue,
                     (Some(a), _) => a.clone(),
                     (None, Effect::Send { to, .. } | Effect::Close { to, .. } | Effect::Authenticate { to, .. }) => to.clone(),
                     (None, Effect::Broadcast { except, .. }) => except.clone().expect("a broadcast names its sender"),
@@ -816,7 +816,7 @@ proptest! {
                             other => prop_assert!(false, "unexpected broadcast {:?}", other),
                         }
                     }
-                    Effect::Wake { .. } | Effect::Event { .. } | Effect::Preview { .. } | Effect::Purge => {}
+                    Effect::Wake { .. } | Effect::Event { .. } | Effect::Preview { .. } | Effect::DeleteFiles => {}
                     Effect::Authenticate { to, .. } => prop_assert_eq!(to, &conn, "a token is checked for its own socket"),
                     Effect::Close { to, code, .. } => {
                         prop_assert!(actor.is_some(), "a close is never held for a flush");

@@ -34,6 +34,8 @@ export const ui = {
   fileInput: $('file-input'),
   input: $('message-input'),
   sendButton: $('send'),
+  emojiButton: $('emoji-button'),
+  emojiPanel: $('emoji-panel'),
   count: $('char-count'),
   announcer: $('announcer'),
   searchForm: $('search-form'),

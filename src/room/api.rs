@@ -47,11 +47,12 @@ impl<S: Place> Room<S> {
         (result, effects)
     }
 
-    /// A moderator's deletion of message `seq` through the HTTP API.
+    /// A moderator's deletion of message `seq` through the HTTP API, with the moderator's reason.
     pub fn delete_api(
         &mut self,
         by: User,
         seq: u64,
+        reason: Option<String>,
         history: &mut dyn History,
         now_ms: u64,
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
@@ -59,7 +60,7 @@ impl<S: Place> Room<S> {
         let flushed = self.drain(history, now_ms, &mut effects);
         self.count_turn(flushed);
         let result = self
-            .delete(&by, true, seq, history, now_ms, &mut effects)
+            .delete(&by, true, seq, reason, history, now_ms, &mut effects)
             .and_then(|done| done.ok_or_else(|| not_found(seq)));
         (result, effects)
     }

@@ -305,7 +305,7 @@ impl<S: Place> Room<S> {
         self.previews.retain(|f| f.seq != gone.seq);
         if !gone.files.is_empty() {
             history.doom_files_of(gone.seq).map_err(storage)?;
-            effects.push(Effect::Purge);
+            effects.push(Effect::DeleteFiles);
         }
         Ok(())
     }
@@ -341,7 +341,7 @@ impl<S: Place> Room<S> {
         };
         self.set_oldest_upload(history.oldest_unused().map_err(storage)?);
         Ok(if doomed > 0 {
-            vec![Effect::Purge]
+            vec![Effect::DeleteFiles]
         } else {
             Vec::new()
         })

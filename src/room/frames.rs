@@ -265,7 +265,7 @@ impl<S: Place> Room<S> {
         self.stored_message(&msg, history, effects)?;
         if msg.seq > self.limits.history_limit && msg.seq.is_multiple_of(TRIM_EVERY) {
             history.trim(msg.seq - self.limits.history_limit, self.rev);
-            effects.push(Effect::Purge);
+            effects.push(Effect::DeleteFiles);
         }
         effects.push(Effect::Broadcast {
             except: Some(msg.from.id.clone()),

@@ -117,7 +117,7 @@ impl<S: Place> Room<S> {
         }
         if !removed.is_empty() {
             history.doom_files(&removed).map_err(storage)?;
-            effects.push(Effect::Purge);
+            effects.push(Effect::DeleteFiles);
         }
         self.rev = rev;
         effects.push(updated(&edited));
@@ -130,11 +130,16 @@ impl<S: Place> Room<S> {
         }))
     }
 
+    /// Deletes message `seq`: its author's own, or anyone's by a moderator, who may give a `reason`
+    /// (the room tells everyone, with the moderator's name; an author deleting their own message has
+    /// nobody to explain it to, and the reason is not kept).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn delete(
         &mut self,
         from: &User,
         moderator: bool,
         seq: u64,
+        reason: Option<String>,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
@@ -162,6 +167,36 @@ impl<S: Place> Room<S> {
         if !moderator {
             authored_by(&msg, uid)?;
         }
+        let tombstone = self.erase(msg, history, now_ms, effects)?;
+        if by_moderator {
+            let record = Record::deletion(tombstone.from.uid.clone(), seq, reason, from, now_ms);
+            let json = serde_json::to_string(&record).unwrap_or_default();
+            history.log_moderation(&json, now_ms).map_err(storage)?;
+            // Told like every moderation action, so the author's page can say a moderator deleted
+            // it rather than show it as their own deletion.
+            effects.push(Effect::Broadcast {
+                except: None,
+                frame: ServerFrame::Moderation(&record).to_json(),
+            });
+        }
+        Ok(Some(Accepted {
+            seq,
+            ts: now_ms,
+            rev: tombstone.rev,
+            fresh: true,
+        }))
+    }
+
+    /// Replaces the live message `msg` by its tombstone (stored, then told to everyone as
+    /// `message_updated`, and to the webhook): every deletion's one path, an author's, a moderator's
+    /// and a purge's.
+    pub(super) fn erase(
+        &mut self,
+        msg: ChatMessage,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<ChatMessage, Problem> {
         let rev = self.rev + 1;
         // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
         let tombstone = ChatMessage {
@@ -178,31 +213,7 @@ impl<S: Place> Room<S> {
         self.rev = rev;
         effects.push(updated(&tombstone));
         self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
-        if by_moderator {
-            let record = Record {
-                action: "delete",
-                uid: tombstone.from.uid.clone(),
-                seq: Some(seq),
-                seconds: None,
-                reason: None,
-                by: from.clone(),
-                at: now_ms,
-            };
-            let json = serde_json::to_string(&record).unwrap_or_default();
-            history.log_moderation(&json, now_ms).map_err(storage)?;
-            // Told like every moderation action, so the author's page can say a moderator deleted
-            // it rather than show it as their own deletion.
-            effects.push(Effect::Broadcast {
-                except: None,
-                frame: ServerFrame::Moderation(&record).to_json(),
-            });
-        }
-        Ok(Some(Accepted {
-            seq,
-            ts: now_ms,
-            rev,
-            fresh: true,
-        }))
+        Ok(tombstone)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -225,7 +236,10 @@ impl<S: Place> Room<S> {
             ));
         }
         let rev = self.rev + 1;
-        let Some(counts) = history.react(seq, emoji, uid, on, rev).map_err(storage)? else {
+        let Some(counts) = history
+            .react(seq, emoji, uid, &from.name, on, rev)
+            .map_err(storage)?
+        else {
             return Ok(Some(Accepted {
                 seq,
                 ts: now_ms,

@@ -42,14 +42,15 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use crate::config::Limits;
-use crate::domain::{ChatMessage, User, Version};
+use crate::domain::{ChatMessage, Reactor, User, Version};
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
-use crate::moderation::{Action, AddressBan, Change, Record, Rules};
+use crate::moderation::{Action, AddressBan, Change, Purge, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ClientFrame, ServerFrame};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
+use crate::reactors::ReactorsRequest;
 use crate::search::{snippet_html, Found, SearchHit, SearchPage, SearchRequest};
 use crate::session::Role;
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
@@ -228,6 +229,8 @@ pub struct Room<S> {
     previews: Vec<files::Fetching>,
     /// When the oldest upload no message used is due for the sweep (ms).
     uploads_due: Option<u64>,
+    /// Purges under way, oldest first: carried out a batch per turn ([`Room::continue_purges`]).
+    purges: Vec<Purge>,
 }
 
 #[derive(Debug, Default)]
@@ -270,6 +273,7 @@ impl<S: Place> Room<S> {
             rules: Rules::default(),
             previews: Vec::new(),
             uploads_due: None,
+            purges: Vec::new(),
         }
     }
 
@@ -370,9 +374,9 @@ impl<S: Place> Room<S> {
                 };
                 self.edit(&from, seq, revision, history, now_ms, effects)
             }
-            ClientFrame::Delete { seq, .. } => {
+            ClientFrame::Delete { seq, reason, .. } => {
                 let moderator = self.is_moderator(conn_id);
-                self.delete(&from, moderator, seq, history, now_ms, effects)
+                self.delete(&from, moderator, seq, reason, history, now_ms, effects)
             }
             ClientFrame::Moderate { action, .. } => {
                 self.require_moderator(conn_id)?;
@@ -426,6 +430,22 @@ impl<S: Place> Room<S> {
                         results: &page.results,
                         has_more: page.has_more,
                         next_before: page.next_before,
+                        next_offset: page.next_offset,
+                    }
+                    .to_json(),
+                });
+                Ok(None)
+            }
+            ClientFrame::Reactors { request, id } => {
+                let (users, next) = self.reactors(history, &request)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame: ServerFrame::Reactors {
+                        id: id.as_deref(),
+                        seq: request.seq,
+                        emoji: &request.emoji,
+                        users: &users,
+                        next: next.as_deref(),
                     }
                     .to_json(),
                 });

@@ -21,6 +21,7 @@ use crate::call::{self, RoomCall};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::identity::AddressTag;
+use crate::reactors::ReactorsRequest;
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
 use crate::shard;
@@ -102,11 +103,28 @@ async fn handle(
             Err(p) => problem_response(&p),
         },
         Route::Search(room) => search(&req, url, room, config, env).await,
+        Route::Reactions(room, seq) => match ReactorsRequest::from_query(seq, &url.query_pairs()) {
+            Ok(request) => {
+                read(
+                    &req,
+                    url,
+                    RoomCall::Reactors { room, request }.into(),
+                    config,
+                    env,
+                )
+                .await
+            }
+            Err(p) => problem_response(&p),
+        },
         Route::DeleteMessage(room, seq) => {
+            // `?reason=`: the moderator's reason, told to everyone with the deletion.
+            let reason =
+                crate::query::query_value(&url.query_pairs(), "reason").map(str::to_string);
             moderate(req, config, env, &|_| {
                 Ok(RoomCall::Delete {
                     room: room.clone(),
                     seq,
+                    reason: crate::moderation::reason(reason.clone())?,
                 })
             })
             .await

@@ -6,12 +6,13 @@
 //! ([`webhooks`]), the calls between objects ([`hop`]), and the JWKS fetch and Web Crypto signature
 //! check of RS256/ES256 tokens ([`keys`]). Files: the Worker's upload and download endpoints
 //! ([`files`]) over the R2 bucket ([`bucket`]), the room's record of its uploads ([`file_store`]) and
-//! the deletion of doomed ones from the bucket ([`purge`]); link previews fetched by the room
+//! the deletion of doomed ones from the bucket ([`doomed`]); link previews fetched by the room
 //! ([`previews`]).
 //! Everything here carries out decisions made in `routes`, `access`, `call`, `room`, `shard` and
 //! `config`.
 
 mod bucket;
+mod doomed;
 mod entry;
 mod file_store;
 mod files;
@@ -20,7 +21,6 @@ mod keys;
 mod links;
 mod object;
 mod previews;
-mod purge;
 mod renewal;
 mod room_object;
 mod room_state;

@@ -22,10 +22,10 @@ use wasm_bindgen::prelude::*;
 use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocketPair};
 
 use super::bucket;
+use super::doomed::{self, Doomed};
 use super::hop;
 use super::links::{self, Line, Links};
 use super::previews;
-use super::purge::{self, Purge};
 use super::renewal;
 use super::room_state::{
     apply, close_expired, flush_now, schedule_alarm, set_timeout, sweep, tick, Inner,
@@ -110,9 +110,9 @@ impl RoomObject {
             Err(e) => worker::console_error!("could not read the unused uploads: {e}"),
         }
         let files_bucket = bucket::bucket(&env).ok();
-        let mut purge = Purge::default();
+        let mut doomed = Doomed::default();
         if store.doomed_files(1).is_ok_and(|d| !d.is_empty()) {
-            purge.want();
+            doomed.want();
         }
         let mut members = Vec::new();
         for ws in state.get_websockets() {
@@ -143,7 +143,7 @@ impl RoomObject {
             config: Rc::new(config),
             storage: Rc::new(state.storage()),
             previews: Vec::new(),
-            purge,
+            doomed,
             bucket: files_bucket,
         }));
         let shared = Rc::clone(&inner);
@@ -291,8 +291,16 @@ impl RoomObject {
             RoomCall::Search { request, .. } => match inner.room.search(&inner.store, &request) {
                 Ok(page) => json_response(
                     json!({"results": page.results, "has_more": page.has_more,
-                            "next_before": page.next_before})
+                            "next_before": page.next_before, "next_offset": page.next_offset})
                     .to_string(),
+                    200,
+                ),
+                Err(p) => problem_response(&p),
+            },
+            RoomCall::Reactors { request, .. } => match inner.room.reactors(&inner.store, &request) {
+                Ok((users, next)) => json_response(
+                    json!({"seq": request.seq, "emoji": request.emoji, "users": users, "next": next})
+                        .to_string(),
                     200,
                 ),
                 Err(p) => problem_response(&p),
@@ -316,9 +324,9 @@ impl RoomObject {
                     Err(p) => problem_response(&p),
                 }
             }
-            RoomCall::Delete { seq, .. } => {
+            RoomCall::Delete { seq, reason, .. } => {
                 let by = User::api(crate::api::DEFAULT_MODERATOR);
-                let (result, done) = inner.room.delete_api(by, seq, &mut inner.store, now);
+                let (result, done) = inner.room.delete_api(by, seq, reason, &mut inner.store, now);
                 effects = done;
                 match result {
                     Ok(done) => json_response(
@@ -401,7 +409,7 @@ impl RoomObject {
     }
 
     /// The storage alarm, set for the earliest of the next token expiry, the webhook outbox's next
-    /// delivery, the sweep of unused uploads and a purge's retry: closes the sockets whose token has
+    /// delivery, the sweep of unused uploads and a retry of deleting doomed ones: closes the sockets whose token has
     /// expired (the turn's first step), delivers the outbox, sweeps. The runtime wakes a hibernating room for it, which is the one wake-up a token's expiry
     /// (or an undelivered event) costs; a room with neither never sets it.
     pub fn alarm(&self) {
@@ -410,7 +418,7 @@ impl RoomObject {
             if let Some(hooks) = inner.hooks.as_mut() {
                 hooks.alarm(now);
             }
-            inner.purge.alarm(now);
+            inner.doomed.alarm(now);
             let swept = match inner.room.sweep_uploads(&mut inner.store, now) {
                 Ok(effects) => effects,
                 Err(p) => {
@@ -599,12 +607,12 @@ fn post_api(inner: &mut Inner, post: Post, now: u64) -> (Result<Response>, Vec<E
 }
 
 /// Starts what the last event left for tasks of their own: token checks (`auth` frames), link
-/// previews, webhook delivery, purging the bucket, pushes to the shards. Each does nothing when nothing waits, and no handler awaits them.
+/// previews, webhook delivery, deleting doomed uploads from the bucket, pushes to the shards. Each does nothing when nothing waits, and no handler awaits them.
 fn start_tasks(shared: &Rc<RefCell<Inner>>) {
     start_renewals(shared);
     start_previews(shared);
     webhooks::start(shared);
-    purge::start(shared);
+    doomed::start(shared);
     links::start(shared);
 }
 

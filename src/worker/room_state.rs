@@ -8,9 +8,9 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
 use super::bucket::Bucket;
+use super::doomed::{self, Doomed};
 use super::links::{self, Line, Links};
 use super::now_ms;
-use super::purge::{self, Purge};
 use super::store::Store;
 use super::webhooks::{self, Hooks};
 use crate::config::Config;
@@ -58,15 +58,15 @@ pub(super) struct Inner {
     /// Link previews to fetch after this event (message seq, link).
     pub(super) previews: Vec<(u64, String)>,
     /// The deletion of doomed uploads from the bucket.
-    pub(super) purge: Purge,
+    pub(super) doomed: Doomed,
     /// The `FILES` bucket, if the deployment binds one.
     pub(super) bucket: Option<Bucket>,
 }
 
-impl purge::Bin for Inner {
-    fn bin(&mut self) -> (&mut Purge, &Store, Option<&Bucket>, &str) {
+impl doomed::Bin for Inner {
+    fn bin(&mut self) -> (&mut Doomed, &Store, Option<&Bucket>, &str) {
         (
-            &mut self.purge,
+            &mut self.doomed,
             &self.store,
             self.bucket.as_ref(),
             self.room.name(),
@@ -110,12 +110,14 @@ pub(super) fn flush_now(inner: &mut Inner) {
     apply(inner, effects);
 }
 
-/// The room's own timer ([`Effect::Wake`]): announces what it held back.
+/// The room's own timer ([`Effect::Wake`]): announces what it held back, and carries a purge on by a
+/// batch.
 pub(super) fn tick(inner: &mut Inner) {
     inner.tick_due = false;
     inner.tick_at = None;
     let now = now_ms();
-    let effects = inner.room.tick(now);
+    let mut effects = inner.room.tick(now);
+    effects.extend(inner.room.continue_purges(&mut inner.store, now));
     apply(inner, effects);
     sweep(inner, now);
 }
@@ -252,7 +254,7 @@ pub(super) fn apply(inner: &mut Inner, effects: Vec<Effect>) {
                 inner.renewals.push((to.clone(), token.clone(), id.clone()))
             }
             Effect::Preview { seq, link } => inner.previews.push((*seq, link.clone())),
-            Effect::Purge => inner.purge.want(),
+            Effect::DeleteFiles => inner.doomed.want(),
             // One tick timer at a time, unless a wake-up is wanted before it fires (a read mark held
             // for a second, while presence waits for several): the tick asks again for what is still
             // held back, and a tick with nothing due does nothing.
@@ -349,7 +351,7 @@ pub(super) fn close_expired(inner: &mut Inner) {
 }
 
 /// Sets the storage alarm for the earliest of the next token expiry, the webhook outbox's next
-/// delivery, the sweep of unused uploads and a purge's retry, when that differs from the alarm set.
+/// delivery, the sweep of unused uploads and a retry of deleting doomed ones, when that differs from the alarm set.
 /// One alarm serves them all: a Durable Object has only one. An alarm that is no longer needed is not deleted: it fires once, finds nothing to do and sets
 /// no other.
 pub(super) fn schedule_alarm(inner: &mut Inner) {
@@ -362,7 +364,7 @@ pub(super) fn schedule_alarm(inner: &mut Inner) {
         expiry,
         outbox,
         inner.room.uploads_due(),
-        inner.purge.due_at(),
+        inner.doomed.due_at(),
     ]
     .into_iter()
     .flatten()

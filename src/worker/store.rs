@@ -11,11 +11,17 @@ use std::cell::Cell;
 use worker::{SqlStorage, SqlStorageValue};
 
 use super::rows::{int, opt_int, Cells};
-use crate::domain::{sender_key, ChatMessage, FileDescriptor, Preview, Reactions, User, Version};
+use crate::domain::{
+    sender_key, ChatMessage, FileDescriptor, Preview, Reactions, Reactor, User, Version,
+};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
 use crate::moderation::{Action, AddressBan, Rules, Stored};
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
+
+mod outbox;
+pub use outbox::Pending;
+use outbox::OUTBOX;
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
 /// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
@@ -115,7 +121,10 @@ const MIGRATIONS: &[&str] = &[
     // was connected from, until when, and which uid's ban barred them (its unban lifts them).
     // `require_identity` lives in `meta` beside slow mode.
     "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
-    // 8: files and previews. A message's files and its link preview (JSON, NULL when none), and
+    // 8: who reacted, by name. The name a reactor had when they reacted, so "who reacted" can be shown
+    // without looking anybody up (NULL for the reactions stored before).
+    "ALTER TABLE reactions ADD COLUMN name TEXT;",
+    // 9: files and previews. A message's files and its link preview (JSON, NULL when none), and
     // `revised` once either changed after the store (so `messages_changed`, remade with it, answers a
     // resume). `files` is the room's record of every upload (`crate::files::log`): reserved by
     // `owner` at `at`, `done` once its bytes are stored, used by message `seq`, `doomed` until the
@@ -488,6 +497,21 @@ impl History for Store {
 
     /// The text and every earlier version are deleted from storage, not hidden: people delete to take
     /// their words back.
+    /// A walk down the primary key from `below`, reading at most the rows between it and `floor`.
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM messages WHERE seq > ? AND seq < ? AND from_uid = ? AND deleted = 0 AND ts >= ? ORDER BY seq DESC LIMIT ?"),
+            vec![int(floor), int(below), uid.into(), int(since_ms), int(limit as u64)],
+        )
+    }
+
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
         self.run(
             "DELETE FROM versions WHERE seq = ?",
@@ -513,14 +537,15 @@ impl History for Store {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         let key = vec![int(seq), emoji.into(), uid.into()];
         let changed = if on {
             self.run(
-                "INSERT OR IGNORE INTO reactions (seq, emoji, uid) VALUES (?, ?, ?)",
-                key,
+                "INSERT OR IGNORE INTO reactions (seq, emoji, uid, name) VALUES (?, ?, ?, ?)",
+                vec![int(seq), emoji.into(), uid.into(), name.into()],
             )?
         } else {
             self.run(
@@ -546,6 +571,27 @@ impl History for Store {
             vec![json.as_str().into(), int(rev), int(seq)],
         )?;
         Ok(Some(counts))
+    }
+
+    /// A walk of the key (seq, emoji, uid) from `after`: `limit` rows read, however many reacted.
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        Ok(self
+            .query(
+                "SELECT uid, name FROM reactions WHERE seq = ? AND emoji = ? AND uid > ? ORDER BY uid LIMIT ?",
+                vec![int(seq), emoji.into(), after.into(), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| Reactor {
+                uid: row.text(),
+                name: row.opt_text(),
+            })
+            .collect())
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
@@ -608,6 +654,7 @@ impl History for Store {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String> {
         let expr = query.to_fts();
@@ -626,7 +673,7 @@ impl History for Store {
                SELECT rowid AS hit, rank AS score,
                       snippet(messages_fts, 0, ?, ?, '…', 16) AS snip
                FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ? AND rowid < ?
-               ORDER BY rank LIMIT ?)
+               ORDER BY rank, rowid DESC LIMIT ? OFFSET ?)
              JOIN messages ON seq = hit ORDER BY score, seq DESC"
         );
         let hits = self
@@ -639,6 +686,7 @@ impl History for Store {
                     int(oldest.max(after + 1)),
                     int(before),
                     int(limit as u64),
+                    int(offset as u64),
                 ],
             )?
             .into_iter()
@@ -705,6 +753,8 @@ impl History for Store {
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity_required', ?)",
                 vec![int(u64::from(!allowed))],
             ),
+            // A purge's deletions are stored one by one as the room carries it out.
+            Action::Purge { .. } => Ok(0),
         }?;
         self.log_moderation(record, now_ms)
     }
@@ -741,123 +791,6 @@ impl History for Store {
             .into_iter()
             .map(|mut row| (row.int(), row.text()))
             .collect())
-    }
-}
-
-/// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
-/// same turn as the change they report so both commit together. The table exists only in rooms of a
-/// deployment with a `WEBHOOK_URL` ([`Store::open_outbox`]); a room without webhooks never pays for it.
-/// `id` is `AUTOINCREMENT` so that it only grows: delivery goes oldest first.
-const OUTBOX: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  body       TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  attempts   INTEGER NOT NULL DEFAULT 0
-);";
-
-/// An event waiting in the outbox.
-pub struct Pending {
-    pub id: u64,
-    pub body: String,
-    /// Earlier failed attempts to deliver it.
-    pub attempts: u64,
-}
-
-impl Store {
-    /// Creates the outbox table if this room has none yet, and says how many events wait in it.
-    pub fn open_outbox(&self) -> Result<u64, String> {
-        if self.blank.get() {
-            // Created with the schema, by the room's first write (its first event is one).
-            self.outbox_wanted.set(true);
-            return Ok(0);
-        }
-        self.run(OUTBOX, vec![])?;
-        self.number("SELECT COUNT(*) FROM outbox", vec![])
-    }
-
-    pub fn outbox_add(&self, body: &str, now_ms: u64) -> Result<(), String> {
-        self.run(
-            "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
-            vec![body.into(), int(now_ms)],
-        )
-        .map(drop)
-    }
-
-    /// The oldest `limit` events with an id above `after`.
-    pub fn outbox_next(&self, after: u64, limit: usize) -> Result<Vec<Pending>, String> {
-        Ok(self
-            .query(
-                "SELECT id, body, attempts FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-                vec![int(after), int(limit as u64)],
-            )?
-            .into_iter()
-            .map(|mut row| Pending {
-                id: row.int(),
-                body: row.text(),
-                attempts: row.int(),
-            })
-            .collect())
-    }
-
-    /// Forgets delivered events.
-    pub fn outbox_done(&self, ids: &[u64]) -> Result<(), String> {
-        for chunk in ids.chunks(64) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            self.run(
-                &format!("DELETE FROM outbox WHERE id IN ({marks})"),
-                chunk.iter().map(|&id| int(id)).collect(),
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Counts one more failed attempt of event `id`.
-    pub fn outbox_failed(&self, id: u64) -> Result<(), String> {
-        self.run(
-            "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?",
-            vec![int(id)],
-        )
-        .map(drop)
-    }
-
-    /// Drops the events created before `expired_before` and then the `over` oldest of the rest; adds
-    /// how many went to the room's `webhooks_dropped` count and returns it.
-    pub fn outbox_drop(&self, expired_before: u64, over: u64) -> Result<u64, String> {
-        // Counted by a query rather than from `rows_written`, which also counts index writes.
-        let expired = self.number(
-            "SELECT COUNT(*) FROM outbox WHERE created_at < ?",
-            vec![int(expired_before)],
-        )?;
-        if expired > 0 {
-            self.run(
-                "DELETE FROM outbox WHERE created_at < ?",
-                vec![int(expired_before)],
-            )?;
-        }
-        let over = over.saturating_sub(expired);
-        if over > 0 {
-            self.run(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)",
-                vec![int(over)],
-            )?;
-        }
-        let dropped = expired + over;
-        if dropped > 0 {
-            self.run(
-                "INSERT INTO meta (key, value) VALUES ('webhooks_dropped', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-                vec![int(dropped)],
-            )?;
-        }
-        Ok(dropped)
-    }
-
-    /// Events the room ever dropped undelivered.
-    pub fn webhooks_dropped(&self) -> Result<u64, String> {
-        self.number(
-            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'webhooks_dropped'",
-            vec![],
-        )
     }
 }
 

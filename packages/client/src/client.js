@@ -62,7 +62,8 @@
 //!                             list is `partial`: the first page, those named by `presence` frames,
 //!                             and the pages loaded by loadMembers()
 //!   join / leave {user}       somebody else came or went (only live changes, not the welcome)
-//!   typing   {names}          who is typing right now (expires by itself)
+//!   typing   {names, users}   who is typing right now (expires by itself): `users` one per person
+//!                             ({id, name, uid}), `names` each name once
 //!   notice   {text}           something the user should know (history truncated, …)
 //!   welcome  {welcome}        each welcome frame as the room sent it (after the state above is set)
 //!   message_updated {message} the room's `message_updated` frame for a message (edited, deleted)
@@ -196,7 +197,7 @@ export class ChatClient extends Base {
     this.reads = new Map(); // uid → {user, seq}: the others' read marks heard so far
     this.hasOlder = false; // whether older messages than the oldest we have may exist
     this.olderRequest = null; // the promise of the older page asked for (one at a time)
-    this.typers = new Map(); // connection id → {name, until}
+    this.typers = new Map(); // connection id → {name, user, until}
     this.sends = new Map(); // outbox entry key → {resolve, reject} of the send() waiting for its ack
     this.pending = new Map(); // request id → {resolve, reject, kind}: actions and queries waiting
     this.attempt = 0;

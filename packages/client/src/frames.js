@@ -33,6 +33,7 @@ export const frames = {
       case 'history':
       case 'search_results':
       case 'roster':
+      case 'reactors':
         return this.answer(f.id, f);
       case 'join':
         this.members.set(f.user.id, f.user);

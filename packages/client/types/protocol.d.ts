@@ -174,6 +174,9 @@ export interface SearchResultsFrame {
   has_more: boolean;
   /** When older messages may match too: the `before` that searches on from where this one stopped. */
   next_before: number | null;
+  /** When the ranked window holds more: the `offset` of its next page (asked with the same `before`).
+   * Absent from servers before it. */
+  next_offset?: number | null;
 }
 
 export interface JoinFrame {
@@ -209,6 +212,24 @@ export interface TypingFrame {
   user: User;
 }
 
+/** Somebody who reacted: their uid, and the name they had then (null for a reaction stored before
+ * names were kept with reactions). */
+export interface Reactor {
+  uid: string;
+  name: string | null;
+}
+
+/** Who reacted to message `seq` with `emoji`, answering a `reactors` frame: a page in uid order. */
+export interface ReactorsFrame {
+  type: 'reactors';
+  id: string | null;
+  seq: number;
+  emoji: string;
+  users: Reactor[];
+  /** The `after` of the next page; null on the last one. */
+  next: string | null;
+}
+
 export type ModerationAction =
   | 'ban'
   | 'unban'
@@ -218,6 +239,7 @@ export type ModerationAction =
   | 'slow_mode'
   | 'require_identity'
   | 'allow_anonymous'
+  | 'purge'
   | 'delete';
 
 /** A moderator's action as every connection hears it, and as the log keeps it (with `log_id`). */
@@ -323,6 +345,7 @@ export type ServerFrame =
   | PresenceFrame
   | RosterFrame
   | TypingFrame
+  | ReactorsFrame
   | ModerationFrame
   | ModerationLogFrame
   | AuthOkFrame
@@ -334,12 +357,13 @@ export type ClientFrame =
   | { type: 'message'; text?: string; id?: string; reply_to?: number; files?: string[] }
   | { type: 'typing' }
   | { type: 'edit'; seq: number; text?: string; id?: string; files?: string[]; preview?: false }
-  | { type: 'delete'; seq: number; id?: string }
+  | { type: 'delete'; seq: number; reason?: string; id?: string }
   | { type: 'react'; seq: number; emoji: string; on?: boolean; id?: string }
   | { type: 'read'; seq: number }
   | { type: 'history'; before?: number; limit?: number; id?: string }
-  | { type: 'search'; q: string; limit?: number; before?: number; id?: string }
+  | { type: 'search'; q: string; limit?: number; before?: number; offset?: number; id?: string }
   | { type: 'roster'; after?: string; limit?: number; id?: string }
+  | { type: 'reactors'; seq: number; emoji: string; after?: string; limit?: number; id?: string }
   | { type: 'auth'; token: string; id?: string }
   | { type: 'ban'; uid: string; reason?: string; id?: string }
   | { type: 'unban'; uid: string; id?: string }
@@ -349,4 +373,5 @@ export type ClientFrame =
   | { type: 'slow_mode'; seconds: number; id?: string }
   | { type: 'require_identity'; id?: string }
   | { type: 'allow_anonymous'; id?: string }
+  | { type: 'purge'; uid: string; seconds: number; reason?: string; id?: string }
   | { type: 'moderation_log'; before?: number; limit?: number; id?: string };

@@ -219,7 +219,7 @@ fn edits_remove_files_never_add_them_and_deletion_takes_them_all() {
         "no new version of the text"
     );
     assert_eq!(h.doomed, vec![id(2).as_str().to_string()]);
-    assert!(effects.contains(&Effect::Purge));
+    assert!(effects.contains(&Effect::DeleteFiles));
     // a resume sees the change
     assert_eq!(h.changes(2, 2, 10).unwrap()[0].files.len(), 1);
     // the last file goes with the text: nothing would be left
@@ -238,7 +238,7 @@ fn edits_remove_files_never_add_them_and_deletion_takes_them_all() {
         &mut h,
         7,
     );
-    assert!(effects.contains(&Effect::Purge));
+    assert!(effects.contains(&Effect::DeleteFiles));
     assert_eq!(
         h.doomed,
         vec![id(2).as_str().to_string(), id(1).as_str().to_string()]
@@ -276,7 +276,7 @@ fn trimming_the_history_dooms_the_files_of_what_it_trims() {
             &mut h,
             1000 * (i + 3),
         );
-        purged |= effects.contains(&Effect::Purge);
+        purged |= effects.contains(&Effect::DeleteFiles);
     }
     assert!(purged);
     assert_eq!(h.doomed, vec![id(1).as_str().to_string()]);
@@ -293,7 +293,7 @@ fn unused_uploads_are_swept_after_an_hour_and_the_next_sweep_is_due_then() {
     assert_eq!(r.sweep_uploads(&mut h, 2000), Ok(vec![]), "not yet");
     assert_eq!(
         r.sweep_uploads(&mut h, 1000 + UNUSED_TTL_MS),
-        Ok(vec![Effect::Purge])
+        Ok(vec![Effect::DeleteFiles])
     );
     assert_eq!(h.doomed, vec![id(1).as_str().to_string()]);
     assert_eq!(r.uploads_due(), Some(5000 + UNUSED_TTL_MS));

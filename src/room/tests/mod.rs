@@ -110,7 +110,7 @@ pub(super) fn trace(effects: &[Effect]) -> Vec<(String, String, Option<u64>)> {
                 "room".into(),
                 serde_json::json!({"type": "preview", "seq": seq}),
             ),
-            Effect::Purge => ("bucket".into(), serde_json::json!({"type": "purge"})),
+            Effect::DeleteFiles => ("bucket".into(), serde_json::json!({"type": "delete_files"})),
         })
         .map(|(to, v)| {
             (

@@ -21,9 +21,9 @@ const BATCH: usize = 100;
 /// After a failed round, the alarm tries again this much later (ms).
 const RETRY_MS: u64 = 60_000;
 
-/// The purge's state in the room's object.
+/// The deletion's state in the room's object.
 #[derive(Debug, Default)]
-pub struct Purge {
+pub struct Doomed {
     /// Uploads were doomed since the last round began.
     wanted: bool,
     running: bool,
@@ -31,13 +31,13 @@ pub struct Purge {
     retry_at: Option<u64>,
 }
 
-impl Purge {
+impl Doomed {
     /// Uploads were doomed: a task should run.
     pub fn want(&mut self) {
         self.wanted = true;
     }
 
-    /// When the purge wants the object's alarm, if at all.
+    /// When the deletion wants the object's alarm, if at all.
     pub fn due_at(&self) -> Option<u64> {
         self.retry_at
     }
@@ -51,23 +51,23 @@ impl Purge {
     }
 }
 
-/// What the purge needs of the object that owns it.
+/// What the deletion needs of the object that owns it.
 pub trait Bin {
-    /// The purge's state, the store that records the uploads, the bucket, and the room's name.
-    fn bin(&mut self) -> (&mut Purge, &Store, Option<&Bucket>, &str);
+    /// The deletion's state, the store that records the uploads, the bucket, and the room's name.
+    fn bin(&mut self) -> (&mut Doomed, &Store, Option<&Bucket>, &str);
     fn schedule_alarm(&mut self);
 }
 
-/// Starts a purge task if uploads were doomed and none runs.
+/// Starts a deletion task if uploads were doomed and none runs.
 pub fn start<B: Bin + 'static>(shared: &Rc<RefCell<B>>) {
     {
         let inner = &mut *shared.borrow_mut();
-        let (purge, ..) = inner.bin();
-        if !purge.wanted || purge.running {
+        let (doomed, ..) = inner.bin();
+        if !doomed.wanted || doomed.running {
             return;
         }
-        purge.wanted = false;
-        purge.running = true;
+        doomed.wanted = false;
+        doomed.running = true;
     }
     let shared = Rc::clone(shared);
     wasm_bindgen_futures::spawn_local(async move { run(&shared).await });
@@ -104,19 +104,19 @@ async fn run<B: Bin>(shared: &RefCell<B>) {
         };
         let deleted = bucket::delete(&bucket, &keys).await;
         let inner = &mut *shared.borrow_mut();
-        let (purge, store, ..) = inner.bin();
+        let (doomed, store, ..) = inner.bin();
         let forgotten = deleted.and_then(|()| store.forget_files(&ids));
         if let Err(e) = forgotten {
-            worker::console_error!("purging uploads failed, trying again later: {e}");
-            purge.retry_at = Some(now_ms() + RETRY_MS);
-            purge.running = false;
+            worker::console_error!("deleting doomed uploads failed, trying again later: {e}");
+            doomed.retry_at = Some(now_ms() + RETRY_MS);
+            doomed.running = false;
             inner.schedule_alarm();
             return;
         }
     }
     // Every round asked the store afresh, so what was doomed meanwhile is gone too.
     let inner = &mut *shared.borrow_mut();
-    let (purge, ..) = inner.bin();
-    purge.running = false;
-    purge.wanted = false;
+    let (doomed, ..) = inner.bin();
+    doomed.running = false;
+    doomed.wanted = false;
 }
