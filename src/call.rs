@@ -10,6 +10,7 @@ use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
 use crate::domain::{FileDescriptor, Framing};
 use crate::error::{ErrorCode, Problem};
+use crate::export::Cursor;
 use crate::files::log::Uploader;
 use crate::files::{self, FileId};
 use crate::identity::{self, AddressTag};
@@ -94,6 +95,10 @@ pub enum RoomCall {
     },
     /// The thumbnail of upload `id` is stored.
     Thumbed { room: RoomName, id: FileId },
+    /// A page of the room's export, from `cursor`.
+    Export { room: RoomName, cursor: Cursor },
+    /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
+    Erase { room: RoomName, uid: String },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -125,6 +130,7 @@ impl RoomCall {
             | RoomCall::Uploaded { room, .. }
             | RoomCall::Thumb { room, .. }
             | RoomCall::Thumbed { room, .. } => room,
+            RoomCall::Export { room, .. } | RoomCall::Erase { room, .. } => room,
         }
     }
 
@@ -235,6 +241,14 @@ impl RoomCall {
                 query.append_pair("id", id.as_str());
                 ("POST", "thumbed", None)
             }
+            RoomCall::Export { cursor, .. } => {
+                cursor.to_query(&mut query);
+                ("GET", "export", None)
+            }
+            RoomCall::Erase { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("POST", "erase", None)
+            }
         };
         CallRequest {
             method,
@@ -313,6 +327,14 @@ impl RoomCall {
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
                 request: ModerationRequest::parse(body.unwrap_or(""))?,
+            },
+            ("POST", "/erase") => RoomCall::Erase {
+                room,
+                uid: identity::check_uid(get("uid").unwrap_or(""))?.to_string(),
+            },
+            ("GET", "/export") => RoomCall::Export {
+                room,
+                cursor: Cursor::from_query(&query)?,
             },
             ("GET", "/moderation") => RoomCall::ModerationLog {
                 room,
@@ -521,6 +543,17 @@ mod tests {
             room: room("r"),
             before: None,
             limit: 100,
+        });
+        round_trip(RoomCall::Erase {
+            room: room("r"),
+            uid: "auth0|42:x@y".replace('|', "_"),
+        });
+        round_trip(RoomCall::Export {
+            room: room("r"),
+            cursor: Cursor {
+                after: 500,
+                log_after: 7,
+            },
         });
         assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
         assert_eq!(

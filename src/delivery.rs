@@ -104,6 +104,8 @@ pub fn arrange_from<'a>(
             | Effect::Wake { .. }
             | Effect::Event { .. }
             | Effect::Authenticate { .. }
+            | Effect::Screen { .. }
+            | Effect::Reply { .. }
             | Effect::Preview { .. }
             | Effect::DeleteFiles => {}
         }

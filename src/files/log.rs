@@ -74,6 +74,8 @@ pub trait FileLog {
     fn doom_files(&mut self, ids: &[String]) -> Result<(), String>;
     /// Dooms the uploads message `seq` uses (it was deleted).
     fn doom_files_of(&mut self, seq: u64) -> Result<(), String>;
+    /// Dooms the uploads of the messages with `after < seq <= upto` (erased by retention); how many.
+    fn doom_files_in(&mut self, after: u64, upto: u64) -> Result<u64, String>;
     /// Dooms the uploads no message used that began at or before `before` (ms); how many.
     fn doom_unused(&mut self, before: u64) -> Result<u64, String>;
     /// When the oldest upload no message uses began, if there is one.

@@ -5,8 +5,7 @@
 
 use worker::SqlStorageValue;
 
-use super::rows::{int, opt_int, Cells};
-use super::store::{files_json, Store};
+use super::store::{files_json, int, opt_int, Cells, Store};
 use crate::domain::{ChatMessage, FileDescriptor};
 use crate::files::log::{FileLog, Stored};
 
@@ -106,6 +105,14 @@ impl FileLog for Store {
     fn doom_files_of(&mut self, seq: u64) -> Result<(), String> {
         self.run("UPDATE files SET doomed = 1 WHERE seq = ?", vec![int(seq)])
             .map(drop)
+    }
+
+    fn doom_files_in(&mut self, after: u64, upto: u64) -> Result<u64, String> {
+        self.run(
+            "UPDATE files SET doomed = 1 WHERE seq > ? AND seq <= ? AND doomed = 0",
+            vec![int(after), int(upto)],
+        )
+        .map(|n| n as u64)
     }
 
     fn doom_unused(&mut self, before: u64) -> Result<u64, String> {

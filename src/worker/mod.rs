@@ -24,7 +24,7 @@ mod previews;
 mod renewal;
 mod room_object;
 mod room_state;
-mod rows;
+mod screener;
 mod sequencing;
 mod shard_object;
 mod store;

@@ -469,3 +469,35 @@ fn previews_are_off_with_previews_0_and_bounded_in_flight() {
     );
     assert!(effects.iter().any(|e| matches!(e, Effect::Preview { .. })));
 }
+
+#[test]
+fn retention_erasing_a_message_dooms_its_files_and_no_others() {
+    let mut h = MemoryHistory::default();
+    let mut r: Room<()> = Room::new(
+        "lobby",
+        Limits {
+            retention: crate::retention::Retention {
+                default_days: Some(1),
+                max_days: None,
+                day_secs: 1,
+            },
+            ..Limits::default()
+        },
+        0,
+    );
+    let ann = User {
+        uid: Some(ANN.into()),
+        ..user("a", "ann")
+    };
+    r.join(ann, (), None, &h, 0).unwrap();
+    upload(&mut r, &mut h, 1, &ann_uploader(), 0);
+    upload(&mut r, &mut h, 2, &ann_uploader(), 0);
+    send(&mut r, "a", message_with(&[1], "old"), &mut h, 10);
+    send(&mut r, "a", message_with(&[2], "new"), &mut h, 900);
+    // A day (a second here) after the first: it is erased, its file doomed; the second stays.
+    let effects = r.sweep_expired(&mut h, 1_100).unwrap();
+    assert!(effects.contains(&Effect::DeleteFiles));
+    assert_eq!(h.doomed, vec![id(1).as_str().to_string()]);
+    assert!(h.get(1).unwrap().unwrap().files.is_empty());
+    assert_eq!(h.get(2).unwrap().unwrap().files.len(), 1);
+}
