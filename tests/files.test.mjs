@@ -144,6 +144,8 @@ describe('uploads, messages and downloads', () => {
     assert.deepEqual([exe.status, exe.body.error.code], [415, 'unsupported_type']);
     const fake = await upload(open, room, Buffer.from('<svg onload=alert(1)>'), { type: 'image/png' });
     assert.deepEqual([fake.status, fake.body.error.code], [415, 'unsupported_type']);
+    const bigFake = await upload(open, room, Buffer.alloc(900_000, 'x'), { type: 'image/png' });
+    assert.deepEqual([bigFake.status, bigFake.body?.error?.code], [415, 'unsupported_type'], 'the answer arrives whole');
     const jpegAsPng = await upload(open, room, Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0, 16]), { type: 'image/png' });
     assert.equal(jpegAsPng.status, 415);
     const noName = await upload(open, room, png(1, 1), { name: '' });
@@ -206,6 +208,9 @@ describe('the right to upload is the right to send', () => {
     await mod.act({ type: 'mute', uid, seconds: 60 });
     const muted = await tryUpload();
     assert.deepEqual([muted.status, muted.body.error.code], [403, 'muted']);
+    // refused after its first bytes were read, a big file's refusal still arrives whole
+    const big = await upload(signed, room, png(8, 8, [0, 0, 0], 4_000_000), { token: jwt(room, 'ann') });
+    assert.deepEqual([big.status, big.body?.error?.code], [403, 'muted']);
     await mod.act({ type: 'unmute', uid });
     await mod.act({ type: 'slow_mode', seconds: 30 });
     assert.equal((await tryUpload()).status, 201, 'no message yet: the next may go');

@@ -137,7 +137,7 @@ async fn read_head(reader: &Reader, limit: usize) -> Result<(Vec<u8>, Vec<JsValu
 }
 
 /// An upload whose first bytes (at most [`SNIFF_BYTES`]) have been read, to be checked before the
-/// rest is stored ([`Started::store`]) or refused ([`Started::cancel`]).
+/// rest is stored ([`Started::store`]) or refused ([`Started::refuse`]).
 pub struct Started {
     body: Body,
     head: Vec<u8>,
@@ -161,9 +161,20 @@ impl Started {
         &self.head
     }
 
-    /// Refuses the upload: the rest of its body is not read.
-    pub fn cancel(self) {
-        let _ = self.body.cancel();
+    /// Refuses the upload with `answer`, once the rest of its body is read and dropped (never into
+    /// the wasm). An answer sent while the client is still sending reaches it cut or not at all (a
+    /// cancelled body: a bare status; an unread one: a reset connection under `wrangler dev`, where
+    /// `fetch` fails), so the client would not learn why. What is read is bounded by the declared
+    /// length, which was checked against `FILE_MAX_BYTES` before anything was read.
+    pub async fn refuse<T>(self, answer: T) -> T {
+        let reader = self.body.get_reader();
+        loop {
+            match JsFuture::from(reader.read()).await {
+                Ok(step) if field(&step, "done").as_bool() != Some(true) => {}
+                _ => break,
+            }
+        }
+        answer
     }
 
     /// Stores the whole body (`size` bytes, as declared) under `key` with its media type and name:

@@ -133,40 +133,29 @@ async fn receive(
     key: &str,
     ask: &dyn Fn(Uploader) -> RoomCall,
 ) -> std::result::Result<Option<sniff::Size>, Result<Response>> {
-    let refuse = |p: Problem| Err(problem_response(&p));
-    let (uploader, bucket) = match admit(req, url, room, config, env).await {
-        Ok(admitted) => admitted,
-        Err(p) => return refuse(p),
-    };
     let Some(body) = req.inner().body() else {
-        return refuse(Problem::new(
+        return Err(problem_response(&Problem::new(
             ErrorCode::BadRequest,
             "the upload has no body",
-        ));
+        )));
     };
     let body: Body = body.unchecked_into();
-    let started = match bucket::begin(body).await {
-        Ok(started) => started,
-        Err(p) => return refuse(p),
+    let admitted = admit(req, url, room, config, env).await;
+    let started = bucket::begin(body).await;
+    let (uploader, bucket, started) = match (admitted, started) {
+        (Ok((uploader, bucket)), Ok(started)) => (uploader, bucket, started),
+        (Err(p), Ok(started)) => return Err(started.refuse(problem_response(&p)).await),
+        (_, Err(p)) => return Err(problem_response(&p)),
     };
     let size = match sniff::check(&upload.content_type, started.head()) {
         Ok(size) => size,
-        Err(p) => {
-            started.cancel();
-            return refuse(p);
-        }
+        Err(p) => return Err(started.refuse(problem_response(&p)).await),
     };
     // The room's leave, after the cheap checks and before a byte is stored.
-    let leave = match call_room(env, &ask(uploader), None).await {
-        Ok(leave) => leave,
-        Err(e) => {
-            started.cancel();
-            return Err(Err(e));
-        }
-    };
-    if leave.status_code() != 200 {
-        started.cancel();
-        return Err(Ok(leave));
+    let leave = call_room(env, &ask(uploader), None).await;
+    match leave {
+        Ok(leave) if leave.status_code() == 200 => {}
+        refused => return Err(started.refuse(refused).await),
     }
     let stored = started
         .store(
@@ -179,7 +168,7 @@ async fn receive(
         .await;
     match stored {
         Ok(()) => Ok(size),
-        Err(p) => refuse(p),
+        Err(p) => Err(problem_response(&p)),
     }
 }
 

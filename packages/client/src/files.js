@@ -28,8 +28,11 @@ function transfer(url, body, headers, onProgress) {
       parsed = JSON.parse(text);
     } catch {}
     if (status >= 200 && status < 300 && parsed) return parsed;
+    // A refusal whose body did not arrive (a connection cut while the file was still going) still
+    // says what it is by its status.
     const e = parsed?.error;
-    throw new ChatError(e?.code ?? (status === 0 ? 'offline' : 'internal'), e?.message ?? `upload failed (HTTP ${status})`);
+    const byStatus = { 0: 'offline', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 411: 'length_required', 413: 'too_large', 415: 'unsupported_type', 429: 'rate_limited' };
+    throw new ChatError(e?.code ?? byStatus[status] ?? 'internal', e?.message ?? `upload failed (HTTP ${status})`);
   };
   if (typeof Xhr === 'function') {
     return new Promise((resolve, reject) => {
