@@ -8,9 +8,11 @@
 
 use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
-use crate::domain::Framing;
+use crate::domain::{FileDescriptor, Framing};
 use crate::error::{ErrorCode, Problem};
 use crate::export::Cursor;
+use crate::files::log::Uploader;
+use crate::files::{self, FileId};
 use crate::identity::{self, AddressTag};
 use crate::inbox::dm;
 use crate::reactors::ReactorsRequest;
@@ -90,6 +92,25 @@ pub enum RoomCall {
     Entry { room: RoomName, uid: String },
     /// Whether `uid` has a socket in the room now (an inbox checks what it was told).
     Here { room: RoomName, uid: String },
+    /// May `uploader` upload? If so the room reserves upload `id` (the Worker then stores the bytes).
+    Upload {
+        room: RoomName,
+        id: FileId,
+        uploader: Uploader,
+    },
+    /// The bytes of upload `file.id` are stored.
+    Uploaded {
+        room: RoomName,
+        file: FileDescriptor,
+    },
+    /// May `uploader` store a thumbnail for upload `id`?
+    Thumb {
+        room: RoomName,
+        id: FileId,
+        uploader: Uploader,
+    },
+    /// The thumbnail of upload `id` is stored.
+    Thumbed { room: RoomName, id: FileId },
     /// A page of the room's export, from `cursor`.
     Export { room: RoomName, cursor: Cursor },
     /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
@@ -125,8 +146,11 @@ impl RoomCall {
             | RoomCall::Forget { room, .. }
             | RoomCall::Entry { room, .. }
             | RoomCall::Here { room, .. }
-            | RoomCall::Export { room, .. }
-            | RoomCall::Erase { room, .. } => room,
+            | RoomCall::Upload { room, .. }
+            | RoomCall::Uploaded { room, .. }
+            | RoomCall::Thumb { room, .. }
+            | RoomCall::Thumbed { room, .. } => room,
+            RoomCall::Export { room, .. } | RoomCall::Erase { room, .. } => room,
         }
     }
 
@@ -141,6 +165,10 @@ impl RoomCall {
             | RoomCall::Search { .. }
             | RoomCall::Roster { .. }
             | RoomCall::Reactors { .. } => dm::Asker::Person(reader),
+            // An upload is a person's (a member's, in a direct message); its completion the Worker's.
+            RoomCall::Upload { uploader, .. } | RoomCall::Thumb { uploader, .. } => {
+                dm::Asker::Person(uploader.uid.as_deref())
+            }
             RoomCall::Post { .. } => dm::Asker::Bot,
             // The operator's duties: moderation, and an export or an erasure (a direct message is
             // exported with the API_TOKEN only: `access::may_export`).
@@ -152,7 +180,9 @@ impl RoomCall {
             RoomCall::OpenDm { .. }
             | RoomCall::Forget { .. }
             | RoomCall::Entry { .. }
-            | RoomCall::Here { .. } => dm::Asker::Internal,
+            | RoomCall::Here { .. }
+            | RoomCall::Uploaded { .. }
+            | RoomCall::Thumbed { .. } => dm::Asker::Internal,
         }
     }
 
@@ -259,6 +289,31 @@ impl RoomCall {
             RoomCall::Here { uid, .. } => {
                 query.append_pair("uid", uid);
                 ("GET", "here", None)
+            }
+            RoomCall::Upload { id, uploader, .. } => {
+                query.append_pair("id", id.as_str());
+                uploader_query(uploader, &mut query);
+                ("POST", "upload", None)
+            }
+            RoomCall::Uploaded { file, .. } => {
+                query.append_pair("id", &file.id);
+                query.append_pair("name", &file.name);
+                query.append_pair("type", &file.content_type);
+                query.append_pair("size", &file.size.to_string());
+                if let (Some(w), Some(h)) = (file.width, file.height) {
+                    query.append_pair("width", &w.to_string());
+                    query.append_pair("height", &h.to_string());
+                }
+                ("POST", "uploaded", None)
+            }
+            RoomCall::Thumb { id, uploader, .. } => {
+                query.append_pair("id", id.as_str());
+                uploader_query(uploader, &mut query);
+                ("POST", "thumb", None)
+            }
+            RoomCall::Thumbed { id, .. } => {
+                query.append_pair("id", id.as_str());
+                ("POST", "thumbed", None)
             }
             RoomCall::Export { cursor, .. } => {
                 cursor.to_query(&mut query);
@@ -375,6 +430,48 @@ impl RoomCall {
             ("POST", "/forget") => RoomCall::Forget { room, uid: uid()? },
             ("GET", "/entry") => RoomCall::Entry { room, uid: uid()? },
             ("GET", "/here") => RoomCall::Here { room, uid: uid()? },
+            ("POST", "/upload") => RoomCall::Upload {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+                uploader: uploader_of(&query)?,
+            },
+            ("POST", "/uploaded") => {
+                let number = |key: &str| {
+                    get(key)
+                        .map(|v| {
+                            v.parse::<u64>().map_err(|_| {
+                                Problem::new(
+                                    ErrorCode::BadRequest,
+                                    format!("{key} is not a number"),
+                                )
+                            })
+                        })
+                        .transpose()
+                };
+                let side =
+                    |key: &str| number(key).map(|v| v.map(|v| v.min(u32::MAX.into()) as u32));
+                RoomCall::Uploaded {
+                    room,
+                    file: FileDescriptor {
+                        id: FileId::parse(get("id").unwrap_or(""))?.as_str().to_string(),
+                        name: files::file_name(get("name").unwrap_or(""))?,
+                        content_type: files::media_type(get("type").unwrap_or("")),
+                        size: number("size")?.unwrap_or(0),
+                        width: side("width")?,
+                        height: side("height")?,
+                        thumb: false,
+                    },
+                }
+            }
+            ("POST", "/thumb") => RoomCall::Thumb {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+                uploader: uploader_of(&query)?,
+            },
+            ("POST", "/thumbed") => RoomCall::Thumbed {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+            },
             _ => {
                 return Err(Problem::new(
                     ErrorCode::NotFound,
@@ -386,23 +483,31 @@ impl RoomCall {
     }
 }
 
-/// `request` with who reads (`reader=`): a direct message admits its members only, and only the
-/// room knows them (see [`crate::access::reader`]).
-pub fn read_by(mut request: CallRequest, reader: Option<&str>) -> CallRequest {
-    if let Some(uid) = reader {
-        let mut query = form_urlencoded::Serializer::new(String::new());
-        query.append_pair("reader", uid);
-        request.url = format!("{}&{}", request.url, query.finish());
+/// An uploader in a call's query: `uid`, `role` (when not a member), `addr`.
+fn uploader_query(uploader: &Uploader, query: &mut form_urlencoded::Serializer<'_, String>) {
+    if let Some(uid) = &uploader.uid {
+        query.append_pair("uid", uid);
     }
-    request
+    if uploader.role != Role::Member {
+        query.append_pair("role", uploader.role.as_str());
+    }
+    if let Some(address) = uploader.address {
+        query.append_pair("addr", &address.to_string());
+    }
 }
 
-/// Who reads, as [`read_by`] said it (a checked uid), from the object's raw query.
-pub fn reader_of(raw_query: &str) -> Option<String> {
-    let query = crate::query::query_pairs(raw_query);
-    crate::query::query_value(&query, "reader")
-        .and_then(|uid| identity::check_uid(uid).ok())
-        .map(str::to_string)
+fn uploader_of(query: &[(String, String)]) -> Result<Uploader, Problem> {
+    let get = |key: &str| crate::query::query_value(query, key);
+    Ok(Uploader {
+        uid: get("uid")
+            .map(|u| identity::check_uid(u).map(str::to_string))
+            .transpose()?,
+        role: get("role")
+            .map(Role::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        address: get("addr").and_then(AddressTag::parse),
+    })
 }
 
 /// A history page as the Worker asks for it: `after` defaults to 0, `limit` to
@@ -552,69 +657,33 @@ mod tests {
     fn the_calls_of_inboxes_and_direct_messages_survive_the_hop() {
         let members = vec!["u-ann".to_string(), "u-bob".to_string()];
         let dm_room = dm::room_of(&members).unwrap();
-        round_trip(RoomCall::OpenDm {
-            room: dm_room.clone(),
-            members: members.clone(),
-            by: "u-ann".into(),
-            name: Some("Ann".into()),
-        });
-        round_trip(RoomCall::OpenDm {
-            room: dm_room,
-            members,
-            by: "u-bob".into(),
-            name: None,
-        });
-        for uid in ["u-ann", "user:42@app"] {
-            round_trip(RoomCall::Forget {
-                room: room("r"),
-                uid: uid.into(),
-            });
-            round_trip(RoomCall::Entry {
-                room: room("r"),
-                uid: uid.into(),
-            });
-            round_trip(RoomCall::Here {
-                room: room("r"),
-                uid: uid.into(),
+        for (by, name) in [("u-ann", Some("Ann")), ("u-bob", None)] {
+            let name = name.map(String::from);
+            let (room, members) = (dm_room.clone(), members.clone());
+            round_trip(RoomCall::OpenDm {
+                room,
+                members,
+                by: by.into(),
+                name,
             });
         }
-        // every read is a person's, whoever the token was for
-        let info = RoomCall::Info {
-            room: room("r"),
-            operator: true,
-        };
-        assert_eq!(info.asker(Some("u")), dm::Asker::Person(Some("u")));
-        assert_eq!(info.asker(None), dm::Asker::Person(None));
-        let post = RoomCall::Post {
-            room: room("r"),
-            post: Post::parse(r#"{"name":"bot","text":"hi"}"#).unwrap(),
-        };
-        assert_eq!(post.asker(Some("u")), dm::Asker::Bot);
+        for uid in ["u-ann".to_string(), "user:42@app".to_string()] {
+            let room = room("r");
+            round_trip(RoomCall::Forget {
+                room: room.clone(),
+                uid: uid.clone(),
+            });
+            round_trip(RoomCall::Entry {
+                room: room.clone(),
+                uid: uid.clone(),
+            });
+            round_trip(RoomCall::Here { room, uid });
+        }
         let bad = RoomCall::parse("POST", "/dm", "room=r&uid=a", Some(r#"["a"]"#));
         assert_eq!(
             bad.unwrap_err().code,
             ErrorCode::BadRequest,
             "one person is no DM"
-        );
-        // who reads rides along with any read, and only a checked uid comes out
-        let read = read_by(
-            RoomCall::Info {
-                room: room("r"),
-                operator: false,
-            }
-            .to_request(),
-            Some("u-ann"),
-        );
-        let query = read.url.split_once('?').unwrap().1;
-        assert_eq!(reader_of(query), Some("u-ann".to_string()));
-        assert_eq!(reader_of("room=r&reader=bad%20uid"), None);
-        assert_eq!(reader_of("room=r"), None);
-        assert_eq!(
-            RoomCall::parse("GET", "/info", query, None),
-            Ok(RoomCall::Info {
-                room: room("r"),
-                operator: false
-            })
         );
     }
 
@@ -707,6 +776,48 @@ mod tests {
                 id: Some("d-1".into()),
             },
         });
+    }
+
+    #[test]
+    fn upload_calls_survive_the_hop() {
+        let id = FileId::from_random([3; 16]);
+        let uploader = Uploader {
+            uid: Some("user:42@app".into()),
+            role: Role::Moderator,
+            address: AddressTag::of("2001:db8::1"),
+        };
+        round_trip(RoomCall::Upload {
+            room: room("r"),
+            id: id.clone(),
+            uploader: uploader.clone(),
+        });
+        round_trip(RoomCall::Thumb {
+            room: room("r"),
+            id: id.clone(),
+            uploader: Uploader {
+                uid: None,
+                role: Role::Member,
+                address: None,
+            },
+        });
+        round_trip(RoomCall::Thumbed {
+            room: room("r"),
+            id: id.clone(),
+        });
+        for (width, height) in [(Some(640), Some(480)), (None, None)] {
+            round_trip(RoomCall::Uploaded {
+                room: room("r"),
+                file: FileDescriptor {
+                    id: id.as_str().into(),
+                    name: "Zoë & \"friends\" 100%.png".into(),
+                    content_type: "image/png".into(),
+                    size: 25_000_000,
+                    width,
+                    height,
+                    thumb: false,
+                },
+            });
+        }
     }
 
     #[test]

@@ -193,7 +193,7 @@ fn json<T: serde::Serialize>(value: &T) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inbox::entry::Preview;
+    use crate::inbox::entry::Last;
     use crate::routes::Target;
 
     fn round_trip(call: InboxCall) {
@@ -240,7 +240,7 @@ mod tests {
                 unread: 2,
                 mentions: 1,
                 threads: 0,
-                last: Some(Preview {
+                last: Some(Last {
                     seq: 3,
                     uid: None,
                     name: "bot".into(),

@@ -14,7 +14,7 @@ pub const PREVIEW_CHARS: usize = 140;
 
 /// The last message of a room, as an inbox shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Preview {
+pub struct Last {
     pub seq: u64,
     /// The author's uid (`None`: a bot through the HTTP API).
     pub uid: Option<String>,
@@ -25,13 +25,13 @@ pub struct Preview {
     pub at: u64,
 }
 
-impl Preview {
-    pub fn of(msg: &ChatMessage) -> Preview {
+impl Last {
+    pub fn of(msg: &ChatMessage) -> Last {
         let mut text: String = msg.text.chars().take(PREVIEW_CHARS).collect();
         if text.len() < msg.text.len() {
             text.push('…');
         }
-        Preview {
+        Last {
             seq: msg.seq,
             uid: msg.from.uid.clone(),
             name: msg.from.name.clone(),
@@ -69,7 +69,7 @@ pub struct Update {
     #[serde(default)]
     pub threads: u64,
     /// The newest message not deleted (`None`: none yet).
-    pub last: Option<Preview>,
+    pub last: Option<Last>,
     /// The room has more members than it tells of every message (`INBOX_PUSH_MAX`): its counts are
     /// read from it when the person opens their inbox.
     #[serde(default)]
@@ -102,7 +102,7 @@ pub struct View<'a> {
     pub threads: u64,
     pub read_seq: u64,
     pub last_seq: u64,
-    pub last: Option<&'a Preview>,
+    pub last: Option<&'a Last>,
     pub muted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dm: Option<&'a [Person]>,
@@ -196,7 +196,7 @@ mod tests {
             unread,
             mentions: 0,
             threads: 0,
-            last: last_at.map(|at| Preview {
+            last: last_at.map(|at| Last {
                 seq: 9,
                 uid: Some("bob".into()),
                 name: "Bob".into(),
@@ -267,11 +267,11 @@ mod tests {
     fn a_preview_is_short() {
         let from = User::connection("c1".into(), "Ann".into(), Some("ann".into()));
         let long = ChatMessage::new(4, None, from.clone(), "x".repeat(500), 77);
-        let p = Preview::of(&long);
+        let p = Last::of(&long);
         assert_eq!(p.text.chars().count(), PREVIEW_CHARS + 1);
         assert!(p.text.ends_with('…'));
         assert_eq!((p.seq, p.at, p.uid.as_deref()), (4, 77, Some("ann")));
         let short = ChatMessage::new(5, None, from, "hé".into(), 78);
-        assert_eq!(Preview::of(&short).text, "hé");
+        assert_eq!(Last::of(&short).text, "hé");
     }
 }

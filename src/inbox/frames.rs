@@ -57,7 +57,7 @@ impl Snapshot<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inbox::entry::{Entry, Preview, Update};
+    use crate::inbox::entry::{Entry, Last, Update};
 
     #[test]
     fn frames_carry_their_type_and_the_snapshot_is_the_api_body() {
@@ -69,7 +69,7 @@ mod tests {
             unread: 2,
             mentions: 1,
             threads: 0,
-            last: Some(Preview {
+            last: Some(Last {
                 seq: 4,
                 uid: Some("bob".into()),
                 name: "Bob".into(),

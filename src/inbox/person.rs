@@ -4,8 +4,9 @@
 //! connection, or the `API_TOKEN`.
 
 use crate::access::Entry;
+use crate::call::CallRequest;
 use crate::error::{ErrorCode, Problem};
-use crate::identity::Key;
+use crate::identity::{self, Key};
 use crate::query::query_value;
 use crate::subprotocol::Offer;
 use crate::validate::UserName;
@@ -63,6 +64,25 @@ pub fn reader(entry: &Entry, query: &[(String, String)]) -> Result<Option<String
             .transpose(),
         Entry::Backend => Ok(None),
     }
+}
+
+/// `request` with who reads (`reader=`): a direct message admits its members only, and only the
+/// room knows them (see [`reader`]).
+pub fn read_by(mut request: CallRequest, reader: Option<&str>) -> CallRequest {
+    if let Some(uid) = reader {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("reader", uid);
+        request.url = format!("{}&{}", request.url, query.finish());
+    }
+    request
+}
+
+/// Who reads, as [`read_by`] said it (a checked uid), from the object's raw query.
+pub fn reader_of(raw_query: &str) -> Option<String> {
+    let query = crate::query::query_pairs(raw_query);
+    crate::query::query_value(&query, "reader")
+        .and_then(|uid| identity::check_uid(uid).ok())
+        .map(str::to_string)
 }
 
 #[cfg(test)]
@@ -164,5 +184,51 @@ mod tests {
         );
         assert_eq!(reader(&open, &[]).unwrap(), None);
         assert_eq!(reader(&Entry::Backend, &[]).unwrap(), None);
+    }
+
+    #[test]
+    fn who_reads_rides_along_with_any_read_and_only_a_checked_uid_comes_out() {
+        use crate::call::RoomCall;
+        use crate::validate::RoomName;
+        let room = |r: &str| RoomName::parse(r).unwrap();
+        let read = read_by(
+            RoomCall::Info {
+                room: room("r"),
+                operator: false,
+            }
+            .to_request(),
+            Some("u-ann"),
+        );
+        let query = read.url.split_once('?').unwrap().1;
+        assert_eq!(reader_of(query), Some("u-ann".to_string()));
+        assert_eq!(reader_of("room=r&reader=bad%20uid"), None);
+        assert_eq!(reader_of("room=r"), None);
+        assert_eq!(
+            RoomCall::parse("GET", "/info", query, None),
+            Ok(RoomCall::Info {
+                room: room("r"),
+                operator: false
+            })
+        );
+    }
+
+    #[test]
+    fn every_read_of_a_room_is_a_persons_and_a_post_a_bots() {
+        use crate::api::Post;
+        use crate::call::RoomCall;
+        use crate::inbox::dm;
+        use crate::validate::RoomName;
+        let room = |r: &str| RoomName::parse(r).unwrap();
+        let info = RoomCall::Info {
+            room: room("r"),
+            operator: true,
+        };
+        assert_eq!(info.asker(Some("u")), dm::Asker::Person(Some("u")));
+        assert_eq!(info.asker(None), dm::Asker::Person(None));
+        let post = RoomCall::Post {
+            room: room("r"),
+            post: Post::parse(r#"{"name":"bot","text":"hi"}"#).unwrap(),
+        };
+        assert_eq!(post.asker(Some("u")), dm::Asker::Bot);
     }
 }

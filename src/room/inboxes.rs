@@ -5,7 +5,7 @@
 //! truth at that moment, and a lost one is healed by the next.
 
 use super::*;
-use crate::inbox::entry::{Preview, Update};
+use crate::inbox::entry::{Last, Update};
 
 /// How many of the newest messages are looked at for the last one not deleted (a preview): past a
 /// run of deletions that long the entry shows none.
@@ -23,7 +23,7 @@ impl<S: Place> Room<S> {
     }
 
     /// The newest message not deleted, as inboxes preview it (one read serves a whole round).
-    pub fn preview(&self, history: &dyn History) -> Result<Option<Preview>, Problem> {
+    pub fn last_message(&self, history: &dyn History) -> Result<Option<Last>, Problem> {
         let newest = history
             .before(self.last_seq.saturating_add(1), PREVIEW_LOOKBACK)
             .map_err(storage)?;
@@ -31,7 +31,7 @@ impl<S: Place> Room<S> {
             .iter()
             .rev()
             .find(|m| !m.deleted && m.seq > self.oldest_kept_after())
-            .map(Preview::of))
+            .map(Last::of))
     }
 
     /// Member `uid`'s entry as the room sees it now: their read mark, the messages after it by others
@@ -41,7 +41,7 @@ impl<S: Place> Room<S> {
         &self,
         history: &dyn History,
         uid: &str,
-        preview: Option<&Preview>,
+        preview: Option<&Last>,
         stamp: u64,
         big: bool,
     ) -> Result<Update, Problem> {

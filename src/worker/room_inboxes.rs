@@ -248,7 +248,7 @@ fn entry(
         return Ok(gone(room, stamp));
     }
     let big = inboxes.count(store)? > inboxes.max;
-    let preview = room.preview(store).map_err(|p| p.message)?;
+    let preview = room.last_message(store).map_err(|p| p.message)?;
     let mut update = room
         .entry_for(store, uid, preview.as_ref(), stamp, big)
         .map_err(|p| p.message)?;
@@ -431,7 +431,7 @@ fn prepare<T: Rounds>(
     if to.is_empty() {
         return Ok((tells, None));
     }
-    let preview = room.preview(store).map_err(|p| p.message)?;
+    let preview = room.last_message(store).map_err(|p| p.message)?;
     let stamp = inboxes.next_stamp(now);
     for uid in to {
         let mut update = room

@@ -45,7 +45,7 @@ fn counts_are_exact_and_never_count_ones_own() {
     let mut r = living(&mut h);
     send(&mut r, "b", sayv(Some("b1"), "hi ann"), &mut h, 2);
     send(&mut r, "b", sayv(Some("b2"), "still there?"), &mut h, 3);
-    let preview = r.preview(&h).unwrap();
+    let preview = r.last_message(&h).unwrap();
     assert_eq!(
         preview.as_ref().map(|p| p.text.as_str()),
         Some("still there?")
@@ -66,7 +66,7 @@ fn counts_are_exact_and_never_count_ones_own() {
         &mut h,
         4,
     );
-    let preview = r.preview(&h).unwrap();
+    let preview = r.last_message(&h).unwrap();
     assert_eq!(preview.as_ref().map(|p| p.seq), Some(2));
     assert_eq!(
         r.entry_for(&h, "u-ann", preview.as_ref(), 11, false)
