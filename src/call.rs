@@ -416,17 +416,14 @@ impl RoomCall {
                 before: get("before").map(validate::parse_seq).transpose()?,
                 limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
             },
-            ("POST", "/dm") => {
-                let members: Vec<String> = crate::api::parse_body(body.unwrap_or(""))?;
-                RoomCall::OpenDm {
-                    room,
-                    members: dm::members(members)?,
-                    by: uid()?,
-                    name: get("name")
-                        .map(|n| UserName::parse(n).map(UserName::into_string))
-                        .transpose()?,
-                }
-            }
+            ("POST", "/dm") => RoomCall::OpenDm {
+                room,
+                members: dm::members_of_list(body.unwrap_or(""))?,
+                by: uid()?,
+                name: get("name")
+                    .map(|n| UserName::parse(n).map(UserName::into_string))
+                    .transpose()?,
+            },
             ("POST", "/forget") => RoomCall::Forget { room, uid: uid()? },
             ("GET", "/entry") => RoomCall::Entry { room, uid: uid()? },
             ("GET", "/here") => RoomCall::Here { room, uid: uid()? },

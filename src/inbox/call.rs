@@ -150,7 +150,8 @@ impl InboxCall {
                 muted: flag("muted")?,
             },
             ("POST", "/update") => {
-                let update: Update = parse_body(body)?;
+                let update =
+                    Update::read(&parse_body(body)?).ok_or_else(|| bad("not an update"))?;
                 RoomName::parse(&update.room)?;
                 InboxCall::Update { uid, update }
             }
@@ -161,7 +162,7 @@ impl InboxCall {
                 name: name()?,
             },
             ("POST", "/partner") => {
-                let seen: Seen = parse_body(body)?;
+                let seen = Seen::read(&parse_body(body)?).ok_or_else(|| bad("not a state"))?;
                 identity::check_uid(&seen.uid)?;
                 InboxCall::Partner { uid, seen }
             }
@@ -178,11 +179,14 @@ impl InboxCall {
 
 /// `PATCH /api/me/rooms/{room}`'s body: `{"muted":true|false}`.
 pub fn muted_of(body: &str) -> Result<bool, Problem> {
-    #[derive(serde::Deserialize)]
-    struct Patch {
-        muted: bool,
-    }
-    parse_body::<Patch>(body).map(|p| p.muted)
+    let body: serde_json::Value = parse_body(body)?;
+    body["muted"]
+        .as_bool()
+        .ok_or_else(|| bad("send {\"muted\":true} or {\"muted\":false}"))
+}
+
+fn bad(why: &str) -> Problem {
+    Problem::new(ErrorCode::BadRequest, why)
 }
 
 /// A call's body as JSON.

@@ -48,7 +48,7 @@ pub struct Store {
 /// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
 /// column-name object per row, and it keeps one small reader in the wasm instead of a serde
 /// deserialiser per row type.
-pub(super) struct Cells(pub(super) std::vec::IntoIter<SqlStorageValue>);
+pub(super) struct Cells(std::vec::IntoIter<SqlStorageValue>);
 
 impl Cells {
     pub(super) fn int(&mut self) -> u64 {
@@ -110,6 +110,21 @@ impl Cells {
     fn json(&mut self) -> Option<serde_json::Value> {
         serde_json::from_str(&self.opt_text()?).ok()
     }
+}
+
+/// The rows of `query` on `sql`, each to be read by position (the one reader of every object's
+/// storage: the room's log here, a person's inbox in `inbox_store.rs`).
+pub(super) fn rows(
+    sql: &SqlStorage,
+    query: &str,
+    bindings: Vec<SqlStorageValue>,
+) -> Result<Vec<Cells>, String> {
+    let cursor = sql.exec(query, bindings).map_err(|e| e.to_string())?;
+    cursor
+        .raw()
+        .map(|row| row.map(|cells| Cells(cells.into_iter())))
+        .collect::<worker::Result<Vec<Cells>>>()
+        .map_err(|e| e.to_string())
 }
 
 pub(super) fn int(v: u64) -> SqlStorageValue {
@@ -261,12 +276,7 @@ impl Store {
         if self.blank.get() {
             return Ok(Vec::new());
         }
-        let cursor = self.sql.exec(query, bindings).map_err(|e| e.to_string())?;
-        cursor
-            .raw()
-            .map(|row| row.map(|cells| Cells(cells.into_iter())))
-            .collect::<worker::Result<Vec<Cells>>>()
-            .map_err(|e| e.to_string())
+        rows(&self.sql, query, bindings)
     }
 
     /// The first column of the first row of `query` (0 when there is none).
