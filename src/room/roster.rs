@@ -123,7 +123,12 @@ impl<S: Place> Room<S> {
             }
         }
         if let Some(uid) = user.identity() {
-            *self.identities.entry(uid.to_string()).or_default() += 1;
+            match self.identities.get_mut(uid) {
+                Some(n) => *n += 1,
+                None => {
+                    self.identities.insert(uid.to_string(), 1);
+                }
+            }
         }
         let member = Member {
             user,

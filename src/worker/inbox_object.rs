@@ -170,8 +170,9 @@ impl Owned {
         }
     }
 
+    /// `GET /api/me`'s body: the `inbox` frame (its `type` one more field than the API needs).
     fn to_json_body(&self) -> String {
-        self.snapshot().to_json()
+        InboxFrame::Inbox(self.snapshot()).to_json()
     }
 }
 

@@ -511,9 +511,9 @@ fn retry<T: Rounds + 'static>(shared: &Rc<RefCell<T>>, uid: String) {
     {
         let t = &mut *shared.borrow_mut();
         let (room, _, inboxes) = t.parts();
-        let failures = inboxes.failures.entry(uid.clone()).or_default();
-        *failures += 1;
-        if *failures > RETRIES {
+        let failures = inboxes.failures.get(&uid).copied().unwrap_or(0) + 1;
+        inboxes.failures.insert(uid.clone(), failures);
+        if failures > RETRIES {
             inboxes.failures.remove(&uid);
             return;
         }
