@@ -50,6 +50,19 @@ pub enum RoomCall {
         after: Option<String>,
         limit: usize,
     },
+    /// A page of the thread of `root`: the root and up to `limit` replies with `seq > after`.
+    Thread {
+        room: RoomName,
+        root: u64,
+        after: u64,
+        limit: usize,
+    },
+    /// The threads whose newest reply is below `before`, most recently active first.
+    Threads {
+        room: RoomName,
+        before: Option<u64>,
+        limit: usize,
+    },
     /// A moderator's deletion of message `seq` (the API's).
     Delete { room: RoomName, seq: u64 },
     /// A moderator's action (the API's).
@@ -86,6 +99,8 @@ impl RoomCall {
             | RoomCall::Versions { room, .. }
             | RoomCall::Search { room, .. }
             | RoomCall::Roster { room, .. }
+            | RoomCall::Thread { room, .. }
+            | RoomCall::Threads { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
             | RoomCall::ModerationLog { room, .. } => room,
@@ -152,6 +167,21 @@ impl RoomCall {
                 query.append_pair("after", &after.to_string());
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "messages", None)
+            }
+            RoomCall::Thread {
+                root, after, limit, ..
+            } => {
+                query.append_pair("root", &root.to_string());
+                query.append_pair("after", &after.to_string());
+                query.append_pair("limit", &limit.to_string());
+                ("GET", "thread", None)
+            }
+            RoomCall::Threads { before, limit, .. } => {
+                if let Some(before) = before {
+                    query.append_pair("before", &before.to_string());
+                }
+                query.append_pair("limit", &limit.to_string());
+                ("GET", "threads", None)
             }
             RoomCall::Post { post, .. } => ("POST", "post", Some(post.to_json())),
             RoomCall::Delete { seq, .. } => {
@@ -220,6 +250,12 @@ impl RoomCall {
                 request: SearchRequest::from_query(&query)?,
             },
             ("GET", "/roster") => roster_page(room, &query)?,
+            ("GET", "/thread") => thread_page(
+                room,
+                validate::parse_message_seq(get("root").unwrap_or(""))?,
+                &query,
+            )?,
+            ("GET", "/threads") => threads_page(room, &query)?,
             ("GET", "/messages") => RoomCall::Messages {
                 room,
                 after: validate::parse_seq(get("after").unwrap_or("0"))?,
@@ -313,6 +349,49 @@ pub fn roster_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCal
         room,
         after: after.map(str::to_string),
         limit: validate::roster_page_limit(limit)?,
+    })
+}
+
+/// A page of a thread as the Worker asks for it: `after` a `seq` (default 0: from the first reply),
+/// `limit` like a history page (default [`validate::DEFAULT_PAGE`], at most [`MAX_PAGE`]).
+pub fn thread_page(
+    room: RoomName,
+    root: u64,
+    query: &[(String, String)],
+) -> Result<RoomCall, Problem> {
+    let get = |key: &str| crate::query::query_value(query, key);
+    let after = get("after").map(validate::parse_seq).transpose()?;
+    let limit = get("limit").map(validate::parse_page_limit).transpose()?;
+    Ok(RoomCall::Thread {
+        room,
+        root,
+        after: after.unwrap_or(0),
+        limit: limit.unwrap_or(validate::DEFAULT_PAGE),
+    })
+}
+
+/// The most threads one page of the list holds, and how many when not asked.
+pub const MAX_THREADS_PAGE: usize = 100;
+pub const DEFAULT_THREADS_PAGE: usize = 20;
+
+/// A page of the list of threads as the Worker asks for it: `before` the newest reply's `seq` of
+/// the last thread of the page before (the answer's `next`), `limit` 1–[`MAX_THREADS_PAGE`].
+pub fn threads_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
+    let get = |key: &str| crate::query::query_value(query, key);
+    let before = get("before").map(validate::parse_seq).transpose()?;
+    let limit = match get("limit").map(validate::parse_page_limit).transpose()? {
+        Some(n) if n > MAX_THREADS_PAGE => {
+            return Err(Problem::new(
+                ErrorCode::BadLimit,
+                format!("limit must be an integer from 1 to {MAX_THREADS_PAGE}"),
+            ))
+        }
+        limit => limit.unwrap_or(DEFAULT_THREADS_PAGE),
+    };
+    Ok(RoomCall::Threads {
+        room,
+        before,
+        limit,
     })
 }
 
@@ -456,8 +535,81 @@ mod tests {
                 name: "bot".into(),
                 text: "multi\nline \"quoted\"".into(),
                 id: Some("d-1".into()),
+                thread: None,
+                also_in_room: false,
             },
         });
+        round_trip(RoomCall::Post {
+            room: room("r"),
+            post: Post {
+                name: "bot".into(),
+                text: "in a thread".into(),
+                id: None,
+                thread: Some(4),
+                also_in_room: true,
+            },
+        });
+        round_trip(RoomCall::Thread {
+            room: room("r"),
+            root: 4,
+            after: 9,
+            limit: 1000,
+        });
+        round_trip(RoomCall::Threads {
+            room: room("r"),
+            before: Some(12),
+            limit: 100,
+        });
+        round_trip(RoomCall::Threads {
+            room: room("r"),
+            before: None,
+            limit: 20,
+        });
+    }
+
+    #[test]
+    fn thread_pages_default_and_refuse_like_the_api_says() {
+        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            thread_page(room("r"), 3, &q(&[])),
+            Ok(RoomCall::Thread {
+                room: room("r"),
+                root: 3,
+                after: 0,
+                limit: validate::DEFAULT_PAGE,
+            })
+        );
+        assert_eq!(
+            threads_page(room("r"), &q(&[])),
+            Ok(RoomCall::Threads {
+                room: room("r"),
+                before: None,
+                limit: DEFAULT_THREADS_PAGE,
+            })
+        );
+        for bad in [("after", "-1"), ("limit", "0"), ("limit", "1001")] {
+            assert!(thread_page(room("r"), 3, &q(&[bad])).is_err(), "{bad:?}");
+        }
+        for bad in [("before", "x"), ("limit", "101"), ("limit", "0")] {
+            assert!(threads_page(room("r"), &q(&[bad])).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            Post::parse(r#"{"name":"b","text":"t","thread":0}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::BadThread
+        );
+        assert_eq!(
+            Post::parse(r#"{"name":"b","text":"t","also_in_room":true}"#)
+                .unwrap_err()
+                .code,
+            ErrorCode::BadRequest
+        );
     }
 
     #[test]

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     BadAfter,
     BadLimit,
     BadQuery,
+    /// A message sent into a thread whose root does not exist, is deleted, or is itself a reply.
+    BadThread,
     RoomFull,
     NotFound,
     MethodNotAllowed,
@@ -45,7 +47,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 27] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -56,6 +58,7 @@ impl ErrorCode {
         ErrorCode::BadAfter,
         ErrorCode::BadLimit,
         ErrorCode::BadQuery,
+        ErrorCode::BadThread,
         ErrorCode::RoomFull,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
@@ -88,6 +91,7 @@ impl ErrorCode {
             ErrorCode::BadAfter => "bad_after",
             ErrorCode::BadLimit => "bad_limit",
             ErrorCode::BadQuery => "bad_query",
+            ErrorCode::BadThread => "bad_thread",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
@@ -117,7 +121,8 @@ impl ErrorCode {
             | ErrorCode::BadKey
             | ErrorCode::BadAfter
             | ErrorCode::BadLimit
-            | ErrorCode::BadQuery => 400,
+            | ErrorCode::BadQuery
+            | ErrorCode::BadThread => 400,
             ErrorCode::Unauthorized | ErrorCode::TokenExpired => 401,
             ErrorCode::ForbiddenOrigin
             | ErrorCode::Forbidden

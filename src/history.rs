@@ -5,11 +5,17 @@
 //! may edit, which `rev` a change gets): that is `room/`. The room calls them inside one turn, so the
 //! runtime commits a batch of them together, and the frames that follow are held by the output gate
 //! until that commit is durable.
+//!
+//! Threads and mentions have their own trait, [`ThreadHistory`] (in `history/threads.rs`), which
+//! every `History` is too.
 
 use crate::domain::sender_key;
 use crate::domain::{ChatMessage, Reactions, Version};
 use crate::moderation::{Action, AddressBan};
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
+
+mod threads;
+pub use threads::ThreadHistory;
 
 /// What [`History::append`] did with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +32,8 @@ pub enum Appended {
 }
 
 /// The room's persistent message log, with each message's versions, reactions, and the read marks of
-/// its authors.
-pub trait History {
+/// its authors; and (as a [`ThreadHistory`]) its threads and mentions.
+pub trait History: ThreadHistory {
     /// Stores a message whose `seq` and `rev` the room has assigned, unless a stored message has the
     /// same sender ([`sender_key`]) and client `id`. One step, so the common case (a new message)
     /// costs one statement: the check for a duplicate is the store's unique index, not a lookup.
@@ -71,7 +77,8 @@ pub trait History {
     fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String>;
     /// The read marks (uid, seq) of the `limit` authors who have read furthest, furthest first.
     fn recent_reads(&self, limit: usize) -> Result<Vec<(String, u64)>, String>;
-    /// Messages after `after` that `uid` did not send and that are not deleted.
+    /// Messages of the main conversation (not thread replies, unless also shown there) after
+    /// `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
     /// Among the newest [`SEARCH_WINDOW`] messages with `after < seq < before` whose current text
     /// matches `query`, the best ones first, at most `limit`, each with a snippet of its text: hits
@@ -119,6 +126,12 @@ pub struct MemoryHistory {
     pub slow_mode: u64,
     pub address_bans: Vec<AddressBan>,
     pub identity_required: bool,
+    /// The people the room has seen: (uid, name key).
+    pub people: Vec<(String, String)>,
+    /// Who takes part in which thread: (root, uid).
+    pub thread_people: Vec<(u64, String)>,
+    /// Per-thread read marks: (uid, root, seq).
+    pub thread_reads: Vec<(String, u64, u64)>,
     /// When set, every call fails with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
@@ -303,6 +316,7 @@ impl History for MemoryHistory {
             .messages
             .iter()
             .filter(|m| m.seq > after && !m.deleted && m.from.uid.as_deref() != Some(uid))
+            .filter(|m| m.in_main())
             .count() as u64)
     }
     /// A stand-in for FTS5, enough for the room's tests: a message matches when its text contains every
@@ -360,6 +374,8 @@ impl History for MemoryHistory {
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
         self.reactions.retain(|(s, _, _)| *s > upto);
+        self.thread_people.retain(|(root, _)| *root > upto);
+        self.thread_reads.retain(|(_, root, _)| *root > upto);
     }
 
     fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {

@@ -16,6 +16,9 @@
 //! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
 //! - [`history`] — the storage the room needs, as a trait (SQLite in the DO, a `Vec` in tests).
 //! - [`search`] — a search box's text → a safe FTS5 query; snippets → safe HTML.
+//! - [`thread`] — threads: which root a reply may go into, a root's summary, who takes part.
+//! - [`mention`] — `@name`, `<@uid>` and `@room` in a text → the people it mentions.
+//! - [`concern`] — whom a message concerns personally (mentioned, in its thread, or everyone).
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
 //! - [`shard`] — one room over several objects: the calls and records between them, placement, the
@@ -42,6 +45,7 @@ pub mod api;
 pub mod attachment;
 pub mod auth;
 pub mod call;
+pub mod concern;
 pub mod config;
 pub mod delivery;
 pub mod domain;
@@ -51,6 +55,7 @@ pub mod history;
 pub mod identity;
 pub mod jwks;
 pub mod jwt;
+pub mod mention;
 pub mod moderation;
 pub mod presence;
 pub mod protocol;
@@ -62,6 +67,7 @@ pub mod search;
 pub mod session;
 pub mod shard;
 pub mod subprotocol;
+pub mod thread;
 pub mod validate;
 pub mod webhook;
 

@@ -8,7 +8,9 @@
 
 use crate::domain::ChatMessage;
 use crate::domain::Reactions;
+use crate::domain::ThreadSummary;
 use crate::domain::User;
+use crate::thread::ThreadUnread;
 
 use serde::{Deserialize, Serialize};
 
@@ -71,6 +73,15 @@ pub enum ServerFrame<'a> {
         /// as their `read` frames say it), so "seen by" survives a reload.
         #[serde(skip_serializing_if = "Option::is_none")]
         reads: Option<Vec<ReadPosition<'a>>>,
+        /// This author's unread mentions (`None`: anonymous).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mentions: Option<u64>,
+        /// Unread replies in the threads this author takes part in (`None`: anonymous), and those
+        /// threads with any, the most recently active first.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        thread_unread: Option<u64>,
+        #[serde(skip_serializing_if = "<[ThreadUnread]>::is_empty")]
+        threads: &'a [ThreadUnread],
     },
     Message(&'a ChatMessage),
     Ack {
@@ -94,6 +105,29 @@ pub enum ServerFrame<'a> {
     Read {
         user: &'a User,
         seq: u64,
+    },
+    /// A thread's summary changed (a reply came, one was deleted): on its root, as revision `rev`.
+    ThreadUpdated {
+        root: u64,
+        thread: &'a ThreadSummary,
+        rev: u64,
+    },
+    /// A page of a thread, answering a `thread` frame: its root and replies after `after`, oldest
+    /// first.
+    ThreadPage {
+        id: Option<&'a str>,
+        root: &'a ChatMessage,
+        replies: &'a [ChatMessage],
+        has_more: bool,
+    },
+    /// One person's counts, to each of their connections, when something that concerns them alone
+    /// changed them (a mention, a reply in a thread they take part in, their own read marks): as in
+    /// the welcome.
+    Unread {
+        unread: u64,
+        mentions: u64,
+        thread_unread: u64,
+        threads: &'a [ThreadUnread],
     },
     History {
         id: Option<&'a str>,
@@ -220,6 +254,10 @@ pub enum ClientFrame {
         text: String,
         id: Option<String>,
         reply_to: Option<u64>,
+        /// The root of the thread it replies in.
+        thread: Option<u64>,
+        /// A reply shown in the main conversation too.
+        also_in_room: bool,
     },
     Typing,
     Edit {
@@ -237,8 +275,17 @@ pub enum ClientFrame {
         on: bool,
         id: Option<String>,
     },
+    /// A read mark: of the main conversation, or of the thread of `thread`.
     Read {
         seq: u64,
+        thread: Option<u64>,
+    },
+    /// A page of the thread of `root`: up to `limit` replies after `after`.
+    Thread {
+        root: u64,
+        after: u64,
+        limit: usize,
+        id: Option<String>,
     },
     History {
         before: Option<u64>,
@@ -283,6 +330,7 @@ impl ClientFrame {
             | ClientFrame::Delete { id, .. }
             | ClientFrame::React { id, .. }
             | ClientFrame::History { id, .. }
+            | ClientFrame::Thread { id, .. }
             | ClientFrame::Search { id, .. }
             | ClientFrame::Roster { id, .. }
             | ClientFrame::Auth { id, .. }
@@ -307,11 +355,40 @@ struct RawFrame {
     before: Option<u64>,
     limit: Option<u64>,
     q: Option<String>,
-    after: Option<String>,
+    after: Option<After>,
+    thread: Option<u64>,
+    also_in_room: Option<bool>,
+    root: Option<u64>,
     token: Option<String>,
     uid: Option<String>,
     seconds: Option<u64>,
     reason: Option<String>,
+}
+
+/// `after`: a roster page's member id (a string) or a thread page's `seq` (a number). Read by a
+/// visitor of its own: a value of another type is refused at once, however deep it nests.
+enum After {
+    Id(String),
+    Seq(u64),
+}
+
+impl<'de> Deserialize<'de> for After {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<After, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = After;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a member id or a seq")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<After, E> {
+                Ok(After::Id(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<After, E> {
+                Ok(After::Seq(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -403,11 +480,31 @@ impl RawFrame {
         };
         let seq = |seq: Option<u64>| seq.ok_or_else(|| missing("frame has no \"seq\""));
         match frame.kind.as_deref() {
-            Some("message") => Ok(ClientFrame::Message {
-                text: text(frame.text)?,
-                reply_to: frame.reply_to,
-                id,
-            }),
+            Some("message") => {
+                let also_in_room = frame.also_in_room.unwrap_or(false);
+                match frame.thread {
+                    Some(0) => {
+                        return Err(FrameError::new(
+                            ErrorCode::BadThread,
+                            "thread must be the seq of a stored message (1 or more)",
+                            id,
+                        ))
+                    }
+                    None if also_in_room => {
+                        return Err(missing(
+                            "also_in_room is for a reply in a thread (send \"thread\" too)",
+                        ))
+                    }
+                    _ => {}
+                }
+                Ok(ClientFrame::Message {
+                    text: text(frame.text)?,
+                    reply_to: frame.reply_to,
+                    thread: frame.thread,
+                    also_in_room,
+                    id,
+                })
+            }
             Some("typing") => Ok(ClientFrame::Typing),
             Some("edit") => Ok(ClientFrame::Edit {
                 seq: seq(frame.seq)?,
@@ -432,6 +529,21 @@ impl RawFrame {
             }
             Some("read") => Ok(ClientFrame::Read {
                 seq: seq(frame.seq)?,
+                thread: frame.thread,
+            }),
+            Some("thread") => Ok(ClientFrame::Thread {
+                root: frame
+                    .root
+                    .ok_or_else(|| missing("thread has no \"root\""))?,
+                after: match frame.after {
+                    None => 0,
+                    Some(After::Seq(after)) => after,
+                    Some(After::Id(_)) => {
+                        return Err(missing("a thread page's \"after\" is a seq"))
+                    }
+                },
+                limit: validate::history_page_limit(frame.limit).map_err(refuse)?,
+                id,
             }),
             Some("history") => Ok(ClientFrame::History {
                 before: frame.before,
@@ -450,11 +562,19 @@ impl RawFrame {
                 })
             }
             Some("roster") => {
-                if let Some(after) = &frame.after {
-                    validate::check_roster_cursor(after).map_err(refuse)?;
-                }
+                let after =
+                    match frame.after {
+                        None => None,
+                        Some(After::Id(after)) => {
+                            validate::check_roster_cursor(&after).map_err(refuse)?;
+                            Some(after)
+                        }
+                        Some(After::Seq(_)) => return Err(missing(
+                            "roster \"after\" must be a member id (the last id of the page before)",
+                        )),
+                    };
                 Ok(ClientFrame::Roster {
-                    after: frame.after,
+                    after,
                     limit: validate::roster_page_limit(frame.limit).map_err(refuse)?,
                     id,
                 })
@@ -534,6 +654,8 @@ mod tests {
                 text: "hi".into(),
                 id: Some("a1".into()),
                 reply_to: None,
+                thread: None,
+                also_in_room: false,
             })
         );
         assert_eq!(
@@ -542,6 +664,8 @@ mod tests {
                 text: "hi".into(),
                 id: None,
                 reply_to: None,
+                thread: None,
+                also_in_room: false,
             })
         );
         assert_eq!(
@@ -634,6 +758,65 @@ mod tests {
             Problem::new(ErrorCode::BadRoom, "no").to_http_body(),
             r#"{"error":{"code":"bad_room","message":"no"}}"#
         );
+    }
+
+    #[test]
+    fn thread_frames_name_a_root() {
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"message","text":"hi","thread":4,"also_in_room":true}"#),
+            Ok(ClientFrame::Message {
+                text: "hi".into(),
+                id: None,
+                reply_to: None,
+                thread: Some(4),
+                also_in_room: true,
+            })
+        );
+        assert_eq!(
+            code_of(r#"{"type":"message","text":"hi","thread":0}"#),
+            ErrorCode::BadThread
+        );
+        assert_eq!(
+            code_of(r#"{"type":"message","text":"hi","also_in_room":true}"#),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code_of(r#"{"type":"message","text":"hi","thread":"4"}"#),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"read","seq":9,"thread":4}"#),
+            Ok(ClientFrame::Read {
+                seq: 9,
+                thread: Some(4)
+            })
+        );
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"thread","root":4,"after":6,"limit":2,"id":"t"}"#),
+            Ok(ClientFrame::Thread {
+                root: 4,
+                after: 6,
+                limit: 2,
+                id: Some("t".into())
+            })
+        );
+        assert_eq!(code_of(r#"{"type":"thread"}"#), ErrorCode::BadRequest);
+        assert_eq!(
+            code_of(r#"{"type":"thread","root":4,"after":"x"}"#),
+            ErrorCode::BadRequest
+        );
+        assert_eq!(
+            code_of(r#"{"type":"thread","root":4,"limit":0}"#),
+            ErrorCode::BadLimit
+        );
+        // A roster's `after` stays a member id; a number or a nested value is refused.
+        assert_eq!(
+            code_of(r#"{"type":"roster","after":5}"#),
+            ErrorCode::BadRequest
+        );
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let frame = format!(r#"{{"type":"roster","after":{deep}}}"#);
+        assert!(ClientFrame::decode(&frame).is_err());
     }
 
     #[test]

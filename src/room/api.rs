@@ -4,27 +4,26 @@
 use super::*;
 
 impl<S: Place> Room<S> {
-    /// A message posted over HTTP (a bot): validated, stored and broadcast to every socket exactly like
-    /// a socket message. The caller answers the HTTP request with the returned `seq`/`ts`, so it is
-    /// stored at once, after flushing what was queued before it (which keeps `seq` in arrival order).
+    /// A message posted over HTTP (a bot; in a thread, or mentioning people, as a socket's may, and
+    /// `@room` too: the API is the app's backend): validated, stored and broadcast to every socket
+    /// exactly like a socket message. The caller answers the HTTP request with the returned
+    /// `seq`/`ts`, so it is stored at once, after flushing what was queued before it (which keeps
+    /// `seq` in arrival order).
     pub fn post(
         &mut self,
-        from: User,
-        text: String,
-        id: Option<String>,
+        draft: Draft,
         history: &mut dyn History,
         now_ms: u64,
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
         let mut effects = Vec::new();
         let flushed = self.drain(history, now_ms, &mut effects);
-        if let Err(p) = validate::check_text(&text) {
+        if let Err(p) = validate::check_text(&draft.text) {
             self.count_turn(flushed);
             return (Err(p), effects);
         }
         // this message shares the turn (and the commit) of what was just flushed
         self.count_turn(flushed + 1);
-        let msg = ChatMessage::new(0, id, from, text, now_ms);
-        let result = self.submit(msg, history, &mut effects);
+        let result = self.write(draft, history, now_ms, &mut effects);
         (result, effects)
     }
 

@@ -224,10 +224,12 @@ impl<S: Place> Room<S> {
     }
 
     /// The one path every message takes: dedupe by `(sender, id)`, assign `seq` and `rev`, store, then
-    /// broadcast.
+    /// broadcast; then a reply updates its thread (`root`, as [`Room::write`] checked it) and the
+    /// people the message concerns are told their counts ([`Room::stored`]).
     pub(super) fn submit(
         &mut self,
         msg: ChatMessage,
+        root: Option<ChatMessage>,
         history: &mut dyn History,
         effects: &mut Vec<Effect>,
     ) -> Result<Accepted, Problem> {
@@ -270,6 +272,7 @@ impl<S: Place> Room<S> {
             frame: ServerFrame::Message(&msg).to_json(),
         });
         self.event(EventKind::MessageCreated, &msg, msg.ts, None, effects);
+        self.stored(&msg, root, history, effects)?;
         Ok(Accepted {
             seq: msg.seq,
             ts: msg.ts,

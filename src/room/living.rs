@@ -42,9 +42,13 @@ impl<S: Place> Room<S> {
         Ok(msg)
     }
 
+    /// An author's edit: the new text, its mentions resolved again (`@room` only for a `moderator`),
+    /// the old text kept as a version.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn edit(
         &mut self,
         from: &User,
+        moderator: bool,
         seq: u64,
         text: String,
         history: &mut dyn History,
@@ -61,6 +65,7 @@ impl<S: Place> Room<S> {
                 fresh: false,
             }));
         }
+        let (mentions, mentions_room) = self.mentions_in(&text, moderator, history)?;
         let previous = Version {
             version: msg.version,
             text: msg.text.clone(),
@@ -72,7 +77,9 @@ impl<S: Place> Room<S> {
             version: msg.version + 1,
             edited_at: Some(now_ms),
             rev,
-            ..msg
+            mentions,
+            mentions_room,
+            ..msg.clone()
         };
         // The oldest versions past the cap go with this edit: a message's history stays bounded
         // however often it is edited, and version numbers are never reused.
@@ -83,6 +90,7 @@ impl<S: Place> Room<S> {
         self.rev = rev;
         effects.push(updated(&edited));
         self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
+        self.changed(&msg, &edited, history, effects)?;
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
@@ -125,17 +133,21 @@ impl<S: Place> Room<S> {
         }
         let rev = self.rev + 1;
         // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
+        // Its mentions go with its text; its place in a thread stays (a root keeps its summary).
         let tombstone = ChatMessage {
             text: String::new(),
             deleted: true,
             reactions: Default::default(),
             rev,
-            ..msg
+            mentions: Vec::new(),
+            mentions_room: false,
+            ..msg.clone()
         };
         history.delete(&tombstone).map_err(storage)?;
         self.rev = rev;
         effects.push(updated(&tombstone));
         self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
+        self.changed(&msg, &tombstone, history, effects)?;
         if by_moderator {
             let record = Record {
                 action: "delete",
@@ -240,10 +252,24 @@ impl<S: Place> Room<S> {
     ) -> Result<(), Problem> {
         let uid = identified(&from)?.to_string();
         let seq = seq.min(self.last_seq);
-        if seq <= history.read_mark(&uid).map_err(storage)? {
+        let before = history.read_mark(&uid).map_err(storage)?;
+        if seq <= before {
             return Ok(());
         }
         history.set_read_mark(&uid, seq).map_err(storage)?;
+        // The reader's other connections follow the mark from the `read` frame; only when it passed
+        // over a mention of them is there a count they cannot work out (one indexed count to know).
+        if history
+            .mentions_between(&uid, before, seq)
+            .map_err(storage)?
+            > 0
+        {
+            let who = crate::concern::Concerned {
+                everyone: false,
+                people: vec![uid.clone()],
+            };
+            self.tell_counts(&who, history, effects);
+        }
         let shown = self.reads_shown.entry(uid).or_default();
         if shown.at_ms == 0 || now_ms >= shown.at_ms + READ_ANNOUNCE_MS {
             shown.at_ms = now_ms;

@@ -63,6 +63,11 @@ mod reads;
 mod roster;
 #[cfg(test)]
 mod tests;
+mod threads;
+mod unread;
+
+pub use threads::{Draft, ThreadPage};
+pub use unread::Counts;
 
 /// Old messages beyond `HISTORY_LIMIT` are deleted in batches, every this many messages; reads hide
 /// them in between, so the limit is exact from a client's point of view.
@@ -320,18 +325,27 @@ impl<S: Place> Room<S> {
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
         match op {
-            ClientFrame::Message { text, id, reply_to } => {
-                if let Some(target) = reply_to {
-                    self.live_message(history, target)?;
-                }
-                let msg = ChatMessage {
+            ClientFrame::Message {
+                text,
+                id,
+                reply_to,
+                thread,
+                also_in_room,
+            } => {
+                let draft = Draft {
+                    from,
+                    text,
+                    id,
                     reply_to,
-                    ..ChatMessage::new(0, id, from, text, now_ms)
+                    thread,
+                    also_in_room,
+                    moderator: self.is_moderator(conn_id),
                 };
-                self.submit(msg, history, effects).map(Some)
+                self.write(draft, history, now_ms, effects).map(Some)
             }
             ClientFrame::Edit { seq, text, .. } => {
-                self.edit(&from, seq, text, history, now_ms, effects)
+                let moderator = self.is_moderator(conn_id);
+                self.edit(&from, moderator, seq, text, history, now_ms, effects)
             }
             ClientFrame::Delete { seq, .. } => {
                 let moderator = self.is_moderator(conn_id);
@@ -354,8 +368,34 @@ impl<S: Place> Room<S> {
             ClientFrame::React { seq, emoji, on, .. } => {
                 self.react(&from, seq, &emoji, on, history, now_ms, effects)
             }
-            ClientFrame::Read { seq } => {
+            ClientFrame::Read { seq, thread: None } => {
                 self.mark_read(conn_id, from, seq, history, now_ms, effects)?;
+                Ok(None)
+            }
+            ClientFrame::Read {
+                seq,
+                thread: Some(root),
+            } => {
+                self.mark_thread_read(&from, root, seq, history, effects)?;
+                Ok(None)
+            }
+            ClientFrame::Thread {
+                root,
+                after,
+                limit,
+                id,
+            } => {
+                let page = self.thread_page(history, root, after, limit)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame: ServerFrame::ThreadPage {
+                        id: id.as_deref(),
+                        root: &page.root,
+                        replies: &page.replies,
+                        has_more: page.has_more,
+                    }
+                    .to_json(),
+                });
                 Ok(None)
             }
             // Never queued (read_frame answers it with Effect::Authenticate); kept total all the same.
