@@ -42,7 +42,7 @@ use crate::config::Config;
 use crate::domain::User;
 use crate::effect::{Effect, CLOSE_INTERNAL};
 use crate::error::Problem;
-use crate::room::{Incoming, Joining, Room};
+use crate::room::{Draft, Incoming, Joining, Room};
 use crate::routes::Target;
 use crate::shard;
 use crate::shard::call::ShardCall;
@@ -283,6 +283,24 @@ impl RoomObject {
             RoomCall::Roster { after, limit, .. } => {
                 json_response(inner.room.roster(after.as_deref(), limit).to_string(), 200)
             }
+            RoomCall::Thread {
+                root, after, limit, ..
+            } => match inner.room.thread_page(&inner.store, root, after, limit) {
+                Ok(page) => json_response(
+                    json!({"root": page.root, "replies": page.replies, "has_more": page.has_more})
+                        .to_string(),
+                    200,
+                ),
+                Err(p) => problem_response(&p),
+            },
+            RoomCall::Threads { before, limit, .. } => {
+                match inner.room.threads(&inner.store, before, limit) {
+                    Ok((threads, next)) => {
+                        json_response(json!({"threads": threads, "next": next}).to_string(), 200)
+                    }
+                    Err(p) => problem_response(&p),
+                }
+            }
             RoomCall::Versions {
                 seq, before, limit, ..
             } => {
@@ -491,7 +509,7 @@ impl RoomObject {
             user.clone(),
             Line::Local(pair.server.clone()),
             resume,
-            &inner.store,
+            &mut inner.store,
             now,
         )?;
         self.state
@@ -523,13 +541,16 @@ fn placed_response(k: u16) -> Result<Response> {
     Ok(Response::empty()?.with_status(200).with_headers(headers))
 }
 
-/// `Post`: a bot's message, checked by [`Post::parse`] on both sides of the hop; its text is checked
-/// by the room.
+/// `Post`: a bot's message, checked by [`Post::parse`] on both sides of the hop; its text and thread
+/// are checked by the room. The API is the app's backend: it may mention `@room`.
 fn post_api(inner: &mut Inner, post: Post, now: u64) -> (Result<Response>, Vec<Effect>) {
-    let from = User::api(&post.name);
-    let (result, effects) = inner
-        .room
-        .post(from, post.text, post.id, &mut inner.store, now);
+    let draft = Draft {
+        thread: post.thread,
+        also_in_room: post.also_in_room,
+        moderator: true,
+        ..Draft::new(User::api(&post.name), post.text, post.id)
+    };
+    let (result, effects) = inner.room.post(draft, &mut inner.store, now);
     let response = match result {
         Ok(accepted) => json_response(
             json!({"seq": accepted.seq, "ts": accepted.ts, "duplicate": !accepted.fresh})

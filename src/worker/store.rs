@@ -10,10 +10,9 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::domain::{sender_key, ChatMessage, Reactions, User, Version};
+use crate::domain::{sender_key, ChatMessage, Reactions, Thread, User, Version};
 use crate::history::{Appended, History};
-use crate::identity::AddressTag;
-use crate::moderation::{Action, AddressBan, Rules, Stored};
+use crate::moderation::{Action, AddressBan};
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
@@ -114,6 +113,31 @@ const MIGRATIONS: &[&str] = &[
     // was connected from, until when, and which uid's ban barred them (its unban lifts them).
     // `require_identity` lives in `meta` beside slow mode.
     "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
+    // 8: threads and mentions. A reply names its root (`thread`); a root keeps its thread's summary
+    // (JSON) and, for the list of threads by activity, its newest reply's seq (`thread_last`, NULL
+    // while it has none). `mentions` packs a message's mentioned uids (`*` for @room) for reading it
+    // back; the `mentions` table holds the same, one row each, for a person's count. Both indexes on
+    // messages are partial: a plain message's insert touches neither. `messages_changed` now also
+    // holds roots, whose summary changes are caught up by `since=`. `people` is whom `@name` can
+    // mention; `thread_people` who takes part in which thread; `thread_reads` per-thread read marks.
+    "ALTER TABLE messages ADD COLUMN thread INTEGER;
+     ALTER TABLE messages ADD COLUMN also_in_room INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE messages ADD COLUMN mentions TEXT;
+     ALTER TABLE messages ADD COLUMN summary TEXT;
+     ALTER TABLE messages ADD COLUMN thread_last INTEGER;
+     CREATE INDEX messages_in_thread ON messages (thread, seq) WHERE thread IS NOT NULL;
+     CREATE INDEX messages_by_activity ON messages (thread_last) WHERE thread_last IS NOT NULL;
+     DROP INDEX messages_changed;
+     CREATE INDEX messages_changed ON messages (rev)
+       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1 OR summary IS NOT NULL;
+     CREATE TABLE mentions (uid TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (uid, seq));
+     CREATE INDEX mentions_by_seq ON mentions (seq);
+     CREATE TABLE people (uid TEXT PRIMARY KEY, name_key TEXT NOT NULL);
+     CREATE INDEX people_by_name ON people (name_key);
+     CREATE TABLE thread_people (root INTEGER NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (root, uid));
+     CREATE INDEX thread_people_by_uid ON thread_people (uid);
+     CREATE TABLE thread_reads (uid TEXT NOT NULL, root INTEGER NOT NULL, seq INTEGER NOT NULL,
+       PRIMARY KEY (uid, root));",
 ];
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
@@ -121,30 +145,33 @@ const MIGRATIONS: &[&str] = &[
 /// in 20 turns.
 pub const INDEX_BATCH: u64 = 500;
 
-const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
+pub(super) const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev, thread, also_in_room, mentions, summary";
 
 pub struct Store {
     sql: SqlStorage,
     /// The database has no schema yet: this room was never written. Reads answer from nothing and
     /// the first write creates the schema ([`Store::run`]), so reading a room name nobody has used
     /// (its info, history, search…) stores nothing; a migrated schema alone is ~98 KB.
-    blank: Cell<bool>,
+    pub(super) blank: Cell<bool>,
     /// The webhook outbox was asked for while the database was blank: created with the schema.
-    outbox_wanted: Cell<bool>,
+    pub(super) outbox_wanted: Cell<bool>,
+    /// People who joined while the database was blank (uid, name key): noted with the schema, so a
+    /// visit alone still stores nothing (see [`Store::note_person`]).
+    pub(super) people_waiting: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 /// One result row, read cell by cell in the order of the query's columns. Rows come from the
 /// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
 /// column-name object per row, and it keeps one small reader in the wasm instead of a serde
 /// deserialiser per row type.
-struct Cells(std::vec::IntoIter<SqlStorageValue>);
+pub(super) struct Cells(std::vec::IntoIter<SqlStorageValue>);
 
 impl Cells {
-    fn int(&mut self) -> u64 {
+    pub(super) fn int(&mut self) -> u64 {
         self.opt_int().unwrap_or(0)
     }
 
-    fn opt_int(&mut self) -> Option<u64> {
+    pub(super) fn opt_int(&mut self) -> Option<u64> {
         match self.0.next() {
             Some(SqlStorageValue::Integer(i)) => Some(i.max(0) as u64),
             Some(SqlStorageValue::Float(f)) => Some(f.max(0.0) as u64),
@@ -152,11 +179,11 @@ impl Cells {
         }
     }
 
-    fn text(&mut self) -> String {
+    pub(super) fn text(&mut self) -> String {
         self.opt_text().unwrap_or_default()
     }
 
-    fn opt_text(&mut self) -> Option<String> {
+    pub(super) fn opt_text(&mut self) -> Option<String> {
         match self.0.next() {
             Some(SqlStorageValue::String(s)) => Some(s),
             _ => None,
@@ -164,7 +191,7 @@ impl Cells {
     }
 
     /// A message, from the cells of [`COLUMNS`].
-    fn message(&mut self) -> ChatMessage {
+    pub(super) fn message(&mut self) -> ChatMessage {
         ChatMessage {
             seq: self.int(),
             id: self.opt_text(),
@@ -184,16 +211,59 @@ impl Cells {
                 .and_then(|json| serde_json::from_str(&json).ok())
                 .unwrap_or_default(),
             rev: self.int(),
+            thread: None,
+            also_in_room: false,
+            mentions: Vec::new(),
+            mentions_room: false,
         }
+        .threaded(self)
     }
 }
 
-fn int(v: u64) -> SqlStorageValue {
+impl ChatMessage {
+    /// Its place in a thread and its mentions, from the last cells of [`COLUMNS`].
+    fn threaded(mut self, cells: &mut Cells) -> ChatMessage {
+        let reply_in = cells.opt_int();
+        self.also_in_room = cells.int() != 0;
+        if let Some(packed) = cells.opt_text() {
+            for uid in packed.split(' ').filter(|u| !u.is_empty()) {
+                match uid {
+                    ROOM_MENTION => self.mentions_room = true,
+                    uid => self.mentions.push(uid.to_string()),
+                }
+            }
+        }
+        let summary = cells
+            .opt_text()
+            .and_then(|json| serde_json::from_str(&json).ok());
+        self.thread = match (summary, reply_in) {
+            (Some(summary), _) => Some(Thread::Root(summary)),
+            (None, Some(root)) => Some(Thread::In(root)),
+            (None, None) => None,
+        };
+        self
+    }
+}
+
+/// How `@room` is kept among a message's mentions (no uid has a `*`).
+pub(super) const ROOM_MENTION: &str = "*";
+
+/// A message's mentions as the `mentions` column packs them (`None`: none).
+pub(super) fn packed_mentions(m: &ChatMessage) -> Option<String> {
+    let room = m.mentions_room.then_some(ROOM_MENTION);
+    let all: Vec<&str> = room
+        .into_iter()
+        .chain(m.mentions.iter().map(String::as_str))
+        .collect();
+    (!all.is_empty()).then(|| all.join(" "))
+}
+
+pub(super) fn int(v: u64) -> SqlStorageValue {
     // seqs, revs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
     SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
 }
 
-fn opt_int(v: Option<u64>) -> SqlStorageValue {
+pub(super) fn opt_int(v: Option<u64>) -> SqlStorageValue {
     v.map_or(SqlStorageValue::Null, int)
 }
 
@@ -204,6 +274,7 @@ impl Store {
             sql,
             blank: Cell::new(false),
             outbox_wanted: Cell::new(false),
+            people_waiting: Default::default(),
         }
     }
 
@@ -237,6 +308,42 @@ impl Store {
         }
         if self.outbox_wanted.get() {
             self.run(OUTBOX, vec![])?;
+        }
+        for (uid, key) in self.people_waiting.take() {
+            self.note_person(&uid, &key)?;
+        }
+        Ok(())
+    }
+
+    /// Notes a person who has been in the room by the name key they use now (whom `@name`
+    /// mentions). In a blank database they wait for its first write: joining a room nobody wrote
+    /// to stores nothing. No row is written when nothing changed (a reconnect under the same name).
+    pub(super) fn note_person(&self, uid: &str, key: &str) -> Result<(), String> {
+        if self.blank.get() {
+            let mut waiting = self.people_waiting.borrow_mut();
+            waiting.retain(|(u, _)| u != uid);
+            waiting.push((uid.to_string(), key.to_string()));
+            return Ok(());
+        }
+        self.run(
+            "INSERT INTO people (uid, name_key) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET name_key = excluded.name_key WHERE name_key != excluded.name_key",
+            vec![uid.into(), key.into()],
+        )
+        .map(drop)
+    }
+
+    /// The `mentions` rows of a message just written (one per mentioned uid, `*` for @room), so a
+    /// person's count is an index range. Nothing for a message that mentions nobody.
+    fn mention(&self, m: &ChatMessage) -> Result<(), String> {
+        let room = m.mentions_room.then_some(ROOM_MENTION);
+        for uid in room
+            .into_iter()
+            .chain(m.mentions.iter().map(String::as_str))
+        {
+            self.run(
+                "INSERT OR IGNORE INTO mentions (uid, seq) VALUES (?, ?)",
+                vec![uid.into(), int(m.seq)],
+            )?;
         }
         Ok(())
     }
@@ -319,7 +426,11 @@ impl Store {
 
     /// The rows of `query`, each to be read by position; none in a blank database (nothing was ever
     /// written, and its tables do not exist yet).
-    fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Cells>, String> {
+    pub(super) fn query(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<Cells>, String> {
         if self.blank.get() {
             return Ok(Vec::new());
         }
@@ -332,7 +443,11 @@ impl Store {
     }
 
     /// The first column of the first row of `query` (0 when there is none).
-    fn number(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<u64, String> {
+    pub(super) fn number(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<u64, String> {
         Ok(self
             .query(query, bindings)?
             .into_iter()
@@ -341,7 +456,7 @@ impl Store {
     }
 
     /// Runs a statement that writes: the first write to a blank database creates the schema first.
-    fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
+    pub(super) fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
         self.ensure_schema()?;
         self.sql
             .exec(query, bindings)
@@ -349,7 +464,7 @@ impl Store {
             .map_err(|e| e.to_string())
     }
 
-    fn rows(
+    pub(super) fn rows(
         &self,
         query: &str,
         bindings: Vec<SqlStorageValue>,
@@ -377,22 +492,38 @@ impl History for Store {
     /// conflict. A new message costs this one statement.
     fn append(&mut self, m: &ChatMessage) -> Result<Appended, String> {
         let sender = sender_key(&m.from);
-        let written = self.run(
-            "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                int(m.seq),
-                m.id.as_deref().into(),
-                m.from.id.as_str().into(),
-                m.from.name.as_str().into(),
-                m.from.uid.as_deref().into(),
-                sender.as_str().into(),
-                m.text.as_str().into(),
-                int(m.ts),
-                opt_int(m.reply_to),
-                int(m.rev),
-            ],
-        )?;
+        let mut cells = vec![
+            int(m.seq),
+            m.id.as_deref().into(),
+            m.from.id.as_str().into(),
+            m.from.name.as_str().into(),
+            m.from.uid.as_deref().into(),
+            sender.as_str().into(),
+            m.text.as_str().into(),
+            int(m.ts),
+            opt_int(m.reply_to),
+            int(m.rev),
+        ];
+        let mentions = packed_mentions(m);
+        // A plain message keeps v1's statement: threads and mentions cost it nothing.
+        let written = if m.root().is_none() && mentions.is_none() {
+            self.run(
+                "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                cells,
+            )?
+        } else {
+            cells.extend([
+                opt_int(m.root()),
+                int(m.also_in_room.into()),
+                mentions.as_deref().into(),
+            ]);
+            self.run(
+                "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev, thread, also_in_room, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                cells,
+            )?
+        };
         if written > 0 {
+            self.mention(m)?;
             return Ok(Appended::Stored);
         }
         m.id.as_deref()
@@ -434,7 +565,7 @@ impl History for Store {
     /// is repeated here so that SQLite may use it).
     fn changes(&self, upto: u64, since: u64, limit: usize) -> Result<Vec<ChatMessage>, String> {
         let query = format!(
-            "SELECT {COLUMNS} FROM messages WHERE (reactions IS NOT NULL OR version > 1 OR deleted = 1) AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?"
+            "SELECT {COLUMNS} FROM messages WHERE (reactions IS NOT NULL OR version > 1 OR deleted = 1 OR summary IS NOT NULL) AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?"
         );
         self.rows(&query, vec![int(since), int(upto), int(limit as u64)])
     }
@@ -456,15 +587,18 @@ impl History for Store {
             ],
         )?;
         self.run(
-            "UPDATE messages SET text = ?, version = ?, edited_at = ?, rev = ? WHERE seq = ?",
+            "UPDATE messages SET text = ?, version = ?, edited_at = ?, rev = ?, mentions = ? WHERE seq = ?",
             vec![
                 edited.text.as_str().into(),
                 int(edited.version.into()),
                 opt_int(edited.edited_at),
                 int(edited.rev),
+                packed_mentions(edited).as_deref().into(),
                 int(edited.seq),
             ],
         )?;
+        self.run("DELETE FROM mentions WHERE seq = ?", vec![int(edited.seq)])?;
+        self.mention(edited)?;
         if drop_upto > 0 {
             self.run(
                 "DELETE FROM versions WHERE seq = ? AND version <= ?",
@@ -486,7 +620,11 @@ impl History for Store {
             vec![int(tombstone.seq)],
         )?;
         self.run(
-            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', edited_at = ?, rev = ? WHERE seq = ?",
+            "DELETE FROM mentions WHERE seq = ?",
+            vec![int(tombstone.seq)],
+        )?;
+        self.run(
+            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', mentions = NULL, edited_at = ?, rev = ? WHERE seq = ?",
             vec![
                 opt_int(tombstone.edited_at),
                 int(tombstone.rev),
@@ -579,7 +717,7 @@ impl History for Store {
 
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String> {
         self.number(
-            "SELECT COUNT(*) FROM messages WHERE seq > ? AND deleted = 0 AND (from_uid IS NULL OR from_uid != ?)",
+            "SELECT COUNT(*) FROM messages WHERE seq > ? AND deleted = 0 AND (from_uid IS NULL OR from_uid != ?) AND (thread IS NULL OR also_in_room = 1)",
             vec![int(after), uid.into()],
         )
     }
@@ -643,6 +781,9 @@ impl History for Store {
             .run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
             .and_then(|_| self.run("DELETE FROM versions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM reactions WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM mentions WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM thread_people WHERE root <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM thread_reads WHERE root <= ?", vec![int(upto)]))
             .and_then(|_| {
                 self.run(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('rev', ?)",
@@ -732,162 +873,10 @@ impl History for Store {
 /// same turn as the change they report so both commit together. The table exists only in rooms of a
 /// deployment with a `WEBHOOK_URL` ([`Store::open_outbox`]); a room without webhooks never pays for it.
 /// `id` is `AUTOINCREMENT` so that it only grows: delivery goes oldest first.
-const OUTBOX: &str = "
+pub(super) const OUTBOX: &str = "
 CREATE TABLE IF NOT EXISTS outbox (
   id         INTEGER PRIMARY KEY AUTOINCREMENT,
   body       TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   attempts   INTEGER NOT NULL DEFAULT 0
 );";
-
-/// An event waiting in the outbox.
-pub struct Pending {
-    pub id: u64,
-    pub body: String,
-    /// Earlier failed attempts to deliver it.
-    pub attempts: u64,
-}
-
-impl Store {
-    /// Creates the outbox table if this room has none yet, and says how many events wait in it.
-    pub fn open_outbox(&self) -> Result<u64, String> {
-        if self.blank.get() {
-            // Created with the schema, by the room's first write (its first event is one).
-            self.outbox_wanted.set(true);
-            return Ok(0);
-        }
-        self.run(OUTBOX, vec![])?;
-        self.number("SELECT COUNT(*) FROM outbox", vec![])
-    }
-
-    pub fn outbox_add(&self, body: &str, now_ms: u64) -> Result<(), String> {
-        self.run(
-            "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
-            vec![body.into(), int(now_ms)],
-        )
-        .map(drop)
-    }
-
-    /// The oldest `limit` events with an id above `after`.
-    pub fn outbox_next(&self, after: u64, limit: usize) -> Result<Vec<Pending>, String> {
-        Ok(self
-            .query(
-                "SELECT id, body, attempts FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
-                vec![int(after), int(limit as u64)],
-            )?
-            .into_iter()
-            .map(|mut row| Pending {
-                id: row.int(),
-                body: row.text(),
-                attempts: row.int(),
-            })
-            .collect())
-    }
-
-    /// Forgets delivered events.
-    pub fn outbox_done(&self, ids: &[u64]) -> Result<(), String> {
-        for chunk in ids.chunks(64) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            self.run(
-                &format!("DELETE FROM outbox WHERE id IN ({marks})"),
-                chunk.iter().map(|&id| int(id)).collect(),
-            )?;
-        }
-        Ok(())
-    }
-
-    /// Counts one more failed attempt of event `id`.
-    pub fn outbox_failed(&self, id: u64) -> Result<(), String> {
-        self.run(
-            "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?",
-            vec![int(id)],
-        )
-        .map(drop)
-    }
-
-    /// Drops the events created before `expired_before` and then the `over` oldest of the rest; adds
-    /// how many went to the room's `webhooks_dropped` count and returns it.
-    pub fn outbox_drop(&self, expired_before: u64, over: u64) -> Result<u64, String> {
-        // Counted by a query rather than from `rows_written`, which also counts index writes.
-        let expired = self.number(
-            "SELECT COUNT(*) FROM outbox WHERE created_at < ?",
-            vec![int(expired_before)],
-        )?;
-        if expired > 0 {
-            self.run(
-                "DELETE FROM outbox WHERE created_at < ?",
-                vec![int(expired_before)],
-            )?;
-        }
-        let over = over.saturating_sub(expired);
-        if over > 0 {
-            self.run(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)",
-                vec![int(over)],
-            )?;
-        }
-        let dropped = expired + over;
-        if dropped > 0 {
-            self.run(
-                "INSERT INTO meta (key, value) VALUES ('webhooks_dropped', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-                vec![int(dropped)],
-            )?;
-        }
-        Ok(dropped)
-    }
-
-    /// Events the room ever dropped undelivered.
-    pub fn webhooks_dropped(&self) -> Result<u64, String> {
-        self.number(
-            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'webhooks_dropped'",
-            vec![],
-        )
-    }
-}
-
-impl Store {
-    /// The moderation rules in force (bans, address bans and mutes not yet over at `now_ms`, slow
-    /// mode, whether an identity is required to speak), read once per wake.
-    pub fn rules(&self, now_ms: u64) -> Result<Rules, String> {
-        let bans = self
-            .query("SELECT uid FROM bans", vec![])?
-            .into_iter()
-            .map(|mut row| row.text())
-            .collect();
-        let address_bans = self
-            .query(
-                "SELECT tag, uid, until FROM address_bans WHERE until > ?",
-                vec![int(now_ms)],
-            )?
-            .into_iter()
-            .filter_map(|mut row| {
-                Some(AddressBan {
-                    tag: AddressTag::parse(&row.text())?,
-                    uid: row.text(),
-                    until: row.int(),
-                })
-            })
-            .collect();
-        let mutes = self
-            .query(
-                "SELECT uid, until FROM mutes WHERE until > ?",
-                vec![int(now_ms)],
-            )?
-            .into_iter()
-            .map(|mut row| (row.text(), row.int()))
-            .collect();
-        let setting = |key: &str| {
-            self.number(
-                "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = ?",
-                vec![key.into()],
-            )
-        };
-        Ok(Rules::restore(Stored {
-            bans,
-            address_bans,
-            mutes,
-            slow_secs: setting("slow_mode")?,
-            identity_required: setting("identity_required")? == 1,
-        }))
-    }
-}
