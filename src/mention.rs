@@ -1,5 +1,5 @@
 //! Mentions: who a text calls on. `@name` names someone who has been in the room (by the name they
-//! last used there, any case), `<@uid>` names them by author id, and `@room` calls everyone (a
+//! last used there; ASCII letters in any case), `<@uid>` names them by author id, and `@room` calls everyone (a
 //! moderator's only). The room resolves them when a message is written or edited, against the people
 //! it has seen; what comes out is stored on the message (`mentions`, `mentions_room`).
 //!
@@ -8,6 +8,11 @@
 //! candidate), and [`Scan::resolve`] picks, for each `@`, the longest candidate somebody is known by.
 //! The work is bounded however the text is written: at most [`MAX_SCANNED`] `@`s are looked at and at
 //! most [`MAX_KEYS`] names looked up; at most [`MAX_MENTIONS`] people come out.
+//!
+//! Characters are judged without Unicode's property tables (letters, case), which would cost the
+//! wasm more than this whole module: ASCII letters compare in any case, other letters as written
+//! (the page's autocomplete writes the name as the person goes by it), and any character that is
+//! not ASCII, a space or a common punctuation mark continues a word.
 
 use crate::identity;
 use crate::validate::UserName;
@@ -19,9 +24,9 @@ pub const MAX_SCANNED: usize = 50;
 /// The most distinct names one text looks up.
 pub const MAX_KEYS: usize = 200;
 
-/// How a name is compared: without regard to case.
+/// How a name is compared: trimmed, ASCII letters in lower case.
 pub fn name_key(name: &str) -> String {
-    name.trim().to_lowercase()
+    name.trim().to_ascii_lowercase()
 }
 
 /// One `@` of a text, in the text's order.
@@ -80,9 +85,15 @@ pub fn scan(text: &str) -> Scan {
     found
 }
 
-/// Letters, digits and `_` continue a word: an `@` right after one is part of something else.
+/// Letters, digits and `_` continue a word: an `@` right after one is part of something else. Past
+/// ASCII, everything but spaces and the common punctuation blocks counts as a letter.
 fn is_word(c: char) -> bool {
-    c.is_alphanumeric() || c == '_'
+    match c {
+        'a'..='z' | 'A'..='Z' | '0'..='9' | '_' => true,
+        c if c.is_ascii() => false,
+        '\u{a0}'..='\u{bf}' | '\u{2000}'..='\u{206f}' | '\u{3000}'..='\u{303f}' => false,
+        c => !c.is_whitespace(),
+    }
 }
 
 /// `room` right after the `@`, as a whole word, in any case.
@@ -122,7 +133,7 @@ fn candidates(rest: &str) -> Vec<String> {
     for end in (1..=longest).rev() {
         let ends_word = chars.get(end).is_none_or(|&next| !is_word(next));
         if ends_word && !chars[end - 1].is_whitespace() {
-            names.push(chars[..end].iter().collect::<String>().to_lowercase());
+            names.push(name_key(&chars[..end].iter().collect::<String>()));
         }
     }
     names
@@ -278,6 +289,14 @@ mod tests {
         assert!(scan(&long).keys().len() <= MAX_KEYS);
         // A name is at most 32 characters: nothing longer is looked up.
         assert!(scan(&long).keys().iter().all(|k| k.chars().count() <= 32));
+    }
+
+    #[test]
+    fn letters_past_ascii_continue_words_and_compare_as_written() {
+        let known = people(&[("u-z", "Zoë"), ("u-j", "józef")]);
+        assert_eq!(scan("@Zoë, @ZOË!").resolve(&known), ["u-z"]);
+        assert_eq!(scan("«@józef» café@józef").resolve(&known), ["u-j"]);
+        assert_eq!(scan("@józef、hi").resolve(&known), ["u-j"]);
     }
 
     #[test]

@@ -192,11 +192,17 @@ impl<S: Place> Room<S> {
         if who.people.is_empty() {
             return;
         }
-        let wanted: std::collections::HashSet<&str> =
-            who.people.iter().map(String::as_str).collect();
+        // A sorted list, searched per member: the people are few (a message's mentions, a thread's
+        // first participants), the roster may be large.
+        let mut wanted: Vec<&str> = who.people.iter().map(String::as_str).collect();
+        wanted.sort_unstable();
         let mut online: Vec<(&str, Vec<&str>)> = Vec::new();
         for (conn, m) in &self.members {
-            let Some(uid) = m.user.identity().filter(|u| wanted.contains(u)) else {
+            let Some(uid) = m
+                .user
+                .identity()
+                .filter(|u| wanted.binary_search(u).is_ok())
+            else {
                 continue;
             };
             match online.iter_mut().find(|(u, _)| *u == uid) {

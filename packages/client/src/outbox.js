@@ -10,10 +10,13 @@ import { messageId } from './identity.js';
 import { charCount } from './limits.js';
 import { quiet } from './requests.js';
 
-/** The `message` frame of an outbox entry (with `reply_to` only when it answers a message). */
+/** The `message` frame of an outbox entry (with `reply_to` only when it answers a message, `thread`
+ * only in a thread). */
 export function messageFrame(entry) {
   const frame = { type: 'message', text: entry.text, id: entry.id };
   if (entry.replyTo != null) frame.reply_to = entry.replyTo;
+  if (entry.thread != null) frame.thread = entry.thread;
+  if (entry.thread != null && entry.alsoInRoom) frame.also_in_room = true;
   return frame;
 }
 
@@ -86,14 +89,17 @@ export const outbox = {
   },
 
   /**
-   * Queues a message (`replyTo`: the seq it answers) and returns its outbox entry: it is sent now if
-   * we are online, else on the next welcome, and again (same id) after every reconnect until the
-   * room stores it. The lower half of send(), for a UI that draws the outbox.
+   * Queues a message (`replyTo`: the seq it answers; `thread`: the root of the thread it goes into,
+   * `alsoInRoom` to show it in the main conversation too) and returns its outbox entry: it is sent
+   * now if we are online, else on the next welcome, and again (same id) after every reconnect until
+   * the room stores it. The lower half of send(), for a UI that draws the outbox.
    */
-  queue(text, { replyTo = null } = {}) {
+  queue(text, { replyTo = null, thread = null, alsoInRoom = false } = {}) {
     const id = messageId();
     const entry = { key: id, id, text, createdAt: Date.now() };
     if (replyTo != null) entry.replyTo = replyTo;
+    if (thread != null) entry.thread = thread;
+    if (thread != null && alsoInRoom) entry.alsoInRoom = true;
     const why = this.oversize(text, id);
     if (why) {
       entry.error = why;
@@ -161,6 +167,8 @@ export const outbox = {
     const entry = this.outbox.find((e) => e.id === f.id);
     if (!entry) return;
     const message = { seq: f.seq, id: f.id, from: this.you, text: entry.text, ts: f.ts, reply_to: entry.replyTo ?? null, rev: f.rev ?? 0 };
+    if (entry.thread != null) message.thread = entry.thread;
+    if (entry.alsoInRoom) message.also_in_room = true;
     this.report(message, { own: true, live: true });
   },
 

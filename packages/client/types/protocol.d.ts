@@ -30,6 +30,28 @@ export interface ChatMessage {
   deleted: boolean;
   reactions: Reactions;
   rev: number;
+  /** A reply names its thread's root; a root with replies carries the thread's summary; absent otherwise. */
+  thread?: number | ThreadSummary;
+  /** A reply that is shown in the main conversation too. */
+  also_in_room?: boolean;
+  /** The people the text mentions (uids, resolved when it was written or last edited), at most 20. */
+  mentions?: string[];
+  /** The text says `@room` (a moderator's or the API's): it mentions everyone. */
+  mentions_room?: boolean;
+}
+
+/** A thread's summary, on its root: replies not deleted, the newest one's seq and time, the first five repliers. */
+export interface ThreadSummary {
+  replies: number;
+  last_seq: number;
+  last_at: number;
+  participants: string[];
+}
+
+/** Unread replies in one thread a person takes part in. */
+export interface ThreadUnread {
+  root: number;
+  unread: number;
 }
 
 /** A search result: the whole current message plus `snippet` (HTML-escaped, hits in <mark>…</mark>). */
@@ -86,6 +108,12 @@ export interface WelcomeFrame {
   muted_until?: number;
   /** Below the presence threshold: how far the others online have read (as their `read` frames say). */
   reads?: { user: User; seq: number }[];
+  /** Our unread mentions (absent when anonymous). */
+  mentions?: number;
+  /** Unread replies in the threads we take part in (absent when anonymous)… */
+  thread_unread?: number;
+  /** …and those threads with any, most recently active first (absent when none). */
+  threads?: ThreadUnread[];
 }
 
 export interface MessageFrame extends ChatMessage {
@@ -121,6 +149,32 @@ export interface ReadFrame {
   type: 'read';
   user: User;
   seq: number;
+}
+
+/** A thread's summary changed (a reply came, one was deleted): the root's change, as revision `rev`. */
+export interface ThreadUpdatedFrame {
+  type: 'thread_updated';
+  root: number;
+  thread: ThreadSummary;
+  rev: number;
+}
+
+/** Answers a `thread` frame: the root and a page of its replies, oldest first. */
+export interface ThreadPageFrame {
+  type: 'thread_page';
+  id: string | null;
+  root: ChatMessage;
+  replies: ChatMessage[];
+  has_more: boolean;
+}
+
+/** Our counts, to each of our connections, when something that concerns us alone changed them. */
+export interface UnreadFrame {
+  type: 'unread';
+  unread: number;
+  mentions: number;
+  thread_unread: number;
+  threads: ThreadUnread[];
 }
 
 export interface HistoryFrame {
@@ -237,6 +291,7 @@ export type ServerErrorCode =
   | 'bad_after'
   | 'bad_limit'
   | 'bad_query'
+  | 'bad_thread'
   | 'room_full'
   | 'not_found'
   | 'method_not_allowed'
@@ -275,6 +330,9 @@ export type ServerFrame =
   | MessageUpdatedFrame
   | ReactionFrame
   | ReadFrame
+  | ThreadUpdatedFrame
+  | ThreadPageFrame
+  | UnreadFrame
   | HistoryFrame
   | SearchResultsFrame
   | JoinFrame
@@ -290,12 +348,13 @@ export type ServerFrame =
 // Client → server.
 
 export type ClientFrame =
-  | { type: 'message'; text: string; id?: string; reply_to?: number }
+  | { type: 'message'; text: string; id?: string; reply_to?: number; thread?: number; also_in_room?: boolean }
   | { type: 'typing' }
   | { type: 'edit'; seq: number; text: string; id?: string }
   | { type: 'delete'; seq: number; id?: string }
   | { type: 'react'; seq: number; emoji: string; on?: boolean; id?: string }
-  | { type: 'read'; seq: number }
+  | { type: 'read'; seq: number; thread?: number }
+  | { type: 'thread'; root: number; after?: number; limit?: number; id?: string }
   | { type: 'history'; before?: number; limit?: number; id?: string }
   | { type: 'search'; q: string; limit?: number; before?: number; id?: string }
   | { type: 'roster'; after?: string; limit?: number; id?: string }
