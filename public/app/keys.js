@@ -17,6 +17,8 @@ export const SHORTCUTS = [
   ['E', 'Edit the focused message (your own)'],
   ['Escape', 'Back to the message box; in the box, cancel a reply or an edit'],
   ['Enter', 'In the message box: send (Shift+Enter: a new line)'],
+  ['@', 'In a message box: mention someone (↑ / ↓ choose, Enter writes the name, Escape closes)'],
+  ['Escape in a thread', 'Close the thread'],
   ['↑ in an empty box', 'Edit your last message'],
   ['?', 'This list'],
 ];
