@@ -122,9 +122,8 @@ pub enum ServerFrame<'a> {
     },
     /// One person's counts, to each of their connections, when something that concerns them alone
     /// changed them (a mention, a reply in a thread they take part in, their own read marks): as in
-    /// the welcome.
+    /// the welcome (the main conversation's unread count aside: each connection keeps it).
     Unread {
-        unread: u64,
         mentions: u64,
         thread_unread: u64,
         threads: &'a [ThreadUnread],

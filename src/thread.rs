@@ -114,6 +114,34 @@ pub fn takes_part(message: &ChatMessage) -> Vec<String> {
     people
 }
 
+impl ThreadSummary {
+    /// The summary as storage keeps it on its root: `replies last_seq last_at uid…`, separated by
+    /// spaces (no uid has one). Read back by [`ThreadSummary::unpack`] without a JSON parser.
+    pub fn pack(&self) -> String {
+        let mut packed = format!("{} {} {}", self.replies, self.last_seq, self.last_at);
+        for uid in &self.participants {
+            packed.push(' ');
+            packed.push_str(uid);
+        }
+        packed
+    }
+
+    /// A summary as [`ThreadSummary::pack`] wrote it; `None` for anything else.
+    pub fn unpack(packed: &str) -> Option<ThreadSummary> {
+        let mut parts = packed.split(' ');
+        let replies = parts.next()?.parse().ok()?;
+        let last_seq = parts.next()?.parse().ok()?;
+        let last_at = parts.next()?.parse().ok()?;
+        let participants = parts.filter(|p| !p.is_empty()).map(String::from).collect();
+        Some(ThreadSummary {
+            replies,
+            last_seq,
+            last_at,
+            participants,
+        })
+    }
+}
+
 /// How many unread replies one thread holds for a person (`welcome.threads`, the `unread` frame).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ThreadUnread {
@@ -198,6 +226,26 @@ mod tests {
             .filter(|m| !m.deleted)
             .fold(empty, |s, r| s.with_reply(r));
         assert_eq!(step, summary);
+    }
+
+    #[test]
+    fn storage_keeps_a_summary_packed_and_reads_it_back() {
+        let summary = ThreadSummary {
+            replies: 3,
+            last_seq: 47,
+            last_at: 1_764_080_060_000,
+            participants: vec!["Q2hhdC1hdXRob3ItaWQx".into(), "anon:3f9c".into()],
+        };
+        assert_eq!(
+            summary.pack(),
+            "3 47 1764080060000 Q2hhdC1hdXRob3ItaWQx anon:3f9c"
+        );
+        assert_eq!(ThreadSummary::unpack(&summary.pack()), Some(summary));
+        let empty = ThreadSummary::default();
+        assert_eq!(ThreadSummary::unpack(&empty.pack()), Some(empty));
+        for bad in ["", "3", "3 x 5", "{\"replies\":1}"] {
+            assert_eq!(ThreadSummary::unpack(bad), None, "{bad}");
+        }
     }
 
     #[test]

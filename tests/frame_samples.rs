@@ -287,7 +287,6 @@ fn server_samples() -> Vec<(String, Value)> {
             has_more: false,
         },
         ServerFrame::Unread {
-            unread: 3,
             mentions: 1,
             thread_unread: 2,
             threads: &threads,

@@ -303,9 +303,15 @@ impl<S: Place> Room<S> {
         let counts = match user.identity() {
             Some(uid) => {
                 history.met(uid, &user.name).map_err(storage)?;
-                Some(self.counts(uid, history)?)
+                let counts = self.counts(uid, history)?;
+                let unread = history.unread(uid, counts.read_seq).map_err(storage)?;
+                Some((counts, unread))
             }
             None => None,
+        };
+        let (counts, unread) = match counts {
+            Some((counts, unread)) => (Some(counts), unread),
+            None => (None, 0),
         };
         self.add(user.clone(), socket, &resume, now_ms);
         let crowded = self.crowded();
@@ -326,7 +332,7 @@ impl<S: Place> Room<S> {
             limits: Announced::of(&self.limits),
             rev: self.rev,
             read_seq: counts.as_ref().map(|c| c.read_seq),
-            unread: counts.as_ref().map_or(0, |c| c.unread),
+            unread,
             changes: changes.as_deref(),
             online: crowded.then_some(self.members.len()),
             role: resume.role,

@@ -1,6 +1,8 @@
-//! A person's counts, as the welcome and the `unread` frame give them: their read position and
-//! unread messages in the main conversation, their unread mentions, and their unread replies in the
-//! threads they take part in (per thread, and in all).
+//! A person's counts: their unread mentions and their unread replies in the threads they take part
+//! in (per thread, and in all), as the welcome and the `unread` frame give them; the welcome adds
+//! their read position and the main conversation's unread messages. The frame leaves that last one
+//! out: every connection counts the main conversation itself from the frames it hears, and counting
+//! it in storage reads every message after the person's mark, once per person told.
 
 use super::*;
 use crate::thread::{ThreadUnread, MAX_UNREAD_THREADS};
@@ -9,7 +11,6 @@ use crate::thread::{ThreadUnread, MAX_UNREAD_THREADS};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counts {
     pub read_seq: u64,
-    pub unread: u64,
     pub mentions: u64,
     pub thread_unread: u64,
     pub threads: Vec<ThreadUnread>,
@@ -19,7 +20,6 @@ impl Counts {
     /// The `unread` frame that tells them.
     pub fn frame(&self) -> String {
         ServerFrame::Unread {
-            unread: self.unread,
             mentions: self.mentions,
             thread_unread: self.thread_unread,
             threads: &self.threads,
@@ -29,10 +29,9 @@ impl Counts {
 }
 
 impl<S: Place> Room<S> {
-    /// The counts of the person `uid` (an identity), read from storage: a few bounded queries.
+    /// The counts of the person `uid` (an identity), read from storage: three bounded queries.
     pub(super) fn counts(&self, uid: &str, history: &dyn History) -> Result<Counts, Problem> {
         let read_seq = history.read_mark(uid).map_err(storage)?;
-        let unread = history.unread(uid, read_seq).map_err(storage)?;
         let mentions = history
             .unread_mentions(uid, read_seq, self.oldest_kept_after())
             .map_err(storage)?;
@@ -41,7 +40,6 @@ impl<S: Place> Room<S> {
             .map_err(storage)?;
         Ok(Counts {
             read_seq,
-            unread,
             mentions,
             thread_unread: threads.iter().map(|t| t.unread).sum(),
             threads,

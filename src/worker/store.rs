@@ -10,7 +10,7 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::domain::{sender_key, ChatMessage, Reactions, Thread, User, Version};
+use crate::domain::{sender_key, ChatMessage, Reactions, Thread, ThreadSummary, User, Version};
 use crate::history::{Appended, History};
 use crate::moderation::{Action, AddressBan};
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
@@ -114,7 +114,7 @@ const MIGRATIONS: &[&str] = &[
     // `require_identity` lives in `meta` beside slow mode.
     "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
     // 8: threads and mentions. A reply names its root (`thread`); a root keeps its thread's summary
-    // (JSON) and, for the list of threads by activity, its newest reply's seq (`thread_last`, NULL
+    // (`ThreadSummary::pack`'s text) and, for the list of threads by activity, its newest reply's seq (`thread_last`, NULL
     // while it has none). `mentions` packs a message's mentioned uids (`*` for @room) for reading it
     // back; the `mentions` table holds the same, one row each, for a person's count. Both indexes on
     // messages are partial: a plain message's insert touches neither. `messages_changed` now also
@@ -235,7 +235,7 @@ impl ChatMessage {
         }
         let summary = cells
             .opt_text()
-            .and_then(|json| serde_json::from_str(&json).ok());
+            .and_then(|packed| ThreadSummary::unpack(&packed));
         self.thread = match (summary, reply_in) {
             (Some(summary), _) => Some(Thread::Root(summary)),
             (None, Some(root)) => Some(Thread::In(root)),

@@ -53,12 +53,12 @@ impl ThreadHistory for Store {
     }
 
     fn set_summary(&mut self, root: u64, summary: &ThreadSummary, rev: u64) -> Result<(), String> {
-        let json = serde_json::to_string(summary).map_err(|e| e.to_string())?;
+        let packed = summary.pack();
         let last = (summary.replies > 0).then_some(summary.last_seq);
         self.run(
             "UPDATE messages SET summary = ?, thread_last = ?, rev = ? WHERE seq = ?",
             vec![
-                json.as_str().into(),
+                packed.as_str().into(),
                 last.map_or(SqlStorageValue::Null, int),
                 int(rev),
                 int(root),

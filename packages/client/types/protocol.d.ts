@@ -168,10 +168,10 @@ export interface ThreadPageFrame {
   has_more: boolean;
 }
 
-/** Our counts, to each of our connections, when something that concerns us alone changed them. */
+/** Our counts, to each of our connections, when something that concerns us alone changed them
+ * (the main conversation's unread count is each connection's own to keep). */
 export interface UnreadFrame {
   type: 'unread';
-  unread: number;
   mentions: number;
   thread_unread: number;
   threads: ThreadUnread[];
