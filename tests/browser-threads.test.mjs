@@ -70,8 +70,14 @@ describe('threads and mentions on the page', () => {
     await inPanel(bob, 'sushi it is').waitFor();
     assert.equal(await item(bob, 'sushi it is').locator('.in-thread').count(), 1, 'marked as a reply in a thread');
 
-    // Escape closes the panel.
+    // Escape closes the panel; T on a focused message opens its thread from the keyboard.
     await ann.locator('#thread-input').press('Escape');
+    await ann.locator('#thread-panel').waitFor({ state: 'hidden' });
+    await item(ann, 'what shall we eat?').focus();
+    await ann.keyboard.press('t');
+    await inPanel(ann, 'or sushi').waitFor();
+    assert.equal(await ann.evaluate(() => document.activeElement.id), 'thread-input');
+    await ann.keyboard.press('Escape');
     await ann.locator('#thread-panel').waitFor({ state: 'hidden' });
     const stored = (await getJson(`${suite.server.base}/api/rooms/${room}/messages`)).body.messages;
     const root = stored.find((m) => m.text === 'what shall we eat?');
