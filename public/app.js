@@ -30,8 +30,10 @@
 //!   app/status.js        the status line and the problem banner
 //!   app/conversation.js  the client's message, update, reset, notice and outbox events
 //!   app/message.js       one message's <li> and its controls
+//!   app/reactions.js     a message's reactions, who reacted, the reaction picker
+//!   app/emoji.js         the emoji picker (reactions and composer), its list fetched on first use
 //!   app/list.js          the list: placing, decorating, scrolling, older pages, reading
-//!   app/composer.js      new message, reply or edit, and each room's draft
+//!   app/composer.js      new message, reply or edit, each room's draft, and its emoji picker
 //!   app/thread.js        the thread panel: a thread's root and replies, and replying in it
 //!   app/mentions.js      `@` in a message box: the people to mention
 //!   app/search.js        search and its results
@@ -40,7 +42,9 @@
 //!   app/people.js        who someone is: the identity cue and handle beside every name
 //!   app/keys.js          the keyboard: one Tab stop for the list, arrows, shortcuts and `?`
 //! Beside them: format.js (links, days) and markup.js (basic formatting), pure and tested without a
-//! browser (tests/client.test.mjs, tests/page-format.test.mjs); sw.js, the offline shell.
+//! browser (tests/client.test.mjs, tests/page-format.test.mjs); sw.js, the offline shell. Two files the
+//! build writes beside them (git-ignored): sdk/edge-chat-client.js (the SDK) and emoji/emoji.json (the
+//! emoji list, from the emojibase-data package, by scripts/emoji-data.mjs).
 
 import { DEFAULT_LIMITS, charCount, cleanName, privateRoomName } from './sdk/edge-chat-client.js';
 import { cancelComposing, composing, restoreDraft, saveDraft, setComposing, startEdit } from './app/composer.js';

@@ -10,7 +10,9 @@ use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
 use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
+use crate::export::Cursor;
 use crate::identity::{self, AddressTag};
+use crate::reactors::ReactorsRequest;
 use crate::search::SearchRequest;
 use crate::session::Role;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
@@ -39,6 +41,11 @@ pub enum RoomCall {
         before: Option<u32>,
         limit: usize,
     },
+    /// Who reacted to a message with an emoji (a page of them).
+    Reactors {
+        room: RoomName,
+        request: ReactorsRequest,
+    },
     /// A full-text search of the history.
     Search {
         room: RoomName,
@@ -63,8 +70,12 @@ pub enum RoomCall {
         before: Option<u64>,
         limit: usize,
     },
-    /// A moderator's deletion of message `seq` (the API's).
-    Delete { room: RoomName, seq: u64 },
+    /// A moderator's deletion of message `seq` (the API's), with the moderator's reason.
+    Delete {
+        room: RoomName,
+        seq: u64,
+        reason: Option<String>,
+    },
     /// A moderator's action (the API's).
     Moderate {
         room: RoomName,
@@ -76,6 +87,10 @@ pub enum RoomCall {
         before: Option<u64>,
         limit: usize,
     },
+    /// A page of the room's export, from `cursor`.
+    Export { room: RoomName, cursor: Cursor },
+    /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
+    Erase { room: RoomName, uid: String },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -98,12 +113,15 @@ impl RoomCall {
             | RoomCall::Post { room, .. }
             | RoomCall::Versions { room, .. }
             | RoomCall::Search { room, .. }
+            | RoomCall::Reactors { room, .. }
             | RoomCall::Roster { room, .. }
             | RoomCall::Thread { room, .. }
             | RoomCall::Threads { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
-            | RoomCall::ModerationLog { room, .. } => room,
+            | RoomCall::ModerationLog { room, .. }
+            | RoomCall::Export { room, .. }
+            | RoomCall::Erase { room, .. } => room,
         }
     }
 
@@ -150,6 +168,11 @@ impl RoomCall {
                 request.to_query(&mut query);
                 ("GET", "search", None)
             }
+            RoomCall::Reactors { request, .. } => {
+                query.append_pair("seq", &request.seq.to_string());
+                request.to_query(&mut query);
+                ("GET", "reactors", None)
+            }
             RoomCall::Info { operator, .. } => {
                 if *operator {
                     query.append_pair("operator", "1");
@@ -184,8 +207,11 @@ impl RoomCall {
                 ("GET", "threads", None)
             }
             RoomCall::Post { post, .. } => ("POST", "post", Some(post.to_json())),
-            RoomCall::Delete { seq, .. } => {
+            RoomCall::Delete { seq, reason, .. } => {
                 query.append_pair("seq", &seq.to_string());
+                if let Some(reason) = reason {
+                    query.append_pair("reason", reason);
+                }
                 ("POST", "delete", None)
             }
             RoomCall::Moderate { request, .. } => ("POST", "moderate", Some(request.to_json())),
@@ -195,6 +221,14 @@ impl RoomCall {
                 }
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "moderation", None)
+            }
+            RoomCall::Export { cursor, .. } => {
+                cursor.to_query(&mut query);
+                ("GET", "export", None)
+            }
+            RoomCall::Erase { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("POST", "erase", None)
             }
         };
         CallRequest {
@@ -249,6 +283,13 @@ impl RoomCall {
                 room,
                 request: SearchRequest::from_query(&query)?,
             },
+            ("GET", "/reactors") => RoomCall::Reactors {
+                room,
+                request: ReactorsRequest::from_query(
+                    validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                    &query,
+                )?,
+            },
             ("GET", "/roster") => roster_page(room, &query)?,
             ("GET", "/thread") => thread_page(
                 room,
@@ -268,10 +309,19 @@ impl RoomCall {
             ("POST", "/delete") => RoomCall::Delete {
                 room,
                 seq: validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                reason: crate::moderation::reason(get("reason").map(str::to_string))?,
             },
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
                 request: ModerationRequest::parse(body.unwrap_or(""))?,
+            },
+            ("POST", "/erase") => RoomCall::Erase {
+                room,
+                uid: identity::check_uid(get("uid").unwrap_or(""))?.to_string(),
+            },
+            ("GET", "/export") => RoomCall::Export {
+                room,
+                cursor: Cursor::from_query(&query)?,
             },
             ("GET", "/moderation") => RoomCall::ModerationLog {
                 room,
@@ -431,6 +481,12 @@ mod tests {
         round_trip(RoomCall::Delete {
             room: room("r"),
             seq: 4,
+            reason: None,
+        });
+        round_trip(RoomCall::Delete {
+            room: room("r"),
+            seq: 4,
+            reason: Some("spam & scams".into()),
         });
         round_trip(RoomCall::Moderate {
             room: room("r"),
@@ -448,6 +504,17 @@ mod tests {
             room: room("r"),
             before: None,
             limit: 100,
+        });
+        round_trip(RoomCall::Erase {
+            room: room("r"),
+            uid: "auth0|42:x@y".replace('|', "_"),
+        });
+        round_trip(RoomCall::Export {
+            room: room("r"),
+            cursor: Cursor {
+                after: 500,
+                log_after: 7,
+            },
         });
         assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
         assert_eq!(
@@ -500,6 +567,16 @@ mod tests {
                 query: crate::search::SearchQuery::parse("café & \"NEAR(\" run* 100%").unwrap(),
                 before: Some(12),
                 limit: 50,
+                offset: 100,
+            },
+        });
+        round_trip(RoomCall::Reactors {
+            room: room("r"),
+            request: ReactorsRequest {
+                seq: 9,
+                emoji: "👩🏽‍💻".into(),
+                after: Some("anon:3f9c0d2a7b1e4c55".into()),
+                limit: 7,
             },
         });
         round_trip(RoomCall::Roster {

@@ -178,6 +178,14 @@ pub struct Version {
     pub at: u64,
 }
 
+/// Somebody who reacted to a message with an emoji: their author id, and the name they had when they
+/// reacted (`None` for a reaction stored before names were kept with reactions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactor {
+    pub uid: String,
+    pub name: Option<String>,
+}
+
 /// How a connection takes its frames: one WebSocket frame each (v1), or everything a turn holds for
 /// it in one `batch` frame (`batch=1`, see [`crate::delivery`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -40,6 +40,11 @@ pub enum ErrorCode {
     /// The room's slow mode: one message per author per interval; the message says how long to wait.
     SlowMode,
     IdConflict,
+    /// The room's moderation hook refused this message or edit (the message says why).
+    Rejected,
+    /// The room's moderation hook did not answer (or not usefully) and the room refuses what it
+    /// cannot check (`MODERATION_FAIL=closed`).
+    ModerationUnavailable,
     Disabled,
     BadConfig,
     Internal,
@@ -47,7 +52,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 27] = [
+    pub const ALL: [ErrorCode; 29] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -72,6 +77,8 @@ impl ErrorCode {
         ErrorCode::Muted,
         ErrorCode::SlowMode,
         ErrorCode::IdConflict,
+        ErrorCode::Rejected,
+        ErrorCode::ModerationUnavailable,
         ErrorCode::Disabled,
         ErrorCode::BadConfig,
         ErrorCode::Internal,
@@ -105,6 +112,8 @@ impl ErrorCode {
             ErrorCode::Muted => "muted",
             ErrorCode::SlowMode => "slow_mode",
             ErrorCode::IdConflict => "id_conflict",
+            ErrorCode::Rejected => "rejected",
+            ErrorCode::ModerationUnavailable => "moderation_unavailable",
             ErrorCode::Disabled => "disabled",
             ErrorCode::BadConfig => "bad_config",
             ErrorCode::Internal => "internal",
@@ -133,11 +142,12 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::IdConflict => 409,
+            ErrorCode::Rejected => 422,
             ErrorCode::TooLarge => 413,
             ErrorCode::UpgradeRequired => 426,
             ErrorCode::RateLimited | ErrorCode::SlowMode => 429,
             ErrorCode::BadConfig | ErrorCode::Internal => 500,
-            ErrorCode::RoomFull => 503,
+            ErrorCode::RoomFull | ErrorCode::ModerationUnavailable => 503,
         }
     }
 

@@ -10,8 +10,10 @@
 //! every `History` is too.
 
 use crate::domain::sender_key;
-use crate::domain::{ChatMessage, Reactions, Version};
+use crate::domain::{ChatMessage, Reactions, Reactor, Version};
+use crate::erasure::Erasure;
 use crate::moderation::{Action, AddressBan};
+use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
 mod threads;
@@ -38,6 +40,13 @@ pub trait History: ThreadHistory {
     /// same sender ([`sender_key`]) and client `id`. One step, so the common case (a new message)
     /// costs one statement: the check for a duplicate is the store's unique index, not a lookup.
     fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String>;
+    /// What [`History::append`] would answer for `msg` if its sender's client `id` is taken
+    /// (`Duplicate` or `Conflict`), without storing anything; `None` when it would store it. Asked
+    /// before the moderation hook is, so that a retry is never asked about (nor stored) twice.
+    fn lookup(&self, msg: &ChatMessage) -> Result<Option<Appended>, String>;
+    /// Remembers that message `seq` was stored with the moderation hook's replacement for a text whose
+    /// [`fingerprint`] this is, so that a retry of that text is known as the same message.
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String>;
     /// The message `seq`, if stored.
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String>;
     /// Messages with `seq > after`, oldest first, at most `limit` of them: the oldest such messages
@@ -56,19 +65,39 @@ pub trait History: ThreadHistory {
         previous: &Version,
         drop_upto: u32,
     ) -> Result<(), String>;
+    /// The newest `limit` messages of author `uid` that are not deleted, with `floor < seq < below`
+    /// and sent at `since_ms` or later, newest first (what a purge deletes next).
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String>;
     /// Replaces a message by its tombstone and erases its earlier versions and its reactions.
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String>;
-    /// Sets (`on`) or clears the reaction `emoji` of author `uid` on message `seq`. When that changed
-    /// anything, the message takes revision `rev` and the new counts are returned; `None` when the
-    /// reaction already was as asked.
+    /// Sets (`on`) or clears the reaction `emoji` of author `uid` (called `name` now) on message `seq`.
+    /// When that changed anything, the message takes revision `rev` and the new counts are returned;
+    /// `None` when the reaction already was as asked.
     fn react(
         &mut self,
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String>;
+    /// Who reacted to message `seq` with `emoji`: up to `limit` of them whose uid sorts after `after`,
+    /// in uid order (the order the store's key holds them in, so a page reads only its own rows).
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String>;
     /// The newest `limit` earlier versions of message `seq` numbered below `before`, newest first (not
     /// the current text).
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String>;
@@ -81,7 +110,8 @@ pub trait History: ThreadHistory {
     /// `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
     /// Among the newest [`SEARCH_WINDOW`] messages with `after < seq < before` whose current text
-    /// matches `query`, the best ones first, at most `limit`, each with a snippet of its text: hits
+    /// matches `query`, the best ones first after the first `offset`, at most `limit`, each with a
+    /// snippet of its text: hits
     /// between [`MARK_OPEN`] and [`MARK_CLOSE`], not yet escaped (that is
     /// [`crate::search::snippet_html`]'s job); and when the window was full, its oldest `seq`.
     fn search(
@@ -89,11 +119,30 @@ pub trait History: ThreadHistory {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String>;
     /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
     /// the room has reached revision `rev` (a trimmed message may have held the highest one).
     fn trim(&mut self, upto: u64, rev: u64);
+    /// `(seq, ts)` of the oldest `limit` messages with `seq > after`, oldest first (what a retention
+    /// sweep looks at).
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String>;
+    /// Erases the messages with `after < seq <= upto` as retention does: text, earlier versions,
+    /// reactions and search entries go, each `seq` stays as a tombstone (author and time kept);
+    /// remembers `upto` as the end of what retention erased.
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String>;
+    /// Who reacted to message `seq` with what: `(emoji, uid)`, in that order.
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String>;
+    /// The reactions of author `uid` to messages with `after < seq <= upto`: `(seq, emoji)`.
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String>;
+    /// Forgets what the room keeps of author `uid` as a reader: its read marks (the room's and each
+    /// thread's), the name `@name` mentions it by, and the threads it took part in.
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String>;
+    /// The erasure of author `uid`, as last stored (see [`crate::erasure`]).
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String>;
+    /// Stores an erasure's progress (in the same turn as what it erased).
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String>;
     /// Puts a moderation action's lasting part in storage (a ban, a mute until `now_ms` + its
     /// seconds, slow mode; a kick has none) and appends its record (JSON) to the moderation log;
     /// returns the log entry's id.
@@ -105,6 +154,9 @@ pub trait History: ThreadHistory {
     fn log_moderation(&mut self, record: &str, now_ms: u64) -> Result<u64, String>;
     /// Moderation log entries (id, record JSON) with an id below `before`, newest first, at most `limit`.
     fn moderation_log(&self, before: u64, limit: usize) -> Result<Vec<(u64, String)>, String>;
+    /// Moderation log entries (id, record JSON) with an id above `after`, oldest first, at most
+    /// `limit` (an export reads the log forward).
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String>;
 }
 
 /// An in-memory [`History`], for tests and benchmarks of the pure core.
@@ -113,8 +165,8 @@ pub struct MemoryHistory {
     pub messages: Vec<ChatMessage>,
     /// Earlier versions: (seq, version).
     pub versions: Vec<(u64, Version)>,
-    /// Reactions: (seq, emoji, uid).
-    pub reactions: Vec<(u64, String, String)>,
+    /// Reactions: (seq, emoji, uid, name).
+    pub reactions: Vec<(u64, String, String, String)>,
     pub reads: Vec<(String, u64)>,
     /// Messages ever edited, deleted or reacted to (what the store's partial index holds).
     pub changed: std::collections::BTreeSet<u64>,
@@ -132,6 +184,16 @@ pub struct MemoryHistory {
     pub thread_people: Vec<(u64, String)>,
     /// Per-thread read marks: (uid, root, seq).
     pub thread_reads: Vec<(String, u64, u64)>,
+    /// The room's own retention setting as stored.
+    pub retention_days: Option<u64>,
+    /// The room's blocked words as stored.
+    pub blocked: Vec<String>,
+    /// Messages moderation replaced: (seq, fingerprint of the text as sent).
+    pub screened: Vec<(u64, String)>,
+    /// The end of what retention erased.
+    pub expired_upto: u64,
+    /// Erasures, as stored.
+    pub erasures: Vec<Erasure>,
     /// When set, every call fails with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
@@ -150,7 +212,7 @@ impl MemoryHistory {
 
     fn counts(&self, seq: u64) -> Reactions {
         let mut counts = Reactions::new();
-        for (s, emoji, _) in &self.reactions {
+        for (s, emoji, _, _) in &self.reactions {
             if *s == seq {
                 *counts.entry(emoji.clone()).or_default() += 1;
             }
@@ -161,26 +223,44 @@ impl MemoryHistory {
 
 impl History for MemoryHistory {
     fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String> {
-        self.check()?;
-        if msg.id.is_some() {
-            if let Some(m) = self
-                .messages
-                .iter()
-                .find(|m| sender_key(&m.from) == sender_key(&msg.from) && m.id == msg.id)
-            {
-                return Ok(if m.text == msg.text {
-                    Appended::Duplicate {
-                        seq: m.seq,
-                        ts: m.ts,
-                        rev: m.rev,
-                    }
-                } else {
-                    Appended::Conflict
-                });
-            }
+        if let Some(known) = self.lookup(msg)? {
+            return Ok(known);
         }
         self.messages.push(msg.clone());
         Ok(Appended::Stored)
+    }
+
+    fn lookup(&self, msg: &ChatMessage) -> Result<Option<Appended>, String> {
+        self.check()?;
+        if msg.id.is_none() {
+            return Ok(None);
+        }
+        let Some(m) = self
+            .messages
+            .iter()
+            .find(|m| sender_key(&m.from) == sender_key(&msg.from) && m.id == msg.id)
+        else {
+            return Ok(None);
+        };
+        let replaced = || {
+            let sent = fingerprint(&msg.text);
+            self.screened.iter().any(|(s, f)| *s == m.seq && *f == sent)
+        };
+        Ok(Some(if m.text == msg.text || replaced() {
+            Appended::Duplicate {
+                seq: m.seq,
+                ts: m.ts,
+                rev: m.rev,
+            }
+        } else {
+            Appended::Conflict
+        }))
+    }
+
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String> {
+        self.check()?;
+        self.screened.push((seq, fingerprint.to_string()));
+        Ok(())
     }
 
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String> {
@@ -235,11 +315,31 @@ impl History for MemoryHistory {
         Ok(())
     }
 
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .rev()
+            .filter(|m| m.seq > floor && m.seq < below && !m.deleted && m.ts >= since_ms)
+            .filter(|m| m.from.uid.as_deref() == Some(uid))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
         self.check()?;
         let i = self.position(tombstone.seq).ok_or("no such message")?;
         self.versions.retain(|(s, _)| *s != tombstone.seq);
-        self.reactions.retain(|(s, _, _)| *s != tombstone.seq);
+        self.reactions.retain(|(s, _, _, _)| *s != tombstone.seq);
         self.messages[i] = tombstone.clone();
         self.changed.insert(tombstone.seq);
         Ok(())
@@ -250,19 +350,20 @@ impl History for MemoryHistory {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         self.check()?;
         let i = self.position(seq).ok_or("no such message")?;
-        let mine = |r: &(u64, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
+        let mine = |r: &(u64, String, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
         let had = self.reactions.iter().any(mine);
         if had == on {
             return Ok(None);
         }
         if on {
             self.reactions
-                .push((seq, emoji.to_string(), uid.to_string()));
+                .push((seq, emoji.to_string(), uid.to_string(), name.to_string()));
         } else {
             self.reactions.retain(|r| !mine(r));
         }
@@ -271,6 +372,28 @@ impl History for MemoryHistory {
         self.messages[i].rev = rev;
         self.changed.insert(seq);
         Ok(Some(counts))
+    }
+
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        self.check()?;
+        let mut found: Vec<Reactor> = self
+            .reactions
+            .iter()
+            .filter(|(s, e, uid, _)| *s == seq && e == emoji && uid.as_str() > after)
+            .map(|(_, _, uid, name)| Reactor {
+                uid: uid.clone(),
+                name: Some(name.clone()),
+            })
+            .collect();
+        found.sort_by(|a, b| a.uid.cmp(&b.uid));
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
@@ -327,6 +450,7 @@ impl History for MemoryHistory {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String> {
         self.check()?;
@@ -351,6 +475,7 @@ impl History for MemoryHistory {
             .flatten();
         let hits = window
             .into_iter()
+            .skip(offset)
             .take(limit)
             .map(|m| {
                 let mut snippet = m.text.clone();
@@ -373,9 +498,81 @@ impl History for MemoryHistory {
     fn trim(&mut self, upto: u64, _rev: u64) {
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
-        self.reactions.retain(|(s, _, _)| *s > upto);
+        self.reactions.retain(|(s, _, _, _)| *s > upto);
+        self.screened.retain(|(s, _)| *s > upto);
         self.thread_people.retain(|(root, _)| *root > upto);
         self.thread_reads.retain(|(_, root, _)| *root > upto);
+    }
+
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .filter(|m| m.seq > after)
+            .take(limit)
+            .map(|m| (m.seq, m.ts))
+            .collect())
+    }
+
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String> {
+        self.check()?;
+        let gone = |seq: u64| seq > after && seq <= upto;
+        for m in self.messages.iter_mut().filter(|m| gone(m.seq)) {
+            m.text.clear();
+            m.deleted = true;
+            m.reactions.clear();
+            m.mentions.clear();
+            m.mentions_room = false;
+        }
+        self.versions.retain(|(s, _)| !gone(*s));
+        self.reactions.retain(|(s, _, _, _)| !gone(*s));
+        self.screened.retain(|(s, _)| !gone(*s));
+        self.expired_upto = self.expired_upto.max(upto);
+        Ok(())
+    }
+
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String> {
+        self.check()?;
+        let mut who: Vec<(String, String)> = self
+            .reactions
+            .iter()
+            .filter(|(s, _, _, _)| *s == seq)
+            .map(|(_, emoji, uid, _)| (emoji.clone(), uid.clone()))
+            .collect();
+        who.sort();
+        Ok(who)
+    }
+
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String> {
+        self.check()?;
+        Ok(self
+            .reactions
+            .iter()
+            .filter(|(s, _, u, _)| *s > after && *s <= upto && u == uid)
+            .map(|(s, e, _, _)| (*s, e.clone()))
+            .collect())
+    }
+
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String> {
+        self.check()?;
+        self.reads.retain(|(u, _)| u != uid);
+        self.thread_reads.retain(|(u, _, _)| u != uid);
+        self.people.retain(|(u, _)| u != uid);
+        self.thread_people.retain(|(_, u)| u != uid);
+        Ok(())
+    }
+
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String> {
+        self.check()?;
+        Ok(self.erasures.iter().find(|e| e.uid == uid).cloned())
+    }
+
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String> {
+        self.check()?;
+        self.erasures.retain(|e| e.uid != job.uid);
+        self.erasures.push(job.clone());
+        Ok(())
     }
 
     fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {
@@ -396,6 +593,16 @@ impl History for MemoryHistory {
             Action::Unmute { uid } => self.mutes.retain(|(u, _)| u != uid),
             Action::SlowMode { seconds } => self.slow_mode = *seconds,
             Action::Anonymous { allowed } => self.identity_required = !allowed,
+            Action::Retention { days } => self.retention_days = *days,
+            Action::Block { words } => {
+                for w in words {
+                    if !self.blocked.contains(w) {
+                        self.blocked.push(w.clone());
+                    }
+                }
+            }
+            Action::Unblock { words } => self.blocked.retain(|w| !words.contains(w)),
+            Action::Purge { .. } => {}
         }
         self.log_moderation(record, now_ms)
     }
@@ -422,6 +629,17 @@ impl History for MemoryHistory {
             .iter()
             .rev()
             .filter(|(id, _)| *id < before)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
+        self.check()?;
+        Ok(self
+            .moderation
+            .iter()
+            .filter(|(id, _)| *id > after)
             .take(limit)
             .cloned()
             .collect())

@@ -19,6 +19,7 @@
 //! - [`thread`] — threads: which root a reply may go into, a root's summary, who takes part.
 //! - [`mention`] — `@name`, `<@uid>` and `@room` in a text → the people it mentions.
 //! - [`concern`] — whom a message concerns personally (mentioned, in its thread, or everyone).
+//! - [`reactors`] — who reacted to a message with an emoji: the paged read, checked once.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
 //! - [`shard`] — one room over several objects: the calls and records between them, placement, the
@@ -35,6 +36,11 @@
 //! - [`call`] — every Worker → Durable Object call as one typed value, encoded and parsed.
 //! - [`routes`] — path → route, and the `Origin` check.
 //! - [`webhook`] — events for the app's backend: bodies, signatures, retry and outbox rules.
+//! - [`retention`] — how long a room keeps messages, and which ones a sweep erases.
+//! - [`screening`] — the moderation hook: the question a room asks before storing, the verdicts.
+//! - [`blocklist`] — a room's blocked words, checked on arrival without any network.
+//! - [`erasure`] — one author's words erased from one room: a durable job in bounded windows.
+//! - [`export`] — a room's export: NDJSON lines, their order and the cursor that resumes them.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
 //! Worker's `fetch`), `object.rs` (the Durable Object class: the runtime's handlers once, over the
@@ -44,13 +50,16 @@ pub mod access;
 pub mod api;
 pub mod attachment;
 pub mod auth;
+pub mod blocklist;
 pub mod call;
 pub mod concern;
 pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod effect;
+pub mod erasure;
 pub mod error;
+pub mod export;
 pub mod history;
 pub mod identity;
 pub mod jwks;
@@ -61,8 +70,11 @@ pub mod presence;
 pub mod protocol;
 pub mod query;
 pub mod rate;
+pub mod reactors;
+pub mod retention;
 pub mod room;
 pub mod routes;
+pub mod screening;
 pub mod search;
 pub mod session;
 pub mod shard;

@@ -8,6 +8,7 @@
 
 use crate::domain::ChatMessage;
 use crate::domain::Reactions;
+use crate::domain::Reactor;
 use crate::domain::ThreadSummary;
 use crate::domain::User;
 use crate::thread::ThreadUnread;
@@ -16,8 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
-use crate::moderation::{Action, Record};
+use crate::moderation::{Action, Parts, Record};
 use crate::presence::MAX_ROSTER_PAGE;
+use crate::reactors::ReactorsRequest;
+use crate::retention::Retained;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
 use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
@@ -82,6 +85,10 @@ pub enum ServerFrame<'a> {
         thread_unread: Option<u64>,
         #[serde(skip_serializing_if = "<[ThreadUnread]>::is_empty")]
         threads: &'a [ThreadUnread],
+        /// The room's retention: the policy in days (`null`: kept) and `upto`, the end of the prefix
+        /// retention erased (a client drops its copies up to it); absent when neither applies.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retention: Option<Retained>,
     },
     Message(&'a ChatMessage),
     Ack {
@@ -89,6 +96,9 @@ pub enum ServerFrame<'a> {
         seq: u64,
         ts: u64,
         rev: u64,
+        /// The text as stored, only when it is not the one sent (the moderation hook replaced it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<&'a str>,
     },
     MessageUpdated {
         message: &'a ChatMessage,
@@ -133,13 +143,15 @@ pub enum ServerFrame<'a> {
         messages: &'a [ChatMessage],
         has_more: bool,
     },
-    /// The answer to a `search` frame, best match first, among the newest matches; `next_before`
-    /// (when older messages may match too) is the `before` that searches on from there.
+    /// The answer to a `search` frame, best match first, among the newest matches; `next_offset`
+    /// (when the ranked window holds more) is the `offset` of its next page, `next_before` (when older
+    /// messages may match too) the `before` that searches on from there.
     SearchResults {
         id: Option<&'a str>,
         results: &'a [SearchHit],
         has_more: bool,
         next_before: Option<u64>,
+        next_offset: Option<usize>,
     },
     Join {
         user: &'a User,
@@ -165,6 +177,20 @@ pub enum ServerFrame<'a> {
     },
     Typing {
         user: &'a User,
+    },
+    /// Retention erased every message up to `upto` (text, versions, reactions): each is a
+    /// tombstone now; a client drops what it keeps of them.
+    Expired {
+        upto: u64,
+    },
+    /// Who reacted to message `seq` with `emoji`, answering a `reactors` frame: a page in uid order.
+    Reactors {
+        id: Option<&'a str>,
+        seq: u64,
+        emoji: &'a str,
+        users: &'a [Reactor],
+        /// The `after` for the next page; `None` on the last one.
+        next: Option<&'a str>,
     },
     /// A moderator acted (every connection hears it; a banned or kicked one is then closed).
     Moderation(&'a Record),
@@ -264,8 +290,10 @@ pub enum ClientFrame {
         text: String,
         id: Option<String>,
     },
+    /// A deletion; a moderator deleting someone else's message may say why (`reason`).
     Delete {
         seq: u64,
+        reason: Option<String>,
         id: Option<String>,
     },
     React {
@@ -301,13 +329,18 @@ pub enum ClientFrame {
         limit: usize,
         id: Option<String>,
     },
+    /// Who reacted to a message with an emoji (a page of them).
+    Reactors {
+        request: ReactorsRequest,
+        id: Option<String>,
+    },
     /// A fresh token for this connection, before its current one expires.
     Auth {
         token: String,
         id: Option<String>,
     },
     /// A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`,
-    /// `require_identity`, `allow_anonymous`).
+    /// `require_identity`, `allow_anonymous`, `retention`).
     Moderate {
         action: Action,
         id: Option<String>,
@@ -321,6 +354,12 @@ pub enum ClientFrame {
 }
 
 impl ClientFrame {
+    /// Whether the moderation hook is asked about this frame before it is carried out (a message or
+    /// an edit: what puts words in the room).
+    pub fn is_screened(&self) -> bool {
+        matches!(self, ClientFrame::Message { .. } | ClientFrame::Edit { .. })
+    }
+
     /// The client's id of this frame, to answer it by.
     pub fn id(&self) -> Option<&str> {
         match self {
@@ -332,6 +371,7 @@ impl ClientFrame {
             | ClientFrame::Thread { id, .. }
             | ClientFrame::Search { id, .. }
             | ClientFrame::Roster { id, .. }
+            | ClientFrame::Reactors { id, .. }
             | ClientFrame::Auth { id, .. }
             | ClientFrame::Moderate { id, .. }
             | ClientFrame::ModerationLog { id, .. } => id.as_deref(),
@@ -362,6 +402,9 @@ struct RawFrame {
     uid: Option<String>,
     seconds: Option<u64>,
     reason: Option<String>,
+    days: Option<u64>,
+    words: Option<Vec<String>>,
+    offset: Option<u64>,
 }
 
 /// `after`: a roster page's member id (a string) or a thread page's `seq` (a number). Read by a
@@ -512,6 +555,7 @@ impl RawFrame {
             }),
             Some("delete") => Ok(ClientFrame::Delete {
                 seq: seq(frame.seq)?,
+                reason: crate::moderation::reason(frame.reason).map_err(refuse)?,
                 id,
             }),
             Some("react") => {
@@ -556,10 +600,29 @@ impl RawFrame {
                         query: SearchQuery::parse(&q).map_err(refuse)?,
                         before: frame.before,
                         limit: search::result_limit(frame.limit).map_err(refuse)?,
+                        offset: search::result_offset(frame.offset).map_err(refuse)?,
                     },
                     id,
                 })
             }
+            Some("reactors") => Ok(ClientFrame::Reactors {
+                request: ReactorsRequest::new(
+                    seq(frame.seq)?,
+                    frame.emoji,
+                    match frame.after {
+                        None => None,
+                        Some(After::Id(after)) => Some(after),
+                        Some(After::Seq(_)) => {
+                            return Err(missing(
+                                "reactors \"after\" is the next of an earlier page",
+                            ))
+                        }
+                    },
+                    frame.limit,
+                )
+                .map_err(refuse)?,
+                id,
+            }),
             Some("roster") => {
                 let after =
                     match frame.after {
@@ -580,10 +643,20 @@ impl RawFrame {
             }
             Some(
                 kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode"
-                | "require_identity" | "allow_anonymous"),
+                | "require_identity" | "allow_anonymous" | "purge" | "retention" | "block"
+                | "unblock"),
             ) => Ok(ClientFrame::Moderate {
-                action: Action::parse(kind, frame.uid, frame.seconds, frame.reason)
-                    .map_err(refuse)?,
+                action: Action::parse(
+                    kind,
+                    Parts {
+                        uid: frame.uid,
+                        seconds: frame.seconds,
+                        reason: frame.reason,
+                        days: frame.days,
+                        words: frame.words,
+                    },
+                )
+                .map_err(refuse)?,
                 id,
             }),
             Some("moderation_log") => Ok(ClientFrame::ModerationLog {
@@ -629,232 +702,4 @@ fn json<T: Serialize + ?Sized>(value: &T) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn code_of(raw: &str) -> ErrorCode {
-        ClientFrame::decode(raw).unwrap_err().problem.code
-    }
-
-    #[test]
-    fn wrong_types_still_name_the_message() {
-        let err = ClientFrame::decode(r#"{"type":"message","text":42,"id":"m-7"}"#).unwrap_err();
-        assert_eq!(err.problem.code, ErrorCode::BadRequest);
-        assert_eq!(err.id.as_deref(), Some("m-7"));
-        let err = ClientFrame::decode(r#"{"type":"message","text":42,"id":7}"#).unwrap_err();
-        assert_eq!(err.id, None);
-    }
-
-    #[test]
-    fn decodes_a_message_with_and_without_id() {
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"message","text":"hi","id":"a1"}"#),
-            Ok(ClientFrame::Message {
-                text: "hi".into(),
-                id: Some("a1".into()),
-                reply_to: None,
-                thread: None,
-                also_in_room: false,
-            })
-        );
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"message","text":"hi"}"#),
-            Ok(ClientFrame::Message {
-                text: "hi".into(),
-                id: None,
-                reply_to: None,
-                thread: None,
-                also_in_room: false,
-            })
-        );
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"typing","extra":[1,2]}"#),
-            Ok(ClientFrame::Typing)
-        );
-    }
-
-    #[test]
-    fn syntax_errors_are_bad_json_and_shape_errors_bad_request() {
-        assert_eq!(code_of("ping!"), ErrorCode::BadJson);
-        assert_eq!(code_of("{\"type\":"), ErrorCode::BadJson);
-        assert_eq!(code_of("[1,2]"), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#"["message","hi","c-1"]"#), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#" ["typing"]"#), ErrorCode::BadRequest);
-        assert_eq!(code_of("0\u{1b}"), ErrorCode::BadJson);
-        assert_eq!(code_of(r#"{"type":7} trailing"#), ErrorCode::BadJson);
-        assert_eq!(code_of(r#"["","","",null]"#), ErrorCode::BadRequest);
-        assert_eq!(code_of("42"), ErrorCode::BadRequest);
-        assert_eq!(
-            code_of(r#"{"type":"message","text":5}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            code_of(r#"{"type":"shout","text":"x"}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(code_of(r#"{"text":"x"}"#), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#"{"type":"message"}"#), ErrorCode::BadRequest);
-        assert_eq!(
-            code_of(r#"{"type":"message","text":""}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            code_of(r#"{"type":"message","text":"  \n"}"#),
-            ErrorCode::BadRequest
-        );
-    }
-
-    #[test]
-    fn errors_carry_the_client_id_when_readable() {
-        let e = ClientFrame::decode(r#"{"type":"message","text":"","id":"m7"}"#).unwrap_err();
-        assert_eq!(e.id.as_deref(), Some("m7"));
-    }
-
-    #[test]
-    fn text_over_the_limit_is_too_large_counted_in_characters() {
-        let ok = "é".repeat(4000);
-        let frame = format!(r#"{{"type":"message","text":"{ok}"}}"#);
-        assert!(ClientFrame::decode(&frame).is_ok());
-        let big = "é".repeat(4001);
-        let frame = format!(r#"{{"type":"message","text":"{big}","id":"x"}}"#);
-        let e = ClientFrame::decode(&frame).unwrap_err();
-        assert_eq!(e.problem.code, ErrorCode::TooLarge);
-        assert_eq!(e.id.as_deref(), Some("x"));
-    }
-
-    #[test]
-    fn overlong_ids_are_refused() {
-        let id = "i".repeat(65);
-        let frame = format!(r#"{{"type":"message","text":"hi","id":"{id}"}}"#);
-        assert_eq!(code_of(&frame), ErrorCode::BadRequest);
-    }
-
-    #[test]
-    fn frames_serialize_with_their_type_tag() {
-        let user = User {
-            id: "c1".into(),
-            name: "ann".into(),
-            uid: None,
-        };
-        let msg = ChatMessage {
-            rev: 3,
-            ..ChatMessage::new(3, None, user.clone(), "<b>hi</b>".into(), 10)
-        };
-        assert_eq!(
-            ServerFrame::Message(&msg).to_json(),
-            r#"{"type":"message","seq":3,"id":null,"from":{"id":"c1","name":"ann","uid":null},"text":"<b>hi</b>","ts":10,"reply_to":null,"edited_at":null,"version":1,"deleted":false,"reactions":{},"rev":3}"#
-        );
-        assert_eq!(
-            ServerFrame::Error {
-                code: ErrorCode::RateLimited,
-                message: "slow down",
-                id: None
-            }
-            .to_json(),
-            r#"{"type":"error","code":"rate_limited","message":"slow down"}"#
-        );
-        assert_eq!(
-            Problem::new(ErrorCode::BadRoom, "no").to_http_body(),
-            r#"{"error":{"code":"bad_room","message":"no"}}"#
-        );
-    }
-
-    #[test]
-    fn thread_frames_name_a_root() {
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"message","text":"hi","thread":4,"also_in_room":true}"#),
-            Ok(ClientFrame::Message {
-                text: "hi".into(),
-                id: None,
-                reply_to: None,
-                thread: Some(4),
-                also_in_room: true,
-            })
-        );
-        assert_eq!(
-            code_of(r#"{"type":"message","text":"hi","thread":0}"#),
-            ErrorCode::BadThread
-        );
-        assert_eq!(
-            code_of(r#"{"type":"message","text":"hi","also_in_room":true}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            code_of(r#"{"type":"message","text":"hi","thread":"4"}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"read","seq":9,"thread":4}"#),
-            Ok(ClientFrame::Read {
-                seq: 9,
-                thread: Some(4)
-            })
-        );
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"thread","root":4,"after":6,"limit":2,"id":"t"}"#),
-            Ok(ClientFrame::Thread {
-                root: 4,
-                after: 6,
-                limit: 2,
-                id: Some("t".into())
-            })
-        );
-        assert_eq!(code_of(r#"{"type":"thread"}"#), ErrorCode::BadRequest);
-        assert_eq!(
-            code_of(r#"{"type":"thread","root":4,"after":"x"}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            code_of(r#"{"type":"thread","root":4,"limit":0}"#),
-            ErrorCode::BadLimit
-        );
-        // A roster's `after` stays a member id; a number or a nested value is refused.
-        assert_eq!(
-            code_of(r#"{"type":"roster","after":5}"#),
-            ErrorCode::BadRequest
-        );
-        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        let frame = format!(r#"{{"type":"roster","after":{deep}}}"#);
-        assert!(ClientFrame::decode(&frame).is_err());
-    }
-
-    #[test]
-    fn auth_frames_carry_a_token() {
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"auth","token":"eyJ.x.y","id":"a-1"}"#),
-            Ok(ClientFrame::Auth {
-                token: "eyJ.x.y".into(),
-                id: Some("a-1".into())
-            })
-        );
-        assert_eq!(code_of(r#"{"type":"auth"}"#), ErrorCode::BadRequest);
-        assert_eq!(
-            code_of(r#"{"type":"auth","token":""}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            ServerFrame::AuthOk {
-                id: Some("a-1"),
-                role: Role::Member,
-                expires: 9
-            }
-            .to_json(),
-            r#"{"type":"auth_ok","id":"a-1","role":"member","expires":9}"#
-        );
-    }
-
-    #[test]
-    fn wrong_type_messages_do_not_echo_the_whole_value() {
-        let long = "x".repeat(60_000);
-        let e = ClientFrame::decode(&format!(r#""{long}""#)).unwrap_err();
-        assert_eq!(e.problem.code, ErrorCode::BadRequest);
-        assert!(e.problem.message.len() < 200, "{}", e.problem.message.len());
-    }
-
-    #[test]
-    fn unknown_type_names_are_truncated_in_messages() {
-        let long = "x".repeat(500);
-        let e = ClientFrame::decode(&format!(r#"{{"type":"{long}"}}"#)).unwrap_err();
-        assert!(e.problem.message.len() < 120, "{}", e.problem.message);
-    }
-}
+mod tests;

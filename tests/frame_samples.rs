@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 
 use edge_chat::config::Limits;
 use edge_chat::delivery;
-use edge_chat::domain::{ChatMessage, Thread, ThreadSummary, User};
+use edge_chat::domain::{ChatMessage, Reactor, Thread, ThreadSummary, User};
 use edge_chat::error::ErrorCode;
-use edge_chat::moderation::{Action, Rules, Stored};
+use edge_chat::moderation::{Action, Parts, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
+use edge_chat::retention::Retained;
 use edge_chat::search::SearchHit;
 use edge_chat::session::Role;
 use edge_chat::thread::ThreadUnread;
@@ -37,6 +38,8 @@ fn server_kind(frame: &ServerFrame<'_>) -> &'static str {
         ServerFrame::Presence { .. } => "presence",
         ServerFrame::Roster { .. } => "roster",
         ServerFrame::Typing { .. } => "typing",
+        ServerFrame::Expired { .. } => "expired",
+        ServerFrame::Reactors { .. } => "reactors",
         ServerFrame::Moderation(_) => "moderation",
         ServerFrame::ModerationLog { .. } => "moderation_log",
         ServerFrame::AuthOk { .. } => "auth_ok",
@@ -60,6 +63,7 @@ fn client_kind(frame: &ClientFrame) -> &'static str {
         ClientFrame::Thread { .. } => "thread",
         ClientFrame::Search { .. } => "search",
         ClientFrame::Roster { .. } => "roster",
+        ClientFrame::Reactors { .. } => "reactors",
         ClientFrame::Auth { .. } => "auth",
         ClientFrame::Moderate { action, .. } => action.name(),
         ClientFrame::ModerationLog { .. } => "moderation_log",
@@ -82,6 +86,8 @@ const SERVER_KINDS: &[&str] = &[
     "presence",
     "roster",
     "typing",
+    "expired",
+    "reactors",
     "moderation",
     "moderation_log",
     "auth_ok",
@@ -101,6 +107,7 @@ const CLIENT_KINDS: &[&str] = &[
     "thread",
     "search",
     "roster",
+    "reactors",
     "auth",
     "ban",
     "unban",
@@ -110,6 +117,10 @@ const CLIENT_KINDS: &[&str] = &[
     "slow_mode",
     "require_identity",
     "allow_anonymous",
+    "retention",
+    "block",
+    "unblock",
+    "purge",
     "moderation_log",
 ];
 
@@ -167,18 +178,47 @@ fn server_samples() -> Vec<(String, Value)> {
         snippet: "<mark>hello</mark>".into(),
     }];
     let counts = BTreeMap::from([("👍".to_string(), 2)]);
+    // One reactor named, one from before names were kept with reactions.
+    let reactors = [
+        Reactor {
+            uid: "Q2hhdC1hdXRob3ItaWQx".into(),
+            name: Some("ann".into()),
+        },
+        Reactor {
+            uid: "bW9kZXJhdG9y".into(),
+            name: None,
+        },
+    ];
     let by = user("5f9c0d2a7b1e4c55", "mo", Some("bW9kZXJhdG9y"));
-    let record = Action::parse("mute", Some("anon:9d2e0d2a7b1e4c55".into()), Some(60), None)
-        .unwrap()
-        .record(&by, 1_764_080_000_000);
+    let parts =
+        |uid: Option<&str>, seconds, reason: Option<&str>, days, words: Option<&[&str]>| Parts {
+            uid: uid.map(String::from),
+            seconds,
+            reason: reason.map(String::from),
+            days,
+            words: words.map(|w| w.iter().map(|w| w.to_string()).collect()),
+        };
+    let record = Action::parse(
+        "mute",
+        parts(Some("anon:9d2e0d2a7b1e4c55"), Some(60), None, None, None),
+    )
+    .unwrap()
+    .record(&by, 1_764_080_000_000);
     let ban = Action::parse(
         "ban",
-        Some("Q2hhdC1hdXRob3ItaWQx".into()),
-        None,
-        Some("spam".into()),
+        parts(Some("Q2hhdC1hdXRob3ItaWQx"), None, Some("spam"), None, None),
     )
     .unwrap()
     .record(&bot, 1_764_080_000_000);
+    let retention = Action::parse("retention", parts(None, None, None, Some(30), None))
+        .unwrap()
+        .record(&bot, 1_764_080_000_000);
+    let blocked = Action::parse(
+        "block",
+        parts(None, None, None, None, Some(&["free money", "spam*"])),
+    )
+    .unwrap()
+    .record(&by, 1_764_080_000_000);
     let mut rules = Rules::restore(Stored {
         bans: vec!["Q2hhdC1hdXRob3ItaWQx".into()],
         mutes: vec![("anon:9d2e0d2a7b1e4c55".into(), 1_764_080_060_000)],
@@ -187,6 +227,13 @@ fn server_samples() -> Vec<(String, Value)> {
         ..Stored::default()
     });
     rules.apply(&Action::Anonymous { allowed: false }, 1_764_080_000_000);
+    rules.apply(&Action::Retention { days: Some(30) }, 1_764_080_000_000);
+    rules.apply(
+        &Action::Block {
+            words: vec!["spam*".into()],
+        },
+        1_764_080_000_000,
+    );
     let mut log_entry = serde_json::to_value(&ban).unwrap();
     log_entry["log_id"] = 12.into();
     let frames = vec![
@@ -215,6 +262,10 @@ fn server_samples() -> Vec<(String, Value)> {
             mentions: Some(1),
             thread_unread: Some(2),
             threads: &threads,
+            retention: Some(Retained {
+                days: Some(30),
+                upto: 1,
+            }),
         },
         ServerFrame::Message(&history[0]),
         ServerFrame::Ack {
@@ -222,6 +273,7 @@ fn server_samples() -> Vec<(String, Value)> {
             seq: 4,
             ts: 1_764_080_000_000,
             rev: 14,
+            text: Some("h*llo"),
         },
         ServerFrame::MessageUpdated {
             message: &history[1],
@@ -246,6 +298,7 @@ fn server_samples() -> Vec<(String, Value)> {
             results: &hits,
             has_more: false,
             next_before: Some(2),
+            next_offset: Some(20),
         },
         ServerFrame::Join { user: &anon },
         ServerFrame::Leave { user: &anon },
@@ -263,7 +316,17 @@ fn server_samples() -> Vec<(String, Value)> {
             next: Some("9d2e0d2a7b1e4c55"),
         },
         ServerFrame::Typing { user: &ann },
+        ServerFrame::Expired { upto: 1 },
+        ServerFrame::Reactors {
+            id: Some("w1"),
+            seq: 2,
+            emoji: "👍",
+            users: &reactors,
+            next: Some("Q2hhdC1hdXRob3ItaWQx"),
+        },
         ServerFrame::Moderation(&record),
+        ServerFrame::Moderation(&retention),
+        ServerFrame::Moderation(&blocked),
         ServerFrame::ModerationLog {
             id: Some("l1"),
             records: std::slice::from_ref(&log_entry),
@@ -322,14 +385,15 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3, "thread": 1, "also_in_room": true}),
         json!({"type": "typing"}),
         json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1"}),
-        json!({"type": "delete", "seq": 3, "id": "d1"}),
+        json!({"type": "delete", "seq": 3, "reason": "off topic", "id": "d1"}),
         json!({"type": "react", "seq": 3, "emoji": "👍", "on": true, "id": "r1"}),
         json!({"type": "read", "seq": 3, "thread": 1}),
         json!({"type": "thread", "root": 1, "after": 2, "limit": 50, "id": "t1"}),
         json!({"type": "history", "before": 40, "limit": 50, "id": "h1"}),
-        json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "id": "s1"}),
+        json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "offset": 20, "id": "s1"}),
         json!({"type": "roster", "after": "3f9c0d2a7b1e4c55", "limit": 100, "id": "o1"}),
         json!({"type": "auth", "token": "v1.abc.def", "id": "a1"}),
+        json!({"type": "reactors", "seq": 3, "emoji": "👍", "after": "Q2hhdC1hdXRob3ItaWQx", "limit": 20, "id": "w1"}),
         json!({"type": "ban", "uid": "anon:9d2e0d2a7b1e4c55", "reason": "spam", "id": "b1"}),
         json!({"type": "unban", "uid": "anon:9d2e0d2a7b1e4c55", "id": "b2"}),
         json!({"type": "kick", "uid": "anon:9d2e0d2a7b1e4c55", "id": "k1"}),
@@ -338,6 +402,10 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "slow_mode", "seconds": 30, "id": "w1"}),
         json!({"type": "require_identity", "id": "i1"}),
         json!({"type": "allow_anonymous", "id": "i2"}),
+        json!({"type": "retention", "days": 30, "id": "t1"}),
+        json!({"type": "block", "words": ["free money", "spam*"], "id": "k2"}),
+        json!({"type": "unblock", "words": ["spam*"], "id": "k3"}),
+        json!({"type": "purge", "uid": "anon:9d2e0d2a7b1e4c55", "seconds": 3600, "reason": "spam", "id": "p1"}),
         json!({"type": "moderation_log", "before": 12, "limit": 50, "id": "l1"}),
     ];
     frames

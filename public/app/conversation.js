@@ -39,6 +39,7 @@ export function onUpdate(e) {
     versionsOpen.delete(m.seq);
     if (view.pickerFor === m.seq) view.pickerFor = null;
     if (view.confirmingDelete === m.seq) view.confirmingDelete = null;
+    if (view.confirmingPurge === m.seq) view.confirmingPurge = null;
     if (composing?.seq === m.seq) {
       if (composing.kind === 'edit') ui.input.value = '';
       setComposing(null);

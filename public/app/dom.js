@@ -31,6 +31,8 @@ export const ui = {
   composer: $('composer'),
   input: $('message-input'),
   sendButton: $('send'),
+  emojiButton: $('emoji-button'),
+  emojiPanel: $('emoji-panel'),
   count: $('char-count'),
   announcer: $('announcer'),
   searchForm: $('search-form'),

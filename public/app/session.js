@@ -9,6 +9,7 @@ import { addNotice, onCounts, onMessage, onReset, onUpdate, renderOutbox } from 
 import { announce, button, ui } from './dom.js';
 import { renderUnread, schedule } from './list.js';
 import { onModeration, renderRules } from './moderation.js';
+import { forgetWho } from './reactions.js';
 import { onJoin, onLeave, renderRoster, renderTyping } from './roster.js';
 import { closeSearch } from './search.js';
 import { currentToken, goSignIn, justSignedIn, loginUrl, signedInGetToken, signedInOnline, tokenName } from './signin.js';
@@ -62,12 +63,13 @@ export function join({ name, room }) {
   items.clear();
   versionsOpen.clear();
   versionsCache.clear();
+  forgetWho();
   setComposing(null);
   restoreDraft(room);
   closeSearch();
   resetThread();
   ui.searchInput.value = '';
-  view.pickerFor = view.confirmingDelete = view.dividerSeq = null;
+  view.pickerFor = view.confirmingDelete = view.confirmingPurge = view.dividerSeq = null;
   view.deletedBy.clear();
   view.pinned = true;
   view.placed = false;

@@ -99,11 +99,16 @@ impl<S: Place> Room<S> {
         }))
     }
 
+    /// Deletes message `seq`: its author's own, or anyone's by a moderator, who may give a `reason`
+    /// (the room tells everyone, with the moderator's name; an author deleting their own message has
+    /// nobody to explain it to, and the reason is not kept).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn delete(
         &mut self,
         from: &User,
         moderator: bool,
         seq: u64,
+        reason: Option<String>,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
@@ -131,6 +136,36 @@ impl<S: Place> Room<S> {
         if !moderator {
             authored_by(&msg, uid)?;
         }
+        let tombstone = self.erase(msg, history, now_ms, effects)?;
+        if by_moderator {
+            let record = Record::deletion(tombstone.from.uid.clone(), seq, reason, from, now_ms);
+            let json = serde_json::to_string(&record).unwrap_or_default();
+            history.log_moderation(&json, now_ms).map_err(storage)?;
+            // Told like every moderation action, so the author's page can say a moderator deleted
+            // it rather than show it as their own deletion.
+            effects.push(Effect::Broadcast {
+                except: None,
+                frame: ServerFrame::Moderation(&record).to_json(),
+            });
+        }
+        Ok(Some(Accepted {
+            seq,
+            ts: now_ms,
+            rev: tombstone.rev,
+            fresh: true,
+        }))
+    }
+
+    /// Replaces the live message `msg` by its tombstone (stored, then told to everyone as
+    /// `message_updated`, and to the webhook): every deletion's one path, an author's, a moderator's
+    /// and a purge's.
+    pub(super) fn erase(
+        &mut self,
+        msg: ChatMessage,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<ChatMessage, Problem> {
         let rev = self.rev + 1;
         // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
         // Its mentions go with its text; its place in a thread stays (a root keeps its summary).
@@ -148,31 +183,7 @@ impl<S: Place> Room<S> {
         effects.push(updated(&tombstone));
         self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
         self.changed(&msg, &tombstone, history, effects)?;
-        if by_moderator {
-            let record = Record {
-                action: "delete",
-                uid: tombstone.from.uid.clone(),
-                seq: Some(seq),
-                seconds: None,
-                reason: None,
-                by: from.clone(),
-                at: now_ms,
-            };
-            let json = serde_json::to_string(&record).unwrap_or_default();
-            history.log_moderation(&json, now_ms).map_err(storage)?;
-            // Told like every moderation action, so the author's page can say a moderator deleted
-            // it rather than show it as their own deletion.
-            effects.push(Effect::Broadcast {
-                except: None,
-                frame: ServerFrame::Moderation(&record).to_json(),
-            });
-        }
-        Ok(Some(Accepted {
-            seq,
-            ts: now_ms,
-            rev,
-            fresh: true,
-        }))
+        Ok(tombstone)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -195,7 +206,10 @@ impl<S: Place> Room<S> {
             ));
         }
         let rev = self.rev + 1;
-        let Some(counts) = history.react(seq, emoji, uid, on, rev).map_err(storage)? else {
+        let Some(counts) = history
+            .react(seq, emoji, uid, &from.name, on, rev)
+            .map_err(storage)?
+        else {
             return Ok(Some(Accepted {
                 seq,
                 ts: now_ms,
@@ -286,8 +300,8 @@ impl<S: Place> Room<S> {
         Ok(())
     }
 
-    /// Announces the read marks held back whose time has come (the Durable Object calls this when an
-    /// [`Effect::Wake`] is due).
+    /// Announces the read marks held back whose time has come, and decides the moderation hook's
+    /// questions past their deadline (the Durable Object calls this when an [`Effect::Wake`] is due).
     pub fn tick(&mut self, now_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
         let mut next: Option<u64> = None;
@@ -306,6 +320,7 @@ impl<S: Place> Room<S> {
             effects.push(Effect::Wake { after_ms });
         }
         effects.extend(self.tell_presence(now_ms));
+        effects.extend(self.screening_due(now_ms));
         effects
     }
 }

@@ -42,25 +42,30 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use crate::config::Limits;
-use crate::domain::{ChatMessage, User, Version};
+use crate::domain::{ChatMessage, Reactor, User, Version};
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
-use crate::moderation::{Action, AddressBan, Change, Record, Rules};
+use crate::moderation::{Action, AddressBan, Change, Purge, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ClientFrame, ServerFrame};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
+use crate::reactors::ReactorsRequest;
 use crate::search::{snippet_html, Found, SearchHit, SearchPage, SearchRequest};
 use crate::session::Role;
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
 use crate::webhook::{self, EventKind, ReactionChange};
 
 mod api;
+mod erase;
+mod export;
 mod frames;
 mod living;
 mod moderation;
 mod reads;
+mod retain;
 mod roster;
+mod screen;
 #[cfg(test)]
 mod tests;
 mod threads;
@@ -142,6 +147,9 @@ pub struct Member<S> {
     seen_ms: u64,
 }
 
+pub use api::post_answer;
+pub use screen::Hook;
+
 /// Work waiting for the next [`Room::flush`], in arrival order.
 #[derive(Debug)]
 enum Queued {
@@ -151,6 +159,15 @@ enum Queued {
         conn_id: String,
         from: User,
         op: ClientFrame,
+        /// When the moderation hook replaced a message's text: the fingerprint of the text as sent.
+        replaced: Option<String>,
+    },
+    /// A bot's post that waited for the moderation hook: answered as HTTP call `call`
+    /// ([`Effect::Reply`]).
+    Post {
+        call: u64,
+        draft: Draft,
+        replaced: Option<String>,
     },
     /// What a later frame produced, held back so it is not sent before the answers to earlier frames.
     Effects(Vec<Effect>),
@@ -220,6 +237,17 @@ pub struct Room<S> {
     next_expiry: Option<u64>,
     /// Bans, mutes and slow mode in force.
     rules: Rules,
+    /// Purges under way, oldest first: carried out a batch per turn ([`Room::continue_purges`]).
+    purges: Vec<Purge>,
+    /// The moderation hook's side of the queue: frames held for a verdict (see `screen.rs`).
+    holding: screen::Holding,
+    /// Retention erased every message up to this `seq` (see `retain.rs`).
+    expired_upto: u64,
+    /// When the next retention sweep is due (ms), if one is: kept so that the alarm is set without a
+    /// read (see [`Room::retention_sweep_at`]).
+    next_sweep: Option<u64>,
+    /// Erasures of authors still running, oldest first (see `erase.rs`).
+    erasing: Vec<crate::erasure::Erasure>,
 }
 
 #[derive(Debug, Default)]
@@ -260,6 +288,11 @@ impl<S: Place> Room<S> {
             expiry_grace_secs: 0,
             next_expiry: None,
             rules: Rules::default(),
+            purges: Vec::new(),
+            holding: screen::Holding::default(),
+            expired_upto: 0,
+            next_sweep: None,
+            erasing: Vec::new(),
         }
     }
 
@@ -314,12 +347,15 @@ impl<S: Place> Room<S> {
     }
 
     /// Carries out one queued frame; `Some` when it is to be acknowledged (with the returned `seq`,
-    /// `ts` and `rev`).
+    /// `ts` and `rev`). `replaced`: the fingerprint of a message's text as sent, when the moderation
+    /// hook replaced it.
+    #[allow(clippy::too_many_arguments)]
     fn carry_out(
         &mut self,
         conn_id: &str,
         from: User,
         op: ClientFrame,
+        replaced: Option<&str>,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
@@ -341,15 +377,16 @@ impl<S: Place> Room<S> {
                     also_in_room,
                     moderator: self.is_moderator(conn_id),
                 };
-                self.write(draft, history, now_ms, effects).map(Some)
+                self.write(draft, replaced, history, now_ms, effects)
+                    .map(Some)
             }
             ClientFrame::Edit { seq, text, .. } => {
                 let moderator = self.is_moderator(conn_id);
                 self.edit(&from, moderator, seq, text, history, now_ms, effects)
             }
-            ClientFrame::Delete { seq, .. } => {
+            ClientFrame::Delete { seq, reason, .. } => {
                 let moderator = self.is_moderator(conn_id);
-                self.delete(&from, moderator, seq, history, now_ms, effects)
+                self.delete(&from, moderator, seq, reason, history, now_ms, effects)
             }
             ClientFrame::Moderate { action, .. } => {
                 self.require_moderator(conn_id)?;
@@ -429,6 +466,22 @@ impl<S: Place> Room<S> {
                         results: &page.results,
                         has_more: page.has_more,
                         next_before: page.next_before,
+                        next_offset: page.next_offset,
+                    }
+                    .to_json(),
+                });
+                Ok(None)
+            }
+            ClientFrame::Reactors { request, id } => {
+                let (users, next) = self.reactors(history, &request)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame: ServerFrame::Reactors {
+                        id: id.as_deref(),
+                        seq: request.seq,
+                        emoji: &request.emoji,
+                        users: &users,
+                        next: next.as_deref(),
                     }
                     .to_json(),
                 });

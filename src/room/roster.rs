@@ -347,6 +347,7 @@ impl<S: Place> Room<S> {
             mentions: counts.as_ref().map(|c| c.mentions),
             thread_unread: counts.as_ref().map(|c| c.thread_unread),
             threads: counts.as_ref().map_or(&[], |c| &c.threads),
+            retention: self.retained(),
         }
         .to_json();
         let mut effects = vec![Effect::Send {
@@ -516,7 +517,7 @@ impl<S: Place> Room<S> {
         now_ms: u64,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
-        for queued in &mut self.queue {
+        for queued in self.queue.iter_mut().chain(self.holding.queued_mut()) {
             if let Queued::Effects(held) = queued {
                 let (mine, others): (Vec<Effect>, Vec<Effect>) = std::mem::take(held)
                     .into_iter()

@@ -49,10 +49,12 @@ impl Draft {
 
 impl<S: Place> Room<S> {
     /// Checks a draft against what is stored, resolves its mentions, and stores it
-    /// ([`Room::submit`]); a fresh reply then updates its thread.
+    /// ([`Room::submit_screened`]: `replaced` is the fingerprint of the text as sent, when the
+    /// moderation hook replaced it); a fresh reply then updates its thread.
     pub(super) fn write(
         &mut self,
         draft: Draft,
+        replaced: Option<&str>,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
@@ -73,7 +75,7 @@ impl<S: Place> Room<S> {
             mentions_room,
             ..ChatMessage::new(0, draft.id, draft.from, draft.text, now_ms)
         };
-        self.submit(msg, root, history, effects)
+        self.submit_screened(msg, root, replaced, history, effects)
     }
 
     /// Who `text` mentions (`@name`, `<@uid>`), and whether it says `@room` — `forbidden` unless

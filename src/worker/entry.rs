@@ -17,7 +17,9 @@ use crate::auth::{self, Grant};
 use crate::call::{self, RoomCall};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
+use crate::export::Cursor;
 use crate::identity::AddressTag;
+use crate::reactors::ReactorsRequest;
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
 use crate::shard;
@@ -107,11 +109,28 @@ async fn handle(
             Err(p) => problem_response(&p),
         },
         Route::Search(room) => search(&req, url, room, config, env).await,
+        Route::Reactions(room, seq) => match ReactorsRequest::from_query(seq, &url.query_pairs()) {
+            Ok(request) => {
+                read(
+                    &req,
+                    url,
+                    RoomCall::Reactors { room, request }.into(),
+                    config,
+                    env,
+                )
+                .await
+            }
+            Err(p) => problem_response(&p),
+        },
         Route::DeleteMessage(room, seq) => {
+            // `?reason=`: the moderator's reason, told to everyone with the deletion.
+            let reason =
+                crate::query::query_value(&url.query_pairs(), "reason").map(str::to_string);
             moderate(req, config, env, &|_| {
                 Ok(RoomCall::Delete {
                     room: room.clone(),
                     seq,
+                    reason: crate::moderation::reason(reason.clone())?,
                 })
             })
             .await
@@ -128,6 +147,16 @@ async fn handle(
         Route::ModerationLog(room) => {
             let page = call::moderation_page(room, &url.query_pairs());
             moderate(req, config, env, &|_| page.clone()).await
+        }
+        Route::Export(room) => export(&req, url, room, config, env).await,
+        Route::EraseAuthor(room, uid) => {
+            moderate(req, config, env, &|_| {
+                Ok(RoomCall::Erase {
+                    room: room.clone(),
+                    uid: uid.clone(),
+                })
+            })
+            .await
         }
         Route::ShardInfo(room, shard) => {
             read(
@@ -336,6 +365,31 @@ async fn search(
     };
     match checked.await {
         Ok(call) => read(req, url, call.into(), config, env).await,
+        Err(p) => problem_response(&p),
+    }
+}
+
+/// `GET /api/rooms/{room}/export`: for the `API_TOKEN` or a moderator of the room (a verified token
+/// with role `moderator`); the room answers one bounded NDJSON page, passed on as it streams in.
+async fn export(
+    req: &Request,
+    url: &Target<'_>,
+    room: RoomName,
+    config: &Config,
+    env: &Env,
+) -> Result<Response> {
+    let query = url.query_pairs();
+    let authorization = req.headers().get("authorization")?;
+    let checked = async {
+        let cursor = Cursor::from_query(&query)?;
+        let credentials = Credentials::new(authorization.as_deref(), &query);
+        let admission = access::may_export(config, &room, &credentials, now_ms() / 1000)?;
+        let entry = keys::settle(config, admission).await?;
+        access::may_export_as(&entry)?;
+        Ok::<_, Problem>(RoomCall::Export { room, cursor })
+    };
+    match checked.await {
+        Ok(call) => call_room(env, &call, None).await,
         Err(p) => problem_response(&p),
     }
 }

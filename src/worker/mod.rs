@@ -13,15 +13,13 @@ mod hop;
 mod keys;
 mod links;
 mod object;
-mod outbox;
 mod renewal;
 mod room_object;
 mod room_state;
+mod screener;
 mod sequencing;
 mod shard_object;
 mod store;
-mod stored_rules;
-mod thread_store;
 mod webhooks;
 
 use wasm_bindgen::JsCast;

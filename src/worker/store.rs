@@ -10,135 +10,22 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::domain::{sender_key, ChatMessage, Reactions, Thread, ThreadSummary, User, Version};
+use crate::domain::{sender_key, ChatMessage, Reactions, Reactor, User, Version};
+use crate::erasure::Erasure;
 use crate::history::{Appended, History};
 use crate::moderation::{Action, AddressBan};
+use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
-/// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
-/// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
-const SCHEMA_V1: &str = "
-CREATE TABLE IF NOT EXISTS messages (
-  seq       INTEGER PRIMARY KEY,
-  client_id TEXT,
-  from_id   TEXT NOT NULL,
-  from_name TEXT NOT NULL,
-  text      TEXT NOT NULL,
-  ts        INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id
-  ON messages (from_name, client_id) WHERE client_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-";
-
-/// Step `i` brings the schema from version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[
-    // 2: identified senders. `from_uid` is the author id; `sender` scopes client ids (`u:<uid>` or, for
-    // anonymous senders and every message stored before, `n:<name>`), replacing the (name, id) index.
-    "ALTER TABLE messages ADD COLUMN from_uid TEXT;
-     ALTER TABLE messages ADD COLUMN sender TEXT;
-     UPDATE messages SET sender = 'n:' || from_name;
-     DROP INDEX IF EXISTS messages_by_client_id;
-     CREATE UNIQUE INDEX messages_by_sender ON messages (sender, client_id)
-       WHERE client_id IS NOT NULL;",
-    // 3: living messages. Each message carries its reply target, edit state, tombstone flag, reaction
-    // counts (NULL until first reacted to) and the `rev` of its last change. `messages_changed` indexes
-    // only messages that ever changed, so a plain message's insert never touches it; it answers a
-    // resume's "what changed since rev N". Earlier versions, who reacted with what, and read marks
-    // live in their own tables.
-    "ALTER TABLE messages ADD COLUMN reply_to INTEGER;
-     ALTER TABLE messages ADD COLUMN edited_at INTEGER;
-     ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
-     ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
-     ALTER TABLE messages ADD COLUMN reactions TEXT;
-     ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
-     UPDATE messages SET rev = seq;
-     CREATE INDEX messages_changed ON messages (rev)
-       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1;
-     CREATE TABLE versions (seq INTEGER NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL,
-       at INTEGER NOT NULL, PRIMARY KEY (seq, version));
-     CREATE TABLE reactions (seq INTEGER NOT NULL, emoji TEXT NOT NULL, uid TEXT NOT NULL,
-       PRIMARY KEY (seq, emoji, uid));
-     CREATE TABLE reads (uid TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
-    // 4: full-text search. An FTS5 index of the messages' current text, as an *external content*
-    // table: it keeps only the index (tokens → rows), and reads the text itself from `messages`
-    // (for `snippet()`), so no text is stored twice. Tokens are word stems (`porter`: "runs" finds
-    // "running") of Unicode words without accents (`remove_diacritics 2`: "cafe" finds "café").
-    //
-    // Triggers keep it in step inside the very statement that changes a message, so the index is
-    // always in the same transaction as the message write — group commit, edits, deletions (the
-    // tombstone's empty text has no tokens) and trims alike — at no extra call from the wasm.
-    // An external-content index must be told the *old* text to forget a row, which the triggers have.
-    //
-    // Messages stored before this migration are indexed afterwards, newest first, a bounded batch per
-    // turn ([`Store::index_some`]); `meta.fts_pending` is the highest `seq` not indexed yet (0: all
-    // done). Rows at or below it are not in the index, so the update and delete triggers leave them
-    // alone: telling FTS5 to forget a row it never had would corrupt its statistics.
-    "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq',
-       tokenize='porter unicode61 remove_diacritics 2');
-     INSERT OR REPLACE INTO meta (key, value)
-       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));
-     CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
-     END;
-     CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
-       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
-       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
-     END;
-     CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
-       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
-     END;",
-    // 5: moderation. Bans and mutes by author id (a mute until a time, in ms), the room's slow mode in
-    // `meta`, and every moderator action as a JSON record in an append-only log.
-    "CREATE TABLE bans (uid TEXT PRIMARY KEY);
-     CREATE TABLE mutes (uid TEXT PRIMARY KEY, until INTEGER NOT NULL);
-     CREATE TABLE moderation_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
-       record TEXT NOT NULL);",
-    // 6: prefix indexes. Without them FTS5 answers `ab*` by merging the entries of every word that
-    // starts with "ab", in full, before the first row comes out; with `prefix='2 3'` it keeps one
-    // more entry per two- and three-character prefix, read like a word's (and stopped early by
-    // `LIMIT`). One-character prefixes are refused (`search::MIN_PREFIX_CHARS`); longer ones are
-    // narrower. The option cannot be added to an existing table, so the table is made anew and every
-    // message indexed again by [`Store::index_some`] (`fts_pending` = the newest `seq`). The triggers
-    // stay: they are on `messages`, and SQLite resolves the table their bodies name when they fire,
-    // so they write to the new one — and leave the rows not yet indexed alone, as in 4.
-    "DROP TABLE messages_fts;
-     CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq',
-       tokenize='porter unicode61 remove_diacritics 2', prefix='2 3');
-     INSERT OR REPLACE INTO meta (key, value)
-       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));",
-    // 7: bans that hold in an open room. The addresses (hashed: `identity::AddressTag`) a banned author
-    // was connected from, until when, and which uid's ban barred them (its unban lifts them).
-    // `require_identity` lives in `meta` beside slow mode.
-    "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
-    // 8: threads and mentions. A reply names its root (`thread`); a root keeps its thread's summary
-    // (`ThreadSummary::pack`'s text) and, for the list of threads by activity, its newest reply's seq (`thread_last`, NULL
-    // while it has none). `mentions` packs a message's mentioned uids (`*` for @room) for reading it
-    // back; the `mentions` table holds the same, one row each, for a person's count. Both indexes on
-    // messages are partial: a plain message's insert touches neither. `messages_changed` now also
-    // holds roots, whose summary changes are caught up by `since=`. `people` is whom `@name` can
-    // mention; `thread_people` who takes part in which thread; `thread_reads` per-thread read marks.
-    "ALTER TABLE messages ADD COLUMN thread INTEGER;
-     ALTER TABLE messages ADD COLUMN also_in_room INTEGER NOT NULL DEFAULT 0;
-     ALTER TABLE messages ADD COLUMN mentions TEXT;
-     ALTER TABLE messages ADD COLUMN summary TEXT;
-     ALTER TABLE messages ADD COLUMN thread_last INTEGER;
-     CREATE INDEX messages_in_thread ON messages (thread, seq) WHERE thread IS NOT NULL;
-     CREATE INDEX messages_by_activity ON messages (thread_last) WHERE thread_last IS NOT NULL;
-     DROP INDEX messages_changed;
-     CREATE INDEX messages_changed ON messages (rev)
-       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1 OR summary IS NOT NULL;
-     CREATE TABLE mentions (uid TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (uid, seq));
-     CREATE INDEX mentions_by_seq ON mentions (seq);
-     CREATE TABLE people (uid TEXT PRIMARY KEY, name_key TEXT NOT NULL);
-     CREATE INDEX people_by_name ON people (name_key);
-     CREATE TABLE thread_people (root INTEGER NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (root, uid));
-     CREATE INDEX thread_people_by_uid ON thread_people (uid);
-     CREATE TABLE thread_reads (uid TEXT NOT NULL, root INTEGER NOT NULL, seq INTEGER NOT NULL,
-       PRIMARY KEY (uid, root));",
-];
+mod erasing;
+mod outbox;
+mod schema;
+mod settings;
+mod threads;
+pub use outbox::Pending;
+use outbox::OUTBOX;
+use schema::{MIGRATIONS, SCHEMA_V1};
+use threads::packed_mentions;
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
 /// work, so the room's sockets are never kept waiting long; a full 10,000-message room is indexed
@@ -148,7 +35,7 @@ pub const INDEX_BATCH: u64 = 500;
 pub(super) const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev, thread, also_in_room, mentions, summary";
 
 pub struct Store {
-    sql: SqlStorage,
+    pub(super) sql: SqlStorage,
     /// The database has no schema yet: this room was never written. Reads answer from nothing and
     /// the first write creates the schema ([`Store::run`]), so reading a room name nobody has used
     /// (its info, history, search…) stores nothing; a migrated schema alone is ~98 KB.
@@ -220,44 +107,6 @@ impl Cells {
     }
 }
 
-impl ChatMessage {
-    /// Its place in a thread and its mentions, from the last cells of [`COLUMNS`].
-    fn threaded(mut self, cells: &mut Cells) -> ChatMessage {
-        let reply_in = cells.opt_int();
-        self.also_in_room = cells.int() != 0;
-        if let Some(packed) = cells.opt_text() {
-            for uid in packed.split(' ').filter(|u| !u.is_empty()) {
-                match uid {
-                    ROOM_MENTION => self.mentions_room = true,
-                    uid => self.mentions.push(uid.to_string()),
-                }
-            }
-        }
-        let summary = cells
-            .opt_text()
-            .and_then(|packed| ThreadSummary::unpack(&packed));
-        self.thread = match (summary, reply_in) {
-            (Some(summary), _) => Some(Thread::Root(summary)),
-            (None, Some(root)) => Some(Thread::In(root)),
-            (None, None) => None,
-        };
-        self
-    }
-}
-
-/// How `@room` is kept among a message's mentions (no uid has a `*`).
-pub(super) const ROOM_MENTION: &str = "*";
-
-/// A message's mentions as the `mentions` column packs them (`None`: none).
-pub(super) fn packed_mentions(m: &ChatMessage) -> Option<String> {
-    let room = m.mentions_room.then_some(ROOM_MENTION);
-    let all: Vec<&str> = room
-        .into_iter()
-        .chain(m.mentions.iter().map(String::as_str))
-        .collect();
-    (!all.is_empty()).then(|| all.join(" "))
-}
-
 pub(super) fn int(v: u64) -> SqlStorageValue {
     // seqs, revs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
     SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
@@ -311,39 +160,6 @@ impl Store {
         }
         for (uid, key) in self.people_waiting.take() {
             self.note_person(&uid, &key)?;
-        }
-        Ok(())
-    }
-
-    /// Notes a person who has been in the room by the name key they use now (whom `@name`
-    /// mentions). In a blank database they wait for its first write: joining a room nobody wrote
-    /// to stores nothing. No row is written when nothing changed (a reconnect under the same name).
-    pub(super) fn note_person(&self, uid: &str, key: &str) -> Result<(), String> {
-        if self.blank.get() {
-            let mut waiting = self.people_waiting.borrow_mut();
-            waiting.retain(|(u, _)| u != uid);
-            waiting.push((uid.to_string(), key.to_string()));
-            return Ok(());
-        }
-        self.run(
-            "INSERT INTO people (uid, name_key) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET name_key = excluded.name_key WHERE name_key != excluded.name_key",
-            vec![uid.into(), key.into()],
-        )
-        .map(drop)
-    }
-
-    /// The `mentions` rows of a message just written (one per mentioned uid, `*` for @room), so a
-    /// person's count is an index range. Nothing for a message that mentions nobody.
-    fn mention(&self, m: &ChatMessage) -> Result<(), String> {
-        let room = m.mentions_room.then_some(ROOM_MENTION);
-        for uid in room
-            .into_iter()
-            .chain(m.mentions.iter().map(String::as_str))
-        {
-            self.run(
-                "INSERT OR IGNORE INTO mentions (uid, seq) VALUES (?, ?)",
-                vec![uid.into(), int(m.seq)],
-            )?;
         }
         Ok(())
     }
@@ -526,20 +342,42 @@ impl History for Store {
             self.mention(m)?;
             return Ok(Appended::Stored);
         }
-        m.id.as_deref()
-            .and_then(|id| self.find_by_client_id(&sender, id))
-            .map(|earlier| {
-                if earlier.text == m.text {
-                    Appended::Duplicate {
-                        seq: earlier.seq,
-                        ts: earlier.ts,
-                        rev: earlier.rev,
-                    }
-                } else {
-                    Appended::Conflict
-                }
-            })
+        self.lookup(m)?
             .ok_or_else(|| format!("seq {} was not stored", m.seq))
+    }
+
+    /// Only a message with a client id can be known; the same text is a retry, and so is the text
+    /// the hook replaced (its fingerprint in `screened`); another text is a conflict.
+    fn lookup(&self, m: &ChatMessage) -> Result<Option<Appended>, String> {
+        let Some(earlier) =
+            m.id.as_deref()
+                .and_then(|id| self.find_by_client_id(&sender_key(&m.from), id))
+        else {
+            return Ok(None);
+        };
+        let replaced = || {
+            self.number(
+                "SELECT COUNT(*) FROM screened WHERE seq = ? AND sent = ?",
+                vec![int(earlier.seq), fingerprint(&m.text).into()],
+            ) == Ok(1)
+        };
+        Ok(Some(if earlier.text == m.text || replaced() {
+            Appended::Duplicate {
+                seq: earlier.seq,
+                ts: earlier.ts,
+                rev: earlier.rev,
+            }
+        } else {
+            Appended::Conflict
+        }))
+    }
+
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String> {
+        self.run(
+            "INSERT OR REPLACE INTO screened (seq, sent) VALUES (?, ?)",
+            vec![int(seq), fingerprint.into()],
+        )
+        .map(drop)
     }
 
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String> {
@@ -610,6 +448,21 @@ impl History for Store {
 
     /// The text and every earlier version are deleted from storage, not hidden: people delete to take
     /// their words back.
+    /// A walk down the primary key from `below`, reading at most the rows between it and `floor`.
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM messages WHERE seq > ? AND seq < ? AND from_uid = ? AND deleted = 0 AND ts >= ? ORDER BY seq DESC LIMIT ?"),
+            vec![int(floor), int(below), uid.into(), int(since_ms), int(limit as u64)],
+        )
+    }
+
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
         self.run(
             "DELETE FROM versions WHERE seq = ?",
@@ -617,6 +470,10 @@ impl History for Store {
         )?;
         self.run(
             "DELETE FROM reactions WHERE seq = ?",
+            vec![int(tombstone.seq)],
+        )?;
+        self.run(
+            "DELETE FROM screened WHERE seq = ?",
             vec![int(tombstone.seq)],
         )?;
         self.run(
@@ -639,14 +496,15 @@ impl History for Store {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         let key = vec![int(seq), emoji.into(), uid.into()];
         let changed = if on {
             self.run(
-                "INSERT OR IGNORE INTO reactions (seq, emoji, uid) VALUES (?, ?, ?)",
-                key,
+                "INSERT OR IGNORE INTO reactions (seq, emoji, uid, name) VALUES (?, ?, ?, ?)",
+                vec![int(seq), emoji.into(), uid.into(), name.into()],
             )?
         } else {
             self.run(
@@ -672,6 +530,27 @@ impl History for Store {
             vec![json.as_str().into(), int(rev), int(seq)],
         )?;
         Ok(Some(counts))
+    }
+
+    /// A walk of the key (seq, emoji, uid) from `after`: `limit` rows read, however many reacted.
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        Ok(self
+            .query(
+                "SELECT uid, name FROM reactions WHERE seq = ? AND emoji = ? AND uid > ? ORDER BY uid LIMIT ?",
+                vec![int(seq), emoji.into(), after.into(), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| Reactor {
+                uid: row.text(),
+                name: row.opt_text(),
+            })
+            .collect())
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
@@ -734,6 +613,7 @@ impl History for Store {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String> {
         let expr = query.to_fts();
@@ -752,7 +632,7 @@ impl History for Store {
                SELECT rowid AS hit, rank AS score,
                       snippet(messages_fts, 0, ?, ?, '…', 16) AS snip
                FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ? AND rowid < ?
-               ORDER BY rank LIMIT ?)
+               ORDER BY rank, rowid DESC LIMIT ? OFFSET ?)
              JOIN messages ON seq = hit ORDER BY score, seq DESC"
         );
         let hits = self
@@ -765,6 +645,7 @@ impl History for Store {
                     int(oldest.max(after + 1)),
                     int(before),
                     int(limit as u64),
+                    int(offset as u64),
                 ],
             )?
             .into_iter()
@@ -781,6 +662,7 @@ impl History for Store {
             .run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
             .and_then(|_| self.run("DELETE FROM versions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM reactions WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM screened WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM mentions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM thread_people WHERE root <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM thread_reads WHERE root <= ?", vec![int(upto)]))
@@ -830,6 +712,31 @@ impl History for Store {
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity_required', ?)",
                 vec![int(u64::from(!allowed))],
             ),
+            Action::Retention { days: Some(days) } => self.run(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('retention_days', ?)",
+                vec![int(*days)],
+            ),
+            Action::Retention { days: None } => {
+                self.run("DELETE FROM meta WHERE key = 'retention_days'", vec![])
+            }
+            Action::Block { words } | Action::Unblock { words } => {
+                let add = matches!(action, Action::Block { .. });
+                for word in words {
+                    match add {
+                        true => self.run(
+                            "INSERT OR IGNORE INTO blocklist (word, at) VALUES (?, ?)",
+                            vec![word.as_str().into(), int(now_ms)],
+                        )?,
+                        false => self.run(
+                            "DELETE FROM blocklist WHERE word = ?",
+                            vec![word.as_str().into()],
+                        )?,
+                    };
+                }
+                Ok(0)
+            }
+            // A purge's deletions are stored one by one as the room carries it out.
+            Action::Purge { .. } => Ok(0),
         }?;
         self.log_moderation(record, now_ms)
     }
@@ -867,16 +774,83 @@ impl History for Store {
             .map(|mut row| (row.int(), row.text()))
             .collect())
     }
-}
 
-/// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
-/// same turn as the change they report so both commit together. The table exists only in rooms of a
-/// deployment with a `WEBHOOK_URL` ([`Store::open_outbox`]); a room without webhooks never pays for it.
-/// `id` is `AUTOINCREMENT` so that it only grows: delivery goes oldest first.
-pub(super) const OUTBOX: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  body       TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  attempts   INTEGER NOT NULL DEFAULT 0
-);";
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
+        Ok(self
+            .query(
+                "SELECT id, record FROM moderation_log WHERE id > ? ORDER BY id LIMIT ?",
+                vec![int(after), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.int(), row.text()))
+            .collect())
+    }
+
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String> {
+        Ok(self
+            .query(
+                "SELECT seq, ts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![int(after), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.int(), row.int()))
+            .collect())
+    }
+
+    /// Bounded by the caller's range (one sweep's batch). The text update fires the search index's
+    /// trigger, which takes the rows' words out of the index in the same statement; `deleted` = 2
+    /// reads as deleted everywhere and keeps the rows out of `messages_changed`.
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String> {
+        let range = || vec![int(after), int(upto)];
+        for table in ["versions", "reactions", "screened", "mentions"] {
+            self.run(
+                &format!("DELETE FROM {table} WHERE seq > ? AND seq <= ?"),
+                range(),
+            )?;
+        }
+        self.run(
+            "UPDATE messages SET text = '', deleted = 2, reactions = NULL, mentions = NULL WHERE seq > ? AND seq <= ?",
+            range(),
+        )?;
+        self.run(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('expired_upto', ?)",
+            vec![int(upto)],
+        )
+        .map(drop)
+    }
+
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String> {
+        self.reactions_of(uid, after, upto)
+    }
+
+    /// Their read marks (the room's and each thread's), their name among the people `@name`
+    /// mentions, and the threads they took part in.
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String> {
+        for table in ["reads", "thread_reads", "people", "thread_people"] {
+            self.run(
+                &format!("DELETE FROM {table} WHERE uid = ?"),
+                vec![uid.into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String> {
+        self.stored_erasure(uid)
+    }
+
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String> {
+        self.store_erasure(job)
+    }
+
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String> {
+        Ok(self
+            .query(
+                "SELECT emoji, uid FROM reactions WHERE seq = ? ORDER BY emoji, uid",
+                vec![int(seq)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.text(), row.text()))
+            .collect())
+    }
+}

@@ -39,10 +39,13 @@ export const changes = {
 
   /**
    * Deletes message `seq` (ours, or anyone's for a moderator): its text and every earlier version are
-   * erased, a placeholder stays.
+   * erased, a placeholder stays. A moderator deleting someone else's message may say why (`reason`, at
+   * most 200 characters): everyone hears it in the `moderation` frame, its author too.
+   * @param {number} seq
+   * @param {{reason?: string}} [options]
    */
-  delete(seq) {
-    return this.act({ type: 'delete', seq });
+  delete(seq, { reason } = {}) {
+    return this.act(reason ? { type: 'delete', seq, reason } : { type: 'delete', seq });
   },
 
   /** Sets our reaction `emoji` on `seq` on (default) or off. */

@@ -47,8 +47,9 @@
 //!                             in seq order except for late acks and older pages (the UI places
 //!                             them by seq); `live` is false for history delivered by a welcome or a
 //!                             page, `older` true for a page loaded by loadOlder()
-//!   update   {message}        a message we know changed: edited, deleted, reacted to, or our own
-//!                             reactions on it changed (`message` is its whole current state)
+//!   update   {message}        a message we know changed: edited, deleted, erased by retention,
+//!                             reacted to, or our own reactions on it changed (`message` is its
+//!                             whole current state)
 //!   reset    {}               what we knew was dropped (a resume too far behind, see onWelcome);
 //!                             messages follow again
 //!   older    {count, hasOlder} an older page arrived (its messages came as `message` events first)
@@ -62,7 +63,8 @@
 //!                             list is `partial`: the first page, those named by `presence` frames,
 //!                             and the pages loaded by loadMembers()
 //!   join / leave {user}       somebody else came or went (only live changes, not the welcome)
-//!   typing   {names}          who is typing right now (expires by itself)
+//!   typing   {names, users}   who is typing right now (expires by itself): `users` one per person
+//!                             ({id, name, uid}), `names` each name once
 //!   notice   {text}           something the user should know (history truncated, …)
 //!   welcome  {welcome}        each welcome frame as the room sent it (after the state above is set)
 //!   message_updated {message} the room's `message_updated` frame for a message (edited, deleted)
@@ -184,6 +186,7 @@ export class ChatClient extends Base {
     this.batch = options.batch ?? true; // batch=1: one frame per room turn instead of one per message
     this.lastSeq = null; // highest seq seen; null until the first welcome (then `after=` is sent)
     this.rev = null; // newest room revision seen (then `since=` is sent); null from a server without revs
+    this.retention = null; // the room's retention {days, upto} (welcome.retention), null when none
     this.seen = new Set(); // seqs already reported, so history and live frames never double
     this.messages = new Map(); // seq → the message's current state, for every message reported
     this.outbox = this.load(); // unacked messages, oldest first
@@ -202,7 +205,7 @@ export class ChatClient extends Base {
     this.shownCounts = null;
     this.hasOlder = false; // whether older messages than the oldest we have may exist
     this.olderRequest = null; // the promise of the older page asked for (one at a time)
-    this.typers = new Map(); // connection id → {name, until}
+    this.typers = new Map(); // connection id → {name, user, until}
     this.sends = new Map(); // outbox entry key → {resolve, reject} of the send() waiting for its ack
     this.pending = new Map(); // request id → {resolve, reject, kind}: actions and queries waiting
     this.attempt = 0;

@@ -14,6 +14,8 @@ import type {
   ModerationLogFrame,
   ModerationRecord,
   ReactionFrame,
+  Reactor,
+  Retention,
   Role,
   SearchHit,
   ServerErrorCode,
@@ -154,6 +156,17 @@ export interface SearchAnswer {
   hasMore: boolean;
   /** The `before` that searches on past the newest matches the room ranked; absent when it covered all. */
   nextBefore?: number;
+  /** The `offset` of the ranked window's next page (with the same `before`); absent when it has no more. */
+  nextOffset?: number;
+  /** The options of the next page's search (the window's next page first, then older matches); null at the end. */
+  next: { before?: number; offset?: number } | null;
+}
+
+/** A page of who reacted with an emoji. */
+export interface ReactorsPage {
+  users: Reactor[];
+  /** The `after` of the next page; null on the last one. */
+  next: string | null;
 }
 
 /** An unsent message waiting in the outbox (with `error` and `code` once refused). */
@@ -170,7 +183,7 @@ export interface OutboxEntry {
 }
 
 /** A change waiting for its ack. */
-export type PendingAction = { id: string; type: 'edit' | 'delete' | 'react' | 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' } & Record<string, unknown>;
+export type PendingAction = { id: string; type: 'edit' | 'delete' | 'react' | 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' | 'require_identity' | 'allow_anonymous' | 'purge' } & Record<string, unknown>;
 
 export type ConnectionState = 'connecting' | 'online' | 'waiting' | 'reconnecting' | 'refused' | 'closed';
 
@@ -212,7 +225,8 @@ export interface ChatEventMap {
   presence: { online: number; joins: number; leaves: number };
   join: { user: User };
   leave: { user: User };
-  typing: { names: string[] };
+  /** `users`: one per person (two who chose the same name are two); `names`: each name once. */
+  typing: { names: string[]; users: User[] };
   notice: { text: string };
   moderation: { record: ModerationRecord; mine: boolean };
   moderation_log: ModerationLogFrame;
@@ -262,6 +276,8 @@ export declare class ChatClient extends EventTarget {
   readonly lastSeq: number | null;
   /** The newest room revision seen (resumes `since=` it). */
   readonly rev: number | null;
+  /** The room's retention (`welcome.retention`, moved on by `expired` frames), null when it has none. */
+  readonly retention: Retention | null;
   readonly readSeq: number | null;
   /** Our unread mentions (the welcome's, kept current). */
   readonly mentionCount: number;
@@ -301,7 +317,8 @@ export declare class ChatClient extends EventTarget {
   discard(id: string): void;
 
   edit(seq: number, text: string): Promise<Acked>;
-  delete(seq: number): Promise<Acked>;
+  /** A moderator deleting someone else's message may give a `reason` (everyone hears it). */
+  delete(seq: number, options?: { reason?: string }): Promise<Acked>;
   react(seq: number, emoji: string, on?: boolean): Promise<Acked>;
   toggleReaction(seq: number, emoji: string): Promise<Acked>;
   /** Moves our read position up to `seq` (no answer comes back: a `read` frame has no id). */
@@ -314,7 +331,9 @@ export declare class ChatClient extends EventTarget {
   history(options?: { before?: number; limit?: number }): Promise<HistoryPage>;
   /** Loads the page before the oldest message we hold (as `message` events with `older`); null if it failed. */
   loadOlder(limit?: number): Promise<{ count: number; hasOlder: boolean } | null>;
-  search(q: string, options?: { limit?: number; before?: number }): Promise<SearchAnswer>;
+  search(q: string, options?: { limit?: number; before?: number; offset?: number }): Promise<SearchAnswer>;
+  /** Who reacted to `seq` with `emoji`: a page in uid order (`limit` 1–100, default 20). */
+  reactors(seq: number, emoji: string, options?: { after?: string; limit?: number }): Promise<ReactorsPage>;
   /** The thread of `root`: its root and replies after `after` (oldest first, `limit` 1–100); rejects with bad_thread for a reply. */
   thread(root: number, options?: { after?: number; limit?: number }): Promise<ThreadAnswer>;
   /** Moves our read position in the thread of `root` up to `seq` (no answer: the room tells our connections the new counts). */
@@ -322,13 +341,15 @@ export declare class ChatClient extends EventTarget {
   /** Loads the next roster page (true once merged into `members`). */
   loadMembers(limit?: number): Promise<boolean>;
 
-  moderate(action: 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' | 'require_identity' | 'allow_anonymous', fields?: { uid?: string; seconds?: number; reason?: string }): Promise<Acked>;
+  moderate(action: 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' | 'require_identity' | 'allow_anonymous' | 'purge', fields?: { uid?: string; seconds?: number; reason?: string }): Promise<Acked>;
   ban(uid: string, options?: { reason?: string }): Promise<Acked>;
   unban(uid: string): Promise<Acked>;
   kick(uid: string): Promise<Acked>;
   mute(uid: string, seconds: number): Promise<Acked>;
   unmute(uid: string): Promise<Acked>;
   slowMode(seconds: number): Promise<Acked>;
+  /** Deletes the author's messages of the last `seconds` (1 s – 7 days, at most 500), a batch per turn. */
+  purge(uid: string, seconds: number, options?: { reason?: string }): Promise<Acked>;
   /** Whether anonymous connections may speak (true) or only those with a key or a token (false). */
   allowAnonymous(allowed: boolean): Promise<Acked>;
   moderationLog(options?: { before?: number; limit?: number }): Promise<ModerationLogFrame>;
@@ -339,8 +360,10 @@ export declare class ChatClient extends EventTarget {
   isOwn(m: ChatMessage): boolean;
   /** The emoji we reacted to `seq` with. */
   myReactions(seq: number): string[];
-  /** The names of the others who have read up to `seq`. */
+  /** The names of the others who have read up to `seq` (each name once). */
   seenBy(seq: number): string[];
+  /** The others who have read up to `seq`, one per person (uid). */
+  seenByUsers(seq: number): User[];
   lastOwn(): ChatMessage | null;
   /** Others' messages after our read position in the main conversation (thread-only replies left out). */
   unreadCount(): number;

@@ -114,6 +114,14 @@ export interface WelcomeFrame {
   thread_unread?: number;
   /** …and those threads with any, most recently active first (absent when none). */
   threads?: ThreadUnread[];
+  /** The room's retention, when a policy is in force or something was erased. */
+  retention?: Retention;
+}
+
+/** A room's retention: messages older than `days` are erased (null: kept); every `seq` up to `upto` was. */
+export interface Retention {
+  days: number | null;
+  upto: number;
 }
 
 export interface MessageFrame extends ChatMessage {
@@ -127,6 +135,14 @@ export interface AckFrame {
   seq: number;
   ts: number;
   rev: number;
+  /** The text as stored, only when it is not the one sent (the room's moderation hook replaced it). */
+  text?: string;
+}
+
+/** Retention erased every message up to `upto`: drop what you keep of them. */
+export interface ExpiredFrame {
+  type: 'expired';
+  upto: number;
 }
 
 export interface MessageUpdatedFrame {
@@ -191,6 +207,9 @@ export interface SearchResultsFrame {
   has_more: boolean;
   /** When older messages may match too: the `before` that searches on from where this one stopped. */
   next_before: number | null;
+  /** When the ranked window holds more: the `offset` of its next page (asked with the same `before`).
+   * Absent from servers before it. */
+  next_offset?: number | null;
 }
 
 export interface JoinFrame {
@@ -226,6 +245,24 @@ export interface TypingFrame {
   user: User;
 }
 
+/** Somebody who reacted: their uid, and the name they had then (null for a reaction stored before
+ * names were kept with reactions). */
+export interface Reactor {
+  uid: string;
+  name: string | null;
+}
+
+/** Who reacted to message `seq` with `emoji`, answering a `reactors` frame: a page in uid order. */
+export interface ReactorsFrame {
+  type: 'reactors';
+  id: string | null;
+  seq: number;
+  emoji: string;
+  users: Reactor[];
+  /** The `after` of the next page; null on the last one. */
+  next: string | null;
+}
+
 export type ModerationAction =
   | 'ban'
   | 'unban'
@@ -235,6 +272,10 @@ export type ModerationAction =
   | 'slow_mode'
   | 'require_identity'
   | 'allow_anonymous'
+  | 'purge'
+  | 'retention'
+  | 'block'
+  | 'unblock'
   | 'delete';
 
 /** A moderator's action as every connection hears it, and as the log keeps it (with `log_id`). */
@@ -245,6 +286,10 @@ export interface ModerationRecord {
   seq?: number;
   seconds?: number;
   reason?: string;
+  /** `retention`: the room's policy in days (0: keep everything); absent: back to the deployment's. */
+  days?: number;
+  /** `block`, `unblock` (told to moderators only): the entries, normalized. */
+  words?: string[];
   by: User;
   at: number;
   log_id?: number;
@@ -262,6 +307,10 @@ export interface ModerationRules {
   identity_required?: boolean;
   /** How many client addresses bans bar now (open rooms; the addresses themselves are never shown). */
   address_bans?: number;
+  /** The room's own retention setting in days (null: the deployment's default). */
+  retention_days?: number | null;
+  /** The room's blocked words and phrases (moderators only see the log). */
+  blocked?: string[];
 }
 
 export interface ModerationLogFrame {
@@ -305,6 +354,8 @@ export type ServerErrorCode =
   | 'muted'
   | 'slow_mode'
   | 'id_conflict'
+  | 'rejected'
+  | 'moderation_unavailable'
   | 'disabled'
   | 'bad_config'
   | 'internal';
@@ -340,6 +391,8 @@ export type ServerFrame =
   | PresenceFrame
   | RosterFrame
   | TypingFrame
+  | ReactorsFrame
+  | ExpiredFrame
   | ModerationFrame
   | ModerationLogFrame
   | AuthOkFrame
@@ -351,13 +404,14 @@ export type ClientFrame =
   | { type: 'message'; text: string; id?: string; reply_to?: number; thread?: number; also_in_room?: boolean }
   | { type: 'typing' }
   | { type: 'edit'; seq: number; text: string; id?: string }
-  | { type: 'delete'; seq: number; id?: string }
+  | { type: 'delete'; seq: number; reason?: string; id?: string }
   | { type: 'react'; seq: number; emoji: string; on?: boolean; id?: string }
   | { type: 'read'; seq: number; thread?: number }
   | { type: 'thread'; root: number; after?: number; limit?: number; id?: string }
   | { type: 'history'; before?: number; limit?: number; id?: string }
-  | { type: 'search'; q: string; limit?: number; before?: number; id?: string }
+  | { type: 'search'; q: string; limit?: number; before?: number; offset?: number; id?: string }
   | { type: 'roster'; after?: string; limit?: number; id?: string }
+  | { type: 'reactors'; seq: number; emoji: string; after?: string; limit?: number; id?: string }
   | { type: 'auth'; token: string; id?: string }
   | { type: 'ban'; uid: string; reason?: string; id?: string }
   | { type: 'unban'; uid: string; id?: string }
@@ -367,4 +421,8 @@ export type ClientFrame =
   | { type: 'slow_mode'; seconds: number; id?: string }
   | { type: 'require_identity'; id?: string }
   | { type: 'allow_anonymous'; id?: string }
+  | { type: 'purge'; uid: string; seconds: number; reason?: string; id?: string }
+  | { type: 'retention'; days?: number; id?: string }
+  | { type: 'block'; words: string[]; id?: string }
+  | { type: 'unblock'; words: string[]; id?: string }
   | { type: 'moderation_log'; before?: number; limit?: number; id?: string };

@@ -507,3 +507,30 @@ fn a_plain_message_costs_nothing_of_threads_or_mentions() {
     }
     assert_eq!(r.rev(), 2);
 }
+
+#[test]
+fn erasing_an_author_counts_their_replies_out_and_forgets_them_as_a_reader() {
+    let mut h = MemoryHistory::default();
+    let mut r = living(&mut h);
+    send(&mut r, "b", reply("bob was here", 1, "r1"), &mut h, 2);
+    send(
+        &mut r,
+        "b",
+        json!({"type":"read","seq":2,"thread":1}),
+        &mut h,
+        3,
+    );
+    let (job, effects) = r.erase_author("u-bob", &mut h, 4);
+    assert!(job.unwrap().done());
+    let update = frames_for(&effects, "c")
+        .into_iter()
+        .find(|f| f["type"] == "thread_updated")
+        .expect("the root's summary, counted again");
+    assert_eq!(update["thread"]["replies"], 0);
+    assert!(h.people.iter().all(|(uid, _)| uid != "u-bob"));
+    assert!(h.thread_people.iter().all(|(_, uid)| uid != "u-bob"));
+    assert!(h.thread_reads.iter().all(|(uid, _, _)| uid != "u-bob"));
+    // Nobody can mention the erased name any more.
+    let effects = send(&mut r, "a", sayv(Some("m"), "@bob?"), &mut h, 5);
+    assert!(frames_for(&effects, "c")[0].get("mentions").is_none());
+}

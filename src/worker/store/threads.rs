@@ -1,12 +1,12 @@
-//! Threads and mentions in the room's SQLite: [`ThreadHistory`] for the [`Store`] (migration 8's
+//! Threads and mentions in the room's SQLite: [`ThreadHistory`] for the [`Store`] (migration 10's
 //! tables and columns). Every query here is bounded by an index: a thread's replies by
 //! `messages_in_thread`, the list of threads by `messages_by_activity`, a person's mentions by the
 //! `mentions` key, their threads by `thread_people_by_uid`. Nothing here runs for a plain message.
 
 use worker::SqlStorageValue;
 
-use super::store::{int, Store, COLUMNS};
-use crate::domain::{ChatMessage, ThreadSummary};
+use super::{int, Cells, Store, COLUMNS};
+use crate::domain::{ChatMessage, Thread, ThreadSummary};
 use crate::history::ThreadHistory;
 use crate::thread::{ThreadUnread, MAX_PARTICIPANTS};
 
@@ -16,6 +16,79 @@ const MAX_BOUND: usize = 90;
 /// `?, ?, …` for `n` values.
 fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
+}
+
+impl ChatMessage {
+    /// Its place in a thread and its mentions, from the last cells of [`COLUMNS`].
+    pub(super) fn threaded(mut self, cells: &mut Cells) -> ChatMessage {
+        let reply_in = cells.opt_int();
+        self.also_in_room = cells.int() != 0;
+        if let Some(packed) = cells.opt_text() {
+            for uid in packed.split(' ').filter(|u| !u.is_empty()) {
+                match uid {
+                    ROOM_MENTION => self.mentions_room = true,
+                    uid => self.mentions.push(uid.to_string()),
+                }
+            }
+        }
+        let summary = cells
+            .opt_text()
+            .and_then(|packed| ThreadSummary::unpack(&packed));
+        self.thread = match (summary, reply_in) {
+            (Some(summary), _) => Some(Thread::Root(summary)),
+            (None, Some(root)) => Some(Thread::In(root)),
+            (None, None) => None,
+        };
+        self
+    }
+}
+
+/// How `@room` is kept among a message's mentions (no uid has a `*`).
+pub(super) const ROOM_MENTION: &str = "*";
+
+/// A message's mentions as the `mentions` column packs them (`None`: none).
+pub(super) fn packed_mentions(m: &ChatMessage) -> Option<String> {
+    let room = m.mentions_room.then_some(ROOM_MENTION);
+    let all: Vec<&str> = room
+        .into_iter()
+        .chain(m.mentions.iter().map(String::as_str))
+        .collect();
+    (!all.is_empty()).then(|| all.join(" "))
+}
+
+impl Store {
+    /// Notes a person who has been in the room by the name key they use now (whom `@name`
+    /// mentions). In a blank database they wait for its first write: joining a room nobody wrote
+    /// to stores nothing. No row is written when nothing changed (a reconnect under the same name).
+    pub(super) fn note_person(&self, uid: &str, key: &str) -> Result<(), String> {
+        if self.blank.get() {
+            let mut waiting = self.people_waiting.borrow_mut();
+            waiting.retain(|(u, _)| u != uid);
+            waiting.push((uid.to_string(), key.to_string()));
+            return Ok(());
+        }
+        self.run(
+            "INSERT INTO people (uid, name_key) VALUES (?, ?) ON CONFLICT (uid) DO UPDATE SET name_key = excluded.name_key WHERE name_key != excluded.name_key",
+            vec![uid.into(), key.into()],
+        )
+        .map(drop)
+    }
+
+    /// The `mentions` rows of a message just written (one per mentioned uid, `*` for @room), so a
+    /// person's count is an index range. Nothing for a message that mentions nobody.
+    pub(super) fn mention(&self, m: &ChatMessage) -> Result<(), String> {
+        let room = m.mentions_room.then_some(ROOM_MENTION);
+        for uid in room
+            .into_iter()
+            .chain(m.mentions.iter().map(String::as_str))
+        {
+            self.run(
+                "INSERT OR IGNORE INTO mentions (uid, seq) VALUES (?, ?)",
+                vec![uid.into(), int(m.seq)],
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl ThreadHistory for Store {

@@ -1,9 +1,19 @@
-//! The webhook outbox in the room's SQLite (see `crate::webhook`): events waiting for the app's
-//! receiver, added in the same turn as the change they report, read oldest first, forgotten once
-//! delivered, dropped past their bounds. The table itself is created with the schema
-//! ([`super::store`]'s `OUTBOX`), only in rooms of a deployment with a `WEBHOOK_URL`.
+//! The webhook outbox's table in the room's SQLite storage (see `crate::webhook` for what goes in it
+//! and `worker/webhooks.rs` for its delivery): a part of [`Store`] kept apart from the message log.
 
-use super::store::{int, Store, OUTBOX};
+use super::{int, Store};
+
+/// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
+/// same turn as the change they report so both commit together. The table exists only in rooms of a
+/// deployment with a `WEBHOOK_URL` ([`Store::open_outbox`]); a room without webhooks never pays for it.
+/// `id` is `AUTOINCREMENT` so that it only grows: delivery goes oldest first.
+pub(super) const OUTBOX: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+  id         INTEGER PRIMARY KEY AUTOINCREMENT,
+  body       TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  attempts   INTEGER NOT NULL DEFAULT 0
+);";
 
 /// An event waiting in the outbox.
 pub struct Pending {
