@@ -1,8 +1,10 @@
 //! `@` in a message box offers the people of the room (those online first, then the authors this page
 //! knows): the arrow keys move through them, Enter or Tab writes `@Name `, Escape closes the list. A
 //! moderator is offered `@room` too. The room resolves what was written when it stores the message
-//! (docs/PROTOCOL.md, "Mentions"); the list only saves typing. A WAI-ARIA combobox: the box keeps the
-//! focus, the list is a `listbox` whose active option the box names (`aria-activedescendant`).
+//! (docs/PROTOCOL.md, "Mentions"); the list only saves typing. As an autocompleting text box: the box
+//! keeps the focus (`aria-autocomplete="list"`, `aria-controls` the list), the list is a `listbox`
+//! whose active option the box names (`aria-activedescendant`). A `<textarea>` may not take the
+//! combobox role, so no `aria-expanded` either: the active option is what a screen reader hears.
 
 import { el } from './dom.js';
 import { avatar, mentionable } from './people.js';
@@ -29,7 +31,6 @@ export function attachMentions(box) {
   box.after(list);
   box.setAttribute('aria-autocomplete', 'list');
   box.setAttribute('aria-controls', list.id);
-  box.setAttribute('aria-expanded', 'false');
   let options = [];
   let active = 0;
   let typed = null;
@@ -40,7 +41,6 @@ export function attachMentions(box) {
     list.replaceChildren();
     options = [];
     typed = null;
-    box.setAttribute('aria-expanded', 'false');
     box.removeAttribute('aria-activedescendant');
   };
 
@@ -77,7 +77,6 @@ export function attachMentions(box) {
     if (!options.length) return close();
     active = Math.min(active, options.length - 1);
     list.hidden = false;
-    box.setAttribute('aria-expanded', 'true');
     render();
   };
 
