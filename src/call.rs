@@ -8,9 +8,11 @@
 
 use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
-use crate::domain::Framing;
+use crate::domain::{FileDescriptor, Framing};
 use crate::error::{ErrorCode, Problem};
 use crate::export::Cursor;
+use crate::files::log::Uploader;
+use crate::files::{self, FileId};
 use crate::identity::{self, AddressTag};
 use crate::reactors::ReactorsRequest;
 use crate::search::SearchRequest;
@@ -87,6 +89,25 @@ pub enum RoomCall {
         before: Option<u64>,
         limit: usize,
     },
+    /// May `uploader` upload? If so the room reserves upload `id` (the Worker then stores the bytes).
+    Upload {
+        room: RoomName,
+        id: FileId,
+        uploader: Uploader,
+    },
+    /// The bytes of upload `file.id` are stored.
+    Uploaded {
+        room: RoomName,
+        file: FileDescriptor,
+    },
+    /// May `uploader` store a thumbnail for upload `id`?
+    Thumb {
+        room: RoomName,
+        id: FileId,
+        uploader: Uploader,
+    },
+    /// The thumbnail of upload `id` is stored.
+    Thumbed { room: RoomName, id: FileId },
     /// A page of the room's export, from `cursor`.
     Export { room: RoomName, cursor: Cursor },
     /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
@@ -120,8 +141,11 @@ impl RoomCall {
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
             | RoomCall::ModerationLog { room, .. }
-            | RoomCall::Export { room, .. }
-            | RoomCall::Erase { room, .. } => room,
+            | RoomCall::Upload { room, .. }
+            | RoomCall::Uploaded { room, .. }
+            | RoomCall::Thumb { room, .. }
+            | RoomCall::Thumbed { room, .. } => room,
+            RoomCall::Export { room, .. } | RoomCall::Erase { room, .. } => room,
         }
     }
 
@@ -221,6 +245,31 @@ impl RoomCall {
                 }
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "moderation", None)
+            }
+            RoomCall::Upload { id, uploader, .. } => {
+                query.append_pair("id", id.as_str());
+                uploader_query(uploader, &mut query);
+                ("POST", "upload", None)
+            }
+            RoomCall::Uploaded { file, .. } => {
+                query.append_pair("id", &file.id);
+                query.append_pair("name", &file.name);
+                query.append_pair("type", &file.content_type);
+                query.append_pair("size", &file.size.to_string());
+                if let (Some(w), Some(h)) = (file.width, file.height) {
+                    query.append_pair("width", &w.to_string());
+                    query.append_pair("height", &h.to_string());
+                }
+                ("POST", "uploaded", None)
+            }
+            RoomCall::Thumb { id, uploader, .. } => {
+                query.append_pair("id", id.as_str());
+                uploader_query(uploader, &mut query);
+                ("POST", "thumb", None)
+            }
+            RoomCall::Thumbed { id, .. } => {
+                query.append_pair("id", id.as_str());
+                ("POST", "thumbed", None)
             }
             RoomCall::Export { cursor, .. } => {
                 cursor.to_query(&mut query);
@@ -328,6 +377,48 @@ impl RoomCall {
                 before: get("before").map(validate::parse_seq).transpose()?,
                 limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
             },
+            ("POST", "/upload") => RoomCall::Upload {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+                uploader: uploader_of(&query)?,
+            },
+            ("POST", "/uploaded") => {
+                let number = |key: &str| {
+                    get(key)
+                        .map(|v| {
+                            v.parse::<u64>().map_err(|_| {
+                                Problem::new(
+                                    ErrorCode::BadRequest,
+                                    format!("{key} is not a number"),
+                                )
+                            })
+                        })
+                        .transpose()
+                };
+                let side =
+                    |key: &str| number(key).map(|v| v.map(|v| v.min(u32::MAX.into()) as u32));
+                RoomCall::Uploaded {
+                    room,
+                    file: FileDescriptor {
+                        id: FileId::parse(get("id").unwrap_or(""))?.as_str().to_string(),
+                        name: files::file_name(get("name").unwrap_or(""))?,
+                        content_type: files::media_type(get("type").unwrap_or("")),
+                        size: number("size")?.unwrap_or(0),
+                        width: side("width")?,
+                        height: side("height")?,
+                        thumb: false,
+                    },
+                }
+            }
+            ("POST", "/thumb") => RoomCall::Thumb {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+                uploader: uploader_of(&query)?,
+            },
+            ("POST", "/thumbed") => RoomCall::Thumbed {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+            },
             _ => {
                 return Err(Problem::new(
                     ErrorCode::NotFound,
@@ -337,6 +428,33 @@ impl RoomCall {
         };
         Ok(call)
     }
+}
+
+/// An uploader in a call's query: `uid`, `role` (when not a member), `addr`.
+fn uploader_query(uploader: &Uploader, query: &mut form_urlencoded::Serializer<'_, String>) {
+    if let Some(uid) = &uploader.uid {
+        query.append_pair("uid", uid);
+    }
+    if uploader.role != Role::Member {
+        query.append_pair("role", uploader.role.as_str());
+    }
+    if let Some(address) = uploader.address {
+        query.append_pair("addr", &address.to_string());
+    }
+}
+
+fn uploader_of(query: &[(String, String)]) -> Result<Uploader, Problem> {
+    let get = |key: &str| crate::query::query_value(query, key);
+    Ok(Uploader {
+        uid: get("uid")
+            .map(|u| identity::check_uid(u).map(str::to_string))
+            .transpose()?,
+        role: get("role")
+            .map(Role::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        address: get("addr").and_then(AddressTag::parse),
+    })
 }
 
 /// A history page as the Worker asks for it: `after` defaults to 0, `limit` to
@@ -459,310 +577,4 @@ pub fn moderation_page(room: RoomName, query: &[(String, String)]) -> Result<Roo
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn room(name: &str) -> RoomName {
-        RoomName::parse(name).unwrap()
-    }
-
-    fn round_trip(call: RoomCall) {
-        let req = call.to_request();
-        let (path_and_query, _) = (req.url.strip_prefix(BASE).unwrap(), ());
-        let (path, query) = path_and_query.split_once('?').unwrap();
-        assert_eq!(
-            RoomCall::parse(req.method, path, query, req.body.as_deref()),
-            Ok(call)
-        );
-    }
-
-    #[test]
-    fn moderation_calls_survive_the_hop() {
-        round_trip(RoomCall::Delete {
-            room: room("r"),
-            seq: 4,
-            reason: None,
-        });
-        round_trip(RoomCall::Delete {
-            room: room("r"),
-            seq: 4,
-            reason: Some("spam & scams".into()),
-        });
-        round_trip(RoomCall::Moderate {
-            room: room("r"),
-            request: ModerationRequest::parse(
-                r#"{"action":"mute","uid":"AAAAAAAAAAAAAAAAAAAAAA","seconds":60,"by":"Zoë"}"#,
-            )
-            .unwrap(),
-        });
-        round_trip(RoomCall::ModerationLog {
-            room: room("r"),
-            before: Some(9),
-            limit: 5,
-        });
-        round_trip(RoomCall::ModerationLog {
-            room: room("r"),
-            before: None,
-            limit: 100,
-        });
-        round_trip(RoomCall::Erase {
-            room: room("r"),
-            uid: "auth0|42:x@y".replace('|', "_"),
-        });
-        round_trip(RoomCall::Export {
-            room: room("r"),
-            cursor: Cursor {
-                after: 500,
-                log_after: 7,
-            },
-        });
-        assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
-        assert_eq!(
-            ModerationRequest::parse(r#"{"action":"slow_mode","seconds":5}"#)
-                .unwrap()
-                .by(),
-            "moderator"
-        );
-    }
-
-    #[test]
-    fn every_call_survives_the_hop() {
-        round_trip(RoomCall::Connect {
-            room: room("r"),
-            join: Join {
-                name: UserName::parse("Zoë & ann=1?").unwrap(),
-                uid: Some("user:42@app".into()),
-                role: Role::Moderator,
-                expires: Some(1_764_083_600),
-                after: Some(7),
-                since: Some(9),
-                framing: Framing::Batch,
-                address: None,
-            },
-        });
-        round_trip(RoomCall::Connect {
-            room: room("r"),
-            join: Join {
-                name: UserName::parse("ann").unwrap(),
-                uid: None,
-                role: Role::Member,
-                expires: None,
-                after: None,
-                since: None,
-                framing: Framing::Single,
-                address: AddressTag::of("2001:db8::1"),
-            },
-        });
-        round_trip(RoomCall::Info {
-            room: room("r.1"),
-            operator: false,
-        });
-        round_trip(RoomCall::Info {
-            room: room("r"),
-            operator: true,
-        });
-        round_trip(RoomCall::Search {
-            room: room("r"),
-            request: SearchRequest {
-                query: crate::search::SearchQuery::parse("café & \"NEAR(\" run* 100%").unwrap(),
-                before: Some(12),
-                limit: 50,
-                offset: 100,
-            },
-        });
-        round_trip(RoomCall::Reactors {
-            room: room("r"),
-            request: ReactorsRequest {
-                seq: 9,
-                emoji: "👩🏽‍💻".into(),
-                after: Some("anon:3f9c0d2a7b1e4c55".into()),
-                limit: 7,
-            },
-        });
-        round_trip(RoomCall::Roster {
-            room: room("r"),
-            after: Some("3f9c0d2a7b1e4c55".into()),
-            limit: 500,
-        });
-        round_trip(RoomCall::Roster {
-            room: room("r"),
-            after: None,
-            limit: 100,
-        });
-        round_trip(RoomCall::Versions {
-            room: room("r"),
-            seq: 42,
-            before: None,
-            limit: 50,
-        });
-        round_trip(RoomCall::Versions {
-            room: room("r"),
-            seq: 42,
-            before: Some(7),
-            limit: 1000,
-        });
-        round_trip(RoomCall::Messages {
-            room: room("r"),
-            after: 3,
-            limit: 1000,
-        });
-        round_trip(RoomCall::Post {
-            room: room("r"),
-            post: Post {
-                name: "bot".into(),
-                text: "multi\nline \"quoted\"".into(),
-                id: Some("d-1".into()),
-                thread: None,
-                also_in_room: false,
-            },
-        });
-        round_trip(RoomCall::Post {
-            room: room("r"),
-            post: Post {
-                name: "bot".into(),
-                text: "in a thread".into(),
-                id: None,
-                thread: Some(4),
-                also_in_room: true,
-            },
-        });
-        round_trip(RoomCall::Thread {
-            room: room("r"),
-            root: 4,
-            after: 9,
-            limit: 1000,
-        });
-        round_trip(RoomCall::Threads {
-            room: room("r"),
-            before: Some(12),
-            limit: 100,
-        });
-        round_trip(RoomCall::Threads {
-            room: room("r"),
-            before: None,
-            limit: 20,
-        });
-    }
-
-    #[test]
-    fn thread_pages_default_and_refuse_like_the_api_says() {
-        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        assert_eq!(
-            thread_page(room("r"), 3, &q(&[])),
-            Ok(RoomCall::Thread {
-                room: room("r"),
-                root: 3,
-                after: 0,
-                limit: validate::DEFAULT_PAGE,
-            })
-        );
-        assert_eq!(
-            threads_page(room("r"), &q(&[])),
-            Ok(RoomCall::Threads {
-                room: room("r"),
-                before: None,
-                limit: DEFAULT_THREADS_PAGE,
-            })
-        );
-        for bad in [("after", "-1"), ("limit", "0"), ("limit", "1001")] {
-            assert!(thread_page(room("r"), 3, &q(&[bad])).is_err(), "{bad:?}");
-        }
-        for bad in [("before", "x"), ("limit", "101"), ("limit", "0")] {
-            assert!(threads_page(room("r"), &q(&[bad])).is_err(), "{bad:?}");
-        }
-        assert_eq!(
-            Post::parse(r#"{"name":"b","text":"t","thread":0}"#)
-                .unwrap_err()
-                .code,
-            ErrorCode::BadThread
-        );
-        assert_eq!(
-            Post::parse(r#"{"name":"b","text":"t","also_in_room":true}"#)
-                .unwrap_err()
-                .code,
-            ErrorCode::BadRequest
-        );
-    }
-
-    #[test]
-    fn the_object_checks_what_it_is_given() {
-        let code = |method, path, query, body| {
-            RoomCall::parse(method, path, query, body).unwrap_err().code
-        };
-        assert_eq!(code("GET", "/info", "room=a%20b", None), ErrorCode::BadRoom);
-        assert_eq!(code("GET", "/connect", "room=r", None), ErrorCode::BadName);
-        assert_eq!(
-            code("GET", "/messages", "room=r&after=-1&limit=5", None),
-            ErrorCode::BadAfter
-        );
-        assert_eq!(
-            code("GET", "/messages", "room=r&after=1&limit=5000", None),
-            ErrorCode::BadLimit
-        );
-        assert_eq!(
-            code("POST", "/post", "room=r", Some("{")),
-            ErrorCode::BadJson
-        );
-        assert_eq!(code("DELETE", "/info", "room=r", None), ErrorCode::NotFound);
-        assert_eq!(
-            code("GET", "/search", "room=r&q=%22%22", None),
-            ErrorCode::BadQuery
-        );
-    }
-
-    #[test]
-    fn versions_pages_default_and_refuse_like_the_api_says() {
-        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        assert_eq!(
-            versions_page(room("r"), 3, &q(&[])),
-            Ok(RoomCall::Versions {
-                room: room("r"),
-                seq: 3,
-                before: None,
-                limit: validate::DEFAULT_VERSIONS_PAGE,
-            })
-        );
-        for bad in [
-            ("before", "0"),
-            ("before", "x"),
-            ("limit", "0"),
-            ("limit", "1001"),
-        ] {
-            assert!(versions_page(room("r"), 3, &q(&[bad])).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn history_pages_default_and_refuse_like_the_api_says() {
-        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        assert_eq!(
-            history_page(room("r"), &q(&[])),
-            Ok(RoomCall::Messages {
-                room: room("r"),
-                after: 0,
-                limit: 100
-            })
-        );
-        assert_eq!(
-            history_page(room("r"), &q(&[("limit", "0")]))
-                .unwrap_err()
-                .code,
-            ErrorCode::BadLimit
-        );
-    }
-}
+mod tests;

@@ -16,6 +16,9 @@
 //! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
 //! - [`history`] — the storage the room needs, as a trait (SQLite in the DO, a `Vec` in tests).
 //! - [`search`] — a search box's text → a safe FTS5 query; snippets → safe HTML.
+//! - [`files`] — uploads: what one may be, its type sniffed from its bytes, how a file is served, and
+//!   what the room records of each ([`files::log`]).
+//! - [`preview`] — link previews: the link, which URLs may be fetched, what a page says of itself.
 //! - [`thread`] — threads: which root a reply may go into, a root's summary, who takes part.
 //! - [`mention`] — `@name`, `<@uid>` and `@room` in a text → the people it mentions.
 //! - [`concern`] — whom a message concerns personally (mentioned, in its thread, or everyone).
@@ -60,6 +63,7 @@ pub mod effect;
 pub mod erasure;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod history;
 pub mod identity;
 pub mod jwks;
@@ -67,6 +71,7 @@ pub mod jwt;
 pub mod mention;
 pub mod moderation;
 pub mod presence;
+pub mod preview;
 pub mod protocol;
 pub mod query;
 pub mod rate;

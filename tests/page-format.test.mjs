@@ -1,9 +1,9 @@
 // The page's pure text rules, without a server or a browser: basic formatting (public/markup.js) and
-// which bare addresses become links (public/format.js). The browser half is tests/browser-people.test.mjs.
+// which bare addresses become links, how a file's size and an image's box are shown (public/format.js). The browser half is tests/browser-people.test.mjs.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ago, linkParts } from '../public/format.js';
+import { ago, fileSize, fitted, linkParts } from '../public/format.js';
 import { blocks, inlineParts } from '../public/markup.js';
 
 const styled = (text) => inlineParts(text).map((p) => [p.text, p.styles.join('+')]);
@@ -51,5 +51,18 @@ describe('how long ago (a thread\'s last reply)', () => {
     assert.equal(ago(now - 2 * 60_000, now), '2 min ago');
     assert.equal(ago(now - 3 * 3_600_000 - 1, now), '3 h ago');
     assert.equal(ago(now - 4 * 86_400_000, now), '4 d ago');
+  });
+});
+
+describe('files', () => {
+  test('sizes read in decimal units, as the limits are given', () => {
+    assert.deepEqual([0, 812, 1000, 48_213, 999_999, 3_100_000, 25_000_000, 2e9].map(fileSize), ['0 B', '812 B', '1.0 kB', '48 kB', '1000 kB', '3.1 MB', '25 MB', '2.0 GB']);
+  });
+
+  test('an image fits its box with its proportions kept, and is never blown up', () => {
+    assert.deepEqual(fitted(640, 480), { width: 320, height: 240 });
+    assert.deepEqual(fitted(100, 1000), { width: 24, height: 240 });
+    assert.deepEqual(fitted(50, 40), { width: 50, height: 40 });
+    assert.deepEqual(fitted(0, 0), { width: 320, height: 240 }, 'unknown: the box');
   });
 });

@@ -16,6 +16,7 @@ import { currentToken, goSignIn, justSignedIn, loginUrl, signedInGetToken, signe
 import { client, items, setClient, versionsCache, versionsOpen, view } from './state.js';
 import { resetThread } from './thread.js';
 import { capitalised, onStatus, renderStatus, showProblem } from './status.js';
+import { clearAttachments } from './uploads.js';
 import { inviteUrl, roomFromUrl } from './url.js';
 
 export const NAME_KEY = 'edge-chat:name';
@@ -65,6 +66,7 @@ export function join({ name, room }) {
   versionsCache.clear();
   forgetWho();
   setComposing(null);
+  clearAttachments();
   restoreDraft(room);
   closeSearch();
   resetThread();

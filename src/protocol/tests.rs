@@ -26,6 +26,7 @@ fn decodes_a_message_with_and_without_id() {
             reply_to: None,
             thread: None,
             also_in_room: false,
+            files: vec![],
         })
     );
     assert_eq!(
@@ -36,6 +37,7 @@ fn decodes_a_message_with_and_without_id() {
             reply_to: None,
             thread: None,
             also_in_room: false,
+            files: vec![],
         })
     );
     assert_eq!(
@@ -71,6 +73,55 @@ fn syntax_errors_are_bad_json_and_shape_errors_bad_request() {
     );
     assert_eq!(
         code_of(r#"{"type":"message","text":"  \n"}"#),
+        ErrorCode::BadRequest
+    );
+}
+
+#[test]
+fn messages_name_their_files_and_may_then_have_no_text() {
+    let a = "a".repeat(32);
+    let b = "b".repeat(32);
+    let frame = format!(r#"{{"type":"message","files":["{a}","{b}"],"id":"m1"}}"#);
+    assert_eq!(
+        ClientFrame::decode(&frame),
+        Ok(ClientFrame::Message {
+            text: String::new(),
+            id: Some("m1".into()),
+            reply_to: None,
+            thread: None,
+            also_in_room: false,
+            files: vec![FileId::parse(&a).unwrap(), FileId::parse(&b).unwrap()],
+        })
+    );
+    assert_eq!(
+        code_of(&format!(r#"{{"type":"message","files":["{a}","{a}"]}}"#)),
+        ErrorCode::BadFile
+    );
+    assert_eq!(
+        code_of(r#"{"type":"message","files":["x"],"text":"hi"}"#),
+        ErrorCode::BadFile
+    );
+    let eleven: Vec<String> = (0..11).map(|i| format!("{i:032x}")).collect();
+    let frame = serde_json::json!({"type": "message", "files": eleven}).to_string();
+    assert_eq!(code_of(&frame), ErrorCode::TooLarge);
+    assert_eq!(
+        code_of(r#"{"type":"message","files":[]}"#),
+        ErrorCode::BadRequest
+    );
+    // An edit may keep fewer files, drop its preview, or change its text: at least one.
+    assert_eq!(
+        ClientFrame::decode(r#"{"type":"edit","seq":3,"files":[],"preview":false}"#),
+        Ok(ClientFrame::Edit {
+            seq: 3,
+            text: None,
+            files: Some(vec![]),
+            drop_preview: true,
+            id: None,
+        })
+    );
+    assert_eq!(code_of(r#"{"type":"edit","seq":3}"#), ErrorCode::BadRequest);
+    assert_eq!(
+        code_of(r#"{"type":"edit","seq":3,"preview":true}"#),
         ErrorCode::BadRequest
     );
 }
@@ -140,6 +191,7 @@ fn thread_frames_name_a_root() {
             reply_to: None,
             thread: Some(4),
             also_in_room: true,
+            files: vec![],
         })
     );
     assert_eq!(

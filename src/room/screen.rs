@@ -262,11 +262,18 @@ impl<S: Place> Room<S> {
             ),
             Queued::Op {
                 from,
-                op: ClientFrame::Edit { seq, text, id },
+                op:
+                    ClientFrame::Edit {
+                        seq,
+                        text: Some(text),
+                        id,
+                        ..
+                    },
                 ..
             } => {
                 // Not asked when the room will not change anything: the same text again, another
-                // author's message, a deleted one.
+                // author's message, a deleted one. (An edit that only removes files or a preview has
+                // no text to ask about.)
                 match self.own_message(from, *seq, history) {
                     Ok(current) if current.text != *text => {}
                     _ => return None,
@@ -424,6 +431,7 @@ fn replaced(item: Queued, text: String) -> Queued {
                     reply_to,
                     thread,
                     also_in_room,
+                    files,
                 },
             ..
         } => Queued::Op {
@@ -435,18 +443,32 @@ fn replaced(item: Queued, text: String) -> Queued {
                 reply_to,
                 thread,
                 also_in_room,
+                files,
             },
             replaced: Some(screening::fingerprint(&sent)),
         },
         Queued::Op {
             conn_id,
             from,
-            op: ClientFrame::Edit { seq, id, .. },
+            op:
+                ClientFrame::Edit {
+                    seq,
+                    id,
+                    files,
+                    drop_preview,
+                    ..
+                },
             replaced,
         } => Queued::Op {
             conn_id,
             from,
-            op: ClientFrame::Edit { seq, text, id },
+            op: ClientFrame::Edit {
+                seq,
+                text: Some(text),
+                id,
+                files,
+                drop_preview,
+            },
             replaced,
         },
         Queued::Post { call, draft, .. } => Queued::Post {

@@ -6,7 +6,7 @@
 
 use super::*;
 use crate::concern::{self, Concerned};
-use crate::domain::{Thread, ThreadSummary};
+use crate::domain::{FileDescriptor, Thread, ThreadSummary};
 use crate::mention;
 use crate::thread::{self, MAX_TOLD};
 
@@ -19,8 +19,9 @@ pub struct ThreadPage {
 }
 
 /// What a new message is, before the room stores it: who sends it, its text and client id, what it
-/// replies to, the thread it goes into (and whether it shows in the room too), and whether the
-/// sender may call on everyone (`@room`: a moderator, or the app's backend through the API).
+/// replies to, the thread it goes into (and whether it shows in the room too), the files it carries
+/// (claimed: the sender's uploads), and whether the sender may call on everyone (`@room`: a
+/// moderator, or the app's backend through the API).
 #[derive(Debug, Clone)]
 pub struct Draft {
     pub from: User,
@@ -29,6 +30,7 @@ pub struct Draft {
     pub reply_to: Option<u64>,
     pub thread: Option<u64>,
     pub also_in_room: bool,
+    pub files: Vec<FileDescriptor>,
     pub moderator: bool,
 }
 
@@ -42,6 +44,7 @@ impl Draft {
             reply_to: None,
             thread: None,
             also_in_room: false,
+            files: Vec::new(),
             moderator: false,
         }
     }
@@ -73,6 +76,7 @@ impl<S: Place> Room<S> {
             also_in_room: draft.also_in_room && draft.thread.is_some(),
             mentions,
             mentions_room,
+            files: draft.files,
             ..ChatMessage::new(0, draft.id, draft.from, draft.text, now_ms)
         };
         self.submit_screened(msg, root, replaced, history, effects)

@@ -10,6 +10,7 @@ import type {
   AckFrame,
   AuthOkFrame,
   ChatMessage,
+  FileDescriptor,
   Limits,
   ModerationLogFrame,
   ModerationRecord,
@@ -140,16 +141,6 @@ export interface ThreadAnswer {
   hasMore: boolean;
 }
 
-/** How to send a message: what it answers, and the thread it goes into. */
-export interface SendOptions {
-  /** The seq it answers (quoted above it). */
-  replyTo?: number | null;
-  /** The root of the thread it goes into. */
-  thread?: number | null;
-  /** In a thread: show it in the main conversation too. */
-  alsoInRoom?: boolean;
-}
-
 export interface SearchAnswer {
   /** Best match first. */
   results: SearchHit[];
@@ -178,8 +169,33 @@ export interface OutboxEntry {
   replyTo?: number;
   thread?: number;
   alsoInRoom?: boolean;
+  /** The files it carries (descriptors as uploadFile() resolved them, or `{id}` only). */
+  files?: (FileDescriptor | { id: string })[];
   error?: string;
   code?: ErrorCode;
+}
+
+/** What send() takes besides the text. */
+export interface SendOptions {
+  /** The seq it answers (quoted above it). */
+  replyTo?: number | null;
+  /** Uploads of this room not used yet: their descriptors (or ids); at most `limits.files`. */
+  files?: (FileDescriptor | string)[];
+  /** The root of the thread it goes into. */
+  thread?: number | null;
+  /** In a thread: show it in the main conversation too. */
+  alsoInRoom?: boolean;
+}
+
+/** How an upload goes. */
+export interface UploadOptions {
+  /** Called as bytes go out (by XMLHttpRequest in a browser; elsewhere at the start and the end). */
+  onProgress?: (progress: { loaded: number; total: number }) => void;
+  /** Default: the File's own. */
+  name?: string;
+  type?: string;
+  /** A small WebP of an image, stored beside it (the descriptor then has `thumb: true`). */
+  thumbnail?: Blob;
 }
 
 /** A change waiting for its ack. */
@@ -309,8 +325,17 @@ export declare class ChatClient extends EventTarget {
 
   /** Sends a message (into a thread with `thread`); resolves once stored (survives reconnects: same id), rejects on a refusal. */
   send(text: string, options?: SendOptions): Promise<Sent>;
+  send(message: SendOptions & { text?: string }): Promise<Sent>;
   /** Queues a message and returns its outbox entry (send() without the promise). */
   queue(text: string, options?: SendOptions): OutboxEntry;
+  /** Uploads a file to the room; resolves with its descriptor, to send with a message. */
+  uploadFile(file: Blob | ArrayBuffer | Uint8Array, options?: UploadOptions): Promise<FileDescriptor>;
+  /** Where a file of this room is served (its thumbnail with `thumb`), with our token when we have one. */
+  fileUrl(file: FileDescriptor | string, options?: { thumb?: boolean }): string;
+  /** Takes a file off our message (an edit may remove files, never add them). */
+  removeFile(seq: number, fileId: string): Promise<Acked>;
+  /** Removes our message's link preview. */
+  removePreview(seq: number): Promise<Acked>;
   /** Sends a refused outbox entry again. */
   retry(id: string): Promise<Sent>;
   /** Drops an outbox entry unsent (its send() rejects with `discarded`). */
@@ -413,3 +438,5 @@ export declare const THREAD_PAGE: number;
 export declare function inThreadOnly(m: Pick<ChatMessage, 'thread' | 'also_in_room'> | null | undefined): boolean;
 /** A search snippet as text pieces (never markup). */
 export declare function snippetParts(html: string | null | undefined): { text: string; mark: boolean }[];
+/** Whether a media type is among a room's `file_types` (`type/*` takes every subtype; no list: yes). */
+export declare function typeTaken(type: string, taken: readonly string[] | undefined): boolean;

@@ -113,12 +113,29 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "CREATE TABLE screened (seq INTEGER PRIMARY KEY, sent TEXT NOT NULL);
      CREATE TABLE blocklist (word TEXT PRIMARY KEY, at INTEGER NOT NULL);
      CREATE TABLE erasures (uid TEXT PRIMARY KEY, job TEXT NOT NULL);",
-    // 10: threads and mentions. A reply names its root (`thread`); a root keeps its thread's summary
+    // 10: files and previews. A message's files and its link preview (JSON, NULL when none), and
+    // `revised` once either changed after the store (so `messages_changed`, remade with it, answers a
+    // resume). `files` is the room's record of every upload (`crate::files::log`): reserved by
+    // `owner` at `at`, `done` once its bytes are stored, used by message `seq`, `doomed` until the
+    // bucket has deleted it.
+    "ALTER TABLE messages ADD COLUMN files TEXT;
+     ALTER TABLE messages ADD COLUMN preview TEXT;
+     ALTER TABLE messages ADD COLUMN revised INTEGER NOT NULL DEFAULT 0;
+     DROP INDEX messages_changed;
+     CREATE INDEX messages_changed ON messages (rev)
+       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1 OR revised = 1;
+     CREATE TABLE files (id TEXT PRIMARY KEY, owner TEXT NOT NULL, at INTEGER NOT NULL,
+       name TEXT NOT NULL DEFAULT '', type TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0,
+       width INTEGER, height INTEGER, thumb INTEGER NOT NULL DEFAULT 0,
+       done INTEGER NOT NULL DEFAULT 0, seq INTEGER, doomed INTEGER NOT NULL DEFAULT 0);
+     CREATE INDEX files_by_seq ON files (seq) WHERE seq IS NOT NULL;
+     CREATE INDEX files_unused ON files (at) WHERE seq IS NULL AND doomed = 0;",
+    // 11: threads and mentions. A reply names its root (`thread`); a root keeps its thread's summary
     // (`ThreadSummary::pack`'s text) and, for the list of threads by activity, its newest reply's seq (`thread_last`, NULL
     // while it has none). `mentions` packs a message's mentioned uids (`*` for @room) for reading it
     // back; the `mentions` table holds the same, one row each, for a person's count. Both indexes on
-    // messages are partial: a plain message's insert touches neither. `messages_changed` now also
-    // holds roots, whose summary changes are caught up by `since=`. `people` is whom `@name` can
+    // messages are partial: a plain message's insert touches neither. A summary's change marks its root
+    // `revised` (10), so `messages_changed` has it for `since=`. `people` is whom `@name` can
     // mention; `thread_people` who takes part in which thread; `thread_reads` per-thread read marks.
     "ALTER TABLE messages ADD COLUMN thread INTEGER;
      ALTER TABLE messages ADD COLUMN also_in_room INTEGER NOT NULL DEFAULT 0;
@@ -127,9 +144,6 @@ pub(super) const MIGRATIONS: &[&str] = &[
      ALTER TABLE messages ADD COLUMN thread_last INTEGER;
      CREATE INDEX messages_in_thread ON messages (thread, seq) WHERE thread IS NOT NULL;
      CREATE INDEX messages_by_activity ON messages (thread_last) WHERE thread_last IS NOT NULL;
-     DROP INDEX messages_changed;
-     CREATE INDEX messages_changed ON messages (rev)
-       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1 OR summary IS NOT NULL;
      CREATE TABLE mentions (uid TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (uid, seq));
      CREATE INDEX mentions_by_seq ON mentions (seq);
      CREATE TABLE people (uid TEXT PRIMARY KEY, name_key TEXT NOT NULL);

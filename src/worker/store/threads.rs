@@ -1,4 +1,4 @@
-//! Threads and mentions in the room's SQLite: [`ThreadHistory`] for the [`Store`] (migration 10's
+//! Threads and mentions in the room's SQLite: [`ThreadHistory`] for the [`Store`] (migration 11's
 //! tables and columns). Every query here is bounded by an index: a thread's replies by
 //! `messages_in_thread`, the list of threads by `messages_by_activity`, a person's mentions by the
 //! `mentions` key, their threads by `thread_people_by_uid`. Nothing here runs for a plain message.
@@ -129,7 +129,7 @@ impl ThreadHistory for Store {
         let packed = summary.pack();
         let last = (summary.replies > 0).then_some(summary.last_seq);
         self.run(
-            "UPDATE messages SET summary = ?, thread_last = ?, rev = ? WHERE seq = ?",
+            "UPDATE messages SET summary = ?, thread_last = ?, revised = 1, rev = ? WHERE seq = ?",
             vec![
                 packed.as_str().into(),
                 last.map_or(SqlStorageValue::Null, int),
