@@ -59,12 +59,17 @@ export const connection = {
     this.emit('status', { state, retryAt: this.retryAt, attempt: this.attempt, reason: this.reason });
   },
 
-  /** Opens the connection (and keeps it open until stop() or a final refusal). */
+  /**
+   * Opens the connection (and keeps it open until stop() or a final refusal). The room's kept state
+   * comes first (cache.js: its messages and outbox are reported before the socket is asked for).
+   */
   start() {
     this.stopped = false;
     this.emit('outbox', { entries: this.outbox });
-    if (this.getToken && !this.token) return this.fetchToken('connect').then(() => this.stopped || this.connect());
-    this.connect();
+    return this.restore(() => {
+      if (this.getToken && !this.token) return this.fetchToken('connect').then(() => this.stopped || this.connect());
+      this.connect();
+    });
   },
 
   /** Asks the app for a token (`getToken`); keeps the one we have when it fails or gives none. */
@@ -100,7 +105,7 @@ export const connection = {
     return this.request({ type: 'auth', token });
   },
 
-  /** Closes for good (the user left the room). The outbox stays in storage for next time. */
+  /** Closes for good (the user left the room). The outbox stays in the store for next time. */
   stop() {
     this.stopped = true;
     this.clearTimers();
