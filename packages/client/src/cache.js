@@ -158,7 +158,7 @@ export const cache = {
     this.actions = this.actions.filter((a) => !foreign(a.id));
     this.restoredKeys.clear();
     this.readSeq = null;
-    if (dropped) this.emit('notice', { text: `${dropped} unsent ${dropped === 1 ? 'change' : 'changes'} of another sign-in on this device were dropped.` });
+    if (dropped) this.emit('notice', { text: `${dropped} unsent ${dropped === 1 ? 'item from another sign-in on this device was' : 'items from another sign-in on this device were'} not sent.` });
     this.emit('outbox', { entries: this.outbox });
   },
 

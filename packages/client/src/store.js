@@ -79,7 +79,7 @@ export class MemoryStore {
     const r = this.byRoom.get(room);
     if (!r) return null;
     // Copies: what the client holds and what the store holds must not be one object.
-    return { meta: { ...r.meta }, messages: [...r.messages.values()].map(clone), outbox: [...r.outbox.values()].map(clone) };
+    return { meta: { ...r.meta }, messages: [...r.messages.values()].sort((a, b) => a.seq - b.seq).map(clone), outbox: [...r.outbox.values()].map(clone) };
   }
 
   /** @param {string} room @param {{meta?: object, messages?: {put?: any[], remove?: number[]}, outbox?: {put?: any[], remove?: string[]}}} change */
