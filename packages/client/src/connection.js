@@ -153,7 +153,8 @@ export const connection = {
     clearTimeout(this.timers.retry);
     this.retryAt = null;
     this.said = null;
-    this.setState(this.lastSeq === null && this.attempt === 0 ? 'connecting' : 'reconnecting');
+    // A first connect is 'connecting' even when the offline store gave us a place to resume from.
+    this.setState(!this.welcome && this.attempt === 0 ? 'connecting' : 'reconnecting');
     let ws;
     try {
       ws = new this.WebSocket(this.url(), this.protocols());
