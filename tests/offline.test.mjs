@@ -300,6 +300,24 @@ describe('bounds: caps per room and in total, never an unsent entry; clearCache(
     again.stop();
   });
 
+  test('a room that refuses us for good as a matter of rights (4403, 4401) is forgotten; its unsent entries stay', async (t) => {
+    const store = new MemoryStore();
+    const c = await visited(t, store, 3);
+    FakeSocket.all = [];
+    const again = client(t, store);
+    again.start();
+    again.send('unsent').catch(() => {});
+    FakeSocket.all[0].receive({ type: 'error', code: 'banned', message: 'banned' });
+    FakeSocket.all[0].serverClose(4403, 'banned');
+    await written();
+    const kept = store.load(again.cacheKey);
+    assert.deepEqual(kept.messages, []);
+    assert.equal(kept.meta.lastSeq, null, 'no resume point left either');
+    assert.deepEqual(kept.outbox.map((e) => e.text), ['unsent']);
+    assert.ok(again.events.some((e) => e.type === 'reset'), 'the view drops them too');
+    void c;
+  });
+
   test('evictionPlan: nothing under the total; the least recently opened rooms first, the current room last', () => {
     const rooms = [
       { room: 'a', count: 10, openedAt: 3 },

@@ -63,6 +63,7 @@ export const cache = {
   /** Writes back whenever what the client holds changed (its own events say when). */
   watchCache() {
     this.addEventListener('update', (e) => this.touchCached(e));
+    this.addEventListener('refused', (e) => this.forgetRoom(/** @type {any} */ (e).detail));
     for (const type of ['message', 'update', 'outbox', 'unread', 'welcome', 'action', 'reset', 'status']) {
       this.addEventListener(type, () => this.persistSoon());
     }
@@ -264,6 +265,20 @@ export const cache = {
   changeRecord(action) {
     if (!this.changeTimes.has(action.id)) this.changeTimes.set(action.id, Date.now());
     return { kind: 'change', key: action.id, createdAt: this.changeTimes.get(action.id), frame: { ...action } };
+  },
+
+  /**
+   * The room refused us for good as a matter of rights (4401: no valid sign-in; 4403: banned, or not
+   * a member): what the store kept of its messages goes, so the device no longer shows a room its
+   * person may not read. The outbox stays (never evicted: a sign-in again may still send it).
+   */
+  forgetRoom(refusal) {
+    if (!this.store || (refusal?.closeCode !== 4401 && refusal?.closeCode !== 4403)) return;
+    this.messages.clear();
+    this.seen.clear();
+    this.lastSeq = null;
+    this.rev = null;
+    this.emit('reset', {});
   },
 
   /** Marks a message we hold as changed, to be written again. */

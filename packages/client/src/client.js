@@ -208,6 +208,7 @@ export class ChatClient extends Base {
     this.keyRenewed = false;
     this.lastTypingSent = -Infinity;
     this.timers = {};
+    this.unwatchNetwork = null; // stops listening to the browser's online/offline events
 
     // The offline store (cache.js): what it kept of this room opens it, what changes is written back.
     this.store = options.store === undefined ? defaultStore() : options.store;

@@ -66,10 +66,31 @@ export const connection = {
   start() {
     this.stopped = false;
     this.emit('outbox', { entries: this.outbox });
+    this.watchNetwork();
     return this.restore(() => {
       if (this.getToken && !this.token) return this.fetchToken('connect').then(() => this.stopped || this.connect());
       this.connect();
     });
+  },
+
+  /**
+   * Where the runtime says when the network goes and comes back (a browser's `offline` and `online`
+   * events): gone, the socket is dropped at once — it may look open for the heartbeat's whole wait,
+   * and what is sent meanwhile should wait in the outbox as pending rather than vanish into it —
+   * and back, the backoff's wait is skipped.
+   */
+  watchNetwork() {
+    const target = globalThis.addEventListener ? globalThis : null;
+    if (!target || this.unwatchNetwork) return;
+    const offline = () => this.ws && this.kill();
+    const online = () => this.reconnectNow();
+    target.addEventListener('offline', offline);
+    target.addEventListener('online', online);
+    this.unwatchNetwork = () => {
+      target.removeEventListener('offline', offline);
+      target.removeEventListener('online', online);
+      this.unwatchNetwork = null;
+    };
   },
 
   /** Asks the app for a token (`getToken`); keeps the one we have when it fails or gives none. */
@@ -109,6 +130,7 @@ export const connection = {
   stop() {
     this.stopped = true;
     this.clearTimers();
+    this.unwatchNetwork?.();
     // Messages stay in the outbox (storage) and go with the next start(); nobody waits for them now.
     this.failAll(new ChatError('closed', 'the client was stopped'));
     if (this.ws) {
