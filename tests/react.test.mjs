@@ -247,3 +247,27 @@ describe('useSearch', () => {
     await again.unmount();
   });
 });
+
+describe('the package', () => {
+  test('types/index.d.ts declares exactly what src/index.js exports', async () => {
+    const { readFileSync } = await import('node:fs');
+    const dts = readFileSync(`${ROOT}/packages/react/types/index.d.ts`, 'utf8');
+    const declared = [...dts.matchAll(/^export declare (?:const|function|class) (\w+)/gm)].map((m) => m[1]).sort();
+    assert.deepEqual(declared, Object.keys(await import('@edge-chat/react')).sort());
+  });
+
+  test('a consumer type-checks under tsc --strict with @types/react, and a wrong use does not', async () => {
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const tsc = `${ROOT}/node_modules/.bin/tsc`;
+    const args = (file) => ['--strict', '--noEmit', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--lib', 'es2022,dom', '--types', 'react', file];
+    execFileSync(tsc, args('tests/sdk/react-consumer.ts'), { cwd: ROOT, encoding: 'utf8' });
+    // A wrong use, beside the consumer (so it resolves the same packages): a room must be a string.
+    const dir = mkdtempSync(`${ROOT}/tests/sdk/.wrong-`);
+    try {
+      writeFileSync(`${dir}/wrong.ts`, "import { useRoom } from '@edge-chat/react';\nexport const r = useRoom(42);\n");
+      assert.throws(() => execFileSync(tsc, args(`${dir}/wrong.ts`), { cwd: ROOT, encoding: 'utf8' }), (e) => /TS2345/.test(e.stdout));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
