@@ -10,6 +10,7 @@ use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
 use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
+use crate::export::Cursor;
 use crate::identity::{self, AddressTag};
 use crate::reactors::ReactorsRequest;
 use crate::search::SearchRequest;
@@ -73,6 +74,10 @@ pub enum RoomCall {
         before: Option<u64>,
         limit: usize,
     },
+    /// A page of the room's export, from `cursor`.
+    Export { room: RoomName, cursor: Cursor },
+    /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
+    Erase { room: RoomName, uid: String },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -99,7 +104,9 @@ impl RoomCall {
             | RoomCall::Roster { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
-            | RoomCall::ModerationLog { room, .. } => room,
+            | RoomCall::ModerationLog { room, .. }
+            | RoomCall::Export { room, .. }
+            | RoomCall::Erase { room, .. } => room,
         }
     }
 
@@ -185,6 +192,14 @@ impl RoomCall {
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "moderation", None)
             }
+            RoomCall::Export { cursor, .. } => {
+                cursor.to_query(&mut query);
+                ("GET", "export", None)
+            }
+            RoomCall::Erase { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("POST", "erase", None)
+            }
         };
         CallRequest {
             method,
@@ -263,6 +278,14 @@ impl RoomCall {
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
                 request: ModerationRequest::parse(body.unwrap_or(""))?,
+            },
+            ("POST", "/erase") => RoomCall::Erase {
+                room,
+                uid: identity::check_uid(get("uid").unwrap_or(""))?.to_string(),
+            },
+            ("GET", "/export") => RoomCall::Export {
+                room,
+                cursor: Cursor::from_query(&query)?,
             },
             ("GET", "/moderation") => RoomCall::ModerationLog {
                 room,
@@ -402,6 +425,17 @@ mod tests {
             room: room("r"),
             before: None,
             limit: 100,
+        });
+        round_trip(RoomCall::Erase {
+            room: room("r"),
+            uid: "auth0|42:x@y".replace('|', "_"),
+        });
+        round_trip(RoomCall::Export {
+            room: room("r"),
+            cursor: Cursor {
+                after: 500,
+                log_after: 7,
+            },
         });
         assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
         assert_eq!(

@@ -103,7 +103,9 @@ pub fn arrange_from<'a>(
             Effect::Close { .. }
             | Effect::Wake { .. }
             | Effect::Event { .. }
-            | Effect::Authenticate { .. } => {}
+            | Effect::Authenticate { .. }
+            | Effect::Screen { .. }
+            | Effect::Reply { .. } => {}
         }
     }
     Turn {

@@ -1,5 +1,6 @@
 //! What the pure room decides and the Durable Object carries out: each [`Effect`] (send, broadcast,
-//! close, wake, store a webhook event, verify a token), and the WebSocket close codes the server
+//! close, wake, store a webhook event, verify a token, ask the moderation hook, answer a held HTTP
+//! call), and the WebSocket close codes the server
 //! uses, in one table. A leaf: the room produces effects, batched delivery and the shards route them,
 //! and none of them imports another for the type.
 //!
@@ -46,5 +47,19 @@ pub enum Effect {
         to: String,
         token: String,
         id: Option<String>,
+    },
+    /// Ask the moderation hook question `ticket` (its JSON `body`), giving up after `timeout_ms`;
+    /// the answer goes back to [`crate::room::Room::verdict`] with the same ticket.
+    Screen {
+        ticket: u64,
+        body: String,
+        timeout_ms: u64,
+    },
+    /// Answer the HTTP call `call` that waited in the room's queue (a bot's post held for its verdict)
+    /// with `status` and the JSON `body`.
+    Reply {
+        call: u64,
+        status: u16,
+        body: String,
     },
 }

@@ -38,6 +38,11 @@ pub enum ErrorCode {
     /// The room's slow mode: one message per author per interval; the message says how long to wait.
     SlowMode,
     IdConflict,
+    /// The room's moderation hook refused this message or edit (the message says why).
+    Rejected,
+    /// The room's moderation hook did not answer (or not usefully) and the room refuses what it
+    /// cannot check (`MODERATION_FAIL=closed`).
+    ModerationUnavailable,
     Disabled,
     BadConfig,
     Internal,
@@ -45,7 +50,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 28] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -69,6 +74,8 @@ impl ErrorCode {
         ErrorCode::Muted,
         ErrorCode::SlowMode,
         ErrorCode::IdConflict,
+        ErrorCode::Rejected,
+        ErrorCode::ModerationUnavailable,
         ErrorCode::Disabled,
         ErrorCode::BadConfig,
         ErrorCode::Internal,
@@ -101,6 +108,8 @@ impl ErrorCode {
             ErrorCode::Muted => "muted",
             ErrorCode::SlowMode => "slow_mode",
             ErrorCode::IdConflict => "id_conflict",
+            ErrorCode::Rejected => "rejected",
+            ErrorCode::ModerationUnavailable => "moderation_unavailable",
             ErrorCode::Disabled => "disabled",
             ErrorCode::BadConfig => "bad_config",
             ErrorCode::Internal => "internal",
@@ -128,11 +137,12 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::IdConflict => 409,
+            ErrorCode::Rejected => 422,
             ErrorCode::TooLarge => 413,
             ErrorCode::UpgradeRequired => 426,
             ErrorCode::RateLimited | ErrorCode::SlowMode => 429,
             ErrorCode::BadConfig | ErrorCode::Internal => 500,
-            ErrorCode::RoomFull => 503,
+            ErrorCode::RoomFull | ErrorCode::ModerationUnavailable => 503,
         }
     }
 

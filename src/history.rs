@@ -8,7 +8,9 @@
 
 use crate::domain::sender_key;
 use crate::domain::{ChatMessage, Reactions, Reactor, Version};
+use crate::erasure::Erasure;
 use crate::moderation::{Action, AddressBan};
+use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
 /// What [`History::append`] did with a message.
@@ -32,6 +34,13 @@ pub trait History {
     /// same sender ([`sender_key`]) and client `id`. One step, so the common case (a new message)
     /// costs one statement: the check for a duplicate is the store's unique index, not a lookup.
     fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String>;
+    /// What [`History::append`] would answer for `msg` if its sender's client `id` is taken
+    /// (`Duplicate` or `Conflict`), without storing anything; `None` when it would store it. Asked
+    /// before the moderation hook is, so that a retry is never asked about (nor stored) twice.
+    fn lookup(&self, msg: &ChatMessage) -> Result<Option<Appended>, String>;
+    /// Remembers that message `seq` was stored with the moderation hook's replacement for a text whose
+    /// [`fingerprint`] this is, so that a retry of that text is known as the same message.
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String>;
     /// The message `seq`, if stored.
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String>;
     /// Messages with `seq > after`, oldest first, at most `limit` of them: the oldest such messages
@@ -109,6 +118,23 @@ pub trait History {
     /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
     /// the room has reached revision `rev` (a trimmed message may have held the highest one).
     fn trim(&mut self, upto: u64, rev: u64);
+    /// `(seq, ts)` of the oldest `limit` messages with `seq > after`, oldest first (what a retention
+    /// sweep looks at).
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String>;
+    /// Erases the messages with `after < seq <= upto` as retention does: text, earlier versions,
+    /// reactions and search entries go, each `seq` stays as a tombstone (author and time kept);
+    /// remembers `upto` as the end of what retention erased.
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String>;
+    /// Who reacted to message `seq` with what: `(emoji, uid)`, in that order.
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String>;
+    /// The reactions of author `uid` to messages with `after < seq <= upto`: `(seq, emoji)`.
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String>;
+    /// Forgets author `uid`'s read mark.
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String>;
+    /// The erasure of author `uid`, as last stored (see [`crate::erasure`]).
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String>;
+    /// Stores an erasure's progress (in the same turn as what it erased).
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String>;
     /// Puts a moderation action's lasting part in storage (a ban, a mute until `now_ms` + its
     /// seconds, slow mode; a kick has none) and appends its record (JSON) to the moderation log;
     /// returns the log entry's id.
@@ -120,6 +146,9 @@ pub trait History {
     fn log_moderation(&mut self, record: &str, now_ms: u64) -> Result<u64, String>;
     /// Moderation log entries (id, record JSON) with an id below `before`, newest first, at most `limit`.
     fn moderation_log(&self, before: u64, limit: usize) -> Result<Vec<(u64, String)>, String>;
+    /// Moderation log entries (id, record JSON) with an id above `after`, oldest first, at most
+    /// `limit` (an export reads the log forward).
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String>;
 }
 
 /// An in-memory [`History`], for tests and benchmarks of the pure core.
@@ -141,6 +170,16 @@ pub struct MemoryHistory {
     pub slow_mode: u64,
     pub address_bans: Vec<AddressBan>,
     pub identity_required: bool,
+    /// The room's own retention setting as stored.
+    pub retention_days: Option<u64>,
+    /// The room's blocked words as stored.
+    pub blocked: Vec<String>,
+    /// Messages moderation replaced: (seq, fingerprint of the text as sent).
+    pub screened: Vec<(u64, String)>,
+    /// The end of what retention erased.
+    pub expired_upto: u64,
+    /// Erasures, as stored.
+    pub erasures: Vec<Erasure>,
     /// When set, every call fails with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
@@ -170,26 +209,44 @@ impl MemoryHistory {
 
 impl History for MemoryHistory {
     fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String> {
-        self.check()?;
-        if msg.id.is_some() {
-            if let Some(m) = self
-                .messages
-                .iter()
-                .find(|m| sender_key(&m.from) == sender_key(&msg.from) && m.id == msg.id)
-            {
-                return Ok(if m.text == msg.text {
-                    Appended::Duplicate {
-                        seq: m.seq,
-                        ts: m.ts,
-                        rev: m.rev,
-                    }
-                } else {
-                    Appended::Conflict
-                });
-            }
+        if let Some(known) = self.lookup(msg)? {
+            return Ok(known);
         }
         self.messages.push(msg.clone());
         Ok(Appended::Stored)
+    }
+
+    fn lookup(&self, msg: &ChatMessage) -> Result<Option<Appended>, String> {
+        self.check()?;
+        if msg.id.is_none() {
+            return Ok(None);
+        }
+        let Some(m) = self
+            .messages
+            .iter()
+            .find(|m| sender_key(&m.from) == sender_key(&msg.from) && m.id == msg.id)
+        else {
+            return Ok(None);
+        };
+        let replaced = || {
+            let sent = fingerprint(&msg.text);
+            self.screened.iter().any(|(s, f)| *s == m.seq && *f == sent)
+        };
+        Ok(Some(if m.text == msg.text || replaced() {
+            Appended::Duplicate {
+                seq: m.seq,
+                ts: m.ts,
+                rev: m.rev,
+            }
+        } else {
+            Appended::Conflict
+        }))
+    }
+
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String> {
+        self.check()?;
+        self.screened.push((seq, fingerprint.to_string()));
+        Ok(())
     }
 
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String> {
@@ -427,6 +484,73 @@ impl History for MemoryHistory {
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
         self.reactions.retain(|(s, _, _, _)| *s > upto);
+        self.screened.retain(|(s, _)| *s > upto);
+    }
+
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .filter(|m| m.seq > after)
+            .take(limit)
+            .map(|m| (m.seq, m.ts))
+            .collect())
+    }
+
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String> {
+        self.check()?;
+        let gone = |seq: u64| seq > after && seq <= upto;
+        for m in self.messages.iter_mut().filter(|m| gone(m.seq)) {
+            m.text.clear();
+            m.deleted = true;
+            m.reactions.clear();
+        }
+        self.versions.retain(|(s, _)| !gone(*s));
+        self.reactions.retain(|(s, _, _, _)| !gone(*s));
+        self.screened.retain(|(s, _)| !gone(*s));
+        self.expired_upto = self.expired_upto.max(upto);
+        Ok(())
+    }
+
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String> {
+        self.check()?;
+        let mut who: Vec<(String, String)> = self
+            .reactions
+            .iter()
+            .filter(|(s, _, _, _)| *s == seq)
+            .map(|(_, emoji, uid, _)| (emoji.clone(), uid.clone()))
+            .collect();
+        who.sort();
+        Ok(who)
+    }
+
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String> {
+        self.check()?;
+        Ok(self
+            .reactions
+            .iter()
+            .filter(|(s, _, u, _)| *s > after && *s <= upto && u == uid)
+            .map(|(s, e, _, _)| (*s, e.clone()))
+            .collect())
+    }
+
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String> {
+        self.check()?;
+        self.reads.retain(|(u, _)| u != uid);
+        Ok(())
+    }
+
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String> {
+        self.check()?;
+        Ok(self.erasures.iter().find(|e| e.uid == uid).cloned())
+    }
+
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String> {
+        self.check()?;
+        self.erasures.retain(|e| e.uid != job.uid);
+        self.erasures.push(job.clone());
+        Ok(())
     }
 
     fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {
@@ -447,6 +571,15 @@ impl History for MemoryHistory {
             Action::Unmute { uid } => self.mutes.retain(|(u, _)| u != uid),
             Action::SlowMode { seconds } => self.slow_mode = *seconds,
             Action::Anonymous { allowed } => self.identity_required = !allowed,
+            Action::Retention { days } => self.retention_days = *days,
+            Action::Block { words } => {
+                for w in words {
+                    if !self.blocked.contains(w) {
+                        self.blocked.push(w.clone());
+                    }
+                }
+            }
+            Action::Unblock { words } => self.blocked.retain(|w| !words.contains(w)),
             Action::Purge { .. } => {}
         }
         self.log_moderation(record, now_ms)
@@ -474,6 +607,17 @@ impl History for MemoryHistory {
             .iter()
             .rev()
             .filter(|(id, _)| *id < before)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
+        self.check()?;
+        Ok(self
+            .moderation
+            .iter()
+            .filter(|(id, _)| *id > after)
             .take(limit)
             .cloned()
             .collect())

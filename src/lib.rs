@@ -33,6 +33,11 @@
 //! - [`call`] — every Worker → Durable Object call as one typed value, encoded and parsed.
 //! - [`routes`] — path → route, and the `Origin` check.
 //! - [`webhook`] — events for the app's backend: bodies, signatures, retry and outbox rules.
+//! - [`retention`] — how long a room keeps messages, and which ones a sweep erases.
+//! - [`screening`] — the moderation hook: the question a room asks before storing, the verdicts.
+//! - [`blocklist`] — a room's blocked words, checked on arrival without any network.
+//! - [`erasure`] — one author's words erased from one room: a durable job in bounded windows.
+//! - [`export`] — a room's export: NDJSON lines, their order and the cursor that resumes them.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
 //! Worker's `fetch`), `object.rs` (the Durable Object class: the runtime's handlers once, over the
@@ -42,12 +47,15 @@ pub mod access;
 pub mod api;
 pub mod attachment;
 pub mod auth;
+pub mod blocklist;
 pub mod call;
 pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod effect;
+pub mod erasure;
 pub mod error;
+pub mod export;
 pub mod history;
 pub mod identity;
 pub mod jwks;
@@ -58,8 +66,10 @@ pub mod protocol;
 pub mod query;
 pub mod rate;
 pub mod reactors;
+pub mod retention;
 pub mod room;
 pub mod routes;
+pub mod screening;
 pub mod search;
 pub mod session;
 pub mod shard;

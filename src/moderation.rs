@@ -74,6 +74,20 @@ pub enum Action {
     Anonymous {
         allowed: bool,
     },
+    /// The room's own retention policy (see [`crate::retention`]): `Some(days)` (0 keeps everything),
+    /// or `None` to go back to the deployment's `RETENTION_DAYS`. The room checks it against
+    /// `RETENTION_MAX_DAYS`.
+    Retention {
+        days: Option<u64>,
+    },
+    /// Adds entries to the room's list of blocked words (see [`crate::blocklist`]), normalized.
+    Block {
+        words: Vec<String>,
+    },
+    /// Takes entries off it.
+    Unblock {
+        words: Vec<String>,
+    },
     /// Deletes the author's messages of the last `seconds` (at most [`MAX_PURGE_MESSAGES`], newest
     /// first, among the room's newest [`PURGE_SCAN`]): a [`Purge`].
     Purge {
@@ -95,15 +109,27 @@ pub fn reason(raw: Option<String>) -> Result<Option<String>, Problem> {
     }
 }
 
+/// What a moderation frame or API body may carry besides its kind; each action reads what it needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parts {
+    pub uid: Option<String>,
+    pub seconds: Option<u64>,
+    pub reason: Option<String>,
+    pub days: Option<u64>,
+    pub words: Option<Vec<String>>,
+}
+
 impl Action {
     /// An action from its parts as a frame or an API body carries them: `kind` is the frame `type` or
     /// the body's `action`.
-    pub fn parse(
-        kind: &str,
-        uid: Option<String>,
-        seconds: Option<u64>,
-        reason: Option<String>,
-    ) -> Result<Action, Problem> {
+    pub fn parse(kind: &str, parts: Parts) -> Result<Action, Problem> {
+        let Parts {
+            uid,
+            seconds,
+            reason,
+            days,
+            words,
+        } = parts;
         let target = || -> Result<String, Problem> {
             let uid = uid
                 .clone()
@@ -138,6 +164,21 @@ impl Action {
             },
             "require_identity" => Action::Anonymous { allowed: false },
             "allow_anonymous" => Action::Anonymous { allowed: true },
+            "retention" => match days {
+                Some(d) if d > crate::retention::MAX_DAYS => {
+                    return Err(bad(format!(
+                        "retention lasts at most {} days (0 keeps everything)",
+                        crate::retention::MAX_DAYS
+                    )))
+                }
+                days => Action::Retention { days },
+            },
+            "block" => Action::Block {
+                words: crate::blocklist::entries(kind, words)?,
+            },
+            "unblock" => Action::Unblock {
+                words: crate::blocklist::entries(kind, words)?,
+            },
             "purge" => match seconds_up_to(MAX_PURGE_SECS)? {
                 0 => return Err(bad("purge needs \"seconds\" above 0: how far back to delete")),
                 seconds => Action::Purge {
@@ -148,7 +189,7 @@ impl Action {
             },
             other => {
                 return Err(bad(format!(
-                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity, allow_anonymous or purge)"
+                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity, allow_anonymous, purge, retention, block or unblock)"
                 )))
             }
         })
@@ -164,6 +205,9 @@ impl Action {
             Action::SlowMode { .. } => "slow_mode",
             Action::Anonymous { allowed: false } => "require_identity",
             Action::Anonymous { allowed: true } => "allow_anonymous",
+            Action::Retention { .. } => "retention",
+            Action::Block { .. } => "block",
+            Action::Unblock { .. } => "unblock",
             Action::Purge { .. } => "purge",
         }
     }
@@ -177,7 +221,11 @@ impl Action {
             | Action::Mute { uid, .. }
             | Action::Unmute { uid }
             | Action::Purge { uid, .. } => Some(uid),
-            Action::SlowMode { .. } | Action::Anonymous { .. } => None,
+            Action::SlowMode { .. }
+            | Action::Anonymous { .. }
+            | Action::Retention { .. }
+            | Action::Block { .. }
+            | Action::Unblock { .. } => None,
         }
     }
 
@@ -197,6 +245,14 @@ impl Action {
             seq: None,
             seconds,
             reason,
+            days: match self {
+                Action::Retention { days } => *days,
+                _ => None,
+            },
+            words: match self {
+                Action::Block { words } | Action::Unblock { words } => Some(words.clone()),
+                _ => None,
+            },
             by: by.clone(),
             at,
         }
@@ -218,6 +274,13 @@ pub struct Record {
     pub seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The room's retention set (`retention`; absent: back to the deployment's default; 0: keep
+    /// everything).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<u64>,
+    /// The entries blocked or unblocked (`block`, `unblock`: told to moderators only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<Vec<String>>,
     /// The moderator (for the HTTP API: the `by` name given, with the API's connection id).
     pub by: User,
     pub at: u64,
@@ -240,6 +303,8 @@ impl Record {
             seq: Some(seq),
             seconds: None,
             reason,
+            days: None,
+            words: None,
             by: by.clone(),
             at,
         }
@@ -360,6 +425,10 @@ pub struct Rules {
     mutes: HashMap<String, u64>,
     slow_ms: u64,
     identity_required: bool,
+    /// The room's own retention setting (`None`: the deployment's; `Some(0)`: keep everything).
+    retention_days: Option<u64>,
+    /// The room's blocked words, normalized, in the order they were added.
+    blocked: Vec<String>,
     /// [`Change::clock`] → when that author last made that kind of change (ms).
     last_change: HashMap<String, u64>,
 }
@@ -373,6 +442,8 @@ pub struct Stored {
     pub mutes: Vec<(String, u64)>,
     pub slow_secs: u64,
     pub identity_required: bool,
+    pub retention_days: Option<u64>,
+    pub blocked: Vec<String>,
 }
 
 impl Rules {
@@ -388,6 +459,8 @@ impl Rules {
             mutes: stored.mutes.into_iter().collect(),
             slow_ms: stored.slow_secs.saturating_mul(1000),
             identity_required: stored.identity_required,
+            retention_days: stored.retention_days,
+            blocked: stored.blocked,
             last_change: HashMap::new(),
         }
     }
@@ -431,6 +504,24 @@ impl Rules {
     /// Until when `uid` is muted (ms), if it is at `now_ms`.
     pub fn muted_until(&self, uid: &str, now_ms: u64) -> Option<u64> {
         self.mutes.get(uid).copied().filter(|&until| until > now_ms)
+    }
+
+    /// Whether `text` may be said here: `rejected` when it has a blocked word (see [`crate::blocklist`]).
+    pub fn check_words(&self, text: &str) -> Result<(), Problem> {
+        match crate::blocklist::find(&self.blocked, text) {
+            Some(matched) => Err(crate::blocklist::refusal(&matched)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the list may take `words` as well.
+    pub fn check_block(&self, words: &[String]) -> Result<(), Problem> {
+        crate::blocklist::room_for(&self.blocked, words)
+    }
+
+    /// The room's own retention setting (`None`: the deployment's default applies).
+    pub fn retention_days(&self) -> Option<u64> {
+        self.retention_days
     }
 
     pub fn slow_mode_secs(&self) -> u64 {
@@ -510,6 +601,8 @@ impl Rules {
             "slow_mode": self.slow_mode_secs(),
             "identity_required": self.identity_required,
             "address_bans": self.address_bans.values().filter(|(_, until)| *until > now_ms).count(),
+            "retention_days": self.retention_days,
+            "blocked": self.blocked,
         })
     }
 
@@ -538,6 +631,15 @@ impl Rules {
                 }
             }
             Action::Anonymous { allowed } => self.identity_required = !allowed,
+            Action::Retention { days } => self.retention_days = *days,
+            Action::Block { words } => {
+                for w in words {
+                    if !self.blocked.contains(w) {
+                        self.blocked.push(w.clone());
+                    }
+                }
+            }
+            Action::Unblock { words } => self.blocked.retain(|w| !words.contains(w)),
             // A purge changes messages, not rules.
             Action::Purge { .. } => {}
         }
@@ -557,7 +659,14 @@ mod tests {
     const UID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
 
     fn parse(kind: &str, uid: Option<&str>, seconds: Option<u64>) -> Result<Action, Problem> {
-        Action::parse(kind, uid.map(String::from), seconds, None)
+        Action::parse(
+            kind,
+            Parts {
+                uid: uid.map(String::from),
+                seconds,
+                ..Parts::default()
+            },
+        )
     }
 
     #[test]
@@ -590,9 +699,24 @@ mod tests {
             assert_eq!(e.code, ErrorCode::BadRequest, "{kind}: {e:?}");
         }
         let long = "x".repeat(MAX_REASON_CHARS + 1);
-        assert!(Action::parse("ban", Some(UID.into()), None, Some(long)).is_err());
+        assert!(Action::parse(
+            "ban",
+            Parts {
+                uid: Some(UID.into()),
+                reason: Some(long),
+                ..Parts::default()
+            }
+        )
+        .is_err());
         assert_eq!(
-            Action::parse("ban", Some(UID.into()), None, Some("  ".into())),
+            Action::parse(
+                "ban",
+                Parts {
+                    uid: Some(UID.into()),
+                    reason: Some("  ".into()),
+                    ..Parts::default()
+                }
+            ),
             Ok(Action::Ban {
                 uid: UID.into(),
                 reason: None
@@ -687,8 +811,16 @@ mod tests {
     #[test]
     fn a_purge_walks_down_from_the_newest_and_stops_at_its_bounds() {
         let by = User::api("mo");
-        let action =
-            Action::parse("purge", Some(UID.into()), Some(60), Some(" spam ".into())).unwrap();
+        let action = Action::parse(
+            "purge",
+            Parts {
+                uid: Some(UID.into()),
+                seconds: Some(60),
+                reason: Some(" spam ".into()),
+                ..Parts::default()
+            },
+        )
+        .unwrap();
         assert_eq!(action.record(&by, 5).reason.as_deref(), Some("spam"));
         assert!(Purge::of(&Action::Kick { uid: UID.into() }, &by, 0, 10, 0).is_none());
         // 60 s back from 100 s; the newest PURGE_SCAN messages of a 20,000-message log, not hidden ones
@@ -720,7 +852,15 @@ mod tests {
         assert_eq!(p.left, 0);
         for bad in [None, Some(0), Some(MAX_PURGE_SECS + 1)] {
             assert!(
-                Action::parse("purge", Some(UID.into()), bad, None).is_err(),
+                Action::parse(
+                    "purge",
+                    Parts {
+                        uid: Some(UID.into()),
+                        seconds: bad,
+                        ..Parts::default()
+                    }
+                )
+                .is_err(),
                 "{bad:?}"
             );
         }

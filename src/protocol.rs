@@ -15,9 +15,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
-use crate::moderation::{Action, Record};
+use crate::moderation::{Action, Parts, Record};
 use crate::presence::MAX_ROSTER_PAGE;
 use crate::reactors::ReactorsRequest;
+use crate::retention::Retained;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
 use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
@@ -73,6 +74,10 @@ pub enum ServerFrame<'a> {
         /// as their `read` frames say it), so "seen by" survives a reload.
         #[serde(skip_serializing_if = "Option::is_none")]
         reads: Option<Vec<ReadPosition<'a>>>,
+        /// The room's retention: the policy in days (`null`: kept) and `upto`, the end of the prefix
+        /// retention erased (a client drops its copies up to it); absent when neither applies.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retention: Option<Retained>,
     },
     Message(&'a ChatMessage),
     Ack {
@@ -80,6 +85,9 @@ pub enum ServerFrame<'a> {
         seq: u64,
         ts: u64,
         rev: u64,
+        /// The text as stored, only when it is not the one sent (the moderation hook replaced it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<&'a str>,
     },
     MessageUpdated {
         message: &'a ChatMessage,
@@ -136,6 +144,11 @@ pub enum ServerFrame<'a> {
     },
     Typing {
         user: &'a User,
+    },
+    /// Retention erased every message up to `upto` (text, versions, reactions): each is a
+    /// tombstone now; a client drops what it keeps of them.
+    Expired {
+        upto: u64,
     },
     /// Who reacted to message `seq` with `emoji`, answering a `reactors` frame: a page in uid order.
     Reactors {
@@ -281,7 +294,7 @@ pub enum ClientFrame {
         id: Option<String>,
     },
     /// A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`,
-    /// `require_identity`, `allow_anonymous`).
+    /// `require_identity`, `allow_anonymous`, `retention`).
     Moderate {
         action: Action,
         id: Option<String>,
@@ -295,6 +308,12 @@ pub enum ClientFrame {
 }
 
 impl ClientFrame {
+    /// Whether the moderation hook is asked about this frame before it is carried out (a message or
+    /// an edit: what puts words in the room).
+    pub fn is_screened(&self) -> bool {
+        matches!(self, ClientFrame::Message { .. } | ClientFrame::Edit { .. })
+    }
+
     /// The client's id of this frame, to answer it by.
     pub fn id(&self) -> Option<&str> {
         match self {
@@ -333,6 +352,8 @@ struct RawFrame {
     uid: Option<String>,
     seconds: Option<u64>,
     reason: Option<String>,
+    days: Option<u64>,
+    words: Option<Vec<String>>,
     offset: Option<u64>,
 }
 
@@ -495,10 +516,20 @@ impl RawFrame {
             }
             Some(
                 kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode"
-                | "require_identity" | "allow_anonymous" | "purge"),
+                | "require_identity" | "allow_anonymous" | "purge" | "retention" | "block"
+                | "unblock"),
             ) => Ok(ClientFrame::Moderate {
-                action: Action::parse(kind, frame.uid, frame.seconds, frame.reason)
-                    .map_err(refuse)?,
+                action: Action::parse(
+                    kind,
+                    Parts {
+                        uid: frame.uid,
+                        seconds: frame.seconds,
+                        reason: frame.reason,
+                        days: frame.days,
+                        words: frame.words,
+                    },
+                )
+                .map_err(refuse)?,
                 id,
             }),
             Some("moderation_log") => Ok(ClientFrame::ModerationLog {

@@ -38,6 +38,10 @@ pub enum Route {
     Moderate(RoomName),
     /// `GET /api/rooms/{room}/moderation`: the moderation log and the rules in force.
     ModerationLog(RoomName),
+    /// `GET /api/rooms/{room}/export`: the room's messages and moderation log as NDJSON pages.
+    Export(RoomName),
+    /// `DELETE /api/rooms/{room}/authors/{uid}`: erase everything that author wrote in the room.
+    EraseAuthor(RoomName, String),
     /// `GET /api/rooms/{room}/shards/{k}`: one shard's diagnostics.
     ShardInfo(RoomName, u16),
     /// `POST /api/rooms/{room}/shards/{k}/restart`: restart a shard (operators; `API_TOKEN`).
@@ -63,6 +67,16 @@ impl Route {
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
             ["api", "rooms", name, "search"] => (Route::Search(room(name)?), "GET"),
             ["api", "rooms", name, "members"] => (Route::Members(room(name)?), "GET"),
+            ["api", "rooms", name, "export"] => (Route::Export(room(name)?), "GET"),
+            ["api", "rooms", name, "authors", uid] => (
+                Route::EraseAuthor(
+                    room(name)?,
+                    crate::identity::check_uid(uid)
+                        .map_err(|p| Problem::new(ErrorCode::BadRequest, p.message))?
+                        .to_string(),
+                ),
+                "DELETE",
+            ),
             ["api", "rooms", name, "messages", seq, "versions"] => (
                 Route::Versions(room(name)?, crate::validate::parse_message_seq(seq)?),
                 "GET",
@@ -267,6 +281,21 @@ mod tests {
         assert_eq!(
             Route::parse("GET", "/api/rooms/x/search"),
             Ok(Route::Search(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/export"),
+            Ok(Route::Export(room("x")))
+        );
+        assert_eq!(
+            Route::parse("DELETE", "/api/rooms/x/authors/u-42"),
+            Ok(Route::EraseAuthor(room("x"), "u-42".into()))
+        );
+        assert!(Route::parse("DELETE", "/api/rooms/x/authors/a%20b").is_err());
+        assert_eq!(
+            Route::parse("DELETE", "/api/rooms/x/export")
+                .unwrap_err()
+                .code,
+            ErrorCode::MethodNotAllowed
         );
         assert_eq!(
             Route::parse("POST", "/api/rooms/x/search")

@@ -554,6 +554,44 @@ describe('living messages', () => {
     c.stop();
   });
 
+  test('the moderation hook: an ack with the stored text shows that text; a rejection fails the entry with the reason', async (t) => {
+    const { c, ws } = online(t, { rev: 0, last_seq: 0 });
+    const sent = c.send('darn this');
+    const entry = c.outbox.at(-1);
+    ws.receive({ type: 'ack', id: entry.id, seq: 1, ts: 5, rev: 1, text: 'd*** this' });
+    assert.equal((await sent).seq, 1);
+    assert.equal(c.messages.get(1).text, 'd*** this', 'what the room stored, not what we typed');
+    assert.equal(c.events.message.at(-1).message.text, 'd*** this');
+    const plain = c.send('fine');
+    ws.receive({ type: 'ack', id: c.outbox.at(-1).id, seq: 2, ts: 6, rev: 2 });
+    await plain;
+    assert.equal(c.messages.get(2).text, 'fine', 'an ack without text: ours as typed');
+    const refused = c.send('buy now');
+    const bad = c.outbox.at(-1);
+    ws.receive({ type: 'error', code: 'rejected', id: bad.id, message: 'no ads here' });
+    await assert.rejects(refused, { name: 'ChatError', code: 'rejected' });
+    assert.equal(bad.code, 'rejected');
+    assert.ok(c.outbox.includes(bad), 'kept for retry or discard');
+    c.stop();
+  });
+
+  test('retention: welcome.retention and the expired frame turn what was erased into tombstones, each an update', (t) => {
+    const history = [msg(1, { reactions: { '👍': 1 } }), msg(2), msg(3)];
+    const { c, ws } = online(t, { rev: 3, history, last_seq: 3, retention: { days: 30, upto: 1 } });
+    assert.deepEqual(c.retention, { days: 30, upto: 1 });
+    assert.equal(c.messages.get(1).deleted, true);
+    assert.equal(c.messages.get(1).text, '');
+    assert.deepEqual(c.messages.get(1).reactions, {});
+    assert.equal(c.messages.get(2).text, 'm2');
+    const updates = c.events.update.length;
+    ws.receive({ type: 'expired', upto: 2 });
+    assert.equal(c.messages.get(2).deleted, true);
+    assert.equal(c.messages.get(3).text, 'm3', 'past upto: kept');
+    assert.equal(c.events.update.length, updates + 1, 'one update for the one newly erased');
+    assert.deepEqual(c.retention, { days: 30, upto: 2 });
+    c.stop();
+  });
+
   test('react: the frame, counts for everyone, our own marked (from our ack or another tab of ours) and kept in storage', (t) => {
     const { c, ws } = online(t, { rev: 1, history: [msg(1)], last_seq: 1 });
     c.toggleReaction(1, '👍');

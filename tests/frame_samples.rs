@@ -14,8 +14,9 @@ use edge_chat::config::Limits;
 use edge_chat::delivery;
 use edge_chat::domain::{ChatMessage, Reactor, User};
 use edge_chat::error::ErrorCode;
-use edge_chat::moderation::{Action, Rules, Stored};
+use edge_chat::moderation::{Action, Parts, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
+use edge_chat::retention::Retained;
 use edge_chat::search::SearchHit;
 use edge_chat::session::Role;
 use serde_json::{json, Value};
@@ -36,6 +37,7 @@ fn server_kind(frame: &ServerFrame<'_>) -> &'static str {
         ServerFrame::Presence { .. } => "presence",
         ServerFrame::Roster { .. } => "roster",
         ServerFrame::Typing { .. } => "typing",
+        ServerFrame::Expired { .. } => "expired",
         ServerFrame::Reactors { .. } => "reactors",
         ServerFrame::Moderation(_) => "moderation",
         ServerFrame::ModerationLog { .. } => "moderation_log",
@@ -79,6 +81,7 @@ const SERVER_KINDS: &[&str] = &[
     "presence",
     "roster",
     "typing",
+    "expired",
     "reactors",
     "moderation",
     "moderation_log",
@@ -105,6 +108,9 @@ const CLIENT_KINDS: &[&str] = &[
     "slow_mode",
     "require_identity",
     "allow_anonymous",
+    "retention",
+    "block",
+    "unblock",
     "purge",
     "moderation_log",
 ];
@@ -156,17 +162,35 @@ fn server_samples() -> Vec<(String, Value)> {
         },
     ];
     let by = user("5f9c0d2a7b1e4c55", "mo", Some("bW9kZXJhdG9y"));
-    let record = Action::parse("mute", Some("anon:9d2e0d2a7b1e4c55".into()), Some(60), None)
-        .unwrap()
-        .record(&by, 1_764_080_000_000);
+    let parts =
+        |uid: Option<&str>, seconds, reason: Option<&str>, days, words: Option<&[&str]>| Parts {
+            uid: uid.map(String::from),
+            seconds,
+            reason: reason.map(String::from),
+            days,
+            words: words.map(|w| w.iter().map(|w| w.to_string()).collect()),
+        };
+    let record = Action::parse(
+        "mute",
+        parts(Some("anon:9d2e0d2a7b1e4c55"), Some(60), None, None, None),
+    )
+    .unwrap()
+    .record(&by, 1_764_080_000_000);
     let ban = Action::parse(
         "ban",
-        Some("Q2hhdC1hdXRob3ItaWQx".into()),
-        None,
-        Some("spam".into()),
+        parts(Some("Q2hhdC1hdXRob3ItaWQx"), None, Some("spam"), None, None),
     )
     .unwrap()
     .record(&bot, 1_764_080_000_000);
+    let retention = Action::parse("retention", parts(None, None, None, Some(30), None))
+        .unwrap()
+        .record(&bot, 1_764_080_000_000);
+    let blocked = Action::parse(
+        "block",
+        parts(None, None, None, None, Some(&["free money", "spam*"])),
+    )
+    .unwrap()
+    .record(&by, 1_764_080_000_000);
     let mut rules = Rules::restore(Stored {
         bans: vec!["Q2hhdC1hdXRob3ItaWQx".into()],
         mutes: vec![("anon:9d2e0d2a7b1e4c55".into(), 1_764_080_060_000)],
@@ -175,6 +199,13 @@ fn server_samples() -> Vec<(String, Value)> {
         ..Stored::default()
     });
     rules.apply(&Action::Anonymous { allowed: false }, 1_764_080_000_000);
+    rules.apply(&Action::Retention { days: Some(30) }, 1_764_080_000_000);
+    rules.apply(
+        &Action::Block {
+            words: vec!["spam*".into()],
+        },
+        1_764_080_000_000,
+    );
     let mut log_entry = serde_json::to_value(&ban).unwrap();
     log_entry["log_id"] = 12.into();
     let frames = vec![
@@ -200,6 +231,10 @@ fn server_samples() -> Vec<(String, Value)> {
                 user: &anon,
                 seq: 2,
             }]),
+            retention: Some(Retained {
+                days: Some(30),
+                upto: 1,
+            }),
         },
         ServerFrame::Message(&history[0]),
         ServerFrame::Ack {
@@ -207,6 +242,7 @@ fn server_samples() -> Vec<(String, Value)> {
             seq: 4,
             ts: 1_764_080_000_000,
             rev: 14,
+            text: Some("h*llo"),
         },
         ServerFrame::MessageUpdated {
             message: &history[1],
@@ -249,6 +285,7 @@ fn server_samples() -> Vec<(String, Value)> {
             next: Some("9d2e0d2a7b1e4c55"),
         },
         ServerFrame::Typing { user: &ann },
+        ServerFrame::Expired { upto: 1 },
         ServerFrame::Reactors {
             id: Some("w1"),
             seq: 2,
@@ -257,6 +294,8 @@ fn server_samples() -> Vec<(String, Value)> {
             next: Some("Q2hhdC1hdXRob3ItaWQx"),
         },
         ServerFrame::Moderation(&record),
+        ServerFrame::Moderation(&retention),
+        ServerFrame::Moderation(&blocked),
         ServerFrame::ModerationLog {
             id: Some("l1"),
             records: std::slice::from_ref(&log_entry),
@@ -315,6 +354,9 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "slow_mode", "seconds": 30, "id": "w1"}),
         json!({"type": "require_identity", "id": "i1"}),
         json!({"type": "allow_anonymous", "id": "i2"}),
+        json!({"type": "retention", "days": 30, "id": "t1"}),
+        json!({"type": "block", "words": ["free money", "spam*"], "id": "k2"}),
+        json!({"type": "unblock", "words": ["spam*"], "id": "k3"}),
         json!({"type": "purge", "uid": "anon:9d2e0d2a7b1e4c55", "seconds": 3600, "reason": "spam", "id": "p1"}),
         json!({"type": "moderation_log", "before": 12, "limit": 50, "id": "l1"}),
     ];

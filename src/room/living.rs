@@ -274,8 +274,8 @@ impl<S: Place> Room<S> {
         Ok(())
     }
 
-    /// Announces the read marks held back whose time has come (the Durable Object calls this when an
-    /// [`Effect::Wake`] is due).
+    /// Announces the read marks held back whose time has come, and decides the moderation hook's
+    /// questions past their deadline (the Durable Object calls this when an [`Effect::Wake`] is due).
     pub fn tick(&mut self, now_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
         let mut next: Option<u64> = None;
@@ -294,6 +294,7 @@ impl<S: Place> Room<S> {
             effects.push(Effect::Wake { after_ms });
         }
         effects.extend(self.tell_presence(now_ms));
+        effects.extend(self.screening_due(now_ms));
         effects
     }
 }

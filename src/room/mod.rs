@@ -57,11 +57,15 @@ use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HI
 use crate::webhook::{self, EventKind, ReactionChange};
 
 mod api;
+mod erase;
+mod export;
 mod frames;
 mod living;
 mod moderation;
 mod reads;
+mod retain;
 mod roster;
+mod screen;
 #[cfg(test)]
 mod tests;
 
@@ -138,6 +142,9 @@ pub struct Member<S> {
     seen_ms: u64,
 }
 
+pub use api::post_answer;
+pub use screen::Hook;
+
 /// Work waiting for the next [`Room::flush`], in arrival order.
 #[derive(Debug)]
 enum Queued {
@@ -147,6 +154,17 @@ enum Queued {
         conn_id: String,
         from: User,
         op: ClientFrame,
+        /// When the moderation hook replaced a message's text: the fingerprint of the text as sent.
+        replaced: Option<String>,
+    },
+    /// A bot's post that waited for the moderation hook: answered as HTTP call `call`
+    /// ([`Effect::Reply`]).
+    Post {
+        call: u64,
+        from: User,
+        text: String,
+        id: Option<String>,
+        replaced: Option<String>,
     },
     /// What a later frame produced, held back so it is not sent before the answers to earlier frames.
     Effects(Vec<Effect>),
@@ -218,6 +236,15 @@ pub struct Room<S> {
     rules: Rules,
     /// Purges under way, oldest first: carried out a batch per turn ([`Room::continue_purges`]).
     purges: Vec<Purge>,
+    /// The moderation hook's side of the queue: frames held for a verdict (see `screen.rs`).
+    holding: screen::Holding,
+    /// Retention erased every message up to this `seq` (see `retain.rs`).
+    expired_upto: u64,
+    /// When the next retention sweep is due (ms), if one is: kept so that the alarm is set without a
+    /// read (see [`Room::retention_sweep_at`]).
+    next_sweep: Option<u64>,
+    /// Erasures of authors still running, oldest first (see `erase.rs`).
+    erasing: Vec<crate::erasure::Erasure>,
 }
 
 #[derive(Debug, Default)]
@@ -259,6 +286,10 @@ impl<S: Place> Room<S> {
             next_expiry: None,
             rules: Rules::default(),
             purges: Vec::new(),
+            holding: screen::Holding::default(),
+            expired_upto: 0,
+            next_sweep: None,
+            erasing: Vec::new(),
         }
     }
 
@@ -313,12 +344,15 @@ impl<S: Place> Room<S> {
     }
 
     /// Carries out one queued frame; `Some` when it is to be acknowledged (with the returned `seq`,
-    /// `ts` and `rev`).
+    /// `ts` and `rev`). `replaced`: the fingerprint of a message's text as sent, when the moderation
+    /// hook replaced it.
+    #[allow(clippy::too_many_arguments)]
     fn carry_out(
         &mut self,
         conn_id: &str,
         from: User,
         op: ClientFrame,
+        replaced: Option<&str>,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
@@ -332,7 +366,8 @@ impl<S: Place> Room<S> {
                     reply_to,
                     ..ChatMessage::new(0, id, from, text, now_ms)
                 };
-                self.submit(msg, history, effects).map(Some)
+                self.submit_screened(msg, replaced, history, effects)
+                    .map(Some)
             }
             ClientFrame::Edit { seq, text, .. } => {
                 self.edit(&from, seq, text, history, now_ms, effects)

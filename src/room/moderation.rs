@@ -60,6 +60,11 @@ impl<S: Place> Room<S> {
         now_ms: u64,
         effects: &mut Vec<Effect>,
     ) -> Result<Accepted, Problem> {
+        match &action {
+            Action::Retention { days: Some(days) } => self.limits.retention.check(*days)?,
+            Action::Block { words } => self.rules.check_block(words)?,
+            _ => {}
+        }
         if matches!(action, Action::Purge { .. }) && self.purges.len() >= MAX_PURGES {
             return Err(Problem::new(
                 ErrorCode::RateLimited,
@@ -70,13 +75,29 @@ impl<S: Place> Room<S> {
         let json = serde_json::to_string(&record).unwrap_or_default();
         let log_id = history.moderate(&action, &json, now_ms).map_err(storage)?;
         self.rules.apply(&action, now_ms);
+        if let Action::Retention { .. } = &action {
+            // A stricter policy may make a sweep due at once; a looser one later, or never.
+            self.plan_sweep(history);
+        }
         if let Action::Ban { uid, .. } = &action {
             self.ban_addresses(uid, history, now_ms)?;
         }
-        effects.push(Effect::Broadcast {
-            except: None,
-            frame: ServerFrame::Moderation(&record).to_json(),
-        });
+        let told = ServerFrame::Moderation(&record).to_json();
+        if matches!(action, Action::Block { .. } | Action::Unblock { .. }) {
+            // The list is the moderators' business: telling everyone would publish it (and show
+            // those it is meant for what to misspell).
+            for m in self.members.values().filter(|m| m.role == Role::Moderator) {
+                effects.push(Effect::Send {
+                    to: m.user.id.clone(),
+                    frame: told.clone(),
+                });
+            }
+        } else {
+            effects.push(Effect::Broadcast {
+                except: None,
+                frame: told,
+            });
+        }
         let closing = match &action {
             Action::Ban { .. } => {
                 Some((ErrorCode::Banned, "a moderator banned you from this room"))
@@ -198,8 +219,9 @@ impl<S: Place> Room<S> {
 }
 
 /// Whether `member` may do `op` under the room's rules: a muted author changes nothing (messages,
-/// edits, reactions), and slow mode holds each author's messages, edits and reactions apart. Moderators are not held by
-/// slow mode. Checked on arrival, like the rate limit, so a refusal is answered at once.
+/// edits, reactions), a message or edit with a blocked word is refused (`rejected`), and slow mode
+/// holds each author's messages, edits and reactions apart. Moderators are held by neither the
+/// blocked words nor slow mode. Checked on arrival, like the rate limit, so a refusal is answered at once.
 pub(super) fn obeys_rules<S>(
     rules: &mut Rules,
     member: &Member<S>,
@@ -211,6 +233,14 @@ pub(super) fn obeys_rules<S>(
             rules.check_speaking(&member.user, now_ms)?;
         }
         _ => return Ok(()),
+    }
+    match op {
+        ClientFrame::Message { text, .. } | ClientFrame::Edit { text, .. }
+            if member.role != Role::Moderator =>
+        {
+            rules.check_words(text)?;
+        }
+        _ => {}
     }
     let change = match op {
         ClientFrame::Message { .. } => Change::Message,

@@ -17,6 +17,7 @@ use crate::auth::{self, Grant};
 use crate::call::{self, RoomCall};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
+use crate::export::Cursor;
 use crate::identity::AddressTag;
 use crate::reactors::ReactorsRequest;
 use crate::routes::{self, Route, Target};
@@ -138,6 +139,16 @@ async fn handle(
         Route::ModerationLog(room) => {
             let page = call::moderation_page(room, &url.query_pairs());
             moderate(req, config, env, &|_| page.clone()).await
+        }
+        Route::Export(room) => export(&req, url, room, config, env).await,
+        Route::EraseAuthor(room, uid) => {
+            moderate(req, config, env, &|_| {
+                Ok(RoomCall::Erase {
+                    room: room.clone(),
+                    uid: uid.clone(),
+                })
+            })
+            .await
         }
         Route::ShardInfo(room, shard) => {
             read(
@@ -346,6 +357,31 @@ async fn search(
     };
     match checked.await {
         Ok(call) => read(req, url, call.into(), config, env).await,
+        Err(p) => problem_response(&p),
+    }
+}
+
+/// `GET /api/rooms/{room}/export`: for the `API_TOKEN` or a moderator of the room (a verified token
+/// with role `moderator`); the room answers one bounded NDJSON page, passed on as it streams in.
+async fn export(
+    req: &Request,
+    url: &Target<'_>,
+    room: RoomName,
+    config: &Config,
+    env: &Env,
+) -> Result<Response> {
+    let query = url.query_pairs();
+    let authorization = req.headers().get("authorization")?;
+    let checked = async {
+        let cursor = Cursor::from_query(&query)?;
+        let credentials = Credentials::new(authorization.as_deref(), &query);
+        let admission = access::may_export(config, &room, &credentials, now_ms() / 1000)?;
+        let entry = keys::settle(config, admission).await?;
+        access::may_export_as(&entry)?;
+        Ok::<_, Problem>(RoomCall::Export { room, cursor })
+    };
+    match checked.await {
+        Ok(call) => call_room(env, &call, None).await,
         Err(p) => problem_response(&p),
     }
 }

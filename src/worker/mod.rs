@@ -16,6 +16,7 @@ mod object;
 mod renewal;
 mod room_object;
 mod room_state;
+mod screener;
 mod sequencing;
 mod shard_object;
 mod store;

@@ -11,147 +11,49 @@ use std::cell::Cell;
 use worker::{SqlStorage, SqlStorageValue};
 
 use crate::domain::{sender_key, ChatMessage, Reactions, Reactor, User, Version};
+use crate::erasure::Erasure;
 use crate::history::{Appended, History};
-use crate::identity::AddressTag;
-use crate::moderation::{Action, AddressBan, Rules, Stored};
+use crate::moderation::{Action, AddressBan};
+use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
+mod erasing;
 mod outbox;
+mod schema;
+mod settings;
 pub use outbox::Pending;
 use outbox::OUTBOX;
-
-/// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
-/// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
-const SCHEMA_V1: &str = "
-CREATE TABLE IF NOT EXISTS messages (
-  seq       INTEGER PRIMARY KEY,
-  client_id TEXT,
-  from_id   TEXT NOT NULL,
-  from_name TEXT NOT NULL,
-  text      TEXT NOT NULL,
-  ts        INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id
-  ON messages (from_name, client_id) WHERE client_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-";
-
-/// Step `i` brings the schema from version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[
-    // 2: identified senders. `from_uid` is the author id; `sender` scopes client ids (`u:<uid>` or, for
-    // anonymous senders and every message stored before, `n:<name>`), replacing the (name, id) index.
-    "ALTER TABLE messages ADD COLUMN from_uid TEXT;
-     ALTER TABLE messages ADD COLUMN sender TEXT;
-     UPDATE messages SET sender = 'n:' || from_name;
-     DROP INDEX IF EXISTS messages_by_client_id;
-     CREATE UNIQUE INDEX messages_by_sender ON messages (sender, client_id)
-       WHERE client_id IS NOT NULL;",
-    // 3: living messages. Each message carries its reply target, edit state, tombstone flag, reaction
-    // counts (NULL until first reacted to) and the `rev` of its last change. `messages_changed` indexes
-    // only messages that ever changed, so a plain message's insert never touches it; it answers a
-    // resume's "what changed since rev N". Earlier versions, who reacted with what, and read marks
-    // live in their own tables.
-    "ALTER TABLE messages ADD COLUMN reply_to INTEGER;
-     ALTER TABLE messages ADD COLUMN edited_at INTEGER;
-     ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
-     ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
-     ALTER TABLE messages ADD COLUMN reactions TEXT;
-     ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
-     UPDATE messages SET rev = seq;
-     CREATE INDEX messages_changed ON messages (rev)
-       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1;
-     CREATE TABLE versions (seq INTEGER NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL,
-       at INTEGER NOT NULL, PRIMARY KEY (seq, version));
-     CREATE TABLE reactions (seq INTEGER NOT NULL, emoji TEXT NOT NULL, uid TEXT NOT NULL,
-       PRIMARY KEY (seq, emoji, uid));
-     CREATE TABLE reads (uid TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
-    // 4: full-text search. An FTS5 index of the messages' current text, as an *external content*
-    // table: it keeps only the index (tokens → rows), and reads the text itself from `messages`
-    // (for `snippet()`), so no text is stored twice. Tokens are word stems (`porter`: "runs" finds
-    // "running") of Unicode words without accents (`remove_diacritics 2`: "cafe" finds "café").
-    //
-    // Triggers keep it in step inside the very statement that changes a message, so the index is
-    // always in the same transaction as the message write — group commit, edits, deletions (the
-    // tombstone's empty text has no tokens) and trims alike — at no extra call from the wasm.
-    // An external-content index must be told the *old* text to forget a row, which the triggers have.
-    //
-    // Messages stored before this migration are indexed afterwards, newest first, a bounded batch per
-    // turn ([`Store::index_some`]); `meta.fts_pending` is the highest `seq` not indexed yet (0: all
-    // done). Rows at or below it are not in the index, so the update and delete triggers leave them
-    // alone: telling FTS5 to forget a row it never had would corrupt its statistics.
-    "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq',
-       tokenize='porter unicode61 remove_diacritics 2');
-     INSERT OR REPLACE INTO meta (key, value)
-       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));
-     CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
-     END;
-     CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
-       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
-       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
-     END;
-     CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
-       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
-     END;",
-    // 5: moderation. Bans and mutes by author id (a mute until a time, in ms), the room's slow mode in
-    // `meta`, and every moderator action as a JSON record in an append-only log.
-    "CREATE TABLE bans (uid TEXT PRIMARY KEY);
-     CREATE TABLE mutes (uid TEXT PRIMARY KEY, until INTEGER NOT NULL);
-     CREATE TABLE moderation_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
-       record TEXT NOT NULL);",
-    // 6: prefix indexes. Without them FTS5 answers `ab*` by merging the entries of every word that
-    // starts with "ab", in full, before the first row comes out; with `prefix='2 3'` it keeps one
-    // more entry per two- and three-character prefix, read like a word's (and stopped early by
-    // `LIMIT`). One-character prefixes are refused (`search::MIN_PREFIX_CHARS`); longer ones are
-    // narrower. The option cannot be added to an existing table, so the table is made anew and every
-    // message indexed again by [`Store::index_some`] (`fts_pending` = the newest `seq`). The triggers
-    // stay: they are on `messages`, and SQLite resolves the table their bodies name when they fire,
-    // so they write to the new one — and leave the rows not yet indexed alone, as in 4.
-    "DROP TABLE messages_fts;
-     CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq',
-       tokenize='porter unicode61 remove_diacritics 2', prefix='2 3');
-     INSERT OR REPLACE INTO meta (key, value)
-       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));",
-    // 7: bans that hold in an open room. The addresses (hashed: `identity::AddressTag`) a banned author
-    // was connected from, until when, and which uid's ban barred them (its unban lifts them).
-    // `require_identity` lives in `meta` beside slow mode.
-    "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
-    // 8: who reacted, by name. The name a reactor had when they reacted, so "who reacted" can be shown
-    // without looking anybody up (NULL for the reactions stored before).
-    "ALTER TABLE reactions ADD COLUMN name TEXT;",
-];
+use schema::{MIGRATIONS, SCHEMA_V1};
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
 /// work, so the room's sockets are never kept waiting long; a full 10,000-message room is indexed
 /// in 20 turns.
 pub const INDEX_BATCH: u64 = 500;
 
-const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
+pub(super) const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
 
 pub struct Store {
-    sql: SqlStorage,
+    pub(super) sql: SqlStorage,
     /// The database has no schema yet: this room was never written. Reads answer from nothing and
     /// the first write creates the schema ([`Store::run`]), so reading a room name nobody has used
     /// (its info, history, search…) stores nothing; a migrated schema alone is ~98 KB.
-    blank: Cell<bool>,
+    pub(super) blank: Cell<bool>,
     /// The webhook outbox was asked for while the database was blank: created with the schema.
-    outbox_wanted: Cell<bool>,
+    pub(super) outbox_wanted: Cell<bool>,
 }
 
 /// One result row, read cell by cell in the order of the query's columns. Rows come from the
 /// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
 /// column-name object per row, and it keeps one small reader in the wasm instead of a serde
 /// deserialiser per row type.
-struct Cells(std::vec::IntoIter<SqlStorageValue>);
+pub(super) struct Cells(std::vec::IntoIter<SqlStorageValue>);
 
 impl Cells {
-    fn int(&mut self) -> u64 {
+    pub(super) fn int(&mut self) -> u64 {
         self.opt_int().unwrap_or(0)
     }
 
-    fn opt_int(&mut self) -> Option<u64> {
+    pub(super) fn opt_int(&mut self) -> Option<u64> {
         match self.0.next() {
             Some(SqlStorageValue::Integer(i)) => Some(i.max(0) as u64),
             Some(SqlStorageValue::Float(f)) => Some(f.max(0.0) as u64),
@@ -159,11 +61,11 @@ impl Cells {
         }
     }
 
-    fn text(&mut self) -> String {
+    pub(super) fn text(&mut self) -> String {
         self.opt_text().unwrap_or_default()
     }
 
-    fn opt_text(&mut self) -> Option<String> {
+    pub(super) fn opt_text(&mut self) -> Option<String> {
         match self.0.next() {
             Some(SqlStorageValue::String(s)) => Some(s),
             _ => None,
@@ -195,7 +97,7 @@ impl Cells {
     }
 }
 
-fn int(v: u64) -> SqlStorageValue {
+pub(super) fn int(v: u64) -> SqlStorageValue {
     // seqs, revs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
     SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
 }
@@ -326,7 +228,11 @@ impl Store {
 
     /// The rows of `query`, each to be read by position; none in a blank database (nothing was ever
     /// written, and its tables do not exist yet).
-    fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Cells>, String> {
+    pub(super) fn query(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<Cells>, String> {
         if self.blank.get() {
             return Ok(Vec::new());
         }
@@ -339,7 +245,11 @@ impl Store {
     }
 
     /// The first column of the first row of `query` (0 when there is none).
-    fn number(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<u64, String> {
+    pub(super) fn number(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<u64, String> {
         Ok(self
             .query(query, bindings)?
             .into_iter()
@@ -348,7 +258,7 @@ impl Store {
     }
 
     /// Runs a statement that writes: the first write to a blank database creates the schema first.
-    fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
+    pub(super) fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
         self.ensure_schema()?;
         self.sql
             .exec(query, bindings)
@@ -356,7 +266,7 @@ impl Store {
             .map_err(|e| e.to_string())
     }
 
-    fn rows(
+    pub(super) fn rows(
         &self,
         query: &str,
         bindings: Vec<SqlStorageValue>,
@@ -402,20 +312,42 @@ impl History for Store {
         if written > 0 {
             return Ok(Appended::Stored);
         }
-        m.id.as_deref()
-            .and_then(|id| self.find_by_client_id(&sender, id))
-            .map(|earlier| {
-                if earlier.text == m.text {
-                    Appended::Duplicate {
-                        seq: earlier.seq,
-                        ts: earlier.ts,
-                        rev: earlier.rev,
-                    }
-                } else {
-                    Appended::Conflict
-                }
-            })
+        self.lookup(m)?
             .ok_or_else(|| format!("seq {} was not stored", m.seq))
+    }
+
+    /// Only a message with a client id can be known; the same text is a retry, and so is the text
+    /// the hook replaced (its fingerprint in `screened`); another text is a conflict.
+    fn lookup(&self, m: &ChatMessage) -> Result<Option<Appended>, String> {
+        let Some(earlier) =
+            m.id.as_deref()
+                .and_then(|id| self.find_by_client_id(&sender_key(&m.from), id))
+        else {
+            return Ok(None);
+        };
+        let replaced = || {
+            self.number(
+                "SELECT COUNT(*) FROM screened WHERE seq = ? AND sent = ?",
+                vec![int(earlier.seq), fingerprint(&m.text).into()],
+            ) == Ok(1)
+        };
+        Ok(Some(if earlier.text == m.text || replaced() {
+            Appended::Duplicate {
+                seq: earlier.seq,
+                ts: earlier.ts,
+                rev: earlier.rev,
+            }
+        } else {
+            Appended::Conflict
+        }))
+    }
+
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String> {
+        self.run(
+            "INSERT OR REPLACE INTO screened (seq, sent) VALUES (?, ?)",
+            vec![int(seq), fingerprint.into()],
+        )
+        .map(drop)
     }
 
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String> {
@@ -505,6 +437,10 @@ impl History for Store {
         )?;
         self.run(
             "DELETE FROM reactions WHERE seq = ?",
+            vec![int(tombstone.seq)],
+        )?;
+        self.run(
+            "DELETE FROM screened WHERE seq = ?",
             vec![int(tombstone.seq)],
         )?;
         self.run(
@@ -689,6 +625,7 @@ impl History for Store {
             .run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
             .and_then(|_| self.run("DELETE FROM versions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM reactions WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM screened WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| {
                 self.run(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('rev', ?)",
@@ -735,6 +672,29 @@ impl History for Store {
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity_required', ?)",
                 vec![int(u64::from(!allowed))],
             ),
+            Action::Retention { days: Some(days) } => self.run(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('retention_days', ?)",
+                vec![int(*days)],
+            ),
+            Action::Retention { days: None } => {
+                self.run("DELETE FROM meta WHERE key = 'retention_days'", vec![])
+            }
+            Action::Block { words } | Action::Unblock { words } => {
+                let add = matches!(action, Action::Block { .. });
+                for word in words {
+                    match add {
+                        true => self.run(
+                            "INSERT OR IGNORE INTO blocklist (word, at) VALUES (?, ?)",
+                            vec![word.as_str().into(), int(now_ms)],
+                        )?,
+                        false => self.run(
+                            "DELETE FROM blocklist WHERE word = ?",
+                            vec![word.as_str().into()],
+                        )?,
+                    };
+                }
+                Ok(0)
+            }
             // A purge's deletions are stored one by one as the room carries it out.
             Action::Purge { .. } => Ok(0),
         }?;
@@ -774,51 +734,76 @@ impl History for Store {
             .map(|mut row| (row.int(), row.text()))
             .collect())
     }
-}
 
-impl Store {
-    /// The moderation rules in force (bans, address bans and mutes not yet over at `now_ms`, slow
-    /// mode, whether an identity is required to speak), read once per wake.
-    pub fn rules(&self, now_ms: u64) -> Result<Rules, String> {
-        let bans = self
-            .query("SELECT uid FROM bans", vec![])?
-            .into_iter()
-            .map(|mut row| row.text())
-            .collect();
-        let address_bans = self
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
+        Ok(self
             .query(
-                "SELECT tag, uid, until FROM address_bans WHERE until > ?",
-                vec![int(now_ms)],
+                "SELECT id, record FROM moderation_log WHERE id > ? ORDER BY id LIMIT ?",
+                vec![int(after), int(limit as u64)],
             )?
             .into_iter()
-            .filter_map(|mut row| {
-                Some(AddressBan {
-                    tag: AddressTag::parse(&row.text())?,
-                    uid: row.text(),
-                    until: row.int(),
-                })
-            })
-            .collect();
-        let mutes = self
+            .map(|mut row| (row.int(), row.text()))
+            .collect())
+    }
+
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String> {
+        Ok(self
             .query(
-                "SELECT uid, until FROM mutes WHERE until > ?",
-                vec![int(now_ms)],
+                "SELECT seq, ts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![int(after), int(limit as u64)],
             )?
             .into_iter()
-            .map(|mut row| (row.text(), row.int()))
-            .collect();
-        let setting = |key: &str| {
-            self.number(
-                "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = ?",
-                vec![key.into()],
-            )
-        };
-        Ok(Rules::restore(Stored {
-            bans,
-            address_bans,
-            mutes,
-            slow_secs: setting("slow_mode")?,
-            identity_required: setting("identity_required")? == 1,
-        }))
+            .map(|mut row| (row.int(), row.int()))
+            .collect())
+    }
+
+    /// Bounded by the caller's range (one sweep's batch). The text update fires the search index's
+    /// trigger, which takes the rows' words out of the index in the same statement; `deleted` = 2
+    /// reads as deleted everywhere and keeps the rows out of `messages_changed`.
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String> {
+        let range = || vec![int(after), int(upto)];
+        for table in ["versions", "reactions", "screened"] {
+            self.run(
+                &format!("DELETE FROM {table} WHERE seq > ? AND seq <= ?"),
+                range(),
+            )?;
+        }
+        self.run(
+            "UPDATE messages SET text = '', deleted = 2, reactions = NULL WHERE seq > ? AND seq <= ?",
+            range(),
+        )?;
+        self.run(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('expired_upto', ?)",
+            vec![int(upto)],
+        )
+        .map(drop)
+    }
+
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String> {
+        self.reactions_of(uid, after, upto)
+    }
+
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String> {
+        self.run("DELETE FROM reads WHERE uid = ?", vec![uid.into()])
+            .map(drop)
+    }
+
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String> {
+        self.stored_erasure(uid)
+    }
+
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String> {
+        self.store_erasure(job)
+    }
+
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String> {
+        Ok(self
+            .query(
+                "SELECT emoji, uid FROM reactions WHERE seq = ? ORDER BY emoji, uid",
+                vec![int(seq)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.text(), row.text()))
+            .collect())
     }
 }

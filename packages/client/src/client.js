@@ -50,8 +50,9 @@
 //!                             them by seq); `live` is false for history delivered by a welcome or a
 //!                             page, `older` true for a page loaded by loadOlder(), `cached` true for
 //!                             one the offline store kept (reported by start(), before connecting)
-//!   update   {message}        a message we know changed: edited, deleted, reacted to, or our own
-//!                             reactions on it changed (`message` is its whole current state)
+//!   update   {message}        a message we know changed: edited, deleted, erased by retention,
+//!                             reacted to, or our own reactions on it changed (`message` is its
+//!                             whole current state)
 //!   reset    {}               what we knew was dropped (a resume too far behind, see onWelcome);
 //!                             messages follow again
 //!   older    {count, hasOlder} an older page arrived (its messages came as `message` events first)
@@ -185,6 +186,7 @@ export class ChatClient extends Base {
     this.batch = options.batch ?? true; // batch=1: one frame per room turn instead of one per message
     this.lastSeq = null; // highest seq seen; null until the first welcome (then `after=` is sent)
     this.rev = null; // newest room revision seen (then `since=` is sent); null from a server without revs
+    this.retention = null; // the room's retention {days, upto} (welcome.retention), null when none
     this.seen = new Set(); // seqs already reported, so history and live frames never double
     this.messages = new Map(); // seq → the message's current state, for every message reported
     this.outbox = this.load(); // unacked messages, oldest first

@@ -28,6 +28,8 @@ export const SERVER_ERROR_CODES = Object.freeze([
   'muted',
   'slow_mode',
   'id_conflict',
+  'rejected',
+  'moderation_unavailable',
   'disabled',
   'bad_config',
   'internal',

@@ -95,6 +95,19 @@ export const messages = {
     this.emitUnread();
   },
 
+  /**
+   * Retention erased every message up to `upto` (an `expired` frame, `welcome.retention`): each we
+   * hold becomes the tombstone the room now keeps (no text, no reactions), reported as an `update`.
+   */
+  expire(upto) {
+    if (typeof upto !== 'number') return;
+    if (this.retention) this.retention = { ...this.retention, upto: Math.max(this.retention.upto ?? 0, upto) };
+    for (const [seq, m] of this.messages) {
+      if (seq > upto || (m.deleted && m.text === '')) continue;
+      this.apply({ ...m, text: '', deleted: true, reactions: {} });
+    }
+  },
+
   /** A message we know has a new state (an edit, a deletion, from the welcome's `changes` too). */
   apply(raw) {
     if (typeof raw?.seq !== 'number' || !this.messages.has(raw.seq)) return; // not loaded: a page brings it as it is

@@ -157,7 +157,9 @@ export const outbox = {
     }
     const entry = this.outbox.find((e) => e.id === f.id);
     if (!entry) return;
-    const message = { seq: f.seq, id: f.id, from: this.you, text: entry.text, ts: f.ts, reply_to: entry.replyTo ?? null, rev: f.rev ?? 0 };
+    // `text` only when the room stored another text than ours (its moderation hook replaced it).
+    const text = typeof f.text === 'string' ? f.text : entry.text;
+    const message = { seq: f.seq, id: f.id, from: this.you, text, ts: f.ts, reply_to: entry.replyTo ?? null, rev: f.rev ?? 0 };
     this.report(message, { own: true, live: true });
   },
 

@@ -15,6 +15,7 @@ import type {
   ModerationRecord,
   ReactionFrame,
   Reactor,
+  Retention,
   Role,
   SearchHit,
   ServerErrorCode,
@@ -354,6 +355,8 @@ export declare class ChatClient extends EventTarget {
   readonly lastSeq: number | null;
   /** The newest room revision seen (resumes `since=` it). */
   readonly rev: number | null;
+  /** The room's retention (`welcome.retention`, moved on by `expired` frames), null when it has none. */
+  readonly retention: Retention | null;
   readonly readSeq: number | null;
   readonly hasOlder: boolean;
   /** When the next reconnect is due (ms), while waiting. */

@@ -86,6 +86,14 @@ export interface WelcomeFrame {
   muted_until?: number;
   /** Below the presence threshold: how far the others online have read (as their `read` frames say). */
   reads?: { user: User; seq: number }[];
+  /** The room's retention, when a policy is in force or something was erased. */
+  retention?: Retention;
+}
+
+/** A room's retention: messages older than `days` are erased (null: kept); every `seq` up to `upto` was. */
+export interface Retention {
+  days: number | null;
+  upto: number;
 }
 
 export interface MessageFrame extends ChatMessage {
@@ -99,6 +107,14 @@ export interface AckFrame {
   seq: number;
   ts: number;
   rev: number;
+  /** The text as stored, only when it is not the one sent (the room's moderation hook replaced it). */
+  text?: string;
+}
+
+/** Retention erased every message up to `upto`: drop what you keep of them. */
+export interface ExpiredFrame {
+  type: 'expired';
+  upto: number;
 }
 
 export interface MessageUpdatedFrame {
@@ -203,6 +219,9 @@ export type ModerationAction =
   | 'require_identity'
   | 'allow_anonymous'
   | 'purge'
+  | 'retention'
+  | 'block'
+  | 'unblock'
   | 'delete';
 
 /** A moderator's action as every connection hears it, and as the log keeps it (with `log_id`). */
@@ -213,6 +232,10 @@ export interface ModerationRecord {
   seq?: number;
   seconds?: number;
   reason?: string;
+  /** `retention`: the room's policy in days (0: keep everything); absent: back to the deployment's. */
+  days?: number;
+  /** `block`, `unblock` (told to moderators only): the entries, normalized. */
+  words?: string[];
   by: User;
   at: number;
   log_id?: number;
@@ -230,6 +253,10 @@ export interface ModerationRules {
   identity_required?: boolean;
   /** How many client addresses bans bar now (open rooms; the addresses themselves are never shown). */
   address_bans?: number;
+  /** The room's own retention setting in days (null: the deployment's default). */
+  retention_days?: number | null;
+  /** The room's blocked words and phrases (moderators only see the log). */
+  blocked?: string[];
 }
 
 export interface ModerationLogFrame {
@@ -272,6 +299,8 @@ export type ServerErrorCode =
   | 'muted'
   | 'slow_mode'
   | 'id_conflict'
+  | 'rejected'
+  | 'moderation_unavailable'
   | 'disabled'
   | 'bad_config'
   | 'internal';
@@ -305,6 +334,7 @@ export type ServerFrame =
   | RosterFrame
   | TypingFrame
   | ReactorsFrame
+  | ExpiredFrame
   | ModerationFrame
   | ModerationLogFrame
   | AuthOkFrame
@@ -333,4 +363,7 @@ export type ClientFrame =
   | { type: 'require_identity'; id?: string }
   | { type: 'allow_anonymous'; id?: string }
   | { type: 'purge'; uid: string; seconds: number; reason?: string; id?: string }
+  | { type: 'retention'; days?: number; id?: string }
+  | { type: 'block'; words: string[]; id?: string }
+  | { type: 'unblock'; words: string[]; id?: string }
   | { type: 'moderation_log'; before?: number; limit?: number; id?: string };
