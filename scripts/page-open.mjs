@@ -3,7 +3,9 @@
 // worker (a visited page), and for each load the time from navigation start to the first message
 // inserted into the list and to the next animation frame after it (drawn). "Without the cache" is
 // the same load after the page's IndexedDB was deleted (the room then waits for the welcome).
-// Prints FIGURE lines (medians of R loads each).
+// Each pair is measured on loopback as it is, and with 150 ms of added latency per request and per
+// socket handshake (Chromium's network emulation: a phone far from the server). Prints FIGURE lines
+// (medians of R loads each).
 //   node scripts/page-open.mjs [N=1000] [R=7]     (after `make build`)
 
 import crypto from 'node:crypto';
@@ -64,6 +66,10 @@ try {
     return { ...(await page.evaluate(() => window.__open)), shown };
   };
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  for (const latency of [0, 150]) {
+  await cdp.send('Network.emulateNetworkConditions', { offline: false, latency, downloadThroughput: -1, uploadThroughput: -1 });
   const runs = { with: [], without: [] };
   for (let r = 0; r < R; r++) {
     runs.without.push(await load(false));
@@ -77,7 +83,8 @@ try {
   }
   for (const kind of ['without', 'with']) {
     const xs = runs[kind];
-    console.log(`FIGURE page open, ${kind} the cache (room of ${N}, ${median(xs.map((x) => x.shown))} messages drawn first): first message inserted ${median(xs.map((x) => x.inserted)).toFixed(0)} ms, drawn ${median(xs.map((x) => x.drawn)).toFixed(0)} ms after navigation start (median of ${R})`);
+    console.log(`FIGURE page open, ${latency ? `+${latency} ms latency` : 'loopback'}, ${kind} the cache (room of ${N}, ${median(xs.map((x) => x.shown))} shown once online): first message inserted ${median(xs.map((x) => x.inserted)).toFixed(0)} ms, drawn ${median(xs.map((x) => x.drawn)).toFixed(0)} ms after navigation start (median of ${R})`);
+  }
   }
 } finally {
   await browser.close();

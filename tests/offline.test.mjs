@@ -100,6 +100,20 @@ describe('a visited room opens from the store, then resumes with what changed', 
     c.stop();
   });
 
+  test('a long kept history: the newest 100 are reported at once, the rest a task later as older messages', async (t) => {
+    const store = new MemoryStore();
+    await visited(t, store, 150);
+    const c = client(t, store);
+    c.start();
+    const first = c.events.filter((e) => e.type === 'message');
+    assert.deepEqual([first.length, first[0].message.seq, first.at(-1).message.seq], [100, 51, 150]);
+    assert.equal(c.messages.size, 150, 'all held at once: a resume changes any of them');
+    t.mock.timers.tick(0);
+    const later = c.events.filter((e) => e.type === 'message').slice(100);
+    assert.deepEqual([later.length, later[0].message.seq, later.at(-1).message.seq, later.every((e) => e.older && e.cached)], [50, 50, 1, true]);
+    c.stop();
+  });
+
   test('an asynchronous store (as IndexedDB is) is read before the socket is asked for', async (t) => {
     const store = new SlowStore();
     await visited(t, store, 2);

@@ -19,6 +19,9 @@ import { living } from './messages.js';
 import { IndexedDBStore } from './idb-store.js';
 import { MemoryStore, evictionPlan, whenReady } from './store.js';
 
+/** How many of a room's kept messages (the newest) are reported at once when it opens; the rest follow a task later. */
+const FIRST_REPORTED = 100;
+
 /** The changes that wait in the outbox across a reload (a moderator's actions do not: they are meant now). */
 const KEPT_CHANGES = new Set(['edit', 'delete', 'react']);
 
@@ -136,7 +139,17 @@ export const cache = {
       this.hasOlder = messages[0].seq > 1;
     }
     if (typeof meta.readSeq === 'number' && this.readSeq === null) this.readSeq = meta.readSeq;
-    for (const m of messages) this.emit('message', { message: m, own: this.isOwn(m), live: false, older: false, cached: true });
+    // The newest first screenful is reported now; the rest of a long kept history a task later (as
+    // older messages), so a page draws what it shows first without waiting for a thousand items it
+    // does not. The client holds them all already: a resume applies its changes to every one.
+    const now = messages.slice(-FIRST_REPORTED);
+    const later = messages.slice(0, -FIRST_REPORTED).reverse();
+    for (const m of now) this.emit('message', { message: m, own: this.isOwn(m), live: false, older: false, cached: true });
+    if (later.length) {
+      setTimeout(() => {
+        for (const m of later) if (this.messages.get(m.seq) === m) this.emit('message', { message: m, own: this.isOwn(m), live: false, older: true, cached: true });
+      }, 0);
+    }
     this.emit('cached', { messages: messages.length, outbox: this.outbox.length + this.actions.filter((a) => KEPT_CHANGES.has(a.type)).length });
     this.emit('outbox', { entries: this.outbox });
     this.emitUnread();
