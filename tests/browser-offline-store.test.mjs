@@ -37,6 +37,41 @@ async function underServiceWorker(page) {
   await page.locator('#status', { hasText: /^online$/ }).waitFor();
 }
 
+test('IndexedDBStore keeps the store\'s rules in a real browser: all of a save or none, newer revs only, trim keeps the newest, clear leaves nothing', async () => {
+  const context = await browser.newContext();
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.goto(`${server.base}/favicon.svg`);
+  const got = await page.evaluate(async () => {
+    const { IndexedDBStore } = await import('/sdk/edge-chat-client.js');
+    const store = new IndexedDBStore({ name: 'rules' });
+    const m = (seq, rev, text = `m${seq}`) => ({ seq, rev, text });
+    await store.save('r', { meta: { lastSeq: 5, rev: 9, count: 5 }, messages: { put: [1, 2, 3, 4, 5].map((s) => m(s, s)) }, outbox: { put: [{ kind: 'message', key: 'k1', id: 'k1', text: 'unsent', createdAt: 1 }] } });
+    await store.save('r', { messages: { put: [m(2, 1, 'older state'), m(3, 7, 'newer state')], remove: [1] } });
+    const afterRev = await store.load('r');
+    // A save that fails (a message that cannot be stored: a key path missing) writes none of itself.
+    let failed = false;
+    try {
+      await store.save('r', { meta: { lastSeq: 99 }, messages: { put: [m(6, 6), { rev: 1 }] } });
+    } catch {
+      failed = true;
+    }
+    const afterFail = await store.load('r');
+    await store.trim('r', 2);
+    const trimmed = await store.load('r');
+    const rooms = await store.rooms();
+    await store.clear();
+    return { afterRev, failed, afterFail, trimmed, rooms, cleared: await store.load('r') };
+  });
+  assert.deepEqual(got.afterRev.messages.map((x) => x.text), ['m2', 'newer state', 'm4', 'm5'], 'an older rev does not replace a newer; 1 removed');
+  assert.equal(got.failed, true);
+  assert.deepEqual([got.afterFail.meta.lastSeq, got.afterFail.messages.length], [5, 4], 'the failed save changed nothing, not even its meta');
+  assert.deepEqual(got.trimmed.messages.map((x) => x.seq), [4, 5]);
+  assert.deepEqual(got.trimmed.outbox.map((e) => e.text), ['unsent'], 'trim never takes an outbox entry');
+  assert.deepEqual(got.rooms, [{ room: 'r', count: 2, openedAt: 0 }]);
+  assert.equal(got.cleared, null);
+});
+
 test('offline: a message typed offline is pending, survives a reload, and is delivered once when the network is back', async () => {
   const room = uniqueRoom('offline-send');
   const { page: ann, context } = await person('ann', room);

@@ -86,19 +86,28 @@ export class IndexedDBStore {
   /** @param {string} room @param {{meta?: object, messages?: {put?: any[], remove?: number[]}, outbox?: {put?: any[], remove?: string[]}}} change */
   async save(room, { meta, messages, outbox } = {}) {
     const tx = await this.transaction(['rooms', 'messages', 'outbox'], 'readwrite');
-    if (meta) tx.objectStore('rooms').put({ room, meta });
-    const kept = tx.objectStore('messages');
-    for (const seq of messages?.remove ?? []) kept.delete([room, seq]);
-    for (const m of messages?.put ?? []) {
-      kept.get([room, m.seq]).onsuccess = (e) => {
-        const old = e.target.result?.message;
-        if (!old || (m.rev ?? 0) >= (old.rev ?? 0)) kept.put({ room, seq: m.seq, message: m });
-      };
+    const done = committed(tx);
+    try {
+      if (meta) tx.objectStore('rooms').put({ room, meta });
+      const kept = tx.objectStore('messages');
+      for (const seq of messages?.remove ?? []) kept.delete([room, seq]);
+      for (const m of messages?.put ?? []) {
+        // (A throw in this handler aborts the transaction: IndexedDB's rule for request handlers.)
+        kept.get([room, m.seq]).onsuccess = (e) => {
+          const old = e.target.result?.message;
+          if (!old || (m.rev ?? 0) >= (old.rev ?? 0)) kept.put({ room, seq: m.seq, message: m });
+        };
+      }
+      const pending = tx.objectStore('outbox');
+      for (const key of outbox?.remove ?? []) pending.delete([room, key]);
+      for (const entry of outbox?.put ?? []) pending.put({ room, key: entry.key, entry });
+    } catch (e) {
+      // A request that could not even be made (a bad key): none of this change may be written.
+      tx.abort();
+      await done.catch(() => {});
+      throw e;
     }
-    const pending = tx.objectStore('outbox');
-    for (const key of outbox?.remove ?? []) pending.delete([room, key]);
-    for (const entry of outbox?.put ?? []) pending.put({ room, key: entry.key, entry });
-    await committed(tx);
+    await done;
   }
 
   async trim(room, keep) {

@@ -84,15 +84,21 @@ export class MemoryStore {
 
   /** @param {string} room @param {{meta?: object, messages?: {put?: any[], remove?: number[]}, outbox?: {put?: any[], remove?: string[]}}} change */
   save(room, { meta, messages, outbox } = {}) {
+    // Everything that can fail (a copy, a record without its key) before anything changes: all or nothing.
+    const puts = (messages?.put ?? []).map(clone);
+    const entries = (outbox?.put ?? []).map(clone);
+    if (puts.some((m) => typeof m?.seq !== 'number') || entries.some((e) => typeof e?.key !== 'string')) {
+      throw new TypeError('MemoryStore: a message needs its seq and an outbox entry its key');
+    }
     const r = this.room(room);
-    if (meta) r.meta = { ...meta };
+    if (meta) r.meta = clone(meta);
     for (const seq of messages?.remove ?? []) r.messages.delete(seq);
-    for (const m of messages?.put ?? []) {
+    for (const m of puts) {
       const kept = r.messages.get(m.seq);
-      if (!kept || (m.rev ?? 0) >= (kept.rev ?? 0)) r.messages.set(m.seq, clone(m));
+      if (!kept || (m.rev ?? 0) >= (kept.rev ?? 0)) r.messages.set(m.seq, m);
     }
     for (const key of outbox?.remove ?? []) r.outbox.delete(key);
-    for (const e of outbox?.put ?? []) r.outbox.set(e.key, clone(e));
+    for (const e of entries) r.outbox.set(e.key, e);
   }
 
   trim(room, keep) {
