@@ -9,6 +9,7 @@ export { pendingChanges } from './changes.js';
 export { backoff, refusalKind } from './connection.js';
 export { IndexedDBStore } from './idb-store.js';
 export { KEY_STORAGE_KEY, SUBPROTOCOL, cleanName, identityKey, isIdentity, messageId, newKey, privateRoomName } from './identity.js';
+export { typeTaken } from './files.js';
 export { DEFAULT_LIMITS, announcedLimits, charCount } from './limits.js';
 export { HISTORY_PAGE, living, snippetParts } from './messages.js';
 export { READ_EVERY_MS } from './reads.js';
