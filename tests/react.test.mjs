@@ -248,6 +248,31 @@ describe('useSearch', () => {
   });
 });
 
+describe('sign-out', () => {
+  test('the hub\'s clearCache() stops every room and empties the store; a room still shown starts afresh', async () => {
+    FakeSocket.all = [];
+    const store = new MemoryStore();
+    const hub = hubOf(store);
+    function Room() {
+      const room = useRoom('out');
+      return h('p', null, `${room.status}:${room.messages.length}`);
+    }
+    const view = await render(h(ChatProvider, { hub }, h(Room)));
+    await serve('out', welcome('out', { history: [msg(1), msg(2)], last_seq: 2, rev: 2 }));
+    await act(() => sleep(5));
+    assert.equal(store.rooms().length, 1);
+    const first = socketOf('out');
+    await act(() => hub.clearCache());
+    assert.equal(first.closed, 1000, 'the room was stopped');
+    assert.deepEqual(store.rooms().map((r) => r.count), [0], 'no message of ours is left in the store (the fresh room keeps its own, empty, state)');
+    await act(() => sleep(5));
+    assert.equal(view.container.textContent, 'connecting:0', 'the room shown starts afresh, with nothing kept');
+    assert.equal(new URL(socketOf('out').url).searchParams.get('after'), null);
+    await view.unmount();
+    await act(() => sleep(40));
+  });
+});
+
 describe('the package', () => {
   test('types/index.d.ts declares exactly what src/index.js exports', async () => {
     const { readFileSync } = await import('node:fs');

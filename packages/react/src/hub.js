@@ -29,7 +29,7 @@ export class ChatHub {
   /** The room's handle (made on first use, kept for the provider's life: its messages stay in memory). */
   room(room) {
     let handle = this.rooms.get(room);
-    if (!handle) this.rooms.set(room, (handle = new RoomHandle(room, this.clientOptions, this.lingerMs)));
+    if (!handle) this.rooms.set(room, (handle = new RoomHandle(room, this.clientOptions, this.lingerMs, () => this.clearing)));
     return handle;
   }
 
@@ -56,10 +56,17 @@ export class ChatHub {
    */
   async clearCache() {
     const rooms = [...this.rooms.values()];
-    // Each client stops and lets go of the store before it is emptied: nothing of ours is written after.
-    await Promise.all([...rooms.map((handle) => handle.client.clearCache()), this.store?.clear()]);
+    // Forgotten first, so a component that re-renders meanwhile gets a fresh room, which waits for the
+    // store to be empty before it opens from it.
     this.rooms.clear();
     this.searches.clear();
+    const clearing = Promise.all([...rooms.map((handle) => handle.client.clearCache()), this.store?.clear()]);
+    const settled = (this.clearing = clearing.then(() => undefined, () => undefined));
+    try {
+      await clearing;
+    } finally {
+      if (this.clearing === settled) this.clearing = null;
+    }
     // Components still showing a room re-render, find it gone from the hub and start it afresh.
     for (const handle of rooms) handle.changed();
   }

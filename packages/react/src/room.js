@@ -31,9 +31,10 @@ export class RoomHandle extends ExternalStore {
    * @param {string} room
    * @param {object} clientOptions  what every ChatClient of the provider is made with
    * @param {number} lingerMs
+   * @param {() => Promise<void> | null} [clearing]  the store's emptying under way (sign-out), if any
    */
-  constructor(room, clientOptions, lingerMs) {
-    super({ onFirst: () => this.client.start(), onLast: () => this.client.stop(), lingerMs });
+  constructor(room, clientOptions, lingerMs, clearing = () => null) {
+    super({ onFirst: () => this.open(clearing()), onLast: () => this.client.stop(), lingerMs });
     this.room = room;
     this.client = new ChatClient({ ...clientOptions, room });
     this.dirty = new Set(['messages', 'pending', 'members', 'typing', 'unread', 'status']);
@@ -63,6 +64,12 @@ export class RoomHandle extends ExternalStore {
       discard: (id) => c.discard(id),
       sendTyping: () => c.typing(),
     };
+  }
+
+  /** Starts the client; after the store's emptying when one is under way (it must not open from it first). */
+  open(clearing) {
+    if (!clearing) return this.client.start();
+    clearing.then(() => this.active && this.client.state === 'closed' && this.client.start());
   }
 
   build(previous) {
