@@ -15,3 +15,4 @@ export { HISTORY_PAGE, living, snippetParts } from './messages.js';
 export { READ_EVERY_MS } from './reads.js';
 export { TYPING_EVERY_MS, TYPING_SHOWN_MS } from './roster.js';
 export { CACHE_LIMITS, MemoryStore, evictionPlan } from './store.js';
+export { THREAD_PAGE, inThreadOnly } from './threads.js';
