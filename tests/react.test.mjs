@@ -21,7 +21,7 @@ Object.assign(globalThis, { window, document: window.document, navigator: window
 const React = await import('react');
 const { createRoot } = await import('react-dom/client');
 const { ChatClient, MemoryStore } = await import('@edge-chat/client');
-const { ChatHub, ChatProvider, useChat, useRoom, useSearch } = await import('@edge-chat/react');
+const { ChatHub, ChatProvider, useChat, useRoom, useSearch, useThread } = await import('@edge-chat/react');
 const { act, createElement: h, StrictMode, memo, startTransition } = React;
 
 after(() => window.happyDOM.close());
@@ -245,6 +245,63 @@ describe('useSearch', () => {
     const again = await render(h(ChatProvider, { hub }, h(Search, { q: '  ' })));
     assert.equal(again.container.textContent, 'idle:', 'an empty query asks nothing');
     await again.unmount();
+  });
+});
+
+describe('useThread', () => {
+  test('the first page once online, live replies join it, the room\'s list leaves them out, our reply is pending then stored, the count is the thread\'s own; reopened from the store', async () => {
+    FakeSocket.all = [];
+    const store = new MemoryStore();
+    const summary = { replies: 2, last_seq: 3, last_at: 1003, participants: ['u-bob'] };
+    const renders = { room: 0, thread: 0 };
+    let t;
+    function Room() {
+      renders.room += 1;
+      const room = useRoom('th');
+      return h('p', { id: 'room' }, room.messages.map((m) => m.text).join());
+    }
+    function Thread() {
+      renders.thread += 1;
+      t = useThread('th', 1);
+      return h('p', { id: 'thread' }, `${t.status}|${t.root?.thread?.replies ?? '-'}|${t.replies.map((m) => m.text).join()}|${t.pending.map((e) => e.text).join()}|${t.unread}`);
+    }
+    const hub = hubOf(store);
+    const view = await render(h(ChatProvider, { hub }, h(Room), h(Thread)));
+    const text = (id) => view.container.querySelector(`#${id}`).textContent;
+    await serve('th', welcome('th', { history: [msg(1, { thread: summary }), msg(4)], last_seq: 4, rev: 4 }));
+    const asked = socketOf('th').last('thread');
+    assert.deepEqual([asked.root, asked.after], [1, undefined], 'the first page, once online');
+    await serve('th', { type: 'thread_page', id: asked.id, root: msg(1, { thread: summary }), replies: [msg(2, { thread: 1 }), msg(3, { thread: 1 })], has_more: false });
+    assert.equal(text('thread'), 'done|2|m2,m3||0');
+    assert.equal(text('room'), 'm1,m4', 'replies only in their thread stay out of the conversation');
+
+    const before = { ...renders };
+    await serve('th', { type: 'message', ...msg(5, { thread: 1 }) });
+    assert.deepEqual([renders.room, renders.thread], [before.room, before.thread + 1], 'a reply re-renders the thread, not the room');
+    await serve('th', { type: 'thread_updated', root: 1, thread: { ...summary, replies: 3, last_seq: 5 }, rev: 6 });
+    await serve('th', { type: 'unread', mentions: 0, thread_unread: 1, threads: [{ root: 1, unread: 1 }] });
+    assert.equal(text('thread'), 'done|3|m2,m3,m5||1');
+
+    await act(async () => {
+      t.send('mine').catch(() => {});
+    });
+    const sent = socketOf('th').last('message');
+    assert.deepEqual([sent.text, sent.thread], ['mine', 1]);
+    assert.equal(text('thread'), 'done|3|m2,m3,m5|mine|1');
+    assert.equal(text('room'), 'm1,m4', 'a pending reply in the thread is not the room\'s');
+    await serve('th', { type: 'ack', id: sent.id, seq: 7, ts: 9, rev: 7 });
+    assert.equal(text('thread'), 'done|3|m2,m3,m5,mine||1');
+    await act(async () => t.markRead(7));
+    assert.deepEqual(socketOf('th').last('read'), { type: 'read', seq: 7, thread: 1 });
+    await view.unmount();
+    await act(() => sleep(40));
+
+    // Another provider on the same store (a reload): the thread is drawn before the room answers.
+    FakeSocket.all = [];
+    const again = await render(h(ChatProvider, { hub: hubOf(store) }, h(Thread)));
+    assert.match(again.container.textContent, /^loading\|3\|m2,m3,m5,mine\|\|0$/);
+    await again.unmount();
+    await act(() => sleep(40));
   });
 });
 

@@ -3,8 +3,8 @@
 
 import { MemoryStore } from '@edge-chat/client';
 import type { ChatMessage, SearchHit } from '@edge-chat/client';
-import { ChatHub, ChatProvider, useChat, useRoom, useSearch } from '@edge-chat/react';
-import type { RoomState, SearchState } from '@edge-chat/react';
+import { ChatHub, ChatProvider, useChat, useRoom, useSearch, useThread } from '@edge-chat/react';
+import type { RoomState, SearchState, ThreadState } from '@edge-chat/react';
 import { createElement as h, type ReactNode } from 'react';
 
 function Room({ room }: { room: string }): ReactNode {
@@ -16,6 +16,10 @@ function Room({ room }: { room: string }): ReactNode {
   void chat.react(1, '👍', false);
   void hub.clearCache();
   const search: SearchState = useSearch(room, 'hello');
+  const thread: ThreadState = useThread(room, 1);
+  void thread.send('in the thread', { alsoInRoom: true });
+  const replies: ChatMessage[] = thread.replies;
+  void replies;
   const hits: SearchHit[] = search.results;
   return h('p', null, `${chat.status} ${chat.pending.length} ${hits.length} ${chat.typing.map((u) => u.name).join()}`);
 }

@@ -29,3 +29,16 @@ export function useSearch(room, q) {
   const handle = useChat().search(room, q ?? '');
   return useSyncExternalStore(handle.subscribe, handle.getSnapshot, handle.getSnapshot);
 }
+
+/**
+ * A thread: {root (with its summary), replies (oldest first), pending (our replies not yet stored),
+ * hasMore, status: 'loading'|'done'|'error', error, unread} and the actions {send(text, {alsoInRoom}),
+ * markRead(seq), loadMore()}. The first page is asked once the room is online, and again after each
+ * reconnect; replies arriving live join it, and a thread opened before is drawn from the offline store.
+ * @param {string} room
+ * @param {number} root
+ */
+export function useThread(room, root) {
+  const handle = useChat().thread(room, root);
+  return useSyncExternalStore(handle.subscribe, handle.getSnapshot, handle.getSnapshot);
+}

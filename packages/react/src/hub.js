@@ -6,6 +6,7 @@
 import { defaultStore } from '@edge-chat/client';
 import { RoomHandle } from './room.js';
 import { SearchHandle } from './search.js';
+import { ThreadHandle } from './thread.js';
 
 export class ChatHub {
   /**
@@ -24,6 +25,8 @@ export class ChatHub {
     this.rooms = new Map();
     /** @type {Map<string, SearchHandle>} */
     this.searches = new Map();
+    /** @type {Map<string, ThreadHandle>} */
+    this.threads = new Map();
   }
 
   /** The room's handle (made on first use, kept for the provider's life: its messages stay in memory). */
@@ -49,6 +52,17 @@ export class ChatHub {
     return handle;
   }
 
+  /** The thread of `root` in `room` (forgotten once nothing shows it). */
+  thread(room, root) {
+    const key = `${room}\n${root}`;
+    let handle = this.threads.get(key);
+    if (!handle) {
+      handle = new ThreadHandle(this.room(room), root, { lingerMs: this.lingerMs, onDone: () => this.threads.get(key) === handle && this.threads.delete(key) });
+      this.threads.set(key, handle);
+    }
+    return handle;
+  }
+
   /**
    * Sign-out: stops every room and empties the offline store (messages, read positions, unsent
    * messages and changes), so the next person on this device finds nothing of ours. The rooms are
@@ -60,6 +74,7 @@ export class ChatHub {
     // store to be empty before it opens from it.
     this.rooms.clear();
     this.searches.clear();
+    this.threads.clear();
     const clearing = Promise.all([...rooms.map((handle) => handle.client.clearCache()), this.store?.clear()]);
     const settled = (this.clearing = clearing.then(() => undefined, () => undefined));
     try {

@@ -3,10 +3,11 @@
 //! members, typing, status, unread — is rebuilt only when an event about that part came, so an object
 //! a component keeps (the `messages` array, say) stays the same object while only typing changed, and
 //! `React.memo` children skip their render. The actions are bound once and ride in every snapshot.
+//! Replies shown only in their thread stay out of `messages` (useThread lists them).
 //! The client starts with the first subscriber (it opens from the offline store at once, then
 //! connects) and stops a little after the last.
 
-import { ChatClient } from '@edge-chat/client';
+import { ChatClient, inThreadOnly } from '@edge-chat/client';
 import { ExternalStore } from './external.js';
 
 /** Which parts of the snapshot each client event changes. */
@@ -20,6 +21,7 @@ const PARTS = {
   roster: ['members'],
   typing: ['typing'],
   unread: ['unread'],
+  counts: ['unread'],
   status: ['status'],
   welcome: ['status', 'messages'],
   refused: ['status'],
@@ -43,6 +45,8 @@ export class RoomHandle extends ExternalStore {
     this.fromCache = false;
     for (const [type, parts] of Object.entries(PARTS)) {
       this.client.addEventListener(type, (e) => {
+        // A reply only in its thread is the thread's news (useThread), not the conversation's.
+        if ((type === 'message' || type === 'update') && inThreadOnly(e.detail.message)) return;
         if (type === 'typing') this.typingUsers = e.detail.users ?? [];
         if (type === 'refused') this.refusal = e.detail;
         if (type === 'cached') this.fromCache = e.detail.messages > 0;
@@ -78,8 +82,9 @@ export class RoomHandle extends ExternalStore {
     const part = (name, make) => (!previous || dirty.has(name) ? make() : previous[name]);
     const next = {
       room: this.room,
-      messages: part('messages', () => [...c.messages.values()].sort((a, b) => a.seq - b.seq)),
-      pending: part('pending', () => [...c.outbox]),
+      // The main conversation: a reply only in its thread is in useThread's list instead.
+      messages: part('messages', () => [...c.messages.values()].filter((m) => !inThreadOnly(m)).sort((a, b) => a.seq - b.seq)),
+      pending: part('pending', () => c.outbox.filter((e) => e.thread == null || e.alsoInRoom)),
       members: part('members', () => [...c.members.values()]),
       typing: part('typing', () => [...this.typingUsers]),
       status: c.state,
@@ -89,6 +94,8 @@ export class RoomHandle extends ExternalStore {
       online: c.online,
       hasOlder: c.hasOlder,
       unread: c.unreadCount(),
+      mentions: c.mentionCount ?? 0,
+      threadUnread: c.threadUnread ?? 0,
       readSeq: c.readSeq,
       client: c,
       ...this.actions,

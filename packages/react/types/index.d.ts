@@ -46,7 +46,7 @@ export declare function useChat(): ChatHub;
 /** What `useRoom(room)` returns: the room's state (a new object only when it changed) and its actions (the same functions always). */
 export interface RoomState {
   room: string;
-  /** Every message held, in seq order, each in its current state (the same array until one changed). */
+  /** The main conversation: every message held but replies only in their thread, in seq order, each in its current state (the same array until one changed). */
   messages: ChatMessage[];
   /** Our messages not yet stored, oldest first (a refused one with `error`). */
   pending: OutboxEntry[];
@@ -65,6 +65,9 @@ export interface RoomState {
   hasOlder: boolean;
   /** Others' messages after our read position. */
   unread: number;
+  /** Our unread mentions in the room, and unread replies in the threads we take part in. */
+  mentions: number;
+  threadUnread: number;
   readSeq: number | null;
   /** The room's ChatClient, for what the hook does not cover. */
   client: ChatClient;
@@ -96,3 +99,27 @@ export interface SearchState {
 
 /** A search of the room's history, asked once the room is online and `q` stayed the same a moment. */
 export declare function useSearch(room: string, q: string): SearchState;
+
+/** What `useThread(room, root)` returns. */
+export interface ThreadState {
+  /** The root, with its summary (`thread`), once held (null before). */
+  root: ChatMessage | null;
+  /** The replies held, oldest first (pages, live replies, and those the offline store kept). */
+  replies: ChatMessage[];
+  /** Our replies in this thread not yet stored. */
+  pending: OutboxEntry[];
+  hasMore: boolean;
+  status: 'loading' | 'done' | 'error';
+  error: ChatError | null;
+  /** Unread replies in this thread (a thread we take part in), as the room counts them. */
+  unread: number;
+  /** Replies in the thread (`alsoInRoom`: shown in the main conversation too). */
+  send(text: string, options?: { alsoInRoom?: boolean }): Promise<Sent>;
+  /** Our read position in the thread moves up to `seq`. */
+  markRead(seq: number): void;
+  /** Loads the replies after the newest held. */
+  loadMore(): Promise<void>;
+}
+
+/** A thread of `room`: its first page once the room is online (and after each reconnect), live replies joining it. */
+export declare function useThread(room: string, root: number): ThreadState;
