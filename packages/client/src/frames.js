@@ -75,6 +75,7 @@ export const frames = {
     clearTimeout(this.timers.welcome);
     this.welcome = f;
     this.you = f.you;
+    this.ownCache(f); // a kept outbox is sent only under the identity that wrote it (cache.js)
     this.members = new Map(f.members.map((m) => [m.id, m]));
     // Above the presence threshold the welcome counts (`online`) and lists a first page only.
     this.online = typeof f.online === 'number' ? f.online : this.members.size;
@@ -128,6 +129,7 @@ export const frames = {
     // the changes not yet acked: an edit to the same text, a deletion of a deleted message and a
     // reaction set to what it is are all acked without changing anything.
     this.flushOutbox();
+    this.actions = this.collapseChanges(this.actions);
     for (const action of this.actions) this.transmit(action);
     if (this.readSeq > this.sentReadSeq) this.sendReadSoon();
     this.timers.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);

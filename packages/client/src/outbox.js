@@ -1,8 +1,9 @@
 //! The outbox: the messages we sent that the room has not stored yet, oldest first. Each keeps its
 //! idempotency `id` and goes again after every reconnect until an `ack` (or the message itself in a
 //! welcome) settles it; one the room refused stays, marked, for retry() or discard(). It is kept in
-//! `storage` (sessionStorage by default), so a reload of the tab does not lose it, and resent paced
-//! under the room's rate limit. Mixed into `ChatClient` (client.js); `outbox` and `sends` are its
+//! the client's store (cache.js: IndexedDB in a browser), so a reload, a crash of the tab or a restart
+//! does not lose it, and resent paced under the room's rate limit. `load()` reads what a page before
+//! the store kept in `storage` (sessionStorage), once; the store takes it from there. Mixed into `ChatClient` (client.js); `outbox` and `sends` are its
 //! fields.
 
 import { ChatError } from './errors.js';
@@ -42,13 +43,9 @@ export const outbox = {
     }
   },
 
+  /** The outbox changed: the store writes it at the end of this turn (cache.js). */
   save() {
-    try {
-      if (this.outbox.length) this.storage?.setItem(this.storageKey, JSON.stringify(this.outbox));
-      else this.storage?.removeItem(this.storageKey);
-    } catch {
-      // Storage full or disabled: the outbox still lives in memory for this page.
-    }
+    this.persistSoon();
   },
 
   /**

@@ -88,7 +88,16 @@ export interface ChatClientOptions {
   origin?: string;
   /** The WebSocket class. Default: the global one (Node 20 has none: pass `ws`). */
   WebSocket?: WebSocketConstructor;
-  /** Where the outbox survives a reload. Default: sessionStorage, if there is one. */
+  /**
+   * The offline store: the room opens from it before connecting, and the outbox (messages, edits,
+   * deletions, reactions, the read position) survives a reload, a crash or a restart in it.
+   * Default: an IndexedDBStore shared by the page's clients in a browser, a MemoryStore of its own
+   * elsewhere; null keeps nothing.
+   */
+  store?: ChatStore | null;
+  /** The caps of what the store keeps (default CACHE_LIMITS: 1000 messages per room, 10 000 in all). */
+  cacheLimits?: Partial<CacheLimits>;
+  /** Only read: an outbox a page before the offline store kept there (default sessionStorage). */
   storage?: StorageLike;
   /** Where the identity key and our reactions live. Default: localStorage, if there is one. */
   keyStorage?: StorageLike;
@@ -113,6 +122,97 @@ export interface ChatClientOptions {
   /** Reconnect delays after room_full / rate_limited (default base 4000, cap 60 000). */
   busyBackoff?: BackoffOptions;
 }
+
+// ------------------------------------------------------------------------------------- offline store
+
+/** A value now, or a promise of it: a store may answer either way. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** What the client keeps about a room beside its messages (its own format: a store keeps it as given). */
+export interface RoomMeta {
+  lastSeq?: number | null;
+  rev?: number | null;
+  readSeq?: number | null;
+  uid?: string | null;
+  you?: User | null;
+  openedAt?: number;
+  count?: number;
+  [more: string]: unknown;
+}
+
+/** An entry of the kept outbox: an unsent message, or a change (`frame`) waiting for its ack. */
+export type StoredOutboxEntry =
+  | ({ kind: 'message' } & OutboxEntry)
+  | { kind: 'change'; key: string; createdAt: number; frame: PendingAction };
+
+/** Everything kept for one room. */
+export interface RoomRecord {
+  meta: RoomMeta;
+  /** In any order. */
+  messages: ChatMessage[];
+  /** In any order (the client orders them by `createdAt`). */
+  outbox: StoredOutboxEntry[];
+}
+
+/** One write: all of it or nothing. */
+export interface RoomChange {
+  meta?: RoomMeta;
+  /** `put` replaces a kept message only with one whose `rev` is at least its own. */
+  messages?: { put?: ChatMessage[]; remove?: number[] };
+  outbox?: { put?: StoredOutboxEntry[]; remove?: string[] };
+}
+
+/**
+ * The offline store's interface (docs/SDK.md, "Offline store"), keyed by the client's room key (the
+ * server's origin and the room). Implement it to keep a React Native or Node app's rooms on disk;
+ * MemoryStore is the example. Outbox entries leave it only by `save(…, {outbox: {remove}})` or `clear()`.
+ */
+export interface ChatStore {
+  load(room: string): MaybePromise<RoomRecord | null>;
+  save(room: string, change: RoomChange): MaybePromise<void>;
+  /** Keeps the newest `keep` messages of the room (by seq). */
+  trim(room: string, keep: number): MaybePromise<void>;
+  rooms(): MaybePromise<{ room: string; count: number; openedAt: number }[]>;
+  clear(): MaybePromise<void>;
+}
+
+export interface CacheLimits {
+  /** Messages kept per room (the newest). */
+  perRoom: number;
+  /** Messages kept over all rooms (the rooms opened longest ago give up their oldest first). */
+  total: number;
+}
+
+export declare const CACHE_LIMITS: Readonly<CacheLimits>;
+
+/** The store in memory (synchronous): the default outside a browser, and the example of a store. */
+export declare class MemoryStore implements ChatStore {
+  constructor();
+  load(room: string): RoomRecord | null;
+  save(room: string, change: RoomChange): void;
+  trim(room: string, keep: number): void;
+  rooms(): { room: string; count: number; openedAt: number }[];
+  clear(): void;
+}
+
+/** The store over IndexedDB (a browser's default): one database, `name` default "edge-chat". */
+export declare class IndexedDBStore implements ChatStore {
+  constructor(options?: { name?: string; indexedDB?: IDBFactory });
+  load(room: string): Promise<RoomRecord | null>;
+  save(room: string, change: RoomChange): Promise<void>;
+  trim(room: string, keep: number): Promise<void>;
+  rooms(): Promise<{ room: string; count: number; openedAt: number }[]>;
+  clear(): Promise<void>;
+}
+
+/** The store a client gets when given none (a browser's shared IndexedDBStore, else a new MemoryStore). */
+export declare function defaultStore(): ChatStore;
+/** Empties `store` (default: the browser's shared store, if one was opened). For sign-out. */
+export declare function clearCache(store?: ChatStore | null): MaybePromise<void>;
+/** What to trim so the store holds at most `total` messages: rooms opened longest ago first, `current` last. */
+export declare function evictionPlan(rooms: { room: string; count: number; openedAt: number }[], total: number, current?: string): { room: string; keep: number }[];
+/** The waiting changes still worth sending (the last about each thing), and which replaced which. */
+export declare function pendingChanges<A extends { id: string; type: string; seq?: number; emoji?: string }>(actions: A[]): { kept: A[]; superseded: Map<string, string> };
 
 // ------------------------------------------------------------------------------------------- results
 
@@ -225,8 +325,13 @@ export interface ChatEventMap {
   status: { state: ConnectionState; retryAt: number | null; attempt: number; reason: Refusal | null };
   refused: Refusal;
   welcome: { welcome: WelcomeFrame };
-  /** A stored message, each seq once: `live` false for history, `older` for a loadOlder() page. */
-  message: { message: ChatMessage; own: boolean; live: boolean; older: boolean };
+  /**
+   * A stored message, each seq once: `live` false for history, `older` for a loadOlder() page,
+   * `cached` for one the offline store kept (reported by start(), before connecting).
+   */
+  message: { message: ChatMessage; own: boolean; live: boolean; older: boolean; cached?: boolean };
+  /** The room opened from the offline store: that many messages and unsent entries came from it. */
+  cached: { messages: number; outbox: number };
   /** A message we hold has a new state (edited, deleted, reacted to). */
   update: { message: ChatMessage };
   message_updated: { message: ChatMessage };
@@ -309,8 +414,12 @@ export declare class ChatClient extends EventTarget {
 
   /** Connects, and keeps connected until stop() or a final refusal. */
   start(): Promise<void> | void;
-  /** Closes for good; what still waits rejects with `closed` (the outbox stays in storage). */
+  /** Closes for good; what still waits rejects with `closed` (the outbox stays in the store). */
   stop(): void;
+  /** Stops, and empties the store of every room's messages and outbox (sign-out); nothing more is written. */
+  clearCache(): Promise<void>;
+  /** The offline store in use (null: none). */
+  readonly store: ChatStore | null;
   /** Skips the backoff wait. */
   reconnectNow(): void;
   /** Resolves with the welcome once online; rejects with the refusal, or `closed` after stop(). */
