@@ -34,6 +34,8 @@
 //!   app/emoji.js         the emoji picker (reactions and composer), its list fetched on first use
 //!   app/list.js          the list: placing, decorating, scrolling, older pages, reading
 //!   app/composer.js      new message, reply or edit, each room's draft, and its emoji picker
+//!   app/uploads.js       the composer's attachments: uploads with progress, thumbnails, send waits
+//!   app/attached.js      a message's files (thumbnails, the lightbox, chips) and its link's preview
 //!   app/search.js        search and its results
 //!   app/roster.js        the roster, joins and leaves, typing
 //!   app/moderation.js    moderators' actions and panel, our mute, slow mode
@@ -52,6 +54,7 @@ import { jumpTo, jumpToLatest, jumpToUnread, loadOlderKeepingPlace, nearBottom, 
 import { closeSearch, runSearch } from './app/search.js';
 import { NAME_KEY, join, leave, showError, validate } from './app/session.js';
 import { client, view } from './app/state.js';
+import { attach, hasAttachments, takeAttachments } from './app/uploads.js';
 import { renderStatus } from './app/status.js';
 import { currentToken, takeTokenFromUrl } from './app/signin.js';
 import { inviteUrl, messageFromUrl, roomFromUrl } from './app/url.js';
@@ -72,13 +75,19 @@ ui.newRoom.addEventListener('click', () => {
 ui.composer.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = ui.input.value;
-  if (!client || !text.trim()) return;
-  if (composing?.kind === 'edit') {
+  const editing = composing?.kind === 'edit';
+  if (!client || (!text.trim() && (editing || !hasAttachments()))) return;
+  if (editing) {
     if (text !== client.messages.get(composing.seq)?.text) client.edit(composing.seq, text);
   } else {
-    client.send(text, { replyTo: composing?.kind === 'reply' ? composing.seq : null });
+    // A message with files waits for their uploads (the list shows their progress), then goes.
+    const replyTo = composing?.kind === 'reply' ? composing.seq : null;
+    const sender = client;
+    takeAttachments().then((files) => {
+      if (sender === client && (text.trim() || files.length)) sender.send(text.trim() ? text : '', { replyTo, files });
+    });
   }
-  const edited = composing?.kind === 'edit';
+  const edited = editing;
   setComposing(null);
   if (edited) restoreDraft(client.room); // the draft the edit put aside
   else {
@@ -108,6 +117,36 @@ ui.input.addEventListener('keydown', (e) => {
 });
 
 ui.composingCancel.addEventListener('click', cancelComposing);
+
+// Attachments: the button, a drop anywhere on the conversation, or a paste of files into the box.
+ui.attach.addEventListener('click', () => ui.fileInput.click());
+ui.fileInput.addEventListener('change', () => {
+  attach([...ui.fileInput.files]);
+  ui.fileInput.value = '';
+  ui.input.focus();
+});
+ui.input.addEventListener('paste', (e) => {
+  const files = [...(e.clipboardData?.files ?? [])];
+  if (!files.length) return;
+  e.preventDefault();
+  attach(files);
+});
+const conversation = ui.composer.parentElement;
+conversation.addEventListener('dragover', (e) => {
+  if (!client || !e.dataTransfer?.types.includes('Files')) return;
+  e.preventDefault();
+  conversation.classList.add('dropping');
+});
+conversation.addEventListener('dragleave', (e) => {
+  if (!conversation.contains(e.relatedTarget)) conversation.classList.remove('dropping');
+});
+conversation.addEventListener('drop', (e) => {
+  conversation.classList.remove('dropping');
+  if (!client || !e.dataTransfer?.files.length) return;
+  e.preventDefault();
+  attach([...e.dataTransfer.files]);
+  ui.input.focus();
+});
 ui.searchForm.addEventListener('submit', (e) => {
   e.preventDefault();
   runSearch(ui.searchInput.value.trim());

@@ -12,6 +12,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
+use crate::files::log::Uploader;
 use crate::identity::{self, AddressTag, Key};
 use crate::jwt::{self, Checked, KeyCheck};
 use crate::query::query_value;
@@ -287,10 +288,65 @@ pub fn check_join(
     })
 }
 
+/// Who uploads a file (`POST /api/rooms/{room}/files`), given what [`may_enter`] granted: the
+/// author a signed token names (with its role), or in an open room the author of the identity key
+/// sent in `X-Edge-Chat-Key` (anonymous without one), with the client's address for its bans. The
+/// same author a socket with these credentials would be, so the room's rules hold alike.
+pub fn check_uploader(
+    entry: &Entry,
+    key: Option<&str>,
+    address: Option<AddressTag>,
+) -> Result<Uploader, Problem> {
+    Ok(match entry {
+        Entry::Signed(session) => Uploader {
+            uid: Some(session.uid.clone()),
+            role: session.role,
+            address: None,
+        },
+        Entry::Open | Entry::Backend => Uploader {
+            uid: key
+                .map(|k| Key::parse(k.trim()).map(|k| k.uid()))
+                .transpose()?,
+            role: Role::Member,
+            address: match entry {
+                Entry::Open => address,
+                _ => None,
+            },
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::Grant;
+
+    #[test]
+    fn an_uploader_is_who_a_socket_with_its_credentials_would_be() {
+        let key = "0123456789abcdef-ann";
+        let tag = AddressTag::of("198.51.100.7");
+        let u = check_uploader(&Entry::Open, Some(key), tag).unwrap();
+        assert_eq!(u.uid, Some(Key::parse(key).unwrap().uid()));
+        assert_eq!(u.address, tag);
+        assert_eq!(check_uploader(&Entry::Open, None, None).unwrap().uid, None);
+        assert_eq!(
+            check_uploader(&Entry::Open, Some("short"), None)
+                .unwrap_err()
+                .code,
+            ErrorCode::BadKey
+        );
+        let session = Session {
+            uid: "u-1".into(),
+            name: "ann".into(),
+            role: Role::Moderator,
+            exp: 9,
+        };
+        let u = check_uploader(&Entry::Signed(session), Some(key), tag).unwrap();
+        assert_eq!(
+            (u.uid.as_deref(), u.role, u.address),
+            (Some("u-1"), Role::Moderator, None)
+        );
+    }
     use serde_json::json;
 
     /// What the Worker does for an upgrade, with a token that needs no JWKS.

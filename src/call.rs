@@ -8,9 +8,11 @@
 
 use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
-use crate::domain::Framing;
+use crate::domain::{FileDescriptor, Framing};
 use crate::error::{ErrorCode, Problem};
 use crate::export::Cursor;
+use crate::files::log::Uploader;
+use crate::files::{self, FileId};
 use crate::identity::{self, AddressTag};
 use crate::reactors::ReactorsRequest;
 use crate::search::SearchRequest;
@@ -74,6 +76,25 @@ pub enum RoomCall {
         before: Option<u64>,
         limit: usize,
     },
+    /// May `uploader` upload? If so the room reserves upload `id` (the Worker then stores the bytes).
+    Upload {
+        room: RoomName,
+        id: FileId,
+        uploader: Uploader,
+    },
+    /// The bytes of upload `file.id` are stored.
+    Uploaded {
+        room: RoomName,
+        file: FileDescriptor,
+    },
+    /// May `uploader` store a thumbnail for upload `id`?
+    Thumb {
+        room: RoomName,
+        id: FileId,
+        uploader: Uploader,
+    },
+    /// The thumbnail of upload `id` is stored.
+    Thumbed { room: RoomName, id: FileId },
     /// A page of the room's export, from `cursor`.
     Export { room: RoomName, cursor: Cursor },
     /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
@@ -105,8 +126,11 @@ impl RoomCall {
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
             | RoomCall::ModerationLog { room, .. }
-            | RoomCall::Export { room, .. }
-            | RoomCall::Erase { room, .. } => room,
+            | RoomCall::Upload { room, .. }
+            | RoomCall::Uploaded { room, .. }
+            | RoomCall::Thumb { room, .. }
+            | RoomCall::Thumbed { room, .. } => room,
+            RoomCall::Export { room, .. } | RoomCall::Erase { room, .. } => room,
         }
     }
 
@@ -191,6 +215,31 @@ impl RoomCall {
                 }
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "moderation", None)
+            }
+            RoomCall::Upload { id, uploader, .. } => {
+                query.append_pair("id", id.as_str());
+                uploader_query(uploader, &mut query);
+                ("POST", "upload", None)
+            }
+            RoomCall::Uploaded { file, .. } => {
+                query.append_pair("id", &file.id);
+                query.append_pair("name", &file.name);
+                query.append_pair("type", &file.content_type);
+                query.append_pair("size", &file.size.to_string());
+                if let (Some(w), Some(h)) = (file.width, file.height) {
+                    query.append_pair("width", &w.to_string());
+                    query.append_pair("height", &h.to_string());
+                }
+                ("POST", "uploaded", None)
+            }
+            RoomCall::Thumb { id, uploader, .. } => {
+                query.append_pair("id", id.as_str());
+                uploader_query(uploader, &mut query);
+                ("POST", "thumb", None)
+            }
+            RoomCall::Thumbed { id, .. } => {
+                query.append_pair("id", id.as_str());
+                ("POST", "thumbed", None)
             }
             RoomCall::Export { cursor, .. } => {
                 cursor.to_query(&mut query);
@@ -292,6 +341,48 @@ impl RoomCall {
                 before: get("before").map(validate::parse_seq).transpose()?,
                 limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
             },
+            ("POST", "/upload") => RoomCall::Upload {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+                uploader: uploader_of(&query)?,
+            },
+            ("POST", "/uploaded") => {
+                let number = |key: &str| {
+                    get(key)
+                        .map(|v| {
+                            v.parse::<u64>().map_err(|_| {
+                                Problem::new(
+                                    ErrorCode::BadRequest,
+                                    format!("{key} is not a number"),
+                                )
+                            })
+                        })
+                        .transpose()
+                };
+                let side =
+                    |key: &str| number(key).map(|v| v.map(|v| v.min(u32::MAX.into()) as u32));
+                RoomCall::Uploaded {
+                    room,
+                    file: FileDescriptor {
+                        id: FileId::parse(get("id").unwrap_or(""))?.as_str().to_string(),
+                        name: files::file_name(get("name").unwrap_or(""))?,
+                        content_type: files::media_type(get("type").unwrap_or("")),
+                        size: number("size")?.unwrap_or(0),
+                        width: side("width")?,
+                        height: side("height")?,
+                        thumb: false,
+                    },
+                }
+            }
+            ("POST", "/thumb") => RoomCall::Thumb {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+                uploader: uploader_of(&query)?,
+            },
+            ("POST", "/thumbed") => RoomCall::Thumbed {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+            },
             _ => {
                 return Err(Problem::new(
                     ErrorCode::NotFound,
@@ -301,6 +392,33 @@ impl RoomCall {
         };
         Ok(call)
     }
+}
+
+/// An uploader in a call's query: `uid`, `role` (when not a member), `addr`.
+fn uploader_query(uploader: &Uploader, query: &mut form_urlencoded::Serializer<'_, String>) {
+    if let Some(uid) = &uploader.uid {
+        query.append_pair("uid", uid);
+    }
+    if uploader.role != Role::Member {
+        query.append_pair("role", uploader.role.as_str());
+    }
+    if let Some(address) = uploader.address {
+        query.append_pair("addr", &address.to_string());
+    }
+}
+
+fn uploader_of(query: &[(String, String)]) -> Result<Uploader, Problem> {
+    let get = |key: &str| crate::query::query_value(query, key);
+    Ok(Uploader {
+        uid: get("uid")
+            .map(|u| identity::check_uid(u).map(str::to_string))
+            .transpose()?,
+        role: get("role")
+            .map(Role::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        address: get("addr").and_then(AddressTag::parse),
+    })
 }
 
 /// A history page as the Worker asks for it: `after` defaults to 0, `limit` to
@@ -535,6 +653,48 @@ mod tests {
                 id: Some("d-1".into()),
             },
         });
+    }
+
+    #[test]
+    fn upload_calls_survive_the_hop() {
+        let id = FileId::from_random([3; 16]);
+        let uploader = Uploader {
+            uid: Some("user:42@app".into()),
+            role: Role::Moderator,
+            address: AddressTag::of("2001:db8::1"),
+        };
+        round_trip(RoomCall::Upload {
+            room: room("r"),
+            id: id.clone(),
+            uploader: uploader.clone(),
+        });
+        round_trip(RoomCall::Thumb {
+            room: room("r"),
+            id: id.clone(),
+            uploader: Uploader {
+                uid: None,
+                role: Role::Member,
+                address: None,
+            },
+        });
+        round_trip(RoomCall::Thumbed {
+            room: room("r"),
+            id: id.clone(),
+        });
+        for (width, height) in [(Some(640), Some(480)), (None, None)] {
+            round_trip(RoomCall::Uploaded {
+                room: room("r"),
+                file: FileDescriptor {
+                    id: id.as_str().into(),
+                    name: "Zoë & \"friends\" 100%.png".into(),
+                    content_type: "image/png".into(),
+                    size: 25_000_000,
+                    width,
+                    height,
+                    thumb: false,
+                },
+            });
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! `worker::Env` and is tested on the host.
 
 use crate::error::{ErrorCode, Problem};
+use crate::files::{self, FilePolicy};
 use crate::rate::Rate;
 use crate::retention::{self, Retention};
 use crate::screening::{self, Fail};
@@ -63,6 +64,10 @@ pub struct Limits {
     /// Seconds a ban also bars the addresses the banned author connected from, in an open room
     /// (`ADDRESS_BAN_HOURS`; 0: bans go by uid only).
     pub address_ban_secs: u64,
+    /// What an upload may be: its largest size and the types taken (`FILE_MAX_BYTES`, `FILE_TYPES`).
+    pub files: FilePolicy,
+    /// Whether the first link of a new message gets a preview (`PREVIEWS`, default on; `0`: off).
+    pub previews: bool,
     /// How long messages are kept (`RETENTION_DAYS`, `RETENTION_MAX_DAYS`, `RETENTION_DAY_SECS`).
     pub retention: Retention,
 }
@@ -82,6 +87,8 @@ impl Default for Limits {
             silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
             shard_sockets: DEFAULT_SHARD_SOCKETS,
             address_ban_secs: DEFAULT_ADDRESS_BAN_HOURS * 3600,
+            files: FilePolicy::default(),
+            previews: true,
             retention: Retention::default(),
         }
     }
@@ -138,6 +145,9 @@ pub struct Config {
     pub rate_limit_exempt: Vec<String>,
     /// Where rooms POST their events (`WEBHOOK_URL`, signed with `WEBHOOK_SECRET`); `None`: no webhooks.
     pub webhook: Option<Webhook>,
+    /// Hosts (`host` or `host:port`) a link preview may fetch although they are not public
+    /// (`PREVIEW_ALLOW_HOSTS`, comma-separated; empty by default): a local test server.
+    pub preview_allow_hosts: Vec<String>,
     /// Where rooms ask about each message and edit before storing it (`MODERATION_URL`, signed with
     /// `MODERATION_SECRET`); `None`: no hook.
     pub moderation: Option<ModerationHook>,
@@ -233,6 +243,25 @@ impl Config {
             )?
             .min(MAX_ADDRESS_BAN_HOURS as f64) as u64
                 * 3600,
+            files: FilePolicy {
+                max_bytes: number(
+                    &lookup,
+                    "FILE_MAX_BYTES",
+                    files::DEFAULT_MAX_BYTES as f64,
+                    1.0,
+                    true,
+                )? as u64,
+                types: file_types(&lookup)?,
+                unused_ms: number(
+                    &lookup,
+                    "FILE_UNUSED_SECS",
+                    files::DEFAULT_UNUSED_SECS as f64,
+                    1.0,
+                    true,
+                )? as u64
+                    * 1000,
+            },
+            previews: switch(&lookup, "PREVIEWS", true)?,
             retention: retention_knobs(&lookup)?,
         };
         let allowed_origins = list(&lookup, "ALLOWED_ORIGINS")
@@ -247,6 +276,7 @@ impl Config {
             auth_secret: secret(&lookup, "AUTH_SECRET"),
             rate_limit_exempt: list(&lookup, "RATE_LIMIT_EXEMPT"),
             webhook: webhook(&lookup)?,
+            preview_allow_hosts: list(&lookup, "PREVIEW_ALLOW_HOSTS"),
             moderation: moderation_hook(&lookup)?,
             jwt: JwtConfig {
                 secret: secret(&lookup, "JWT_SECRET"),
@@ -304,6 +334,38 @@ fn list(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// `FILE_TYPES`: media types (`type/subtype` or `type/*`), comma-separated; the default list when
+/// unset.
+fn file_types(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, Problem> {
+    let raw = lookup("FILE_TYPES").unwrap_or_else(|| files::DEFAULT_TYPES.to_string());
+    files::parse_types(&raw).ok_or_else(|| {
+        Problem::new(
+            ErrorCode::BadConfig,
+            format!("FILE_TYPES={raw:?} is not a list of media types (type/subtype or type/*)"),
+        )
+    })
+}
+
+/// An on/off knob: `1`/`true`/`on` or `0`/`false`/`off`; `default` when unset.
+fn switch(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: bool,
+) -> Result<bool, Problem> {
+    match lookup(key)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("1" | "true" | "on") => Ok(true),
+        Some("0" | "false" | "off") => Ok(false),
+        Some(other) => Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("{key}={other:?} is not 1 or 0"),
+        )),
+    }
 }
 
 /// `WEBHOOK_URL` with its `WEBHOOK_SECRET`: an http(s) URL, and never unsigned (a receiver could not
@@ -569,6 +631,36 @@ mod tests {
             parse(&[("JWKS_REFETCH_SECS", "soon")]).unwrap_err().code,
             ErrorCode::BadConfig
         );
+    }
+
+    #[test]
+    fn files_and_previews_have_their_knobs() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.limits.files.max_bytes, 25_000_000);
+        assert!(c.limits.files.allows("image/png") && !c.limits.files.allows("text/html"));
+        assert!(c.limits.previews);
+        assert!(c.preview_allow_hosts.is_empty(), "no exceptions by default");
+        let c = parse(&[
+            ("FILE_MAX_BYTES", "1000"),
+            ("FILE_UNUSED_SECS", "5"),
+            ("FILE_TYPES", "image/*, text/csv"),
+            ("PREVIEWS", "0"),
+            ("PREVIEW_ALLOW_HOSTS", "127.0.0.1:8080, intranet"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.files.max_bytes, 1000);
+        assert_eq!(c.limits.files.unused_ms, 5000);
+        assert!(c.limits.files.allows("image/svg+xml") && c.limits.files.allows("text/csv"));
+        assert!(!c.limits.previews);
+        assert_eq!(c.preview_allow_hosts, vec!["127.0.0.1:8080", "intranet"]);
+        for (k, v) in [
+            ("FILE_TYPES", "png"),
+            ("PREVIEWS", "maybe"),
+            ("FILE_MAX_BYTES", "0"),
+        ] {
+            let e = parse(&[(k, v)]).unwrap_err();
+            assert!(e.message.contains(k), "{}", e.message);
+        }
     }
 
     #[test]

@@ -105,7 +105,9 @@ pub fn arrange_from<'a>(
             | Effect::Event { .. }
             | Effect::Authenticate { .. }
             | Effect::Screen { .. }
-            | Effect::Reply { .. } => {}
+            | Effect::Reply { .. }
+            | Effect::Preview { .. }
+            | Effect::DeleteFiles => {}
         }
     }
     Turn {

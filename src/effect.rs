@@ -1,6 +1,6 @@
 //! What the pure room decides and the Durable Object carries out: each [`Effect`] (send, broadcast,
 //! close, wake, store a webhook event, verify a token, ask the moderation hook, answer a held HTTP
-//! call), and the WebSocket close codes the server
+//! call, fetch a link's preview, delete files from the bucket), and the WebSocket close codes the server
 //! uses, in one table. A leaf: the room produces effects, batched delivery and the shards route them,
 //! and none of them imports another for the type.
 //!
@@ -62,4 +62,10 @@ pub enum Effect {
         status: u16,
         body: String,
     },
+    /// Fetch the preview of `link` (the first link of message `seq`), and hand what the page says
+    /// to [`crate::room::Room::previewed`]; after the turn, never holding up its frames.
+    Preview { seq: u64, link: String },
+    /// Uploads were doomed this turn ([`crate::files::log`]): delete them from the bucket once the
+    /// turn is committed, then forget them.
+    DeleteFiles,
 }

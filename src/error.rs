@@ -46,11 +46,19 @@ pub enum ErrorCode {
     Disabled,
     BadConfig,
     Internal,
+    /// A message names a file that is not an unused upload of this room (or not the sender's).
+    BadFile,
+    /// An upload's type is not one the room takes (`FILE_TYPES`), or its bytes are not that type.
+    UnsupportedType,
+    /// An upload without `Content-Length` (a file is streamed to storage, which needs its size).
+    LengthRequired,
+    /// A `Range` of a download that starts past its end.
+    BadRange,
 }
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 28] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -79,6 +87,10 @@ impl ErrorCode {
         ErrorCode::Disabled,
         ErrorCode::BadConfig,
         ErrorCode::Internal,
+        ErrorCode::BadFile,
+        ErrorCode::UnsupportedType,
+        ErrorCode::LengthRequired,
+        ErrorCode::BadRange,
     ];
 
     /// The wire name, as serde writes it (a test holds the two together). Used where a `&'static str`
@@ -113,6 +125,10 @@ impl ErrorCode {
             ErrorCode::Disabled => "disabled",
             ErrorCode::BadConfig => "bad_config",
             ErrorCode::Internal => "internal",
+            ErrorCode::BadFile => "bad_file",
+            ErrorCode::UnsupportedType => "unsupported_type",
+            ErrorCode::LengthRequired => "length_required",
+            ErrorCode::BadRange => "bad_range",
         }
     }
 
@@ -126,7 +142,8 @@ impl ErrorCode {
             | ErrorCode::BadKey
             | ErrorCode::BadAfter
             | ErrorCode::BadLimit
-            | ErrorCode::BadQuery => 400,
+            | ErrorCode::BadQuery
+            | ErrorCode::BadFile => 400,
             ErrorCode::Unauthorized | ErrorCode::TokenExpired => 401,
             ErrorCode::ForbiddenOrigin
             | ErrorCode::Forbidden
@@ -137,8 +154,11 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::IdConflict => 409,
+            ErrorCode::LengthRequired => 411,
             ErrorCode::Rejected => 422,
             ErrorCode::TooLarge => 413,
+            ErrorCode::UnsupportedType => 415,
+            ErrorCode::BadRange => 416,
             ErrorCode::UpgradeRequired => 426,
             ErrorCode::RateLimited | ErrorCode::SlowMode => 429,
             ErrorCode::BadConfig | ErrorCode::Internal => 500,

@@ -7,8 +7,9 @@
 //! until that commit is durable.
 
 use crate::domain::sender_key;
-use crate::domain::{ChatMessage, Reactions, Reactor, Version};
+use crate::domain::{ChatMessage, FileDescriptor, Reactions, Reactor, Version};
 use crate::erasure::Erasure;
+use crate::files::log::{FileLog, Stored};
 use crate::moderation::{Action, AddressBan};
 use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
@@ -28,8 +29,8 @@ pub enum Appended {
 }
 
 /// The room's persistent message log, with each message's versions, reactions, and the read marks of
-/// its authors.
-pub trait History {
+/// its authors; and its uploads ([`FileLog`]).
+pub trait History: FileLog {
     /// Stores a message whose `seq` and `rev` the room has assigned, unless a stored message has the
     /// same sender ([`sender_key`]) and client `id`. One step, so the common case (a new message)
     /// costs one statement: the check for a duplicate is the store's unique index, not a lookup.
@@ -115,14 +116,16 @@ pub trait History {
         offset: usize,
         limit: usize,
     ) -> Result<Found, String>;
-    /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
-    /// the room has reached revision `rev` (a trimmed message may have held the highest one).
+    /// Deletes every message with `seq <= upto` (with its versions and reactions, and dooming its
+    /// uploads), remembering that the room has reached revision `rev` (a trimmed message may have held
+    /// the highest one).
     fn trim(&mut self, upto: u64, rev: u64);
     /// `(seq, ts)` of the oldest `limit` messages with `seq > after`, oldest first (what a retention
     /// sweep looks at).
     fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String>;
     /// Erases the messages with `after < seq <= upto` as retention does: text, earlier versions,
-    /// reactions and search entries go, each `seq` stays as a tombstone (author and time kept);
+    /// reactions, search entries, files and previews go (the files are doomed apart:
+    /// [`FileLog::doom_files_in`]), each `seq` stays as a tombstone (author and time kept);
     /// remembers `upto` as the end of what retention erased.
     fn expire(&mut self, after: u64, upto: u64) -> Result<(), String>;
     /// Who reacted to message `seq` with what: `(emoji, uid)`, in that order.
@@ -180,6 +183,9 @@ pub struct MemoryHistory {
     pub expired_upto: u64,
     /// Erasures, as stored.
     pub erasures: Vec<Erasure>,
+    /// The room's uploads, and the ids of those doomed (to be deleted from the bucket).
+    pub uploads: Vec<Stored>,
+    pub doomed: Vec<String>,
     /// When set, every call fails with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
@@ -481,6 +487,7 @@ impl History for MemoryHistory {
 
     /// The revision needs no keeping here: nothing reads it back from memory.
     fn trim(&mut self, upto: u64, _rev: u64) {
+        self.doom(|u| u.seq.is_some_and(|s| s <= upto));
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
         self.reactions.retain(|(s, _, _, _)| *s > upto);
@@ -505,6 +512,8 @@ impl History for MemoryHistory {
             m.text.clear();
             m.deleted = true;
             m.reactions.clear();
+            m.files.clear();
+            m.preview = None;
         }
         self.versions.retain(|(s, _)| !gone(*s));
         self.reactions.retain(|(s, _, _, _)| !gone(*s));
@@ -621,5 +630,132 @@ impl History for MemoryHistory {
             .take(limit)
             .cloned()
             .collect())
+    }
+}
+
+impl MemoryHistory {
+    /// Dooms the uploads `which` picks.
+    fn doom(&mut self, which: impl Fn(&Stored) -> bool) -> u64 {
+        let (gone, kept): (Vec<Stored>, Vec<Stored>) = std::mem::take(&mut self.uploads)
+            .into_iter()
+            .partition(which);
+        self.uploads = kept;
+        self.doomed.extend(gone.iter().map(|u| u.file.id.clone()));
+        gone.len() as u64
+    }
+
+    fn upload(&mut self, id: &str) -> Option<&mut Stored> {
+        self.uploads.iter_mut().find(|u| u.file.id == id)
+    }
+}
+
+impl FileLog for MemoryHistory {
+    fn reserve_file(&mut self, id: &str, owner: &str, at: u64) -> Result<(), String> {
+        self.check()?;
+        self.uploads.push(Stored {
+            file: FileDescriptor {
+                id: id.to_string(),
+                name: String::new(),
+                content_type: String::new(),
+                size: 0,
+                width: None,
+                height: None,
+                thumb: false,
+            },
+            owner: owner.to_string(),
+            at,
+            seq: None,
+            done: false,
+        });
+        Ok(())
+    }
+
+    fn complete_file(&mut self, file: &FileDescriptor) -> Result<bool, String> {
+        self.check()?;
+        Ok(match self.upload(&file.id) {
+            Some(u) if !u.done && u.seq.is_none() => {
+                u.file = file.clone();
+                u.done = true;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    fn set_thumb(&mut self, id: &str) -> Result<bool, String> {
+        self.check()?;
+        Ok(match self.upload(id) {
+            Some(u) if u.done && u.seq.is_none() => {
+                u.file.thumb = true;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    fn file(&self, id: &str) -> Result<Option<Stored>, String> {
+        self.check()?;
+        Ok(self.uploads.iter().find(|u| u.file.id == id).cloned())
+    }
+
+    fn unused_by(&self, owner: &str) -> Result<u64, String> {
+        self.check()?;
+        Ok(self
+            .uploads
+            .iter()
+            .filter(|u| u.owner == owner && u.seq.is_none())
+            .count() as u64)
+    }
+
+    fn attach_files(&mut self, ids: &[String], seq: u64) -> Result<(), String> {
+        self.check()?;
+        for id in ids {
+            if let Some(u) = self.upload(id) {
+                u.seq = Some(seq);
+            }
+        }
+        Ok(())
+    }
+
+    fn doom_files(&mut self, ids: &[String]) -> Result<(), String> {
+        self.check()?;
+        self.doom(|u| ids.contains(&u.file.id));
+        Ok(())
+    }
+
+    fn doom_files_of(&mut self, seq: u64) -> Result<(), String> {
+        self.check()?;
+        self.doom(|u| u.seq == Some(seq));
+        Ok(())
+    }
+
+    fn doom_files_in(&mut self, after: u64, upto: u64) -> Result<u64, String> {
+        self.check()?;
+        Ok(self.doom(|u| u.seq.is_some_and(|s| s > after && s <= upto)))
+    }
+
+    fn doom_unused(&mut self, before: u64) -> Result<u64, String> {
+        self.check()?;
+        Ok(self.doom(|u| u.seq.is_none() && u.at <= before))
+    }
+
+    fn oldest_unused(&self) -> Result<Option<u64>, String> {
+        self.check()?;
+        Ok(self
+            .uploads
+            .iter()
+            .filter(|u| u.seq.is_none())
+            .map(|u| u.at)
+            .min())
+    }
+
+    fn revise(&mut self, msg: &ChatMessage) -> Result<(), String> {
+        self.check()?;
+        let i = self.position(msg.seq).ok_or("no such message")?;
+        self.messages[i].files = msg.files.clone();
+        self.messages[i].preview = msg.preview.clone();
+        self.messages[i].rev = msg.rev;
+        self.changed.insert(msg.seq);
+        Ok(())
     }
 }

@@ -16,6 +16,9 @@
 //! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
 //! - [`history`] — the storage the room needs, as a trait (SQLite in the DO, a `Vec` in tests).
 //! - [`search`] — a search box's text → a safe FTS5 query; snippets → safe HTML.
+//! - [`files`] — uploads: what one may be, its type sniffed from its bytes, how a file is served, and
+//!   what the room records of each ([`files::log`]).
+//! - [`preview`] — link previews: the link, which URLs may be fetched, what a page says of itself.
 //! - [`reactors`] — who reacted to a message with an emoji: the paged read, checked once.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
@@ -56,12 +59,14 @@ pub mod effect;
 pub mod erasure;
 pub mod error;
 pub mod export;
+pub mod files;
 pub mod history;
 pub mod identity;
 pub mod jwks;
 pub mod jwt;
 pub mod moderation;
 pub mod presence;
+pub mod preview;
 pub mod protocol;
 pub mod query;
 pub mod rate;

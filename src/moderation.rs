@@ -558,11 +558,25 @@ impl Rules {
         sender: &str,
         now_ms: u64,
     ) -> Result<(), Problem> {
+        self.slow_mode_allows(change, sender, now_ms)?;
+        if self.slow_ms > 0 {
+            self.last_change.insert(change.clock(sender), now_ms);
+        }
+        Ok(())
+    }
+
+    /// Whether `sender` could make `change` now under slow mode, without counting it (an upload asks
+    /// whether the message it is for could be sent).
+    pub fn slow_mode_allows(
+        &self,
+        change: Change,
+        sender: &str,
+        now_ms: u64,
+    ) -> Result<(), Problem> {
         if self.slow_ms == 0 {
             return Ok(());
         }
-        let key = change.clock(sender);
-        if let Some(&last) = self.last_change.get(&key) {
+        if let Some(&last) = self.last_change.get(&change.clock(sender)) {
             let next = last + self.slow_ms;
             if now_ms < next {
                 return Err(Problem::new(
@@ -576,7 +590,6 @@ impl Rules {
                 ));
             }
         }
-        self.last_change.insert(key, now_ms);
         Ok(())
     }
 

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
+use crate::files::{FileId, FILES_PER_MESSAGE};
 use crate::moderation::{Action, Parts, Record};
 use crate::presence::MAX_ROSTER_PAGE;
 use crate::reactors::ReactorsRequest;
@@ -45,7 +46,7 @@ pub enum ServerFrame<'a> {
         last_seq: u64,
         truncated: bool,
         /// The rules this room enforces, so a client paces and checks itself by them instead of a copy.
-        limits: Announced,
+        limits: Announced<'a>,
         /// The room's revision: it increases with every stored change.
         rev: u64,
         /// Up to where this author has read (`None`: anonymous, no read state).
@@ -191,9 +192,9 @@ impl ServerFrame<'_> {
 }
 
 /// The limits announced in `welcome.limits`: lengths in characters, the connection's token bucket,
-/// the largest frame in bytes and the longest page of history.
+/// the largest frame in bytes and the longest page of history, and what an upload may be.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Announced {
+pub struct Announced<'a> {
     pub text: usize,
     pub name: usize,
     pub id: usize,
@@ -215,10 +216,17 @@ pub struct Announced {
     pub silent_after: u32,
     /// Versions kept per message, the current text included: an edit past it drops the oldest.
     pub versions: u32,
+    /// The largest upload in bytes, the media types taken (`type/*`: every subtype), and the most
+    /// files one message carries.
+    pub file_bytes: u64,
+    pub file_types: &'a [String],
+    pub files: usize,
+    /// Whether new messages' first links get a preview.
+    pub previews: bool,
 }
 
-impl Announced {
-    pub fn of(limits: &Limits) -> Self {
+impl<'a> Announced<'a> {
+    pub fn of(limits: &'a Limits) -> Self {
         Announced {
             text: MAX_TEXT_CHARS,
             name: UserName::MAX_CHARS,
@@ -235,6 +243,10 @@ impl Announced {
             roster_page: MAX_ROSTER_PAGE,
             silent_after: limits.silent_after_secs,
             versions: limits.versions_limit,
+            file_bytes: limits.files.max_bytes,
+            file_types: &limits.files.types,
+            files: FILES_PER_MESSAGE,
+            previews: limits.previews,
         }
     }
 }
@@ -242,15 +254,21 @@ impl Announced {
 /// What a client may send, once decoded and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
+    /// A message; its text may be empty when it carries files (uploads of this room, not used yet).
     Message {
         text: String,
         id: Option<String>,
         reply_to: Option<u64>,
+        files: Vec<FileId>,
     },
     Typing,
+    /// A change to one's own message: a new text, fewer files (`files` lists those it keeps), and/or
+    /// its preview removed. At least one of them.
     Edit {
         seq: u64,
-        text: String,
+        text: Option<String>,
+        files: Option<Vec<FileId>>,
+        drop_preview: bool,
         id: Option<String>,
     },
     /// A deletion; a moderator deleting someone else's message may say why (`reason`).
@@ -354,6 +372,8 @@ struct RawFrame {
     reason: Option<String>,
     days: Option<u64>,
     words: Option<Vec<String>>,
+    files: Option<Vec<String>>,
+    preview: Option<bool>,
     offset: Option<u64>,
 }
 
@@ -445,18 +465,38 @@ impl RawFrame {
             Ok(text)
         };
         let seq = |seq: Option<u64>| seq.ok_or_else(|| missing("frame has no \"seq\""));
+        // A text that may be empty because the message carries files (checked by the room on an edit).
+        let caption = |t: Option<String>| match t {
+            Some(t) if !t.trim().is_empty() => text(Some(t)),
+            _ => Ok(String::new()),
+        };
+        let files = file_ids(frame.files).map_err(refuse)?;
         match frame.kind.as_deref() {
             Some("message") => Ok(ClientFrame::Message {
-                text: text(frame.text)?,
+                text: match &files {
+                    Some(f) if !f.is_empty() => caption(frame.text)?,
+                    _ => text(frame.text)?,
+                },
                 reply_to: frame.reply_to,
+                files: files.unwrap_or_default(),
                 id,
             }),
             Some("typing") => Ok(ClientFrame::Typing),
-            Some("edit") => Ok(ClientFrame::Edit {
-                seq: seq(frame.seq)?,
-                text: text(frame.text)?,
-                id,
-            }),
+            Some("edit") => {
+                let drop_preview = frame.preview == Some(false);
+                if frame.text.is_none() && files.is_none() && !drop_preview {
+                    return Err(missing(
+                        "edit has no text (nor files to keep, nor \"preview\":false)",
+                    ));
+                }
+                Ok(ClientFrame::Edit {
+                    seq: seq(frame.seq)?,
+                    text: frame.text.map(|t| caption(Some(t))).transpose()?,
+                    files,
+                    drop_preview,
+                    id,
+                })
+            }
             Some("delete") => Ok(ClientFrame::Delete {
                 seq: seq(frame.seq)?,
                 reason: crate::moderation::reason(frame.reason).map_err(refuse)?,
@@ -558,6 +598,29 @@ impl RawFrame {
     }
 }
 
+/// A frame's `files`: file ids (each as an upload answered it), at most [`FILES_PER_MESSAGE`], none
+/// twice.
+fn file_ids(files: Option<Vec<String>>) -> Result<Option<Vec<FileId>>, Problem> {
+    let Some(files) = files else {
+        return Ok(None);
+    };
+    if files.len() > FILES_PER_MESSAGE {
+        return Err(Problem::new(
+            ErrorCode::TooLarge,
+            format!("a message carries at most {FILES_PER_MESSAGE} files"),
+        ));
+    }
+    let mut ids: Vec<FileId> = Vec::with_capacity(files.len());
+    for raw in &files {
+        let id = FileId::parse(raw)?;
+        if ids.contains(&id) {
+            return Err(Problem::new(ErrorCode::BadFile, "a file is named twice"));
+        }
+        ids.push(id);
+    }
+    Ok(Some(ids))
+}
+
 /// At most `max` characters of `s`, for echoing client input back in error messages.
 fn truncate(s: &str, max: usize) -> &str {
     match s.char_indices().nth(max) {
@@ -599,6 +662,7 @@ mod tests {
                 text: "hi".into(),
                 id: Some("a1".into()),
                 reply_to: None,
+                files: vec![],
             })
         );
         assert_eq!(
@@ -607,6 +671,7 @@ mod tests {
                 text: "hi".into(),
                 id: None,
                 reply_to: None,
+                files: vec![],
             })
         );
         assert_eq!(
@@ -642,6 +707,53 @@ mod tests {
         );
         assert_eq!(
             code_of(r#"{"type":"message","text":"  \n"}"#),
+            ErrorCode::BadRequest
+        );
+    }
+
+    #[test]
+    fn messages_name_their_files_and_may_then_have_no_text() {
+        let a = "a".repeat(32);
+        let b = "b".repeat(32);
+        let frame = format!(r#"{{"type":"message","files":["{a}","{b}"],"id":"m1"}}"#);
+        assert_eq!(
+            ClientFrame::decode(&frame),
+            Ok(ClientFrame::Message {
+                text: String::new(),
+                id: Some("m1".into()),
+                reply_to: None,
+                files: vec![FileId::parse(&a).unwrap(), FileId::parse(&b).unwrap()],
+            })
+        );
+        assert_eq!(
+            code_of(&format!(r#"{{"type":"message","files":["{a}","{a}"]}}"#)),
+            ErrorCode::BadFile
+        );
+        assert_eq!(
+            code_of(r#"{"type":"message","files":["x"],"text":"hi"}"#),
+            ErrorCode::BadFile
+        );
+        let eleven: Vec<String> = (0..11).map(|i| format!("{i:032x}")).collect();
+        let frame = serde_json::json!({"type": "message", "files": eleven}).to_string();
+        assert_eq!(code_of(&frame), ErrorCode::TooLarge);
+        assert_eq!(
+            code_of(r#"{"type":"message","files":[]}"#),
+            ErrorCode::BadRequest
+        );
+        // An edit may keep fewer files, drop its preview, or change its text: at least one.
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"edit","seq":3,"files":[],"preview":false}"#),
+            Ok(ClientFrame::Edit {
+                seq: 3,
+                text: None,
+                files: Some(vec![]),
+                drop_preview: true,
+                id: None,
+            })
+        );
+        assert_eq!(code_of(r#"{"type":"edit","seq":3}"#), ErrorCode::BadRequest);
+        assert_eq!(
+            code_of(r#"{"type":"edit","seq":3,"preview":true}"#),
             ErrorCode::BadRequest
         );
     }

@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
+use crate::files::FileId;
 use crate::validate::RoomName;
 
 /// The room `/ws` (without a name) joins.
@@ -46,6 +47,14 @@ pub enum Route {
     ShardInfo(RoomName, u16),
     /// `POST /api/rooms/{room}/shards/{k}/restart`: restart a shard (operators; `API_TOKEN`).
     ShardRestart(RoomName, u16),
+    /// `POST /api/rooms/{room}/files?name=…`: an upload (the bytes as the body).
+    Upload(RoomName),
+    /// `GET /api/rooms/{room}/files`: the room's objects in the bucket (operators; `API_TOKEN`).
+    Files(RoomName),
+    /// `GET /api/rooms/{room}/files/{id}` (`thumb`: `…/{id}/thumb`): a download.
+    Download(RoomName, FileId, bool),
+    /// `POST /api/rooms/{room}/files/{id}/thumb`: an upload's thumbnail.
+    Thumb(RoomName, FileId),
     /// `POST /api/rooms`: a new unguessable room name.
     NewRoom,
     /// `POST /api/tokens`: mint a signed access token.
@@ -105,6 +114,26 @@ impl Route {
                     _ => Err(method_not_allowed("GET, POST")),
                 };
             }
+            ["api", "rooms", name, "files"] => {
+                let r = room(name)?;
+                return match method {
+                    "GET" | "HEAD" => Ok(Route::Files(r)),
+                    "POST" => Ok(Route::Upload(r)),
+                    _ => Err(method_not_allowed("GET, POST")),
+                };
+            }
+            ["api", "rooms", name, "files", id] => (
+                Route::Download(room(name)?, file_id(id, path)?, false),
+                "GET",
+            ),
+            ["api", "rooms", name, "files", id, "thumb"] => {
+                let (r, id) = (room(name)?, file_id(id, path)?);
+                return match method {
+                    "GET" | "HEAD" => Ok(Route::Download(r, id, true)),
+                    "POST" => Ok(Route::Thumb(r, id)),
+                    _ => Err(method_not_allowed("GET, POST")),
+                };
+            }
             ["api", "rooms", name, "messages"] => {
                 let r = room(name)?;
                 return match method {
@@ -135,6 +164,12 @@ impl Route {
         let mut segments = path.trim_end_matches('/').split('/').skip(1);
         segments.next() == Some("ws") && segments.nth(1).is_none()
     }
+}
+
+/// A file id in a path: anything else names no file (404, like an id of another room).
+fn file_id(raw: &str, path: &str) -> Result<FileId, Problem> {
+    FileId::parse(raw)
+        .map_err(|_| Problem::new(ErrorCode::NotFound, format!("no such file: {path}")))
 }
 
 fn method_not_allowed(allowed: &str) -> Problem {
@@ -303,6 +338,48 @@ mod tests {
                 .code,
             ErrorCode::MethodNotAllowed
         );
+    }
+
+    #[test]
+    fn file_paths_map_to_uploads_and_downloads() {
+        let id = FileId::from_random([7; 16]);
+        let base = format!("/api/rooms/x/files/{}", id.as_str());
+        assert_eq!(
+            Route::parse("POST", "/api/rooms/x/files"),
+            Ok(Route::Upload(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/files"),
+            Ok(Route::Files(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", &base),
+            Ok(Route::Download(room("x"), id.clone(), false))
+        );
+        assert_eq!(
+            Route::parse("HEAD", &base),
+            Ok(Route::Download(room("x"), id.clone(), false))
+        );
+        let thumb = format!("{base}/thumb");
+        assert_eq!(
+            Route::parse("GET", &thumb),
+            Ok(Route::Download(room("x"), id.clone(), true))
+        );
+        assert_eq!(
+            Route::parse("POST", &thumb),
+            Ok(Route::Thumb(room("x"), id))
+        );
+        assert_eq!(
+            Route::parse("DELETE", &base).unwrap_err().code,
+            ErrorCode::MethodNotAllowed
+        );
+        for bad in ["/api/rooms/x/files/../../y", "/api/rooms/x/files/ABC"] {
+            assert_eq!(
+                Route::parse("GET", bad).unwrap_err().code,
+                ErrorCode::NotFound,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ function memoryStorage() {
 }
 
 const welcome = (extra = {}) => ({ type: 'welcome', room: 'r', you: { id: 'me', name: 'ann' }, members: [{ id: 'me', name: 'ann' }], history: [], last_seq: 0, truncated: false, ...extra });
-const limits = (extra = {}) => ({ text: 4000, name: 32, id: 64, frame_bytes: 65536, burst: 20, per_sec: 10, page: 1000, query: 200, results: 50, presence: 100, roster_page: 500, silent_after: 120, versions: 100, ...extra });
+const limits = (extra = {}) => ({ text: 4000, name: 32, id: 64, frame_bytes: 65536, burst: 20, per_sec: 10, page: 1000, query: 200, results: 50, presence: 100, roster_page: 500, silent_after: 120, versions: 100, file_bytes: 25_000_000, files: 10, ...extra });
 
 /** A client on a fake socket and a fake clock; `events` collects every event it emits, by type. */
 function newClient(t, options = {}) {

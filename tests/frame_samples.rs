@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use edge_chat::config::Limits;
 use edge_chat::delivery;
-use edge_chat::domain::{ChatMessage, Reactor, User};
+use edge_chat::domain::{ChatMessage, FileDescriptor, Preview, Reactor, User};
 use edge_chat::error::ErrorCode;
 use edge_chat::moderation::{Action, Parts, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
@@ -137,6 +137,22 @@ fn message(seq: u64) -> ChatMessage {
     m.version = 2;
     m.reactions = BTreeMap::from([("👍".to_string(), 2)]);
     m.rev = seq + 10;
+    m.files = vec![FileDescriptor {
+        id: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+        name: "screen shot.png".into(),
+        content_type: "image/png".into(),
+        size: 48_213,
+        width: Some(1280),
+        height: Some(720),
+        thumb: true,
+    }];
+    m.preview = Some(Preview {
+        url: "https://example.com/post".into(),
+        title: "A post".into(),
+        description: "What it says".into(),
+        site: "Example".into(),
+        image: Some("https://example.com/cover.png".into()),
+    });
     m
 }
 
@@ -208,6 +224,7 @@ fn server_samples() -> Vec<(String, Value)> {
     );
     let mut log_entry = serde_json::to_value(&ban).unwrap();
     log_entry["log_id"] = 12.into();
+    let limits = Limits::default();
     let frames = vec![
         ServerFrame::Welcome {
             room: "lobby",
@@ -216,7 +233,7 @@ fn server_samples() -> Vec<(String, Value)> {
             history: &history,
             last_seq: 3,
             truncated: true,
-            limits: Announced::of(&Limits::default()),
+            limits: Announced::of(&limits),
             rev: 13,
             read_seq: Some(2),
             unread: 1,
@@ -335,9 +352,10 @@ fn server_samples() -> Vec<(String, Value)> {
 
 fn client_samples() -> Vec<(String, Value)> {
     let frames = [
-        json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3}),
+        json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3,
+               "files": ["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]}),
         json!({"type": "typing"}),
-        json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1"}),
+        json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1", "files": [], "preview": false}),
         json!({"type": "delete", "seq": 3, "reason": "off topic", "id": "d1"}),
         json!({"type": "react", "seq": 3, "emoji": "👍", "on": true, "id": "r1"}),
         json!({"type": "read", "seq": 3}),

@@ -75,7 +75,7 @@ export function renderOutbox() {
       let li = byKey.get(entry.key);
       byKey.delete(entry.key);
       if (!li) {
-        li = messageItem({ from: client.you ?? { name: client.name }, text: entry.text, ts: entry.createdAt, reply_to: entry.replyTo ?? null }, true);
+        li = messageItem({ from: client.you ?? { name: client.name }, text: entry.text, ts: entry.createdAt, reply_to: entry.replyTo ?? null, files: entry.files }, true);
         li.classList.add('pending');
         li.dataset.key = entry.key;
         li.append(el('p', 'state'), el('p', 'fix'));

@@ -6,6 +6,7 @@
 
 import { excerpt, linkParts } from '../format.js';
 import { blocks, inlineParts } from '../markup.js';
+import { filesBlock, previewCard } from './attached.js';
 import { startEdit, startReply } from './composer.js';
 import { button, el, fullFormat, timeElement, ui } from './dom.js';
 import { jumpTo, schedule } from './list.js';
@@ -99,6 +100,8 @@ export function messageItem(m, own) {
   li.dataset.ts = String(m.ts ?? Date.now());
   if (m.reply_to != null) li.append(quote(m.reply_to));
   li.append(metaLine(m, own), textWithLinks('text', m.text));
+  const files = filesBlock(m);
+  if (files) li.append(files);
   return li;
 }
 
@@ -137,6 +140,10 @@ export function fill(li, m) {
     parts.push(gonePlaceholder(m, own));
   } else {
     parts.push(textWithLinks('text', m.text, view.highlight?.seq === m.seq ? view.highlight.terms : []));
+    const files = filesBlock(m);
+    if (files) parts.push(files);
+    const card = previewCard(m, own);
+    if (card) parts.push(card);
     if (versionsOpen.has(m.seq)) parts.push(versionsBlock(m));
     const reactions = reactionsRow(m, redraw);
     if (reactions) parts.push(reactions);

@@ -15,6 +15,7 @@ import { closeSearch } from './search.js';
 import { currentToken, goSignIn, justSignedIn, loginUrl, signedInGetToken, signedInOnline, tokenName } from './signin.js';
 import { client, items, setClient, versionsCache, versionsOpen, view } from './state.js';
 import { capitalised, onStatus, renderStatus, showProblem } from './status.js';
+import { clearAttachments } from './uploads.js';
 import { inviteUrl, roomFromUrl } from './url.js';
 
 export const NAME_KEY = 'edge-chat:name';
@@ -64,6 +65,7 @@ export function join({ name, room }) {
   versionsCache.clear();
   forgetWho();
   setComposing(null);
+  clearAttachments();
   restoreDraft(room);
   closeSearch();
   ui.searchInput.value = '';

@@ -3,7 +3,6 @@
 //! what each step tells the room — every message it made a tombstone, every message whose reactions it
 //! changed, as `message_updated` under a new `rev`, so a resume with `since=` sees them too.
 
-use super::living::updated;
 use super::*;
 use crate::erasure::{Erasure, WINDOW};
 

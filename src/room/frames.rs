@@ -367,8 +367,10 @@ impl<S: Place> Room<S> {
         self.last_seq = msg.seq;
         self.rev = msg.rev;
         self.note_stored(msg.ts);
+        self.stored_message(&msg, history, effects)?;
         if msg.seq > self.limits.history_limit && msg.seq.is_multiple_of(TRIM_EVERY) {
             history.trim(msg.seq - self.limits.history_limit, self.rev);
+            effects.push(Effect::DeleteFiles);
         }
         effects.push(Effect::Broadcast {
             except: Some(msg.from.id.clone()),

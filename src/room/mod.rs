@@ -59,6 +59,7 @@ use crate::webhook::{self, EventKind, ReactionChange};
 mod api;
 mod erase;
 mod export;
+mod files;
 mod frames;
 mod living;
 mod moderation;
@@ -95,6 +96,14 @@ impl From<Option<u64>> for Joining {
             ..Joining::default()
         }
     }
+}
+
+/// What an edit changes: the text (when given), the files it keeps (when given), the preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub text: Option<String>,
+    pub keep: Option<Vec<crate::files::FileId>>,
+    pub drop_preview: bool,
 }
 
 /// Read marks are announced at most once per author per this many milliseconds.
@@ -234,6 +243,10 @@ pub struct Room<S> {
     next_expiry: Option<u64>,
     /// Bans, mutes and slow mode in force.
     rules: Rules,
+    /// Link previews being fetched (at most [`crate::preview::MAX_IN_FLIGHT`]).
+    previews: Vec<files::Fetching>,
+    /// When the oldest upload no message used is due for the sweep (ms).
+    uploads_due: Option<u64>,
     /// Purges under way, oldest first: carried out a batch per turn ([`Room::continue_purges`]).
     purges: Vec<Purge>,
     /// The moderation hook's side of the queue: frames held for a verdict (see `screen.rs`).
@@ -285,6 +298,8 @@ impl<S: Place> Room<S> {
             expiry_grace_secs: 0,
             next_expiry: None,
             rules: Rules::default(),
+            previews: Vec::new(),
+            uploads_due: None,
             purges: Vec::new(),
             holding: screen::Holding::default(),
             expired_upto: 0,
@@ -330,6 +345,10 @@ impl<S: Place> Room<S> {
         self.rev
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
@@ -358,19 +377,37 @@ impl<S: Place> Room<S> {
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
         match op {
-            ClientFrame::Message { text, id, reply_to } => {
+            ClientFrame::Message {
+                text,
+                id,
+                reply_to,
+                files,
+            } => {
                 if let Some(target) = reply_to {
                     self.live_message(history, target)?;
                 }
+                let files = self.claim(&from, &files, id.as_deref(), history)?;
                 let msg = ChatMessage {
                     reply_to,
+                    files,
                     ..ChatMessage::new(0, id, from, text, now_ms)
                 };
                 self.submit_screened(msg, replaced, history, effects)
                     .map(Some)
             }
-            ClientFrame::Edit { seq, text, .. } => {
-                self.edit(&from, seq, text, history, now_ms, effects)
+            ClientFrame::Edit {
+                seq,
+                text,
+                files,
+                drop_preview,
+                ..
+            } => {
+                let revision = Revision {
+                    text,
+                    keep: files,
+                    drop_preview,
+                };
+                self.edit(&from, seq, revision, history, now_ms, effects)
             }
             ClientFrame::Delete { seq, reason, .. } => {
                 let moderator = self.is_moderator(conn_id);
@@ -472,5 +509,18 @@ fn error_to(conn_id: &str, code: ErrorCode, message: &str, id: Option<&str>) -> 
     Effect::Send {
         to: conn_id.to_string(),
         frame: ServerFrame::Error { code, message, id }.to_json(),
+    }
+}
+
+/// `message_updated` with the whole current message, to every connection (the author's own included,
+/// so each of its tabs shows the change).
+pub(super) fn updated(msg: &ChatMessage) -> Effect {
+    Effect::Broadcast {
+        except: None,
+        frame: ServerFrame::MessageUpdated {
+            message: msg,
+            rev: msg.rev,
+        }
+        .to_json(),
     }
 }

@@ -235,9 +235,10 @@ pub(super) fn obeys_rules<S>(
         _ => return Ok(()),
     }
     match op {
-        ClientFrame::Message { text, .. } | ClientFrame::Edit { text, .. }
-            if member.role != Role::Moderator =>
-        {
+        ClientFrame::Message { text, .. }
+        | ClientFrame::Edit {
+            text: Some(text), ..
+        } if member.role != Role::Moderator => {
             rules.check_words(text)?;
         }
         _ => {}

@@ -90,8 +90,9 @@ impl<S: Place> Room<S> {
         let batch = &oldest[..oldest.len().min(SWEEP_BATCH)];
         let mut effects = Vec::new();
         if let Some(upto) = erase_upto(batch, cutoff) {
+            let after = self.expired_upto;
             history
-                .expire(self.expired_upto, upto)
+                .expire(after, upto)
                 .inspect_err(|_| self.next_sweep = Some(now_ms + RETRY_MS))
                 .map_err(storage)?;
             self.expired_upto = upto;
@@ -99,6 +100,11 @@ impl<S: Place> Room<S> {
                 except: None,
                 frame: ServerFrame::Expired { upto }.to_json(),
             });
+            // The erased messages' files leave the bucket with them.
+            let doomed = history.doom_files_in(after, upto).map_err(storage)?;
+            if doomed > 0 {
+                effects.push(Effect::DeleteFiles);
+            }
         }
         self.next_sweep = oldest
             .iter()

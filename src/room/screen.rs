@@ -241,7 +241,10 @@ impl<S: Place> Room<S> {
         let (asked, from, text, id) = match item {
             Queued::Op {
                 from,
-                op: ClientFrame::Message { text, id, reply_to },
+                op:
+                    ClientFrame::Message {
+                        text, id, reply_to, ..
+                    },
                 ..
             } => (
                 Asked::Message {
@@ -256,11 +259,18 @@ impl<S: Place> Room<S> {
             }
             Queued::Op {
                 from,
-                op: ClientFrame::Edit { seq, text, id },
+                op:
+                    ClientFrame::Edit {
+                        seq,
+                        text: Some(text),
+                        id,
+                        ..
+                    },
                 ..
             } => {
                 // Not asked when the room will not change anything: the same text again, another
-                // author's message, a deleted one.
+                // author's message, a deleted one. (An edit that only removes files or a preview has
+                // no text to ask about.)
                 match self.own_message(from, *seq, history) {
                     Ok(current) if current.text != *text => {}
                     _ => return None,
@@ -425,23 +435,42 @@ fn replaced(item: Queued, text: String) -> Queued {
                     text: sent,
                     id,
                     reply_to,
+                    files,
                 },
             ..
         } => Queued::Op {
             conn_id,
             from,
-            op: ClientFrame::Message { text, id, reply_to },
+            op: ClientFrame::Message {
+                text,
+                id,
+                reply_to,
+                files,
+            },
             replaced: Some(screening::fingerprint(&sent)),
         },
         Queued::Op {
             conn_id,
             from,
-            op: ClientFrame::Edit { seq, id, .. },
+            op:
+                ClientFrame::Edit {
+                    seq,
+                    id,
+                    files,
+                    drop_preview,
+                    ..
+                },
             replaced,
         } => Queued::Op {
             conn_id,
             from,
-            op: ClientFrame::Edit { seq, text, id },
+            op: ClientFrame::Edit {
+                seq,
+                text: Some(text),
+                id,
+                files,
+                drop_preview,
+            },
             replaced,
         },
         Queued::Post {

@@ -21,8 +21,11 @@ use serde_json::json;
 use wasm_bindgen::prelude::*;
 use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocketPair};
 
+use super::bucket;
+use super::doomed::{self, Doomed};
 use super::hop;
 use super::links::{self, Line, Links};
+use super::previews;
 use super::renewal;
 use super::room_state::{
     apply, close_expired, flush_now, flush_soon, schedule_alarm, screen, set_timeout, sweep, tick,
@@ -45,6 +48,7 @@ use crate::domain::User;
 use crate::effect::{Effect, CLOSE_INTERNAL};
 use crate::error::Problem;
 use crate::export;
+use crate::files::log::FileLog;
 use crate::room::{post_answer, Hook, Incoming, Joining, Room};
 use crate::routes::Target;
 use crate::shard;
@@ -118,6 +122,16 @@ impl RoomObject {
             Ok(jobs) => room.restore_erasures(jobs),
             Err(e) => worker::console_error!("could not read the erasures: {e}"),
         }
+        // Unused uploads have a sweep due; doomed ones an earlier incarnation did not purge wait.
+        match store.oldest_unused() {
+            Ok(oldest) => room.set_oldest_upload(oldest),
+            Err(e) => worker::console_error!("could not read the unused uploads: {e}"),
+        }
+        let files_bucket = bucket::bucket(&env).ok();
+        let mut doomed = Doomed::default();
+        if store.doomed_files(1).is_ok_and(|d| !d.is_empty()) {
+            doomed.want();
+        }
         let mut members = Vec::new();
         for ws in state.get_websockets() {
             match read_attachment(&ws)
@@ -150,6 +164,9 @@ impl RoomObject {
             next_call: 0,
             config: Rc::new(config),
             storage: Rc::new(state.storage()),
+            previews: Vec::new(),
+            doomed,
+            bucket: files_bucket,
         }));
         let shared = Rc::clone(&inner);
         let ticking = Rc::clone(&inner);
@@ -412,6 +429,26 @@ impl RoomObject {
                     Err(p) => problem_response(&p),
                 }
             }
+            RoomCall::Upload { id, uploader, .. } => {
+                let admitted = inner
+                    .room
+                    .admit_upload(&id, &uploader, &mut inner.store, now);
+                // The sweep of an upload that never completes is due in an hour.
+                schedule_alarm(inner);
+                answer(admitted.map(|()| json!({ "id": id.as_str() })), 200)
+            }
+            RoomCall::Uploaded { file, .. } => {
+                let done = inner.room.uploaded(&file, &mut inner.store);
+                answer(done.map(|()| json!({ "file": file })), 201)
+            }
+            RoomCall::Thumb { id, uploader, .. } => {
+                let allowed = inner.room.may_thumb(&id, &uploader, &inner.store);
+                answer(allowed.map(|()| json!({})), 200)
+            }
+            RoomCall::Thumbed { id, .. } => {
+                let file = inner.room.thumbed(&id, &mut inner.store);
+                answer(file.map(|file| json!({ "file": file })), 201)
+            }
             RoomCall::ModerationLog { before, limit, .. } => {
                 match inner
                     .room
@@ -461,9 +498,9 @@ impl RoomObject {
         json_response(info.to_string(), 200)
     }
 
-    /// The storage alarm, set for the earliest of the next token expiry and the webhook outbox's next
-    /// delivery: closes the sockets whose token has expired (the turn's first step), then delivers the
-    /// outbox. The runtime wakes a hibernating room for it, which is the one wake-up a token's expiry
+    /// The storage alarm, set for the earliest of the next token expiry, the webhook outbox's next
+    /// delivery, the sweep of unused uploads and a retry of deleting doomed ones: closes the sockets whose token has
+    /// expired (the turn's first step), delivers the outbox, sweeps. The runtime wakes a hibernating room for it, which is the one wake-up a token's expiry
     /// (or an undelivered event) costs; a room with neither never sets it.
     pub fn alarm(&self) {
         self.inner.borrow_mut().alarm_at = None;
@@ -484,6 +521,15 @@ impl RoomObject {
                 Ok(erased) => effects.extend(erased),
                 Err(p) => worker::console_error!("an erasure step failed: {}", p.message),
             }
+            inner.doomed.alarm(now);
+            let swept = match inner.room.sweep_uploads(&mut inner.store, now) {
+                Ok(effects) => effects,
+                Err(p) => {
+                    worker::console_error!("sweeping unused uploads failed: {}", p.message);
+                    Vec::new()
+                }
+            };
+            effects.extend(swept);
             // Delivery runs as a task of its own, never awaited here (see `webhooks::start`).
             schedule_alarm(inner);
             ((), effects)
@@ -615,6 +661,17 @@ impl RoomObject {
     }
 }
 
+/// `body` with `status`, or the refusal.
+fn answer(
+    result: std::result::Result<serde_json::Value, Problem>,
+    status: u16,
+) -> Result<Response> {
+    match result {
+        Ok(body) => json_response(body.to_string(), status),
+        Err(p) => problem_response(&p),
+    }
+}
+
 /// The answer to a connect placed on shard `k`: the Worker then takes the socket there.
 fn placed_response(k: u16) -> Result<Response> {
     let headers = worker::Headers::new();
@@ -641,13 +698,30 @@ fn ndjson_response(page: String) -> Result<Response> {
 }
 
 /// Starts what the last event left for tasks of their own: token checks (`auth` frames), the
-/// moderation hook's questions, webhook delivery, pushes to the shards. Each does nothing when
-/// nothing waits, and no handler awaits them.
+/// moderation hook's questions, link previews, webhook delivery, deleting doomed uploads from the
+/// bucket, pushes to the shards. Each does nothing when nothing waits, and no handler awaits them.
 fn start_tasks(shared: &Rc<RefCell<Inner>>) {
     start_renewals(shared);
     screener::start(shared, start_tasks);
+    start_previews(shared);
     webhooks::start(shared);
+    doomed::start(shared);
     links::start(shared);
+}
+
+/// Starts a fetch task for every preview the last event asked for ([`previews::fetch`]); what the
+/// page said is handed to the room when it answers ([`previews::fetched`]), in a turn of its own.
+fn start_previews(shared: &Rc<RefCell<Inner>>) {
+    let wanted = std::mem::take(&mut shared.borrow_mut().previews);
+    for (seq, link) in wanted {
+        let shared = Rc::clone(shared);
+        let config = Rc::clone(&shared.borrow().config);
+        wasm_bindgen_futures::spawn_local(async move {
+            let preview = previews::fetch(&link, &config.preview_allow_hosts).await;
+            previews::fetched(&mut shared.borrow_mut(), seq, &link, preview);
+            start_tasks(&shared);
+        });
+    }
 }
 
 /// After a wake with a retention policy in force or an erasure unfinished: makes sure the stored

@@ -8,6 +8,8 @@ use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
+use super::bucket::Bucket;
+use super::doomed::{self, Doomed};
 use super::links::{self, Line, Links};
 use super::now_ms;
 use super::store::Store;
@@ -64,6 +66,27 @@ pub(super) struct Inner {
     pub(super) config: Rc<Config>,
     /// Shared with the renewal tasks, which set the alarm for a renewed token.
     pub(super) storage: Rc<worker::Storage>,
+    /// Link previews to fetch after this event (message seq, link).
+    pub(super) previews: Vec<(u64, String)>,
+    /// The deletion of doomed uploads from the bucket.
+    pub(super) doomed: Doomed,
+    /// The `FILES` bucket, if the deployment binds one.
+    pub(super) bucket: Option<Bucket>,
+}
+
+impl doomed::Bin for Inner {
+    fn bin(&mut self) -> (&mut Doomed, &Store, Option<&Bucket>, &str) {
+        (
+            &mut self.doomed,
+            &self.store,
+            self.bucket.as_ref(),
+            self.room.name(),
+        )
+    }
+
+    fn schedule_alarm(&mut self) {
+        schedule_alarm(self)
+    }
 }
 
 impl links::Sequencing for Inner {
@@ -279,6 +302,8 @@ pub(super) fn apply(inner: &mut Inner, effects: Vec<Effect>) {
                     let _ = resolve.call1(&JsValue::NULL, &answer);
                 }
             }
+            Effect::Preview { seq, link } => inner.previews.push((*seq, link.clone())),
+            Effect::DeleteFiles => inner.doomed.want(),
             // One tick timer at a time, unless a wake-up is wanted before it fires (a read mark held
             // for a second, while presence waits for several): the tick asks again for what is still
             // held back, and a tick with nothing due does nothing.
@@ -375,8 +400,8 @@ pub(super) fn close_expired(inner: &mut Inner) {
 }
 
 /// Sets the storage alarm for the earliest of the next token expiry, the webhook outbox's next
-/// delivery and the next retention sweep, when that differs from the alarm set. One alarm serves all
-/// three: a Durable Object has only one. An alarm that is no longer needed is not deleted: it fires once, finds nothing to do and sets
+/// delivery, the next retention sweep, the sweep of unused uploads and a retry of deleting doomed uploads,
+/// when that differs from the alarm set. One alarm serves them all: a Durable Object has only one. An alarm that is no longer needed is not deleted: it fires once, finds nothing to do and sets
 /// no other.
 pub(super) fn schedule_alarm(inner: &mut Inner) {
     let expiry = inner
@@ -387,10 +412,17 @@ pub(super) fn schedule_alarm(inner: &mut Inner) {
     let retention = inner.room.retention_sweep_at();
     // An erasure goes on at once, a step per turn of the alarm.
     let erasing = inner.room.erasing().then(now_ms);
-    let next = [expiry, outbox, retention, erasing]
-        .into_iter()
-        .flatten()
-        .min();
+    let next = [
+        expiry,
+        outbox,
+        retention,
+        erasing,
+        inner.room.uploads_due(),
+        inner.doomed.due_at(),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     if next == inner.alarm_at {
         return;
     }

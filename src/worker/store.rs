@@ -10,7 +10,9 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::domain::{sender_key, ChatMessage, Reactions, Reactor, User, Version};
+use crate::domain::{
+    sender_key, ChatMessage, FileDescriptor, Preview, Reactions, Reactor, User, Version,
+};
 use crate::erasure::Erasure;
 use crate::history::{Appended, History};
 use crate::moderation::{Action, AddressBan};
@@ -30,7 +32,7 @@ use schema::{MIGRATIONS, SCHEMA_V1};
 /// in 20 turns.
 pub const INDEX_BATCH: u64 = 500;
 
-pub(super) const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
+pub(super) const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev, files, preview";
 
 pub struct Store {
     pub(super) sql: SqlStorage,
@@ -93,7 +95,20 @@ impl Cells {
                 .and_then(|json| serde_json::from_str(&json).ok())
                 .unwrap_or_default(),
             rev: self.int(),
+            files: self
+                .json()
+                .and_then(|v| {
+                    v.as_array()
+                        .map(|all| all.iter().filter_map(FileDescriptor::from_json).collect())
+                })
+                .unwrap_or_default(),
+            preview: self.json().as_ref().and_then(Preview::from_json),
         }
+    }
+
+    /// A JSON column (files, a preview), `None` when NULL.
+    fn json(&mut self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.opt_text()?).ok()
     }
 }
 
@@ -102,8 +117,18 @@ pub(super) fn int(v: u64) -> SqlStorageValue {
     SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
 }
 
-fn opt_int(v: Option<u64>) -> SqlStorageValue {
+pub(super) fn opt_int(v: Option<u64>) -> SqlStorageValue {
     v.map_or(SqlStorageValue::Null, int)
+}
+
+/// A message's files as stored: a JSON array, NULL for none.
+pub(super) fn files_json(files: &[FileDescriptor]) -> SqlStorageValue {
+    match files {
+        [] => SqlStorageValue::Null,
+        files => {
+            serde_json::to_string(files).map_or(SqlStorageValue::Null, SqlStorageValue::String)
+        }
+    }
 }
 
 impl Store {
@@ -295,7 +320,7 @@ impl History for Store {
     fn append(&mut self, m: &ChatMessage) -> Result<Appended, String> {
         let sender = sender_key(&m.from);
         let written = self.run(
-            "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 int(m.seq),
                 m.id.as_deref().into(),
@@ -307,6 +332,7 @@ impl History for Store {
                 int(m.ts),
                 opt_int(m.reply_to),
                 int(m.rev),
+                files_json(&m.files),
             ],
         )?;
         if written > 0 {
@@ -373,7 +399,7 @@ impl History for Store {
     /// is repeated here so that SQLite may use it).
     fn changes(&self, upto: u64, since: u64, limit: usize) -> Result<Vec<ChatMessage>, String> {
         let query = format!(
-            "SELECT {COLUMNS} FROM messages WHERE (reactions IS NOT NULL OR version > 1 OR deleted = 1) AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?"
+            "SELECT {COLUMNS} FROM messages WHERE (reactions IS NOT NULL OR version > 1 OR deleted = 1 OR revised = 1) AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?"
         );
         self.rows(&query, vec![int(since), int(upto), int(limit as u64)])
     }
@@ -444,7 +470,7 @@ impl History for Store {
             vec![int(tombstone.seq)],
         )?;
         self.run(
-            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', edited_at = ?, rev = ? WHERE seq = ?",
+            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', files = NULL, preview = NULL, edited_at = ?, rev = ? WHERE seq = ?",
             vec![
                 opt_int(tombstone.edited_at),
                 int(tombstone.rev),
@@ -622,7 +648,11 @@ impl History for Store {
 
     fn trim(&mut self, upto: u64, rev: u64) {
         let trimmed = self
-            .run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
+            .run(
+                "UPDATE files SET doomed = 1 WHERE seq <= ?",
+                vec![int(upto)],
+            )
+            .and_then(|_| self.run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM versions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM reactions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM screened WHERE seq <= ?", vec![int(upto)]))
@@ -769,7 +799,7 @@ impl History for Store {
             )?;
         }
         self.run(
-            "UPDATE messages SET text = '', deleted = 2, reactions = NULL WHERE seq > ? AND seq <= ?",
+            "UPDATE messages SET text = '', deleted = 2, reactions = NULL, files = NULL, preview = NULL, revised = 0 WHERE seq > ? AND seq <= ?",
             range(),
         )?;
         self.run(

@@ -74,6 +74,12 @@
 //!   rules    {mutedUntil, slowMode, moderator}  what moderation means for us now
 //!   error    {error}          an `error` frame answering no request we wait for (a ChatError)
 //!
+//! Files: `uploadFile(file, {onProgress, thumbnail})` uploads to the room over HTTP (the
+//! connection's token or key as credentials) and resolves with the file's descriptor;
+//! `send(text, {files})` (or `send({text, files})`) sends a message carrying such descriptors;
+//! `fileUrl(file, {thumb})` is where one is served. A message's link preview arrives later, as an
+//! `update` (the room's `message_updated`); `removePreview(seq)` and `removeFile(seq, id)` edit ours.
+//!
 //! Search (`search(q)`) asks the room over the socket and resolves with its answer; a result's
 //! `snippet` is HTML with only `<mark>` in it, which `snippetParts` turns into text pieces, so the
 //! page draws it with text nodes (the CSP forbids HTML sinks).
@@ -93,10 +99,12 @@
 //!   reads.js       read positions, unread counts, "seen by"
 //!   roster.js      members, presence, typing
 //!   moderation.js  rules for us, a moderator's actions
+//!   files.js       uploads (with progress and thumbnails), file URLs
 //!   limits.js, identity.js, errors.js  pure helpers and constants (no client state)
 
 import { changes } from './changes.js';
 import { connection } from './connection.js';
+import { files } from './files.js';
 import { frames } from './frames.js';
 import { identityKey, isIdentity } from './identity.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -121,7 +129,7 @@ export class ChatEvent extends Event {
 
 // TypeScript does not see methods put on a prototype at run time, so the class extends EventTarget
 // under a type that lists them (only for the checker: at run time `Base` is EventTarget itself).
-/** @type {new () => EventTarget & typeof connection & typeof frames & typeof requests & typeof outbox & typeof changes & typeof messages & typeof reads & typeof roster & typeof moderation} */
+/** @type {new () => EventTarget & typeof connection & typeof frames & typeof requests & typeof outbox & typeof changes & typeof messages & typeof reads & typeof roster & typeof moderation & typeof files} */
 const Base = /** @type {any} */ (EventTarget);
 
 export class ChatClient extends Base {
@@ -222,7 +230,7 @@ export class ChatClient extends Base {
 
 // The methods of each concept, as if written in the class: not enumerable, getters kept as getters.
 // A name defined twice would silently replace the first, so it stops the module from loading.
-for (const part of [connection, frames, requests, outbox, changes, messages, reads, roster, moderation]) {
+for (const part of [connection, frames, requests, outbox, changes, messages, reads, roster, moderation, files]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part))) {
     if (name in ChatClient.prototype) throw new Error(`ChatClient.${name} is defined twice`);
     Object.defineProperty(ChatClient.prototype, name, { ...descriptor, enumerable: false });

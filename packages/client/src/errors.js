@@ -33,6 +33,10 @@ export const SERVER_ERROR_CODES = Object.freeze([
   'disabled',
   'bad_config',
   'internal',
+  'bad_file',
+  'unsupported_type',
+  'length_required',
+  'bad_range',
 ]);
 
 /**

@@ -10,6 +10,7 @@ import type {
   AckFrame,
   AuthOkFrame,
   ChatMessage,
+  FileDescriptor,
   Limits,
   ModerationLogFrame,
   ModerationRecord,
@@ -156,8 +157,28 @@ export interface OutboxEntry {
   text: string;
   createdAt: number;
   replyTo?: number;
+  /** The files it carries (descriptors as uploadFile() resolved them, or `{id}` only). */
+  files?: (FileDescriptor | { id: string })[];
   error?: string;
   code?: ErrorCode;
+}
+
+/** What send() takes besides the text. */
+export interface SendOptions {
+  replyTo?: number | null;
+  /** Uploads of this room not used yet: their descriptors (or ids); at most `limits.files`. */
+  files?: (FileDescriptor | string)[];
+}
+
+/** How an upload goes. */
+export interface UploadOptions {
+  /** Called as bytes go out (by XMLHttpRequest in a browser; elsewhere at the start and the end). */
+  onProgress?: (progress: { loaded: number; total: number }) => void;
+  /** Default: the File's own. */
+  name?: string;
+  type?: string;
+  /** A small WebP of an image, stored beside it (the descriptor then has `thumb: true`). */
+  thumbnail?: Blob;
 }
 
 /** A change waiting for its ack. */
@@ -276,9 +297,18 @@ export declare class ChatClient extends EventTarget {
   removeEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null): void;
 
   /** Sends a message; resolves once stored (survives reconnects: same id), rejects on a refusal. */
-  send(text: string, options?: { replyTo?: number | null }): Promise<Sent>;
+  send(text: string, options?: SendOptions): Promise<Sent>;
+  send(message: SendOptions & { text?: string }): Promise<Sent>;
   /** Queues a message and returns its outbox entry (send() without the promise). */
-  queue(text: string, options?: { replyTo?: number | null }): OutboxEntry;
+  queue(text: string, options?: SendOptions): OutboxEntry;
+  /** Uploads a file to the room; resolves with its descriptor, to send with a message. */
+  uploadFile(file: Blob | ArrayBuffer | Uint8Array, options?: UploadOptions): Promise<FileDescriptor>;
+  /** Where a file of this room is served (its thumbnail with `thumb`), with our token when we have one. */
+  fileUrl(file: FileDescriptor | string, options?: { thumb?: boolean }): string;
+  /** Takes a file off our message (an edit may remove files, never add them). */
+  removeFile(seq: number, fileId: string): Promise<Acked>;
+  /** Removes our message's link preview. */
+  removePreview(seq: number): Promise<Acked>;
   /** Sends a refused outbox entry again. */
   retry(id: string): Promise<Sent>;
   /** Drops an outbox entry unsent (its send() rejects with `discarded`). */
@@ -370,3 +400,5 @@ export declare function backoff(attempt: number, options?: BackoffOptions & { ra
 export declare function announcedLimits(announced: Partial<Limits> | null | undefined): Limits;
 /** A search snippet as text pieces (never markup). */
 export declare function snippetParts(html: string | null | undefined): { text: string; mark: boolean }[];
+/** Whether a media type is among a room's `file_types` (`type/*` takes every subtype; no list: yes). */
+export declare function typeTaken(type: string, taken: readonly string[] | undefined): boolean;

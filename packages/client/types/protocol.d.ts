@@ -14,6 +14,33 @@ export interface User {
 /** Reaction counts of a message: emoji → how many authors reacted with it. */
 export type Reactions = Record<string, number>;
 
+/** A file uploaded to the room (`POST /api/rooms/{room}/files`), as a message carries it. */
+export interface FileDescriptor {
+  /** 32 hex digits; download at `/api/rooms/{room}/files/{id}`. */
+  id: string;
+  name: string;
+  /** Its media type, as uploaded. */
+  type: string;
+  /** Bytes. */
+  size: number;
+  /** An image's pixel size, when its header told it. */
+  width?: number;
+  height?: number;
+  /** A thumbnail is stored beside it (`…/files/{id}/thumb`, a small WebP). */
+  thumb?: boolean;
+}
+
+/** What a linked page says of itself, as plain text (never HTML). */
+export interface Preview {
+  /** The link as the message wrote it. */
+  url: string;
+  title: string;
+  description: string;
+  site: string;
+  /** An absolute http(s) URL of the page's image; loading it is the client's choice. */
+  image?: string;
+}
+
 /** A stored message: a living object, changed by edits, deletion and reactions, each under a new `rev`. */
 export interface ChatMessage {
   seq: number;
@@ -30,6 +57,10 @@ export interface ChatMessage {
   deleted: boolean;
   reactions: Reactions;
   rev: number;
+  /** The files it carries; absent when none. */
+  files?: FileDescriptor[];
+  /** Its first link's preview, recorded after the message (a `message_updated`); absent when none. */
+  preview?: Preview;
 }
 
 /** A search result: the whole current message plus `snippet` (HTML-escaped, hits in <mark>…</mark>). */
@@ -58,6 +89,12 @@ export interface Limits {
   silent_after: number;
   /** Versions kept per message, the current text included; an edit past it drops the oldest. */
   versions: number;
+  /** The largest upload (bytes), the media types taken (`type/*`: every subtype), files per message. */
+  file_bytes?: number;
+  file_types?: string[];
+  files?: number;
+  /** Whether new messages' first links get a preview. */
+  previews?: boolean;
 }
 
 export interface WelcomeFrame {
@@ -303,7 +340,11 @@ export type ServerErrorCode =
   | 'moderation_unavailable'
   | 'disabled'
   | 'bad_config'
-  | 'internal';
+  | 'internal'
+  | 'bad_file'
+  | 'unsupported_type'
+  | 'length_required'
+  | 'bad_range';
 
 export interface ErrorFrame {
   type: 'error';
@@ -343,9 +384,9 @@ export type ServerFrame =
 // Client → server.
 
 export type ClientFrame =
-  | { type: 'message'; text: string; id?: string; reply_to?: number }
+  | { type: 'message'; text?: string; id?: string; reply_to?: number; files?: string[] }
   | { type: 'typing' }
-  | { type: 'edit'; seq: number; text: string; id?: string }
+  | { type: 'edit'; seq: number; text?: string; id?: string; files?: string[]; preview?: false }
   | { type: 'delete'; seq: number; reason?: string; id?: string }
   | { type: 'react'; seq: number; emoji: string; on?: boolean; id?: string }
   | { type: 'read'; seq: number }

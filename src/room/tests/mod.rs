@@ -16,6 +16,7 @@ mod api;
 mod blocklist;
 mod erase;
 mod export;
+mod files;
 mod frames;
 mod living;
 mod moderation;
@@ -117,6 +118,11 @@ pub(super) fn trace(effects: &[Effect]) -> Vec<(String, String, Option<u64>)> {
             Effect::Reply { call, status, .. } => {
                 (format!("call {call}"), serde_json::json!({"type": status}))
             }
+            Effect::Preview { seq, .. } => (
+                "room".into(),
+                serde_json::json!({"type": "preview", "seq": seq}),
+            ),
+            Effect::DeleteFiles => ("bucket".into(), serde_json::json!({"type": "delete_files"})),
         })
         .map(|(to, v)| {
             (

@@ -113,4 +113,21 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "CREATE TABLE screened (seq INTEGER PRIMARY KEY, sent TEXT NOT NULL);
      CREATE TABLE blocklist (word TEXT PRIMARY KEY, at INTEGER NOT NULL);
      CREATE TABLE erasures (uid TEXT PRIMARY KEY, job TEXT NOT NULL);",
+    // 10: files and previews. A message's files and its link preview (JSON, NULL when none), and
+    // `revised` once either changed after the store (so `messages_changed`, remade with it, answers a
+    // resume). `files` is the room's record of every upload (`crate::files::log`): reserved by
+    // `owner` at `at`, `done` once its bytes are stored, used by message `seq`, `doomed` until the
+    // bucket has deleted it.
+    "ALTER TABLE messages ADD COLUMN files TEXT;
+     ALTER TABLE messages ADD COLUMN preview TEXT;
+     ALTER TABLE messages ADD COLUMN revised INTEGER NOT NULL DEFAULT 0;
+     DROP INDEX messages_changed;
+     CREATE INDEX messages_changed ON messages (rev)
+       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1 OR revised = 1;
+     CREATE TABLE files (id TEXT PRIMARY KEY, owner TEXT NOT NULL, at INTEGER NOT NULL,
+       name TEXT NOT NULL DEFAULT '', type TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0,
+       width INTEGER, height INTEGER, thumb INTEGER NOT NULL DEFAULT 0,
+       done INTEGER NOT NULL DEFAULT 0, seq INTEGER, doomed INTEGER NOT NULL DEFAULT 0);
+     CREATE INDEX files_by_seq ON files (seq) WHERE seq IS NOT NULL;
+     CREATE INDEX files_unused ON files (at) WHERE seq IS NULL AND doomed = 0;",
 ];
