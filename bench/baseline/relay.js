@@ -17,7 +17,8 @@
 //
 // Just enough of protocol v1 for the load generator: a synthetic `welcome` on connect (so connect
 // latency is measured the same way), and `GET /api/rooms/{room}` → `{"instance": ...}` (a random id
-// per construction, which tells the wake-up scenario that the object really hibernated).
+// per construction, which tells the wake-up scenario that the object really hibernated). Tested by
+// tests/bench-anchors.test.mjs.
 import { DurableObject } from 'cloudflare:workers';
 
 export class Relay extends DurableObject {
@@ -40,7 +41,9 @@ export class Relay extends DurableObject {
 
   async fetch(request) {
     if (request.headers.get('Upgrade') !== 'websocket') {
-      return Response.json({ instance: this.instance, sockets: this.ctx.getWebSockets().length });
+      // `stored`: frames appended so far (null without storage), for the anchors' own test.
+      const stored = this.store ? this.seq : null;
+      return Response.json({ instance: this.instance, sockets: this.ctx.getWebSockets().length, stored });
     }
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.acceptWebSocket(server);

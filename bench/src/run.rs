@@ -167,14 +167,8 @@ pub async fn connect(url: &str) -> Result<(Ws, Duration, Received), String> {
     let mut got = Received::default();
     loop {
         match timeout(Duration::from_secs(30), ws.next()).await {
-            // The welcome comes alone (PROTOCOL.md), except that a batch=1 connection joining in
-            // the turn the room crosses its presence threshold gets it first in a batch, with the
-            // turn's presence frame; read either (the SDK does).
-            Ok(Some(Ok(Message::Text(t))))
-                if unpack(&t)
-                    .first()
-                    .is_some_and(|f| f.starts_with(r#"{"type":"welcome""#)) =>
-            {
+            // Alone, or first in a batch (see `is_welcome`); the SDK reads either.
+            Ok(Some(Ok(Message::Text(t)))) if crate::payload::is_welcome(&t) => {
                 got.frames += 1;
                 got.bytes += t.len() as u64;
                 break;

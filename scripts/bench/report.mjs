@@ -235,7 +235,7 @@ export function cold(rows) {
     const r = one(rows, 'cold', kind);
     if (!r) continue;
     const total = r.welcome_ms !== undefined ? r.start_ms + r.welcome_ms + r.message_ms : undefined;
-    out.push(`| ${r.label} | ${r.rounds} | ${f(r.start_ms)} (${r.start_range_ms?.map((x) => f(x)).join('–')}) | ${floor ? f(r.start_ms - floor.start_ms) : '–'} | ${relay ? h.ratio(r.start_ms, relay.start_ms) : '–'} | ${f(r.welcome_ms)} | ${f(r.message_ms)} | ${f(total)} |`);
+    out.push(`| ${r.label} | ${r.rounds} | ${f(r.start_ms)} (${r.start_range_ms?.map((x) => f(x)).join('–') ?? '–'}) | ${floor ? f(r.start_ms - floor.start_ms) : '–'} | ${relay ? h.ratio(r.start_ms, relay.start_ms) : '–'} | ${f(r.welcome_ms)} | ${f(r.message_ms)} | ${f(total)} |`);
   }
   out.push('');
   return out;
