@@ -99,7 +99,7 @@ start_server() {
 if [ "${BENCH_QUICK:-}" = 1 ]; then
   DUR=3; CDUR=4; TRIES=4; REFINE=1
 else
-  DUR=5; CDUR=8; TRIES=20; REFINE=3
+  DUR=5; CDUR=8; TRIES=20; REFINE=2
 fi
 
 only() { [ -z "${BENCH_ONLY:-}" ] || [[ " $BENCH_ONLY " == *" $1 "* ]]; }
@@ -175,10 +175,10 @@ bench() {
 # A: 50 clients, 1 room, 5 senders; the per-sender rate doubles, then bisects, up to saturation.
 # Each server is measured straight after the others, so slow drifts in the machine's load hit all alike.
 # edgena-batch: the same, every client connected with batch=1 (one frame per flush). The search starts
-# at BENCH_A_START_RATE (32) msg/s per sender: every server here passes it, and each doubling below it
-# cost a run. Issue 33's saturation targets: batch=1 against the batched relay (rbatch), v1 framing
+# at BENCH_A_START_RATE (64) msg/s per sender: every server here passes it, and each doubling below it
+# cost a run; two bisection steps after the first failing rate (the noise of this machine is about one). Issue 33's saturation targets: batch=1 against the batched relay (rbatch), v1 framing
 # against the group-commit relay (batched). BENCH_A_PATHS="direct proxy" adds the proxy rows.
-A=(saturate --clients 50 --rooms 1 --senders 5 --rate "${BENCH_A_START_RATE:-32}" --duration "$DUR" --refine "$REFINE" --retries 1 --p99-bound-ms 100)
+A=(saturate --clients 50 --rooms 1 --senders 5 --rate "${BENCH_A_START_RATE:-64}" --duration "$DUR" --refine "$REFINE" --retries 1 --p99-bound-ms 100)
 for path in ${BENCH_A_PATHS:-direct}; do
   only A || break
   for server in $A_SERVERS; do

@@ -16,7 +16,7 @@ source scripts/env.sh
 
 # label|before|after: the commit before a feature reached main, and the one where it had all of it.
 FEATURES=(
-  "identity without accounts, the user-facing holes closed|8f94f3a|9018c86"
+  "identity without accounts, the user-facing holes closed|5f6d68b|9018c86"
   "living messages: replies, edits, deletions, reactions, read marks|9018c86|c014198"
   "size work: no URL parser, no Unicode tables|c014198|6157661"
   "search (issue 15)|f879a25|350d352"

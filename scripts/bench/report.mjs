@@ -32,7 +32,9 @@ export const h = {
 };
 const { f, n, mean, clean, pct, k, ms } = h;
 
-const by = (rows, scenario, server) => rows.filter((r) => r.scenario === scenario && (server === undefined || r.server === server));
+// A scenario's runs (not the `took_s` notes of scripts, which have neither a result nor a failure).
+const by = (rows, scenario, server) =>
+  rows.filter((r) => r.scenario === scenario && (server === undefined || r.server === server) && (r.result || r.failed));
 const one = (rows, scenario, server) => by(rows, scenario, server).find((r) => r.result && !r.failed)?.result;
 const cpu = (r) => r?.server_cpu_us_per_delivery;
 /** A run kept up: nothing lost, ≥ 95 % of the offered deliveries in the window, p99 ≤ 100 ms. */
