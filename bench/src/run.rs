@@ -234,6 +234,7 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
             Err(e) => failures.push(e.to_string()),
         }
     }
+    let connect_total = connect_started.elapsed();
     if !failures.is_empty() {
         return Err(format!(
             "{} of {total_clients} connections failed; first: {}",
@@ -241,8 +242,6 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
             failures[0]
         ));
     }
-
-    let connect_total = connect_started.elapsed();
 
     // Everyone reads from now on; senders start together a moment later.
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -365,10 +364,10 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         plan, &shared, &sent, expected, inboxes, connect_us, welcomes,
     );
     outcome.server_cpu_s = cpu;
-    outcome.connect_total_ms = connect_total.as_secs_f64() * 1000.0;
     outcome.server_cpu_us_per_delivery = cpu
         .filter(|_| outcome.delivered > 0)
         .map(|c| c * 1e6 / outcome.delivered as f64);
+    outcome.connect_total_ms = connect_total.as_secs_f64() * 1000.0;
     Ok(outcome)
 }
 
