@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lineChart } from './bench/plot.mjs';
 import * as product from './bench/report.mjs';
 
 const [resultsPath, outPath] = process.argv.slice(2);
@@ -113,6 +114,27 @@ for (const r of rows.filter((x) => x.scenario === 'A')) {
   }
 }
 p();
+// The curves of the search: p99 and CPU per delivery against the deliveries each step got, a line per
+// server, as SVG beside the report (OUT-saturation.svg, OUT-cpu.svg).
+const label = Object.fromEntries(product.ANCHORS);
+const searches = rows.filter((x) => x.scenario === 'A' && x.path === 'direct');
+const curve = (key) =>
+  searches.map((r) => ({
+    name: label[r.server] ?? r.server,
+    points: r.steps.map((st) => [st.result.deliveries_per_s, key(st.result)]).filter(([, y]) => y != null),
+  }));
+const charts = [
+  ['saturation', 'p99 against deliveries/s, every step of scenario A (direct)', 'p99 ms', (o) => o.latency_ms.p99],
+  ['cpu', 'server CPU per delivery against deliveries/s, every step of scenario A (direct)', 'CPU µs per delivery', (o) => o.server_cpu_us_per_delivery],
+];
+for (const [name, title, yLabel, key] of charts) {
+  const svg = lineChart({ series: curve(key), title, xLabel: 'deliveries/s', yLabel });
+  if (!svg) continue;
+  const file = `${path.basename(outPath, '.md')}-${name}.svg`;
+  writeFileSync(path.join(path.dirname(outPath), file), svg);
+  p(`![${title}](${file})`);
+  p();
+}
 for (const line of product.ratesTable(rows)) p(line);
 const L = (server) => rows.filter((r) => r.scenario.startsWith('L-') && r.server === server).map((r) => r.result);
 if (L('batched').length) {

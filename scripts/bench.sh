@@ -266,7 +266,8 @@ for server in baseline dbatch edge; do
   only D || break
   port=PORT_$server
   [ -n "${!port}" ] || continue
-  bench D "$server" proxy "${!port}" --quiet wake --tries "$WAKE_TRIES" --idle 15 --evicted "$WAKE_TRIES" --history "${BENCH_WAKE_HISTORY:-200}"
+  bench D "$server" proxy "${!port}" --quiet wake --tries "$WAKE_TRIES" --idle 15 --evicted "$WAKE_TRIES" --history "${BENCH_WAKE_HISTORY:-200}" ||
+    echo "D: $server failed" >&2
 done
 
 # joins: the rate one room accepts joins at — BENCH_JOINS_SOCKETS sockets into one room,

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import * as hook from '../bench/features/hook.mjs';
+import { lineChart } from '../scripts/bench/plot.mjs';
 import * as report from '../scripts/bench/report.mjs';
 import { workerdConfig } from '../scripts/bench/workerd-config.mjs';
 import { freePort, ROOT, sleep } from './common/harness.mjs';
@@ -154,6 +155,24 @@ test('the wasm per feature, from wasm-history.tsv, and the seconds per scenario'
   assert.match(report.wasmHistory('').join('\n'), /is missing: `bash scripts\/wasm-history\.sh` writes it/);
   const [line] = report.elapsed(ROWS, 1500);
   assert.match(line, /A 240, R 70, joins 20, resume 50, memory 70, cold 40, hook 20, I 30, H 300/);
+});
+
+test('a chart draws a line and a legend entry per series, on log axes spanning the data', () => {
+  const svg = lineChart({
+    title: 'p99 <vs> load',
+    xLabel: 'deliveries/s',
+    yLabel: 'ms',
+    series: [
+      { name: 'raw relay', points: [[2_000, 5], [20_000, 9], [200_000, 800]] },
+      { name: 'edge-chat batch=1', points: [[2_000, 6], [400_000, 90], [0, 1]] },
+    ],
+  });
+  assert.equal((svg.match(/<polyline /g) ?? []).length, 2);
+  assert.equal((svg.match(/<circle /g) ?? []).length, 5, 'a point with x = 0 is left out of a log axis');
+  assert.match(svg, />raw relay<\/text>/);
+  assert.match(svg, /p99 &lt;vs&gt; load/);
+  for (const tick of ['1k', '10k', '100k', '1M', '1', '10', '100', '1k']) assert.match(svg, new RegExp(`>${tick}</text>`));
+  assert.equal(lineChart({ series: [{ name: 'x', points: [] }], title: '', xLabel: '', yLabel: '' }), null);
 });
 
 test('the generated workerd config serves the JS relay: /health answers and a room welcomes a socket', async (t) => {
