@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: builds edge-chat (release) and the load generator, starts edge-chat and the baseline
-# relay (bench/baseline/) under the same `wrangler dev`, runs scenarios A–D against both in one run,
-# and writes docs/PERFORMANCE.md. Both servers are stopped on any exit. Only 127.0.0.1 gets traffic.
+# `make bench`: builds edge-chat (release) and the load generator, starts edge-chat and the JS relays
+# (bench/baseline/: raw, batched, durable) under the same `wrangler dev`, runs every scenario against
+# them in one run (~30 minutes), and writes docs/PERFORMANCE.md. Every server is stopped on any exit.
+# Only 127.0.0.1 gets traffic.
 #
 # `wrangler dev` puts a proxy worker (its own workerd process) in front of the user worker's workerd;
 # scenario A is run both through it (the dev URL) and straight at the user worker's entry socket.
