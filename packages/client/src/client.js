@@ -73,6 +73,13 @@
 //!   moderation {record, mine} a moderator acted; `mine` when it was about us
 //!   rules    {mutedUntil, slowMode, moderator}  what moderation means for us now
 //!   error    {error}          an `error` frame answering no request we wait for (a ChatError)
+//!   counts   {mentions, threadUnread, threads}  our unread mentions, and unread replies in the
+//!                             threads we take part in (in all, and [{root, unread}] per thread)
+//!   thread   {root, thread}   a thread's summary changed (a reply came or was deleted)
+//!
+//! Threads (`send(text, {thread: root})`, `thread(root)`, `readThread(root, seq)`) and mentions
+//! (`isMentioned(m)`, `mentionCount`): a reply is a message like any other (a `message` event with
+//! `thread` set); `unreadCount()` counts the main conversation only.
 //!
 //! Files: `uploadFile(file, {onProgress, thumbnail})` uploads to the room over HTTP (the
 //! connection's token or key as credentials) and resolves with the file's descriptor;
@@ -97,6 +104,7 @@
 //!   changes.js     edits, deletions and reactions waiting for their ack
 //!   messages.js    the message map, living messages, our reactions, older pages, search
 //!   reads.js       read positions, unread counts, "seen by"
+//!   threads.js     threads, per-thread read marks, mentions and our counts of them
 //!   roster.js      members, presence, typing
 //!   moderation.js  rules for us, a moderator's actions
 //!   files.js       uploads (with progress and thumbnails), file URLs
@@ -114,6 +122,7 @@ import { outbox } from './outbox.js';
 import { reads } from './reads.js';
 import { requests } from './requests.js';
 import { roster } from './roster.js';
+import { threads } from './threads.js';
 
 /**
  * The event every `ChatClient` event is: an `Event` with a `detail`. Not `CustomEvent`, which not
@@ -129,7 +138,7 @@ export class ChatEvent extends Event {
 
 // TypeScript does not see methods put on a prototype at run time, so the class extends EventTarget
 // under a type that lists them (only for the checker: at run time `Base` is EventTarget itself).
-/** @type {new () => EventTarget & typeof connection & typeof frames & typeof requests & typeof outbox & typeof changes & typeof messages & typeof reads & typeof roster & typeof moderation & typeof files} */
+/** @type {new () => EventTarget & typeof connection & typeof frames & typeof requests & typeof outbox & typeof changes & typeof messages & typeof reads & typeof roster & typeof moderation & typeof files & typeof threads} */
 const Base = /** @type {any} */ (EventTarget);
 
 export class ChatClient extends Base {
@@ -197,6 +206,11 @@ export class ChatClient extends Base {
     this.unreadBase = null; // {readSeq, count, upto}: what the welcome said about unread messages
     this.shownUnread = null;
     this.reads = new Map(); // uid → {user, seq}: the others' read marks heard so far
+    this.mentionCount = 0; // our unread mentions (welcome.mentions, `unread` frames, new @room messages)
+    this.threadUnread = 0; // unread replies in the threads we take part in
+    this.threadCounts = new Map(); // root → unread replies, for the threads with any
+    this.threadReads = new Map(); // root → the read mark we sent for that thread
+    this.shownCounts = null;
     this.hasOlder = false; // whether older messages than the oldest we have may exist
     this.olderRequest = null; // the promise of the older page asked for (one at a time)
     this.typers = new Map(); // connection id → {name, user, until}
@@ -230,7 +244,7 @@ export class ChatClient extends Base {
 
 // The methods of each concept, as if written in the class: not enumerable, getters kept as getters.
 // A name defined twice would silently replace the first, so it stops the module from loading.
-for (const part of [connection, frames, requests, outbox, changes, messages, reads, roster, moderation, files]) {
+for (const part of [connection, frames, requests, outbox, changes, messages, reads, roster, moderation, files, threads]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part))) {
     if (name in ChatClient.prototype) throw new Error(`ChatClient.${name} is defined twice`);
     Object.defineProperty(ChatClient.prototype, name, { ...descriptor, enumerable: false });

@@ -30,9 +30,14 @@ export const frames = {
         return this.emit('reaction', { reaction: f });
       case 'read':
         return this.onRead(f);
+      case 'thread_updated':
+        return this.onThreadUpdated(f);
+      case 'unread':
+        return this.takeCounts(f);
       case 'history':
       case 'search_results':
       case 'roster':
+      case 'thread_page':
       case 'reactors':
         return this.answer(f.id, f);
       case 'join':
@@ -107,6 +112,7 @@ export const frames = {
     const oldest = this.oldestSeq();
     if (!resumed || this.messages.size === (f.history?.length ?? 0)) this.hasOlder = oldest !== null && oldest > 1;
     this.welcomeReads(f);
+    this.takeCounts(f);
     this.role = f.role ?? null;
     this.slowModeSecs = f.slow_mode ?? 0;
     this.mutedUntil = f.muted_until ?? null;
@@ -186,6 +192,7 @@ export const frames = {
       id_conflict: 'its id was taken by another message',
       muted: f.message ? `${f.message}` : 'not sent: a moderator muted you',
       not_found: 'the message it replies to was deleted',
+      bad_thread: 'its thread is gone (the message it answers was deleted)',
       bad_request: 'refused by the server',
     }[f.code];
     this.fail(entry, f.code, why ?? f.message ?? f.code);

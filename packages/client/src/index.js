@@ -11,3 +11,4 @@ export { DEFAULT_LIMITS, announcedLimits, charCount } from './limits.js';
 export { HISTORY_PAGE, living, snippetParts } from './messages.js';
 export { READ_EVERY_MS } from './reads.js';
 export { TYPING_EVERY_MS, TYPING_SHOWN_MS } from './roster.js';
+export { THREAD_PAGE, inThreadOnly } from './threads.js';

@@ -11,11 +11,13 @@ import { charCount } from './limits.js';
 import { quiet } from './requests.js';
 
 /** The `message` frame of an outbox entry (with `reply_to` only when it answers a message, `files`
- * only when it carries some: their ids). */
+ * only when it carries some: their ids, `thread` only in a thread). */
 export function messageFrame(entry) {
   const frame = { type: 'message', text: entry.text, id: entry.id };
   if (entry.replyTo != null) frame.reply_to = entry.replyTo;
   if (entry.files?.length) frame.files = entry.files.map((f) => f.id);
+  if (entry.thread != null) frame.thread = entry.thread;
+  if (entry.thread != null && entry.alsoInRoom) frame.also_in_room = true;
   return frame;
 }
 
@@ -95,14 +97,17 @@ export const outbox = {
 
   /**
    * Queues a message (`replyTo`: the seq it answers; `files`: the descriptors of uploads, or their
-   * ids) and returns its outbox entry: it is sent now if we are online, else on the next welcome, and
-   * again (same id) after every reconnect until the room stores it. The lower half of send(), for a
-   * UI that draws the outbox.
+   * ids; `thread`: the root of the thread it goes into, `alsoInRoom` to show it in the main
+   * conversation too) and returns its outbox entry: it is sent now if we are online, else on the next
+   * welcome, and again (same id) after every reconnect until the room stores it. The lower half of
+   * send(), for a UI that draws the outbox.
    */
-  queue(text, { replyTo = null, files = [] } = {}) {
+  queue(text, { replyTo = null, files = [], thread = null, alsoInRoom = false } = {}) {
     const id = messageId();
     const entry = { key: id, id, text, createdAt: Date.now() };
     if (replyTo != null) entry.replyTo = replyTo;
+    if (thread != null) entry.thread = thread;
+    if (thread != null && alsoInRoom) entry.alsoInRoom = true;
     const attached = fileList(files);
     if (attached.length) entry.files = attached;
     const why = this.oversize(text, id, attached);
@@ -181,6 +186,8 @@ export const outbox = {
     const text = typeof f.text === 'string' ? f.text : entry.text;
     const message = { seq: f.seq, id: f.id, from: this.you, text, ts: f.ts, reply_to: entry.replyTo ?? null, rev: f.rev ?? 0 };
     if (entry.files?.length) message.files = entry.files;
+    if (entry.thread != null) message.thread = entry.thread;
+    if (entry.alsoInRoom) message.also_in_room = true;
     this.report(message, { own: true, live: true });
   },
 

@@ -20,6 +20,8 @@ import type {
   Role,
   SearchHit,
   ServerErrorCode,
+  ThreadSummary,
+  ThreadUnread,
   User,
   WelcomeFrame,
 } from './protocol.js';
@@ -131,6 +133,14 @@ export interface HistoryPage {
   hasMore: boolean;
 }
 
+/** A thread read with `thread(root)`: its root (with the summary) and a page of replies. */
+export interface ThreadAnswer {
+  root: ChatMessage;
+  /** Oldest first. */
+  replies: ChatMessage[];
+  hasMore: boolean;
+}
+
 export interface SearchAnswer {
   /** Best match first. */
   results: SearchHit[];
@@ -157,6 +167,8 @@ export interface OutboxEntry {
   text: string;
   createdAt: number;
   replyTo?: number;
+  thread?: number;
+  alsoInRoom?: boolean;
   /** The files it carries (descriptors as uploadFile() resolved them, or `{id}` only). */
   files?: (FileDescriptor | { id: string })[];
   error?: string;
@@ -165,9 +177,14 @@ export interface OutboxEntry {
 
 /** What send() takes besides the text. */
 export interface SendOptions {
+  /** The seq it answers (quoted above it). */
   replyTo?: number | null;
   /** Uploads of this room not used yet: their descriptors (or ids); at most `limits.files`. */
   files?: (FileDescriptor | string)[];
+  /** The root of the thread it goes into. */
+  thread?: number | null;
+  /** In a thread: show it in the main conversation too. */
+  alsoInRoom?: boolean;
 }
 
 /** How an upload goes. */
@@ -232,6 +249,10 @@ export interface ChatEventMap {
   rules: Rules;
   /** An `error` frame that answers nothing we wait for. */
   error: { error: ChatError };
+  /** Our unread mentions and unread replies in the threads we take part in changed. */
+  counts: { mentions: number; threadUnread: number; threads: ThreadUnread[] };
+  /** A thread's summary changed (its root, when we hold it, also comes as an `update`). */
+  thread: { root: number; thread: ThreadSummary };
 }
 
 export type ChatEventType = keyof ChatEventMap;
@@ -274,6 +295,12 @@ export declare class ChatClient extends EventTarget {
   /** The room's retention (`welcome.retention`, moved on by `expired` frames), null when it has none. */
   readonly retention: Retention | null;
   readonly readSeq: number | null;
+  /** Our unread mentions (the welcome's, kept current). */
+  readonly mentionCount: number;
+  /** Unread replies in the threads we take part in. */
+  readonly threadUnread: number;
+  /** Root → unread replies, for the threads we take part in that have any. */
+  readonly threadCounts: Map<number, number>;
   readonly hasOlder: boolean;
   /** When the next reconnect is due (ms), while waiting. */
   readonly retryAt: number | null;
@@ -296,7 +323,7 @@ export declare class ChatClient extends EventTarget {
   removeEventListener<K extends ChatEventType>(type: K, listener: (event: ChatEvent<ChatEventMap[K]>) => void): void;
   removeEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null): void;
 
-  /** Sends a message; resolves once stored (survives reconnects: same id), rejects on a refusal. */
+  /** Sends a message (into a thread with `thread`); resolves once stored (survives reconnects: same id), rejects on a refusal. */
   send(text: string, options?: SendOptions): Promise<Sent>;
   send(message: SendOptions & { text?: string }): Promise<Sent>;
   /** Queues a message and returns its outbox entry (send() without the promise). */
@@ -332,6 +359,10 @@ export declare class ChatClient extends EventTarget {
   search(q: string, options?: { limit?: number; before?: number; offset?: number }): Promise<SearchAnswer>;
   /** Who reacted to `seq` with `emoji`: a page in uid order (`limit` 1–100, default 20). */
   reactors(seq: number, emoji: string, options?: { after?: string; limit?: number }): Promise<ReactorsPage>;
+  /** The thread of `root`: its root and replies after `after` (oldest first, `limit` 1–100); rejects with bad_thread for a reply. */
+  thread(root: number, options?: { after?: number; limit?: number }): Promise<ThreadAnswer>;
+  /** Moves our read position in the thread of `root` up to `seq` (no answer: the room tells our connections the new counts). */
+  readThread(root: number, seq: number): void;
   /** Loads the next roster page (true once merged into `members`). */
   loadMembers(limit?: number): Promise<boolean>;
 
@@ -359,7 +390,10 @@ export declare class ChatClient extends EventTarget {
   /** The others who have read up to `seq`, one per person (uid). */
   seenByUsers(seq: number): User[];
   lastOwn(): ChatMessage | null;
+  /** Others' messages after our read position in the main conversation (thread-only replies left out). */
   unreadCount(): number;
+  /** Whether `m` mentions us (our uid, or `@room`) and is not ours. */
+  isMentioned(m: ChatMessage): boolean;
   oldestSeq(): number | null;
   rules(): Rules;
 }
@@ -398,6 +432,10 @@ export declare function living(m: Partial<ChatMessage> & { seq: number }): ChatM
 export declare function backoff(attempt: number, options?: BackoffOptions & { random?: () => number }): number;
 /** `welcome.limits` over DEFAULT_LIMITS. */
 export declare function announcedLimits(announced: Partial<Limits> | null | undefined): Limits;
+/** Replies per page of `thread()` when none is asked. */
+export declare const THREAD_PAGE: number;
+/** Whether `m` is a reply shown only in its thread (not also in the main conversation). */
+export declare function inThreadOnly(m: Pick<ChatMessage, 'thread' | 'also_in_room'> | null | undefined): boolean;
 /** A search snippet as text pieces (never markup). */
 export declare function snippetParts(html: string | null | undefined): { text: string; mark: boolean }[];
 /** Whether a media type is among a room's `file_types` (`type/*` takes every subtype; no list: yes). */
