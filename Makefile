@@ -75,8 +75,9 @@ deploy-check: build
 	$(ENV) EDGE_CHAT_PREBUILT=1 node_modules/.bin/wrangler deploy --dry-run --outdir dist
 	@ls -l dist
 
-## bench: edge-chat against the baseline relay under wrangler dev, scenarios A-D, into docs/PERFORMANCE.md
-## (release build; ~10 minutes; not part of `make test`)
+## bench: edge-chat against the JS relays (raw, batched, durable) under wrangler dev, every scenario
+## (scripts/bench.sh lists them and their knobs), into docs/PERFORMANCE.md (release build; ~30 minutes;
+## not part of `make test`). BENCH_ONLY="rates joins" for some, into a file in $TMPDIR; BENCH_QUICK=1 small
 bench: build
 	$(ENV) EDGE_CHAT_PREBUILT=1 bash scripts/bench.sh
 

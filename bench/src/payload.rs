@@ -124,6 +124,14 @@ fn parse_stamp(s: &str, sep: char) -> Option<Stamp> {
     })
 }
 
+/// Whether a server frame is the `welcome`: alone (PROTOCOL.md), or first in a batch — what a
+/// `batch=1` connection gets when it joins in the turn its room crosses the presence threshold.
+pub fn is_welcome(frame: &str) -> bool {
+    unpack(frame)
+        .first()
+        .is_some_and(|f| f.starts_with(r#"{"type":"welcome""#))
+}
+
 fn number(s: &str) -> Option<(u64, &str)> {
     let end = s
         .bytes()
@@ -171,6 +179,20 @@ mod tests {
         assert_eq!(classify(frames[0]), Seen::Ack(STAMP));
         assert!(frames[1].ends_with(r#"{"id":"x"}}"#));
         assert_eq!(unpack("pong"), vec!["pong"]);
+    }
+
+    #[test]
+    fn a_welcome_is_read_alone_or_first_in_a_batch() {
+        assert!(is_welcome(r#"{"type":"welcome","room":"r"}"#));
+        assert!(is_welcome(
+            r#"{"type":"batch","frames":[{"type":"welcome","room":"r"},{"type":"presence","online":101}]}"#
+        ));
+        assert!(!is_welcome(
+            r#"{"type":"batch","frames":[{"type":"presence","online":101},{"type":"welcome"}]}"#
+        ));
+        assert!(!is_welcome(
+            r#"{"type":"message","text":"{\"type\":\"welcome\"}"}"#
+        ));
     }
 
     #[test]
