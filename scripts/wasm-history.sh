@@ -30,6 +30,7 @@ FEATURES=(
   "who reacted, a deletion's reason, purge, search offset|9b9cf6a|3693786"
   "trust: retention, export, the moderation hook, blocked words, erasure (issue 32)|3693786|436ff84"
   "files and previews (issue 30)|436ff84|a1c87c8"
+  "threads and mentions (issue 27)|a1c87c8|0ac88b3"
 )
 
 OUT=bench/wasm-history.tsv

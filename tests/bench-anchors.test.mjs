@@ -2,7 +2,8 @@
 // real `wrangler dev`: the batched relay (bench/baseline/relay.js `SEND:batch`) sends one turn's frames
 // as one batch frame per socket, a sender never hears its own, and with `STORE:batch` every frame is
 // stored (and still there after a restart); the generator delivers through both exactly once and in
-// order, times rooms woken after eviction, and holds its sockets open until told. No timing is asserted.
+// order, times rooms woken after eviction, holds its sockets open until told, and sends replies and
+// mentions for the threads scenario. No timing is asserted.
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
@@ -112,6 +113,21 @@ test('wake with evicted rooms: their objects left memory and came back for the f
   assert.equal(r.evicted.rebuilt, 2, 'each emptied room\'s object was constructed again');
   assert.equal(r.evicted.welcome_ms.n, 2);
   assert.ok(r.evicted.total_ms.p50 >= r.evicted.welcome_ms.p50, 'connect → message includes the welcome');
+});
+
+test('--thread sends every message into a thread, --mention from identities naming each other', () => {
+  const plain = generator(edge, ['run', '--clients', '6', '--senders', '2', '--rate', '10', '--duration', '2']);
+  const thread = generator(edge, ['run', '--clients', '6', '--senders', '2', '--rate', '10', '--duration', '2', '--thread']);
+  const mention = generator(edge, ['run', '--clients', '6', '--senders', '2', '--rate', '10', '--duration', '2', '--mention']);
+  for (const r of [plain, thread, mention]) {
+    assert.equal(r.lost + r.duplicated + r.out_of_order + r.foreign + r.errors, 0);
+    assert.equal(r.acks, r.sent, 'every reply and every mentioning message stored');
+  }
+  // A reply revises its root: a thread_updated to every connection, so about twice the frames.
+  const perDelivery = (r) => r.frames_in / r.delivered;
+  assert.ok(perDelivery(thread) > perDelivery(plain) + 0.5, `${perDelivery(thread)} vs ${perDelivery(plain)} frames per delivery`);
+  // A mention tells the person mentioned (an unread frame), which an anonymous crowd never gets.
+  assert.ok(mention.frames_in > plain.frames_in * (mention.delivered / plain.delivered), 'the mentioned hear more');
 });
 
 test('--hold keeps every socket open until a line on stdin', async () => {

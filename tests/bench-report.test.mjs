@@ -11,6 +11,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import WebSocket from 'ws';
 import * as hook from '../bench/features/hook.mjs';
+import * as threads from '../bench/features/threads.mjs';
 import { lineChart } from '../scripts/bench/plot.mjs';
 import * as report from '../scripts/bench/report.mjs';
 import { workerdConfig } from '../scripts/bench/workerd-config.mjs';
@@ -145,6 +146,20 @@ test('feature slots: a module renders its section and figures, the inbox rows ar
   assert.match(rowOf(section, 'hook, 5 ms endpoint'), /\| 40\.00 \| 25\.0 \| 25\.0 \| \+25\.0 % \|/);
   // Without rows the slot is there but says it was not run.
   assert.match(rowOf(report.features([], { hook }), 'hook (issue 32)'), /not in this run/);
+});
+
+test('the threads slot: replies and mentions against plain messages, extra frames per delivery', () => {
+  const rows = [
+    run('threads-1', 'edgena-plain', outcome({ cpu: 30, p99: 10 })),
+    run('threads-1', 'edgena-thread', outcome({ cpu: 45, p99: 20, frames: 2 * 24_500 })),
+    run('threads-2', 'edgena-thread', outcome({ cpu: 39, p99: 30, frames: 2 * 24_500 })),
+  ];
+  const lines = report.features(rows, { threads });
+  assert.match(rowOf(lines, 'threads (issue 27) | threads:'), /42\.0 vs 30\.0 µs \(\+40\.0 %\); p99 25\.0 vs 10\.0 ms/);
+  assert.ok(!lines.some((l) => l.startsWith('| threads (issue 27) | mentions')), 'no mention runs, no mention line');
+  const section = table(lines, '## Feature: threads and mentions');
+  assert.match(rowOf(section, 'every message a reply'), /\| 45\.0, 39\.0 \| 42\.0 \| \+40\.0 % \|.*\| 0\.40 \|/);
+  assert.deepEqual(threads.render([], report.h), [], 'nothing without the plain runs');
 });
 
 test('the wasm per feature, from wasm-history.tsv, and the seconds per scenario', () => {

@@ -16,6 +16,8 @@ mod payload;
 mod run;
 mod stats;
 mod wake;
+// After the others: what the feature scenarios add to a message (bench/features/).
+mod features;
 
 use std::time::Duration;
 
@@ -122,6 +124,13 @@ struct Load {
     /// After the drain, keep every socket open until a line arrives on stdin (announced on stderr).
     #[arg(long)]
     hold: bool,
+    /// Every message replies in a thread (each room's first client posts its root first).
+    #[arg(long)]
+    thread: bool,
+    /// Every client has an identity (a key, offered in the handshake) and every message mentions the
+    /// next client of its room by name.
+    #[arg(long)]
+    mention: bool,
     /// Bytes of chat text per message.
     #[arg(long, default_value_t = 64)]
     size: usize,
@@ -147,6 +156,8 @@ impl Load {
             drain: Duration::from_secs_f64(self.drain),
             drain_max: self.drain_max.map(Duration::from_secs_f64),
             hold: self.hold,
+            thread: self.thread,
+            mention: self.mention,
             size: self.size.max(32),
             connect_concurrency: self.connect_concurrency,
             batch: self.batch,

@@ -44,6 +44,10 @@ pub struct Plan {
     /// After the drain, keep every socket open until a line (or EOF) arrives on stdin, having said
     /// so on stderr: a caller measures the server with the rooms full and awake, or after they slept.
     pub hold: bool,
+    /// Every message replies in a thread whose root each room's first client posts before the run.
+    pub thread: bool,
+    /// Every client connects with an identity key and every message mentions the next client.
+    pub mention: bool,
     /// Bytes of chat text per message.
     pub size: usize,
     pub connect_concurrency: usize,
@@ -155,11 +159,27 @@ pub struct Received {
 /// Opens a socket and waits for its first frame (`welcome`); returns it, the time it took and what it
 /// received up to the welcome.
 pub async fn connect(url: &str) -> Result<(Ws, Duration, Received), String> {
+    connect_as(url, None).await
+}
+
+/// [`connect`], with an identity `key` offered in the handshake (`Sec-WebSocket-Protocol`).
+pub async fn connect_as(url: &str, key: Option<&str>) -> Result<(Ws, Duration, Received), String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let t0 = Instant::now();
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| format!("{url}: {e}"))?;
+    if let Some(key) = key {
+        let offer = crate::features::key_offer(key);
+        let value = offer.parse().map_err(|_| format!("{url}: bad key"))?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", value);
+    }
     // Nagle off: small frames must leave at once, or latency measures the kernel's 40 ms timer.
     let (mut ws, _) = timeout(
         Duration::from_secs(30),
-        connect_async_with_config(url, None, true),
+        connect_async_with_config(request, None, true),
     )
     .await
     .map_err(|_| format!("{url}: connect timed out"))?
@@ -213,9 +233,12 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
             if plan.batch { "&batch=1" } else { "" }
         );
         let gate = gate.clone();
+        let key = plan
+            .mention
+            .then(|| crate::features::key(&plan.room_prefix, i));
         connecting.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await;
-            connect(&url).await
+            connect_as(&url, key.as_deref()).await
         }));
     }
     let mut sockets = Vec::with_capacity(total_clients);
@@ -255,8 +278,12 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
     let mut readers = Vec::with_capacity(total_clients);
     let mut senders = Vec::with_capacity(total_senders);
     let mut idle_sinks = Vec::new();
-    for (i, ws) in sockets.into_iter().enumerate() {
+    let mut root = None;
+    for (i, mut ws) in sockets.into_iter().enumerate() {
         let (room, j) = (i / plan.clients, i % plan.clients);
+        if plan.thread && j == 0 {
+            root = Some(crate::features::post_root(&mut ws).await?);
+        }
         let sender_no = |k: usize| (room * plan.senders + k) as u32;
         let prev = (j + plan.clients - 1) % plan.clients;
         let me = Me {
@@ -279,13 +306,17 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
                 } else {
                     Duration::ZERO
                 };
+                let extra = crate::features::Extra {
+                    thread: root,
+                    mention: plan.mention.then(|| format!("b{}", (j + 1) % plan.clients)),
+                };
                 senders.push(tokio::spawn(send(
                     sink,
                     sid,
                     shared.clone(),
                     plan.clone(),
-                    start + phase,
-                    end,
+                    extra,
+                    (start + phase, end),
                 )));
             }
             None => idle_sinks.push(sink),
@@ -463,8 +494,8 @@ async fn send(
     sid: u32,
     shared: Arc<Shared>,
     plan: Plan,
-    start: Instant,
-    end: Instant,
+    extra: crate::features::Extra,
+    (start, end): (Instant, Instant),
 ) -> (u32, u64, SplitSink<Ws, Message>) {
     let mut counter = 0u64;
     let mut ticks = (plan.rate > 0.0).then(|| {
@@ -497,7 +528,7 @@ async fn send(
             sent_us: shared.now_us(),
         };
         if sink
-            .send(Message::text(message_frame(stamp, plan.size)))
+            .send(Message::text(message_frame(stamp, plan.size, &extra)))
             .await
             .is_err()
         {

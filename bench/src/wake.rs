@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::time::{sleep, timeout, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::features::Extra;
 use crate::payload::{classify, message_frame, Seen, Stamp};
 use crate::run::{connect, Ws};
 use crate::stats::Percentiles;
@@ -89,7 +90,7 @@ pub async fn wake(target: &Target, shape: &Shape, prefix: &str) -> Result<WakeOu
         let mut last = None;
         for counter in 0..shape.history as u64 {
             let s = stamp(k, counter);
-            a.send(Message::text(message_frame(s, 64)))
+            a.send(Message::text(message_frame(s, 64, &Extra::default())))
                 .await
                 .map_err(|e| format!("{room}: {e}"))?;
             last = Some(s);
@@ -116,7 +117,10 @@ pub async fn wake(target: &Target, shape: &Shape, prefix: &str) -> Result<WakeOu
     for (k, (room, mut a, mut b, before)) in rooms.into_iter().enumerate() {
         for (counter, samples) in [(0u64, &mut wake_us), (1, &mut warm_us)] {
             let s = stamp(k, counter);
-            if a.send(Message::text(message_frame(s, 64))).await.is_err() {
+            if a.send(Message::text(message_frame(s, 64, &Extra::default())))
+                .await
+                .is_err()
+            {
                 failed += 1;
                 continue;
             }
@@ -173,7 +177,11 @@ async fn rejoin(
         };
         let s = stamp(k, history as u64);
         let sent = Instant::now();
-        if a.send(Message::text(message_frame(s, 64))).await.is_ok() && received(&mut b, s).await {
+        if a.send(Message::text(message_frame(s, 64, &Extra::default())))
+            .await
+            .is_ok()
+            && received(&mut b, s).await
+        {
             welcome_us.push(micros(took.as_micros() as u64));
             first_us.push(micros(sent.elapsed().as_micros() as u64));
             total_us.push(micros(t0.elapsed().as_micros() as u64));
