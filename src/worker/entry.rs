@@ -101,6 +101,14 @@ async fn handle(
             Ok(page) => read(&req, url, page.into(), config, env).await,
             Err(p) => problem_response(&p),
         },
+        Route::Threads(room) => match call::threads_page(room, &url.query_pairs()) {
+            Ok(page) => read(&req, url, page.into(), config, env).await,
+            Err(p) => problem_response(&p),
+        },
+        Route::Thread(room, root) => match call::thread_page(room, root, &url.query_pairs()) {
+            Ok(page) => read(&req, url, page.into(), config, env).await,
+            Err(p) => problem_response(&p),
+        },
         Route::Post(room) => post(req, room, config, env).await,
         Route::Versions(room, seq) => match call::versions_page(room, seq, &url.query_pairs()) {
             Ok(page) => read(&req, url, page.into(), config, env).await,
