@@ -31,6 +31,7 @@ mod screener;
 mod sequencing;
 mod shard_object;
 mod store;
+mod web;
 mod webhooks;
 
 use wasm_bindgen::JsCast;
