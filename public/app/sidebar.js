@@ -56,6 +56,20 @@ export function startInbox(name) {
   box.start();
 }
 
+/** Closes the inbox socket and empties the sidebar (sign-out: the next person on this device sees none of it). */
+export function stopInbox() {
+  box?.stop();
+  box = null;
+  boxName = null;
+  side.rooms.replaceChildren();
+  side.dms.replaceChildren();
+  side.nav.hidden = true;
+  side.toggle.hidden = true;
+  ui.main.classList.remove('sidebar-open');
+  side.toggle.setAttribute('aria-expanded', 'false');
+  renderTitle();
+}
+
 /** The label of an entry: its room, or a direct message's people. */
 export function entryLabel(entry) {
   if (!entry?.dm) return entry?.room ?? '';
