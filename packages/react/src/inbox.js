@@ -1,8 +1,8 @@
 //! The person's inbox as `useInbox()` sees it: @edge-chat/client's `InboxClient` (one `/ws/me` socket
 //! for every room the person is in), started with the first component that shows it and stopped a
 //! moment after the last, and drawn from the offline store before it connects: its last snapshot is
-//! kept in the provider's store under the server's inbox key, written whenever an entry changed.
-//! Snapshot: {status, entries (most recent first), totals, online, you, fromCache} and the actions
+//! kept in the provider's store under the server's inbox key (`<server> @inbox`), written whenever an
+//! entry changed. Snapshot: {status, entries (most recent first), totals, online, you, fromCache} and the actions
 //! {leave, mute, openDm}.
 
 import { byActivity, inbox, inboxTotals } from '@edge-chat/client';
@@ -26,7 +26,9 @@ export class InboxHandle extends ExternalStore {
     try {
       server = new URL(server).origin;
     } catch {}
-    this.storeKey = `${server} inbox`;
+    // Beside the rooms' keys (`<server> <room>`) but never one of them: no room name has an `@`
+    // (`<server> inbox` was the record of a room called "inbox", which each wrote over the other's).
+    this.storeKey = `${server} @inbox`;
     this.kept = null; // the snapshot the store had, until the socket's first one
     this.restored = false;
     this.writing = false;
