@@ -332,18 +332,6 @@ export const SLOTS = [
   ['hook', 32, 'the moderation hook: latency and CPU with a 5 ms endpoint'],
 ];
 
-/** Scenario I of the inbox branch (rows I-1, I-2), read until a bench/features/inbox.mjs exists. */
-function inboxFigures(rows) {
-  const I = (variant) => rows.filter((r) => /^I-\d+$/.test(r.scenario) && r.server === `edgena-${variant}` && r.result).map((r) => r.result);
-  if (!I('plain').length) return [];
-  const c = (rs) => mean(rs.map(cpu).filter((x) => x != null));
-  const out = [];
-  if (I('keyed').length) out.push({ figure: 'inbox: the room\'s CPU per delivery, every member\'s inbox told', value: `${f(c(I('keyed')))} vs ${f(c(I('plain')))} µs (${pct(c(I('keyed')), c(I('plain')))})`, target: '≤ +15 %' });
-  const ib = I('inboxes').find((r) => r.inbox_ms)?.inbox_ms;
-  if (ib) out.push({ figure: 'inbox: message ack → inbox frame p50 / p99', value: `${f(ib.p50, 0)} / ${f(ib.p99, 0)} ms`, target: 'measured' });
-  return out;
-}
-
 /**
  * The feature figures: each slot's module (bench/features/NAME.mjs, passed in as `modules`) renders
  * its section and its summary lines; an empty slot says so.
@@ -354,10 +342,9 @@ export function features(rows, modules) {
   for (const [slot, issue, what] of SLOTS) {
     const mod = modules[slot];
     let figs = mod?.figures ? mod.figures(rows, h) : [];
-    if (!mod && slot === 'inbox') figs = inboxFigures(rows);
     if (mod?.render) sections.push(...mod.render(rows, h));
     if (figs.length) for (const x of figs) summary.push(`| ${slot} (issue ${issue}) | ${x.figure} | ${x.value} | ${x.target ?? ''} |`);
-    else summary.push(`| ${slot} (issue ${issue}) | ${what} | ${mod || slot === 'inbox' ? 'not in this run' : `empty slot: bench/features/${slot}.sh comes with issue ${issue}`} | |`);
+    else summary.push(`| ${slot} (issue ${issue}) | ${what} | ${mod ? 'not in this run' : `empty slot: bench/features/${slot}.sh comes with issue ${issue}`} | |`);
   }
   // Modules of features this list does not know yet still get their section.
   for (const [slot, mod] of Object.entries(modules)) {

@@ -347,3 +347,37 @@ fn history_pages_default_and_refuse_like_the_api_says() {
         ErrorCode::BadLimit
     );
 }
+
+#[test]
+fn the_calls_of_inboxes_and_direct_messages_survive_the_hop() {
+    let members = vec!["u-ann".to_string(), "u-bob".to_string()];
+    let dm_room = dm::room_of(&members).unwrap();
+    for (by, name) in [("u-ann", Some("Ann")), ("u-bob", None)] {
+        let name = name.map(String::from);
+        let (room, members) = (dm_room.clone(), members.clone());
+        round_trip(RoomCall::OpenDm {
+            room,
+            members,
+            by: by.into(),
+            name,
+        });
+    }
+    for uid in ["u-ann".to_string(), "user:42@app".to_string()] {
+        let room = room("r");
+        round_trip(RoomCall::Forget {
+            room: room.clone(),
+            uid: uid.clone(),
+        });
+        round_trip(RoomCall::Entry {
+            room: room.clone(),
+            uid: uid.clone(),
+        });
+        round_trip(RoomCall::Here { room, uid });
+    }
+    let bad = RoomCall::parse("POST", "/dm", "room=r&uid=a", Some(r#"["a"]"#));
+    assert_eq!(
+        bad.unwrap_err().code,
+        ErrorCode::BadRequest,
+        "one person is no DM"
+    );
+}

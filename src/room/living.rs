@@ -129,6 +129,7 @@ impl<S: Place> Room<S> {
             effects.push(Effect::DeleteFiles);
         }
         self.rev = rev;
+        self.inbox.note(Note::Room { concerned: vec![] });
         effects.push(updated(&edited));
         self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
         self.changed(&msg, &edited, history, effects)?;
@@ -224,6 +225,7 @@ impl<S: Place> Room<S> {
         history.delete(&tombstone).map_err(storage)?;
         self.drop_attachments(&msg, history, effects)?;
         self.rev = rev;
+        self.inbox.note(Note::Room { concerned: vec![] });
         effects.push(updated(&tombstone));
         self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
         self.changed(&msg, &tombstone, history, effects)?;
@@ -315,6 +317,7 @@ impl<S: Place> Room<S> {
             return Ok(());
         }
         history.set_read_mark(&uid, seq).map_err(storage)?;
+        self.inbox.note(Note::Own(uid.clone()));
         // The reader's other connections follow the mark from the `read` frame; only when it passed
         // over a mention of them is there a count they cannot work out (one indexed count to know).
         if history

@@ -136,6 +136,7 @@ impl<S: Place> Room<S> {
             None => Vec::new(),
         };
         let who = concern::concerned(msg, &participants);
+        self.tell_inboxes(&who);
         self.tell_counts(&who, history, effects);
         Ok(())
     }
@@ -158,6 +159,7 @@ impl<S: Place> Room<S> {
             }
         }
         let who = concern::changed(before, after, &participants);
+        self.tell_inboxes(&who);
         self.tell_counts(&who, history, effects);
         Ok(())
     }

@@ -97,13 +97,31 @@ pub async fn call(
 /// reading it): its HTTP status.
 pub async fn post(stub: &worker::Result<RawStub>, url: &str, body: &str) -> Result<u16, String> {
     let stub = stub.as_ref().map_err(|e| e.to_string())?;
-    let answer: Answer = request(stub, "POST", url, Some(body), None)
+    exchange(stub, "POST", url, Some(body))
+        .await
+        .map(|(status, _)| status)
+}
+
+/// Sends `method url` (with `body`, if any) to `stub` and reads the answer to its end: its HTTP
+/// status and text (the calls between rooms and inboxes, whose answers are small).
+pub async fn exchange(
+    stub: &RawStub,
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
+    let answer: Answer = request(stub, method, url, body, None)
         .await
         .map_err(|e| format!("{e:?}"))?
         .unchecked_into();
     let status = answer.status();
-    if let Ok(text) = answer.text() {
-        let _ = JsFuture::from(text).await;
-    }
-    Ok(status)
+    let text = match answer.text() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Ok((status, text))
 }

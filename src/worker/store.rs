@@ -122,6 +122,21 @@ impl Cells {
     }
 }
 
+/// The rows of `query` on `sql`, each to be read by position (the one reader of every object's
+/// storage: the room's log here, a person's inbox in `inbox_store.rs`).
+pub(super) fn rows(
+    sql: &SqlStorage,
+    query: &str,
+    bindings: Vec<SqlStorageValue>,
+) -> Result<Vec<Cells>, String> {
+    let cursor = sql.exec(query, bindings).map_err(|e| e.to_string())?;
+    cursor
+        .raw()
+        .map(|row| row.map(|cells| Cells(cells.into_iter())))
+        .collect::<worker::Result<Vec<Cells>>>()
+        .map_err(|e| e.to_string())
+}
+
 pub(super) fn int(v: u64) -> SqlStorageValue {
     // seqs, revs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
     SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
@@ -275,12 +290,7 @@ impl Store {
         if self.blank.get() {
             return Ok(Vec::new());
         }
-        let cursor = self.sql.exec(query, bindings).map_err(|e| e.to_string())?;
-        cursor
-            .raw()
-            .map(|row| row.map(|cells| Cells(cells.into_iter())))
-            .collect::<worker::Result<Vec<Cells>>>()
-            .map_err(|e| e.to_string())
+        rows(&self.sql, query, bindings)
     }
 
     /// The first column of the first row of `query` (0 when there is none).

@@ -152,4 +152,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
      CREATE INDEX thread_people_by_uid ON thread_people (uid);
      CREATE TABLE thread_reads (uid TEXT NOT NULL, root INTEGER NOT NULL, seq INTEGER NOT NULL,
        PRIMARY KEY (uid, root));",
+    // 12: inboxes. The identities whose inbox the room tells (each joined, and has not left it), with
+    // the name they last came with; and a direct message's fixed members (`worker/room_inboxes.rs`).
+    "CREATE TABLE inbox_members (uid TEXT PRIMARY KEY, name TEXT NOT NULL, at INTEGER NOT NULL);
+     CREATE TABLE dm_members (uid TEXT PRIMARY KEY, name TEXT);",
 ];
