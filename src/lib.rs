@@ -54,6 +54,7 @@ pub mod jwt;
 pub mod moderation;
 pub mod presence;
 pub mod protocol;
+pub mod push;
 pub mod query;
 pub mod rate;
 pub mod room;
