@@ -19,7 +19,9 @@ mod room_state;
 mod sequencing;
 mod shard_object;
 mod store;
+mod subtle;
 mod webhooks;
+mod webpush;
 
 use wasm_bindgen::JsCast;
 use worker::{Env, Headers, Response, Result, WebSocketPair};
