@@ -5,6 +5,7 @@ ENV := source scripts/env.sh &&
 WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock scripts/build.sh
 SDK_SOURCES := $(wildcard packages/client/src/*.js) packages/client/build.mjs packages/client/package.json
 SDK_PAGE := public/sdk/edge-chat-client.js
+EMOJI_PAGE := public/emoji/emoji.json
 PORT ?= 8787
 
 .PHONY: bootstrap build sdk dev test test-host test-integration check fmt clippy deploy-check bench soak fuzz clean
@@ -18,11 +19,15 @@ build/index.js: $(WASM_SOURCES)
 	$(ENV) bash scripts/build.sh
 	@touch build/index.js
 
-## sdk: the client SDK bundled into packages/client/dist/ and, for the demo page, $(SDK_PAGE)
-sdk: bootstrap $(SDK_PAGE)
+## sdk: the client SDK bundled into packages/client/dist/ and, for the demo page, $(SDK_PAGE) (and the
+## page's emoji list, $(EMOJI_PAGE), from the emojibase-data package)
+sdk: bootstrap $(SDK_PAGE) $(EMOJI_PAGE)
 $(SDK_PAGE): $(SDK_SOURCES)
 	$(ENV) node packages/client/build.mjs --page $(SDK_PAGE)
 	@touch $(SDK_PAGE)
+$(EMOJI_PAGE): scripts/emoji-data.mjs package-lock.json
+	$(ENV) node scripts/emoji-data.mjs $(EMOJI_PAGE)
+	@touch $(EMOJI_PAGE)
 
 ## dev: the chat on http://127.0.0.1:$(PORT) (wrangler dev, local workerd, no telemetry)
 dev: build

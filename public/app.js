@@ -30,15 +30,21 @@
 //!   app/status.js        the status line and the problem banner
 //!   app/conversation.js  the client's message, update, reset, notice and outbox events
 //!   app/message.js       one message's <li> and its controls
+//!   app/reactions.js     a message's reactions, who reacted, the reaction picker
+//!   app/emoji.js         the emoji picker (reactions and composer), its list fetched on first use
 //!   app/list.js          the list: placing, decorating, scrolling, older pages, reading
-//!   app/composer.js      new message, reply or edit, and each room's draft
+//!   app/composer.js      new message, reply or edit, each room's draft, and its emoji picker
+//!   app/uploads.js       the composer's attachments: uploads with progress, thumbnails, send waits
+//!   app/attached.js      a message's files (thumbnails, the lightbox, chips) and its link's preview
 //!   app/search.js        search and its results
 //!   app/roster.js        the roster, joins and leaves, typing
 //!   app/moderation.js    moderators' actions and panel, our mute, slow mode
 //!   app/people.js        who someone is: the identity cue and handle beside every name
 //!   app/keys.js          the keyboard: one Tab stop for the list, arrows, shortcuts and `?`
 //! Beside them: format.js (links, days) and markup.js (basic formatting), pure and tested without a
-//! browser (tests/client.test.mjs, tests/page-format.test.mjs); sw.js, the offline shell.
+//! browser (tests/client.test.mjs, tests/page-format.test.mjs); sw.js, the offline shell. Two files the
+//! build writes beside them (git-ignored): sdk/edge-chat-client.js (the SDK) and emoji/emoji.json (the
+//! emoji list, from the emojibase-data package, by scripts/emoji-data.mjs).
 
 import { DEFAULT_LIMITS, charCount, cleanName, privateRoomName } from './sdk/edge-chat-client.js';
 import { cancelComposing, composing, restoreDraft, saveDraft, setComposing, startEdit } from './app/composer.js';
@@ -48,6 +54,7 @@ import { jumpTo, jumpToLatest, jumpToUnread, loadOlderKeepingPlace, nearBottom, 
 import { closeSearch, runSearch } from './app/search.js';
 import { NAME_KEY, join, leave, showError, validate } from './app/session.js';
 import { client, view } from './app/state.js';
+import { attach, hasAttachments, takeAttachments } from './app/uploads.js';
 import { renderStatus } from './app/status.js';
 import { currentToken, takeTokenFromUrl } from './app/signin.js';
 import { inviteUrl, messageFromUrl, roomFromUrl } from './app/url.js';
@@ -68,13 +75,19 @@ ui.newRoom.addEventListener('click', () => {
 ui.composer.addEventListener('submit', (e) => {
   e.preventDefault();
   const text = ui.input.value;
-  if (!client || !text.trim()) return;
-  if (composing?.kind === 'edit') {
+  const editing = composing?.kind === 'edit';
+  if (!client || (!text.trim() && (editing || !hasAttachments()))) return;
+  if (editing) {
     if (text !== client.messages.get(composing.seq)?.text) client.edit(composing.seq, text);
   } else {
-    client.send(text, { replyTo: composing?.kind === 'reply' ? composing.seq : null });
+    // A message with files waits for their uploads (the list shows their progress), then goes.
+    const replyTo = composing?.kind === 'reply' ? composing.seq : null;
+    const sender = client;
+    takeAttachments().then((files) => {
+      if (sender === client && (text.trim() || files.length)) sender.send(text.trim() ? text : '', { replyTo, files });
+    });
   }
-  const edited = composing?.kind === 'edit';
+  const edited = editing;
   setComposing(null);
   if (edited) restoreDraft(client.room); // the draft the edit put aside
   else {
@@ -104,6 +117,36 @@ ui.input.addEventListener('keydown', (e) => {
 });
 
 ui.composingCancel.addEventListener('click', cancelComposing);
+
+// Attachments: the button, a drop anywhere on the conversation, or a paste of files into the box.
+ui.attach.addEventListener('click', () => ui.fileInput.click());
+ui.fileInput.addEventListener('change', () => {
+  attach([...ui.fileInput.files]);
+  ui.fileInput.value = '';
+  ui.input.focus();
+});
+ui.input.addEventListener('paste', (e) => {
+  const files = [...(e.clipboardData?.files ?? [])];
+  if (!files.length) return;
+  e.preventDefault();
+  attach(files);
+});
+const conversation = ui.composer.parentElement;
+conversation.addEventListener('dragover', (e) => {
+  if (!client || !e.dataTransfer?.types.includes('Files')) return;
+  e.preventDefault();
+  conversation.classList.add('dropping');
+});
+conversation.addEventListener('dragleave', (e) => {
+  if (!conversation.contains(e.relatedTarget)) conversation.classList.remove('dropping');
+});
+conversation.addEventListener('drop', (e) => {
+  conversation.classList.remove('dropping');
+  if (!client || !e.dataTransfer?.files.length) return;
+  e.preventDefault();
+  attach([...e.dataTransfer.files]);
+  ui.input.focus();
+});
 ui.searchForm.addEventListener('submit', (e) => {
   e.preventDefault();
   runSearch(ui.searchInput.value.trim());

@@ -78,3 +78,18 @@ export function excerpt(text, max = 80) {
   const chars = [...line];
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : line + (text.includes('\n') ? ' …' : '');
 }
+
+/** A file's size as people read it: `812 B`, `48.2 kB`, `3.1 MB` (decimal units, as the limits). */
+export function fileSize(bytes) {
+  const n = Number(bytes) || 0;
+  if (n < 1000) return `${n} B`;
+  const [value, unit] = n < 1e6 ? [n / 1e3, 'kB'] : n < 1e9 ? [n / 1e6, 'MB'] : [n / 1e9, 'GB'];
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${unit}`;
+}
+
+/** The box an image of `width`×`height` is shown in, at most `maxW`×`maxH`, its proportions kept. */
+export function fitted(width, height, maxW = 320, maxH = 240) {
+  if (!width || !height) return { width: maxW, height: maxH };
+  const scale = Math.min(1, maxW / width, maxH / height);
+  return { width: Math.max(1, Math.round(width * scale)), height: Math.max(1, Math.round(height * scale)) };
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the client SDK for the page (public/sdk/) and the Worker into build/ with worker-build,
+# Builds the client SDK and the emoji list for the page (public/sdk/, public/emoji/) and the Worker into build/ with worker-build,
 # using only tools the bootstrap installed: wasm-bindgen-cli at the Cargo.lock version, npm's
 # wasm-opt (binaryen) and esbuild. Called by wrangler's [build] command and by `make build`.
 #   EDGE_CHAT_PREBUILT=1   skip the Worker (the bundle in build/ is current; used by `make dev` and the tests,
@@ -14,6 +14,9 @@ cd "$ROOT"
 # writes nothing when nothing changed, so it runs even with EDGE_CHAT_PREBUILT=1 — then a `wrangler dev`
 # or `wrangler deploy` of a fresh clone serves a page that has its client.
 node packages/client/build.mjs --page public/sdk/edge-chat-client.js
+# The page's emoji list (public/emoji/, git-ignored), made from the emojibase-data package the same
+# way and for the same reason: the picker fetches it on demand. Also writes nothing when unchanged.
+node scripts/emoji-data.mjs public/emoji/emoji.json
 if [ "${EDGE_CHAT_PREBUILT:-}" = 1 ] && [ -f build/index.js ]; then
   exit 0
 fi

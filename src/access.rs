@@ -12,6 +12,7 @@ use crate::auth;
 use crate::config::Config;
 use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
+use crate::files::log::Uploader;
 use crate::identity::{self, AddressTag, Key};
 use crate::jwt::{self, Checked, KeyCheck};
 use crate::query::query_value;
@@ -140,6 +141,42 @@ pub fn may_enter(
     })))
 }
 
+/// May these credentials export `room` (`GET /api/rooms/{room}/export`: everything it keeps, every
+/// author's)? The `API_TOKEN` bearer may; so may a moderator of the room — a signed token valid for
+/// it whose role is `moderator`, which [`may_export_as`] checks once the token is verified. In a
+/// deployment without signed access nobody is a moderator, so only the `API_TOKEN` may.
+pub fn may_export(
+    config: &Config,
+    room: &RoomName,
+    credentials: &Credentials<'_>,
+    now_secs: u64,
+) -> Result<Admission, Problem> {
+    if let Some(api) = config.api_token.as_deref() {
+        if auth::bearer_matches(credentials.authorization, api) {
+            return Ok(Admission::Ready(Entry::Backend));
+        }
+    }
+    if !config.signed_access() {
+        return Err(Problem::new(
+            ErrorCode::Unauthorized,
+            "exporting a room needs the API_TOKEN (Authorization: Bearer), or a moderator's token where rooms need tokens",
+        ));
+    }
+    may_enter(config, room, credentials, false, now_secs)
+}
+
+/// The second half of [`may_export`], on the verified entry: the backend, or a moderator.
+pub fn may_export_as(entry: &Entry) -> Result<(), Problem> {
+    match entry {
+        Entry::Backend => Ok(()),
+        Entry::Signed(session) if session.role == Role::Moderator => Ok(()),
+        Entry::Signed(_) | Entry::Open => Err(Problem::new(
+            ErrorCode::Forbidden,
+            "only a moderator of this room (or the API_TOKEN) may export it",
+        )),
+    }
+}
+
 /// A token presented on a live socket (`{"type":"auth"}`), verified into `fresh`, may replace the
 /// connection's current one only if it names the same author; the name stays the one the room knows.
 pub fn check_renewal(current_uid: Option<&str>, fresh: &Entry) -> Result<Session, Problem> {
@@ -251,10 +288,65 @@ pub fn check_join(
     })
 }
 
+/// Who uploads a file (`POST /api/rooms/{room}/files`), given what [`may_enter`] granted: the
+/// author a signed token names (with its role), or in an open room the author of the identity key
+/// sent in `X-Edge-Chat-Key` (anonymous without one), with the client's address for its bans. The
+/// same author a socket with these credentials would be, so the room's rules hold alike.
+pub fn check_uploader(
+    entry: &Entry,
+    key: Option<&str>,
+    address: Option<AddressTag>,
+) -> Result<Uploader, Problem> {
+    Ok(match entry {
+        Entry::Signed(session) => Uploader {
+            uid: Some(session.uid.clone()),
+            role: session.role,
+            address: None,
+        },
+        Entry::Open | Entry::Backend => Uploader {
+            uid: key
+                .map(|k| Key::parse(k.trim()).map(|k| k.uid()))
+                .transpose()?,
+            role: Role::Member,
+            address: match entry {
+                Entry::Open => address,
+                _ => None,
+            },
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::Grant;
+
+    #[test]
+    fn an_uploader_is_who_a_socket_with_its_credentials_would_be() {
+        let key = "0123456789abcdef-ann";
+        let tag = AddressTag::of("198.51.100.7");
+        let u = check_uploader(&Entry::Open, Some(key), tag).unwrap();
+        assert_eq!(u.uid, Some(Key::parse(key).unwrap().uid()));
+        assert_eq!(u.address, tag);
+        assert_eq!(check_uploader(&Entry::Open, None, None).unwrap().uid, None);
+        assert_eq!(
+            check_uploader(&Entry::Open, Some("short"), None)
+                .unwrap_err()
+                .code,
+            ErrorCode::BadKey
+        );
+        let session = Session {
+            uid: "u-1".into(),
+            name: "ann".into(),
+            role: Role::Moderator,
+            exp: 9,
+        };
+        let u = check_uploader(&Entry::Signed(session), Some(key), tag).unwrap();
+        assert_eq!(
+            (u.uid.as_deref(), u.role, u.address),
+            (Some("u-1"), Role::Moderator, None)
+        );
+    }
     use serde_json::json;
 
     /// What the Worker does for an upgrade, with a token that needs no JWKS.
@@ -526,6 +618,48 @@ mod tests {
         let mut c = config();
         c.jwt.secret = Some("jwt-secret".into());
         c
+    }
+
+    #[test]
+    fn a_room_is_exported_by_the_backend_or_its_moderators_only() {
+        let export = |c: &Config, auth: Option<&str>, query: &[(String, String)], at: &str| {
+            let creds = Credentials::new(auth, query);
+            entry(may_export(c, &room(at), &creds, 100))
+                .and_then(|e| may_export_as(&e).map_err(|p| p.code))
+        };
+        let mut c = jwt_config();
+        c.api_token = Some("api".into());
+        assert_eq!(export(&c, Some("Bearer api"), &[], "x"), Ok(()));
+        let moderator = crate::jwt::tests::hs256(
+            "jwt-secret",
+            &json!({"sub":"m","name":"Mo","exp":500,"role":"moderator","rooms":["x"]}),
+        );
+        let member = crate::jwt::tests::hs256(
+            "jwt-secret",
+            &json!({"sub":"a","name":"Ann","exp":500,"rooms":["x"]}),
+        );
+        assert_eq!(export(&c, None, &q(&[("token", &moderator)]), "x"), Ok(()));
+        let bearer = format!("Bearer {moderator}");
+        assert_eq!(export(&c, Some(&bearer), &[], "x"), Ok(()));
+        assert_eq!(
+            export(&c, None, &q(&[("token", &moderator)]), "y"),
+            Err(ErrorCode::Forbidden),
+            "a moderator of another room"
+        );
+        assert_eq!(
+            export(&c, None, &q(&[("token", &member)]), "x"),
+            Err(ErrorCode::Forbidden)
+        );
+        assert_eq!(export(&c, None, &[], "x"), Err(ErrorCode::Unauthorized));
+        // An open deployment has no moderators: the API token only.
+        let mut open = config();
+        assert_eq!(export(&open, None, &[], "x"), Err(ErrorCode::Unauthorized));
+        open.api_token = Some("api".into());
+        assert_eq!(export(&open, Some("Bearer api"), &[], "x"), Ok(()));
+        assert_eq!(
+            export(&open, Some("Bearer nope"), &[], "x"),
+            Err(ErrorCode::Unauthorized)
+        );
     }
 
     #[test]

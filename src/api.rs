@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, Problem};
-use crate::moderation::Action;
+use crate::moderation::{Action, Parts};
 use crate::validate::{self, UserName, MAX_BODY_BYTES};
 
 /// Default lifetime of a minted token, in seconds.
@@ -59,7 +59,7 @@ impl Post {
 }
 
 /// A moderator's action through the API (`POST /api/rooms/{room}/moderation`):
-/// `{"action","uid"?,"seconds"?,"reason"?,"by"?}` — `by` names the moderator in the room's log and in
+/// `{"action","uid"?,"seconds"?,"reason"?,"days"?,"words"?,"by"?}` — `by` names the moderator in the room's log and in
 /// the `moderation` frame (default "moderator").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModerationRequest {
@@ -67,6 +67,12 @@ pub struct ModerationRequest {
     pub uid: Option<String>,
     pub seconds: Option<u64>,
     pub reason: Option<String>,
+    /// `retention`: the room's policy in days (0 keeps everything; absent: the deployment's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<u64>,
+    /// `block`, `unblock`: the words or phrases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<Vec<String>>,
     pub by: Option<String>,
 }
 
@@ -85,9 +91,13 @@ impl ModerationRequest {
     pub fn action(&self) -> Result<Action, Problem> {
         Action::parse(
             &self.action,
-            self.uid.clone(),
-            self.seconds,
-            self.reason.clone(),
+            Parts {
+                uid: self.uid.clone(),
+                seconds: self.seconds,
+                reason: self.reason.clone(),
+                days: self.days,
+                words: self.words.clone(),
+            },
         )
     }
 

@@ -8,9 +8,13 @@
 
 use crate::access::Join;
 use crate::api::{ModerationRequest, Post};
-use crate::domain::Framing;
+use crate::domain::{FileDescriptor, Framing};
 use crate::error::{ErrorCode, Problem};
+use crate::export::Cursor;
+use crate::files::log::Uploader;
+use crate::files::{self, FileId};
 use crate::identity::{self, AddressTag};
+use crate::reactors::ReactorsRequest;
 use crate::search::SearchRequest;
 use crate::session::Role;
 use crate::validate::{self, RoomName, UserName, MAX_PAGE};
@@ -39,6 +43,11 @@ pub enum RoomCall {
         before: Option<u32>,
         limit: usize,
     },
+    /// Who reacted to a message with an emoji (a page of them).
+    Reactors {
+        room: RoomName,
+        request: ReactorsRequest,
+    },
     /// A full-text search of the history.
     Search {
         room: RoomName,
@@ -50,8 +59,12 @@ pub enum RoomCall {
         after: Option<String>,
         limit: usize,
     },
-    /// A moderator's deletion of message `seq` (the API's).
-    Delete { room: RoomName, seq: u64 },
+    /// A moderator's deletion of message `seq` (the API's), with the moderator's reason.
+    Delete {
+        room: RoomName,
+        seq: u64,
+        reason: Option<String>,
+    },
     /// A moderator's action (the API's).
     Moderate {
         room: RoomName,
@@ -63,6 +76,29 @@ pub enum RoomCall {
         before: Option<u64>,
         limit: usize,
     },
+    /// May `uploader` upload? If so the room reserves upload `id` (the Worker then stores the bytes).
+    Upload {
+        room: RoomName,
+        id: FileId,
+        uploader: Uploader,
+    },
+    /// The bytes of upload `file.id` are stored.
+    Uploaded {
+        room: RoomName,
+        file: FileDescriptor,
+    },
+    /// May `uploader` store a thumbnail for upload `id`?
+    Thumb {
+        room: RoomName,
+        id: FileId,
+        uploader: Uploader,
+    },
+    /// The thumbnail of upload `id` is stored.
+    Thumbed { room: RoomName, id: FileId },
+    /// A page of the room's export, from `cursor`.
+    Export { room: RoomName, cursor: Cursor },
+    /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
+    Erase { room: RoomName, uid: String },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -85,10 +121,16 @@ impl RoomCall {
             | RoomCall::Post { room, .. }
             | RoomCall::Versions { room, .. }
             | RoomCall::Search { room, .. }
+            | RoomCall::Reactors { room, .. }
             | RoomCall::Roster { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
-            | RoomCall::ModerationLog { room, .. } => room,
+            | RoomCall::ModerationLog { room, .. }
+            | RoomCall::Upload { room, .. }
+            | RoomCall::Uploaded { room, .. }
+            | RoomCall::Thumb { room, .. }
+            | RoomCall::Thumbed { room, .. } => room,
+            RoomCall::Export { room, .. } | RoomCall::Erase { room, .. } => room,
         }
     }
 
@@ -135,6 +177,11 @@ impl RoomCall {
                 request.to_query(&mut query);
                 ("GET", "search", None)
             }
+            RoomCall::Reactors { request, .. } => {
+                query.append_pair("seq", &request.seq.to_string());
+                request.to_query(&mut query);
+                ("GET", "reactors", None)
+            }
             RoomCall::Info { operator, .. } => {
                 if *operator {
                     query.append_pair("operator", "1");
@@ -154,8 +201,11 @@ impl RoomCall {
                 ("GET", "messages", None)
             }
             RoomCall::Post { post, .. } => ("POST", "post", Some(post.to_json())),
-            RoomCall::Delete { seq, .. } => {
+            RoomCall::Delete { seq, reason, .. } => {
                 query.append_pair("seq", &seq.to_string());
+                if let Some(reason) = reason {
+                    query.append_pair("reason", reason);
+                }
                 ("POST", "delete", None)
             }
             RoomCall::Moderate { request, .. } => ("POST", "moderate", Some(request.to_json())),
@@ -165,6 +215,39 @@ impl RoomCall {
                 }
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "moderation", None)
+            }
+            RoomCall::Upload { id, uploader, .. } => {
+                query.append_pair("id", id.as_str());
+                uploader_query(uploader, &mut query);
+                ("POST", "upload", None)
+            }
+            RoomCall::Uploaded { file, .. } => {
+                query.append_pair("id", &file.id);
+                query.append_pair("name", &file.name);
+                query.append_pair("type", &file.content_type);
+                query.append_pair("size", &file.size.to_string());
+                if let (Some(w), Some(h)) = (file.width, file.height) {
+                    query.append_pair("width", &w.to_string());
+                    query.append_pair("height", &h.to_string());
+                }
+                ("POST", "uploaded", None)
+            }
+            RoomCall::Thumb { id, uploader, .. } => {
+                query.append_pair("id", id.as_str());
+                uploader_query(uploader, &mut query);
+                ("POST", "thumb", None)
+            }
+            RoomCall::Thumbed { id, .. } => {
+                query.append_pair("id", id.as_str());
+                ("POST", "thumbed", None)
+            }
+            RoomCall::Export { cursor, .. } => {
+                cursor.to_query(&mut query);
+                ("GET", "export", None)
+            }
+            RoomCall::Erase { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("POST", "erase", None)
             }
         };
         CallRequest {
@@ -219,6 +302,13 @@ impl RoomCall {
                 room,
                 request: SearchRequest::from_query(&query)?,
             },
+            ("GET", "/reactors") => RoomCall::Reactors {
+                room,
+                request: ReactorsRequest::from_query(
+                    validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                    &query,
+                )?,
+            },
             ("GET", "/roster") => roster_page(room, &query)?,
             ("GET", "/messages") => RoomCall::Messages {
                 room,
@@ -232,15 +322,66 @@ impl RoomCall {
             ("POST", "/delete") => RoomCall::Delete {
                 room,
                 seq: validate::parse_message_seq(get("seq").unwrap_or(""))?,
+                reason: crate::moderation::reason(get("reason").map(str::to_string))?,
             },
             ("POST", "/moderate") => RoomCall::Moderate {
                 room,
                 request: ModerationRequest::parse(body.unwrap_or(""))?,
             },
+            ("POST", "/erase") => RoomCall::Erase {
+                room,
+                uid: identity::check_uid(get("uid").unwrap_or(""))?.to_string(),
+            },
+            ("GET", "/export") => RoomCall::Export {
+                room,
+                cursor: Cursor::from_query(&query)?,
+            },
             ("GET", "/moderation") => RoomCall::ModerationLog {
                 room,
                 before: get("before").map(validate::parse_seq).transpose()?,
                 limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
+            },
+            ("POST", "/upload") => RoomCall::Upload {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+                uploader: uploader_of(&query)?,
+            },
+            ("POST", "/uploaded") => {
+                let number = |key: &str| {
+                    get(key)
+                        .map(|v| {
+                            v.parse::<u64>().map_err(|_| {
+                                Problem::new(
+                                    ErrorCode::BadRequest,
+                                    format!("{key} is not a number"),
+                                )
+                            })
+                        })
+                        .transpose()
+                };
+                let side =
+                    |key: &str| number(key).map(|v| v.map(|v| v.min(u32::MAX.into()) as u32));
+                RoomCall::Uploaded {
+                    room,
+                    file: FileDescriptor {
+                        id: FileId::parse(get("id").unwrap_or(""))?.as_str().to_string(),
+                        name: files::file_name(get("name").unwrap_or(""))?,
+                        content_type: files::media_type(get("type").unwrap_or("")),
+                        size: number("size")?.unwrap_or(0),
+                        width: side("width")?,
+                        height: side("height")?,
+                        thumb: false,
+                    },
+                }
+            }
+            ("POST", "/thumb") => RoomCall::Thumb {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
+                uploader: uploader_of(&query)?,
+            },
+            ("POST", "/thumbed") => RoomCall::Thumbed {
+                room,
+                id: FileId::parse(get("id").unwrap_or(""))?,
             },
             _ => {
                 return Err(Problem::new(
@@ -251,6 +392,33 @@ impl RoomCall {
         };
         Ok(call)
     }
+}
+
+/// An uploader in a call's query: `uid`, `role` (when not a member), `addr`.
+fn uploader_query(uploader: &Uploader, query: &mut form_urlencoded::Serializer<'_, String>) {
+    if let Some(uid) = &uploader.uid {
+        query.append_pair("uid", uid);
+    }
+    if uploader.role != Role::Member {
+        query.append_pair("role", uploader.role.as_str());
+    }
+    if let Some(address) = uploader.address {
+        query.append_pair("addr", &address.to_string());
+    }
+}
+
+fn uploader_of(query: &[(String, String)]) -> Result<Uploader, Problem> {
+    let get = |key: &str| crate::query::query_value(query, key);
+    Ok(Uploader {
+        uid: get("uid")
+            .map(|u| identity::check_uid(u).map(str::to_string))
+            .transpose()?,
+        role: get("role")
+            .map(Role::parse)
+            .transpose()?
+            .unwrap_or_default(),
+        address: get("addr").and_then(AddressTag::parse),
+    })
 }
 
 /// A history page as the Worker asks for it: `after` defaults to 0, `limit` to
@@ -352,6 +520,12 @@ mod tests {
         round_trip(RoomCall::Delete {
             room: room("r"),
             seq: 4,
+            reason: None,
+        });
+        round_trip(RoomCall::Delete {
+            room: room("r"),
+            seq: 4,
+            reason: Some("spam & scams".into()),
         });
         round_trip(RoomCall::Moderate {
             room: room("r"),
@@ -369,6 +543,17 @@ mod tests {
             room: room("r"),
             before: None,
             limit: 100,
+        });
+        round_trip(RoomCall::Erase {
+            room: room("r"),
+            uid: "auth0|42:x@y".replace('|', "_"),
+        });
+        round_trip(RoomCall::Export {
+            room: room("r"),
+            cursor: Cursor {
+                after: 500,
+                log_after: 7,
+            },
         });
         assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
         assert_eq!(
@@ -421,6 +606,16 @@ mod tests {
                 query: crate::search::SearchQuery::parse("café & \"NEAR(\" run* 100%").unwrap(),
                 before: Some(12),
                 limit: 50,
+                offset: 100,
+            },
+        });
+        round_trip(RoomCall::Reactors {
+            room: room("r"),
+            request: ReactorsRequest {
+                seq: 9,
+                emoji: "👩🏽‍💻".into(),
+                after: Some("anon:3f9c0d2a7b1e4c55".into()),
+                limit: 7,
             },
         });
         round_trip(RoomCall::Roster {
@@ -458,6 +653,48 @@ mod tests {
                 id: Some("d-1".into()),
             },
         });
+    }
+
+    #[test]
+    fn upload_calls_survive_the_hop() {
+        let id = FileId::from_random([3; 16]);
+        let uploader = Uploader {
+            uid: Some("user:42@app".into()),
+            role: Role::Moderator,
+            address: AddressTag::of("2001:db8::1"),
+        };
+        round_trip(RoomCall::Upload {
+            room: room("r"),
+            id: id.clone(),
+            uploader: uploader.clone(),
+        });
+        round_trip(RoomCall::Thumb {
+            room: room("r"),
+            id: id.clone(),
+            uploader: Uploader {
+                uid: None,
+                role: Role::Member,
+                address: None,
+            },
+        });
+        round_trip(RoomCall::Thumbed {
+            room: room("r"),
+            id: id.clone(),
+        });
+        for (width, height) in [(Some(640), Some(480)), (None, None)] {
+            round_trip(RoomCall::Uploaded {
+                room: room("r"),
+                file: FileDescriptor {
+                    id: id.as_str().into(),
+                    name: "Zoë & \"friends\" 100%.png".into(),
+                    content_type: "image/png".into(),
+                    size: 25_000_000,
+                    width,
+                    height,
+                    thumb: false,
+                },
+            });
+        }
     }
 
     #[test]

@@ -5,7 +5,10 @@
 //! `worker::Env` and is tested on the host.
 
 use crate::error::{ErrorCode, Problem};
+use crate::files::{self, FilePolicy};
 use crate::rate::Rate;
+use crate::retention::{self, Retention};
+use crate::screening::{self, Fail};
 use crate::{jwks, jwt};
 
 /// Default per-room connection cap (`MAX_CONNECTIONS`).
@@ -61,6 +64,12 @@ pub struct Limits {
     /// Seconds a ban also bars the addresses the banned author connected from, in an open room
     /// (`ADDRESS_BAN_HOURS`; 0: bans go by uid only).
     pub address_ban_secs: u64,
+    /// What an upload may be: its largest size and the types taken (`FILE_MAX_BYTES`, `FILE_TYPES`).
+    pub files: FilePolicy,
+    /// Whether the first link of a new message gets a preview (`PREVIEWS`, default on; `0`: off).
+    pub previews: bool,
+    /// How long messages are kept (`RETENTION_DAYS`, `RETENTION_MAX_DAYS`, `RETENTION_DAY_SECS`).
+    pub retention: Retention,
 }
 
 impl Default for Limits {
@@ -78,6 +87,9 @@ impl Default for Limits {
             silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
             shard_sockets: DEFAULT_SHARD_SOCKETS,
             address_ban_secs: DEFAULT_ADDRESS_BAN_HOURS * 3600,
+            files: FilePolicy::default(),
+            previews: true,
+            retention: Retention::default(),
         }
     }
 }
@@ -133,6 +145,23 @@ pub struct Config {
     pub rate_limit_exempt: Vec<String>,
     /// Where rooms POST their events (`WEBHOOK_URL`, signed with `WEBHOOK_SECRET`); `None`: no webhooks.
     pub webhook: Option<Webhook>,
+    /// Hosts (`host` or `host:port`) a link preview may fetch although they are not public
+    /// (`PREVIEW_ALLOW_HOSTS`, comma-separated; empty by default): a local test server.
+    pub preview_allow_hosts: Vec<String>,
+    /// Where rooms ask about each message and edit before storing it (`MODERATION_URL`, signed with
+    /// `MODERATION_SECRET`); `None`: no hook.
+    pub moderation: Option<ModerationHook>,
+}
+
+/// The app's moderation endpoint (see [`crate::screening`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModerationHook {
+    pub url: String,
+    pub secret: String,
+    /// `MODERATION_TIMEOUT_MS`: how long a frame waits for its verdict, at most.
+    pub timeout_ms: u64,
+    /// `MODERATION_FAIL`: what a timeout or a bad answer means.
+    pub fail: Fail,
 }
 
 /// The app's webhook receiver.
@@ -214,6 +243,26 @@ impl Config {
             )?
             .min(MAX_ADDRESS_BAN_HOURS as f64) as u64
                 * 3600,
+            files: FilePolicy {
+                max_bytes: number(
+                    &lookup,
+                    "FILE_MAX_BYTES",
+                    files::DEFAULT_MAX_BYTES as f64,
+                    1.0,
+                    true,
+                )? as u64,
+                types: file_types(&lookup)?,
+                unused_ms: number(
+                    &lookup,
+                    "FILE_UNUSED_SECS",
+                    files::DEFAULT_UNUSED_SECS as f64,
+                    1.0,
+                    true,
+                )? as u64
+                    * 1000,
+            },
+            previews: switch(&lookup, "PREVIEWS", true)?,
+            retention: retention_knobs(&lookup)?,
         };
         let allowed_origins = list(&lookup, "ALLOWED_ORIGINS")
             .into_iter()
@@ -227,6 +276,8 @@ impl Config {
             auth_secret: secret(&lookup, "AUTH_SECRET"),
             rate_limit_exempt: list(&lookup, "RATE_LIMIT_EXEMPT"),
             webhook: webhook(&lookup)?,
+            preview_allow_hosts: list(&lookup, "PREVIEW_ALLOW_HOSTS"),
+            moderation: moderation_hook(&lookup)?,
             jwt: JwtConfig {
                 secret: secret(&lookup, "JWT_SECRET"),
                 jwks_url: secret(&lookup, "JWKS_URL").map(|u| u.trim().to_string()),
@@ -285,6 +336,38 @@ fn list(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// `FILE_TYPES`: media types (`type/subtype` or `type/*`), comma-separated; the default list when
+/// unset.
+fn file_types(lookup: &impl Fn(&str) -> Option<String>) -> Result<Vec<String>, Problem> {
+    let raw = lookup("FILE_TYPES").unwrap_or_else(|| files::DEFAULT_TYPES.to_string());
+    files::parse_types(&raw).ok_or_else(|| {
+        Problem::new(
+            ErrorCode::BadConfig,
+            format!("FILE_TYPES={raw:?} is not a list of media types (type/subtype or type/*)"),
+        )
+    })
+}
+
+/// An on/off knob: `1`/`true`/`on` or `0`/`false`/`off`; `default` when unset.
+fn switch(
+    lookup: &impl Fn(&str) -> Option<String>,
+    key: &str,
+    default: bool,
+) -> Result<bool, Problem> {
+    match lookup(key)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None => Ok(default),
+        Some("1" | "true" | "on") => Ok(true),
+        Some("0" | "false" | "off") => Ok(false),
+        Some(other) => Err(Problem::new(
+            ErrorCode::BadConfig,
+            format!("{key}={other:?} is not 1 or 0"),
+        )),
+    }
+}
+
 /// `WEBHOOK_URL` with its `WEBHOOK_SECRET`: an http(s) URL, and never unsigned (a receiver could not
 /// tell our events from anybody's).
 fn webhook(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhook>, Problem> {
@@ -298,6 +381,81 @@ fn webhook(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<Webhook>, 
         ));
     };
     Ok(Some(Webhook { url, secret }))
+}
+
+/// `RETENTION_DAYS` (unset or 0: off), `RETENTION_MAX_DAYS` (unset: no ceiling) and
+/// `RETENTION_DAY_SECS` (a day's length; tests shorten it). A default past the ceiling is refused
+/// rather than silently cut: one of the two is a mistake.
+fn retention_knobs(lookup: &impl Fn(&str) -> Option<String>) -> Result<Retention, Problem> {
+    let most = retention::MAX_DAYS as f64;
+    let days = |key: &str, min: f64| -> Result<Option<u64>, Problem> {
+        match lookup(key).filter(|v| !v.trim().is_empty()) {
+            None => Ok(None),
+            Some(_) => Ok(Some(number(lookup, key, 0.0, min, true)?.min(most) as u64)),
+        }
+    };
+    let default_days = days("RETENTION_DAYS", 0.0)?.filter(|&d| d > 0);
+    let max_days = days("RETENTION_MAX_DAYS", 1.0)?;
+    if let (Some(d), Some(max)) = (default_days, max_days) {
+        if d > max {
+            return Err(Problem::new(
+                ErrorCode::BadConfig,
+                format!("RETENTION_DAYS={d} is past RETENTION_MAX_DAYS={max}"),
+            ));
+        }
+    }
+    let day_secs = number(
+        lookup,
+        "RETENTION_DAY_SECS",
+        retention::DAY_SECS as f64,
+        1.0,
+        true,
+    )? as u64;
+    Ok(Retention {
+        default_days,
+        max_days,
+        day_secs,
+    })
+}
+
+/// `MODERATION_URL` with its `MODERATION_SECRET` (never unsigned: the endpoint could not tell the
+/// room's questions from anybody's), `MODERATION_TIMEOUT_MS` and `MODERATION_FAIL` (`open` or
+/// `closed`, the default).
+fn moderation_hook(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<ModerationHook>, Problem> {
+    let Some(url) = http_url(lookup, "MODERATION_URL")? else {
+        return Ok(None);
+    };
+    let Some(key) = secret(lookup, "MODERATION_SECRET") else {
+        return Err(Problem::new(
+            ErrorCode::BadConfig,
+            "MODERATION_URL is set without MODERATION_SECRET: questions must be signed",
+        ));
+    };
+    let timeout_ms = number(
+        lookup,
+        "MODERATION_TIMEOUT_MS",
+        screening::DEFAULT_TIMEOUT_MS as f64,
+        1.0,
+        true,
+    )?
+    .min(screening::MAX_TIMEOUT_MS as f64) as u64;
+    let fail = match secret(lookup, "MODERATION_FAIL") {
+        None => Fail::default(),
+        Some(raw) => Fail::parse(&raw).ok_or_else(|| {
+            Problem::new(
+                ErrorCode::BadConfig,
+                format!("MODERATION_FAIL={raw:?} must be \"open\" or \"closed\""),
+            )
+        })?,
+    };
+    Ok(Some(ModerationHook {
+        url,
+        secret: key,
+        timeout_ms,
+        fail,
+    }))
 }
 
 /// The knob `key` as an http(s) URL (trimmed), or `None` when unset; anything else (a `javascript:`
@@ -476,6 +634,36 @@ mod tests {
     }
 
     #[test]
+    fn files_and_previews_have_their_knobs() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.limits.files.max_bytes, 25_000_000);
+        assert!(c.limits.files.allows("image/png") && !c.limits.files.allows("text/html"));
+        assert!(c.limits.previews);
+        assert!(c.preview_allow_hosts.is_empty(), "no exceptions by default");
+        let c = parse(&[
+            ("FILE_MAX_BYTES", "1000"),
+            ("FILE_UNUSED_SECS", "5"),
+            ("FILE_TYPES", "image/*, text/csv"),
+            ("PREVIEWS", "0"),
+            ("PREVIEW_ALLOW_HOSTS", "127.0.0.1:8080, intranet"),
+        ])
+        .unwrap();
+        assert_eq!(c.limits.files.max_bytes, 1000);
+        assert_eq!(c.limits.files.unused_ms, 5000);
+        assert!(c.limits.files.allows("image/svg+xml") && c.limits.files.allows("text/csv"));
+        assert!(!c.limits.previews);
+        assert_eq!(c.preview_allow_hosts, vec!["127.0.0.1:8080", "intranet"]);
+        for (k, v) in [
+            ("FILE_TYPES", "png"),
+            ("PREVIEWS", "maybe"),
+            ("FILE_MAX_BYTES", "0"),
+        ] {
+            let e = parse(&[(k, v)]).unwrap_err();
+            assert!(e.message.contains(k), "{}", e.message);
+        }
+    }
+
+    #[test]
     fn rate_limit_exemptions_are_explicit() {
         let c = parse(&[]).unwrap();
         assert!(c.limits_client("127.0.0.1"), "nobody is exempt by default");
@@ -523,6 +711,76 @@ mod tests {
         assert!(e.message.contains("WEBHOOK_SECRET"), "{}", e.message);
         let e = parse(&[("WEBHOOK_URL", "ftp://x"), ("WEBHOOK_SECRET", "s")]).unwrap_err();
         assert!(e.message.contains("WEBHOOK_URL"), "{}", e.message);
+    }
+
+    #[test]
+    fn retention_is_off_unless_set_and_never_past_its_ceiling() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.limits.retention, Retention::default());
+        assert_eq!(c.limits.retention.default_days, None);
+        let c = parse(&[
+            ("RETENTION_DAYS", "30"),
+            ("RETENTION_MAX_DAYS", "365"),
+            ("RETENTION_DAY_SECS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.limits.retention,
+            Retention {
+                default_days: Some(30),
+                max_days: Some(365),
+                day_secs: 2
+            }
+        );
+        assert_eq!(
+            parse(&[("RETENTION_DAYS", "0")])
+                .unwrap()
+                .limits
+                .retention
+                .default_days,
+            None
+        );
+        let e = parse(&[("RETENTION_DAYS", "400"), ("RETENTION_MAX_DAYS", "365")]).unwrap_err();
+        assert!(e.message.contains("RETENTION_MAX_DAYS"), "{}", e.message);
+        assert!(parse(&[("RETENTION_MAX_DAYS", "0")]).is_err());
+        assert!(parse(&[("RETENTION_DAYS", "1.5")]).is_err());
+    }
+
+    #[test]
+    fn a_moderation_hook_needs_a_secret_and_says_how_it_fails() {
+        assert_eq!(parse(&[]).unwrap().moderation, None);
+        let c = parse(&[
+            ("MODERATION_URL", "http://127.0.0.1:9/check"),
+            ("MODERATION_SECRET", "mod"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.moderation,
+            Some(ModerationHook {
+                url: "http://127.0.0.1:9/check".into(),
+                secret: "mod".into(),
+                timeout_ms: screening::DEFAULT_TIMEOUT_MS,
+                fail: Fail::Closed,
+            })
+        );
+        let c = parse(&[
+            ("MODERATION_URL", "https://app.example/check"),
+            ("MODERATION_SECRET", "mod"),
+            ("MODERATION_TIMEOUT_MS", "200"),
+            ("MODERATION_FAIL", "open"),
+        ])
+        .unwrap();
+        let hook = c.moderation.unwrap();
+        assert_eq!((hook.timeout_ms, hook.fail), (200, Fail::Open));
+        let e = parse(&[("MODERATION_URL", "https://app.example/check")]).unwrap_err();
+        assert!(e.message.contains("MODERATION_SECRET"), "{}", e.message);
+        let e = parse(&[
+            ("MODERATION_URL", "https://app.example/check"),
+            ("MODERATION_SECRET", "mod"),
+            ("MODERATION_FAIL", "maybe"),
+        ])
+        .unwrap_err();
+        assert!(e.message.contains("MODERATION_FAIL"), "{}", e.message);
     }
 
     #[test]

@@ -103,7 +103,11 @@ pub fn arrange_from<'a>(
             Effect::Close { .. }
             | Effect::Wake { .. }
             | Effect::Event { .. }
-            | Effect::Authenticate { .. } => {}
+            | Effect::Authenticate { .. }
+            | Effect::Screen { .. }
+            | Effect::Reply { .. }
+            | Effect::Preview { .. }
+            | Effect::DeleteFiles => {}
         }
     }
     Turn {

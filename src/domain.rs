@@ -1,5 +1,6 @@
 //! The domain's types, which every feature speaks of: who is in a room ([`User`]), what they wrote
-//! ([`ChatMessage`] with its [`Version`]s and [`Reactions`]), how a connection takes its frames
+//! ([`ChatMessage`] with its [`Version`]s, [`Reactions`], attached [`FileDescriptor`]s and link
+//! [`Preview`]), how a connection takes its frames
 //! ([`Framing`]) and whose client ids a message's `id` is unique among ([`sender_key`]). A leaf: it
 //! knows no feature, so the wire frames, the room, storage and webhooks all import it and none of them
 //! imports another to reach these.
@@ -82,6 +83,13 @@ pub struct ChatMessage {
     /// The room revision of this message's last change (its store, edit, deletion or a reaction).
     #[serde(default)]
     pub rev: u64,
+    /// The files it carries (uploaded to the room before it was sent); absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileDescriptor>,
+    /// The preview of the first link in its text, recorded by the room after the message (a later
+    /// change under its own `rev`); absent when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<Preview>,
 }
 
 fn first_version() -> u32 {
@@ -103,7 +111,108 @@ impl ChatMessage {
             deleted: false,
             reactions: Reactions::new(),
             rev: 0,
+            files: Vec::new(),
+            preview: None,
         }
+    }
+}
+
+/// A file uploaded to a room, as a message carries it: its id (the room's, random), the name and
+/// `type` the uploader gave, its size in bytes, an image's pixel size when the bytes told it, and
+/// whether a thumbnail was stored beside it (`GET …/files/{id}/thumb`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileDescriptor {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub content_type: String,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub thumb: bool,
+}
+
+impl FileDescriptor {
+    /// A descriptor from its stored JSON, read as a `serde_json::Value` (which the wasm parses for
+    /// other reasons anyway) rather than through a derived deserializer of its own: the stored form
+    /// is written by `Serialize` and read back only here.
+    pub fn from_json(value: &serde_json::Value) -> Option<FileDescriptor> {
+        let text = |key: &str| value.get(key)?.as_str().map(str::to_string);
+        let side = |key: &str| {
+            value
+                .get(key)?
+                .as_u64()
+                .map(|n| n.min(u32::MAX.into()) as u32)
+        };
+        Some(FileDescriptor {
+            id: text("id")?,
+            name: text("name")?,
+            content_type: text("type")?,
+            size: value.get("size")?.as_u64()?,
+            width: side("width"),
+            height: side("height"),
+            thumb: value.get("thumb").and_then(serde_json::Value::as_bool) == Some(true),
+        })
+    }
+}
+
+/// What a linked page says of itself (its Open Graph, Twitter or plain `<title>` and description
+/// tags), as plain text: never HTML. `url` is the page the message links to, `image` an absolute
+/// http(s) URL the page names (a client decides whether to load it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preview {
+    pub url: String,
+    pub title: String,
+    pub description: String,
+    pub site: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+}
+
+impl Preview {
+    /// A preview from its stored JSON (see [`FileDescriptor::from_json`]).
+    pub fn from_json(value: &serde_json::Value) -> Option<Preview> {
+        let text = |key: &str| value.get(key)?.as_str().map(str::to_string);
+        Some(Preview {
+            url: text("url")?,
+            title: text("title")?,
+            description: text("description")?,
+            site: text("site")?,
+            image: text("image"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_and_previews_read_back_what_they_wrote() {
+        let file = FileDescriptor {
+            id: "0f".repeat(16),
+            name: "a \"b\".png".into(),
+            content_type: "image/png".into(),
+            size: 25_000_000,
+            width: Some(640),
+            height: None,
+            thumb: true,
+        };
+        let v = serde_json::to_value(&file).unwrap();
+        assert_eq!(FileDescriptor::from_json(&v), Some(file));
+        let preview = Preview {
+            url: "https://e.example/".into(),
+            title: "t".into(),
+            description: String::new(),
+            site: "e.example".into(),
+            image: None,
+        };
+        let v = serde_json::to_value(&preview).unwrap();
+        assert_eq!(Preview::from_json(&v), Some(preview));
+        assert_eq!(Preview::from_json(&serde_json::json!({"url": 1})), None);
     }
 }
 
@@ -113,6 +222,14 @@ pub struct Version {
     pub version: u32,
     pub text: String,
     pub at: u64,
+}
+
+/// Somebody who reacted to a message with an emoji: their author id, and the name they had when they
+/// reacted (`None` for a reaction stored before names were kept with reactions).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reactor {
+    pub uid: String,
+    pub name: Option<String>,
 }
 
 /// How a connection takes its frames: one WebSocket frame each (v1), or everything a turn holds for

@@ -1,5 +1,6 @@
 //! What the pure room decides and the Durable Object carries out: each [`Effect`] (send, broadcast,
-//! close, wake, store a webhook event, verify a token), and the WebSocket close codes the server
+//! close, wake, store a webhook event, verify a token, ask the moderation hook, answer a held HTTP
+//! call, fetch a link's preview, delete files from the bucket), and the WebSocket close codes the server
 //! uses, in one table. A leaf: the room produces effects, batched delivery and the shards route them,
 //! and none of them imports another for the type.
 //!
@@ -47,4 +48,24 @@ pub enum Effect {
         token: String,
         id: Option<String>,
     },
+    /// Ask the moderation hook question `ticket` (its JSON `body`), giving up after `timeout_ms`;
+    /// the answer goes back to [`crate::room::Room::verdict`] with the same ticket.
+    Screen {
+        ticket: u64,
+        body: String,
+        timeout_ms: u64,
+    },
+    /// Answer the HTTP call `call` that waited in the room's queue (a bot's post held for its verdict)
+    /// with `status` and the JSON `body`.
+    Reply {
+        call: u64,
+        status: u16,
+        body: String,
+    },
+    /// Fetch the preview of `link` (the first link of message `seq`), and hand what the page says
+    /// to [`crate::room::Room::previewed`]; after the turn, never holding up its frames.
+    Preview { seq: u64, link: String },
+    /// Uploads were doomed this turn ([`crate::files::log`]): delete them from the bucket once the
+    /// turn is committed, then forget them.
+    DeleteFiles,
 }

@@ -38,14 +38,27 @@ pub enum ErrorCode {
     /// The room's slow mode: one message per author per interval; the message says how long to wait.
     SlowMode,
     IdConflict,
+    /// The room's moderation hook refused this message or edit (the message says why).
+    Rejected,
+    /// The room's moderation hook did not answer (or not usefully) and the room refuses what it
+    /// cannot check (`MODERATION_FAIL=closed`).
+    ModerationUnavailable,
     Disabled,
     BadConfig,
     Internal,
+    /// A message names a file that is not an unused upload of this room (or not the sender's).
+    BadFile,
+    /// An upload's type is not one the room takes (`FILE_TYPES`), or its bytes are not that type.
+    UnsupportedType,
+    /// An upload without `Content-Length` (a file is streamed to storage, which needs its size).
+    LengthRequired,
+    /// A `Range` of a download that starts past its end.
+    BadRange,
 }
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 26] = [
+    pub const ALL: [ErrorCode; 32] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -69,9 +82,15 @@ impl ErrorCode {
         ErrorCode::Muted,
         ErrorCode::SlowMode,
         ErrorCode::IdConflict,
+        ErrorCode::Rejected,
+        ErrorCode::ModerationUnavailable,
         ErrorCode::Disabled,
         ErrorCode::BadConfig,
         ErrorCode::Internal,
+        ErrorCode::BadFile,
+        ErrorCode::UnsupportedType,
+        ErrorCode::LengthRequired,
+        ErrorCode::BadRange,
     ];
 
     /// The wire name, as serde writes it (a test holds the two together). Used where a `&'static str`
@@ -101,9 +120,15 @@ impl ErrorCode {
             ErrorCode::Muted => "muted",
             ErrorCode::SlowMode => "slow_mode",
             ErrorCode::IdConflict => "id_conflict",
+            ErrorCode::Rejected => "rejected",
+            ErrorCode::ModerationUnavailable => "moderation_unavailable",
             ErrorCode::Disabled => "disabled",
             ErrorCode::BadConfig => "bad_config",
             ErrorCode::Internal => "internal",
+            ErrorCode::BadFile => "bad_file",
+            ErrorCode::UnsupportedType => "unsupported_type",
+            ErrorCode::LengthRequired => "length_required",
+            ErrorCode::BadRange => "bad_range",
         }
     }
 
@@ -117,7 +142,8 @@ impl ErrorCode {
             | ErrorCode::BadKey
             | ErrorCode::BadAfter
             | ErrorCode::BadLimit
-            | ErrorCode::BadQuery => 400,
+            | ErrorCode::BadQuery
+            | ErrorCode::BadFile => 400,
             ErrorCode::Unauthorized | ErrorCode::TokenExpired => 401,
             ErrorCode::ForbiddenOrigin
             | ErrorCode::Forbidden
@@ -128,11 +154,15 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::IdConflict => 409,
+            ErrorCode::LengthRequired => 411,
+            ErrorCode::Rejected => 422,
             ErrorCode::TooLarge => 413,
+            ErrorCode::UnsupportedType => 415,
+            ErrorCode::BadRange => 416,
             ErrorCode::UpgradeRequired => 426,
             ErrorCode::RateLimited | ErrorCode::SlowMode => 429,
             ErrorCode::BadConfig | ErrorCode::Internal => 500,
-            ErrorCode::RoomFull => 503,
+            ErrorCode::RoomFull | ErrorCode::ModerationUnavailable => 503,
         }
     }
 

@@ -7,8 +7,11 @@
 //! until that commit is durable.
 
 use crate::domain::sender_key;
-use crate::domain::{ChatMessage, Reactions, Version};
+use crate::domain::{ChatMessage, FileDescriptor, Reactions, Reactor, Version};
+use crate::erasure::Erasure;
+use crate::files::log::{FileLog, Stored};
 use crate::moderation::{Action, AddressBan};
+use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
 /// What [`History::append`] did with a message.
@@ -26,12 +29,19 @@ pub enum Appended {
 }
 
 /// The room's persistent message log, with each message's versions, reactions, and the read marks of
-/// its authors.
-pub trait History {
+/// its authors; and its uploads ([`FileLog`]).
+pub trait History: FileLog {
     /// Stores a message whose `seq` and `rev` the room has assigned, unless a stored message has the
     /// same sender ([`sender_key`]) and client `id`. One step, so the common case (a new message)
     /// costs one statement: the check for a duplicate is the store's unique index, not a lookup.
     fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String>;
+    /// What [`History::append`] would answer for `msg` if its sender's client `id` is taken
+    /// (`Duplicate` or `Conflict`), without storing anything; `None` when it would store it. Asked
+    /// before the moderation hook is, so that a retry is never asked about (nor stored) twice.
+    fn lookup(&self, msg: &ChatMessage) -> Result<Option<Appended>, String>;
+    /// Remembers that message `seq` was stored with the moderation hook's replacement for a text whose
+    /// [`fingerprint`] this is, so that a retry of that text is known as the same message.
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String>;
     /// The message `seq`, if stored.
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String>;
     /// Messages with `seq > after`, oldest first, at most `limit` of them: the oldest such messages
@@ -50,19 +60,39 @@ pub trait History {
         previous: &Version,
         drop_upto: u32,
     ) -> Result<(), String>;
+    /// The newest `limit` messages of author `uid` that are not deleted, with `floor < seq < below`
+    /// and sent at `since_ms` or later, newest first (what a purge deletes next).
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String>;
     /// Replaces a message by its tombstone and erases its earlier versions and its reactions.
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String>;
-    /// Sets (`on`) or clears the reaction `emoji` of author `uid` on message `seq`. When that changed
-    /// anything, the message takes revision `rev` and the new counts are returned; `None` when the
-    /// reaction already was as asked.
+    /// Sets (`on`) or clears the reaction `emoji` of author `uid` (called `name` now) on message `seq`.
+    /// When that changed anything, the message takes revision `rev` and the new counts are returned;
+    /// `None` when the reaction already was as asked.
     fn react(
         &mut self,
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String>;
+    /// Who reacted to message `seq` with `emoji`: up to `limit` of them whose uid sorts after `after`,
+    /// in uid order (the order the store's key holds them in, so a page reads only its own rows).
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String>;
     /// The newest `limit` earlier versions of message `seq` numbered below `before`, newest first (not
     /// the current text).
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String>;
@@ -74,7 +104,8 @@ pub trait History {
     /// Messages after `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
     /// Among the newest [`SEARCH_WINDOW`] messages with `after < seq < before` whose current text
-    /// matches `query`, the best ones first, at most `limit`, each with a snippet of its text: hits
+    /// matches `query`, the best ones first after the first `offset`, at most `limit`, each with a
+    /// snippet of its text: hits
     /// between [`MARK_OPEN`] and [`MARK_CLOSE`], not yet escaped (that is
     /// [`crate::search::snippet_html`]'s job); and when the window was full, its oldest `seq`.
     fn search(
@@ -82,11 +113,31 @@ pub trait History {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String>;
-    /// Deletes every message with `seq <= upto` (with its versions and reactions), remembering that
-    /// the room has reached revision `rev` (a trimmed message may have held the highest one).
+    /// Deletes every message with `seq <= upto` (with its versions and reactions, and dooming its
+    /// uploads), remembering that the room has reached revision `rev` (a trimmed message may have held
+    /// the highest one).
     fn trim(&mut self, upto: u64, rev: u64);
+    /// `(seq, ts)` of the oldest `limit` messages with `seq > after`, oldest first (what a retention
+    /// sweep looks at).
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String>;
+    /// Erases the messages with `after < seq <= upto` as retention does: text, earlier versions,
+    /// reactions, search entries, files and previews go (the files are doomed apart:
+    /// [`FileLog::doom_files_in`]), each `seq` stays as a tombstone (author and time kept);
+    /// remembers `upto` as the end of what retention erased.
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String>;
+    /// Who reacted to message `seq` with what: `(emoji, uid)`, in that order.
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String>;
+    /// The reactions of author `uid` to messages with `after < seq <= upto`: `(seq, emoji)`.
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String>;
+    /// Forgets author `uid`'s read mark.
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String>;
+    /// The erasure of author `uid`, as last stored (see [`crate::erasure`]).
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String>;
+    /// Stores an erasure's progress (in the same turn as what it erased).
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String>;
     /// Puts a moderation action's lasting part in storage (a ban, a mute until `now_ms` + its
     /// seconds, slow mode; a kick has none) and appends its record (JSON) to the moderation log;
     /// returns the log entry's id.
@@ -98,6 +149,9 @@ pub trait History {
     fn log_moderation(&mut self, record: &str, now_ms: u64) -> Result<u64, String>;
     /// Moderation log entries (id, record JSON) with an id below `before`, newest first, at most `limit`.
     fn moderation_log(&self, before: u64, limit: usize) -> Result<Vec<(u64, String)>, String>;
+    /// Moderation log entries (id, record JSON) with an id above `after`, oldest first, at most
+    /// `limit` (an export reads the log forward).
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String>;
 }
 
 /// An in-memory [`History`], for tests and benchmarks of the pure core.
@@ -106,8 +160,8 @@ pub struct MemoryHistory {
     pub messages: Vec<ChatMessage>,
     /// Earlier versions: (seq, version).
     pub versions: Vec<(u64, Version)>,
-    /// Reactions: (seq, emoji, uid).
-    pub reactions: Vec<(u64, String, String)>,
+    /// Reactions: (seq, emoji, uid, name).
+    pub reactions: Vec<(u64, String, String, String)>,
     pub reads: Vec<(String, u64)>,
     /// Messages ever edited, deleted or reacted to (what the store's partial index holds).
     pub changed: std::collections::BTreeSet<u64>,
@@ -119,6 +173,19 @@ pub struct MemoryHistory {
     pub slow_mode: u64,
     pub address_bans: Vec<AddressBan>,
     pub identity_required: bool,
+    /// The room's own retention setting as stored.
+    pub retention_days: Option<u64>,
+    /// The room's blocked words as stored.
+    pub blocked: Vec<String>,
+    /// Messages moderation replaced: (seq, fingerprint of the text as sent).
+    pub screened: Vec<(u64, String)>,
+    /// The end of what retention erased.
+    pub expired_upto: u64,
+    /// Erasures, as stored.
+    pub erasures: Vec<Erasure>,
+    /// The room's uploads, and the ids of those doomed (to be deleted from the bucket).
+    pub uploads: Vec<Stored>,
+    pub doomed: Vec<String>,
     /// When set, every call fails with this error (to test storage faults).
     pub fail_with: Option<String>,
 }
@@ -137,7 +204,7 @@ impl MemoryHistory {
 
     fn counts(&self, seq: u64) -> Reactions {
         let mut counts = Reactions::new();
-        for (s, emoji, _) in &self.reactions {
+        for (s, emoji, _, _) in &self.reactions {
             if *s == seq {
                 *counts.entry(emoji.clone()).or_default() += 1;
             }
@@ -148,26 +215,44 @@ impl MemoryHistory {
 
 impl History for MemoryHistory {
     fn append(&mut self, msg: &ChatMessage) -> Result<Appended, String> {
-        self.check()?;
-        if msg.id.is_some() {
-            if let Some(m) = self
-                .messages
-                .iter()
-                .find(|m| sender_key(&m.from) == sender_key(&msg.from) && m.id == msg.id)
-            {
-                return Ok(if m.text == msg.text {
-                    Appended::Duplicate {
-                        seq: m.seq,
-                        ts: m.ts,
-                        rev: m.rev,
-                    }
-                } else {
-                    Appended::Conflict
-                });
-            }
+        if let Some(known) = self.lookup(msg)? {
+            return Ok(known);
         }
         self.messages.push(msg.clone());
         Ok(Appended::Stored)
+    }
+
+    fn lookup(&self, msg: &ChatMessage) -> Result<Option<Appended>, String> {
+        self.check()?;
+        if msg.id.is_none() {
+            return Ok(None);
+        }
+        let Some(m) = self
+            .messages
+            .iter()
+            .find(|m| sender_key(&m.from) == sender_key(&msg.from) && m.id == msg.id)
+        else {
+            return Ok(None);
+        };
+        let replaced = || {
+            let sent = fingerprint(&msg.text);
+            self.screened.iter().any(|(s, f)| *s == m.seq && *f == sent)
+        };
+        Ok(Some(if m.text == msg.text || replaced() {
+            Appended::Duplicate {
+                seq: m.seq,
+                ts: m.ts,
+                rev: m.rev,
+            }
+        } else {
+            Appended::Conflict
+        }))
+    }
+
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String> {
+        self.check()?;
+        self.screened.push((seq, fingerprint.to_string()));
+        Ok(())
     }
 
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String> {
@@ -222,11 +307,31 @@ impl History for MemoryHistory {
         Ok(())
     }
 
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .rev()
+            .filter(|m| m.seq > floor && m.seq < below && !m.deleted && m.ts >= since_ms)
+            .filter(|m| m.from.uid.as_deref() == Some(uid))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
         self.check()?;
         let i = self.position(tombstone.seq).ok_or("no such message")?;
         self.versions.retain(|(s, _)| *s != tombstone.seq);
-        self.reactions.retain(|(s, _, _)| *s != tombstone.seq);
+        self.reactions.retain(|(s, _, _, _)| *s != tombstone.seq);
         self.messages[i] = tombstone.clone();
         self.changed.insert(tombstone.seq);
         Ok(())
@@ -237,19 +342,20 @@ impl History for MemoryHistory {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         self.check()?;
         let i = self.position(seq).ok_or("no such message")?;
-        let mine = |r: &(u64, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
+        let mine = |r: &(u64, String, String, String)| r.0 == seq && r.1 == emoji && r.2 == uid;
         let had = self.reactions.iter().any(mine);
         if had == on {
             return Ok(None);
         }
         if on {
             self.reactions
-                .push((seq, emoji.to_string(), uid.to_string()));
+                .push((seq, emoji.to_string(), uid.to_string(), name.to_string()));
         } else {
             self.reactions.retain(|r| !mine(r));
         }
@@ -258,6 +364,28 @@ impl History for MemoryHistory {
         self.messages[i].rev = rev;
         self.changed.insert(seq);
         Ok(Some(counts))
+    }
+
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        self.check()?;
+        let mut found: Vec<Reactor> = self
+            .reactions
+            .iter()
+            .filter(|(s, e, uid, _)| *s == seq && e == emoji && uid.as_str() > after)
+            .map(|(_, _, uid, name)| Reactor {
+                uid: uid.clone(),
+                name: Some(name.clone()),
+            })
+            .collect();
+        found.sort_by(|a, b| a.uid.cmp(&b.uid));
+        found.truncate(limit);
+        Ok(found)
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
@@ -313,6 +441,7 @@ impl History for MemoryHistory {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String> {
         self.check()?;
@@ -337,6 +466,7 @@ impl History for MemoryHistory {
             .flatten();
         let hits = window
             .into_iter()
+            .skip(offset)
             .take(limit)
             .map(|m| {
                 let mut snippet = m.text.clone();
@@ -357,9 +487,79 @@ impl History for MemoryHistory {
 
     /// The revision needs no keeping here: nothing reads it back from memory.
     fn trim(&mut self, upto: u64, _rev: u64) {
+        self.doom(|u| u.seq.is_some_and(|s| s <= upto));
         self.messages.retain(|m| m.seq > upto);
         self.versions.retain(|(s, _)| *s > upto);
-        self.reactions.retain(|(s, _, _)| *s > upto);
+        self.reactions.retain(|(s, _, _, _)| *s > upto);
+        self.screened.retain(|(s, _)| *s > upto);
+    }
+
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String> {
+        self.check()?;
+        Ok(self
+            .messages
+            .iter()
+            .filter(|m| m.seq > after)
+            .take(limit)
+            .map(|m| (m.seq, m.ts))
+            .collect())
+    }
+
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String> {
+        self.check()?;
+        let gone = |seq: u64| seq > after && seq <= upto;
+        for m in self.messages.iter_mut().filter(|m| gone(m.seq)) {
+            m.text.clear();
+            m.deleted = true;
+            m.reactions.clear();
+            m.files.clear();
+            m.preview = None;
+        }
+        self.versions.retain(|(s, _)| !gone(*s));
+        self.reactions.retain(|(s, _, _, _)| !gone(*s));
+        self.screened.retain(|(s, _)| !gone(*s));
+        self.expired_upto = self.expired_upto.max(upto);
+        Ok(())
+    }
+
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String> {
+        self.check()?;
+        let mut who: Vec<(String, String)> = self
+            .reactions
+            .iter()
+            .filter(|(s, _, _, _)| *s == seq)
+            .map(|(_, emoji, uid, _)| (emoji.clone(), uid.clone()))
+            .collect();
+        who.sort();
+        Ok(who)
+    }
+
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String> {
+        self.check()?;
+        Ok(self
+            .reactions
+            .iter()
+            .filter(|(s, _, u, _)| *s > after && *s <= upto && u == uid)
+            .map(|(s, e, _, _)| (*s, e.clone()))
+            .collect())
+    }
+
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String> {
+        self.check()?;
+        self.reads.retain(|(u, _)| u != uid);
+        Ok(())
+    }
+
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String> {
+        self.check()?;
+        Ok(self.erasures.iter().find(|e| e.uid == uid).cloned())
+    }
+
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String> {
+        self.check()?;
+        self.erasures.retain(|e| e.uid != job.uid);
+        self.erasures.push(job.clone());
+        Ok(())
     }
 
     fn moderate(&mut self, action: &Action, record: &str, now_ms: u64) -> Result<u64, String> {
@@ -380,6 +580,16 @@ impl History for MemoryHistory {
             Action::Unmute { uid } => self.mutes.retain(|(u, _)| u != uid),
             Action::SlowMode { seconds } => self.slow_mode = *seconds,
             Action::Anonymous { allowed } => self.identity_required = !allowed,
+            Action::Retention { days } => self.retention_days = *days,
+            Action::Block { words } => {
+                for w in words {
+                    if !self.blocked.contains(w) {
+                        self.blocked.push(w.clone());
+                    }
+                }
+            }
+            Action::Unblock { words } => self.blocked.retain(|w| !words.contains(w)),
+            Action::Purge { .. } => {}
         }
         self.log_moderation(record, now_ms)
     }
@@ -409,5 +619,143 @@ impl History for MemoryHistory {
             .take(limit)
             .cloned()
             .collect())
+    }
+
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
+        self.check()?;
+        Ok(self
+            .moderation
+            .iter()
+            .filter(|(id, _)| *id > after)
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+}
+
+impl MemoryHistory {
+    /// Dooms the uploads `which` picks.
+    fn doom(&mut self, which: impl Fn(&Stored) -> bool) -> u64 {
+        let (gone, kept): (Vec<Stored>, Vec<Stored>) = std::mem::take(&mut self.uploads)
+            .into_iter()
+            .partition(which);
+        self.uploads = kept;
+        self.doomed.extend(gone.iter().map(|u| u.file.id.clone()));
+        gone.len() as u64
+    }
+
+    fn upload(&mut self, id: &str) -> Option<&mut Stored> {
+        self.uploads.iter_mut().find(|u| u.file.id == id)
+    }
+}
+
+impl FileLog for MemoryHistory {
+    fn reserve_file(&mut self, id: &str, owner: &str, at: u64) -> Result<(), String> {
+        self.check()?;
+        self.uploads.push(Stored {
+            file: FileDescriptor {
+                id: id.to_string(),
+                name: String::new(),
+                content_type: String::new(),
+                size: 0,
+                width: None,
+                height: None,
+                thumb: false,
+            },
+            owner: owner.to_string(),
+            at,
+            seq: None,
+            done: false,
+        });
+        Ok(())
+    }
+
+    fn complete_file(&mut self, file: &FileDescriptor) -> Result<bool, String> {
+        self.check()?;
+        Ok(match self.upload(&file.id) {
+            Some(u) if !u.done && u.seq.is_none() => {
+                u.file = file.clone();
+                u.done = true;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    fn set_thumb(&mut self, id: &str) -> Result<bool, String> {
+        self.check()?;
+        Ok(match self.upload(id) {
+            Some(u) if u.done && u.seq.is_none() => {
+                u.file.thumb = true;
+                true
+            }
+            _ => false,
+        })
+    }
+
+    fn file(&self, id: &str) -> Result<Option<Stored>, String> {
+        self.check()?;
+        Ok(self.uploads.iter().find(|u| u.file.id == id).cloned())
+    }
+
+    fn unused_by(&self, owner: &str) -> Result<u64, String> {
+        self.check()?;
+        Ok(self
+            .uploads
+            .iter()
+            .filter(|u| u.owner == owner && u.seq.is_none())
+            .count() as u64)
+    }
+
+    fn attach_files(&mut self, ids: &[String], seq: u64) -> Result<(), String> {
+        self.check()?;
+        for id in ids {
+            if let Some(u) = self.upload(id) {
+                u.seq = Some(seq);
+            }
+        }
+        Ok(())
+    }
+
+    fn doom_files(&mut self, ids: &[String]) -> Result<(), String> {
+        self.check()?;
+        self.doom(|u| ids.contains(&u.file.id));
+        Ok(())
+    }
+
+    fn doom_files_of(&mut self, seq: u64) -> Result<(), String> {
+        self.check()?;
+        self.doom(|u| u.seq == Some(seq));
+        Ok(())
+    }
+
+    fn doom_files_in(&mut self, after: u64, upto: u64) -> Result<u64, String> {
+        self.check()?;
+        Ok(self.doom(|u| u.seq.is_some_and(|s| s > after && s <= upto)))
+    }
+
+    fn doom_unused(&mut self, before: u64) -> Result<u64, String> {
+        self.check()?;
+        Ok(self.doom(|u| u.seq.is_none() && u.at <= before))
+    }
+
+    fn oldest_unused(&self) -> Result<Option<u64>, String> {
+        self.check()?;
+        Ok(self
+            .uploads
+            .iter()
+            .filter(|u| u.seq.is_none())
+            .map(|u| u.at)
+            .min())
+    }
+
+    fn revise(&mut self, msg: &ChatMessage) -> Result<(), String> {
+        self.check()?;
+        let i = self.position(msg.seq).ok_or("no such message")?;
+        self.messages[i].files = msg.files.clone();
+        self.messages[i].preview = msg.preview.clone();
+        self.messages[i].rev = msg.rev;
+        self.changed.insert(msg.seq);
+        Ok(())
     }
 }

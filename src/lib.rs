@@ -16,6 +16,10 @@
 //! - [`attachment`] — what a socket keeps across hibernation (a storage format, versioned).
 //! - [`history`] — the storage the room needs, as a trait (SQLite in the DO, a `Vec` in tests).
 //! - [`search`] — a search box's text → a safe FTS5 query; snippets → safe HTML.
+//! - [`files`] — uploads: what one may be, its type sniffed from its bytes, how a file is served, and
+//!   what the room records of each ([`files::log`]).
+//! - [`preview`] — link previews: the link, which URLs may be fetched, what a page says of itself.
+//! - [`reactors`] — who reacted to a message with an emoji: the paged read, checked once.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
 //! - [`shard`] — one room over several objects: the calls and records between them, placement, the
@@ -32,6 +36,11 @@
 //! - [`call`] — every Worker → Durable Object call as one typed value, encoded and parsed.
 //! - [`routes`] — path → route, and the `Origin` check.
 //! - [`webhook`] — events for the app's backend: bodies, signatures, retry and outbox rules.
+//! - [`retention`] — how long a room keeps messages, and which ones a sweep erases.
+//! - [`screening`] — the moderation hook: the question a room asks before storing, the verdicts.
+//! - [`blocklist`] — a room's blocked words, checked on arrival without any network.
+//! - [`erasure`] — one author's words erased from one room: a durable job in bounded windows.
+//! - [`export`] — a room's export: NDJSON lines, their order and the cursor that resumes them.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
 //! Worker's `fetch`), `object.rs` (the Durable Object class: the runtime's handlers once, over the
@@ -41,24 +50,32 @@ pub mod access;
 pub mod api;
 pub mod attachment;
 pub mod auth;
+pub mod blocklist;
 pub mod call;
 pub mod config;
 pub mod delivery;
 pub mod domain;
 pub mod effect;
+pub mod erasure;
 pub mod error;
+pub mod export;
+pub mod files;
 pub mod history;
 pub mod identity;
 pub mod jwks;
 pub mod jwt;
 pub mod moderation;
 pub mod presence;
+pub mod preview;
 pub mod protocol;
 pub mod push;
 pub mod query;
 pub mod rate;
+pub mod reactors;
+pub mod retention;
 pub mod room;
 pub mod routes;
+pub mod screening;
 pub mod search;
 pub mod session;
 pub mod shard;

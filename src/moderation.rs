@@ -6,7 +6,8 @@
 //! unbanned), kick (closed once with 4403 `kicked`, may come back), mute for N seconds (messages,
 //! edits and reactions refused with `muted`, typing hints dropped), and the room's slow mode (one
 //! message, one edit and one reaction per N seconds per author, refused with `slow_mode` and the
-//! wait). Moderators may also delete any message.
+//! wait). Moderators may also delete any message (with a reason the room tells everyone), and all of
+//! an author's recent messages at once: a [`Purge`], bounded and carried out a batch per turn.
 //!
 //! An open room (no signed access) cannot know a person, only a connection: an anonymous connection's
 //! uid lasts as long as it does, and a `key=` is one click away. So there a ban also bars, for
@@ -29,8 +30,20 @@ use crate::identity::{self, AddressTag};
 pub const MAX_MUTE_SECS: u64 = 30 * 24 * 3600;
 /// The slowest slow mode: one message per hour.
 pub const MAX_SLOW_SECS: u64 = 3600;
-/// A ban's reason, in characters.
+/// A ban's or a deletion's reason, in characters.
 pub const MAX_REASON_CHARS: usize = 200;
+/// The furthest back a purge reaches: a week of an author's messages.
+pub const MAX_PURGE_SECS: u64 = 7 * 24 * 3600;
+/// Most messages one purge deletes (the author's newest first): a moderator who needs more purges again.
+pub const MAX_PURGE_MESSAGES: u64 = 500;
+/// How many of the room's newest messages a purge looks through for the author's: the store has no
+/// index by author (every message would pay for one), so the walk is bounded, however few are theirs.
+pub const PURGE_SCAN: u64 = 10_000;
+/// Deletions per turn. Each batch is one turn of the room's only thread, its frames sent before the
+/// next batch is taken, so the room's messages wait at most one batch behind a purge.
+pub const PURGE_BATCH: usize = 50;
+/// Purges under way at once in a room; more are refused (`rate_limited`) until one is done.
+pub const MAX_PURGES: usize = 4;
 
 /// One moderation action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,17 +74,62 @@ pub enum Action {
     Anonymous {
         allowed: bool,
     },
+    /// The room's own retention policy (see [`crate::retention`]): `Some(days)` (0 keeps everything),
+    /// or `None` to go back to the deployment's `RETENTION_DAYS`. The room checks it against
+    /// `RETENTION_MAX_DAYS`.
+    Retention {
+        days: Option<u64>,
+    },
+    /// Adds entries to the room's list of blocked words (see [`crate::blocklist`]), normalized.
+    Block {
+        words: Vec<String>,
+    },
+    /// Takes entries off it.
+    Unblock {
+        words: Vec<String>,
+    },
+    /// Deletes the author's messages of the last `seconds` (at most [`MAX_PURGE_MESSAGES`], newest
+    /// first, among the room's newest [`PURGE_SCAN`]): a [`Purge`].
+    Purge {
+        uid: String,
+        seconds: u64,
+        reason: Option<String>,
+    },
+}
+
+/// A moderator's reason (a ban's, a deletion's, a purge's), trimmed: at most [`MAX_REASON_CHARS`]
+/// characters; an empty one is none.
+pub fn reason(raw: Option<String>) -> Result<Option<String>, Problem> {
+    match raw.map(|r| r.trim().to_string()) {
+        Some(r) if r.chars().count() > MAX_REASON_CHARS => Err(bad(format!(
+            "a reason has at most {MAX_REASON_CHARS} characters"
+        ))),
+        Some(r) if r.is_empty() => Ok(None),
+        other => Ok(other),
+    }
+}
+
+/// What a moderation frame or API body may carry besides its kind; each action reads what it needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Parts {
+    pub uid: Option<String>,
+    pub seconds: Option<u64>,
+    pub reason: Option<String>,
+    pub days: Option<u64>,
+    pub words: Option<Vec<String>>,
 }
 
 impl Action {
     /// An action from its parts as a frame or an API body carries them: `kind` is the frame `type` or
     /// the body's `action`.
-    pub fn parse(
-        kind: &str,
-        uid: Option<String>,
-        seconds: Option<u64>,
-        reason: Option<String>,
-    ) -> Result<Action, Problem> {
+    pub fn parse(kind: &str, parts: Parts) -> Result<Action, Problem> {
+        let Parts {
+            uid,
+            seconds,
+            reason,
+            days,
+            words,
+        } = parts;
         let target = || -> Result<String, Problem> {
             let uid = uid
                 .clone()
@@ -89,15 +147,7 @@ impl Action {
         Ok(match kind {
             "ban" => Action::Ban {
                 uid: target()?,
-                reason: match reason.map(|r| r.trim().to_string()) {
-                    Some(r) if r.chars().count() > MAX_REASON_CHARS => {
-                        return Err(bad(format!(
-                            "a reason has at most {MAX_REASON_CHARS} characters"
-                        )))
-                    }
-                    Some(r) if r.is_empty() => None,
-                    other => other,
-                },
+                reason: self::reason(reason)?,
             },
             "unban" => Action::Unban { uid: target()? },
             "kick" => Action::Kick { uid: target()? },
@@ -114,9 +164,32 @@ impl Action {
             },
             "require_identity" => Action::Anonymous { allowed: false },
             "allow_anonymous" => Action::Anonymous { allowed: true },
+            "retention" => match days {
+                Some(d) if d > crate::retention::MAX_DAYS => {
+                    return Err(bad(format!(
+                        "retention lasts at most {} days (0 keeps everything)",
+                        crate::retention::MAX_DAYS
+                    )))
+                }
+                days => Action::Retention { days },
+            },
+            "block" => Action::Block {
+                words: crate::blocklist::entries(kind, words)?,
+            },
+            "unblock" => Action::Unblock {
+                words: crate::blocklist::entries(kind, words)?,
+            },
+            "purge" => match seconds_up_to(MAX_PURGE_SECS)? {
+                0 => return Err(bad("purge needs \"seconds\" above 0: how far back to delete")),
+                seconds => Action::Purge {
+                    uid: target()?,
+                    seconds,
+                    reason: self::reason(reason)?,
+                },
+            },
             other => {
                 return Err(bad(format!(
-                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity or allow_anonymous)"
+                    "unknown moderation action {other:?} (expected ban, unban, kick, mute, unmute, slow_mode, require_identity, allow_anonymous, purge, retention, block or unblock)"
                 )))
             }
         })
@@ -132,6 +205,10 @@ impl Action {
             Action::SlowMode { .. } => "slow_mode",
             Action::Anonymous { allowed: false } => "require_identity",
             Action::Anonymous { allowed: true } => "allow_anonymous",
+            Action::Retention { .. } => "retention",
+            Action::Block { .. } => "block",
+            Action::Unblock { .. } => "unblock",
+            Action::Purge { .. } => "purge",
         }
     }
 
@@ -142,8 +219,13 @@ impl Action {
             | Action::Unban { uid }
             | Action::Kick { uid }
             | Action::Mute { uid, .. }
-            | Action::Unmute { uid } => Some(uid),
-            Action::SlowMode { .. } | Action::Anonymous { .. } => None,
+            | Action::Unmute { uid }
+            | Action::Purge { uid, .. } => Some(uid),
+            Action::SlowMode { .. }
+            | Action::Anonymous { .. }
+            | Action::Retention { .. }
+            | Action::Block { .. }
+            | Action::Unblock { .. } => None,
         }
     }
 
@@ -152,6 +234,9 @@ impl Action {
         let (seconds, reason) = match self {
             Action::Ban { reason, .. } => (None, reason.clone()),
             Action::Mute { seconds, .. } | Action::SlowMode { seconds } => (Some(*seconds), None),
+            Action::Purge {
+                seconds, reason, ..
+            } => (Some(*seconds), reason.clone()),
             _ => (None, None),
         };
         Record {
@@ -160,6 +245,14 @@ impl Action {
             seq: None,
             seconds,
             reason,
+            days: match self {
+                Action::Retention { days } => *days,
+                _ => None,
+            },
+            words: match self {
+                Action::Block { words } | Action::Unblock { words } => Some(words.clone()),
+                _ => None,
+            },
             by: by.clone(),
             at,
         }
@@ -170,7 +263,7 @@ impl Action {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Record {
     /// `ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`, `require_identity`, `allow_anonymous`,
-    /// or `delete` (a moderator deleting someone else's message).
+    /// `purge`, or `delete` (a moderator deleting someone else's message, also each of a purge's).
     pub action: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uid: Option<String>,
@@ -181,9 +274,103 @@ pub struct Record {
     pub seconds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The room's retention set (`retention`; absent: back to the deployment's default; 0: keep
+    /// everything).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days: Option<u64>,
+    /// The entries blocked or unblocked (`block`, `unblock`: told to moderators only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub words: Option<Vec<String>>,
     /// The moderator (for the HTTP API: the `by` name given, with the API's connection id).
     pub by: User,
     pub at: u64,
+}
+
+impl Record {
+    /// A moderator's deletion of message `seq` by author `uid`, with the moderator's reason: told to
+    /// everyone, so the author's page says a moderator deleted it (and why) rather than show it as
+    /// their own deletion.
+    pub fn deletion(
+        uid: Option<String>,
+        seq: u64,
+        reason: Option<String>,
+        by: &User,
+        at: u64,
+    ) -> Record {
+        Record {
+            action: "delete",
+            uid,
+            seq: Some(seq),
+            seconds: None,
+            reason,
+            days: None,
+            words: None,
+            by: by.clone(),
+            at,
+        }
+    }
+}
+
+/// A purge under way: whose messages, since when, which part of the log is still to look through
+/// (`floor < seq < below`, walked newest first), and how many more it may delete. The room holds it
+/// between batches, in memory only: a restart of the room's object ends it there, and the same purge
+/// asked again finishes it (what is deleted stays deleted, and is not found again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purge {
+    pub uid: String,
+    /// Messages sent at this time (ms) or later.
+    pub since_ms: u64,
+    pub floor: u64,
+    pub below: u64,
+    pub left: u64,
+    pub reason: Option<String>,
+    pub by: User,
+}
+
+impl Purge {
+    /// The purge `action` asks for (none for any other action), taken by `by` at `now_ms` in a room
+    /// whose log ends at `last_seq` and hides what is at or below `hidden_upto` (the history limit).
+    pub fn of(
+        action: &Action,
+        by: &User,
+        now_ms: u64,
+        last_seq: u64,
+        hidden_upto: u64,
+    ) -> Option<Purge> {
+        let Action::Purge {
+            uid,
+            seconds,
+            reason,
+        } = action
+        else {
+            return None;
+        };
+        Some(Purge {
+            uid: uid.clone(),
+            since_ms: now_ms.saturating_sub(seconds.saturating_mul(1000)),
+            floor: hidden_upto.max(last_seq.saturating_sub(PURGE_SCAN)),
+            below: last_seq.saturating_add(1),
+            left: MAX_PURGE_MESSAGES,
+            reason: reason.clone(),
+            by: by.clone(),
+        })
+    }
+
+    /// How many messages the next batch asks the store for.
+    pub fn batch(&self) -> usize {
+        PURGE_BATCH.min(self.left as usize)
+    }
+
+    /// A batch asked for `asked` messages and found these (newest first): the walk goes on below the
+    /// oldest of them. Whether there is more to do: a batch that found fewer than it asked for has
+    /// reached the end of what the purge may look through.
+    pub fn advance(&mut self, asked: usize, found: &[u64]) -> bool {
+        if let Some(&oldest) = found.last() {
+            self.below = oldest;
+        }
+        self.left = self.left.saturating_sub(found.len() as u64);
+        found.len() == asked && self.left > 0 && self.below > self.floor + 1
+    }
 }
 
 /// An address ban as stored: the address, the uid whose ban it came with (an unban lifts it), and
@@ -238,6 +425,10 @@ pub struct Rules {
     mutes: HashMap<String, u64>,
     slow_ms: u64,
     identity_required: bool,
+    /// The room's own retention setting (`None`: the deployment's; `Some(0)`: keep everything).
+    retention_days: Option<u64>,
+    /// The room's blocked words, normalized, in the order they were added.
+    blocked: Vec<String>,
     /// [`Change::clock`] → when that author last made that kind of change (ms).
     last_change: HashMap<String, u64>,
 }
@@ -251,6 +442,8 @@ pub struct Stored {
     pub mutes: Vec<(String, u64)>,
     pub slow_secs: u64,
     pub identity_required: bool,
+    pub retention_days: Option<u64>,
+    pub blocked: Vec<String>,
 }
 
 impl Rules {
@@ -266,6 +459,8 @@ impl Rules {
             mutes: stored.mutes.into_iter().collect(),
             slow_ms: stored.slow_secs.saturating_mul(1000),
             identity_required: stored.identity_required,
+            retention_days: stored.retention_days,
+            blocked: stored.blocked,
             last_change: HashMap::new(),
         }
     }
@@ -311,6 +506,24 @@ impl Rules {
         self.mutes.get(uid).copied().filter(|&until| until > now_ms)
     }
 
+    /// Whether `text` may be said here: `rejected` when it has a blocked word (see [`crate::blocklist`]).
+    pub fn check_words(&self, text: &str) -> Result<(), Problem> {
+        match crate::blocklist::find(&self.blocked, text) {
+            Some(matched) => Err(crate::blocklist::refusal(&matched)),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the list may take `words` as well.
+    pub fn check_block(&self, words: &[String]) -> Result<(), Problem> {
+        crate::blocklist::room_for(&self.blocked, words)
+    }
+
+    /// The room's own retention setting (`None`: the deployment's default applies).
+    pub fn retention_days(&self) -> Option<u64> {
+        self.retention_days
+    }
+
     pub fn slow_mode_secs(&self) -> u64 {
         self.slow_ms / 1000
     }
@@ -345,11 +558,25 @@ impl Rules {
         sender: &str,
         now_ms: u64,
     ) -> Result<(), Problem> {
+        self.slow_mode_allows(change, sender, now_ms)?;
+        if self.slow_ms > 0 {
+            self.last_change.insert(change.clock(sender), now_ms);
+        }
+        Ok(())
+    }
+
+    /// Whether `sender` could make `change` now under slow mode, without counting it (an upload asks
+    /// whether the message it is for could be sent).
+    pub fn slow_mode_allows(
+        &self,
+        change: Change,
+        sender: &str,
+        now_ms: u64,
+    ) -> Result<(), Problem> {
         if self.slow_ms == 0 {
             return Ok(());
         }
-        let key = change.clock(sender);
-        if let Some(&last) = self.last_change.get(&key) {
+        if let Some(&last) = self.last_change.get(&change.clock(sender)) {
             let next = last + self.slow_ms;
             if now_ms < next {
                 return Err(Problem::new(
@@ -363,7 +590,6 @@ impl Rules {
                 ));
             }
         }
-        self.last_change.insert(key, now_ms);
         Ok(())
     }
 
@@ -388,6 +614,8 @@ impl Rules {
             "slow_mode": self.slow_mode_secs(),
             "identity_required": self.identity_required,
             "address_bans": self.address_bans.values().filter(|(_, until)| *until > now_ms).count(),
+            "retention_days": self.retention_days,
+            "blocked": self.blocked,
         })
     }
 
@@ -416,6 +644,17 @@ impl Rules {
                 }
             }
             Action::Anonymous { allowed } => self.identity_required = !allowed,
+            Action::Retention { days } => self.retention_days = *days,
+            Action::Block { words } => {
+                for w in words {
+                    if !self.blocked.contains(w) {
+                        self.blocked.push(w.clone());
+                    }
+                }
+            }
+            Action::Unblock { words } => self.blocked.retain(|w| !words.contains(w)),
+            // A purge changes messages, not rules.
+            Action::Purge { .. } => {}
         }
         // Expired mutes are forgotten whenever anything changes, so the map stays small.
         self.mutes.retain(|_, until| *until > now_ms);
@@ -433,7 +672,14 @@ mod tests {
     const UID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
 
     fn parse(kind: &str, uid: Option<&str>, seconds: Option<u64>) -> Result<Action, Problem> {
-        Action::parse(kind, uid.map(String::from), seconds, None)
+        Action::parse(
+            kind,
+            Parts {
+                uid: uid.map(String::from),
+                seconds,
+                ..Parts::default()
+            },
+        )
     }
 
     #[test]
@@ -466,9 +712,24 @@ mod tests {
             assert_eq!(e.code, ErrorCode::BadRequest, "{kind}: {e:?}");
         }
         let long = "x".repeat(MAX_REASON_CHARS + 1);
-        assert!(Action::parse("ban", Some(UID.into()), None, Some(long)).is_err());
+        assert!(Action::parse(
+            "ban",
+            Parts {
+                uid: Some(UID.into()),
+                reason: Some(long),
+                ..Parts::default()
+            }
+        )
+        .is_err());
         assert_eq!(
-            Action::parse("ban", Some(UID.into()), None, Some("  ".into())),
+            Action::parse(
+                "ban",
+                Parts {
+                    uid: Some(UID.into()),
+                    reason: Some("  ".into()),
+                    ..Parts::default()
+                }
+            ),
             Ok(Action::Ban {
                 uid: UID.into(),
                 reason: None
@@ -558,5 +819,63 @@ mod tests {
         assert_eq!(v["by"]["name"], "mod");
         assert_eq!(v["at"], 7);
         assert!(v.get("reason").is_none());
+    }
+
+    #[test]
+    fn a_purge_walks_down_from_the_newest_and_stops_at_its_bounds() {
+        let by = User::api("mo");
+        let action = Action::parse(
+            "purge",
+            Parts {
+                uid: Some(UID.into()),
+                seconds: Some(60),
+                reason: Some(" spam ".into()),
+                ..Parts::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(action.record(&by, 5).reason.as_deref(), Some("spam"));
+        assert!(Purge::of(&Action::Kick { uid: UID.into() }, &by, 0, 10, 0).is_none());
+        // 60 s back from 100 s; the newest PURGE_SCAN messages of a 20,000-message log, not hidden ones
+        let mut p = Purge::of(&action, &by, 100_000, 20_000, 0).unwrap();
+        assert_eq!(
+            (p.since_ms, p.floor, p.below, p.left),
+            (40_000, 20_000 - PURGE_SCAN, 20_001, MAX_PURGE_MESSAGES)
+        );
+        assert_eq!(
+            Purge::of(&action, &by, 100_000, 20_000, 15_000)
+                .unwrap()
+                .floor,
+            15_000
+        );
+        // a full batch goes on below its oldest; a short one is the end
+        assert!(p.advance(PURGE_BATCH, &(19_951..=20_000).rev().collect::<Vec<u64>>()));
+        assert_eq!(
+            (p.below, p.left),
+            (19_951, MAX_PURGE_MESSAGES - PURGE_BATCH as u64)
+        );
+        assert!(!p.clone().advance(PURGE_BATCH, &[19_000]));
+        // and it deletes at most MAX_PURGE_MESSAGES in all
+        p.left = PURGE_BATCH as u64;
+        assert_eq!(p.batch(), PURGE_BATCH);
+        assert!(!p.advance(
+            PURGE_BATCH,
+            &(1..=PURGE_BATCH as u64).rev().collect::<Vec<u64>>()
+        ));
+        assert_eq!(p.left, 0);
+        for bad in [None, Some(0), Some(MAX_PURGE_SECS + 1)] {
+            assert!(
+                Action::parse(
+                    "purge",
+                    Parts {
+                        uid: Some(UID.into()),
+                        seconds: bad,
+                        ..Parts::default()
+                    }
+                )
+                .is_err(),
+                "{bad:?}"
+            );
+        }
     }
 }

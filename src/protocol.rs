@@ -8,14 +8,18 @@
 
 use crate::domain::ChatMessage;
 use crate::domain::Reactions;
+use crate::domain::Reactor;
 use crate::domain::User;
 
 use serde::{Deserialize, Serialize};
 
 use crate::config::Limits;
 use crate::error::{ErrorCode, Problem};
-use crate::moderation::{Action, Record};
+use crate::files::{FileId, FILES_PER_MESSAGE};
+use crate::moderation::{Action, Parts, Record};
 use crate::presence::MAX_ROSTER_PAGE;
+use crate::reactors::ReactorsRequest;
+use crate::retention::Retained;
 use crate::search::{self, SearchHit, SearchQuery, SearchRequest, MAX_QUERY_CHARS, MAX_RESULTS};
 use crate::session::Role;
 use crate::validate::{self, UserName, MAX_FRAME_BYTES, MAX_ID_CHARS, MAX_PAGE, MAX_TEXT_CHARS};
@@ -42,7 +46,7 @@ pub enum ServerFrame<'a> {
         last_seq: u64,
         truncated: bool,
         /// The rules this room enforces, so a client paces and checks itself by them instead of a copy.
-        limits: Announced,
+        limits: Announced<'a>,
         /// The room's revision: it increases with every stored change.
         rev: u64,
         /// Up to where this author has read (`None`: anonymous, no read state).
@@ -71,6 +75,10 @@ pub enum ServerFrame<'a> {
         /// as their `read` frames say it), so "seen by" survives a reload.
         #[serde(skip_serializing_if = "Option::is_none")]
         reads: Option<Vec<ReadPosition<'a>>>,
+        /// The room's retention: the policy in days (`null`: kept) and `upto`, the end of the prefix
+        /// retention erased (a client drops its copies up to it); absent when neither applies.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        retention: Option<Retained>,
     },
     Message(&'a ChatMessage),
     Ack {
@@ -78,6 +86,9 @@ pub enum ServerFrame<'a> {
         seq: u64,
         ts: u64,
         rev: u64,
+        /// The text as stored, only when it is not the one sent (the moderation hook replaced it).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<&'a str>,
     },
     MessageUpdated {
         message: &'a ChatMessage,
@@ -100,13 +111,15 @@ pub enum ServerFrame<'a> {
         messages: &'a [ChatMessage],
         has_more: bool,
     },
-    /// The answer to a `search` frame, best match first, among the newest matches; `next_before`
-    /// (when older messages may match too) is the `before` that searches on from there.
+    /// The answer to a `search` frame, best match first, among the newest matches; `next_offset`
+    /// (when the ranked window holds more) is the `offset` of its next page, `next_before` (when older
+    /// messages may match too) the `before` that searches on from there.
     SearchResults {
         id: Option<&'a str>,
         results: &'a [SearchHit],
         has_more: bool,
         next_before: Option<u64>,
+        next_offset: Option<usize>,
     },
     Join {
         user: &'a User,
@@ -132,6 +145,20 @@ pub enum ServerFrame<'a> {
     },
     Typing {
         user: &'a User,
+    },
+    /// Retention erased every message up to `upto` (text, versions, reactions): each is a
+    /// tombstone now; a client drops what it keeps of them.
+    Expired {
+        upto: u64,
+    },
+    /// Who reacted to message `seq` with `emoji`, answering a `reactors` frame: a page in uid order.
+    Reactors {
+        id: Option<&'a str>,
+        seq: u64,
+        emoji: &'a str,
+        users: &'a [Reactor],
+        /// The `after` for the next page; `None` on the last one.
+        next: Option<&'a str>,
     },
     /// A moderator acted (every connection hears it; a banned or kicked one is then closed).
     Moderation(&'a Record),
@@ -165,9 +192,9 @@ impl ServerFrame<'_> {
 }
 
 /// The limits announced in `welcome.limits`: lengths in characters, the connection's token bucket,
-/// the largest frame in bytes and the longest page of history.
+/// the largest frame in bytes and the longest page of history, and what an upload may be.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Announced {
+pub struct Announced<'a> {
     pub text: usize,
     pub name: usize,
     pub id: usize,
@@ -189,10 +216,17 @@ pub struct Announced {
     pub silent_after: u32,
     /// Versions kept per message, the current text included: an edit past it drops the oldest.
     pub versions: u32,
+    /// The largest upload in bytes, the media types taken (`type/*`: every subtype), and the most
+    /// files one message carries.
+    pub file_bytes: u64,
+    pub file_types: &'a [String],
+    pub files: usize,
+    /// Whether new messages' first links get a preview.
+    pub previews: bool,
 }
 
-impl Announced {
-    pub fn of(limits: &Limits) -> Self {
+impl<'a> Announced<'a> {
+    pub fn of(limits: &'a Limits) -> Self {
         Announced {
             text: MAX_TEXT_CHARS,
             name: UserName::MAX_CHARS,
@@ -209,6 +243,10 @@ impl Announced {
             roster_page: MAX_ROSTER_PAGE,
             silent_after: limits.silent_after_secs,
             versions: limits.versions_limit,
+            file_bytes: limits.files.max_bytes,
+            file_types: &limits.files.types,
+            files: FILES_PER_MESSAGE,
+            previews: limits.previews,
         }
     }
 }
@@ -216,19 +254,27 @@ impl Announced {
 /// What a client may send, once decoded and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClientFrame {
+    /// A message; its text may be empty when it carries files (uploads of this room, not used yet).
     Message {
         text: String,
         id: Option<String>,
         reply_to: Option<u64>,
+        files: Vec<FileId>,
     },
     Typing,
+    /// A change to one's own message: a new text, fewer files (`files` lists those it keeps), and/or
+    /// its preview removed. At least one of them.
     Edit {
         seq: u64,
-        text: String,
+        text: Option<String>,
+        files: Option<Vec<FileId>>,
+        drop_preview: bool,
         id: Option<String>,
     },
+    /// A deletion; a moderator deleting someone else's message may say why (`reason`).
     Delete {
         seq: u64,
+        reason: Option<String>,
         id: Option<String>,
     },
     React {
@@ -255,13 +301,18 @@ pub enum ClientFrame {
         limit: usize,
         id: Option<String>,
     },
+    /// Who reacted to a message with an emoji (a page of them).
+    Reactors {
+        request: ReactorsRequest,
+        id: Option<String>,
+    },
     /// A fresh token for this connection, before its current one expires.
     Auth {
         token: String,
         id: Option<String>,
     },
     /// A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`,
-    /// `require_identity`, `allow_anonymous`).
+    /// `require_identity`, `allow_anonymous`, `retention`).
     Moderate {
         action: Action,
         id: Option<String>,
@@ -275,6 +326,12 @@ pub enum ClientFrame {
 }
 
 impl ClientFrame {
+    /// Whether the moderation hook is asked about this frame before it is carried out (a message or
+    /// an edit: what puts words in the room).
+    pub fn is_screened(&self) -> bool {
+        matches!(self, ClientFrame::Message { .. } | ClientFrame::Edit { .. })
+    }
+
     /// The client's id of this frame, to answer it by.
     pub fn id(&self) -> Option<&str> {
         match self {
@@ -285,6 +342,7 @@ impl ClientFrame {
             | ClientFrame::History { id, .. }
             | ClientFrame::Search { id, .. }
             | ClientFrame::Roster { id, .. }
+            | ClientFrame::Reactors { id, .. }
             | ClientFrame::Auth { id, .. }
             | ClientFrame::Moderate { id, .. }
             | ClientFrame::ModerationLog { id, .. } => id.as_deref(),
@@ -312,6 +370,11 @@ struct RawFrame {
     uid: Option<String>,
     seconds: Option<u64>,
     reason: Option<String>,
+    days: Option<u64>,
+    words: Option<Vec<String>>,
+    files: Option<Vec<String>>,
+    preview: Option<bool>,
+    offset: Option<u64>,
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -402,20 +465,41 @@ impl RawFrame {
             Ok(text)
         };
         let seq = |seq: Option<u64>| seq.ok_or_else(|| missing("frame has no \"seq\""));
+        // A text that may be empty because the message carries files (checked by the room on an edit).
+        let caption = |t: Option<String>| match t {
+            Some(t) if !t.trim().is_empty() => text(Some(t)),
+            _ => Ok(String::new()),
+        };
+        let files = file_ids(frame.files).map_err(refuse)?;
         match frame.kind.as_deref() {
             Some("message") => Ok(ClientFrame::Message {
-                text: text(frame.text)?,
+                text: match &files {
+                    Some(f) if !f.is_empty() => caption(frame.text)?,
+                    _ => text(frame.text)?,
+                },
                 reply_to: frame.reply_to,
+                files: files.unwrap_or_default(),
                 id,
             }),
             Some("typing") => Ok(ClientFrame::Typing),
-            Some("edit") => Ok(ClientFrame::Edit {
-                seq: seq(frame.seq)?,
-                text: text(frame.text)?,
-                id,
-            }),
+            Some("edit") => {
+                let drop_preview = frame.preview == Some(false);
+                if frame.text.is_none() && files.is_none() && !drop_preview {
+                    return Err(missing(
+                        "edit has no text (nor files to keep, nor \"preview\":false)",
+                    ));
+                }
+                Ok(ClientFrame::Edit {
+                    seq: seq(frame.seq)?,
+                    text: frame.text.map(|t| caption(Some(t))).transpose()?,
+                    files,
+                    drop_preview,
+                    id,
+                })
+            }
             Some("delete") => Ok(ClientFrame::Delete {
                 seq: seq(frame.seq)?,
+                reason: crate::moderation::reason(frame.reason).map_err(refuse)?,
                 id,
             }),
             Some("react") => {
@@ -445,10 +529,21 @@ impl RawFrame {
                         query: SearchQuery::parse(&q).map_err(refuse)?,
                         before: frame.before,
                         limit: search::result_limit(frame.limit).map_err(refuse)?,
+                        offset: search::result_offset(frame.offset).map_err(refuse)?,
                     },
                     id,
                 })
             }
+            Some("reactors") => Ok(ClientFrame::Reactors {
+                request: ReactorsRequest::new(
+                    seq(frame.seq)?,
+                    frame.emoji,
+                    frame.after,
+                    frame.limit,
+                )
+                .map_err(refuse)?,
+                id,
+            }),
             Some("roster") => {
                 if let Some(after) = &frame.after {
                     validate::check_roster_cursor(after).map_err(refuse)?;
@@ -461,10 +556,20 @@ impl RawFrame {
             }
             Some(
                 kind @ ("ban" | "unban" | "kick" | "mute" | "unmute" | "slow_mode"
-                | "require_identity" | "allow_anonymous"),
+                | "require_identity" | "allow_anonymous" | "purge" | "retention" | "block"
+                | "unblock"),
             ) => Ok(ClientFrame::Moderate {
-                action: Action::parse(kind, frame.uid, frame.seconds, frame.reason)
-                    .map_err(refuse)?,
+                action: Action::parse(
+                    kind,
+                    Parts {
+                        uid: frame.uid,
+                        seconds: frame.seconds,
+                        reason: frame.reason,
+                        days: frame.days,
+                        words: frame.words,
+                    },
+                )
+                .map_err(refuse)?,
                 id,
             }),
             Some("moderation_log") => Ok(ClientFrame::ModerationLog {
@@ -491,6 +596,29 @@ impl RawFrame {
             )),
         }
     }
+}
+
+/// A frame's `files`: file ids (each as an upload answered it), at most [`FILES_PER_MESSAGE`], none
+/// twice.
+fn file_ids(files: Option<Vec<String>>) -> Result<Option<Vec<FileId>>, Problem> {
+    let Some(files) = files else {
+        return Ok(None);
+    };
+    if files.len() > FILES_PER_MESSAGE {
+        return Err(Problem::new(
+            ErrorCode::TooLarge,
+            format!("a message carries at most {FILES_PER_MESSAGE} files"),
+        ));
+    }
+    let mut ids: Vec<FileId> = Vec::with_capacity(files.len());
+    for raw in &files {
+        let id = FileId::parse(raw)?;
+        if ids.contains(&id) {
+            return Err(Problem::new(ErrorCode::BadFile, "a file is named twice"));
+        }
+        ids.push(id);
+    }
+    Ok(Some(ids))
 }
 
 /// At most `max` characters of `s`, for echoing client input back in error messages.
@@ -534,6 +662,7 @@ mod tests {
                 text: "hi".into(),
                 id: Some("a1".into()),
                 reply_to: None,
+                files: vec![],
             })
         );
         assert_eq!(
@@ -542,6 +671,7 @@ mod tests {
                 text: "hi".into(),
                 id: None,
                 reply_to: None,
+                files: vec![],
             })
         );
         assert_eq!(
@@ -577,6 +707,53 @@ mod tests {
         );
         assert_eq!(
             code_of(r#"{"type":"message","text":"  \n"}"#),
+            ErrorCode::BadRequest
+        );
+    }
+
+    #[test]
+    fn messages_name_their_files_and_may_then_have_no_text() {
+        let a = "a".repeat(32);
+        let b = "b".repeat(32);
+        let frame = format!(r#"{{"type":"message","files":["{a}","{b}"],"id":"m1"}}"#);
+        assert_eq!(
+            ClientFrame::decode(&frame),
+            Ok(ClientFrame::Message {
+                text: String::new(),
+                id: Some("m1".into()),
+                reply_to: None,
+                files: vec![FileId::parse(&a).unwrap(), FileId::parse(&b).unwrap()],
+            })
+        );
+        assert_eq!(
+            code_of(&format!(r#"{{"type":"message","files":["{a}","{a}"]}}"#)),
+            ErrorCode::BadFile
+        );
+        assert_eq!(
+            code_of(r#"{"type":"message","files":["x"],"text":"hi"}"#),
+            ErrorCode::BadFile
+        );
+        let eleven: Vec<String> = (0..11).map(|i| format!("{i:032x}")).collect();
+        let frame = serde_json::json!({"type": "message", "files": eleven}).to_string();
+        assert_eq!(code_of(&frame), ErrorCode::TooLarge);
+        assert_eq!(
+            code_of(r#"{"type":"message","files":[]}"#),
+            ErrorCode::BadRequest
+        );
+        // An edit may keep fewer files, drop its preview, or change its text: at least one.
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"edit","seq":3,"files":[],"preview":false}"#),
+            Ok(ClientFrame::Edit {
+                seq: 3,
+                text: None,
+                files: Some(vec![]),
+                drop_preview: true,
+                id: None,
+            })
+        );
+        assert_eq!(code_of(r#"{"type":"edit","seq":3}"#), ErrorCode::BadRequest);
+        assert_eq!(
+            code_of(r#"{"type":"edit","seq":3,"preview":true}"#),
             ErrorCode::BadRequest
         );
     }

@@ -4,6 +4,7 @@
 
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
+use crate::files::FileId;
 use crate::validate::RoomName;
 
 /// The room `/ws` (without a name) joins.
@@ -26,6 +27,8 @@ pub enum Route {
     Post(RoomName),
     /// `GET /api/rooms/{room}/messages/{seq}/versions`.
     Versions(RoomName, u64),
+    /// `GET /api/rooms/{room}/messages/{seq}/reactions?emoji=…`: who reacted with an emoji.
+    Reactions(RoomName, u64),
     /// `GET /api/rooms/{room}/search?q=…`: a full-text search of the history.
     Search(RoomName),
     /// `GET /api/rooms/{room}/members`: a page of the roster.
@@ -36,10 +39,22 @@ pub enum Route {
     Moderate(RoomName),
     /// `GET /api/rooms/{room}/moderation`: the moderation log and the rules in force.
     ModerationLog(RoomName),
+    /// `GET /api/rooms/{room}/export`: the room's messages and moderation log as NDJSON pages.
+    Export(RoomName),
+    /// `DELETE /api/rooms/{room}/authors/{uid}`: erase everything that author wrote in the room.
+    EraseAuthor(RoomName, String),
     /// `GET /api/rooms/{room}/shards/{k}`: one shard's diagnostics.
     ShardInfo(RoomName, u16),
     /// `POST /api/rooms/{room}/shards/{k}/restart`: restart a shard (operators; `API_TOKEN`).
     ShardRestart(RoomName, u16),
+    /// `POST /api/rooms/{room}/files?name=…`: an upload (the bytes as the body).
+    Upload(RoomName),
+    /// `GET /api/rooms/{room}/files`: the room's objects in the bucket (operators; `API_TOKEN`).
+    Files(RoomName),
+    /// `GET /api/rooms/{room}/files/{id}` (`thumb`: `…/{id}/thumb`): a download.
+    Download(RoomName, FileId, bool),
+    /// `POST /api/rooms/{room}/files/{id}/thumb`: an upload's thumbnail.
+    Thumb(RoomName, FileId),
     /// `POST /api/rooms`: a new unguessable room name.
     NewRoom,
     /// `POST /api/tokens`: mint a signed access token.
@@ -61,8 +76,22 @@ impl Route {
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
             ["api", "rooms", name, "search"] => (Route::Search(room(name)?), "GET"),
             ["api", "rooms", name, "members"] => (Route::Members(room(name)?), "GET"),
+            ["api", "rooms", name, "export"] => (Route::Export(room(name)?), "GET"),
+            ["api", "rooms", name, "authors", uid] => (
+                Route::EraseAuthor(
+                    room(name)?,
+                    crate::identity::check_uid(uid)
+                        .map_err(|p| Problem::new(ErrorCode::BadRequest, p.message))?
+                        .to_string(),
+                ),
+                "DELETE",
+            ),
             ["api", "rooms", name, "messages", seq, "versions"] => (
                 Route::Versions(room(name)?, crate::validate::parse_message_seq(seq)?),
+                "GET",
+            ),
+            ["api", "rooms", name, "messages", seq, "reactions"] => (
+                Route::Reactions(room(name)?, crate::validate::parse_message_seq(seq)?),
                 "GET",
             ),
             ["api", "rooms", name, "messages", seq] => (
@@ -82,6 +111,26 @@ impl Route {
                 return match method {
                     "GET" => Ok(Route::ModerationLog(r)),
                     "POST" => Ok(Route::Moderate(r)),
+                    _ => Err(method_not_allowed("GET, POST")),
+                };
+            }
+            ["api", "rooms", name, "files"] => {
+                let r = room(name)?;
+                return match method {
+                    "GET" | "HEAD" => Ok(Route::Files(r)),
+                    "POST" => Ok(Route::Upload(r)),
+                    _ => Err(method_not_allowed("GET, POST")),
+                };
+            }
+            ["api", "rooms", name, "files", id] => (
+                Route::Download(room(name)?, file_id(id, path)?, false),
+                "GET",
+            ),
+            ["api", "rooms", name, "files", id, "thumb"] => {
+                let (r, id) = (room(name)?, file_id(id, path)?);
+                return match method {
+                    "GET" | "HEAD" => Ok(Route::Download(r, id, true)),
+                    "POST" => Ok(Route::Thumb(r, id)),
                     _ => Err(method_not_allowed("GET, POST")),
                 };
             }
@@ -115,6 +164,12 @@ impl Route {
         let mut segments = path.trim_end_matches('/').split('/').skip(1);
         segments.next() == Some("ws") && segments.nth(1).is_none()
     }
+}
+
+/// A file id in a path: anything else names no file (404, like an id of another room).
+fn file_id(raw: &str, path: &str) -> Result<FileId, Problem> {
+    FileId::parse(raw)
+        .map_err(|_| Problem::new(ErrorCode::NotFound, format!("no such file: {path}")))
 }
 
 fn method_not_allowed(allowed: &str) -> Problem {
@@ -234,6 +289,10 @@ mod tests {
             Ok(Route::Versions(room("x"), 42))
         );
         assert_eq!(
+            Route::parse("GET", "/api/rooms/x/messages/42/reactions"),
+            Ok(Route::Reactions(room("x"), 42))
+        );
+        assert_eq!(
             Route::parse("GET", "/api/rooms/x/messages/0/versions")
                 .unwrap_err()
                 .code,
@@ -259,11 +318,68 @@ mod tests {
             Ok(Route::Search(room("x")))
         );
         assert_eq!(
+            Route::parse("GET", "/api/rooms/x/export"),
+            Ok(Route::Export(room("x")))
+        );
+        assert_eq!(
+            Route::parse("DELETE", "/api/rooms/x/authors/u-42"),
+            Ok(Route::EraseAuthor(room("x"), "u-42".into()))
+        );
+        assert!(Route::parse("DELETE", "/api/rooms/x/authors/a%20b").is_err());
+        assert_eq!(
+            Route::parse("DELETE", "/api/rooms/x/export")
+                .unwrap_err()
+                .code,
+            ErrorCode::MethodNotAllowed
+        );
+        assert_eq!(
             Route::parse("POST", "/api/rooms/x/search")
                 .unwrap_err()
                 .code,
             ErrorCode::MethodNotAllowed
         );
+    }
+
+    #[test]
+    fn file_paths_map_to_uploads_and_downloads() {
+        let id = FileId::from_random([7; 16]);
+        let base = format!("/api/rooms/x/files/{}", id.as_str());
+        assert_eq!(
+            Route::parse("POST", "/api/rooms/x/files"),
+            Ok(Route::Upload(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/files"),
+            Ok(Route::Files(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", &base),
+            Ok(Route::Download(room("x"), id.clone(), false))
+        );
+        assert_eq!(
+            Route::parse("HEAD", &base),
+            Ok(Route::Download(room("x"), id.clone(), false))
+        );
+        let thumb = format!("{base}/thumb");
+        assert_eq!(
+            Route::parse("GET", &thumb),
+            Ok(Route::Download(room("x"), id.clone(), true))
+        );
+        assert_eq!(
+            Route::parse("POST", &thumb),
+            Ok(Route::Thumb(room("x"), id))
+        );
+        assert_eq!(
+            Route::parse("DELETE", &base).unwrap_err().code,
+            ErrorCode::MethodNotAllowed
+        );
+        for bad in ["/api/rooms/x/files/../../y", "/api/rooms/x/files/ABC"] {
+            assert_eq!(
+                Route::parse("GET", bad).unwrap_err().code,
+                ErrorCode::NotFound,
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -185,21 +185,41 @@ pub struct Found {
 }
 
 /// A search's answer (`GET …/search` and `search_results`): the results, best first; whether more
-/// matched; and when older messages may match too, the `before` that searches on from there.
+/// matched; when the ranked window holds more, the `offset` of its next page (with the same `before`);
+/// and when older messages may match too, the `before` that searches on from there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchPage {
     pub results: Vec<SearchHit>,
     pub has_more: bool,
     pub next_before: Option<u64>,
+    pub next_offset: Option<usize>,
 }
 
 /// A search as a client asks for it: the query, only messages with `seq < before` (all when `None`),
-/// at most `limit` results.
+/// at most `limit` results, after the first `offset` of the ranked window (the next page of the same
+/// window: [`SearchPage::next_offset`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchRequest {
     pub query: SearchQuery,
     pub before: Option<u64>,
     pub limit: usize,
+    pub offset: usize,
+}
+
+/// The `offset` of a search: 0 (the default) up to the window's last result. Paging within the window
+/// costs what its first page did: the window is ranked whole either way ([`SEARCH_WINDOW`]).
+pub fn result_offset(offset: Option<u64>) -> Result<usize, Problem> {
+    match offset {
+        None => Ok(0),
+        Some(n) if n < SEARCH_WINDOW as u64 => Ok(n as usize),
+        Some(_) => Err(Problem::new(
+            ErrorCode::BadRequest,
+            format!(
+                "offset must be an integer from 0 to {} (a search ranks the newest {SEARCH_WINDOW} matches; search on with next_before)",
+                SEARCH_WINDOW - 1
+            ),
+        )),
+    }
 }
 
 /// The `limit` of a search: 1..=[`MAX_RESULTS`], [`DEFAULT_RESULTS`] when absent.
@@ -216,8 +236,8 @@ fn bad_limit() -> Problem {
 }
 
 impl SearchRequest {
-    /// From a query string (`q`, `limit`, `before`), as `GET …/search` and the Worker → room hop
-    /// carry it.
+    /// From a query string (`q`, `limit`, `before`, `offset`), as `GET …/search` and the Worker → room
+    /// hop carry it.
     pub fn from_query(query: &[(String, String)]) -> Result<SearchRequest, Problem> {
         let get = |key: &str| crate::query::query_value(query, key);
         let limit = get("limit")
@@ -233,10 +253,13 @@ impl SearchRequest {
                 })
             })
             .transpose()?;
+        // Not a number reads as one past any offset: refused with the same words.
+        let offset = get("offset").map(|o| o.parse::<u64>().unwrap_or(u64::MAX));
         Ok(SearchRequest {
             query: SearchQuery::parse(get("q").unwrap_or(""))?,
             before,
             limit: result_limit(limit)?,
+            offset: result_offset(offset)?,
         })
     }
 
@@ -246,6 +269,9 @@ impl SearchRequest {
         query.append_pair("limit", &self.limit.to_string());
         if let Some(before) = self.before {
             query.append_pair("before", &before.to_string());
+        }
+        if self.offset > 0 {
+            query.append_pair("offset", &self.offset.to_string());
         }
     }
 }
@@ -460,9 +486,11 @@ mod tests {
         let r = SearchRequest::from_query(&pairs(&[("q", "hi there")])).unwrap();
         assert_eq!((r.before, r.limit), (None, DEFAULT_RESULTS));
         let mut ser = form_urlencoded::Serializer::new(String::new());
+        assert_eq!(r.offset, 0);
         let r = SearchRequest {
             before: Some(7),
             limit: 3,
+            offset: 40,
             ..r
         };
         r.to_query(&mut ser);
@@ -474,5 +502,7 @@ mod tests {
         assert_eq!(err(&[("q", "x"), ("limit", "51")]), ErrorCode::BadLimit);
         assert_eq!(err(&[("q", "x"), ("limit", "ten")]), ErrorCode::BadLimit);
         assert_eq!(err(&[("q", "x"), ("before", "-1")]), ErrorCode::BadAfter);
+        assert_eq!(err(&[("q", "x"), ("offset", "200")]), ErrorCode::BadRequest);
+        assert_eq!(err(&[("q", "x"), ("offset", "-1")]), ErrorCode::BadRequest);
     }
 }

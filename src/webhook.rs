@@ -106,7 +106,8 @@ pub fn event_body(
 }
 
 /// The JSON body of a moderation event (`member.banned`, `member.unbanned`, `member.kicked`,
-/// `member.muted`, `member.unmuted`, `room.slow_mode`): the record says who did what to whom. Its id
+/// `member.muted`, `member.unmuted`, `member.purged`, `room.retention`, `room.blocklist`, `room.slow_mode`,
+/// `room.identity`): the record says who did what to whom. Its id
 /// names the moderation log entry (`<room>/mod-<n>`), unique in the room like a change's `rev`.
 pub fn moderation_body(room: &str, record: &Record, log_id: u64) -> String {
     let kind = match record.action {
@@ -115,7 +116,13 @@ pub fn moderation_body(room: &str, record: &Record, log_id: u64) -> String {
         "kick" => "member.kicked",
         "mute" => "member.muted",
         "unmute" => "member.unmuted",
-        _ => "room.slow_mode",
+        "retention" => "room.retention",
+        "block" | "unblock" => "room.blocklist",
+        "purge" => "member.purged",
+        "slow_mode" => "room.slow_mode",
+        "require_identity" | "allow_anonymous" => "room.identity",
+        // An action added later without its own event type still reaches the app, named as such.
+        _ => "room.moderation",
     };
     serde_json::json!({
         "type": kind,
@@ -188,6 +195,28 @@ mod tests {
                 "hi <b>".into(),
                 1_700_000_000_000,
             )
+        }
+    }
+
+    #[test]
+    fn each_moderation_action_has_its_own_event_type() {
+        let by = message().from;
+        for (action, kind) in [
+            ("ban", "member.banned"),
+            ("purge", "member.purged"),
+            ("slow_mode", "room.slow_mode"),
+            ("require_identity", "room.identity"),
+            ("allow_anonymous", "room.identity"),
+            ("block", "room.blocklist"),
+        ] {
+            let record = Record {
+                action,
+                ..Record::deletion(None, 1, None, &by, 5)
+            };
+            let v: serde_json::Value =
+                serde_json::from_str(&moderation_body("lobby", &record, 2)).unwrap();
+            assert_eq!(v["type"], kind, "{action}");
+            assert_eq!(v["moderation"]["action"], action);
         }
     }
 

@@ -279,7 +279,9 @@ describe('search', () => {
     await item(ann, 'pear pie for lunch?').waitFor();
     const results = ann.locator('#search-results');
     await searchFor(ann, 'apple');
-    await results.getByRole('heading', { name: '50+ messages match “apple”' }).waitFor();
+    await results.getByRole('heading', { name: '20+ messages match “apple”' }).waitFor();
+    await results.getByRole('button', { name: 'More results' }).click();
+    await results.getByRole('heading', { name: '40+ messages match “apple”' }).waitFor();
     await results.getByRole('button', { name: 'More results' }).click();
     await results.getByRole('heading', { name: '60 messages match “apple”' }).waitFor();
     assert.equal(await results.getByRole('button', { name: 'More results' }).count(), 0);
@@ -532,37 +534,6 @@ describe('the join form', () => {
     assert.equal(sockets.length, 0, 'said without asking the room');
     await page.getByLabel('Your name').fill('ann');
     await hint.filter({ hasText: 'How the others in the room see you.' }).waitFor();
-    assert.deepEqual(errors, []);
-  });
-});
-
-describe('the reaction picker', () => {
-  test('beyond the six: found by name, hands in a skin tone, and the recent ones first next time', async () => {
-    const room = uniqueRoom('picker');
-    const { page: ann, errors } = await person('ann', room);
-    await say(ann, 'pick something');
-    const msg = item(ann, 'pick something');
-    await msg.waitFor();
-    const open = async () => {
-      await msg.hover();
-      await msg.getByRole('button', { name: 'React', exact: true }).click();
-      await msg.locator('summary', { hasText: 'More reactions' }).click();
-    };
-    await open();
-    await msg.getByLabel('Find a reaction').fill('fire');
-    assert.equal(await msg.getByRole('group', { name: 'More reactions' }).getByRole('button').count(), 1);
-    await msg.getByRole('button', { name: 'React with fire hot' }).click();
-    await msg.locator('.reaction', { hasText: '🔥 1' }).waitFor();
-    await open();
-    await msg.getByLabel('Skin tone').selectOption('🏽');
-    await msg.getByLabel('Find a reaction').fill('clap');
-    await msg.getByRole('button', { name: 'React with clapping hands' }).click();
-    await msg.locator('.reaction', { hasText: '👏🏽 1' }).waitFor();
-    await msg.hover();
-    await msg.getByRole('button', { name: 'React', exact: true }).click();
-    const recent = msg.getByRole('group', { name: 'Recent reactions' });
-    assert.deepEqual(await recent.getByRole('button').allTextContents(), ['👏🏽', '🔥']);
-    assert.equal(await msg.getByRole('group', { name: 'Pick a reaction' }).getByRole('button').count(), 6, 'the quick six stay');
     assert.deepEqual(errors, []);
   });
 });

@@ -9,7 +9,9 @@ import { describe, test } from 'node:test';
 import { Client, eventually, uniqueRoom } from './common/harness.mjs';
 import { browserSuite, shownMessages } from './common/browser.mjs';
 
-const suite = browserSuite();
+// A reader paging through many results asks faster than the default search allowance (5, then 1 a
+// second), and the writers that fill a room write faster than a person.
+const suite = browserSuite({ vars: { SEARCH_BURST: '50', RATE_BURST: '1000', RATE_PER_SEC: '1000' } });
 
 const person = suite.join;
 
@@ -74,4 +76,35 @@ describe('search on the page', () => {
     assert.equal(await results.isHidden(), true);
     assert.deepEqual(errors, []);
   });
+
+  test('"More results" pages past the first 20: through the window the room ranked, then past it to older matches', async () => {
+    const room = uniqueRoom('page-search-more');
+    // 215 matches: more than the room ranks at once (200). One in three is wordier, so it ranks below
+    // shorter ones (bm25): best first is not newest first, and a page cannot go on "before the oldest
+    // shown" without skipping some.
+    const text = (j) => (j % 3 ? `needle ${j}` : `needle ${j} said with quite a few more words around it`);
+    const writers = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => Client.connect(suite.server.ws(room, { name: `w${i}` }))));
+    await Promise.all(writers.map(async (w, i) => {
+      for (let j = i; j < 215; j += 6) await w.say(text(j));
+    }));
+    await Promise.all(writers.map((w) => w.close()));
+    const { page, errors } = await person('ann', room);
+    await searchFor(page, 'needle');
+    const results = page.locator('#search-results');
+    await results.getByRole('heading', { name: '20+ messages match “needle”' }).waitFor();
+    const more = results.getByRole('button', { name: 'More results' });
+    for (let shown = 40; shown <= 200; shown += 20) {
+      await more.click();
+      await results.getByRole('heading', { name: `${shown}+ messages match “needle”` }).waitFor();
+      // The focus goes to the first of the new page, so a keyboard reader goes on where they were.
+      assert.equal(await page.evaluate(() => [...document.querySelectorAll('.search-hit')].indexOf(document.activeElement)), shown - 20);
+    }
+    await more.click();
+    await results.getByRole('heading', { name: '215 messages match “needle”' }).waitFor();
+    assert.equal(await more.count(), 0, 'the end: no more');
+    const texts = await results.locator('.search-hit .snippet').allTextContents();
+    assert.equal(new Set(texts).size, 215, 'every match once');
+    assert.deepEqual(errors, []);
+  });
+
 });

@@ -21,7 +21,7 @@ function memoryStorage() {
 }
 
 const welcome = (extra = {}) => ({ type: 'welcome', room: 'r', you: { id: 'me', name: 'ann' }, members: [{ id: 'me', name: 'ann' }], history: [], last_seq: 0, truncated: false, ...extra });
-const limits = (extra = {}) => ({ text: 4000, name: 32, id: 64, frame_bytes: 65536, burst: 20, per_sec: 10, page: 1000, query: 200, results: 50, presence: 100, roster_page: 500, silent_after: 120, versions: 100, ...extra });
+const limits = (extra = {}) => ({ text: 4000, name: 32, id: 64, frame_bytes: 65536, burst: 20, per_sec: 10, page: 1000, query: 200, results: 50, presence: 100, roster_page: 500, silent_after: 120, versions: 100, file_bytes: 25_000_000, files: 10, ...extra });
 
 /** A client on a fake socket and a fake clock; `events` collects every event it emits, by type. */
 function newClient(t, options = {}) {
@@ -553,6 +553,44 @@ describe('living messages', () => {
     c.stop();
   });
 
+  test('the moderation hook: an ack with the stored text shows that text; a rejection fails the entry with the reason', async (t) => {
+    const { c, ws } = online(t, { rev: 0, last_seq: 0 });
+    const sent = c.send('darn this');
+    const entry = c.outbox.at(-1);
+    ws.receive({ type: 'ack', id: entry.id, seq: 1, ts: 5, rev: 1, text: 'd*** this' });
+    assert.equal((await sent).seq, 1);
+    assert.equal(c.messages.get(1).text, 'd*** this', 'what the room stored, not what we typed');
+    assert.equal(c.events.message.at(-1).message.text, 'd*** this');
+    const plain = c.send('fine');
+    ws.receive({ type: 'ack', id: c.outbox.at(-1).id, seq: 2, ts: 6, rev: 2 });
+    await plain;
+    assert.equal(c.messages.get(2).text, 'fine', 'an ack without text: ours as typed');
+    const refused = c.send('buy now');
+    const bad = c.outbox.at(-1);
+    ws.receive({ type: 'error', code: 'rejected', id: bad.id, message: 'no ads here' });
+    await assert.rejects(refused, { name: 'ChatError', code: 'rejected' });
+    assert.equal(bad.code, 'rejected');
+    assert.ok(c.outbox.includes(bad), 'kept for retry or discard');
+    c.stop();
+  });
+
+  test('retention: welcome.retention and the expired frame turn what was erased into tombstones, each an update', (t) => {
+    const history = [msg(1, { reactions: { '👍': 1 } }), msg(2), msg(3)];
+    const { c, ws } = online(t, { rev: 3, history, last_seq: 3, retention: { days: 30, upto: 1 } });
+    assert.deepEqual(c.retention, { days: 30, upto: 1 });
+    assert.equal(c.messages.get(1).deleted, true);
+    assert.equal(c.messages.get(1).text, '');
+    assert.deepEqual(c.messages.get(1).reactions, {});
+    assert.equal(c.messages.get(2).text, 'm2');
+    const updates = c.events.update.length;
+    ws.receive({ type: 'expired', upto: 2 });
+    assert.equal(c.messages.get(2).deleted, true);
+    assert.equal(c.messages.get(3).text, 'm3', 'past upto: kept');
+    assert.equal(c.events.update.length, updates + 1, 'one update for the one newly erased');
+    assert.deepEqual(c.retention, { days: 30, upto: 2 });
+    c.stop();
+  });
+
   test('react: the frame, counts for everyone, our own marked (from our ack or another tab of ours) and kept in storage', (t) => {
     const { c, ws } = online(t, { rev: 1, history: [msg(1)], last_seq: 1 });
     c.toggleReaction(1, '👍');
@@ -668,6 +706,41 @@ describe('living messages', () => {
     ws.receive({ type: 'read', user: BOB, seq: 3 });
     assert.deepEqual(c.seenBy(3), ['bob', 'cy']);
     assert.deepEqual(c.events.reads.at(-1).reads.map((r) => [r.user.name, r.seq]), [['bob', 3], ['cy', 3]]);
+    c.stop();
+  });
+
+  test('seen by and typing name people, not only names: two who chose the same name are two users', (t) => {
+    const ann2 = { id: 'a2', name: 'ann', uid: 'uid-ann-2' };
+    const ann3 = { id: 'a3', name: 'ann', uid: 'uid-ann-3' };
+    const { c, ws } = online(t, { rev: 2, history: [msg(1), msg(2, { from: ME })], last_seq: 2 });
+    const typing = [];
+    c.addEventListener('typing', (e) => typing.push(e.detail));
+    ws.receive({ type: 'read', user: ann2, seq: 2 });
+    ws.receive({ type: 'read', user: ann3, seq: 2 });
+    assert.deepEqual(c.seenBy(2), ['ann'], 'the old list: each name once');
+    assert.deepEqual(c.seenByUsers(2), [ann2, ann3]);
+    assert.deepEqual(c.seenByUsers(3), []);
+    ws.receive({ type: 'typing', user: ann2 });
+    ws.receive({ type: 'typing', user: ann3 });
+    ws.receive({ type: 'typing', user: { ...ann3, id: 'a3-phone' } }); // ann3's second device
+    assert.deepEqual(typing.at(-1), { names: ['ann'], users: [ann2, ann3] });
+    t.mock.timers.tick(5000);
+    assert.deepEqual(typing.at(-1), { names: [], users: [] });
+    c.stop();
+  });
+
+  test('who reacted: reactors() asks for a page by emoji and resolves with its users and next', async (t) => {
+    const { c, ws } = online(t, { rev: 1, history: [msg(1, { reactions: { '👍': 3 } })], last_seq: 1 });
+    const page = c.reactors(1, '👍', { limit: 2 });
+    const asked = frames(ws, 'reactors').at(-1);
+    assert.deepEqual({ ...asked, id: 'x' }, { type: 'reactors', seq: 1, emoji: '👍', limit: 2, id: 'x' });
+    ws.receive({ type: 'reactors', id: asked.id, seq: 1, emoji: '👍', users: [{ uid: 'uid-bob', name: 'bob' }, { uid: 'uid-cy', name: null }], next: 'uid-cy' });
+    assert.deepEqual(await page, { users: [{ uid: 'uid-bob', name: 'bob' }, { uid: 'uid-cy', name: null }], next: 'uid-cy' });
+    const rest = c.reactors(1, '👍', { after: 'uid-cy' });
+    const again = frames(ws, 'reactors').at(-1);
+    assert.equal(again.after, 'uid-cy');
+    ws.receive({ type: 'error', code: 'not_found', message: 'message 1 does not exist or was deleted', id: again.id });
+    await assert.rejects(rest, { code: 'not_found' });
     c.stop();
   });
 
@@ -831,6 +904,23 @@ describe('moderation', () => {
     assert.deepEqual(c.events.action.at(-1), { action, ok: true });
   });
 
+  test('a deletion may carry a reason; purge() asks for an author\'s recent messages to go', (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    ws.receive(welcome({ you: me, members: [me], role: 'moderator' }));
+    c.delete(4, { reason: 'off topic' });
+    c.delete(5);
+    c.purge('u-bob', 3600, { reason: 'spam' });
+    const sent = ws.frames().filter((f) => f.type !== 'typing').map(({ id, ...f }) => f);
+    assert.deepEqual(sent.slice(-3), [
+      { type: 'delete', seq: 4, reason: 'off topic' },
+      { type: 'delete', seq: 5 },
+      { type: 'purge', uid: 'u-bob', seconds: 3600, reason: 'spam' },
+    ]);
+    c.stop();
+  });
+
   test('a message refused by slow mode goes again by itself once the wait is over; a mute marks it not sent', (t) => {
     const c = newClient(t);
     c.start();
@@ -909,10 +999,10 @@ describe('search', () => {
     assert.deepEqual({ ...frame, id: undefined }, { type: 'search', q: 'café "au lait"', limit: 5, id: undefined });
     ws.receive({ type: 'search_results', id: 'someone-else', results: [{ seq: 9 }], has_more: false });
     ws.receive({ type: 'search_results', id: frame.id, results: [{ seq: 3, snippet: '<mark>café</mark>' }], has_more: true });
-    assert.deepEqual(await pending, { results: [{ seq: 3, snippet: '<mark>café</mark>' }], hasMore: true });
+    assert.deepEqual(await pending, { results: [{ seq: 3, snippet: '<mark>café</mark>' }], hasMore: true, next: null });
     const windowed = c.search('café');
     ws.receive({ type: 'search_results', id: JSON.parse(ws.sent.at(-1)).id, results: [], has_more: true, next_before: 41 });
-    assert.deepEqual(await windowed, { results: [], hasMore: true, nextBefore: 41 }, 'where to search on');
+    assert.deepEqual(await windowed, { results: [], hasMore: true, nextBefore: 41, next: { before: 41 } }, 'where to search on');
 
     const refused = c.search('()');
     ws.receive({ type: 'error', code: 'bad_query', message: 'nothing to search for', id: JSON.parse(ws.sent.at(-1)).id });
@@ -923,6 +1013,28 @@ describe('search', () => {
     ws.onclose({ code: 1006 });
     await assert.rejects(dropped, { code: 'offline' });
     await assert.rejects(c.search('offline'), { code: 'offline' }, 'no socket: answered at once');
+    c.stop();
+  });
+
+  test("paging: `next` is the ranked window's next page first (same before), then the older matches, then null", async (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    ws.receive(welcome({ limits: limits() }));
+    const answer = async (options, reply) => {
+      const pending = c.search('q', options);
+      const frame = JSON.parse(ws.sent.at(-1));
+      ws.receive({ type: 'search_results', id: frame.id, results: [], ...reply });
+      return { frame: { ...frame, id: undefined }, got: await pending };
+    };
+    let { frame, got } = await answer({ limit: 20, before: 500 }, { has_more: true, next_before: 90, next_offset: 20 });
+    assert.deepEqual(frame, { type: 'search', q: 'q', limit: 20, before: 500, id: undefined });
+    assert.deepEqual(got.next, { before: 500, offset: 20 }, 'the same window, its next page');
+    ({ frame, got } = await answer({ limit: 20, ...got.next }, { has_more: true, next_before: 90, next_offset: null }));
+    assert.deepEqual(frame, { type: 'search', q: 'q', limit: 20, before: 500, offset: 20, id: undefined });
+    assert.deepEqual(got.next, { before: 90 }, 'the window is done: older matches next');
+    ({ got } = await answer({ limit: 20, ...got.next }, { has_more: false, next_before: null, next_offset: null }));
+    assert.equal(got.next, null);
     c.stop();
   });
 

@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 
 use edge_chat::config::Limits;
 use edge_chat::delivery;
-use edge_chat::domain::{ChatMessage, User};
+use edge_chat::domain::{ChatMessage, FileDescriptor, Preview, Reactor, User};
 use edge_chat::error::ErrorCode;
-use edge_chat::moderation::{Action, Rules, Stored};
+use edge_chat::moderation::{Action, Parts, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
+use edge_chat::retention::Retained;
 use edge_chat::search::SearchHit;
 use edge_chat::session::Role;
 use serde_json::{json, Value};
@@ -36,6 +37,8 @@ fn server_kind(frame: &ServerFrame<'_>) -> &'static str {
         ServerFrame::Presence { .. } => "presence",
         ServerFrame::Roster { .. } => "roster",
         ServerFrame::Typing { .. } => "typing",
+        ServerFrame::Expired { .. } => "expired",
+        ServerFrame::Reactors { .. } => "reactors",
         ServerFrame::Moderation(_) => "moderation",
         ServerFrame::ModerationLog { .. } => "moderation_log",
         ServerFrame::AuthOk { .. } => "auth_ok",
@@ -55,6 +58,7 @@ fn client_kind(frame: &ClientFrame) -> &'static str {
         ClientFrame::History { .. } => "history",
         ClientFrame::Search { .. } => "search",
         ClientFrame::Roster { .. } => "roster",
+        ClientFrame::Reactors { .. } => "reactors",
         ClientFrame::Auth { .. } => "auth",
         ClientFrame::Moderate { action, .. } => action.name(),
         ClientFrame::ModerationLog { .. } => "moderation_log",
@@ -77,6 +81,8 @@ const SERVER_KINDS: &[&str] = &[
     "presence",
     "roster",
     "typing",
+    "expired",
+    "reactors",
     "moderation",
     "moderation_log",
     "auth_ok",
@@ -92,6 +98,7 @@ const CLIENT_KINDS: &[&str] = &[
     "history",
     "search",
     "roster",
+    "reactors",
     "auth",
     "ban",
     "unban",
@@ -101,6 +108,10 @@ const CLIENT_KINDS: &[&str] = &[
     "slow_mode",
     "require_identity",
     "allow_anonymous",
+    "retention",
+    "block",
+    "unblock",
+    "purge",
     "moderation_log",
 ];
 
@@ -126,6 +137,22 @@ fn message(seq: u64) -> ChatMessage {
     m.version = 2;
     m.reactions = BTreeMap::from([("👍".to_string(), 2)]);
     m.rev = seq + 10;
+    m.files = vec![FileDescriptor {
+        id: "0f1e2d3c4b5a69788796a5b4c3d2e1f0".into(),
+        name: "screen shot.png".into(),
+        content_type: "image/png".into(),
+        size: 48_213,
+        width: Some(1280),
+        height: Some(720),
+        thumb: true,
+    }];
+    m.preview = Some(Preview {
+        url: "https://example.com/post".into(),
+        title: "A post".into(),
+        description: "What it says".into(),
+        site: "Example".into(),
+        image: Some("https://example.com/cover.png".into()),
+    });
     m
 }
 
@@ -139,18 +166,47 @@ fn server_samples() -> Vec<(String, Value)> {
         snippet: "<mark>hello</mark>".into(),
     }];
     let counts = BTreeMap::from([("👍".to_string(), 2)]);
+    // One reactor named, one from before names were kept with reactions.
+    let reactors = [
+        Reactor {
+            uid: "Q2hhdC1hdXRob3ItaWQx".into(),
+            name: Some("ann".into()),
+        },
+        Reactor {
+            uid: "bW9kZXJhdG9y".into(),
+            name: None,
+        },
+    ];
     let by = user("5f9c0d2a7b1e4c55", "mo", Some("bW9kZXJhdG9y"));
-    let record = Action::parse("mute", Some("anon:9d2e0d2a7b1e4c55".into()), Some(60), None)
-        .unwrap()
-        .record(&by, 1_764_080_000_000);
+    let parts =
+        |uid: Option<&str>, seconds, reason: Option<&str>, days, words: Option<&[&str]>| Parts {
+            uid: uid.map(String::from),
+            seconds,
+            reason: reason.map(String::from),
+            days,
+            words: words.map(|w| w.iter().map(|w| w.to_string()).collect()),
+        };
+    let record = Action::parse(
+        "mute",
+        parts(Some("anon:9d2e0d2a7b1e4c55"), Some(60), None, None, None),
+    )
+    .unwrap()
+    .record(&by, 1_764_080_000_000);
     let ban = Action::parse(
         "ban",
-        Some("Q2hhdC1hdXRob3ItaWQx".into()),
-        None,
-        Some("spam".into()),
+        parts(Some("Q2hhdC1hdXRob3ItaWQx"), None, Some("spam"), None, None),
     )
     .unwrap()
     .record(&bot, 1_764_080_000_000);
+    let retention = Action::parse("retention", parts(None, None, None, Some(30), None))
+        .unwrap()
+        .record(&bot, 1_764_080_000_000);
+    let blocked = Action::parse(
+        "block",
+        parts(None, None, None, None, Some(&["free money", "spam*"])),
+    )
+    .unwrap()
+    .record(&by, 1_764_080_000_000);
     let mut rules = Rules::restore(Stored {
         bans: vec!["Q2hhdC1hdXRob3ItaWQx".into()],
         mutes: vec![("anon:9d2e0d2a7b1e4c55".into(), 1_764_080_060_000)],
@@ -159,8 +215,16 @@ fn server_samples() -> Vec<(String, Value)> {
         ..Stored::default()
     });
     rules.apply(&Action::Anonymous { allowed: false }, 1_764_080_000_000);
+    rules.apply(&Action::Retention { days: Some(30) }, 1_764_080_000_000);
+    rules.apply(
+        &Action::Block {
+            words: vec!["spam*".into()],
+        },
+        1_764_080_000_000,
+    );
     let mut log_entry = serde_json::to_value(&ban).unwrap();
     log_entry["log_id"] = 12.into();
+    let limits = Limits::default();
     let frames = vec![
         ServerFrame::Welcome {
             room: "lobby",
@@ -169,7 +233,7 @@ fn server_samples() -> Vec<(String, Value)> {
             history: &history,
             last_seq: 3,
             truncated: true,
-            limits: Announced::of(&Limits::default()),
+            limits: Announced::of(&limits),
             rev: 13,
             read_seq: Some(2),
             unread: 1,
@@ -184,6 +248,10 @@ fn server_samples() -> Vec<(String, Value)> {
                 user: &anon,
                 seq: 2,
             }]),
+            retention: Some(Retained {
+                days: Some(30),
+                upto: 1,
+            }),
         },
         ServerFrame::Message(&history[0]),
         ServerFrame::Ack {
@@ -191,6 +259,7 @@ fn server_samples() -> Vec<(String, Value)> {
             seq: 4,
             ts: 1_764_080_000_000,
             rev: 14,
+            text: Some("h*llo"),
         },
         ServerFrame::MessageUpdated {
             message: &history[1],
@@ -215,6 +284,7 @@ fn server_samples() -> Vec<(String, Value)> {
             results: &hits,
             has_more: false,
             next_before: Some(2),
+            next_offset: Some(20),
         },
         ServerFrame::Join { user: &anon },
         ServerFrame::Leave { user: &anon },
@@ -232,7 +302,17 @@ fn server_samples() -> Vec<(String, Value)> {
             next: Some("9d2e0d2a7b1e4c55"),
         },
         ServerFrame::Typing { user: &ann },
+        ServerFrame::Expired { upto: 1 },
+        ServerFrame::Reactors {
+            id: Some("w1"),
+            seq: 2,
+            emoji: "👍",
+            users: &reactors,
+            next: Some("Q2hhdC1hdXRob3ItaWQx"),
+        },
         ServerFrame::Moderation(&record),
+        ServerFrame::Moderation(&retention),
+        ServerFrame::Moderation(&blocked),
         ServerFrame::ModerationLog {
             id: Some("l1"),
             records: std::slice::from_ref(&log_entry),
@@ -272,16 +352,18 @@ fn server_samples() -> Vec<(String, Value)> {
 
 fn client_samples() -> Vec<(String, Value)> {
     let frames = [
-        json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3}),
+        json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3,
+               "files": ["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]}),
         json!({"type": "typing"}),
-        json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1"}),
-        json!({"type": "delete", "seq": 3, "id": "d1"}),
+        json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1", "files": [], "preview": false}),
+        json!({"type": "delete", "seq": 3, "reason": "off topic", "id": "d1"}),
         json!({"type": "react", "seq": 3, "emoji": "👍", "on": true, "id": "r1"}),
         json!({"type": "read", "seq": 3}),
         json!({"type": "history", "before": 40, "limit": 50, "id": "h1"}),
-        json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "id": "s1"}),
+        json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "offset": 20, "id": "s1"}),
         json!({"type": "roster", "after": "3f9c0d2a7b1e4c55", "limit": 100, "id": "o1"}),
         json!({"type": "auth", "token": "v1.abc.def", "id": "a1"}),
+        json!({"type": "reactors", "seq": 3, "emoji": "👍", "after": "Q2hhdC1hdXRob3ItaWQx", "limit": 20, "id": "w1"}),
         json!({"type": "ban", "uid": "anon:9d2e0d2a7b1e4c55", "reason": "spam", "id": "b1"}),
         json!({"type": "unban", "uid": "anon:9d2e0d2a7b1e4c55", "id": "b2"}),
         json!({"type": "kick", "uid": "anon:9d2e0d2a7b1e4c55", "id": "k1"}),
@@ -290,6 +372,10 @@ fn client_samples() -> Vec<(String, Value)> {
         json!({"type": "slow_mode", "seconds": 30, "id": "w1"}),
         json!({"type": "require_identity", "id": "i1"}),
         json!({"type": "allow_anonymous", "id": "i2"}),
+        json!({"type": "retention", "days": 30, "id": "t1"}),
+        json!({"type": "block", "words": ["free money", "spam*"], "id": "k2"}),
+        json!({"type": "unblock", "words": ["spam*"], "id": "k3"}),
+        json!({"type": "purge", "uid": "anon:9d2e0d2a7b1e4c55", "seconds": 3600, "reason": "spam", "id": "p1"}),
         json!({"type": "moderation_log", "before": 12, "limit": 50, "id": "l1"}),
     ];
     frames

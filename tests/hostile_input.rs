@@ -663,7 +663,8 @@ proptest! {
         let v: Value = serde_json::from_str(&ServerFrame::Message(&msg).to_json()).expect("JSON");
         prop_assert_eq!(v["text"].as_str(), Some(text.as_str()));
         prop_assert_eq!(v["from"]["name"].as_str(), Some(name.as_str()));
-        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&Limits::default()), rev: 1, read_seq: None, unread: 0, changes: None, role: Default::default(), expires: None, slow_mode: 0, identity_required: false, muted_until: None, online: None, reads: None };
+        let limits = Limits::default();
+        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&limits), rev: 1, read_seq: None, unread: 0, changes: None, role: Default::default(), expires: None, slow_mode: 0, identity_required: false, muted_until: None, online: None, reads: None, retention: None };
         let v: Value = serde_json::from_str(&welcome.to_json()).expect("JSON");
         prop_assert_eq!(v["history"][0]["id"].as_str(), id.as_deref());
     }
@@ -785,6 +786,10 @@ proptest! {
                     (_, Effect::Wake { .. }) => { prop_assert!(false, "no wake for anonymous members"); continue; }
                     // Webhooks are off in this room.
                     (_, Effect::Event { .. }) => { prop_assert!(false, "no webhook events unless switched on"); continue; }
+                    // The moderation hook is off in this room.
+                    (_, Effect::Screen { .. } | Effect::Reply { .. }) => { prop_assert!(false, "no questions nor held calls without a hook"); continue; }
+                    // Work for the object after the turn (a link's preview, the bucket), not frames.
+                    (_, Effect::Preview { .. } | Effect::DeleteFiles) => continue,
                     (Some(a), _) => a.clone(),
                     (None, Effect::Send { to, .. } | Effect::Close { to, .. } | Effect::Authenticate { to, .. }) => to.clone(),
                     (None, Effect::Broadcast { except, .. }) => except.clone().expect("a broadcast names its sender"),
@@ -813,7 +818,7 @@ proptest! {
                             other => prop_assert!(false, "unexpected broadcast {:?}", other),
                         }
                     }
-                    Effect::Wake { .. } | Effect::Event { .. } => {}
+                    Effect::Wake { .. } | Effect::Event { .. } | Effect::Screen { .. } | Effect::Reply { .. } | Effect::Preview { .. } | Effect::DeleteFiles => {}
                     Effect::Authenticate { to, .. } => prop_assert_eq!(to, &conn, "a token is checked for its own socket"),
                     Effect::Close { to, code, .. } => {
                         prop_assert!(actor.is_some(), "a close is never held for a flush");

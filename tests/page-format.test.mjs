@@ -1,9 +1,9 @@
 // The page's pure text rules, without a server or a browser: basic formatting (public/markup.js) and
-// which bare addresses become links (public/format.js). The browser half is tests/browser-people.test.mjs.
+// which bare addresses become links, how a file's size and an image's box are shown (public/format.js). The browser half is tests/browser-people.test.mjs.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { linkParts } from '../public/format.js';
+import { fileSize, fitted, linkParts } from '../public/format.js';
 import { blocks, inlineParts } from '../public/markup.js';
 
 const styled = (text) => inlineParts(text).map((p) => [p.text, p.styles.join('+')]);
@@ -40,5 +40,18 @@ describe('bare links', () => {
   });
   test('not an email address, a file name or a version', () => {
     assert.deepEqual(links('ann@example.com, notes.txt, v1.2, e.g. this'), []);
+  });
+});
+
+describe('files', () => {
+  test('sizes read in decimal units, as the limits are given', () => {
+    assert.deepEqual([0, 812, 1000, 48_213, 999_999, 3_100_000, 25_000_000, 2e9].map(fileSize), ['0 B', '812 B', '1.0 kB', '48 kB', '1000 kB', '3.1 MB', '25 MB', '2.0 GB']);
+  });
+
+  test('an image fits its box with its proportions kept, and is never blown up', () => {
+    assert.deepEqual(fitted(640, 480), { width: 320, height: 240 });
+    assert.deepEqual(fitted(100, 1000), { width: 24, height: 240 });
+    assert.deepEqual(fitted(50, 40), { width: 50, height: 40 });
+    assert.deepEqual(fitted(0, 0), { width: 320, height: 240 }, 'unknown: the box');
   });
 });

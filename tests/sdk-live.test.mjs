@@ -17,6 +17,7 @@ import { Miniflare } from 'miniflare';
 import WebSocket from 'ws';
 import { CLOSE_BAD_REQUEST } from './common/close-codes.mjs';
 import { ROOT, eventually, restartServer, startServer, uniqueRoom } from './common/harness.mjs';
+import { png } from './common/png.mjs';
 
 const JWT_SECRET = 'test-jwt-secret-sdk';
 let server;
@@ -110,6 +111,32 @@ describe('the SDK against wrangler dev', () => {
     await ann.delete(sent.seq);
     const stored = await bob.history({ limit: 10 });
     assert.deepEqual(stored.messages.map((m) => [m.seq, m.deleted, m.text]), [[sent.seq, true, '']], 'stored as a tombstone');
+  });
+
+  test('uploadFile resolves with the descriptor, send({text, files}) carries it, fileUrl serves it to the room', async () => {
+    const room = uniqueRoom('sdk-files');
+    const ann = person(room, 'ann-1', 'ann');
+    const bob = person(room, 'bob-1', 'bob');
+    await Promise.all([ann.ready(), bob.ready()]);
+    assert.ok(ann.limits.file_types.includes('image/png'), 'the room\'s file types, as announced');
+    const bytes = png(20, 10);
+    const progress = [];
+    const file = await ann.uploadFile(new Blob([bytes], { type: 'image/png' }), { name: 'dot.png', onProgress: (p) => progress.push(p) });
+    assert.deepEqual([file.name, file.type, file.size, file.width, file.height], ['dot.png', 'image/png', bytes.length, 20, 10]);
+    assert.deepEqual(progress.at(-1), { loaded: bytes.length, total: bytes.length }, 'progress ends at the whole file');
+    const heard = nextEvent(bob, 'message', ({ message }) => message.files?.length === 1);
+    const sent = await ann.send({ text: 'a dot', files: [file] });
+    const { message } = await heard;
+    assert.equal(message.seq, sent.seq);
+    assert.deepEqual(message.files, [file]);
+    const res = await fetch(bob.fileUrl(file));
+    assert.equal(res.status, 200, 'the URL carries bob\'s token (a private room)');
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(bytes));
+    await assert.rejects(bob.send({ text: 'mine now', files: [file.id] }), { code: 'bad_file' });
+    await assert.rejects(ann.uploadFile(new Blob(['<html>'], { type: 'text/html' })), { code: 'unsupported_type' }, 'refused before sending');
+    const removed = nextEvent(bob, 'update', ({ message }) => message.seq === sent.seq && !message.files);
+    await ann.removeFile(sent.seq, file.id);
+    assert.equal((await removed).message.text, 'a dot');
   });
 
   test('a moderator\'s actions resolve on their acks; the muted author\'s send is refused with muted', async () => {

@@ -1,8 +1,9 @@
 //! The composer's mode: a new message, a reply (with the quote of what it answers), or an edit of
-//! one of ours.
+//! one of ours; each room's draft; and the emoji picker that inserts at the caret.
 
 import { excerpt } from '../format.js';
 import { el, ui } from './dom.js';
+import { emojiPicker } from './emoji.js';
 import { label } from './people.js';
 import { client } from './state.js';
 
@@ -62,3 +63,49 @@ export function cancelComposing() {
   setComposing(null);
   ui.input.focus();
 }
+
+/** The composer's emoji picker: made the first time it opens, kept (with what was searched) after. */
+let picker = null;
+
+/** Puts `emoji` where the caret is (over the selection), as if it was typed: the draft, the typing
+ * hint and the counter follow. */
+function insertEmoji(emoji) {
+  const { selectionStart: start, selectionEnd: end } = ui.input;
+  ui.input.setRangeText(emoji, start, end, 'end');
+  ui.input.dispatchEvent(new Event('input', { bubbles: true }));
+  closeEmoji();
+  ui.input.focus();
+}
+
+export function openEmoji() {
+  if (!picker) {
+    picker = emojiPicker({ verb: 'Insert', searchLabel: 'Find an emoji', onPick: insertEmoji, state: {} });
+    ui.emojiPanel.append(picker);
+  }
+  ui.emojiPanel.hidden = false;
+  ui.emojiButton.setAttribute('aria-expanded', 'true');
+  // Opened anew: no search left from last time, the recent ones (the last pick first) on top.
+  const search = picker.querySelector('.picker-search');
+  search.value = '';
+  search.dispatchEvent(new Event('input'));
+  search.focus();
+}
+
+export function closeEmoji({ focus = false } = {}) {
+  if (ui.emojiPanel.hidden) return;
+  ui.emojiPanel.hidden = true;
+  ui.emojiButton.setAttribute('aria-expanded', 'false');
+  if (focus) ui.emojiButton.focus();
+}
+
+ui.emojiButton.addEventListener('click', () => (ui.emojiPanel.hidden ? openEmoji() : closeEmoji()));
+ui.emojiPanel.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape') {
+    e.preventDefault();
+    closeEmoji({ focus: true });
+  }
+});
+// A click or tap anywhere else puts it away.
+document.addEventListener('pointerdown', (e) => {
+  if (!ui.emojiPanel.hidden && !ui.emojiPanel.contains(e.target) && !ui.emojiButton.contains(e.target)) closeEmoji();
+});

@@ -32,6 +32,7 @@ export function onUpdate(e) {
     versionsOpen.delete(m.seq);
     if (view.pickerFor === m.seq) view.pickerFor = null;
     if (view.confirmingDelete === m.seq) view.confirmingDelete = null;
+    if (view.confirmingPurge === m.seq) view.confirmingPurge = null;
     if (composing?.seq === m.seq) {
       if (composing.kind === 'edit') ui.input.value = '';
       setComposing(null);
@@ -74,7 +75,7 @@ export function renderOutbox() {
       let li = byKey.get(entry.key);
       byKey.delete(entry.key);
       if (!li) {
-        li = messageItem({ from: client.you ?? { name: client.name }, text: entry.text, ts: entry.createdAt, reply_to: entry.replyTo ?? null }, true);
+        li = messageItem({ from: client.you ?? { name: client.name }, text: entry.text, ts: entry.createdAt, reply_to: entry.replyTo ?? null, files: entry.files }, true);
         li.classList.add('pending');
         li.dataset.key = entry.key;
         li.append(el('p', 'state'), el('p', 'fix'));

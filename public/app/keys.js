@@ -23,9 +23,13 @@ export const SHORTCUTS = [
 
 const CONTROLS = 'button, a[href], input, select, textarea';
 
-/** Makes `li`'s own controls Tab stops (`on`) or reachable only by pointer and arrows (`off`). */
+/** Makes `li`'s own controls Tab stops (`on`) or reachable only by pointer and arrows (`off`). A
+ * roving group inside it (`data-roving`: the emoji picker's grid) stays one Tab stop, its current item. */
 export function controlsTabbable(li, on) {
-  for (const c of li.querySelectorAll(CONTROLS)) c.tabIndex = on ? 0 : -1;
+  for (const c of li.querySelectorAll(CONTROLS)) {
+    const roving = c.closest('[data-roving]');
+    c.tabIndex = on && (!roving || c.dataset.current === 'true') ? 0 : -1;
+  }
 }
 
 const messagesShown = () => [...ui.messages.querySelectorAll(':scope > li.msg[data-seq]')];

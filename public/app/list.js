@@ -122,9 +122,9 @@ function renderSeen() {
   const last = client.lastOwn();
   const li = last && items.get(last.seq);
   if (!li) return;
-  // By person, not by name: two people called ann who both read it are two.
+  // By person, not by name: two people called ann who both read it are two (the SDK's seenByUsers).
   const readers = new Map();
-  for (const { user, seq } of client.reads.values()) if (seq >= last.seq && user.uid !== client.you?.uid) readers.set(personKey(user), user);
+  for (const user of client.seenByUsers(last.seq)) if (user.uid !== client.you?.uid) readers.set(personKey(user), user);
   const names = [...readers.values()].map(label);
   if (!names.length) return;
   const shown = names.length > 4 ? [...names.slice(0, 3), `${names.length - 3} others`] : names;

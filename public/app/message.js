@@ -1,58 +1,20 @@
 //! One message as an <li>: drawn from the client's current state and redrawn whenever it changes (a
 //! reply's quote, the "edited" marker with the earlier versions on demand, the "message deleted"
-//! placeholder, the reactions, and the actions — Reply, React, Edit, Delete, a moderator's Mute, Kick
-//! and Ban — as ordinary buttons, with the reaction picker and the delete confirmation).
+//! placeholder — saying which moderator deleted it, and why —, the reactions (reactions.js), and the
+//! actions — Reply, React, Edit, Delete, a moderator's Mute, Kick, Ban and "Delete recent" — as
+//! ordinary buttons, with the reaction picker and the confirmations of a deletion and of a purge).
 
 import { excerpt, linkParts } from '../format.js';
 import { blocks, inlineParts } from '../markup.js';
+import { filesBlock, previewCard } from './attached.js';
 import { startEdit, startReply } from './composer.js';
 import { button, el, fullFormat, timeElement, ui } from './dom.js';
 import { jumpTo, schedule } from './list.js';
 import { controlsTabbable } from './keys.js';
 import { author, label } from './people.js';
+import { drawWho, freshPicker, muted, reactionPicker, reactionsRow } from './reactions.js';
 import { client, items, versionsCache, versionsOpen, view } from './state.js';
 import { messageUrl } from './url.js';
-
-/** The quick reactions offered by the picker (any reaction others made shows and toggles too). */
-const REACTIONS = [['👍', 'thumbs up'], ['❤️', 'heart'], ['😂', 'laughing'], ['🎉', 'party'], ['😮', 'surprised'], ['😢', 'sad']];
-
-/** Every other reaction the picker offers under "More", found by name. `tone`: takes a skin tone. */
-const MORE = [
-  ['👎', 'thumbs down', true], ['👏', 'clapping hands', true], ['🙏', 'folded hands thanks please', true], ['👋', 'waving hand hello bye', true],
-  ['💪', 'flexed biceps strong', true], ['🤞', 'crossed fingers luck', true], ['✌️', 'victory peace', true], ['👌', 'ok hand', true],
-  ['🙌', 'raising hands hooray', true], ['🤝', 'handshake deal', false], ['😀', 'grinning smile happy', false], ['😊', 'smiling blush', false],
-  ['😉', 'wink', false], ['😍', 'heart eyes love', false], ['🤔', 'thinking hmm', false], ['🙄', 'eye roll', false],
-  ['😅', 'sweat smile phew', false], ['🤣', 'rolling on the floor laughing rofl', false], ['😭', 'crying sob', false], ['😡', 'angry', false],
-  ['😱', 'scream shocked', false], ['🥳', 'partying face celebrate', false], ['😴', 'sleeping tired', false], ['🤯', 'mind blown', false],
-  ['🔥', 'fire hot lit', false], ['✅', 'check done yes', false], ['❌', 'cross no wrong', false], ['👀', 'eyes looking', false],
-  ['💯', 'hundred perfect', false], ['⭐', 'star', false], ['🚀', 'rocket launch ship', false], ['☕', 'coffee', false],
-  ['🍕', 'pizza food', false], ['🍻', 'beers cheers', false], ['💡', 'idea light bulb', false], ['⚠️', 'warning', false],
-];
-const TONES = [['', 'No skin tone'], ['🏻', 'Light'], ['🏼', 'Medium-light'], ['🏽', 'Medium'], ['🏾', 'Medium-dark'], ['🏿', 'Dark']];
-const RECENT_KEY = 'edge-chat:recent-reactions';
-const TONE_KEY = 'edge-chat:skin-tone';
-
-function stored(key, fallback) {
-  try {
-    return JSON.parse(localStorage.getItem(key)) ?? fallback;
-  } catch {
-    return fallback;
-  }
-}
-
-function remember(emoji) {
-  const recent = [emoji, ...stored(RECENT_KEY, []).filter((e) => e !== emoji)].slice(0, 8);
-  try {
-    localStorage.setItem(RECENT_KEY, JSON.stringify(recent));
-  } catch {}
-}
-
-/** `emoji` with the chosen skin tone, when it is one that takes one (the modifier after its first code point). */
-function toned(emoji, takesTone, tone) {
-  if (!takesTone || !tone) return emoji;
-  const [first] = [...emoji];
-  return first + tone;
-}
 
 /**
  * The text of a message: its basic formatting (markup.js: bold, italic, code, code blocks, quotes)
@@ -138,6 +100,8 @@ export function messageItem(m, own) {
   li.dataset.ts = String(m.ts ?? Date.now());
   if (m.reply_to != null) li.append(quote(m.reply_to));
   li.append(metaLine(m, own), textWithLinks('text', m.text));
+  const files = filesBlock(m);
+  if (files) li.append(files);
   return li;
 }
 
@@ -173,19 +137,41 @@ export function fill(li, m) {
   if (m.edited_at && !m.deleted) meta.append(editedMarker(m));
   parts.push(meta);
   if (m.deleted) {
-    const by = view.deletedBy.has(m.seq) ? view.deletedBy.get(m.seq) : undefined;
-    parts.push(el('p', 'text gone', by === undefined ? 'message deleted' : own ? `a moderator${by ? ` (${label(by)})` : ''} deleted your message` : 'message deleted by a moderator'));
+    parts.push(gonePlaceholder(m, own));
   } else {
     parts.push(textWithLinks('text', m.text, view.highlight?.seq === m.seq ? view.highlight.terms : []));
+    const files = filesBlock(m);
+    if (files) parts.push(files);
+    const card = previewCard(m, own);
+    if (card) parts.push(card);
     if (versionsOpen.has(m.seq)) parts.push(versionsBlock(m));
-    const reactions = reactionsRow(m);
+    const reactions = reactionsRow(m, redraw);
     if (reactions) parts.push(reactions);
     parts.push(...actionsFor(m, own));
   }
   li.replaceChildren(...parts);
+  drawWho(m.seq);
   // One Tab stop for the whole list: a message's buttons are in the Tab order only while it has the focus.
   controlsTabbable(li, li.contains(active));
   if (focusKey) (li.querySelector(`[data-key="${CSS.escape(focusKey)}"]`) ?? li).focus();
+}
+
+/**
+ * What stands where a deleted message was: a moderator's deletion (heard as a `moderation` frame)
+ * says so, with the moderator's name to its author and the reason to everyone, so that nobody takes
+ * it for the author's own deletion.
+ */
+function gonePlaceholder(m, own) {
+  const by = view.deletedBy.get(m.seq);
+  if (!by) return el('p', 'text gone', 'message deleted');
+  const who = own ? `a moderator${by.by ? ` (${label(by.by)})` : ''} deleted your message` : 'message deleted by a moderator';
+  const p = el('p', 'text gone', by.reason ? `${who}: ` : who);
+  if (by.reason) {
+    const why = el('q', 'reason', by.reason);
+    why.dir = 'auto';
+    p.append(why);
+  }
+  return p;
 }
 
 export function redraw(seq) {
@@ -202,11 +188,13 @@ function quote(seq) {
   const said = !original ? 'an earlier message' : original.deleted ? 'message deleted' : excerpt(original.text);
   const b = button('', () => jumpTo(seq), 'quote');
   b.dataset.key = 'quote';
-  if (who) b.append(el('span', 'quote-who', who));
+  // Its name is what it shows, with the words a screen reader needs around it (hidden from sight):
+  // an aria-label would hide the visible text from speech input ("click Bob…").
+  b.append(el('span', 'visually-hidden', 'In reply to '));
+  if (who) b.append(el('span', 'quote-who', who), el('span', 'visually-hidden', ': '));
   const text = el('span', 'quote-text', said);
   text.dir = 'auto';
-  b.append(text);
-  b.setAttribute('aria-label', `In reply to ${who ? `${who}: ` : ''}${said}. Go to that message.`);
+  b.append(text, el('span', 'visually-hidden', '. Go to that message.'));
   return b;
 }
 
@@ -290,46 +278,6 @@ async function loadVersions(m) {
   redraw(m.seq);
 }
 
-/**
- * The reactions under a message, with ours not yet acked by the room (sent offline, say) shown as
- * they will be, marked pending, until the room's answer takes their place.
- */
-function reactionsRow(m) {
-  const counts = Object.fromEntries(Object.entries(m.reactions ?? {}).filter(([, n]) => n > 0));
-  const mine = client.myReactions(m.seq);
-  const pending = new Map();
-  for (const a of client.actions) {
-    if (a.type !== 'react' || a.seq !== m.seq || Boolean(a.on) === mine.includes(a.emoji)) continue;
-    pending.set(a.emoji, a.on);
-    counts[a.emoji] = Math.max(0, (counts[a.emoji] ?? 0) + (a.on ? 1 : -1));
-  }
-  const shown = Object.entries(counts).filter(([emoji, n]) => n > 0 || pending.has(emoji));
-  if (!shown.length) return null;
-  const row = el('div', 'reactions');
-  row.setAttribute('role', 'group');
-  row.setAttribute('aria-label', 'Reactions');
-  for (const [emoji, n] of shown) {
-    const ours = pending.has(emoji) ? pending.get(emoji) : mine.includes(emoji);
-    const b = button(`${emoji} ${n}`, () => {
-      client.toggleReaction(m.seq, emoji);
-      redraw(m.seq);
-    }, pending.has(emoji) ? 'reaction pending' : 'reaction');
-    b.dataset.key = `reaction:${emoji}`;
-    b.dataset.emoji = emoji;
-    b.setAttribute('aria-pressed', String(ours));
-    b.title = pending.has(emoji) ? 'Not sent yet: it goes as soon as the room is reachable.' : ours ? 'You reacted. Click to take it back.' : 'Click to react too.';
-    b.disabled = !client.identified || pending.has(emoji) || muted();
-    row.append(b);
-  }
-  return row;
-}
-
-/** Whether a moderator muted us (we can read, not write, react or edit meanwhile). */
-function muted() {
-  const until = client.rules?.().mutedUntil;
-  return Boolean(until && until > Date.now());
-}
-
 /** Reply, React, and for our own messages Edit and Delete; with the open picker or confirmation. */
 function actionsFor(m, own) {
   const bar = el('div', 'actions');
@@ -363,11 +311,13 @@ function actionsFor(m, own) {
           client.moderate('ban', { uid: m.from.uid });
         }
       }).title = `Ban ${who} from the room`;
+      add('Delete recent…', 'purge', () => askPurge(m.seq)).setAttribute('aria-expanded', String(view.confirmingPurge === m.seq));
     }
   }
   const out = [bar];
-  if (view.pickerFor === m.seq) out.push(picker(m));
-  if (view.confirmingDelete === m.seq) out.push(deleteConfirm(m));
+  if (view.pickerFor === m.seq) out.push(reactionPicker(m, closePicker));
+  if (view.confirmingDelete === m.seq) out.push(deleteConfirm(m, !own));
+  if (view.confirmingPurge === m.seq) out.push(purgeConfirm(m));
   return out;
 }
 
@@ -383,80 +333,6 @@ async function copyLink(b, seq) {
   }
 }
 
-function picker(m) {
-  const box = el('div', 'picker-box');
-  const quick = el('div', 'picker');
-  quick.setAttribute('role', 'group');
-  quick.setAttribute('aria-label', 'Pick a reaction');
-  const mine = client.myReactions(m.seq);
-  const pick = (emoji, name, className = 'pick') => {
-    const b = button(emoji, () => {
-      remember(emoji);
-      client.react(m.seq, emoji, !mine.includes(emoji));
-      closePicker(m.seq); // redraws it: a reaction sent offline shows as pending at once
-    }, className);
-    b.dataset.key = `pick:${emoji}`;
-    b.setAttribute('aria-label', `React with ${name}`);
-    b.setAttribute('aria-pressed', String(mine.includes(emoji)));
-    b.title = name;
-    return b;
-  };
-  for (const [emoji, name] of REACTIONS) quick.append(pick(emoji, name));
-  box.append(quick);
-  // Recently used, then every other one: searchable by name, hands in the chosen skin tone.
-  const recent = stored(RECENT_KEY, []).filter((e) => !REACTIONS.some(([q]) => q === e));
-  if (recent.length) {
-    const row = el('div', 'picker recent');
-    row.setAttribute('role', 'group');
-    row.setAttribute('aria-label', 'Recent reactions');
-    for (const emoji of recent) row.append(pick(emoji, emoji, 'pick recent'));
-    box.append(row);
-  }
-  const more = el('details', 'picker-more');
-  more.append(el('summary', '', 'More reactions'));
-  const search = el('input', 'picker-search');
-  search.type = 'search';
-  search.placeholder = 'Find a reaction';
-  search.setAttribute('aria-label', 'Find a reaction');
-  const tone = document.createElement('select');
-  tone.className = 'picker-tone';
-  tone.setAttribute('aria-label', 'Skin tone');
-  for (const [value, name] of TONES) {
-    const option = document.createElement('option');
-    option.value = value;
-    option.textContent = value ? `✋${value} ${name}` : `✋ ${name}`;
-    tone.append(option);
-  }
-  tone.value = stored(TONE_KEY, '');
-  const all = el('div', 'picker all');
-  all.setAttribute('role', 'group');
-  all.setAttribute('aria-label', 'More reactions');
-  const fillAll = () => {
-    const q = search.value.trim().toLowerCase();
-    all.replaceChildren(...MORE.filter(([, name]) => !q || name.includes(q)).map(([emoji, name, takesTone]) => pick(toned(emoji, takesTone, tone.value), name.split(' ').slice(0, 2).join(' '), 'pick more')));
-    if (!all.childElementCount) all.append(el('p', 'picker-none', 'No reaction has that name.'));
-  };
-  search.addEventListener('input', fillAll);
-  tone.addEventListener('change', () => {
-    try {
-      localStorage.setItem(TONE_KEY, JSON.stringify(tone.value));
-    } catch {}
-    fillAll();
-  });
-  fillAll();
-  const tools = el('div', 'picker-tools');
-  tools.append(search, tone);
-  more.append(tools, all);
-  box.append(more);
-  box.addEventListener('keydown', (e) => {
-    if (e.key === 'Escape') {
-      e.preventDefault();
-      closePicker(m.seq);
-    }
-  });
-  return box;
-}
-
 function focusControl(seq, key) {
   items.get(seq)?.querySelector(`[data-key="${key}"]`)?.focus();
 }
@@ -464,7 +340,8 @@ function focusControl(seq, key) {
 function togglePicker(seq) {
   const previous = view.pickerFor;
   view.pickerFor = previous === seq ? null : seq;
-  view.confirmingDelete = null;
+  view.confirmingDelete = view.confirmingPurge = null;
+  freshPicker();
   if (previous !== null && previous !== seq) redraw(previous);
   redraw(seq);
   if (view.pickerFor === seq) items.get(seq)?.querySelector('.pick')?.focus();
@@ -477,19 +354,42 @@ function closePicker(seq) {
 }
 
 function askDelete(seq) {
-  const previous = view.confirmingDelete;
+  const previous = [view.confirmingDelete, view.confirmingPurge];
   view.confirmingDelete = seq;
-  view.pickerFor = null;
-  if (previous !== null && previous !== seq) redraw(previous);
+  view.pickerFor = view.confirmingPurge = null;
+  for (const p of previous) if (p !== null && p !== seq) redraw(p);
   redraw(seq);
   focusControl(seq, 'cancel-delete'); // the safe choice has the focus
 }
 
-function deleteConfirm(m) {
+/** A moderator's reason, told to everyone with the deletion (at most 200 characters, as the room takes). */
+function reasonField(m, key, hint) {
+  const id = `${key}-${m.seq}`;
+  const field = el('p', 'reason-field');
+  const labelEl = el('label', '', 'Reason (optional)');
+  labelEl.htmlFor = id;
+  const input = el('input');
+  input.id = id;
+  input.type = 'text';
+  input.maxLength = 200;
+  input.dir = 'auto';
+  input.autocomplete = 'off';
+  input.dataset.key = key;
+  input.setAttribute('aria-describedby', `${id}-hint`);
+  const note = el('span', 'hint', hint);
+  note.id = `${id}-hint`;
+  field.append(labelEl, input, note);
+  return { field, input };
+}
+
+/** "Delete this message?"; a moderator deleting someone else's may say why. */
+function deleteConfirm(m, moderating) {
   const box = el('div', 'confirm');
   box.setAttribute('role', 'group');
   box.setAttribute('aria-label', 'Confirm deletion');
   box.append(el('p', 'confirm-text', 'Delete this message for everyone? Its text and earlier versions are erased.'));
+  const reason = moderating ? reasonField(m, 'delete-reason', 'Everyone sees it, its author too.') : null;
+  if (reason) box.append(reason.field);
   const cancel = () => {
     view.confirmingDelete = null;
     redraw(m.seq);
@@ -497,13 +397,77 @@ function deleteConfirm(m) {
   };
   const yes = button('Yes, delete', () => {
     view.confirmingDelete = null;
-    client.delete(m.seq);
+    client.delete(m.seq, { reason: reason?.input.value.trim() || undefined });
     redraw(m.seq);
     items.get(m.seq)?.focus();
   }, 'danger');
   yes.dataset.key = 'confirm-delete';
   const no = button('Cancel', cancel);
   no.dataset.key = 'cancel-delete';
+  const buttons = el('p', 'fix');
+  buttons.append(yes, no);
+  box.append(buttons);
+  box.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape') {
+      e.preventDefault();
+      cancel();
+    }
+  });
+  return box;
+}
+
+function askPurge(seq) {
+  const previous = [view.confirmingDelete, view.confirmingPurge];
+  view.confirmingPurge = seq;
+  view.pickerFor = view.confirmingDelete = null;
+  for (const p of previous) if (p !== null && p !== seq) redraw(p);
+  redraw(seq);
+  focusControl(seq, 'cancel-purge');
+}
+
+/** How far back "Delete recent" reaches (the room takes up to 7 days, and at most 500 messages). */
+const PURGE_SPANS = [[3600, 'the last hour'], [86_400, 'the last 24 hours'], [604_800, 'the last 7 days']];
+
+/**
+ * A moderator's "delete all of this person's recent messages": how far back, a reason, and a
+ * confirmation naming the person. The room deletes them a batch at a time; each one then shows as
+ * deleted by a moderator, with the reason.
+ */
+function purgeConfirm(m) {
+  const who = label(m.from);
+  const box = el('div', 'confirm');
+  box.setAttribute('role', 'group');
+  box.setAttribute('aria-label', `Delete the recent messages of ${who}`);
+  box.append(el('p', 'confirm-text', `Delete every message ${who} sent in:`));
+  const span = document.createElement('select');
+  span.dataset.key = 'purge-span';
+  span.setAttribute('aria-label', 'How far back');
+  for (const [seconds, text] of PURGE_SPANS) {
+    const option = el('option', '', text);
+    option.value = String(seconds);
+    span.append(option);
+  }
+  box.append(span);
+  const reason = reasonField(m, 'purge-reason', 'Everyone sees it beside each deleted message.');
+  box.append(reason.field);
+  const cancel = () => {
+    view.confirmingPurge = null;
+    redraw(m.seq);
+    focusControl(m.seq, 'purge');
+  };
+  const yes = button(`Delete ${who}'s messages`, async (e) => {
+    e.currentTarget.disabled = true;
+    const uid = m.from.uid;
+    view.confirmingPurge = null;
+    redraw(m.seq);
+    items.get(m.seq)?.focus();
+    try {
+      await client.purge(uid, Number(span.value), { reason: reason.input.value.trim() || undefined });
+    } catch {} // the client says why in a notice
+  }, 'danger');
+  yes.dataset.key = 'confirm-purge';
+  const no = button('Cancel', cancel);
+  no.dataset.key = 'cancel-purge';
   const buttons = el('p', 'fix');
   buttons.append(yes, no);
   box.append(buttons);

@@ -21,7 +21,7 @@ export function onModeration(e) {
   if (r.action === 'delete' && typeof r.seq === 'number') {
     // A moderator deleted a message (the room tells everyone, as it does every action): its placeholder
     // says so, so that its author does not think they did it themselves.
-    view.deletedBy.set(r.seq, r.by ?? null);
+    view.deletedBy.set(r.seq, { by: r.by ?? null, reason: r.reason ?? null });
     const li = items.get(r.seq);
     const m = client.messages.get(r.seq);
     if (li && m) fill(li, m);
@@ -35,12 +35,20 @@ export function onModeration(e) {
     kick: `${by} removed ${who} from the room`,
     mute: `${by} muted ${who} for ${Math.round((r.seconds ?? 0) / 60)} min`,
     unmute: `${by} unmuted ${who}`,
+    purge: `${by} deleted the messages ${who} sent in ${span(r.seconds)}${r.reason ? ` (${r.reason})` : ''}`,
     slow_mode: r.seconds ? `${by} turned on slow mode: one message every ${r.seconds} s` : `${by} turned off slow mode`,
   }[r.action];
   if (text) {
     addNotice(text);
     announce(text);
   }
+}
+
+/** A purge's reach in words: "the last hour", "the last 24 hours". */
+function span(seconds = 0) {
+  if (seconds % 86_400 === 0) return seconds === 86_400 ? 'the last day' : `the last ${seconds / 86_400} days`;
+  if (seconds % 3600 === 0) return seconds === 3600 ? 'the last hour' : `the last ${seconds / 3600} hours`;
+  return `the last ${Math.ceil(seconds / 60)} minutes`;
 }
 
 let rulesTicker = null;
@@ -74,6 +82,7 @@ export function renderRules() {
   }
   ui.input.disabled = Boolean(rules.mutedUntil);
   ui.sendButton.disabled = Boolean(rules.mutedUntil);
+  ui.emojiButton.disabled = Boolean(rules.mutedUntil);
   clearTimeout(rulesTicker);
   if (rules.mutedUntil) rulesTicker = setTimeout(renderRules, Math.min(60_000, rules.mutedUntil - Date.now() + 50));
   renderModeratorTools(rules);
@@ -161,13 +170,14 @@ export async function openModerationPanel() {
   mutes.replaceChildren(...(muted.length ? muted.map((m) => undo('Unmute', m.uid, (u) => client.unmute(u))) : [el('li', 'none', 'Nobody')]));
   const banned = log.rules?.bans ?? [];
   bans.replaceChildren(...(banned.length ? banned.map((uid) => undo('Unban', uid, (u) => client.unban(u))) : [el('li', 'none', 'Nobody')]));
-  const verbs = { ban: 'banned', unban: 'lifted the ban on', kick: 'removed', mute: 'muted', unmute: 'unmuted', delete: 'deleted a message of', slow_mode: 'set slow mode', require_identity: 'required an identity', allow_anonymous: 'allowed anonymous people' };
+  const verbs = { ban: 'banned', unban: 'lifted the ban on', kick: 'removed', mute: 'muted', unmute: 'unmuted', delete: 'deleted a message of', purge: 'deleted the recent messages of', slow_mode: 'set slow mode', require_identity: 'required an identity', allow_anonymous: 'allowed anonymous people' };
   records.replaceChildren(
     ...(log.records ?? []).map((r) => {
       const li = el('li');
       const by = r.by ? label(r.by) : 'a moderator';
       const whom = r.uid ? ` ${whoIs(r.uid)}` : '';
-      li.append(timeElement(r.at ?? now), ` ${by} ${verbs[r.action] ?? r.action}${whom}${r.reason ? ` (${r.reason})` : ''}`);
+      const reach = r.action === 'purge' ? `, ${span(r.seconds)}` : '';
+      li.append(timeElement(r.at ?? now), ` ${by} ${verbs[r.action] ?? r.action}${whom}${reach}${r.reason ? ` (${r.reason})` : ''}`);
       return li;
     }),
   );

@@ -78,7 +78,8 @@ export function onLeave(e) {
 }
 
 export function renderTyping(e) {
-  const names = e.detail.names;
+  // By person (the SDK's `users`), each with the handle a shared name needs; `names` from an older SDK.
+  const names = e.detail.users ? e.detail.users.map(label) : e.detail.names;
   ui.typing.textContent =
     names.length === 0 ? '' :
     names.length === 1 ? `${names[0]} is typing…` :

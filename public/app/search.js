@@ -1,7 +1,8 @@
 //! Search: the box in the header asks the room (client.search); the results list above the
 //! conversation shows each match's author, time and snippet (hits in <mark>, drawn as text nodes by
-//! snippetParts), "More results" while the room has more, and a click jumps to the message with the
-//! hit marked in it. `from:name` keeps one author's messages (the room searches words; the page
+//! snippetParts), "More results" while the room has more — the next page of the window the room
+//! ranked (`offset`), then older matches (`before`), as the SDK's `next` says — and a click jumps to the
+//! message with the hit marked in it. `from:name` keeps one author's messages (the room searches words; the page
 //! filters authors, and with no words lists that author's messages it has).
 
 import { snippetParts } from '../sdk/edge-chat-client.js';
@@ -13,6 +14,8 @@ import { author } from './people.js';
 import { client, view } from './state.js';
 
 let searchRun = 0; // the newest search asked for: an older answer arriving late is dropped
+/** Results per page: the room's default, so a page is what any client of the room gets first. */
+const PAGE = 20;
 
 /** `q` split into its words and its `from:` author (lower case), if any. */
 export function parseQuery(q) {
@@ -54,11 +57,15 @@ function resultItem(r) {
   return li;
 }
 
-/** Asks the room for `q` and lists the matches, best first; `before` asks for the next page. */
-export async function runSearch(q, { before = null } = {}) {
+/**
+ * Asks the room for `q` and lists the matches, best first; `next` (the SDK's `next` of the page
+ * before) asks for the following page. The first page pins the window to the messages there are now
+ * (`before` the next seq), so a message arriving meanwhile does not shift the pages under the reader.
+ */
+export async function runSearch(q, { next = null } = {}) {
   if (!client || !q) return;
   const run = ++searchRun;
-  const more = before !== null;
+  const more = next !== null;
   const { words, from } = parseQuery(q);
   ui.searchResults.hidden = false;
   ui.searchList.querySelector('.search-more')?.remove();
@@ -74,8 +81,8 @@ export async function runSearch(q, { before = null } = {}) {
   } else {
     let answer;
     try {
-      const limit = client.limits.results ?? 50;
-      answer = await client.search(words, { limit, ...(more ? { before } : {}) });
+      const pinned = client.lastSeq != null ? { before: client.lastSeq + 1 } : {};
+      answer = await client.search(words, { limit: Math.min(PAGE, client.limits.results ?? PAGE), ...(more ? next : pinned) });
     } catch (error) {
       if (run !== searchRun || !client) return;
       ui.searchTitle.textContent = error.code === 'offline' ? 'Not connected: search again once back online.' : `Could not search: ${error.message}`;
@@ -84,9 +91,8 @@ export async function runSearch(q, { before = null } = {}) {
     }
     if (run !== searchRun || !client) return;
     results = answer.results.filter(byAuthor(from));
-    hasMore = answer.hasMore && answer.results.length > 0;
-    // The next page: the matches older than the oldest of this one.
-    before = hasMore ? Math.min(...answer.results.map((r) => r.seq)) : null;
+    next = answer.next;
+    hasMore = next !== null;
   }
   const shown = new Set([...ui.searchList.querySelectorAll('.search-hit')].map((b) => Number(b.dataset.seq)));
   for (const r of results) if (!shown.has(r.seq)) ui.searchList.append(resultItem(r));
@@ -98,7 +104,9 @@ export async function runSearch(q, { before = null } = {}) {
     li.append(button('More results', (e) => {
       e.currentTarget.disabled = true;
       e.currentTarget.textContent = 'Loading more results…';
-      runSearch(q, { before }).then(() => ui.searchList.querySelector('.search-more button')?.focus());
+      // The focus goes to the first of the new results (the button it was on is gone).
+      const before = ui.searchList.querySelectorAll('.search-hit').length;
+      runSearch(q, { next }).then(() => ui.searchList.querySelectorAll('.search-hit')[before]?.focus());
     }, 'link'));
     ui.searchList.append(li);
   }

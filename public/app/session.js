@@ -9,11 +9,13 @@ import { addNotice, onMessage, onReset, onUpdate, renderOutbox } from './convers
 import { announce, button, ui } from './dom.js';
 import { renderUnread, schedule } from './list.js';
 import { onModeration, renderRules } from './moderation.js';
+import { forgetWho } from './reactions.js';
 import { onJoin, onLeave, renderRoster, renderTyping } from './roster.js';
 import { closeSearch } from './search.js';
 import { currentToken, goSignIn, justSignedIn, loginUrl, signedInGetToken, signedInOnline, tokenName } from './signin.js';
 import { client, items, setClient, versionsCache, versionsOpen, view } from './state.js';
 import { capitalised, onStatus, renderStatus, showProblem } from './status.js';
+import { clearAttachments } from './uploads.js';
 import { inviteUrl, roomFromUrl } from './url.js';
 
 export const NAME_KEY = 'edge-chat:name';
@@ -61,11 +63,13 @@ export function join({ name, room }) {
   items.clear();
   versionsOpen.clear();
   versionsCache.clear();
+  forgetWho();
   setComposing(null);
+  clearAttachments();
   restoreDraft(room);
   closeSearch();
   ui.searchInput.value = '';
-  view.pickerFor = view.confirmingDelete = view.dividerSeq = null;
+  view.pickerFor = view.confirmingDelete = view.confirmingPurge = view.dividerSeq = null;
   view.deletedBy.clear();
   view.pinned = true;
   view.placed = false;

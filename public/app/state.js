@@ -19,9 +19,10 @@ export const versionsCache = new Map(); // seq → {version, versions | error} f
 export const view = {
   pickerFor: null, // the seq whose reaction picker is open
   confirmingDelete: null, // the seq whose "Delete this message?" is shown
+  confirmingPurge: null, // the seq whose moderator's "Delete recent messages of …?" is shown
   dividerSeq: null, // the "New messages" divider stands before this message
   pinned: true, // the view follows the newest message (the reader is at the bottom)
-  deletedBy: new Map(), // seq → the moderator who deleted it (a `moderation` frame with action "delete")
+  deletedBy: new Map(), // seq → {by, reason}: a moderator deleted it (a `moderation` frame with action "delete")
   highlight: null, // {seq, terms}: the search hit jumped to, its terms marked until the search closes
   placed: false, // the first welcome of this room has placed the view (at the divider or the bottom)
 };

@@ -3,6 +3,23 @@
 
 use super::*;
 
+/// The HTTP answer to a bot's post: 201 `{"seq","ts","duplicate":false}` when stored, 200 with
+/// `"duplicate":true` for a retry of a stored one (and `"text"` when the stored text is not the one
+/// posted: the moderation hook replaced it), or the refusal's status and body.
+pub fn post_answer(result: &Result<Accepted, Problem>, text: Option<&str>) -> (u16, String) {
+    match result {
+        Ok(done) => {
+            let mut body =
+                serde_json::json!({"seq": done.seq, "ts": done.ts, "duplicate": !done.fresh});
+            if let Some(text) = text {
+                body["text"] = text.into();
+            }
+            (if done.fresh { 201 } else { 200 }, body.to_string())
+        }
+        Err(p) => (p.code.http_status(), p.to_http_body()),
+    }
+}
+
 impl<S: Place> Room<S> {
     /// A message posted over HTTP (a bot): validated, stored and broadcast to every socket exactly like
     /// a socket message. The caller answers the HTTP request with the returned `seq`/`ts`, so it is
@@ -17,7 +34,7 @@ impl<S: Place> Room<S> {
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
         let mut effects = Vec::new();
         let flushed = self.drain(history, now_ms, &mut effects);
-        if let Err(p) = validate::check_text(&text) {
+        if let Err(p) = validate::check_text(&text).and_then(|_| self.rules.check_words(&text)) {
             self.count_turn(flushed);
             return (Err(p), effects);
         }
@@ -47,11 +64,12 @@ impl<S: Place> Room<S> {
         (result, effects)
     }
 
-    /// A moderator's deletion of message `seq` through the HTTP API.
+    /// A moderator's deletion of message `seq` through the HTTP API, with the moderator's reason.
     pub fn delete_api(
         &mut self,
         by: User,
         seq: u64,
+        reason: Option<String>,
         history: &mut dyn History,
         now_ms: u64,
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
@@ -59,7 +77,7 @@ impl<S: Place> Room<S> {
         let flushed = self.drain(history, now_ms, &mut effects);
         self.count_turn(flushed);
         let result = self
-            .delete(&by, true, seq, history, now_ms, &mut effects)
+            .delete(&by, true, seq, reason, history, now_ms, &mut effects)
             .and_then(|done| done.ok_or_else(|| not_found(seq)));
         (result, effects)
     }

@@ -19,11 +19,24 @@ impl<S: Place> Room<S> {
     pub fn receive(&mut self, conn_id: &str, frame: Incoming<'_>, now_ms: u64) -> Vec<Effect> {
         let effects = self.read_frame(conn_id, frame, now_ms);
         let closes = || effects.iter().any(|e| matches!(e, Effect::Close { .. }));
-        if self.queue.is_empty() || effects.is_empty() || closes() {
+        if !self.waiting() || effects.is_empty() || closes() {
             return effects;
         }
-        self.queue.push(Queued::Effects(effects));
+        self.behind(Queued::Effects(effects), now_ms);
         Vec::new()
+    }
+
+    /// Whether anything waits: queued for the flush, or held for the moderation hook's verdict.
+    pub(super) fn waiting(&self) -> bool {
+        !self.queue.is_empty() || self.holding.holds()
+    }
+
+    /// Puts work that arrived at `now_ms` behind everything that waits: held behind a verdict (or
+    /// to be asked about), or queued for the flush.
+    pub(super) fn behind(&mut self, queued: Queued, now_ms: u64) {
+        if let Some(queued) = self.holding.hold(queued, now_ms) {
+            self.queue.push(queued);
+        }
     }
 
     /// Stores every queued message in arrival order (assigning `seq`s, answering repeated ids with the
@@ -51,31 +64,71 @@ impl<S: Place> Room<S> {
         let mut messages = 0;
         for queued in std::mem::take(&mut self.queue) {
             match queued {
-                Queued::Op { conn_id, from, op } => {
-                    if matches!(op, ClientFrame::Message { .. }) {
-                        messages += 1;
-                    }
+                Queued::Op {
+                    conn_id,
+                    from,
+                    op,
+                    replaced,
+                } => {
+                    // A message's text as sent, to tell its author when the stored one differs.
+                    let sent = match &op {
+                        ClientFrame::Message { text, .. } => {
+                            messages += 1;
+                            Some(text.clone())
+                        }
+                        _ => None,
+                    };
                     let id = op.id().map(str::to_string);
                     let at = effects.len();
-                    match self.carry_out(&conn_id, from, op, history, now_ms, effects) {
-                        Ok(Some(done)) => effects.insert(
-                            at,
-                            Effect::Send {
-                                to: conn_id,
-                                frame: ServerFrame::Ack {
-                                    id: id.as_deref(),
-                                    seq: done.seq,
-                                    ts: done.ts,
-                                    rev: done.rev,
-                                }
-                                .to_json(),
-                            },
-                        ),
+                    let done = self.carry_out(
+                        &conn_id,
+                        from,
+                        op,
+                        replaced.as_deref(),
+                        history,
+                        now_ms,
+                        effects,
+                    );
+                    match done {
+                        Ok(Some(done)) => {
+                            let stored = self.stored_text(history, &done, sent, replaced.is_some());
+                            effects.insert(
+                                at,
+                                Effect::Send {
+                                    to: conn_id,
+                                    frame: ServerFrame::Ack {
+                                        id: id.as_deref(),
+                                        seq: done.seq,
+                                        ts: done.ts,
+                                        rev: done.rev,
+                                        text: stored.as_deref(),
+                                    }
+                                    .to_json(),
+                                },
+                            )
+                        }
                         Ok(None) => {}
                         Err(p) => {
                             effects.push(error_to(&conn_id, p.code, &p.message, id.as_deref()))
                         }
                     }
+                }
+                Queued::Post {
+                    call,
+                    from,
+                    text,
+                    id,
+                    replaced,
+                } => {
+                    messages += 1;
+                    let msg = ChatMessage::new(0, id, from, text.clone(), now_ms);
+                    let result = self.submit_screened(msg, replaced.as_deref(), history, effects);
+                    let stored = match &result {
+                        Ok(done) => self.stored_text(history, done, Some(text), replaced.is_some()),
+                        Err(_) => None,
+                    };
+                    let (status, body) = post_answer(&result, stored.as_deref());
+                    effects.push(Effect::Reply { call, status, body });
                 }
                 Queued::Effects(queued) => effects.extend(queued),
             }
@@ -212,14 +265,65 @@ impl<S: Place> Room<S> {
                 if let Err(p) = obeys_rules(&mut self.rules, member, &op, now_ms) {
                     return vec![error_to(conn_id, p.code, &p.message, op.id())];
                 }
+                if self.holding.full() && op.is_screened() {
+                    return vec![error_to(
+                        conn_id,
+                        ErrorCode::RateLimited,
+                        "the room is waiting for its moderation check on many messages; try again shortly",
+                        op.id(),
+                    )];
+                }
                 let from = member.user.clone();
-                self.queue.push(Queued::Op {
-                    conn_id: conn_id.to_string(),
-                    from,
-                    op,
-                });
+                self.behind(
+                    Queued::Op {
+                        conn_id: conn_id.to_string(),
+                        from,
+                        op,
+                        replaced: None,
+                    },
+                    now_ms,
+                );
                 Vec::new()
             }
+        }
+    }
+
+    /// [`Room::submit`], then, for a message stored with the moderation hook's replacement text, the
+    /// fingerprint of the text as sent (same turn), so a retry of it is acknowledged, not stored again.
+    pub(super) fn submit_screened(
+        &mut self,
+        msg: ChatMessage,
+        replaced: Option<&str>,
+        history: &mut dyn History,
+        effects: &mut Vec<Effect>,
+    ) -> Result<Accepted, Problem> {
+        let done = self.submit(msg, history, effects)?;
+        if let (Some(sent), true) = (replaced, done.fresh) {
+            history.screened(done.seq, sent).map_err(storage)?;
+        }
+        Ok(done)
+    }
+
+    /// The stored text of an acknowledged message when it is not the text its sender sent: the hook
+    /// replaced it now (`replaced`: `sent` then already holds the replacement), or it did when the
+    /// original was stored (a retry of the text as sent). Only then is an ack told the text, so an
+    /// ack stays as it was for every message nothing altered.
+    fn stored_text(
+        &self,
+        history: &dyn History,
+        done: &Accepted,
+        sent: Option<String>,
+        replaced: bool,
+    ) -> Option<String> {
+        let sent = sent?;
+        match (replaced, done.fresh) {
+            (true, true) => Some(sent),
+            (false, true) => None,
+            (_, false) if replaced || self.holding.hook().is_some() => {
+                let stored = history.get(done.seq).ok().flatten()?.text;
+                (replaced || stored != sent).then_some(stored)
+            }
+            (_, false) => None,
         }
     }
 
@@ -262,8 +366,11 @@ impl<S: Place> Room<S> {
         }
         self.last_seq = msg.seq;
         self.rev = msg.rev;
+        self.note_stored(msg.ts);
+        self.stored_message(&msg, history, effects)?;
         if msg.seq > self.limits.history_limit && msg.seq.is_multiple_of(TRIM_EVERY) {
             history.trim(msg.seq - self.limits.history_limit, self.rev);
+            effects.push(Effect::DeleteFiles);
         }
         effects.push(Effect::Broadcast {
             except: Some(msg.from.id.clone()),

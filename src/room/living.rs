@@ -1,6 +1,8 @@
-//! Living messages: edits (with their versions), deletions (tombstones), reactions, read marks, and
+//! Living messages: edits (with their versions; files and previews in [`super::files`]), deletions
+//! (tombstones), reactions, read marks, and
 //! the held-back read announcements [`Room::tick`] sends; each change under a new room `rev`.
 
+use super::files::Attachments;
 use super::*;
 
 impl<S: Place> Room<S> {
@@ -42,17 +44,34 @@ impl<S: Place> Room<S> {
         Ok(msg)
     }
 
+    /// An edit of one's own message: a new text (the old one kept as a version), fewer files, the
+    /// preview removed — any of them, under one new `rev`. An edit that changes nothing (a retry) is
+    /// acknowledged as the message stands.
     pub(super) fn edit(
         &mut self,
         from: &User,
         seq: u64,
-        text: String,
+        revision: Revision,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
         let msg = self.own_message(from, seq, history)?;
-        if msg.text == text {
+        let Attachments {
+            files,
+            removed,
+            preview,
+        } = self.attachments_after(&msg, revision.keep, revision.drop_preview)?;
+        let text = revision.text.unwrap_or_else(|| msg.text.clone());
+        if text.is_empty() && files.is_empty() {
+            return Err(Problem::new(
+                ErrorCode::BadRequest,
+                "message text is empty (and it keeps no file)",
+            ));
+        }
+        let text_changed = msg.text != text;
+        let attachments_changed = !removed.is_empty() || preview != msg.preview;
+        if !text_changed && !attachments_changed {
             // Nothing to change (a retry of an edit already made): acknowledged as it stands.
             return Ok(Some(Accepted {
                 seq,
@@ -67,19 +86,39 @@ impl<S: Place> Room<S> {
             at: msg.edited_at.unwrap_or(msg.ts),
         };
         let rev = self.rev + 1;
-        let edited = ChatMessage {
-            text,
-            version: msg.version + 1,
-            edited_at: Some(now_ms),
-            rev,
-            ..msg
+        let edited = if text_changed {
+            ChatMessage {
+                text,
+                version: msg.version + 1,
+                edited_at: Some(now_ms),
+                rev,
+                files,
+                preview,
+                ..msg
+            }
+        } else {
+            ChatMessage {
+                rev,
+                files,
+                preview,
+                ..msg
+            }
         };
-        // The oldest versions past the cap go with this edit: a message's history stays bounded
-        // however often it is edited, and version numbers are never reused.
-        let drop_upto = edited.version.saturating_sub(self.limits.versions_limit);
-        history
-            .edit(&edited, &previous, drop_upto)
-            .map_err(storage)?;
+        if text_changed {
+            // The oldest versions past the cap go with this edit: a message's history stays
+            // bounded however often it is edited, and version numbers are never reused.
+            let drop_upto = edited.version.saturating_sub(self.limits.versions_limit);
+            history
+                .edit(&edited, &previous, drop_upto)
+                .map_err(storage)?;
+        }
+        if attachments_changed {
+            history.revise(&edited).map_err(storage)?;
+        }
+        if !removed.is_empty() {
+            history.doom_files(&removed).map_err(storage)?;
+            effects.push(Effect::DeleteFiles);
+        }
         self.rev = rev;
         effects.push(updated(&edited));
         self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
@@ -91,11 +130,16 @@ impl<S: Place> Room<S> {
         }))
     }
 
+    /// Deletes message `seq`: its author's own, or anyone's by a moderator, who may give a `reason`
+    /// (the room tells everyone, with the moderator's name; an author deleting their own message has
+    /// nobody to explain it to, and the reason is not kept).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn delete(
         &mut self,
         from: &User,
         moderator: bool,
         seq: u64,
+        reason: Option<String>,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
@@ -123,29 +167,9 @@ impl<S: Place> Room<S> {
         if !moderator {
             authored_by(&msg, uid)?;
         }
-        let rev = self.rev + 1;
-        // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
-        let tombstone = ChatMessage {
-            text: String::new(),
-            deleted: true,
-            reactions: Default::default(),
-            rev,
-            ..msg
-        };
-        history.delete(&tombstone).map_err(storage)?;
-        self.rev = rev;
-        effects.push(updated(&tombstone));
-        self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
+        let tombstone = self.erase(msg, history, now_ms, effects)?;
         if by_moderator {
-            let record = Record {
-                action: "delete",
-                uid: tombstone.from.uid.clone(),
-                seq: Some(seq),
-                seconds: None,
-                reason: None,
-                by: from.clone(),
-                at: now_ms,
-            };
+            let record = Record::deletion(tombstone.from.uid.clone(), seq, reason, from, now_ms);
             let json = serde_json::to_string(&record).unwrap_or_default();
             history.log_moderation(&json, now_ms).map_err(storage)?;
             // Told like every moderation action, so the author's page can say a moderator deleted
@@ -158,9 +182,38 @@ impl<S: Place> Room<S> {
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
-            rev,
+            rev: tombstone.rev,
             fresh: true,
         }))
+    }
+
+    /// Replaces the live message `msg` by its tombstone (stored, then told to everyone as
+    /// `message_updated`, and to the webhook): every deletion's one path, an author's, a moderator's
+    /// and a purge's.
+    pub(super) fn erase(
+        &mut self,
+        msg: ChatMessage,
+        history: &mut dyn History,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) -> Result<ChatMessage, Problem> {
+        let rev = self.rev + 1;
+        // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
+        let tombstone = ChatMessage {
+            text: String::new(),
+            deleted: true,
+            reactions: Default::default(),
+            rev,
+            files: Vec::new(),
+            preview: None,
+            ..msg.clone()
+        };
+        history.delete(&tombstone).map_err(storage)?;
+        self.drop_attachments(&msg, history, effects)?;
+        self.rev = rev;
+        effects.push(updated(&tombstone));
+        self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
+        Ok(tombstone)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -183,7 +236,10 @@ impl<S: Place> Room<S> {
             ));
         }
         let rev = self.rev + 1;
-        let Some(counts) = history.react(seq, emoji, uid, on, rev).map_err(storage)? else {
+        let Some(counts) = history
+            .react(seq, emoji, uid, &from.name, on, rev)
+            .map_err(storage)?
+        else {
             return Ok(Some(Accepted {
                 seq,
                 ts: now_ms,
@@ -260,8 +316,8 @@ impl<S: Place> Room<S> {
         Ok(())
     }
 
-    /// Announces the read marks held back whose time has come (the Durable Object calls this when an
-    /// [`Effect::Wake`] is due).
+    /// Announces the read marks held back whose time has come, and decides the moderation hook's
+    /// questions past their deadline (the Durable Object calls this when an [`Effect::Wake`] is due).
     pub fn tick(&mut self, now_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
         let mut next: Option<u64> = None;
@@ -280,6 +336,7 @@ impl<S: Place> Room<S> {
             effects.push(Effect::Wake { after_ms });
         }
         effects.extend(self.tell_presence(now_ms));
+        effects.extend(self.screening_due(now_ms));
         effects
     }
 }
@@ -305,19 +362,6 @@ pub(super) fn identified(from: &User) -> Result<&str, Problem> {
             "connect with a key= (or a signed token) to edit, delete, react or keep read state",
         )
     })
-}
-
-/// `message_updated` with the whole current message, to every connection (the author's own included,
-/// so each of its tabs shows the change).
-pub(super) fn updated(msg: &ChatMessage) -> Effect {
-    Effect::Broadcast {
-        except: None,
-        frame: ServerFrame::MessageUpdated {
-            message: msg,
-            rev: msg.rev,
-        }
-        .to_json(),
-    }
 }
 
 pub(super) fn read_announcement(conn_id: &str, reader: &User, seq: u64) -> Effect {

@@ -42,25 +42,31 @@ use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 
 use crate::config::Limits;
-use crate::domain::{ChatMessage, User, Version};
+use crate::domain::{ChatMessage, Reactor, User, Version};
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
-use crate::moderation::{Action, AddressBan, Change, Record, Rules};
+use crate::moderation::{Action, AddressBan, Change, Purge, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ClientFrame, ServerFrame};
 use crate::rate::{TokenBucket, FLOOD_STRIKES};
+use crate::reactors::ReactorsRequest;
 use crate::search::{snippet_html, Found, SearchHit, SearchPage, SearchRequest};
 use crate::session::Role;
 use crate::validate::{self, MAX_FRAME_BYTES, MAX_PAGE, MAX_REACTIONS, WELCOME_HISTORY};
 use crate::webhook::{self, EventKind, ReactionChange};
 
 mod api;
+mod erase;
+mod export;
+mod files;
 mod frames;
 mod living;
 mod moderation;
 mod reads;
+mod retain;
 mod roster;
+mod screen;
 #[cfg(test)]
 mod tests;
 
@@ -90,6 +96,14 @@ impl From<Option<u64>> for Joining {
             ..Joining::default()
         }
     }
+}
+
+/// What an edit changes: the text (when given), the files it keeps (when given), the preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revision {
+    pub text: Option<String>,
+    pub keep: Option<Vec<crate::files::FileId>>,
+    pub drop_preview: bool,
 }
 
 /// Read marks are announced at most once per author per this many milliseconds.
@@ -137,6 +151,9 @@ pub struct Member<S> {
     seen_ms: u64,
 }
 
+pub use api::post_answer;
+pub use screen::Hook;
+
 /// Work waiting for the next [`Room::flush`], in arrival order.
 #[derive(Debug)]
 enum Queued {
@@ -146,6 +163,17 @@ enum Queued {
         conn_id: String,
         from: User,
         op: ClientFrame,
+        /// When the moderation hook replaced a message's text: the fingerprint of the text as sent.
+        replaced: Option<String>,
+    },
+    /// A bot's post that waited for the moderation hook: answered as HTTP call `call`
+    /// ([`Effect::Reply`]).
+    Post {
+        call: u64,
+        from: User,
+        text: String,
+        id: Option<String>,
+        replaced: Option<String>,
     },
     /// What a later frame produced, held back so it is not sent before the answers to earlier frames.
     Effects(Vec<Effect>),
@@ -215,6 +243,21 @@ pub struct Room<S> {
     next_expiry: Option<u64>,
     /// Bans, mutes and slow mode in force.
     rules: Rules,
+    /// Link previews being fetched (at most [`crate::preview::MAX_IN_FLIGHT`]).
+    previews: Vec<files::Fetching>,
+    /// When the oldest upload no message used is due for the sweep (ms).
+    uploads_due: Option<u64>,
+    /// Purges under way, oldest first: carried out a batch per turn ([`Room::continue_purges`]).
+    purges: Vec<Purge>,
+    /// The moderation hook's side of the queue: frames held for a verdict (see `screen.rs`).
+    holding: screen::Holding,
+    /// Retention erased every message up to this `seq` (see `retain.rs`).
+    expired_upto: u64,
+    /// When the next retention sweep is due (ms), if one is: kept so that the alarm is set without a
+    /// read (see [`Room::retention_sweep_at`]).
+    next_sweep: Option<u64>,
+    /// Erasures of authors still running, oldest first (see `erase.rs`).
+    erasing: Vec<crate::erasure::Erasure>,
 }
 
 #[derive(Debug, Default)]
@@ -255,6 +298,13 @@ impl<S: Place> Room<S> {
             expiry_grace_secs: 0,
             next_expiry: None,
             rules: Rules::default(),
+            previews: Vec::new(),
+            uploads_due: None,
+            purges: Vec::new(),
+            holding: screen::Holding::default(),
+            expired_upto: 0,
+            next_sweep: None,
+            erasing: Vec::new(),
         }
     }
 
@@ -295,6 +345,10 @@ impl<S: Place> Room<S> {
         self.rev
     }
 
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     pub fn last_seq(&self) -> u64 {
         self.last_seq
     }
@@ -309,33 +363,55 @@ impl<S: Place> Room<S> {
     }
 
     /// Carries out one queued frame; `Some` when it is to be acknowledged (with the returned `seq`,
-    /// `ts` and `rev`).
+    /// `ts` and `rev`). `replaced`: the fingerprint of a message's text as sent, when the moderation
+    /// hook replaced it.
+    #[allow(clippy::too_many_arguments)]
     fn carry_out(
         &mut self,
         conn_id: &str,
         from: User,
         op: ClientFrame,
+        replaced: Option<&str>,
         history: &mut dyn History,
         now_ms: u64,
         effects: &mut Vec<Effect>,
     ) -> Result<Option<Accepted>, Problem> {
         match op {
-            ClientFrame::Message { text, id, reply_to } => {
+            ClientFrame::Message {
+                text,
+                id,
+                reply_to,
+                files,
+            } => {
                 if let Some(target) = reply_to {
                     self.live_message(history, target)?;
                 }
+                let files = self.claim(&from, &files, id.as_deref(), history)?;
                 let msg = ChatMessage {
                     reply_to,
+                    files,
                     ..ChatMessage::new(0, id, from, text, now_ms)
                 };
-                self.submit(msg, history, effects).map(Some)
+                self.submit_screened(msg, replaced, history, effects)
+                    .map(Some)
             }
-            ClientFrame::Edit { seq, text, .. } => {
-                self.edit(&from, seq, text, history, now_ms, effects)
+            ClientFrame::Edit {
+                seq,
+                text,
+                files,
+                drop_preview,
+                ..
+            } => {
+                let revision = Revision {
+                    text,
+                    keep: files,
+                    drop_preview,
+                };
+                self.edit(&from, seq, revision, history, now_ms, effects)
             }
-            ClientFrame::Delete { seq, .. } => {
+            ClientFrame::Delete { seq, reason, .. } => {
                 let moderator = self.is_moderator(conn_id);
-                self.delete(&from, moderator, seq, history, now_ms, effects)
+                self.delete(&from, moderator, seq, reason, history, now_ms, effects)
             }
             ClientFrame::Moderate { action, .. } => {
                 self.require_moderator(conn_id)?;
@@ -389,6 +465,22 @@ impl<S: Place> Room<S> {
                         results: &page.results,
                         has_more: page.has_more,
                         next_before: page.next_before,
+                        next_offset: page.next_offset,
+                    }
+                    .to_json(),
+                });
+                Ok(None)
+            }
+            ClientFrame::Reactors { request, id } => {
+                let (users, next) = self.reactors(history, &request)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame: ServerFrame::Reactors {
+                        id: id.as_deref(),
+                        seq: request.seq,
+                        emoji: &request.emoji,
+                        users: &users,
+                        next: next.as_deref(),
                     }
                     .to_json(),
                 });
@@ -417,5 +509,18 @@ fn error_to(conn_id: &str, code: ErrorCode, message: &str, id: Option<&str>) -> 
     Effect::Send {
         to: conn_id.to_string(),
         frame: ServerFrame::Error { code, message, id }.to_json(),
+    }
+}
+
+/// `message_updated` with the whole current message, to every connection (the author's own included,
+/// so each of its tabs shows the change).
+pub(super) fn updated(msg: &ChatMessage) -> Effect {
+    Effect::Broadcast {
+        except: None,
+        frame: ServerFrame::MessageUpdated {
+            message: msg,
+            rev: msg.rev,
+        }
+        .to_json(),
     }
 }

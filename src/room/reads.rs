@@ -49,10 +49,13 @@ impl<S: Place> Room<S> {
                 &request.query,
                 self.oldest_kept_after(),
                 before,
+                request.offset,
                 request.limit + 1,
             )
             .map_err(storage)?;
-        let has_more = hits.len() > request.limit || older.is_some();
+        // The window holds more ranked matches past this page: the next one is at the next offset.
+        let next_offset = (hits.len() > request.limit).then_some(request.offset + request.limit);
+        let has_more = next_offset.is_some() || older.is_some();
         hits.truncate(request.limit);
         let results = hits
             .into_iter()
@@ -65,7 +68,31 @@ impl<S: Place> Room<S> {
             results,
             has_more,
             next_before: older,
+            next_offset,
         })
+    }
+
+    /// Who reacted to a message with an emoji (the `reactors` frame and `GET …/reactions` alike): a
+    /// page in uid order, and the `after` of the next page when there is one. `not_found` for a
+    /// message that is not there (a deleted one has no reactions left); the same read rights as the
+    /// history, checked before the room is asked.
+    pub fn reactors(
+        &self,
+        history: &dyn History,
+        request: &ReactorsRequest,
+    ) -> Result<(Vec<Reactor>, Option<String>), Problem> {
+        self.live_message(history, request.seq)?;
+        let after = request.after.as_deref().unwrap_or("");
+        let mut users = history
+            .reactors(request.seq, &request.emoji, after, request.limit + 1)
+            .map_err(storage)?;
+        let next = if users.len() > request.limit {
+            users.truncate(request.limit);
+            users.last().map(|u| u.uid.clone())
+        } else {
+            None
+        };
+        Ok((users, next))
     }
 
     /// A page of the texts message `seq` has had: the newest `limit` numbered below `before` (default:

@@ -337,6 +337,7 @@ impl<S: Place> Room<S> {
                 .as_deref()
                 .and_then(|uid| self.rules.muted_until(uid, now_ms)),
             reads,
+            retention: self.retained(),
         }
         .to_json();
         let mut effects = vec![Effect::Send {
@@ -506,7 +507,7 @@ impl<S: Place> Room<S> {
         now_ms: u64,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
-        for queued in &mut self.queue {
+        for queued in self.queue.iter_mut().chain(self.holding.queued_mut()) {
             if let Queued::Effects(held) = queued {
                 let (mine, others): (Vec<Effect>, Vec<Effect>) = std::mem::take(held)
                     .into_iter()

@@ -4,12 +4,15 @@
 //! world reaches the same object.
 
 use serde_json::json;
+use wasm_bindgen::JsCast;
 use worker::{event, Context, Env, Headers, Request, Response, Result};
 
+use super::files;
 use super::hop;
 use super::keys;
 use super::{
-    client_limit, json_response, load_config, now_ms, problem_response, random_bytes, refuse_socket,
+    call_room, client_address, json_response, limit_client, load_config, now_ms, problem_response,
+    random_bytes, refuse_socket,
 };
 use crate::access::{self, Credentials};
 use crate::api::{ModerationRequest, Post, TokenRequest};
@@ -17,7 +20,9 @@ use crate::auth::{self, Grant};
 use crate::call::{self, RoomCall};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
+use crate::export::Cursor;
 use crate::identity::AddressTag;
+use crate::reactors::ReactorsRequest;
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
 use crate::shard;
@@ -69,7 +74,7 @@ async fn handle(
     env: &Env,
 ) -> Result<Response> {
     match route {
-        Route::Health => json_response(json!({"ok": true}).to_string(), 200),
+        Route::Health => health(&req, config),
         Route::PageConfig => json_response(json!({"login_url": config.login_url}).to_string(), 200),
         Route::Socket(room) => socket(req, url, Ok(room), config, env).await,
         Route::RoomInfo(room) => {
@@ -99,11 +104,28 @@ async fn handle(
             Err(p) => problem_response(&p),
         },
         Route::Search(room) => search(&req, url, room, config, env).await,
+        Route::Reactions(room, seq) => match ReactorsRequest::from_query(seq, &url.query_pairs()) {
+            Ok(request) => {
+                read(
+                    &req,
+                    url,
+                    RoomCall::Reactors { room, request }.into(),
+                    config,
+                    env,
+                )
+                .await
+            }
+            Err(p) => problem_response(&p),
+        },
         Route::DeleteMessage(room, seq) => {
+            // `?reason=`: the moderator's reason, told to everyone with the deletion.
+            let reason =
+                crate::query::query_value(&url.query_pairs(), "reason").map(str::to_string);
             moderate(req, config, env, &|_| {
                 Ok(RoomCall::Delete {
                     room: room.clone(),
                     seq,
+                    reason: crate::moderation::reason(reason.clone())?,
                 })
             })
             .await
@@ -120,6 +142,16 @@ async fn handle(
         Route::ModerationLog(room) => {
             let page = call::moderation_page(room, &url.query_pairs());
             moderate(req, config, env, &|_| page.clone()).await
+        }
+        Route::Export(room) => export(&req, url, room, config, env).await,
+        Route::EraseAuthor(room, uid) => {
+            moderate(req, config, env, &|_| {
+                Ok(RoomCall::Erase {
+                    room: room.clone(),
+                    uid: uid.clone(),
+                })
+            })
+            .await
         }
         Route::ShardInfo(room, shard) => {
             read(
@@ -138,23 +170,15 @@ async fn handle(
                 Err(p) => problem_response(&p),
             }
         }
+        Route::Upload(room) => files::upload(req, url, room, config, env).await,
+        Route::Thumb(room, id) => files::upload_thumb(req, url, room, id, config, env).await,
+        Route::Download(room, id, thumb) => {
+            files::download(&req, url, room, id, thumb, config, env).await
+        }
+        Route::Files(room) => files::list(&req, url, room, config, env).await,
         Route::NewRoom => new_room(),
         Route::MintToken => mint_token(req, config).await,
     }
-}
-
-/// Sends `call` to its room's Durable Object (with `headers`, for an upgrade).
-async fn call_room(env: &Env, call: &RoomCall, headers: Option<Headers>) -> Result<Response> {
-    let request = call.to_request();
-    let stub = hop::stub(env, "ROOMS", call.room().as_str())?;
-    hop::call(
-        &stub,
-        request.method,
-        &request.url,
-        request.body.as_deref(),
-        headers.as_ref(),
-    )
-    .await
 }
 
 /// Whether `req` asks for a WebSocket (`Upgrade: websocket`).
@@ -164,29 +188,6 @@ fn is_upgrade(req: &Request) -> bool {
         .ok()
         .flatten()
         .is_some_and(|u| u.eq_ignore_ascii_case("websocket"))
-}
-
-/// The client's address as Cloudflare reports it (`CF-Connecting-IP`), for the per-client limits.
-fn client_address(req: &Request) -> String {
-    req.headers()
-        .get("cf-connecting-ip")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
-/// Takes a unit of the per-client limit `binding`, unless `RATE_LIMIT_EXEMPT` lists the client.
-async fn limit_client(
-    req: &Request,
-    binding: &str,
-    config: &Config,
-    env: &Env,
-) -> std::result::Result<(), Problem> {
-    let client = client_address(req);
-    if !config.limits_client(&client) {
-        return Ok(());
-    }
-    client_limit(env, binding, &client).await
 }
 
 /// `GET /ws/{room}`. Refusals a person's browser can hit (bad room or name, no access, too many
@@ -332,6 +333,31 @@ async fn search(
     }
 }
 
+/// `GET /api/rooms/{room}/export`: for the `API_TOKEN` or a moderator of the room (a verified token
+/// with role `moderator`); the room answers one bounded NDJSON page, passed on as it streams in.
+async fn export(
+    req: &Request,
+    url: &Target<'_>,
+    room: RoomName,
+    config: &Config,
+    env: &Env,
+) -> Result<Response> {
+    let query = url.query_pairs();
+    let authorization = req.headers().get("authorization")?;
+    let checked = async {
+        let cursor = Cursor::from_query(&query)?;
+        let credentials = Credentials::new(authorization.as_deref(), &query);
+        let admission = access::may_export(config, &room, &credentials, now_ms() / 1000)?;
+        let entry = keys::settle(config, admission).await?;
+        access::may_export_as(&entry)?;
+        Ok::<_, Problem>(RoomCall::Export { room, cursor })
+    };
+    match checked.await {
+        Ok(call) => call_room(env, &call, None).await,
+        Err(p) => problem_response(&p),
+    }
+}
+
 /// `POST /api/rooms/{room}/messages` (bots): checked here, stored and broadcast by the room.
 async fn post(mut req: Request, room: RoomName, config: &Config, env: &Env) -> Result<Response> {
     let authorization = req.headers().get("authorization")?;
@@ -375,6 +401,19 @@ async fn body_text(req: &mut Request) -> std::result::Result<String, Problem> {
     req.text()
         .await
         .map_err(|_| Problem::new(ErrorCode::BadRequest, "could not read the request body"))
+}
+
+/// `GET /health`: the Worker answers; to an operator (the `API_TOKEN` bearer) also the size of its
+/// wasm memory, which only grows — so a test can tell that an upload's bytes never passed through it.
+fn health(req: &Request, config: &Config) -> Result<Response> {
+    let authorization = req.headers().get("authorization")?;
+    let mut body = json!({"ok": true});
+    if access::api_token(config, authorization.as_deref()).is_ok() {
+        let memory: js_sys::WebAssembly::Memory = wasm_bindgen::memory().unchecked_into();
+        let buffer: js_sys::ArrayBuffer = memory.buffer().unchecked_into();
+        body["wasm_memory_bytes"] = json!(buffer.byte_length());
+    }
+    json_response(body.to_string(), 200)
 }
 
 /// `POST /api/rooms`: a new room name nobody can guess (128 random bits).

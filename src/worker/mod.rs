@@ -4,18 +4,27 @@
 //! [`room_state`], token renewal in [`renewal`], and as its shards' sequencer [`sequencing`] and
 //! [`links`]) and a shard ([`shard_object`]); its SQL history ([`store`]), its webhook delivery
 //! ([`webhooks`]), the calls between objects ([`hop`]), and the JWKS fetch and Web Crypto signature
-//! check of RS256/ES256 tokens ([`keys`]).
+//! check of RS256/ES256 tokens ([`keys`]). Files: the Worker's upload and download endpoints
+//! ([`files`]) over the R2 bucket ([`bucket`]), the room's record of its uploads ([`file_store`]) and
+//! the deletion of doomed ones from the bucket ([`doomed`]); link previews fetched by the room
+//! ([`previews`]).
 //! Everything here carries out decisions made in `routes`, `access`, `call`, `room`, `shard` and
 //! `config`.
 
+mod bucket;
+mod doomed;
 mod entry;
+mod file_store;
+mod files;
 mod hop;
 mod keys;
 mod links;
 mod object;
+mod previews;
 mod renewal;
 mod room_object;
 mod room_state;
+mod screener;
 mod sequencing;
 mod shard_object;
 mod store;
@@ -24,9 +33,10 @@ mod webhooks;
 mod webpush;
 
 use wasm_bindgen::JsCast;
-use worker::{Env, Headers, Response, Result, WebSocketPair};
+use worker::{Env, Headers, Request, Response, Result, WebSocketPair};
 
 use crate::attachment::Attachment;
+use crate::call::RoomCall;
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::protocol::ServerFrame;
@@ -187,4 +197,41 @@ async fn client_limit(env: &Env, binding: &str, client: &str) -> std::result::Re
             "too many requests from your address; wait a minute and try again",
         ))
     }
+}
+
+/// Sends `call` to its room's Durable Object (with `headers`, for an upgrade).
+async fn call_room(env: &Env, call: &RoomCall, headers: Option<Headers>) -> Result<Response> {
+    let request = call.to_request();
+    let stub = hop::stub(env, "ROOMS", call.room().as_str())?;
+    hop::call(
+        &stub,
+        request.method,
+        &request.url,
+        request.body.as_deref(),
+        headers.as_ref(),
+    )
+    .await
+}
+
+/// The client's address as Cloudflare reports it (`CF-Connecting-IP`), for the per-client limits.
+fn client_address(req: &Request) -> String {
+    req.headers()
+        .get("cf-connecting-ip")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Takes a unit of the per-client limit `binding`, unless `RATE_LIMIT_EXEMPT` lists the client.
+async fn limit_client(
+    req: &Request,
+    binding: &str,
+    config: &Config,
+    env: &Env,
+) -> std::result::Result<(), Problem> {
+    let client = client_address(req);
+    if !config.limits_client(&client) {
+        return Ok(());
+    }
+    client_limit(env, binding, &client).await
 }

@@ -21,12 +21,17 @@ use serde_json::json;
 use wasm_bindgen::prelude::*;
 use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocketPair};
 
+use super::bucket;
+use super::doomed::{self, Doomed};
 use super::hop;
 use super::links::{self, Line, Links};
+use super::previews;
 use super::renewal;
 use super::room_state::{
-    apply, close_expired, flush_now, schedule_alarm, set_timeout, sweep, tick, Inner,
+    apply, close_expired, flush_now, flush_soon, schedule_alarm, screen, set_timeout, sweep, tick,
+    Inner,
 };
+use super::screener;
 use super::sequencing;
 use super::store::{Store, INDEX_BATCH};
 use super::webhooks::{self, Hooks};
@@ -42,7 +47,9 @@ use crate::config::Config;
 use crate::domain::User;
 use crate::effect::{Effect, CLOSE_INTERNAL};
 use crate::error::Problem;
-use crate::room::{Incoming, Joining, Room};
+use crate::export;
+use crate::files::log::FileLog;
+use crate::room::{post_answer, Hook, Incoming, Joining, Room};
 use crate::routes::Target;
 use crate::shard;
 use crate::shard::call::ShardCall;
@@ -62,8 +69,9 @@ pub struct RoomObject {
     /// Shared with the timers' callbacks and the tasks.
     inner: Rc<RefCell<Inner>>,
     /// The flush timer's callback, made once: a JS closure per timer would cost a wrapper to create
-    /// and one to drop for every batch.
-    flush_callback: Closure<dyn FnMut()>,
+    /// and one to drop for every batch. Only owned here, to keep it alive: the timers reach it through
+    /// the JS function kept in `Inner::flush`.
+    _flush_callback: Closure<dyn FnMut()>,
     /// The callback of the room's own timers ([`Effect::Wake`]: held-back read marks). Only owned here,
     /// to keep it alive: the timers reach it through the JS function kept in `Inner::tick`.
     _tick_callback: Rc<Closure<dyn FnMut()>>,
@@ -93,12 +101,36 @@ impl RoomObject {
         let mut room = Room::new(name, limits, last_seq);
         room.set_rev(rev);
         room.set_webhooks(hooks.is_some());
+        room.set_hook(config.moderation.as_ref().map(|m| Hook {
+            timeout_ms: m.timeout_ms,
+            fail: m.fail,
+        }));
         // A socket whose token expires at `exp` is closed once the clock skew a token is allowed at
         // the door has passed too, so a token is never let in only to be closed at once.
         room.set_expiry_grace(config.jwt.leeway_secs);
         match store.rules(now) {
             Ok(rules) => room.set_rules(rules),
             Err(e) => worker::console_error!("could not read the moderation rules: {e}"),
+        }
+        // After the rules: the room's own retention setting is one of them.
+        let expired_upto = store.expired_upto().unwrap_or_else(|e| {
+            worker::console_error!("could not read how far retention erased: {e}");
+            0
+        });
+        room.restore_retention(expired_upto, &store);
+        match store.erasures() {
+            Ok(jobs) => room.restore_erasures(jobs),
+            Err(e) => worker::console_error!("could not read the erasures: {e}"),
+        }
+        // Unused uploads have a sweep due; doomed ones an earlier incarnation did not purge wait.
+        match store.oldest_unused() {
+            Ok(oldest) => room.set_oldest_upload(oldest),
+            Err(e) => worker::console_error!("could not read the unused uploads: {e}"),
+        }
+        let files_bucket = bucket::bucket(&env).ok();
+        let mut doomed = Doomed::default();
+        if store.doomed_files(1).is_ok_and(|d| !d.is_empty()) {
+            doomed.want();
         }
         let mut members = Vec::new();
         for ws in state.get_websockets() {
@@ -120,14 +152,21 @@ impl RoomObject {
             store,
             hooks,
             flush_due: false,
+            flush: None,
             tick_due: false,
             tick: None,
             tick_at: None,
             raw_state: AsRef::<JsValue>::as_ref(state.as_raw()).clone(),
             alarm_at: None,
             renewals: Vec::new(),
+            questions: Vec::new(),
+            replies: Vec::new(),
+            next_call: 0,
             config: Rc::new(config),
             storage: Rc::new(state.storage()),
+            previews: Vec::new(),
+            doomed,
+            bucket: files_bucket,
         }));
         let shared = Rc::clone(&inner);
         let ticking = Rc::clone(&inner);
@@ -137,16 +176,19 @@ impl RoomObject {
         }));
         inner.borrow_mut().tick = Some(tick_callback.as_ref().as_ref().clone());
         let index_callback = start_indexing(&inner);
+        let flush_callback: Closure<dyn FnMut()> = Closure::new(move || {
+            flush_now(&mut shared.borrow_mut());
+            // The flush's webhook events, and one push per shard for the whole flush.
+            start_tasks(&shared);
+        });
+        inner.borrow_mut().flush = Some(flush_callback.as_ref().clone());
+        keep_retention_alarm(&inner);
         RoomObject {
             state,
             instance,
             started_at: now,
             inner,
-            flush_callback: Closure::new(move || {
-                flush_now(&mut shared.borrow_mut());
-                // The flush's webhook events, and one push per shard for the whole flush.
-                start_tasks(&shared);
-            }),
+            _flush_callback: flush_callback,
             _tick_callback: tick_callback,
             _index_callback: index_callback,
         }
@@ -176,12 +218,14 @@ impl RoomObject {
     }
 
     /// The steps of a turn after the room's call (apart from [`RoomObject::turn`], which is made once
-    /// per kind of event, so that they are in the wasm once).
+    /// per kind of event, so that they are in the wasm once): carry out its effects, look at what the
+    /// moderation hook must be asked, drop silent sockets, set the flush timer.
     #[inline(never)]
     fn close_turn(&self, inner: &mut Inner, effects: Vec<Effect>, now: u64) {
         apply(inner, effects);
+        screen(inner, now);
         sweep(inner, now);
-        self.flush_soon(inner);
+        flush_soon(inner);
     }
 
     /// A call from the Worker (a connect, the HTTP API) or from one of the room's shards.
@@ -237,7 +281,43 @@ impl RoomObject {
         if matches!(call, RoomCall::Connect { .. }) {
             self.await_rosters().await;
         }
+        if let RoomCall::Post { post, .. } = call {
+            return self.post(post).await;
+        }
         self.turn(|inner, now| self.call(inner, call, now))
+    }
+
+    /// `Post`: a bot's message, checked by [`Post::parse`] on both sides of the hop; its text is
+    /// checked by the room. Stored at once (after what was queued before it) — or, with a moderation
+    /// hook, held like a socket's message until its verdict, the request waiting for the room's
+    /// [`Effect::Reply`].
+    async fn post(&self, post: Post) -> Result<Response> {
+        if !self.inner.borrow().room.screens() {
+            return self.turn(|inner, now| post_api(inner, post, now));
+        }
+        let waiting = self.turn(|inner, now| {
+            inner.next_call += 1;
+            let call = inner.next_call;
+            let mut resolve = None;
+            let promise = js_sys::Promise::new(&mut |res, _| resolve = Some(res));
+            if let Some(resolve) = resolve {
+                inner.replies.push((call, resolve));
+            }
+            let from = User::api(&post.name);
+            let effects = inner.room.hold_post(call, from, post.text, post.id, now);
+            (promise, effects)
+        });
+        // Its question goes out now: the handler's own tasks start only after it answers.
+        start_tasks(&self.inner);
+        let answer = wasm_bindgen_futures::JsFuture::from(waiting).await;
+        let answer: Option<(u16, String)> = answer.ok().and_then(|a| {
+            let a: js_sys::Array = a.dyn_into().ok()?;
+            Some((a.get(0).as_f64()? as u16, a.get(1).as_string()?))
+        });
+        match answer {
+            Some((status, body)) => json_response(body, status),
+            None => problem_response(&internal("a held post got no answer")),
+        }
     }
 
     /// A call from the Worker, and the effects it leaves for [`RoomObject::turn`] to carry out.
@@ -266,16 +346,41 @@ impl RoomObject {
                     Err(p) => problem_response(&p),
                 }
             }
+            // Answered by `post` (it may wait for the moderation hook); kept total all the same.
             RoomCall::Post { post, .. } => {
                 let (response, done) = post_api(inner, post, now);
                 effects = done;
                 response
             }
+            RoomCall::Erase { uid, .. } => {
+                let (result, done) = inner.room.erase_author(&uid, &mut inner.store, now);
+                effects = done;
+                match result {
+                    // 202 while the job goes on (on the room's alarm), 200 once it is done.
+                    Ok(job) => json_response(
+                        json!({ "erasure": job.report() }).to_string(),
+                        if job.done() { 200 } else { 202 },
+                    ),
+                    Err(p) => problem_response(&p),
+                }
+            }
+            RoomCall::Export { cursor, .. } => match inner.room.export(&inner.store, cursor, now) {
+                Ok(page) => ndjson_response(page),
+                Err(p) => problem_response(&p),
+            },
             RoomCall::Search { request, .. } => match inner.room.search(&inner.store, &request) {
                 Ok(page) => json_response(
                     json!({"results": page.results, "has_more": page.has_more,
-                            "next_before": page.next_before})
+                            "next_before": page.next_before, "next_offset": page.next_offset})
                     .to_string(),
+                    200,
+                ),
+                Err(p) => problem_response(&p),
+            },
+            RoomCall::Reactors { request, .. } => match inner.room.reactors(&inner.store, &request) {
+                Ok((users, next)) => json_response(
+                    json!({"seq": request.seq, "emoji": request.emoji, "users": users, "next": next})
+                        .to_string(),
                     200,
                 ),
                 Err(p) => problem_response(&p),
@@ -299,9 +404,9 @@ impl RoomObject {
                     Err(p) => problem_response(&p),
                 }
             }
-            RoomCall::Delete { seq, .. } => {
+            RoomCall::Delete { seq, reason, .. } => {
                 let by = User::api(crate::api::DEFAULT_MODERATOR);
-                let (result, done) = inner.room.delete_api(by, seq, &mut inner.store, now);
+                let (result, done) = inner.room.delete_api(by, seq, reason, &mut inner.store, now);
                 effects = done;
                 match result {
                     Ok(done) => json_response(
@@ -323,6 +428,26 @@ impl RoomObject {
                     Ok(record) => json_response(json!({ "record": record }).to_string(), 200),
                     Err(p) => problem_response(&p),
                 }
+            }
+            RoomCall::Upload { id, uploader, .. } => {
+                let admitted = inner
+                    .room
+                    .admit_upload(&id, &uploader, &mut inner.store, now);
+                // The sweep of an upload that never completes is due in an hour.
+                schedule_alarm(inner);
+                answer(admitted.map(|()| json!({ "id": id.as_str() })), 200)
+            }
+            RoomCall::Uploaded { file, .. } => {
+                let done = inner.room.uploaded(&file, &mut inner.store);
+                answer(done.map(|()| json!({ "file": file })), 201)
+            }
+            RoomCall::Thumb { id, uploader, .. } => {
+                let allowed = inner.room.may_thumb(&id, &uploader, &inner.store);
+                answer(allowed.map(|()| json!({})), 200)
+            }
+            RoomCall::Thumbed { id, .. } => {
+                let file = inner.room.thumbed(&id, &mut inner.store);
+                answer(file.map(|file| json!({ "file": file })), 201)
             }
             RoomCall::ModerationLog { before, limit, .. } => {
                 match inner
@@ -355,17 +480,27 @@ impl RoomObject {
         info["commits"] = serde_json::to_value(inner.room.commits())?;
         info["rev"] = json!(inner.room.rev());
         info["storage_bytes"] = json!(self.state.storage().sql().database_size());
+        let policy = inner.room.retention();
+        info["retention"] = json!({
+            "days": policy.days,
+            "source": policy.source,
+            "upto": inner.room.expired_upto(),
+            "max_days": inner.config.limits.retention.max_days,
+        });
         // The receiver's failures and last error are the operator's business, not every
         // reader's (the error may name the app's hosts).
         if let (Some(hooks), true) = (&inner.hooks, operator) {
             info["webhooks"] = hooks.info(&inner.store);
         }
+        if let (Some(hook), true) = (inner.room.screening_info(), operator) {
+            info["moderation_hook"] = hook;
+        }
         json_response(info.to_string(), 200)
     }
 
-    /// The storage alarm, set for the earliest of the next token expiry and the webhook outbox's next
-    /// delivery: closes the sockets whose token has expired (the turn's first step), then delivers the
-    /// outbox. The runtime wakes a hibernating room for it, which is the one wake-up a token's expiry
+    /// The storage alarm, set for the earliest of the next token expiry, the webhook outbox's next
+    /// delivery, the sweep of unused uploads and a retry of deleting doomed ones: closes the sockets whose token has
+    /// expired (the turn's first step), delivers the outbox, sweeps. The runtime wakes a hibernating room for it, which is the one wake-up a token's expiry
     /// (or an undelivered event) costs; a room with neither never sets it.
     pub fn alarm(&self) {
         self.inner.borrow_mut().alarm_at = None;
@@ -373,9 +508,31 @@ impl RoomObject {
             if let Some(hooks) = inner.hooks.as_mut() {
                 hooks.alarm(now);
             }
+            // One bounded batch per alarm, in this turn's commit; when more is due, the alarm is set
+            // for now and the runtime comes back at once (the sockets are served in between).
+            let mut effects = Vec::new();
+            if inner.room.retention_due(now) {
+                match inner.room.sweep_expired(&mut inner.store, now) {
+                    Ok(swept) => effects = swept,
+                    Err(p) => worker::console_error!("retention sweep failed: {}", p.message),
+                }
+            }
+            match inner.room.erase_some(&mut inner.store, now) {
+                Ok(erased) => effects.extend(erased),
+                Err(p) => worker::console_error!("an erasure step failed: {}", p.message),
+            }
+            inner.doomed.alarm(now);
+            let swept = match inner.room.sweep_uploads(&mut inner.store, now) {
+                Ok(effects) => effects,
+                Err(p) => {
+                    worker::console_error!("sweeping unused uploads failed: {}", p.message);
+                    Vec::new()
+                }
+            };
+            effects.extend(swept);
             // Delivery runs as a task of its own, never awaited here (see `webhooks::start`).
             schedule_alarm(inner);
-            ((), Vec::new())
+            ((), effects)
         })
     }
 
@@ -431,18 +588,6 @@ impl RoomObject {
             schedule_alarm(inner);
         }
         true
-    }
-
-    /// Sets the flush timer when the room has queued work and none is set.
-    fn flush_soon(&self, inner: &mut Inner) {
-        if inner.room.has_pending() && !inner.flush_due {
-            inner.flush_due = true;
-            // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
-            if set_timeout(self.flush_callback.as_ref(), 0).is_err() {
-                worker::console_error!("setTimeout failed; flushing at once");
-                flush_now(inner);
-            }
-        }
     }
 
     /// After a wake the sequencer does not know who is on its shards until each has answered the
@@ -516,6 +661,17 @@ impl RoomObject {
     }
 }
 
+/// `body` with `status`, or the refusal.
+fn answer(
+    result: std::result::Result<serde_json::Value, Problem>,
+    status: u16,
+) -> Result<Response> {
+    match result {
+        Ok(body) => json_response(body.to_string(), status),
+        Err(p) => problem_response(&p),
+    }
+}
+
 /// The answer to a connect placed on shard `k`: the Worker then takes the socket there.
 fn placed_response(k: u16) -> Result<Response> {
     let headers = worker::Headers::new();
@@ -523,30 +679,78 @@ fn placed_response(k: u16) -> Result<Response> {
     Ok(Response::empty()?.with_status(200).with_headers(headers))
 }
 
-/// `Post`: a bot's message, checked by [`Post::parse`] on both sides of the hop; its text is checked
-/// by the room.
+/// A bot's post stored at once (no moderation hook): after what was queued before it.
 fn post_api(inner: &mut Inner, post: Post, now: u64) -> (Result<Response>, Vec<Effect>) {
     let from = User::api(&post.name);
     let (result, effects) = inner
         .room
         .post(from, post.text, post.id, &mut inner.store, now);
-    let response = match result {
-        Ok(accepted) => json_response(
-            json!({"seq": accepted.seq, "ts": accepted.ts, "duplicate": !accepted.fresh})
-                .to_string(),
-            if accepted.fresh { 201 } else { 200 },
-        ),
-        Err(p) => problem_response(&p),
-    };
-    (response, effects)
+    let (status, body) = post_answer(&result, None);
+    (json_response(body, status), effects)
 }
 
-/// Starts what the last event left for tasks of their own: token checks (`auth` frames), webhook
-/// delivery, pushes to the shards. Each does nothing when nothing waits, and no handler awaits them.
+/// A page of a room's export, as NDJSON.
+fn ndjson_response(page: String) -> Result<Response> {
+    let headers = worker::Headers::new();
+    headers.set("content-type", export::CONTENT_TYPE)?;
+    headers.set("cache-control", "no-store")?;
+    Ok(Response::ok(page)?.with_headers(headers))
+}
+
+/// Starts what the last event left for tasks of their own: token checks (`auth` frames), the
+/// moderation hook's questions, link previews, webhook delivery, deleting doomed uploads from the
+/// bucket, pushes to the shards. Each does nothing when nothing waits, and no handler awaits them.
 fn start_tasks(shared: &Rc<RefCell<Inner>>) {
     start_renewals(shared);
+    screener::start(shared, start_tasks);
+    start_previews(shared);
     webhooks::start(shared);
+    doomed::start(shared);
     links::start(shared);
+}
+
+/// Starts a fetch task for every preview the last event asked for ([`previews::fetch`]); what the
+/// page said is handed to the room when it answers ([`previews::fetched`]), in a turn of its own.
+fn start_previews(shared: &Rc<RefCell<Inner>>) {
+    let wanted = std::mem::take(&mut shared.borrow_mut().previews);
+    for (seq, link) in wanted {
+        let shared = Rc::clone(shared);
+        let config = Rc::clone(&shared.borrow().config);
+        wasm_bindgen_futures::spawn_local(async move {
+            let preview = previews::fetch(&link, &config.preview_allow_hosts).await;
+            previews::fetched(&mut shared.borrow_mut(), seq, &link, preview);
+            start_tasks(&shared);
+        });
+    }
+}
+
+/// After a wake with a retention policy in force or an erasure unfinished: makes sure the stored
+/// alarm comes no later than the work is due (a room whose policy predates this incarnation, an alarm
+/// an older build set, a restart half-way through an erasure). It reads the alarm first, so a wake
+/// costs a write only when the alarm must move.
+fn keep_retention_alarm(inner: &Rc<RefCell<Inner>>) {
+    let due = {
+        let room = &inner.borrow().room;
+        let erasing = room.erasing().then(now_ms);
+        [room.retention_sweep_at(), erasing]
+            .into_iter()
+            .flatten()
+            .min()
+    };
+    let Some(due) = due else {
+        return;
+    };
+    let storage = Rc::clone(&inner.borrow().storage);
+    wasm_bindgen_futures::spawn_local(async move {
+        let set = storage.get_alarm().await.ok().flatten();
+        if set.is_some_and(|at| at.max(0) as u64 <= due) {
+            return;
+        }
+        let at = js_sys::Date::new(&JsValue::from_f64(due as f64));
+        if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
+            worker::console_error!("could not set the retention alarm: {e}");
+        }
+    });
 }
 
 /// Starts a verification task for every `auth` frame the last event produced: the token is checked

@@ -1,12 +1,15 @@
 //! The room object's state and the carrying out of what the room decides: [`Inner`] (the roster with
-//! its sockets, the shards' outboxes, the store, the webhook outbox, the timers), [`apply`] (the
-//! room's effects onto sockets, outboxes and the webhook outbox), the token expiry, the silent-socket
-//! sweep, and the storage alarm. [`super::room_object`] runs every event through these steps.
+//! its sockets, the shards' outboxes, the store, the webhook outbox, the timers, the moderation
+//! hook's questions and held HTTP calls), [`apply`] (the room's effects onto sockets, outboxes, the
+//! webhook outbox and those), the token expiry, the silent-socket sweep, the flush timer and the
+//! storage alarm. [`super::room_object`] runs every event through these steps.
 
 use std::rc::Rc;
 
 use wasm_bindgen::prelude::*;
 
+use super::bucket::Bucket;
+use super::doomed::{self, Doomed};
 use super::links::{self, Line, Links};
 use super::now_ms;
 use super::store::Store;
@@ -35,6 +38,9 @@ pub(super) struct Inner {
     pub(super) hooks: Option<Hooks>,
     /// A flush timer is set and has not fired yet.
     pub(super) flush_due: bool,
+    /// The JS function the flush timer calls (made once by the room object), so that any task (a
+    /// verdict, a tick) can set the timer.
+    pub(super) flush: Option<JsValue>,
     /// A tick timer is set and has not fired yet.
     pub(super) tick_due: bool,
     /// The JS function the tick timer calls (made once by the room object).
@@ -50,9 +56,37 @@ pub(super) struct Inner {
     /// `auth` frames waiting to be verified (connection, token, frame id): verification may fetch
     /// the JWKS, so it runs as a task after the event that produced it.
     pub(super) renewals: Vec<(String, String, Option<String>)>,
+    /// Questions for the moderation hook (ticket, body, timeout in ms), each asked by a task of its
+    /// own after the event that produced it ([`super::screener`]).
+    pub(super) questions: Vec<(u64, String, u64)>,
+    /// HTTP calls waiting in the room's queue (a bot's post held for its verdict): the `resolve` of
+    /// the promise each awaits, by call number, and the next number.
+    pub(super) replies: Vec<(u64, js_sys::Function)>,
+    pub(super) next_call: u64,
     pub(super) config: Rc<Config>,
     /// Shared with the renewal tasks, which set the alarm for a renewed token.
     pub(super) storage: Rc<worker::Storage>,
+    /// Link previews to fetch after this event (message seq, link).
+    pub(super) previews: Vec<(u64, String)>,
+    /// The deletion of doomed uploads from the bucket.
+    pub(super) doomed: Doomed,
+    /// The `FILES` bucket, if the deployment binds one.
+    pub(super) bucket: Option<Bucket>,
+}
+
+impl doomed::Bin for Inner {
+    fn bin(&mut self) -> (&mut Doomed, &Store, Option<&Bucket>, &str) {
+        (
+            &mut self.doomed,
+            &self.store,
+            self.bucket.as_ref(),
+            self.room.name(),
+        )
+    }
+
+    fn schedule_alarm(&mut self) {
+        schedule_alarm(self)
+    }
 }
 
 impl links::Sequencing for Inner {
@@ -87,14 +121,44 @@ pub(super) fn flush_now(inner: &mut Inner) {
     apply(inner, effects);
 }
 
-/// The room's own timer ([`Effect::Wake`]): announces what it held back.
+/// Sets the flush timer when the room has queued work and none is set.
+pub(super) fn flush_soon(inner: &mut Inner) {
+    if !inner.room.has_pending() || inner.flush_due {
+        return;
+    }
+    inner.flush_due = true;
+    // setTimeout(0): the runtime delivers the events already waiting before the timer fires.
+    let set = match &inner.flush {
+        Some(callback) => set_timeout(callback, 0).is_ok(),
+        None => false,
+    };
+    if !set {
+        worker::console_error!("setTimeout failed; flushing at once");
+        flush_now(inner);
+    }
+}
+
+/// Looks at the frames the room holds for the moderation hook since the last look: the questions to
+/// ask go to [`Inner::questions`], what needs none goes on to the flush's queue.
+pub(super) fn screen(inner: &mut Inner, now: u64) {
+    if inner.room.wants_screening() {
+        let effects = inner.room.screen(&inner.store, now);
+        apply(inner, effects);
+    }
+}
+
+/// The room's own timer ([`Effect::Wake`]): announces what it held back, carries a purge on by a
+/// batch, and decides the moderation hook's questions past their deadline (what that releases is
+/// flushed).
 pub(super) fn tick(inner: &mut Inner) {
     inner.tick_due = false;
     inner.tick_at = None;
     let now = now_ms();
-    let effects = inner.room.tick(now);
+    let mut effects = inner.room.tick(now);
+    effects.extend(inner.room.continue_purges(&mut inner.store, now));
     apply(inner, effects);
     sweep(inner, now);
+    flush_soon(inner);
 }
 
 /// Drops the sockets that fell silent ([`Room::sweep`]), when it is time to look. Runs only on events
@@ -182,7 +246,6 @@ pub(super) fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             }
         }
     }
-    let mut outbox_grew = false;
     for effect in effects {
         match &effect {
             Effect::Send { to, frame } => match room.socket(to) {
@@ -222,12 +285,25 @@ pub(super) fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             Effect::Event { body } => {
                 if let Some(hooks) = inner.hooks.as_mut() {
                     hooks.record(&inner.store, body);
-                    outbox_grew = true;
                 }
             }
             Effect::Authenticate { to, token, id } => {
                 inner.renewals.push((to.clone(), token.clone(), id.clone()))
             }
+            Effect::Screen {
+                ticket,
+                body,
+                timeout_ms,
+            } => inner.questions.push((*ticket, body.clone(), *timeout_ms)),
+            Effect::Reply { call, status, body } => {
+                if let Some(i) = inner.replies.iter().position(|(c, _)| c == call) {
+                    let (_, resolve) = inner.replies.swap_remove(i);
+                    let answer = js_sys::Array::of2(&(*status).into(), &body.as_str().into());
+                    let _ = resolve.call1(&JsValue::NULL, &answer);
+                }
+            }
+            Effect::Preview { seq, link } => inner.previews.push((*seq, link.clone())),
+            Effect::DeleteFiles => inner.doomed.want(),
             // One tick timer at a time, unless a wake-up is wanted before it fires (a read mark held
             // for a second, while presence waits for several): the tick asks again for what is still
             // held back, and a tick with nothing due does nothing.
@@ -245,9 +321,9 @@ pub(super) fn apply(inner: &mut Inner, effects: Vec<Effect>) {
             }
         }
     }
-    if outbox_grew {
-        schedule_alarm(inner);
-    }
+    // The outbox grew, a token came or went, a message stored made a retention sweep due: the alarm
+    // may have to move. When nothing did (the common case) this costs three comparisons.
+    schedule_alarm(inner);
 }
 
 /// Sends `frame` to connection `conn_id`, wherever its socket is.
@@ -323,9 +399,9 @@ pub(super) fn close_expired(inner: &mut Inner) {
     schedule_alarm(inner);
 }
 
-/// Sets the storage alarm for the earliest of the next token expiry and the webhook outbox's next
-/// delivery, when that differs from the alarm set. One alarm serves both: a Durable Object has only
-/// one. An alarm that is no longer needed is not deleted: it fires once, finds nothing to do and sets
+/// Sets the storage alarm for the earliest of the next token expiry, the webhook outbox's next
+/// delivery, the next retention sweep, the sweep of unused uploads and a retry of deleting doomed uploads,
+/// when that differs from the alarm set. One alarm serves them all: a Durable Object has only one. An alarm that is no longer needed is not deleted: it fires once, finds nothing to do and sets
 /// no other.
 pub(super) fn schedule_alarm(inner: &mut Inner) {
     let expiry = inner
@@ -333,11 +409,27 @@ pub(super) fn schedule_alarm(inner: &mut Inner) {
         .next_expiry()
         .map(|secs| secs.saturating_mul(1000));
     let outbox = inner.hooks.as_ref().and_then(Hooks::due_at);
-    let next = match (expiry, outbox) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let retention = inner.room.retention_sweep_at();
+    // An erasure goes on at once, a step per turn of the alarm.
+    let erasing = inner.room.erasing().then(now_ms);
+    let next = [
+        expiry,
+        outbox,
+        retention,
+        erasing,
+        inner.room.uploads_due(),
+        inner.doomed.due_at(),
+    ]
+    .into_iter()
+    .flatten()
+    .min();
     if next == inner.alarm_at {
+        return;
+    }
+    // An alarm already due (an erasure's next step) need not be set again for another due time: it
+    // fires at once anyway, and setting it on every event would be a write each.
+    let now = now_ms();
+    if inner.alarm_at.is_some_and(|at| at <= now) && next.is_some_and(|n| n <= now) {
         return;
     }
     inner.alarm_at = next;

@@ -10,141 +10,52 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use crate::domain::{sender_key, ChatMessage, Reactions, User, Version};
+use crate::domain::{
+    sender_key, ChatMessage, FileDescriptor, Preview, Reactions, Reactor, User, Version,
+};
+use crate::erasure::Erasure;
 use crate::history::{Appended, History};
-use crate::identity::AddressTag;
-use crate::moderation::{Action, AddressBan, Rules, Stored};
+use crate::moderation::{Action, AddressBan};
+use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
 
-/// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
-/// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
-const SCHEMA_V1: &str = "
-CREATE TABLE IF NOT EXISTS messages (
-  seq       INTEGER PRIMARY KEY,
-  client_id TEXT,
-  from_id   TEXT NOT NULL,
-  from_name TEXT NOT NULL,
-  text      TEXT NOT NULL,
-  ts        INTEGER NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id
-  ON messages (from_name, client_id) WHERE client_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-";
-
-/// Step `i` brings the schema from version `i + 1` to `i + 2`.
-const MIGRATIONS: &[&str] = &[
-    // 2: identified senders. `from_uid` is the author id; `sender` scopes client ids (`u:<uid>` or, for
-    // anonymous senders and every message stored before, `n:<name>`), replacing the (name, id) index.
-    "ALTER TABLE messages ADD COLUMN from_uid TEXT;
-     ALTER TABLE messages ADD COLUMN sender TEXT;
-     UPDATE messages SET sender = 'n:' || from_name;
-     DROP INDEX IF EXISTS messages_by_client_id;
-     CREATE UNIQUE INDEX messages_by_sender ON messages (sender, client_id)
-       WHERE client_id IS NOT NULL;",
-    // 3: living messages. Each message carries its reply target, edit state, tombstone flag, reaction
-    // counts (NULL until first reacted to) and the `rev` of its last change. `messages_changed` indexes
-    // only messages that ever changed, so a plain message's insert never touches it; it answers a
-    // resume's "what changed since rev N". Earlier versions, who reacted with what, and read marks
-    // live in their own tables.
-    "ALTER TABLE messages ADD COLUMN reply_to INTEGER;
-     ALTER TABLE messages ADD COLUMN edited_at INTEGER;
-     ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
-     ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
-     ALTER TABLE messages ADD COLUMN reactions TEXT;
-     ALTER TABLE messages ADD COLUMN rev INTEGER NOT NULL DEFAULT 0;
-     UPDATE messages SET rev = seq;
-     CREATE INDEX messages_changed ON messages (rev)
-       WHERE reactions IS NOT NULL OR version > 1 OR deleted = 1;
-     CREATE TABLE versions (seq INTEGER NOT NULL, version INTEGER NOT NULL, text TEXT NOT NULL,
-       at INTEGER NOT NULL, PRIMARY KEY (seq, version));
-     CREATE TABLE reactions (seq INTEGER NOT NULL, emoji TEXT NOT NULL, uid TEXT NOT NULL,
-       PRIMARY KEY (seq, emoji, uid));
-     CREATE TABLE reads (uid TEXT PRIMARY KEY, seq INTEGER NOT NULL);",
-    // 4: full-text search. An FTS5 index of the messages' current text, as an *external content*
-    // table: it keeps only the index (tokens → rows), and reads the text itself from `messages`
-    // (for `snippet()`), so no text is stored twice. Tokens are word stems (`porter`: "runs" finds
-    // "running") of Unicode words without accents (`remove_diacritics 2`: "cafe" finds "café").
-    //
-    // Triggers keep it in step inside the very statement that changes a message, so the index is
-    // always in the same transaction as the message write — group commit, edits, deletions (the
-    // tombstone's empty text has no tokens) and trims alike — at no extra call from the wasm.
-    // An external-content index must be told the *old* text to forget a row, which the triggers have.
-    //
-    // Messages stored before this migration are indexed afterwards, newest first, a bounded batch per
-    // turn ([`Store::index_some`]); `meta.fts_pending` is the highest `seq` not indexed yet (0: all
-    // done). Rows at or below it are not in the index, so the update and delete triggers leave them
-    // alone: telling FTS5 to forget a row it never had would corrupt its statistics.
-    "CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq',
-       tokenize='porter unicode61 remove_diacritics 2');
-     INSERT OR REPLACE INTO meta (key, value)
-       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));
-     CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
-     END;
-     CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
-       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
-       INSERT INTO messages_fts (rowid, text) VALUES (new.seq, new.text);
-     END;
-     CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
-       WHEN old.seq > (SELECT value FROM meta WHERE key = 'fts_pending') BEGIN
-       INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
-     END;",
-    // 5: moderation. Bans and mutes by author id (a mute until a time, in ms), the room's slow mode in
-    // `meta`, and every moderator action as a JSON record in an append-only log.
-    "CREATE TABLE bans (uid TEXT PRIMARY KEY);
-     CREATE TABLE mutes (uid TEXT PRIMARY KEY, until INTEGER NOT NULL);
-     CREATE TABLE moderation_log (id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL,
-       record TEXT NOT NULL);",
-    // 6: prefix indexes. Without them FTS5 answers `ab*` by merging the entries of every word that
-    // starts with "ab", in full, before the first row comes out; with `prefix='2 3'` it keeps one
-    // more entry per two- and three-character prefix, read like a word's (and stopped early by
-    // `LIMIT`). One-character prefixes are refused (`search::MIN_PREFIX_CHARS`); longer ones are
-    // narrower. The option cannot be added to an existing table, so the table is made anew and every
-    // message indexed again by [`Store::index_some`] (`fts_pending` = the newest `seq`). The triggers
-    // stay: they are on `messages`, and SQLite resolves the table their bodies name when they fire,
-    // so they write to the new one — and leave the rows not yet indexed alone, as in 4.
-    "DROP TABLE messages_fts;
-     CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='seq',
-       tokenize='porter unicode61 remove_diacritics 2', prefix='2 3');
-     INSERT OR REPLACE INTO meta (key, value)
-       VALUES ('fts_pending', (SELECT COALESCE(MAX(seq), 0) FROM messages));",
-    // 7: bans that hold in an open room. The addresses (hashed: `identity::AddressTag`) a banned author
-    // was connected from, until when, and which uid's ban barred them (its unban lifts them).
-    // `require_identity` lives in `meta` beside slow mode.
-    "CREATE TABLE address_bans (tag TEXT PRIMARY KEY, uid TEXT NOT NULL, until INTEGER NOT NULL);",
-];
+mod erasing;
+mod outbox;
+mod schema;
+mod settings;
+pub use outbox::Pending;
+use outbox::OUTBOX;
+use schema::{MIGRATIONS, SCHEMA_V1};
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
 /// work, so the room's sockets are never kept waiting long; a full 10,000-message room is indexed
 /// in 20 turns.
 pub const INDEX_BATCH: u64 = 500;
 
-const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev";
+pub(super) const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev, files, preview";
 
 pub struct Store {
-    sql: SqlStorage,
+    pub(super) sql: SqlStorage,
     /// The database has no schema yet: this room was never written. Reads answer from nothing and
     /// the first write creates the schema ([`Store::run`]), so reading a room name nobody has used
     /// (its info, history, search…) stores nothing; a migrated schema alone is ~98 KB.
-    blank: Cell<bool>,
+    pub(super) blank: Cell<bool>,
     /// The webhook outbox was asked for while the database was blank: created with the schema.
-    outbox_wanted: Cell<bool>,
+    pub(super) outbox_wanted: Cell<bool>,
 }
 
 /// One result row, read cell by cell in the order of the query's columns. Rows come from the
 /// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
 /// column-name object per row, and it keeps one small reader in the wasm instead of a serde
 /// deserialiser per row type.
-struct Cells(std::vec::IntoIter<SqlStorageValue>);
+pub(super) struct Cells(std::vec::IntoIter<SqlStorageValue>);
 
 impl Cells {
-    fn int(&mut self) -> u64 {
+    pub(super) fn int(&mut self) -> u64 {
         self.opt_int().unwrap_or(0)
     }
 
-    fn opt_int(&mut self) -> Option<u64> {
+    pub(super) fn opt_int(&mut self) -> Option<u64> {
         match self.0.next() {
             Some(SqlStorageValue::Integer(i)) => Some(i.max(0) as u64),
             Some(SqlStorageValue::Float(f)) => Some(f.max(0.0) as u64),
@@ -152,11 +63,11 @@ impl Cells {
         }
     }
 
-    fn text(&mut self) -> String {
+    pub(super) fn text(&mut self) -> String {
         self.opt_text().unwrap_or_default()
     }
 
-    fn opt_text(&mut self) -> Option<String> {
+    pub(super) fn opt_text(&mut self) -> Option<String> {
         match self.0.next() {
             Some(SqlStorageValue::String(s)) => Some(s),
             _ => None,
@@ -184,17 +95,40 @@ impl Cells {
                 .and_then(|json| serde_json::from_str(&json).ok())
                 .unwrap_or_default(),
             rev: self.int(),
+            files: self
+                .json()
+                .and_then(|v| {
+                    v.as_array()
+                        .map(|all| all.iter().filter_map(FileDescriptor::from_json).collect())
+                })
+                .unwrap_or_default(),
+            preview: self.json().as_ref().and_then(Preview::from_json),
         }
+    }
+
+    /// A JSON column (files, a preview), `None` when NULL.
+    fn json(&mut self) -> Option<serde_json::Value> {
+        serde_json::from_str(&self.opt_text()?).ok()
     }
 }
 
-fn int(v: u64) -> SqlStorageValue {
+pub(super) fn int(v: u64) -> SqlStorageValue {
     // seqs, revs, timestamps and limits stay far below 2^53, JavaScript's exact-integer range.
     SqlStorageValue::Integer(v.min(i64::MAX as u64) as i64)
 }
 
-fn opt_int(v: Option<u64>) -> SqlStorageValue {
+pub(super) fn opt_int(v: Option<u64>) -> SqlStorageValue {
     v.map_or(SqlStorageValue::Null, int)
+}
+
+/// A message's files as stored: a JSON array, NULL for none.
+pub(super) fn files_json(files: &[FileDescriptor]) -> SqlStorageValue {
+    match files {
+        [] => SqlStorageValue::Null,
+        files => {
+            serde_json::to_string(files).map_or(SqlStorageValue::Null, SqlStorageValue::String)
+        }
+    }
 }
 
 impl Store {
@@ -319,7 +253,11 @@ impl Store {
 
     /// The rows of `query`, each to be read by position; none in a blank database (nothing was ever
     /// written, and its tables do not exist yet).
-    fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<Vec<Cells>, String> {
+    pub(super) fn query(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<Vec<Cells>, String> {
         if self.blank.get() {
             return Ok(Vec::new());
         }
@@ -332,7 +270,11 @@ impl Store {
     }
 
     /// The first column of the first row of `query` (0 when there is none).
-    fn number(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<u64, String> {
+    pub(super) fn number(
+        &self,
+        query: &str,
+        bindings: Vec<SqlStorageValue>,
+    ) -> Result<u64, String> {
         Ok(self
             .query(query, bindings)?
             .into_iter()
@@ -341,7 +283,7 @@ impl Store {
     }
 
     /// Runs a statement that writes: the first write to a blank database creates the schema first.
-    fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
+    pub(super) fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Result<usize, String> {
         self.ensure_schema()?;
         self.sql
             .exec(query, bindings)
@@ -349,7 +291,7 @@ impl Store {
             .map_err(|e| e.to_string())
     }
 
-    fn rows(
+    pub(super) fn rows(
         &self,
         query: &str,
         bindings: Vec<SqlStorageValue>,
@@ -378,7 +320,7 @@ impl History for Store {
     fn append(&mut self, m: &ChatMessage) -> Result<Appended, String> {
         let sender = sender_key(&m.from);
         let written = self.run(
-            "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             vec![
                 int(m.seq),
                 m.id.as_deref().into(),
@@ -390,25 +332,48 @@ impl History for Store {
                 int(m.ts),
                 opt_int(m.reply_to),
                 int(m.rev),
+                files_json(&m.files),
             ],
         )?;
         if written > 0 {
             return Ok(Appended::Stored);
         }
-        m.id.as_deref()
-            .and_then(|id| self.find_by_client_id(&sender, id))
-            .map(|earlier| {
-                if earlier.text == m.text {
-                    Appended::Duplicate {
-                        seq: earlier.seq,
-                        ts: earlier.ts,
-                        rev: earlier.rev,
-                    }
-                } else {
-                    Appended::Conflict
-                }
-            })
+        self.lookup(m)?
             .ok_or_else(|| format!("seq {} was not stored", m.seq))
+    }
+
+    /// Only a message with a client id can be known; the same text is a retry, and so is the text
+    /// the hook replaced (its fingerprint in `screened`); another text is a conflict.
+    fn lookup(&self, m: &ChatMessage) -> Result<Option<Appended>, String> {
+        let Some(earlier) =
+            m.id.as_deref()
+                .and_then(|id| self.find_by_client_id(&sender_key(&m.from), id))
+        else {
+            return Ok(None);
+        };
+        let replaced = || {
+            self.number(
+                "SELECT COUNT(*) FROM screened WHERE seq = ? AND sent = ?",
+                vec![int(earlier.seq), fingerprint(&m.text).into()],
+            ) == Ok(1)
+        };
+        Ok(Some(if earlier.text == m.text || replaced() {
+            Appended::Duplicate {
+                seq: earlier.seq,
+                ts: earlier.ts,
+                rev: earlier.rev,
+            }
+        } else {
+            Appended::Conflict
+        }))
+    }
+
+    fn screened(&mut self, seq: u64, fingerprint: &str) -> Result<(), String> {
+        self.run(
+            "INSERT OR REPLACE INTO screened (seq, sent) VALUES (?, ?)",
+            vec![int(seq), fingerprint.into()],
+        )
+        .map(drop)
     }
 
     fn get(&self, seq: u64) -> Result<Option<ChatMessage>, String> {
@@ -434,7 +399,7 @@ impl History for Store {
     /// is repeated here so that SQLite may use it).
     fn changes(&self, upto: u64, since: u64, limit: usize) -> Result<Vec<ChatMessage>, String> {
         let query = format!(
-            "SELECT {COLUMNS} FROM messages WHERE (reactions IS NOT NULL OR version > 1 OR deleted = 1) AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?"
+            "SELECT {COLUMNS} FROM messages WHERE (reactions IS NOT NULL OR version > 1 OR deleted = 1 OR revised = 1) AND rev > ? AND seq <= ? ORDER BY rev LIMIT ?"
         );
         self.rows(&query, vec![int(since), int(upto), int(limit as u64)])
     }
@@ -476,6 +441,21 @@ impl History for Store {
 
     /// The text and every earlier version are deleted from storage, not hidden: people delete to take
     /// their words back.
+    /// A walk down the primary key from `below`, reading at most the rows between it and `floor`.
+    fn authored(
+        &self,
+        uid: &str,
+        floor: u64,
+        below: u64,
+        since_ms: u64,
+        limit: usize,
+    ) -> Result<Vec<ChatMessage>, String> {
+        self.rows(
+            &format!("SELECT {COLUMNS} FROM messages WHERE seq > ? AND seq < ? AND from_uid = ? AND deleted = 0 AND ts >= ? ORDER BY seq DESC LIMIT ?"),
+            vec![int(floor), int(below), uid.into(), int(since_ms), int(limit as u64)],
+        )
+    }
+
     fn delete(&mut self, tombstone: &ChatMessage) -> Result<(), String> {
         self.run(
             "DELETE FROM versions WHERE seq = ?",
@@ -486,7 +466,11 @@ impl History for Store {
             vec![int(tombstone.seq)],
         )?;
         self.run(
-            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', edited_at = ?, rev = ? WHERE seq = ?",
+            "DELETE FROM screened WHERE seq = ?",
+            vec![int(tombstone.seq)],
+        )?;
+        self.run(
+            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', files = NULL, preview = NULL, edited_at = ?, rev = ? WHERE seq = ?",
             vec![
                 opt_int(tombstone.edited_at),
                 int(tombstone.rev),
@@ -501,14 +485,15 @@ impl History for Store {
         seq: u64,
         emoji: &str,
         uid: &str,
+        name: &str,
         on: bool,
         rev: u64,
     ) -> Result<Option<Reactions>, String> {
         let key = vec![int(seq), emoji.into(), uid.into()];
         let changed = if on {
             self.run(
-                "INSERT OR IGNORE INTO reactions (seq, emoji, uid) VALUES (?, ?, ?)",
-                key,
+                "INSERT OR IGNORE INTO reactions (seq, emoji, uid, name) VALUES (?, ?, ?, ?)",
+                vec![int(seq), emoji.into(), uid.into(), name.into()],
             )?
         } else {
             self.run(
@@ -534,6 +519,27 @@ impl History for Store {
             vec![json.as_str().into(), int(rev), int(seq)],
         )?;
         Ok(Some(counts))
+    }
+
+    /// A walk of the key (seq, emoji, uid) from `after`: `limit` rows read, however many reacted.
+    fn reactors(
+        &self,
+        seq: u64,
+        emoji: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<Reactor>, String> {
+        Ok(self
+            .query(
+                "SELECT uid, name FROM reactions WHERE seq = ? AND emoji = ? AND uid > ? ORDER BY uid LIMIT ?",
+                vec![int(seq), emoji.into(), after.into(), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| Reactor {
+                uid: row.text(),
+                name: row.opt_text(),
+            })
+            .collect())
     }
 
     fn versions(&self, seq: u64, before: u32, limit: usize) -> Result<Vec<Version>, String> {
@@ -596,6 +602,7 @@ impl History for Store {
         query: &SearchQuery,
         after: u64,
         before: u64,
+        offset: usize,
         limit: usize,
     ) -> Result<Found, String> {
         let expr = query.to_fts();
@@ -614,7 +621,7 @@ impl History for Store {
                SELECT rowid AS hit, rank AS score,
                       snippet(messages_fts, 0, ?, ?, '…', 16) AS snip
                FROM messages_fts WHERE messages_fts MATCH ? AND rowid >= ? AND rowid < ?
-               ORDER BY rank LIMIT ?)
+               ORDER BY rank, rowid DESC LIMIT ? OFFSET ?)
              JOIN messages ON seq = hit ORDER BY score, seq DESC"
         );
         let hits = self
@@ -627,6 +634,7 @@ impl History for Store {
                     int(oldest.max(after + 1)),
                     int(before),
                     int(limit as u64),
+                    int(offset as u64),
                 ],
             )?
             .into_iter()
@@ -640,9 +648,14 @@ impl History for Store {
 
     fn trim(&mut self, upto: u64, rev: u64) {
         let trimmed = self
-            .run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)])
+            .run(
+                "UPDATE files SET doomed = 1 WHERE seq <= ?",
+                vec![int(upto)],
+            )
+            .and_then(|_| self.run("DELETE FROM messages WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM versions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM reactions WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM screened WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| {
                 self.run(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('rev', ?)",
@@ -689,6 +702,31 @@ impl History for Store {
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('identity_required', ?)",
                 vec![int(u64::from(!allowed))],
             ),
+            Action::Retention { days: Some(days) } => self.run(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('retention_days', ?)",
+                vec![int(*days)],
+            ),
+            Action::Retention { days: None } => {
+                self.run("DELETE FROM meta WHERE key = 'retention_days'", vec![])
+            }
+            Action::Block { words } | Action::Unblock { words } => {
+                let add = matches!(action, Action::Block { .. });
+                for word in words {
+                    match add {
+                        true => self.run(
+                            "INSERT OR IGNORE INTO blocklist (word, at) VALUES (?, ?)",
+                            vec![word.as_str().into(), int(now_ms)],
+                        )?,
+                        false => self.run(
+                            "DELETE FROM blocklist WHERE word = ?",
+                            vec![word.as_str().into()],
+                        )?,
+                    };
+                }
+                Ok(0)
+            }
+            // A purge's deletions are stored one by one as the room carries it out.
+            Action::Purge { .. } => Ok(0),
         }?;
         self.log_moderation(record, now_ms)
     }
@@ -726,168 +764,76 @@ impl History for Store {
             .map(|mut row| (row.int(), row.text()))
             .collect())
     }
-}
 
-/// The webhook outbox (see `crate::webhook`): events waiting for the app's receiver, written in the
-/// same turn as the change they report so both commit together. The table exists only in rooms of a
-/// deployment with a `WEBHOOK_URL` ([`Store::open_outbox`]); a room without webhooks never pays for it.
-/// `id` is `AUTOINCREMENT` so that it only grows: delivery goes oldest first.
-const OUTBOX: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-  id         INTEGER PRIMARY KEY AUTOINCREMENT,
-  body       TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  attempts   INTEGER NOT NULL DEFAULT 0
-);";
-
-/// An event waiting in the outbox.
-pub struct Pending {
-    pub id: u64,
-    pub body: String,
-    /// Earlier failed attempts to deliver it.
-    pub attempts: u64,
-}
-
-impl Store {
-    /// Creates the outbox table if this room has none yet, and says how many events wait in it.
-    pub fn open_outbox(&self) -> Result<u64, String> {
-        if self.blank.get() {
-            // Created with the schema, by the room's first write (its first event is one).
-            self.outbox_wanted.set(true);
-            return Ok(0);
-        }
-        self.run(OUTBOX, vec![])?;
-        self.number("SELECT COUNT(*) FROM outbox", vec![])
-    }
-
-    pub fn outbox_add(&self, body: &str, now_ms: u64) -> Result<(), String> {
-        self.run(
-            "INSERT INTO outbox (body, created_at) VALUES (?, ?)",
-            vec![body.into(), int(now_ms)],
-        )
-        .map(drop)
-    }
-
-    /// The oldest `limit` events with an id above `after`.
-    pub fn outbox_next(&self, after: u64, limit: usize) -> Result<Vec<Pending>, String> {
+    fn moderation_since(&self, after: u64, limit: usize) -> Result<Vec<(u64, String)>, String> {
         Ok(self
             .query(
-                "SELECT id, body, attempts FROM outbox WHERE id > ? ORDER BY id LIMIT ?",
+                "SELECT id, record FROM moderation_log WHERE id > ? ORDER BY id LIMIT ?",
                 vec![int(after), int(limit as u64)],
             )?
             .into_iter()
-            .map(|mut row| Pending {
-                id: row.int(),
-                body: row.text(),
-                attempts: row.int(),
-            })
+            .map(|mut row| (row.int(), row.text()))
             .collect())
     }
 
-    /// Forgets delivered events.
-    pub fn outbox_done(&self, ids: &[u64]) -> Result<(), String> {
-        for chunk in ids.chunks(64) {
-            let marks = vec!["?"; chunk.len()].join(",");
-            self.run(
-                &format!("DELETE FROM outbox WHERE id IN ({marks})"),
-                chunk.iter().map(|&id| int(id)).collect(),
-            )?;
-        }
-        Ok(())
+    fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String> {
+        Ok(self
+            .query(
+                "SELECT seq, ts FROM messages WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![int(after), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| (row.int(), row.int()))
+            .collect())
     }
 
-    /// Counts one more failed attempt of event `id`.
-    pub fn outbox_failed(&self, id: u64) -> Result<(), String> {
+    /// Bounded by the caller's range (one sweep's batch). The text update fires the search index's
+    /// trigger, which takes the rows' words out of the index in the same statement; `deleted` = 2
+    /// reads as deleted everywhere and keeps the rows out of `messages_changed`.
+    fn expire(&mut self, after: u64, upto: u64) -> Result<(), String> {
+        let range = || vec![int(after), int(upto)];
+        for table in ["versions", "reactions", "screened"] {
+            self.run(
+                &format!("DELETE FROM {table} WHERE seq > ? AND seq <= ?"),
+                range(),
+            )?;
+        }
         self.run(
-            "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?",
-            vec![int(id)],
+            "UPDATE messages SET text = '', deleted = 2, reactions = NULL, files = NULL, preview = NULL, revised = 0 WHERE seq > ? AND seq <= ?",
+            range(),
+        )?;
+        self.run(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('expired_upto', ?)",
+            vec![int(upto)],
         )
         .map(drop)
     }
 
-    /// Drops the events created before `expired_before` and then the `over` oldest of the rest; adds
-    /// how many went to the room's `webhooks_dropped` count and returns it.
-    pub fn outbox_drop(&self, expired_before: u64, over: u64) -> Result<u64, String> {
-        // Counted by a query rather than from `rows_written`, which also counts index writes.
-        let expired = self.number(
-            "SELECT COUNT(*) FROM outbox WHERE created_at < ?",
-            vec![int(expired_before)],
-        )?;
-        if expired > 0 {
-            self.run(
-                "DELETE FROM outbox WHERE created_at < ?",
-                vec![int(expired_before)],
-            )?;
-        }
-        let over = over.saturating_sub(expired);
-        if over > 0 {
-            self.run(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT ?)",
-                vec![int(over)],
-            )?;
-        }
-        let dropped = expired + over;
-        if dropped > 0 {
-            self.run(
-                "INSERT INTO meta (key, value) VALUES ('webhooks_dropped', ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value",
-                vec![int(dropped)],
-            )?;
-        }
-        Ok(dropped)
+    fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String> {
+        self.reactions_of(uid, after, upto)
     }
 
-    /// Events the room ever dropped undelivered.
-    pub fn webhooks_dropped(&self) -> Result<u64, String> {
-        self.number(
-            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'webhooks_dropped'",
-            vec![],
-        )
+    fn forget_reader(&mut self, uid: &str) -> Result<(), String> {
+        self.run("DELETE FROM reads WHERE uid = ?", vec![uid.into()])
+            .map(drop)
     }
-}
 
-impl Store {
-    /// The moderation rules in force (bans, address bans and mutes not yet over at `now_ms`, slow
-    /// mode, whether an identity is required to speak), read once per wake.
-    pub fn rules(&self, now_ms: u64) -> Result<Rules, String> {
-        let bans = self
-            .query("SELECT uid FROM bans", vec![])?
-            .into_iter()
-            .map(|mut row| row.text())
-            .collect();
-        let address_bans = self
+    fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String> {
+        self.stored_erasure(uid)
+    }
+
+    fn save_erasure(&mut self, job: &Erasure) -> Result<(), String> {
+        self.store_erasure(job)
+    }
+
+    fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String> {
+        Ok(self
             .query(
-                "SELECT tag, uid, until FROM address_bans WHERE until > ?",
-                vec![int(now_ms)],
+                "SELECT emoji, uid FROM reactions WHERE seq = ? ORDER BY emoji, uid",
+                vec![int(seq)],
             )?
             .into_iter()
-            .filter_map(|mut row| {
-                Some(AddressBan {
-                    tag: AddressTag::parse(&row.text())?,
-                    uid: row.text(),
-                    until: row.int(),
-                })
-            })
-            .collect();
-        let mutes = self
-            .query(
-                "SELECT uid, until FROM mutes WHERE until > ?",
-                vec![int(now_ms)],
-            )?
-            .into_iter()
-            .map(|mut row| (row.text(), row.int()))
-            .collect();
-        let setting = |key: &str| {
-            self.number(
-                "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = ?",
-                vec![key.into()],
-            )
-        };
-        Ok(Rules::restore(Stored {
-            bans,
-            address_bans,
-            mutes,
-            slow_secs: setting("slow_mode")?,
-            identity_required: setting("identity_required")? == 1,
-        }))
+            .map(|mut row| (row.text(), row.text()))
+            .collect())
     }
 }

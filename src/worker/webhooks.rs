@@ -17,7 +17,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::now_ms;
-use super::store::{Pending, Store};
+use super::store::Pending;
+use super::store::Store;
 use crate::config::Webhook;
 use crate::webhook::{self, BATCH, SIGNATURE_HEADER, TIMEOUT_MS};
 

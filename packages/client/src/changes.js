@@ -37,12 +37,26 @@ export const changes = {
     return this.act({ type: 'edit', seq, text });
   },
 
+  /** Takes file `fileId` off our message `seq` (an edit may remove files, never add them). */
+  removeFile(seq, fileId) {
+    const kept = (this.messages.get(seq)?.files ?? []).map((f) => f.id).filter((id) => id !== fileId);
+    return this.act({ type: 'edit', seq, files: kept });
+  },
+
+  /** Removes the link preview of our message `seq` (one on its way never shows either). */
+  removePreview(seq) {
+    return this.act({ type: 'edit', seq, preview: false });
+  },
+
   /**
    * Deletes message `seq` (ours, or anyone's for a moderator): its text and every earlier version are
-   * erased, a placeholder stays.
+   * erased, a placeholder stays. A moderator deleting someone else's message may say why (`reason`, at
+   * most 200 characters): everyone hears it in the `moderation` frame, its author too.
+   * @param {number} seq
+   * @param {{reason?: string}} [options]
    */
-  delete(seq) {
-    return this.act({ type: 'delete', seq });
+  delete(seq, { reason } = {}) {
+    return this.act(reason ? { type: 'delete', seq, reason } : { type: 'delete', seq });
   },
 
   /** Sets our reaction `emoji` on `seq` on (default) or off. */

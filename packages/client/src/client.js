@@ -47,8 +47,9 @@
 //!                             in seq order except for late acks and older pages (the UI places
 //!                             them by seq); `live` is false for history delivered by a welcome or a
 //!                             page, `older` true for a page loaded by loadOlder()
-//!   update   {message}        a message we know changed: edited, deleted, reacted to, or our own
-//!                             reactions on it changed (`message` is its whole current state)
+//!   update   {message}        a message we know changed: edited, deleted, erased by retention,
+//!                             reacted to, or our own reactions on it changed (`message` is its
+//!                             whole current state)
 //!   reset    {}               what we knew was dropped (a resume too far behind, see onWelcome);
 //!                             messages follow again
 //!   older    {count, hasOlder} an older page arrived (its messages came as `message` events first)
@@ -62,7 +63,8 @@
 //!                             list is `partial`: the first page, those named by `presence` frames,
 //!                             and the pages loaded by loadMembers()
 //!   join / leave {user}       somebody else came or went (only live changes, not the welcome)
-//!   typing   {names}          who is typing right now (expires by itself)
+//!   typing   {names, users}   who is typing right now (expires by itself): `users` one per person
+//!                             ({id, name, uid}), `names` each name once
 //!   notice   {text}           something the user should know (history truncated, …)
 //!   welcome  {welcome}        each welcome frame as the room sent it (after the state above is set)
 //!   message_updated {message} the room's `message_updated` frame for a message (edited, deleted)
@@ -71,6 +73,12 @@
 //!   moderation {record, mine} a moderator acted; `mine` when it was about us
 //!   rules    {mutedUntil, slowMode, moderator}  what moderation means for us now
 //!   error    {error}          an `error` frame answering no request we wait for (a ChatError)
+//!
+//! Files: `uploadFile(file, {onProgress, thumbnail})` uploads to the room over HTTP (the
+//! connection's token or key as credentials) and resolves with the file's descriptor;
+//! `send(text, {files})` (or `send({text, files})`) sends a message carrying such descriptors;
+//! `fileUrl(file, {thumb})` is where one is served. A message's link preview arrives later, as an
+//! `update` (the room's `message_updated`); `removePreview(seq)` and `removeFile(seq, id)` edit ours.
 //!
 //! Search (`search(q)`) asks the room over the socket and resolves with its answer; a result's
 //! `snippet` is HTML with only `<mark>` in it, which `snippetParts` turns into text pieces, so the
@@ -91,10 +99,12 @@
 //!   reads.js       read positions, unread counts, "seen by"
 //!   roster.js      members, presence, typing
 //!   moderation.js  rules for us, a moderator's actions
+//!   files.js       uploads (with progress and thumbnails), file URLs
 //!   limits.js, identity.js, errors.js  pure helpers and constants (no client state)
 
 import { changes } from './changes.js';
 import { connection } from './connection.js';
+import { files } from './files.js';
 import { frames } from './frames.js';
 import { identityKey, isIdentity } from './identity.js';
 import { DEFAULT_LIMITS } from './limits.js';
@@ -119,7 +129,7 @@ export class ChatEvent extends Event {
 
 // TypeScript does not see methods put on a prototype at run time, so the class extends EventTarget
 // under a type that lists them (only for the checker: at run time `Base` is EventTarget itself).
-/** @type {new () => EventTarget & typeof connection & typeof frames & typeof requests & typeof outbox & typeof changes & typeof messages & typeof reads & typeof roster & typeof moderation} */
+/** @type {new () => EventTarget & typeof connection & typeof frames & typeof requests & typeof outbox & typeof changes & typeof messages & typeof reads & typeof roster & typeof moderation & typeof files} */
 const Base = /** @type {any} */ (EventTarget);
 
 export class ChatClient extends Base {
@@ -175,6 +185,7 @@ export class ChatClient extends Base {
     this.batch = options.batch ?? true; // batch=1: one frame per room turn instead of one per message
     this.lastSeq = null; // highest seq seen; null until the first welcome (then `after=` is sent)
     this.rev = null; // newest room revision seen (then `since=` is sent); null from a server without revs
+    this.retention = null; // the room's retention {days, upto} (welcome.retention), null when none
     this.seen = new Set(); // seqs already reported, so history and live frames never double
     this.messages = new Map(); // seq → the message's current state, for every message reported
     this.outbox = this.load(); // unacked messages, oldest first
@@ -188,7 +199,7 @@ export class ChatClient extends Base {
     this.reads = new Map(); // uid → {user, seq}: the others' read marks heard so far
     this.hasOlder = false; // whether older messages than the oldest we have may exist
     this.olderRequest = null; // the promise of the older page asked for (one at a time)
-    this.typers = new Map(); // connection id → {name, until}
+    this.typers = new Map(); // connection id → {name, user, until}
     this.sends = new Map(); // outbox entry key → {resolve, reject} of the send() waiting for its ack
     this.pending = new Map(); // request id → {resolve, reject, kind}: actions and queries waiting
     this.attempt = 0;
@@ -219,7 +230,7 @@ export class ChatClient extends Base {
 
 // The methods of each concept, as if written in the class: not enumerable, getters kept as getters.
 // A name defined twice would silently replace the first, so it stops the module from loading.
-for (const part of [connection, frames, requests, outbox, changes, messages, reads, roster, moderation]) {
+for (const part of [connection, frames, requests, outbox, changes, messages, reads, roster, moderation, files]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part))) {
     if (name in ChatClient.prototype) throw new Error(`ChatClient.${name} is defined twice`);
     Object.defineProperty(ChatClient.prototype, name, { ...descriptor, enumerable: false });

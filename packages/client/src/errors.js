@@ -28,9 +28,15 @@ export const SERVER_ERROR_CODES = Object.freeze([
   'muted',
   'slow_mode',
   'id_conflict',
+  'rejected',
+  'moderation_unavailable',
   'disabled',
   'bad_config',
   'internal',
+  'bad_file',
+  'unsupported_type',
+  'length_required',
+  'bad_range',
 ]);
 
 /**

@@ -33,6 +33,7 @@ export const frames = {
       case 'history':
       case 'search_results':
       case 'roster':
+      case 'reactors':
         return this.answer(f.id, f);
       case 'join':
         this.members.set(f.user.id, f.user);
@@ -49,6 +50,8 @@ export const frames = {
         return this.onPresence(f);
       case 'typing':
         return this.onTyping(f.user);
+      case 'expired':
+        return this.expire(f.upto);
       case 'moderation':
         return this.onModeration(f);
       case 'moderation_log':
@@ -98,6 +101,9 @@ export const frames = {
     if (typeof f.rev === 'number') this.rev = f.rev;
     for (const m of f.changes ?? []) this.apply(m);
     for (const m of f.history ?? []) this.report(m, { live: false });
+    this.retention = f.retention ?? null;
+    // What retention erased while we were away: the room sends no change for it, only where it ends.
+    if (this.retention?.upto) this.expire(this.retention.upto);
     const oldest = this.oldestSeq();
     if (!resumed || this.messages.size === (f.history?.length ?? 0)) this.hasOlder = oldest !== null && oldest > 1;
     this.welcomeReads(f);

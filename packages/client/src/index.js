@@ -6,6 +6,7 @@ export * from './client.js';
 export * from './errors.js';
 export { backoff, refusalKind } from './connection.js';
 export { KEY_STORAGE_KEY, SUBPROTOCOL, cleanName, identityKey, isIdentity, messageId, newKey, privateRoomName } from './identity.js';
+export { typeTaken } from './files.js';
 export { DEFAULT_LIMITS, announcedLimits, charCount } from './limits.js';
 export { HISTORY_PAGE, living, snippetParts } from './messages.js';
 export { READ_EVERY_MS } from './reads.js';

@@ -23,6 +23,8 @@ export const DEFAULT_LIMITS = Object.freeze({
   roster_page: 500,
   silent_after: 120,
   versions: 100,
+  file_bytes: 25_000_000,
+  files: 10,
 });
 
 /** Length in Unicode scalar values (what the server's limits count), not UTF-16 units. */
@@ -39,5 +41,9 @@ export function announcedLimits(announced) {
     const v = announced?.[k];
     if (typeof v === 'number' && Number.isFinite(v) && v > 0) limits[k] = v;
   }
+  // What an upload may be, and whether links get previews: only a server that says so.
+  const more = /** @type {any} */ (limits);
+  if (Array.isArray(announced?.file_types)) more.file_types = announced.file_types.filter((t) => typeof t === 'string');
+  if (typeof announced?.previews === 'boolean') more.previews = announced.previews;
   return limits;
 }

@@ -95,6 +95,19 @@ export const messages = {
     this.emitUnread();
   },
 
+  /**
+   * Retention erased every message up to `upto` (an `expired` frame, `welcome.retention`): each we
+   * hold becomes the tombstone the room now keeps (no text, no reactions), reported as an `update`.
+   */
+  expire(upto) {
+    if (typeof upto !== 'number') return;
+    if (this.retention) this.retention = { ...this.retention, upto: Math.max(this.retention.upto ?? 0, upto) };
+    for (const [seq, m] of this.messages) {
+      if (seq > upto || (m.deleted && m.text === '')) continue;
+      this.apply({ ...m, text: '', deleted: true, reactions: {} });
+    }
+  },
+
   /** A message we know has a new state (an edit, a deletion, from the welcome's `changes` too). */
   apply(raw) {
     if (typeof raw?.seq !== 'number' || !this.messages.has(raw.seq)) return; // not loaded: a page brings it as it is
@@ -186,24 +199,55 @@ export const messages = {
   },
 
   /**
-   * Searches the room's history (best match first). Resolves with {results, hasMore} — each result a
-   * whole message with its `snippet` — or rejects with a ChatError when the room refused the query
-   * (bad_query, bad_limit, rate_limited) or the connection went before it answered (offline).
-   * `limit`: 1..limits.results; `before`: only messages with a smaller seq.
+   * Searches the room's history (best match first). Resolves with {results, hasMore, next} — each
+   * result a whole message with its `snippet`, `next` the options of the next page's search — or
+   * rejects with a ChatError when the room refused the query (bad_query, bad_limit, rate_limited) or
+   * the connection went before it answered (offline). `limit`: 1..limits.results; `before`: only
+   * messages with a smaller seq; `offset`: skip that many of the ranked window (0..199).
    * @param {string} q
-   * @param {{limit?: number, before?: number}} [options]
+   * @param {{limit?: number, before?: number, offset?: number}} [options]
    */
-  search(q, { limit, before } = {}) {
+  search(q, { limit, before, offset } = {}) {
     const frame = { type: 'search', q };
     if (limit != null) frame.limit = limit;
     if (before != null) frame.before = before;
+    if (offset) frame.offset = offset;
     // `nextBefore`: the room ranks only its newest matches; this is the `before` that searches on,
     // present only when there is more to search (a server before ranked windows never sends it).
-    const answer = (f) => ({
-      results: Array.isArray(f.results) ? f.results : [],
-      hasMore: Boolean(f.has_more),
-      ...(typeof f.next_before === 'number' ? { nextBefore: f.next_before } : {}),
-    });
+    // `nextOffset`: the ranked window holds more than this page; asked with the same `before`.
+    // `next`: whichever of the two comes first, as the options of the next page's search (null at
+    // the end), so a "more" button need not know either.
+    const answer = (f) => {
+      const nextOffset = typeof f.next_offset === 'number' ? f.next_offset : undefined;
+      const nextBefore = typeof f.next_before === 'number' ? f.next_before : undefined;
+      const next =
+        nextOffset !== undefined ? { ...(before != null ? { before } : {}), offset: nextOffset } :
+        nextBefore !== undefined ? { before: nextBefore } :
+        null;
+      return {
+        results: Array.isArray(f.results) ? f.results : [],
+        hasMore: Boolean(f.has_more),
+        ...(nextBefore !== undefined ? { nextBefore } : {}),
+        ...(nextOffset !== undefined ? { nextOffset } : {}),
+        next,
+      };
+    };
     return quiet(this.request(frame).then(answer));
+  },
+
+  /**
+   * Who reacted to `seq` with `emoji`: resolves with {users: [{uid, name}], next} — a page in uid
+   * order (`limit` 1..100, default 20), `next` the `after` of the following page or null. `name` is
+   * what they were called when they reacted (null for a reaction older than the room's keeping of
+   * names). Rejects with a ChatError (not_found, bad_request, offline) like any query.
+   * @param {number} seq
+   * @param {string} emoji
+   * @param {{after?: string, limit?: number}} [options]
+   */
+  reactors(seq, emoji, { after, limit } = {}) {
+    const frame = { type: 'reactors', seq, emoji };
+    if (after != null) frame.after = after;
+    if (limit != null) frame.limit = limit;
+    return quiet(this.request(frame).then((f) => ({ users: Array.isArray(f.users) ? f.users : [], next: f.next ?? null })));
   },
 };

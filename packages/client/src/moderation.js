@@ -24,7 +24,7 @@ export const moderation = {
 
   /**
    * A moderator's action (`ban`, `unban`, `kick`, `mute`, `unmute`, `slow_mode`, `require_identity`,
-   * `allow_anonymous`) with its fields
+   * `allow_anonymous`, `purge`) with its fields
    * (`uid`, `seconds`, `reason`); acked like a change to a message.
    */
   moderate(action, fields = {}) {
@@ -56,6 +56,18 @@ export const moderation = {
 
   unmute(uid) {
     return this.moderate('unmute', { uid });
+  },
+
+  /**
+   * Deletes the author `uid`'s messages of the last `seconds` (1 s to 7 days; at most 500, newest
+   * first): the room acks at once and deletes them a batch per turn, each heard as a moderator's
+   * deletion (`update` events, and `moderation` with action `delete` and the `reason`).
+   * @param {string} uid
+   * @param {number} seconds
+   * @param {{reason?: string}} [options]
+   */
+  purge(uid, seconds, { reason } = {}) {
+    return this.moderate('purge', reason ? { uid, seconds, reason } : { uid, seconds });
   },
 
   /** One message per author per `seconds` (0 switches it off, at most 3600). */

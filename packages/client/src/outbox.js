@@ -10,11 +10,18 @@ import { messageId } from './identity.js';
 import { charCount } from './limits.js';
 import { quiet } from './requests.js';
 
-/** The `message` frame of an outbox entry (with `reply_to` only when it answers a message). */
+/** The `message` frame of an outbox entry (with `reply_to` only when it answers a message, `files`
+ * only when it carries some: their ids). */
 export function messageFrame(entry) {
   const frame = { type: 'message', text: entry.text, id: entry.id };
   if (entry.replyTo != null) frame.reply_to = entry.replyTo;
+  if (entry.files?.length) frame.files = entry.files.map((f) => f.id);
   return frame;
+}
+
+/** Files as a message names them: descriptors (an upload's answer), or bare ids. */
+function fileList(files) {
+  return (files ?? []).map((f) => (typeof f === 'string' ? { id: f } : f)).filter((f) => typeof f?.id === 'string');
 }
 
 /** @satisfies {ThisType<import('./client.js').ChatClient>} */
@@ -54,7 +61,7 @@ export const outbox = {
   flushOutbox() {
     clearTimeout(this.timers.flush);
     for (const entry of this.outbox) {
-      const why = entry.error ? null : this.oversize(entry.text, entry.id);
+      const why = entry.error ? null : this.oversize(entry.text, entry.id, entry.files);
       if (why) this.fail(entry, 'too_large', why);
     }
     const pending = this.outbox.filter((e) => !e.error);
@@ -77,24 +84,28 @@ export const outbox = {
    * over `frame_bytes` is not refused but makes the room close the socket (1009) — and the outbox
    * would resend it after every reconnect.
    */
-  oversize(text, id) {
+  oversize(text, id, files = []) {
     const n = charCount(text);
     if (n > this.limits.text) return `too large (${n} characters, at most ${this.limits.text})`;
-    const bytes = new TextEncoder().encode(JSON.stringify({ type: 'message', text, id })).length;
+    if (files.length > this.limits.files) return `too many files (${files.length}, at most ${this.limits.files})`;
+    const bytes = new TextEncoder().encode(JSON.stringify({ type: 'message', text, id, files: files.map((f) => f.id) })).length;
     if (bytes > this.limits.frame_bytes) return `too large (${bytes} bytes, at most ${this.limits.frame_bytes})`;
     return null;
   },
 
   /**
-   * Queues a message (`replyTo`: the seq it answers) and returns its outbox entry: it is sent now if
-   * we are online, else on the next welcome, and again (same id) after every reconnect until the
-   * room stores it. The lower half of send(), for a UI that draws the outbox.
+   * Queues a message (`replyTo`: the seq it answers; `files`: the descriptors of uploads, or their
+   * ids) and returns its outbox entry: it is sent now if we are online, else on the next welcome, and
+   * again (same id) after every reconnect until the room stores it. The lower half of send(), for a
+   * UI that draws the outbox.
    */
-  queue(text, { replyTo = null } = {}) {
+  queue(text, { replyTo = null, files = [] } = {}) {
     const id = messageId();
     const entry = { key: id, id, text, createdAt: Date.now() };
     if (replyTo != null) entry.replyTo = replyTo;
-    const why = this.oversize(text, id);
+    const attached = fileList(files);
+    if (attached.length) entry.files = attached;
+    const why = this.oversize(text, id, attached);
     if (why) {
       entry.error = why;
       entry.code = 'too_large';
@@ -109,13 +120,19 @@ export const outbox = {
   },
 
   /**
-   * Sends a message; resolves with {id, seq, ts, rev} once the room stored it (its `ack`, or — when
-   * the ack went with a dropped socket — the message itself in the next welcome), rejects with a
-   * ChatError when the room refused it (too_large, rate_limited, muted, not_found for a deleted
-   * `replyTo`, …; the entry then stays in the outbox, marked, for retry() or discard()). A drop
-   * does not fail it: it waits in the outbox and goes again after the reconnect.
+   * Sends a message — `send(text, {replyTo, files})`, or `send({text, files, replyTo})` — and
+   * resolves with {id, seq, ts, rev} once the room stored it (its `ack`, or — when the ack went with a
+   * dropped socket — the message itself in the next welcome), rejects with a ChatError when the room
+   * refused it (too_large, rate_limited, muted, bad_file for a file not uploaded here or used
+   * already, not_found for a deleted `replyTo`, …; the entry then stays in the outbox, marked, for
+   * retry() or discard()). A drop does not fail it: it waits in the outbox and goes again after the
+   * reconnect. A message with files may have no text.
    */
   send(text, options) {
+    if (text !== null && typeof text === 'object') {
+      const { text: t = '', ...rest } = text;
+      return this.send(t, { ...rest, ...options });
+    }
     const entry = this.queue(text, options);
     return this.waitFor(entry);
   },
@@ -130,7 +147,7 @@ export const outbox = {
   retry(id) {
     const entry = this.outbox.find((e) => e.id === id);
     if (!entry) return quiet(Promise.reject(new ChatError('not_found', `no message ${id} in the outbox`, { id })));
-    const why = this.oversize(entry.text, entry.id);
+    const why = this.oversize(entry.text, entry.id, entry.files);
     if (why) return quiet(Promise.reject(new ChatError('too_large', why, { id })));
     if (entry.code === 'id_conflict') entry.id = messageId();
     if (entry.code === 'not_found') delete entry.replyTo; // what it answered is gone: send it plain
@@ -160,7 +177,10 @@ export const outbox = {
     }
     const entry = this.outbox.find((e) => e.id === f.id);
     if (!entry) return;
-    const message = { seq: f.seq, id: f.id, from: this.you, text: entry.text, ts: f.ts, reply_to: entry.replyTo ?? null, rev: f.rev ?? 0 };
+    // `text` only when the room stored another text than ours (its moderation hook replaced it).
+    const text = typeof f.text === 'string' ? f.text : entry.text;
+    const message = { seq: f.seq, id: f.id, from: this.you, text, ts: f.ts, reply_to: entry.replyTo ?? null, rev: f.rev ?? 0 };
+    if (entry.files?.length) message.files = entry.files;
     this.report(message, { own: true, live: true });
   },
 

@@ -84,6 +84,16 @@ export const reads = {
   },
 
   /**
+   * The others known to have read up to `seq`, as users ({id, name, uid}), one per uid, in order
+   * heard: two people who chose the same name are two entries (seenBy() names them once).
+   */
+  seenByUsers(seq) {
+    const users = [];
+    for (const { user, seq: upto } of this.reads.values()) if (upto >= seq) users.push(user);
+    return users;
+  },
+
+  /**
    * How many of the others' messages come after our read position: those we have, plus — while our
    * position is older than anything we have — the ones the welcome counted that we have not loaded.
    */

@@ -20,7 +20,7 @@ export const roster = {
 
   onTyping(user) {
     if (!user || user.id === this.you?.id) return;
-    this.typers.set(user.id, { name: user.name, until: Date.now() + TYPING_SHOWN_MS });
+    this.typers.set(user.id, { name: user.name, user, until: Date.now() + TYPING_SHOWN_MS });
     this.emitTyping();
   },
 
@@ -37,7 +37,14 @@ export const roster = {
       const next = Math.min(...[...this.typers.values()].map((t) => t.until));
       this.timers.typing = setTimeout(() => this.emitTyping(), next - now + 5);
     }
-    this.emit('typing', { names: [...new Set([...this.typers.values()].map((t) => t.name))] });
+    // `users`: one per person (uid; a connection without one by itself), so two people who chose the
+    // same name are two typers; `names` stays as it was, each name once.
+    const users = new Map();
+    for (const t of this.typers.values()) {
+      const key = t.user.uid ?? `conn:${t.user.id}`;
+      if (!users.has(key)) users.set(key, t.user);
+    }
+    this.emit('typing', { names: [...new Set([...this.typers.values()].map((t) => t.name))], users: [...users.values()] });
   },
 
   /**

@@ -10,10 +10,13 @@ import type {
   AckFrame,
   AuthOkFrame,
   ChatMessage,
+  FileDescriptor,
   Limits,
   ModerationLogFrame,
   ModerationRecord,
   ReactionFrame,
+  Reactor,
+  Retention,
   Role,
   SearchHit,
   ServerErrorCode,
@@ -134,6 +137,17 @@ export interface SearchAnswer {
   hasMore: boolean;
   /** The `before` that searches on past the newest matches the room ranked; absent when it covered all. */
   nextBefore?: number;
+  /** The `offset` of the ranked window's next page (with the same `before`); absent when it has no more. */
+  nextOffset?: number;
+  /** The options of the next page's search (the window's next page first, then older matches); null at the end. */
+  next: { before?: number; offset?: number } | null;
+}
+
+/** A page of who reacted with an emoji. */
+export interface ReactorsPage {
+  users: Reactor[];
+  /** The `after` of the next page; null on the last one. */
+  next: string | null;
 }
 
 /** An unsent message waiting in the outbox (with `error` and `code` once refused). */
@@ -143,12 +157,32 @@ export interface OutboxEntry {
   text: string;
   createdAt: number;
   replyTo?: number;
+  /** The files it carries (descriptors as uploadFile() resolved them, or `{id}` only). */
+  files?: (FileDescriptor | { id: string })[];
   error?: string;
   code?: ErrorCode;
 }
 
+/** What send() takes besides the text. */
+export interface SendOptions {
+  replyTo?: number | null;
+  /** Uploads of this room not used yet: their descriptors (or ids); at most `limits.files`. */
+  files?: (FileDescriptor | string)[];
+}
+
+/** How an upload goes. */
+export interface UploadOptions {
+  /** Called as bytes go out (by XMLHttpRequest in a browser; elsewhere at the start and the end). */
+  onProgress?: (progress: { loaded: number; total: number }) => void;
+  /** Default: the File's own. */
+  name?: string;
+  type?: string;
+  /** A small WebP of an image, stored beside it (the descriptor then has `thumb: true`). */
+  thumbnail?: Blob;
+}
+
 /** A change waiting for its ack. */
-export type PendingAction = { id: string; type: 'edit' | 'delete' | 'react' | 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' } & Record<string, unknown>;
+export type PendingAction = { id: string; type: 'edit' | 'delete' | 'react' | 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' | 'require_identity' | 'allow_anonymous' | 'purge' } & Record<string, unknown>;
 
 export type ConnectionState = 'connecting' | 'online' | 'waiting' | 'reconnecting' | 'refused' | 'closed';
 
@@ -190,7 +224,8 @@ export interface ChatEventMap {
   presence: { online: number; joins: number; leaves: number };
   join: { user: User };
   leave: { user: User };
-  typing: { names: string[] };
+  /** `users`: one per person (two who chose the same name are two); `names`: each name once. */
+  typing: { names: string[]; users: User[] };
   notice: { text: string };
   moderation: { record: ModerationRecord; mine: boolean };
   moderation_log: ModerationLogFrame;
@@ -236,6 +271,8 @@ export declare class ChatClient extends EventTarget {
   readonly lastSeq: number | null;
   /** The newest room revision seen (resumes `since=` it). */
   readonly rev: number | null;
+  /** The room's retention (`welcome.retention`, moved on by `expired` frames), null when it has none. */
+  readonly retention: Retention | null;
   readonly readSeq: number | null;
   readonly hasOlder: boolean;
   /** When the next reconnect is due (ms), while waiting. */
@@ -260,16 +297,26 @@ export declare class ChatClient extends EventTarget {
   removeEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null): void;
 
   /** Sends a message; resolves once stored (survives reconnects: same id), rejects on a refusal. */
-  send(text: string, options?: { replyTo?: number | null }): Promise<Sent>;
+  send(text: string, options?: SendOptions): Promise<Sent>;
+  send(message: SendOptions & { text?: string }): Promise<Sent>;
   /** Queues a message and returns its outbox entry (send() without the promise). */
-  queue(text: string, options?: { replyTo?: number | null }): OutboxEntry;
+  queue(text: string, options?: SendOptions): OutboxEntry;
+  /** Uploads a file to the room; resolves with its descriptor, to send with a message. */
+  uploadFile(file: Blob | ArrayBuffer | Uint8Array, options?: UploadOptions): Promise<FileDescriptor>;
+  /** Where a file of this room is served (its thumbnail with `thumb`), with our token when we have one. */
+  fileUrl(file: FileDescriptor | string, options?: { thumb?: boolean }): string;
+  /** Takes a file off our message (an edit may remove files, never add them). */
+  removeFile(seq: number, fileId: string): Promise<Acked>;
+  /** Removes our message's link preview. */
+  removePreview(seq: number): Promise<Acked>;
   /** Sends a refused outbox entry again. */
   retry(id: string): Promise<Sent>;
   /** Drops an outbox entry unsent (its send() rejects with `discarded`). */
   discard(id: string): void;
 
   edit(seq: number, text: string): Promise<Acked>;
-  delete(seq: number): Promise<Acked>;
+  /** A moderator deleting someone else's message may give a `reason` (everyone hears it). */
+  delete(seq: number, options?: { reason?: string }): Promise<Acked>;
   react(seq: number, emoji: string, on?: boolean): Promise<Acked>;
   toggleReaction(seq: number, emoji: string): Promise<Acked>;
   /** Moves our read position up to `seq` (no answer comes back: a `read` frame has no id). */
@@ -282,17 +329,21 @@ export declare class ChatClient extends EventTarget {
   history(options?: { before?: number; limit?: number }): Promise<HistoryPage>;
   /** Loads the page before the oldest message we hold (as `message` events with `older`); null if it failed. */
   loadOlder(limit?: number): Promise<{ count: number; hasOlder: boolean } | null>;
-  search(q: string, options?: { limit?: number; before?: number }): Promise<SearchAnswer>;
+  search(q: string, options?: { limit?: number; before?: number; offset?: number }): Promise<SearchAnswer>;
+  /** Who reacted to `seq` with `emoji`: a page in uid order (`limit` 1–100, default 20). */
+  reactors(seq: number, emoji: string, options?: { after?: string; limit?: number }): Promise<ReactorsPage>;
   /** Loads the next roster page (true once merged into `members`). */
   loadMembers(limit?: number): Promise<boolean>;
 
-  moderate(action: 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' | 'require_identity' | 'allow_anonymous', fields?: { uid?: string; seconds?: number; reason?: string }): Promise<Acked>;
+  moderate(action: 'ban' | 'unban' | 'kick' | 'mute' | 'unmute' | 'slow_mode' | 'require_identity' | 'allow_anonymous' | 'purge', fields?: { uid?: string; seconds?: number; reason?: string }): Promise<Acked>;
   ban(uid: string, options?: { reason?: string }): Promise<Acked>;
   unban(uid: string): Promise<Acked>;
   kick(uid: string): Promise<Acked>;
   mute(uid: string, seconds: number): Promise<Acked>;
   unmute(uid: string): Promise<Acked>;
   slowMode(seconds: number): Promise<Acked>;
+  /** Deletes the author's messages of the last `seconds` (1 s – 7 days, at most 500), a batch per turn. */
+  purge(uid: string, seconds: number, options?: { reason?: string }): Promise<Acked>;
   /** Whether anonymous connections may speak (true) or only those with a key or a token (false). */
   allowAnonymous(allowed: boolean): Promise<Acked>;
   moderationLog(options?: { before?: number; limit?: number }): Promise<ModerationLogFrame>;
@@ -303,8 +354,10 @@ export declare class ChatClient extends EventTarget {
   isOwn(m: ChatMessage): boolean;
   /** The emoji we reacted to `seq` with. */
   myReactions(seq: number): string[];
-  /** The names of the others who have read up to `seq`. */
+  /** The names of the others who have read up to `seq` (each name once). */
   seenBy(seq: number): string[];
+  /** The others who have read up to `seq`, one per person (uid). */
+  seenByUsers(seq: number): User[];
   lastOwn(): ChatMessage | null;
   unreadCount(): number;
   oldestSeq(): number | null;
@@ -347,3 +400,5 @@ export declare function backoff(attempt: number, options?: BackoffOptions & { ra
 export declare function announcedLimits(announced: Partial<Limits> | null | undefined): Limits;
 /** A search snippet as text pieces (never markup). */
 export declare function snippetParts(html: string | null | undefined): { text: string; mark: boolean }[];
+/** Whether a media type is among a room's `file_types` (`type/*` takes every subtype; no list: yes). */
+export declare function typeTaken(type: string, taken: readonly string[] | undefined): boolean;

@@ -14,6 +14,33 @@ export interface User {
 /** Reaction counts of a message: emoji → how many authors reacted with it. */
 export type Reactions = Record<string, number>;
 
+/** A file uploaded to the room (`POST /api/rooms/{room}/files`), as a message carries it. */
+export interface FileDescriptor {
+  /** 32 hex digits; download at `/api/rooms/{room}/files/{id}`. */
+  id: string;
+  name: string;
+  /** Its media type, as uploaded. */
+  type: string;
+  /** Bytes. */
+  size: number;
+  /** An image's pixel size, when its header told it. */
+  width?: number;
+  height?: number;
+  /** A thumbnail is stored beside it (`…/files/{id}/thumb`, a small WebP). */
+  thumb?: boolean;
+}
+
+/** What a linked page says of itself, as plain text (never HTML). */
+export interface Preview {
+  /** The link as the message wrote it. */
+  url: string;
+  title: string;
+  description: string;
+  site: string;
+  /** An absolute http(s) URL of the page's image; loading it is the client's choice. */
+  image?: string;
+}
+
 /** A stored message: a living object, changed by edits, deletion and reactions, each under a new `rev`. */
 export interface ChatMessage {
   seq: number;
@@ -30,6 +57,10 @@ export interface ChatMessage {
   deleted: boolean;
   reactions: Reactions;
   rev: number;
+  /** The files it carries; absent when none. */
+  files?: FileDescriptor[];
+  /** Its first link's preview, recorded after the message (a `message_updated`); absent when none. */
+  preview?: Preview;
 }
 
 /** A search result: the whole current message plus `snippet` (HTML-escaped, hits in <mark>…</mark>). */
@@ -58,6 +89,12 @@ export interface Limits {
   silent_after: number;
   /** Versions kept per message, the current text included; an edit past it drops the oldest. */
   versions: number;
+  /** The largest upload (bytes), the media types taken (`type/*`: every subtype), files per message. */
+  file_bytes?: number;
+  file_types?: string[];
+  files?: number;
+  /** Whether new messages' first links get a preview. */
+  previews?: boolean;
 }
 
 export interface WelcomeFrame {
@@ -86,6 +123,14 @@ export interface WelcomeFrame {
   muted_until?: number;
   /** Below the presence threshold: how far the others online have read (as their `read` frames say). */
   reads?: { user: User; seq: number }[];
+  /** The room's retention, when a policy is in force or something was erased. */
+  retention?: Retention;
+}
+
+/** A room's retention: messages older than `days` are erased (null: kept); every `seq` up to `upto` was. */
+export interface Retention {
+  days: number | null;
+  upto: number;
 }
 
 export interface MessageFrame extends ChatMessage {
@@ -99,6 +144,14 @@ export interface AckFrame {
   seq: number;
   ts: number;
   rev: number;
+  /** The text as stored, only when it is not the one sent (the room's moderation hook replaced it). */
+  text?: string;
+}
+
+/** Retention erased every message up to `upto`: drop what you keep of them. */
+export interface ExpiredFrame {
+  type: 'expired';
+  upto: number;
 }
 
 export interface MessageUpdatedFrame {
@@ -137,6 +190,9 @@ export interface SearchResultsFrame {
   has_more: boolean;
   /** When older messages may match too: the `before` that searches on from where this one stopped. */
   next_before: number | null;
+  /** When the ranked window holds more: the `offset` of its next page (asked with the same `before`).
+   * Absent from servers before it. */
+  next_offset?: number | null;
 }
 
 export interface JoinFrame {
@@ -172,6 +228,24 @@ export interface TypingFrame {
   user: User;
 }
 
+/** Somebody who reacted: their uid, and the name they had then (null for a reaction stored before
+ * names were kept with reactions). */
+export interface Reactor {
+  uid: string;
+  name: string | null;
+}
+
+/** Who reacted to message `seq` with `emoji`, answering a `reactors` frame: a page in uid order. */
+export interface ReactorsFrame {
+  type: 'reactors';
+  id: string | null;
+  seq: number;
+  emoji: string;
+  users: Reactor[];
+  /** The `after` of the next page; null on the last one. */
+  next: string | null;
+}
+
 export type ModerationAction =
   | 'ban'
   | 'unban'
@@ -181,6 +255,10 @@ export type ModerationAction =
   | 'slow_mode'
   | 'require_identity'
   | 'allow_anonymous'
+  | 'purge'
+  | 'retention'
+  | 'block'
+  | 'unblock'
   | 'delete';
 
 /** A moderator's action as every connection hears it, and as the log keeps it (with `log_id`). */
@@ -191,6 +269,10 @@ export interface ModerationRecord {
   seq?: number;
   seconds?: number;
   reason?: string;
+  /** `retention`: the room's policy in days (0: keep everything); absent: back to the deployment's. */
+  days?: number;
+  /** `block`, `unblock` (told to moderators only): the entries, normalized. */
+  words?: string[];
   by: User;
   at: number;
   log_id?: number;
@@ -208,6 +290,10 @@ export interface ModerationRules {
   identity_required?: boolean;
   /** How many client addresses bans bar now (open rooms; the addresses themselves are never shown). */
   address_bans?: number;
+  /** The room's own retention setting in days (null: the deployment's default). */
+  retention_days?: number | null;
+  /** The room's blocked words and phrases (moderators only see the log). */
+  blocked?: string[];
 }
 
 export interface ModerationLogFrame {
@@ -250,9 +336,15 @@ export type ServerErrorCode =
   | 'muted'
   | 'slow_mode'
   | 'id_conflict'
+  | 'rejected'
+  | 'moderation_unavailable'
   | 'disabled'
   | 'bad_config'
-  | 'internal';
+  | 'internal'
+  | 'bad_file'
+  | 'unsupported_type'
+  | 'length_required'
+  | 'bad_range';
 
 export interface ErrorFrame {
   type: 'error';
@@ -282,6 +374,8 @@ export type ServerFrame =
   | PresenceFrame
   | RosterFrame
   | TypingFrame
+  | ReactorsFrame
+  | ExpiredFrame
   | ModerationFrame
   | ModerationLogFrame
   | AuthOkFrame
@@ -290,15 +384,16 @@ export type ServerFrame =
 // Client → server.
 
 export type ClientFrame =
-  | { type: 'message'; text: string; id?: string; reply_to?: number }
+  | { type: 'message'; text?: string; id?: string; reply_to?: number; files?: string[] }
   | { type: 'typing' }
-  | { type: 'edit'; seq: number; text: string; id?: string }
-  | { type: 'delete'; seq: number; id?: string }
+  | { type: 'edit'; seq: number; text?: string; id?: string; files?: string[]; preview?: false }
+  | { type: 'delete'; seq: number; reason?: string; id?: string }
   | { type: 'react'; seq: number; emoji: string; on?: boolean; id?: string }
   | { type: 'read'; seq: number }
   | { type: 'history'; before?: number; limit?: number; id?: string }
-  | { type: 'search'; q: string; limit?: number; before?: number; id?: string }
+  | { type: 'search'; q: string; limit?: number; before?: number; offset?: number; id?: string }
   | { type: 'roster'; after?: string; limit?: number; id?: string }
+  | { type: 'reactors'; seq: number; emoji: string; after?: string; limit?: number; id?: string }
   | { type: 'auth'; token: string; id?: string }
   | { type: 'ban'; uid: string; reason?: string; id?: string }
   | { type: 'unban'; uid: string; id?: string }
@@ -308,4 +403,8 @@ export type ClientFrame =
   | { type: 'slow_mode'; seconds: number; id?: string }
   | { type: 'require_identity'; id?: string }
   | { type: 'allow_anonymous'; id?: string }
+  | { type: 'purge'; uid: string; seconds: number; reason?: string; id?: string }
+  | { type: 'retention'; days?: number; id?: string }
+  | { type: 'block'; words: string[]; id?: string }
+  | { type: 'unblock'; words: string[]; id?: string }
   | { type: 'moderation_log'; before?: number; limit?: number; id?: string };

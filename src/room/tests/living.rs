@@ -456,3 +456,89 @@ fn a_welcome_says_how_far_the_others_online_have_read_so_seen_by_survives_a_relo
     );
     assert_eq!(reads[0]["user"]["id"], "a2");
 }
+
+#[test]
+fn who_reacted_is_read_in_pages_by_emoji_with_the_names_they_reacted_under() {
+    let mut h = MemoryHistory::default();
+    let mut r = living(&mut h);
+    for (conn, emoji) in [("a", "👍"), ("b", "👍"), ("b", "🎉")] {
+        send(
+            &mut r,
+            conn,
+            serde_json::json!({"type":"react","seq":1,"emoji":emoji,"id":"r"}),
+            &mut h,
+            2,
+        );
+    }
+    let ask = |r: &mut Room<()>, h: &mut MemoryHistory, frame: Value| {
+        frames_for(&send(r, "c", frame, h, 3), "c").pop().unwrap()
+    };
+    // Anyone in the room may ask (cy is anonymous): the same right as reading the history.
+    let page = ask(
+        &mut r,
+        &mut h,
+        serde_json::json!({"type":"reactors","seq":1,"emoji":"👍","limit":1,"id":"w"}),
+    );
+    assert_eq!(page["type"], "reactors");
+    assert_eq!(
+        (
+            page["id"].clone(),
+            page["seq"].clone(),
+            page["emoji"].clone()
+        ),
+        ("w".into(), 1.into(), "👍".into())
+    );
+    assert_eq!(
+        page["users"],
+        serde_json::json!([{"uid": "u-ann", "name": "ann"}])
+    );
+    assert_eq!(page["next"], "u-ann");
+    let page = ask(
+        &mut r,
+        &mut h,
+        serde_json::json!({"type":"reactors","seq":1,"emoji":"👍","after":"u-ann","id":"w"}),
+    );
+    assert_eq!(
+        page["users"],
+        serde_json::json!([{"uid": "u-bob", "name": "bob"}])
+    );
+    assert_eq!(page["next"], Value::Null);
+    let page = ask(
+        &mut r,
+        &mut h,
+        serde_json::json!({"type":"reactors","seq":1,"emoji":"🎉"}),
+    );
+    assert_eq!(
+        page["users"],
+        serde_json::json!([{"uid": "u-bob", "name": "bob"}])
+    );
+    // A reaction taken back is gone from the list; a message that is not there is not_found.
+    send(
+        &mut r,
+        "b",
+        serde_json::json!({"type":"react","seq":1,"emoji":"🎉","on":false,"id":"r"}),
+        &mut h,
+        4,
+    );
+    let page = ask(
+        &mut r,
+        &mut h,
+        serde_json::json!({"type":"reactors","seq":1,"emoji":"🎉"}),
+    );
+    assert_eq!(page["users"], serde_json::json!([]));
+    let missing = ask(
+        &mut r,
+        &mut h,
+        serde_json::json!({"type":"reactors","seq":9,"emoji":"👍","id":"x"}),
+    );
+    assert_eq!(
+        (missing["code"].clone(), missing["id"].clone()),
+        ("not_found".into(), "x".into())
+    );
+    let bad = ask(
+        &mut r,
+        &mut h,
+        serde_json::json!({"type":"reactors","seq":1,"emoji":"no","id":"y"}),
+    );
+    assert_eq!(bad["code"], "bad_request");
+}

@@ -13,11 +13,17 @@ pub(super) const ANN: &str = "u-ann";
 pub(super) const BOB: &str = "u-bob";
 
 mod api;
+mod blocklist;
+mod erase;
+mod export;
+mod files;
 mod frames;
 mod living;
 mod moderation;
 mod reads;
+mod retain;
 mod roster;
+mod screen;
 
 pub(super) fn user(id: &str, name: &str) -> User {
     User {
@@ -105,6 +111,18 @@ pub(super) fn trace(effects: &[Effect]) -> Vec<(String, String, Option<u64>)> {
             Effect::Authenticate { to, .. } => {
                 (to.clone(), serde_json::json!({"type": "authenticate"}))
             }
+            Effect::Screen { ticket, .. } => (
+                "hook".into(),
+                serde_json::json!({"type": "screen", "seq": ticket}),
+            ),
+            Effect::Reply { call, status, .. } => {
+                (format!("call {call}"), serde_json::json!({"type": status}))
+            }
+            Effect::Preview { seq, .. } => (
+                "room".into(),
+                serde_json::json!({"type": "preview", "seq": seq}),
+            ),
+            Effect::DeleteFiles => ("bucket".into(), serde_json::json!({"type": "delete_files"})),
         })
         .map(|(to, v)| {
             (

@@ -335,7 +335,7 @@ fn a_moderator_deletes_anyones_message_and_the_deletion_is_logged() {
     let effects = send(
         &mut r,
         "b",
-        serde_json::json!({"type":"delete","seq":1,"id":"d"}),
+        serde_json::json!({"type":"delete","seq":1,"reason":"  off topic ","id":"d"}),
         &mut h,
         2,
     );
@@ -347,6 +347,10 @@ fn a_moderator_deletes_anyones_message_and_the_deletion_is_logged() {
         (Some("delete"), Some(1))
     );
     assert_eq!(logged["uid"], ANN);
+    assert_eq!(
+        logged["reason"], "off topic",
+        "the moderator's reason, trimmed"
+    );
     // and told, so ann's page can say a moderator deleted it
     let told = frames_for(&effects, "a");
     let notice = told.iter().find(|f| f["type"] == "moderation").unwrap();
@@ -355,6 +359,35 @@ fn a_moderator_deletes_anyones_message_and_the_deletion_is_logged() {
         (Some("delete"), Some(1))
     );
     assert_eq!(notice["by"]["uid"], "u-bob");
+    assert_eq!(notice["reason"], "off topic");
+    // an author deleting their own message tells nobody why (there is no moderator to name)
+    deliver(
+        &mut r,
+        "a",
+        Incoming::Text(&say(Some("m9"), "mine")),
+        &mut h,
+        2,
+    );
+    let own = send(
+        &mut r,
+        "a",
+        serde_json::json!({"type":"delete","seq":2,"reason":"oops","id":"d"}),
+        &mut h,
+        2,
+    );
+    assert!(!frames_for(&own, "b")
+        .iter()
+        .any(|f| f["type"] == "moderation"));
+    assert_eq!(h.moderation.len(), 1);
+    // a reason over 200 characters is refused before anything is deleted
+    let long = send(
+        &mut r,
+        "b",
+        serde_json::json!({"type":"delete","seq":1,"reason":"x".repeat(201),"id":"d"}),
+        &mut h,
+        2,
+    );
+    assert_eq!(frames_for(&long, "b")[0]["code"], "bad_request");
     // and through the API, without an author id
     deliver(
         &mut r,
@@ -363,8 +396,132 @@ fn a_moderator_deletes_anyones_message_and_the_deletion_is_logged() {
         &mut h,
         3,
     );
-    let (done, _) = r.delete_api(user("api", "backend"), 2, &mut h, 4);
-    assert_eq!(done.unwrap().seq, 2);
-    let (gone, _) = r.delete_api(user("api", "backend"), 99, &mut h, 5);
+    let (done, told) = r.delete_api(user("api", "backend"), 3, Some("spam".into()), &mut h, 4);
+    assert_eq!(done.unwrap().seq, 3);
+    let notice = frames_for(&told, "a")
+        .into_iter()
+        .find(|f| f["type"] == "moderation")
+        .unwrap();
+    assert_eq!(
+        (notice["seq"].as_u64(), notice["reason"].as_str()),
+        (Some(3), Some("spam"))
+    );
+    let (gone, _) = r.delete_api(user("api", "backend"), 99, None, &mut h, 5);
     assert_eq!(gone.unwrap_err().code, ErrorCode::NotFound);
+}
+
+#[test]
+fn a_purge_deletes_an_authors_recent_messages_in_batches_each_told_as_a_moderators_deletion() {
+    let mut h = MemoryHistory::default();
+    let limits = Limits {
+        rate: crate::rate::Rate {
+            burst: 1000.0,
+            per_sec: 1000.0,
+        },
+        ..Limits::default()
+    };
+    let mut r: Room<()> = Room::new("lobby", limits, 0);
+    for (id, name, uid) in [("a", "ann", ANN), ("b", "bob", BOB)] {
+        let u = User::connection(id.into(), name.into(), Some(uid.into()));
+        r.join(u, (), None, &h, 0).unwrap();
+    }
+    r.set_role("b", Role::Moderator);
+    let hour = 3600 * 1000;
+    // Ann's five old messages, then 120 recent ones with bob's in between.
+    for i in 0..5 {
+        send(&mut r, "a", sayv(None, &format!("old {i}")), &mut h, 1);
+    }
+    for i in 0..120 {
+        send(
+            &mut r,
+            "a",
+            sayv(None, &format!("spam {i}")),
+            &mut h,
+            10 * hour,
+        );
+        if i % 40 == 0 {
+            send(&mut r, "b", sayv(None, "hello"), &mut h, 10 * hour);
+        }
+    }
+    // Only moderators purge, and only with a look back.
+    let mut purge = uid_frame("purge", ANN);
+    assert_eq!(
+        frames_for(&send(&mut r, "b", purge.clone(), &mut h, 10 * hour), "b")[0]["code"],
+        "bad_request"
+    );
+    purge["seconds"] = 3600.into();
+    purge["reason"] = "spam".into();
+    assert_eq!(
+        frames_for(&send(&mut r, "a", purge.clone(), &mut h, 10 * hour), "a")[0]["code"],
+        "forbidden"
+    );
+    let now = 10 * hour + 1000;
+    let first = send(&mut r, "b", purge, &mut h, now);
+    let told = frames_for(&first, "a");
+    assert_eq!(told[0]["action"], "purge", "the purge's record first");
+    assert_eq!(
+        (told[0]["uid"].as_str(), told[0]["seconds"].as_u64()),
+        (Some(ANN), Some(3600))
+    );
+    let deletions = |frames: &[Value]| -> Vec<u64> {
+        frames
+            .iter()
+            .filter(|f| f["type"] == "moderation" && f["action"] == "delete")
+            .map(|f| {
+                assert_eq!(
+                    (f["reason"].as_str(), f["by"]["uid"].as_str()),
+                    (Some("spam"), Some(BOB))
+                );
+                f["seq"].as_u64().unwrap()
+            })
+            .collect()
+    };
+    let updated = |frames: &[Value]| {
+        frames
+            .iter()
+            .filter(|f| f["type"] == "message_updated")
+            .count()
+    };
+    let wakes = |effects: &[Effect]| {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Wake { after_ms: 0 }))
+            .count()
+    };
+    let batch = crate::moderation::PURGE_BATCH;
+    assert_eq!(
+        (deletions(&told).len(), updated(&told), wakes(&first)),
+        (batch, batch, 1)
+    );
+    // Newest first, a batch per turn, until the recent ones are all gone.
+    let second = r.continue_purges(&mut h, now);
+    let third = r.continue_purges(&mut h, now);
+    assert_eq!(deletions(&frames_for(&second, "a")).len(), batch);
+    assert_eq!(wakes(&second), 1);
+    assert_eq!(deletions(&frames_for(&third, "a")).len(), 120 - 2 * batch);
+    assert_eq!(wakes(&third), 0, "done: no more turns asked for");
+    assert!(r.continue_purges(&mut h, now).is_empty());
+    let gone = |m: &ChatMessage| m.deleted;
+    let ann: Vec<&ChatMessage> = h
+        .messages
+        .iter()
+        .filter(|m| m.from.uid.as_deref() == Some(ANN))
+        .collect();
+    assert!(
+        ann.iter().filter(|m| m.text.starts_with("old")).count() == 5,
+        "older than the hour: kept"
+    );
+    assert_eq!(ann.iter().filter(|m| gone(m)).count(), 120);
+    assert!(h
+        .messages
+        .iter()
+        .filter(|m| m.from.uid.as_deref() == Some(BOB))
+        .all(|m| !gone(m)));
+    // The log keeps the purge once, not each of its deletions.
+    assert_eq!(h.moderation.len(), 1);
+    let logged: Value = serde_json::from_str(&h.moderation[0].1).unwrap();
+    assert_eq!(
+        (logged["action"].as_str(), logged["reason"].as_str()),
+        (Some("purge"), Some("spam"))
+    );
 }

@@ -254,6 +254,38 @@ fn a_search_ranks_the_newest_matches_and_says_where_to_search_on() {
         (frame["has_more"].clone(), frame["next_before"].clone()),
         (true.into(), 6.into())
     );
+    // The window's next page, then its last: `next_offset` walks it, and stops at its end.
+    assert_eq!(frame["next_offset"], 3);
+    let (seqs, frame) = ask(
+        &mut r,
+        &mut h,
+        serde_json::json!({"type":"search","q":"apple","limit":3,"offset":3}),
+    );
+    assert_eq!(seqs, vec![window + 2, window + 1, window]);
+    assert_eq!(frame["next_offset"], 6);
+    let (seqs, frame) = ask(
+        &mut r,
+        &mut h,
+        serde_json::json!({"type":"search","q":"apple","limit":50,"offset":195}),
+    );
+    assert_eq!(seqs, vec![10, 9, 8, 7, 6]);
+    assert_eq!(
+        (
+            frame["has_more"].clone(),
+            frame["next_offset"].clone(),
+            frame["next_before"].clone()
+        ),
+        (true.into(), Value::Null, 6.into())
+    );
+    let (_, refused) = ask(
+        &mut r,
+        &mut h,
+        serde_json::json!({"type":"search","q":"apple","offset":200,"id":"s"}),
+    );
+    assert_eq!(
+        (refused["code"].clone(), refused["id"].clone()),
+        ("bad_request".into(), "s".into())
+    );
     let (seqs, frame) = ask(
         &mut r,
         &mut h,

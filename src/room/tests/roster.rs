@@ -114,7 +114,9 @@ fn welcome_announces_the_limits_the_room_enforces() {
         *announced,
         serde_json::json!({"text": 4000, "name": 32, "id": 64, "frame_bytes": 65536,
             "burst": 3.0, "per_sec": 0.5, "page": 1000, "query": 200, "results": 50,
-            "search_burst": 5.0, "search_per_sec": 1.0, "presence": 100, "roster_page": 500, "silent_after": 120, "versions": 100})
+            "search_burst": 5.0, "search_per_sec": 1.0, "presence": 100, "roster_page": 500, "silent_after": 120, "versions": 100,
+            "file_bytes": 25_000_000, "file_types": ["image/png", "image/jpeg", "image/gif", "image/webp",
+                "application/pdf", "text/plain", "application/zip"], "files": 10, "previews": true})
     );
 }
 

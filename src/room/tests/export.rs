@@ -1,0 +1,195 @@
+//! The export: every message with what it keeps, then the moderation log, in bounded pages that a
+//! cursor resumes without a gap or a repeat.
+
+use super::*;
+use crate::export::{Cursor, PAGE_MESSAGES};
+
+/// The page's lines, parsed.
+fn lines(page: &str) -> Vec<Value> {
+    assert!(page.ends_with('\n'));
+    page.lines().map(parse).collect()
+}
+
+/// Follows the cursor from the start to the `end` line; every page's lines in order.
+fn export_all(r: &Room<()>, h: &MemoryHistory) -> (Vec<Value>, usize) {
+    let mut cursor = Cursor::default();
+    let mut all = Vec::new();
+    for pages in 1.. {
+        let page = lines(&r.export(h, cursor, 99).unwrap());
+        assert_eq!(page[0]["type"], "export");
+        assert_eq!(page[0]["after"], cursor.after);
+        let last = page.last().unwrap().clone();
+        all.extend(page[1..page.len() - 1].iter().cloned());
+        cursor = Cursor {
+            after: last["after"].as_u64().unwrap(),
+            log_after: last["log_after"].as_u64().unwrap(),
+        };
+        if last["type"] == "end" {
+            return (all, pages);
+        }
+        assert_eq!(last["type"], "next");
+        assert!(pages < 100, "an export ends");
+    }
+    unreachable!()
+}
+
+#[test]
+fn an_export_holds_every_message_with_its_versions_reactions_and_the_log() {
+    let mut h = MemoryHistory::default();
+    let mut r = moderated(&mut h);
+    // "hello" (1) is edited twice and reacted to; bob replies (2); ann says something bob deletes (3).
+    for (text, id) in [("hello!", "e1"), ("hello!!", "e2")] {
+        send(
+            &mut r,
+            "a",
+            serde_json::json!({"type": "edit", "seq": 1, "text": text, "id": id}),
+            &mut h,
+            2,
+        );
+    }
+    send(
+        &mut r,
+        "b",
+        serde_json::json!({"type": "react", "seq": 1, "emoji": "👍", "id": "r"}),
+        &mut h,
+        3,
+    );
+    send(
+        &mut r,
+        "b",
+        serde_json::json!({"type": "message", "text": "hi ann", "id": "b1", "reply_to": 1}),
+        &mut h,
+        4,
+    );
+    send(&mut r, "a", sayv(Some("m3"), "oops"), &mut h, 5);
+    send(
+        &mut r,
+        "b",
+        serde_json::json!({"type": "delete", "seq": 3, "id": "d"}),
+        &mut h,
+        6,
+    );
+    send(&mut r, "b", uid_frame("kick", "u-ann"), &mut h, 7);
+    let (all, pages) = export_all(&r, &h);
+    assert_eq!(pages, 1);
+    let kinds: Vec<&str> = all.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        vec!["message", "message", "message", "moderation", "moderation"]
+    );
+    let first = &all[0];
+    assert_eq!(first["seq"], 1);
+    assert_eq!(first["text"], "hello!!");
+    let versions: Vec<&str> = first["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        vec!["hello", "hello!"],
+        "earlier versions, oldest first"
+    );
+    assert_eq!(
+        first["reacted"],
+        serde_json::json!([{"emoji": "👍", "uid": "u-bob"}])
+    );
+    assert_eq!(first["reactions"]["👍"], 1);
+    assert_eq!(all[1]["reply_to"], 1);
+    assert_eq!(all[1]["from"]["uid"], "u-bob");
+    assert_eq!(
+        (all[2]["deleted"].as_bool(), all[2]["text"].as_str()),
+        (Some(true), Some(""))
+    );
+    assert_eq!(all[3]["action"], "delete");
+    assert_eq!(all[3]["seq"], 3);
+    assert_eq!(all[4]["action"], "kick");
+    assert_eq!(all[4]["log_id"], 2);
+}
+
+#[test]
+fn an_export_pages_and_resumes_without_a_gap_or_a_repeat() {
+    let mut h = MemoryHistory::default();
+    let mut r = Room::new(
+        "lobby",
+        Limits {
+            rate: Rate {
+                burst: 10_000.0,
+                per_sec: 10_000.0,
+            },
+            ..Limits::default()
+        },
+        0,
+    );
+    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    let n = 2 * PAGE_MESSAGES + 7;
+    for i in 0..n {
+        send(
+            &mut r,
+            "a",
+            sayv(Some(&format!("m{i}")), &format!("message {i}")),
+            &mut h,
+            i as u64,
+        );
+    }
+    let (all, pages) = export_all(&r, &h);
+    assert_eq!(pages, 3);
+    let seqs: Vec<u64> = all.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=n as u64).collect::<Vec<_>>());
+    // A page asked again (a dropped connection) is the same page.
+    let cursor = Cursor {
+        after: PAGE_MESSAGES as u64,
+        log_after: 0,
+    };
+    assert_eq!(
+        r.export(&h, cursor, 5).unwrap(),
+        r.export(&h, cursor, 5).unwrap()
+    );
+}
+
+#[test]
+fn a_page_stops_near_its_byte_bound() {
+    let mut h = MemoryHistory::default();
+    let mut r = Room::new(
+        "lobby",
+        Limits {
+            rate: Rate {
+                burst: 10_000.0,
+                per_sec: 10_000.0,
+            },
+            ..Limits::default()
+        },
+        0,
+    );
+    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    let long = "x".repeat(4_000);
+    for i in 0..400 {
+        send(&mut r, "a", sayv(Some(&format!("m{i}")), &long), &mut h, i);
+    }
+    let page = r.export(&h, Cursor::default(), 1).unwrap();
+    let parsed = lines(&page);
+    assert_eq!(parsed.last().unwrap()["type"], "next");
+    assert!(
+        parsed.len() < 300,
+        "stopped by bytes, not by count: {}",
+        parsed.len()
+    );
+    assert!(page.len() < (1 << 20) + 8_000, "{}", page.len());
+}
+
+#[test]
+fn what_retention_erased_is_exported_as_tombstones_marked_expired() {
+    let mut h = MemoryHistory::default();
+    let mut r = living(&mut h);
+    send(&mut r, "a", sayv(Some("m2"), "second"), &mut h, 2);
+    h.expire(0, 1).unwrap();
+    r.restore_retention(1, &h);
+    let (all, _) = export_all(&r, &h);
+    assert_eq!(all[0]["expired"], true);
+    assert_eq!(all[0]["text"], "");
+    assert!(all[1].get("expired").is_none());
+    let head = &lines(&r.export(&h, Cursor::default(), 3).unwrap())[0];
+    assert_eq!(head["retention"]["upto"], 1);
+    assert_eq!(head["last_seq"], 2);
+}
