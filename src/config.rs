@@ -145,6 +145,8 @@ pub struct Config {
     pub rate_limit_exempt: Vec<String>,
     /// Where rooms POST their events (`WEBHOOK_URL`, signed with `WEBHOOK_SECRET`); `None`: no webhooks.
     pub webhook: Option<Webhook>,
+    /// Standard Web Push (`VAPID_*`, `PUSH_*`); `None`: push is off.
+    pub push: Option<crate::push::settings::PushSettings>,
     /// Hosts (`host` or `host:port`) a link preview may fetch although they are not public
     /// (`PREVIEW_ALLOW_HOSTS`, comma-separated; empty by default): a local test server.
     pub preview_allow_hosts: Vec<String>,
@@ -276,6 +278,7 @@ impl Config {
             auth_secret: secret(&lookup, "AUTH_SECRET"),
             rate_limit_exempt: list(&lookup, "RATE_LIMIT_EXEMPT"),
             webhook: webhook(&lookup)?,
+            push: crate::push::settings::parse(&lookup)?,
             preview_allow_hosts: list(&lookup, "PREVIEW_ALLOW_HOSTS"),
             moderation: moderation_hook(&lookup)?,
             jwt: JwtConfig {

@@ -19,6 +19,8 @@ pub enum Route {
     Health,
     /// `GET /api/config`: what the stock page needs to know of the server (its login page).
     PageConfig,
+    /// `GET /api/push/key`: the VAPID public key a page subscribes with (Web Push).
+    PushKey,
     /// `GET /api/rooms/{room}`.
     RoomInfo(RoomName),
     /// `GET /api/rooms/{room}/messages`.
@@ -71,6 +73,7 @@ impl Route {
             ["ws", name] => (Route::Socket(room(name)?), "GET"),
             ["health"] => (Route::Health, "GET"),
             ["api", "config"] => (Route::PageConfig, "GET"),
+            ["api", "push", "key"] => (Route::PushKey, "GET"),
             ["api", "rooms"] => (Route::NewRoom, "POST"),
             ["api", "tokens"] => (Route::MintToken, "POST"),
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
@@ -267,6 +270,7 @@ mod tests {
         );
         assert_eq!(Route::parse("GET", "/health"), Ok(Route::Health));
         assert_eq!(Route::parse("GET", "/api/config"), Ok(Route::PageConfig));
+        assert_eq!(Route::parse("GET", "/api/push/key"), Ok(Route::PushKey));
         assert_eq!(
             Route::parse("GET", "/api/rooms/x"),
             Ok(Route::RoomInfo(room("x")))

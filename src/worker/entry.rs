@@ -75,7 +75,17 @@ async fn handle(
 ) -> Result<Response> {
     match route {
         Route::Health => health(&req, config),
-        Route::PageConfig => json_response(json!({"login_url": config.login_url}).to_string(), 200),
+        Route::PageConfig => json_response(
+            json!({"login_url": config.login_url, "push": config.push.is_some()}).to_string(),
+            200,
+        ),
+        Route::PushKey => match &config.push {
+            Some(push) => json_response(json!({"key": push.public_key}).to_string(), 200),
+            None => problem_response(&Problem::new(
+                ErrorCode::Disabled,
+                "push notifications are off on this server (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT are not set)",
+            )),
+        },
         Route::Socket(room) => socket(req, url, Ok(room), config, env).await,
         Route::RoomInfo(room) => {
             // The webhook outbox's state (failures, the receiver's last error) is for operators.
