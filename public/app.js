@@ -41,6 +41,7 @@
 //!   app/moderation.js    moderators' actions and panel, our mute, slow mode
 //!   app/people.js        who someone is: the identity cue and handle beside every name
 //!   app/keys.js          the keyboard: one Tab stop for the list, arrows, shortcuts and `?`
+//!   app/sidebar.js       the person's rooms and direct messages across rooms (one inbox socket)
 //! Beside them: format.js (links, days) and markup.js (basic formatting), pure and tested without a
 //! browser (tests/client.test.mjs, tests/page-format.test.mjs); sw.js, the offline shell. Two files the
 //! build writes beside them (git-ignored): sdk/edge-chat-client.js (the SDK) and emoji/emoji.json (the
@@ -54,6 +55,7 @@ import { jumpTo, jumpToLatest, jumpToUnread, loadOlderKeepingPlace, nearBottom, 
 import { closeSearch, runSearch } from './app/search.js';
 import { NAME_KEY, join, leave, showError, validate } from './app/session.js';
 import { client, view } from './app/state.js';
+import { startInbox } from './app/sidebar.js';
 import { attach, hasAttachments, takeAttachments } from './app/uploads.js';
 import { renderStatus } from './app/status.js';
 import { currentToken, takeTokenFromUrl } from './app/signin.js';
@@ -234,6 +236,8 @@ function init() {
   const room = roomFromUrl();
   ui.room.value = room ?? 'lobby';
   const name = cleanName(saved);
+  // The person's rooms, before they pick one (a known person only: the inbox is theirs by their key).
+  if (name) startInbox(name);
   // A tab signed in through the server's login page goes straight in as its token says.
   if (currentToken() && !globalThis.edgeChat?.getToken) join({ name: name ?? 'someone', room: room ?? ui.room.value });
   // An invitation link opened by someone we already know goes straight into the room.

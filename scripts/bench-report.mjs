@@ -140,6 +140,34 @@ if (storms.length) {
   }
   p();
 }
+const I = (variant) => rows.filter((r) => r.scenario.startsWith('I-') && r.server === `edgena-${variant}`).map((r) => r.result);
+if (I('plain').length) {
+  p('## Scenario I — inboxes (issue 28)');
+  p();
+  p('The A20 load (50 clients, 1 room, 5 senders at 20 msg/s each: 4,900 deliveries/s), direct, edge-chat');
+  p('without [assets], two rounds (the order reversed in the second): **plain** — anonymous clients, so');
+  p('nobody has an inbox; **keyed** — each client a person with a key, so the room tells all 50 inboxes');
+  p('of every message (at most once a second each; the inbox objects run in the same workerd process, so');
+  p('their CPU is in the figure); **inboxes** — the same, each person also holding their inbox socket,');
+  p('with the time from a message\'s ack to each inbox\'s frame that shows it (rooms coalesce to one');
+  p('update a second per inbox, so this is mostly the wait for the next round). Target: at most +15 % CPU');
+  p('per delivery, inbox p99 under 2 s.');
+  p();
+  p('| clients | CPU µs per delivery (rounds) | mean | vs plain | message p50 / p99 ms (round 1) | ack → inbox frame p50 / p90 / p99 / max ms | inbox frames |');
+  p('|---|---|---:|---:|---|---|---:|');
+  const plainCpu = mean(I('plain').map((r) => r.server_cpu_us_per_delivery).filter((x) => x != null));
+  for (const variant of ['plain', 'keyed', 'inboxes']) {
+    const rs = I(variant);
+    if (!rs.length) continue;
+    const cpus = rs.map((r) => r.server_cpu_us_per_delivery).filter((x) => x != null);
+    const m = mean(cpus);
+    const l = rs[0].latency_ms;
+    const ib = rs.find((r) => r.inbox_ms)?.inbox_ms;
+    const pct = m && plainCpu ? `${m >= plainCpu ? '+' : ''}${(((m - plainCpu) / plainCpu) * 100).toFixed(1)} %` : '–';
+    p(`| ${variant} | ${cpus.map((x) => f(x)).join(', ')} | ${f(m)} | ${pct} | ${f(l.p50, 2)} / ${f(l.p99, 2)}${rs.every(clean) ? '' : ' LOSSY'} | ${ib ? `${f(ib.p50, 0)} / ${f(ib.p90, 0)} / ${f(ib.p99, 0)} / ${f(ib.max, 0)}` : '–'} | ${rs.find((r) => r.inbox_ms) ? n(rs.find((r) => r.inbox_ms).inbox_frames) : '–'} |`);
+  }
+  p();
+}
 p('## Scenarios B and C — many clients');
 p();
 p('B: 10 rooms × 100 clients, 2 senders per room at 2 msg/s. C: 1 room, 1000 clients, 1 sender at 5 msg/s.');

@@ -6,7 +6,7 @@
 # `wrangler dev` puts a proxy worker (its own workerd process) in front of the user worker's workerd;
 # scenario A is run both through it (the dev URL) and straight at the user worker's entry socket.
 #   BENCH_QUICK=1   shorter runs (a minute or two; for trying the script, not for the record)
-#   BENCH_ONLY="A L S"  only these scenarios (A, A20, L, B, C, S, D, H), reported to $BENCH_OUT
+#   BENCH_ONLY="A L S"  only these scenarios (A, A20, L, I, B, C, S, D, H), reported to $BENCH_OUT
 #                   (default: a file in $TMPDIR, so docs/PERFORMANCE.md keeps the full run's figures)
 #   BENCH_A_SERVERS="baseline edgena-batch"  scenario A against only these (direct and proxy as usual)
 #   BENCH_A_PATHS=direct  scenario A on only these paths
@@ -159,6 +159,18 @@ for round in 1 2; do
     if [ -n "${!port}" ]; then
       bench "A20-$round" "$server" direct "${!port}" run --clients 50 --rooms 1 --senders 5 --rate 20 --duration "$DUR"
     fi
+  done
+done
+# I: what inboxes cost (issue 28). The A20 load (50 clients, 5 senders at 20 msg/s, direct) three ways,
+# two rounds, the order reversed in the second: anonymous clients (nobody has an inbox), clients with
+# a key each (every member's inbox is told, at most once a second), and the same holding every inbox's
+# socket too, which measures the time from a message's ack to each inbox's frame that shows it.
+for round in 1 2; do
+  only I || break
+  variants=(plain keyed inboxes); [ "$round" = 2 ] && variants=(inboxes keyed plain)
+  for variant in "${variants[@]}"; do
+    flags=(); [ "$variant" = keyed ] && flags=(--keyed); [ "$variant" = inboxes ] && flags=(--inboxes)
+    [ -n "$DIRECT_edgena" ] && bench "I-$round" "edgena-$variant" direct "$DIRECT_edgena" run --clients 50 --rooms 1 --senders 5 --rate 20 --duration "$DUR" "${flags[@]}"
   done
 done
 # B: 10 rooms × 100 clients, 2 senders each at 2/s. C: 1 room, 1000 clients, 1 sender at 5/s.

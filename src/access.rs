@@ -14,6 +14,7 @@ use crate::domain::Framing;
 use crate::error::{ErrorCode, Problem};
 use crate::files::log::Uploader;
 use crate::identity::{self, AddressTag, Key};
+use crate::inbox::dm;
 use crate::jwt::{self, Checked, KeyCheck};
 use crate::query::query_value;
 use crate::session::{Role, Session};
@@ -95,9 +96,37 @@ pub enum Admission {
 /// May these credentials enter `room` (join its socket, read it over HTTP)? `backend_allowed` says
 /// whether the `API_TOKEN` bearer counts (it does for HTTP reads; a socket needs a name, which only a
 /// signed token gives).
+///
+/// A direct message ([`dm::is_dm`]) admits its members by uid, whatever a token's room or `rooms`
+/// claim says: here a token only has to say who its holder is, and the room, which alone knows its
+/// members, checks the uid ([`dm::admits`]). The `API_TOKEN` reads no direct message.
 pub fn may_enter(
     config: &Config,
     room: &RoomName,
+    credentials: &Credentials<'_>,
+    backend_allowed: bool,
+    now_secs: u64,
+) -> Result<Admission, Problem> {
+    if dm::is_dm(room) {
+        return admit(config, None, credentials, false, now_secs);
+    }
+    admit(config, Some(room), credentials, backend_allowed, now_secs)
+}
+
+/// Who these credentials say their holder is, wherever they go (a person's inbox, `POST /api/dms`):
+/// a token for any room will do. Without signed access, [`person`] takes the `key=`.
+pub fn may_identify(
+    config: &Config,
+    credentials: &Credentials<'_>,
+    now_secs: u64,
+) -> Result<Admission, Problem> {
+    admit(config, None, credentials, false, now_secs)
+}
+
+/// [`may_enter`] for `scope` (`None`: any room, for who the holder is).
+fn admit(
+    config: &Config,
+    scope: Option<&RoomName>,
     credentials: &Credentials<'_>,
     backend_allowed: bool,
     now_secs: u64,
@@ -120,7 +149,7 @@ pub fn may_enter(
     })?;
     if jwt::is_jwt(token) {
         return Ok(
-            match jwt::check(token, room, &config.jwt_policy(), now_secs)? {
+            match jwt::check_scoped(token, scope, &config.jwt_policy(), now_secs)? {
                 Checked::Verified(session) => Admission::Ready(Entry::Signed(session)),
                 Checked::NeedsKey(session, key) => Admission::NeedsKey(session, key),
             },
@@ -132,7 +161,7 @@ pub fn may_enter(
             "v1. tokens are not accepted here (no AUTH_SECRET); send a JWT",
         )
     })?;
-    let grant = auth::verify(secret, token, room, now_secs)?;
+    let grant = auth::verify_scoped(secret, token, scope, now_secs)?;
     Ok(Admission::Ready(Entry::Signed(Session {
         uid: identity::uid_of_grant(grant.uid.as_deref(), &grant.name)?,
         name: grant.name,
@@ -160,6 +189,14 @@ pub fn may_export(
         return Err(Problem::new(
             ErrorCode::Unauthorized,
             "exporting a room needs the API_TOKEN (Authorization: Bearer), or a moderator's token where rooms need tokens",
+        ));
+    }
+    // A direct message has no moderators: any room's token says who its holder is there, and a
+    // moderator elsewhere is nobody in it.
+    if dm::is_dm(room) {
+        return Err(Problem::new(
+            ErrorCode::Forbidden,
+            "a direct message is exported with the API_TOKEN only",
         ));
     }
     may_enter(config, room, credentials, false, now_secs)
@@ -753,6 +790,57 @@ mod tests {
         assert_eq!(
             api_token(&c, None).unwrap_err().code,
             ErrorCode::Unauthorized
+        );
+    }
+
+    #[test]
+    fn a_direct_message_asks_only_who_the_holder_is() {
+        let dm_room = crate::inbox::dm::room_of(&["a".to_string(), "b".to_string()]).unwrap();
+        let c = secured();
+        let for_lobby = token("lobby", 100);
+        let creds = Credentials::new(None, &[]);
+        let with_token = Credentials {
+            query_token: Some(&for_lobby),
+            ..creds
+        };
+        assert!(
+            matches!(
+                entry(may_enter(&c, &dm_room, &with_token, false, 50)),
+                Ok(Entry::Signed(_))
+            ),
+            "a token for another room says who its holder is; the room checks the uid"
+        );
+        assert_eq!(
+            entry(may_enter(&c, &room("elsewhere"), &with_token, false, 50)),
+            Err(ErrorCode::Unauthorized),
+            "a room that is not a direct message still asks the token's room"
+        );
+        let api = Credentials {
+            authorization: Some("Bearer api"),
+            ..creds
+        };
+        assert_eq!(
+            entry(may_enter(&c, &dm_room, &api, true, 50)),
+            Err(ErrorCode::Unauthorized),
+            "the API token reads no direct message"
+        );
+        let mut j = jwt_config();
+        j.jwt.secret = Some("jwt-secret".into());
+        let scoped = crate::jwt::tests::hs256(
+            "jwt-secret",
+            &json!({"sub":"ann","exp":500,"rooms":["general"]}),
+        );
+        let with_jwt = Credentials {
+            query_token: Some(&scoped),
+            ..creds
+        };
+        assert!(matches!(
+            entry(may_enter(&j, &dm_room, &with_jwt, false, 100)),
+            Ok(Entry::Signed(_))
+        ));
+        assert_eq!(
+            entry(may_enter(&j, &room("other"), &with_jwt, false, 100)),
+            Err(ErrorCode::Forbidden)
         );
     }
 }

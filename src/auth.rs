@@ -73,6 +73,17 @@ pub fn mint(secret: &str, grant: &Grant) -> Result<String, Problem> {
 
 /// Checks a token for joining `room` at `now_secs`; returns the grant (whose name the user gets).
 pub fn verify(secret: &str, token: &str, room: &RoomName, now_secs: u64) -> Result<Grant, Problem> {
+    verify_scoped(secret, token, Some(room), now_secs)
+}
+
+/// [`verify`] for `room`, or with `None` for who the holder is wherever they go (a person's inbox, a
+/// direct message: the token's room is not asked).
+pub fn verify_scoped(
+    secret: &str,
+    token: &str,
+    room: Option<&RoomName>,
+    now_secs: u64,
+) -> Result<Grant, Problem> {
     let bad = |why: &str| Problem::new(ErrorCode::Unauthorized, format!("token {why}"));
     if token.len() > MAX_TOKEN_LEN {
         return Err(bad("is too long"));
@@ -97,7 +108,7 @@ pub fn verify(secret: &str, token: &str, room: &RoomName, now_secs: u64) -> Resu
     if grant.exp <= now_secs {
         return Err(bad("has expired"));
     }
-    if grant.room != "*" && grant.room != room.as_str() {
+    if room.is_some_and(|room| grant.room != "*" && grant.room != room.as_str()) {
         return Err(bad("is for another room"));
     }
     UserName::parse(&grant.name).map_err(|_| bad("names an invalid user name"))?;

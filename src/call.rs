@@ -14,6 +14,7 @@ use crate::export::Cursor;
 use crate::files::log::Uploader;
 use crate::files::{self, FileId};
 use crate::identity::{self, AddressTag};
+use crate::inbox::dm;
 use crate::reactors::ReactorsRequest;
 use crate::search::SearchRequest;
 use crate::session::Role;
@@ -76,6 +77,21 @@ pub enum RoomCall {
         before: Option<u64>,
         limit: usize,
     },
+    /// Open the direct message between `members` (the Worker made the room's name from them, and
+    /// the room checks it did), asked by `by`, who goes by `name`.
+    OpenDm {
+        room: RoomName,
+        members: Vec<String>,
+        by: String,
+        name: Option<String>,
+    },
+    /// `uid`'s inbox left the room (`DELETE /api/me/rooms/{room}`): stop telling it.
+    Forget { room: RoomName, uid: String },
+    /// `uid`'s entry as the room sees it now (an inbox reads a room that does not tell it every
+    /// change).
+    Entry { room: RoomName, uid: String },
+    /// Whether `uid` has a socket in the room now (an inbox checks what it was told).
+    Here { room: RoomName, uid: String },
     /// May `uploader` upload? If so the room reserves upload `id` (the Worker then stores the bytes).
     Upload {
         room: RoomName,
@@ -126,11 +142,47 @@ impl RoomCall {
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
             | RoomCall::ModerationLog { room, .. }
+            | RoomCall::OpenDm { room, .. }
+            | RoomCall::Forget { room, .. }
+            | RoomCall::Entry { room, .. }
+            | RoomCall::Here { room, .. }
             | RoomCall::Upload { room, .. }
             | RoomCall::Uploaded { room, .. }
             | RoomCall::Thumb { room, .. }
             | RoomCall::Thumbed { room, .. } => room,
             RoomCall::Export { room, .. } | RoomCall::Erase { room, .. } => room,
+        }
+    }
+
+    /// Who asks, for a direct message's rule ([`dm::lets`]): `reader` is who reads over HTTP (as
+    /// [`reader_of`] found it).
+    pub fn asker<'a>(&'a self, reader: Option<&'a str>) -> dm::Asker<'a> {
+        match self {
+            RoomCall::Connect { join, .. } => dm::Asker::Person(join.uid.as_deref()),
+            RoomCall::Info { .. }
+            | RoomCall::Messages { .. }
+            | RoomCall::Versions { .. }
+            | RoomCall::Search { .. }
+            | RoomCall::Roster { .. }
+            | RoomCall::Reactors { .. } => dm::Asker::Person(reader),
+            // An upload is a person's (a member's, in a direct message); its completion the Worker's.
+            RoomCall::Upload { uploader, .. } | RoomCall::Thumb { uploader, .. } => {
+                dm::Asker::Person(uploader.uid.as_deref())
+            }
+            RoomCall::Post { .. } => dm::Asker::Bot,
+            // The operator's duties: moderation, and an export or an erasure (a direct message is
+            // exported with the API_TOKEN only: `access::may_export`).
+            RoomCall::Delete { .. }
+            | RoomCall::Moderate { .. }
+            | RoomCall::ModerationLog { .. }
+            | RoomCall::Export { .. }
+            | RoomCall::Erase { .. } => dm::Asker::Operator,
+            RoomCall::OpenDm { .. }
+            | RoomCall::Forget { .. }
+            | RoomCall::Entry { .. }
+            | RoomCall::Here { .. }
+            | RoomCall::Uploaded { .. }
+            | RoomCall::Thumbed { .. } => dm::Asker::Internal,
         }
     }
 
@@ -216,6 +268,28 @@ impl RoomCall {
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "moderation", None)
             }
+            RoomCall::OpenDm {
+                members, by, name, ..
+            } => {
+                query.append_pair("uid", by);
+                if let Some(name) = name {
+                    query.append_pair("name", name);
+                }
+                let body = serde_json::to_string(members).unwrap_or_default();
+                ("POST", "dm", Some(body))
+            }
+            RoomCall::Forget { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("POST", "forget", None)
+            }
+            RoomCall::Entry { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("GET", "entry", None)
+            }
+            RoomCall::Here { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("GET", "here", None)
+            }
             RoomCall::Upload { id, uploader, .. } => {
                 query.append_pair("id", id.as_str());
                 uploader_query(uploader, &mut query);
@@ -267,6 +341,7 @@ impl RoomCall {
         let query = crate::query::query_pairs(raw_query);
         let get = |key: &str| crate::query::query_value(&query, key);
         let room = RoomName::parse(get("room").unwrap_or(""))?;
+        let uid = || identity::check_uid(get("uid").unwrap_or("")).map(str::to_string);
         let call = match (method, path) {
             ("GET", "/connect") => RoomCall::Connect {
                 room,
@@ -341,6 +416,20 @@ impl RoomCall {
                 before: get("before").map(validate::parse_seq).transpose()?,
                 limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
             },
+            ("POST", "/dm") => {
+                let members: Vec<String> = crate::api::parse_body(body.unwrap_or(""))?;
+                RoomCall::OpenDm {
+                    room,
+                    members: dm::members(members)?,
+                    by: uid()?,
+                    name: get("name")
+                        .map(|n| UserName::parse(n).map(UserName::into_string))
+                        .transpose()?,
+                }
+            }
+            ("POST", "/forget") => RoomCall::Forget { room, uid: uid()? },
+            ("GET", "/entry") => RoomCall::Entry { room, uid: uid()? },
+            ("GET", "/here") => RoomCall::Here { room, uid: uid()? },
             ("POST", "/upload") => RoomCall::Upload {
                 room,
                 id: FileId::parse(get("id").unwrap_or(""))?,
@@ -561,6 +650,40 @@ mod tests {
                 .unwrap()
                 .by(),
             "moderator"
+        );
+    }
+
+    #[test]
+    fn the_calls_of_inboxes_and_direct_messages_survive_the_hop() {
+        let members = vec!["u-ann".to_string(), "u-bob".to_string()];
+        let dm_room = dm::room_of(&members).unwrap();
+        for (by, name) in [("u-ann", Some("Ann")), ("u-bob", None)] {
+            let name = name.map(String::from);
+            let (room, members) = (dm_room.clone(), members.clone());
+            round_trip(RoomCall::OpenDm {
+                room,
+                members,
+                by: by.into(),
+                name,
+            });
+        }
+        for uid in ["u-ann".to_string(), "user:42@app".to_string()] {
+            let room = room("r");
+            round_trip(RoomCall::Forget {
+                room: room.clone(),
+                uid: uid.clone(),
+            });
+            round_trip(RoomCall::Entry {
+                room: room.clone(),
+                uid: uid.clone(),
+            });
+            round_trip(RoomCall::Here { room, uid });
+        }
+        let bad = RoomCall::parse("POST", "/dm", "room=r&uid=a", Some(r#"["a"]"#));
+        assert_eq!(
+            bad.unwrap_err().code,
+            ErrorCode::BadRequest,
+            "one person is no DM"
         );
     }
 

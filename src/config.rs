@@ -36,6 +36,10 @@ pub const MAX_ADDRESS_BAN_HOURS: u64 = 30 * 24;
 /// hibernatable sockets per object, so that one object's share of a room's fan-out stays well inside
 /// its single thread (docs/SCALING.md).
 pub const DEFAULT_SHARD_SOCKETS: u32 = 8_000;
+/// Default most members a room tells of every message in their inboxes (`INBOX_PUSH_MAX`); above it,
+/// only the members a message concerns (see [`crate::inbox::notify`]).
+pub const DEFAULT_INBOX_PUSH_MAX: u32 = 500;
+
 /// The most `SHARD_SOCKETS` may be: below the runtime's 32,768 sockets per object.
 pub const MAX_SHARD_SOCKETS: u32 = 32_000;
 
@@ -64,6 +68,9 @@ pub struct Limits {
     /// Seconds a ban also bars the addresses the banned author connected from, in an open room
     /// (`ADDRESS_BAN_HOURS`; 0: bans go by uid only).
     pub address_ban_secs: u64,
+    /// Members up to which a room tells every member's inbox of every change (`INBOX_PUSH_MAX`);
+    /// above it, only the members a change concerns.
+    pub inbox_push_max: u32,
     /// What an upload may be: its largest size and the types taken (`FILE_MAX_BYTES`, `FILE_TYPES`).
     pub files: FilePolicy,
     /// Whether the first link of a new message gets a preview (`PREVIEWS`, default on; `0`: off).
@@ -87,6 +94,7 @@ impl Default for Limits {
             silent_after_secs: DEFAULT_SILENT_AFTER_SECS,
             shard_sockets: DEFAULT_SHARD_SOCKETS,
             address_ban_secs: DEFAULT_ADDRESS_BAN_HOURS * 3600,
+            inbox_push_max: DEFAULT_INBOX_PUSH_MAX,
             files: FilePolicy::default(),
             previews: true,
             retention: Retention::default(),
@@ -245,6 +253,13 @@ impl Config {
             )?
             .min(MAX_ADDRESS_BAN_HOURS as f64) as u64
                 * 3600,
+            inbox_push_max: number(
+                &lookup,
+                "INBOX_PUSH_MAX",
+                defaults.inbox_push_max.into(),
+                0.0,
+                true,
+            )? as u32,
             files: FilePolicy {
                 max_bytes: number(
                     &lookup,
@@ -594,6 +609,7 @@ mod tests {
             ("RATE_PER_SEC", "0.5"),
             ("SEARCH_BURST", "2"),
             ("SEARCH_PER_SEC", "0.25"),
+            ("INBOX_PUSH_MAX", "2"),
             ("ALLOWED_ORIGINS", "https://a.example, https://b.example/ ,"),
             ("API_TOKEN", "t0k"),
             ("AUTH_SECRET", "  "),
@@ -606,6 +622,8 @@ mod tests {
         assert_eq!(c.limits.rate.per_sec, 0.5);
         assert_eq!(c.limits.search.burst, 2.0);
         assert_eq!(c.limits.search.per_sec, 0.25);
+        assert_eq!(c.limits.inbox_push_max, 2);
+        assert_eq!(Limits::default().inbox_push_max, DEFAULT_INBOX_PUSH_MAX);
         assert_eq!(
             c.allowed_origins,
             vec!["https://a.example", "https://b.example"]

@@ -174,6 +174,17 @@ pub fn check(
     policy: &Policy<'_>,
     now_secs: u64,
 ) -> Result<Checked, Problem> {
+    check_scoped(token, Some(room), policy, now_secs)
+}
+
+/// [`check`] for `room`, or with `None` for who the holder is wherever they go (a person's inbox, a
+/// direct message: the `rooms` claim is not asked).
+pub fn check_scoped(
+    token: &str,
+    room: Option<&RoomName>,
+    policy: &Policy<'_>,
+    now_secs: u64,
+) -> Result<Checked, Problem> {
     if token.len() > MAX_JWT_LEN {
         return Err(refuse("is too long"));
     }
@@ -243,7 +254,7 @@ pub fn check(
 /// The claims rules (module docs), giving the holder's session.
 fn session_of(
     claims: &Json,
-    room: &RoomName,
+    room: Option<&RoomName>,
     policy: &Policy<'_>,
     now_secs: u64,
 ) -> Result<Session, Problem> {
@@ -275,7 +286,7 @@ fn session_of(
         None => {}
         Some(OneOrMany::One("*")) => {}
         Some(OneOrMany::One(_)) => return Err(refuse("claim rooms must be a list or \"*\"")),
-        Some(OneOrMany::Many(rooms)) if !rooms.contains(&room.as_str()) => {
+        Some(OneOrMany::Many(rooms)) if room.is_some_and(|r| !rooms.contains(&r.as_str())) => {
             return Err(Problem::new(
                 ErrorCode::Forbidden,
                 "token does not open this room (rooms)",

@@ -62,6 +62,7 @@ pub mod export;
 pub mod files;
 pub mod history;
 pub mod identity;
+pub mod inbox;
 pub mod jwks;
 pub mod jwt;
 pub mod moderation;

@@ -61,6 +61,16 @@ pub enum Route {
     NewRoom,
     /// `POST /api/tokens`: mint a signed access token.
     MintToken,
+    /// `GET /ws/me`: a WebSocket upgrade into the person's inbox (so no room may be called `me`).
+    InboxSocket,
+    /// `GET /api/me`: the person's inbox.
+    Inbox,
+    /// `DELETE /api/me/rooms/{room}`: leave a room's entry.
+    LeaveRoom(RoomName),
+    /// `PATCH /api/me/rooms/{room}`: mute or unmute it.
+    MuteRoom(RoomName),
+    /// `POST /api/dms`: the direct message with one or more people.
+    OpenDm,
 }
 
 impl Route {
@@ -70,12 +80,23 @@ impl Route {
         let room = |raw: &str| RoomName::parse(raw);
         let (route, allowed) = match segments.as_slice() {
             ["ws"] => (Route::Socket(room(DEFAULT_ROOM)?), "GET"),
+            ["ws", "me"] => (Route::InboxSocket, "GET"),
             ["ws", name] => (Route::Socket(room(name)?), "GET"),
             ["health"] => (Route::Health, "GET"),
             ["api", "config"] => (Route::PageConfig, "GET"),
             ["api", "push", "key"] => (Route::PushKey, "GET"),
             ["api", "rooms"] => (Route::NewRoom, "POST"),
             ["api", "tokens"] => (Route::MintToken, "POST"),
+            ["api", "me"] => (Route::Inbox, "GET"),
+            ["api", "dms"] => (Route::OpenDm, "POST"),
+            ["api", "me", "rooms", name] => {
+                let r = room(name)?;
+                return match method {
+                    "DELETE" => Ok(Route::LeaveRoom(r)),
+                    "PATCH" => Ok(Route::MuteRoom(r)),
+                    _ => Err(method_not_allowed("DELETE, PATCH")),
+                };
+            }
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
             ["api", "rooms", name, "search"] => (Route::Search(room(name)?), "GET"),
             ["api", "rooms", name, "members"] => (Route::Members(room(name)?), "GET"),
@@ -342,6 +363,33 @@ mod tests {
                 .code,
             ErrorCode::MethodNotAllowed
         );
+    }
+
+    #[test]
+    fn a_person_has_an_inbox_and_direct_messages() {
+        assert_eq!(Route::parse("GET", "/ws/me"), Ok(Route::InboxSocket));
+        assert_eq!(Route::parse("GET", "/api/me"), Ok(Route::Inbox));
+        assert_eq!(Route::parse("POST", "/api/dms"), Ok(Route::OpenDm));
+        assert_eq!(
+            Route::parse("DELETE", "/api/me/rooms/x"),
+            Ok(Route::LeaveRoom(room("x")))
+        );
+        assert_eq!(
+            Route::parse("PATCH", "/api/me/rooms/x"),
+            Ok(Route::MuteRoom(room("x")))
+        );
+        for (method, path, code) in [
+            ("POST", "/api/me", ErrorCode::MethodNotAllowed),
+            ("GET", "/api/dms", ErrorCode::MethodNotAllowed),
+            ("GET", "/api/me/rooms/x", ErrorCode::MethodNotAllowed),
+            ("DELETE", "/api/me/rooms/bad%20room", ErrorCode::BadRoom),
+        ] {
+            assert_eq!(
+                Route::parse(method, path).unwrap_err().code,
+                code,
+                "{method} {path}"
+            );
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { test } from 'node:test';
 import { eventually, getJson, sleep, uniqueRoom } from './common/harness.mjs';
-import { browserSuite, openPage, say, shownMessages } from './common/browser.mjs';
+import { browserSuite, openPage, say, shownMessages, ROOM_SOCKETS } from './common/browser.mjs';
 
 const JWT_SECRET = 'test-jwt-secret-browser';
 const LIFETIME_SECS = 3;
@@ -38,7 +38,7 @@ async function signedInPage(name, room, { renew }) {
       await context.addInitScript(() => {
         window.edgeChat = { getToken: (request) => window.appToken(request) };
       });
-      await context.routeWebSocket(/\/ws\//, (ws) => {
+      await context.routeWebSocket(ROOM_SOCKETS, (ws) => {
         sockets.push(ws.url());
         ws.connectToServer();
       });

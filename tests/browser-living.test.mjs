@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CLOSE_INTERNAL } from './common/close-codes.mjs';
 import { Client, eventually, getJson, sleep, uniqueRoom } from './common/harness.mjs';
-import { browserSuite, say, shownMessages } from './common/browser.mjs';
+import { browserSuite, say, shownMessages, ROOM_SOCKETS } from './common/browser.mjs';
 
 const suite = browserSuite();
 
@@ -222,7 +222,7 @@ describe('living messages on the page', () => {
     const urls = [];
     const { page: bob } = await person('bob', room, {
       async beforeGoto(context) {
-        await context.routeWebSocket(/\/ws\//, (ws) => {
+        await context.routeWebSocket(ROOM_SOCKETS, (ws) => {
           urls.push(ws.url());
           if (blocked) return ws.close({ code: CLOSE_INTERNAL, reason: 'test gate' });
           current = { ws, upstream: ws.connectToServer() };

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Client, eventually, uniqueRoom } from './common/harness.mjs';
-import { browserSuite, openPage, say, shownMessages } from './common/browser.mjs';
+import { browserSuite, openPage, say, shownMessages, ROOM_SOCKETS } from './common/browser.mjs';
 
 const suite = browserSuite();
 const person = suite.join;
@@ -341,7 +341,7 @@ describe('the small things', () => {
     const net = { cut: false, sockets: [] };
     const { page: bob, errors } = await person('bob', room, {
       async beforeGoto(context) {
-        await context.routeWebSocket(/\/ws\//, (ws) => {
+        await context.routeWebSocket(ROOM_SOCKETS, (ws) => {
           net.sockets.push(ws);
           if (!net.cut) ws.connectToServer(); // cut: the socket opens but reaches nothing
         });
@@ -498,7 +498,7 @@ describe('a moderator\'s deletion', () => {
     const sockets = [];
     const { page: ann, errors } = await person('ann', room, {
       async beforeGoto(context) {
-        await context.routeWebSocket(/\/ws\//, (ws) => {
+        await context.routeWebSocket(ROOM_SOCKETS, (ws) => {
           ws.connectToServer();
           sockets.push(ws);
         });

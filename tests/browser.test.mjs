@@ -14,7 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { CLOSE_BAD_REQUEST, CLOSE_INTERNAL, CLOSE_RATE_LIMITED, CLOSE_ROOM_FULL, CLOSE_UNAUTHORIZED } from './common/close-codes.mjs';
 import { Client, ROOT, eventually, restartServer, sleep, startServer, storedMessages, uniqueRoom } from './common/harness.mjs';
-import { browserSuite, openPage, say, shownMessages } from './common/browser.mjs';
+import { browserSuite, openPage, say, shownMessages, ROOM_SOCKETS } from './common/browser.mjs';
 
 const ARTIFACTS = path.join(ROOT, 'tests/.artifacts');
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -246,7 +246,7 @@ describe('the page', () => {
     let sockets = 0;
     const { page: ann } = await person('ann', room, {
       async beforeGoto(context) {
-        await context.routeWebSocket(/\/ws\//, (ws) => {
+        await context.routeWebSocket(ROOM_SOCKETS, (ws) => {
           sockets += 1;
           const first = sockets === 1;
           const upstream = ws.connectToServer();
@@ -323,7 +323,7 @@ describe('the page', () => {
     let blocked = false;
     const { page: ann } = await person('ann', room, {
       async beforeGoto(context) {
-        await context.routeWebSocket(/\/ws\//, (ws) => {
+        await context.routeWebSocket(ROOM_SOCKETS, (ws) => {
           if (blocked) ws.close({ code: CLOSE_INTERNAL, reason: 'test gate' });
           else ws.connectToServer();
         });
@@ -433,7 +433,8 @@ describe('refusals', () => {
     const chat = await openPage(suite.browser, url, options);
     suite.contexts.push(chat.context);
     chat.sockets = [];
-    chat.page.on('websocket', (ws) => chat.sockets.push(ws.url()));
+    // The room's sockets only: the page keeps the person's inbox socket (/ws/me) beside them.
+    chat.page.on('websocket', (ws) => ROOM_SOCKETS.test(ws.url()) && chat.sockets.push(ws.url()));
     return chat;
   }
 
@@ -568,7 +569,7 @@ describe('refusals', () => {
       async beforeGoto(context) {
         // The per-client limit needs 120 sockets a minute from one address; here the first socket is
         // refused exactly as the server refuses (an error frame, then close 4429), the next let through.
-        await context.routeWebSocket(/\/ws\//, (ws) => {
+        await context.routeWebSocket(ROOM_SOCKETS, (ws) => {
           sockets += 1;
           if (sockets > 1) return ws.connectToServer();
           ws.send(JSON.stringify({ type: 'error', code: 'rate_limited', message: 'too many new connections from your address; try again in a minute' }));
@@ -600,7 +601,7 @@ describe('across a server restart', () => {
       const { page: ann } = await person('ann', room, {}, own.base);
       const { page: bob } = await person('bob', room, {
         async beforeGoto(context) {
-          await context.routeWebSocket(/\/ws\//, (ws) => {
+          await context.routeWebSocket(ROOM_SOCKETS, (ws) => {
             bobUrls.push(ws.url());
             if (bobBlocked) ws.close({ code: CLOSE_INTERNAL, reason: 'test gate' });
             else ws.connectToServer();

@@ -14,6 +14,9 @@ use edge_chat::config::Limits;
 use edge_chat::delivery;
 use edge_chat::domain::{ChatMessage, FileDescriptor, Preview, Reactor, User};
 use edge_chat::error::ErrorCode;
+use edge_chat::inbox::entry::{Entry, Last, Person, Update};
+use edge_chat::inbox::frames::{InboxFrame, Snapshot};
+use edge_chat::inbox::online::Seen;
 use edge_chat::moderation::{Action, Parts, Rules, Stored};
 use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
 use edge_chat::retention::Retained;
@@ -388,6 +391,90 @@ fn client_samples() -> Vec<(String, Value)> {
         .collect()
 }
 
+/// The `type` of an inbox socket's frame: every variant, no wildcard.
+fn inbox_kind(frame: &InboxFrame<'_>) -> &'static str {
+    match frame {
+        InboxFrame::Inbox(_) => "inbox",
+        InboxFrame::Entry { .. } => "entry",
+        InboxFrame::Removed { .. } => "removed",
+        InboxFrame::Online(_) => "online",
+        InboxFrame::Error { .. } => "error",
+    }
+}
+
+const INBOX_KINDS: &[&str] = &["inbox", "entry", "removed", "online", "error"];
+
+/// One sample of every inbox frame, a direct message's entry among them (every optional field set).
+fn inbox_samples() -> Vec<(String, Value)> {
+    let update = Update {
+        room: "dm.0123456789abcdef0123456789abcdef".into(),
+        stamp: 7,
+        last_seq: 12,
+        read_seq: 10,
+        unread: 2,
+        mentions: 1,
+        threads: 0,
+        last: Some(Last {
+            seq: 12,
+            uid: Some("Q2hhdC1hdXRob3ItaWQx".into()),
+            name: "ann".into(),
+            text: "see you".into(),
+            at: 1_764_080_000_000,
+        }),
+        big: false,
+        dm: Some(vec![Person {
+            uid: "Q2hhdC1hdXRob3ItaWQx".into(),
+            name: Some("ann".into()),
+        }]),
+        gone: false,
+    };
+    let mut bot = update.clone();
+    bot.room = "lobby".into();
+    bot.dm = None;
+    bot.last = Some(Last {
+        uid: None,
+        ..bot.last.clone().unwrap()
+    });
+    let (dm, room) = (Entry::new(&update, 1), Entry::new(&bot, 2));
+    let seen = [
+        Seen {
+            uid: "Q2hhdC1hdXRob3ItaWQx".into(),
+            online: false,
+            last_seen: Some(1_764_080_000_000),
+        },
+        Seen {
+            uid: "bW9kZXJhdG9y".into(),
+            online: true,
+            last_seen: None,
+        },
+    ];
+    let frames = [
+        InboxFrame::Inbox(Snapshot {
+            uid: "bW9kZXJhdG9y",
+            name: Some("mo"),
+            rooms: vec![dm.view(), room.view()],
+            online: &seen,
+        }),
+        InboxFrame::Entry { entry: dm.view() },
+        InboxFrame::Entry { entry: room.view() },
+        InboxFrame::Removed { room: "lobby" },
+        InboxFrame::Online(&seen[0]),
+        InboxFrame::Online(&seen[1]),
+        InboxFrame::Error {
+            code: ErrorCode::BadRequest,
+            message: "the inbox socket takes no frames",
+        },
+    ];
+    frames
+        .iter()
+        .map(|f| {
+            let v: Value = serde_json::from_str(&f.to_json()).unwrap();
+            assert_eq!(v["type"], inbox_kind(f));
+            (inbox_kind(f).to_string(), v)
+        })
+        .collect()
+}
+
 fn kinds(samples: &[(String, Value)]) -> Vec<String> {
     let mut k: Vec<String> = samples.iter().map(|(k, _)| k.clone()).collect();
     k.sort();
@@ -406,11 +493,16 @@ fn every_frame_has_a_sample_and_they_are_written_for_the_type_check() {
     let mut want: Vec<String> = CLIENT_KINDS.iter().map(|s| s.to_string()).collect();
     want.sort();
     assert_eq!(kinds(&client), want, "a sample of every client frame");
+    let inbox = inbox_samples();
+    let mut want: Vec<String> = INBOX_KINDS.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(kinds(&inbox), want, "a sample of every inbox frame");
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/.artifacts");
     std::fs::create_dir_all(&out).unwrap();
     let body = json!({
         "server": server.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
         "client": client.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
+        "inbox": inbox.into_iter().map(|(_, v)| v).collect::<Vec<_>>(),
     });
     std::fs::write(
         out.join("frame-samples.json"),

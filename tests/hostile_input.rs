@@ -510,6 +510,41 @@ fn huge_frames_are_closed_before_being_decoded() {
     assert!(h.messages.is_empty());
 }
 
+// ------------------------------------------------------------------------------- inboxes and DMs
+
+proptest! {
+    #![proptest_config(config(500))]
+
+    /// `POST /api/dms`: any body is a clear refusal or a set of 2..=9 checked, sorted, distinct
+    /// identity uids holding the opener, whose room is a direct message's and names them.
+    #[test]
+    fn direct_message_bodies(body in prop_oneof![edgy_string(), json_value().prop_map(|v| json!({"with": v}).to_string())]) {
+        match edge_chat::inbox::dm::members_of_request("opener-uid", &body) {
+            Ok(members) => {
+                prop_assert!((2..=edge_chat::inbox::dm::MAX_MEMBERS).contains(&members.len()));
+                prop_assert!(members.windows(2).all(|w| w[0] < w[1]), "sorted, no repeats");
+                prop_assert!(members.iter().any(|m| m == "opener-uid"));
+                prop_assert!(members.iter().all(|m| !m.starts_with("anon:")));
+                let room = edge_chat::inbox::dm::room_of(&members).unwrap();
+                prop_assert!(edge_chat::inbox::dm::is_dm(&room));
+                prop_assert!(edge_chat::inbox::dm::names(&room, &members));
+            }
+            Err(p) => prop_assert!(matches!(p.code, ErrorCode::BadRequest | ErrorCode::BadJson | ErrorCode::TooLarge)),
+        }
+    }
+
+    /// A call to an inbox object, whatever its path, query and body: a typed call or a refusal,
+    /// never a panic; what parses is asked of the uid it names.
+    #[test]
+    fn inbox_calls(path in edgy_string(), query in edgy_string(), body in prop_oneof![edgy_string(), json_value().prop_map(|v| v.to_string())]) {
+        for method in ["GET", "POST"] {
+            if let Ok(call) = edge_chat::inbox::call::InboxCall::parse(method, &path, &query, Some(&body)) {
+                prop_assert!(!call.uid().is_empty());
+            }
+        }
+    }
+}
+
 // ------------------------------------------------------------------------------------- the validators
 
 proptest! {

@@ -233,13 +233,14 @@ describe('the package', () => {
     assert.deepEqual(declared, Object.keys(sdk).sort());
   });
 
-  test('ChatEventMap types every event the client emits, and no other', () => {
-    const source = readdirSync(join(PACKAGE, 'src')).filter((f) => f.endsWith('.js')).map((f) => readFileSync(join(PACKAGE, 'src', f), 'utf8')).join('\n');
-    const emitted = new Set([...source.matchAll(/this\.emit\('(\w+)'/g)].map((m) => m[1]));
+  test('ChatEventMap and InboxEventMap type every event each client emits, and no other', () => {
+    const read = (f) => readFileSync(join(PACKAGE, 'src', f), 'utf8');
+    const emittedBy = (files) => new Set(files.flatMap((f) => [...read(f).matchAll(/this\.emit\('(\w+)'/g)].map((m) => m[1])));
     const dts = readFileSync(join(PACKAGE, 'types/index.d.ts'), 'utf8');
-    const map = dts.slice(dts.indexOf('export interface ChatEventMap {'), dts.indexOf('export type ChatEventType'));
-    const typed = new Set([...map.matchAll(/^  (\w+): /gm)].map((m) => m[1]));
-    assert.deepEqual([...emitted].sort(), [...typed].sort());
+    const typedIn = (from, to) => new Set([...dts.slice(dts.indexOf(from), dts.indexOf(to)).matchAll(/^  (\w+): /gm)].map((m) => m[1]));
+    const chatFiles = readdirSync(join(PACKAGE, 'src')).filter((f) => f.endsWith('.js') && f !== 'inbox.js');
+    assert.deepEqual([...emittedBy(chatFiles)].sort(), [...typedIn('export interface ChatEventMap {', 'export type ChatEventType')].sort());
+    assert.deepEqual([...emittedBy(['inbox.js'])].sort(), [...typedIn('export interface InboxEventMap {', 'export declare class InboxClient')].sort());
   });
 
   test('a consumer type-checks under tsc --strict against the package layout, and wrong uses do not', () => {

@@ -42,13 +42,14 @@ function check(source) {
 }
 
 const module = (frames) =>
-  `import type { BatchFrame, ServerFrame, ClientFrame } from ${JSON.stringify(TYPES)};\n` +
+  `import type { BatchFrame, ServerFrame, ClientFrame, InboxFrame } from ${JSON.stringify(TYPES)};\n` +
   frames.map(([type, name, sample]) => `export const ${name}: ${type} = ${JSON.stringify(sample)};\n`).join('');
 
 test('every frame the server sends and the room takes type-checks against the SDK declarations', () => {
-  const { server, client } = samples();
-  assert.ok(server.length >= 18 && client.length >= 19, 'the samples cover every frame');
+  const { server, client, inbox } = samples();
+  assert.ok(server.length >= 18 && client.length >= 19 && inbox.length >= 5, 'the samples cover every frame');
   const frames = [
+    ...inbox.map((s, i) => ['InboxFrame', `inbox_${i}_${s.type}`, s]),
     // A batch (batch=1) is the one frame that is not in the union: it carries the union's frames.
     ...server.map((s, i) => [s.type === 'batch' ? 'BatchFrame' : 'ServerFrame', `server_${i}_${s.type}`, s]),
     ...client.map((s, i) => ['ClientFrame', `client_${i}_${s.type}`, s]),

@@ -12,6 +12,7 @@
 //! - `run.rs`     — one run: connect, send, read, drain, tally (`run`), used by `run` and `saturate`
 //! - `wake.rs`    — scenario D: the first message into a hibernated room
 
+mod inboxes;
 mod payload;
 mod run;
 mod stats;
@@ -116,6 +117,13 @@ struct Load {
     /// Connect with `batch=1`: edge-chat then sends each client one `batch` frame per flush.
     #[arg(long)]
     batch: bool,
+    /// Each client connects with a key of its own: a person whose inbox the room tells.
+    #[arg(long)]
+    keyed: bool,
+    /// Each client also holds its inbox socket (`/ws/me`; implies --keyed), and the run reports
+    /// the time from a message's ack to each inbox's frame that shows it.
+    #[arg(long)]
+    inboxes: bool,
 }
 
 impl Load {
@@ -134,9 +142,11 @@ impl Load {
             size: self.size.max(32),
             connect_concurrency: self.connect_concurrency,
             batch: self.batch,
-            room_prefix: prefix,
+            room_prefix: prefix.clone(),
             progress,
             cpu_pid,
+            keys: (self.keyed || self.inboxes).then(|| format!("{prefix}-k")),
+            inboxes: self.inboxes,
         })
     }
 }

@@ -61,6 +61,11 @@ pub fn classify(frame: &str) -> Seen {
     Seen::Other
 }
 
+/// The `seq` an `ack` frame acknowledges.
+pub fn ack_seq(frame: &str) -> Option<u64> {
+    number(after(frame, "\"seq\":")?).map(|(seq, _)| seq)
+}
+
 const BATCH_PREFIX: &str = r#"{"type":"batch","frames":["#;
 
 /// The frames a WebSocket frame holds: the elements of a `batch` frame (edge-chat with `batch=1`), or

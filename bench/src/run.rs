@@ -18,6 +18,7 @@ use tokio::time::{interval_at, sleep, timeout, timeout_at, Instant, MissedTickBe
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{connect_async_with_config, MaybeTlsStream, WebSocketStream};
 
+use crate::inboxes;
 use crate::payload::{classify, message_frame, unpack, Seen, Stamp};
 use crate::stats::{Percentiles, Tracker};
 use crate::Target;
@@ -48,6 +49,11 @@ pub struct Plan {
     pub progress: bool,
     /// The server process (the user worker's workerd) whose CPU time the run measures, if known.
     pub cpu_pid: Option<u32>,
+    /// Clients connect with a `key=` of their own (so each is a person with an inbox the room tells),
+    /// the keys starting with this; `None`: anonymous, no inboxes.
+    pub keys: Option<String>,
+    /// Each client also holds its inbox socket, and the run measures ack → inbox frame.
+    pub inboxes: bool,
 }
 
 /// The result of a run, as printed and as JSON.
@@ -83,6 +89,9 @@ pub struct Outcome {
     /// delivery: unlike throughput, hardly disturbed by other work on the machine.
     pub server_cpu_s: Option<f64>,
     pub server_cpu_us_per_delivery: Option<f64>,
+    /// With `--inboxes`: from a message's ack to each inbox's frame that shows it, and the frames.
+    pub inbox_ms: Option<Percentiles>,
+    pub inbox_frames: u64,
 }
 
 impl Outcome {
@@ -131,6 +140,8 @@ struct Inbox {
     in_window: u64,
     acks: u64,
     ack_us: Vec<u32>,
+    /// (seq, when) of each ack (for the inbox latency).
+    acked: Vec<(u64, u64)>,
     errors: u64,
     foreign: u64,
     received: Received,
@@ -193,8 +204,12 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
     let gate = Arc::new(Semaphore::new(plan.connect_concurrency.max(1)));
     let mut connecting = Vec::with_capacity(total_clients);
     for i in 0..total_clients {
+        let key = match &plan.keys {
+            Some(prefix) => format!("&key={}", inboxes::key(prefix, i)),
+            None => String::new(),
+        };
         let url = format!(
-            "{}/ws/{}-{}?name=b{}{}",
+            "{}/ws/{}-{}?name=b{}{}{key}",
             target.ws_base,
             plan.room_prefix,
             i / plan.clients,
@@ -231,8 +246,32 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         ));
     }
 
+    // With --inboxes, every person's inbox socket too (once their rooms have told them of the join).
+    let inbox_sockets = match (&plan.keys, plan.inboxes) {
+        (Some(prefix), true) => {
+            let keys: Vec<String> = (0..total_clients)
+                .map(|i| inboxes::key(prefix, i))
+                .collect();
+            inboxes::open(&target.ws_base, &keys, plan.connect_concurrency).await?
+        }
+        _ => Vec::new(),
+    };
+
     // Everyone reads from now on; senders start together a moment later.
     let (stop_tx, stop_rx) = watch::channel(false);
+    let inbox_readers: Vec<_> = inbox_sockets
+        .into_iter()
+        .map(|ws| {
+            let (sink, stream) = ws.split();
+            let reader = tokio::spawn(inboxes::read(
+                stream,
+                plan.room_prefix.clone(),
+                shared.clock,
+                stop_rx.clone(),
+            ));
+            (sink, reader)
+        })
+        .collect();
     let start = Instant::now() + Duration::from_millis(300);
     let start_us = shared.now_us() + 300_000;
     shared.window_end_us.store(
@@ -323,12 +362,32 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         .and_then(cpu_seconds)
         .zip(cpu_before)
         .map(|(after, before)| after - before);
+    // The inboxes hear of the last messages up to a second after the rooms (they coalesce).
+    if plan.inboxes {
+        sleep(Duration::from_millis(2500)).await;
+    }
     let _ = stop_tx.send(true);
     let mut inboxes = Vec::with_capacity(total_clients);
     for task in readers {
         inboxes.push(task.await.map_err(|e| e.to_string())?);
     }
+    let mut inbox_seen = Vec::with_capacity(inbox_readers.len());
+    let mut inbox_sinks = Vec::with_capacity(inbox_readers.len());
+    for (sink, reader) in inbox_readers {
+        inbox_seen.push(reader.await.map_err(|e| e.to_string())?);
+        inbox_sinks.push(sink);
+    }
+    let acked: Vec<(usize, u64, u64)> = inboxes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            c.acked
+                .iter()
+                .map(move |&(seq, at)| (i / plan.clients, seq, at))
+        })
+        .collect();
     // Close politely, all at once; the server's leave broadcasts are not measured.
+    sinks.extend(inbox_sinks);
     let closing: Vec<_> = sinks
         .into_iter()
         .map(|mut sink| {
@@ -345,6 +404,11 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         plan, &shared, &sent, expected, inboxes, connect_us, welcomes,
     );
     outcome.server_cpu_s = cpu;
+    if plan.inboxes {
+        let (p, frames) = inboxes::latencies(&acked, &inbox_seen);
+        outcome.inbox_ms = Some(p);
+        outcome.inbox_frames = frames;
+    }
     outcome.server_cpu_us_per_delivery = cpu
         .filter(|_| outcome.delivered > 0)
         .map(|c| c * 1e6 / outcome.delivered as f64);
@@ -429,6 +493,8 @@ fn tally(
         bytes_in,
         server_cpu_s: None,
         server_cpu_us_per_delivery: None,
+        inbox_ms: None,
+        inbox_frames: 0,
     }
 }
 
@@ -498,6 +564,7 @@ async fn read(
         in_window: 0,
         acks: 0,
         ack_us: Vec::new(),
+        acked: Vec::new(),
         errors: 0,
         foreign: 0,
         received: Received::default(),
@@ -565,6 +632,9 @@ impl Inbox {
                 }
             }
             Seen::Ack(stamp) => {
+                if let Some(seq) = crate::payload::ack_seq(frame) {
+                    inbox.acked.push((seq, now));
+                }
                 inbox.acks += 1;
                 inbox
                     .ack_us

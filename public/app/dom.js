@@ -45,6 +45,7 @@ export const ui = {
   searchList: $('search-list'),
   searchClose: $('search-close'),
   problem: $('problem'),
+  main: $('main'),
 };
 
 export function el(tag, className, text) {

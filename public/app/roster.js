@@ -7,6 +7,8 @@ import { addNotice } from './conversation.js';
 import { el, ui } from './dom.js';
 import { author, label, personKey } from './people.js';
 import { fill } from './message.js';
+import { isIdentity } from '../sdk/edge-chat-client.js';
+import { openDm } from './sidebar.js';
 import { client, items as drawn } from './state.js';
 
 let sharedNames = '';
@@ -47,6 +49,15 @@ export function renderRoster() {
     li.append(...author(user));
     if (key === me) li.append(el('span', 'you', 'you'));
     if (devices > 1) li.append(el('span', 'devices', `×${devices}`));
+    // Anyone with an identity can be written to alone (a direct message, sidebar.js).
+    if (key !== me && isIdentity(user.uid) && client.identified) {
+      const dm = el('button', 'link dm', 'Message');
+      dm.type = 'button';
+      dm.setAttribute('aria-label', `Message ${user.name}`);
+      dm.title = `Send ${user.name} a direct message`;
+      dm.addEventListener('click', () => openDm(user.uid, user.name));
+      li.append(dm);
+    }
     return li;
   });
   // A large room counts everyone (connections) but lists only who we know of: offer the next page.

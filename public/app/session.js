@@ -11,6 +11,7 @@ import { renderUnread, schedule } from './list.js';
 import { onModeration, renderRules } from './moderation.js';
 import { forgetWho } from './reactions.js';
 import { onJoin, onLeave, renderRoster, renderTyping } from './roster.js';
+import { render as renderSidebar, renderTitle, startInbox } from './sidebar.js';
 import { closeSearch } from './search.js';
 import { currentToken, goSignIn, justSignedIn, loginUrl, signedInGetToken, signedInOnline, tokenName } from './signin.js';
 import { client, items, setClient, versionsCache, versionsOpen, view } from './state.js';
@@ -98,12 +99,16 @@ export function join({ name, room }) {
   client.addEventListener('moderation', onModeration);
   client.addEventListener('rules', renderRules);
   client.start();
+  renderSidebar();
   ui.input.focus();
 }
 
-/** A welcome: signed in and online (the others' read positions in it the client takes itself). */
+/** A welcome: signed in and online (the others' read positions in it the client takes itself). The
+ * room took the name: the inbox socket opens beside the room's, for the badges of every other room
+ * (sidebar.js). */
 function onWelcomeReads() {
   signedInOnline();
+  startInbox(client.name);
 }
 
 export function leave() {
@@ -120,7 +125,8 @@ function showJoinForm() {
   ui.roomTitle.hidden = true;
   ui.roomActions.hidden = true;
   ui.joinView.hidden = false;
-  document.title = 'edge-chat';
+  renderSidebar();
+  renderTitle();
   renderStatus();
 }
 

@@ -366,6 +366,7 @@ impl<S: Place> Room<S> {
         }
         self.last_seq = msg.seq;
         self.rev = msg.rev;
+        self.inbox.note(Note::Room { concerned: vec![] });
         self.note_stored(msg.ts);
         self.stored_message(&msg, history, effects)?;
         if msg.seq > self.limits.history_limit && msg.seq.is_multiple_of(TRIM_EVERY) {

@@ -120,6 +120,7 @@ impl<S: Place> Room<S> {
             effects.push(Effect::DeleteFiles);
         }
         self.rev = rev;
+        self.inbox.note(Note::Room { concerned: vec![] });
         effects.push(updated(&edited));
         self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
         Ok(Some(Accepted {
@@ -211,6 +212,7 @@ impl<S: Place> Room<S> {
         history.delete(&tombstone).map_err(storage)?;
         self.drop_attachments(&msg, history, effects)?;
         self.rev = rev;
+        self.inbox.note(Note::Room { concerned: vec![] });
         effects.push(updated(&tombstone));
         self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
         Ok(tombstone)
@@ -300,6 +302,7 @@ impl<S: Place> Room<S> {
             return Ok(());
         }
         history.set_read_mark(&uid, seq).map_err(storage)?;
+        self.inbox.note(Note::Own(uid.clone()));
         let shown = self.reads_shown.entry(uid).or_default();
         if shown.at_ms == 0 || now_ms >= shown.at_ms + READ_ANNOUNCE_MS {
             shown.at_ms = now_ms;

@@ -46,6 +46,7 @@ use crate::domain::{ChatMessage, Reactor, User, Version};
 use crate::error::{ErrorCode, Problem};
 use crate::history::{Appended, History};
 use crate::identity::AddressTag;
+use crate::inbox::notify::{Here, Note, Notifier};
 use crate::moderation::{Action, AddressBan, Change, Purge, Record, Rules};
 use crate::presence::{Presence, WELCOME_MEMBERS};
 use crate::protocol::{Announced, ClientFrame, ServerFrame};
@@ -61,6 +62,7 @@ mod erase;
 mod export;
 mod files;
 mod frames;
+mod inboxes;
 mod living;
 mod moderation;
 mod reads;
@@ -249,6 +251,10 @@ pub struct Room<S> {
     uploads_due: Option<u64>,
     /// Purges under way, oldest first: carried out a batch per turn ([`Room::continue_purges`]).
     purges: Vec<Purge>,
+    /// What waits to be told to the members' inboxes (see [`crate::inbox::notify`]).
+    inbox: Notifier,
+    /// How many sockets each identity has here, so that its inbox hears of the first and the last.
+    identities: HashMap<String, u32>,
     /// The moderation hook's side of the queue: frames held for a verdict (see `screen.rs`).
     holding: screen::Holding,
     /// Retention erased every message up to this `seq` (see `retain.rs`).
@@ -301,6 +307,8 @@ impl<S: Place> Room<S> {
             previews: Vec::new(),
             uploads_due: None,
             purges: Vec::new(),
+            inbox: Notifier::default(),
+            identities: HashMap::new(),
             holding: screen::Holding::default(),
             expired_upto: 0,
             next_sweep: None,

@@ -81,6 +81,8 @@ impl<S: Place> Room<S> {
         }
         if let Action::Ban { uid, .. } = &action {
             self.ban_addresses(uid, history, now_ms)?;
+            // A banned author is a member no more: their inbox drops the room.
+            self.inbox.note(Note::Gone(uid.clone()));
         }
         let told = ServerFrame::Moderation(&record).to_json();
         if matches!(action, Action::Block { .. } | Action::Unblock { .. }) {

@@ -96,6 +96,8 @@ impl<S: Place> Room<S> {
                 .inspect_err(|_| self.next_sweep = Some(now_ms + RETRY_MS))
                 .map_err(storage)?;
             self.expired_upto = upto;
+            // Counts and previews lose what retention erased: the members' inboxes hear of it.
+            self.inbox.note(Note::Room { concerned: vec![] });
             effects.push(Effect::Broadcast {
                 except: None,
                 frame: ServerFrame::Expired { upto }.to_json(),

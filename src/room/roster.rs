@@ -122,6 +122,9 @@ impl<S: Place> Room<S> {
                 self.on_shards[i] += 1;
             }
         }
+        if let Some(uid) = user.identity() {
+            *self.identities.entry(uid.to_string()).or_default() += 1;
+        }
         let member = Member {
             user,
             socket,
@@ -151,6 +154,15 @@ impl<S: Place> Room<S> {
     pub(super) fn forget(&mut self, gone: &Member<S>) {
         if gone.framing == Framing::Batch {
             self.batched -= 1;
+        }
+        if let Some(uid) = gone.user.identity() {
+            if let Some(n) = self.identities.get_mut(uid) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    self.identities.remove(uid);
+                    self.inbox.here(uid, Here::Went);
+                }
+            }
         }
         match gone.socket.shard() {
             None => {
@@ -307,6 +319,11 @@ impl<S: Place> Room<S> {
             None => (None, 0),
         };
         self.add(user.clone(), socket, &resume, now_ms);
+        if let Some(uid) = user.identity() {
+            if self.identities.get(uid) == Some(&1) {
+                self.inbox.here(uid, Here::Came(user.name.clone()));
+            }
+        }
         let crowded = self.crowded();
         let reads = match crowded {
             true => None,

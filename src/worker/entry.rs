@@ -22,6 +22,9 @@ use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::export::Cursor;
 use crate::identity::AddressTag;
+use crate::inbox::call::{self as inbox_call, InboxCall};
+use crate::inbox::person::{self, Person};
+use crate::inbox::{self, dm};
 use crate::reactors::ReactorsRequest;
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
@@ -188,6 +191,36 @@ async fn handle(
         Route::Files(room) => files::list(&req, url, room, config, env).await,
         Route::NewRoom => new_room(),
         Route::MintToken => mint_token(req, config).await,
+        Route::InboxSocket => inbox_socket(req, url, config, env).await,
+        Route::Inbox => {
+            inbox(req, url, config, env, &|person, _| {
+                Ok(InboxCall::Read {
+                    uid: person.uid,
+                    name: person.name,
+                })
+            })
+            .await
+        }
+        Route::LeaveRoom(room) => {
+            inbox(req, url, config, env, &|person, _| {
+                Ok(InboxCall::Leave {
+                    uid: person.uid,
+                    room: room.clone(),
+                })
+            })
+            .await
+        }
+        Route::MuteRoom(room) => {
+            inbox(req, url, config, env, &|person, body| {
+                Ok(InboxCall::Mute {
+                    uid: person.uid,
+                    room: room.clone(),
+                    muted: inbox_call::muted_of(body)?,
+                })
+            })
+            .await
+        }
+        Route::OpenDm => open_dm(req, url, config, env).await,
     }
 }
 
@@ -305,6 +338,17 @@ async fn read(
         Err(p) => Err(p),
     };
     match (entered, call) {
+        // A direct message admits its members only, whom only the room knows: it is told who reads.
+        (Ok(entry), Read::Room(call)) if dm::is_dm(call.room()) => {
+            match person::reader(&entry, &query) {
+                Ok(reader) => {
+                    let request = person::read_by(call.to_request(), reader.as_deref());
+                    let stub = hop::stub(env, "ROOMS", call.room().as_str())?;
+                    hop::call(&stub, request.method, &request.url, None, None).await
+                }
+                Err(p) => problem_response(&p),
+            }
+        }
         (Ok(_), Read::Room(call)) => call_room(env, &call, None).await,
         (Ok(_), Read::Shard(call)) => call_shard(env, &call).await,
         (Err(p), _) => problem_response(&p),
@@ -460,6 +504,124 @@ async fn mint_token(mut req: Request, config: &Config) -> Result<Response> {
     };
     match minted.await {
         Ok((token, exp)) => json_response(json!({"token": token, "exp": exp}).to_string(), 201),
+        Err(p) => problem_response(&p),
+    }
+}
+
+/// Who a request to the person's own endpoints comes from (`/ws/me`, `/api/me…`, `/api/dms`): a
+/// token's holder (a token for any room will do), or without signed access a `key=`'s.
+async fn identify(
+    req: &Request,
+    url: &Target<'_>,
+    offer: &Offer<'_>,
+    config: &Config,
+) -> std::result::Result<Person, Problem> {
+    let authorization = req.headers().get("authorization").ok().flatten();
+    let query = url.query_pairs();
+    let credentials = Credentials::new(authorization.as_deref(), &query).offered(offer);
+    let admission = access::may_identify(config, &credentials, now_ms() / 1000)?;
+    let entry = keys::settle(config, admission).await?;
+    person::person(&entry, &query, offer)
+}
+
+/// Sends `call` to its person's inbox object (with `headers`, for an upgrade).
+async fn call_inbox(env: &Env, call: &InboxCall, headers: Option<&Headers>) -> Result<Response> {
+    let request = call.to_request();
+    let stub = hop::stub(env, "ROOMS", &inbox::object_name(call.uid()))?;
+    hop::call(
+        &stub,
+        request.method,
+        &request.url,
+        request.body.as_deref(),
+        headers,
+    )
+    .await
+}
+
+/// `GET /ws/me`: the person's inbox socket. Checked as a room's socket is (upgrade, `Origin`, the
+/// per-client limit), and refused on the socket where a browser can read why.
+async fn inbox_socket(
+    req: Request,
+    url: &Target<'_>,
+    config: &Config,
+    env: &Env,
+) -> Result<Response> {
+    if !is_upgrade(&req) {
+        return problem_response(&Problem::new(
+            ErrorCode::UpgradeRequired,
+            "this endpoint speaks WebSocket only",
+        ));
+    }
+    let origin = req.headers().get("origin")?;
+    if let Err(p) = routes::check_origin(origin.as_deref(), url.origin, config) {
+        return problem_response(&p);
+    }
+    let protocols = req.headers().get("sec-websocket-protocol")?;
+    let offer = Offer::parse(protocols.as_deref());
+    let checked = async {
+        limit_client(&req, CONNECT_LIMITER, config, env).await?;
+        identify(&req, url, &offer, config).await
+    };
+    let person = match checked.await {
+        Ok(person) => person,
+        Err(p) => return answer_upgrade(refuse_socket(&p)?, &offer),
+    };
+    let call = InboxCall::Connect {
+        uid: person.uid,
+        name: person.name,
+    };
+    let answer = call_inbox(env, &call, Some(req.headers())).await?;
+    answer_upgrade(answer, &offer)
+}
+
+/// `GET /api/me`, `DELETE|PATCH /api/me/rooms/{room}`: the person's inbox, given who they are and the
+/// request's body.
+async fn inbox(
+    mut req: Request,
+    url: &Target<'_>,
+    config: &Config,
+    env: &Env,
+    // `dyn`: one copy of this function (and its future) for the three endpoints.
+    call: &dyn Fn(Person, &str) -> std::result::Result<InboxCall, Problem>,
+) -> Result<Response> {
+    let offer = Offer::default();
+    let checked = async {
+        let person = identify(&req, url, &offer, config).await?;
+        let body = match req.method() {
+            worker::Method::Patch => body_text(&mut req).await?,
+            _ => String::new(),
+        };
+        call(person, &body)
+    };
+    match checked.await {
+        Ok(call) => call_inbox(env, &call, None).await,
+        Err(p) => problem_response(&p),
+    }
+}
+
+/// `POST /api/dms` `{"with": uid | [uid…]}`: the direct message between the person and those people
+/// (the same set, the same room), opened by its room, which appears in each of their inboxes.
+async fn open_dm(
+    mut req: Request,
+    url: &Target<'_>,
+    config: &Config,
+    env: &Env,
+) -> Result<Response> {
+    let offer = Offer::default();
+    let checked = async {
+        let person = identify(&req, url, &offer, config).await?;
+        limit_client(&req, POST_LIMITER, config, env).await?;
+        let body = body_text(&mut req).await?;
+        let members = dm::members_of_request(&person.uid, &body)?;
+        Ok::<_, Problem>(RoomCall::OpenDm {
+            room: dm::room_of(&members)?,
+            members,
+            by: person.uid,
+            name: person.name,
+        })
+    };
+    match checked.await {
+        Ok(call) => call_room(env, &call, None).await,
         Err(p) => problem_response(&p),
     }
 }

@@ -15,6 +15,7 @@ use wasm_bindgen::JsCast;
 use worker::{Env, Request, Response, ResponseBody, Result};
 
 use super::bucket::{self, Body, Bucket};
+use super::hop;
 use super::keys;
 use super::{
     call_room, client_address, internal, json_response, limit_client, now_ms, problem_response,
@@ -29,6 +30,7 @@ use crate::files::log::Uploader;
 use crate::files::serve::{self, ByteRange};
 use crate::files::{self, sniff, FileId, Upload};
 use crate::identity::AddressTag;
+use crate::inbox::{dm, person};
 use crate::query::query_value;
 use crate::routes::{self, Target};
 use crate::validate::RoomName;
@@ -206,7 +208,7 @@ pub async fn download(
     config: &Config,
     env: &Env,
 ) -> Result<Response> {
-    if let Err(p) = may_read(req, url, &room, config).await {
+    if let Err(p) = may_read(req, url, &room, config, env).await {
         return problem_response(&p);
     }
     let bucket = match bucket::bucket(env) {
@@ -290,17 +292,39 @@ pub async fn list(
 }
 
 /// The right to read the room (as for its history): a token in a signed-access room, else open.
+///
+/// A direct message's files are its members' only, and only the room knows its members: it is asked
+/// as a read of its info by who reads (the same rule as its history's, `crate::inbox::dm`).
 async fn may_read(
     req: &Request,
     url: &Target<'_>,
     room: &RoomName,
     config: &Config,
+    env: &Env,
 ) -> std::result::Result<(), Problem> {
     let query = url.query_pairs();
     let authorization = req.headers().get("authorization").ok().flatten();
     let credentials = Credentials::new(authorization.as_deref(), &query);
     let admission = access::may_enter(config, room, &credentials, true, now_ms() / 1000)?;
-    keys::settle(config, admission).await.map(drop)
+    let entry = keys::settle(config, admission).await?;
+    if !dm::is_dm(room) {
+        return Ok(());
+    }
+    let reader = person::reader(&entry, &query)?;
+    let info = RoomCall::Info {
+        room: room.clone(),
+        operator: false,
+    };
+    let request = person::read_by(info.to_request(), reader.as_deref());
+    let stub = hop::stub(env, "ROOMS", room.as_str()).map_err(internal)?;
+    match hop::exchange(&stub, request.method, &request.url, None).await {
+        Ok((200, _)) => Ok(()),
+        Ok(_) => Err(Problem::new(
+            ErrorCode::Forbidden,
+            "this direct message is only for its members",
+        )),
+        Err(e) => Err(internal(e)),
+    }
 }
 
 fn not_found() -> Result<Response> {

@@ -107,3 +107,27 @@ pub async fn post(stub: &worker::Result<RawStub>, url: &str, body: &str) -> Resu
     }
     Ok(status)
 }
+
+/// Sends `method url` (with `body`, if any) to `stub` and reads the answer to its end: its HTTP
+/// status and text (the calls between rooms and inboxes, whose answers are small).
+pub async fn exchange(
+    stub: &RawStub,
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), String> {
+    let answer: Answer = request(stub, method, url, body, None)
+        .await
+        .map_err(|e| format!("{e:?}"))?
+        .unchecked_into();
+    let status = answer.status();
+    let text = match answer.text() {
+        Ok(promise) => JsFuture::from(promise)
+            .await
+            .ok()
+            .and_then(|t| t.as_string())
+            .unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    Ok((status, text))
+}

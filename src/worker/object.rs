@@ -1,7 +1,11 @@
 //! The `ChatRoom` Durable Object class: the runtime's handlers, written once for every kind of object
 //! the class hosts. An object's name says its kind, chosen at construction: a room (`lobby`: the
-//! room's own object, its sequencer, [`RoomObject`]) or one of a large room's shards (`lobby#3`,
-//! [`ShardObject`]). One class, so no second class (and its glue) in the wasm and no migration.
+//! room's own object, its sequencer, [`RoomObject`]), one of a large room's shards (`lobby#3`,
+//! [`ShardObject`]), or a person's inbox (`@<uid>`, [`InboxObject`]). One class, so no second class
+//! (and its glue, its binding) in the wasm and no migration: a new class would need a
+//! `new_sqlite_classes` migration in every deployment's `wrangler.toml`, and would gain nothing — the
+//! runtime's handlers are the same for each kind, and the names cannot collide (`#` and `@` are in no
+//! room name).
 //!
 //! Every runtime event runs the same steps here (partyserver's split: the runtime's handlers in one
 //! place, each kind's hooks in its own file): who the socket is (its tag), the kind's hook, then the
@@ -18,9 +22,11 @@
 use wasm_bindgen::prelude::*;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket};
 
+use super::inbox_object::InboxObject;
 use super::room_object::RoomObject;
 use super::shard_object::ShardObject;
 use crate::effect::CLOSE_INTERNAL;
+use crate::inbox;
 use crate::shard;
 
 /// `fetch` and `alarm`: the socket events are the synchronous exports in the `#[wasm_bindgen] impl`
@@ -30,10 +36,11 @@ pub struct ChatRoom {
     kind: Kind,
 }
 
-/// The kinds of object the class hosts (and soon a person's inbox).
+/// The kinds of object the class hosts.
 enum Kind {
     Room(RoomObject),
     Shard(ShardObject),
+    Inbox(InboxObject),
 }
 
 impl Kind {
@@ -41,14 +48,16 @@ impl Kind {
         match self {
             Kind::Room(room) => room.state(),
             Kind::Shard(shard) => shard.state(),
+            Kind::Inbox(inbox) => inbox.state(),
         }
     }
 
-    /// After every event: starts what it left for tasks of their own.
+    /// After every event: starts what it left for tasks of their own (an inbox starts its own).
     fn settle(&self) {
         match self {
             Kind::Room(room) => room.start_tasks(),
             Kind::Shard(shard) => shard.start_up(),
+            Kind::Inbox(_) => {}
         }
     }
 }
@@ -60,9 +69,13 @@ impl DurableObject for ChatRoom {
             Err(e) => worker::console_error!("auto-response not set: {e:?}"),
         }
         let name = state.id().name().unwrap_or_default();
-        let kind = match shard::parse_shard_name(&name) {
-            Some(_) => Kind::Shard(ShardObject::new(state, env)),
-            None => Kind::Room(RoomObject::new(state, env, name)),
+        let kind = match (shard::parse_shard_name(&name), inbox::uid_of_object(&name)) {
+            (Some(_), _) => Kind::Shard(ShardObject::new(state, env)),
+            (None, Some(uid)) => {
+                let uid = uid.to_string();
+                Kind::Inbox(InboxObject::new(state, env, uid))
+            }
+            (None, None) => Kind::Room(RoomObject::new(state, env, name)),
         };
         // A room starts what an earlier incarnation left undelivered (a crash, an eviction
         // mid-delivery) and greets each of its shards (they answer with their rosters). A shard waits
@@ -77,15 +90,19 @@ impl DurableObject for ChatRoom {
         let response = match &self.kind {
             Kind::Room(room) => room.request(req).await,
             Kind::Shard(shard) => shard.request(req).await,
+            Kind::Inbox(inbox) => inbox.request(req).await,
         };
         self.kind.settle();
         response
     }
 
-    /// The storage alarm: a room's token expiries and webhook outbox (a shard never sets one).
+    /// The storage alarm: a room's token expiries and webhook outbox, an inbox's offline grace (a
+    /// shard never sets one).
     async fn alarm(&self) -> Result<Response> {
-        if let Kind::Room(room) = &self.kind {
-            room.alarm();
+        match &self.kind {
+            Kind::Room(room) => room.alarm(),
+            Kind::Inbox(inbox) => inbox.alarm(),
+            Kind::Shard(_) => {}
         }
         self.kind.settle();
         Response::empty()
@@ -105,6 +122,7 @@ impl ChatRoom {
         match &self.kind {
             Kind::Room(room) => room.message(conn, &ws, &message),
             Kind::Shard(shard) => shard.message(conn, &ws, &message),
+            Kind::Inbox(inbox) => inbox.message(&ws),
         }
         self.kind.settle();
     }
@@ -149,6 +167,7 @@ impl ChatRoom {
         match &self.kind {
             Kind::Room(room) => room.gone(&conn),
             Kind::Shard(shard) => shard.gone(conn),
+            Kind::Inbox(inbox) => inbox.gone(),
         }
         self.kind.settle();
     }

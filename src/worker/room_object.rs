@@ -27,6 +27,7 @@ use super::hop;
 use super::links::{self, Line, Links};
 use super::previews;
 use super::renewal;
+use super::room_inboxes::{self, Inboxes};
 use super::room_state::{
     apply, close_expired, flush_now, flush_soon, schedule_alarm, screen, set_timeout, sweep, tick,
     Inner,
@@ -145,9 +146,11 @@ impl RoomObject {
             }
         }
         room.restore(members, now);
+        room_inboxes::woke(&mut room, &store, rev);
         let inner = Rc::new(RefCell::new(Inner {
             room,
             sequencer: Sequencer::woke(shards),
+            inboxes: Inboxes::new(env.clone(), config.limits.inbox_push_max),
             links: Links::new(env, instance.clone(), shards, rev),
             store,
             hooks,
@@ -278,6 +281,14 @@ impl RoomObject {
             Err(p) => return problem_response(&p),
         };
         self.inner.borrow_mut().room.set_name(call.room().as_str());
+        let reader = crate::inbox::person::reader_of(target.query);
+        if let Err(p) = room_inboxes::admit(&mut *self.inner.borrow_mut(), &call, reader.as_deref())
+        {
+            return match call {
+                RoomCall::Connect { .. } => refuse_socket(&p),
+                _ => problem_response(&p),
+            };
+        }
         if matches!(call, RoomCall::Connect { .. }) {
             self.await_rosters().await;
         }
@@ -323,6 +334,9 @@ impl RoomObject {
     /// A call from the Worker, and the effects it leaves for [`RoomObject::turn`] to carry out.
     fn call(&self, inner: &mut Inner, call: RoomCall, now: u64) -> (Result<Response>, Vec<Effect>) {
         let mut effects = Vec::new();
+        if let Some(answer) = room_inboxes::answer(inner, &call, now) {
+            return (answer, effects);
+        }
         let response = match call {
             RoomCall::Connect { room, join } => match sequencing::place(inner, &room, now) {
                 Ok(Placed::Here) => match self.open_socket(inner, join, now) {
@@ -458,12 +472,20 @@ impl RoomObject {
                     Err(p) => problem_response(&p),
                 }
             }
+            // Answered by `room_inboxes::answer` above.
+            RoomCall::OpenDm { .. }
+            | RoomCall::Forget { .. }
+            | RoomCall::Entry { .. }
+            | RoomCall::Here { .. } => problem_response(&Problem::new(
+                crate::error::ErrorCode::Internal,
+                "an inbox call went astray",
+            )),
         };
         (response, effects)
     }
 
     /// `GET /api/rooms/{room}`: the room's figures, its shards', and (to an operator) its webhooks'.
-    fn info(&self, inner: &Inner, operator: bool) -> Result<Response> {
+    fn info(&self, inner: &mut Inner, operator: bool) -> Result<Response> {
         let mut info = serde_json::to_value(inner.room.info())?;
         info["instance"] = json!(self.instance);
         info["started_at"] = json!(self.started_at);
@@ -480,6 +502,7 @@ impl RoomObject {
         info["commits"] = serde_json::to_value(inner.room.commits())?;
         info["rev"] = json!(inner.room.rev());
         info["storage_bytes"] = json!(self.state.storage().sql().database_size());
+        info["inboxes"] = inner.inboxes.figures(&inner.store);
         let policy = inner.room.retention();
         info["retention"] = json!({
             "days": policy.days,
@@ -707,6 +730,7 @@ fn start_tasks(shared: &Rc<RefCell<Inner>>) {
     webhooks::start(shared);
     doomed::start(shared);
     links::start(shared);
+    room_inboxes::start(shared);
 }
 
 /// Starts a fetch task for every preview the last event asked for ([`previews::fetch`]); what the

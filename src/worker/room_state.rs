@@ -12,6 +12,7 @@ use super::bucket::Bucket;
 use super::doomed::{self, Doomed};
 use super::links::{self, Line, Links};
 use super::now_ms;
+use super::room_inboxes::{Inboxes, Rounds};
 use super::store::Store;
 use super::webhooks::{self, Hooks};
 use crate::config::Config;
@@ -66,12 +67,24 @@ pub(super) struct Inner {
     pub(super) config: Rc<Config>,
     /// Shared with the renewal tasks, which set the alarm for a renewed token.
     pub(super) storage: Rc<worker::Storage>,
+    /// Its members' inboxes: who they are, and the rounds that tell them.
+    pub(super) inboxes: Inboxes,
     /// Link previews to fetch after this event (message seq, link).
     pub(super) previews: Vec<(u64, String)>,
     /// The deletion of doomed uploads from the bucket.
     pub(super) doomed: Doomed,
     /// The `FILES` bucket, if the deployment binds one.
     pub(super) bucket: Option<Bucket>,
+}
+
+impl Rounds for Inner {
+    fn parts(&mut self) -> (&mut Room<Line>, &Store, &mut Inboxes) {
+        (&mut self.room, &self.store, &mut self.inboxes)
+    }
+
+    fn wake(&mut self, after_ms: u64) {
+        apply(self, vec![Effect::Wake { after_ms }]);
+    }
 }
 
 impl doomed::Bin for Inner {

@@ -48,7 +48,7 @@ pub struct Store {
 /// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
 /// column-name object per row, and it keeps one small reader in the wasm instead of a serde
 /// deserialiser per row type.
-pub(super) struct Cells(std::vec::IntoIter<SqlStorageValue>);
+pub(super) struct Cells(pub(super) std::vec::IntoIter<SqlStorageValue>);
 
 impl Cells {
     pub(super) fn int(&mut self) -> u64 {

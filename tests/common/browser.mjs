@@ -8,6 +8,10 @@ import { startServer } from './harness.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
+/** A room's sockets (`/ws/{room}`), not the person's inbox socket (`/ws/me`), which the page keeps
+ * beside the room's: what a test routes to play a room going away or refusing. */
+export const ROOM_SOCKETS = /\/ws\/(?!me(?:[?#]|$))/;
+
 export function launchBrowser() {
   return chromium.launch({
     executablePath: CHROMIUM,

@@ -2,7 +2,7 @@
 // published package layout (package.json `exports` → types/index.d.ts). Never run: it proves that the
 // types say what docs/SDK.md says, and the `@ts-expect-error` lines prove they are not `any`.
 
-import { ChatClient, ChatError, SERVER_ERROR_CODES, type ChatMessage, type ErrorCode, type WelcomeFrame } from '@edge-chat/client';
+import { ChatClient, ChatError, SERVER_ERROR_CODES, inbox, type ChatMessage, type ErrorCode, type InboxEntry, type WelcomeFrame } from '@edge-chat/client';
 
 const room = new ChatClient({
   room: 'lobby',
@@ -76,5 +76,20 @@ class Socket {
   close(): void {}
 }
 new ChatClient({ room: 'r', name: 'n', origin: 'http://127.0.0.1:8787', WebSocket: Socket, key: null });
+
+// A person's inbox: one socket for every room.
+const mine = inbox({ origin: 'https://chat.example.com', name: 'bot' });
+mine.on('entry', ({ entry, previous }) => {
+  const unread: number = entry.unread;
+  const before: number | null = previous?.unread ?? null;
+  console.log(entry.room, unread, before, entry.last?.text, entry.dm?.map((p) => p.name));
+});
+mine.on('online', ({ uid, online, lastSeen }) => console.log(uid, online, lastSeen));
+mine.on('totals', ({ unread, mentions }) => console.log(unread + mentions));
+const newest: InboxEntry | undefined = mine.entries()[0];
+console.log(newest?.room);
+// @ts-expect-error an inbox has no such event
+mine.on('message', () => {});
+void mine.openDm(['u-bob', 'u-cy']).then((room: string) => room.length);
 
 void main();

@@ -11,6 +11,8 @@ import type {
   AuthOkFrame,
   ChatMessage,
   FileDescriptor,
+  InboxBody,
+  InboxEntry,
   Limits,
   ModerationLogFrame,
   ModerationRecord,
@@ -399,6 +401,88 @@ export declare function backoff(attempt: number, options?: BackoffOptions & { ra
 /** `welcome.limits` over DEFAULT_LIMITS. */
 export declare function announcedLimits(announced: Partial<Limits> | null | undefined): Limits;
 /** A search snippet as text pieces (never markup). */
+// --------------------------------------------------------------------------------------------- inbox
+
+/** `InboxClient`'s options (docs/SDK.md, "The inbox"). */
+export interface InboxOptions {
+  /** The server (default `location.origin`). */
+  origin?: string;
+  WebSocket?: new (url: string, protocols?: string | string[]) => WebSocketLike;
+  fetch?: (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<{ ok: boolean; status: number; json(): Promise<any> }>;
+  /** An identity key (default the one in keyStorage, shared with ChatClient); null: none. */
+  key?: string | null;
+  keyStorage?: StorageLike;
+  /** The person's name, sent with the key so their partners see it. */
+  name?: string | null;
+  /** A signed token (any room's says who the person is). */
+  token?: string | null;
+  getToken?: (request: { room: null; name: string | null; reason: 'connect' | 'expired' }) => Promise<string | null>;
+  heartbeatMs?: number;
+  pongTimeoutMs?: number;
+  welcomeTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  busyBackoff?: BackoffOptions;
+}
+
+/** A partner's online state as `InboxClient` keeps it. */
+export interface PartnerState {
+  uid: string;
+  online: boolean;
+  lastSeen: number | null;
+}
+
+/** The badge's numbers: unread and mentions of the rooms not muted (mentions everywhere). */
+export interface InboxTotals {
+  unread: number;
+  mentions: number;
+  /** How many rooms not muted have unread messages. */
+  rooms: number;
+}
+
+/** Every `InboxClient` event's `detail`, by event type. */
+export interface InboxEventMap {
+  status: { state: ConnectionState; retryAt: number | null; attempt: number };
+  inbox: { entries: InboxEntry[]; online: PartnerState[]; you: { uid: string; name: string | null } };
+  entry: { entry: InboxEntry; previous: InboxEntry | null };
+  removed: { room: string };
+  online: PartnerState;
+  totals: InboxTotals;
+  refused: Refusal;
+  error: { error: ChatError };
+}
+
+/** A person's inbox: one socket for every room they are in. */
+export declare class InboxClient extends EventTarget {
+  constructor(options?: InboxOptions);
+  readonly state: ConnectionState;
+  readonly you: { uid: string; name: string | null } | null;
+  readonly rooms: ReadonlyMap<string, InboxEntry>;
+  readonly online: ReadonlyMap<string, PartnerState>;
+  start(): void | Promise<void>;
+  stop(): void;
+  reconnectNow(): void;
+  on<K extends keyof InboxEventMap>(type: K, listener: (detail: InboxEventMap[K]) => void): () => void;
+  /** Every entry, most recent activity first. */
+  entries(): InboxEntry[];
+  entry(room: string): InboxEntry | null;
+  totals(): InboxTotals;
+  /** Leaves the room's entry (the room stops telling the inbox). */
+  leave(room: string): Promise<void>;
+  mute(room: string, muted?: boolean): Promise<InboxEntry>;
+  /** The direct message with one person or up to 8: resolves with its room's name. */
+  openDm(uids: string | string[]): Promise<string>;
+  /** `GET /api/me`, without a socket. */
+  read(): Promise<InboxBody>;
+}
+
+/** Makes an `InboxClient` (call `start()`). */
+export declare function inbox(options?: InboxOptions): InboxClient;
+/** Most recent activity first (the server's order). */
+export declare function byActivity(a: InboxEntry, b: InboxEntry): number;
+export declare function inboxTotals(entries: Iterable<InboxEntry>): InboxTotals;
+/** Most entries a snapshot lists. */
+export declare const INBOX_LISTED: number;
+
 export declare function snippetParts(html: string | null | undefined): { text: string; mark: boolean }[];
 /** Whether a media type is among a room's `file_types` (`type/*` takes every subtype; no list: yes). */
 export declare function typeTaken(type: string, taken: readonly string[] | undefined): boolean;

@@ -408,3 +408,78 @@ export type ClientFrame =
   | { type: 'block'; words: string[]; id?: string }
   | { type: 'unblock'; words: string[]; id?: string }
   | { type: 'moderation_log'; before?: number; limit?: number; id?: string };
+
+// The inbox socket (`/ws/me`), server → client (src/inbox/frames.rs). The inbox takes no frames.
+
+/** The last message of a room, as an inbox shows it (its text cut at 140 characters). */
+export interface InboxPreview {
+  seq: number;
+  /** The author's uid; null for a bot through the HTTP API. */
+  uid: string | null;
+  name: string;
+  text: string;
+  /** When it was written (ms). */
+  at: number;
+}
+
+/** A member of a direct message, as the others' entries show them (`name` null until seen). */
+export interface DmPerson {
+  uid: string;
+  name: string | null;
+}
+
+/** One room in a person's inbox (`GET /api/me`'s `rooms`, the inbox socket's frames). */
+export interface InboxEntry {
+  room: string;
+  /** Messages after `read_seq` by others, not deleted. */
+  unread: number;
+  /** Of those, the ones that mention the person. */
+  mentions: number;
+  /** Unread replies in the threads the person takes part in. */
+  threads: number;
+  read_seq: number;
+  last_seq: number;
+  /** The newest message not deleted; null while there is none. */
+  last: InboxPreview | null;
+  muted: boolean;
+  /** A direct message: its other members. */
+  dm?: DmPerson[];
+  /** The most recent activity (ms): the last message's time, or when the room was added. */
+  at: number;
+}
+
+/** A direct-message partner's online state. */
+export interface OnlineState {
+  uid: string;
+  online: boolean;
+  /** When they were last online (ms), once gone; null while online or never seen. */
+  last_seen: number | null;
+}
+
+/** `GET /api/me`: the person, their rooms (most recent activity first) and their partners' state. */
+export interface InboxBody {
+  uid: string;
+  name: string | null;
+  rooms: InboxEntry[];
+  online: OnlineState[];
+}
+
+export interface InboxSnapshotFrame extends InboxBody {
+  type: 'inbox';
+}
+
+export interface InboxEntryFrame {
+  type: 'entry';
+  entry: InboxEntry;
+}
+
+export interface InboxRemovedFrame {
+  type: 'removed';
+  room: string;
+}
+
+export interface InboxOnlineFrame extends OnlineState {
+  type: 'online';
+}
+
+export type InboxFrame = InboxSnapshotFrame | InboxEntryFrame | InboxRemovedFrame | InboxOnlineFrame | ErrorFrame;

@@ -18,6 +18,7 @@ mod erase;
 mod export;
 mod files;
 mod frames;
+mod inboxes;
 mod living;
 mod moderation;
 mod reads;

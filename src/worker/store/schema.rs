@@ -130,4 +130,8 @@ pub(super) const MIGRATIONS: &[&str] = &[
        done INTEGER NOT NULL DEFAULT 0, seq INTEGER, doomed INTEGER NOT NULL DEFAULT 0);
      CREATE INDEX files_by_seq ON files (seq) WHERE seq IS NOT NULL;
      CREATE INDEX files_unused ON files (at) WHERE seq IS NULL AND doomed = 0;",
+    // 11: inboxes. The identities whose inbox the room tells (each joined, and has not left it), with
+    // the name they last came with; and a direct message's fixed members (`worker/room_inboxes.rs`).
+    "CREATE TABLE inbox_members (uid TEXT PRIMARY KEY, name TEXT NOT NULL, at INTEGER NOT NULL);
+     CREATE TABLE dm_members (uid TEXT PRIMARY KEY, name TEXT);",
 ];

@@ -1,0 +1,163 @@
+//! The person's rooms and direct messages, across rooms: a sidebar drawn from one inbox socket (the
+//! SDK's `inbox()`), most recent first, each with its unread and mention badges and a preview of the
+//! last message; a direct message shows its people and whether they are online. The page keeps this
+//! one inbox socket and a room socket only for the room on screen (session.js). The window title
+//! counts the unread messages of the rooms not muted. On a phone the sidebar folds away behind the
+//! "Rooms" button in the header.
+//!
+//! Starting a direct message (from a member's name in the roster, roster.js) asks the inbox for the
+//! room of the two people (`openDm`) and goes there like any link to a room.
+
+import { inbox } from '../sdk/edge-chat-client.js';
+import { announce, button, el, ui } from './dom.js';
+import { currentToken } from './signin.js';
+import { client } from './state.js';
+import { inviteUrl } from './url.js';
+
+const $ = (id) => document.getElementById(id);
+const side = {
+  nav: $('sidebar'),
+  rooms: $('inbox-rooms'),
+  dms: $('inbox-dms'),
+  empty: $('inbox-empty'),
+  toggle: $('sidebar-toggle'),
+  toggleCount: $('sidebar-count'),
+};
+
+/** The inbox client, once started. */
+let box = null;
+let boxName = null;
+
+/**
+ * Opens the inbox socket for the person (their key, or the token this tab signed in with), sending
+ * `name` so their partners see it; again only when the name changed.
+ */
+export function startInbox(name) {
+  if (box && boxName === name) return;
+  box?.stop();
+  boxName = name;
+  const appGetToken = globalThis.edgeChat?.getToken;
+  const token = appGetToken ? null : currentToken();
+  box = inbox({
+    name,
+    token,
+    // An embedding app's token for the room on screen says who the person is as well as any would.
+    getToken: appGetToken ? (r) => appGetToken({ ...r, room: client?.room ?? null }) : undefined,
+  });
+  box.on('inbox', render);
+  box.on('entry', render);
+  box.on('removed', render);
+  box.on('online', render);
+  box.on('totals', renderTitle);
+  box.on('refused', () => {
+    side.nav.hidden = true;
+    side.toggle.hidden = true;
+  });
+  box.start();
+}
+
+/** The label of an entry: its room, or a direct message's people. */
+export function entryLabel(entry) {
+  if (!entry?.dm) return entry?.room ?? '';
+  const names = entry.dm.map((p) => p.name ?? 'someone');
+  return names.length ? names.join(', ') : 'just you';
+}
+
+/** Whether `room` is one of the person's direct messages (as far as the inbox knows). */
+export function isDm(room) {
+  return !!box?.entry(room)?.dm;
+}
+
+/** The direct message with `uid`: opened, then gone to like any room. */
+export async function openDm(uid, name) {
+  if (!box) return;
+  try {
+    const room = await box.openDm(uid);
+    location.hash = new URLSearchParams({ room }).toString();
+  } catch (e) {
+    announce(`Could not start a direct message with ${name ?? 'them'}: ${e.message}`);
+  }
+}
+
+/** The window title: the room on screen, after the unread count of every room not muted. */
+export function renderTitle() {
+  const totals = box?.totals() ?? { unread: 0, mentions: 0 };
+  const room = client?.room;
+  const where = room ? `${box?.entry(room)?.dm ? entryLabel(box.entry(room)) : room} · edge-chat` : 'edge-chat';
+  const count = totals.unread + (totals.mentions > 0 ? ` · @${totals.mentions}` : '');
+  document.title = totals.unread > 0 || totals.mentions > 0 ? `(${count}) ${where}` : where;
+  side.toggleCount.textContent = totals.unread > 0 ? String(totals.unread) : '';
+}
+
+function presence(entry) {
+  const uid = entry.dm?.[0]?.uid;
+  const seen = uid ? box.online.get(uid) : null;
+  const dot = el('span', `presence ${seen?.online ? 'on' : 'off'}`);
+  dot.setAttribute('aria-hidden', 'true');
+  return { dot, words: seen?.online ? 'online' : seen?.lastSeen ? `last seen ${new Date(seen.lastSeen).toLocaleString()}` : 'offline' };
+}
+
+function item(entry) {
+  const current = entry.room === client?.room;
+  const li = el('li', ['entry', entry.unread > 0 && !entry.muted ? 'unread' : '', entry.muted ? 'muted' : '', current ? 'current' : ''].filter(Boolean).join(' '));
+  li.dataset.room = entry.room;
+  const a = el('a', 'go');
+  a.href = inviteUrl(entry.room);
+  if (current) a.setAttribute('aria-current', 'page');
+  a.addEventListener('click', () => ui.main.classList.remove('sidebar-open'));
+  const head = el('span', 'entry-head');
+  // What the badges and the dot show, said in words for a screen reader (they are hidden from it).
+  const spoken = [];
+  if (entry.dm) {
+    const { dot, words } = presence(entry);
+    head.append(dot);
+    spoken.push(words);
+  }
+  head.append(el('bdi', 'entry-name', entryLabel(entry)));
+  const badge = (cls, text) => {
+    const b = el('span', cls, text);
+    b.setAttribute('aria-hidden', 'true');
+    return b;
+  };
+  if (entry.mentions > 0) {
+    head.append(badge('badge mention', `@${entry.mentions}`));
+    spoken.push(`${entry.mentions} mentioning you`);
+  }
+  if (entry.unread > 0 && !entry.muted) {
+    head.append(badge('badge', entry.unread > 99 ? '99+' : String(entry.unread)));
+    spoken.push(`${entry.unread} unread`);
+  }
+  if (entry.muted) spoken.push('muted');
+  if (spoken.length) head.append(el('span', 'visually-hidden', `, ${spoken.join(', ')}`));
+  const preview = el('span', 'preview');
+  if (entry.last) preview.append(el('bdi', 'preview-who', entry.last.name), `: ${entry.last.text}`);
+  else preview.textContent = 'No messages yet';
+  a.append(head, preview);
+  const mute = button(entry.muted ? 'Unmute' : 'Mute', () => box.mute(entry.room, !entry.muted).catch(() => {}), 'link entry-action');
+  mute.setAttribute('aria-label', `${entry.muted ? 'Unmute' : 'Mute'} ${entryLabel(entry)}`);
+  const leave = button('Leave', () => box.leave(entry.room).catch(() => {}), 'link entry-action');
+  leave.setAttribute('aria-label', `Leave ${entryLabel(entry)}`);
+  li.append(a, el('span', 'entry-actions'));
+  li.lastChild.append(mute, leave);
+  return li;
+}
+
+/** Draws both lists (and the room's title when it is a direct message). */
+export function render() {
+  if (!box) return;
+  const entries = box.entries();
+  side.nav.hidden = false;
+  side.toggle.hidden = false;
+  side.rooms.replaceChildren(...entries.filter((e) => !e.dm).map(item));
+  side.dms.replaceChildren(...entries.filter((e) => e.dm).map(item));
+  side.empty.hidden = entries.length > 0;
+  const here = client && box.entry(client.room);
+  if (here?.dm) ui.roomName.textContent = entryLabel(here);
+  renderTitle();
+}
+
+side.toggle.addEventListener('click', () => {
+  const open = ui.main.classList.toggle('sidebar-open');
+  side.toggle.setAttribute('aria-expanded', String(open));
+  if (open) side.nav.querySelector('a')?.focus();
+});
