@@ -9,6 +9,7 @@
 //! - [`payload`]: what a notification says (≤ 4 KB), and the `Topic` that makes a later push replace
 //!   an earlier one on the device;
 //! - [`outcome`]: a push service's answer → delivered, retry later (backoff, `Retry-After`), or gone;
+//! - [`trigger`]: what a room's update of an inbox entry means (a new message by someone else, a read);
 //! - [`policy`]: whether a message reaches a person who is away at all (DMs, mentions, threads, the
 //!   room's `notify` setting, once per room until they come back).
 
@@ -18,4 +19,5 @@ pub mod payload;
 pub mod policy;
 pub mod settings;
 pub mod subscription;
+pub mod trigger;
 pub mod vapid;

@@ -20,7 +20,9 @@ pub const MAX_BACKOFF_MS: u64 = 3_600_000;
 pub enum Outcome {
     Delivered,
     /// Try again at `now + after_ms`.
-    Retry { after_ms: u64 },
+    Retry {
+        after_ms: u64,
+    },
     /// Remove the subscription: it will never accept a push again.
     Gone,
     /// Give up on this push (the subscription stays).
@@ -61,14 +63,25 @@ mod tests {
 
     #[test]
     fn overload_backs_off_and_honours_retry_after() {
-        assert_eq!(judge(Some(503), None, 1), Outcome::Retry { after_ms: 5_000 });
+        assert_eq!(
+            judge(Some(503), None, 1),
+            Outcome::Retry { after_ms: 5_000 }
+        );
         assert_eq!(judge(None, None, 3), Outcome::Retry { after_ms: 20_000 });
-        assert_eq!(judge(Some(429), Some("120"), 1), Outcome::Retry { after_ms: 120_000 });
+        assert_eq!(
+            judge(Some(429), Some("120"), 1),
+            Outcome::Retry { after_ms: 120_000 }
+        );
         // A Retry-After shorter than the backoff does not make us hammer a failing service.
-        assert_eq!(judge(Some(429), Some("1"), 2), Outcome::Retry { after_ms: 10_000 });
+        assert_eq!(
+            judge(Some(429), Some("1"), 2),
+            Outcome::Retry { after_ms: 10_000 }
+        );
         assert_eq!(
             judge(Some(429), Some("999999"), 1),
-            Outcome::Retry { after_ms: MAX_BACKOFF_MS }
+            Outcome::Retry {
+                after_ms: MAX_BACKOFF_MS
+            }
         );
     }
 

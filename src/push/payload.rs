@@ -138,7 +138,9 @@ mod tests {
     fn topics_are_32_url_safe_characters_per_room() {
         let t = topic("design");
         assert_eq!(t.len(), 32);
-        assert!(t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         assert_eq!(t, topic("design"));
         assert_ne!(t, topic("design2"));
     }

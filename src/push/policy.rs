@@ -32,6 +32,14 @@ impl Notify {
         }
     }
 
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Notify::All => "all",
+            Notify::Mentions => "mentions",
+            Notify::None => "none",
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Notify> {
         match text {
             "all" => Some(Notify::All),
@@ -123,28 +131,65 @@ mod tests {
 
     #[test]
     fn direct_messages_mentions_and_my_threads_reach_a_person_who_is_away() {
-        let dm = Circumstances { direct: true, notify: Notify::default_for(true), ..away() };
+        let dm = Circumstances {
+            direct: true,
+            notify: Notify::default_for(true),
+            ..away()
+        };
         assert_eq!(decide(dm), Some(Reason::Dm));
-        assert_eq!(decide(Circumstances { mentions_me: true, ..away() }), Some(Reason::Mention));
-        assert_eq!(decide(Circumstances { my_thread: true, ..away() }), Some(Reason::Thread));
+        assert_eq!(
+            decide(Circumstances {
+                mentions_me: true,
+                ..away()
+            }),
+            Some(Reason::Mention)
+        );
+        assert_eq!(
+            decide(Circumstances {
+                my_thread: true,
+                ..away()
+            }),
+            Some(Reason::Thread)
+        );
     }
 
     #[test]
     fn other_messages_only_when_the_room_says_all() {
         assert_eq!(decide(away()), None);
-        let all = Circumstances { notify: Notify::All, ..away() };
+        let all = Circumstances {
+            notify: Notify::All,
+            ..away()
+        };
         assert_eq!(decide(all), Some(Reason::Message));
     }
 
     #[test]
     fn nothing_when_online_own_muted_already_pushed_or_none() {
-        let wanted = Circumstances { mentions_me: true, ..away() };
+        let wanted = Circumstances {
+            mentions_me: true,
+            ..away()
+        };
         for blocked in [
-            Circumstances { online: true, ..wanted },
-            Circumstances { own: true, ..wanted },
-            Circumstances { left_or_muted: true, ..wanted },
-            Circumstances { pushed_since_back: true, ..wanted },
-            Circumstances { notify: Notify::None, ..wanted },
+            Circumstances {
+                online: true,
+                ..wanted
+            },
+            Circumstances {
+                own: true,
+                ..wanted
+            },
+            Circumstances {
+                left_or_muted: true,
+                ..wanted
+            },
+            Circumstances {
+                pushed_since_back: true,
+                ..wanted
+            },
+            Circumstances {
+                notify: Notify::None,
+                ..wanted
+            },
         ] {
             assert_eq!(decide(blocked), None, "{blocked:?}");
         }

@@ -35,7 +35,11 @@ pub struct PushSettings {
 /// an error when only some are or one is malformed (a half-configured push fails at deploy, not at
 /// the first notification).
 pub fn parse(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<PushSettings>, Problem> {
-    let get = |k: &str| lookup(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let get = |k: &str| {
+        lookup(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     let (public, private, subject) = (
         get("VAPID_PUBLIC_KEY"),
         get("VAPID_PRIVATE_KEY"),
@@ -106,7 +110,12 @@ pub(crate) mod tests {
     pub const PRIVATE: &str = "Shy4R92dgObp4uHqEueZX25sx4pNM21WdB9kHT0wDzU";
 
     fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -140,15 +149,27 @@ pub(crate) mod tests {
     fn bad_keys_and_subjects_are_named() {
         for (pairs, says) in [
             (
-                [("VAPID_PUBLIC_KEY", "AAAA"), ("VAPID_PRIVATE_KEY", PRIVATE), ("VAPID_SUBJECT", "mailto:a@b")],
+                [
+                    ("VAPID_PUBLIC_KEY", "AAAA"),
+                    ("VAPID_PRIVATE_KEY", PRIVATE),
+                    ("VAPID_SUBJECT", "mailto:a@b"),
+                ],
                 "VAPID_PUBLIC_KEY",
             ),
             (
-                [("VAPID_PUBLIC_KEY", PUBLIC), ("VAPID_PRIVATE_KEY", "AAAA"), ("VAPID_SUBJECT", "mailto:a@b")],
+                [
+                    ("VAPID_PUBLIC_KEY", PUBLIC),
+                    ("VAPID_PRIVATE_KEY", "AAAA"),
+                    ("VAPID_SUBJECT", "mailto:a@b"),
+                ],
                 "VAPID_PRIVATE_KEY",
             ),
             (
-                [("VAPID_PUBLIC_KEY", PUBLIC), ("VAPID_PRIVATE_KEY", PRIVATE), ("VAPID_SUBJECT", "ops@example.com")],
+                [
+                    ("VAPID_PUBLIC_KEY", PUBLIC),
+                    ("VAPID_PRIVATE_KEY", PRIVATE),
+                    ("VAPID_SUBJECT", "ops@example.com"),
+                ],
                 "VAPID_SUBJECT",
             ),
         ] {

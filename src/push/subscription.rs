@@ -87,8 +87,12 @@ impl Subscription {
 
     /// The endpoint named by a `DELETE /api/me/push` body (`{"endpoint":"…"}`).
     pub fn endpoint_of(body: &str) -> Result<String, Problem> {
-        let body: EndpointOnly = serde_json::from_str(body)
-            .map_err(|e| Problem::new(ErrorCode::BadJson, format!("expected {{\"endpoint\"}}: {e}")))?;
+        let body: EndpointOnly = serde_json::from_str(body).map_err(|e| {
+            Problem::new(
+                ErrorCode::BadJson,
+                format!("expected {{\"endpoint\"}}: {e}"),
+            )
+        })?;
         body.endpoint
             .filter(|e| !e.is_empty() && e.len() <= MAX_ENDPOINT_LEN)
             .ok_or_else(|| bad("endpoint is missing or too long"))
@@ -118,7 +122,10 @@ fn check_endpoint(endpoint: Option<&str>, settings: &PushSettings) -> Result<Str
             "endpoint is over {MAX_ENDPOINT_LEN} characters"
         )));
     }
-    if endpoint.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if endpoint
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(bad("endpoint contains spaces or control characters"));
     }
     let (secure, rest) = if let Some(rest) = endpoint.strip_prefix("https://") {
@@ -148,15 +155,16 @@ fn check_endpoint(endpoint: Option<&str>, settings: &PushSettings) -> Result<Str
     // The stored endpoint keeps the path as given but the authority lowercased, so two spellings of
     // one subscription are one row.
     let scheme = if secure { "https://" } else { "http://" };
-    Ok(format!("{scheme}{authority}{}", &rest[rest.len().min(authority.len())..]))
+    Ok(format!(
+        "{scheme}{authority}{}",
+        &rest[rest.len().min(authority.len())..]
+    ))
 }
 
 /// `host` of `host:port` (an IPv6 literal keeps its brackets).
 fn host_of(authority: &str) -> &str {
     if authority.starts_with('[') {
-        return authority
-            .find(']')
-            .map_or(authority, |i| &authority[..=i]);
+        return authority.find(']').map_or(authority, |i| &authority[..=i]);
     }
     authority.rsplit_once(':').map_or(authority, |(h, _)| h)
 }
@@ -204,8 +212,8 @@ mod tests {
 
     #[test]
     fn plain_http_only_for_listed_hosts() {
-        let err = Subscription::parse(&body("http://127.0.0.1:9000/push/1"), &settings(&[]))
-            .unwrap_err();
+        let err =
+            Subscription::parse(&body("http://127.0.0.1:9000/push/1"), &settings(&[])).unwrap_err();
         assert!(err.message.contains("PUSH_ALLOW_INSECURE"), "{err:?}");
         let by_host = settings(&["127.0.0.1"]);
         let s = Subscription::parse(&body("http://127.0.0.1:9000/push/1"), &by_host).unwrap();

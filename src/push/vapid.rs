@@ -69,7 +69,10 @@ mod tests {
             ("VAPID_SUBJECT", "mailto:ops@example.com"),
         ];
         super::super::settings::parse(&|k: &str| {
-            pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
         })
         .unwrap()
         .unwrap()

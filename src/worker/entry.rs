@@ -22,9 +22,11 @@ use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::export::Cursor;
 use crate::identity::AddressTag;
-use crate::inbox::call::{self as inbox_call, InboxCall};
+use crate::inbox::call::{self as inbox_call, InboxCall, Patch};
 use crate::inbox::person::{self, Person};
 use crate::inbox::{self, dm};
+use crate::push::settings::PushSettings;
+use crate::push::subscription::Subscription;
 use crate::reactors::ReactorsRequest;
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
@@ -82,12 +84,9 @@ async fn handle(
             json!({"login_url": config.login_url, "push": config.push.is_some()}).to_string(),
             200,
         ),
-        Route::PushKey => match &config.push {
-            Some(push) => json_response(json!({"key": push.public_key}).to_string(), 200),
-            None => problem_response(&Problem::new(
-                ErrorCode::Disabled,
-                "push notifications are off on this server (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT are not set)",
-            )),
+        Route::PushKey => match push_settings(config) {
+            Ok(push) => json_response(json!({"key": push.public_key}).to_string(), 200),
+            Err(p) => problem_response(&p),
         },
         Route::Socket(room) => socket(req, url, Ok(room), config, env).await,
         Route::RoomInfo(room) => {
@@ -212,15 +211,49 @@ async fn handle(
         }
         Route::MuteRoom(room) => {
             inbox(req, url, config, env, &|person, body| {
-                Ok(InboxCall::Mute {
-                    uid: person.uid,
-                    room: room.clone(),
-                    muted: inbox_call::muted_of(body)?,
+                Ok(match inbox_call::patch_of(body)? {
+                    Patch::Muted(muted) => InboxCall::Mute {
+                        uid: person.uid,
+                        room: room.clone(),
+                        muted,
+                    },
+                    Patch::Notify(notify) => InboxCall::Notify {
+                        uid: person.uid,
+                        room: room.clone(),
+                        notify,
+                    },
                 })
             })
             .await
         }
         Route::OpenDm => open_dm(req, url, config, env).await,
+        Route::PushState => {
+            inbox(req, url, config, env, &|person, _| {
+                Ok(InboxCall::PushState { uid: person.uid })
+            })
+            .await
+        }
+        Route::Subscribe => {
+            inbox(req, url, config, env, &|person, body| {
+                let settings = push_settings(config)?;
+                let subscription = Subscription::parse(body, settings)?;
+                Ok(InboxCall::Subscribe {
+                    uid: person.uid,
+                    endpoint: subscription.endpoint,
+                    body: body.to_string(),
+                })
+            })
+            .await
+        }
+        Route::Unsubscribe => {
+            inbox(req, url, config, env, &|person, body| {
+                Ok(InboxCall::Unsubscribe {
+                    uid: person.uid,
+                    endpoint: Subscription::endpoint_of(body)?,
+                })
+            })
+            .await
+        }
     }
 }
 
@@ -588,7 +621,9 @@ async fn inbox(
     let checked = async {
         let person = identify(&req, url, &offer, config).await?;
         let body = match req.method() {
-            worker::Method::Patch => body_text(&mut req).await?,
+            worker::Method::Patch | worker::Method::Post | worker::Method::Delete => {
+                body_text(&mut req).await?
+            }
             _ => String::new(),
         };
         call(person, &body)
@@ -624,4 +659,14 @@ async fn open_dm(
         Ok(call) => call_room(env, &call, None).await,
         Err(p) => problem_response(&p),
     }
+}
+
+/// The deployment's push settings, or why there are none.
+fn push_settings(config: &Config) -> std::result::Result<&PushSettings, Problem> {
+    config.push.as_ref().ok_or_else(|| {
+        Problem::new(
+            ErrorCode::Disabled,
+            "push notifications are off on this server (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT are not set)",
+        )
+    })
 }

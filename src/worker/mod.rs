@@ -23,6 +23,7 @@ mod keys;
 mod links;
 mod object;
 mod previews;
+mod push_store;
 mod renewal;
 mod room_inboxes;
 mod room_object;

@@ -36,9 +36,17 @@ const TIMEOUT_MS: u32 = 10_000;
 
 /// Encrypts, signs and POSTs `push`; the service's answer, or why there is none (the caller retries
 /// either way through [`crate::push::outcome::judge`] with `None`).
-pub async fn send(settings: &PushSettings, push: &Push<'_>, now_secs: u64) -> Result<Answer, String> {
-    let record = encryption::record(push.payload.as_bytes())
-        .ok_or_else(|| format!("payload of {} bytes does not fit a push", push.payload.len()))?;
+pub async fn send(
+    settings: &PushSettings,
+    push: &Push<'_>,
+    now_secs: u64,
+) -> Result<Answer, String> {
+    let record = encryption::record(push.payload.as_bytes()).ok_or_else(|| {
+        format!(
+            "payload of {} bytes does not fit a push",
+            push.payload.len()
+        )
+    })?;
     let body = encrypt(push.subscription, &record).await?;
     let input = vapid::signing_input(settings, push.subscription.origin(), now_secs);
     let signature = sign(settings, &input).await?;
@@ -58,26 +66,33 @@ pub async fn send(settings: &PushSettings, push: &Push<'_>, now_secs: u64) -> Re
     let init = js_sys::Object::new();
     set(&init, "method", &"POST".into())?;
     set(&init, "headers", &headers)?;
-    set(&init, "body", &js_sys::Uint8Array::from(body.as_slice()).into())?;
+    set(
+        &init,
+        "body",
+        &js_sys::Uint8Array::from(body.as_slice()).into(),
+    )?;
     set(&init, "signal", &abort_after(TIMEOUT_MS).map_err(js_error)?)?;
-    let response: Response = JsFuture::from(fetch(&push.subscription.endpoint, &init).map_err(js_error)?)
-        .await
-        .map_err(js_error)?
-        .unchecked_into();
+    let response: Response =
+        JsFuture::from(fetch(&push.subscription.endpoint, &init).map_err(js_error)?)
+            .await
+            .map_err(js_error)?
+            .unchecked_into();
     let retry_after = response.headers().get("retry-after").ok().flatten();
     let status = response.status();
     // Read the short answer to its end, so the connection is free for the next push.
     if let Ok(text) = response.text() {
         let _ = JsFuture::from(text).await;
     }
-    Ok(Answer { status, retry_after })
+    Ok(Answer {
+        status,
+        retry_after,
+    })
 }
 
 /// The `aes128gcm` body of `record` for `subscription`.
 async fn encrypt(subscription: &Subscription, record: &[u8]) -> Result<Vec<u8>, String> {
     let ecdh = object(r#"{"name":"ECDH","namedCurve":"P-256"}"#)?;
-    let pair = resolve(subtle::generate_key(&ecdh, true, &usages(&["deriveBits"])))
-        .await?;
+    let pair = resolve(subtle::generate_key(&ecdh, true, &usages(&["deriveBits"]))).await?;
     let private = js_sys::Reflect::get(&pair, &"privateKey".into()).map_err(js_error)?;
     let public = js_sys::Reflect::get(&pair, &"publicKey".into()).map_err(js_error)?;
     let as_public: [u8; PUBLIC_KEY_LEN] = bytes(resolve(subtle::export_key("raw", &public)).await?)
@@ -98,7 +113,13 @@ async fn encrypt(subscription: &Subscription, record: &[u8]) -> Result<Vec<u8>, 
 
     let mut salt = [0u8; SALT_LEN];
     getrandom::getrandom(&mut salt).map_err(|e| e.to_string())?;
-    let keys = encryption::derive(&secret, &subscription.auth, &subscription.p256dh, &as_public, &salt);
+    let keys = encryption::derive(
+        &secret,
+        &subscription.auth,
+        &subscription.p256dh,
+        &as_public,
+        &salt,
+    );
     let aes = resolve(subtle::import_key(
         "raw",
         &js_sys::Uint8Array::from(&keys.cek[..]).into(),
@@ -108,9 +129,18 @@ async fn encrypt(subscription: &Subscription, record: &[u8]) -> Result<Vec<u8>, 
     ))
     .await?;
     let params = object(r#"{"name":"AES-GCM","tagLength":128}"#)?;
-    set(params.unchecked_ref(), "iv", &js_sys::Uint8Array::from(&keys.nonce[..]).into())?;
+    set(
+        params.unchecked_ref(),
+        "iv",
+        &js_sys::Uint8Array::from(&keys.nonce[..]).into(),
+    )?;
     let ciphertext = bytes(
-        resolve(subtle::encrypt(&params, &aes, &js_sys::Uint8Array::from(record))).await?,
+        resolve(subtle::encrypt(
+            &params,
+            &aes,
+            &js_sys::Uint8Array::from(record),
+        ))
+        .await?,
     );
     Ok(encryption::body(&salt, &as_public, &ciphertext))
 }
