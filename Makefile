@@ -8,7 +8,7 @@ SDK_PAGE := public/sdk/edge-chat-client.js
 EMOJI_PAGE := public/emoji/emoji.json
 PORT ?= 8787
 
-.PHONY: bootstrap build sdk dev test test-host test-integration check fmt clippy deploy-check bench soak fuzz clean
+.PHONY: bootstrap build sdk example dev test test-host test-integration check fmt clippy deploy-check bench soak fuzz clean
 
 bootstrap:
 	bash scripts/bootstrap.sh
@@ -28,6 +28,13 @@ $(SDK_PAGE): $(SDK_SOURCES)
 $(EMOJI_PAGE): scripts/emoji-data.mjs package-lock.json
 	$(ENV) node scripts/emoji-data.mjs $(EMOJI_PAGE)
 	@touch $(EMOJI_PAGE)
+
+## example: the React example (examples/react-chat, built into public/example/ with the SDK) on
+## http://127.0.0.1:$(PORT)/example/, served by wrangler dev beside the chat
+example: build
+	$(ENV) node examples/react-chat/build.mjs public/example
+	@echo "The React example: http://127.0.0.1:$(PORT)/example/"
+	$(ENV) EDGE_CHAT_PREBUILT=1 node_modules/.bin/wrangler dev --ip 127.0.0.1 --port $(PORT)
 
 ## dev: the chat on http://127.0.0.1:$(PORT) (wrangler dev, local workerd, no telemetry)
 dev: build
@@ -68,8 +75,9 @@ deploy-check: build
 	$(ENV) EDGE_CHAT_PREBUILT=1 node_modules/.bin/wrangler deploy --dry-run --outdir dist
 	@ls -l dist
 
-## bench: edge-chat against the baseline relay under wrangler dev, scenarios A-D, into docs/PERFORMANCE.md
-## (release build; ~10 minutes; not part of `make test`)
+## bench: edge-chat against the JS relays (raw, batched, durable) under wrangler dev, every scenario
+## (scripts/bench.sh lists them and their knobs), into docs/PERFORMANCE.md (release build; ~30 minutes;
+## not part of `make test`). BENCH_ONLY="rates joins" for some, into a file in $TMPDIR; BENCH_QUICK=1 small
 bench: build
 	$(ENV) EDGE_CHAT_PREBUILT=1 bash scripts/bench.sh
 

@@ -36,6 +36,8 @@
 //!   app/composer.js      new message, reply or edit, each room's draft, and its emoji picker
 //!   app/uploads.js       the composer's attachments: uploads with progress, thumbnails, send waits
 //!   app/attached.js      a message's files (thumbnails, the lightbox, chips) and its link's preview
+//!   app/thread.js        the thread panel: a thread's root and replies, and replying in it
+//!   app/mentions.js      `@` in a message box: the people to mention
 //!   app/search.js        search and its results
 //!   app/roster.js        the roster, joins and leaves, typing
 //!   app/moderation.js    moderators' actions and panel, our mute, slow mode
@@ -53,6 +55,7 @@ import { ui } from './app/dom.js';
 import './app/keys.js';
 import { jumpTo, jumpToLatest, jumpToUnread, loadOlderKeepingPlace, nearBottom, renderJump, scheduleRead } from './app/list.js';
 import { closeSearch, runSearch } from './app/search.js';
+import { attachMentions } from './app/mentions.js';
 import { NAME_KEY, join, leave, showError, validate } from './app/session.js';
 import { client, view } from './app/state.js';
 import { startInbox } from './app/sidebar.js';
@@ -99,6 +102,9 @@ ui.composer.addEventListener('submit', (e) => {
   ui.count.textContent = '';
   ui.input.focus();
 });
+
+// Before the box's own keys: while the `@` list is open, Enter, Tab, the arrows and Escape are its.
+attachMentions(ui.input);
 
 ui.input.addEventListener('keydown', (e) => {
   // Enter sends; Shift+Enter is a new line; Enter that confirms an IME composition is neither.

@@ -79,6 +79,15 @@ export function excerpt(text, max = 80) {
   return chars.length > max ? `${chars.slice(0, max - 1).join('')}…` : line + (text.includes('\n') ? ' …' : '');
 }
 
+/** How long ago `ms` was, briefly ("just now", "2 min ago", "3 h ago", "4 d ago"): a thread's last reply. */
+export function ago(ms, now = Date.now()) {
+  const s = Math.max(0, Math.floor((now - ms) / 1000));
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return `${Math.floor(s / 86_400)} d ago`;
+}
+
 /** A file's size as people read it: `812 B`, `48.2 kB`, `3.1 MB` (decimal units, as the limits). */
 export function fileSize(bytes) {
   const n = Number(bytes) || 0;

@@ -30,6 +30,9 @@ self.addEventListener('fetch', (event) => {
   const url = new URL(event.request.url);
   if (event.request.method !== 'GET' || url.origin !== self.location.origin) return;
   if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/ws/')) return;
+  // Only the chat's own page is the shell: another page of this origin (the React example at
+  // /example/) must not be kept in its place.
+  if (event.request.mode === 'navigate' && url.pathname !== '/') return;
   // A page address (any room's fragment is not sent) is the one shell: '/'.
   const key = event.request.mode === 'navigate' ? '/' : url.pathname;
   event.respondWith(

@@ -1,7 +1,14 @@
 // Renders docs/PERFORMANCE.md from the JSON lines `scripts/bench.sh` collected (one per generator run,
 // tagged with scenario, server and path) and the machine facts it passes in the environment.
 // Usage: node scripts/bench-report.mjs RESULTS.jsonl OUT.md
-import { readFileSync, writeFileSync } from 'node:fs';
+// Issue 33's sections (the targets, the anchors' table, storms, cold start, many rooms, memory, fan-out,
+// the feature slots, the wasm per feature) are rendered by scripts/bench/report.mjs; a feature's own
+// section by its bench/features/NAME.mjs.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { lineChart } from './bench/plot.mjs';
+import * as product from './bench/report.mjs';
 
 const [resultsPath, outPath] = process.argv.slice(2);
 const rows = readFileSync(resultsPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -14,11 +21,13 @@ const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '–');
 const kb = (b) => `${(b / 1024).toFixed(1)} KiB`;
 const clean = (r) => r && r.lost === 0 && r.duplicated === 0 && r.out_of_order === 0 && r.errors === 0 && r.foreign === 0;
 
-const SERVERS = ['baseline', 'stored', 'batched', 'edgena', 'edgena-batch', 'edge'];
+const SERVERS = ['baseline', 'rbatch', 'stored', 'batched', 'dbatch', 'edgena', 'edgena-batch', 'edge'];
 const NAMES = {
-  baseline: 'baseline: relay, no storage',
+  baseline: 'baseline: raw relay, no storage',
+  rbatch: 'batched relay: one batch frame per socket per turn, no storage',
   stored: 'baseline + one SQLite INSERT per frame, one commit each',
-  batched: 'baseline + one SQLite INSERT per frame, group commit',
+  batched: 'durable relay: one SQLite INSERT per frame, group commit',
+  dbatch: 'durable batched relay: group commit, then one batch frame per socket',
   edgena: 'edge-chat without [assets] (no asset router)',
   'edgena-batch': 'edge-chat without [assets], every client batch=1',
   edge: 'edge-chat, as shipped (static assets)',
@@ -37,7 +46,10 @@ p('no parsing, no storage. A second instance of it (`--var STORE:1`) also append
 p('before relaying it, in the frame\'s own event, so each frame costs the runtime one commit; a third');
 p('(`--var STORE:batch`) queues the frames that arrive before a zero-delay timer fires and writes them');
 p('in that one turn, so they share one commit (group commit, as edge-chat does): the ceiling for a relay');
-p('that keeps history durable before anyone sees it. edge-chat runs twice: as shipped, and with the same');
+p('that keeps history durable before anyone sees it. Two more (`--var SEND:batch`, alone and with');
+p('`STORE:batch`) send the frames of one turn as one `batch` frame per socket, as edge-chat does for its');
+p('`batch=1` connections: the batched relay and the durable batched relay, the floor for that path.');
+p('edge-chat runs twice: as shipped, and with the same');
 p('build but a `wrangler.toml` without `[assets]` — with static assets, wrangler dev routes every request,');
 p('`/ws` included, through an asset router worker, and each WebSocket frame crosses one more pipe inside');
 p('workerd; the baselines serve no assets, so that second row is the like-for-like one. All of them run');
@@ -45,9 +57,13 @@ p('under the same `wrangler dev` (local workerd) on this machine, at the same ti
 p('the other by the same load generator (`bench/`, one process, one clock for send → receipt).');
 p();
 p('`wrangler dev` serves its URL through a proxy worker in a second workerd process, which relays every');
-p('WebSocket frame once more. Scenario A is measured both through it (**proxy**) and straight at the user');
-p('worker\'s own entry socket (**direct**); B–D go through the proxy, as a developer would.');
+p('WebSocket frame once more. Scenario A is measured straight at the user worker\'s own entry socket');
+p('(**direct**; `BENCH_A_PATHS="direct proxy"` adds the proxy rows); B–D and the anchors\' table go through');
+p('the proxy (**proxy**), as a developer would; the storms and many rooms go direct (the proxy takes ~6 file');
+p('descriptors per socket).');
 p();
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+for (const line of product.targets(rows, env)) p(line);
 p('## Scenario A — 50 clients, 1 room, 5 senders: saturation');
 p();
 p('The per-sender rate doubles, then bisects, up to the highest rate whose run has zero loss, duplication');
@@ -98,23 +114,47 @@ for (const r of rows.filter((x) => x.scenario === 'A')) {
   }
 }
 p();
+// The curves of the search: p99 and CPU per delivery against the deliveries each step got, a line per
+// server, as SVG beside the report (OUT-saturation.svg, OUT-cpu.svg).
+const label = Object.fromEntries(product.ANCHORS);
+const searches = rows.filter((x) => x.scenario === 'A' && x.path === 'direct');
+const curve = (key) =>
+  searches.map((r) => ({
+    name: label[r.server] ?? r.server,
+    points: r.steps.map((st) => [st.result.deliveries_per_s, key(st.result)]).filter(([, y]) => y != null),
+  }));
+const charts = [
+  ['saturation', 'p99 against deliveries/s, every step of scenario A (direct)', 'p99 ms', (o) => o.latency_ms.p99],
+  ['cpu', 'server CPU per delivery against deliveries/s, every step of scenario A (direct)', 'CPU µs per delivery', (o) => o.server_cpu_us_per_delivery],
+];
+for (const [name, title, yLabel, key] of charts) {
+  const svg = lineChart({ series: curve(key), title, xLabel: 'deliveries/s', yLabel });
+  if (!svg) continue;
+  const file = `${path.basename(outPath, '.md')}-${name}.svg`;
+  writeFileSync(path.join(path.dirname(outPath), file), svg);
+  p(`![${title}](${file})`);
+  p();
+}
+for (const line of product.ratesTable(rows)) p(line);
 const L = (server) => rows.filter((r) => r.scenario.startsWith('L-') && r.server === server).map((r) => r.result);
 if (L('batched').length) {
   p('## Scenario L — latency at 100 msg/s per sender');
   p();
   p('50 clients, 1 room, 5 senders at 100 msg/s each (24,500 deliveries/s), direct, two rounds (the order');
   p('reversed in the second). The floor for a room that stores before anyone sees a message is the');
-  p('group-commit baseline relay (`STORE:batch`).');
+  p('group-commit baseline relay (`STORE:batch`); for `batch=1` connections, the durable batched relay');
+  p('(`STORE:batch SEND:batch`: the same commit, then one batch frame per socket).');
   p();
-  p('| server | p50 / p90 / p99 / max ms (round 1) | (round 2) | mean p99 | p99 ratio to group-commit baseline | CPU µs/delivery |');
-  p('|---|---|---|---:|---:|---:|');
+  p('| server | p50 / p90 / p99 / max ms (round 1) | (round 2) | mean p99 | p99 ratio to group-commit baseline | p99 ratio to durable batched relay | CPU µs/delivery |');
+  p('|---|---|---|---:|---:|---:|---:|');
   const baseP99 = mean(L('batched').map((r) => r.latency_ms.p99));
-  for (const server of ['batched', 'edgena', 'edgena-batch']) {
+  const batchP99 = mean(L('dbatch').map((r) => r.latency_ms.p99));
+  for (const server of ['batched', 'dbatch', 'edgena', 'edgena-batch']) {
     const rs = L(server);
     if (!rs.length) continue;
     const q = (r) => (r ? `${f(r.latency_ms.p50, 2)} / ${f(r.latency_ms.p90, 2)} / ${f(r.latency_ms.p99, 2)} / ${f(r.latency_ms.max, 2)}${clean(r) ? '' : ' LOSSY'}` : '–');
     const m = mean(rs.map((r) => r.latency_ms.p99));
-    p(`| ${NAMES[server]} | ${q(rs[0])} | ${q(rs[1])} | ${f(m, 2)} | ${ratio(m, baseP99)} | ${f(mean(rs.map((r) => r.server_cpu_us_per_delivery).filter((x) => x != null)))} |`);
+    p(`| ${NAMES[server]} | ${q(rs[0])} | ${q(rs[1])} | ${f(m, 2)} | ${ratio(m, baseP99)} | ${ratio(m, batchP99)} | ${f(mean(rs.map((r) => r.server_cpu_us_per_delivery).filter((x) => x != null)))} |`);
   }
   p();
 }
@@ -140,34 +180,6 @@ if (storms.length) {
   }
   p();
 }
-const I = (variant) => rows.filter((r) => r.scenario.startsWith('I-') && r.server === `edgena-${variant}`).map((r) => r.result);
-if (I('plain').length) {
-  p('## Scenario I — inboxes (issue 28)');
-  p();
-  p('The A20 load (50 clients, 1 room, 5 senders at 20 msg/s each: 4,900 deliveries/s), direct, edge-chat');
-  p('without [assets], two rounds (the order reversed in the second): **plain** — anonymous clients, so');
-  p('nobody has an inbox; **keyed** — each client a person with a key, so the room tells all 50 inboxes');
-  p('of every message (at most once a second each; the inbox objects run in the same workerd process, so');
-  p('their CPU is in the figure); **inboxes** — the same, each person also holding their inbox socket,');
-  p('with the time from a message\'s ack to each inbox\'s frame that shows it (rooms coalesce to one');
-  p('update a second per inbox, so this is mostly the wait for the next round). Target: at most +15 % CPU');
-  p('per delivery, inbox p99 under 2 s.');
-  p();
-  p('| clients | CPU µs per delivery (rounds) | mean | vs plain | message p50 / p99 ms (round 1) | ack → inbox frame p50 / p90 / p99 / max ms | inbox frames |');
-  p('|---|---|---:|---:|---|---|---:|');
-  const plainCpu = mean(I('plain').map((r) => r.server_cpu_us_per_delivery).filter((x) => x != null));
-  for (const variant of ['plain', 'keyed', 'inboxes']) {
-    const rs = I(variant);
-    if (!rs.length) continue;
-    const cpus = rs.map((r) => r.server_cpu_us_per_delivery).filter((x) => x != null);
-    const m = mean(cpus);
-    const l = rs[0].latency_ms;
-    const ib = rs.find((r) => r.inbox_ms)?.inbox_ms;
-    const pct = m && plainCpu ? `${m >= plainCpu ? '+' : ''}${(((m - plainCpu) / plainCpu) * 100).toFixed(1)} %` : '–';
-    p(`| ${variant} | ${cpus.map((x) => f(x)).join(', ')} | ${f(m)} | ${pct} | ${f(l.p50, 2)} / ${f(l.p99, 2)}${rs.every(clean) ? '' : ' LOSSY'} | ${ib ? `${f(ib.p50, 0)} / ${f(ib.p90, 0)} / ${f(ib.p99, 0)} / ${f(ib.max, 0)}` : '–'} | ${rs.find((r) => r.inbox_ms) ? n(rs.find((r) => r.inbox_ms).inbox_frames) : '–'} |`);
-  }
-  p();
-}
 p('## Scenarios B and C — many clients');
 p();
 p('B: 10 rooms × 100 clients, 2 senders per room at 2 msg/s. C: 1 room, 1000 clients, 1 sender at 5 msg/s.');
@@ -186,16 +198,30 @@ p('## Scenario D — wake-up');
 p();
 p('Rooms with two clients each stay silent for 15 s, past workerd\'s hibernation window; then one message');
 p('goes into each room in turn (send → receipt by the other client). "hibernated" counts the tries whose');
-p('object was really re-constructed (its `instance` changed).');
+p('object was really re-constructed (its `instance` changed). In the same silence as many other rooms, each');
+p('written to (200 messages) and then left by everyone, leave memory ("evicted": no socket to hibernate');
+p('with); two clients join each again and one message goes between them: the first connect → its welcome');
+p('(the object built again from its storage) and connect → that message\'s receipt. The isolate stays up:');
+p('a new isolate is the cold start\'s figure.');
 p();
-p('| server | tries | hibernated | wake-up p50 | p90 | max ms | same room awake, p50 ms |');
-p('|---|---:|---:|---:|---:|---:|---:|');
-for (const server of ['baseline', 'edge']) {
+p('| server | tries | hibernated | wake-up p50 | p90 | max ms | same room awake, p50 ms | evicted: rebuilt | connect → welcome p50 / p90 ms | connect → first message p50 / p90 ms |');
+p('|---|---:|---:|---:|---:|---:|---:|---:|---|---|');
+for (const server of ['baseline', 'dbatch', 'edge']) {
   const r = find('D', server)?.result;
   if (!r) continue;
-  p(`| ${server} | ${r.tries} | ${r.woke} | ${f(r.wake_ms.p50, 2)} | ${f(r.wake_ms.p90, 2)} | ${f(r.wake_ms.max, 2)} | ${f(r.warm_ms.p50, 2)} |`);
+  const e = r.evicted;
+  const ev = e ? `| ${e.rebuilt} of ${e.tries} | ${f(e.welcome_ms.p50, 2)} / ${f(e.welcome_ms.p90, 2)} | ${f(e.total_ms.p50, 2)} / ${f(e.total_ms.p90, 2)} |` : '| – | – | – |';
+  p(`| ${NAMES[server] ? NAMES[server].split(':')[0] : server} | ${r.tries} | ${r.woke} | ${f(r.wake_ms.p50, 2)} | ${f(r.wake_ms.p90, 2)} | ${f(r.wake_ms.max, 2)} | ${f(r.warm_ms.p50, 2)} ${ev}`);
 }
 p();
+for (const line of [...product.storms(rows), ...product.cold(rows), ...product.scale(rows)]) p(line);
+// The feature slots: each bench/features/NAME.mjs present renders its section and its figures.
+const featureDir = path.join(root, 'bench/features');
+const modules = {};
+for (const file of existsSync(featureDir) ? readdirSync(featureDir).filter((x) => x.endsWith('.mjs')).sort() : []) {
+  modules[file.slice(0, -4)] = await import(path.join(featureDir, file));
+}
+for (const line of product.features(rows, modules)) p(line);
 const H = rows.filter((r) => r.scenario === 'H-run');
 if (H.length) {
   p('## Scenario H — one room over many shards (issue 18)');
@@ -246,6 +272,8 @@ p('## Release wasm');
 p();
 p(`build/index_bg.wasm: ${n(env.WASM_RAW)} bytes raw (${kb(env.WASM_RAW)}), ${n(env.WASM_GZ)} bytes gzipped -9 (${kb(env.WASM_GZ)}).`);
 p();
+const history = path.join(root, 'bench/wasm-history.tsv');
+for (const line of product.wasmHistory(existsSync(history) ? readFileSync(history, 'utf8') : '')) p(line);
 p('## How it was run');
 p();
 p('```');
@@ -257,6 +285,7 @@ p(`- ${env.NPROC} CPUs: ${env.CPU_MODEL}; ${env.MEM} RAM; ${env.OS}, Linux ${env
 p(`- load average at the end of the run: ${env.LOADAVG} (other work on the machine shows up as noise)`);
 p(`- ${env.RUSTC}; wrangler ${env.WRANGLER}; ${env.WORKERD}`);
 p('- generator: `target/loadgen/edge-chat-bench` (tokio, one worker thread, tokio-tungstenite, Nagle off)');
+for (const line of product.elapsed(rows, env.BENCH_SECONDS)) p(line);
 p();
 // The hand-written analysis below the marker survives a re-run; everything above it is regenerated.
 const MARKER = '<!-- analysis: written by hand, kept by make bench -->';

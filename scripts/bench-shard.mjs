@@ -14,62 +14,24 @@
 // per_socket * SHARD_SOCKETS: O(shards), bounded in sockets. Three series feed the fit: the same sockets
 // over 1, 2, 4, 8 shards; the same 4 shards with growing sockets; and a few sockets over many shards,
 // where the fan-out is negligible and the curve is the per-shard cost alone. One more run puts the
-// senders on a shard instead of the sequencer (the forwarding cost), and a connect storm of 3,000
-// sockets runs over 6 shards of 500 and over one object.
+// senders on a shard instead of the sequencer (the forwarding cost). (The 3,000-socket connect storm
+// over 6 shards and over one object is `make bench`'s fanout scenario now, with the fan-out's p99; a
+// plan may still hold `{"series":"storm",...,"send":false}` runs.)
 //
 // Usage: node scripts/bench-shard.mjs RESULTS.jsonl   (appends JSON lines; BENCH_QUICK=1 shorter;
 // BENCH_H_PLAN='[{"series":"x","sockets":500,"shards":2,"rate":5}]' runs only those)
 // Run by scripts/bench.sh (BENCH_ONLY=H for this scenario alone).
 
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { getJson, now, pool, sleep, startServer, stats, uniqueRoom } from '../tests/common/harness.mjs';
+import { userWorker } from './bench/server.mjs';
 import { fit, line } from './fit.mjs';
 
 const [resultsPath] = process.argv.slice(2);
 const QUICK = process.env.BENCH_QUICK === '1';
-const SECONDS = QUICK ? 4 : 10; // sending window of each run
+const SECONDS = QUICK ? 4 : 8; // sending window of each run
 const TICK = 100; // clock ticks per second in /proc/PID/stat (USER_HZ, 100 on Linux)
-
-/** Every process whose process group is `pgid` (wrangler's, which the harness starts detached). */
-function groupProcesses(pgid) {
-  const out = [];
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === pgid) out.push({ pid: Number(d), comm });
-    } catch {}
-  }
-  return out;
-}
-
-/**
- * The user worker's workerd: of the group's workerd processes (wrangler dev runs the dev proxy in a
- * second one), the one with a listening socket that answers /health other than the public port.
- */
-async function userWorkerPid(server) {
-  const lines = execFileSync('ss', ['-ltnpH']).toString().split('\n');
-  // The process on the public port belongs to the server's group (wrangler's, started detached).
-  const front = Number(/pid=(\d+)/.exec(lines.find((l) => l.includes(`127.0.0.1:${server.port} `)) ?? '')?.[1]);
-  if (!front) throw new Error(`nothing listens on ${server.port}`);
-  const stat = readFileSync(`/proc/${front}/stat`, 'utf8');
-  const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
-  const workerds = new Set(groupProcesses(pgid).filter((p) => p.comm === 'workerd').map((p) => p.pid));
-  for (const line of lines) {
-    const pid = Number(/pid=(\d+)/.exec(line)?.[1]);
-    const port = Number(/127\.0\.0\.1:(\d+)/.exec(line)?.[1]);
-    if (!workerds.has(pid) || !port || port === server.port) continue;
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
-      if (res.status === 200) return pid;
-    } catch {}
-  }
-  throw new Error('user worker workerd not found');
-}
 
 /** CPU seconds (user + system, all threads) of `pid` so far. */
 function cpuSeconds(pid) {
@@ -107,7 +69,7 @@ async function run({ series, sockets, shards, senders = 4, rate, sendersOn = 'se
   const shardSockets = Math.ceil(sockets / shards);
   const server = await startServer({ vars: { SHARD_SOCKETS: shardSockets, RATE_PER_SEC: 1000, RATE_BURST: 1000, MAX_CONNECTIONS: 100000 }, startTimeoutMs: 120_000, logLevel: 'info' });
   try {
-    const pid = await userWorkerPid(server);
+    const { pid } = await userWorker(server);
     const room = uniqueRoom('bench-h');
     const url = (i) => server.ws(room, { name: `h${i}` });
     const t0 = now();
@@ -207,15 +169,14 @@ const plan = process.env.BENCH_H_PLAN
       ...[1, 4].map((k) => ({ series: 'same sockets', sockets: 1000, shards: k, rate: 5 })),
       { series: 'same shards', sockets: 2000, shards: 4, rate: 5 },
       ...[1, 8].map((k) => ({ series: 'few sockets', sockets: 32, shards: k, rate: 40 })),
-      { series: 'storm', sockets: 3000, shards: 6, send: false },
     ]
   : [
-      ...[1, 2, 4, 8].map((k) => ({ series: 'same sockets', sockets: 2000, shards: k, rate: 5 })),
+      // Seven runs (a `wrangler dev` each, ~30 s): enough for the fit and each series' slope, inside
+      // make bench's half hour. BENCH_H_PLAN runs more.
+      ...[1, 4].map((k) => ({ series: 'same sockets', sockets: 2000, shards: k, rate: 5 })),
       ...[1000, 3000].map((n) => ({ series: 'same shards', sockets: n, shards: 4, rate: 5 })),
-      ...[1, 4, 16, 32].map((k) => ({ series: 'few sockets', sockets: 64, shards: k, rate: 40 })),
+      ...[1, 16].map((k) => ({ series: 'few sockets', sockets: 64, shards: k, rate: 40 })),
       { series: 'senders on a shard', sockets: 2000, shards: 4, rate: 5, sendersOn: 'shard' },
-      { series: 'storm', sockets: 3000, shards: 6, send: false },
-      { series: 'storm', sockets: 3000, shards: 1, send: false },
     ];
 
 const rows = [];

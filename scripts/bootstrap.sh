@@ -2,8 +2,10 @@
 # Gives this machine everything edge-chat needs to build, run and test itself:
 #   a wasm32-unknown-unknown Rust target, wasm-bindgen-cli (at the Cargo.lock version), worker-build,
 #   the npm packages pinned in package-lock.json (wrangler/workerd, esbuild, binaryen's wasm-opt, ws,
-#   playwright-core, emojibase-data for the page's emoji list, axe-core for its accessibility test) and
-#   Debian's Chromium for the browser tests.
+#   playwright-core, emojibase-data for the page's emoji list, axe-core for its accessibility test, React,
+#   react-dom, @types/react and happy-dom for @edge-chat/react, its hook tests and its example; npm's
+#   workspaces link packages/client and packages/react into node_modules/@edge-chat/) and Debian's
+#   Chromium for the browser tests.
 #
 # Idempotent: every step checks first and is skipped when already done (a second run takes < 1 s).
 # Each step prints its time as `TIMING <step> <seconds>`.

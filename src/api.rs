@@ -31,13 +31,19 @@ pub fn parse_body<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, Problem
     })
 }
 
-/// A bot's message: `{"name","text","id"?}`, with a valid name and id. Its text is checked by the
-/// room, as every message's is.
+/// A bot's message: `{"name","text","id"?,"thread"?,"also_in_room"?}`, with a valid name and id.
+/// Its text (and thread) are checked by the room, as every message's are.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Post {
     pub name: String,
     pub text: String,
     pub id: Option<String>,
+    /// The root of the thread it replies in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<u64>,
+    /// A reply shown in the main conversation too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub also_in_room: bool,
 }
 
 impl Post {
@@ -50,6 +56,17 @@ impl Post {
             .as_deref()
             .map(validate::check_client_id)
             .transpose()?;
+        if post.thread == Some(0) {
+            return Err(crate::thread::bad_thread(
+                "thread must be the seq of a stored message (1 or more)",
+            ));
+        }
+        if post.also_in_room && post.thread.is_none() {
+            return Err(Problem::new(
+                ErrorCode::BadRequest,
+                "also_in_room is for a reply in a thread (send \"thread\" too)",
+            ));
+        }
         Ok(Post { name, id, ..post })
     }
 
@@ -148,7 +165,9 @@ mod tests {
             Post {
                 name: "bot".into(),
                 text: "hi".into(),
-                id: Some("d1".into())
+                id: Some("d1".into()),
+                thread: None,
+                also_in_room: false,
             }
         );
         assert_eq!(Post::parse(&p.to_json()), Ok(p));

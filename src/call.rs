@@ -60,6 +60,19 @@ pub enum RoomCall {
         after: Option<String>,
         limit: usize,
     },
+    /// A page of the thread of `root`: the root and up to `limit` replies with `seq > after`.
+    Thread {
+        room: RoomName,
+        root: u64,
+        after: u64,
+        limit: usize,
+    },
+    /// The threads whose newest reply is below `before`, most recently active first.
+    Threads {
+        room: RoomName,
+        before: Option<u64>,
+        limit: usize,
+    },
     /// A moderator's deletion of message `seq` (the API's), with the moderator's reason.
     Delete {
         room: RoomName,
@@ -139,6 +152,8 @@ impl RoomCall {
             | RoomCall::Search { room, .. }
             | RoomCall::Reactors { room, .. }
             | RoomCall::Roster { room, .. }
+            | RoomCall::Thread { room, .. }
+            | RoomCall::Threads { room, .. }
             | RoomCall::Delete { room, .. }
             | RoomCall::Moderate { room, .. }
             | RoomCall::ModerationLog { room, .. }
@@ -164,7 +179,9 @@ impl RoomCall {
             | RoomCall::Versions { .. }
             | RoomCall::Search { .. }
             | RoomCall::Roster { .. }
-            | RoomCall::Reactors { .. } => dm::Asker::Person(reader),
+            | RoomCall::Reactors { .. }
+            | RoomCall::Thread { .. }
+            | RoomCall::Threads { .. } => dm::Asker::Person(reader),
             // An upload is a person's (a member's, in a direct message); its completion the Worker's.
             RoomCall::Upload { uploader, .. } | RoomCall::Thumb { uploader, .. } => {
                 dm::Asker::Person(uploader.uid.as_deref())
@@ -251,6 +268,21 @@ impl RoomCall {
                 query.append_pair("after", &after.to_string());
                 query.append_pair("limit", &limit.to_string());
                 ("GET", "messages", None)
+            }
+            RoomCall::Thread {
+                root, after, limit, ..
+            } => {
+                query.append_pair("root", &root.to_string());
+                query.append_pair("after", &after.to_string());
+                query.append_pair("limit", &limit.to_string());
+                ("GET", "thread", None)
+            }
+            RoomCall::Threads { before, limit, .. } => {
+                if let Some(before) = before {
+                    query.append_pair("before", &before.to_string());
+                }
+                query.append_pair("limit", &limit.to_string());
+                ("GET", "threads", None)
             }
             RoomCall::Post { post, .. } => ("POST", "post", Some(post.to_json())),
             RoomCall::Delete { seq, reason, .. } => {
@@ -385,6 +417,12 @@ impl RoomCall {
                 )?,
             },
             ("GET", "/roster") => roster_page(room, &query)?,
+            ("GET", "/thread") => thread_page(
+                room,
+                validate::parse_message_seq(get("root").unwrap_or(""))?,
+                &query,
+            )?,
+            ("GET", "/threads") => threads_page(room, &query)?,
             ("GET", "/messages") => RoomCall::Messages {
                 room,
                 after: validate::parse_seq(get("after").unwrap_or("0"))?,
@@ -416,17 +454,14 @@ impl RoomCall {
                 before: get("before").map(validate::parse_seq).transpose()?,
                 limit: validate::parse_page_limit(get("limit").unwrap_or("0"))?,
             },
-            ("POST", "/dm") => {
-                let members: Vec<String> = crate::api::parse_body(body.unwrap_or(""))?;
-                RoomCall::OpenDm {
-                    room,
-                    members: dm::members(members)?,
-                    by: uid()?,
-                    name: get("name")
-                        .map(|n| UserName::parse(n).map(UserName::into_string))
-                        .transpose()?,
-                }
-            }
+            ("POST", "/dm") => RoomCall::OpenDm {
+                room,
+                members: dm::members_of_list(body.unwrap_or(""))?,
+                by: uid()?,
+                name: get("name")
+                    .map(|n| UserName::parse(n).map(UserName::into_string))
+                    .transpose()?,
+            },
             ("POST", "/forget") => RoomCall::Forget { room, uid: uid()? },
             ("GET", "/entry") => RoomCall::Entry { room, uid: uid()? },
             ("GET", "/here") => RoomCall::Here { room, uid: uid()? },
@@ -573,6 +608,49 @@ pub fn roster_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCal
     })
 }
 
+/// A page of a thread as the Worker asks for it: `after` a `seq` (default 0: from the first reply),
+/// `limit` like a history page (default [`validate::DEFAULT_PAGE`], at most [`MAX_PAGE`]).
+pub fn thread_page(
+    room: RoomName,
+    root: u64,
+    query: &[(String, String)],
+) -> Result<RoomCall, Problem> {
+    let get = |key: &str| crate::query::query_value(query, key);
+    let after = get("after").map(validate::parse_seq).transpose()?;
+    let limit = get("limit").map(validate::parse_page_limit).transpose()?;
+    Ok(RoomCall::Thread {
+        room,
+        root,
+        after: after.unwrap_or(0),
+        limit: limit.unwrap_or(validate::DEFAULT_PAGE),
+    })
+}
+
+/// The most threads one page of the list holds, and how many when not asked.
+pub const MAX_THREADS_PAGE: usize = 100;
+pub const DEFAULT_THREADS_PAGE: usize = 20;
+
+/// A page of the list of threads as the Worker asks for it: `before` the newest reply's `seq` of
+/// the last thread of the page before (the answer's `next`), `limit` 1–[`MAX_THREADS_PAGE`].
+pub fn threads_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
+    let get = |key: &str| crate::query::query_value(query, key);
+    let before = get("before").map(validate::parse_seq).transpose()?;
+    let limit = match get("limit").map(validate::parse_page_limit).transpose()? {
+        Some(n) if n > MAX_THREADS_PAGE => {
+            return Err(Problem::new(
+                ErrorCode::BadLimit,
+                format!("limit must be an integer from 1 to {MAX_THREADS_PAGE}"),
+            ))
+        }
+        limit => limit.unwrap_or(DEFAULT_THREADS_PAGE),
+    };
+    Ok(RoomCall::Threads {
+        room,
+        before,
+        limit,
+    })
+}
+
 /// A page of the moderation log as the Worker asks for it: `before` a log entry (default: the
 /// newest), `limit` like a history page.
 pub fn moderation_page(room: RoomName, query: &[(String, String)]) -> Result<RoomCall, Problem> {
@@ -587,313 +665,4 @@ pub fn moderation_page(room: RoomName, query: &[(String, String)]) -> Result<Roo
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn room(name: &str) -> RoomName {
-        RoomName::parse(name).unwrap()
-    }
-
-    fn round_trip(call: RoomCall) {
-        let req = call.to_request();
-        let (path_and_query, _) = (req.url.strip_prefix(BASE).unwrap(), ());
-        let (path, query) = path_and_query.split_once('?').unwrap();
-        assert_eq!(
-            RoomCall::parse(req.method, path, query, req.body.as_deref()),
-            Ok(call)
-        );
-    }
-
-    #[test]
-    fn moderation_calls_survive_the_hop() {
-        round_trip(RoomCall::Delete {
-            room: room("r"),
-            seq: 4,
-            reason: None,
-        });
-        round_trip(RoomCall::Delete {
-            room: room("r"),
-            seq: 4,
-            reason: Some("spam & scams".into()),
-        });
-        round_trip(RoomCall::Moderate {
-            room: room("r"),
-            request: ModerationRequest::parse(
-                r#"{"action":"mute","uid":"AAAAAAAAAAAAAAAAAAAAAA","seconds":60,"by":"Zoë"}"#,
-            )
-            .unwrap(),
-        });
-        round_trip(RoomCall::ModerationLog {
-            room: room("r"),
-            before: Some(9),
-            limit: 5,
-        });
-        round_trip(RoomCall::ModerationLog {
-            room: room("r"),
-            before: None,
-            limit: 100,
-        });
-        round_trip(RoomCall::Erase {
-            room: room("r"),
-            uid: "auth0|42:x@y".replace('|', "_"),
-        });
-        round_trip(RoomCall::Export {
-            room: room("r"),
-            cursor: Cursor {
-                after: 500,
-                log_after: 7,
-            },
-        });
-        assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
-        assert_eq!(
-            ModerationRequest::parse(r#"{"action":"slow_mode","seconds":5}"#)
-                .unwrap()
-                .by(),
-            "moderator"
-        );
-    }
-
-    #[test]
-    fn the_calls_of_inboxes_and_direct_messages_survive_the_hop() {
-        let members = vec!["u-ann".to_string(), "u-bob".to_string()];
-        let dm_room = dm::room_of(&members).unwrap();
-        for (by, name) in [("u-ann", Some("Ann")), ("u-bob", None)] {
-            let name = name.map(String::from);
-            let (room, members) = (dm_room.clone(), members.clone());
-            round_trip(RoomCall::OpenDm {
-                room,
-                members,
-                by: by.into(),
-                name,
-            });
-        }
-        for uid in ["u-ann".to_string(), "user:42@app".to_string()] {
-            let room = room("r");
-            round_trip(RoomCall::Forget {
-                room: room.clone(),
-                uid: uid.clone(),
-            });
-            round_trip(RoomCall::Entry {
-                room: room.clone(),
-                uid: uid.clone(),
-            });
-            round_trip(RoomCall::Here { room, uid });
-        }
-        let bad = RoomCall::parse("POST", "/dm", "room=r&uid=a", Some(r#"["a"]"#));
-        assert_eq!(
-            bad.unwrap_err().code,
-            ErrorCode::BadRequest,
-            "one person is no DM"
-        );
-    }
-
-    #[test]
-    fn every_call_survives_the_hop() {
-        round_trip(RoomCall::Connect {
-            room: room("r"),
-            join: Join {
-                name: UserName::parse("Zoë & ann=1?").unwrap(),
-                uid: Some("user:42@app".into()),
-                role: Role::Moderator,
-                expires: Some(1_764_083_600),
-                after: Some(7),
-                since: Some(9),
-                framing: Framing::Batch,
-                address: None,
-            },
-        });
-        round_trip(RoomCall::Connect {
-            room: room("r"),
-            join: Join {
-                name: UserName::parse("ann").unwrap(),
-                uid: None,
-                role: Role::Member,
-                expires: None,
-                after: None,
-                since: None,
-                framing: Framing::Single,
-                address: AddressTag::of("2001:db8::1"),
-            },
-        });
-        round_trip(RoomCall::Info {
-            room: room("r.1"),
-            operator: false,
-        });
-        round_trip(RoomCall::Info {
-            room: room("r"),
-            operator: true,
-        });
-        round_trip(RoomCall::Search {
-            room: room("r"),
-            request: SearchRequest {
-                query: crate::search::SearchQuery::parse("café & \"NEAR(\" run* 100%").unwrap(),
-                before: Some(12),
-                limit: 50,
-                offset: 100,
-            },
-        });
-        round_trip(RoomCall::Reactors {
-            room: room("r"),
-            request: ReactorsRequest {
-                seq: 9,
-                emoji: "👩🏽‍💻".into(),
-                after: Some("anon:3f9c0d2a7b1e4c55".into()),
-                limit: 7,
-            },
-        });
-        round_trip(RoomCall::Roster {
-            room: room("r"),
-            after: Some("3f9c0d2a7b1e4c55".into()),
-            limit: 500,
-        });
-        round_trip(RoomCall::Roster {
-            room: room("r"),
-            after: None,
-            limit: 100,
-        });
-        round_trip(RoomCall::Versions {
-            room: room("r"),
-            seq: 42,
-            before: None,
-            limit: 50,
-        });
-        round_trip(RoomCall::Versions {
-            room: room("r"),
-            seq: 42,
-            before: Some(7),
-            limit: 1000,
-        });
-        round_trip(RoomCall::Messages {
-            room: room("r"),
-            after: 3,
-            limit: 1000,
-        });
-        round_trip(RoomCall::Post {
-            room: room("r"),
-            post: Post {
-                name: "bot".into(),
-                text: "multi\nline \"quoted\"".into(),
-                id: Some("d-1".into()),
-            },
-        });
-    }
-
-    #[test]
-    fn upload_calls_survive_the_hop() {
-        let id = FileId::from_random([3; 16]);
-        let uploader = Uploader {
-            uid: Some("user:42@app".into()),
-            role: Role::Moderator,
-            address: AddressTag::of("2001:db8::1"),
-        };
-        round_trip(RoomCall::Upload {
-            room: room("r"),
-            id: id.clone(),
-            uploader: uploader.clone(),
-        });
-        round_trip(RoomCall::Thumb {
-            room: room("r"),
-            id: id.clone(),
-            uploader: Uploader {
-                uid: None,
-                role: Role::Member,
-                address: None,
-            },
-        });
-        round_trip(RoomCall::Thumbed {
-            room: room("r"),
-            id: id.clone(),
-        });
-        for (width, height) in [(Some(640), Some(480)), (None, None)] {
-            round_trip(RoomCall::Uploaded {
-                room: room("r"),
-                file: FileDescriptor {
-                    id: id.as_str().into(),
-                    name: "Zoë & \"friends\" 100%.png".into(),
-                    content_type: "image/png".into(),
-                    size: 25_000_000,
-                    width,
-                    height,
-                    thumb: false,
-                },
-            });
-        }
-    }
-
-    #[test]
-    fn the_object_checks_what_it_is_given() {
-        let code = |method, path, query, body| {
-            RoomCall::parse(method, path, query, body).unwrap_err().code
-        };
-        assert_eq!(code("GET", "/info", "room=a%20b", None), ErrorCode::BadRoom);
-        assert_eq!(code("GET", "/connect", "room=r", None), ErrorCode::BadName);
-        assert_eq!(
-            code("GET", "/messages", "room=r&after=-1&limit=5", None),
-            ErrorCode::BadAfter
-        );
-        assert_eq!(
-            code("GET", "/messages", "room=r&after=1&limit=5000", None),
-            ErrorCode::BadLimit
-        );
-        assert_eq!(
-            code("POST", "/post", "room=r", Some("{")),
-            ErrorCode::BadJson
-        );
-        assert_eq!(code("DELETE", "/info", "room=r", None), ErrorCode::NotFound);
-        assert_eq!(
-            code("GET", "/search", "room=r&q=%22%22", None),
-            ErrorCode::BadQuery
-        );
-    }
-
-    #[test]
-    fn versions_pages_default_and_refuse_like_the_api_says() {
-        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        assert_eq!(
-            versions_page(room("r"), 3, &q(&[])),
-            Ok(RoomCall::Versions {
-                room: room("r"),
-                seq: 3,
-                before: None,
-                limit: validate::DEFAULT_VERSIONS_PAGE,
-            })
-        );
-        for bad in [
-            ("before", "0"),
-            ("before", "x"),
-            ("limit", "0"),
-            ("limit", "1001"),
-        ] {
-            assert!(versions_page(room("r"), 3, &q(&[bad])).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn history_pages_default_and_refuse_like_the_api_says() {
-        let q = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()
-        };
-        assert_eq!(
-            history_page(room("r"), &q(&[])),
-            Ok(RoomCall::Messages {
-                room: room("r"),
-                after: 0,
-                limit: 100
-            })
-        );
-        assert_eq!(
-            history_page(room("r"), &q(&[("limit", "0")]))
-                .unwrap_err()
-                .code,
-            ErrorCode::BadLimit
-        );
-    }
-}
+mod tests;

@@ -1,6 +1,6 @@
 //! The domain's types, which every feature speaks of: who is in a room ([`User`]), what they wrote
-//! ([`ChatMessage`] with its [`Version`]s, [`Reactions`], attached [`FileDescriptor`]s and link
-//! [`Preview`]), how a connection takes its frames
+//! ([`ChatMessage`] with its [`Version`]s, [`Reactions`], attached [`FileDescriptor`]s, link
+//! [`Preview`] and place in a [`Thread`]), how a connection takes its frames
 //! ([`Framing`]) and whose client ids a message's `id` is unique among ([`sender_key`]). A leaf: it
 //! knows no feature, so the wire frames, the room, storage and webhooks all import it and none of them
 //! imports another to reach these.
@@ -80,7 +80,8 @@ pub struct ChatMessage {
     pub deleted: bool,
     #[serde(default)]
     pub reactions: Reactions,
-    /// The room revision of this message's last change (its store, edit, deletion or a reaction).
+    /// The room revision of this message's last change (its store, edit, deletion, a reaction, or
+    /// a change of its thread's summary).
     #[serde(default)]
     pub rev: u64,
     /// The files it carries (uploaded to the room before it was sent); absent when none.
@@ -90,6 +91,21 @@ pub struct ChatMessage {
     /// change under its own `rev`); absent when none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<Preview>,
+    /// A reply names its thread's root (`thread: 43`); a root with replies carries the thread's
+    /// summary (`thread: {"replies",…}`); absent otherwise, so a room without threads sends v1's
+    /// frames byte for byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread: Option<Thread>,
+    /// A reply that is shown in the main conversation too.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub also_in_room: bool,
+    /// The people the text mentions (`@name`, `<@uid>`), resolved when it was written: uids, in
+    /// the text's order, at most [`crate::mention::MAX_MENTIONS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<String>,
+    /// The text says `@room` (a moderator's): it mentions everyone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub mentions_room: bool,
 }
 
 fn first_version() -> u32 {
@@ -113,8 +129,55 @@ impl ChatMessage {
             rev: 0,
             files: Vec::new(),
             preview: None,
+            thread: None,
+            also_in_room: false,
+            mentions: Vec::new(),
+            mentions_room: false,
         }
     }
+
+    /// The root of the thread this message replies in, if it is a reply.
+    pub fn root(&self) -> Option<u64> {
+        match self.thread {
+            Some(Thread::In(root)) => Some(root),
+            _ => None,
+        }
+    }
+
+    /// The summary of the thread this message is the root of, if it has had replies.
+    pub fn summary(&self) -> Option<&ThreadSummary> {
+        match &self.thread {
+            Some(Thread::Root(summary)) => Some(summary),
+            _ => None,
+        }
+    }
+
+    /// Whether it belongs to the main conversation: not a reply, or one also shown there.
+    pub fn in_main(&self) -> bool {
+        self.root().is_none() || self.also_in_room
+    }
+}
+
+/// A message's place in a thread (one level, as in Slack): a reply names its root, a root carries
+/// the summary of its replies. On the wire one key, `thread`, a number or an object.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Thread {
+    /// A reply: the `seq` of the thread's root.
+    In(u64),
+    /// A root: what its replies amount to.
+    Root(ThreadSummary),
+}
+
+/// A thread's summary, kept on its root: how many replies (not deleted), the newest one's `seq`
+/// and time, and the first [`crate::thread::MAX_PARTICIPANTS`] who replied (uids, in the order they
+/// first did).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadSummary {
+    pub replies: u32,
+    pub last_seq: u64,
+    pub last_at: u64,
+    pub participants: Vec<String>,
 }
 
 /// A file uploaded to a room, as a message carries it: its id (the room's, random), the name and

@@ -20,6 +20,8 @@ pub enum ErrorCode {
     BadAfter,
     BadLimit,
     BadQuery,
+    /// A message sent into a thread whose root does not exist, is deleted, or is itself a reply.
+    BadThread,
     RoomFull,
     NotFound,
     MethodNotAllowed,
@@ -58,7 +60,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, for tests that must cover them all.
-    pub const ALL: [ErrorCode; 32] = [
+    pub const ALL: [ErrorCode; 33] = [
         ErrorCode::BadJson,
         ErrorCode::BadRequest,
         ErrorCode::TooLarge,
@@ -69,6 +71,7 @@ impl ErrorCode {
         ErrorCode::BadAfter,
         ErrorCode::BadLimit,
         ErrorCode::BadQuery,
+        ErrorCode::BadThread,
         ErrorCode::RoomFull,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
@@ -107,6 +110,7 @@ impl ErrorCode {
             ErrorCode::BadAfter => "bad_after",
             ErrorCode::BadLimit => "bad_limit",
             ErrorCode::BadQuery => "bad_query",
+            ErrorCode::BadThread => "bad_thread",
             ErrorCode::RoomFull => "room_full",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
@@ -143,7 +147,8 @@ impl ErrorCode {
             | ErrorCode::BadAfter
             | ErrorCode::BadLimit
             | ErrorCode::BadQuery
-            | ErrorCode::BadFile => 400,
+            | ErrorCode::BadFile
+            | ErrorCode::BadThread => 400,
             ErrorCode::Unauthorized | ErrorCode::TokenExpired => 401,
             ErrorCode::ForbiddenOrigin
             | ErrorCode::Forbidden

@@ -5,6 +5,9 @@
 //! may edit, which `rev` a change gets): that is `room/`. The room calls them inside one turn, so the
 //! runtime commits a batch of them together, and the frames that follow are held by the output gate
 //! until that commit is durable.
+//!
+//! Threads and mentions have their own trait, [`ThreadHistory`] (in `history/threads.rs`), which
+//! every `History` is too.
 
 use crate::domain::sender_key;
 use crate::domain::{ChatMessage, FileDescriptor, Reactions, Reactor, Version};
@@ -13,6 +16,9 @@ use crate::files::log::{FileLog, Stored};
 use crate::moderation::{Action, AddressBan};
 use crate::screening::fingerprint;
 use crate::search::{Found, SearchQuery, MARK_CLOSE, MARK_OPEN, SEARCH_WINDOW};
+
+mod threads;
+pub use threads::ThreadHistory;
 
 /// What [`History::append`] did with a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,8 +35,8 @@ pub enum Appended {
 }
 
 /// The room's persistent message log, with each message's versions, reactions, and the read marks of
-/// its authors; and its uploads ([`FileLog`]).
-pub trait History: FileLog {
+/// its authors; its uploads ([`FileLog`]); and (as a [`ThreadHistory`]) its threads and mentions.
+pub trait History: FileLog + ThreadHistory {
     /// Stores a message whose `seq` and `rev` the room has assigned, unless a stored message has the
     /// same sender ([`sender_key`]) and client `id`. One step, so the common case (a new message)
     /// costs one statement: the check for a duplicate is the store's unique index, not a lookup.
@@ -101,7 +107,8 @@ pub trait History: FileLog {
     fn set_read_mark(&mut self, uid: &str, seq: u64) -> Result<(), String>;
     /// The read marks (uid, seq) of the `limit` authors who have read furthest, furthest first.
     fn recent_reads(&self, limit: usize) -> Result<Vec<(String, u64)>, String>;
-    /// Messages after `after` that `uid` did not send and that are not deleted.
+    /// Messages of the main conversation (not thread replies, unless also shown there) after
+    /// `after` that `uid` did not send and that are not deleted.
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String>;
     /// Among the newest [`SEARCH_WINDOW`] messages with `after < seq < before` whose current text
     /// matches `query`, the best ones first after the first `offset`, at most `limit`, each with a
@@ -132,7 +139,8 @@ pub trait History: FileLog {
     fn reacted(&self, seq: u64) -> Result<Vec<(String, String)>, String>;
     /// The reactions of author `uid` to messages with `after < seq <= upto`: `(seq, emoji)`.
     fn reacted_by(&self, uid: &str, after: u64, upto: u64) -> Result<Vec<(u64, String)>, String>;
-    /// Forgets author `uid`'s read mark.
+    /// Forgets what the room keeps of author `uid` as a reader: its read marks (the room's and each
+    /// thread's), the name `@name` mentions it by, and the threads it took part in.
     fn forget_reader(&mut self, uid: &str) -> Result<(), String>;
     /// The erasure of author `uid`, as last stored (see [`crate::erasure`]).
     fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String>;
@@ -173,6 +181,12 @@ pub struct MemoryHistory {
     pub slow_mode: u64,
     pub address_bans: Vec<AddressBan>,
     pub identity_required: bool,
+    /// The people the room has seen: (uid, name key).
+    pub people: Vec<(String, String)>,
+    /// Who takes part in which thread: (root, uid).
+    pub thread_people: Vec<(u64, String)>,
+    /// Per-thread read marks: (uid, root, seq).
+    pub thread_reads: Vec<(String, u64, u64)>,
     /// The room's own retention setting as stored.
     pub retention_days: Option<u64>,
     /// The room's blocked words as stored.
@@ -431,6 +445,7 @@ impl History for MemoryHistory {
             .messages
             .iter()
             .filter(|m| m.seq > after && !m.deleted && m.from.uid.as_deref() != Some(uid))
+            .filter(|m| m.in_main())
             .count() as u64)
     }
     /// A stand-in for FTS5, enough for the room's tests: a message matches when its text contains every
@@ -492,6 +507,8 @@ impl History for MemoryHistory {
         self.versions.retain(|(s, _)| *s > upto);
         self.reactions.retain(|(s, _, _, _)| *s > upto);
         self.screened.retain(|(s, _)| *s > upto);
+        self.thread_people.retain(|(root, _)| *root > upto);
+        self.thread_reads.retain(|(_, root, _)| *root > upto);
     }
 
     fn oldest(&self, after: u64, limit: usize) -> Result<Vec<(u64, u64)>, String> {
@@ -512,6 +529,8 @@ impl History for MemoryHistory {
             m.text.clear();
             m.deleted = true;
             m.reactions.clear();
+            m.mentions.clear();
+            m.mentions_room = false;
             m.files.clear();
             m.preview = None;
         }
@@ -547,6 +566,9 @@ impl History for MemoryHistory {
     fn forget_reader(&mut self, uid: &str) -> Result<(), String> {
         self.check()?;
         self.reads.retain(|(u, _)| u != uid);
+        self.thread_reads.retain(|(u, _, _)| u != uid);
+        self.people.retain(|(u, _)| u != uid);
+        self.thread_people.retain(|(_, u)| u != uid);
         Ok(())
     }
 

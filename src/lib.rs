@@ -19,6 +19,9 @@
 //! - [`files`] — uploads: what one may be, its type sniffed from its bytes, how a file is served, and
 //!   what the room records of each ([`files::log`]).
 //! - [`preview`] — link previews: the link, which URLs may be fetched, what a page says of itself.
+//! - [`thread`] — threads: which root a reply may go into, a root's summary, who takes part.
+//! - [`mention`] — `@name`, `<@uid>` and `@room` in a text → the people it mentions.
+//! - [`concern`] — whom a message concerns personally (mentioned, in its thread, or everyone).
 //! - [`reactors`] — who reacted to a message with an emoji: the paged read, checked once.
 //! - [`room`] — the room as a state machine: event in, [`room::Effect`]s out; the roster with its sockets.
 //! - [`delivery`] — one turn's frames packed per connection for `batch=1` connections.
@@ -52,6 +55,7 @@ pub mod attachment;
 pub mod auth;
 pub mod blocklist;
 pub mod call;
+pub mod concern;
 pub mod config;
 pub mod delivery;
 pub mod domain;
@@ -65,6 +69,7 @@ pub mod identity;
 pub mod inbox;
 pub mod jwks;
 pub mod jwt;
+pub mod mention;
 pub mod moderation;
 pub mod presence;
 pub mod preview;
@@ -81,6 +86,7 @@ pub mod search;
 pub mod session;
 pub mod shard;
 pub mod subprotocol;
+pub mod thread;
 pub mod validate;
 pub mod webhook;
 

@@ -9,7 +9,9 @@
 use crate::domain::ChatMessage;
 use crate::domain::Reactions;
 use crate::domain::Reactor;
+use crate::domain::ThreadSummary;
 use crate::domain::User;
+use crate::thread::ThreadUnread;
 
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +77,15 @@ pub enum ServerFrame<'a> {
         /// as their `read` frames say it), so "seen by" survives a reload.
         #[serde(skip_serializing_if = "Option::is_none")]
         reads: Option<Vec<ReadPosition<'a>>>,
+        /// This author's unread mentions (`None`: anonymous).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mentions: Option<u64>,
+        /// Unread replies in the threads this author takes part in (`None`: anonymous), and those
+        /// threads with any, the most recently active first.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        thread_unread: Option<u64>,
+        #[serde(skip_serializing_if = "<[ThreadUnread]>::is_empty")]
+        threads: &'a [ThreadUnread],
         /// The room's retention: the policy in days (`null`: kept) and `upto`, the end of the prefix
         /// retention erased (a client drops its copies up to it); absent when neither applies.
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,6 +116,28 @@ pub enum ServerFrame<'a> {
     Read {
         user: &'a User,
         seq: u64,
+    },
+    /// A thread's summary changed (a reply came, one was deleted): on its root, as revision `rev`.
+    ThreadUpdated {
+        root: u64,
+        thread: &'a ThreadSummary,
+        rev: u64,
+    },
+    /// A page of a thread, answering a `thread` frame: its root and replies after `after`, oldest
+    /// first.
+    ThreadPage {
+        id: Option<&'a str>,
+        root: &'a ChatMessage,
+        replies: &'a [ChatMessage],
+        has_more: bool,
+    },
+    /// One person's counts, to each of their connections, when something that concerns them alone
+    /// changed them (a mention, a reply in a thread they take part in, their own read marks): as in
+    /// the welcome (the main conversation's unread count aside: each connection keeps it).
+    Unread {
+        mentions: u64,
+        thread_unread: u64,
+        threads: &'a [ThreadUnread],
     },
     History {
         id: Option<&'a str>,
@@ -259,6 +292,10 @@ pub enum ClientFrame {
         text: String,
         id: Option<String>,
         reply_to: Option<u64>,
+        /// The root of the thread it replies in.
+        thread: Option<u64>,
+        /// A reply shown in the main conversation too.
+        also_in_room: bool,
         files: Vec<FileId>,
     },
     Typing,
@@ -283,8 +320,17 @@ pub enum ClientFrame {
         on: bool,
         id: Option<String>,
     },
+    /// A read mark: of the main conversation, or of the thread of `thread`.
     Read {
         seq: u64,
+        thread: Option<u64>,
+    },
+    /// A page of the thread of `root`: up to `limit` replies after `after`.
+    Thread {
+        root: u64,
+        after: u64,
+        limit: usize,
+        id: Option<String>,
     },
     History {
         before: Option<u64>,
@@ -340,6 +386,7 @@ impl ClientFrame {
             | ClientFrame::Delete { id, .. }
             | ClientFrame::React { id, .. }
             | ClientFrame::History { id, .. }
+            | ClientFrame::Thread { id, .. }
             | ClientFrame::Search { id, .. }
             | ClientFrame::Roster { id, .. }
             | ClientFrame::Reactors { id, .. }
@@ -365,7 +412,10 @@ struct RawFrame {
     before: Option<u64>,
     limit: Option<u64>,
     q: Option<String>,
-    after: Option<String>,
+    after: Option<After>,
+    thread: Option<u64>,
+    also_in_room: Option<bool>,
+    root: Option<u64>,
     token: Option<String>,
     uid: Option<String>,
     seconds: Option<u64>,
@@ -375,6 +425,32 @@ struct RawFrame {
     files: Option<Vec<String>>,
     preview: Option<bool>,
     offset: Option<u64>,
+}
+
+/// `after`: a roster page's member id (a string) or a thread page's `seq` (a number). Read by a
+/// visitor of its own: a value of another type is refused at once, however deep it nests.
+enum After {
+    Id(String),
+    Seq(u64),
+}
+
+impl<'de> Deserialize<'de> for After {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<After, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = After;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a member id or a seq")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<After, E> {
+                Ok(After::Id(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<After, E> {
+                Ok(After::Seq(v))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// A decode failure, carrying the client's `id` when it could be read, so the client can tell which
@@ -472,15 +548,35 @@ impl RawFrame {
         };
         let files = file_ids(frame.files).map_err(refuse)?;
         match frame.kind.as_deref() {
-            Some("message") => Ok(ClientFrame::Message {
-                text: match &files {
-                    Some(f) if !f.is_empty() => caption(frame.text)?,
-                    _ => text(frame.text)?,
-                },
-                reply_to: frame.reply_to,
-                files: files.unwrap_or_default(),
-                id,
-            }),
+            Some("message") => {
+                let also_in_room = frame.also_in_room.unwrap_or(false);
+                match frame.thread {
+                    Some(0) => {
+                        return Err(FrameError::new(
+                            ErrorCode::BadThread,
+                            "thread must be the seq of a stored message (1 or more)",
+                            id,
+                        ))
+                    }
+                    None if also_in_room => {
+                        return Err(missing(
+                            "also_in_room is for a reply in a thread (send \"thread\" too)",
+                        ))
+                    }
+                    _ => {}
+                }
+                Ok(ClientFrame::Message {
+                    text: match &files {
+                        Some(f) if !f.is_empty() => caption(frame.text)?,
+                        _ => text(frame.text)?,
+                    },
+                    reply_to: frame.reply_to,
+                    thread: frame.thread,
+                    also_in_room,
+                    files: files.unwrap_or_default(),
+                    id,
+                })
+            }
             Some("typing") => Ok(ClientFrame::Typing),
             Some("edit") => {
                 let drop_preview = frame.preview == Some(false);
@@ -516,6 +612,21 @@ impl RawFrame {
             }
             Some("read") => Ok(ClientFrame::Read {
                 seq: seq(frame.seq)?,
+                thread: frame.thread,
+            }),
+            Some("thread") => Ok(ClientFrame::Thread {
+                root: frame
+                    .root
+                    .ok_or_else(|| missing("thread has no \"root\""))?,
+                after: match frame.after {
+                    None => 0,
+                    Some(After::Seq(after)) => after,
+                    Some(After::Id(_)) => {
+                        return Err(missing("a thread page's \"after\" is a seq"))
+                    }
+                },
+                limit: validate::history_page_limit(frame.limit).map_err(refuse)?,
+                id,
             }),
             Some("history") => Ok(ClientFrame::History {
                 before: frame.before,
@@ -538,18 +649,34 @@ impl RawFrame {
                 request: ReactorsRequest::new(
                     seq(frame.seq)?,
                     frame.emoji,
-                    frame.after,
+                    match frame.after {
+                        None => None,
+                        Some(After::Id(after)) => Some(after),
+                        Some(After::Seq(_)) => {
+                            return Err(missing(
+                                "reactors \"after\" is the next of an earlier page",
+                            ))
+                        }
+                    },
                     frame.limit,
                 )
                 .map_err(refuse)?,
                 id,
             }),
             Some("roster") => {
-                if let Some(after) = &frame.after {
-                    validate::check_roster_cursor(after).map_err(refuse)?;
-                }
+                let after =
+                    match frame.after {
+                        None => None,
+                        Some(After::Id(after)) => {
+                            validate::check_roster_cursor(&after).map_err(refuse)?;
+                            Some(after)
+                        }
+                        Some(After::Seq(_)) => return Err(missing(
+                            "roster \"after\" must be a member id (the last id of the page before)",
+                        )),
+                    };
                 Ok(ClientFrame::Roster {
-                    after: frame.after,
+                    after,
                     limit: validate::roster_page_limit(frame.limit).map_err(refuse)?,
                     id,
                 })
@@ -638,218 +765,4 @@ fn json<T: Serialize + ?Sized>(value: &T) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn code_of(raw: &str) -> ErrorCode {
-        ClientFrame::decode(raw).unwrap_err().problem.code
-    }
-
-    #[test]
-    fn wrong_types_still_name_the_message() {
-        let err = ClientFrame::decode(r#"{"type":"message","text":42,"id":"m-7"}"#).unwrap_err();
-        assert_eq!(err.problem.code, ErrorCode::BadRequest);
-        assert_eq!(err.id.as_deref(), Some("m-7"));
-        let err = ClientFrame::decode(r#"{"type":"message","text":42,"id":7}"#).unwrap_err();
-        assert_eq!(err.id, None);
-    }
-
-    #[test]
-    fn decodes_a_message_with_and_without_id() {
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"message","text":"hi","id":"a1"}"#),
-            Ok(ClientFrame::Message {
-                text: "hi".into(),
-                id: Some("a1".into()),
-                reply_to: None,
-                files: vec![],
-            })
-        );
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"message","text":"hi"}"#),
-            Ok(ClientFrame::Message {
-                text: "hi".into(),
-                id: None,
-                reply_to: None,
-                files: vec![],
-            })
-        );
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"typing","extra":[1,2]}"#),
-            Ok(ClientFrame::Typing)
-        );
-    }
-
-    #[test]
-    fn syntax_errors_are_bad_json_and_shape_errors_bad_request() {
-        assert_eq!(code_of("ping!"), ErrorCode::BadJson);
-        assert_eq!(code_of("{\"type\":"), ErrorCode::BadJson);
-        assert_eq!(code_of("[1,2]"), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#"["message","hi","c-1"]"#), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#" ["typing"]"#), ErrorCode::BadRequest);
-        assert_eq!(code_of("0\u{1b}"), ErrorCode::BadJson);
-        assert_eq!(code_of(r#"{"type":7} trailing"#), ErrorCode::BadJson);
-        assert_eq!(code_of(r#"["","","",null]"#), ErrorCode::BadRequest);
-        assert_eq!(code_of("42"), ErrorCode::BadRequest);
-        assert_eq!(
-            code_of(r#"{"type":"message","text":5}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            code_of(r#"{"type":"shout","text":"x"}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(code_of(r#"{"text":"x"}"#), ErrorCode::BadRequest);
-        assert_eq!(code_of(r#"{"type":"message"}"#), ErrorCode::BadRequest);
-        assert_eq!(
-            code_of(r#"{"type":"message","text":""}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            code_of(r#"{"type":"message","text":"  \n"}"#),
-            ErrorCode::BadRequest
-        );
-    }
-
-    #[test]
-    fn messages_name_their_files_and_may_then_have_no_text() {
-        let a = "a".repeat(32);
-        let b = "b".repeat(32);
-        let frame = format!(r#"{{"type":"message","files":["{a}","{b}"],"id":"m1"}}"#);
-        assert_eq!(
-            ClientFrame::decode(&frame),
-            Ok(ClientFrame::Message {
-                text: String::new(),
-                id: Some("m1".into()),
-                reply_to: None,
-                files: vec![FileId::parse(&a).unwrap(), FileId::parse(&b).unwrap()],
-            })
-        );
-        assert_eq!(
-            code_of(&format!(r#"{{"type":"message","files":["{a}","{a}"]}}"#)),
-            ErrorCode::BadFile
-        );
-        assert_eq!(
-            code_of(r#"{"type":"message","files":["x"],"text":"hi"}"#),
-            ErrorCode::BadFile
-        );
-        let eleven: Vec<String> = (0..11).map(|i| format!("{i:032x}")).collect();
-        let frame = serde_json::json!({"type": "message", "files": eleven}).to_string();
-        assert_eq!(code_of(&frame), ErrorCode::TooLarge);
-        assert_eq!(
-            code_of(r#"{"type":"message","files":[]}"#),
-            ErrorCode::BadRequest
-        );
-        // An edit may keep fewer files, drop its preview, or change its text: at least one.
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"edit","seq":3,"files":[],"preview":false}"#),
-            Ok(ClientFrame::Edit {
-                seq: 3,
-                text: None,
-                files: Some(vec![]),
-                drop_preview: true,
-                id: None,
-            })
-        );
-        assert_eq!(code_of(r#"{"type":"edit","seq":3}"#), ErrorCode::BadRequest);
-        assert_eq!(
-            code_of(r#"{"type":"edit","seq":3,"preview":true}"#),
-            ErrorCode::BadRequest
-        );
-    }
-
-    #[test]
-    fn errors_carry_the_client_id_when_readable() {
-        let e = ClientFrame::decode(r#"{"type":"message","text":"","id":"m7"}"#).unwrap_err();
-        assert_eq!(e.id.as_deref(), Some("m7"));
-    }
-
-    #[test]
-    fn text_over_the_limit_is_too_large_counted_in_characters() {
-        let ok = "é".repeat(4000);
-        let frame = format!(r#"{{"type":"message","text":"{ok}"}}"#);
-        assert!(ClientFrame::decode(&frame).is_ok());
-        let big = "é".repeat(4001);
-        let frame = format!(r#"{{"type":"message","text":"{big}","id":"x"}}"#);
-        let e = ClientFrame::decode(&frame).unwrap_err();
-        assert_eq!(e.problem.code, ErrorCode::TooLarge);
-        assert_eq!(e.id.as_deref(), Some("x"));
-    }
-
-    #[test]
-    fn overlong_ids_are_refused() {
-        let id = "i".repeat(65);
-        let frame = format!(r#"{{"type":"message","text":"hi","id":"{id}"}}"#);
-        assert_eq!(code_of(&frame), ErrorCode::BadRequest);
-    }
-
-    #[test]
-    fn frames_serialize_with_their_type_tag() {
-        let user = User {
-            id: "c1".into(),
-            name: "ann".into(),
-            uid: None,
-        };
-        let msg = ChatMessage {
-            rev: 3,
-            ..ChatMessage::new(3, None, user.clone(), "<b>hi</b>".into(), 10)
-        };
-        assert_eq!(
-            ServerFrame::Message(&msg).to_json(),
-            r#"{"type":"message","seq":3,"id":null,"from":{"id":"c1","name":"ann","uid":null},"text":"<b>hi</b>","ts":10,"reply_to":null,"edited_at":null,"version":1,"deleted":false,"reactions":{},"rev":3}"#
-        );
-        assert_eq!(
-            ServerFrame::Error {
-                code: ErrorCode::RateLimited,
-                message: "slow down",
-                id: None
-            }
-            .to_json(),
-            r#"{"type":"error","code":"rate_limited","message":"slow down"}"#
-        );
-        assert_eq!(
-            Problem::new(ErrorCode::BadRoom, "no").to_http_body(),
-            r#"{"error":{"code":"bad_room","message":"no"}}"#
-        );
-    }
-
-    #[test]
-    fn auth_frames_carry_a_token() {
-        assert_eq!(
-            ClientFrame::decode(r#"{"type":"auth","token":"eyJ.x.y","id":"a-1"}"#),
-            Ok(ClientFrame::Auth {
-                token: "eyJ.x.y".into(),
-                id: Some("a-1".into())
-            })
-        );
-        assert_eq!(code_of(r#"{"type":"auth"}"#), ErrorCode::BadRequest);
-        assert_eq!(
-            code_of(r#"{"type":"auth","token":""}"#),
-            ErrorCode::BadRequest
-        );
-        assert_eq!(
-            ServerFrame::AuthOk {
-                id: Some("a-1"),
-                role: Role::Member,
-                expires: 9
-            }
-            .to_json(),
-            r#"{"type":"auth_ok","id":"a-1","role":"member","expires":9}"#
-        );
-    }
-
-    #[test]
-    fn wrong_type_messages_do_not_echo_the_whole_value() {
-        let long = "x".repeat(60_000);
-        let e = ClientFrame::decode(&format!(r#""{long}""#)).unwrap_err();
-        assert_eq!(e.problem.code, ErrorCode::BadRequest);
-        assert!(e.problem.message.len() < 200, "{}", e.problem.message.len());
-    }
-
-    #[test]
-    fn unknown_type_names_are_truncated_in_messages() {
-        let long = "x".repeat(500);
-        let e = ClientFrame::decode(&format!(r#"{{"type":"{long}"}}"#)).unwrap_err();
-        assert!(e.problem.message.len() < 120, "{}", e.problem.message);
-    }
-}
+mod tests;

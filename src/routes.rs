@@ -41,6 +41,10 @@ pub enum Route {
     Search(RoomName),
     /// `GET /api/rooms/{room}/members`: a page of the roster.
     Members(RoomName),
+    /// `GET /api/rooms/{room}/threads`: the threads, most recently active first.
+    Threads(RoomName),
+    /// `GET /api/rooms/{room}/threads/{root}`: a thread's root and a page of its replies.
+    Thread(RoomName, u64),
     /// `DELETE /api/rooms/{room}/messages/{seq}`: a moderator's deletion.
     DeleteMessage(RoomName, u64),
     /// `POST /api/rooms/{room}/moderation`: a moderator's action.
@@ -114,6 +118,11 @@ impl Route {
             ["api", "rooms", name] => (Route::RoomInfo(room(name)?), "GET"),
             ["api", "rooms", name, "search"] => (Route::Search(room(name)?), "GET"),
             ["api", "rooms", name, "members"] => (Route::Members(room(name)?), "GET"),
+            ["api", "rooms", name, "threads"] => (Route::Threads(room(name)?), "GET"),
+            ["api", "rooms", name, "threads", root] => (
+                Route::Thread(room(name)?, crate::validate::parse_message_seq(root)?),
+                "GET",
+            ),
             ["api", "rooms", name, "export"] => (Route::Export(room(name)?), "GET"),
             ["api", "rooms", name, "authors", uid] => (
                 Route::EraseAuthor(
@@ -379,6 +388,26 @@ mod tests {
         );
         assert_eq!(
             Route::parse("POST", "/api/rooms/x/search")
+                .unwrap_err()
+                .code,
+            ErrorCode::MethodNotAllowed
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/threads"),
+            Ok(Route::Threads(room("x")))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/threads/43"),
+            Ok(Route::Thread(room("x"), 43))
+        );
+        assert_eq!(
+            Route::parse("GET", "/api/rooms/x/threads/abc")
+                .unwrap_err()
+                .code,
+            ErrorCode::NotFound
+        );
+        assert_eq!(
+            Route::parse("POST", "/api/rooms/x/threads/43")
                 .unwrap_err()
                 .code,
             ErrorCode::MethodNotAllowed

@@ -2,7 +2,8 @@
 // engine behind most accessibility checkers) run inside Debian's headless Chromium against the real
 // `wrangler dev`, on the join form, a room in use (replies, an edit, reactions, "seen by", a focused
 // message with its actions, the reaction picker with every emoji, who reacted), the search results,
-// the composer's emoji picker, a moderator's panel, a phone, and the dark scheme. No violation of
+// the composer's emoji picker, a moderator's panel, a thread's panel with the `@` list open, a
+// phone, and the dark scheme. No violation of
 // impact "serious" or "critical" may be left; what axe finds is printed with where it is.
 //
 // axe is injected as a script, which the page's CSP (script-src 'self', Trusted Types) would refuse:
@@ -134,6 +135,27 @@ describe('axe: no serious or critical violations', () => {
     await mod.page.getByRole('button', { name: 'Moderation' }).click();
     await mod.page.locator('#modlog-mutes li', { hasText: 'Ann' }).waitFor();
     await assertClean(mod.page, "moderator's panel");
+  });
+
+  test("a thread's root and panel, a mention of us, and the @ list", async () => {
+    for (const colorScheme of ['light', 'dark']) {
+      const room = uniqueRoom(`axe-thread-${colorScheme}`);
+      const ann = await person(room, 'ann-1', 'Ann', { colorScheme });
+      const bob = await person(room, 'bob-1', 'Bob', { colorScheme });
+      await say(ann.page, 'Lunch today?');
+      await item(bob.page, 'Lunch today?').hover();
+      await item(bob.page, 'Lunch today?').getByRole('button', { name: 'Reply in thread', exact: true }).click();
+      await bob.page.locator('#thread-input').fill('yes, @Ann at noon');
+      await bob.page.locator('#thread-input').press('Enter');
+      const row = item(ann.page, 'Lunch today?').locator('.thread-row');
+      await row.filter({ hasText: '1 reply' }).waitFor();
+      await assertClean(ann.page, `a root with its thread, unread (${colorScheme})`);
+      await row.click();
+      await ann.page.locator('#thread-messages li.mentions-me').waitFor();
+      await ann.page.locator('#thread-input').pressSequentially('@B');
+      await ann.page.locator('.mention-list [role="option"]', { hasText: 'Bob' }).waitFor();
+      await assertClean(ann.page, `the thread panel with the @ list (${colorScheme})`);
+    }
   });
 
   test('a phone (390×844, touch), light and dark', async () => {

@@ -301,7 +301,7 @@ describe('refusals: an error frame, then close 4000 + HTTP status', () => {
 });
 
 describe('id_conflict: the id was somebody else\'s', () => {
-  test('the entry gets a fresh id and is resent once; a second conflict marks it failed', (t) => {
+  test('the entry gets a fresh id and is resent once; a second conflict marks it failed', async (t) => {
     const c = newClient(t);
     c.start();
     const ws = FakeSocket.all[0];
@@ -316,7 +316,8 @@ describe('id_conflict: the id was somebody else\'s', () => {
     assert.equal(entry.id, sends[1].id);
     assert.equal(entry.key, firstId, 'the key the page shows it by stays');
     assert.equal(entry.error, undefined, 'still pending, not failed');
-    assert.equal(JSON.parse(c.storage.getItem(c.storageKey))[0].id, sends[1].id, 'the new id is what a reload resends');
+    await null; // the store is written at the end of the turn
+    assert.equal(c.store.load(c.cacheKey).outbox[0].id, sends[1].id, 'the new id is what a reload resends');
 
     ws.receive({ type: 'error', code: 'id_conflict', id: sends[1].id, message: 'id already used' });
     assert.equal(ws.messages().length, 2, 'not resent a second time by itself');
@@ -1048,6 +1049,92 @@ describe('search', () => {
     assert.deepEqual(snippetParts('<img src=x onerror=alert(1)>'), [{ text: '<img src=x onerror=alert(1)>', mark: false }]);
     assert.deepEqual(snippetParts(''), []);
     assert.deepEqual(snippetParts(null), []);
+  });
+});
+
+describe('threads and mentions', () => {
+  const me = { id: 'me', name: 'ann', uid: 'u-ann' };
+  const bob = { id: 'b', name: 'bob', uid: 'u-bob' };
+  const msg = (seq, extra = {}) => ({ type: 'message', seq, id: null, from: bob, text: `m${seq}`, ts: seq, rev: seq, ...extra });
+
+  test('send() into a thread sends thread (and also_in_room); the reply is a message with its thread', async (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    ws.receive(welcome({ you: me, read_seq: 0, unread: 0 }));
+    const sent = c.send('in the thread', { thread: 4, alsoInRoom: true });
+    const frame = ws.frames('message').at(-1);
+    assert.deepEqual({ ...frame, id: undefined }, { type: 'message', text: 'in the thread', thread: 4, also_in_room: true, id: undefined });
+    ws.receive({ type: 'ack', id: frame.id, seq: 5, ts: 9, rev: 5 });
+    assert.equal((await sent).seq, 5);
+    assert.equal(c.messages.get(5).thread, 4);
+    // A plain send() sends neither field: v1's frame.
+    c.send('plain');
+    assert.deepEqual(Object.keys(ws.frames('message').at(-1)).sort(), ['id', 'text', 'type']);
+  });
+
+  test('thread() asks for a page and resolves with the root and replies; a refusal rejects', async (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    ws.receive(welcome({ you: me }));
+    const page = c.thread(4, { after: 5, limit: 2 });
+    const frame = ws.frames('thread').at(-1);
+    assert.deepEqual({ ...frame, id: undefined }, { type: 'thread', root: 4, after: 5, limit: 2, id: undefined });
+    ws.receive({ type: 'thread_page', id: frame.id, root: { seq: 4, from: bob, text: 'root', thread: { replies: 3, last_seq: 7, last_at: 7, participants: ['u-bob'] } }, replies: [msg(6, { thread: 4 }), msg(7, { thread: 4 })], has_more: false });
+    const got = await page;
+    assert.equal(got.root.thread.replies, 3);
+    assert.deepEqual(got.replies.map((m) => m.seq), [6, 7]);
+    assert.equal(got.hasMore, false);
+    assert.ok(c.messages.has(7), 'the replies are messages the client holds');
+    const refused = c.thread(6);
+    ws.receive({ type: 'error', code: 'bad_thread', message: 'a reply', id: ws.frames('thread').at(-1).id });
+    await assert.rejects(refused, { code: 'bad_thread' });
+  });
+
+  test('a summary change updates the root we hold; replies only in a thread are not unread in the room', (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    ws.receive(welcome({ you: me, read_seq: 0, unread: 0, history: [msg(1)], last_seq: 1, rev: 1 }));
+    assert.equal(c.unreadCount(), 1);
+    const threads = [];
+    c.on('thread', (d) => threads.push(d));
+    ws.receive(msg(2, { thread: 1 }));
+    ws.receive({ type: 'thread_updated', root: 1, thread: { replies: 1, last_seq: 2, last_at: 2, participants: ['u-bob'] }, rev: 3 });
+    assert.equal(c.messages.get(1).thread.replies, 1);
+    assert.equal(c.messages.get(1).rev, 3);
+    assert.equal(c.rev, 3, 'resumes since= the summary change');
+    assert.deepEqual(threads.map((d) => d.root), [1]);
+    assert.equal(c.unreadCount(), 1, 'the reply in its thread is not unread in the room');
+    ws.receive(msg(3, { thread: 1, also_in_room: true }));
+    assert.equal(c.unreadCount(), 2, 'one also in the room is');
+  });
+
+  test('counts: from the welcome, from unread frames, and +1 for a new @room; readThread() sends a thread read mark', (t) => {
+    const c = newClient(t);
+    c.start();
+    const ws = FakeSocket.all[0];
+    const counts = [];
+    c.on('counts', (d) => counts.push(d));
+    ws.receive(welcome({ you: me, read_seq: 0, unread: 0, mentions: 2, thread_unread: 3, threads: [{ root: 4, unread: 3 }] }));
+    assert.equal(c.mentionCount, 2);
+    assert.equal(c.threadUnread, 3);
+    assert.equal(c.threadCounts.get(4), 3);
+    ws.receive(msg(9, { mentions_room: true }));
+    assert.equal(c.mentionCount, 3, 'a new @room counts at once');
+    assert.ok(c.isMentioned(c.messages.get(9)));
+    ws.receive(msg(10, { mentions: ['u-ann'] }));
+    assert.ok(c.isMentioned(c.messages.get(10)));
+    assert.equal(c.mentionCount, 3, 'a mention of us is counted by the room, which says so next');
+    ws.receive({ type: 'unread', mentions: 4, thread_unread: 0, threads: [] });
+    assert.equal(c.mentionCount, 4);
+    assert.equal(c.threadCounts.size, 0);
+    assert.deepEqual(counts.at(-1), { mentions: 4, threadUnread: 0, threads: [] });
+    c.readThread(4, 8);
+    c.readThread(4, 7); // backwards: nothing
+    assert.deepEqual(ws.frames('read'), [{ type: 'read', seq: 8, thread: 4 }]);
+    assert.ok(!c.isMentioned(msg(11, { from: me, mentions: ['u-ann'] })), 'never by our own message');
   });
 });
 

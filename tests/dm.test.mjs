@@ -173,6 +173,33 @@ describe('direct messages: the room shape', () => {
   });
 });
 
+describe('a direct message’s files', () => {
+  test('only its members upload to it and download from it', async () => {
+    const ann = person(open, 'ann');
+    const bob = person(open, 'bob');
+    const eve = person(open, 'eve');
+    await uids(ann, bob, eve);
+    const { room } = (await ann.dm(bob.uid)).body;
+    const upload = (who) =>
+      getJson(`${open.base}/api/rooms/${room}/files?name=plan.txt`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain', 'x-edge-chat-key': who.creds.key },
+        body: 'the plan',
+      });
+    const mine = await upload(ann);
+    assert.equal(mine.status, 201, JSON.stringify(mine.body));
+    assert.equal((await upload(eve)).status, 403, 'a third person uploads nothing into it');
+    const path = `/api/rooms/${room}/files/${mine.body.file.id}`;
+    const read = (query) => fetch(`${open.base}${path}${query}`);
+    assert.equal((await read(`?key=${bob.creds.key}`)).status, 200, 'a member downloads it');
+    for (const [who, query] of [['eve', `?key=${eve.creds.key}`], ['nobody', '']]) {
+      const r = await read(query);
+      assert.equal(r.status, 403, `${who} downloads it`);
+      assert.ok(!(await r.text()).includes('the plan'));
+    }
+  });
+});
+
 describe('who is online', () => {
   test('a partner sees the person come online (inbox or room socket) and go after the grace', async () => {
     const ann = person(open, 'ann');

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 
 use edge_chat::config::Limits;
 use edge_chat::delivery;
-use edge_chat::domain::{ChatMessage, FileDescriptor, Preview, Reactor, User};
+use edge_chat::domain::{
+    ChatMessage, FileDescriptor, Preview, Reactor, Thread, ThreadSummary, User,
+};
 use edge_chat::error::ErrorCode;
 use edge_chat::inbox::entry::{Entry, Last, Person, Update};
 use edge_chat::inbox::frames::{InboxFrame, Snapshot};
@@ -22,6 +24,7 @@ use edge_chat::protocol::{Announced, ClientFrame, ReadPosition, ServerFrame};
 use edge_chat::retention::Retained;
 use edge_chat::search::SearchHit;
 use edge_chat::session::Role;
+use edge_chat::thread::ThreadUnread;
 use serde_json::{json, Value};
 
 /// The `type` of a server frame: every variant, no wildcard.
@@ -45,6 +48,9 @@ fn server_kind(frame: &ServerFrame<'_>) -> &'static str {
         ServerFrame::Moderation(_) => "moderation",
         ServerFrame::ModerationLog { .. } => "moderation_log",
         ServerFrame::AuthOk { .. } => "auth_ok",
+        ServerFrame::ThreadUpdated { .. } => "thread_updated",
+        ServerFrame::ThreadPage { .. } => "thread_page",
+        ServerFrame::Unread { .. } => "unread",
         ServerFrame::Error { .. } => "error",
     }
 }
@@ -59,6 +65,7 @@ fn client_kind(frame: &ClientFrame) -> &'static str {
         ClientFrame::React { .. } => "react",
         ClientFrame::Read { .. } => "read",
         ClientFrame::History { .. } => "history",
+        ClientFrame::Thread { .. } => "thread",
         ClientFrame::Search { .. } => "search",
         ClientFrame::Roster { .. } => "roster",
         ClientFrame::Reactors { .. } => "reactors",
@@ -89,6 +96,9 @@ const SERVER_KINDS: &[&str] = &[
     "moderation",
     "moderation_log",
     "auth_ok",
+    "thread_updated",
+    "thread_page",
+    "unread",
     "error",
 ];
 const CLIENT_KINDS: &[&str] = &[
@@ -99,6 +109,7 @@ const CLIENT_KINDS: &[&str] = &[
     "react",
     "read",
     "history",
+    "thread",
     "search",
     "roster",
     "reactors",
@@ -156,6 +167,23 @@ fn message(seq: u64) -> ChatMessage {
         site: "Example".into(),
         image: Some("https://example.com/cover.png".into()),
     });
+    m.thread = Some(Thread::In(1));
+    m.also_in_room = true;
+    m.mentions = vec!["bW9kZXJhdG9y".into()];
+    m.mentions_room = true;
+    m
+}
+
+/// A thread's root, with its summary.
+fn root() -> ChatMessage {
+    let mut m = message(1);
+    m.thread = Some(Thread::Root(ThreadSummary {
+        replies: 2,
+        last_seq: 3,
+        last_at: 1_764_080_002_000,
+        participants: vec!["Q2hhdC1hdXRob3ItaWQx".into()],
+    }));
+    m.also_in_room = false;
     m
 }
 
@@ -164,6 +192,8 @@ fn server_samples() -> Vec<(String, Value)> {
     let anon = user("9d2e0d2a7b1e4c55", "bob", Some("anon:9d2e0d2a7b1e4c55"));
     let bot = user("api", "deploy-bot", None);
     let history = [message(2), message(3)];
+    let root = root();
+    let threads = [ThreadUnread { root: 1, unread: 2 }];
     let hits = [SearchHit {
         message: message(2),
         snippet: "<mark>hello</mark>".into(),
@@ -251,6 +281,9 @@ fn server_samples() -> Vec<(String, Value)> {
                 user: &anon,
                 seq: 2,
             }]),
+            mentions: Some(1),
+            thread_unread: Some(2),
+            threads: &threads,
             retention: Some(Retained {
                 days: Some(30),
                 upto: 1,
@@ -327,6 +360,22 @@ fn server_samples() -> Vec<(String, Value)> {
             role: Role::Member,
             expires: 1_764_083_600,
         },
+        ServerFrame::ThreadUpdated {
+            root: 1,
+            thread: root.summary().unwrap(),
+            rev: 17,
+        },
+        ServerFrame::ThreadPage {
+            id: Some("t1"),
+            root: &root,
+            replies: &history,
+            has_more: false,
+        },
+        ServerFrame::Unread {
+            mentions: 1,
+            thread_unread: 2,
+            threads: &threads,
+        },
         ServerFrame::Error {
             code: ErrorCode::RateLimited,
             message: "slow down",
@@ -355,13 +404,14 @@ fn server_samples() -> Vec<(String, Value)> {
 
 fn client_samples() -> Vec<(String, Value)> {
     let frames = [
-        json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3,
+        json!({"type": "message", "text": "hi", "id": "m1", "reply_to": 3, "thread": 1, "also_in_room": true,
                "files": ["0f1e2d3c4b5a69788796a5b4c3d2e1f0"]}),
         json!({"type": "typing"}),
         json!({"type": "edit", "seq": 3, "text": "hi!", "id": "e1", "files": [], "preview": false}),
         json!({"type": "delete", "seq": 3, "reason": "off topic", "id": "d1"}),
         json!({"type": "react", "seq": 3, "emoji": "👍", "on": true, "id": "r1"}),
-        json!({"type": "read", "seq": 3}),
+        json!({"type": "read", "seq": 3, "thread": 1}),
+        json!({"type": "thread", "root": 1, "after": 2, "limit": 50, "id": "t1"}),
         json!({"type": "history", "before": 40, "limit": 50, "id": "h1"}),
         json!({"type": "search", "q": "hello", "limit": 20, "before": 40, "offset": 20, "id": "s1"}),
         json!({"type": "roster", "after": "3f9c0d2a7b1e4c55", "limit": 100, "id": "o1"}),

@@ -493,8 +493,8 @@ fn deep_json_is_refused_without_exhausting_a_small_stack() {
 fn huge_frames_are_closed_before_being_decoded() {
     let mut h = MemoryHistory::default();
     let mut r: Room<()> = Room::new("r", Limits::default(), 0);
-    r.join(user("a"), (), None, &h, 0).unwrap();
-    r.join(user("b"), (), None, &h, 0).unwrap();
+    r.join(user("a"), (), None, &mut h, 0).unwrap();
+    r.join(user("b"), (), None, &mut h, 0).unwrap();
     let huge = format!(r#"{{"type":"message","text":"{}"}}"#, "x".repeat(10 << 20));
     let effects = r.receive("a", Incoming::Text(&huge), 0);
     assert!(effects
@@ -699,7 +699,7 @@ proptest! {
         prop_assert_eq!(v["text"].as_str(), Some(text.as_str()));
         prop_assert_eq!(v["from"]["name"].as_str(), Some(name.as_str()));
         let limits = Limits::default();
-        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&limits), rev: 1, read_seq: None, unread: 0, changes: None, role: Default::default(), expires: None, slow_mode: 0, identity_required: false, muted_until: None, online: None, reads: None, retention: None };
+        let welcome = ServerFrame::Welcome { room: "r", you: &from, members: vec![&from], history: std::slice::from_ref(&msg), last_seq: 1, truncated: false, limits: Announced::of(&limits), rev: 1, read_seq: None, unread: 0, changes: None, role: Default::default(), expires: None, slow_mode: 0, identity_required: false, muted_until: None, online: None, reads: None, mentions: None, thread_unread: None, threads: &[], retention: None };
         let v: Value = serde_json::from_str(&welcome.to_json()).expect("JSON");
         prop_assert_eq!(v["history"][0]["id"].as_str(), id.as_deref());
     }
@@ -792,7 +792,7 @@ proptest! {
                     if online.contains(&id) { continue; }
                     prop_assert!(room.admit().is_ok());
                     online.insert(id.clone());
-                    let effects = room.join(user(&id), (), after, &h, now).unwrap();
+                    let effects = room.join(user(&id), (), after, &mut h, now).unwrap();
                     (Some(id), effects)
                 }
                 Op::Leave(c) => {
@@ -895,7 +895,7 @@ fn any_flood_is_closed_with_1008() {
     for frame in frames {
         let mut h = MemoryHistory::default();
         let mut r: Room<()> = Room::new("r", Limits::default(), 0);
-        r.join(user("a"), (), None, &h, 0).unwrap();
+        r.join(user("a"), (), None, &mut h, 0).unwrap();
         let closed_at = (0..1000)
             .position(|_| {
                 r.receive("a", frame, 0)

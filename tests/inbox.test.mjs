@@ -81,6 +81,30 @@ describe('the inbox', () => {
     await Promise.all([a.close(), b.close(), inbox.close()]);
   });
 
+  test('mentions and thread replies from others are counted, one’s own never', async () => {
+    const room = uniqueRoom('mentions');
+    const ann = person('ann');
+    const bob = person('bob');
+    const a = await ann.join(room);
+    const b = await bob.join(room);
+    const inbox = await ann.inbox();
+    const root = await a.say('a question');
+    await b.act({ type: 'message', text: 'hey @ann, look' });
+    await a.act({ type: 'message', text: 'talking to myself, @ann' });
+    let e = await entry(inbox, room, (x) => x.last?.text === 'talking to myself, @ann');
+    assert.equal(e.mentions, 1, 'bob’s mention; not her own');
+    assert.equal(e.unread, 1);
+    // bob answers in the thread of ann's question: a thread reply of hers to read, not the room's
+    await b.act({ type: 'message', text: 'the answer', thread: root.seq });
+    e = await entry(inbox, room, (x) => x.threads === 1);
+    assert.equal(e.unread, 1, 'a reply only in its thread is no unread of the room');
+    assert.equal(e.last.text, 'talking to myself, @ann', 'nor its preview');
+    // reading clears the room's unread and its mention
+    a.send({ type: 'read', seq: e.last_seq });
+    await entry(inbox, room, (x) => x.unread === 0 && x.mentions === 0);
+    await Promise.all([a.close(), b.close(), inbox.close()]);
+  });
+
   test('a read in one socket clears the badge in every socket of the same person', async () => {
     const room = uniqueRoom('read');
     const ann = person('ann');
@@ -143,7 +167,11 @@ describe('the inbox', () => {
     const watcher = await eve.inbox();
     const a = await ann.join(secret);
     await a.say('the plan, for members only');
-    await entryOf(ann, secret, (e) => e.last?.text?.includes('plan'));
+    // calling her by uid does not make her a member: her inbox hears nothing of it
+    const eveUid = watcher.snapshot.uid;
+    await a.act({ type: 'message', text: `<@${eveUid}> the plan is here` });
+    await entryOf(ann, secret, (e) => e.last?.text?.includes('the plan is here'));
+    await sleep(1500);
     const eveRooms = (await eve.me()).body.rooms;
     assert.deepEqual(eveRooms, []);
     assert.ok(!watcher.raw.some((t) => t.includes(secret) || t.includes('plan')), 'nothing on her socket');

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fileSize, fitted, linkParts } from '../public/format.js';
+import { ago, fileSize, fitted, linkParts } from '../public/format.js';
 import { blocks, inlineParts } from '../public/markup.js';
 
 const styled = (text) => inlineParts(text).map((p) => [p.text, p.styles.join('+')]);
@@ -40,6 +40,17 @@ describe('bare links', () => {
   });
   test('not an email address, a file name or a version', () => {
     assert.deepEqual(links('ann@example.com, notes.txt, v1.2, e.g. this'), []);
+  });
+});
+
+describe('how long ago (a thread\'s last reply)', () => {
+  test('just now, minutes, hours, days', () => {
+    const now = Date.UTC(2026, 0, 10, 12, 0, 0);
+    assert.equal(ago(now - 20_000, now), 'just now');
+    assert.equal(ago(now + 5_000, now), 'just now', 'a clock a little ahead is not "in the future"');
+    assert.equal(ago(now - 2 * 60_000, now), '2 min ago');
+    assert.equal(ago(now - 3 * 3_600_000 - 1, now), '3 h ago');
+    assert.equal(ago(now - 4 * 86_400_000, now), '4 d ago');
   });
 });
 

@@ -9,20 +9,28 @@
 // arrive before a zero-delay timer fires are written together in that timer's turn, so they share one
 // commit — group commit, as edge-chat does: the ceiling for a relay that keeps history.
 //
+// With `--var SEND:batch` the frames of one turn (those that arrived before the zero-delay timer
+// fired) go out as one `{"type":"batch","frames":[…]}` frame per socket — the frames every bystander
+// gets share one string, and a socket that sent some of them gets the others only — which is what
+// edge-chat's `batch=1` connections get: the floor for that path. Alone it is the "batched relay";
+// with `STORE:batch` the "durable batched relay" (the turn's frames appended in one commit first).
+//
 // Just enough of protocol v1 for the load generator: a synthetic `welcome` on connect (so connect
 // latency is measured the same way), and `GET /api/rooms/{room}` → `{"instance": ...}` (a random id
-// per construction, which tells the wake-up scenario that the object really hibernated).
+// per construction, which tells the wake-up scenario that the object really hibernated). Tested by
+// tests/bench-anchors.test.mjs.
 import { DurableObject } from 'cloudflare:workers';
 
 export class Relay extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
     this.instance = crypto.randomUUID();
-    // STORE:1 writes each frame in its own event; STORE:batch queues the frames of every event that
-    // arrives before a zero-delay timer fires and writes them all in that one turn, so the runtime
-    // commits them together (one SQLite commit for the batch instead of one per frame).
+    // STORE:1 writes each frame in its own event; STORE:batch and SEND:batch queue the frames of every
+    // event that arrives before a zero-delay timer fires and handle them all in that one turn, so the
+    // runtime commits them together (one SQLite commit for the turn instead of one per frame).
     this.store = env.STORE === '1' || env.STORE === 'batch';
-    this.batch = env.STORE === 'batch' ? [] : null;
+    this.sendBatch = env.SEND === 'batch';
+    this.queue = env.STORE === 'batch' || this.sendBatch ? [] : null;
     if (this.store) {
       ctx.storage.sql.exec('CREATE TABLE IF NOT EXISTS frames (seq INTEGER PRIMARY KEY, frame TEXT)');
       this.seq = ctx.storage.sql.exec('SELECT COALESCE(MAX(seq), 0) AS seq FROM frames').one().seq;
@@ -33,7 +41,9 @@ export class Relay extends DurableObject {
 
   async fetch(request) {
     if (request.headers.get('Upgrade') !== 'websocket') {
-      return Response.json({ instance: this.instance, sockets: this.ctx.getWebSockets().length });
+      // `stored`: frames appended so far (null without storage), for the anchors' own test.
+      const stored = this.store ? this.seq : null;
+      return Response.json({ instance: this.instance, sockets: this.ctx.getWebSockets().length, stored });
     }
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.acceptWebSocket(server);
@@ -42,8 +52,8 @@ export class Relay extends DurableObject {
   }
 
   webSocketMessage(ws, message) {
-    if (this.batch) {
-      if (this.batch.push([ws, message]) === 1) setTimeout(() => this.flush(), 0);
+    if (this.queue) {
+      if (this.queue.push([ws, message]) === 1) setTimeout(() => this.flush(), 0);
       return;
     }
     if (this.store) this.insert(message);
@@ -51,10 +61,11 @@ export class Relay extends DurableObject {
   }
 
   flush() {
-    const batch = this.batch;
-    this.batch = [];
-    for (const [, message] of batch) this.insert(message);
-    for (const [ws, message] of batch) this.relay(ws, message);
+    const queue = this.queue;
+    this.queue = [];
+    if (this.store) for (const [, message] of queue) this.insert(message);
+    if (this.sendBatch) this.relayBatch(queue);
+    else for (const [ws, message] of queue) this.relay(ws, message);
   }
 
   insert(message) {
@@ -68,6 +79,24 @@ export class Relay extends DurableObject {
           other.send(message);
         } catch {} // closing: its close event follows
       }
+    }
+  }
+
+  /** One turn's frames as one batch frame per socket: bystanders share one string. */
+  relayBatch(queue) {
+    const batch = (frames) => `{"type":"batch","frames":[${frames.join(',')}]}`;
+    const common = batch(queue.map(([, message]) => message));
+    const senders = new Set(queue.map(([ws]) => ws));
+    for (const other of this.ctx.getWebSockets()) {
+      let frame = common;
+      if (senders.has(other)) {
+        const theirs = queue.filter(([ws]) => ws !== other).map(([, message]) => message);
+        if (!theirs.length) continue;
+        frame = batch(theirs);
+      }
+      try {
+        other.send(frame);
+      } catch {} // closing: its close event follows
     }
   }
 

@@ -17,6 +17,8 @@ mod payload;
 mod run;
 mod stats;
 mod wake;
+// After the others: what the feature scenarios add to a message (bench/features/).
+mod features;
 
 use std::time::Duration;
 
@@ -77,13 +79,21 @@ enum Command {
         #[arg(long, default_value_t = 20_000.0)]
         max_rate: f64,
     },
-    /// Scenario D: the first message into rooms whose objects have hibernated.
+    /// Scenario D: the first message into rooms whose objects have hibernated (and, with
+    /// `--evicted`, into rooms nobody was connected to, whose objects left memory).
     Wake {
         #[arg(long, default_value_t = 20)]
         tries: usize,
         /// Seconds of silence before the first message (workerd evicts an idle object after ~10 s).
         #[arg(long, default_value_t = 15)]
         idle: u64,
+        /// Rooms written to and then left by everyone before the silence; each is then joined by
+        /// two clients and one message goes between them.
+        #[arg(long, default_value_t = 0)]
+        evicted: usize,
+        /// Messages each of those rooms holds before it is left.
+        #[arg(long, default_value_t = 200)]
+        history: usize,
     },
 }
 
@@ -109,6 +119,19 @@ struct Load {
     /// Seconds without progress after which the stragglers count as lost.
     #[arg(long, default_value_t = 5.0)]
     drain: f64,
+    /// Seconds the drain may last at most, progress or not (what is still on its way counts as lost).
+    #[arg(long)]
+    drain_max: Option<f64>,
+    /// After the drain, keep every socket open until a line arrives on stdin (announced on stderr).
+    #[arg(long)]
+    hold: bool,
+    /// Every message replies in a thread (each room's first client posts its root first).
+    #[arg(long)]
+    thread: bool,
+    /// Every client has an identity (a key, offered in the handshake) and every message mentions the
+    /// next client of its room by name.
+    #[arg(long)]
+    mention: bool,
     /// Bytes of chat text per message.
     #[arg(long, default_value_t = 64)]
     size: usize,
@@ -139,6 +162,10 @@ impl Load {
             duration: Duration::from_secs_f64(self.duration),
             window: self.window.max(1),
             drain: Duration::from_secs_f64(self.drain),
+            drain_max: self.drain_max.map(Duration::from_secs_f64),
+            hold: self.hold,
+            thread: self.thread,
+            mention: self.mention,
             size: self.size.max(32),
             connect_concurrency: self.connect_concurrency,
             batch: self.batch,
@@ -290,12 +317,29 @@ async fn real_main(cli: Cli) -> Result<(), String> {
             merge(&mut line, &head);
             println!("{line}");
         }
-        Command::Wake { tries, idle } => {
-            let w = wake::wake(&target, tries, Duration::from_secs(idle), &prefix).await?;
+        Command::Wake {
+            tries,
+            idle,
+            evicted,
+            history,
+        } => {
+            let shape = wake::Shape {
+                tries,
+                idle: Duration::from_secs(idle),
+                evicted,
+                history,
+            };
+            let w = wake::wake(&target, &shape, &prefix).await?;
             println!(
                 "{}: wake-up over {} tries ({} hibernated, {} failed): p50 {:.1} ms, p90 {:.1} ms, max {:.1} ms; awake p50 {:.1} ms",
                 cli.label, w.tries, w.woke, w.failed, w.wake_ms.p50, w.wake_ms.p90, w.wake_ms.max, w.warm_ms.p50
             );
+            if let Some(e) = &w.evicted {
+                println!(
+                    "{}: evicted rooms, {} tries ({} re-built, {} failed): connect → welcome p50 {:.1} ms, first message p50 {:.1} ms, connect → first message p50 {:.1} ms",
+                    cli.label, e.tries, e.rebuilt, e.failed, e.welcome_ms.p50, e.first_ms.p50, e.total_ms.p50
+                );
+            }
             let mut line = json!({"mode": "wake", "result": w});
             merge(&mut line, &head);
             println!("{line}");

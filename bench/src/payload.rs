@@ -4,6 +4,8 @@
 //! a `message` frame with `seq`, `from`, `ts`) and against the baseline relay (which forwards the
 //! client's frame unchanged). The client `id` carries the same stamp, so edge-chat's `ack` can be timed.
 
+use crate::features::Extra;
+
 /// The identity and send time of one chat message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stamp {
@@ -28,18 +30,25 @@ pub enum Seen {
 const TEXT_PREFIX: &str = "\"text\":\"bench:";
 const ID_PREFIX: &str = "\"id\":\"b";
 
-/// The client frame for message `counter` of `sender`, its text padded to `size` bytes.
-pub fn message_frame(stamp: Stamp, size: usize) -> String {
+/// The client frame for message `counter` of `sender`, its text padded to `size` bytes, replying in a
+/// thread and mentioning someone as `extra` says (after the stamp, so the text still starts with it).
+pub fn message_frame(stamp: Stamp, size: usize, extra: &Extra) -> String {
     let Stamp {
         sender,
         counter,
         sent_us,
     } = stamp;
     let mut text = format!("bench:{sender}:{counter}:{sent_us}:");
+    if let Some(name) = &extra.mention {
+        text.push_str(&format!(" @{name} "));
+    }
     while text.len() < size {
         text.push('x');
     }
-    format!(r#"{{"type":"message","text":"{text}","id":"b{sender}.{counter}.{sent_us}"}}"#)
+    let thread = extra
+        .thread
+        .map_or(String::new(), |seq| format!(r#","thread":{seq}"#));
+    format!(r#"{{"type":"message","text":"{text}","id":"b{sender}.{counter}.{sent_us}"{thread}}}"#)
 }
 
 /// Reads a server frame without a full JSON parse: the generator shares the CPU with the server, so
@@ -129,6 +138,14 @@ fn parse_stamp(s: &str, sep: char) -> Option<Stamp> {
     })
 }
 
+/// Whether a server frame is the `welcome`: alone (PROTOCOL.md), or first in a batch — what a
+/// `batch=1` connection gets when it joins in the turn its room crosses the presence threshold.
+pub fn is_welcome(frame: &str) -> bool {
+    unpack(frame)
+        .first()
+        .is_some_and(|f| f.starts_with(r#"{"type":"welcome""#))
+}
+
 fn number(s: &str) -> Option<(u64, &str)> {
     let end = s
         .bytes()
@@ -152,12 +169,25 @@ mod tests {
 
     #[test]
     fn the_relay_forwards_our_own_frame_and_we_read_it_back() {
-        let frame = message_frame(STAMP, 64);
+        let frame = message_frame(STAMP, 64, &Extra::default());
         assert_eq!(classify(&frame), Seen::Message(STAMP));
         assert!(frame.contains(&format!(
             "\"text\":\"{}\"",
             "bench:7:42:123456:".to_string() + &"x".repeat(64 - 18)
         )));
+    }
+
+    #[test]
+    fn a_reply_that_mentions_keeps_the_stamp_first() {
+        let extra = Extra {
+            thread: Some(5),
+            mention: Some("b3".into()),
+        };
+        let frame = message_frame(STAMP, 64, &extra);
+        assert_eq!(classify(&frame), Seen::Message(STAMP));
+        assert!(frame.contains(r#""text":"bench:7:42:123456: @b3 x"#));
+        assert!(frame.ends_with(r#","thread":5}"#));
+        assert!(!message_frame(STAMP, 64, &Extra::default()).contains("thread"));
     }
 
     #[test]
@@ -176,6 +206,20 @@ mod tests {
         assert_eq!(classify(frames[0]), Seen::Ack(STAMP));
         assert!(frames[1].ends_with(r#"{"id":"x"}}"#));
         assert_eq!(unpack("pong"), vec!["pong"]);
+    }
+
+    #[test]
+    fn a_welcome_is_read_alone_or_first_in_a_batch() {
+        assert!(is_welcome(r#"{"type":"welcome","room":"r"}"#));
+        assert!(is_welcome(
+            r#"{"type":"batch","frames":[{"type":"welcome","room":"r"},{"type":"presence","online":101}]}"#
+        ));
+        assert!(!is_welcome(
+            r#"{"type":"batch","frames":[{"type":"presence","online":101},{"type":"welcome"}]}"#
+        ));
+        assert!(!is_welcome(
+            r#"{"type":"message","text":"{\"type\":\"welcome\"}"}"#
+        ));
     }
 
     #[test]

@@ -39,6 +39,16 @@ pub struct Plan {
     pub window: usize,
     /// How long to wait for stragglers after the last send, at most.
     pub drain: Duration,
+    /// A bound on the whole drain even while frames still arrive (a server far past saturation
+    /// would otherwise be drained for minutes); what has not arrived by then counts as lost.
+    pub drain_max: Option<Duration>,
+    /// After the drain, keep every socket open until a line (or EOF) arrives on stdin, having said
+    /// so on stderr: a caller measures the server with the rooms full and awake, or after they slept.
+    pub hold: bool,
+    /// Every message replies in a thread whose root each room's first client posts before the run.
+    pub thread: bool,
+    /// Every client connects with an identity key and every message mentions the next client.
+    pub mention: bool,
     /// Bytes of chat text per message.
     pub size: usize,
     pub connect_concurrency: usize,
@@ -82,6 +92,9 @@ pub struct Outcome {
     pub latency_ms: Percentiles,
     pub ack_ms: Percentiles,
     pub connect_ms: Percentiles,
+    /// From the first connect to the last welcome: `clients / this` is the rate the server accepted
+    /// joins at (with `connect_concurrency` in flight).
+    pub connect_total_ms: f64,
     /// WebSocket frames and bytes all clients received, welcomes included (a connect storm's cost).
     pub frames_in: u64,
     pub bytes_in: u64,
@@ -157,11 +170,27 @@ pub struct Received {
 /// Opens a socket and waits for its first frame (`welcome`); returns it, the time it took and what it
 /// received up to the welcome.
 pub async fn connect(url: &str) -> Result<(Ws, Duration, Received), String> {
+    connect_as(url, None).await
+}
+
+/// [`connect`], with an identity `key` offered in the handshake (`Sec-WebSocket-Protocol`).
+pub async fn connect_as(url: &str, key: Option<&str>) -> Result<(Ws, Duration, Received), String> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
     let t0 = Instant::now();
+    let mut request = url
+        .into_client_request()
+        .map_err(|e| format!("{url}: {e}"))?;
+    if let Some(key) = key {
+        let offer = crate::features::key_offer(key);
+        let value = offer.parse().map_err(|_| format!("{url}: bad key"))?;
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", value);
+    }
     // Nagle off: small frames must leave at once, or latency measures the kernel's 40 ms timer.
     let (mut ws, _) = timeout(
         Duration::from_secs(30),
-        connect_async_with_config(url, None, true),
+        connect_async_with_config(request, None, true),
     )
     .await
     .map_err(|_| format!("{url}: connect timed out"))?
@@ -169,7 +198,8 @@ pub async fn connect(url: &str) -> Result<(Ws, Duration, Received), String> {
     let mut got = Received::default();
     loop {
         match timeout(Duration::from_secs(30), ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) if t.starts_with(r#"{"type":"welcome""#) => {
+            // Alone, or first in a batch (see `is_welcome`); the SDK reads either.
+            Ok(Some(Ok(Message::Text(t)))) if crate::payload::is_welcome(&t) => {
                 got.frames += 1;
                 got.bytes += t.len() as u64;
                 break;
@@ -202,6 +232,7 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
 
     // Connect, a bounded number at a time (like a crowd arriving, not a SYN flood).
     let gate = Arc::new(Semaphore::new(plan.connect_concurrency.max(1)));
+    let connect_started = Instant::now();
     let mut connecting = Vec::with_capacity(total_clients);
     for i in 0..total_clients {
         let key = match &plan.keys {
@@ -217,9 +248,12 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
             if plan.batch { "&batch=1" } else { "" }
         );
         let gate = gate.clone();
+        let key = plan
+            .mention
+            .then(|| crate::features::key(&plan.room_prefix, i));
         connecting.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await;
-            connect(&url).await
+            connect_as(&url, key.as_deref()).await
         }));
     }
     let mut sockets = Vec::with_capacity(total_clients);
@@ -238,6 +272,7 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
             Err(e) => failures.push(e.to_string()),
         }
     }
+    let connect_total = connect_started.elapsed();
     if !failures.is_empty() {
         return Err(format!(
             "{} of {total_clients} connections failed; first: {}",
@@ -282,8 +317,12 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
     let mut readers = Vec::with_capacity(total_clients);
     let mut senders = Vec::with_capacity(total_senders);
     let mut idle_sinks = Vec::new();
-    for (i, ws) in sockets.into_iter().enumerate() {
+    let mut root = None;
+    for (i, mut ws) in sockets.into_iter().enumerate() {
         let (room, j) = (i / plan.clients, i % plan.clients);
+        if plan.thread && j == 0 {
+            root = Some(crate::features::post_root(&mut ws).await?);
+        }
         let sender_no = |k: usize| (room * plan.senders + k) as u32;
         let prev = (j + plan.clients - 1) % plan.clients;
         let me = Me {
@@ -306,13 +345,17 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
                 } else {
                     Duration::ZERO
                 };
+                let extra = crate::features::Extra {
+                    thread: root,
+                    mention: plan.mention.then(|| format!("b{}", (j + 1) % plan.clients)),
+                };
                 senders.push(tokio::spawn(send(
                     sink,
                     sid,
                     shared.clone(),
                     plan.clone(),
-                    start + phase,
-                    end,
+                    extra,
+                    (start + phase, end),
                 )));
             }
             None => idle_sinks.push(sink),
@@ -343,6 +386,7 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
 
     // Drain: wait until everything expected arrived, or nothing new came for `drain`.
     bar.set_message("draining");
+    let drain_started = Instant::now();
     let mut progress_at = (Instant::now(), shared.delivered.load(Ordering::Relaxed));
     loop {
         let delivered = shared.delivered.load(Ordering::Relaxed);
@@ -354,9 +398,15 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
         } else if progress_at.0.elapsed() >= plan.drain {
             break;
         }
+        if plan.drain_max.is_some_and(|m| drain_started.elapsed() >= m) {
+            break;
+        }
         sleep(Duration::from_millis(20)).await;
     }
     bar.finish_and_clear();
+    if plan.hold {
+        hold().await; // (counted in the CPU figure: hold only where that is not read)
+    }
     let cpu = plan
         .cpu_pid
         .and_then(cpu_seconds)
@@ -412,7 +462,15 @@ pub async fn run(target: &Target, plan: &Plan) -> Result<Outcome, String> {
     outcome.server_cpu_us_per_delivery = cpu
         .filter(|_| outcome.delivered > 0)
         .map(|c| c * 1e6 / outcome.delivered as f64);
+    outcome.connect_total_ms = connect_total.as_secs_f64() * 1000.0;
     Ok(outcome)
+}
+
+/// Keeps the run's sockets open (their readers still reading) until the caller says so: a line or
+/// EOF on stdin. What is said on stderr is the signal that the rooms are full.
+async fn hold() {
+    eprintln!("HOLDING: every socket open; a line on stdin closes them");
+    let _ = tokio::task::spawn_blocking(|| std::io::stdin().read_line(&mut String::new())).await;
 }
 
 /// User + system CPU time of process `pid`, from /proc/PID/stat (Linux; None elsewhere).
@@ -445,11 +503,7 @@ fn tally(
         let me = (i % plan.clients < plan.senders).then(|| room * plan.senders + i % plan.clients);
         let first = room * plan.senders;
         let room_senders = first..first + plan.senders;
-        for (s, (t, &sent_by_s)) in inbox.trackers[room_senders.clone()]
-            .iter()
-            .zip(&sent[room_senders])
-            .enumerate()
-        {
+        for (s, (t, &sent_by_s)) in inbox.trackers.iter().zip(&sent[room_senders]).enumerate() {
             if Some(first + s) == me {
                 continue;
             }
@@ -489,6 +543,7 @@ fn tally(
         latency_ms: Percentiles::of(&mut latencies),
         ack_ms: Percentiles::of(&mut ack_us),
         connect_ms: Percentiles::of(&mut connect_us),
+        connect_total_ms: 0.0,
         frames_in,
         bytes_in,
         server_cpu_s: None,
@@ -505,8 +560,8 @@ async fn send(
     sid: u32,
     shared: Arc<Shared>,
     plan: Plan,
-    start: Instant,
-    end: Instant,
+    extra: crate::features::Extra,
+    (start, end): (Instant, Instant),
 ) -> (u32, u64, SplitSink<Ws, Message>) {
     let mut counter = 0u64;
     let mut ticks = (plan.rate > 0.0).then(|| {
@@ -539,7 +594,7 @@ async fn send(
             sent_us: shared.now_us(),
         };
         if sink
-            .send(Message::text(message_frame(stamp, plan.size)))
+            .send(Message::text(message_frame(stamp, plan.size, &extra)))
             .await
             .is_err()
         {
@@ -559,7 +614,8 @@ async fn read(
     total_senders: usize,
 ) -> Inbox {
     let mut inbox = Inbox {
-        trackers: vec![Tracker::default(); total_senders],
+        // Only this room's senders: with 1,000 rooms a tracker per sender per client would be 10^7.
+        trackers: vec![Tracker::default(); shared.senders_per_room],
         latencies_us: Vec::new(),
         in_window: 0,
         acks: 0,
@@ -610,7 +666,7 @@ impl Inbox {
                     && s / shared.senders_per_room == me.room
                     && Some(stamp.sender) != me.sender;
                 match mine
-                    .then(|| inbox.trackers[s].record(stamp.counter))
+                    .then(|| inbox.trackers[s % shared.senders_per_room].record(stamp.counter))
                     .flatten()
                 {
                     None => {

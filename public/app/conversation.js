@@ -1,16 +1,23 @@
 //! The client's message events drawn into the list: a stored message arrives or changes, the client
 //! resets what it knew, a notice, and the outbox (our messages not yet stored, with Retry, Edit and
-//! Discard for the refused ones).
+//! Discard for the refused ones). A reply only in its thread goes to the thread panel, not the list.
 
+import { inThreadOnly } from '../sdk/edge-chat-client.js';
 import { composing, setComposing } from './composer.js';
 import { announce, button, el, ui } from './dom.js';
 import { insertBySeq, keepingScroll, schedule } from './list.js';
 import { fill, messageItem, refreshQuotesOf, storedItem } from './message.js';
 import { label } from './people.js';
 import { client, items, versionsOpen, view } from './state.js';
+import { onThreadMessage, onThreadUpdate, renderThreadOutbox } from './thread.js';
 
 export function onMessage(e) {
   const { message: m, own, live } = e.detail;
+  onThreadMessage(m);
+  if (inThreadOnly(m)) {
+    if (live && !own && client.isMentioned(m)) announce(`${label(m.from)} mentioned you in a thread: ${m.text}`);
+    return;
+  }
   const li = storedItem(m);
   items.set(m.seq, li);
   insertBySeq(li, m.seq);
@@ -40,7 +47,17 @@ export function onUpdate(e) {
     }
   }
   if (li) fill(li, m);
+  onThreadUpdate(m);
   refreshQuotesOf(m.seq);
+  schedule();
+}
+
+/** Our counts changed: each thread's root shows its unread mark as it now is. */
+export function onCounts() {
+  for (const [seq, li] of items) {
+    const m = client.messages.get(seq);
+    if (m && typeof m.thread === 'object' && m.thread) fill(li, m);
+  }
   schedule();
 }
 
@@ -67,7 +84,9 @@ function outboxState(entry) {
 
 export function renderOutbox() {
   if (!client) return;
-  const entries = client.outbox;
+  renderThreadOutbox();
+  // A reply only in its thread waits in the thread panel.
+  const entries = client.outbox.filter((entry) => entry.thread == null || entry.alsoInRoom);
   // Keyed by `key`, which stays when the client gives an entry a new id (after an id_conflict).
   const byKey = new Map([...ui.messages.querySelectorAll('.pending')].map((li) => [li.dataset.key, li]));
   keepingScroll(false, () => {

@@ -14,9 +14,12 @@ export const SHORTCUTS = [
   ['↑ / ↓', 'The previous / next message (at the top, older messages load)'],
   ['Home / End', 'The first / newest message shown'],
   ['R', 'Reply to the focused message'],
+  ['T', 'Reply in a thread to the focused message (opens the thread)'],
   ['E', 'Edit the focused message (your own)'],
   ['Escape', 'Back to the message box; in the box, cancel a reply or an edit'],
   ['Enter', 'In the message box: send (Shift+Enter: a new line)'],
+  ['@', 'In a message box: mention someone (↑ / ↓ choose, Enter writes the name, Escape closes)'],
+  ['Escape in a thread', 'Close the thread'],
   ['↑ in an empty box', 'Edit your last message'],
   ['?', 'This list'],
 ];
@@ -70,6 +73,10 @@ ui.messages.addEventListener('keydown', (e) => {
   if (e.key === 'r' || e.key === 'R') {
     e.preventDefault();
     startReply(seq);
+  } else if ((e.key === 't' || e.key === 'T') && typeof m.thread !== 'number') {
+    // Asked of the thread panel by its event (app/thread.js), as the message's own button does.
+    e.preventDefault();
+    document.dispatchEvent(new CustomEvent('edge-chat:thread', { detail: { root: seq, focus: true } }));
   } else if ((e.key === 'e' || e.key === 'E') && client.isOwn(m) && client.identified) {
     e.preventDefault();
     startEdit(seq);

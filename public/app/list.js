@@ -174,9 +174,18 @@ export function placeView() {
   }
 }
 
-export function renderUnread(e) {
-  const n = e.detail.count;
-  document.title = n > 0 ? `(${n}) ${client.room} · edge-chat` : `${client.room} · edge-chat`;
+/** The title counts what waits for us: unread messages, and mentions of us ("(@2 · 5) room"); the
+ * badge beside the room's name says the mentions. */
+export function renderUnread() {
+  if (!client) return;
+  const n = client.unreadCount();
+  const mentions = client.mentionCount;
+  const counts = [mentions > 0 ? `@${mentions}` : null, n > 0 ? String(n) : null].filter(Boolean);
+  document.title = counts.length ? `(${counts.join(' · ')}) ${client.room} · edge-chat` : `${client.room} · edge-chat`;
+  const badge = document.getElementById('mention-badge');
+  badge.hidden = mentions === 0;
+  badge.textContent = `@${mentions}`;
+  badge.title = `${mentions} unread ${mentions === 1 ? 'mention' : 'mentions'} of you`;
   renderJump();
 }
 

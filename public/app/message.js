@@ -1,17 +1,21 @@
 //! One message as an <li>: drawn from the client's current state and redrawn whenever it changes (a
 //! reply's quote, the "edited" marker with the earlier versions on demand, the "message deleted"
-//! placeholder — saying which moderator deleted it, and why —, the reactions (reactions.js), and the
-//! actions — Reply, React, Edit, Delete, a moderator's Mute, Kick, Ban and "Delete recent" — as
-//! ordinary buttons, with the reaction picker and the confirmations of a deletion and of a purge).
+//! placeholder — saying which moderator deleted it, and why —, the reactions (reactions.js), a
+//! thread's root its "3 replies · last 2 min ago" with the participants' badges, a mention of us
+//! highlighted, and the actions — Reply, Reply in thread, React, Edit, Delete, a moderator's Mute,
+//! Kick, Ban and "Delete recent" — as ordinary buttons, with the reaction picker and the
+//! confirmations of a deletion and of a purge). The same item shows a message in the thread panel
+//! (`place` 'thread'), where replying goes through the panel's own box. Opening a thread is asked
+//! of the panel (app/thread.js) by an `edge-chat:thread` event, so this module needs none of it.
 
-import { excerpt, linkParts } from '../format.js';
+import { ago, excerpt, linkParts } from '../format.js';
 import { blocks, inlineParts } from '../markup.js';
 import { filesBlock, previewCard } from './attached.js';
 import { startEdit, startReply } from './composer.js';
 import { button, el, fullFormat, timeElement, ui } from './dom.js';
 import { jumpTo, schedule } from './list.js';
 import { controlsTabbable } from './keys.js';
-import { author, label } from './people.js';
+import { author, avatar, knownPerson, label } from './people.js';
 import { drawWho, freshPicker, muted, reactionPicker, reactionsRow } from './reactions.js';
 import { client, items, versionsCache, versionsOpen, view } from './state.js';
 import { messageUrl } from './url.js';
@@ -105,11 +109,18 @@ export function messageItem(m, own) {
   return li;
 }
 
-/** A stored message: an <li> that `fill` redraws whenever the message changes. */
-export function storedItem(m) {
+/** Asks the thread panel to open the thread of `root` (and `focus` its box). */
+export function openThread(root, focus = true) {
+  document.dispatchEvent(new CustomEvent('edge-chat:thread', { detail: { root, focus } }));
+}
+
+/** A stored message: an <li> that `fill` redraws whenever the message changes. `place` 'thread': in
+ * the thread panel (its own id, no thread controls). */
+export function storedItem(m, place = 'list') {
   const li = el('li', 'msg');
   li.dataset.seq = String(m.seq);
-  li.id = `msg-${m.seq}`;
+  li.dataset.place = place;
+  li.id = place === 'thread' ? `thread-msg-${m.seq}` : `msg-${m.seq}`;
   li.tabIndex = -1; // a jump (a reply's quote, "N new") moves the focus here
   // On a touch screen the actions show for the message tapped (focused); a long press does the same
   // instead of the browser's own menu.
@@ -127,13 +138,18 @@ export function fill(li, m) {
   const own = client.isOwn(m);
   const active = document.activeElement;
   const focusKey = active !== li && li.contains(active) ? active.dataset.key : null;
+  const inPanel = li.dataset.place === 'thread';
+  const mentionsMe = !m.deleted && client.isMentioned(m);
   li.classList.toggle('own', own);
   li.classList.toggle('deleted', m.deleted);
+  li.classList.toggle('mentions-me', mentionsMe);
   li.dataset.ts = String(m.ts);
   if (m.reply_to != null) li.dataset.replyTo = String(m.reply_to);
   const parts = [];
+  if (!inPanel && typeof m.thread === 'number') parts.push(inThreadMarker(m.thread));
   if (m.reply_to != null && !m.deleted) parts.push(quote(m.reply_to));
   const meta = metaLine(m, own);
+  if (mentionsMe) meta.append(el('span', 'mention-tag', m.mentions_room ? '@room' : '@you'));
   if (m.edited_at && !m.deleted) meta.append(editedMarker(m));
   parts.push(meta);
   if (m.deleted) {
@@ -147,8 +163,10 @@ export function fill(li, m) {
     if (versionsOpen.has(m.seq)) parts.push(versionsBlock(m));
     const reactions = reactionsRow(m, redraw);
     if (reactions) parts.push(reactions);
-    parts.push(...actionsFor(m, own));
+    parts.push(...actionsFor(m, own, inPanel));
   }
+  // A root's thread shows under it in the list, also once the root is deleted (its replies stay).
+  if (!inPanel && m.thread && typeof m.thread === 'object' && m.thread.replies > 0) parts.push(threadRow(m));
   li.replaceChildren(...parts);
   drawWho(m.seq);
   // One Tab stop for the whole list: a message's buttons are in the Tab order only while it has the focus.
@@ -174,11 +192,46 @@ function gonePlaceholder(m, own) {
   return p;
 }
 
+/** Redraws message `seq` wherever it shows: in the list, in the thread panel, or both. */
 export function redraw(seq) {
-  const li = items.get(seq);
   const m = client?.messages.get(seq);
-  if (li && m) fill(li, m);
+  for (const li of [items.get(seq), document.getElementById(`thread-msg-${seq}`)]) if (li && m) fill(li, m);
   schedule();
+}
+
+/** The item of `seq` whose controls have the focus, or else the list's (for focusing one of them). */
+function itemOf(seq) {
+  const panel = document.getElementById(`thread-msg-${seq}`);
+  return panel?.contains(document.activeElement) ? panel : (items.get(seq) ?? panel);
+}
+
+/** "3 replies · last 2 min ago" under a thread's root, with the first repliers' badges, marked when
+ * replies wait unread for us; a click opens the thread. */
+function threadRow(m) {
+  const s = m.thread;
+  const unread = client.threadCounts.get(m.seq) ?? 0;
+  const b = button('', () => openThread(m.seq, false), unread ? 'thread-row unread' : 'thread-row');
+  b.dataset.key = 'thread';
+  const faces = el('span', 'thread-faces');
+  for (const uid of s.participants ?? []) faces.append(avatar(knownPerson(uid)));
+  const count = `${s.replies} ${s.replies === 1 ? 'reply' : 'replies'}`;
+  const last = el('span', 'thread-last', ` · last ${ago(s.last_at)}`);
+  last.dataset.at = String(s.last_at);
+  b.append(faces, el('span', 'thread-count', count), last);
+  if (unread) b.append(el('span', 'thread-new', `${unread} new`));
+  // Its visible text is its name ("2 replies · last 3 min ago 1 new"), as a voice user says it.
+  b.title = 'Open the thread';
+  return b;
+}
+
+/** Above a reply shown in the room too: which thread it belongs to; a click opens it. */
+function inThreadMarker(root) {
+  const original = client.messages.get(root);
+  const b = button('', () => openThread(root, false), 'quote in-thread');
+  b.dataset.key = 'in-thread';
+  b.append(el('span', 'quote-who', 'In a thread:'), el('span', 'quote-text', original ? (original.deleted ? 'message deleted' : excerpt(original.text)) : 'an earlier message'));
+  b.title = 'Open the thread';
+  return b;
 }
 
 /** The quote above a reply: who and the first line of what they said; a click goes there. */
@@ -278,8 +331,9 @@ async function loadVersions(m) {
   redraw(m.seq);
 }
 
-/** Reply, React, and for our own messages Edit and Delete; with the open picker or confirmation. */
-function actionsFor(m, own) {
+/** Reply, Reply in thread, React, and for our own messages Edit and Delete; with the open picker or
+ * confirmation. In the thread panel replying is the panel's box, so neither reply is offered. */
+function actionsFor(m, own, inPanel) {
   const bar = el('div', 'actions');
   bar.setAttribute('role', 'group');
   bar.setAttribute('aria-label', 'Message actions');
@@ -289,8 +343,10 @@ function actionsFor(m, own) {
     bar.append(b);
     return b;
   };
-  add('Reply', 'reply', () => startReply(m.seq));
-  add('Copy link', 'permalink', (e) => copyLink(e.currentTarget, m.seq)).title = 'Copy a link that opens the room at this message';
+  if (!inPanel) add('Reply', 'reply', () => startReply(m.seq));
+  // One level of threads: a reply in a thread has none of its own.
+  if (!inPanel && typeof m.thread !== 'number') add('Reply in thread', 'thread-reply', () => openThread(m.seq));
+  if (!inPanel) add('Copy link', 'permalink', (e) => copyLink(e.currentTarget, m.seq)).title = 'Copy a link that opens the room at this message';
   // Reactions, edits and deletions need an identity (a key): an anonymous page only replies.
   if (client.identified && !muted()) {
     add('React', 'react', () => togglePicker(m.seq)).setAttribute('aria-expanded', String(view.pickerFor === m.seq));
@@ -334,7 +390,7 @@ async function copyLink(b, seq) {
 }
 
 function focusControl(seq, key) {
-  items.get(seq)?.querySelector(`[data-key="${key}"]`)?.focus();
+  itemOf(seq)?.querySelector(`[data-key="${key}"]`)?.focus();
 }
 
 function togglePicker(seq) {
@@ -344,7 +400,7 @@ function togglePicker(seq) {
   freshPicker();
   if (previous !== null && previous !== seq) redraw(previous);
   redraw(seq);
-  if (view.pickerFor === seq) items.get(seq)?.querySelector('.pick')?.focus();
+  if (view.pickerFor === seq) itemOf(seq)?.querySelector('.pick')?.focus();
 }
 
 function closePicker(seq) {
@@ -399,7 +455,7 @@ function deleteConfirm(m, moderating) {
     view.confirmingDelete = null;
     client.delete(m.seq, { reason: reason?.input.value.trim() || undefined });
     redraw(m.seq);
-    items.get(m.seq)?.focus();
+    itemOf(m.seq)?.focus();
   }, 'danger');
   yes.dataset.key = 'confirm-delete';
   const no = button('Cancel', cancel);

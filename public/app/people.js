@@ -31,6 +31,28 @@ function uidsNamed(name) {
   return uids;
 }
 
+/** Someone this page knows by `uid` (online, or the author of a message it holds), or a stand-in
+ * with only the uid (a thread's participant whose messages are not loaded). */
+export function knownPerson(uid) {
+  if (client) {
+    for (const u of client.members.values()) if (u.uid === uid) return u;
+    for (const m of client.messages.values()) if (m.from?.uid === uid) return m.from;
+  }
+  return { uid, name: '?' };
+}
+
+/** Everyone this page knows who can be mentioned (an identity), but us: online first, then authors. */
+export function mentionable() {
+  const people = new Map();
+  if (!client) return [];
+  const add = (u) => {
+    if (u?.uid && isIdentity(u.uid) && u.uid !== client.you?.uid && !people.has(u.uid)) people.set(u.uid, u);
+  };
+  for (const u of client.members.values()) add(u);
+  for (const m of [...client.messages.values()].reverse()) add(m.from);
+  return [...people.values()];
+}
+
 /** Whether `user`'s name is shared by somebody else this page knows of. */
 export function nameCollides(user) {
   return uidsNamed(user?.name).size > 1;

@@ -5,7 +5,7 @@
 
 import { ChatClient, cleanName } from '../sdk/edge-chat-client.js';
 import { restoreDraft, setComposing } from './composer.js';
-import { addNotice, onMessage, onReset, onUpdate, renderOutbox } from './conversation.js';
+import { addNotice, onCounts, onMessage, onReset, onUpdate, renderOutbox } from './conversation.js';
 import { announce, button, ui } from './dom.js';
 import { renderUnread, schedule } from './list.js';
 import { onModeration, renderRules } from './moderation.js';
@@ -15,6 +15,7 @@ import { render as renderSidebar, renderTitle, startInbox } from './sidebar.js';
 import { closeSearch } from './search.js';
 import { currentToken, goSignIn, justSignedIn, loginUrl, signedInGetToken, signedInOnline, tokenName } from './signin.js';
 import { client, items, setClient, versionsCache, versionsOpen, view } from './state.js';
+import { resetThread } from './thread.js';
 import { capitalised, onStatus, renderStatus, showProblem } from './status.js';
 import { clearAttachments } from './uploads.js';
 import { inviteUrl, roomFromUrl } from './url.js';
@@ -69,6 +70,7 @@ export function join({ name, room }) {
   clearAttachments();
   restoreDraft(room);
   closeSearch();
+  resetThread();
   ui.searchInput.value = '';
   view.pickerFor = view.confirmingDelete = view.confirmingPurge = view.dividerSeq = null;
   view.deletedBy.clear();
@@ -86,6 +88,10 @@ export function join({ name, room }) {
   client.addEventListener('update', onUpdate);
   client.addEventListener('reset', onReset);
   client.addEventListener('unread', renderUnread);
+  client.addEventListener('counts', () => {
+    renderUnread();
+    onCounts();
+  });
   client.addEventListener('reads', () => schedule());
   client.addEventListener('welcome', onWelcomeReads);
   client.addEventListener('older', () => schedule());
@@ -113,6 +119,7 @@ function onWelcomeReads() {
 
 export function leave() {
   client?.stop();
+  resetThread();
   setClient(null);
   showProblem('');
   showJoinForm();

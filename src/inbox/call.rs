@@ -187,7 +187,8 @@ impl InboxCall {
                 muted: flag("muted")?,
             },
             ("POST", "/update") => {
-                let update: Update = parse_body(body)?;
+                let update =
+                    Update::read(&parse_body(body)?).ok_or_else(|| bad("not an update"))?;
                 RoomName::parse(&update.room)?;
                 InboxCall::Update { uid, update }
             }
@@ -198,33 +199,26 @@ impl InboxCall {
                 name: name()?,
             },
             ("POST", "/partner") => {
-                let seen: Seen = parse_body(body)?;
+                let seen = Seen::read(&parse_body(body)?).ok_or_else(|| bad("not a state"))?;
                 identity::check_uid(&seen.uid)?;
                 InboxCall::Partner { uid, seen }
             }
             ("GET", "/online") => InboxCall::Online { uid },
             ("POST", "/subscribe") => InboxCall::Subscribe {
                 uid,
-                endpoint: Subscription::endpoint_of(
-                    &serde_json::json!({ "endpoint": get("endpoint") }).to_string(),
-                )?,
+                endpoint: Subscription::named(get("endpoint"))?,
                 body: body.to_string(),
             },
             ("POST", "/unsubscribe") => InboxCall::Unsubscribe {
                 uid,
-                endpoint: Subscription::endpoint_of(
-                    &serde_json::json!({ "endpoint": get("endpoint") }).to_string(),
-                )?,
+                endpoint: Subscription::named(get("endpoint"))?,
             },
             ("POST", "/notify") => InboxCall::Notify {
                 uid,
                 room: room()?,
-                notify: get("notify").and_then(Notify::parse).ok_or_else(|| {
-                    Problem::new(
-                        ErrorCode::BadRequest,
-                        "notify must be all, mentions or none",
-                    )
-                })?,
+                notify: get("notify")
+                    .and_then(Notify::parse)
+                    .ok_or_else(|| bad("notify must be all, mentions or none"))?,
             },
             ("GET", "/push") => InboxCall::PushState { uid },
             _ => {
@@ -247,25 +241,17 @@ pub enum Patch {
 
 /// Reads a `PATCH /api/me/rooms/{room}` body (one of its two settings per request).
 pub fn patch_of(body: &str) -> Result<Patch, Problem> {
-    #[derive(serde::Deserialize)]
-    struct Body {
-        muted: Option<bool>,
-        notify: Option<String>,
+    let body: serde_json::Value = parse_body(body)?;
+    match (body.get("muted"), body.get("notify")) {
+        (Some(muted), None) => muted.as_bool().map(Patch::Muted),
+        (None, Some(notify)) => notify.as_str().and_then(Notify::parse).map(Patch::Notify),
+        _ => None,
     }
-    let body: Body = parse_body(body)?;
-    match (body.muted, body.notify.as_deref()) {
-        (Some(muted), None) => Ok(Patch::Muted(muted)),
-        (None, Some(n)) => Notify::parse(n).map(Patch::Notify).ok_or_else(|| {
-            Problem::new(
-                ErrorCode::BadRequest,
-                "notify must be all, mentions or none",
-            )
-        }),
-        _ => Err(Problem::new(
-            ErrorCode::BadRequest,
-            r#"expected {"muted":true|false} or {"notify":"all"|"mentions"|"none"}"#,
-        )),
-    }
+    .ok_or_else(|| bad(r#"send {"muted":true|false} or {"notify":"all"|"mentions"|"none"}"#))
+}
+
+fn bad(why: &str) -> Problem {
+    Problem::new(ErrorCode::BadRequest, why)
 }
 
 /// A call's body as JSON.

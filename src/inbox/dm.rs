@@ -27,12 +27,7 @@ pub fn members_of_request(opener: &str, body: &str) -> Result<Vec<String>, Probl
     let body: serde_json::Value = parse_body(body)?;
     let with: Vec<String> = match &body["with"] {
         serde_json::Value::String(uid) => vec![uid.clone()],
-        serde_json::Value::Array(uids) => uids
-            .iter()
-            .map(|u| u.as_str().map(str::to_string))
-            .collect::<Option<_>>()
-            .ok_or_else(|| bad("\"with\" lists uids (strings)"))?,
-        _ => return Err(bad("\"with\" is a uid or a list of uids")),
+        list => uids(list).ok_or_else(|| bad("\"with\" is a uid or a list of uids"))?,
     };
     if with.len() >= MAX_MEMBERS {
         return Err(bad(format!(
@@ -41,6 +36,20 @@ pub fn members_of_request(opener: &str, body: &str) -> Result<Vec<String>, Probl
         )));
     }
     members(std::iter::once(opener.to_string()).chain(with))
+}
+
+/// The members a room is opened with (`["<uid>",…]`, as [`members`] made them), checked again.
+pub fn members_of_list(body: &str) -> Result<Vec<String>, Problem> {
+    let list: serde_json::Value = parse_body(body)?;
+    members(uids(&list).ok_or_else(|| bad("members are a list of uids"))?)
+}
+
+/// A JSON list of strings (read by hand: a `Vec<String>` deserializer would cost the wasm more).
+fn uids(list: &serde_json::Value) -> Option<Vec<String>> {
+    list.as_array()?
+        .iter()
+        .map(|u| u.as_str().map(str::to_string))
+        .collect()
 }
 
 /// A checked, sorted set of members (see [`members_of_request`]).
@@ -52,10 +61,11 @@ pub fn members(uids: impl IntoIterator<Item = String>) -> Result<Vec<String>, Pr
         if identity::is_anonymous(&uid) {
             return Err(bad("an anonymous connection cannot be in a direct message"));
         }
-        set.push(uid);
+        // Kept sorted as it is made (nine at most): the order the room's name is made in.
+        if let Err(at) = set.binary_search(&uid) {
+            set.insert(at, uid);
+        }
     }
-    set.sort();
-    set.dedup();
     if set.len() < 2 {
         return Err(bad("name at least one other person's uid in \"with\""));
     }

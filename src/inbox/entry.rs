@@ -5,7 +5,8 @@
 //! room's `stamp` ([`Entry::apply`]), so two updates crossing on the way cannot roll it back.
 //! Muting is the inbox's own; the rest is the room's.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::domain::ChatMessage;
 
@@ -13,7 +14,7 @@ use crate::domain::ChatMessage;
 pub const PREVIEW_CHARS: usize = 140;
 
 /// The last message of a room, as an inbox shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Last {
     pub seq: u64,
     /// The author's uid (`None`: a bot through the HTTP API).
@@ -43,15 +44,16 @@ impl Last {
 
 /// A member of a direct message, as the others' entries show them (`name`: as last known; `None`
 /// until they have been seen).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Person {
     pub uid: String,
-    #[serde(default)]
     pub name: Option<String>,
 }
 
-/// What a room tells one person's inbox: their entry as the room sees it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What a room tells one person's inbox: their entry as the room sees it now. Read back by
+/// [`Update::read`] rather than a derived deserializer: it crosses only between edge-chat's own objects
+/// and storage, and a hand reader over a JSON value costs the wasm a fraction of serde's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Update {
     pub room: String,
     /// Orders one room's updates (the room's clock, ms, made strictly increasing): an inbox ignores an
@@ -63,23 +65,71 @@ pub struct Update {
     /// Messages after `read_seq` by others, not deleted.
     pub unread: u64,
     /// Of those, the ones that mention the person.
-    #[serde(default)]
     pub mentions: u64,
     /// Unread replies in the threads the person takes part in.
-    #[serde(default)]
     pub threads: u64,
     /// The newest message not deleted (`None`: none yet).
     pub last: Option<Last>,
     /// The room has more members than it tells of every message (`INBOX_PUSH_MAX`): its counts are
     /// read from it when the person opens their inbox.
-    #[serde(default)]
     pub big: bool,
     /// A direct message: its other members.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dm: Option<Vec<Person>>,
     /// The person is no longer a member (banned): the inbox drops the entry.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub gone: bool,
+}
+
+impl Update {
+    /// An update as [`Update`]'s JSON wrote it (`None`: something else). Counts and flags left out
+    /// read as 0 and false.
+    pub fn read(json: &Value) -> Option<Update> {
+        let number = |key: &str| json[key].as_u64().unwrap_or(0);
+        let text = |v: &Value| v.as_str().map(str::to_string);
+        let last = match &json["last"] {
+            Value::Null => None,
+            l => Some(Last {
+                seq: l["seq"].as_u64()?,
+                uid: text(&l["uid"]),
+                name: text(&l["name"])?,
+                text: text(&l["text"])?,
+                at: l["at"].as_u64()?,
+            }),
+        };
+        let dm = match &json["dm"] {
+            Value::Array(people) => Some(
+                people
+                    .iter()
+                    .map(|p| {
+                        Some(Person {
+                            uid: text(&p["uid"])?,
+                            name: text(&p["name"]),
+                        })
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+            _ => None,
+        };
+        Some(Update {
+            room: text(&json["room"])?,
+            stamp: number("stamp"),
+            last_seq: number("last_seq"),
+            read_seq: number("read_seq"),
+            unread: number("unread"),
+            mentions: number("mentions"),
+            threads: number("threads"),
+            last,
+            big: json["big"] == true,
+            dm,
+            gone: json["gone"] == true,
+        })
+    }
+
+    /// [`Update::read`] from JSON text.
+    pub fn parse(text: &str) -> Option<Update> {
+        Update::read(&serde_json::from_str(text).ok()?)
+    }
 }
 
 /// An inbox's entry for one room, as the inbox keeps it: the room's last update (its own fields,
@@ -166,9 +216,14 @@ impl Entry {
         }
     }
 
-    /// What the wire shows, to tell whether an update changed it.
-    fn view_key(&self) -> String {
-        serde_json::to_string(&self.view()).unwrap_or_default()
+    /// What the wire shows, to tell whether an update changed it (all but the bookkeeping).
+    fn view_key(&self) -> (Update, u64) {
+        let shown = Update {
+            stamp: 0,
+            big: false,
+            ..self.update.clone()
+        };
+        (shown, self.at)
     }
 
     /// The other members of a direct message (none for a room).
@@ -261,6 +316,32 @@ mod tests {
         order(&mut all);
         let rooms: Vec<&str> = all.iter().map(Entry::room).collect();
         assert_eq!(rooms, ["b", "c", "a"]);
+    }
+
+    #[test]
+    fn an_update_reads_back_what_it_wrote() {
+        let mut u = update(7, 2, Some(40));
+        u.dm = Some(vec![
+            Person {
+                uid: "bob".into(),
+                name: Some("Bob".into()),
+            },
+            Person {
+                uid: "cy".into(),
+                name: None,
+            },
+        ]);
+        u.mentions = 1;
+        u.big = true;
+        let json = serde_json::to_string(&u).unwrap();
+        assert_eq!(Update::parse(&json), Some(u.clone()));
+        u.dm = None;
+        u.last = None;
+        u.gone = true;
+        assert_eq!(Update::parse(&serde_json::to_string(&u).unwrap()), Some(u));
+        assert_eq!(Update::parse(r#"{"stamp":1}"#), None, "no room");
+        assert_eq!(Update::parse(r#"{"room":"r","last":{"seq":1}}"#), None);
+        assert_eq!(Update::parse("nope"), None);
     }
 
     #[test]

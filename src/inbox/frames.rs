@@ -1,7 +1,8 @@
 //! The inbox socket's wire frames (`/ws/me`), server to client: first the whole inbox (`inbox`), then
 //! one frame per change — a room's entry (`entry`), an entry gone (`removed`), a direct-message
 //! partner's online state (`online`) — and `error`. The inbox takes no frames but `ping` (answered by
-//! the runtime itself); docs/PROTOCOL.md is the contract. `GET /api/me` answers the snapshot's body.
+//! the runtime itself); docs/PROTOCOL.md is the contract. `GET /api/me` answers the `inbox` frame
+//! itself (its `type` one more field), so the two are written by one serializer.
 
 use serde::Serialize;
 
@@ -47,13 +48,6 @@ impl InboxFrame<'_> {
     }
 }
 
-impl Snapshot<'_> {
-    /// `GET /api/me`'s body: the snapshot without a frame type.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,13 +86,11 @@ mod tests {
             rooms: vec![entry.view()],
             online: &seen,
         };
-        let body: serde_json::Value = serde_json::from_str(&snapshot.to_json()).unwrap();
-        assert_eq!(body["uid"], "ann");
-        assert_eq!(body["rooms"][0]["last"]["text"], "hi");
         let frame: serde_json::Value =
             serde_json::from_str(&InboxFrame::Inbox(snapshot).to_json()).unwrap();
         assert_eq!(frame["type"], "inbox");
-        assert_eq!(frame["rooms"], body["rooms"]);
+        assert_eq!(frame["uid"], "ann");
+        assert_eq!(frame["rooms"][0]["last"]["text"], "hi");
         let online: serde_json::Value =
             serde_json::from_str(&InboxFrame::Online(&seen[0]).to_json()).unwrap();
         assert_eq!(

@@ -123,26 +123,27 @@ impl Notifier {
         }
     }
 
-    /// Takes the waiting round at `now`: the members to tell, each once, in uid order (`Few` lists
-    /// them so). Only members are ever named.
+    /// Takes the waiting round at `now`: the members to tell, each once (every member as `Few` lists
+    /// them, or the concerned ones in the order noted). Only members are ever named.
     pub fn take(&mut self, now: u64, members: Members<'_>) -> Vec<String> {
         let everyone = std::mem::take(&mut self.everyone);
-        let mut concerned = std::mem::take(&mut self.concerned);
+        let concerned = std::mem::take(&mut self.concerned);
         self.grew = false;
         self.last_round = Some(now);
-        let mut to = match members {
-            Members::Few(all) if everyone => all.to_vec(),
-            Members::Few(all) => {
-                concerned.retain(|uid| all.contains(uid));
-                concerned
+        if let (Members::Few(all), true) = (&members, everyone) {
+            return all.to_vec();
+        }
+        let mut to: Vec<String> = Vec::new();
+        for uid in concerned {
+            let member = match &members {
+                Members::Few(all) => all.contains(&uid),
+                Members::Many(is_member) => is_member(&uid),
+            };
+            // A round names a few people: a scan beats a sort (and its code in the wasm).
+            if member && !to.contains(&uid) {
+                to.push(uid);
             }
-            Members::Many(is_member) => {
-                concerned.retain(|uid| is_member(uid));
-                concerned
-            }
-        };
-        to.sort_unstable();
-        to.dedup();
+        }
         to
     }
 

@@ -4,7 +4,8 @@
 //! when that changes ([`step`]): at once when they come online, and only after [`OFFLINE_GRACE_MS`]
 //! offline when they go — a reload, or a hop from one room to another, is not a goodbye.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use serde_json::Value;
 
 /// How long a person must have been offline before their partners are told so.
 pub const OFFLINE_GRACE_MS: u64 = 3_000;
@@ -14,12 +15,27 @@ pub const OFFLINE_GRACE_MS: u64 = 3_000;
 pub const MAX_PARTNERS: usize = 100;
 
 /// A person's online state as their partners hear of it (the inbox socket's `online` frame).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Seen {
     pub uid: String,
     pub online: bool,
     /// When they were last online (ms), once they have gone; `None` while online or never seen.
     pub last_seen: Option<u64>,
+}
+
+impl Seen {
+    /// A state as its JSON says it (one inbox telling another; hand-read, as [`super::entry::Update`]).
+    pub fn read(json: &Value) -> Option<Seen> {
+        Some(Seen {
+            uid: json["uid"].as_str()?.to_string(),
+            online: json["online"].as_bool()?,
+            last_seen: json["last_seen"].as_u64(),
+        })
+    }
+
+    pub fn parse(text: &str) -> Option<Seen> {
+        Seen::read(&serde_json::from_str(text).ok()?)
+    }
 }
 
 /// What an inbox last told its person's partners (kept with the inbox).
@@ -103,6 +119,24 @@ mod tests {
             "a room socket counts"
         );
         assert_eq!(step(ONLINE, 2, 3, None, 100), Step::Nothing);
+    }
+
+    #[test]
+    fn a_state_reads_back_what_it_wrote() {
+        for seen in [
+            ONLINE.seen("ann"),
+            Told {
+                online: false,
+                last_seen: Some(9),
+            }
+            .seen("bob"),
+        ] {
+            assert_eq!(
+                Seen::parse(&serde_json::to_string(&seen).unwrap()),
+                Some(seen)
+            );
+        }
+        assert_eq!(Seen::parse(r#"{"uid":"a"}"#), None);
     }
 
     #[test]

@@ -11,9 +11,10 @@
 //! tests. `p256dh` is the browser's P-256 public key (65 bytes, uncompressed), `auth` its 16-byte
 //! authentication secret (RFC 8291 §2).
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::settings::{decode, PushSettings, PUBLIC_KEY_LEN};
+use crate::api::parse_body;
 use crate::error::{ErrorCode, Problem};
 
 /// The longest endpoint URL kept: real ones are 150–500 characters.
@@ -32,49 +33,27 @@ pub struct Subscription {
     pub auth: [u8; AUTH_LEN],
 }
 
-#[derive(Deserialize)]
-struct Body {
-    endpoint: Option<String>,
-    keys: Option<Keys>,
-}
-
-#[derive(Deserialize)]
-struct Keys {
-    p256dh: Option<String>,
-    auth: Option<String>,
-}
-
-/// The `{"endpoint"}` body of `DELETE /api/me/push`.
-#[derive(Deserialize)]
-struct EndpointOnly {
-    endpoint: Option<String>,
-}
-
 impl Subscription {
     /// Parses and checks a `PushSubscription` JSON body; the error says which part is wrong.
+    /// (Read by hand from a JSON value, as the inbox's other bodies are: no derived deserializer in
+    /// the wasm.)
     pub fn parse(body: &str, settings: &PushSettings) -> Result<Subscription, Problem> {
-        let body: Body = serde_json::from_str(body).map_err(|e| {
-            Problem::new(
-                ErrorCode::BadJson,
-                format!("a push subscription is the browser's PushSubscription JSON: {e}"),
-            )
-        })?;
-        let endpoint = check_endpoint(body.endpoint.as_deref(), settings)?;
-        let keys = body
-            .keys
-            .ok_or_else(|| bad("keys.p256dh and keys.auth are missing"))?;
-        let p256dh: [u8; PUBLIC_KEY_LEN] = keys
-            .p256dh
-            .as_deref()
+        let body: Value = parse_body(body)?;
+        let endpoint = check_endpoint(body["endpoint"].as_str(), settings)?;
+        let keys = &body["keys"];
+        if !keys.is_object() {
+            return Err(bad("keys.p256dh and keys.auth are missing"));
+        }
+        let p256dh: [u8; PUBLIC_KEY_LEN] = keys["p256dh"]
+            .as_str()
             .and_then(decode)
             .and_then(|b| b.try_into().ok())
             .filter(|p: &[u8; PUBLIC_KEY_LEN]| p[0] == 0x04)
             .ok_or_else(|| {
                 bad("keys.p256dh must be base64url of an uncompressed P-256 point (65 bytes)")
             })?;
-        let auth: [u8; AUTH_LEN] = keys
-            .auth
-            .as_deref()
+        let auth: [u8; AUTH_LEN] = keys["auth"]
+            .as_str()
             .and_then(decode)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| bad("keys.auth must be base64url of 16 bytes"))?;
@@ -87,14 +66,15 @@ impl Subscription {
 
     /// The endpoint named by a `DELETE /api/me/push` body (`{"endpoint":"…"}`).
     pub fn endpoint_of(body: &str) -> Result<String, Problem> {
-        let body: EndpointOnly = serde_json::from_str(body).map_err(|e| {
-            Problem::new(
-                ErrorCode::BadJson,
-                format!("expected {{\"endpoint\"}}: {e}"),
-            )
-        })?;
-        body.endpoint
+        Subscription::named(parse_body::<Value>(body)?["endpoint"].as_str())
+    }
+
+    /// An endpoint as one names a subscription (to forget it): present and not over
+    /// [`MAX_ENDPOINT_LEN`]. A stored one passed [`check_endpoint`] already.
+    pub fn named(endpoint: Option<&str>) -> Result<String, Problem> {
+        endpoint
             .filter(|e| !e.is_empty() && e.len() <= MAX_ENDPOINT_LEN)
+            .map(str::to_string)
             .ok_or_else(|| bad("endpoint is missing or too long"))
     }
 

@@ -21,27 +21,27 @@ pub fn post_answer(result: &Result<Accepted, Problem>, text: Option<&str>) -> (u
 }
 
 impl<S: Place> Room<S> {
-    /// A message posted over HTTP (a bot): validated, stored and broadcast to every socket exactly like
-    /// a socket message. The caller answers the HTTP request with the returned `seq`/`ts`, so it is
-    /// stored at once, after flushing what was queued before it (which keeps `seq` in arrival order).
+    /// A message posted over HTTP (a bot; in a thread, or mentioning people, as a socket's may, and
+    /// `@room` too: the API is the app's backend): validated, stored and broadcast to every socket
+    /// exactly like a socket message. The caller answers the HTTP request with the returned
+    /// `seq`/`ts`, so it is stored at once, after flushing what was queued before it (which keeps
+    /// `seq` in arrival order).
     pub fn post(
         &mut self,
-        from: User,
-        text: String,
-        id: Option<String>,
+        draft: Draft,
         history: &mut dyn History,
         now_ms: u64,
     ) -> (Result<Accepted, Problem>, Vec<Effect>) {
         let mut effects = Vec::new();
         let flushed = self.drain(history, now_ms, &mut effects);
-        if let Err(p) = validate::check_text(&text).and_then(|_| self.rules.check_words(&text)) {
+        let text = &draft.text;
+        if let Err(p) = validate::check_text(text).and_then(|_| self.rules.check_words(text)) {
             self.count_turn(flushed);
             return (Err(p), effects);
         }
         // this message shares the turn (and the commit) of what was just flushed
         self.count_turn(flushed + 1);
-        let msg = ChatMessage::new(0, id, from, text, now_ms);
-        let result = self.submit(msg, history, &mut effects);
+        let result = self.write(draft, None, history, now_ms, &mut effects);
         (result, effects)
     }
 

@@ -115,14 +115,12 @@ impl<S: Place> Room<S> {
                 }
                 Queued::Post {
                     call,
-                    from,
-                    text,
-                    id,
+                    draft,
                     replaced,
                 } => {
                     messages += 1;
-                    let msg = ChatMessage::new(0, id, from, text.clone(), now_ms);
-                    let result = self.submit_screened(msg, replaced.as_deref(), history, effects);
+                    let text = draft.text.clone();
+                    let result = self.write(draft, replaced.as_deref(), history, now_ms, effects);
                     let stored = match &result {
                         Ok(done) => self.stored_text(history, done, Some(text), replaced.is_some()),
                         Err(_) => None,
@@ -293,11 +291,12 @@ impl<S: Place> Room<S> {
     pub(super) fn submit_screened(
         &mut self,
         msg: ChatMessage,
+        root: Option<ChatMessage>,
         replaced: Option<&str>,
         history: &mut dyn History,
         effects: &mut Vec<Effect>,
     ) -> Result<Accepted, Problem> {
-        let done = self.submit(msg, history, effects)?;
+        let done = self.submit(msg, root, history, effects)?;
         if let (Some(sent), true) = (replaced, done.fresh) {
             history.screened(done.seq, sent).map_err(storage)?;
         }
@@ -328,10 +327,12 @@ impl<S: Place> Room<S> {
     }
 
     /// The one path every message takes: dedupe by `(sender, id)`, assign `seq` and `rev`, store, then
-    /// broadcast.
+    /// broadcast; then a reply updates its thread (`root`, as [`Room::write`] checked it) and the
+    /// people the message concerns are told their counts ([`Room::stored`]).
     pub(super) fn submit(
         &mut self,
         msg: ChatMessage,
+        root: Option<ChatMessage>,
         history: &mut dyn History,
         effects: &mut Vec<Effect>,
     ) -> Result<Accepted, Problem> {
@@ -378,6 +379,7 @@ impl<S: Place> Room<S> {
             frame: ServerFrame::Message(&msg).to_json(),
         });
         self.event(EventKind::MessageCreated, &msg, msg.ts, None, effects);
+        self.stored(&msg, root, history, effects)?;
         Ok(Accepted {
             seq: msg.seq,
             ts: msg.ts,

@@ -44,12 +44,15 @@ impl<S: Place> Room<S> {
         Ok(msg)
     }
 
-    /// An edit of one's own message: a new text (the old one kept as a version), fewer files, the
-    /// preview removed — any of them, under one new `rev`. An edit that changes nothing (a retry) is
-    /// acknowledged as the message stands.
+    /// An edit of one's own message: a new text (the old one kept as a version, its mentions
+    /// resolved again: `@room` only for a `moderator`), fewer files, the preview removed — any of
+    /// them, under one new `rev`. An edit that changes nothing (a retry) is acknowledged as the
+    /// message stands.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn edit(
         &mut self,
         from: &User,
+        moderator: bool,
         seq: u64,
         revision: Revision,
         history: &mut dyn History,
@@ -80,6 +83,10 @@ impl<S: Place> Room<S> {
                 fresh: false,
             }));
         }
+        let (mentions, mentions_room) = match text_changed {
+            true => self.mentions_in(&text, moderator, history)?,
+            false => (msg.mentions.clone(), msg.mentions_room),
+        };
         let previous = Version {
             version: msg.version,
             text: msg.text.clone(),
@@ -94,14 +101,16 @@ impl<S: Place> Room<S> {
                 rev,
                 files,
                 preview,
-                ..msg
+                mentions,
+                mentions_room,
+                ..msg.clone()
             }
         } else {
             ChatMessage {
                 rev,
                 files,
                 preview,
-                ..msg
+                ..msg.clone()
             }
         };
         if text_changed {
@@ -123,6 +132,7 @@ impl<S: Place> Room<S> {
         self.inbox.note(Note::Room { concerned: vec![] });
         effects.push(updated(&edited));
         self.event(EventKind::MessageUpdated, &edited, now_ms, None, effects);
+        self.changed(&msg, &edited, history, effects)?;
         Ok(Some(Accepted {
             seq,
             ts: now_ms,
@@ -200,6 +210,7 @@ impl<S: Place> Room<S> {
     ) -> Result<ChatMessage, Problem> {
         let rev = self.rev + 1;
         // `edited_at` stays what it was: a deletion is not an edit (`deleted` says what happened).
+        // Its mentions go with its text; its place in a thread stays (a root keeps its summary).
         let tombstone = ChatMessage {
             text: String::new(),
             deleted: true,
@@ -207,6 +218,8 @@ impl<S: Place> Room<S> {
             rev,
             files: Vec::new(),
             preview: None,
+            mentions: Vec::new(),
+            mentions_room: false,
             ..msg.clone()
         };
         history.delete(&tombstone).map_err(storage)?;
@@ -215,6 +228,7 @@ impl<S: Place> Room<S> {
         self.inbox.note(Note::Room { concerned: vec![] });
         effects.push(updated(&tombstone));
         self.event(EventKind::MessageDeleted, &tombstone, now_ms, None, effects);
+        self.changed(&msg, &tombstone, history, effects)?;
         Ok(tombstone)
     }
 
@@ -298,11 +312,25 @@ impl<S: Place> Room<S> {
     ) -> Result<(), Problem> {
         let uid = identified(&from)?.to_string();
         let seq = seq.min(self.last_seq);
-        if seq <= history.read_mark(&uid).map_err(storage)? {
+        let before = history.read_mark(&uid).map_err(storage)?;
+        if seq <= before {
             return Ok(());
         }
         history.set_read_mark(&uid, seq).map_err(storage)?;
         self.inbox.note(Note::Own(uid.clone()));
+        // The reader's other connections follow the mark from the `read` frame; only when it passed
+        // over a mention of them is there a count they cannot work out (one indexed count to know).
+        if history
+            .mentions_between(&uid, before, seq)
+            .map_err(storage)?
+            > 0
+        {
+            let who = crate::concern::Concerned {
+                everyone: false,
+                people: vec![uid.clone()],
+            };
+            self.tell_counts(&who, history, effects);
+        }
         let shown = self.reads_shown.entry(uid).or_default();
         if shown.at_ms == 0 || now_ms >= shown.at_ms + READ_ANNOUNCE_MS {
             shown.at_ms = now_ms;

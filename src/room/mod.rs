@@ -71,6 +71,11 @@ mod roster;
 mod screen;
 #[cfg(test)]
 mod tests;
+mod threads;
+mod unread;
+
+pub use threads::{Draft, ThreadPage};
+pub use unread::Counts;
 
 /// Old messages beyond `HISTORY_LIMIT` are deleted in batches, every this many messages; reads hide
 /// them in between, so the limit is exact from a client's point of view.
@@ -172,9 +177,7 @@ enum Queued {
     /// ([`Effect::Reply`]).
     Post {
         call: u64,
-        from: User,
-        text: String,
-        id: Option<String>,
+        draft: Draft,
         replaced: Option<String>,
     },
     /// What a later frame produced, held back so it is not sent before the answers to earlier frames.
@@ -389,18 +392,22 @@ impl<S: Place> Room<S> {
                 text,
                 id,
                 reply_to,
+                thread,
+                also_in_room,
                 files,
             } => {
-                if let Some(target) = reply_to {
-                    self.live_message(history, target)?;
-                }
                 let files = self.claim(&from, &files, id.as_deref(), history)?;
-                let msg = ChatMessage {
+                let draft = Draft {
+                    from,
+                    text,
+                    id,
                     reply_to,
+                    thread,
+                    also_in_room,
                     files,
-                    ..ChatMessage::new(0, id, from, text, now_ms)
+                    moderator: self.is_moderator(conn_id),
                 };
-                self.submit_screened(msg, replaced, history, effects)
+                self.write(draft, replaced, history, now_ms, effects)
                     .map(Some)
             }
             ClientFrame::Edit {
@@ -415,7 +422,8 @@ impl<S: Place> Room<S> {
                     keep: files,
                     drop_preview,
                 };
-                self.edit(&from, seq, revision, history, now_ms, effects)
+                let moderator = self.is_moderator(conn_id);
+                self.edit(&from, moderator, seq, revision, history, now_ms, effects)
             }
             ClientFrame::Delete { seq, reason, .. } => {
                 let moderator = self.is_moderator(conn_id);
@@ -438,8 +446,34 @@ impl<S: Place> Room<S> {
             ClientFrame::React { seq, emoji, on, .. } => {
                 self.react(&from, seq, &emoji, on, history, now_ms, effects)
             }
-            ClientFrame::Read { seq } => {
+            ClientFrame::Read { seq, thread: None } => {
                 self.mark_read(conn_id, from, seq, history, now_ms, effects)?;
+                Ok(None)
+            }
+            ClientFrame::Read {
+                seq,
+                thread: Some(root),
+            } => {
+                self.mark_thread_read(&from, root, seq, history, effects)?;
+                Ok(None)
+            }
+            ClientFrame::Thread {
+                root,
+                after,
+                limit,
+                id,
+            } => {
+                let page = self.thread_page(history, root, after, limit)?;
+                effects.push(Effect::Send {
+                    to: conn_id.to_string(),
+                    frame: ServerFrame::ThreadPage {
+                        id: id.as_deref(),
+                        root: &page.root,
+                        replies: &page.replies,
+                        has_more: page.has_more,
+                    }
+                    .to_json(),
+                });
                 Ok(None)
             }
             // Never queued (read_frame answers it with Effect::Authenticate); kept total all the same.

@@ -123,7 +123,12 @@ impl<S: Place> Room<S> {
             }
         }
         if let Some(uid) = user.identity() {
-            *self.identities.entry(uid.to_string()).or_default() += 1;
+            match self.identities.get_mut(uid) {
+                Some(n) => *n += 1,
+                None => {
+                    self.identities.insert(uid.to_string(), 1);
+                }
+            }
         }
         let member = Member {
             user,
@@ -270,14 +275,15 @@ impl<S: Place> Room<S> {
         Ok(())
     }
 
-    /// A connection has been accepted: welcome it and tell the others. Fails (and adds nobody) when
-    /// the history cannot be read.
+    /// A connection has been accepted: welcome it and tell the others. An identity is noted as
+    /// someone who has been in the room, by the name it uses now (`@name` mentions it). Fails (and
+    /// adds nobody) when the history cannot be read.
     pub fn join(
         &mut self,
         user: User,
         socket: S,
         resume: impl Into<Joining>,
-        history: &dyn History,
+        history: &mut dyn History,
         now_ms: u64,
     ) -> Result<Vec<Effect>, Problem> {
         let resume = resume.into();
@@ -311,11 +317,17 @@ impl<S: Place> Room<S> {
             }
             _ => None,
         };
-        let (read_seq, unread) = match user.identity() {
+        let counts = match user.identity() {
             Some(uid) => {
-                let mark = history.read_mark(uid).map_err(storage)?;
-                (Some(mark), history.unread(uid, mark).map_err(storage)?)
+                history.met(uid, &user.name).map_err(storage)?;
+                let counts = self.counts(uid, history)?;
+                let unread = history.unread(uid, counts.read_seq).map_err(storage)?;
+                Some((counts, unread))
             }
+            None => None,
+        };
+        let (counts, unread) = match counts {
+            Some((counts, unread)) => (Some(counts), unread),
             None => (None, 0),
         };
         self.add(user.clone(), socket, &resume, now_ms);
@@ -341,7 +353,7 @@ impl<S: Place> Room<S> {
             truncated,
             limits: Announced::of(&self.limits),
             rev: self.rev,
-            read_seq,
+            read_seq: counts.as_ref().map(|c| c.read_seq),
             unread,
             changes: changes.as_deref(),
             online: crowded.then_some(self.members.len()),
@@ -354,6 +366,9 @@ impl<S: Place> Room<S> {
                 .as_deref()
                 .and_then(|uid| self.rules.muted_until(uid, now_ms)),
             reads,
+            mentions: counts.as_ref().map(|c| c.mentions),
+            thread_unread: counts.as_ref().map(|c| c.thread_unread),
+            threads: counts.as_ref().map_or(&[], |c| &c.threads),
             retention: self.retained(),
         }
         .to_json();

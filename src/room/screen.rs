@@ -254,9 +254,12 @@ impl<S: Place> Room<S> {
                 text,
                 id,
             ),
-            Queued::Post { from, text, id, .. } => {
-                (Asked::Message { reply_to: None }, from, text, id)
-            }
+            Queued::Post { draft, .. } => (
+                Asked::Message { reply_to: None },
+                &draft.from,
+                &draft.text,
+                &draft.id,
+            ),
             Queued::Op {
                 from,
                 op:
@@ -374,16 +377,9 @@ impl<S: Place> Room<S> {
     /// A bot's post when the room has a hook: held like a socket's message, answered as HTTP call
     /// `call` by an [`Effect::Reply`] once stored or refused. A text the room refuses anyway, or a
     /// room holding all it will, is answered at once.
-    pub fn hold_post(
-        &mut self,
-        call: u64,
-        from: User,
-        text: String,
-        id: Option<String>,
-        now_ms: u64,
-    ) -> Vec<Effect> {
-        let refused = validate::check_text(&text)
-            .and_then(|_| self.rules.check_words(&text))
+    pub fn hold_post(&mut self, call: u64, draft: Draft, now_ms: u64) -> Vec<Effect> {
+        let refused = validate::check_text(&draft.text)
+            .and_then(|_| self.rules.check_words(&draft.text))
             .err()
             .or_else(|| {
             self.holding.full().then(|| {
@@ -400,9 +396,7 @@ impl<S: Place> Room<S> {
         self.behind(
             Queued::Post {
                 call,
-                from,
-                text,
-                id,
+                draft,
                 replaced: None,
             },
             now_ms,
@@ -435,6 +429,8 @@ fn replaced(item: Queued, text: String) -> Queued {
                     text: sent,
                     id,
                     reply_to,
+                    thread,
+                    also_in_room,
                     files,
                 },
             ..
@@ -445,6 +441,8 @@ fn replaced(item: Queued, text: String) -> Queued {
                 text,
                 id,
                 reply_to,
+                thread,
+                also_in_room,
                 files,
             },
             replaced: Some(screening::fingerprint(&sent)),
@@ -473,18 +471,10 @@ fn replaced(item: Queued, text: String) -> Queued {
             },
             replaced,
         },
-        Queued::Post {
+        Queued::Post { call, draft, .. } => Queued::Post {
             call,
-            from,
-            text: sent,
-            id,
-            ..
-        } => Queued::Post {
-            call,
-            from,
-            text,
-            id,
-            replaced: Some(screening::fingerprint(&sent)),
+            replaced: Some(screening::fingerprint(&draft.text)),
+            draft: Draft { text, ..draft },
         },
         other => other,
     }

@@ -22,6 +22,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use worker::Env;
 
+use super::web::js_error;
+
 use crate::error::{ErrorCode, Problem};
 use crate::files::serve::ByteRange;
 use crate::files::sniff::SNIFF_BYTES;
@@ -108,13 +110,6 @@ fn object(pairs: &[(&str, &JsValue)]) -> js_sys::Object {
         let _ = js_sys::Reflect::set(&o, &(*key).into(), value);
     }
     o
-}
-
-fn js_error(e: JsValue) -> String {
-    e.dyn_ref::<js_sys::Error>()
-        .map(|e| format!("{}: {}", e.name(), e.message()))
-        .or_else(|| e.as_string())
-        .unwrap_or_else(|| format!("{e:?}"))
 }
 
 /// Up to `limit` bytes from the start of `reader` (fewer if the stream ends first), and the chunks

@@ -110,6 +110,14 @@ async fn handle(
             Ok(page) => read(&req, url, page.into(), config, env).await,
             Err(p) => problem_response(&p),
         },
+        Route::Threads(room) => match call::threads_page(room, &url.query_pairs()) {
+            Ok(page) => read(&req, url, page.into(), config, env).await,
+            Err(p) => problem_response(&p),
+        },
+        Route::Thread(room, root) => match call::thread_page(room, root, &url.query_pairs()) {
+            Ok(page) => read(&req, url, page.into(), config, env).await,
+            Err(p) => problem_response(&p),
+        },
         Route::Post(room) => post(req, room, config, env).await,
         Route::Versions(room, seq) => match call::versions_page(room, seq, &url.query_pairs()) {
             Ok(page) => read(&req, url, page.into(), config, env).await,
@@ -192,26 +200,26 @@ async fn handle(
         Route::MintToken => mint_token(req, config).await,
         Route::InboxSocket => inbox_socket(req, url, config, env).await,
         Route::Inbox => {
-            inbox(req, url, config, env, &|person, _| {
-                Ok(InboxCall::Read {
+            personal(req, url, config, env, None, &|person, _| {
+                Ok(Mine::Inbox(InboxCall::Read {
                     uid: person.uid,
                     name: person.name,
-                })
+                }))
             })
             .await
         }
         Route::LeaveRoom(room) => {
-            inbox(req, url, config, env, &|person, _| {
-                Ok(InboxCall::Leave {
+            personal(req, url, config, env, None, &|person, _| {
+                Ok(Mine::Inbox(InboxCall::Leave {
                     uid: person.uid,
                     room: room.clone(),
-                })
+                }))
             })
             .await
         }
         Route::MuteRoom(room) => {
-            inbox(req, url, config, env, &|person, body| {
-                Ok(match inbox_call::patch_of(body)? {
+            personal(req, url, config, env, None, &|person, body| {
+                Ok(Mine::Inbox(match inbox_call::patch_of(body)? {
                     Patch::Muted(muted) => InboxCall::Mute {
                         uid: person.uid,
                         room: room.clone(),
@@ -222,35 +230,34 @@ async fn handle(
                         room: room.clone(),
                         notify,
                     },
-                })
+                }))
             })
             .await
         }
-        Route::OpenDm => open_dm(req, url, config, env).await,
+        Route::OpenDm => personal(req, url, config, env, Some(POST_LIMITER), &open_dm).await,
         Route::PushState => {
-            inbox(req, url, config, env, &|person, _| {
-                Ok(InboxCall::PushState { uid: person.uid })
+            personal(req, url, config, env, None, &|person, _| {
+                Ok(Mine::Inbox(InboxCall::PushState { uid: person.uid }))
             })
             .await
         }
         Route::Subscribe => {
-            inbox(req, url, config, env, &|person, body| {
-                let settings = push_settings(config)?;
-                let subscription = Subscription::parse(body, settings)?;
-                Ok(InboxCall::Subscribe {
+            personal(req, url, config, env, None, &|person, body| {
+                let subscription = Subscription::parse(body, push_settings(config)?)?;
+                Ok(Mine::Inbox(InboxCall::Subscribe {
                     uid: person.uid,
                     endpoint: subscription.endpoint,
                     body: body.to_string(),
-                })
+                }))
             })
             .await
         }
         Route::Unsubscribe => {
-            inbox(req, url, config, env, &|person, body| {
-                Ok(InboxCall::Unsubscribe {
+            personal(req, url, config, env, None, &|person, body| {
+                Ok(Mine::Inbox(InboxCall::Unsubscribe {
                     uid: person.uid,
                     endpoint: Subscription::endpoint_of(body)?,
-                })
+                }))
             })
             .await
         }
@@ -543,19 +550,26 @@ async fn mint_token(mut req: Request, config: &Config) -> Result<Response> {
 
 /// Who a request to the person's own endpoints comes from (`/ws/me`, `/api/me…`, `/api/dms`): a
 /// token's holder (a token for any room will do), or without signed access a `key=`'s.
-async fn identify(
-    req: &Request,
-    url: &Target<'_>,
-    offer: &Offer<'_>,
-    config: &Config,
-) -> std::result::Result<Person, Problem> {
-    let authorization = req.headers().get("authorization").ok().flatten();
-    let query = url.query_pairs();
-    let credentials = Credentials::new(authorization.as_deref(), &query).offered(offer);
-    let admission = access::may_identify(config, &credentials, now_ms() / 1000)?;
-    let entry = keys::settle(config, admission).await?;
-    person::person(&entry, &query, offer)
+fn identify<'a>(
+    req: &'a Request,
+    url: &'a Target<'_>,
+    offer: &'a Offer<'_>,
+    config: &'a Config,
+) -> Identified<'a> {
+    // Boxed: three endpoints await it, and its future (a JWKS fetch's included) is in the wasm once.
+    Box::pin(async move {
+        let authorization = req.headers().get("authorization").ok().flatten();
+        let query = url.query_pairs();
+        let credentials = Credentials::new(authorization.as_deref(), &query).offered(offer);
+        let admission = access::may_identify(config, &credentials, now_ms() / 1000)?;
+        let entry = keys::settle(config, admission).await?;
+        person::person(&entry, &query, offer)
+    })
 }
+
+/// The person [`identify`] finds, to come.
+type Identified<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = std::result::Result<Person, Problem>> + 'a>>;
 
 /// Sends `call` to its person's inbox object (with `headers`, for an upgrade).
 async fn call_inbox(env: &Env, call: &InboxCall, headers: Option<&Headers>) -> Result<Response> {
@@ -607,58 +621,54 @@ async fn inbox_socket(
     answer_upgrade(answer, &offer)
 }
 
-/// `GET /api/me`, `DELETE|PATCH /api/me/rooms/{room}`: the person's inbox, given who they are and the
-/// request's body.
-async fn inbox(
+/// What one of a person's own endpoints asks, once they are identified: a call to their inbox, or
+/// to a room (a direct message's, `POST /api/dms`).
+enum Mine {
+    Inbox(InboxCall),
+    Room(RoomCall),
+}
+
+/// `GET /api/me`, `DELETE|PATCH /api/me/rooms/{room}`, `POST /api/dms`, `GET|POST|DELETE
+/// /api/me/push`: who the person is, the request's body (any but a `GET`'s), then the call `call`
+/// makes of them; `limit`: the per-client limit the endpoint counts against.
+async fn personal(
     mut req: Request,
     url: &Target<'_>,
     config: &Config,
     env: &Env,
-    // `dyn`: one copy of this function (and its future) for the three endpoints.
-    call: &dyn Fn(Person, &str) -> std::result::Result<InboxCall, Problem>,
+    limit: Option<&str>,
+    // `dyn`: one copy of this function (and its future) for all of a person's endpoints.
+    call: &dyn Fn(Person, &str) -> std::result::Result<Mine, Problem>,
 ) -> Result<Response> {
     let offer = Offer::default();
     let checked = async {
         let person = identify(&req, url, &offer, config).await?;
+        if let Some(binding) = limit {
+            limit_client(&req, binding, config, env).await?;
+        }
         let body = match req.method() {
-            worker::Method::Patch | worker::Method::Post | worker::Method::Delete => {
-                body_text(&mut req).await?
-            }
-            _ => String::new(),
+            worker::Method::Get => String::new(),
+            _ => body_text(&mut req).await?,
         };
         call(person, &body)
     };
     match checked.await {
-        Ok(call) => call_inbox(env, &call, None).await,
+        Ok(Mine::Inbox(call)) => call_inbox(env, &call, None).await,
+        Ok(Mine::Room(call)) => call_room(env, &call, None).await,
         Err(p) => problem_response(&p),
     }
 }
 
 /// `POST /api/dms` `{"with": uid | [uid…]}`: the direct message between the person and those people
 /// (the same set, the same room), opened by its room, which appears in each of their inboxes.
-async fn open_dm(
-    mut req: Request,
-    url: &Target<'_>,
-    config: &Config,
-    env: &Env,
-) -> Result<Response> {
-    let offer = Offer::default();
-    let checked = async {
-        let person = identify(&req, url, &offer, config).await?;
-        limit_client(&req, POST_LIMITER, config, env).await?;
-        let body = body_text(&mut req).await?;
-        let members = dm::members_of_request(&person.uid, &body)?;
-        Ok::<_, Problem>(RoomCall::OpenDm {
-            room: dm::room_of(&members)?,
-            members,
-            by: person.uid,
-            name: person.name,
-        })
-    };
-    match checked.await {
-        Ok(call) => call_room(env, &call, None).await,
-        Err(p) => problem_response(&p),
-    }
+fn open_dm(person: Person, body: &str) -> std::result::Result<Mine, Problem> {
+    let members = dm::members_of_request(&person.uid, body)?;
+    Ok(Mine::Room(RoomCall::OpenDm {
+        room: dm::room_of(&members)?,
+        members,
+        by: person.uid,
+        name: person.name,
+    }))
 }
 
 /// The deployment's push settings, or why there are none.

@@ -97,15 +97,9 @@ pub async fn call(
 /// reading it): its HTTP status.
 pub async fn post(stub: &worker::Result<RawStub>, url: &str, body: &str) -> Result<u16, String> {
     let stub = stub.as_ref().map_err(|e| e.to_string())?;
-    let answer: Answer = request(stub, "POST", url, Some(body), None)
+    exchange(stub, "POST", url, Some(body))
         .await
-        .map_err(|e| format!("{e:?}"))?
-        .unchecked_into();
-    let status = answer.status();
-    if let Ok(text) = answer.text() {
-        let _ = JsFuture::from(text).await;
-    }
-    Ok(status)
+        .map(|(status, _)| status)
 }
 
 /// Sends `method url` (with `body`, if any) to `stub` and reads the answer to its end: its HTTP

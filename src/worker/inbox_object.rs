@@ -112,10 +112,10 @@ impl InboxObject {
             }
             InboxCall::Read { name, .. } => {
                 inbox.keep_name(name.as_deref());
-                read_big_rooms(inbox).await;
+                read_big_rooms(Rc::clone(inbox)).await;
                 inbox.snapshot().map(|s| (s.to_json_body(), 200))
             }
-            InboxCall::Leave { room, .. } => inbox.leave(&room).await,
+            InboxCall::Leave { room, .. } => inbox.leave(&room),
             InboxCall::Mute { room, muted, .. } => inbox.mute(&room, muted),
             InboxCall::Update { update, .. } => inbox.take(&update).and_then(|()| {
                 let name = inbox.store.name().map_err(storage)?;
@@ -137,8 +137,13 @@ impl InboxObject {
             }
             InboxCall::Partner { seen, .. } => inbox.partner(&seen).map(|()| ("{}".into(), 200)),
             InboxCall::Online { .. } => {
-                let seen = current(inbox).await;
-                Ok((serde_json::to_string(&seen).unwrap_or_default(), 200))
+                // What the partners were told; a room that said the person is there is asked
+                // afterwards whether they still are, and a change is told to every partner.
+                check_rooms(Rc::clone(inbox));
+                inbox.store.told().map_err(storage).map(|told| {
+                    let seen = told.seen(&inbox.uid);
+                    (serde_json::to_string(&seen).unwrap_or_default(), 200)
+                })
             }
             InboxCall::Subscribe { endpoint, body, .. } => inbox
                 .push
@@ -203,8 +208,9 @@ impl Owned {
         }
     }
 
+    /// `GET /api/me`'s body: the `inbox` frame (its `type` one more field than the API needs).
     fn to_json_body(&self) -> String {
-        self.snapshot().to_json()
+        InboxFrame::Inbox(self.snapshot()).to_json()
     }
 }
 
@@ -287,10 +293,8 @@ impl Inbox {
         self.presence();
         let inbox = Rc::clone(self);
         let partners = self.partners(&snapshot.entries);
-        wasm_bindgen_futures::spawn_local(async move {
-            read_big_rooms(&inbox).await;
-            ask_partners(&inbox, partners).await;
-        });
+        wasm_bindgen_futures::spawn_local(read_big_rooms(Rc::clone(&inbox)));
+        ask_partners(inbox, partners);
         Response::from_websocket(pair.client)
     }
 
@@ -304,7 +308,13 @@ impl Inbox {
             return Ok(());
         }
         let known = self.store.entry(&update.room).map_err(storage)?;
-        let before = known.as_ref().map(|e| e.update.clone());
+        // What the entry said before, for push's comparison (only when push is on).
+        let before = self
+            .config
+            .push
+            .as_ref()
+            .and(known.as_ref())
+            .map(|e| e.update.clone());
         let (entry, changed, new) = match known {
             None => (Entry::new(update, now_ms()), true, true),
             Some(mut entry) => {
@@ -329,15 +339,16 @@ impl Inbox {
         if new && entry.update.dm.is_some() {
             let inbox = Rc::clone(self);
             let partners: Vec<String> = entry.partners().map(str::to_string).collect();
-            wasm_bindgen_futures::spawn_local(async move { ask_partners(&inbox, partners).await });
+            ask_partners(inbox, partners);
         }
         Ok(())
     }
 
-    /// `DELETE /api/me/rooms/{room}`: the entry goes, and the room stops telling this inbox.
-    async fn leave(&self, room: &RoomName) -> std::result::Result<(String, u16), Problem> {
-        let had = self.store.remove(room.as_str()).map_err(storage)?;
-        if had {
+    /// `DELETE /api/me/rooms/{room}`: the entry goes, and the room is told to stop telling this
+    /// inbox (a task; a room that cannot be told now is told again when the person leaves it again,
+    /// and its next update finds no entry to change but makes one: see `take`).
+    fn leave(self: &Rc<Self>, room: &RoomName) -> std::result::Result<(String, u16), Problem> {
+        if self.store.remove(room.as_str()).map_err(storage)? {
             self.tell(&InboxFrame::Removed {
                 room: room.as_str(),
             });
@@ -346,13 +357,14 @@ impl Inbox {
             room: room.clone(),
             uid: self.uid.clone(),
         };
-        match ask_room(&self.env, &call).await {
-            Some(_) => Ok((
-                json!({"room": room.as_str(), "left": true}).to_string(),
-                200,
-            )),
-            None => Err(internal("the room could not be told")),
-        }
+        let told = ask_room(&self.env, &call);
+        wasm_bindgen_futures::spawn_local(async move {
+            let _ = told.await;
+        });
+        Ok((
+            json!({"room": room.as_str(), "left": true}).to_string(),
+            200,
+        ))
     }
 
     /// `PATCH /api/me/rooms/{room}`: muted or not (the inbox's own; the room is not told).
@@ -659,60 +671,75 @@ fn ask_room(env: &Env, call: &RoomCall) -> Asked {
 }
 
 /// Reads the entries of the rooms that do not tell this inbox every change (`big`), the most recent
-/// [`MAX_READS`]: their counts are exact from here on.
-async fn read_big_rooms(inbox: &Rc<Inbox>) {
-    let big: Vec<String> = match inbox.store.entries(MAX_LISTED) {
-        Ok(entries) => entries
-            .into_iter()
-            .filter(|e| e.update.big)
-            .take(MAX_READS)
-            .map(|e| e.update.room)
-            .collect(),
-        Err(e) => {
-            worker::console_error!("could not list the entries: {e}");
-            return;
-        }
-    };
-    for room in big {
-        let Ok(room) = RoomName::parse(&room) else {
-            continue;
+/// [`MAX_READS`]: their counts are exact from here on. Boxed: awaited by `GET /api/me`, started by a
+/// socket's connect, and in the wasm once.
+fn read_big_rooms(inbox: Rc<Inbox>) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> {
+    Box::pin(async move {
+        let big: Vec<String> = match inbox.store.entries(MAX_LISTED) {
+            Ok(entries) => entries
+                .into_iter()
+                .filter(|e| e.update.big)
+                .take(MAX_READS)
+                .map(|e| e.update.room)
+                .collect(),
+            Err(e) => {
+                worker::console_error!("could not list the entries: {e}");
+                return;
+            }
         };
-        let call = RoomCall::Entry {
-            room,
-            uid: inbox.uid.clone(),
-        };
-        let update = ask_room(&inbox.env, &call)
-            .await
-            .and_then(|body| serde_json::from_str::<Update>(&body).ok());
-        if let Some(update) = update {
-            if let Err(p) = inbox.take(&update) {
-                worker::console_error!("could not take a room's entry: {}", p.message);
+        for room in big {
+            let Ok(room) = RoomName::parse(&room) else {
+                continue;
+            };
+            let call = RoomCall::Entry {
+                room,
+                uid: inbox.uid.clone(),
+            };
+            let update = ask_room(&inbox.env, &call)
+                .await
+                .and_then(|body| Update::parse(&body));
+            if let Some(update) = update {
+                if let Err(p) = inbox.take(&update) {
+                    worker::console_error!("could not take a room's entry: {}", p.message);
+                }
             }
         }
-    }
+    })
 }
 
-/// Asks each partner's inbox how they are, and tells the person's sockets what changed.
-async fn ask_partners(inbox: &Rc<Inbox>, partners: Vec<String>) {
-    for uid in partners {
-        let call = InboxCall::Online { uid };
-        let seen = ask_inbox(&inbox.env, &call)
-            .await
-            .and_then(|body| serde_json::from_str::<Seen>(&body).ok());
-        if let Some(seen) = seen.filter(|s| s.uid == call.uid()) {
-            if let Err(p) = inbox.partner(&seen) {
-                worker::console_error!("could not keep a partner's state: {}", p.message);
+/// Asks each partner's inbox how they are, and tells the person's sockets what changed (a task).
+fn ask_partners(inbox: Rc<Inbox>, partners: Vec<String>) {
+    if partners.is_empty() {
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
+        for uid in partners {
+            let call = InboxCall::Online { uid };
+            let seen = ask_inbox(&inbox.env, &call)
+                .await
+                .and_then(|body| Seen::parse(&body));
+            if let Some(seen) = seen.filter(|s| s.uid == call.uid()) {
+                if let Err(p) = inbox.partner(&seen) {
+                    worker::console_error!("could not keep a partner's state: {}", p.message);
+                }
             }
         }
-    }
+    });
 }
 
-/// The person's state as their partners should see it, asked by one of them: the rooms that said the
-/// person is there are asked first whether they still are (a room restarted since has lost their
-/// socket without a word), at most [`MAX_READS`] of them.
-async fn current(inbox: &Rc<Inbox>) -> Seen {
-    if inbox.sockets().is_empty() {
-        let rooms = inbox.store.present().unwrap_or_default();
+/// Asks the rooms that said the person is there whether they still are (a room restarted since
+/// has lost their socket without a word), at most [`MAX_READS`] of them, while the person has no
+/// inbox socket open; a change of their state is then told to their partners (`presence`). A task:
+/// a partner's question is answered with what was told, at once.
+fn check_rooms(inbox: Rc<Inbox>) {
+    if !inbox.sockets().is_empty() {
+        return;
+    }
+    let rooms = inbox.store.present().unwrap_or_default();
+    if rooms.is_empty() {
+        return;
+    }
+    wasm_bindgen_futures::spawn_local(async move {
         for room in rooms.into_iter().take(MAX_READS) {
             let Ok(name) = RoomName::parse(&room) else {
                 continue;
@@ -730,6 +757,5 @@ async fn current(inbox: &Rc<Inbox>) -> Seen {
             }
         }
         inbox.presence();
-    }
-    inbox.store.told().unwrap_or_default().seen(&inbox.uid)
+    });
 }

@@ -9,8 +9,8 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use super::store::{int, opt_int, Cells};
-use crate::inbox::entry::Entry;
+use super::store::{int, opt_int, rows, Cells};
+use crate::inbox::entry::{Entry, Update};
 use crate::inbox::online::{Seen, Told};
 
 const SCHEMA: &str = "
@@ -35,36 +35,26 @@ impl InboxStore {
             sql,
             blank: Cell::new(false),
         };
-        let blank = store.rows(
-            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'entries'",
-            vec![],
-        );
-        let blank = matches!(blank.as_deref(), Ok([row]) if row_number(row) == 0);
+        // Reading the catalogue writes nothing; a database nobody wrote to has no `entries` table.
+        let tables = store
+            .query(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'entries'",
+                vec![],
+            )
+            .unwrap_or_default();
+        let blank = tables
+            .into_iter()
+            .next()
+            .is_some_and(|mut row| row.int() == 0);
         store.blank.set(blank);
         store
     }
 
-    fn rows(
-        &self,
-        query: &str,
-        bindings: Vec<SqlStorageValue>,
-    ) -> Answer<Vec<Vec<SqlStorageValue>>> {
+    fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Answer<Vec<Cells>> {
         if self.blank.get() {
             return Ok(Vec::new());
         }
-        let cursor = self.sql.exec(query, bindings).map_err(|e| e.to_string())?;
-        cursor
-            .raw()
-            .collect::<worker::Result<Vec<_>>>()
-            .map_err(|e| e.to_string())
-    }
-
-    fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Answer<Vec<Cells>> {
-        Ok(self
-            .rows(query, bindings)?
-            .into_iter()
-            .map(|row| Cells(row.into_iter()))
-            .collect())
+        rows(&self.sql, query, bindings)
     }
 
     /// Runs a statement that writes: the first write to a blank database creates the schema.
@@ -242,13 +232,6 @@ impl InboxStore {
 fn entry_of(mut row: Cells) -> Option<Entry> {
     let at = row.int();
     let muted = row.int() != 0;
-    let update = serde_json::from_str(&row.text()).ok()?;
+    let update = Update::parse(&row.text())?;
     Some(Entry { update, muted, at })
-}
-
-fn row_number(row: &[SqlStorageValue]) -> i64 {
-    match row.first() {
-        Some(SqlStorageValue::Integer(n)) => *n,
-        _ => -1,
-    }
 }

@@ -33,6 +33,7 @@ mod sequencing;
 mod shard_object;
 mod store;
 mod subtle;
+mod web;
 mod webhooks;
 mod webpush;
 

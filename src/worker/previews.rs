@@ -12,19 +12,12 @@ use wasm_bindgen_futures::JsFuture;
 use super::bucket::{self, Body};
 use super::now_ms;
 use super::room_state::{apply, Inner};
+use super::web::{self, abort_after};
 use crate::domain::Preview;
 use crate::preview::{html, Fetch, Step, MAX_PAGE_BYTES, TIMEOUT_MS};
 
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch(url, init)`.
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn fetch_page(url: &str, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
-
-    /// `AbortSignal.timeout(ms)`: aborts a request, and the reading of its body, after `ms`.
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
-    fn abort_after(ms: u32) -> Result<JsValue, JsValue>;
-
     /// A fetch `Response`, seen for its status, two headers and its body.
     type Page;
     #[wasm_bindgen(method, getter)]
@@ -54,7 +47,7 @@ pub async fn fetch(link: &str, allow: &[String]) -> Option<Preview> {
     set(&init, "signal", &signal).ok()?;
     set(&init, "headers", &headers).ok()?;
     loop {
-        let promise = fetch_page(&fetch.url.to_string(), &init).ok()?;
+        let promise = web::fetch(&fetch.url.to_string(), &init).ok()?;
         let page: Page = JsFuture::from(promise).await.ok()?.unchecked_into();
         let header = |name: &str| page.headers().get(name).ok().flatten();
         let step = fetch.answered(

@@ -8,7 +8,7 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
-use super::store::{int, Cells};
+use super::store::{int, rows, Cells};
 use crate::push::policy::Notify;
 
 const SCHEMA: &str = "
@@ -72,12 +72,7 @@ impl PushStore {
     }
 
     fn query(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Answer<Vec<Cells>> {
-        let cursor = self.sql.exec(query, bindings).map_err(|e| e.to_string())?;
-        let rows = cursor
-            .raw()
-            .collect::<worker::Result<Vec<_>>>()
-            .map_err(|e| e.to_string())?;
-        Ok(rows.into_iter().map(|row| Cells(row.into_iter())).collect())
+        rows(&self.sql, query, bindings)
     }
 
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Answer<()> {

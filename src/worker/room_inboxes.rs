@@ -5,6 +5,9 @@
 //! inboxes and the Worker make of a room about them (open a direct message, forget an inbox, read an
 //! entry, is this person here).
 //!
+//! Counting: a round's entries are counted a slice of [`SLICE`] members per turn, the room's sockets
+//! served in between, so a round of `INBOX_PUSH_MAX` members never holds a message up for long.
+//!
 //! Sending: each update is one call to an inbox object, started after the turn that decided it, never
 //! awaited by it. The runtime's output gate holds a call made after a write until that write is
 //! durable, so no inbox hears of a message that could still be lost. An inbox that could not be
@@ -45,9 +48,18 @@ pub struct Inboxes {
     dm: Option<Option<Vec<Person>>>,
     /// Updates sent (a diagnostic: `GET /api/rooms/{room}`'s `inboxes.told`).
     told: u64,
+    /// The round under way: the members whose entries are still to count (a slice per turn), with
+    /// its stamp and whether the room was past `INBOX_PUSH_MAX` when it began.
+    round: Vec<String>,
+    round_stamp: u64,
+    round_big: bool,
     /// Updates in a row an inbox failed to take (it is tried again up to [`RETRIES`] times).
     failures: std::collections::HashMap<String, u32>,
 }
+
+/// How many members' entries one turn counts for a round: a round of 500 is spread over turns, so
+/// messages keep flowing while it is counted.
+const SLICE: usize = 20;
 
 /// How many rounds in a row an update that did not arrive is tried again: an inbox that keeps failing
 /// must not keep the room awake; its entry is read again when it opens anyway.
@@ -71,6 +83,9 @@ impl Inboxes {
             dm: None,
             failures: std::collections::HashMap::new(),
             told: 0,
+            round: Vec::new(),
+            round_stamp: 0,
+            round_big: false,
         }
     }
 
@@ -407,6 +422,11 @@ fn prepare<T: Rounds>(
             Here::Went => tells.push(Tell::Here(uid, None)),
         }
     }
+    // A round under way: its next slice (the room's sockets were served since the last one).
+    if !inboxes.round.is_empty() {
+        let wait = slice(room, store, inboxes, &mut tells)?;
+        return Ok((tells, wait));
+    }
     if !room.inboxes().waiting() {
         return Ok((tells, None));
     }
@@ -419,8 +439,8 @@ fn prepare<T: Rounds>(
     if let Err(ms) = room.inboxes().due(now) {
         return Ok((tells, Some(ms)));
     }
-    let big = count > inboxes.max;
-    let to = if !big || room.inboxes().wants_everyone() {
+    inboxes.round_big = count > inboxes.max;
+    let to = if !inboxes.round_big || room.inboxes().wants_everyone() {
         let all = store.members(inboxes.max + 1)?;
         room.inboxes().take(now, Members::Few(&all))
     } else {
@@ -431,17 +451,37 @@ fn prepare<T: Rounds>(
     if to.is_empty() {
         return Ok((tells, None));
     }
-    let preview = room.last_message(store).map_err(|p| p.message)?;
-    let stamp = inboxes.next_stamp(now);
-    for uid in to {
+    inboxes.round = to;
+    inboxes.round_stamp = inboxes.next_stamp(now);
+    let wait = slice(room, store, inboxes, &mut tells)?;
+    Ok((tells, wait))
+}
+
+/// Counts the next [`SLICE`] members' entries of the round under way into `tells`; a wait of 0 when
+/// more remain, so that the room's sockets are served between slices (each entry is a few reads).
+fn slice(
+    room: &mut Room<Line>,
+    store: &Store,
+    inboxes: &mut Inboxes,
+    tells: &mut Vec<Tell>,
+) -> std::result::Result<Option<u64>, String> {
+    let last = room.last_message(store).map_err(|p| p.message)?;
+    let take = inboxes.round.len().min(SLICE);
+    for uid in inboxes.round.drain(..take).collect::<Vec<_>>() {
         let mut update = room
-            .entry_for(store, &uid, preview.as_ref(), stamp, big)
+            .entry_for(
+                store,
+                &uid,
+                last.as_ref(),
+                inboxes.round_stamp,
+                inboxes.round_big,
+            )
             .map_err(|p| p.message)?;
         update.dm = partners(inboxes.people(store), &uid);
         tells.push(Tell::Update(uid, update));
         inboxes.told += 1;
     }
-    Ok((tells, None))
+    Ok((!inboxes.round.is_empty()).then_some(0))
 }
 
 /// Makes one call to an inbox; an update that did not arrive is tried again in the next round, and
@@ -511,9 +551,9 @@ fn retry<T: Rounds + 'static>(shared: &Rc<RefCell<T>>, uid: String) {
     {
         let t = &mut *shared.borrow_mut();
         let (room, _, inboxes) = t.parts();
-        let failures = inboxes.failures.entry(uid.clone()).or_default();
-        *failures += 1;
-        if *failures > RETRIES {
+        let failures = inboxes.failures.get(&uid).copied().unwrap_or(0) + 1;
+        inboxes.failures.insert(uid.clone(), failures);
+        if failures > RETRIES {
             inboxes.failures.remove(&uid);
             return;
         }

@@ -50,7 +50,7 @@ use crate::effect::{Effect, CLOSE_INTERNAL};
 use crate::error::Problem;
 use crate::export;
 use crate::files::log::FileLog;
-use crate::room::{post_answer, Hook, Incoming, Joining, Room};
+use crate::room::{post_answer, Draft, Hook, Incoming, Joining, Room};
 use crate::routes::Target;
 use crate::shard;
 use crate::shard::call::ShardCall;
@@ -314,8 +314,7 @@ impl RoomObject {
             if let Some(resolve) = resolve {
                 inner.replies.push((call, resolve));
             }
-            let from = User::api(&post.name);
-            let effects = inner.room.hold_post(call, from, post.text, post.id, now);
+            let effects = inner.room.hold_post(call, post_draft(post), now);
             (promise, effects)
         });
         // Its question goes out now: the handler's own tasks start only after it answers.
@@ -401,6 +400,24 @@ impl RoomObject {
             },
             RoomCall::Roster { after, limit, .. } => {
                 json_response(inner.room.roster(after.as_deref(), limit).to_string(), 200)
+            }
+            RoomCall::Thread {
+                root, after, limit, ..
+            } => match inner.room.thread_page(&inner.store, root, after, limit) {
+                Ok(page) => json_response(
+                    json!({"root": page.root, "replies": page.replies, "has_more": page.has_more})
+                        .to_string(),
+                    200,
+                ),
+                Err(p) => problem_response(&p),
+            },
+            RoomCall::Threads { before, limit, .. } => {
+                match inner.room.threads(&inner.store, before, limit) {
+                    Ok((threads, next)) => {
+                        json_response(json!({"threads": threads, "next": next}).to_string(), 200)
+                    }
+                    Err(p) => problem_response(&p),
+                }
             }
             RoomCall::Versions {
                 seq, before, limit, ..
@@ -659,7 +676,7 @@ impl RoomObject {
             user.clone(),
             Line::Local(pair.server.clone()),
             resume,
-            &inner.store,
+            &mut inner.store,
             now,
         )?;
         self.state
@@ -702,12 +719,10 @@ fn placed_response(k: u16) -> Result<Response> {
     Ok(Response::empty()?.with_status(200).with_headers(headers))
 }
 
-/// A bot's post stored at once (no moderation hook): after what was queued before it.
+/// A bot's post stored at once (no moderation hook): after what was queued before it; its text and
+/// thread are checked by the room.
 fn post_api(inner: &mut Inner, post: Post, now: u64) -> (Result<Response>, Vec<Effect>) {
-    let from = User::api(&post.name);
-    let (result, effects) = inner
-        .room
-        .post(from, post.text, post.id, &mut inner.store, now);
+    let (result, effects) = inner.room.post(post_draft(post), &mut inner.store, now);
     let (status, body) = post_answer(&result, None);
     (json_response(body, status), effects)
 }
@@ -718,6 +733,17 @@ fn ndjson_response(page: String) -> Result<Response> {
     headers.set("content-type", export::CONTENT_TYPE)?;
     headers.set("cache-control", "no-store")?;
     Ok(Response::ok(page)?.with_headers(headers))
+}
+
+/// What a bot's post asks of the room: a message from the API, in a thread if it names one; the API
+/// is the app's backend, so it may mention `@room`.
+fn post_draft(post: Post) -> Draft {
+    Draft {
+        thread: post.thread,
+        also_in_room: post.also_in_room,
+        moderator: true,
+        ..Draft::new(User::api(&post.name), post.text, post.id)
+    }
 }
 
 /// Starts what the last event left for tasks of their own: token checks (`auth` frames), the

@@ -17,6 +17,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::now_ms;
 use super::room_state::{apply, flush_soon, Inner};
+use super::web::{abort_after, fetch, js_error};
 use crate::config::ModerationHook;
 use crate::screening::{self, Failure, Verdict, MAX_ANSWER_BYTES};
 use crate::webhook::{self, SIGNATURE_HEADER};
@@ -131,26 +132,8 @@ fn failure(e: JsValue) -> Failure {
     }
 }
 
-fn js_error(e: JsValue) -> String {
-    e.as_string()
-        .or_else(|| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|e| format!("{}: {}", e.name(), e.message()))
-        })
-        .unwrap_or_else(|| format!("{e:?}"))
-}
-
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch(url, init)` (see `super::webhooks` for why not `worker::Fetch`).
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn fetch(url: &str, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
-
-    /// `AbortSignal.timeout(ms)`: a signal that aborts a request, and the reading of its body, after
-    /// `ms`.
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
-    fn abort_after(ms: u32) -> Result<JsValue, JsValue>;
-
     /// A fetch `Response`, seen for its status and its body stream.
     type Answer;
     #[wasm_bindgen(method, getter)]

@@ -108,7 +108,7 @@ pub(super) fn up(
                 let id = user.id.clone();
                 match inner
                     .room
-                    .join(user, Line::Shard(k), joining, &inner.store, now)
+                    .join(user, Line::Shard(k), joining, &mut inner.store, now)
                 {
                     Ok(effects) => {
                         apply(inner, effects);

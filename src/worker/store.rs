@@ -23,16 +23,18 @@ mod erasing;
 mod outbox;
 mod schema;
 mod settings;
+mod threads;
 pub use outbox::Pending;
 use outbox::OUTBOX;
 use schema::{MIGRATIONS, SCHEMA_V1};
+use threads::packed_mentions;
 
 /// How many messages of an older room [`Store::index_some`] indexes per turn: a few milliseconds of
 /// work, so the room's sockets are never kept waiting long; a full 10,000-message room is indexed
 /// in 20 turns.
 pub const INDEX_BATCH: u64 = 500;
 
-pub(super) const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev, files, preview";
+pub(super) const COLUMNS: &str = "seq, client_id, from_id, from_name, from_uid, text, ts, reply_to, edited_at, version, deleted, reactions, rev, files, preview, thread, also_in_room, mentions, summary";
 
 pub struct Store {
     pub(super) sql: SqlStorage,
@@ -42,13 +44,16 @@ pub struct Store {
     pub(super) blank: Cell<bool>,
     /// The webhook outbox was asked for while the database was blank: created with the schema.
     pub(super) outbox_wanted: Cell<bool>,
+    /// People who joined while the database was blank (uid, name key): noted with the schema, so a
+    /// visit alone still stores nothing (see [`Store::note_person`]).
+    pub(super) people_waiting: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 /// One result row, read cell by cell in the order of the query's columns. Rows come from the
 /// cursor's `raw()` arrays rather than as objects deserialised into a struct per query: that builds no
 /// column-name object per row, and it keeps one small reader in the wasm instead of a serde
 /// deserialiser per row type.
-pub(super) struct Cells(pub(super) std::vec::IntoIter<SqlStorageValue>);
+pub(super) struct Cells(std::vec::IntoIter<SqlStorageValue>);
 
 impl Cells {
     pub(super) fn int(&mut self) -> u64 {
@@ -75,7 +80,7 @@ impl Cells {
     }
 
     /// A message, from the cells of [`COLUMNS`].
-    fn message(&mut self) -> ChatMessage {
+    pub(super) fn message(&mut self) -> ChatMessage {
         ChatMessage {
             seq: self.int(),
             id: self.opt_text(),
@@ -103,13 +108,33 @@ impl Cells {
                 })
                 .unwrap_or_default(),
             preview: self.json().as_ref().and_then(Preview::from_json),
+            thread: None,
+            also_in_room: false,
+            mentions: Vec::new(),
+            mentions_room: false,
         }
+        .threaded(self)
     }
 
     /// A JSON column (files, a preview), `None` when NULL.
     fn json(&mut self) -> Option<serde_json::Value> {
         serde_json::from_str(&self.opt_text()?).ok()
     }
+}
+
+/// The rows of `query` on `sql`, each to be read by position (the one reader of every object's
+/// storage: the room's log here, a person's inbox in `inbox_store.rs`).
+pub(super) fn rows(
+    sql: &SqlStorage,
+    query: &str,
+    bindings: Vec<SqlStorageValue>,
+) -> Result<Vec<Cells>, String> {
+    let cursor = sql.exec(query, bindings).map_err(|e| e.to_string())?;
+    cursor
+        .raw()
+        .map(|row| row.map(|cells| Cells(cells.into_iter())))
+        .collect::<worker::Result<Vec<Cells>>>()
+        .map_err(|e| e.to_string())
 }
 
 pub(super) fn int(v: u64) -> SqlStorageValue {
@@ -138,6 +163,7 @@ impl Store {
             sql,
             blank: Cell::new(false),
             outbox_wanted: Cell::new(false),
+            people_waiting: Default::default(),
         }
     }
 
@@ -171,6 +197,9 @@ impl Store {
         }
         if self.outbox_wanted.get() {
             self.run(OUTBOX, vec![])?;
+        }
+        for (uid, key) in self.people_waiting.take() {
+            self.note_person(&uid, &key)?;
         }
         Ok(())
     }
@@ -261,12 +290,7 @@ impl Store {
         if self.blank.get() {
             return Ok(Vec::new());
         }
-        let cursor = self.sql.exec(query, bindings).map_err(|e| e.to_string())?;
-        cursor
-            .raw()
-            .map(|row| row.map(|cells| Cells(cells.into_iter())))
-            .collect::<worker::Result<Vec<Cells>>>()
-            .map_err(|e| e.to_string())
+        rows(&self.sql, query, bindings)
     }
 
     /// The first column of the first row of `query` (0 when there is none).
@@ -319,23 +343,40 @@ impl History for Store {
     /// conflict. A new message costs this one statement.
     fn append(&mut self, m: &ChatMessage) -> Result<Appended, String> {
         let sender = sender_key(&m.from);
-        let written = self.run(
-            "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            vec![
-                int(m.seq),
-                m.id.as_deref().into(),
-                m.from.id.as_str().into(),
-                m.from.name.as_str().into(),
-                m.from.uid.as_deref().into(),
-                sender.as_str().into(),
-                m.text.as_str().into(),
-                int(m.ts),
-                opt_int(m.reply_to),
-                int(m.rev),
-                files_json(&m.files),
-            ],
-        )?;
+        let mut cells = vec![
+            int(m.seq),
+            m.id.as_deref().into(),
+            m.from.id.as_str().into(),
+            m.from.name.as_str().into(),
+            m.from.uid.as_deref().into(),
+            sender.as_str().into(),
+            m.text.as_str().into(),
+            int(m.ts),
+            opt_int(m.reply_to),
+            int(m.rev),
+            files_json(&m.files),
+        ];
+        let mentions = packed_mentions(m);
+        // A message neither in a thread nor mentioning anyone keeps the statement it had before
+        // threads: they cost it nothing.
+        let written = if m.root().is_none() && mentions.is_none() {
+            self.run(
+                "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev, files) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                cells,
+            )?
+        } else {
+            cells.extend([
+                opt_int(m.root()),
+                int(m.also_in_room.into()),
+                mentions.as_deref().into(),
+            ]);
+            self.run(
+                "INSERT OR IGNORE INTO messages (seq, client_id, from_id, from_name, from_uid, sender, text, ts, reply_to, rev, files, thread, also_in_room, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                cells,
+            )?
+        };
         if written > 0 {
+            self.mention(m)?;
             return Ok(Appended::Stored);
         }
         self.lookup(m)?
@@ -421,15 +462,18 @@ impl History for Store {
             ],
         )?;
         self.run(
-            "UPDATE messages SET text = ?, version = ?, edited_at = ?, rev = ? WHERE seq = ?",
+            "UPDATE messages SET text = ?, version = ?, edited_at = ?, rev = ?, mentions = ? WHERE seq = ?",
             vec![
                 edited.text.as_str().into(),
                 int(edited.version.into()),
                 opt_int(edited.edited_at),
                 int(edited.rev),
+                packed_mentions(edited).as_deref().into(),
                 int(edited.seq),
             ],
         )?;
+        self.run("DELETE FROM mentions WHERE seq = ?", vec![int(edited.seq)])?;
+        self.mention(edited)?;
         if drop_upto > 0 {
             self.run(
                 "DELETE FROM versions WHERE seq = ? AND version <= ?",
@@ -470,7 +514,11 @@ impl History for Store {
             vec![int(tombstone.seq)],
         )?;
         self.run(
-            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', files = NULL, preview = NULL, edited_at = ?, rev = ? WHERE seq = ?",
+            "DELETE FROM mentions WHERE seq = ?",
+            vec![int(tombstone.seq)],
+        )?;
+        self.run(
+            "UPDATE messages SET text = '', deleted = 1, reactions = '{}', files = NULL, preview = NULL, mentions = NULL, edited_at = ?, rev = ? WHERE seq = ?",
             vec![
                 opt_int(tombstone.edited_at),
                 int(tombstone.rev),
@@ -585,7 +633,7 @@ impl History for Store {
 
     fn unread(&self, uid: &str, after: u64) -> Result<u64, String> {
         self.number(
-            "SELECT COUNT(*) FROM messages WHERE seq > ? AND deleted = 0 AND (from_uid IS NULL OR from_uid != ?)",
+            "SELECT COUNT(*) FROM messages WHERE seq > ? AND deleted = 0 AND (from_uid IS NULL OR from_uid != ?) AND (thread IS NULL OR also_in_room = 1)",
             vec![int(after), uid.into()],
         )
     }
@@ -656,6 +704,9 @@ impl History for Store {
             .and_then(|_| self.run("DELETE FROM versions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM reactions WHERE seq <= ?", vec![int(upto)]))
             .and_then(|_| self.run("DELETE FROM screened WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM mentions WHERE seq <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM thread_people WHERE root <= ?", vec![int(upto)]))
+            .and_then(|_| self.run("DELETE FROM thread_reads WHERE root <= ?", vec![int(upto)]))
             .and_then(|_| {
                 self.run(
                     "INSERT OR REPLACE INTO meta (key, value) VALUES ('rev', ?)",
@@ -792,14 +843,14 @@ impl History for Store {
     /// reads as deleted everywhere and keeps the rows out of `messages_changed`.
     fn expire(&mut self, after: u64, upto: u64) -> Result<(), String> {
         let range = || vec![int(after), int(upto)];
-        for table in ["versions", "reactions", "screened"] {
+        for table in ["versions", "reactions", "screened", "mentions"] {
             self.run(
                 &format!("DELETE FROM {table} WHERE seq > ? AND seq <= ?"),
                 range(),
             )?;
         }
         self.run(
-            "UPDATE messages SET text = '', deleted = 2, reactions = NULL, files = NULL, preview = NULL, revised = 0 WHERE seq > ? AND seq <= ?",
+            "UPDATE messages SET text = '', deleted = 2, reactions = NULL, files = NULL, preview = NULL, revised = 0, mentions = NULL WHERE seq > ? AND seq <= ?",
             range(),
         )?;
         self.run(
@@ -813,9 +864,16 @@ impl History for Store {
         self.reactions_of(uid, after, upto)
     }
 
+    /// Their read marks (the room's and each thread's), their name among the people `@name`
+    /// mentions, and the threads they took part in.
     fn forget_reader(&mut self, uid: &str) -> Result<(), String> {
-        self.run("DELETE FROM reads WHERE uid = ?", vec![uid.into()])
-            .map(drop)
+        for table in ["reads", "thread_reads", "people", "thread_people"] {
+            self.run(
+                &format!("DELETE FROM {table} WHERE uid = ?"),
+                vec![uid.into()],
+            )?;
+        }
+        Ok(())
     }
 
     fn erasure(&self, uid: &str) -> Result<Option<Erasure>, String> {

@@ -19,6 +19,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::now_ms;
 use super::store::Pending;
 use super::store::Store;
+use super::web::{abort_after, fetch, js_error};
 use crate::config::Webhook;
 use crate::webhook::{self, BATCH, SIGNATURE_HEADER, TIMEOUT_MS};
 
@@ -327,26 +328,8 @@ async fn post(webhook: &Webhook, event: &Pending) -> Result<u16, String> {
     Ok(status)
 }
 
-fn js_error(e: JsValue) -> String {
-    e.as_string()
-        .or_else(|| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|e| format!("{}: {}", e.name(), e.message()))
-        })
-        .unwrap_or_else(|| format!("{e:?}"))
-}
-
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch(url, init)`, called directly: `worker::Fetch` and `worker::Request` link a URL
-    /// parser (the `url` crate and its IDNA tables, ~12 KB of wasm) for a URL the runtime parses anyway.
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn fetch(url: &str, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
-
-    /// `AbortSignal.timeout(ms)`: a signal that aborts a request after `ms`.
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
-    fn abort_after(ms: u32) -> Result<JsValue, JsValue>;
-
     /// A fetch `Response`, seen only for its status and to read its body to the end.
     type Answer;
     #[wasm_bindgen(method, getter)]

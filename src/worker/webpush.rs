@@ -10,6 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::subtle;
+use super::web::{abort_after, fetch, js_error};
 use crate::push::encryption::{self, SALT_LEN};
 use crate::push::outcome::TTL_SECS;
 use crate::push::settings::{PushSettings, PUBLIC_KEY_LEN};
@@ -203,33 +204,14 @@ fn set(object: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), String
         .map_err(js_error)
 }
 
-fn js_error(e: JsValue) -> String {
-    e.as_string()
-        .or_else(|| {
-            e.dyn_ref::<js_sys::Error>()
-                .map(|e| format!("{}: {}", e.name(), e.message()))
-        })
-        .unwrap_or_else(|| format!("{e:?}"))
-}
-
 #[wasm_bindgen]
 extern "C" {
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn fetch(url: &str, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
-
-    #[wasm_bindgen(js_namespace = AbortSignal, js_name = timeout, catch)]
-    fn abort_after(ms: u32) -> Result<JsValue, JsValue>;
-
     /// A fetch `Response`: its status, `Retry-After`, and its body to read to the end.
     type Response;
     #[wasm_bindgen(method, getter)]
     fn status(this: &Response) -> u16;
     #[wasm_bindgen(method, getter)]
-    fn headers(this: &Response) -> ResponseHeaders;
+    fn headers(this: &Response) -> worker::web_sys::Headers;
     #[wasm_bindgen(method, catch)]
     fn text(this: &Response) -> Result<js_sys::Promise, JsValue>;
-
-    type ResponseHeaders;
-    #[wasm_bindgen(method, catch)]
-    fn get(this: &ResponseHeaders, name: &str) -> Result<Option<String>, JsValue>;
 }

@@ -75,8 +75,9 @@ export function freePort() {
  * options.vars: extra `--var KEY:VALUE` bindings (RATE_LIMIT_EXEMPT defaults to 127.0.0.1: every test
  * client comes from there, and only the test of the per-client limit wants it counted; pass
  * `RATE_LIMIT_EXEMPT: ''` to count it); options.persistDir: an existing state folder (a fresh
- * temporary one otherwise, which `stop()` removes); options.port: a fixed port. For a restart on the
- * same port and state, use `restartServer`.
+ * temporary one otherwise, which `stop()` removes); options.port: a fixed port; options.cwd: the folder
+ * whose wrangler.toml is served (the repository's own by default; bench/baseline for the JS relay).
+ * For a restart on the same port and state, use `restartServer`.
  */
 export async function startServer(options = {}) {
   const persistDir = options.persistDir ?? mkdtempSync(path.join(os.tmpdir(), 'edge-chat-state-'));
@@ -93,7 +94,7 @@ export async function startServer(options = {}) {
   const vars = { RATE_LIMIT_EXEMPT: '127.0.0.1', ...options.vars };
   for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
   const child = spawn(WRANGLER, args, {
-    cwd: ROOT,
+    cwd: options.cwd ?? ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: {
@@ -122,9 +123,11 @@ export async function startServer(options = {}) {
   const base = `http://127.0.0.1:${port}`;
   const server = {
     port,
+    inspectorPort: inspector, // wrangler's inspector proxy onto the user worker (scripts/bench-*.mjs read its heap)
     base,
     persistDir,
     vars: options.vars,
+    cwd: options.cwd,
     ownsState: !options.persistDir, // whether stop() removes persistDir (passed on by restartServer)
     get log() {
       return log;
@@ -186,7 +189,7 @@ export async function restartServer(server, { crash = false } = {}) {
   let lastError;
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const next = await startServer({ persistDir: server.persistDir, port: server.port, vars: server.vars });
+      const next = await startServer({ persistDir: server.persistDir, port: server.port, vars: server.vars, cwd: server.cwd });
       [next.ownsState, server.ownsState] = [server.ownsState, false];
       return next;
     } catch (e) {

@@ -7,6 +7,37 @@ import { ChatError } from './errors.js';
 import { messageId } from './identity.js';
 import { quiet } from './requests.js';
 
+/**
+ * The changes of `actions` still worth sending, in order. Each edit, reaction and deletion sets a
+ * state (this text; this emoji on or off; deleted), which the room acks without a second effect when
+ * it already holds it — so of several waiting about one thing only the last is needed: a later edit of
+ * a message replaces an earlier one, a later reaction with the same emoji replaces an earlier one, and
+ * a deletion replaces everything before it about that message. Resending only those makes a change
+ * sent before a drop (or a reload) and again after it take effect once. A moderator's other actions
+ * pass as they are. Returns {kept, superseded}: superseded maps each dropped change's id to the id of
+ * the change that replaced it.
+ * @param {Array<{id: string, type: string, seq?: number, emoji?: string}>} actions
+ */
+export function pendingChanges(actions) {
+  const kept = [];
+  const superseded = new Map();
+  const last = new Map(); // what a change is about → the id of the newest change about it
+  for (let i = actions.length - 1; i >= 0; i--) {
+    const a = actions[i];
+    const about = a.type === 'edit' ? `edit ${a.seq}` : a.type === 'react' ? `react ${a.seq} ${a.emoji}` : null;
+    const deletion = a.type in { edit: 1, react: 1, delete: 1 } ? last.get(`delete ${a.seq}`) : undefined;
+    const by = deletion ?? (about ? last.get(about) : undefined);
+    if (by) {
+      superseded.set(a.id, by);
+      continue;
+    }
+    if (a.type === 'delete') last.set(`delete ${a.seq}`, a.id);
+    else if (about) last.set(about, a.id);
+    kept.unshift(a);
+  }
+  return { kept, superseded };
+}
+
 /** @satisfies {ThisType<import('./client.js').ChatClient>} */
 export const changes = {
   /**
@@ -23,6 +54,7 @@ export const changes = {
     const action = { ...frame, id: messageId() };
     this.actions.push(action);
     const done = this.request(action, 'action');
+    this.persistSoon(); // kept in the store's outbox until acked (cache.js)
     this.transmit(action);
     return done;
   },
@@ -67,6 +99,26 @@ export const changes = {
   /** Flips our reaction `emoji` on `seq` (a click on a reaction). */
   toggleReaction(seq, emoji) {
     return this.react(seq, emoji, !this.myReactions(seq).includes(emoji));
+  },
+
+  /**
+   * The waiting changes reduced to those still worth sending (pendingChanges); whoever waits for a
+   * dropped one settles with the change that replaced it.
+   */
+  collapseChanges(actions) {
+    const { kept, superseded } = pendingChanges(actions);
+    for (const [old, by] of superseded) {
+      const waiter = this.pending.get(old);
+      if (!waiter) continue;
+      this.pending.delete(old);
+      const survivor = this.pending.get(by);
+      const both = (settle) => (value) => {
+        survivor?.[settle](value);
+        waiter[settle](value);
+      };
+      this.pending.set(by, { ...(survivor ?? waiter), resolve: both('resolve'), reject: both('reject') });
+    }
+    return kept;
   },
 
   /** An edit, deletion or reaction the room refused: forgotten (the view never changed for it). */

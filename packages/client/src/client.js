@@ -43,10 +43,13 @@
 //!             server said "not now" (room_full, rate_limited), else null
 //!   refused  {code, message, closeCode}  the server refused us for good (bad_name, bad_room,
 //!             unauthorized, …): the client has stopped and will not reconnect by itself
-//!   message  {message, own, live, older}  a stored message (it has a `seq`), each seq at most once,
+//!   cached   {messages, outbox}  the room opened from the offline store (before connecting): that
+//!                             many messages and unsent entries came from it, as events just before
+//!   message  {message, own, live, older, cached}  a stored message (it has a `seq`), each seq at most once,
 //!                             in seq order except for late acks and older pages (the UI places
 //!                             them by seq); `live` is false for history delivered by a welcome or a
-//!                             page, `older` true for a page loaded by loadOlder()
+//!                             page, `older` true for a page loaded by loadOlder(), `cached` true for
+//!                             one the offline store kept (reported by start(), before connecting)
 //!   update   {message}        a message we know changed: edited, deleted, erased by retention,
 //!                             reacted to, or our own reactions on it changed (`message` is its
 //!                             whole current state)
@@ -73,6 +76,13 @@
 //!   moderation {record, mine} a moderator acted; `mine` when it was about us
 //!   rules    {mutedUntil, slowMode, moderator}  what moderation means for us now
 //!   error    {error}          an `error` frame answering no request we wait for (a ChatError)
+//!   counts   {mentions, threadUnread, threads}  our unread mentions, and unread replies in the
+//!                             threads we take part in (in all, and [{root, unread}] per thread)
+//!   thread   {root, thread}   a thread's summary changed (a reply came or was deleted)
+//!
+//! Threads (`send(text, {thread: root})`, `thread(root)`, `readThread(root, seq)`) and mentions
+//! (`isMentioned(m)`, `mentionCount`): a reply is a message like any other (a `message` event with
+//! `thread` set); `unreadCount()` counts the main conversation only.
 //!
 //! Files: `uploadFile(file, {onProgress, thumbnail})` uploads to the room over HTTP (the
 //! connection's token or key as credentials) and resolves with the file's descriptor;
@@ -97,11 +107,15 @@
 //!   changes.js     edits, deletions and reactions waiting for their ack
 //!   messages.js    the message map, living messages, our reactions, older pages, search
 //!   reads.js       read positions, unread counts, "seen by"
+//!   threads.js     threads, per-thread read marks, mentions and our counts of them
 //!   roster.js      members, presence, typing
 //!   moderation.js  rules for us, a moderator's actions
 //!   files.js       uploads (with progress and thumbnails), file URLs
+//!   cache.js       the offline store's side: open a room from it, write back what changed, clearCache()
+//!   store.js, idb-store.js  the store's interface with MemoryStore, and IndexedDBStore (no client state)
 //!   limits.js, identity.js, errors.js  pure helpers and constants (no client state)
 
+import { cache, defaultStore } from './cache.js';
 import { changes } from './changes.js';
 import { connection } from './connection.js';
 import { files } from './files.js';
@@ -114,6 +128,8 @@ import { outbox } from './outbox.js';
 import { reads } from './reads.js';
 import { requests } from './requests.js';
 import { roster } from './roster.js';
+import { CACHE_LIMITS } from './store.js';
+import { threads } from './threads.js';
 
 /**
  * The event every `ChatClient` event is: an `Event` with a `detail`. Not `CustomEvent`, which not
@@ -129,13 +145,15 @@ export class ChatEvent extends Event {
 
 // TypeScript does not see methods put on a prototype at run time, so the class extends EventTarget
 // under a type that lists them (only for the checker: at run time `Base` is EventTarget itself).
-/** @type {new () => EventTarget & typeof connection & typeof frames & typeof requests & typeof outbox & typeof changes & typeof messages & typeof reads & typeof roster & typeof moderation & typeof files} */
+/** @type {new () => EventTarget & typeof connection & typeof frames & typeof requests & typeof outbox & typeof changes & typeof messages & typeof reads & typeof roster & typeof moderation & typeof files & typeof threads & typeof cache} */
 const Base = /** @type {any} */ (EventTarget);
 
 export class ChatClient extends Base {
   /**
    * options: room, name (trimmed; the server judges them); origin (the page's, default
-   * `location.origin`); storage (default sessionStorage: the outbox survives a reload of this tab);
+   * `location.origin`); store (the offline store, store.js: default IndexedDB in a browser, memory
+   * elsewhere; null for none) and cacheLimits {perRoom, total} (messages kept); storage (default
+   * sessionStorage: only read, for an outbox a page before the store kept there);
    * keyStorage (default localStorage: the identity key and our reactions, shared by every tab); key
    * (an identity key to use instead of keyStorage's; null connects anonymously); WebSocket;
    * heartbeatMs / pongTimeoutMs / welcomeTimeoutMs; backoff options {base, cap} after a dropped
@@ -197,6 +215,11 @@ export class ChatClient extends Base {
     this.unreadBase = null; // {readSeq, count, upto}: what the welcome said about unread messages
     this.shownUnread = null;
     this.reads = new Map(); // uid → {user, seq}: the others' read marks heard so far
+    this.mentionCount = 0; // our unread mentions (welcome.mentions, `unread` frames, new @room messages)
+    this.threadUnread = 0; // unread replies in the threads we take part in
+    this.threadCounts = new Map(); // root → unread replies, for the threads with any
+    this.threadReads = new Map(); // root → the read mark we sent for that thread
+    this.shownCounts = null;
     this.hasOlder = false; // whether older messages than the oldest we have may exist
     this.olderRequest = null; // the promise of the older page asked for (one at a time)
     this.typers = new Map(); // connection id → {name, user, until}
@@ -209,6 +232,24 @@ export class ChatClient extends Base {
     this.keyRenewed = false;
     this.lastTypingSent = -Infinity;
     this.timers = {};
+    this.unwatchNetwork = null; // stops listening to the browser's online/offline events
+
+    // The offline store (cache.js): what it kept of this room opens it, what changes is written back.
+    this.store = options.store === undefined ? defaultStore() : options.store;
+    this.cacheLimits = { ...CACHE_LIMITS, ...(options.cacheLimits ?? {}) };
+    this.restored = false; // the store's copy of the room was taken (once, by the first start())
+    this.cachedSeqs = new Set(); // the seqs this client wrote to the store (or read from it)
+    this.dirtySeqs = new Set(); // seqs changed since they were written
+    this.cachedOutbox = new Map(); // outbox key → the record this client wrote, as JSON
+    this.cachedMeta = null; // the meta this client wrote, as JSON
+    this.restoredKeys = new Set(); // outbox keys that came from the store (another session wrote them)
+    this.changeTimes = new Map(); // change id → when it was made (the outbox's order)
+    this.cacheOwner = null; // the uid whose outbox the store holds for this room
+    this.cacheOpenedAt = 0;
+    this.legacyOutbox = false;
+    this.persistQueued = this.persisting = this.persistAgain = false;
+    this.checkedCount = -Infinity;
+    this.watchCache();
   }
 
   emit(type, detail) {
@@ -230,7 +271,7 @@ export class ChatClient extends Base {
 
 // The methods of each concept, as if written in the class: not enumerable, getters kept as getters.
 // A name defined twice would silently replace the first, so it stops the module from loading.
-for (const part of [connection, frames, requests, outbox, changes, messages, reads, roster, moderation, files]) {
+for (const part of [connection, frames, requests, outbox, changes, messages, reads, roster, moderation, files, threads, cache]) {
   for (const [name, descriptor] of Object.entries(Object.getOwnPropertyDescriptors(part))) {
     if (name in ChatClient.prototype) throw new Error(`ChatClient.${name} is defined twice`);
     Object.defineProperty(ChatClient.prototype, name, { ...descriptor, enumerable: false });

@@ -59,12 +59,38 @@ export const connection = {
     this.emit('status', { state, retryAt: this.retryAt, attempt: this.attempt, reason: this.reason });
   },
 
-  /** Opens the connection (and keeps it open until stop() or a final refusal). */
+  /**
+   * Opens the connection (and keeps it open until stop() or a final refusal). The room's kept state
+   * comes first (cache.js: its messages and outbox are reported before the socket is asked for).
+   */
   start() {
     this.stopped = false;
     this.emit('outbox', { entries: this.outbox });
-    if (this.getToken && !this.token) return this.fetchToken('connect').then(() => this.stopped || this.connect());
-    this.connect();
+    this.watchNetwork();
+    return this.restore(() => {
+      if (this.getToken && !this.token) return this.fetchToken('connect').then(() => this.stopped || this.connect());
+      this.connect();
+    });
+  },
+
+  /**
+   * Where the runtime says when the network goes and comes back (a browser's `offline` and `online`
+   * events): gone, the socket is dropped at once — it may look open for the heartbeat's whole wait,
+   * and what is sent meanwhile should wait in the outbox as pending rather than vanish into it —
+   * and back, the backoff's wait is skipped.
+   */
+  watchNetwork() {
+    const target = globalThis.addEventListener ? globalThis : null;
+    if (!target || this.unwatchNetwork) return;
+    const offline = () => this.ws && this.kill();
+    const online = () => this.reconnectNow();
+    target.addEventListener('offline', offline);
+    target.addEventListener('online', online);
+    this.unwatchNetwork = () => {
+      target.removeEventListener('offline', offline);
+      target.removeEventListener('online', online);
+      this.unwatchNetwork = null;
+    };
   },
 
   /** Asks the app for a token (`getToken`); keeps the one we have when it fails or gives none. */
@@ -100,10 +126,11 @@ export const connection = {
     return this.request({ type: 'auth', token });
   },
 
-  /** Closes for good (the user left the room). The outbox stays in storage for next time. */
+  /** Closes for good (the user left the room). The outbox stays in the store for next time. */
   stop() {
     this.stopped = true;
     this.clearTimers();
+    this.unwatchNetwork?.();
     // Messages stay in the outbox (storage) and go with the next start(); nobody waits for them now.
     this.failAll(new ChatError('closed', 'the client was stopped'));
     if (this.ws) {
@@ -148,7 +175,8 @@ export const connection = {
     clearTimeout(this.timers.retry);
     this.retryAt = null;
     this.said = null;
-    this.setState(this.lastSeq === null && this.attempt === 0 ? 'connecting' : 'reconnecting');
+    // A first connect is 'connecting' even when the offline store gave us a place to resume from.
+    this.setState(!this.welcome && this.attempt === 0 ? 'connecting' : 'reconnecting');
     let ws;
     try {
       ws = new this.WebSocket(this.url(), this.protocols());

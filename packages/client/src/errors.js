@@ -15,6 +15,7 @@ export const SERVER_ERROR_CODES = Object.freeze([
   'bad_after',
   'bad_limit',
   'bad_query',
+  'bad_thread',
   'room_full',
   'not_found',
   'method_not_allowed',

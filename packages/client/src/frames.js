@@ -30,9 +30,14 @@ export const frames = {
         return this.emit('reaction', { reaction: f });
       case 'read':
         return this.onRead(f);
+      case 'thread_updated':
+        return this.onThreadUpdated(f);
+      case 'unread':
+        return this.takeCounts(f);
       case 'history':
       case 'search_results':
       case 'roster':
+      case 'thread_page':
       case 'reactors':
         return this.answer(f.id, f);
       case 'join':
@@ -70,6 +75,7 @@ export const frames = {
     clearTimeout(this.timers.welcome);
     this.welcome = f;
     this.you = f.you;
+    this.ownCache(f); // a kept outbox is sent only under the identity that wrote it (cache.js)
     this.members = new Map(f.members.map((m) => [m.id, m]));
     // Above the presence threshold the welcome counts (`online`) and lists a first page only.
     this.online = typeof f.online === 'number' ? f.online : this.members.size;
@@ -107,6 +113,7 @@ export const frames = {
     const oldest = this.oldestSeq();
     if (!resumed || this.messages.size === (f.history?.length ?? 0)) this.hasOlder = oldest !== null && oldest > 1;
     this.welcomeReads(f);
+    this.takeCounts(f);
     this.role = f.role ?? null;
     this.slowModeSecs = f.slow_mode ?? 0;
     this.mutedUntil = f.muted_until ?? null;
@@ -122,6 +129,7 @@ export const frames = {
     // the changes not yet acked: an edit to the same text, a deletion of a deleted message and a
     // reaction set to what it is are all acked without changing anything.
     this.flushOutbox();
+    this.actions = this.collapseChanges(this.actions);
     for (const action of this.actions) this.transmit(action);
     if (this.readSeq > this.sentReadSeq) this.sendReadSoon();
     this.timers.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
@@ -186,6 +194,7 @@ export const frames = {
       id_conflict: 'its id was taken by another message',
       muted: f.message ? `${f.message}` : 'not sent: a moderator muted you',
       not_found: 'the message it replies to was deleted',
+      bad_thread: 'its thread is gone (the message it answers was deleted)',
       bad_request: 'refused by the server',
     }[f.code];
     this.fail(entry, f.code, why ?? f.message ?? f.code);

@@ -92,6 +92,7 @@ export const messages = {
     this.seen.add(m.seq);
     this.messages.set(m.seq, m);
     this.emit('message', { message: m, own: mine || this.isOwn(m), live, older });
+    if (live) this.countArrival(m);
     this.emitUnread();
   },
 

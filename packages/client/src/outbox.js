@@ -1,8 +1,9 @@
 //! The outbox: the messages we sent that the room has not stored yet, oldest first. Each keeps its
 //! idempotency `id` and goes again after every reconnect until an `ack` (or the message itself in a
 //! welcome) settles it; one the room refused stays, marked, for retry() or discard(). It is kept in
-//! `storage` (sessionStorage by default), so a reload of the tab does not lose it, and resent paced
-//! under the room's rate limit. Mixed into `ChatClient` (client.js); `outbox` and `sends` are its
+//! the client's store (cache.js: IndexedDB in a browser), so a reload, a crash of the tab or a restart
+//! does not lose it, and resent paced under the room's rate limit. `load()` reads what a page before
+//! the store kept in `storage` (sessionStorage), once; the store takes it from there. Mixed into `ChatClient` (client.js); `outbox` and `sends` are its
 //! fields.
 
 import { ChatError } from './errors.js';
@@ -11,11 +12,13 @@ import { charCount } from './limits.js';
 import { quiet } from './requests.js';
 
 /** The `message` frame of an outbox entry (with `reply_to` only when it answers a message, `files`
- * only when it carries some: their ids). */
+ * only when it carries some: their ids, `thread` only in a thread). */
 export function messageFrame(entry) {
   const frame = { type: 'message', text: entry.text, id: entry.id };
   if (entry.replyTo != null) frame.reply_to = entry.replyTo;
   if (entry.files?.length) frame.files = entry.files.map((f) => f.id);
+  if (entry.thread != null) frame.thread = entry.thread;
+  if (entry.thread != null && entry.alsoInRoom) frame.also_in_room = true;
   return frame;
 }
 
@@ -40,13 +43,9 @@ export const outbox = {
     }
   },
 
+  /** The outbox changed: the store writes it at the end of this turn (cache.js). */
   save() {
-    try {
-      if (this.outbox.length) this.storage?.setItem(this.storageKey, JSON.stringify(this.outbox));
-      else this.storage?.removeItem(this.storageKey);
-    } catch {
-      // Storage full or disabled: the outbox still lives in memory for this page.
-    }
+    this.persistSoon();
   },
 
   /**
@@ -95,14 +94,17 @@ export const outbox = {
 
   /**
    * Queues a message (`replyTo`: the seq it answers; `files`: the descriptors of uploads, or their
-   * ids) and returns its outbox entry: it is sent now if we are online, else on the next welcome, and
-   * again (same id) after every reconnect until the room stores it. The lower half of send(), for a
-   * UI that draws the outbox.
+   * ids; `thread`: the root of the thread it goes into, `alsoInRoom` to show it in the main
+   * conversation too) and returns its outbox entry: it is sent now if we are online, else on the next
+   * welcome, and again (same id) after every reconnect until the room stores it. The lower half of
+   * send(), for a UI that draws the outbox.
    */
-  queue(text, { replyTo = null, files = [] } = {}) {
+  queue(text, { replyTo = null, files = [], thread = null, alsoInRoom = false } = {}) {
     const id = messageId();
     const entry = { key: id, id, text, createdAt: Date.now() };
     if (replyTo != null) entry.replyTo = replyTo;
+    if (thread != null) entry.thread = thread;
+    if (thread != null && alsoInRoom) entry.alsoInRoom = true;
     const attached = fileList(files);
     if (attached.length) entry.files = attached;
     const why = this.oversize(text, id, attached);
@@ -181,6 +183,8 @@ export const outbox = {
     const text = typeof f.text === 'string' ? f.text : entry.text;
     const message = { seq: f.seq, id: f.id, from: this.you, text, ts: f.ts, reply_to: entry.replyTo ?? null, rev: f.rev ?? 0 };
     if (entry.files?.length) message.files = entry.files;
+    if (entry.thread != null) message.thread = entry.thread;
+    if (entry.alsoInRoom) message.also_in_room = true;
     this.report(message, { own: true, live: true });
   },
 

@@ -1,6 +1,9 @@
 //! Read positions: ours (moved by what the page shows, sent at most once per READ_EVERY_MS, moved
 //! too by our other tabs) and the others' read marks, from which come the unread count and "seen
 //! by". Mixed into `ChatClient` (client.js); `readSeq`, `reads` and `unreadBase` are its fields.
+//! The unread count is the main conversation's: a reply only in its thread counts there (threads.js).
+
+import { inThreadOnly } from './threads.js';
 
 /** The least time between two read marks we send (the room announces at most one a second anyway). */
 export const READ_EVERY_MS = 1000;
@@ -103,7 +106,7 @@ export const reads = {
     let loadedSinceBase = 0;
     const base = this.unreadBase;
     for (const m of this.messages.values()) {
-      if (m.deleted || this.isOwn(m)) continue;
+      if (m.deleted || this.isOwn(m) || inThreadOnly(m)) continue;
       if (m.seq > this.readSeq) n += 1;
       if (base && m.seq > base.readSeq && m.seq <= base.upto) loadedSinceBase += 1;
     }

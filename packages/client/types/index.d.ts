@@ -22,6 +22,8 @@ import type {
   Role,
   SearchHit,
   ServerErrorCode,
+  ThreadSummary,
+  ThreadUnread,
   User,
   WelcomeFrame,
 } from './protocol.js';
@@ -88,7 +90,16 @@ export interface ChatClientOptions {
   origin?: string;
   /** The WebSocket class. Default: the global one (Node 20 has none: pass `ws`). */
   WebSocket?: WebSocketConstructor;
-  /** Where the outbox survives a reload. Default: sessionStorage, if there is one. */
+  /**
+   * The offline store: the room opens from it before connecting, and the outbox (messages, edits,
+   * deletions, reactions, the read position) survives a reload, a crash or a restart in it.
+   * Default: an IndexedDBStore shared by the page's clients in a browser, a MemoryStore of its own
+   * elsewhere; null keeps nothing.
+   */
+  store?: ChatStore | null;
+  /** The caps of what the store keeps (default CACHE_LIMITS: 1000 messages per room, 10 000 in all). */
+  cacheLimits?: Partial<CacheLimits>;
+  /** Only read: an outbox a page before the offline store kept there (default sessionStorage). */
   storage?: StorageLike;
   /** Where the identity key and our reactions live. Default: localStorage, if there is one. */
   keyStorage?: StorageLike;
@@ -114,6 +125,97 @@ export interface ChatClientOptions {
   busyBackoff?: BackoffOptions;
 }
 
+// ------------------------------------------------------------------------------------- offline store
+
+/** A value now, or a promise of it: a store may answer either way. */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** What the client keeps about a room beside its messages (its own format: a store keeps it as given). */
+export interface RoomMeta {
+  lastSeq?: number | null;
+  rev?: number | null;
+  readSeq?: number | null;
+  uid?: string | null;
+  you?: User | null;
+  openedAt?: number;
+  count?: number;
+  [more: string]: unknown;
+}
+
+/** An entry of the kept outbox: an unsent message, or a change (`frame`) waiting for its ack. */
+export type StoredOutboxEntry =
+  | ({ kind: 'message' } & OutboxEntry)
+  | { kind: 'change'; key: string; createdAt: number; frame: PendingAction };
+
+/** Everything kept for one room. */
+export interface RoomRecord {
+  meta: RoomMeta;
+  /** In any order. */
+  messages: ChatMessage[];
+  /** In any order (the client orders them by `createdAt`). */
+  outbox: StoredOutboxEntry[];
+}
+
+/** One write: all of it or nothing. */
+export interface RoomChange {
+  meta?: RoomMeta;
+  /** `put` replaces a kept message only with one whose `rev` is at least its own. */
+  messages?: { put?: ChatMessage[]; remove?: number[] };
+  outbox?: { put?: StoredOutboxEntry[]; remove?: string[] };
+}
+
+/**
+ * The offline store's interface (docs/SDK.md, "Offline store"), keyed by the client's room key (the
+ * server's origin and the room). Implement it to keep a React Native or Node app's rooms on disk;
+ * MemoryStore is the example. Outbox entries leave it only by `save(…, {outbox: {remove}})` or `clear()`.
+ */
+export interface ChatStore {
+  load(room: string): MaybePromise<RoomRecord | null>;
+  save(room: string, change: RoomChange): MaybePromise<void>;
+  /** Keeps the newest `keep` messages of the room (by seq). */
+  trim(room: string, keep: number): MaybePromise<void>;
+  rooms(): MaybePromise<{ room: string; count: number; openedAt: number }[]>;
+  clear(): MaybePromise<void>;
+}
+
+export interface CacheLimits {
+  /** Messages kept per room (the newest). */
+  perRoom: number;
+  /** Messages kept over all rooms (the rooms opened longest ago give up their oldest first). */
+  total: number;
+}
+
+export declare const CACHE_LIMITS: Readonly<CacheLimits>;
+
+/** The store in memory (synchronous): the default outside a browser, and the example of a store. */
+export declare class MemoryStore implements ChatStore {
+  constructor();
+  load(room: string): RoomRecord | null;
+  save(room: string, change: RoomChange): void;
+  trim(room: string, keep: number): void;
+  rooms(): { room: string; count: number; openedAt: number }[];
+  clear(): void;
+}
+
+/** The store over IndexedDB (a browser's default): one database, `name` default "edge-chat". */
+export declare class IndexedDBStore implements ChatStore {
+  constructor(options?: { name?: string; indexedDB?: IDBFactory });
+  load(room: string): Promise<RoomRecord | null>;
+  save(room: string, change: RoomChange): Promise<void>;
+  trim(room: string, keep: number): Promise<void>;
+  rooms(): Promise<{ room: string; count: number; openedAt: number }[]>;
+  clear(): Promise<void>;
+}
+
+/** The store a client gets when given none (a browser's shared IndexedDBStore, else a new MemoryStore). */
+export declare function defaultStore(): ChatStore;
+/** Empties `store` (default: the browser's shared store, if one was opened). For sign-out. */
+export declare function clearCache(store?: ChatStore | null): MaybePromise<void>;
+/** What to trim so the store holds at most `total` messages: rooms opened longest ago first, `current` last. */
+export declare function evictionPlan(rooms: { room: string; count: number; openedAt: number }[], total: number, current?: string): { room: string; keep: number }[];
+/** The waiting changes still worth sending (the last about each thing), and which replaced which. */
+export declare function pendingChanges<A extends { id: string; type: string; seq?: number; emoji?: string }>(actions: A[]): { kept: A[]; superseded: Map<string, string> };
+
 // ------------------------------------------------------------------------------------------- results
 
 /** A stored message of ours: what send() resolves with. */
@@ -130,6 +232,14 @@ export type Acked = Omit<AckFrame, 'type'>;
 export interface HistoryPage {
   /** Oldest first. */
   messages: ChatMessage[];
+  hasMore: boolean;
+}
+
+/** A thread read with `thread(root)`: its root (with the summary) and a page of replies. */
+export interface ThreadAnswer {
+  root: ChatMessage;
+  /** Oldest first. */
+  replies: ChatMessage[];
   hasMore: boolean;
 }
 
@@ -159,6 +269,8 @@ export interface OutboxEntry {
   text: string;
   createdAt: number;
   replyTo?: number;
+  thread?: number;
+  alsoInRoom?: boolean;
   /** The files it carries (descriptors as uploadFile() resolved them, or `{id}` only). */
   files?: (FileDescriptor | { id: string })[];
   error?: string;
@@ -167,9 +279,14 @@ export interface OutboxEntry {
 
 /** What send() takes besides the text. */
 export interface SendOptions {
+  /** The seq it answers (quoted above it). */
   replyTo?: number | null;
   /** Uploads of this room not used yet: their descriptors (or ids); at most `limits.files`. */
   files?: (FileDescriptor | string)[];
+  /** The root of the thread it goes into. */
+  thread?: number | null;
+  /** In a thread: show it in the main conversation too. */
+  alsoInRoom?: boolean;
 }
 
 /** How an upload goes. */
@@ -210,8 +327,13 @@ export interface ChatEventMap {
   status: { state: ConnectionState; retryAt: number | null; attempt: number; reason: Refusal | null };
   refused: Refusal;
   welcome: { welcome: WelcomeFrame };
-  /** A stored message, each seq once: `live` false for history, `older` for a loadOlder() page. */
-  message: { message: ChatMessage; own: boolean; live: boolean; older: boolean };
+  /**
+   * A stored message, each seq once: `live` false for history, `older` for a loadOlder() page,
+   * `cached` for one the offline store kept (reported by start(), before connecting).
+   */
+  message: { message: ChatMessage; own: boolean; live: boolean; older: boolean; cached?: boolean };
+  /** The room opened from the offline store: that many messages and unsent entries came from it. */
+  cached: { messages: number; outbox: number };
   /** A message we hold has a new state (edited, deleted, reacted to). */
   update: { message: ChatMessage };
   message_updated: { message: ChatMessage };
@@ -234,6 +356,10 @@ export interface ChatEventMap {
   rules: Rules;
   /** An `error` frame that answers nothing we wait for. */
   error: { error: ChatError };
+  /** Our unread mentions and unread replies in the threads we take part in changed. */
+  counts: { mentions: number; threadUnread: number; threads: ThreadUnread[] };
+  /** A thread's summary changed (its root, when we hold it, also comes as an `update`). */
+  thread: { root: number; thread: ThreadSummary };
 }
 
 export type ChatEventType = keyof ChatEventMap;
@@ -276,6 +402,12 @@ export declare class ChatClient extends EventTarget {
   /** The room's retention (`welcome.retention`, moved on by `expired` frames), null when it has none. */
   readonly retention: Retention | null;
   readonly readSeq: number | null;
+  /** Our unread mentions (the welcome's, kept current). */
+  readonly mentionCount: number;
+  /** Unread replies in the threads we take part in. */
+  readonly threadUnread: number;
+  /** Root → unread replies, for the threads we take part in that have any. */
+  readonly threadCounts: Map<number, number>;
   readonly hasOlder: boolean;
   /** When the next reconnect is due (ms), while waiting. */
   readonly retryAt: number | null;
@@ -284,8 +416,12 @@ export declare class ChatClient extends EventTarget {
 
   /** Connects, and keeps connected until stop() or a final refusal. */
   start(): Promise<void> | void;
-  /** Closes for good; what still waits rejects with `closed` (the outbox stays in storage). */
+  /** Closes for good; what still waits rejects with `closed` (the outbox stays in the store). */
   stop(): void;
+  /** Stops, and empties the store of every room's messages and outbox (sign-out); nothing more is written. */
+  clearCache(): Promise<void>;
+  /** The offline store in use (null: none). */
+  readonly store: ChatStore | null;
   /** Skips the backoff wait. */
   reconnectNow(): void;
   /** Resolves with the welcome once online; rejects with the refusal, or `closed` after stop(). */
@@ -298,7 +434,7 @@ export declare class ChatClient extends EventTarget {
   removeEventListener<K extends ChatEventType>(type: K, listener: (event: ChatEvent<ChatEventMap[K]>) => void): void;
   removeEventListener(type: string, listener: ((event: Event) => void) | { handleEvent(event: Event): void } | null): void;
 
-  /** Sends a message; resolves once stored (survives reconnects: same id), rejects on a refusal. */
+  /** Sends a message (into a thread with `thread`); resolves once stored (survives reconnects: same id), rejects on a refusal. */
   send(text: string, options?: SendOptions): Promise<Sent>;
   send(message: SendOptions & { text?: string }): Promise<Sent>;
   /** Queues a message and returns its outbox entry (send() without the promise). */
@@ -334,6 +470,10 @@ export declare class ChatClient extends EventTarget {
   search(q: string, options?: { limit?: number; before?: number; offset?: number }): Promise<SearchAnswer>;
   /** Who reacted to `seq` with `emoji`: a page in uid order (`limit` 1–100, default 20). */
   reactors(seq: number, emoji: string, options?: { after?: string; limit?: number }): Promise<ReactorsPage>;
+  /** The thread of `root`: its root and replies after `after` (oldest first, `limit` 1–100); rejects with bad_thread for a reply. */
+  thread(root: number, options?: { after?: number; limit?: number }): Promise<ThreadAnswer>;
+  /** Moves our read position in the thread of `root` up to `seq` (no answer: the room tells our connections the new counts). */
+  readThread(root: number, seq: number): void;
   /** Loads the next roster page (true once merged into `members`). */
   loadMembers(limit?: number): Promise<boolean>;
 
@@ -361,7 +501,10 @@ export declare class ChatClient extends EventTarget {
   /** The others who have read up to `seq`, one per person (uid). */
   seenByUsers(seq: number): User[];
   lastOwn(): ChatMessage | null;
+  /** Others' messages after our read position in the main conversation (thread-only replies left out). */
   unreadCount(): number;
+  /** Whether `m` mentions us (our uid, or `@room`) and is not ours. */
+  isMentioned(m: ChatMessage): boolean;
   oldestSeq(): number | null;
   rules(): Rules;
 }
@@ -400,6 +543,10 @@ export declare function living(m: Partial<ChatMessage> & { seq: number }): ChatM
 export declare function backoff(attempt: number, options?: BackoffOptions & { random?: () => number }): number;
 /** `welcome.limits` over DEFAULT_LIMITS. */
 export declare function announcedLimits(announced: Partial<Limits> | null | undefined): Limits;
+/** Replies per page of `thread()` when none is asked. */
+export declare const THREAD_PAGE: number;
+/** Whether `m` is a reply shown only in its thread (not also in the main conversation). */
+export declare function inThreadOnly(m: Pick<ChatMessage, 'thread' | 'also_in_room'> | null | undefined): boolean;
 /** A search snippet as text pieces (never markup). */
 // --------------------------------------------------------------------------------------------- inbox
 

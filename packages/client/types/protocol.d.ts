@@ -61,6 +61,28 @@ export interface ChatMessage {
   files?: FileDescriptor[];
   /** Its first link's preview, recorded after the message (a `message_updated`); absent when none. */
   preview?: Preview;
+  /** A reply names its thread's root; a root with replies carries the thread's summary; absent otherwise. */
+  thread?: number | ThreadSummary;
+  /** A reply that is shown in the main conversation too. */
+  also_in_room?: boolean;
+  /** The people the text mentions (uids, resolved when it was written or last edited), at most 20. */
+  mentions?: string[];
+  /** The text says `@room` (a moderator's or the API's): it mentions everyone. */
+  mentions_room?: boolean;
+}
+
+/** A thread's summary, on its root: replies not deleted, the newest one's seq and time, the first five repliers. */
+export interface ThreadSummary {
+  replies: number;
+  last_seq: number;
+  last_at: number;
+  participants: string[];
+}
+
+/** Unread replies in one thread a person takes part in. */
+export interface ThreadUnread {
+  root: number;
+  unread: number;
 }
 
 /** A search result: the whole current message plus `snippet` (HTML-escaped, hits in <mark>…</mark>). */
@@ -123,6 +145,12 @@ export interface WelcomeFrame {
   muted_until?: number;
   /** Below the presence threshold: how far the others online have read (as their `read` frames say). */
   reads?: { user: User; seq: number }[];
+  /** Our unread mentions (absent when anonymous). */
+  mentions?: number;
+  /** Unread replies in the threads we take part in (absent when anonymous)… */
+  thread_unread?: number;
+  /** …and those threads with any, most recently active first (absent when none). */
+  threads?: ThreadUnread[];
   /** The room's retention, when a policy is in force or something was erased. */
   retention?: Retention;
 }
@@ -174,6 +202,32 @@ export interface ReadFrame {
   type: 'read';
   user: User;
   seq: number;
+}
+
+/** A thread's summary changed (a reply came, one was deleted): the root's change, as revision `rev`. */
+export interface ThreadUpdatedFrame {
+  type: 'thread_updated';
+  root: number;
+  thread: ThreadSummary;
+  rev: number;
+}
+
+/** Answers a `thread` frame: the root and a page of its replies, oldest first. */
+export interface ThreadPageFrame {
+  type: 'thread_page';
+  id: string | null;
+  root: ChatMessage;
+  replies: ChatMessage[];
+  has_more: boolean;
+}
+
+/** Our counts, to each of our connections, when something that concerns us alone changed them
+ * (the main conversation's unread count is each connection's own to keep). */
+export interface UnreadFrame {
+  type: 'unread';
+  mentions: number;
+  thread_unread: number;
+  threads: ThreadUnread[];
 }
 
 export interface HistoryFrame {
@@ -323,6 +377,7 @@ export type ServerErrorCode =
   | 'bad_after'
   | 'bad_limit'
   | 'bad_query'
+  | 'bad_thread'
   | 'room_full'
   | 'not_found'
   | 'method_not_allowed'
@@ -367,6 +422,9 @@ export type ServerFrame =
   | MessageUpdatedFrame
   | ReactionFrame
   | ReadFrame
+  | ThreadUpdatedFrame
+  | ThreadPageFrame
+  | UnreadFrame
   | HistoryFrame
   | SearchResultsFrame
   | JoinFrame
@@ -384,12 +442,13 @@ export type ServerFrame =
 // Client → server.
 
 export type ClientFrame =
-  | { type: 'message'; text?: string; id?: string; reply_to?: number; files?: string[] }
+  | { type: 'message'; text?: string; id?: string; reply_to?: number; thread?: number; also_in_room?: boolean; files?: string[] }
   | { type: 'typing' }
   | { type: 'edit'; seq: number; text?: string; id?: string; files?: string[]; preview?: false }
   | { type: 'delete'; seq: number; reason?: string; id?: string }
   | { type: 'react'; seq: number; emoji: string; on?: boolean; id?: string }
-  | { type: 'read'; seq: number }
+  | { type: 'read'; seq: number; thread?: number }
+  | { type: 'thread'; root: number; after?: number; limit?: number; id?: string }
   | { type: 'history'; before?: number; limit?: number; id?: string }
   | { type: 'search'; q: string; limit?: number; before?: number; offset?: number; id?: string }
   | { type: 'roster'; after?: string; limit?: number; id?: string }

@@ -6,9 +6,13 @@ use super::*;
 fn a_post_flushes_what_was_queued_before_it() {
     let mut h = MemoryHistory::default();
     let mut r = room();
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     r.receive("a", Incoming::Text(&say(Some("x"), "first")), 0);
-    let (res, effects) = r.post(user("api", "bot"), "second".into(), None, &mut h, 0);
+    let (res, effects) = r.post(
+        Draft::new(user("api", "bot"), "second".into(), None),
+        &mut h,
+        0,
+    );
     assert_eq!(res.map(|a| a.seq), Ok(2));
     assert_eq!(
         r.commits(),
@@ -33,11 +37,9 @@ fn a_post_flushes_what_was_queued_before_it() {
 fn a_post_reaches_every_socket_and_is_idempotent() {
     let mut h = MemoryHistory::default();
     let mut r = room();
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     let (res, effects) = r.post(
-        user("api", "bot"),
-        "deploy done".into(),
-        Some("d1".into()),
+        Draft::new(user("api", "bot"), "deploy done".into(), Some("d1".into())),
         &mut h,
         9,
     );
@@ -52,9 +54,7 @@ fn a_post_reaches_every_socket_and_is_idempotent() {
     );
     assert_eq!(frames_for(&effects, "a")[0]["text"], "deploy done");
     let (res, effects) = r.post(
-        user("api", "bot"),
-        "deploy done".into(),
-        Some("d1".into()),
+        Draft::new(user("api", "bot"), "deploy done".into(), Some("d1".into())),
         &mut h,
         10,
     );
@@ -68,7 +68,7 @@ fn a_post_reaches_every_socket_and_is_idempotent() {
         })
     );
     assert!(effects.is_empty());
-    let (res, _) = r.post(user("api", "bot"), " ".into(), None, &mut h, 10);
+    let (res, _) = r.post(Draft::new(user("api", "bot"), " ".into(), None), &mut h, 10);
     assert_eq!(res.unwrap_err().code, ErrorCode::BadRequest);
 }
 
@@ -163,7 +163,11 @@ fn with_webhooks_on_every_change_and_only_a_change_produces_one_event() {
             .map(|fx| events(fx)[0]["event_id"].as_str().unwrap().to_string())
             .collect();
     assert_eq!(ids.len(), 5, "each change has its own event id");
-    let (_, posted) = r.post(user("api", "bot"), "from the API".into(), None, &mut h, 9);
+    let (_, posted) = r.post(
+        Draft::new(user("api", "bot"), "from the API".into(), None),
+        &mut h,
+        9,
+    );
     assert_eq!(events(&posted)[0]["message"]["text"], "from the API");
 }
 

@@ -75,7 +75,11 @@ fn a_blocked_word_refuses_a_message_or_an_edit_at_once() {
         "ack"
     );
     // A bot's post is checked the same way.
-    let (posted, _) = r.post(User::api("bot"), "spamming".into(), None, &mut h, 7);
+    let (posted, _) = r.post(
+        Draft::new(User::api("bot"), "spamming".into(), None),
+        &mut h,
+        7,
+    );
     assert_eq!(posted.unwrap_err().code, ErrorCode::Rejected);
     // Unblocked, it passes.
     send(&mut r, "b", block(&["spam*"], "unblock"), &mut h, 8);

@@ -5,7 +5,7 @@ use super::*;
 use crate::erasure::WINDOW;
 
 /// ann (`a`, `u-ann`) and bob (`b`, `u-bob`) with a rate limit that lets them talk a lot.
-fn chatty(h: &MemoryHistory, last_seq: u64) -> Room<()> {
+fn chatty(h: &mut MemoryHistory, last_seq: u64) -> Room<()> {
     let mut r = Room::new(
         "lobby",
         Limits {
@@ -30,7 +30,7 @@ fn chatty(h: &MemoryHistory, last_seq: u64) -> Room<()> {
 #[test]
 fn an_author_is_erased_in_bounded_steps_and_the_counts_are_exact() {
     let mut h = MemoryHistory::default();
-    let mut r = chatty(&h, 0);
+    let mut r = chatty(&mut h, 0);
     let n = 2 * WINDOW + 100;
     for i in 0..n {
         let (who, text) = if i % 3 == 0 {
@@ -78,7 +78,7 @@ fn an_author_is_erased_in_bounded_steps_and_the_counts_are_exact() {
         "every change under a new rev, so a resume sees it"
     );
     // The stored job survives a restart: a new incarnation picks it up.
-    let mut again = chatty(&h, r.last_seq());
+    let mut again = chatty(&mut h, r.last_seq());
     again.set_rev(r.rev());
     again.restore_erasures(h.erasures.clone());
     assert!(again.erasing());

@@ -122,7 +122,7 @@ fn an_export_pages_and_resumes_without_a_gap_or_a_repeat() {
         },
         0,
     );
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     let n = 2 * PAGE_MESSAGES + 7;
     for i in 0..n {
         send(
@@ -162,7 +162,7 @@ fn a_page_stops_near_its_byte_bound() {
         },
         0,
     );
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     let long = "x".repeat(4_000);
     for i in 0..400 {
         send(&mut r, "a", sayv(Some(&format!("m{i}")), &long), &mut h, i);

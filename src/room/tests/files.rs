@@ -263,7 +263,7 @@ fn trimming_the_history_dooms_the_files_of_what_it_trims() {
         uid: Some(ANN.into()),
         ..user("a", "ann")
     };
-    r.join(ann, (), None, &h, 0).unwrap();
+    r.join(ann, (), None, &mut h, 0).unwrap();
     upload(&mut r, &mut h, 1, &ann_uploader(), 1);
     send(&mut r, "a", message_with(&[1], "first"), &mut h, 2);
     let mut purged = false;
@@ -440,7 +440,7 @@ fn previews_are_off_with_previews_0_and_bounded_in_flight() {
         },
         0,
     );
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     let effects = say_to(&mut r, "a", say(None, "https://example.com"), &mut h, 1);
     assert!(!effects.iter().any(|e| matches!(e, Effect::Preview { .. })));
     let mut r = living(&mut h);
@@ -489,7 +489,7 @@ fn retention_erasing_a_message_dooms_its_files_and_no_others() {
         uid: Some(ANN.into()),
         ..user("a", "ann")
     };
-    r.join(ann, (), None, &h, 0).unwrap();
+    r.join(ann, (), None, &mut h, 0).unwrap();
     upload(&mut r, &mut h, 1, &ann_uploader(), 0);
     upload(&mut r, &mut h, 2, &ann_uploader(), 0);
     send(&mut r, "a", message_with(&[1], "old"), &mut h, 10);

@@ -5,7 +5,7 @@ use super::*;
 #[test]
 fn a_message_is_stored_acked_to_the_sender_and_broadcast_to_the_others() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     let effects = deliver(
         &mut r,
         "a",
@@ -31,7 +31,7 @@ fn a_message_is_stored_acked_to_the_sender_and_broadcast_to_the_others() {
 fn seqs_increase_without_gaps_even_when_frames_fail() {
     let mut h = MemoryHistory::default();
     let mut r = room();
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     deliver(&mut r, "a", Incoming::Text(&say(None, "one")), &mut h, 0);
     deliver(&mut r, "a", Incoming::Text("not json"), &mut h, 0);
     deliver(&mut r, "a", Incoming::Text(&say(None, "")), &mut h, 0);
@@ -44,7 +44,7 @@ fn seqs_increase_without_gaps_even_when_frames_fail() {
 #[test]
 fn a_repeated_id_is_acked_with_the_original_seq_and_not_stored_or_broadcast_again() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     deliver(
         &mut r,
         "a",
@@ -55,7 +55,7 @@ fn a_repeated_id_is_acked_with_the_original_seq_and_not_stored_or_broadcast_agai
     deliver(&mut r, "a", Incoming::Text(&say(None, "other")), &mut h, 2);
     // ann reconnects as a new connection and retries
     r.leave("a", 0);
-    r.join(user("a2", "ann"), (), Some(2), &h, 3).unwrap();
+    r.join(user("a2", "ann"), (), Some(2), &mut h, 3).unwrap();
     let effects = deliver(
         &mut r,
         "a2",
@@ -88,7 +88,7 @@ fn a_repeated_id_is_acked_with_the_original_seq_and_not_stored_or_broadcast_agai
 #[test]
 fn nothing_is_visible_when_storing_fails() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     h.fail_with = Some("disk on fire".into());
     let effects = deliver(
         &mut r,
@@ -109,7 +109,7 @@ fn nothing_is_visible_when_storing_fails() {
 fn the_rate_limit_drops_messages_but_keeps_the_socket() {
     let mut h = MemoryHistory::default();
     let mut r = room();
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     let mut limited = 0;
     for i in 0..25 {
         let effects = deliver(
@@ -141,7 +141,7 @@ fn the_rate_limit_drops_messages_but_keeps_the_socket() {
 #[test]
 fn a_client_that_keeps_flooding_past_the_limit_is_closed_with_1008() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     // burst (20) accepted, then FLOOD_STRIKES refusals with rate_limited, the socket kept
     for i in 0..20 + FLOOD_STRIKES {
         let effects = deliver(&mut r, "a", Incoming::Text(&say(None, "spam")), &mut h, 0);
@@ -166,7 +166,7 @@ fn a_client_that_keeps_flooding_past_the_limit_is_closed_with_1008() {
 fn refusals_are_forgiven_once_a_frame_gets_through() {
     let mut h = MemoryHistory::default();
     let mut r = room();
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     // far over the limit for a long time, but every 100 ms one frame gets through (10/s): the
     // refusals in a row never pass FLOOD_STRIKES, so the socket is kept
     for tick in 0..50 {
@@ -188,7 +188,7 @@ fn refusals_are_forgiven_once_a_frame_gets_through() {
 fn invalid_frames_take_a_token_too() {
     let mut h = MemoryHistory::default();
     let mut r = room();
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     for _ in 0..20 {
         let effects = deliver(&mut r, "a", Incoming::Text("{oops"), &mut h, 0);
         assert_eq!(frames_for(&effects, "a")[0]["code"], "bad_json");
@@ -206,7 +206,7 @@ fn invalid_frames_take_a_token_too() {
 #[test]
 fn error_codes_for_bad_frames() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     let cases: [(Incoming<'_>, &str); 4] = [
         (Incoming::Text("{oops"), "bad_json"),
         (Incoming::Text(r#"{"type":"dance"}"#), "bad_request"),
@@ -226,7 +226,7 @@ fn error_codes_for_bad_frames() {
 #[test]
 fn an_oversized_frame_closes_with_1009_and_the_others_hear_the_leave() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     let huge = "x".repeat(64 * 1024 + 1);
     let effects = deliver(&mut r, "a", Incoming::Text(&huge), &mut h, 0);
     assert!(effects.contains(&Effect::Close {
@@ -243,7 +243,7 @@ fn an_oversized_frame_closes_with_1009_and_the_others_hear_the_leave() {
 #[test]
 fn typing_goes_to_the_others_and_is_never_stored() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     let effects = deliver(
         &mut r,
         "a",
@@ -262,7 +262,7 @@ fn messages_wait_for_the_flush_then_a_batch_is_stored_and_announced_in_arrival_o
     let mut h = MemoryHistory::default();
     let mut r = room();
     for (id, name) in [("a", "ann"), ("b", "bob"), ("c", "cy")] {
-        r.join(user(id, name), (), None, &h, 0).unwrap();
+        r.join(user(id, name), (), None, &mut h, 0).unwrap();
     }
     assert!(!r.has_pending());
     for (conn, text) in [("a", "one"), ("b", "two"), ("a", "three")] {
@@ -308,7 +308,7 @@ fn messages_wait_for_the_flush_then_a_batch_is_stored_and_announced_in_arrival_o
 #[test]
 fn while_a_message_is_queued_later_answers_wait_behind_it() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     // with nothing queued, a bad frame is answered at once
     let now = r.receive("a", Incoming::Text("{junk"), 0);
     assert_eq!(trace(&now), vec![t("a", "error", None)]);
@@ -334,7 +334,7 @@ fn while_a_message_is_queued_later_answers_wait_behind_it() {
 #[test]
 fn a_close_happens_at_once_even_behind_a_queued_message() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     r.receive("b", Incoming::Text(&say(None, "hi")), 0);
     let huge = "x".repeat(64 * 1024 + 1);
     assert_eq!(
@@ -348,7 +348,7 @@ fn a_close_happens_at_once_even_behind_a_queued_message() {
 #[test]
 fn a_flooder_behind_a_queued_message_is_told_rate_limited_before_it_is_closed() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     // everything a floods with arrives before any flush: the first message is queued, and every
     // answer after it is held behind it
     let mut effects = Vec::new();
@@ -377,7 +377,7 @@ fn a_flooder_behind_a_queued_message_is_told_rate_limited_before_it_is_closed() 
 #[test]
 fn a_repeated_id_within_one_batch_is_stored_once_and_acked_twice_with_one_seq() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     r.receive("a", Incoming::Text(&say(Some("k"), "hi")), 0);
     r.receive("a", Incoming::Text(&say(Some("k"), "hi")), 0);
     r.receive("b", Incoming::Text(&say(Some("k"), "mine")), 0);
@@ -398,8 +398,8 @@ fn a_repeated_id_within_one_batch_is_stored_once_and_acked_twice_with_one_seq() 
 fn the_same_name_and_id_with_another_text_is_refused_not_acked_as_the_other_message() {
     let mut h = MemoryHistory::default();
     let mut r = room();
-    r.join(user("a", "dan"), (), None, &h, 0).unwrap();
-    r.join(user("b", "dan"), (), None, &h, 0).unwrap();
+    r.join(user("a", "dan"), (), None, &mut h, 0).unwrap();
+    r.join(user("b", "dan"), (), None, &mut h, 0).unwrap();
     deliver(
         &mut r,
         "a",
@@ -437,7 +437,8 @@ fn a_socket_cannot_take_a_bots_ids_by_using_its_name() {
     let mut h = MemoryHistory::default();
     let mut r = room();
     // an anonymous socket calling itself after the bot, sending the bot's next id first
-    r.join(user("a", "deploy-bot"), (), None, &h, 0).unwrap();
+    r.join(user("a", "deploy-bot"), (), None, &mut h, 0)
+        .unwrap();
     deliver(
         &mut r,
         "a",
@@ -446,9 +447,11 @@ fn a_socket_cannot_take_a_bots_ids_by_using_its_name() {
         0,
     );
     let (res, _) = r.post(
-        User::api("deploy-bot"),
-        "build 42 failed".into(),
-        Some("build-42".into()),
+        Draft::new(
+            User::api("deploy-bot"),
+            "build 42 failed".into(),
+            Some("build-42".into()),
+        ),
         &mut h,
         1,
     );
@@ -458,9 +461,11 @@ fn a_socket_cannot_take_a_bots_ids_by_using_its_name() {
     assert_eq!(h.messages[1].text, "build 42 failed");
     // the bot's own retry is still a duplicate, acknowledged with the same seq
     let (res, effects) = r.post(
-        User::api("deploy-bot"),
-        "build 42 failed".into(),
-        Some("build-42".into()),
+        Draft::new(
+            User::api("deploy-bot"),
+            "build 42 failed".into(),
+            Some("build-42".into()),
+        ),
         &mut h,
         2,
     );
@@ -486,11 +491,11 @@ fn identified_senders_are_deduplicated_by_uid_not_by_name() {
         uid: Some(uid.into()),
         ..user(id, name)
     };
-    r.join(with_uid("a", "dan", "u-1"), (), None, &h, 0)
+    r.join(with_uid("a", "dan", "u-1"), (), None, &mut h, 0)
         .unwrap();
-    r.join(with_uid("b", "dan", "u-2"), (), None, &h, 0)
+    r.join(with_uid("b", "dan", "u-2"), (), None, &mut h, 0)
         .unwrap();
-    r.join(with_uid("c", "daniel", "u-1"), (), None, &h, 0)
+    r.join(with_uid("c", "daniel", "u-1"), (), None, &mut h, 0)
         .unwrap();
     deliver(
         &mut r,
@@ -525,7 +530,7 @@ fn identified_senders_are_deduplicated_by_uid_not_by_name() {
 #[test]
 fn a_message_whose_sender_left_before_the_flush_is_still_stored_and_announced() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     r.receive("a", Incoming::Text(&say(Some("k"), "bye")), 0);
     assert_eq!(trace(&r.leave("a", 0)), vec![t("all but a", "leave", None)]);
     let effects = r.flush(&mut h, 0);
@@ -533,7 +538,7 @@ fn a_message_whose_sender_left_before_the_flush_is_still_stored_and_announced() 
     assert_eq!(frames_for(&effects, "b")[0]["text"], "bye");
     // a newcomer during the wait is welcomed up to the stored log, then hears the message
     r.receive("b", Incoming::Text(&say(None, "later")), 0);
-    let welcome = r.join(user("c", "cy"), (), None, &h, 0).unwrap();
+    let welcome = r.join(user("c", "cy"), (), None, &mut h, 0).unwrap();
     assert_eq!(frames_for(&welcome, "c")[0]["last_seq"], 1);
     assert_eq!(frames_for(&r.flush(&mut h, 0), "c")[0]["seq"], 2);
 }
@@ -541,7 +546,7 @@ fn a_message_whose_sender_left_before_the_flush_is_still_stored_and_announced() 
 #[test]
 fn when_the_batch_cannot_be_stored_every_message_in_it_gets_internal() {
     let mut h = MemoryHistory::default();
-    let mut r = ann_and_bob(&h);
+    let mut r = ann_and_bob(&mut h);
     h.fail_with = Some("disk on fire".into());
     r.receive("a", Incoming::Text(&say(Some("1"), "one")), 0);
     r.receive("b", Incoming::Text(&say(Some("2"), "two")), 0);

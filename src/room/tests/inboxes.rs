@@ -100,12 +100,12 @@ fn a_ban_makes_the_author_a_member_no_more() {
 
 #[test]
 fn an_inbox_hears_of_a_persons_first_socket_and_their_last() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r = room();
     let ann = |id: &str| User::connection(id.into(), "ann".into(), Some("u-ann".into()));
-    r.join(ann("a1"), (), None, &h, 0).unwrap();
-    r.join(ann("a2"), (), None, &h, 0).unwrap();
-    r.join(user("c", "cy"), (), None, &h, 0).unwrap();
+    r.join(ann("a1"), (), None, &mut h, 0).unwrap();
+    r.join(ann("a2"), (), None, &mut h, 0).unwrap();
+    r.join(user("c", "cy"), (), None, &mut h, 0).unwrap();
     assert!(r.is_here("u-ann"));
     assert_eq!(
         r.inboxes().take_here(),
@@ -124,4 +124,52 @@ fn an_inbox_hears_of_a_persons_first_socket_and_their_last() {
     r.restore([(ann("a3"), (), Joining::default())], 3);
     assert!(r.is_here("u-ann"));
     assert!(r.inboxes().take_here().is_empty());
+}
+
+#[test]
+fn mentions_and_thread_replies_are_counted_and_concern_whom_they_name() {
+    let mut h = MemoryHistory::default();
+    let mut r = living(&mut h);
+    r.inboxes().take(0, Members::Few(&members()));
+    // ann mentions bob: the round names bob even when only the concerned are told (a big room)
+    send(&mut r, "a", sayv(Some("m2"), "@bob look"), &mut h, 2);
+    let is_member = |uid: &str| uid.starts_with("u-");
+    assert_eq!(
+        r.inboxes().take(5_000, Members::Many(&is_member)),
+        vec!["u-bob".to_string()]
+    );
+    let last = r.last_message(&h).unwrap();
+    let bob = r.entry_for(&h, "u-bob", last.as_ref(), 1, false).unwrap();
+    assert_eq!((bob.unread, bob.mentions), (2, 1));
+    // bob replies in a thread on ann's hello: ann takes part; the reply is not the room's preview
+    send(
+        &mut r,
+        "b",
+        serde_json::json!({"type":"message","text":"on it","thread":1,"id":"r1"}),
+        &mut h,
+        3,
+    );
+    assert!(r
+        .inboxes()
+        .take(10_000, Members::Many(&is_member))
+        .contains(&"u-ann".to_string()));
+    let last = r.last_message(&h).unwrap();
+    assert_eq!(
+        last.as_ref().map(|l| l.seq),
+        Some(2),
+        "a thread's reply is no preview"
+    );
+    let ann = r.entry_for(&h, "u-ann", last.as_ref(), 2, false).unwrap();
+    assert_eq!(
+        (ann.unread, ann.threads),
+        (0, 1),
+        "ann's own mention is not hers to read"
+    );
+    // a mention of someone who is no member is told to nobody
+    send(&mut r, "a", sayv(Some("m3"), "<@outsider> hi"), &mut h, 4);
+    assert!(!r
+        .inboxes()
+        .take(20_000, Members::Many(&is_member))
+        .iter()
+        .any(|u| u == "outsider"));
 }

@@ -266,7 +266,7 @@ fn a_resume_with_since_brings_the_changes_to_messages_already_seen() {
                 since: Some(2),
                 ..Joining::default()
             },
-            &h,
+            &mut h,
             6,
         )
         .unwrap();
@@ -288,7 +288,7 @@ fn a_resume_with_since_brings_the_changes_to_messages_already_seen() {
     assert_eq!(changes[0]["text"], "hello!");
     assert_eq!(welcome["truncated"], false);
     // without since, no changes field at all (v1 clients see the v1 welcome plus new fields)
-    let effects = r.join(user("e", "eve"), (), Some(2), &h, 6).unwrap();
+    let effects = r.join(user("e", "eve"), (), Some(2), &mut h, 6).unwrap();
     assert!(frames_for(&effects, "e")[0].get("changes").is_none());
 }
 
@@ -353,13 +353,13 @@ fn read_marks_move_forward_only_count_unread_and_are_announced_at_most_once_a_se
         uid: Some("u-bob".into()),
         ..user("b2", "bob")
     };
-    let effects = r.join(bob_again, (), None, &h, 13_000).unwrap();
+    let effects = r.join(bob_again, (), None, &mut h, 13_000).unwrap();
     let welcome = &frames_for(&effects, "b2")[0];
     assert_eq!(
         (welcome["read_seq"].as_u64(), welcome["unread"].as_u64()),
         (Some(4), Some(1))
     );
-    let anon = r.join(user("c2", "cy"), (), None, &h, 13_000).unwrap();
+    let anon = r.join(user("c2", "cy"), (), None, &mut h, 13_000).unwrap();
     assert!(frames_for(&anon, "c2")[0]["read_seq"].is_null());
 }
 
@@ -438,7 +438,7 @@ fn a_welcome_says_how_far_the_others_online_have_read_so_seen_by_survives_a_relo
         uid: Some("u-ann".into()),
         ..user("a2", "ann")
     };
-    let effects = r.join(ann, (), None, &h, 6).unwrap();
+    let effects = r.join(ann, (), None, &mut h, 6).unwrap();
     let welcome = &frames_for(&effects, "a2")[0];
     assert_eq!(welcome["read_seq"], 1);
     let reads = welcome["reads"].as_array().unwrap();
@@ -447,7 +447,7 @@ fn a_welcome_says_how_far_the_others_online_have_read_so_seen_by_survives_a_relo
     assert_eq!(reads[0]["seq"], 2);
     // someone who read but is not online is not listed
     r.leave("b", 7);
-    let effects = r.join(user("x", "cy2"), (), None, &h, 8).unwrap();
+    let effects = r.join(user("x", "cy2"), (), None, &mut h, 8).unwrap();
     let reads = frames_for(&effects, "x")[0]["reads"].clone();
     assert_eq!(
         reads.as_array().unwrap().len(),

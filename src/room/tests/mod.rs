@@ -25,6 +25,7 @@ mod reads;
 mod retain;
 mod roster;
 mod screen;
+mod threads;
 
 pub(super) fn user(id: &str, name: &str) -> User {
     User {
@@ -49,7 +50,7 @@ impl Place for At {
 }
 
 /// A room where ann (`a`) and bob (`b`) are connected.
-pub(super) fn ann_and_bob(h: &MemoryHistory) -> Room<()> {
+pub(super) fn ann_and_bob(h: &mut MemoryHistory) -> Room<()> {
     let mut r = room();
     r.join(user("a", "ann"), (), None, h, 0).unwrap();
     r.join(user("b", "bob"), (), None, h, 0).unwrap();
@@ -217,7 +218,7 @@ pub(super) fn moderated(h: &mut MemoryHistory) -> Room<()> {
 /// [`User::connection`] from an address.
 pub(super) fn open_join(
     r: &mut Room<()>,
-    h: &MemoryHistory,
+    h: &mut MemoryHistory,
     id: &str,
     uid: Option<&str>,
     address: &str,

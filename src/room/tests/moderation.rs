@@ -6,7 +6,7 @@ use super::*;
 fn an_anonymous_connection_has_a_uid_a_moderator_can_mute_kick_or_ban_but_no_identity() {
     let mut h = MemoryHistory::default();
     let mut r = moderated(&mut h);
-    let welcome = open_join(&mut r, &h, "x", None, "198.51.100.7", 2).unwrap();
+    let welcome = open_join(&mut r, &mut h, "x", None, "198.51.100.7", 2).unwrap();
     let you = &frames_for(&welcome, "x")[0];
     assert_eq!(you["you"]["uid"], "anon:x");
     assert_eq!(
@@ -41,29 +41,29 @@ fn in_an_open_room_a_ban_also_bars_the_address_for_a_while_and_an_unban_lifts_it
     let mut h = MemoryHistory::default();
     let mut r = moderated(&mut h);
     let hour = 3600 * 1000;
-    open_join(&mut r, &h, "k", Some("u-key-1"), "198.51.100.7", 2).unwrap();
+    open_join(&mut r, &mut h, "k", Some("u-key-1"), "198.51.100.7", 2).unwrap();
     send(&mut r, "b", uid_frame("ban", "u-key-1"), &mut h, 3);
     assert_eq!(h.address_bans.len(), 1, "stored, to hold across a wake");
     // back with a new key (a new uid) from the same address: refused
-    let again = open_join(&mut r, &h, "k2", Some("u-key-2"), "198.51.100.7", 4);
+    let again = open_join(&mut r, &mut h, "k2", Some("u-key-2"), "198.51.100.7", 4);
     assert_eq!(again.unwrap_err().code, ErrorCode::Banned);
     // anonymous from the same address too; from elsewhere anyone may come
-    let anon = open_join(&mut r, &h, "k3", None, "198.51.100.7", 5);
+    let anon = open_join(&mut r, &mut h, "k3", None, "198.51.100.7", 5);
     assert_eq!(anon.unwrap_err().code, ErrorCode::Banned);
-    assert!(open_join(&mut r, &h, "o", None, "203.0.113.1", 6).is_ok());
+    assert!(open_join(&mut r, &mut h, "o", None, "203.0.113.1", 6).is_ok());
     // the address ban ends after ADDRESS_BAN_HOURS; the uid's ban does not
     let later = 3 + 24 * hour;
-    assert!(open_join(&mut r, &h, "k4", Some("u-key-2"), "198.51.100.7", later).is_ok());
-    let banned = open_join(&mut r, &h, "k5", Some("u-key-1"), "203.0.113.1", later);
+    assert!(open_join(&mut r, &mut h, "k4", Some("u-key-2"), "198.51.100.7", later).is_ok());
+    let banned = open_join(&mut r, &mut h, "k5", Some("u-key-1"), "203.0.113.1", later);
     assert_eq!(banned.unwrap_err().code, ErrorCode::Banned);
     // an unban lifts both
     let mut r = moderated(&mut h);
-    open_join(&mut r, &h, "k", Some("u-key-1"), "198.51.100.9", 2).unwrap();
+    open_join(&mut r, &mut h, "k", Some("u-key-1"), "198.51.100.9", 2).unwrap();
     send(&mut r, "b", uid_frame("ban", "u-key-1"), &mut h, 3);
-    assert!(open_join(&mut r, &h, "n", None, "198.51.100.9", 4).is_err());
+    assert!(open_join(&mut r, &mut h, "n", None, "198.51.100.9", 4).is_err());
     send(&mut r, "b", uid_frame("unban", "u-key-1"), &mut h, 5);
     assert!(h.address_bans.iter().all(|b| b.uid != "u-key-1"));
-    assert!(open_join(&mut r, &h, "n", None, "198.51.100.9", 6).is_ok());
+    assert!(open_join(&mut r, &mut h, "n", None, "198.51.100.9", 6).is_ok());
 }
 
 #[test]
@@ -78,19 +78,19 @@ fn address_bans_can_be_switched_off() {
         0,
     );
     let moderator = User::connection("m".into(), "mod".into(), Some("u-mod".into()));
-    r.join(moderator, (), None, &h, 0).unwrap();
+    r.join(moderator, (), None, &mut h, 0).unwrap();
     r.set_role("m", Role::Moderator);
-    open_join(&mut r, &h, "k", Some("u-key-1"), "198.51.100.7", 1).unwrap();
+    open_join(&mut r, &mut h, "k", Some("u-key-1"), "198.51.100.7", 1).unwrap();
     send(&mut r, "m", uid_frame("ban", "u-key-1"), &mut h, 2);
     assert!(h.address_bans.is_empty());
-    assert!(open_join(&mut r, &h, "k2", Some("u-key-2"), "198.51.100.7", 3).is_ok());
+    assert!(open_join(&mut r, &mut h, "k2", Some("u-key-2"), "198.51.100.7", 3).is_ok());
 }
 
 #[test]
 fn a_room_may_require_an_identity_to_speak_and_anonymous_members_then_only_read() {
     let mut h = MemoryHistory::default();
     let mut r = moderated(&mut h);
-    open_join(&mut r, &h, "x", None, "198.51.100.7", 1).unwrap();
+    open_join(&mut r, &mut h, "x", None, "198.51.100.7", 1).unwrap();
     let effects = send(&mut r, "b", uid_frame("require_identity", "-"), &mut h, 2);
     let told = frames_for(&effects, "x");
     assert_eq!(told[0]["type"], "moderation");
@@ -112,13 +112,13 @@ fn a_room_may_require_an_identity_to_speak_and_anonymous_members_then_only_read(
     let effects = send(&mut r, "a", sayv(Some("a9"), "hello"), &mut h, 5);
     assert_eq!(frames_for(&effects, "a")[0]["type"], "ack");
     // a newcomer learns the rule in its welcome, and allow_anonymous undoes it
-    let welcome = open_join(&mut r, &h, "y", None, "198.51.100.8", 6).unwrap();
+    let welcome = open_join(&mut r, &mut h, "y", None, "198.51.100.8", 6).unwrap();
     assert_eq!(frames_for(&welcome, "y")[0]["identity_required"], true);
     send(&mut r, "b", uid_frame("allow_anonymous", "-"), &mut h, 7);
     assert!(!h.identity_required);
     let effects = send(&mut r, "x", sayv(Some("x2"), "hi again"), &mut h, 8);
     assert_eq!(frames_for(&effects, "x")[0]["type"], "ack");
-    let welcome = open_join(&mut r, &h, "z", None, "198.51.100.8", 9).unwrap();
+    let welcome = open_join(&mut r, &mut h, "z", None, "198.51.100.8", 9).unwrap();
     assert_eq!(frames_for(&welcome, "z")[0].get("identity_required"), None);
 }
 
@@ -171,11 +171,11 @@ fn a_ban_closes_the_authors_sockets_refuses_its_return_and_is_logged() {
         ..user("a2", "ann")
     };
     assert_eq!(
-        r.join(back.clone(), (), None, &h, 3).unwrap_err().code,
+        r.join(back.clone(), (), None, &mut h, 3).unwrap_err().code,
         ErrorCode::Banned
     );
     send(&mut r, "b", uid_frame("unban", ANN), &mut h, 4);
-    assert!(r.join(back, (), None, &h, 5).is_ok());
+    assert!(r.join(back, (), None, &mut h, 5).is_ok());
     let effects = send(
         &mut r,
         "b",
@@ -202,7 +202,7 @@ fn a_kick_closes_once_and_the_author_may_come_back() {
         uid: Some(ANN.into()),
         ..user("a2", "ann")
     };
-    assert!(r.join(back, (), None, &h, 3).is_ok());
+    assert!(r.join(back, (), None, &mut h, 3).is_ok());
 }
 
 #[test]
@@ -227,7 +227,7 @@ fn a_muted_author_changes_nothing_until_the_mute_ends() {
         uid: Some(ANN.into()),
         ..user("a2", "ann")
     };
-    let welcome = &frames_for(&r.join(back, (), None, &h, 3_000).unwrap(), "a2")[0];
+    let welcome = &frames_for(&r.join(back, (), None, &mut h, 3_000).unwrap(), "a2")[0];
     assert_eq!(welcome["muted_until"], 11_000);
     let effects = send(&mut r, "a", sayv(Some("later"), "back"), &mut h, 11_000);
     assert_eq!(frames_for(&effects, "a")[0]["type"], "ack");
@@ -270,7 +270,10 @@ fn slow_mode_holds_members_apart_but_not_moderators() {
         );
         assert_eq!(frames_for(&effects, "b")[0]["type"], "ack");
     }
-    let welcome = &frames_for(&r.join(user("d", "dee"), (), None, &h, 3_000).unwrap(), "d")[0];
+    let welcome = &frames_for(
+        &r.join(user("d", "dee"), (), None, &mut h, 3_000).unwrap(),
+        "d",
+    )[0];
     assert_eq!(welcome["slow_mode"], 30);
 }
 
@@ -423,7 +426,7 @@ fn a_purge_deletes_an_authors_recent_messages_in_batches_each_told_as_a_moderato
     let mut r: Room<()> = Room::new("lobby", limits, 0);
     for (id, name, uid) in [("a", "ann", ANN), ("b", "bob", BOB)] {
         let u = User::connection(id.into(), name.into(), Some(uid.into()));
-        r.join(u, (), None, &h, 0).unwrap();
+        r.join(u, (), None, &mut h, 0).unwrap();
     }
     r.set_role("b", Role::Moderator);
     let hour = 3600 * 1000;

@@ -6,7 +6,7 @@ use super::*;
 fn resume_returns_exactly_what_was_missed() {
     let mut h = MemoryHistory::default();
     let mut r = room();
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     for i in 0..10 {
         deliver(
             &mut r,
@@ -16,7 +16,7 @@ fn resume_returns_exactly_what_was_missed() {
             i,
         );
     }
-    let effects = r.join(user("b", "bob"), (), Some(7), &h, 100).unwrap();
+    let effects = r.join(user("b", "bob"), (), Some(7), &mut h, 100).unwrap();
     let welcome = &frames_for(&effects, "b")[0];
     let seqs: Vec<u64> = welcome["history"]
         .as_array()
@@ -42,11 +42,11 @@ fn resume_past_the_page_cap_is_truncated_to_the_newest() {
         },
         0,
     );
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     for i in 0..1005 {
         deliver(&mut r, "a", Incoming::Text(&say(None, "m")), &mut h, i);
     }
-    let effects = r.join(user("b", "bob"), (), Some(0), &h, 0).unwrap();
+    let effects = r.join(user("b", "bob"), (), Some(0), &mut h, 0).unwrap();
     let welcome = &frames_for(&effects, "b")[0];
     let history = welcome["history"].as_array().unwrap();
     assert_eq!(history.len(), 1000);
@@ -66,7 +66,7 @@ fn history_keeps_only_the_newest_limit_messages() {
         ..Limits::default()
     };
     let mut r = Room::new("lobby", limits, 0);
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     for i in 0..250 {
         deliver(&mut r, "a", Incoming::Text(&say(None, "m")), &mut h, i);
     }
@@ -75,7 +75,7 @@ fn history_keeps_only_the_newest_limit_messages() {
     let all = r.messages(&h, 0, 1000).unwrap();
     assert_eq!(all.len(), 100);
     assert_eq!(all[0].seq, 151);
-    let effects = r.join(user("b", "bob"), (), Some(0), &h, 0).unwrap();
+    let effects = r.join(user("b", "bob"), (), Some(0), &mut h, 0).unwrap();
     assert_eq!(frames_for(&effects, "b")[0]["truncated"], true);
 }
 
@@ -188,8 +188,8 @@ fn a_connections_searches_draw_on_a_bucket_of_their_own_and_never_hold_up_its_me
         ..Limits::default()
     };
     let mut r: Room<()> = Room::new("lobby", limits, 0);
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
-    r.join(user("b", "bob"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
+    r.join(user("b", "bob"), (), None, &mut h, 0).unwrap();
     let search = |r: &mut Room<()>, h: &mut MemoryHistory, conn: &str, id: &str, now| {
         let frame = serde_json::json!({"type":"search","q":"hello","id":id});
         let effects = send(r, conn, frame, h, now);
@@ -228,7 +228,7 @@ fn a_search_ranks_the_newest_matches_and_says_where_to_search_on() {
         ..Limits::default()
     };
     let mut r: Room<()> = Room::new("lobby", limits, 0);
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     let window = crate::search::SEARCH_WINDOW as u64;
     for i in 1..=window + 5 {
         let text = format!("apple {i}");
@@ -313,7 +313,7 @@ fn a_search_never_finds_deleted_or_trimmed_messages_and_bad_queries_are_refused(
         uid: Some("u-ann".into()),
         ..user("a", "ann")
     };
-    r.join(ann, (), None, &h, 0).unwrap();
+    r.join(ann, (), None, &mut h, 0).unwrap();
     for text in ["apple one", "apple two", "apple three"] {
         send(
             &mut r,

@@ -7,7 +7,7 @@ use crate::retention::{Retention, SWEEP_BATCH};
 
 /// A room whose "day" is one second, keeping messages `days` by default (at most `max_days`), where
 /// ann (`a`, `u-ann`) and moderator bob (`b`, `u-bob`) are connected; everything is fast.
-fn retaining(h: &MemoryHistory, days: Option<u64>, max_days: Option<u64>) -> Room<()> {
+fn retaining(h: &mut MemoryHistory, days: Option<u64>, max_days: Option<u64>) -> Room<()> {
     let mut r = Room::new(
         "lobby",
         Limits {
@@ -47,7 +47,7 @@ fn chat(r: &mut Room<()>, h: &mut MemoryHistory, n: usize, from_ms: u64) {
 #[test]
 fn a_sweep_erases_what_is_past_the_policy_and_keeps_the_seqs() {
     let mut h = MemoryHistory::default();
-    let mut r = retaining(&h, Some(1), None);
+    let mut r = retaining(&mut h, Some(1), None);
     chat(&mut r, &mut h, 5, 0); // seqs 1..=5 at 0, 100, …, 400 ms
     send(
         &mut r,
@@ -96,7 +96,7 @@ fn a_sweep_erases_what_is_past_the_policy_and_keeps_the_seqs() {
         "next when message 3 passes"
     );
     // Tombstones under a resume: every seq is there, and the welcome says what is gone.
-    let welcome = r.join(user("c", "cy"), (), Some(0), &h, 1_200).unwrap();
+    let welcome = r.join(user("c", "cy"), (), Some(0), &mut h, 1_200).unwrap();
     let w = &frames_for(&welcome, "c")[0];
     let seqs: Vec<u64> = w["history"]
         .as_array()
@@ -123,7 +123,7 @@ fn a_sweep_erases_what_is_past_the_policy_and_keeps_the_seqs() {
 #[test]
 fn a_sweep_is_bounded_and_comes_back_at_once_for_the_rest() {
     let mut h = MemoryHistory::default();
-    let mut r = retaining(&h, Some(1), None);
+    let mut r = retaining(&mut h, Some(1), None);
     let total = 2 * SWEEP_BATCH + 20;
     chat(&mut r, &mut h, total, 0);
     let now = 1_000_000;
@@ -145,19 +145,19 @@ fn a_sweep_is_bounded_and_comes_back_at_once_for_the_rest() {
 #[test]
 fn without_a_policy_nothing_is_ever_swept() {
     let mut h = MemoryHistory::default();
-    let mut r = retaining(&h, None, None);
+    let mut r = retaining(&mut h, None, None);
     chat(&mut r, &mut h, 3, 0);
     assert_eq!(r.retention_sweep_at(), None);
     assert!(r.sweep_expired(&mut h, u64::MAX / 2).unwrap().is_empty());
     assert!(h.messages.iter().all(|m| !m.deleted));
-    let welcome = r.join(user("c", "cy"), (), None, &h, 1).unwrap();
+    let welcome = r.join(user("c", "cy"), (), None, &mut h, 1).unwrap();
     assert!(frames_for(&welcome, "c")[0].get("retention").is_none());
 }
 
 #[test]
 fn a_moderator_sets_the_rooms_policy_within_the_ceiling() {
     let mut h = MemoryHistory::default();
-    let mut r = retaining(&h, Some(30), Some(90));
+    let mut r = retaining(&mut h, Some(30), Some(90));
     chat(&mut r, &mut h, 2, 0);
     let too_long = serde_json::json!({"type": "retention", "days": 91, "id": "t0"});
     let refused = send(&mut r, "b", too_long, &mut h, 10);
@@ -196,6 +196,6 @@ fn a_moderator_sets_the_rooms_policy_within_the_ceiling() {
     assert_eq!(record.unwrap().days, None);
     assert_eq!(h.retention_days, None);
     assert_eq!(r.retention().days, Some(30));
-    let welcome = r.join(user("c", "cy"), (), None, &h, 21).unwrap();
+    let welcome = r.join(user("c", "cy"), (), None, &mut h, 21).unwrap();
     assert_eq!(frames_for(&welcome, "c")[0]["retention"]["days"], 30);
 }

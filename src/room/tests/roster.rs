@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn the_room_keeps_its_own_sockets_apart_and_counts_each_shards() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r: Room<At> = Room::new("lobby", Limits::default(), 0);
     for (id, at) in [
         ("a", None),
@@ -13,7 +13,7 @@ fn the_room_keeps_its_own_sockets_apart_and_counts_each_shards() {
         ("d", None),
         ("e", Some(3)),
     ] {
-        r.join(user(id, id), At(at), None, &h, 0).unwrap();
+        r.join(user(id, id), At(at), None, &mut h, 0).unwrap();
     }
     let mut local: Vec<&str> = r.local_members().map(|(id, _)| id).collect();
     local.sort_unstable();
@@ -29,7 +29,8 @@ fn the_room_keeps_its_own_sockets_apart_and_counts_each_shards() {
     // A leave on a shard, a leave here, and a connection id that joins again on a shard.
     r.leave("c", 1);
     r.leave("a", 1);
-    r.join(user("d", "d"), At(Some(2)), None, &h, 2).unwrap();
+    r.join(user("d", "d"), At(Some(2)), None, &mut h, 2)
+        .unwrap();
     assert_eq!(r.local_count(), 0);
     assert_eq!(r.local_members().count(), 0);
     assert_eq!(r.shard_counts(), [1, 1, 1]);
@@ -40,7 +41,7 @@ fn the_room_keeps_its_own_sockets_apart_and_counts_each_shards() {
 fn welcome_lists_members_and_recent_history_then_others_hear_the_join() {
     let mut h = MemoryHistory::default();
     let mut r = room();
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     for i in 0..60 {
         deliver(
             &mut r,
@@ -50,7 +51,7 @@ fn welcome_lists_members_and_recent_history_then_others_hear_the_join() {
             i * 1000,
         );
     }
-    let effects = r.join(user("b", "bob"), (), None, &h, 60_000).unwrap();
+    let effects = r.join(user("b", "bob"), (), None, &mut h, 60_000).unwrap();
     let welcome = &frames_for(&effects, "b")[0];
     assert_eq!(welcome["type"], "welcome");
     assert_eq!(welcome["you"]["name"], "bob");
@@ -67,18 +68,18 @@ fn welcome_lists_members_and_recent_history_then_others_hear_the_join() {
 
 #[test]
 fn a_token_renewal_is_handed_to_the_object_and_the_welcome_says_the_role_and_expiry() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r = room();
     let resume = Joining {
         role: Role::Moderator,
         expires: Some(1_764_083_600),
         ..Joining::default()
     };
-    let effects = r.join(user("a", "ann"), (), resume, &h, 0).unwrap();
+    let effects = r.join(user("a", "ann"), (), resume, &mut h, 0).unwrap();
     let welcome = &frames_for(&effects, "a")[0];
     assert_eq!(welcome["role"], "moderator");
     assert_eq!(welcome["expires"], 1_764_083_600u64);
-    let effects = r.join(user("b", "bob"), (), None, &h, 0).unwrap();
+    let effects = r.join(user("b", "bob"), (), None, &mut h, 0).unwrap();
     let welcome = &frames_for(&effects, "b")[0];
     assert_eq!(welcome["role"], "member");
     assert_eq!(welcome["expires"], Value::Null);
@@ -99,7 +100,7 @@ fn a_token_renewal_is_handed_to_the_object_and_the_welcome_says_the_role_and_exp
 
 #[test]
 fn welcome_announces_the_limits_the_room_enforces() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let limits = Limits {
         rate: Rate {
             burst: 3.0,
@@ -108,7 +109,7 @@ fn welcome_announces_the_limits_the_room_enforces() {
         ..Limits::default()
     };
     let mut r: Room<()> = Room::new("lobby", limits, 0);
-    let effects = r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    let effects = r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     let announced = &frames_for(&effects, "a")[0]["limits"];
     assert_eq!(
         *announced,
@@ -125,7 +126,7 @@ fn a_join_that_cannot_read_history_is_refused_and_adds_nobody() {
     let mut h = MemoryHistory::default();
     let mut r = room();
     h.fail_with = Some("disk on fire".into());
-    let e = r.join(user("a", "ann"), (), None, &h, 0).unwrap_err();
+    let e = r.join(user("a", "ann"), (), None, &mut h, 0).unwrap_err();
     assert_eq!(e.code, ErrorCode::Internal);
     assert!(!r.has("a"));
 }
@@ -134,8 +135,10 @@ fn a_join_that_cannot_read_history_is_refused_and_adds_nobody() {
 fn the_room_keeps_the_socket_of_a_connection_it_closes_until_the_object_closes_it() {
     let mut h = MemoryHistory::default();
     let mut r: Room<&str> = Room::new("lobby", Limits::default(), 0);
-    r.join(user("a", "ann"), "socket-a", None, &h, 0).unwrap();
-    r.join(user("b", "bob"), "socket-b", None, &h, 0).unwrap();
+    r.join(user("a", "ann"), "socket-a", None, &mut h, 0)
+        .unwrap();
+    r.join(user("b", "bob"), "socket-b", None, &mut h, 0)
+        .unwrap();
     assert_eq!(r.socket("a"), Some(&"socket-a"));
     let huge = "x".repeat(64 * 1024 + 1);
     r.receive("a", Incoming::Text(&huge), 0);
@@ -154,7 +157,7 @@ fn the_room_keeps_the_socket_of_a_connection_it_closes_until_the_object_closes_i
 
 #[test]
 fn restore_rebuilds_the_roster_after_a_wake() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r = Room::new("lobby", Limits::default(), 42);
     r.restore(
         [
@@ -174,7 +177,7 @@ fn restore_rebuilds_the_roster_after_a_wake() {
     assert_eq!(r.batched(), 1);
     r.leave("b", 0);
     assert_eq!(r.batched(), 0);
-    let effects = r.join(user("c", "cy"), (), None, &h, 0).unwrap();
+    let effects = r.join(user("c", "cy"), (), None, &mut h, 0).unwrap();
     assert_eq!(
         frames_for(&effects, "c")[0]["members"]
             .as_array()
@@ -186,16 +189,17 @@ fn restore_rebuilds_the_roster_after_a_wake() {
 
 #[test]
 fn a_token_past_its_expiry_and_grace_is_closed_once_whether_joined_restored_or_renewed() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r = room();
     r.set_expiry_grace(30);
     let token = |expires| Joining {
         expires: Some(expires),
         ..Joining::default()
     };
-    r.join(user("a", "ann"), (), token(1_000), &h, 0).unwrap();
+    r.join(user("a", "ann"), (), token(1_000), &mut h, 0)
+        .unwrap();
     r.restore([(user("b", "bob"), (), token(2_000))], 0);
-    r.join(user("c", "cy"), (), None, &h, 0).unwrap();
+    r.join(user("c", "cy"), (), None, &mut h, 0).unwrap();
     assert_eq!(r.next_expiry(), Some(1_030), "the earliest, grace included");
     assert!(
         r.expire(1_029, 0).is_empty(),
@@ -219,7 +223,7 @@ fn a_token_past_its_expiry_and_grace_is_closed_once_whether_joined_restored_or_r
 
 #[test]
 fn the_connection_cap_is_enforced() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r = Room::new(
         "lobby",
         Limits {
@@ -228,19 +232,19 @@ fn the_connection_cap_is_enforced() {
         },
         0,
     );
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     assert!(r.admit().is_ok());
-    r.join(user("b", "bob"), (), None, &h, 0).unwrap();
+    r.join(user("b", "bob"), (), None, &mut h, 0).unwrap();
     assert_eq!(r.admit().unwrap_err().code, ErrorCode::RoomFull);
 }
 
 #[test]
 fn small_rooms_keep_join_and_leave_and_the_whole_roster() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r = crowd_room(3);
     for i in 0..3 {
         let effects = r
-            .join(user(&format!("c{i}"), "u"), (), None, &h, 0)
+            .join(user(&format!("c{i}"), "u"), (), None, &mut h, 0)
             .unwrap();
         let welcome = &frames_for(&effects, &format!("c{i}"))[0];
         assert_eq!(welcome["members"].as_array().unwrap().len(), i + 1);
@@ -257,7 +261,7 @@ fn small_rooms_keep_join_and_leave_and_the_whole_roster() {
 
 #[test]
 fn above_the_threshold_welcome_is_bounded_and_joins_are_coalesced_into_presence() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r = crowd_room(10);
     let mut frames = 0;
     let mut presence = Vec::new();
@@ -265,7 +269,7 @@ fn above_the_threshold_welcome_is_bounded_and_joins_are_coalesced_into_presence(
         // 300 joins over 3 seconds
         let now = i * 10;
         let effects = r
-            .join(user(&format!("c{i:03}"), "u"), (), None, &h, now)
+            .join(user(&format!("c{i:03}"), "u"), (), None, &mut h, now)
             .unwrap();
         let welcome = &frames_for(&effects, &format!("c{i:03}"))[0];
         if i >= 10 {
@@ -336,7 +340,7 @@ fn above_the_threshold_welcome_is_bounded_and_joins_are_coalesced_into_presence(
 
 #[test]
 fn a_socket_that_pinged_and_fell_silent_is_dropped_one_that_never_pings_is_kept() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r: Room<u64> = Room::new(
         "r",
         Limits {
@@ -346,10 +350,13 @@ fn a_socket_that_pinged_and_fell_silent_is_dropped_one_that_never_pings_is_kept(
         0,
     );
     // the socket handle stands for the runtime's last ping time (0: never pinged)
-    r.join(user("gone", "ann"), 10_000, None, &h, 0).unwrap();
-    r.join(user("here", "bob"), 100_000, None, &h, 0).unwrap();
-    r.join(user("v1", "cy"), 0, None, &h, 0).unwrap();
-    r.join(user("talks", "dan"), 10_000, None, &h, 0).unwrap();
+    r.join(user("gone", "ann"), 10_000, None, &mut h, 0)
+        .unwrap();
+    r.join(user("here", "bob"), 100_000, None, &mut h, 0)
+        .unwrap();
+    r.join(user("v1", "cy"), 0, None, &mut h, 0).unwrap();
+    r.join(user("talks", "dan"), 10_000, None, &mut h, 0)
+        .unwrap();
     r.receive("talks", Incoming::Text(r#"{"type":"typing"}"#), 90_000);
     let ping = |t: &u64| (*t > 0).then_some(*t);
     assert!(r.sweep_due(100_000));
@@ -370,10 +377,10 @@ fn a_socket_that_pinged_and_fell_silent_is_dropped_one_that_never_pings_is_kept(
 
 #[test]
 fn the_roster_pages_over_the_socket_in_id_order_and_completely() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     let mut r = crowd_room(5);
     for i in 0..237 {
-        r.join(user(&format!("c{i:03}"), "u"), (), None, &h, 0)
+        r.join(user(&format!("c{i:03}"), "u"), (), None, &mut h, 0)
             .unwrap();
     }
     let mut seen = Vec::new();
@@ -416,12 +423,12 @@ fn the_roster_pages_over_the_socket_in_id_order_and_completely() {
 
 #[test]
 fn two_people_with_one_name_are_two_on_the_wire() {
-    let h = MemoryHistory::default();
+    let mut h = MemoryHistory::default();
     for threshold in [100, 1] {
         let mut r = crowd_room(threshold);
         let ann = |id: &str, uid: &str| User::connection(id.into(), "Ann".into(), Some(uid.into()));
-        r.join(ann("a", "u-ann-1"), (), None, &h, 0).unwrap();
-        let effects = r.join(ann("b", "u-ann-2"), (), None, &h, 0).unwrap();
+        r.join(ann("a", "u-ann-1"), (), None, &mut h, 0).unwrap();
+        let effects = r.join(ann("b", "u-ann-2"), (), None, &mut h, 0).unwrap();
         let welcome = &frames_for(&effects, "b")[0];
         let effects = [effects.clone(), r.tick(5_000)].concat();
         let to_a = frames_for(&effects, "a");
@@ -446,7 +453,7 @@ fn two_people_with_one_name_are_two_on_the_wire() {
             User::connection("c".into(), "Ann".into(), None),
             (),
             None,
-            &h,
+            &mut h,
             0,
         );
         assert_eq!(r.info().online, 3, "{:?}", c.map(|_| ()));

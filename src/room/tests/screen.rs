@@ -287,7 +287,7 @@ fn questions_are_asked_concurrently_but_bounded() {
         timeout_ms: TIMEOUT,
         fail: Fail::Closed,
     }));
-    r.join(user("a", "ann"), (), None, &h, 0).unwrap();
+    r.join(user("a", "ann"), (), None, &mut h, 0).unwrap();
     let mut asked = Vec::new();
     for i in 0..MAX_IN_FLIGHT + 5 {
         let frame = sayv(Some(&format!("m{i}")), &format!("message {i}"));
@@ -322,9 +322,7 @@ fn a_bots_post_waits_for_its_verdict_and_its_call_is_answered() {
     assert!(r
         .hold_post(
             7,
-            User::api("bot"),
-            "deploy done".into(),
-            Some("d1".into()),
+            Draft::new(User::api("bot"), "deploy done".into(), Some("d1".into())),
             0
         )
         .is_empty());
@@ -342,7 +340,7 @@ fn a_bots_post_waits_for_its_verdict_and_its_call_is_answered() {
     assert_eq!((reply.0, reply.1), (7, 201));
     assert_eq!(reply.2["seq"], 2);
     // A refused post is answered with the refusal.
-    r.hold_post(8, User::api("bot"), "spam".into(), None, 3);
+    r.hold_post(8, Draft::new(User::api("bot"), "spam".into(), None), 3);
     let q = questions(&r.screen(&h, 3));
     r.verdict(
         q[0].0,
@@ -356,7 +354,7 @@ fn a_bots_post_waits_for_its_verdict_and_its_call_is_answered() {
         |e| matches!(e, Effect::Reply { call: 8, status: 422, body } if body.contains("rejected"))
     ));
     // A text no room takes is answered at once, without asking.
-    let now = r.hold_post(9, User::api("bot"), " ".into(), None, 6);
+    let now = r.hold_post(9, Draft::new(User::api("bot"), " ".into(), None), 6);
     assert!(matches!(
         &now[..],
         [Effect::Reply {

@@ -130,7 +130,29 @@ pub(super) const MIGRATIONS: &[&str] = &[
        done INTEGER NOT NULL DEFAULT 0, seq INTEGER, doomed INTEGER NOT NULL DEFAULT 0);
      CREATE INDEX files_by_seq ON files (seq) WHERE seq IS NOT NULL;
      CREATE INDEX files_unused ON files (at) WHERE seq IS NULL AND doomed = 0;",
-    // 11: inboxes. The identities whose inbox the room tells (each joined, and has not left it), with
+    // 11: threads and mentions. A reply names its root (`thread`); a root keeps its thread's summary
+    // (`ThreadSummary::pack`'s text) and, for the list of threads by activity, its newest reply's seq (`thread_last`, NULL
+    // while it has none). `mentions` packs a message's mentioned uids (`*` for @room) for reading it
+    // back; the `mentions` table holds the same, one row each, for a person's count. Both indexes on
+    // messages are partial: a plain message's insert touches neither. A summary's change marks its root
+    // `revised` (10), so `messages_changed` has it for `since=`. `people` is whom `@name` can
+    // mention; `thread_people` who takes part in which thread; `thread_reads` per-thread read marks.
+    "ALTER TABLE messages ADD COLUMN thread INTEGER;
+     ALTER TABLE messages ADD COLUMN also_in_room INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE messages ADD COLUMN mentions TEXT;
+     ALTER TABLE messages ADD COLUMN summary TEXT;
+     ALTER TABLE messages ADD COLUMN thread_last INTEGER;
+     CREATE INDEX messages_in_thread ON messages (thread, seq) WHERE thread IS NOT NULL;
+     CREATE INDEX messages_by_activity ON messages (thread_last) WHERE thread_last IS NOT NULL;
+     CREATE TABLE mentions (uid TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (uid, seq));
+     CREATE INDEX mentions_by_seq ON mentions (seq);
+     CREATE TABLE people (uid TEXT PRIMARY KEY, name_key TEXT NOT NULL);
+     CREATE INDEX people_by_name ON people (name_key);
+     CREATE TABLE thread_people (root INTEGER NOT NULL, uid TEXT NOT NULL, PRIMARY KEY (root, uid));
+     CREATE INDEX thread_people_by_uid ON thread_people (uid);
+     CREATE TABLE thread_reads (uid TEXT NOT NULL, root INTEGER NOT NULL, seq INTEGER NOT NULL,
+       PRIMARY KEY (uid, root));",
+    // 12: inboxes. The identities whose inbox the room tells (each joined, and has not left it), with
     // the name they last came with; and a direct message's fixed members (`worker/room_inboxes.rs`).
     "CREATE TABLE inbox_members (uid TEXT PRIMARY KEY, name TEXT NOT NULL, at INTEGER NOT NULL);
      CREATE TABLE dm_members (uid TEXT PRIMARY KEY, name TEXT);",
