@@ -10,7 +10,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::policy::Reason;
@@ -19,7 +18,7 @@ use super::policy::Reason;
 pub const PREVIEW_CHARS: usize = 140;
 
 /// One notification's content.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notification {
     pub room: String,
     pub seq: u64,
@@ -29,7 +28,6 @@ pub struct Notification {
     pub from: String,
     /// The message's first [`PREVIEW_CHARS`] characters; absent for a private room when the
     /// deployment says `PUSH_PREVIEW=0`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// The person's unread messages in this room when it was sent.
     pub unread: u64,
@@ -50,13 +48,8 @@ impl Notification {
         preview: bool,
     ) -> Notification {
         let text = preview.then(|| cut(text));
-        let url = format!(
-            "/#{}",
-            form_urlencoded::Serializer::new(String::new())
-                .append_pair("room", room)
-                .append_pair("msg", &seq.to_string())
-                .finish()
-        );
+        // A room's name is a `RoomName` (A-Z a-z 0-9 _ . -): nothing in it needs escaping in a URL.
+        let url = format!("/#room={room}&msg={seq}");
         Notification {
             room: room.to_string(),
             seq,
@@ -68,9 +61,27 @@ impl Notification {
         }
     }
 
-    /// The JSON the service worker receives.
+    /// The JSON the service worker receives, written by hand (no derived serializer in the wasm).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("a notification serializes")
+        let mut json = String::with_capacity(128 + self.text.as_ref().map_or(0, String::len));
+        json.push_str("{\"room\":");
+        quoted(&mut json, &self.room);
+        json.push_str(",\"seq\":");
+        json.push_str(&self.seq.to_string());
+        json.push_str(",\"kind\":\"");
+        json.push_str(self.kind.as_str());
+        json.push_str("\",\"from\":");
+        quoted(&mut json, &self.from);
+        if let Some(text) = &self.text {
+            json.push_str(",\"text\":");
+            quoted(&mut json, text);
+        }
+        json.push_str(",\"unread\":");
+        json.push_str(&self.unread.to_string());
+        json.push_str(",\"url\":");
+        quoted(&mut json, &self.url);
+        json.push('}');
+        json
     }
 }
 
@@ -79,6 +90,11 @@ impl Notification {
 pub fn topic(room: &str) -> String {
     let digest = Sha256::digest(room.as_bytes());
     URL_SAFE_NO_PAD.encode(digest)[..32].to_string()
+}
+
+/// `text` as a JSON string, escaped.
+fn quoted(json: &mut String, text: &str) {
+    json.push_str(&serde_json::Value::from(text).to_string());
 }
 
 /// The first [`PREVIEW_CHARS`] characters, with an ellipsis when something was cut.
@@ -115,9 +131,20 @@ mod tests {
     }
 
     #[test]
+    fn the_json_says_every_field_and_escapes_text() {
+        let n = Notification::new("r", 9, Reason::Mention, "A \"B\"", "x\ny\\", 3, true);
+        let json: serde_json::Value = serde_json::from_str(&n.to_json()).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"room":"r","seq":9,"kind":"mention","from":"A \"B\"",
+                "text":"x\ny\\","unread":3,"url":"/#room=r&msg=9"})
+        );
+    }
+
+    #[test]
     fn the_url_opens_the_room_at_the_message() {
-        let n = Notification::new("a b&c", 42, Reason::Mention, "Ann", "x", 1, true);
-        assert_eq!(n.url, "/#room=a+b%26c&msg=42");
+        let n = Notification::new("design-2.b_c", 42, Reason::Mention, "Ann", "x", 1, true);
+        assert_eq!(n.url, "/#room=design-2.b_c&msg=42");
     }
 
     #[test]

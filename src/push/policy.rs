@@ -11,11 +11,8 @@
 //! 4. any other message qualifies only when the room's setting is `all` (the default for direct
 //!    messages; other rooms default to `mentions`).
 
-use serde::{Deserialize, Serialize};
-
 /// A room's notification setting for one person (`notify` in `PATCH /api/me/rooms/{room}`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notify {
     All,
     Mentions,
@@ -51,8 +48,7 @@ impl Notify {
 }
 
 /// Why a push is sent; also the notification's `kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
     Dm,
     Mention,
@@ -61,6 +57,16 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// As the notification's `kind` says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Dm => "dm",
+            Reason::Mention => "mention",
+            Reason::Thread => "thread",
+            Reason::Message => "message",
+        }
+    }
+
     /// RFC 8030 §5.3 `Urgency`: a device in power saving still wakes for someone asking for the
     /// person; other traffic may wait for a better moment.
     pub fn urgency(self) -> &'static str {

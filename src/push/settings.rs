@@ -31,21 +31,28 @@ pub struct PushSettings {
     pub preview_private: bool,
 }
 
-/// Reads the push knobs through `lookup`: `Ok(None)` when none of the `VAPID_*` values is set,
-/// an error when only some are or one is malformed (a half-configured push fails at deploy, not at
-/// the first notification).
-pub fn parse(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<PushSettings>, Problem> {
-    let get = |k: &str| {
-        lookup(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let (public, private, subject) = (
-        get("VAPID_PUBLIC_KEY"),
-        get("VAPID_PRIVATE_KEY"),
-        get("VAPID_SUBJECT"),
-    );
-    let (public_key, private, subject) = match (public, private, subject) {
+/// The push knobs as `config.rs` reads them (`[vars]` and secrets; a blank value is `None`), before
+/// they are checked here.
+pub struct Knobs {
+    /// `VAPID_PUBLIC_KEY`, `VAPID_PRIVATE_KEY`, `VAPID_SUBJECT`.
+    pub public_key: Option<String>,
+    pub private_key: Option<String>,
+    pub subject: Option<String>,
+    /// `PUSH_ALLOW_INSECURE`, split at commas.
+    pub allow_insecure: Vec<String>,
+    /// `PUSH_PREVIEW`.
+    pub preview_private: bool,
+}
+
+/// Checks the knobs: `Ok(None)` when none of the `VAPID_*` values is set, an error when only some
+/// are or one is malformed (a half-configured push fails at deploy, not at the first notification).
+pub fn parse(knobs: Knobs) -> Result<Option<PushSettings>, Problem> {
+    let trim = |v: Option<String>| v.map(|v| v.trim().to_string());
+    let (public_key, private, subject) = match (
+        trim(knobs.public_key),
+        trim(knobs.private_key),
+        trim(knobs.subject),
+    ) {
         (None, None, None) => return Ok(None),
         (Some(a), Some(b), Some(c)) => (a, b, c),
         _ => {
@@ -64,30 +71,21 @@ pub fn parse(lookup: &impl Fn(&str) -> Option<String>) -> Result<Option<PushSett
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| bad("VAPID_PRIVATE_KEY is not base64url of a 32-byte P-256 private key"))?;
     if !(subject.starts_with("mailto:") || subject.starts_with("https://")) {
-        return Err(bad(format!(
-            "VAPID_SUBJECT={subject:?} must be a mailto: or https: URL (RFC 8292 §2.1)"
-        )));
+        return Err(bad(
+            "VAPID_SUBJECT must be a mailto: or https: URL (RFC 8292 §2.1)",
+        ));
     }
-    let allow_insecure = get("PUSH_ALLOW_INSECURE")
-        .map(|v| {
-            v.split(',')
-                .map(|h| h.trim().to_ascii_lowercase())
-                .filter(|h| !h.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let preview_private = match get("PUSH_PREVIEW").as_deref() {
-        None | Some("1") | Some("true") => true,
-        Some("0") | Some("false") => false,
-        Some(other) => return Err(bad(format!("PUSH_PREVIEW={other:?} must be 0 or 1"))),
-    };
     Ok(Some(PushSettings {
         public_key,
         public_point,
         private_key,
         subject,
-        allow_insecure,
-        preview_private,
+        allow_insecure: knobs
+            .allow_insecure
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect(),
+        preview_private: knobs.preview_private,
     }))
 }
 
@@ -96,7 +94,7 @@ pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()
 }
 
-fn bad(why: impl Into<String>) -> Problem {
+fn bad(why: &str) -> Problem {
     Problem::new(ErrorCode::BadConfig, why)
 }
 
@@ -109,35 +107,45 @@ pub(crate) mod tests {
         "BNZuwkyFEbKOgrOXimuVLY4UTt8GGijuT5bV-7vSWx1hLUJ3x5lhWCGeLttYp8P7z6CTXuanYzcKSbPeR8a8LF0";
     pub const PRIVATE: &str = "Shy4R92dgObp4uHqEueZX25sx4pNM21WdB9kHT0wDzU";
 
-    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |k| {
+    /// The settings of these `[vars]`, read as `config.rs` reads them.
+    pub fn of(pairs: &[(&str, &str)]) -> Result<Option<PushSettings>, Problem> {
+        let get = |k: &str| {
             pairs
                 .iter()
-                .find(|(n, _)| *n == k)
+                .find(|(n, v)| *n == k && !v.is_empty())
                 .map(|(_, v)| v.to_string())
-        }
+        };
+        parse(Knobs {
+            public_key: get("VAPID_PUBLIC_KEY"),
+            private_key: get("VAPID_PRIVATE_KEY"),
+            subject: get("VAPID_SUBJECT"),
+            allow_insecure: get("PUSH_ALLOW_INSECURE").map_or(Vec::new(), |v| {
+                v.split(',').map(|h| h.trim().to_string()).collect()
+            }),
+            preview_private: get("PUSH_PREVIEW").as_deref() != Some("0"),
+        })
     }
 
     #[test]
     fn push_is_off_without_any_vapid_value() {
-        assert_eq!(parse(&lookup(&[])).unwrap(), None);
+        assert_eq!(of(&[]).unwrap(), None);
     }
 
     #[test]
     fn half_a_configuration_is_refused() {
-        let err = parse(&lookup(&[("VAPID_PUBLIC_KEY", PUBLIC)])).unwrap_err();
+        let err = of(&[("VAPID_PUBLIC_KEY", PUBLIC)]).unwrap_err();
         assert!(err.message.contains("set all three"), "{err:?}");
     }
 
     #[test]
     fn a_complete_configuration_is_decoded() {
-        let s = parse(&lookup(&[
+        let s = of(&[
             ("VAPID_PUBLIC_KEY", PUBLIC),
             ("VAPID_PRIVATE_KEY", PRIVATE),
             ("VAPID_SUBJECT", "mailto:ops@example.com"),
             ("PUSH_ALLOW_INSECURE", "127.0.0.1:9000, LocalHost"),
             ("PUSH_PREVIEW", "0"),
-        ]))
+        ])
         .unwrap()
         .unwrap();
         assert_eq!(s.public_point[0], 4);
@@ -173,7 +181,7 @@ pub(crate) mod tests {
                 "VAPID_SUBJECT",
             ),
         ] {
-            let err = parse(&lookup(&pairs)).unwrap_err();
+            let err = of(&pairs).unwrap_err();
             assert!(err.message.contains(says), "{says}: {err:?}");
         }
     }

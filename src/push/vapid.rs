@@ -6,7 +6,6 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use serde::Serialize;
 
 use super::settings::PushSettings;
 
@@ -14,23 +13,19 @@ use super::settings::PushSettings;
 /// clock runs ahead still accepts it.
 pub const TOKEN_SECS: u64 = 12 * 3600;
 
-#[derive(Serialize)]
-struct Claims<'a> {
-    aud: &'a str,
-    exp: u64,
-    sub: &'a str,
-}
+/// base64url of the JOSE header `{"typ":"JWT","alg":"ES256"}`, the same for every token.
+const HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJFUzI1NiJ9";
 
-/// `base64url(header).base64url(claims)`: the bytes the ECDSA signature covers.
+/// `base64url(header).base64url(claims)`: the bytes the ECDSA signature covers. The claims are
+/// written by hand (the audience and subject escaped as JSON strings).
 pub fn signing_input(settings: &PushSettings, audience: &str, now_secs: u64) -> String {
-    let header = URL_SAFE_NO_PAD.encode(br#"{"typ":"JWT","alg":"ES256"}"#);
-    let claims = serde_json::to_vec(&Claims {
-        aud: audience,
-        exp: now_secs + TOKEN_SECS,
-        sub: &settings.subject,
-    })
-    .expect("claims serialize");
-    format!("{header}.{}", URL_SAFE_NO_PAD.encode(claims))
+    let claims = format!(
+        r#"{{"aud":{},"exp":{},"sub":{}}}"#,
+        serde_json::Value::from(audience),
+        now_secs + TOKEN_SECS,
+        serde_json::Value::from(settings.subject.as_str()),
+    );
+    format!("{HEADER}.{}", URL_SAFE_NO_PAD.encode(claims))
 }
 
 /// The `Authorization` header for a signed token: `vapid t=<input>.<signature>, k=<public key>`.
@@ -46,15 +41,12 @@ pub fn authorization(settings: &PushSettings, signing_input: &str, signature: &[
 /// raw scalar alone is not importable; the public point supplies `x` and `y`).
 pub fn private_jwk(settings: &PushSettings) -> String {
     let p = &settings.public_point;
-    serde_json::json!({
-        "kty": "EC",
-        "crv": "P-256",
-        "d": URL_SAFE_NO_PAD.encode(settings.private_key),
-        "x": URL_SAFE_NO_PAD.encode(&p[1..33]),
-        "y": URL_SAFE_NO_PAD.encode(&p[33..65]),
-        "ext": true,
-    })
-    .to_string()
+    format!(
+        r#"{{"kty":"EC","crv":"P-256","d":"{}","x":"{}","y":"{}","ext":true}}"#,
+        URL_SAFE_NO_PAD.encode(settings.private_key),
+        URL_SAFE_NO_PAD.encode(&p[1..33]),
+        URL_SAFE_NO_PAD.encode(&p[33..65]),
+    )
 }
 
 #[cfg(test)]
@@ -63,17 +55,11 @@ mod tests {
     use super::*;
 
     fn settings() -> PushSettings {
-        let pairs = [
+        super::super::settings::tests::of(&[
             ("VAPID_PUBLIC_KEY", PUBLIC),
             ("VAPID_PRIVATE_KEY", PRIVATE),
             ("VAPID_SUBJECT", "mailto:ops@example.com"),
-        ];
-        super::super::settings::parse(&|k: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| *n == k)
-                .map(|(_, v)| v.to_string())
-        })
+        ])
         .unwrap()
         .unwrap()
     }
@@ -84,7 +70,7 @@ mod tests {
         let (header, claims) = input.split_once('.').unwrap();
         let header: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
-        assert_eq!(header["alg"], "ES256");
+        assert_eq!(header, serde_json::json!({"typ": "JWT", "alg": "ES256"}));
         let claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(claims).unwrap()).unwrap();
         assert_eq!(claims["aud"], "https://push.example.net");

@@ -30,6 +30,7 @@ use crate::inbox::{object_name, MAX_LISTED};
 use crate::push::outcome::{judge, Outcome};
 use crate::push::payload::{topic, Notification};
 use crate::push::policy::{decide, Circumstances, Notify};
+use crate::push::settings::PushSettings;
 use crate::push::subscription::Subscription;
 use crate::push::trigger;
 use crate::routes::Target;
@@ -154,7 +155,14 @@ impl InboxObject {
                 .push
                 .unsubscribe(&endpoint)
                 .map_err(storage)
-                .map(|had| (json!({ "unsubscribed": had }).to_string(), 200)),
+                .map(|had| {
+                    let body = if had {
+                        r#"{"unsubscribed":true}"#
+                    } else {
+                        r#"{"unsubscribed":false}"#
+                    };
+                    (body.to_string(), 200)
+                }),
             InboxCall::Notify { room, notify, .. } => inbox.notify(&room, notify),
             InboxCall::PushState { .. } => inbox.push_state(200),
         };
@@ -453,20 +461,24 @@ impl Inbox {
     /// `GET /api/me/push` (and the answer to a subscription): push on or off, the person's devices,
     /// and the rooms whose setting is not the default.
     fn push_state(&self, status: u16) -> std::result::Result<(String, u16), Problem> {
-        let devices = self.push.endpoints().map_err(storage)?.len();
-        let rooms: serde_json::Map<String, serde_json::Value> = self
-            .push
-            .settings()
-            .map_err(storage)?
-            .into_iter()
-            .map(|(room, n)| (room, n.as_str().into()))
-            .collect();
-        let body = json!({
-            "enabled": self.config.push.is_some(),
-            "devices": devices,
-            "notify": rooms,
-        });
-        Ok((body.to_string(), status))
+        let devices = self.push.devices().map_err(storage)?;
+        // Written by hand: room names are `RoomName`s (A-Z a-z 0-9 _ . -), nothing to escape.
+        let mut body = format!(
+            r#"{{"enabled":{},"devices":{devices},"notify":{{"#,
+            self.config.push.is_some()
+        );
+        for (i, (room, notify)) in self.push.settings().map_err(storage)?.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push('"');
+            body.push_str(room);
+            body.push_str("\":\"");
+            body.push_str(notify.as_str());
+            body.push('"');
+        }
+        body.push_str("}}");
+        Ok((body, status))
     }
 
     /// `PATCH /api/me/rooms/{room}` `{"notify":…}`: the room must be in the inbox.
@@ -484,17 +496,19 @@ impl Inbox {
         self.push
             .set_notify(room.as_str(), notify)
             .map_err(storage)?;
-        Ok((
-            json!({ "room": room.as_str(), "notify": notify.as_str() }).to_string(),
-            200,
-        ))
+        let body = format!(
+            r#"{{"room":"{}","notify":"{}"}}"#,
+            room.as_str(),
+            notify.as_str()
+        );
+        Ok((body, 200))
     }
 
     /// After a room's update: a read lets the room push again; a message by someone else may be
     /// pushed to every device, when [`decide`] says so (queued, then sent by the alarm).
     fn consider_push(
         &self,
-        before: Option<&crate::inbox::entry::Update>,
+        before: Option<&Update>,
         entry: &Entry,
     ) -> std::result::Result<(), String> {
         let Some(settings) = self.config.push.as_ref() else {
@@ -507,11 +521,10 @@ impl Inbox {
         if !change.new_message {
             return Ok(());
         }
-        let endpoints = self.push.endpoints()?;
         let Some(last) = entry.update.last.as_ref() else {
             return Ok(());
         };
-        if endpoints.is_empty() {
+        if self.push.devices()? == 0 {
             return Ok(());
         }
         let (notify, pushed) = self.push.room(entry.room())?;
@@ -543,11 +556,8 @@ impl Inbox {
         )
         .to_json();
         let now = now_ms();
-        for endpoint in endpoints {
-            self.push
-                .enqueue(&endpoint, entry.room(), reason.urgency(), &payload, now)?;
-        }
-        self.push.set_pushed(entry.room())?;
+        self.push
+            .queue(entry.room(), reason.urgency(), &payload, now)?;
         self.arm(now);
         Ok(())
     }
@@ -567,15 +577,24 @@ async fn send_pushes(inbox: &Rc<Inbox>) {
     let Some(settings) = inbox.config.push.as_ref() else {
         return;
     };
-    let now = now_ms();
-    let due = match inbox.push.due(now, PUSHES_PER_ALARM) {
-        Ok(due) => due,
-        Err(e) => return worker::console_error!("push outbox: {e}"),
-    };
-    for pending in due {
-        let stored = inbox.push.subscription(&pending.endpoint).ok().flatten();
+    if let Err(e) = try_send_pushes(inbox, settings).await {
+        worker::console_error!("push outbox: {e}");
+    }
+    // Awaited, not a task: the alarm handler must still be running when it sets the next alarm, or
+    // the runtime's clearing of the alarm that just ran may come after it.
+    if let Ok(Some(next)) = inbox.push.next_due() {
+        arm_at(inbox.state.storage(), next.max(now_ms())).await;
+    }
+}
+
+async fn try_send_pushes(
+    inbox: &Inbox,
+    settings: &PushSettings,
+) -> std::result::Result<(), String> {
+    for pending in inbox.push.due(now_ms(), PUSHES_PER_ALARM)? {
+        let stored = inbox.push.subscription(&pending.endpoint)?;
         let Some(subscription) = stored.and_then(|b| Subscription::parse(&b, settings).ok()) else {
-            let _ = inbox.push.done(pending.id);
+            inbox.push.done(pending.id)?;
             continue;
         };
         let topic = topic(&pending.room);
@@ -593,22 +612,15 @@ async fn send_pushes(inbox: &Rc<Inbox>) {
                 judge(None, None, attempt)
             }
         };
-        let done = match outcome {
-            Outcome::Delivered | Outcome::Dropped => inbox.push.done(pending.id),
+        match outcome {
+            Outcome::Delivered | Outcome::Dropped => inbox.push.done(pending.id)?,
             Outcome::Retry { after_ms } => {
-                inbox.push.retry(pending.id, attempt, now_ms() + after_ms)
+                inbox.push.retry(pending.id, attempt, now_ms() + after_ms)?
             }
-            Outcome::Gone => inbox.push.unsubscribe(&pending.endpoint).map(drop),
-        };
-        if let Err(e) = done {
-            worker::console_error!("push outbox: {e}");
+            Outcome::Gone => drop(inbox.push.unsubscribe(&pending.endpoint)?),
         }
     }
-    // Awaited, not a task: the alarm handler must still be running when it sets the next alarm, or
-    // the runtime's clearing of the alarm that just ran may come after it.
-    if let Ok(Some(next)) = inbox.push.next_due() {
-        arm_at(inbox.state.storage(), next.max(now_ms())).await;
-    }
+    Ok(())
 }
 
 /// Sets the object's alarm for `at` unless it is already set sooner.

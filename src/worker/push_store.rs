@@ -118,16 +118,16 @@ impl PushStore {
         Ok(had)
     }
 
-    /// Every subscription's endpoint.
-    pub fn endpoints(&self) -> Answer<Vec<String>> {
+    /// How many browsers are subscribed.
+    pub fn devices(&self) -> Answer<u64> {
         if !self.exists()? {
-            return Ok(Vec::new());
+            return Ok(0);
         }
         Ok(self
-            .query("SELECT endpoint FROM push_subs ORDER BY at DESC", vec![])?
+            .query("SELECT COUNT(*) FROM push_subs", vec![])?
             .into_iter()
-            .map(|mut r| r.text())
-            .collect())
+            .next()
+            .map_or(0, |mut r| r.int()))
     }
 
     /// The stored `PushSubscription` JSON of `endpoint`.
@@ -190,15 +190,6 @@ impl PushStore {
         )
     }
 
-    /// The room was pushed (no more until the person comes back or reads it).
-    pub fn set_pushed(&self, room: &str) -> Answer<()> {
-        self.run(
-            "INSERT INTO push_rooms (room, pushed) VALUES (?, 1)
-               ON CONFLICT (room) DO UPDATE SET pushed = 1",
-            vec![room.into()],
-        )
-    }
-
     /// The person read `room`: its next message may push again.
     pub fn read(&self, room: &str) -> Answer<()> {
         if !self.exists()? {
@@ -221,30 +212,20 @@ impl PushStore {
         self.run("DELETE FROM push_outbox", vec![])
     }
 
-    /// Queues a push of `room` to `endpoint`, replacing one still waiting for the same pair (the
-    /// newer says more, as the push service's `Topic` would make it).
-    pub fn enqueue(
-        &self,
-        endpoint: &str,
-        room: &str,
-        urgency: &str,
-        payload: &str,
-        now: u64,
-    ) -> Answer<()> {
-        self.run(
-            "DELETE FROM push_outbox WHERE endpoint = ? AND room = ?",
-            vec![endpoint.into(), room.into()],
-        )?;
+    /// Queues a push of `room` to every subscribed browser, replacing those still waiting for the
+    /// room (the newer says more, as the push service's `Topic` would make it), and notes the room
+    /// as pushed: no more until the person comes back or reads it.
+    pub fn queue(&self, room: &str, urgency: &str, payload: &str, now: u64) -> Answer<()> {
+        self.run("DELETE FROM push_outbox WHERE room = ?", vec![room.into()])?;
         self.run(
             "INSERT INTO push_outbox (endpoint, room, urgency, payload, attempts, due)
-               VALUES (?, ?, ?, ?, 0, ?)",
-            vec![
-                endpoint.into(),
-                room.into(),
-                urgency.into(),
-                payload.into(),
-                int(now),
-            ],
+               SELECT endpoint, ?, ?, ?, 0, ? FROM push_subs",
+            vec![room.into(), urgency.into(), payload.into(), int(now)],
+        )?;
+        self.run(
+            "INSERT INTO push_rooms (room, pushed) VALUES (?, 1)
+               ON CONFLICT (room) DO UPDATE SET pushed = 1",
+            vec![room.into()],
         )
     }
 

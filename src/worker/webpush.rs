@@ -4,11 +4,20 @@
 //! operations are the runtime's Web Crypto ([`super::subtle`]); the key schedule, framing and token
 //! text are the pure [`crate::push`]. What to do with the answer is [`crate::push::outcome::judge`]'s
 //! decision, made by the caller.
+//!
+//! Web Crypto operations that do not need each other's results are awaited together
+//! (`Promise.all`): the runtime runs them as it likes, and each await point costs the wasm an
+//! extra state in the alarm's future.
 
+use std::future::Future;
+use std::pin::Pin;
+
+use js_sys::{Array, Promise, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use super::random_bytes;
 use super::subtle;
 use super::web::{abort_after, fetch, js_error};
 use crate::push::encryption::{self, SALT_LEN};
@@ -35,6 +44,13 @@ pub struct Push<'a> {
 /// How long to wait for a push service: its answer is a status, so a slow one is a failed attempt.
 const TIMEOUT_MS: u32 = 10_000;
 
+const ECDH: &str = r#"{"name":"ECDH","namedCurve":"P-256"}"#;
+
+thread_local! {
+    /// The imported VAPID signing key, per isolate: importing a JWK costs more than a signature.
+    static SIGNING_KEY: std::cell::RefCell<Option<JsValue>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Encrypts, signs and POSTs `push`; the service's answer, or why there is none (the caller retries
 /// either way through [`crate::push::outcome::judge`] with `None`).
 pub async fn send(
@@ -42,16 +58,100 @@ pub async fn send(
     push: &Push<'_>,
     now_secs: u64,
 ) -> Result<Answer, String> {
-    let record = encryption::record(push.payload.as_bytes()).ok_or_else(|| {
-        format!(
-            "payload of {} bytes does not fit a push",
-            push.payload.len()
-        )
-    })?;
-    let body = encrypt(push.subscription, &record).await?;
-    let input = vapid::signing_input(settings, push.subscription.origin(), now_secs);
-    let signature = sign(settings, &input).await?;
-    let authorization = vapid::authorization(settings, &input, &signature);
+    // Boxed: the attempt's states stay a future of their own instead of being laid out inside the
+    // alarm's (a little less wasm).
+    let attempt: Pin<Box<dyn Future<Output = Result<Answer, JsValue>> + '_>> =
+        Box::pin(attempt(settings, push, now_secs));
+    attempt.await.map_err(js_error)
+}
+
+async fn attempt(
+    settings: &PushSettings,
+    push: &Push<'_>,
+    now_secs: u64,
+) -> Result<Answer, JsValue> {
+    let subscription = push.subscription;
+    let record =
+        encryption::record(push.payload.as_bytes()).ok_or("the payload does not fit a push")?;
+    let ecdh = object(ECDH)?;
+    // A fresh ECDH pair, the browser's public key, and the VAPID key (imported once per isolate).
+    let signing_key = match SIGNING_KEY.with(|k| k.borrow().clone()) {
+        Some(key) => Promise::resolve(&key),
+        None => subtle::import_key(
+            "jwk",
+            &object(&vapid::private_jwk(settings))?,
+            &object(r#"{"name":"ECDSA","namedCurve":"P-256"}"#)?,
+            false,
+            &usage("sign"),
+        )?,
+    };
+    let got = all([
+        subtle::generate_key(&ecdh, true, &usage("deriveBits"))?,
+        subtle::import_key(
+            "raw",
+            &Uint8Array::from(&subscription.p256dh[..]),
+            &ecdh,
+            false,
+            &Array::new(),
+        )?,
+        signing_key,
+    ])
+    .await?;
+    let (pair, ua_key, signing_key) = (got.get(0), got.get(1), got.get(2));
+    SIGNING_KEY.with(|k| *k.borrow_mut() = Some(signing_key.clone()));
+
+    // Our ephemeral public key, the shared secret, and the VAPID token's signature.
+    let derive = object(r#"{"name":"ECDH"}"#)?;
+    set(&derive, "public", &ua_key)?;
+    let input = vapid::signing_input(settings, subscription.origin(), now_secs);
+    let got = all([
+        subtle::export_key("raw", &js_sys::Reflect::get(&pair, &"publicKey".into())?)?,
+        subtle::derive_bits(
+            &derive,
+            &js_sys::Reflect::get(&pair, &"privateKey".into())?,
+            256,
+        )?,
+        subtle::sign(
+            &object(r#"{"name":"ECDSA","hash":"SHA-256"}"#)?,
+            &signing_key,
+            &Uint8Array::from(input.as_bytes()),
+        )?,
+    ])
+    .await?;
+    let as_public: [u8; PUBLIC_KEY_LEN] = bytes(&got.get(0))
+        .try_into()
+        .map_err(|_| "the ephemeral public key is not 65 bytes")?;
+    let secret = bytes(&got.get(1));
+    let authorization = vapid::authorization(settings, &input, &bytes(&got.get(2)));
+
+    // The content key and nonce (pure HKDF), then AES-128-GCM.
+    let salt: [u8; SALT_LEN] = random_bytes().map_err(|p| p.message)?;
+    let keys = encryption::derive(
+        &secret,
+        &subscription.auth,
+        &subscription.p256dh,
+        &as_public,
+        &salt,
+    );
+    let aes = resolve(subtle::import_key(
+        "raw",
+        &Uint8Array::from(&keys.cek[..]),
+        &object(r#"{"name":"AES-GCM"}"#)?,
+        false,
+        &usage("encrypt"),
+    )?)
+    .await?;
+    let params = object(r#"{"name":"AES-GCM","tagLength":128}"#)?;
+    set(&params, "iv", &Uint8Array::from(&keys.nonce[..]))?;
+    let ciphertext = bytes(
+        &resolve(subtle::encrypt(
+            &params,
+            &aes,
+            &Uint8Array::from(&record[..]),
+        )?)
+        .await?,
+    );
+    let body = encryption::body(&salt, &as_public, &ciphertext);
 
     let headers = js_sys::Object::new();
     for (name, value) in [
@@ -67,17 +167,11 @@ pub async fn send(
     let init = js_sys::Object::new();
     set(&init, "method", &"POST".into())?;
     set(&init, "headers", &headers)?;
-    set(
-        &init,
-        "body",
-        &js_sys::Uint8Array::from(body.as_slice()).into(),
-    )?;
-    set(&init, "signal", &abort_after(TIMEOUT_MS).map_err(js_error)?)?;
-    let response: Response =
-        JsFuture::from(fetch(&push.subscription.endpoint, &init).map_err(js_error)?)
-            .await
-            .map_err(js_error)?
-            .unchecked_into();
+    set(&init, "body", &Uint8Array::from(&body[..]))?;
+    set(&init, "signal", &abort_after(TIMEOUT_MS)?)?;
+    let response: Response = resolve(fetch(&subscription.endpoint, &init)?)
+        .await?
+        .unchecked_into();
     let retry_after = response.headers().get("retry-after").ok().flatten();
     let status = response.status();
     // Read the short answer to its end, so the connection is free for the next push.
@@ -90,118 +184,32 @@ pub async fn send(
     })
 }
 
-/// The `aes128gcm` body of `record` for `subscription`.
-async fn encrypt(subscription: &Subscription, record: &[u8]) -> Result<Vec<u8>, String> {
-    let ecdh = object(r#"{"name":"ECDH","namedCurve":"P-256"}"#)?;
-    let pair = resolve(subtle::generate_key(&ecdh, true, &usages(&["deriveBits"]))).await?;
-    let private = js_sys::Reflect::get(&pair, &"privateKey".into()).map_err(js_error)?;
-    let public = js_sys::Reflect::get(&pair, &"publicKey".into()).map_err(js_error)?;
-    let as_public: [u8; PUBLIC_KEY_LEN] = bytes(resolve(subtle::export_key("raw", &public)).await?)
-        .try_into()
-        .map_err(|_| "the ephemeral public key is not 65 bytes")?;
-    let ua_key = resolve(subtle::import_key(
-        "raw",
-        &js_sys::Uint8Array::from(&subscription.p256dh[..]).into(),
-        &ecdh,
-        false,
-        &js_sys::Array::new(),
-    ))
-    .await
-    .map_err(|e| format!("the subscription's p256dh is not a P-256 point: {e}"))?;
-    let derive = object(r#"{"name":"ECDH"}"#)?;
-    set(derive.unchecked_ref(), "public", &ua_key)?;
-    let secret = bytes(resolve(subtle::derive_bits(&derive, &private, 256)).await?);
-
-    let mut salt = [0u8; SALT_LEN];
-    getrandom::getrandom(&mut salt).map_err(|e| e.to_string())?;
-    let keys = encryption::derive(
-        &secret,
-        &subscription.auth,
-        &subscription.p256dh,
-        &as_public,
-        &salt,
-    );
-    let aes = resolve(subtle::import_key(
-        "raw",
-        &js_sys::Uint8Array::from(&keys.cek[..]).into(),
-        &object(r#"{"name":"AES-GCM"}"#)?,
-        false,
-        &usages(&["encrypt"]),
-    ))
-    .await?;
-    let params = object(r#"{"name":"AES-GCM","tagLength":128}"#)?;
-    set(
-        params.unchecked_ref(),
-        "iv",
-        &js_sys::Uint8Array::from(&keys.nonce[..]).into(),
-    )?;
-    let ciphertext = bytes(
-        resolve(subtle::encrypt(
-            &params,
-            &aes,
-            &js_sys::Uint8Array::from(record),
-        ))
-        .await?,
-    );
-    Ok(encryption::body(&salt, &as_public, &ciphertext))
+/// What `promises` resolve to, once all have (`Promise.all`).
+async fn all<const N: usize>(promises: [Promise; N]) -> Result<Array, JsValue> {
+    let list: Array = promises.iter().collect();
+    Ok(resolve(Promise::all(&list)).await?.unchecked_into())
 }
 
-thread_local! {
-    /// The imported VAPID signing key, per isolate: importing a JWK costs more than a signature.
-    static SIGNING_KEY: std::cell::RefCell<Option<JsValue>> = const { std::cell::RefCell::new(None) };
-}
-
-/// The ES256 signature (`r ‖ s`) of `input` with `VAPID_PRIVATE_KEY`.
-async fn sign(settings: &PushSettings, input: &str) -> Result<Vec<u8>, String> {
-    let cached = SIGNING_KEY.with(|k| k.borrow().clone());
-    let key = match cached {
-        Some(key) => key,
-        None => {
-            let key = resolve(subtle::import_key(
-                "jwk",
-                &object(&vapid::private_jwk(settings))?,
-                &object(r#"{"name":"ECDSA","namedCurve":"P-256"}"#)?,
-                false,
-                &usages(&["sign"]),
-            ))
-            .await
-            .map_err(|e| format!("VAPID_PRIVATE_KEY does not match VAPID_PUBLIC_KEY: {e}"))?;
-            SIGNING_KEY.with(|k| *k.borrow_mut() = Some(key.clone()));
-            key
-        }
-    };
-    let algorithm = object(r#"{"name":"ECDSA","hash":"SHA-256"}"#)?;
-    let data = js_sys::Uint8Array::from(input.as_bytes());
-    Ok(bytes(resolve(subtle::sign(&algorithm, &key, &data)).await?))
-}
-
-async fn resolve(promise: Result<js_sys::Promise, JsValue>) -> Result<JsValue, String> {
-    JsFuture::from(promise.map_err(js_error)?)
-        .await
-        .map_err(js_error)
+async fn resolve(promise: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(promise).await
 }
 
 /// The bytes of an `ArrayBuffer` Web Crypto resolved with.
-fn bytes(buffer: JsValue) -> Vec<u8> {
-    js_sys::Uint8Array::new(&buffer).to_vec()
+fn bytes(buffer: &JsValue) -> Vec<u8> {
+    Uint8Array::new(buffer).to_vec()
 }
 
-fn usages(names: &[&str]) -> JsValue {
-    names
-        .iter()
-        .map(|n| JsValue::from_str(n))
-        .collect::<js_sys::Array>()
-        .into()
+/// A key's usages: the one it is for.
+fn usage(name: &str) -> JsValue {
+    Array::of1(&name.into()).into()
 }
 
-fn object(json: &str) -> Result<JsValue, String> {
-    js_sys::JSON::parse(json).map_err(js_error)
+fn object(json: &str) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(json)
 }
 
-fn set(object: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), String> {
-    js_sys::Reflect::set(object, &JsValue::from_str(key), value)
-        .map(drop)
-        .map_err(js_error)
+fn set(object: &JsValue, key: &str, value: &JsValue) -> Result<(), JsValue> {
+    js_sys::Reflect::set(object, &JsValue::from_str(key), value).map(drop)
 }
 
 #[wasm_bindgen]
