@@ -76,6 +76,7 @@ pub mod moderation;
 pub mod presence;
 pub mod preview;
 pub mod protocol;
+pub mod push;
 pub mod query;
 pub mod rate;
 pub mod reactors;

@@ -23,6 +23,7 @@ mod keys;
 mod links;
 mod object;
 mod previews;
+mod push_store;
 mod renewal;
 mod room_inboxes;
 mod room_object;
@@ -31,8 +32,10 @@ mod screener;
 mod sequencing;
 mod shard_object;
 mod store;
+mod subtle;
 mod web;
 mod webhooks;
+mod webpush;
 
 use wasm_bindgen::JsCast;
 use worker::{Env, Headers, Request, Response, Result, WebSocketPair};

@@ -101,7 +101,7 @@ impl DurableObject for ChatRoom {
     async fn alarm(&self) -> Result<Response> {
         match &self.kind {
             Kind::Room(room) => room.alarm(),
-            Kind::Inbox(inbox) => inbox.alarm(),
+            Kind::Inbox(inbox) => inbox.alarm().await,
             Kind::Shard(_) => {}
         }
         self.kind.settle();
