@@ -1,9 +1,10 @@
 //! Signing out: nothing this browser kept of the person stays for the next one on the device. The
-//! room's socket and the inbox's are closed; the offline store — every room's messages, read positions
-//! and unsent outbox — is emptied (the SDK's clearCache()); the identity key the rooms know us by, the
-//! name, a sign-in's token and everything else the page and the SDK keep under the `edge-chat:` prefix
-//! in localStorage and sessionStorage (drafts, our reactions, recent emoji) are forgotten; and the page
-//! is back at an empty join form (session.js `signedOut`). The next person who joins gets a new key:
+//! room's socket and the inbox's are closed, and this device's push subscription and notifications go
+//! (sidebar.js); the offline store — every room's messages, read positions and unsent outbox — is
+//! emptied (the SDK's clearCache()); the identity key the rooms know us by, the name, a sign-in's
+//! token and everything else the page and the SDK keep under the `edge-chat:` prefix in localStorage
+//! and sessionStorage (drafts, our reactions, recent emoji) are forgotten; and the page is back at an
+//! empty join form (session.js `signedOut`). The next person who joins gets a new key:
 //! a new uid, nobody's read positions, nobody's rooms.
 //!
 //! What the rooms have not acknowledged yet (messages written offline, edits and reactions in flight,
@@ -39,13 +40,14 @@ export function signOut({ ask = true } = {}) {
     try {
       if (ask && !(await mayDiscard())) return false;
       const leaving = client;
-      stopInbox();
-      // Stopped before anything is forgotten, so neither writes again; then the shared store, which
-      // holds the rooms of earlier visits as well as this one's.
+      // Both stopped before anything is forgotten, so neither writes again; the shared store holds the
+      // rooms of earlier visits as well as this one's. The inbox's client still asks the server to
+      // forget this device's push subscription, with the credentials it was made with.
+      const unpushed = stopInbox();
       const emptied = Promise.all([leaving?.clearCache(), clearCache()]).catch(() => {});
       forgetStored();
       signedOut();
-      await emptied;
+      await Promise.all([emptied, unpushed]);
       announce('Signed out. Nothing of your conversations is kept in this browser.');
       try {
         globalThis.edgeChat?.signOut?.();
