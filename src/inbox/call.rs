@@ -8,6 +8,7 @@ use super::entry::Update;
 use super::online::Seen;
 use crate::api::parse_body;
 use crate::error::{ErrorCode, Problem};
+use crate::export::PersonCursor;
 use crate::identity;
 use crate::query::{query_pairs, query_value};
 use crate::validate::{RoomName, UserName};
@@ -42,6 +43,14 @@ pub enum InboxCall {
     Partner { uid: String, seen: Seen },
     /// This person's online state, asked by a partner's inbox (inbox → inbox).
     Online { uid: String },
+    /// A page of `GET /api/me/export`: from `room` (`None`: the first) after `seq` `after`.
+    Export {
+        uid: String,
+        room: Option<RoomName>,
+        after: u64,
+    },
+    /// `DELETE /api/me` (confirmed by the Worker): start the person's erasure, or say where it stands.
+    Erase { uid: String },
 }
 
 /// The HTTP request that carries an [`InboxCall`].
@@ -65,7 +74,9 @@ impl InboxCall {
             | InboxCall::Update { uid, .. }
             | InboxCall::Here { uid, .. }
             | InboxCall::Partner { uid, .. }
-            | InboxCall::Online { uid } => uid,
+            | InboxCall::Online { uid }
+            | InboxCall::Export { uid, .. }
+            | InboxCall::Erase { uid } => uid,
         }
     }
 
@@ -107,6 +118,14 @@ impl InboxCall {
             }
             InboxCall::Partner { seen, .. } => ("POST", "partner", json(seen)),
             InboxCall::Online { .. } => ("GET", "online", None),
+            InboxCall::Export { room, after, .. } => {
+                if let Some(room) = room {
+                    query.append_pair("room", room.as_str());
+                }
+                query.append_pair("after", &after.to_string());
+                ("GET", "export", None)
+            }
+            InboxCall::Erase { .. } => ("POST", "erase", None),
         };
         CallRequest {
             method,
@@ -167,6 +186,15 @@ impl InboxCall {
                 InboxCall::Partner { uid, seen }
             }
             ("GET", "/online") => InboxCall::Online { uid },
+            ("GET", "/export") => {
+                let cursor = PersonCursor::from_query(&query)?;
+                InboxCall::Export {
+                    uid,
+                    room: cursor.room,
+                    after: cursor.after,
+                }
+            }
+            ("POST", "/erase") => InboxCall::Erase { uid },
             _ => {
                 return Err(Problem::new(
                     ErrorCode::NotFound,
@@ -276,6 +304,17 @@ mod tests {
                 last_seen: Some(9),
             },
         });
+        round_trip(InboxCall::Export {
+            uid: uid.clone(),
+            room: None,
+            after: 0,
+        });
+        round_trip(InboxCall::Export {
+            uid: uid.clone(),
+            room: Some(RoomName::parse("dm.0123456789abcdef0123456789abcdef").unwrap()),
+            after: 1_500,
+        });
+        round_trip(InboxCall::Erase { uid: uid.clone() });
         round_trip(InboxCall::Online { uid });
     }
 

@@ -8,6 +8,8 @@
 //! its tag; the entries and the online state are in SQLite), so the object may be evicted between any
 //! two events. The calls it makes (to rooms, to partners' inboxes) run as tasks after the event, never
 //! awaited by it, except where an answer needs them (`GET /api/me` reads the big rooms first).
+//! The person's export and erasure, which go through every room the inbox knows, are
+//! [`super::inbox_data`]'s.
 
 use std::rc::Rc;
 
@@ -15,6 +17,7 @@ use serde_json::json;
 use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocketPair};
 
 use super::hop;
+use super::inbox_data;
 use super::inbox_store::InboxStore;
 use super::{hex, internal, json_response, now_ms, problem_response, random_bytes};
 use crate::call::RoomCall;
@@ -37,24 +40,24 @@ pub struct InboxObject {
 }
 
 /// What the handlers and the tasks share.
-struct Inbox {
-    state: State,
-    env: Env,
-    uid: String,
-    store: InboxStore,
+pub(super) struct Inbox {
+    pub(super) state: State,
+    pub(super) env: Env,
+    pub(super) uid: String,
+    pub(super) store: InboxStore,
 }
 
 impl InboxObject {
     pub fn new(state: State, env: Env, uid: String) -> Self {
-        let store = InboxStore::open(state.storage().sql());
-        InboxObject {
-            inbox: Rc::new(Inbox {
-                state,
-                env,
-                uid,
-                store,
-            }),
-        }
+        let store = InboxStore::open(state.storage().sql(), object_name(&uid));
+        let inbox = Rc::new(Inbox {
+            state,
+            env,
+            uid,
+            store,
+        });
+        inbox_data::resume(&inbox);
+        InboxObject { inbox }
     }
 
     pub fn state(&self) -> &State {
@@ -111,6 +114,12 @@ impl InboxObject {
                     })
             }
             InboxCall::Partner { seen, .. } => inbox.partner(&seen).map(|()| ("{}".into(), 200)),
+            InboxCall::Export { room, after, .. } => {
+                return inbox_data::export(inbox, room, after).await;
+            }
+            InboxCall::Erase { .. } => inbox_data::erase(inbox)
+                .await
+                .map(|report| (report.to_json(&inbox.uid), report.status())),
             InboxCall::Online { .. } => {
                 // What the partners were told; a room that said the person is there is asked
                 // afterwards whether they still are, and a change is told to every partner.
@@ -141,14 +150,15 @@ impl InboxObject {
         self.inbox.presence();
     }
 
-    /// The storage alarm: the end of an offline grace.
-    pub fn alarm(&self) {
+    /// The storage alarm: the end of an offline grace, or an erasure's next step.
+    pub async fn alarm(&self) {
         self.inbox.presence();
+        inbox_data::erase_some(&self.inbox).await;
     }
 }
 
 /// A storage failure, as a caller hears of it.
-fn storage(e: String) -> Problem {
+pub(super) fn storage(e: String) -> Problem {
     internal(format!("inbox storage failed: {e}"))
 }
 
@@ -186,7 +196,7 @@ impl Inbox {
     }
 
     /// The person's sockets that are open (a closing one is on its way out).
-    fn sockets(&self) -> Vec<WebSocket> {
+    pub(super) fn sockets(&self) -> Vec<WebSocket> {
         self.state
             .get_websockets()
             .into_iter()
@@ -263,6 +273,12 @@ impl Inbox {
     /// A room's update: the entry is made, changed or (for a member no more) dropped, and the
     /// person's sockets hear of it.
     fn take(self: &Rc<Self>, update: &Update) -> std::result::Result<(), Problem> {
+        // An update a room sent before it forgot an erased inbox must not bring the entry back.
+        if let Some(erased) = self.store.erased().map_err(storage)? {
+            if update.stamp <= erased.at {
+                return Ok(());
+            }
+        }
         if update.gone {
             if self.store.remove(&update.room).map_err(storage)? {
                 self.tell(&InboxFrame::Removed { room: &update.room });
@@ -281,6 +297,9 @@ impl Inbox {
             }
         };
         self.store.put(&entry).map_err(storage)?;
+        if new {
+            self.store.know(entry.room()).map_err(storage)?;
+        }
         if changed {
             self.tell(&InboxFrame::Entry {
                 entry: entry.view(),
@@ -340,6 +359,10 @@ impl Inbox {
 
     /// A partner's state, told by their inbox.
     fn partner(&self, seen: &Seen) -> std::result::Result<(), Problem> {
+        // An inbox with no entry has no direct message to show it in (an erased one stays empty).
+        if !self.store.has_entries().map_err(storage)? {
+            return Ok(());
+        }
         if self.store.set_partner(seen).map_err(storage)? {
             self.tell(&InboxFrame::Online(seen));
         }
@@ -383,12 +406,7 @@ impl Inbox {
             }
             Step::LookAt(at) => {
                 let storage = self.state.storage();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let at = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
-                    if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
-                        worker::console_error!("could not set the alarm: {e}");
-                    }
-                });
+                wasm_bindgen_futures::spawn_local(async move { wake_by(&storage, at).await });
             }
             Step::Nothing => {}
         }
@@ -396,11 +414,24 @@ impl Inbox {
     }
 }
 
+/// Makes sure the storage alarm fires by `at` (ms): one alarm serves the offline grace and an
+/// erasure's steps, so an earlier one set is kept.
+pub(super) async fn wake_by(storage: &worker::Storage, at: u64) {
+    let set = storage.get_alarm().await.ok().flatten();
+    if set.is_some_and(|t| t.max(0) as u64 <= at) {
+        return;
+    }
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
+    if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(date)).await {
+        worker::console_error!("could not set the alarm: {e}");
+    }
+}
+
 /// A call's answer to come (see [`ask`]).
 type Asked = std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>>>>;
 
 /// Makes a call of the object named `object` (a room, another inbox): its answer's text, when it
-/// answered 200 (else logged). Boxed, so the exchange's code is in the wasm once for every caller.
+/// answered 200 (or 202: a job under way; else logged). Boxed, so the exchange's code is in the wasm once for every caller.
 fn ask(
     env: &Env,
     object: String,
@@ -412,7 +443,7 @@ fn ask(
     Box::pin(async move {
         let stub = hop::stub(&env, "ROOMS", &object).ok()?;
         match hop::exchange(&stub, method, &url, body.as_deref()).await {
-            Ok((200, answer)) => Some(answer),
+            Ok((200 | 202, answer)) => Some(answer),
             Ok((status, answer)) => {
                 worker::console_error!("{object} answered {status}: {answer}");
                 None
@@ -432,7 +463,7 @@ fn ask_inbox(env: &Env, call: &InboxCall) -> Asked {
 }
 
 /// Makes `call` of a room.
-fn ask_room(env: &Env, call: &RoomCall) -> Asked {
+pub(super) fn ask_room(env: &Env, call: &RoomCall) -> Asked {
     let r = call.to_request();
     ask(
         env,
