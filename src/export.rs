@@ -22,7 +22,7 @@
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::domain::{ChatMessage, Version};
+use crate::domain::{ChatMessage, Thread, Version};
 use crate::error::Problem;
 use crate::query::query_value;
 use crate::retention::Policy;
@@ -125,23 +125,23 @@ fn message_value(
 }
 
 /// A message of the person's own in their export: a [`message_line`] with its `room`, the person's
-/// own reactions only (`emojis`; others' show as counts alone), and a thread root's summary without
-/// its `participants` (other people).
+/// own reactions only (`emojis`; others' show as counts alone), and a thread root's summary with its
+/// `participants` (other people) left empty.
 pub fn own_message_line(
     room: &str,
-    message: &ChatMessage,
+    mut message: ChatMessage,
     versions: &[Version],
     emojis: &[&str],
 ) -> String {
-    let uid = message.from.uid.as_deref().unwrap_or("");
+    if let Some(Thread::Root(summary)) = &mut message.thread {
+        summary.participants.clear();
+    }
+    let uid = message.from.uid.clone().unwrap_or_default();
     let reacted: Vec<(String, String)> = emojis
         .iter()
-        .map(|e| (e.to_string(), uid.to_string()))
+        .map(|e| (e.to_string(), uid.clone()))
         .collect();
-    let mut line = message_value(message, versions, &reacted, false);
-    if let Value::Object(thread) = &mut line["thread"] {
-        thread.remove("participants");
-    }
+    let mut line = message_value(&message, versions, &reacted, false);
     line["room"] = room.into();
     line.to_string()
 }

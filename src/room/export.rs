@@ -117,7 +117,7 @@ impl<S: Place> Room<S> {
                 .map_err(storage)?;
             written.reverse();
             let reactions = history.reacted_by(uid, at, upto).map_err(storage)?;
-            let mut mine = written.iter().peekable();
+            let mut mine = written.into_iter().peekable();
             let mut theirs = reactions.iter().peekable();
             // The two lists merged by `seq`; a reaction to one's own message goes into its line.
             loop {

@@ -4,6 +4,8 @@
 //! job driven by the inbox's alarm ([`crate::inbox::erasure`]), which ends by deleting all of the
 //! inbox's storage.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use worker::{Response, Result};
@@ -18,6 +20,9 @@ use crate::inbox::erasure::{room_answer, Report, ROOMS_PER_TURN, STEP_MS};
 use crate::inbox::frames::InboxFrame;
 use crate::validate::RoomName;
 
+/// What an erasure's request answers.
+type Answer = std::result::Result<Report, Problem>;
+
 /// Rooms' pages one page of a person's export asks for, at most: with each room's page bounded by
 /// the room (`room/export.rs`), a request's work is bounded whatever the number of rooms.
 const EXPORT_CALLS: usize = 8;
@@ -27,175 +32,185 @@ const EXPORT_CALLS: usize = 8;
 /// A room that does not answer ends the page early, with the cursor at that room: asking again
 /// goes on there. The rooms are those the inbox knows, also the ones the person left or was banned
 /// from: the lines hold only what is theirs (see `crate::export`).
-pub async fn export(inbox: &Rc<Inbox>, room: Option<RoomName>, after: u64) -> Result<Response> {
-    let asked = PersonCursor { room, after };
-    let from = asked.room.as_ref().map_or("", RoomName::as_str);
-    let rooms = match inbox.store.known_from(from, EXPORT_CALLS + 1) {
-        Ok(rooms) => rooms,
-        Err(e) => return problem_response(&storage(e)),
-    };
-    let mut page = asked.head_line(&inbox.uid, now_ms());
-    page.push('\n');
-    let mut calls = 0;
-    let mut next = None;
-    'rooms: for name in rooms.iter().filter_map(|r| RoomName::parse(r).ok()) {
-        let mut at = match asked.room.as_ref() == Some(&name) {
-            true => asked.after,
-            false => 0,
+pub fn export(
+    inbox: &Rc<Inbox>,
+    room: Option<RoomName>,
+    after: u64,
+) -> Pin<Box<dyn Future<Output = Result<Response>> + '_>> {
+    Box::pin(async move {
+        let asked = PersonCursor { room, after };
+        let from = asked.room.as_ref().map_or("", RoomName::as_str);
+        let rooms = match inbox.store.known_from(from, EXPORT_CALLS + 1) {
+            Ok(rooms) => rooms,
+            Err(e) => return problem_response(&storage(e)),
         };
-        loop {
-            if calls == EXPORT_CALLS || page.len() >= PAGE_BYTES {
-                next = Some(PersonCursor {
-                    room: Some(name),
-                    after: at,
-                });
-                break 'rooms;
-            }
-            calls += 1;
-            let call = RoomCall::ExportAuthor {
-                room: name.clone(),
-                uid: inbox.uid.clone(),
-                after: at,
+        let mut page = asked.head_line(&inbox.uid, now_ms());
+        page.push('\n');
+        let mut calls = 0;
+        let mut next = None;
+        'rooms: for name in rooms.iter().filter_map(|r| RoomName::parse(r).ok()) {
+            let mut at = match asked.room.as_ref() == Some(&name) {
+                true => asked.after,
+                false => 0,
             };
-            let answer = ask_room(&inbox.env, &call).await;
-            let body = answer.as_deref().unwrap_or("").trim_end_matches('\n');
-            let (lines, tail) = body.rsplit_once('\n').unwrap_or(("", body));
-            let Some((upto, more)) = read_author_tail(tail) else {
-                next = Some(PersonCursor {
-                    room: Some(name),
+            loop {
+                if calls == EXPORT_CALLS || page.len() >= PAGE_BYTES {
+                    next = Some(PersonCursor {
+                        room: Some(name),
+                        after: at,
+                    });
+                    break 'rooms;
+                }
+                calls += 1;
+                let call = RoomCall::ExportAuthor {
+                    room: name.clone(),
+                    uid: inbox.uid.clone(),
                     after: at,
-                });
-                break 'rooms;
-            };
-            if !lines.is_empty() {
-                page.push_str(lines);
-                page.push('\n');
-            }
-            at = upto;
-            if !more {
-                break;
+                };
+                let answer = ask_room(&inbox.env, &call).await;
+                let body = answer.as_deref().unwrap_or("").trim_end_matches('\n');
+                let (lines, tail) = body.rsplit_once('\n').unwrap_or(("", body));
+                let Some((upto, more)) = read_author_tail(tail) else {
+                    next = Some(PersonCursor {
+                        room: Some(name),
+                        after: at,
+                    });
+                    break 'rooms;
+                };
+                if !lines.is_empty() {
+                    page.push_str(lines);
+                    page.push('\n');
+                }
+                at = upto;
+                if !more {
+                    break;
+                }
             }
         }
-    }
-    let tail = match &next {
-        Some(cursor) => cursor.tail_line(true),
-        None => asked.tail_line(false),
-    };
-    page.push_str(&tail);
-    page.push('\n');
-    ndjson_response(page)
+        let tail = match &next {
+            Some(cursor) => cursor.tail_line(true),
+            None => asked.tail_line(false),
+        };
+        page.push_str(&tail);
+        page.push('\n');
+        ndjson_response(page)
+    })
 }
 
 /// `DELETE /api/me` (confirmed): where the erasure stands. Asked for the first time, it writes down
 /// every room the inbox knows, closes the person's inbox sockets and sets the alarm for the first
 /// step (202); while it runs, its progress (202); once done, the report kept (200). An inbox that
 /// knows no room is emptied at once.
-pub async fn erase(inbox: &Rc<Inbox>) -> std::result::Result<Report, Problem> {
-    let store = &inbox.store;
-    let now = now_ms();
-    if let Some(running) = store.erasure().map_err(storage)? {
-        // Its alarm may have been lost with a crash between the job's write and the alarm's.
-        wake_by(&inbox.state.storage(), now).await;
-        return Ok(running);
-    }
-    if store.known_from("", 1).map_err(storage)?.is_empty() {
-        let done = store.erased().map_err(storage)?;
-        return match (done, store.is_blank()) {
-            (Some(done), _) => Ok(done),
-            (None, true) => Ok(Report {
-                at: now,
-                done: true,
-                ..Report::default()
-            }),
-            (None, false) => {
-                empty(
-                    inbox,
-                    Report {
-                        at: now,
-                        done: true,
-                        ..Report::default()
-                    },
-                )
-                .await
-            }
-        };
-    }
-    let rooms = store.start_erasure(now).map_err(storage)?;
-    close_sockets(inbox);
-    wake_by(&inbox.state.storage(), now).await;
-    Ok(Report {
-        rooms,
-        at: now,
-        ..Report::default()
+pub fn erase(inbox: &Rc<Inbox>) -> Pin<Box<dyn Future<Output = Answer> + '_>> {
+    Box::pin(async move {
+        let store = &inbox.store;
+        let now = now_ms();
+        if let Some(running) = store.erasure().map_err(storage)? {
+            // Its alarm may have been lost with a crash between the job's write and the alarm's.
+            wake_by(inbox.state.storage(), now).await;
+            return Ok(running);
+        }
+        if store.known_from("", 1).map_err(storage)?.is_empty() {
+            let done = store.erased().map_err(storage)?;
+            return match (done, store.is_blank()) {
+                (Some(done), _) => Ok(done),
+                (None, true) => Ok(Report {
+                    at: now,
+                    done: true,
+                    ..Report::default()
+                }),
+                (None, false) => {
+                    empty(
+                        inbox,
+                        Report {
+                            at: now,
+                            done: true,
+                            ..Report::default()
+                        },
+                    )
+                    .await
+                }
+            };
+        }
+        let rooms = store.start_erasure(now).map_err(storage)?;
+        close_sockets(inbox);
+        wake_by(inbox.state.storage(), now).await;
+        Ok(Report {
+            rooms,
+            at: now,
+            ..Report::default()
+        })
     })
 }
 
 /// One turn of the erasure under way (the inbox's alarm): asks up to [`ROOMS_PER_TURN`] rooms not
 /// done, records their answers (a room that does not answer is asked again next turn), and either
 /// sets the alarm for the next turn or, every room done, empties the inbox.
-pub async fn erase_some(inbox: &Rc<Inbox>) {
-    let store = &inbox.store;
-    if !matches!(store.erasure(), Ok(Some(_))) {
-        return;
-    }
-    for room in store.to_erase(ROOMS_PER_TURN).unwrap_or_default() {
-        let Ok(name) = RoomName::parse(&room) else {
-            // Not a room's name (it could not have told the inbox): nothing there to erase.
-            let _ = store.erased_in(&room, 0, 0, true);
-            continue;
-        };
-        let call = RoomCall::ErasePerson {
-            room: name,
-            uid: inbox.uid.clone(),
-        };
-        let answer = ask_room(&inbox.env, &call).await;
-        if let Some((messages, reactions, done)) = answer.as_deref().and_then(room_answer) {
-            if let Err(e) = store.erased_in(&room, messages, reactions, done) {
-                worker::console_error!("could not record an erasure's step: {e}");
-            }
+pub fn erase_some(inbox: &Rc<Inbox>) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+    Box::pin(async move {
+        let store = &inbox.store;
+        if !matches!(store.erasure(), Ok(Some(_))) {
+            return;
         }
-    }
-    let left = store.to_erase(1);
-    if matches!(&left, Ok(left) if left.is_empty()) {
-        if let Ok(Some(report)) = store.erasure() {
-            let done = Report {
-                rooms_done: report.rooms,
-                at: now_ms(),
-                done: true,
-                ..report
+        for room in store.to_erase(ROOMS_PER_TURN).unwrap_or_default() {
+            let Ok(name) = RoomName::parse(&room) else {
+                // Not a room's name (it could not have told the inbox): nothing there to erase.
+                let _ = store.erased_in(&room, 0, 0, true);
+                continue;
             };
-            close_sockets(inbox);
-            if let Err(p) = empty(inbox, done).await {
-                worker::console_error!("could not empty the inbox: {}", p.message);
+            let call = RoomCall::ErasePerson {
+                room: name,
+                uid: inbox.uid.clone(),
+            };
+            let answer = ask_room(&inbox.env, &call).await;
+            if let Some((messages, reactions, done)) = answer.as_deref().and_then(room_answer) {
+                if let Err(e) = store.erased_in(&room, messages, reactions, done) {
+                    worker::console_error!("could not record an erasure's step: {e}");
+                }
             }
         }
-        return;
-    }
-    wake_by(&inbox.state.storage(), now_ms() + STEP_MS).await;
+        let left = store.to_erase(1);
+        if matches!(&left, Ok(left) if left.is_empty()) {
+            if let Ok(Some(report)) = store.erasure() {
+                let done = Report {
+                    rooms_done: report.rooms,
+                    at: now_ms(),
+                    done: true,
+                    ..report
+                };
+                close_sockets(inbox);
+                if let Err(p) = empty(inbox, done).await {
+                    worker::console_error!("could not empty the inbox: {}", p.message);
+                }
+            }
+            return;
+        }
+        wake_by(inbox.state.storage(), now_ms() + STEP_MS).await;
+    })
 }
 
 /// After a wake: an erasure under way goes on (its alarm may have been lost with a crash between
 /// the job's write and the alarm's). A read of one value when none is.
 pub fn resume(inbox: &Rc<Inbox>) {
     if matches!(inbox.store.erasure(), Ok(Some(_))) {
-        let storage = inbox.state.storage();
-        wasm_bindgen_futures::spawn_local(async move { wake_by(&storage, now_ms()).await });
+        wasm_bindgen_futures::spawn_local(wake_by(inbox.state.storage(), now_ms()));
     }
 }
 
-/// Deletes all of the inbox's storage — the alarm, then every table (those added later too) — and
-/// keeps only `report`.
-async fn empty(inbox: &Rc<Inbox>, report: Report) -> std::result::Result<Report, Problem> {
-    let runtime = inbox.state.storage();
-    let wiped = async {
-        runtime.delete_alarm().await?;
-        runtime.delete_all().await
-    };
-    wiped
-        .await
-        .map_err(|e| storage(format!("deleting all failed: {e}")))?;
-    inbox.store.emptied(&report).map_err(storage)?;
-    Ok(report)
+/// Deletes all of the inbox's storage — every table (those added later too) and, with the
+/// compatibility date in `wrangler.toml` (2026-02-24 or later: `delete_all_deletes_alarm`), its alarm —
+/// and keeps only `report`. Boxed: in the wasm once for its two callers.
+fn empty(inbox: &Rc<Inbox>, report: Report) -> Pin<Box<dyn Future<Output = Answer> + '_>> {
+    Box::pin(async move {
+        inbox
+            .state
+            .storage()
+            .delete_all()
+            .await
+            .map_err(|e| storage(format!("deleting all failed: {e}")))?;
+        inbox.store.emptied(&report).map_err(storage)?;
+        Ok(report)
+    })
 }
 
 /// Closes the person's inbox sockets, after an `error` frame that says why (`forbidden`, 4403: a

@@ -11,6 +11,8 @@
 //! The person's export and erasure, which go through every room the inbox knows, are
 //! [`super::inbox_data`]'s.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 
 use serde_json::json;
@@ -406,7 +408,7 @@ impl Inbox {
             }
             Step::LookAt(at) => {
                 let storage = self.state.storage();
-                wasm_bindgen_futures::spawn_local(async move { wake_by(&storage, at).await });
+                wasm_bindgen_futures::spawn_local(wake_by(storage, at));
             }
             Step::Nothing => {}
         }
@@ -415,16 +417,18 @@ impl Inbox {
 }
 
 /// Makes sure the storage alarm fires by `at` (ms): one alarm serves the offline grace and an
-/// erasure's steps, so an earlier one set is kept.
-pub(super) async fn wake_by(storage: &worker::Storage, at: u64) {
-    let set = storage.get_alarm().await.ok().flatten();
-    if set.is_some_and(|t| t.max(0) as u64 <= at) {
-        return;
-    }
-    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
-    if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(date)).await {
-        worker::console_error!("could not set the alarm: {e}");
-    }
+/// erasure's steps, so an earlier one set is kept. Boxed: awaited in several places, in the wasm once.
+pub(super) fn wake_by(storage: worker::Storage, at: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        let set = storage.get_alarm().await.ok().flatten();
+        if set.is_some_and(|t| t.max(0) as u64 <= at) {
+            return;
+        }
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
+        if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(date)).await {
+            worker::console_error!("could not set the alarm: {e}");
+        }
+    })
 }
 
 /// A call's answer to come (see [`ask`]).
