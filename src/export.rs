@@ -14,7 +14,7 @@
 //!
 //! **A person's export** (`GET /api/me/export`) is made of the same `message` lines, each with its
 //! `room`, holding only what is the person's own: their messages (not deleted) with their versions,
-//! their own reactions (`reacted`), and a thread's count without who took part; then a `reaction`
+//! their own reactions (`reacted`), and a thread's counts without who took part; then a `reaction`
 //! line for each reaction of theirs to somebody else's message (the room and `seq`, never that
 //! message). A room answers one bounded page of one author ([`author_tail`] ends it); the person's
 //! inbox strings the rooms together ([`PersonCursor`]: a room and a `seq` in it).

@@ -6,11 +6,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 
 use worker::{Response, Result};
 
-use super::inbox_object::{ask_room, storage, wake_by, Inbox};
+use worker::WebSocket;
+
+use super::inbox_store::{storage, InboxStore};
 use super::room_object::ndjson_response;
 use super::{now_ms, problem_response};
 use crate::call::RoomCall;
@@ -19,6 +20,38 @@ use crate::export::{read_author_tail, PersonCursor, PAGE_BYTES};
 use crate::inbox::erasure::{room_answer, Report, ROOMS_PER_TURN, STEP_MS};
 use crate::inbox::frames::InboxFrame;
 use crate::validate::RoomName;
+
+/// What the export and the erasure need of the inbox object: a trait, so that they live here
+/// without this module knowing the inbox object (as `room_inboxes::Rounds` does for a room's).
+pub trait Holder {
+    /// Whose inbox it is.
+    fn uid(&self) -> &str;
+    fn store(&self) -> &InboxStore;
+    /// The runtime's storage of the object (its alarm, `deleteAll`).
+    fn storage(&self) -> worker::Storage;
+    /// The person's inbox sockets that are open.
+    fn sockets(&self) -> Vec<WebSocket>;
+    /// Makes `call` of a room: its answer's text, if it answered (200 or 202).
+    fn ask_room(&self, call: &RoomCall) -> Asked;
+}
+
+/// A call's answer to come.
+pub type Asked = Pin<Box<dyn Future<Output = Option<String>>>>;
+
+/// Makes sure the storage alarm fires by `at` (ms): one alarm serves the offline grace and an
+/// erasure's steps, so an earlier one set is kept. Boxed: awaited in several places, in the wasm once.
+pub fn wake_by(storage: worker::Storage, at: u64) -> Pin<Box<dyn Future<Output = ()>>> {
+    Box::pin(async move {
+        let set = storage.get_alarm().await.ok().flatten();
+        if set.is_some_and(|t| t.max(0) as u64 <= at) {
+            return;
+        }
+        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
+        if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(date)).await {
+            worker::console_error!("could not set the alarm: {e}");
+        }
+    })
+}
 
 /// What an erasure's request answers.
 type Answer = std::result::Result<Report, Problem>;
@@ -32,19 +65,19 @@ const EXPORT_CALLS: usize = 8;
 /// A room that does not answer ends the page early, with the cursor at that room: asking again
 /// goes on there. The rooms are those the inbox knows, also the ones the person left or was banned
 /// from: the lines hold only what is theirs (see `crate::export`).
-pub fn export(
-    inbox: &Rc<Inbox>,
+pub fn export<'a, H: Holder>(
+    inbox: &'a H,
     room: Option<RoomName>,
     after: u64,
-) -> Pin<Box<dyn Future<Output = Result<Response>> + '_>> {
+) -> Pin<Box<dyn Future<Output = Result<Response>> + 'a>> {
     Box::pin(async move {
         let asked = PersonCursor { room, after };
         let from = asked.room.as_ref().map_or("", RoomName::as_str);
-        let rooms = match inbox.store.known_from(from, EXPORT_CALLS + 1) {
+        let rooms = match inbox.store().known_from(from, EXPORT_CALLS + 1) {
             Ok(rooms) => rooms,
             Err(e) => return problem_response(&storage(e)),
         };
-        let mut page = asked.head_line(&inbox.uid, now_ms());
+        let mut page = asked.head_line(inbox.uid(), now_ms());
         page.push('\n');
         let mut calls = 0;
         let mut next = None;
@@ -64,10 +97,10 @@ pub fn export(
                 calls += 1;
                 let call = RoomCall::ExportAuthor {
                     room: name.clone(),
-                    uid: inbox.uid.clone(),
+                    uid: inbox.uid().to_string(),
                     after: at,
                 };
-                let answer = ask_room(&inbox.env, &call).await;
+                let answer = inbox.ask_room(&call).await;
                 let body = answer.as_deref().unwrap_or("").trim_end_matches('\n');
                 let (lines, tail) = body.rsplit_once('\n').unwrap_or(("", body));
                 let Some((upto, more)) = read_author_tail(tail) else {
@@ -101,13 +134,13 @@ pub fn export(
 /// every room the inbox knows, closes the person's inbox sockets and sets the alarm for the first
 /// step (202); while it runs, its progress (202); once done, the report kept (200). An inbox that
 /// knows no room is emptied at once.
-pub fn erase(inbox: &Rc<Inbox>) -> Pin<Box<dyn Future<Output = Answer> + '_>> {
+pub fn erase<'a, H: Holder>(inbox: &'a H) -> Pin<Box<dyn Future<Output = Answer> + 'a>> {
     Box::pin(async move {
-        let store = &inbox.store;
+        let store = inbox.store();
         let now = now_ms();
         if let Some(running) = store.erasure().map_err(storage)? {
             // Its alarm may have been lost with a crash between the job's write and the alarm's.
-            wake_by(inbox.state.storage(), now).await;
+            wake_by(inbox.storage(), now).await;
             return Ok(running);
         }
         if store.known_from("", 1).map_err(storage)?.is_empty() {
@@ -134,7 +167,7 @@ pub fn erase(inbox: &Rc<Inbox>) -> Pin<Box<dyn Future<Output = Answer> + '_>> {
         }
         let rooms = store.start_erasure(now).map_err(storage)?;
         close_sockets(inbox);
-        wake_by(inbox.state.storage(), now).await;
+        wake_by(inbox.storage(), now).await;
         Ok(Report {
             rooms,
             at: now,
@@ -146,9 +179,9 @@ pub fn erase(inbox: &Rc<Inbox>) -> Pin<Box<dyn Future<Output = Answer> + '_>> {
 /// One turn of the erasure under way (the inbox's alarm): asks up to [`ROOMS_PER_TURN`] rooms not
 /// done, records their answers (a room that does not answer is asked again next turn), and either
 /// sets the alarm for the next turn or, every room done, empties the inbox.
-pub fn erase_some(inbox: &Rc<Inbox>) -> Pin<Box<dyn Future<Output = ()> + '_>> {
+pub fn erase_some<'a, H: Holder>(inbox: &'a H) -> Pin<Box<dyn Future<Output = ()> + 'a>> {
     Box::pin(async move {
-        let store = &inbox.store;
+        let store = inbox.store();
         if !matches!(store.erasure(), Ok(Some(_))) {
             return;
         }
@@ -160,9 +193,9 @@ pub fn erase_some(inbox: &Rc<Inbox>) -> Pin<Box<dyn Future<Output = ()> + '_>> {
             };
             let call = RoomCall::ErasePerson {
                 room: name,
-                uid: inbox.uid.clone(),
+                uid: inbox.uid().to_string(),
             };
-            let answer = ask_room(&inbox.env, &call).await;
+            let answer = inbox.ask_room(&call).await;
             if let Some((messages, reactions, done)) = answer.as_deref().and_then(room_answer) {
                 if let Err(e) = store.erased_in(&room, messages, reactions, done) {
                     worker::console_error!("could not record an erasure's step: {e}");
@@ -185,37 +218,39 @@ pub fn erase_some(inbox: &Rc<Inbox>) -> Pin<Box<dyn Future<Output = ()> + '_>> {
             }
             return;
         }
-        wake_by(inbox.state.storage(), now_ms() + STEP_MS).await;
+        wake_by(inbox.storage(), now_ms() + STEP_MS).await;
     })
 }
 
 /// After a wake: an erasure under way goes on (its alarm may have been lost with a crash between
 /// the job's write and the alarm's). A read of one value when none is.
-pub fn resume(inbox: &Rc<Inbox>) {
-    if matches!(inbox.store.erasure(), Ok(Some(_))) {
-        wasm_bindgen_futures::spawn_local(wake_by(inbox.state.storage(), now_ms()));
+pub fn resume<H: Holder>(inbox: &H) {
+    if matches!(inbox.store().erasure(), Ok(Some(_))) {
+        wasm_bindgen_futures::spawn_local(wake_by(inbox.storage(), now_ms()));
     }
 }
 
 /// Deletes all of the inbox's storage — every table (those added later too) and, with the
 /// compatibility date in `wrangler.toml` (2026-02-24 or later: `delete_all_deletes_alarm`), its alarm —
 /// and keeps only `report`. Boxed: in the wasm once for its two callers.
-fn empty(inbox: &Rc<Inbox>, report: Report) -> Pin<Box<dyn Future<Output = Answer> + '_>> {
+fn empty<'a, H: Holder>(
+    inbox: &'a H,
+    report: Report,
+) -> Pin<Box<dyn Future<Output = Answer> + 'a>> {
     Box::pin(async move {
         inbox
-            .state
             .storage()
             .delete_all()
             .await
             .map_err(|e| storage(format!("deleting all failed: {e}")))?;
-        inbox.store.emptied(&report).map_err(storage)?;
+        inbox.store().emptied(&report).map_err(storage)?;
         Ok(report)
     })
 }
 
 /// Closes the person's inbox sockets, after an `error` frame that says why (`forbidden`, 4403: a
 /// client does not come back by itself to an inbox being erased).
-fn close_sockets(inbox: &Inbox) {
+fn close_sockets<H: Holder>(inbox: &H) {
     let code = ErrorCode::Forbidden;
     let frame = InboxFrame::Error {
         code,

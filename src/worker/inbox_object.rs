@@ -11,16 +11,14 @@
 //! The person's export and erasure, which go through every room the inbox knows, are
 //! [`super::inbox_data`]'s.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use serde_json::json;
 use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocketPair};
 
 use super::hop;
-use super::inbox_data;
-use super::inbox_store::InboxStore;
+use super::inbox_data::{self, wake_by, Asked, Holder};
+use super::inbox_store::{storage, InboxStore};
 use super::{hex, internal, json_response, now_ms, problem_response, random_bytes};
 use crate::call::RoomCall;
 use crate::error::{ErrorCode, Problem};
@@ -42,11 +40,33 @@ pub struct InboxObject {
 }
 
 /// What the handlers and the tasks share.
-pub(super) struct Inbox {
-    pub(super) state: State,
-    pub(super) env: Env,
-    pub(super) uid: String,
-    pub(super) store: InboxStore,
+struct Inbox {
+    state: State,
+    env: Env,
+    uid: String,
+    store: InboxStore,
+}
+
+impl Holder for Inbox {
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn store(&self) -> &InboxStore {
+        &self.store
+    }
+
+    fn storage(&self) -> worker::Storage {
+        self.state.storage()
+    }
+
+    fn sockets(&self) -> Vec<WebSocket> {
+        Inbox::sockets(self)
+    }
+
+    fn ask_room(&self, call: &RoomCall) -> Asked {
+        ask_room(&self.env, call)
+    }
 }
 
 impl InboxObject {
@@ -58,7 +78,7 @@ impl InboxObject {
             uid,
             store,
         });
-        inbox_data::resume(&inbox);
+        inbox_data::resume(&*inbox);
         InboxObject { inbox }
     }
 
@@ -117,9 +137,9 @@ impl InboxObject {
             }
             InboxCall::Partner { seen, .. } => inbox.partner(&seen).map(|()| ("{}".into(), 200)),
             InboxCall::Export { room, after, .. } => {
-                return inbox_data::export(inbox, room, after).await;
+                return inbox_data::export(&**inbox, room, after).await;
             }
-            InboxCall::Erase { .. } => inbox_data::erase(inbox)
+            InboxCall::Erase { .. } => inbox_data::erase(&**inbox)
                 .await
                 .map(|report| (report.to_json(&inbox.uid), report.status())),
             InboxCall::Online { .. } => {
@@ -155,13 +175,8 @@ impl InboxObject {
     /// The storage alarm: the end of an offline grace, or an erasure's next step.
     pub async fn alarm(&self) {
         self.inbox.presence();
-        inbox_data::erase_some(&self.inbox).await;
+        inbox_data::erase_some(&*self.inbox).await;
     }
-}
-
-/// A storage failure, as a caller hears of it.
-pub(super) fn storage(e: String) -> Problem {
-    internal(format!("inbox storage failed: {e}"))
 }
 
 /// The snapshot's parts, owned (the frame and the body borrow them).
@@ -198,7 +213,7 @@ impl Inbox {
     }
 
     /// The person's sockets that are open (a closing one is on its way out).
-    pub(super) fn sockets(&self) -> Vec<WebSocket> {
+    fn sockets(&self) -> Vec<WebSocket> {
         self.state
             .get_websockets()
             .into_iter()
@@ -416,24 +431,6 @@ impl Inbox {
     }
 }
 
-/// Makes sure the storage alarm fires by `at` (ms): one alarm serves the offline grace and an
-/// erasure's steps, so an earlier one set is kept. Boxed: awaited in several places, in the wasm once.
-pub(super) fn wake_by(storage: worker::Storage, at: u64) -> Pin<Box<dyn Future<Output = ()>>> {
-    Box::pin(async move {
-        let set = storage.get_alarm().await.ok().flatten();
-        if set.is_some_and(|t| t.max(0) as u64 <= at) {
-            return;
-        }
-        let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
-        if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(date)).await {
-            worker::console_error!("could not set the alarm: {e}");
-        }
-    })
-}
-
-/// A call's answer to come (see [`ask`]).
-type Asked = std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>>>>;
-
 /// Makes a call of the object named `object` (a room, another inbox): its answer's text, when it
 /// answered 200 (or 202: a job under way; else logged). Boxed, so the exchange's code is in the wasm once for every caller.
 fn ask(
@@ -467,7 +464,7 @@ fn ask_inbox(env: &Env, call: &InboxCall) -> Asked {
 }
 
 /// Makes `call` of a room.
-pub(super) fn ask_room(env: &Env, call: &RoomCall) -> Asked {
+fn ask_room(env: &Env, call: &RoomCall) -> Asked {
     let r = call.to_request();
     ask(
         env,

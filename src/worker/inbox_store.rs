@@ -13,7 +13,9 @@ use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
+use super::internal;
 use super::store::{int, opt_int, rows, Cells};
+use crate::error::Problem;
 use crate::inbox::entry::{Entry, Update};
 use crate::inbox::erasure::Report;
 use crate::inbox::online::{Seen, Told};
@@ -344,6 +346,11 @@ impl InboxStore {
         self.blank.set(true);
         self.set_meta("erased", &report.pack())
     }
+}
+
+/// A storage failure, as a caller hears of it.
+pub fn storage(e: String) -> Problem {
+    internal(format!("inbox storage failed: {e}"))
 }
 
 /// An entry from the cells of `at, muted, body` (`None`: a body that no longer reads).
