@@ -55,7 +55,7 @@ function person(name) {
       return getJson(`${server.base}/api/me?${q}`, { method: 'DELETE' });
     },
     dm: (withUid) =>
-      getJson(`${server.base}/api/dms?key=${key}`, { method: 'POST', body: JSON.stringify({ with: withUid }) }),
+      getJson(`${server.base}/api/dms?key=${key}&name=${name}`, { method: 'POST', body: JSON.stringify({ with: withUid }) }),
   };
   return p;
 }
@@ -300,7 +300,7 @@ describe('a person’s erasure', () => {
     assert.equal(his.lines.filter((l) => l.type === 'message').length, 6);
   });
 
-  test('their sockets in rooms are closed, and a room that goes on does not bring their inbox back', async () => {
+  test('their sockets are closed, a DM forgets their name, and a room that goes on does not bring their inbox back', async () => {
     const room = uniqueRoom('gone');
     const fay = person('fay');
     const gus = person('gus');
@@ -309,9 +309,12 @@ describe('a person’s erasure', () => {
     const g = await gus.join(room);
     const h = await hal.join(room);
     await f.say('fay was here');
+    const dm = (await fay.dm(gus.uid)).body.room;
     const halInbox = await hal.inbox();
     const fayInbox = await fay.inbox();
-    await eventually(async () => (await fay.me()).body.rooms?.length === 1, 30_000, 'fay’s entry');
+    const dmEntry = async () => (await gus.me()).body.rooms.find((r) => r.room === dm);
+    await eventually(async () => (await dmEntry())?.dm[0].name === 'fay', 30_000, 'fay named in gus’s DM entry');
+    await eventually(async () => (await fay.me()).body.rooms?.length === 2, 30_000, 'fay’s entries');
     const asked = await fay.erase(fay.uid);
     assert.ok([200, 202].includes(asked.status), JSON.stringify(asked.body));
     // Her sockets hear why and are closed for good: her inbox's, and hers in the room.
@@ -321,6 +324,11 @@ describe('a person’s erasure', () => {
       assert.equal((await socket.closedPromise()).code, CLOSE_FORBIDDEN);
     }
     await eventually(async () => (await fay.erase(fay.uid)).status === 200, 30_000, 'done');
+    // The direct message forgot the name it knew her by.
+    await eventually(async () => {
+      const entry = await dmEntry();
+      return entry.dm[0].uid === fay.uid && entry.dm[0].name === null;
+    }, 30_000, 'fay nameless in gus’s DM entry');
     // Gus talks on; hal's inbox hears it, fay's stays empty (the room forgot her inbox).
     await g.say('after fay');
     await halInbox.next((x) => x.type === 'entry' && x.entry.room === room && x.entry.last?.text === 'after fay', 30_000);
