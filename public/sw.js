@@ -5,8 +5,12 @@
 //! Network first: while the server answers, every file comes from it (a deploy shows at the next
 //! load, and `wrangler dev` edits at once); the copy is only for when it does not. Nothing of the
 //! conversation is kept here: /api/ and the socket (/ws/) never pass through this worker's cache.
+//!
+//! Notifications: a Web Push from the person's inbox (decrypted by the browser) is shown with the
+//! room's name as its tag, so a newer one for the same room replaces the older; a click focuses a tab
+//! already open on the page (and moves it to the room) or opens one.
 
-const CACHE = 'edge-chat-shell-v1';
+const CACHE = 'edge-chat-shell-v2';
 const SHELL = ['/', '/style.css', '/app.js', '/format.js', '/markup.js', '/favicon.svg', '/sdk/edge-chat-client.js'];
 
 self.addEventListener('install', (event) => {
@@ -42,5 +46,52 @@ self.addEventListener('fetch', (event) => {
       },
       async (error) => (await caches.match(key)) ?? Promise.reject(error),
     ),
+  );
+});
+
+/** The notification's title and body for a push payload (see docs/API.md, "Notifications"). */
+function describe(p) {
+  const where = p.kind === 'dm' ? p.from : `${p.from} in ${p.room}`;
+  const title = p.kind === 'mention' ? `${where} mentioned you` : where;
+  const more = p.unread > 1 ? ` (${p.unread} unread)` : '';
+  return { title, body: (p.text ?? 'New message') + more };
+}
+
+self.addEventListener('push', (event) => {
+  let payload;
+  try {
+    payload = event.data?.json();
+  } catch {
+    payload = null;
+  }
+  if (!payload || typeof payload.room !== 'string') return;
+  const { title, body } = describe(payload);
+  event.waitUntil(
+    self.registration.showNotification(title, {
+      body,
+      tag: `room:${payload.room}`,
+      renotify: true,
+      icon: '/favicon.svg',
+      data: { url: payload.url, room: payload.room, seq: payload.seq },
+    }),
+  );
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const target = new URL(event.notification.data?.url ?? '/', self.location.origin);
+  // Only our own origin: a payload cannot send the click elsewhere.
+  if (target.origin !== self.location.origin) return;
+  event.waitUntil(
+    (async () => {
+      const tabs = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+      const tab = tabs.find((c) => new URL(c.url).origin === self.location.origin);
+      if (tab) {
+        await tab.focus();
+        tab.postMessage({ type: 'open', url: target.href });
+        return;
+      }
+      await self.clients.openWindow(target.href);
+    })(),
   );
 });

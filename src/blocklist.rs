@@ -4,11 +4,13 @@
 //!
 //! An entry is a word or a phrase of up to [`MAX_WORDS`] words, matched case-insensitively on whole
 //! words (`ass` does not match "class"); `*` at the start or end of a word makes it a prefix or suffix
-//! match (`spam*` matches "spammer", `*coin` "shitcoin"). Words are runs of letters and digits; accents
-//! count (`café` is not `cafe`), case does not. Simple on purpose: a list moderators can read, that a
+//! match (`spam*` matches "spammer", `*coin` "shitcoin"). Words are runs of letters and digits (of any
+//! script; punctuation, symbols and emoji separate them); accents count (`café` is not `cafe`), case
+//! does not in the scripts [`crate::letters`] folds. Simple on purpose: a list moderators can read, that a
 //! room checks in microseconds, and no pattern language (and its code) in the wasm.
 
 use crate::error::{ErrorCode, Problem};
+use crate::letters::{in_word, lowercase};
 
 /// Entries a room may hold.
 pub const MAX_ENTRIES: usize = 500;
@@ -28,7 +30,7 @@ pub fn normalize(raw: &str) -> Result<String, Problem> {
     if raw.chars().count() > MAX_ENTRY_CHARS {
         return Err(bad(&format!("at most {MAX_ENTRY_CHARS} characters")));
     }
-    let words: Vec<String> = raw.split_whitespace().map(str::to_lowercase).collect();
+    let words: Vec<String> = raw.split_whitespace().map(lowercase).collect();
     if words.is_empty() {
         return Err(bad("empty"));
     }
@@ -37,7 +39,7 @@ pub fn normalize(raw: &str) -> Result<String, Problem> {
     }
     for word in &words {
         let core = word.trim_start_matches('*').trim_end_matches('*');
-        if core.is_empty() || !core.chars().all(char::is_alphanumeric) {
+        if core.is_empty() || !core.chars().all(in_word) {
             return Err(bad(
                 "letters and digits only, with an optional * at a word's start or end",
             ));
@@ -82,9 +84,9 @@ pub fn room_for(blocked: &[String], words: &[String]) -> Result<(), Problem> {
 
 /// A text's words, lowercase.
 fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
+    text.split(|c: char| !in_word(c))
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
+        .map(lowercase)
         .collect()
 }
 

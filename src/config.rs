@@ -153,6 +153,8 @@ pub struct Config {
     pub rate_limit_exempt: Vec<String>,
     /// Where rooms POST their events (`WEBHOOK_URL`, signed with `WEBHOOK_SECRET`); `None`: no webhooks.
     pub webhook: Option<Webhook>,
+    /// Standard Web Push (`VAPID_*`, `PUSH_*`); `None`: push is off.
+    pub push: Option<crate::push::settings::PushSettings>,
     /// Hosts (`host` or `host:port`) a link preview may fetch although they are not public
     /// (`PREVIEW_ALLOW_HOSTS`, comma-separated; empty by default): a local test server.
     pub preview_allow_hosts: Vec<String>,
@@ -291,6 +293,7 @@ impl Config {
             auth_secret: secret(&lookup, "AUTH_SECRET"),
             rate_limit_exempt: list(&lookup, "RATE_LIMIT_EXEMPT"),
             webhook: webhook(&lookup)?,
+            push: push_knobs(&lookup)?,
             preview_allow_hosts: list(&lookup, "PREVIEW_ALLOW_HOSTS"),
             moderation: moderation_hook(&lookup)?,
             jwt: JwtConfig {
@@ -489,6 +492,20 @@ fn http_url(
         ));
     }
     Ok(Some(url))
+}
+
+/// Web Push: the `VAPID_*` key pair and subject, `PUSH_ALLOW_INSECURE`, `PUSH_PREVIEW` (checked by
+/// [`crate::push::settings::parse`]).
+fn push_knobs(
+    lookup: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::push::settings::PushSettings>, Problem> {
+    crate::push::settings::parse(crate::push::settings::Knobs {
+        public_key: secret(lookup, "VAPID_PUBLIC_KEY"),
+        private_key: secret(lookup, "VAPID_PRIVATE_KEY"),
+        subject: secret(lookup, "VAPID_SUBJECT"),
+        allow_insecure: list(lookup, "PUSH_ALLOW_INSECURE"),
+        preview_private: switch(lookup, "PUSH_PREVIEW", true)?,
+    })
 }
 
 fn secret(lookup: &impl Fn(&str) -> Option<String>, key: &str) -> Option<String> {
@@ -815,5 +832,32 @@ mod tests {
             assert_eq!(e.code, ErrorCode::BadConfig);
             assert!(e.message.contains(k), "{}", e.message);
         }
+    }
+
+    #[test]
+    fn push_knobs_are_read_like_the_others() {
+        use crate::push::settings::tests::{PRIVATE, PUBLIC};
+        assert_eq!(parse(&[]).unwrap().push, None);
+        let vapid = [
+            ("VAPID_PUBLIC_KEY", PUBLIC),
+            ("VAPID_PRIVATE_KEY", PRIVATE),
+            ("VAPID_SUBJECT", "mailto:ops@example.com"),
+        ];
+        let push = parse(&vapid).unwrap().push.unwrap();
+        assert!(push.preview_private && push.allow_insecure.is_empty());
+        let more = [
+            vapid[0],
+            vapid[1],
+            vapid[2],
+            ("PUSH_PREVIEW", "off"),
+            ("PUSH_ALLOW_INSECURE", "127.0.0.1:9000 , Push.Test"),
+        ];
+        let push = parse(&more).unwrap().push.unwrap();
+        assert!(!push.preview_private);
+        assert_eq!(push.allow_insecure, ["127.0.0.1:9000", "push.test"]);
+        let e = parse(&[vapid[0], ("PUSH_PREVIEW", "maybe")]).unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadConfig);
+        let e = parse(&[vapid[0], vapid[1], vapid[2], ("PUSH_PREVIEW", "maybe")]).unwrap_err();
+        assert!(e.message.contains("PUSH_PREVIEW"), "{}", e.message);
     }
 }

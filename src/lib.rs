@@ -42,6 +42,7 @@
 //! - [`retention`] — how long a room keeps messages, and which ones a sweep erases.
 //! - [`screening`] — the moderation hook: the question a room asks before storing, the verdicts.
 //! - [`blocklist`] — a room's blocked words, checked on arrival without any network.
+//! - [`letters`] — letter case and word characters without Unicode's tables (for the blocked words).
 //! - [`erasure`] — one author's words erased from one room: a durable job in bounded windows.
 //! - [`export`] — a room's export, and a person's: NDJSON lines, their order and the cursors that resume them.
 //!
@@ -69,11 +70,13 @@ pub mod identity;
 pub mod inbox;
 pub mod jwks;
 pub mod jwt;
+pub mod letters;
 pub mod mention;
 pub mod moderation;
 pub mod presence;
 pub mod preview;
 pub mod protocol;
+pub mod push;
 pub mod query;
 pub mod rate;
 pub mod reactors;

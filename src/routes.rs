@@ -19,6 +19,14 @@ pub enum Route {
     Health,
     /// `GET /api/config`: what the stock page needs to know of the server (its login page).
     PageConfig,
+    /// `GET /api/push/key`: the VAPID public key a page subscribes with (Web Push).
+    PushKey,
+    /// `GET /api/me/push`: the person's push state.
+    PushState,
+    /// `POST /api/me/push`: subscribe a browser.
+    Subscribe,
+    /// `DELETE /api/me/push`: unsubscribe one.
+    Unsubscribe,
     /// `GET /api/rooms/{room}`.
     RoomInfo(RoomName),
     /// `GET /api/rooms/{room}/messages`.
@@ -90,6 +98,7 @@ impl Route {
             ["ws", name] => (Route::Socket(room(name)?), "GET"),
             ["health"] => (Route::Health, "GET"),
             ["api", "config"] => (Route::PageConfig, "GET"),
+            ["api", "push", "key"] => (Route::PushKey, "GET"),
             ["api", "rooms"] => (Route::NewRoom, "POST"),
             ["api", "tokens"] => (Route::MintToken, "POST"),
             ["api", "me"] => {
@@ -101,6 +110,14 @@ impl Route {
             }
             ["api", "me", "export"] => (Route::ExportMe, "GET"),
             ["api", "dms"] => (Route::OpenDm, "POST"),
+            ["api", "me", "push"] => {
+                return match method {
+                    "GET" => Ok(Route::PushState),
+                    "POST" => Ok(Route::Subscribe),
+                    "DELETE" => Ok(Route::Unsubscribe),
+                    _ => Err(method_not_allowed("GET, POST, DELETE")),
+                };
+            }
             ["api", "me", "rooms", name] => {
                 let r = room(name)?;
                 return match method {
@@ -308,6 +325,13 @@ mod tests {
         );
         assert_eq!(Route::parse("GET", "/health"), Ok(Route::Health));
         assert_eq!(Route::parse("GET", "/api/config"), Ok(Route::PageConfig));
+        assert_eq!(Route::parse("GET", "/api/push/key"), Ok(Route::PushKey));
+        assert_eq!(Route::parse("POST", "/api/me/push"), Ok(Route::Subscribe));
+        assert_eq!(
+            Route::parse("DELETE", "/api/me/push"),
+            Ok(Route::Unsubscribe)
+        );
+        assert_eq!(Route::parse("GET", "/api/me/push"), Ok(Route::PushState));
         assert_eq!(
             Route::parse("GET", "/api/rooms/x"),
             Ok(Route::RoomInfo(room("x")))

@@ -5,6 +5,10 @@
 //! counts the unread messages of the rooms not muted. On a phone the sidebar folds away behind the
 //! "Rooms" button in the header.
 //!
+//! Notifications when away (Web Push): "Notify me" asks the browser's permission only on that click,
+//! subscribes this device with the server's VAPID key, and says so — or says that the browser
+//! refused. Each room's entry has a button that cycles its setting (all, mentions, none).
+//!
 //! Starting a direct message (from a member's name in the roster, roster.js) asks the inbox for the
 //! room of the two people (`openDm`) and goes there like any link to a room.
 
@@ -15,6 +19,9 @@ import { client } from './state.js';
 import { inviteUrl } from './url.js';
 
 const $ = (id) => document.getElementById(id);
+/** Each room's notify setting, as the server keeps it (rooms at their default are absent). */
+let notifySettings = {};
+
 const side = {
   nav: $('sidebar'),
   rooms: $('inbox-rooms'),
@@ -22,6 +29,9 @@ const side = {
   empty: $('inbox-empty'),
   toggle: $('sidebar-toggle'),
   toggleCount: $('sidebar-count'),
+  push: $('push-box'),
+  pushOn: $('push-on'),
+  pushState: $('push-state'),
 };
 
 /** The inbox client, once started. */
@@ -54,6 +64,62 @@ export function startInbox(name) {
     side.toggle.hidden = true;
   });
   box.start();
+  showPush();
+}
+
+/** Shows "Notify me" where the server has push on and the browser can take it. */
+async function showPush() {
+  const can = 'serviceWorker' in navigator && 'PushManager' in window && window.isSecureContext;
+  let state;
+  try {
+    state = await box.pushState();
+  } catch {
+    return;
+  }
+  notifySettings = state.notify ?? {};
+  render();
+  if (!state.enabled || !can) return;
+  side.push.hidden = false;
+  if (Notification.permission === 'denied') {
+    side.pushState.textContent = 'Notifications are blocked for this site in your browser’s settings.';
+  } else if (state.devices > 0 && Notification.permission === 'granted') {
+    side.pushOn.hidden = true;
+    side.pushState.textContent = 'Notifications are on when you are away.';
+  }
+}
+
+/** "Notify me": the permission (asked only now, after the click), then this device's subscription. */
+async function enablePush() {
+  side.pushOn.disabled = true;
+  try {
+    const permission = await Notification.requestPermission();
+    if (permission !== 'granted') {
+      side.pushState.textContent = 'Your browser refused notifications; you can allow them in its site settings.';
+      return;
+    }
+    const res = await fetch('/api/push/key');
+    const { key } = await res.json();
+    const registration = await navigator.serviceWorker.ready;
+    const subscription = await registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: key,
+    });
+    await box.subscribePush(subscription);
+    side.pushOn.hidden = true;
+    side.pushState.textContent = 'Notifications are on when you are away.';
+  } catch (e) {
+    side.pushState.textContent = `Could not turn notifications on: ${e.message ?? e}`;
+  } finally {
+    side.pushOn.disabled = false;
+  }
+}
+side.pushOn.addEventListener('click', enablePush);
+
+const NEXT_SETTING = { all: 'mentions', mentions: 'none', none: 'all' };
+
+/** The entry's setting: its own, or the default (everything in a direct message, else mentions). */
+function settingOf(entry) {
+  return notifySettings[entry.room] ?? (entry.dm ? 'all' : 'mentions');
 }
 
 /** The label of an entry: its room, or a direct message's people. */
@@ -135,10 +201,21 @@ function item(entry) {
   a.append(head, preview);
   const mute = button(entry.muted ? 'Unmute' : 'Mute', () => box.mute(entry.room, !entry.muted).catch(() => {}), 'link entry-action');
   mute.setAttribute('aria-label', `${entry.muted ? 'Unmute' : 'Mute'} ${entryLabel(entry)}`);
+  const setting = settingOf(entry);
+  const notify = button(`Notify: ${setting}`, async () => {
+    const next = NEXT_SETTING[settingOf(entry)];
+    try {
+      await box.notify(entry.room, next);
+      notifySettings = { ...notifySettings, [entry.room]: next };
+      render();
+      announce(`${entryLabel(entry)}: notify ${next}`);
+    } catch {}
+  }, 'link entry-action');
+  notify.setAttribute('aria-label', `Notify: ${setting}, ${entryLabel(entry)}`);
   const leave = button('Leave', () => box.leave(entry.room).catch(() => {}), 'link entry-action');
   leave.setAttribute('aria-label', `Leave ${entryLabel(entry)}`);
   li.append(a, el('span', 'entry-actions'));
-  li.lastChild.append(mute, leave);
+  li.lastChild.append(mute, notify, leave);
   return li;
 }
 

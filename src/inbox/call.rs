@@ -10,6 +10,8 @@ use crate::api::parse_body;
 use crate::error::{ErrorCode, Problem};
 use crate::export::PersonCursor;
 use crate::identity;
+use crate::push::policy::Notify;
+use crate::push::subscription::Subscription;
 use crate::query::{query_pairs, query_value};
 use crate::validate::{RoomName, UserName};
 
@@ -51,6 +53,23 @@ pub enum InboxCall {
     },
     /// `DELETE /api/me` (confirmed by the Worker): start the person's erasure, or say where it stands.
     Erase { uid: String },
+    /// `POST /api/me/push`: keep a browser's subscription (checked by the Worker; `body` is the
+    /// `PushSubscription` JSON).
+    Subscribe {
+        uid: String,
+        endpoint: String,
+        body: String,
+    },
+    /// `DELETE /api/me/push` `{"endpoint"}`.
+    Unsubscribe { uid: String, endpoint: String },
+    /// `PATCH /api/me/rooms/{room}` `{"notify":"all"|"mentions"|"none"}`.
+    Notify {
+        uid: String,
+        room: RoomName,
+        notify: Notify,
+    },
+    /// `GET /api/me/push`: the person's devices and rooms' settings.
+    PushState { uid: String },
 }
 
 /// The HTTP request that carries an [`InboxCall`].
@@ -76,7 +95,11 @@ impl InboxCall {
             | InboxCall::Partner { uid, .. }
             | InboxCall::Online { uid }
             | InboxCall::Export { uid, .. }
-            | InboxCall::Erase { uid } => uid,
+            | InboxCall::Erase { uid }
+            | InboxCall::Subscribe { uid, .. }
+            | InboxCall::Unsubscribe { uid, .. }
+            | InboxCall::Notify { uid, .. }
+            | InboxCall::PushState { uid } => uid,
         }
     }
 
@@ -126,6 +149,20 @@ impl InboxCall {
                 ("GET", "export", None)
             }
             InboxCall::Erase { .. } => ("POST", "erase", None),
+            InboxCall::Subscribe { endpoint, body, .. } => {
+                query.append_pair("endpoint", endpoint);
+                ("POST", "subscribe", Some(body.clone()))
+            }
+            InboxCall::Unsubscribe { endpoint, .. } => {
+                query.append_pair("endpoint", endpoint);
+                ("POST", "unsubscribe", None)
+            }
+            InboxCall::Notify { room, notify, .. } => {
+                query.append_pair("room", room.as_str());
+                query.append_pair("notify", notify.as_str());
+                ("POST", "notify", None)
+            }
+            InboxCall::PushState { .. } => ("GET", "push", None),
         };
         CallRequest {
             method,
@@ -195,6 +232,23 @@ impl InboxCall {
                 }
             }
             ("POST", "/erase") => InboxCall::Erase { uid },
+            ("POST", "/subscribe") => InboxCall::Subscribe {
+                uid,
+                endpoint: Subscription::named(get("endpoint"))?,
+                body: body.to_string(),
+            },
+            ("POST", "/unsubscribe") => InboxCall::Unsubscribe {
+                uid,
+                endpoint: Subscription::named(get("endpoint"))?,
+            },
+            ("POST", "/notify") => InboxCall::Notify {
+                uid,
+                room: room()?,
+                notify: get("notify")
+                    .and_then(Notify::parse)
+                    .ok_or_else(|| bad("notify must be all, mentions or none"))?,
+            },
+            ("GET", "/push") => InboxCall::PushState { uid },
             _ => {
                 return Err(Problem::new(
                     ErrorCode::NotFound,
@@ -205,12 +259,23 @@ impl InboxCall {
     }
 }
 
-/// `PATCH /api/me/rooms/{room}`'s body: `{"muted":true|false}`.
-pub fn muted_of(body: &str) -> Result<bool, Problem> {
+/// What a `PATCH /api/me/rooms/{room}` body asks: `{"muted":true|false}` or
+/// `{"notify":"all"|"mentions"|"none"}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Patch {
+    Muted(bool),
+    Notify(Notify),
+}
+
+/// Reads a `PATCH /api/me/rooms/{room}` body (one of its two settings per request).
+pub fn patch_of(body: &str) -> Result<Patch, Problem> {
     let body: serde_json::Value = parse_body(body)?;
-    body["muted"]
-        .as_bool()
-        .ok_or_else(|| bad("send {\"muted\":true} or {\"muted\":false}"))
+    match (body.get("muted"), body.get("notify")) {
+        (Some(muted), None) => muted.as_bool().map(Patch::Muted),
+        (None, Some(notify)) => notify.as_str().and_then(Notify::parse).map(Patch::Notify),
+        _ => None,
+    }
+    .ok_or_else(|| bad(r#"send {"muted":true|false} or {"notify":"all"|"mentions"|"none"}"#))
 }
 
 fn bad(why: &str) -> Problem {
@@ -315,6 +380,21 @@ mod tests {
             after: 1_500,
         });
         round_trip(InboxCall::Erase { uid: uid.clone() });
+        round_trip(InboxCall::Subscribe {
+            uid: uid.clone(),
+            endpoint: "https://push.example/x?y=1&z".into(),
+            body: r#"{"endpoint":"https://push.example/x?y=1&z","keys":{}}"#.into(),
+        });
+        round_trip(InboxCall::Unsubscribe {
+            uid: uid.clone(),
+            endpoint: "https://push.example/x".into(),
+        });
+        round_trip(InboxCall::Notify {
+            uid: uid.clone(),
+            room: RoomName::parse("lobby").unwrap(),
+            notify: Notify::None,
+        });
+        round_trip(InboxCall::PushState { uid: uid.clone() });
         round_trip(InboxCall::Online { uid });
     }
 
@@ -340,9 +420,23 @@ mod tests {
     }
 
     #[test]
-    fn a_patch_says_muted_or_not() {
-        assert_eq!(muted_of(r#"{"muted":true}"#), Ok(true));
-        assert_eq!(muted_of(r#"{"muted":false}"#), Ok(false));
-        assert_eq!(muted_of("{}").unwrap_err().code, ErrorCode::BadRequest);
+    fn a_patch_says_muted_or_how_to_notify() {
+        assert_eq!(patch_of(r#"{"muted":true}"#), Ok(Patch::Muted(true)));
+        assert_eq!(patch_of(r#"{"muted":false}"#), Ok(Patch::Muted(false)));
+        assert_eq!(
+            patch_of(r#"{"notify":"all"}"#),
+            Ok(Patch::Notify(Notify::All))
+        );
+        for bad in [
+            "{}",
+            r#"{"notify":"loud"}"#,
+            r#"{"muted":true,"notify":"all"}"#,
+        ] {
+            assert_eq!(
+                patch_of(bad).unwrap_err().code,
+                ErrorCode::BadRequest,
+                "{bad}"
+            );
+        }
     }
 }

@@ -22,10 +22,12 @@ use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::export::{Cursor, PersonCursor};
 use crate::identity::AddressTag;
-use crate::inbox::call::{self as inbox_call, InboxCall};
+use crate::inbox::call::{self as inbox_call, InboxCall, Patch};
 use crate::inbox::erasure;
 use crate::inbox::person::{self, Person};
 use crate::inbox::{self, dm};
+use crate::push::settings::PushSettings;
+use crate::push::subscription::Subscription;
 use crate::reactors::ReactorsRequest;
 use crate::routes::{self, Route, Target};
 use crate::search::SearchRequest;
@@ -79,7 +81,14 @@ async fn handle(
 ) -> Result<Response> {
     match route {
         Route::Health => health(&req, config),
-        Route::PageConfig => json_response(json!({"login_url": config.login_url}).to_string(), 200),
+        Route::PageConfig => json_response(
+            json!({"login_url": config.login_url, "push": config.push.is_some()}).to_string(),
+            200,
+        ),
+        Route::PushKey => match push_settings(config) {
+            Ok(push) => json_response(json!({"key": push.public_key}).to_string(), 200),
+            Err(p) => problem_response(&p),
+        },
         Route::Socket(room) => socket(req, url, Ok(room), config, env).await,
         Route::RoomInfo(room) => {
             // The webhook outbox's state (failures, the receiver's last error) is for operators.
@@ -211,10 +220,17 @@ async fn handle(
         }
         Route::MuteRoom(room) => {
             personal(req, url, config, env, None, &|person, body| {
-                Ok(Mine::Inbox(InboxCall::Mute {
-                    uid: person.uid,
-                    room: room.clone(),
-                    muted: inbox_call::muted_of(body)?,
+                Ok(Mine::Inbox(match inbox_call::patch_of(body)? {
+                    Patch::Muted(muted) => InboxCall::Mute {
+                        uid: person.uid,
+                        room: room.clone(),
+                        muted,
+                    },
+                    Patch::Notify(notify) => InboxCall::Notify {
+                        uid: person.uid,
+                        room: room.clone(),
+                        notify,
+                    },
                 }))
             })
             .await
@@ -236,6 +252,32 @@ async fn handle(
             personal(req, url, config, env, None, &|person, _| {
                 erasure::confirmed(&person.uid, &url.query_pairs())?;
                 Ok(Mine::Inbox(InboxCall::Erase { uid: person.uid }))
+            })
+            .await
+        }
+        Route::PushState => {
+            personal(req, url, config, env, None, &|person, _| {
+                Ok(Mine::Inbox(InboxCall::PushState { uid: person.uid }))
+            })
+            .await
+        }
+        Route::Subscribe => {
+            personal(req, url, config, env, None, &|person, body| {
+                let subscription = Subscription::parse(body, push_settings(config)?)?;
+                Ok(Mine::Inbox(InboxCall::Subscribe {
+                    uid: person.uid,
+                    endpoint: subscription.endpoint,
+                    body: body.to_string(),
+                }))
+            })
+            .await
+        }
+        Route::Unsubscribe => {
+            personal(req, url, config, env, None, &|person, body| {
+                Ok(Mine::Inbox(InboxCall::Unsubscribe {
+                    uid: person.uid,
+                    endpoint: Subscription::endpoint_of(body)?,
+                }))
             })
             .await
         }
@@ -606,16 +648,16 @@ enum Mine {
     Room(RoomCall),
 }
 
-/// `GET|DELETE /api/me`, `GET /api/me/export`, `DELETE|PATCH /api/me/rooms/{room}`, `POST /api/dms`: who the person is, the
-/// request's body (a `PATCH` or `POST`'s), then the call `call` makes of them; `limit`: the per-client
-/// limit the endpoint counts against.
+/// `GET|DELETE /api/me`, `GET /api/me/export`, `DELETE|PATCH /api/me/rooms/{room}`, `POST /api/dms`,
+/// `GET|POST|DELETE /api/me/push`: who the person is, the request's body (any but a `GET`'s), then the call `call`
+/// makes of them; `limit`: the per-client limit the endpoint counts against.
 async fn personal(
     mut req: Request,
     url: &Target<'_>,
     config: &Config,
     env: &Env,
     limit: Option<&str>,
-    // `dyn`: one copy of this function (and its future) for the four endpoints.
+    // `dyn`: one copy of this function (and its future) for all of a person's endpoints.
     call: &dyn Fn(Person, &str) -> std::result::Result<Mine, Problem>,
 ) -> Result<Response> {
     let offer = Offer::default();
@@ -625,8 +667,8 @@ async fn personal(
             limit_client(&req, binding, config, env).await?;
         }
         let body = match req.method() {
-            worker::Method::Patch | worker::Method::Post => body_text(&mut req).await?,
-            _ => String::new(),
+            worker::Method::Get => String::new(),
+            _ => body_text(&mut req).await?,
         };
         call(person, &body)
     };
@@ -647,4 +689,14 @@ fn open_dm(person: Person, body: &str) -> std::result::Result<Mine, Problem> {
         by: person.uid,
         name: person.name,
     }))
+}
+
+/// The deployment's push settings, or why there are none.
+fn push_settings(config: &Config) -> std::result::Result<&PushSettings, Problem> {
+    config.push.as_ref().ok_or_else(|| {
+        Problem::new(
+            ErrorCode::Disabled,
+            "push notifications are off on this server (VAPID_PUBLIC_KEY, VAPID_PRIVATE_KEY and VAPID_SUBJECT are not set)",
+        )
+    })
 }

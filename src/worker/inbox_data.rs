@@ -29,6 +29,9 @@ pub trait Holder {
     fn store(&self) -> &InboxStore;
     /// The runtime's storage of the object (its alarm, `deleteAll`).
     fn storage(&self) -> worker::Storage;
+    /// The runtime deleted all of the object's storage: whatever its stores remember of their
+    /// tables goes too.
+    fn wiped(&self);
     /// The person's inbox sockets that are open.
     fn sockets(&self) -> Vec<WebSocket>;
     /// Makes `call` of a room: its answer's text, if it answered (200 or 202).
@@ -38,12 +41,18 @@ pub trait Holder {
 /// A call's answer to come.
 pub type Asked = Pin<Box<dyn Future<Output = Option<String>>>>;
 
-/// Makes sure the storage alarm fires by `at` (ms): one alarm serves the offline grace and an
-/// erasure's steps, so an earlier one set is kept. Boxed: awaited in several places, in the wasm once.
+/// Makes sure the storage alarm fires by `at` (ms): one alarm serves the offline grace, the push
+/// outbox and an erasure's steps, so an earlier one set is kept (one already past is the alarm
+/// running now, which the runtime clears when it ends). Boxed: in the wasm once for every caller.
 pub fn wake_by(storage: worker::Storage, at: u64) -> Pin<Box<dyn Future<Output = ()>>> {
     Box::pin(async move {
-        let set = storage.get_alarm().await.ok().flatten();
-        if set.is_some_and(|t| t.max(0) as u64 <= at) {
+        let set = storage
+            .get_alarm()
+            .await
+            .ok()
+            .flatten()
+            .map(|t| t.max(0) as u64);
+        if set.is_some_and(|t| t <= at && t > now_ms()) {
             return;
         }
         let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
@@ -243,7 +252,8 @@ fn empty<'a, H: Holder>(
             .delete_all()
             .await
             .map_err(|e| storage(format!("deleting all failed: {e}")))?;
-        inbox.store().emptied(&report).map_err(storage)?;
+        inbox.wiped();
+        inbox.store().keep_erased(&report).map_err(storage)?;
         Ok(report)
     })
 }

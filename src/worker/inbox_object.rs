@@ -19,14 +19,23 @@ use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocket
 use super::hop;
 use super::inbox_data::{self, wake_by, Asked, Holder};
 use super::inbox_store::{storage, InboxStore};
+use super::push_store::PushStore;
+use super::webpush;
 use super::{hex, internal, json_response, now_ms, problem_response, random_bytes};
 use crate::call::RoomCall;
+use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
 use crate::inbox::call::InboxCall;
 use crate::inbox::entry::{Entry, Update};
 use crate::inbox::frames::{InboxFrame, Snapshot};
 use crate::inbox::online::{self, Seen, Step, MAX_PARTNERS};
 use crate::inbox::{object_name, MAX_LISTED};
+use crate::push::outcome::{judge, Outcome};
+use crate::push::payload::{topic, Notification};
+use crate::push::policy::{decide, Circumstances, Notify};
+use crate::push::settings::PushSettings;
+use crate::push::subscription::Subscription;
+use crate::push::trigger;
 use crate::routes::Target;
 use crate::validate::RoomName;
 
@@ -45,6 +54,9 @@ struct Inbox {
     env: Env,
     uid: String,
     store: InboxStore,
+    /// Web Push: subscriptions, rooms' settings, the outbox.
+    push: PushStore,
+    config: Config,
 }
 
 impl Holder for Inbox {
@@ -60,6 +72,11 @@ impl Holder for Inbox {
         self.state.storage()
     }
 
+    fn wiped(&self) {
+        self.store.wiped();
+        self.push.wiped();
+    }
+
     fn sockets(&self) -> Vec<WebSocket> {
         Inbox::sockets(self)
     }
@@ -69,15 +86,30 @@ impl Holder for Inbox {
     }
 }
 
+/// Pushes one alarm sends at most: a person with many devices and rooms is served over several
+/// alarms, and a slow push service holds one alarm for a bounded time.
+const PUSHES_PER_ALARM: usize = 20;
+
 impl InboxObject {
     pub fn new(state: State, env: Env, uid: String) -> Self {
         let store = InboxStore::open(state.storage().sql(), object_name(&uid));
+        let push = PushStore::open(state.storage().sql());
+        let config = super::load_config(&env).unwrap_or_default();
         let inbox = Rc::new(Inbox {
             state,
             env,
             uid,
             store,
+            push,
+            config,
         });
+        // A push outbox left waiting (its alarm lost with a runtime that died mid-alarm, as the
+        // local runtime does): whatever wakes the inbox sets the alarm again.
+        if inbox.config.push.is_some() {
+            if let Ok(Some(next)) = inbox.push.next_due() {
+                inbox.arm(next.max(now_ms()));
+            }
+        }
         inbox_data::resume(&*inbox);
         InboxObject { inbox }
     }
@@ -136,12 +168,6 @@ impl InboxObject {
                     })
             }
             InboxCall::Partner { seen, .. } => inbox.partner(&seen).map(|()| ("{}".into(), 200)),
-            InboxCall::Export { room, after, .. } => {
-                return inbox_data::export(&**inbox, room, after).await;
-            }
-            InboxCall::Erase { .. } => inbox_data::erase(&**inbox)
-                .await
-                .map(|report| (report.to_json(&inbox.uid), report.status())),
             InboxCall::Online { .. } => {
                 // What the partners were told; a room that said the person is there is asked
                 // afterwards whether they still are, and a change is told to every partner.
@@ -151,6 +177,31 @@ impl InboxObject {
                     (serde_json::to_string(&seen).unwrap_or_default(), 200)
                 })
             }
+            InboxCall::Subscribe { endpoint, body, .. } => inbox
+                .push
+                .subscribe(&endpoint, &body, now_ms())
+                .map_err(storage)
+                .and_then(|()| inbox.push_state(201)),
+            InboxCall::Unsubscribe { endpoint, .. } => inbox
+                .push
+                .unsubscribe(&endpoint)
+                .map_err(storage)
+                .map(|had| {
+                    let body = if had {
+                        r#"{"unsubscribed":true}"#
+                    } else {
+                        r#"{"unsubscribed":false}"#
+                    };
+                    (body.to_string(), 200)
+                }),
+            InboxCall::Notify { room, notify, .. } => inbox.notify(&room, notify),
+            InboxCall::PushState { .. } => inbox.push_state(200),
+            InboxCall::Export { room, after, .. } => {
+                return inbox_data::export(&**inbox, room, after).await;
+            }
+            InboxCall::Erase { .. } => inbox_data::erase(&**inbox)
+                .await
+                .map(|report| (report.to_json(&inbox.uid), report.status())),
         };
         match done {
             Ok((body, status)) => json_response(body, status),
@@ -172,9 +223,10 @@ impl InboxObject {
         self.inbox.presence();
     }
 
-    /// The storage alarm: the end of an offline grace, or an erasure's next step.
+    /// The storage alarm: the end of an offline grace, the pushes due, an erasure's next step.
     pub async fn alarm(&self) {
         self.inbox.presence();
+        send_pushes(&self.inbox).await;
         inbox_data::erase_some(&*self.inbox).await;
     }
 }
@@ -302,7 +354,15 @@ impl Inbox {
             }
             return Ok(());
         }
-        let (entry, changed, new) = match self.store.entry(&update.room).map_err(storage)? {
+        let known = self.store.entry(&update.room).map_err(storage)?;
+        // What the entry said before, for push's comparison (only when push is on).
+        let before = self
+            .config
+            .push
+            .as_ref()
+            .and(known.as_ref())
+            .map(|e| e.update.clone());
+        let (entry, changed, new) = match known {
             None => (Entry::new(update, now_ms()), true, true),
             Some(mut entry) => {
                 let stamp = entry.update.stamp;
@@ -321,6 +381,9 @@ impl Inbox {
             self.tell(&InboxFrame::Entry {
                 entry: entry.view(),
             });
+        }
+        if let Err(e) = self.consider_push(before.as_ref(), &entry) {
+            worker::console_error!("push: {e}");
         }
         // A new direct message: how are its people? (Their inboxes ask ours likewise.)
         if new && entry.update.dm.is_some() {
@@ -399,6 +462,10 @@ impl Inbox {
         let sockets = self.sockets().len();
         let rooms = self.store.present()?.len();
         let online = sockets > 0 || rooms > 0;
+        if online {
+            // Back: every room may push again, and what was not sent yet is not needed.
+            self.push.back()?;
+        }
         let mut since = self.store.offline_since()?;
         if online == since.is_some() {
             since = (!online).then_some(now);
@@ -421,14 +488,176 @@ impl Inbox {
                     });
                 }
             }
-            Step::LookAt(at) => {
-                let storage = self.state.storage();
-                wasm_bindgen_futures::spawn_local(wake_by(storage, at));
-            }
+            Step::LookAt(at) => self.arm(at),
             Step::Nothing => {}
         }
         Ok(())
     }
+}
+
+impl Inbox {
+    /// `GET /api/me/push` (and the answer to a subscription): push on or off, the person's devices,
+    /// and the rooms whose setting is not the default.
+    fn push_state(&self, status: u16) -> std::result::Result<(String, u16), Problem> {
+        let devices = self.push.devices().map_err(storage)?;
+        // Written by hand: room names are `RoomName`s (A-Z a-z 0-9 _ . -), nothing to escape.
+        let mut body = format!(
+            r#"{{"enabled":{},"devices":{devices},"notify":{{"#,
+            self.config.push.is_some()
+        );
+        for (i, (room, notify)) in self.push.settings().map_err(storage)?.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push('"');
+            body.push_str(room);
+            body.push_str("\":\"");
+            body.push_str(notify.as_str());
+            body.push('"');
+        }
+        body.push_str("}}");
+        Ok((body, status))
+    }
+
+    /// `PATCH /api/me/rooms/{room}` `{"notify":…}`: the room must be in the inbox.
+    fn notify(
+        &self,
+        room: &RoomName,
+        notify: Notify,
+    ) -> std::result::Result<(String, u16), Problem> {
+        if self.store.entry(room.as_str()).map_err(storage)?.is_none() {
+            return Err(Problem::new(
+                ErrorCode::NotFound,
+                format!("{} is not in your inbox", room.as_str()),
+            ));
+        }
+        self.push
+            .set_notify(room.as_str(), notify)
+            .map_err(storage)?;
+        let body = format!(
+            r#"{{"room":"{}","notify":"{}"}}"#,
+            room.as_str(),
+            notify.as_str()
+        );
+        Ok((body, 200))
+    }
+
+    /// After a room's update: a read lets the room push again; a message by someone else may be
+    /// pushed to every device, when [`decide`] says so (queued, then sent by the alarm).
+    fn consider_push(
+        &self,
+        before: Option<&Update>,
+        entry: &Entry,
+    ) -> std::result::Result<(), String> {
+        let Some(settings) = self.config.push.as_ref() else {
+            return Ok(());
+        };
+        let change = trigger::change(before, &entry.update, &self.uid);
+        if change.read {
+            self.push.read(entry.room())?;
+        }
+        if !change.new_message {
+            return Ok(());
+        }
+        let Some(last) = entry.update.last.as_ref() else {
+            return Ok(());
+        };
+        if self.push.devices()? == 0 {
+            return Ok(());
+        }
+        let (notify, pushed) = self.push.room(entry.room())?;
+        let direct = entry.update.dm.is_some();
+        let circumstances = Circumstances {
+            online: !self.sockets().is_empty() || !self.store.present()?.is_empty(),
+            own: false,
+            left_or_muted: entry.muted,
+            pushed_since_back: pushed,
+            notify: notify.unwrap_or(Notify::default_for(direct)),
+            direct,
+            mentions_me: change.mentions_me,
+            my_thread: change.my_thread,
+        };
+        let Some(reason) = decide(circumstances) else {
+            return Ok(());
+        };
+        // A direct message, or any room of a deployment that needs a token to enter, is private:
+        // its text leaves the server only when PUSH_PREVIEW allows it.
+        let private = direct || self.config.signed_access();
+        let payload = Notification::new(
+            entry.room(),
+            last.seq,
+            reason,
+            &last.name,
+            &last.text,
+            entry.update.unread,
+            !private || settings.preview_private,
+        )
+        .to_json();
+        let now = now_ms();
+        self.push
+            .queue(entry.room(), reason.urgency(), &payload, now)?;
+        self.arm(now);
+        Ok(())
+    }
+
+    /// Sets the alarm for `at` unless it is already set sooner (the offline grace shares it), as a
+    /// task of its own.
+    fn arm(&self, at: u64) {
+        wasm_bindgen_futures::spawn_local(wake_by(self.state.storage(), at));
+    }
+}
+
+/// Sends the pushes that are due (at most [`PUSHES_PER_ALARM`]), each through
+/// [`webpush::send`], and does what the service's answer calls for ([`judge`]): done, again later,
+/// or the subscription gone. Then sets the alarm for the next one waiting.
+async fn send_pushes(inbox: &Rc<Inbox>) {
+    let Some(settings) = inbox.config.push.as_ref() else {
+        return;
+    };
+    if let Err(e) = try_send_pushes(inbox, settings).await {
+        worker::console_error!("push outbox: {e}");
+    }
+    // Awaited, not a task: the alarm handler must still be running when it sets the next alarm, or
+    // the runtime's clearing of the alarm that just ran may come after it.
+    if let Ok(Some(next)) = inbox.push.next_due() {
+        wake_by(inbox.state.storage(), next.max(now_ms())).await;
+    }
+}
+
+async fn try_send_pushes(
+    inbox: &Inbox,
+    settings: &PushSettings,
+) -> std::result::Result<(), String> {
+    for pending in inbox.push.due(now_ms(), PUSHES_PER_ALARM)? {
+        let stored = inbox.push.subscription(&pending.endpoint)?;
+        let Some(subscription) = stored.and_then(|b| Subscription::parse(&b, settings).ok()) else {
+            inbox.push.done(pending.id)?;
+            continue;
+        };
+        let topic = topic(&pending.room);
+        let push = webpush::Push {
+            subscription: &subscription,
+            payload: &pending.payload,
+            topic: &topic,
+            urgency: &pending.urgency,
+        };
+        let attempt = pending.attempts + 1;
+        let outcome = match webpush::send(settings, &push, now_ms() / 1000).await {
+            Ok(answer) => judge(Some(answer.status), answer.retry_after.as_deref(), attempt),
+            Err(e) => {
+                worker::console_error!("push to {} failed: {e}", subscription.origin());
+                judge(None, None, attempt)
+            }
+        };
+        match outcome {
+            Outcome::Delivered | Outcome::Dropped => inbox.push.done(pending.id)?,
+            Outcome::Retry { after_ms } => {
+                inbox.push.retry(pending.id, attempt, now_ms() + after_ms)?
+            }
+            Outcome::Gone => drop(inbox.push.unsubscribe(&pending.endpoint)?),
+        }
+    }
+    Ok(())
 }
 
 /// Makes a call of the object named `object` (a room, another inbox): its answer's text, when it

@@ -340,10 +340,14 @@ impl InboxStore {
         Ok(self.meta("erased")?.as_deref().and_then(Report::unpack))
     }
 
-    /// After the runtime deleted all of the object's storage (`deleteAll`): blank again, and then
-    /// only `report` is written (with the schema and the object's name).
-    pub fn emptied(&self, report: &Report) -> Answer<()> {
+    /// The runtime deleted all of the object's storage (`deleteAll`): blank again.
+    pub fn wiped(&self) {
         self.blank.set(true);
+    }
+
+    /// Keeps the report of an erasure done, alone in an emptied inbox (with the schema and the
+    /// object's name).
+    pub fn keep_erased(&self, report: &Report) -> Answer<()> {
         self.set_meta("erased", &report.pack())
     }
 }

@@ -13,6 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 use super::now_ms;
+use super::subtle::{import_key, verify as subtle_verify};
 use crate::access::{Admission, Entry};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
@@ -36,25 +37,6 @@ extern "C" {
     fn status(this: &FetchResponse) -> u16;
     #[wasm_bindgen(method, catch)]
     fn text(this: &FetchResponse) -> Result<js_sys::Promise, JsValue>;
-
-    /// `crypto.subtle.importKey(format, keyData, algorithm, extractable, keyUsages)`.
-    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = importKey, catch)]
-    fn import_key(
-        format: &str,
-        key_data: &JsValue,
-        algorithm: &JsValue,
-        extractable: bool,
-        usages: &JsValue,
-    ) -> Result<js_sys::Promise, JsValue>;
-
-    /// `crypto.subtle.verify(algorithm, key, signature, data)` → a Promise of a boolean.
-    #[wasm_bindgen(js_namespace = ["crypto", "subtle"], js_name = verify, catch)]
-    fn subtle_verify(
-        algorithm: &JsValue,
-        key: &JsValue,
-        signature: &js_sys::Uint8Array,
-        data: &js_sys::Uint8Array,
-    ) -> Result<js_sys::Promise, JsValue>;
 }
 
 /// Turns what [`crate::access::may_enter`] decided into an entry: a JWT waiting for its key is let in

@@ -26,6 +26,7 @@ mod links;
 mod object;
 mod own_name;
 mod previews;
+mod push_store;
 mod renewal;
 mod room_inboxes;
 mod room_object;
@@ -34,8 +35,10 @@ mod screener;
 mod sequencing;
 mod shard_object;
 mod store;
+mod subtle;
 mod web;
 mod webhooks;
+mod webpush;
 
 use wasm_bindgen::JsCast;
 use worker::{Env, Headers, Request, Response, Result, WebSocketPair};

@@ -9,7 +9,8 @@
 //! It keeps each room's entry (`entries()`, most recent activity first), the direct-message partners'
 //! online state (`online`), the totals for a badge or a title (`totals()`: unread and mentions of the
 //! rooms not muted), and does the person's inbox requests over HTTP: `leave(room)`, `mute(room, on)`,
-//! `openDm(uids)` (the room of the direct message with those people).
+//! `openDm(uids)` (the room of the direct message with those people), and Web Push:
+//! `notify(room, setting)`, `pushState()`, `subscribePush(subscription)`, `unsubscribePush(endpoint)`.
 //!
 //! Events (each a ChatEvent; `on(type, fn)` passes the detail):
 //!   status   {state: 'connecting'|'online'|'waiting'|'reconnecting'|'refused'|'closed', retryAt, attempt}
@@ -348,5 +349,26 @@ export class InboxClient extends EventTarget {
   /** The inbox over HTTP (`GET /api/me`), without a socket. */
   read() {
     return this.call('GET', '/api/me');
+  }
+
+  /** How a room notifies the person when they are away: 'all' | 'mentions' | 'none'. */
+  notify(room, setting) {
+    return this.call('PATCH', `/api/me/rooms/${encodeURIComponent(room)}`, { notify: setting });
+  }
+
+  /** Web Push (docs/SDK.md, "Notifications"): `{enabled, devices, notify: {room: setting}}`. */
+  pushState() {
+    return this.call('GET', '/api/me/push');
+  }
+
+  /** Keeps a browser's `PushSubscription` (or its JSON) so the person is told when away. */
+  subscribePush(subscription) {
+    const json = typeof subscription?.toJSON === 'function' ? subscription.toJSON() : subscription;
+    return this.call('POST', '/api/me/push', json);
+  }
+
+  /** Forgets the subscription of `endpoint`. */
+  unsubscribePush(endpoint) {
+    return this.call('DELETE', '/api/me/push', { endpoint });
   }
 }

@@ -616,6 +616,14 @@ export declare class InboxClient extends EventTarget {
   /** Leaves the room's entry (the room stops telling the inbox). */
   leave(room: string): Promise<void>;
   mute(room: string, muted?: boolean): Promise<InboxEntry>;
+  /** How a room notifies the person while they are away (Web Push). */
+  notify(room: string, setting: NotifySetting): Promise<{ room: string; notify: NotifySetting }>;
+  /** Whether push is on, how many devices the person subscribed, and rooms' non-default settings. */
+  pushState(): Promise<PushState>;
+  /** Keeps a browser's PushSubscription (or its JSON). */
+  subscribePush(subscription: PushSubscriptionJSON | { toJSON(): PushSubscriptionJSON }): Promise<PushState>;
+  /** Forgets one subscription. */
+  unsubscribePush(endpoint: string): Promise<{ unsubscribed: boolean }>;
   /** The direct message with one person or up to 8: resolves with its room's name. */
   openDm(uids: string | string[]): Promise<string>;
   /** `GET /api/me`, without a socket. */
@@ -633,3 +641,33 @@ export declare const INBOX_LISTED: number;
 export declare function snippetParts(html: string | null | undefined): { text: string; mark: boolean }[];
 /** Whether a media type is among a room's `file_types` (`type/*` takes every subtype; no list: yes). */
 export declare function typeTaken(type: string, taken: readonly string[] | undefined): boolean;
+
+/** A room's notification setting for one person. */
+export type NotifySetting = 'all' | 'mentions' | 'none';
+
+/** `GET /api/me/push`. */
+export interface PushState {
+  enabled: boolean;
+  devices: number;
+  notify: Record<string, NotifySetting>;
+}
+
+/** A browser's PushSubscription as JSON (`subscription.toJSON()`). */
+export interface PushSubscriptionJSON {
+  endpoint: string;
+  expirationTime?: number | null;
+  keys: { p256dh: string; auth: string };
+}
+
+/** What the service worker receives in a push (decrypted by the browser). */
+export interface PushPayload {
+  room: string;
+  seq: number;
+  kind: 'dm' | 'mention' | 'thread' | 'message';
+  from: string;
+  /** Absent for a private room when the server says PUSH_PREVIEW=0. */
+  text?: string;
+  unread: number;
+  /** Opens the room at the message (relative to the page's origin). */
+  url: string;
+}
