@@ -168,6 +168,7 @@ describe('a person’s export', () => {
     const again = async (cursor) => (await (await ann.exportPage(cursor)).text()).split('\n').slice(1).join('\n');
     assert.equal(await again(cursors.at(-1)), await again(cursors.at(-1)));
     // Bob's export holds his and none of hers.
+    await eventually(async () => (await bob.me()).body.rooms?.length === 4, 30_000, 'bob’s four entries');
     const his = await exportAll(bob);
     assert.ok(his.lines.some((l) => l.type === 'message' && l.text === secret(r1)));
     assert.ok(his.lines.every((l) => l.type !== 'message' || l.from.uid === bob.uid));
@@ -296,6 +297,7 @@ describe('a person’s erasure', () => {
     assert.equal(again.status, 200);
     assert.deepEqual(again.body.erasure, report, 'idempotent');
     // Dave's export still holds all of his.
+    await eventually(async () => (await dave.me()).body.rooms?.length === 6, 30_000, 'dave’s six entries');
     const his = await exportAll(dave);
     assert.equal(his.lines.filter((l) => l.type === 'message').length, 6);
   });
