@@ -20,6 +20,8 @@ export const ui = {
   identity: $('identity'),
   identityName: $('identity-name'),
   signOut: $('sign-out'),
+  // The same on a phone, where the header has no room for it: in the folding sidebar.
+  signOutDrawer: $('sign-out-drawer'),
   status: $('status'),
   reconnectNow: $('reconnect-now'),
   roster: $('roster'),

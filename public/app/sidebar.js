@@ -22,6 +22,8 @@ import { inviteUrl } from './url.js';
 const $ = (id) => document.getElementById(id);
 /** Each room's notify setting, as the server keeps it (rooms at their default are absent). */
 let notifySettings = {};
+/** Whether the server sends pushes at all: without it a room's "Notify:" setting would do nothing. */
+let pushEnabled = false;
 
 const side = {
   nav: $('sidebar'),
@@ -64,8 +66,13 @@ export function startInbox(name) {
     side.nav.hidden = true;
     side.toggle.hidden = true;
   });
+  // Asked once the inbox has let the person in: a page whose credentials it refuses asks nothing more.
+  const current = box;
+  const unlisten = box.on('inbox', () => {
+    unlisten();
+    if (box === current) showPush();
+  });
   box.start();
-  showPush();
 }
 
 /** Shows "Notify me" where the server has push on and the browser can take it. */
@@ -78,6 +85,7 @@ async function showPush() {
     return;
   }
   notifySettings = state.notify ?? {};
+  pushEnabled = state.enabled === true;
   render();
   if (!state.enabled || !can) return;
   side.push.hidden = false;
@@ -135,6 +143,7 @@ export function stopInbox() {
   box = null;
   boxName = null;
   notifySettings = {};
+  pushEnabled = false;
   side.rooms.replaceChildren();
   side.dms.replaceChildren();
   side.nav.hidden = true;
@@ -255,7 +264,7 @@ function item(entry) {
   const leave = button('Leave', () => box.leave(entry.room).catch(() => {}), 'link entry-action');
   leave.setAttribute('aria-label', `Leave ${entryLabel(entry)}`);
   li.append(a, el('span', 'entry-actions'));
-  li.lastChild.append(mute, notify, leave);
+  li.lastChild.append(...(pushEnabled ? [mute, notify, leave] : [mute, leave]));
   return li;
 }
 

@@ -106,7 +106,7 @@ async function mayDiscard() {
   return dialog.returnValue === 'discard';
 }
 
-ui.signOut.addEventListener('click', () => signOut());
+for (const b of [ui.signOut, ui.signOutDrawer]) b.addEventListener('click', () => signOut());
 
 // Another tab signed out (its key went from localStorage, or all of the storage was cleared): this one
 // follows, so it neither writes the store again nor goes on as the person.

@@ -314,7 +314,11 @@ export class InboxClient extends EventTarget {
   }
 
   /** An HTTP request of the person's own (`/api/me…`, `/api/dms`), with their credentials. */
-  async call(method, path, body) {
+  async call(method, path, body, retried = false) {
+    // With an app's getToken, a call made before the socket asked for a token (or after it ran out)
+    // asks for one itself: without it the call would go out with no credentials, or as the key's
+    // person instead of the token's.
+    if (this.getToken && !this.token) await this.fetchToken('call');
     const u = new URL(path, this.origin);
     const headers = {};
     if (this.token) headers.authorization = `Bearer ${this.token}`;
@@ -323,6 +327,10 @@ export class InboxClient extends EventTarget {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await this.fetch(u.href, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const answer = await res.json().catch(() => ({}));
+    if (res.status === 401 && this.getToken && this.token && !retried) {
+      this.token = null;
+      return this.call(method, path, body, true);
+    }
     if (!res.ok) throw new ChatError(answer?.error?.code ?? `http_${res.status}`, answer?.error?.message ?? `HTTP ${res.status}`);
     return answer;
   }
