@@ -17,6 +17,16 @@ const VARIANTS = [
 const rate = (rows, shape) => rows.find((r) => r.scenario === 'push-rate' && r.server === `edgepush-${shape}` && r.result)?.result;
 const runs = (rows, variant) => rows.filter((r) => /^push-cpu-\d+$/.test(r.scenario) && r.server === `edgepush-${variant}` && r.result);
 const cpuOf = (h, rs) => h.mean(rs.map((r) => r.result.server_cpu_us_per_delivery).filter((x) => x != null));
+/**
+ * The pushes' own share of a push run's CPU per delivery, estimated: the pushes it sent × the CPU per
+ * push of the ten-device load (mostly a push's own work) ÷ its deliveries. null without both.
+ */
+function share(rows, rs) {
+  const perPush = rate(rows, 'devices')?.server_cpu_ms_per_push;
+  const runsWith = rs.filter((r) => r.away && r.result.delivered);
+  if (!perPush || !runsWith.length) return null;
+  return runsWith.reduce((a, r) => a + (r.away.pushes * perPush * 1000) / r.result.delivered, 0) / runsWith.length;
+}
 const q = (h, p, d = 0) => (p ? `${h.f(p.p50, d)} / ${h.f(p.p90, d)} / ${h.f(p.p99, d)} / ${h.f(p.max, d)}` : '–');
 
 export function render(rows, h) {
@@ -50,17 +60,16 @@ export function render(rows, h) {
   out.push(
     '',
     'The bound: the inbox\'s alarm sends at most 20 pushes (`PUSHES_PER_ALARM`) and sets itself again at once',
-    'while more are due, so the batch costs little (no gap stands out every 20th push); within it the pushes go',
-    'one after another, each awaited (encrypt, sign, POST, read the answer). One inbox\'s rate is therefore',
+    'while more are due, so the batch costs little (no gap stands out every 20th push); within it the pushes',
+    'go one after another, each awaited (encrypt, sign, POST, read the answer). One inbox\'s rate is therefore',
     'about one push per push-service round trip: here a local receiver a few milliseconds away; a real push',
     'service 20–100 ms away would allow about 10–50 a second per person (an estimate from that round trip,',
-    'not measured here). The inbox is one object:',
-    'while a burst of rooms\' updates comes in it takes them first (each a write to its storage, and a push\'s',
-    'fetch waits for the writes before it, as every output of a Durable Object does), and the pushes wait:',
-    'with one device per room, every push is also a room\'s message (stored and acked first: send → ack) and',
-    'an update, so first → last there measures the rooms\' side and this machine\'s disk as much as the',
-    'sending. A room\'s second message is never a second push until the person comes back: that is the',
-    'coalescing, which this load avoids.',
+    'not measured here). And the inbox is one object: while a burst of rooms\' updates comes in it takes them',
+    'first (each a write to its storage, and a push\'s fetch waits for the writes before it, as every output',
+    'of a Durable Object does). With one device per room every push is also a room\'s message (stored and',
+    'acked first: send → ack) and an update, so first → last there measures the rooms\' side and this',
+    'machine\'s disk as much as the sending. A room\'s second message is never a second push until the person',
+    'comes back: that is the coalescing, which this load avoids.',
     '',
   );
   if (!plain.length) return out;
@@ -85,6 +94,17 @@ export function render(rows, h) {
     const members = rs[0].away?.members ? ` (${rs[0].away.members} members)` : '';
     const pushes = rs.map((r) => `${r.away?.pushes ?? '–'} (${r.away?.pushes_expected ?? '–'})${r.away?.rejected ? `, ${r.away.rejected} refused` : ''}`).join(', ');
     out.push(`| ${name}${members} | ${cpus.map((x) => h.f(x)).join(', ')} | ${h.f(h.mean(cpus))} | ${h.pct(h.mean(cpus), base)} | ${variant === 'plain' ? '–' : h.pct(h.mean(cpus), keyed)} | ${lat} | ${pushes} |`);
+  }
+  const own = share(rows, runs(rows, 'push'));
+  if (own !== null) {
+    out.push(
+      '',
+      `The pushes' own share, estimated: the pushes sent × the CPU per push of the ten-device load ÷ the`,
+      `deliveries = ${h.f(own, 2)} µs per delivery (once per person and room until they come back; the later messages`,
+      'cost their inboxes a decision each — a few small reads — not a push). A difference between the rows',
+      'well beyond that, or of the other sign, is noise between runs on this machine: compare the two rounds',
+      'of one row.',
+    );
   }
   out.push('');
   return out;
@@ -115,7 +135,7 @@ export function figures(rows, h) {
     const [p, b, k] = [cpuOf(h, push), cpuOf(h, plain), cpuOf(h, runs(rows, 'keyed'))];
     out.push({
       figure: "push: the room's CPU per delivery, every member away with push",
-      value: `${h.f(p)} vs ${h.f(b)} µs no members (${h.pct(p, b)})${k ? `, vs ${h.f(k)} away without push (${h.pct(p, k)})` : ''}`,
+      value: `${h.f(p)} vs ${h.f(b)} µs no members (${h.pct(p, b)})${k ? `, vs ${h.f(k)} away without push (${h.pct(p, k)})` : ''}${share(rows, push) === null ? '' : `; the pushes' own ≈ ${h.f(share(rows, push), 2)} µs`}`,
       target: 'unchanged against away without push (issue 29)',
     });
   }
