@@ -25,7 +25,8 @@
 //!   app/dom.js           `ui` and the text-only DOM helpers
 //!   app/state.js         the client and the view state the parts share
 //!   app/url.js           the room (and a permalink's message) in the URL fragment
-//!   app/session.js       joining, leaving, final refusals
+//!   app/session.js       joining, leaving, final refusals, who the header says is signed in
+//!   app/signout.js       signing out: the sockets closed, the offline store emptied, the identity forgotten
 //!   app/signin.js        signing in through the server's login page (LOGIN_URL) on signed-access servers
 //!   app/status.js        the status line and the problem banner
 //!   app/conversation.js  the client's message, update, reset, notice and outbox events
@@ -56,7 +57,8 @@ import './app/keys.js';
 import { jumpTo, jumpToLatest, jumpToUnread, loadOlderKeepingPlace, nearBottom, renderJump, scheduleRead } from './app/list.js';
 import { closeSearch, runSearch } from './app/search.js';
 import { attachMentions } from './app/mentions.js';
-import { NAME_KEY, join, leave, showError, validate } from './app/session.js';
+import { NAME_KEY, join, leave, renderIdentity, showError, validate } from './app/session.js';
+import './app/signout.js';
 import { client, view } from './app/state.js';
 import { startInbox } from './app/sidebar.js';
 import { attach, hasAttachments, takeAttachments } from './app/uploads.js';
@@ -250,6 +252,7 @@ function init() {
   else if (room && name) join({ name, room });
   else (name ? ui.room : ui.name).focus();
   renderStatus();
+  renderIdentity();
 }
 
 init();

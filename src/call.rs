@@ -128,6 +128,17 @@ pub enum RoomCall {
     Export { room: RoomName, cursor: Cursor },
     /// Erase everything author `uid` wrote in the room (a durable job; see [`crate::erasure`]).
     Erase { room: RoomName, uid: String },
+    /// A page of what `uid` wrote in the room after `seq` `after` (their inbox asks, for their own
+    /// export: `GET /api/me/export`).
+    ExportAuthor {
+        room: RoomName,
+        uid: String,
+        after: u64,
+    },
+    /// `uid`'s own erasure in the room (their inbox asks, for `DELETE /api/me`): the room stops
+    /// telling their inbox, closes their sockets, forgets the name a direct message knew them by,
+    /// and erases what they wrote as [`RoomCall::Erase`] does.
+    ErasePerson { room: RoomName, uid: String },
 }
 
 /// The HTTP request that carries a [`RoomCall`].
@@ -165,7 +176,10 @@ impl RoomCall {
             | RoomCall::Uploaded { room, .. }
             | RoomCall::Thumb { room, .. }
             | RoomCall::Thumbed { room, .. } => room,
-            RoomCall::Export { room, .. } | RoomCall::Erase { room, .. } => room,
+            RoomCall::Export { room, .. }
+            | RoomCall::Erase { room, .. }
+            | RoomCall::ExportAuthor { room, .. }
+            | RoomCall::ErasePerson { room, .. } => room,
         }
     }
 
@@ -199,7 +213,9 @@ impl RoomCall {
             | RoomCall::Entry { .. }
             | RoomCall::Here { .. }
             | RoomCall::Uploaded { .. }
-            | RoomCall::Thumbed { .. } => dm::Asker::Internal,
+            | RoomCall::Thumbed { .. }
+            | RoomCall::ExportAuthor { .. }
+            | RoomCall::ErasePerson { .. } => dm::Asker::Internal,
         }
     }
 
@@ -355,6 +371,15 @@ impl RoomCall {
                 query.append_pair("uid", uid);
                 ("POST", "erase", None)
             }
+            RoomCall::ExportAuthor { uid, after, .. } => {
+                query.append_pair("uid", uid);
+                query.append_pair("after", &after.to_string());
+                ("GET", "author", None)
+            }
+            RoomCall::ErasePerson { uid, .. } => {
+                query.append_pair("uid", uid);
+                ("POST", "erase-person", None)
+            }
         };
         CallRequest {
             method,
@@ -445,6 +470,12 @@ impl RoomCall {
                 room,
                 uid: identity::check_uid(get("uid").unwrap_or(""))?.to_string(),
             },
+            ("GET", "/author") => RoomCall::ExportAuthor {
+                room,
+                uid: uid()?,
+                after: validate::parse_seq(get("after").unwrap_or("0"))?,
+            },
+            ("POST", "/erase-person") => RoomCall::ErasePerson { room, uid: uid()? },
             ("GET", "/export") => RoomCall::Export {
                 room,
                 cursor: Cursor::from_query(&query)?,

@@ -11,15 +11,22 @@
 //! Lines, in order: `export` (the room, the cursor asked, `last_seq`, `rev`, the retention policy),
 //! then `message` lines in `seq` order (tombstones included, so `seq`s have no holes but the
 //! history limit's), then `moderation` lines in log order, then `next` or `end`.
+//!
+//! **A person's export** (`GET /api/me/export`) is made of the same `message` lines, each with its
+//! `room`, holding only what is the person's own: their messages (not deleted) with their versions,
+//! their own reactions (`reacted`), and a thread's counts without who took part; then a `reaction`
+//! line for each reaction of theirs to somebody else's message (the room and `seq`, never that
+//! message). A room answers one bounded page of one author ([`author_tail`] ends it); the person's
+//! inbox strings the rooms together ([`PersonCursor`]: a room and a `seq` in it).
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::domain::{ChatMessage, Version};
+use crate::domain::{ChatMessage, Thread, Version};
 use crate::error::Problem;
 use crate::query::query_value;
 use crate::retention::Policy;
-use crate::validate;
+use crate::validate::{self, RoomName};
 
 /// Messages per page at most.
 pub const PAGE_MESSAGES: usize = 500;
@@ -86,6 +93,16 @@ pub fn message_line(
     reacted: &[(String, String)],
     expired: bool,
 ) -> String {
+    message_value(message, versions, reacted, expired).to_string()
+}
+
+/// [`message_line`] as a JSON value (a person's export changes a few of its fields).
+fn message_value(
+    message: &ChatMessage,
+    versions: &[Version],
+    reacted: &[(String, String)],
+    expired: bool,
+) -> Value {
     let mut line = serde_json::to_value(message).unwrap_or_default();
     if let Value::Object(fields) = &mut line {
         fields.insert("type".into(), "message".into());
@@ -104,7 +121,93 @@ pub fn message_line(
             fields.insert("expired".into(), true.into());
         }
     }
+    line
+}
+
+/// A message of the person's own in their export: a [`message_line`] with its `room`, the person's
+/// own reactions only (`emojis`; others' show as counts alone), and a thread root's summary with its
+/// `participants` (other people) left empty.
+pub fn own_message_line(
+    room: &str,
+    mut message: ChatMessage,
+    versions: &[Version],
+    emojis: &[&str],
+) -> String {
+    if let Some(Thread::Root(summary)) = &mut message.thread {
+        summary.participants.clear();
+    }
+    let uid = message.from.uid.clone().unwrap_or_default();
+    let reacted: Vec<(String, String)> = emojis
+        .iter()
+        .map(|e| (e.to_string(), uid.clone()))
+        .collect();
+    let mut line = message_value(&message, versions, &reacted, false);
+    line["room"] = room.into();
     line.to_string()
+}
+
+/// A reaction of the person's to somebody else's message, in their export.
+pub fn reaction_line(room: &str, seq: u64, emoji: &str) -> String {
+    json!({"type": "reaction", "room": room, "seq": seq, "emoji": emoji}).to_string()
+}
+
+/// The last line of a room's page of one author: `next` with the `seq` to go on after, or `end`
+/// (the room's log is read to `after`).
+pub fn author_tail(after: u64, more: bool) -> String {
+    json!({"type": if more { "next" } else { "end" }, "after": after}).to_string()
+}
+
+/// Reads [`author_tail`] back: where the room stopped, and whether it has more.
+pub fn read_author_tail(line: &str) -> Option<(u64, bool)> {
+    let v: Value = serde_json::from_str(line).ok()?;
+    let more = match v["type"].as_str()? {
+        "next" => true,
+        "end" => false,
+        _ => return None,
+    };
+    Some((v["after"].as_u64()?, more))
+}
+
+/// Where a page of a person's export starts: in `room` (`None`: the first room, by name) after
+/// `seq` `after`; the rooms before `room` are done.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PersonCursor {
+    pub room: Option<RoomName>,
+    pub after: u64,
+}
+
+impl PersonCursor {
+    /// The cursor of `GET /api/me/export`'s query (`room=`, `after=`; both left out: the beginning).
+    pub fn from_query(query: &[(String, String)]) -> Result<PersonCursor, Problem> {
+        Ok(PersonCursor {
+            room: query_value(query, "room")
+                .map(RoomName::parse)
+                .transpose()?,
+            after: query_value(query, "after")
+                .map(validate::parse_seq)
+                .transpose()?
+                .unwrap_or(0),
+        })
+    }
+
+    /// The page's first line.
+    pub fn head_line(&self, uid: &str, at: u64) -> String {
+        json!({"type": "export", "uid": uid, "room": self.room(), "after": self.after, "at": at})
+            .to_string()
+    }
+
+    /// The page's last line: `next` (ask again with this cursor) or, past the last room, `end`.
+    pub fn tail_line(&self, more: bool) -> String {
+        match more {
+            true => json!({"type": "next", "room": self.room(), "after": self.after}),
+            false => json!({"type": "end"}),
+        }
+        .to_string()
+    }
+
+    fn room(&self) -> Option<&str> {
+        self.room.as_ref().map(RoomName::as_str)
+    }
 }
 
 /// A moderation log entry: its record (JSON as stored) with its `log_id`.

@@ -44,7 +44,7 @@
 //! - [`blocklist`] — a room's blocked words, checked on arrival without any network.
 //! - [`letters`] — letter case and word characters without Unicode's tables (for the blocked words).
 //! - [`erasure`] — one author's words erased from one room: a durable job in bounded windows.
-//! - [`export`] — a room's export: NDJSON lines, their order and the cursor that resumes them.
+//! - [`export`] — a room's export, and a person's: NDJSON lines, their order and the cursors that resume them.
 //!
 //! `worker/` (wasm only) is the thin shell that carries out what the core decides: `entry.rs` (the
 //! Worker's `fetch`), `object.rs` (the Durable Object class: the runtime's handlers once, over the

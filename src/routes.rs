@@ -75,6 +75,10 @@ pub enum Route {
     InboxSocket,
     /// `GET /api/me`: the person's inbox.
     Inbox,
+    /// `GET /api/me/export`: everything the person wrote, in every room their inbox knows (NDJSON).
+    ExportMe,
+    /// `DELETE /api/me?confirm=<uid>`: erase everything the person wrote, and their inbox.
+    EraseMe,
     /// `DELETE /api/me/rooms/{room}`: leave a room's entry.
     LeaveRoom(RoomName),
     /// `PATCH /api/me/rooms/{room}`: mute or unmute it.
@@ -97,7 +101,14 @@ impl Route {
             ["api", "push", "key"] => (Route::PushKey, "GET"),
             ["api", "rooms"] => (Route::NewRoom, "POST"),
             ["api", "tokens"] => (Route::MintToken, "POST"),
-            ["api", "me"] => (Route::Inbox, "GET"),
+            ["api", "me"] => {
+                return match method {
+                    "GET" | "HEAD" => Ok(Route::Inbox),
+                    "DELETE" => Ok(Route::EraseMe),
+                    _ => Err(method_not_allowed("GET, DELETE")),
+                };
+            }
+            ["api", "me", "export"] => (Route::ExportMe, "GET"),
             ["api", "dms"] => (Route::OpenDm, "POST"),
             ["api", "me", "push"] => {
                 return match method {
@@ -418,6 +429,8 @@ mod tests {
     fn a_person_has_an_inbox_and_direct_messages() {
         assert_eq!(Route::parse("GET", "/ws/me"), Ok(Route::InboxSocket));
         assert_eq!(Route::parse("GET", "/api/me"), Ok(Route::Inbox));
+        assert_eq!(Route::parse("GET", "/api/me/export"), Ok(Route::ExportMe));
+        assert_eq!(Route::parse("DELETE", "/api/me"), Ok(Route::EraseMe));
         assert_eq!(Route::parse("POST", "/api/dms"), Ok(Route::OpenDm));
         assert_eq!(
             Route::parse("DELETE", "/api/me/rooms/x"),
@@ -429,6 +442,7 @@ mod tests {
         );
         for (method, path, code) in [
             ("POST", "/api/me", ErrorCode::MethodNotAllowed),
+            ("DELETE", "/api/me/export", ErrorCode::MethodNotAllowed),
             ("GET", "/api/dms", ErrorCode::MethodNotAllowed),
             ("GET", "/api/me/rooms/x", ErrorCode::MethodNotAllowed),
             ("DELETE", "/api/me/rooms/bad%20room", ErrorCode::BadRoom),

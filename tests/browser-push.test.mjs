@@ -2,20 +2,28 @@
 // offers "Notify me" where the server has push on, asks the browser only on that click and says so
 // when the browser refuses; each room's setting cycles from its entry; and the service worker shows a
 // notification for a pushed payload (delivered through Chromium's DevTools protocol, the way a push
-// service's message reaches it), titled for the sender, tagged per room, with the preview as its body.
+// service's message reaches it), titled for the sender, tagged per room, with the preview as its body;
+// and signing out takes the device's subscription back (from the server and the browser) and closes
+// what it shows.
 
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { describe, test } from 'node:test';
-import { eventually } from './common/harness.mjs';
+import { after, before, describe, test } from 'node:test';
+import { startPushService } from './common/push-service.mjs';
+import { eventually, getJson } from './common/harness.mjs';
 import { browserSuite } from './common/browser.mjs';
 
 const pair = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const jwk = pair.privateKey.export({ format: 'jwk' });
 const vapidPublic = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, 'base64url'), Buffer.from(jwk.y, 'base64url')]).toString('base64url');
 const suite = browserSuite({
-  vars: { VAPID_PUBLIC_KEY: vapidPublic, VAPID_PRIVATE_KEY: jwk.d, VAPID_SUBJECT: 'mailto:ops@example.com' },
+  vars: { VAPID_PUBLIC_KEY: vapidPublic, VAPID_PRIVATE_KEY: jwk.d, VAPID_SUBJECT: 'mailto:ops@example.com', PUSH_ALLOW_INSECURE: '127.0.0.1' },
 });
+let service; // the local push service a subscription's endpoint is at (tests/common/push-service.mjs)
+before(async () => {
+  service = await startPushService({ vapidPublicKey: vapidPublic });
+});
+after(() => service?.close());
 
 /** The service worker's registration id, through the DevTools protocol. */
 async function registrationId(cdp, origin) {
@@ -54,6 +62,44 @@ describe('notifications on the page', () => {
     await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: id, data: payload('and this', 4) });
     await eventually(async () => (list = await shown()).some((n) => n.body.startsWith('and this')), 10_000, 'the newer one');
     assert.equal(list.length, 1, 'one notification per room');
+    assert.deepEqual(errors, []);
+  });
+
+  test('signing out takes the subscription back, from the server and from the browser, and closes the notifications shown', async () => {
+    const room = `push-${crypto.randomBytes(4).toString('hex')}`;
+    const origin = suite.server.base;
+    const sub = service.subscribe();
+    const { page, context, errors } = await suite.join('cy', room, {
+      async beforeGoto(ctx) {
+        await ctx.grantPermissions(['notifications'], { origin });
+        // Headless Chromium reaches no push service, so it has no subscription of its own to give: the
+        // page gets the local service's, as PushManager.getSubscription() answers after "Notify me".
+        await ctx.addInitScript((json) => {
+          window.__subscription = { endpoint: json.endpoint, unsubscribed: false, toJSON: () => json, unsubscribe() { this.unsubscribed = true; return Promise.resolve(true); } };
+          PushManager.prototype.getSubscription = () => Promise.resolve(window.__subscription.unsubscribed ? null : window.__subscription);
+        }, sub.json);
+      },
+    });
+    const key = await page.evaluate(() => localStorage.getItem('edge-chat:key'));
+    const devices = async () => (await getJson(`${origin}/api/me/push?key=${key}`)).body.devices;
+    // The server keeps the subscription, as "Notify me" leaves it.
+    const kept = await page.evaluate((json) => fetch(`/api/me/push?key=${encodeURIComponent(localStorage.getItem('edge-chat:key'))}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(json) }).then((r) => r.status), sub.json);
+    assert.equal(kept, 201);
+    assert.equal(await devices(), 1);
+    // A notification on screen.
+    await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+    const cdp = await context.newCDPSession(page);
+    const id = await registrationId(cdp, origin);
+    await cdp.send('ServiceWorker.deliverPushMessage', { origin, registrationId: id, data: JSON.stringify({ room, seq: 1, kind: 'message', from: 'Di', text: 'private words', unread: 1, url: `/#room=${room}&msg=1` }) });
+    const shown = () => page.evaluate(async () => (await (await navigator.serviceWorker.ready).getNotifications()).length);
+    await eventually(async () => (await shown()) === 1, 10_000, 'the notification');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.locator('#announcer', { hasText: 'Signed out.' }).waitFor();
+    assert.equal(await devices(), 0, 'the server forgot the device');
+    assert.equal(await page.evaluate(() => window.__subscription.unsubscribed), true, 'the browser let go of it');
+    assert.equal(await shown(), 0, 'nothing of the person left on screen');
+    assert.equal(await page.locator('#push-box').isVisible(), false);
     assert.deepEqual(errors, []);
   });
 

@@ -25,6 +25,10 @@ const jwk = (pair, kid, extra = {}) => ({ ...pair.publicKey.export({ format: 'jw
 // The identity provider's JWKS endpoint: what it publishes can change (rotation); it counts fetches.
 const published = { keys: [jwk(rsa, 'r1', { alg: 'RS256' }), jwk(ec, 'e1')] };
 let fetches = 0;
+// While set, the endpoint takes requests and never answers (a hung identity provider); the held
+// responses are ended when it is cleared.
+let hang = false;
+const held = [];
 let jwks;
 let server;
 
@@ -32,6 +36,10 @@ before(async () => {
   const port = await freePort();
   jwks = http.createServer((req, res) => {
     fetches += 1;
+    if (hang) {
+      held.push(res);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(published));
   });
@@ -198,6 +206,33 @@ describe('JWKS rotation', () => {
     // known keys kept working throughout
     const still = await join(room, es256(claims(room)));
     await Promise.all([fresh.close(), still.close()]);
+  });
+});
+
+describe('a hung identity provider', () => {
+  test('a JWKS fetch that never answers is abandoned: the token waiting for it is refused, and the next fetch works', async () => {
+    const room = uniqueRoom('jwt-hang');
+    hang = true;
+    try {
+      await sleep(REFETCH_SECS * 1000 + 300);
+      const before = fetches;
+      const r = await refusal(room, rs256(claims(room), { kid: 'hung-1' }));
+      assert.equal(r.code, 'unauthorized', r.message);
+      assert.equal(r.closeCode, CLOSE_UNAUTHORIZED);
+      assert.equal(fetches, before + 1, 'the fetch reached the provider, which never answered');
+      assert.equal(held.length, 1);
+    } finally {
+      hang = false;
+      for (const res of held.splice(0)) res.destroy();
+    }
+    // The provider is back: past the cooldown, a key published now is fetched and accepted.
+    const late = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    published.keys.push(jwk(late, 'e-late'));
+    await sleep(REFETCH_SECS * 1000 + 300);
+    const ok = await join(room, jwt({ alg: 'ES256', typ: 'JWT', kid: 'e-late' }, claims(room, { sub: 'late' }), (input) =>
+      crypto.sign('sha256', Buffer.from(input), { key: late.privateKey, dsaEncoding: 'ieee-p1363' })));
+    assert.equal(ok.welcome.you.uid, uidOf(ISSUER, 'late'));
+    await ok.close();
   });
 });
 

@@ -4,12 +4,13 @@
 // proves: a room opens from the store before any socket is asked for and resumes with after=/since=
 // applying only what changed; the outbox — messages, edits, deletions, reactions, the read position —
 // outlives the client and goes out once, with its ids, in order; acks that come twice change nothing;
-// the caps evict the oldest messages and never an unsent entry; clearCache() leaves nothing. The same
+// the caps evict the oldest messages and never an unsent entry; unsentEntries() finds what a sign-out
+// would discard, and clearCache() leaves nothing. The same
 // in Chromium over IndexedDB is tests/browser-offline-store.test.mjs.
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ChatClient, MemoryStore, evictionPlan, pendingChanges } from '../packages/client/src/index.js';
+import { ChatClient, MemoryStore, clearCache, evictionPlan, pendingChanges, unsentEntries } from '../packages/client/src/index.js';
 import { FakeSocket } from './common/fake-socket.mjs';
 
 const ME = { id: 'me', name: 'ann', uid: 'u-ann' };
@@ -362,5 +363,45 @@ describe('bounds: caps per room and in total, never an unsent entry; clearCache(
     assert.equal(next.events.filter((e) => e.type === 'message').length, 0);
     assert.equal(new URL(FakeSocket.all[0].url).searchParams.get('after'), null);
     next.stop();
+  });
+
+  test('unsentEntries: every room\'s unsent messages and changes once, oldest first, with what a client holds but could not write', async (t) => {
+    const store = new SlowStore();
+    const r = await visited(t, store, 3);
+    r.send('unsent in r').catch(() => {});
+    t.mock.timers.tick(10);
+    r.edit(2, 'm2 edited').catch(() => {});
+    await written();
+    t.mock.timers.tick(10);
+    const other = client(t, store, { room: 'other' });
+    await other.start();
+    other.send('offline in other').catch(() => {});
+    await written();
+    t.mock.timers.tick(10);
+    const unstored = client(t, null, { room: 'nowhere' }); // no store: its outbox is only in memory
+    unstored.start();
+    unstored.send('only in memory').catch(() => {});
+
+    const unsent = await unsentEntries(store, [r, unstored]);
+    const what = (list) => list.map((e) => [e.room, e.kind, e.text ?? `${e.frame.type} ${e.frame.seq}`]);
+    assert.deepEqual(what(unsent), [
+      ['r', 'message', 'unsent in r'],
+      ['r', 'change', 'edit 2'],
+      ['other', 'message', 'offline in other'],
+      ['nowhere', 'message', 'only in memory'],
+    ], 'r\'s entries once though both the store and the client hold them');
+    assert.ok(unsent.every((e) => e.server === 'http://127.0.0.1:9' && typeof e.key === 'string'));
+
+    // Acked, an entry is no longer unsent.
+    const socket = r.ws;
+    socket.receive({ type: 'ack', id: r.outbox[0].id, seq: 4, ts: 5000, rev: 4 });
+    await written();
+    assert.deepEqual(what(await unsentEntries(store)), [['r', 'change', 'edit 2'], ['other', 'message', 'offline in other']]);
+
+    // Cleared, nothing is.
+    await clearCache(store);
+    assert.deepEqual(await unsentEntries(store), []);
+    assert.deepEqual(await unsentEntries(null), [], 'no store, no clients: nothing');
+    for (const c of [r, other, unstored]) c.stop();
   });
 });

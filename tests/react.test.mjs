@@ -21,7 +21,7 @@ Object.assign(globalThis, { window, document: window.document, navigator: window
 const React = await import('react');
 const { createRoot } = await import('react-dom/client');
 const { ChatClient, MemoryStore } = await import('@edge-chat/client');
-const { ChatHub, ChatProvider, useChat, useRoom, useSearch, useThread } = await import('@edge-chat/react');
+const { ChatHub, ChatProvider, useChat, useInbox, useRoom, useSearch, useThread } = await import('@edge-chat/react');
 const { act, createElement: h, StrictMode, memo, startTransition } = React;
 
 after(() => window.happyDOM.close());
@@ -300,6 +300,54 @@ describe('useThread', () => {
     FakeSocket.all = [];
     const again = await render(h(ChatProvider, { hub: hubOf(store) }, h(Thread)));
     assert.match(again.container.textContent, /^loading\|3\|m2,m3,m5,mine\|\|0$/);
+    await again.unmount();
+    await act(() => sleep(40));
+  });
+});
+
+describe('useInbox', () => {
+  test('the person\'s rooms from /ws/me, most recent first with totals; an entry re-renders the inbox and not a room; drawn from the store before it connects, beside a room called "inbox" kept in the same store', async () => {
+    FakeSocket.all = [];
+    const store = new MemoryStore();
+    const entry = (room, extra = {}) => ({ room, unread: 0, mentions: 0, threads: 0, read_seq: 0, last_seq: 0, last: null, muted: false, at: 1000, ...extra });
+    const renders = { inbox: 0, room: 0 };
+    function Inbox() {
+      renders.inbox += 1;
+      const box = useInbox();
+      return h('p', { id: 'inbox' }, `${box.status}|${box.fromCache}|${box.entries.map((e) => `${e.room}:${e.unread}`).join()}|${box.totals.unread}`);
+    }
+    function Room() {
+      renders.room += 1;
+      const room = useRoom('inbox');
+      return h('p', { id: 'room' }, String(room.messages.length));
+    }
+    const view = await render(h(ChatProvider, { hub: hubOf(store) }, h(Inbox), h(Room)));
+    const text = () => view.container.querySelector('#inbox').textContent;
+    const me = () => FakeSocket.all.filter((s) => new URL(s.url).pathname === '/ws/me').at(-1);
+    assert.ok(me(), 'the inbox socket is open');
+    await act(async () => me().receive({ type: 'inbox', uid: 'u-ann', name: 'ann', rooms: [entry('inbox', { unread: 2, at: 1000 }), entry('b', { at: 2000 })], online: [] }));
+    assert.equal(text(), 'online|false|b:0,inbox:2|2');
+    await serve('inbox', welcome('inbox'));
+
+    const before = { ...renders };
+    await serve('inbox', { type: 'message', ...msg(1) });
+    assert.deepEqual([renders.inbox, renders.room], [before.inbox, before.room + 1], 'a room\'s message re-renders the room only');
+    await act(async () => me().receive({ type: 'entry', entry: entry('inbox', { unread: 3, at: 3000 }) }));
+    assert.equal(text(), 'online|false|inbox:3,b:0|3');
+    assert.deepEqual([renders.inbox, renders.room], [before.inbox + 1, before.room + 1], 'an entry re-renders the inbox only');
+    await view.unmount();
+    await act(() => sleep(40));
+
+    FakeSocket.all = [];
+    const again = await render(h(ChatProvider, { hub: hubOf(store) }, h(Inbox), h(Room)));
+    const shown = () => again.container.querySelector('#inbox').textContent;
+    assert.equal(shown(), 'connecting|true|inbox:3,b:0|3', 'the kept inbox, before the socket answered');
+    // The room called "inbox" kept its own record: its message and where to resume from.
+    assert.equal(again.container.querySelector('#room').textContent, '1');
+    const resume = new URL(socketOf('inbox').url).searchParams;
+    assert.deepEqual([resume.get('after'), resume.get('since')], ['1', '1']);
+    await act(async () => me().receive({ type: 'inbox', uid: 'u-ann', name: 'ann', rooms: [entry('inbox', { unread: 0, at: 3000 })], online: [] }));
+    assert.equal(shown(), 'online|false|inbox:0|0', 'then the live one');
     await again.unmount();
     await act(() => sleep(40));
   });

@@ -1,7 +1,7 @@
 //! Joining and leaving a room: the join form (only "is anything typed": what makes a good name or
 //! room is the server's to say), one `ChatClient` per room with every part of the page listening to
 //! its events, and the final refusals that send the person back to what to fix (docs/PROTOCOL.md,
-//! "Connecting").
+//! "Connecting"); who the header says is signed in, and the signed-out page (signout.js does the rest).
 
 import { ChatClient, cleanName } from '../sdk/edge-chat-client.js';
 import { restoreDraft, setComposing } from './composer.js';
@@ -52,9 +52,7 @@ export function join({ name, room }) {
     localStorage.setItem(NAME_KEY, name);
   } catch {}
   if (roomFromUrl() !== room) history.replaceState(null, '', inviteUrl(room));
-  ui.messages.replaceChildren();
-  ui.roster.replaceChildren();
-  ui.typing.textContent = '';
+  clearConversation();
   ui.roomName.textContent = room;
   ui.roomName.title = room;
   ui.roomTitle.hidden = false;
@@ -62,20 +60,7 @@ export function join({ name, room }) {
   ui.joinView.hidden = true;
   ui.chatView.hidden = false;
   document.title = `${room} · edge-chat`;
-  items.clear();
-  versionsOpen.clear();
-  versionsCache.clear();
-  forgetWho();
-  setComposing(null);
-  clearAttachments();
   restoreDraft(room);
-  closeSearch();
-  resetThread();
-  ui.searchInput.value = '';
-  view.pickerFor = view.confirmingDelete = view.confirmingPurge = view.dividerSeq = null;
-  view.deletedBy.clear();
-  view.pinned = true;
-  view.placed = false;
 
   // An embedding app that signs its users in provides `window.edgeChat.getToken` (docs/API.md,
   // "Tokens on the page"): the client then connects with its token, renews it, and reconnects with a
@@ -106,7 +91,49 @@ export function join({ name, room }) {
   client.addEventListener('rules', renderRules);
   client.start();
   renderSidebar();
+  renderIdentity();
   ui.input.focus();
+}
+
+/** Empties the page of the room on screen: its messages, people, thread, search, composer and view state. */
+function clearConversation() {
+  ui.messages.replaceChildren();
+  ui.roster.replaceChildren();
+  ui.typing.textContent = '';
+  items.clear();
+  versionsOpen.clear();
+  versionsCache.clear();
+  forgetWho();
+  setComposing(null);
+  clearAttachments();
+  closeSearch();
+  resetThread();
+  ui.searchInput.value = '';
+  view.pickerFor = view.confirmingDelete = view.confirmingPurge = view.dividerSeq = null;
+  view.deletedBy.clear();
+  view.pinned = true;
+  view.placed = false;
+}
+
+/** The name this browser keeps for the person (the join form's last), or null. */
+function keptName() {
+  try {
+    return localStorage.getItem(NAME_KEY);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The header's "signed in as" and its Sign out (signout.js): shown while this browser knows the
+ * person — a room welcomed them (under the name it took), a name is kept from the join form (not one
+ * the room refused: that is forgotten), or the tab signed in through the login page.
+ */
+export function renderIdentity() {
+  const token = currentToken();
+  const name = client?.you?.name ?? keptName() ?? (token ? tokenName(token) : null);
+  ui.identity.hidden = !name;
+  ui.identityName.textContent = name ?? '';
 }
 
 /** A welcome: signed in and online (the others' read positions in it the client takes itself). The
@@ -115,6 +142,7 @@ export function join({ name, room }) {
 function onWelcomeReads() {
   signedInOnline();
   startInbox(client.name);
+  renderIdentity();
 }
 
 export function leave() {
@@ -135,6 +163,28 @@ function showJoinForm() {
   renderSidebar();
   renderTitle();
   renderStatus();
+  renderIdentity();
+}
+
+/**
+ * The signed-out state (signout.js, once the sockets are closed and the store emptied): no room, none
+ * of the conversation left in the page, an empty join form, and the room gone from the address (a
+ * private room's name is the person's too).
+ */
+export function signedOut() {
+  client?.stop();
+  setClient(null);
+  clearConversation();
+  showProblem('');
+  showError(ui.name, ui.nameError, '');
+  showError(ui.room, ui.roomError, '');
+  ui.input.value = '';
+  ui.roomName.textContent = '';
+  ui.name.value = '';
+  ui.room.value = 'lobby';
+  history.replaceState(null, '', location.pathname + location.search);
+  showJoinForm();
+  ui.name.focus();
 }
 
 /**
@@ -179,7 +229,7 @@ function onRefused(e) {
     try {
       localStorage.removeItem(NAME_KEY); // so a reload does not try it again
     } catch {}
-    showJoinForm();
+    showJoinForm(); // (and the header no longer names them)
     ui.room.value = room;
     showError(ui.name, ui.nameError, `The server did not accept this name.${because} Please choose another.`);
     announce('Could not join: the name was refused.');

@@ -7,7 +7,8 @@
 //!
 //! Notifications when away (Web Push): "Notify me" asks the browser's permission only on that click,
 //! subscribes this device with the server's VAPID key, and says so — or says that the browser
-//! refused. Each room's entry has a button that cycles its setting (all, mentions, none).
+//! refused. Each room's entry has a button that cycles its setting (all, mentions, none). Signing out
+//! (signout.js) takes the subscription back, from the server and from the browser.
 //!
 //! Starting a direct message (from a member's name in the roster, roster.js) asks the inbox for the
 //! room of the two people (`openDm`) and goes there like any link to a room.
@@ -120,6 +121,45 @@ const NEXT_SETTING = { all: 'mentions', mentions: 'none', none: 'all' };
 /** The entry's setting: its own, or the default (everything in a direct message, else mentions). */
 function settingOf(entry) {
   return notifySettings[entry.room] ?? (entry.dm ? 'all' : 'mentions');
+}
+
+/**
+ * Sign-out: closes the inbox socket and empties the sidebar, and this device stops being told of the
+ * person — its push subscription goes from the server (asked with the person's credentials, which the
+ * inbox client still holds) and from the browser, and the notifications shown are closed. Resolves once
+ * that is done (or could not be: a browser without push, a server that did not answer).
+ */
+export function stopInbox() {
+  const leaving = box;
+  box?.stop();
+  box = null;
+  boxName = null;
+  notifySettings = {};
+  side.rooms.replaceChildren();
+  side.dms.replaceChildren();
+  side.nav.hidden = true;
+  side.toggle.hidden = true;
+  side.push.hidden = true;
+  side.pushOn.hidden = false;
+  side.pushState.textContent = '';
+  ui.main.classList.remove('sidebar-open');
+  side.toggle.setAttribute('aria-expanded', 'false');
+  renderTitle();
+  return forgetPush(leaving);
+}
+
+/** This device's Web Push subscription and notifications gone (see stopInbox). */
+async function forgetPush(inbox) {
+  try {
+    const registration = await navigator.serviceWorker?.getRegistration();
+    if (!registration) return;
+    for (const shown of await registration.getNotifications()) shown.close();
+    const subscription = await registration.pushManager?.getSubscription();
+    if (!subscription) return;
+    // The server first: once the browser let go, the endpoint is no longer ours to name.
+    await inbox?.unsubscribePush(subscription.endpoint).catch(() => {});
+    await subscription.unsubscribe();
+  } catch {}
 }
 
 /** The label of an entry: its room, or a direct message's people. */

@@ -57,6 +57,15 @@ fn moderation_calls_survive_the_hop() {
             log_after: 7,
         },
     });
+    round_trip(RoomCall::ExportAuthor {
+        room: room("r"),
+        uid: "u-ann".into(),
+        after: 1_500,
+    });
+    round_trip(RoomCall::ErasePerson {
+        room: room("dm.0123456789abcdef0123456789abcdef"),
+        uid: "u-ann".into(),
+    });
     assert!(ModerationRequest::parse(r#"{"action":"ban"}"#).is_err());
     assert_eq!(
         ModerationRequest::parse(r#"{"action":"slow_mode","seconds":5}"#)

@@ -8,6 +8,7 @@ use super::entry::Update;
 use super::online::Seen;
 use crate::api::parse_body;
 use crate::error::{ErrorCode, Problem};
+use crate::export::PersonCursor;
 use crate::identity;
 use crate::push::policy::Notify;
 use crate::push::subscription::Subscription;
@@ -44,6 +45,14 @@ pub enum InboxCall {
     Partner { uid: String, seen: Seen },
     /// This person's online state, asked by a partner's inbox (inbox → inbox).
     Online { uid: String },
+    /// A page of `GET /api/me/export`: from `room` (`None`: the first) after `seq` `after`.
+    Export {
+        uid: String,
+        room: Option<RoomName>,
+        after: u64,
+    },
+    /// `DELETE /api/me` (confirmed by the Worker): start the person's erasure, or say where it stands.
+    Erase { uid: String },
     /// `POST /api/me/push`: keep a browser's subscription (checked by the Worker; `body` is the
     /// `PushSubscription` JSON).
     Subscribe {
@@ -85,6 +94,8 @@ impl InboxCall {
             | InboxCall::Here { uid, .. }
             | InboxCall::Partner { uid, .. }
             | InboxCall::Online { uid }
+            | InboxCall::Export { uid, .. }
+            | InboxCall::Erase { uid }
             | InboxCall::Subscribe { uid, .. }
             | InboxCall::Unsubscribe { uid, .. }
             | InboxCall::Notify { uid, .. }
@@ -130,6 +141,14 @@ impl InboxCall {
             }
             InboxCall::Partner { seen, .. } => ("POST", "partner", json(seen)),
             InboxCall::Online { .. } => ("GET", "online", None),
+            InboxCall::Export { room, after, .. } => {
+                if let Some(room) = room {
+                    query.append_pair("room", room.as_str());
+                }
+                query.append_pair("after", &after.to_string());
+                ("GET", "export", None)
+            }
+            InboxCall::Erase { .. } => ("POST", "erase", None),
             InboxCall::Subscribe { endpoint, body, .. } => {
                 query.append_pair("endpoint", endpoint);
                 ("POST", "subscribe", Some(body.clone()))
@@ -204,6 +223,15 @@ impl InboxCall {
                 InboxCall::Partner { uid, seen }
             }
             ("GET", "/online") => InboxCall::Online { uid },
+            ("GET", "/export") => {
+                let cursor = PersonCursor::from_query(&query)?;
+                InboxCall::Export {
+                    uid,
+                    room: cursor.room,
+                    after: cursor.after,
+                }
+            }
+            ("POST", "/erase") => InboxCall::Erase { uid },
             ("POST", "/subscribe") => InboxCall::Subscribe {
                 uid,
                 endpoint: Subscription::named(get("endpoint"))?,
@@ -341,6 +369,17 @@ mod tests {
                 last_seen: Some(9),
             },
         });
+        round_trip(InboxCall::Export {
+            uid: uid.clone(),
+            room: None,
+            after: 0,
+        });
+        round_trip(InboxCall::Export {
+            uid: uid.clone(),
+            room: Some(RoomName::parse("dm.0123456789abcdef0123456789abcdef").unwrap()),
+            after: 1_500,
+        });
+        round_trip(InboxCall::Erase { uid: uid.clone() });
         round_trip(InboxCall::Subscribe {
             uid: uid.clone(),
             endpoint: "https://push.example/x?y=1&z".into(),

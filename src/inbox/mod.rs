@@ -5,7 +5,9 @@
 //! and at most once a second); the inbox tells the person's sockets (`/ws/me`, [`frames`]), and keeps
 //! the online state of the people they have direct messages with ([`online`]). Direct messages are
 //! rooms whose name is made from their members' uids ([`dm`]). Every call to an inbox is one typed
-//! value ([`call`]); who a person is, wherever they go, is [`person`].
+//! value ([`call`]); who a person is, wherever they go, is [`person`]. A person's erasure across their
+//! rooms is a job their inbox drives ([`erasure`]); their export is read through it
+//! ([`crate::export::PersonCursor`]).
 //!
 //! Pure: the inbox object (`worker/inbox_object.rs`) and the room's side (`worker/room_inboxes.rs`)
 //! carry these decisions out.
@@ -13,6 +15,7 @@
 pub mod call;
 pub mod dm;
 pub mod entry;
+pub mod erasure;
 pub mod frames;
 pub mod notify;
 pub mod online;

@@ -6,6 +6,9 @@
 use super::*;
 use crate::erasure::{Erasure, WINDOW};
 
+/// What a person's socket in a room hears before it is closed by their own erasure.
+const ERASED: &str = "everything you wrote here is being erased, as you asked (DELETE /api/me)";
+
 impl<S: Place> Room<S> {
     /// The erasures a former incarnation left unfinished (the Durable Object reads them at a wake).
     pub fn restore_erasures(&mut self, open: Vec<Erasure>) {
@@ -45,6 +48,33 @@ impl<S: Place> Room<S> {
                 self.erasing.push(job.clone());
             }
         }
+        (result, effects)
+    }
+
+    /// A person's own erasure here (`DELETE /api/me`, asked by their inbox): their sockets in the room
+    /// are closed first (`forbidden`, 4403, after an `error` frame that says why: a client does not
+    /// come back by itself), so nothing new of theirs comes in while the job walks the log; then
+    /// [`Room::erase_author`]. Asked again while it runs, it closes any socket they opened since.
+    pub fn erase_person(
+        &mut self,
+        uid: &str,
+        history: &mut dyn History,
+        now_ms: u64,
+    ) -> (Result<Erasure, Problem>, Vec<Effect>) {
+        let targets: Vec<String> = self
+            .members
+            .values()
+            .filter(|m| m.user.uid.as_deref() == Some(uid))
+            .map(|m| m.user.id.clone())
+            .collect();
+        let code = ErrorCode::Forbidden;
+        let mut effects = Vec::new();
+        for conn in targets {
+            effects.push(error_to(&conn, code, ERASED, None));
+            effects.extend(self.close(&conn, code.close_code(), code.as_str(), now_ms));
+        }
+        let (result, erased) = self.erase_author(uid, history, now_ms);
+        effects.extend(erased);
         (result, effects)
     }
 

@@ -20,9 +20,10 @@ use crate::auth::{self, Grant};
 use crate::call::{self, RoomCall};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
-use crate::export::Cursor;
+use crate::export::{Cursor, PersonCursor};
 use crate::identity::AddressTag;
 use crate::inbox::call::{self as inbox_call, InboxCall, Patch};
+use crate::inbox::erasure;
 use crate::inbox::person::{self, Person};
 use crate::inbox::{self, dm};
 use crate::push::settings::PushSettings;
@@ -235,6 +236,25 @@ async fn handle(
             .await
         }
         Route::OpenDm => personal(req, url, config, env, Some(POST_LIMITER), &open_dm).await,
+        // A page reads up to eight rooms' logs: counted as a search is.
+        Route::ExportMe => {
+            personal(req, url, config, env, Some(SEARCH_LIMITER), &|person, _| {
+                let cursor = PersonCursor::from_query(&url.query_pairs())?;
+                Ok(Mine::Inbox(InboxCall::Export {
+                    uid: person.uid,
+                    room: cursor.room,
+                    after: cursor.after,
+                }))
+            })
+            .await
+        }
+        Route::EraseMe => {
+            personal(req, url, config, env, None, &|person, _| {
+                erasure::confirmed(&person.uid, &url.query_pairs())?;
+                Ok(Mine::Inbox(InboxCall::Erase { uid: person.uid }))
+            })
+            .await
+        }
         Route::PushState => {
             personal(req, url, config, env, None, &|person, _| {
                 Ok(Mine::Inbox(InboxCall::PushState { uid: person.uid }))
@@ -628,8 +648,8 @@ enum Mine {
     Room(RoomCall),
 }
 
-/// `GET /api/me`, `DELETE|PATCH /api/me/rooms/{room}`, `POST /api/dms`, `GET|POST|DELETE
-/// /api/me/push`: who the person is, the request's body (any but a `GET`'s), then the call `call`
+/// `GET|DELETE /api/me`, `GET /api/me/export`, `DELETE|PATCH /api/me/rooms/{room}`, `POST /api/dms`,
+/// `GET|POST|DELETE /api/me/push`: who the person is, the request's body (any but a `GET`'s), then the call `call`
 /// makes of them; `limit`: the per-client limit the endpoint counts against.
 async fn personal(
     mut req: Request,

@@ -8,6 +8,8 @@
 //! its tag; the entries and the online state are in SQLite), so the object may be evicted between any
 //! two events. The calls it makes (to rooms, to partners' inboxes) run as tasks after the event, never
 //! awaited by it, except where an answer needs them (`GET /api/me` reads the big rooms first).
+//! The person's export and erasure, which go through every room the inbox knows, are
+//! [`super::inbox_data`]'s.
 
 use std::rc::Rc;
 
@@ -15,7 +17,8 @@ use serde_json::json;
 use worker::{Env, Method, Request, Response, Result, State, WebSocket, WebSocketPair};
 
 use super::hop;
-use super::inbox_store::InboxStore;
+use super::inbox_data::{self, wake_by, Asked, Holder};
+use super::inbox_store::{storage, InboxStore};
 use super::push_store::PushStore;
 use super::webpush;
 use super::{hex, internal, json_response, now_ms, problem_response, random_bytes};
@@ -56,13 +59,40 @@ struct Inbox {
     config: Config,
 }
 
+impl Holder for Inbox {
+    fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    fn store(&self) -> &InboxStore {
+        &self.store
+    }
+
+    fn storage(&self) -> worker::Storage {
+        self.state.storage()
+    }
+
+    fn wiped(&self) {
+        self.store.wiped();
+        self.push.wiped();
+    }
+
+    fn sockets(&self) -> Vec<WebSocket> {
+        Inbox::sockets(self)
+    }
+
+    fn ask_room(&self, call: &RoomCall) -> Asked {
+        ask_room(&self.env, call)
+    }
+}
+
 /// Pushes one alarm sends at most: a person with many devices and rooms is served over several
 /// alarms, and a slow push service holds one alarm for a bounded time.
 const PUSHES_PER_ALARM: usize = 20;
 
 impl InboxObject {
     pub fn new(state: State, env: Env, uid: String) -> Self {
-        let store = InboxStore::open(state.storage().sql());
+        let store = InboxStore::open(state.storage().sql(), object_name(&uid));
         let push = PushStore::open(state.storage().sql());
         let config = super::load_config(&env).unwrap_or_default();
         let inbox = Rc::new(Inbox {
@@ -80,6 +110,7 @@ impl InboxObject {
                 inbox.arm(next.max(now_ms()));
             }
         }
+        inbox_data::resume(&*inbox);
         InboxObject { inbox }
     }
 
@@ -165,6 +196,12 @@ impl InboxObject {
                 }),
             InboxCall::Notify { room, notify, .. } => inbox.notify(&room, notify),
             InboxCall::PushState { .. } => inbox.push_state(200),
+            InboxCall::Export { room, after, .. } => {
+                return inbox_data::export(&**inbox, room, after).await;
+            }
+            InboxCall::Erase { .. } => inbox_data::erase(&**inbox)
+                .await
+                .map(|report| (report.to_json(&inbox.uid), report.status())),
         };
         match done {
             Ok((body, status)) => json_response(body, status),
@@ -186,16 +223,12 @@ impl InboxObject {
         self.inbox.presence();
     }
 
-    /// The storage alarm: the end of an offline grace, and the pushes due.
+    /// The storage alarm: the end of an offline grace, the pushes due, an erasure's next step.
     pub async fn alarm(&self) {
         self.inbox.presence();
         send_pushes(&self.inbox).await;
+        inbox_data::erase_some(&*self.inbox).await;
     }
-}
-
-/// A storage failure, as a caller hears of it.
-fn storage(e: String) -> Problem {
-    internal(format!("inbox storage failed: {e}"))
 }
 
 /// The snapshot's parts, owned (the frame and the body borrow them).
@@ -309,6 +342,12 @@ impl Inbox {
     /// A room's update: the entry is made, changed or (for a member no more) dropped, and the
     /// person's sockets hear of it.
     fn take(self: &Rc<Self>, update: &Update) -> std::result::Result<(), Problem> {
+        // An update a room sent before it forgot an erased inbox must not bring the entry back.
+        if let Some(erased) = self.store.erased().map_err(storage)? {
+            if update.stamp <= erased.at {
+                return Ok(());
+            }
+        }
         if update.gone {
             if self.store.remove(&update.room).map_err(storage)? {
                 self.tell(&InboxFrame::Removed { room: &update.room });
@@ -335,6 +374,9 @@ impl Inbox {
             }
         };
         self.store.put(&entry).map_err(storage)?;
+        if new {
+            self.store.know(entry.room()).map_err(storage)?;
+        }
         if changed {
             self.tell(&InboxFrame::Entry {
                 entry: entry.view(),
@@ -397,6 +439,10 @@ impl Inbox {
 
     /// A partner's state, told by their inbox.
     fn partner(&self, seen: &Seen) -> std::result::Result<(), Problem> {
+        // An inbox with no entry has no direct message to show it in (an erased one stays empty).
+        if !self.store.has_entries().map_err(storage)? {
+            return Ok(());
+        }
         if self.store.set_partner(seen).map_err(storage)? {
             self.tell(&InboxFrame::Online(seen));
         }
@@ -442,15 +488,7 @@ impl Inbox {
                     });
                 }
             }
-            Step::LookAt(at) => {
-                let storage = self.state.storage();
-                wasm_bindgen_futures::spawn_local(async move {
-                    let at = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
-                    if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(at)).await {
-                        worker::console_error!("could not set the alarm: {e}");
-                    }
-                });
-            }
+            Step::LookAt(at) => self.arm(at),
             Step::Nothing => {}
         }
         Ok(())
@@ -565,8 +603,7 @@ impl Inbox {
     /// Sets the alarm for `at` unless it is already set sooner (the offline grace shares it), as a
     /// task of its own.
     fn arm(&self, at: u64) {
-        let storage = self.state.storage();
-        wasm_bindgen_futures::spawn_local(arm_at(storage, at));
+        wasm_bindgen_futures::spawn_local(wake_by(self.state.storage(), at));
     }
 }
 
@@ -583,7 +620,7 @@ async fn send_pushes(inbox: &Rc<Inbox>) {
     // Awaited, not a task: the alarm handler must still be running when it sets the next alarm, or
     // the runtime's clearing of the alarm that just ran may come after it.
     if let Ok(Some(next)) = inbox.push.next_due() {
-        arm_at(inbox.state.storage(), next.max(now_ms())).await;
+        wake_by(inbox.state.storage(), next.max(now_ms())).await;
     }
 }
 
@@ -623,23 +660,8 @@ async fn try_send_pushes(
     Ok(())
 }
 
-/// Sets the object's alarm for `at` unless it is already set sooner.
-async fn arm_at(storage: worker::Storage, at: u64) {
-    let set = storage.get_alarm().await.ok().flatten();
-    if set.is_some_and(|t| t.max(0) as u64 <= at && t.max(0) as u64 > now_ms()) {
-        return;
-    }
-    let when = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at as f64));
-    if let Err(e) = storage.set_alarm(worker::ScheduledTime::new(when)).await {
-        worker::console_error!("could not set the push alarm: {e}");
-    }
-}
-
-/// A call's answer to come (see [`ask`]).
-type Asked = std::pin::Pin<Box<dyn std::future::Future<Output = Option<String>>>>;
-
 /// Makes a call of the object named `object` (a room, another inbox): its answer's text, when it
-/// answered 200 (else logged). Boxed, so the exchange's code is in the wasm once for every caller.
+/// answered 200 (or 202: a job under way; else logged). Boxed, so the exchange's code is in the wasm once for every caller.
 fn ask(
     env: &Env,
     object: String,
@@ -651,7 +673,7 @@ fn ask(
     Box::pin(async move {
         let stub = hop::stub(&env, "ROOMS", &object).ok()?;
         match hop::exchange(&stub, method, &url, body.as_deref()).await {
-            Ok((200, answer)) => Some(answer),
+            Ok((200 | 202, answer)) => Some(answer),
             Ok((status, answer)) => {
                 worker::console_error!("{object} answered {status}: {answer}");
                 None

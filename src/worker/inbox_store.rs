@@ -1,16 +1,23 @@
 //! A person's inbox in its object's SQLite storage: one row per room's [`Entry`] (the room's last
 //! update as JSON, beside the inbox's own columns: activity, muted), their direct-message partners' online state as last told, the rooms that say the person
 //! has a socket there, and a few values in `meta` (their name, what their partners were told).
+//! Every room the inbox ever had an entry for stays `known` (also once left, or banned from): a
+//! person's export and erasure cover those too. An erasure under way keeps its rooms in `erasing`
+//! ([`crate::inbox::erasure`]).
 //!
 //! Like a room's store, a blank database stays blank until its first write: reading the inbox of
-//! somebody who never joined a room (`GET /api/me` with a new key) stores nothing.
+//! somebody who never joined a room (`GET /api/me` with a new key) stores nothing. The first write
+//! keeps the object's own name too ([`super::own_name`]).
 
 use std::cell::Cell;
 
 use worker::{SqlStorage, SqlStorageValue};
 
+use super::internal;
 use super::store::{int, opt_int, rows, Cells};
+use crate::error::Problem;
 use crate::inbox::entry::{Entry, Update};
+use crate::inbox::erasure::Report;
 use crate::inbox::online::{Seen, Told};
 
 const SCHEMA: &str = "
@@ -20,33 +27,52 @@ CREATE INDEX IF NOT EXISTS entries_by_activity ON entries (at);
 CREATE TABLE IF NOT EXISTS partners (uid TEXT PRIMARY KEY, online INTEGER NOT NULL, last_seen INTEGER);
 CREATE TABLE IF NOT EXISTS present (room TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS known (room TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS erasing (room TEXT PRIMARY KEY, done INTEGER NOT NULL DEFAULT 0,
+  messages INTEGER NOT NULL DEFAULT 0, reactions INTEGER NOT NULL DEFAULT 0);
 ";
 
 pub struct InboxStore {
     sql: SqlStorage,
     blank: Cell<bool>,
+    /// The object's name (`@<uid>`), kept at the first write.
+    name: String,
 }
 
 type Answer<T> = Result<T, String>;
 
 impl InboxStore {
-    pub fn open(sql: SqlStorage) -> InboxStore {
+    pub fn open(sql: SqlStorage, name: String) -> InboxStore {
         let store = InboxStore {
             sql,
             blank: Cell::new(false),
+            name,
         };
         // Reading the catalogue writes nothing; a database nobody wrote to has no `entries` table.
-        let tables = store
+        let tables: Vec<String> = store
             .query(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'entries'",
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('entries', 'known')",
                 vec![],
             )
-            .unwrap_or_default();
-        let blank = tables
+            .unwrap_or_default()
             .into_iter()
-            .next()
-            .is_some_and(|mut row| row.int() == 0);
-        store.blank.set(blank);
+            .map(|mut row| row.text())
+            .collect();
+        store.blank.set(tables.is_empty());
+        if !tables.is_empty() {
+            let upgrade = || -> Answer<()> {
+                if tables.len() == 1 {
+                    // An inbox from before `known`: its new tables are made, and its rooms known.
+                    let exec = |q: &str| store.sql.exec(q, vec![]).map_err(|e| e.to_string());
+                    exec(SCHEMA)?;
+                    exec("INSERT OR IGNORE INTO known SELECT room FROM entries")?;
+                }
+                super::own_name::keep(&store.sql, &store.name)
+            };
+            if let Err(e) = upgrade() {
+                worker::console_error!("could not bring the inbox up to date: {e}");
+            }
+        }
         store
     }
 
@@ -60,9 +86,10 @@ impl InboxStore {
     /// Runs a statement that writes: the first write to a blank database creates the schema.
     fn run(&self, query: &str, bindings: Vec<SqlStorageValue>) -> Answer<()> {
         if self.blank.replace(false) {
-            if let Err(e) = self.sql.exec(SCHEMA, vec![]) {
+            let made = self.sql.exec(SCHEMA, vec![]).map_err(|e| e.to_string());
+            if let Err(e) = made.and_then(|_| super::own_name::keep(&self.sql, &self.name)) {
                 self.blank.set(true);
-                return Err(e.to_string());
+                return Err(e);
             }
         }
         self.sql
@@ -226,6 +253,108 @@ impl InboxStore {
             None => Ok(()),
         }
     }
+
+    /// Whether nothing was ever written here (or everything was erased since).
+    pub fn is_blank(&self) -> bool {
+        self.blank.get()
+    }
+
+    /// Whether the inbox holds any entry.
+    pub fn has_entries(&self) -> Answer<bool> {
+        Ok(!self
+            .query("SELECT 1 FROM entries LIMIT 1", vec![])?
+            .is_empty())
+    }
+
+    /// Remembers `room` for good (see the module's doc): its first entry was made.
+    pub fn know(&self, room: &str) -> Answer<()> {
+        self.run(
+            "INSERT OR IGNORE INTO known (room) VALUES (?)",
+            vec![room.into()],
+        )
+    }
+
+    /// Up to `limit` rooms the inbox knows from `from` on (by name).
+    pub fn known_from(&self, from: &str, limit: usize) -> Answer<Vec<String>> {
+        Ok(self
+            .query(
+                "SELECT room FROM known WHERE room >= ? ORDER BY room LIMIT ?",
+                vec![from.into(), int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| row.text())
+            .collect())
+    }
+
+    /// Starts an erasure at `now` of every room the inbox knows; how many.
+    pub fn start_erasure(&self, now: u64) -> Answer<u64> {
+        self.run(
+            "INSERT OR IGNORE INTO erasing (room) SELECT room FROM known",
+            vec![],
+        )?;
+        self.set_meta("erasing", &now.to_string())?;
+        Ok(self.erasure()?.map_or(0, |r| r.rooms))
+    }
+
+    /// Where the erasure under way stands (`None`: none is).
+    pub fn erasure(&self) -> Answer<Option<Report>> {
+        let Some(at) = self.meta("erasing")?.and_then(|t| t.parse().ok()) else {
+            return Ok(None);
+        };
+        let mut row = self.query(
+            "SELECT COUNT(*), COALESCE(SUM(done), 0), COALESCE(SUM(messages), 0), COALESCE(SUM(reactions), 0) FROM erasing",
+            vec![],
+        )?;
+        Ok(row.pop().map(|mut row| Report {
+            rooms: row.int(),
+            rooms_done: row.int(),
+            messages: row.int(),
+            reactions: row.int(),
+            at,
+            done: false,
+        }))
+    }
+
+    /// Up to `limit` rooms the erasure has not done yet.
+    pub fn to_erase(&self, limit: usize) -> Answer<Vec<String>> {
+        Ok(self
+            .query(
+                "SELECT room FROM erasing WHERE done = 0 ORDER BY room LIMIT ?",
+                vec![int(limit as u64)],
+            )?
+            .into_iter()
+            .map(|mut row| row.text())
+            .collect())
+    }
+
+    /// What a room answered: its totals, and whether it is done.
+    pub fn erased_in(&self, room: &str, messages: u64, reactions: u64, done: bool) -> Answer<()> {
+        self.run(
+            "UPDATE erasing SET messages = ?, reactions = ?, done = ? WHERE room = ?",
+            vec![int(messages), int(reactions), int(done.into()), room.into()],
+        )
+    }
+
+    /// The report of the last erasure done, kept once everything else went.
+    pub fn erased(&self) -> Answer<Option<Report>> {
+        Ok(self.meta("erased")?.as_deref().and_then(Report::unpack))
+    }
+
+    /// The runtime deleted all of the object's storage (`deleteAll`): blank again.
+    pub fn wiped(&self) {
+        self.blank.set(true);
+    }
+
+    /// Keeps the report of an erasure done, alone in an emptied inbox (with the schema and the
+    /// object's name).
+    pub fn keep_erased(&self, report: &Report) -> Answer<()> {
+        self.set_meta("erased", &report.pack())
+    }
+}
+
+/// A storage failure, as a caller hears of it.
+pub fn storage(e: String) -> Problem {
+    internal(format!("inbox storage failed: {e}"))
 }
 
 /// An entry from the cells of `at, muted, body` (`None`: a body that no longer reads).

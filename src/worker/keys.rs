@@ -14,6 +14,7 @@ use wasm_bindgen_futures::JsFuture;
 
 use super::now_ms;
 use super::subtle::{import_key, verify as subtle_verify};
+use super::web::{self, abort_after, js_error};
 use crate::access::{Admission, Entry};
 use crate::config::Config;
 use crate::error::{ErrorCode, Problem};
@@ -24,13 +25,12 @@ thread_local! {
     static CACHE: RefCell<Option<Cache>> = const { RefCell::new(None) };
 }
 
+/// How long a key-set fetch may take before the connect that waits for it is refused: an identity
+/// provider that hangs must not hold sockets open.
+const JWKS_TIMEOUT_MS: u32 = 5_000;
+
 #[wasm_bindgen]
 extern "C" {
-    /// The global `fetch(url)`, called directly: `worker::Fetch` links a URL parser (IDNA tables and
-    /// all, ~30 KB gzipped) that a GET of a configured URL does not need.
-    #[wasm_bindgen(js_name = fetch, catch)]
-    fn global_fetch(url: &str) -> Result<js_sys::Promise, JsValue>;
-
     /// A fetch `Response`, seen only for `status` and `text()`.
     type FetchResponse;
     #[wasm_bindgen(method, getter)]
@@ -81,7 +81,12 @@ async fn verify(config: &Config, check: &KeyCheck) -> Result<(), Problem> {
                 with_cache(config, |c| c.fetching(now_ms()));
                 match fetch_keys(url).await {
                     Ok(keys) => with_cache(config, |c| c.fetched(keys, now_ms())),
-                    Err(e) => worker::console_error!("JWKS fetch from {url} failed: {e}"),
+                    // Not again for this token: a provider that failed (or hung past the
+                    // timeout) just now would only make it wait twice as long.
+                    Err(e) => {
+                        worker::console_error!("JWKS fetch from {url} failed: {e}");
+                        break;
+                    }
                 }
             }
         }
@@ -93,8 +98,10 @@ async fn verify(config: &Config, check: &KeyCheck) -> Result<(), Problem> {
 }
 
 async fn fetch_keys(url: &str) -> Result<Vec<PublicKey>, String> {
-    let js_error = |e: JsValue| format!("{e:?}");
-    let response: FetchResponse = JsFuture::from(global_fetch(url).map_err(js_error)?)
+    let init = js_sys::Object::new();
+    let signal = abort_after(JWKS_TIMEOUT_MS).map_err(js_error)?;
+    js_sys::Reflect::set(&init, &"signal".into(), &signal).map_err(js_error)?;
+    let response: FetchResponse = JsFuture::from(web::fetch(url, &init).map_err(js_error)?)
         .await
         .map_err(js_error)?
         .unchecked_into();

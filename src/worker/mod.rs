@@ -7,7 +7,8 @@
 //! check of RS256/ES256 tokens ([`keys`]). Files: the Worker's upload and download endpoints
 //! ([`files`]) over the R2 bucket ([`bucket`]), the room's record of its uploads ([`file_store`]) and
 //! the deletion of doomed ones from the bucket ([`doomed`]); link previews fetched by the room
-//! ([`previews`]).
+//! ([`previews`]). An object's own name, kept for the wakes the runtime does not name it in
+//! ([`own_name`]); a person's export and erasure, carried out by their inbox ([`inbox_data`]).
 //! Everything here carries out decisions made in `routes`, `access`, `call`, `room`, `shard` and
 //! `config`.
 
@@ -17,11 +18,13 @@ mod entry;
 mod file_store;
 mod files;
 mod hop;
+mod inbox_data;
 mod inbox_object;
 mod inbox_store;
 mod keys;
 mod links;
 mod object;
+mod own_name;
 mod previews;
 mod push_store;
 mod renewal;

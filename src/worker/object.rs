@@ -23,6 +23,7 @@ use wasm_bindgen::prelude::*;
 use worker::{durable_object, DurableObject, Env, Request, Response, Result, State, WebSocket};
 
 use super::inbox_object::InboxObject;
+use super::own_name;
 use super::room_object::RoomObject;
 use super::shard_object::ShardObject;
 use crate::effect::CLOSE_INTERNAL;
@@ -68,7 +69,13 @@ impl DurableObject for ChatRoom {
             Ok(pair) => state.set_websocket_auto_response(&pair),
             Err(e) => worker::console_error!("auto-response not set: {e:?}"),
         }
-        let name = state.id().name().unwrap_or_default();
+        // An object woken by its alarm is not told its name: it kept it (see `own_name`).
+        let name = state
+            .id()
+            .name()
+            .filter(|name| !name.is_empty())
+            .or_else(|| own_name::recall(&state.storage().sql()))
+            .unwrap_or_default();
         let kind = match (shard::parse_shard_name(&name), inbox::uid_of_object(&name)) {
             (Some(_), _) => Kind::Shard(ShardObject::new(state, env)),
             (None, Some(uid)) => {
@@ -96,8 +103,8 @@ impl DurableObject for ChatRoom {
         response
     }
 
-    /// The storage alarm: a room's token expiries and webhook outbox, an inbox's offline grace (a
-    /// shard never sets one).
+    /// The storage alarm: a room's token expiries and webhook outbox, an inbox's offline grace and
+    /// erasure steps (a shard never sets one).
     async fn alarm(&self) -> Result<Response> {
         match &self.kind {
             Kind::Room(room) => room.alarm(),

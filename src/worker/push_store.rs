@@ -48,6 +48,12 @@ impl PushStore {
         }
     }
 
+    /// The runtime deleted all of the object's storage (a person's erasure): the tables are made
+    /// again by the next write.
+    pub fn wiped(&self) {
+        self.ready.set(false);
+    }
+
     /// Creates the tables once per object instance (cheap when they exist), so an inbox that never
     /// subscribes stores nothing of push.
     fn ready(&self) -> Answer<()> {

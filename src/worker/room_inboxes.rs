@@ -250,6 +250,28 @@ pub fn answer<T: Rounds>(t: &mut T, call: &RoomCall, now: u64) -> Option<Result<
     })
 }
 
+/// A person's own erasure here (`RoomCall::ErasePerson`): the room stops telling their inbox (it is
+/// being emptied, and must not be filled again), and a direct message forgets the name it knew them
+/// by (their partners' entries show them nameless from the next round).
+pub fn forget_person<T: Rounds>(t: &mut T, uid: &str) -> std::result::Result<(), String> {
+    let (room, store, inboxes) = t.parts();
+    if store.remove_member(uid)? {
+        inboxes.count = inboxes.count.map(|n| n.saturating_sub(1));
+    }
+    let named = inboxes
+        .people(store)
+        .is_some_and(|people| people.iter().any(|p| p.uid == uid && p.name.is_some()));
+    if named {
+        store.run(
+            "UPDATE dm_members SET name = NULL WHERE uid = ?",
+            vec![uid.into()],
+        )?;
+        inboxes.dm = None;
+        room.inboxes().note(Note::Room { concerned: vec![] });
+    }
+    Ok(())
+}
+
 /// `uid`'s entry now, or that they are a member no more.
 fn entry(
     room: &mut Room<Line>,

@@ -94,6 +94,7 @@ impl RoomObject {
         let limits = config.limits.clone();
         let webhook = config.webhook.clone();
         let store = Store::open(state.storage().sql());
+        store.keep_name(&name);
         let hooks = webhook.and_then(|w| Hooks::open(w, &store));
         let (last_seq, rev, shards) = store.head().unwrap_or_else(|e| {
             worker::console_error!("could not read the last seq and rev: {e}");
@@ -280,7 +281,11 @@ impl RoomObject {
             Ok(call) => call,
             Err(p) => return problem_response(&p),
         };
-        self.inner.borrow_mut().room.set_name(call.room().as_str());
+        {
+            let inner = &mut *self.inner.borrow_mut();
+            inner.room.set_name(call.room().as_str());
+            inner.store.keep_name(call.room().as_str());
+        }
         let reader = crate::inbox::person::reader_of(target.query);
         if let Err(p) = room_inboxes::admit(&mut *self.inner.borrow_mut(), &call, reader.as_deref())
         {
@@ -368,19 +373,27 @@ impl RoomObject {
             RoomCall::Erase { uid, .. } => {
                 let (result, done) = inner.room.erase_author(&uid, &mut inner.store, now);
                 effects = done;
-                match result {
-                    // 202 while the job goes on (on the room's alarm), 200 once it is done.
-                    Ok(job) => json_response(
-                        json!({ "erasure": job.report() }).to_string(),
-                        if job.done() { 200 } else { 202 },
-                    ),
-                    Err(p) => problem_response(&p),
+                erasure_response(result)
+            }
+            RoomCall::ErasePerson { uid, .. } => {
+                // Their inbox is being emptied: the room stops telling it first.
+                if let Err(e) = room_inboxes::forget_person(inner, &uid) {
+                    return (problem_response(&internal(e)), effects);
                 }
+                let (result, done) = inner.room.erase_person(&uid, &mut inner.store, now);
+                effects = done;
+                erasure_response(result)
             }
             RoomCall::Export { cursor, .. } => match inner.room.export(&inner.store, cursor, now) {
                 Ok(page) => ndjson_response(page),
                 Err(p) => problem_response(&p),
             },
+            RoomCall::ExportAuthor { uid, after, .. } => {
+                match inner.room.export_author(&inner.store, &uid, after) {
+                    Ok(page) => ndjson_response(page),
+                    Err(p) => problem_response(&p),
+                }
+            }
             RoomCall::Search { request, .. } => match inner.room.search(&inner.store, &request) {
                 Ok(page) => json_response(
                     json!({"results": page.results, "has_more": page.has_more,
@@ -727,8 +740,21 @@ fn post_api(inner: &mut Inner, post: Post, now: u64) -> (Result<Response>, Vec<E
     (json_response(body, status), effects)
 }
 
+/// An erasure's report: 202 while the job goes on (on the room's alarm), 200 once it is done.
+fn erasure_response(
+    result: std::result::Result<crate::erasure::Erasure, Problem>,
+) -> Result<Response> {
+    match result {
+        Ok(job) => json_response(
+            json!({ "erasure": job.report() }).to_string(),
+            if job.done() { 200 } else { 202 },
+        ),
+        Err(p) => problem_response(&p),
+    }
+}
+
 /// A page of a room's export, as NDJSON.
-fn ndjson_response(page: String) -> Result<Response> {
+pub(super) fn ndjson_response(page: String) -> Result<Response> {
     let headers = worker::Headers::new();
     headers.set("content-type", export::CONTENT_TYPE)?;
     headers.set("cache-control", "no-store")?;

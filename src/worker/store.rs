@@ -47,6 +47,9 @@ pub struct Store {
     /// People who joined while the database was blank (uid, name key): noted with the schema, so a
     /// visit alone still stores nothing (see [`Store::note_person`]).
     pub(super) people_waiting: std::cell::RefCell<Vec<(String, String)>>,
+    /// The room's own name, to keep with the schema, and whether it is kept (`super::own_name`).
+    pub(super) name_waiting: std::cell::RefCell<Option<String>>,
+    pub(super) name_kept: Cell<bool>,
 }
 
 /// One result row, read cell by cell in the order of the query's columns. Rows come from the
@@ -164,6 +167,8 @@ impl Store {
             blank: Cell::new(false),
             outbox_wanted: Cell::new(false),
             people_waiting: Default::default(),
+            name_waiting: Default::default(),
+            name_kept: Cell::new(false),
         }
     }
 
@@ -200,6 +205,9 @@ impl Store {
         }
         for (uid, key) in self.people_waiting.take() {
             self.note_person(&uid, &key)?;
+        }
+        if let Some(name) = self.name_waiting.take() {
+            self.keep_name(&name);
         }
         Ok(())
     }
@@ -248,36 +256,6 @@ impl Store {
             vec![int(shards.into())],
         )
         .map(|_| ())
-    }
-
-    /// Indexes up to `batch` messages stored before the search index existed (migration 4), newest
-    /// first; returns whether any are left. One turn's bounded work: the caller comes back in a later
-    /// turn for the rest, so sockets and searches are served in between (a search meanwhile finds
-    /// what is indexed so far). Progress is kept in `meta`, in the same transaction as the rows, so a
-    /// room evicted halfway resumes where it stopped on its next wake.
-    pub fn index_some(&self, batch: u64) -> Result<bool, String> {
-        let pending = self.unindexed()?;
-        if pending == 0 {
-            return Ok(false);
-        }
-        let done_down_to = pending.saturating_sub(batch);
-        self.run(
-            "INSERT INTO messages_fts (rowid, text) SELECT seq, text FROM messages WHERE seq > ? AND seq <= ?",
-            vec![int(done_down_to), int(pending)],
-        )?;
-        self.run(
-            "UPDATE meta SET value = ? WHERE key = 'fts_pending'",
-            vec![int(done_down_to)],
-        )?;
-        Ok(done_down_to > 0)
-    }
-
-    /// The highest `seq` not in the search index yet (0: every message is).
-    pub fn unindexed(&self) -> Result<u64, String> {
-        self.number(
-            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'fts_pending'",
-            vec![],
-        )
     }
 
     /// The rows of `query`, each to be read by position; none in a blank database (nothing was ever

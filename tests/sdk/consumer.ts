@@ -2,7 +2,7 @@
 // published package layout (package.json `exports` → types/index.d.ts). Never run: it proves that the
 // types say what docs/SDK.md says, and the `@ts-expect-error` lines prove they are not `any`.
 
-import { ChatClient, ChatError, SERVER_ERROR_CODES, inbox, type ChatMessage, type ErrorCode, type InboxEntry, type WelcomeFrame } from '@edge-chat/client';
+import { ChatClient, ChatError, SERVER_ERROR_CODES, clearCache, inbox, unsentEntries, type ChatMessage, type ErrorCode, type InboxEntry, type WelcomeFrame } from '@edge-chat/client';
 
 const room = new ChatClient({
   room: 'lobby',
@@ -92,4 +92,13 @@ console.log(newest?.room);
 mine.on('message', () => {});
 void mine.openDm(['u-bob', 'u-cy']).then((room: string) => room.length);
 
+// Sign-out: what would be discarded, then nothing kept.
+async function signOut(): Promise<void> {
+  const unsent = await unsentEntries(undefined, [room]);
+  for (const e of unsent) console.log(e.room, e.createdAt, e.kind === 'message' ? e.text : e.frame.type);
+  await room.clearCache();
+  await clearCache();
+}
+
 void main();
+void signOut();

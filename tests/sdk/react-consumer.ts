@@ -3,7 +3,7 @@
 
 import { MemoryStore } from '@edge-chat/client';
 import type { ChatMessage, SearchHit } from '@edge-chat/client';
-import { ChatHub, ChatProvider, useChat, useRoom, useSearch, useThread } from '@edge-chat/react';
+import { ChatHub, ChatProvider, useChat, useInbox, useRoom, useSearch, useThread } from '@edge-chat/react';
 import type { RoomState, SearchState, ThreadState } from '@edge-chat/react';
 import { createElement as h, type ReactNode } from 'react';
 
@@ -20,6 +20,10 @@ function Room({ room }: { room: string }): ReactNode {
   void thread.send('in the thread', { alsoInRoom: true });
   const replies: ChatMessage[] = thread.replies;
   void replies;
+  const box = useInbox();
+  const badge: number = box.totals.unread + box.entries.length;
+  void badge;
+  void box.mute('lobby', true).then((e) => e.muted);
   const hits: SearchHit[] = search.results;
   return h('p', null, `${chat.status} ${chat.pending.length} ${hits.length} ${chat.typing.map((u) => u.name).join()}`);
 }

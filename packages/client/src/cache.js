@@ -27,24 +27,69 @@ const KEPT_CHANGES = new Set(['edit', 'delete', 'react']);
 
 let browserStore = null;
 
+/** The browser's one IndexedDBStore for the page's origin (made on first use), or null outside a browser. */
+function sharedStore() {
+  if (typeof globalThis.indexedDB?.open !== 'function' || typeof globalThis.IDBKeyRange !== 'function') return null;
+  return (browserStore ??= new IndexedDBStore());
+}
+
 /**
  * The store a client uses when given none: in a browser one IndexedDBStore for every client of the
  * page (the page's origin holds it), elsewhere a MemoryStore of the client's own (pass one store to
  * several clients to share it, or your own implementation to keep it on disk).
  */
 export function defaultStore() {
-  if (typeof globalThis.indexedDB?.open === 'function' && typeof globalThis.IDBKeyRange === 'function') {
-    return (browserStore ??= new IndexedDBStore());
-  }
-  return new MemoryStore();
+  return sharedStore() ?? new MemoryStore();
 }
 
 /**
- * Drops everything `store` (default: the browser's shared store) keeps: messages, read positions,
- * unsent messages and changes. For sign-out, after stopping the clients (ChatClient#clearCache does both).
+ * Drops everything `store` (default: the browser's shared store — what earlier visits kept too, even
+ * when no client of this page opened it) keeps: messages, read positions, unsent messages and changes.
+ * For sign-out, after stopping the clients (ChatClient#clearCache does both).
  */
-export function clearCache(store = browserStore) {
+export function clearCache(store = sharedStore()) {
   return store ? whenReady(store.clear(), () => undefined) : undefined;
+}
+
+/** A room's key in a store: the server's origin and the room, so one store can serve several servers. */
+function roomKey(origin, room) {
+  let server = origin;
+  try {
+    server = new URL(origin).origin;
+  } catch {}
+  return `${server} ${room}`;
+}
+
+/** The server and the room of a store key (an origin has no space; what follows the first is the room). */
+function keyParts(key) {
+  const at = key.indexOf(' ');
+  return at < 0 ? { server: '', room: key } : { server: key.slice(0, at), room: key.slice(at + 1) };
+}
+
+/**
+ * What no room has acknowledged yet: the unsent messages and changes `store` (default: the browser's
+ * shared store) keeps for any room, with those the `clients` hold (a store that failed to write them
+ * has them only there), each once, oldest first — [{server, room, ...record}], a record as the store
+ * keeps it ({kind: 'message', key, id, text, createdAt, …} or {kind: 'change', key, createdAt, frame}).
+ * What a sign-out asks about before clearCache() discards it. It reads every room the store lists.
+ * @param {any} [store]  a ChatStore (store.js), or null for none
+ * @param {import('./client.js').ChatClient[]} [clients]
+ */
+export async function unsentEntries(store = sharedStore(), clients = []) {
+  const found = new Map();
+  const add = (key, record) => {
+    if (typeof record?.key !== 'string') return;
+    const id = `${key}\n${record.key}`;
+    if (!found.has(id)) found.set(id, { ...keyParts(key), ...record, createdAt: record.createdAt ?? 0 });
+  };
+  for (const client of clients) for (const record of client.outboxRecords()) add(client.cacheKey, record);
+  if (store) {
+    for (const { room } of await store.rooms()) {
+      const kept = await store.load(room);
+      for (const record of kept?.outbox ?? []) add(room, record);
+    }
+  }
+  return [...found.values()].sort((a, b) => a.createdAt - b.createdAt);
 }
 
 /** An outbox message as the store keeps it (the client's entry, marked as a message). */
@@ -56,11 +101,12 @@ function messageRecord(entry) {
 export const cache = {
   /** The room's key in the store: the server and the room, so one store can serve several servers. */
   get cacheKey() {
-    let server = this.origin;
-    try {
-      server = new URL(this.origin).origin;
-    } catch {}
-    return `${server} ${this.room}`;
+    return roomKey(this.origin, this.room);
+  },
+
+  /** The outbox as the store keeps it: the messages not yet stored, then the changes kept across a reload. */
+  outboxRecords() {
+    return [...this.outbox.map(messageRecord), ...this.actions.filter((a) => KEPT_CHANGES.has(a.type)).map((a) => this.changeRecord(a))];
   },
 
   /** Writes back whenever what the client holds changed (its own events say when). */
@@ -233,7 +279,7 @@ export const cache = {
     for (const seq of newest) if (!this.cachedSeqs.has(seq) || this.dirtySeqs.has(seq)) put.push(this.messages.get(seq));
     const remove = [...this.cachedSeqs].filter((seq) => !newest.has(seq));
 
-    const records = [...this.outbox.map(messageRecord), ...this.actions.filter((a) => KEPT_CHANGES.has(a.type)).map((a) => this.changeRecord(a))];
+    const records = this.outboxRecords();
     const outPut = [];
     const present = new Set();
     for (const r of records) {

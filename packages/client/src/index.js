@@ -5,7 +5,7 @@
 
 export * from './client.js';
 export * from './errors.js';
-export { clearCache, defaultStore } from './cache.js';
+export { clearCache, defaultStore, unsentEntries } from './cache.js';
 export { pendingChanges } from './changes.js';
 export { backoff, refusalKind } from './connection.js';
 export { IndexedDBStore } from './idb-store.js';

@@ -209,8 +209,16 @@ export declare class IndexedDBStore implements ChatStore {
 
 /** The store a client gets when given none (a browser's shared IndexedDBStore, else a new MemoryStore). */
 export declare function defaultStore(): ChatStore;
-/** Empties `store` (default: the browser's shared store, if one was opened). For sign-out. */
+/** Empties `store` (default: the browser's shared store, opened if need be; none outside a browser). For sign-out. */
 export declare function clearCache(store?: ChatStore | null): MaybePromise<void>;
+/** An unsent message or change as the store keeps it, with the server and the room it is for. */
+export type UnsentEntry = StoredOutboxEntry & { server: string; room: string; createdAt: number };
+/**
+ * What no room has acknowledged yet: every room's unsent messages and changes in `store` (default: the
+ * browser's shared store), with those `clients` hold, each once, oldest first. What a sign-out asks about
+ * before clearCache() discards it.
+ */
+export declare function unsentEntries(store?: ChatStore | null, clients?: ChatClient[]): Promise<UnsentEntry[]>;
 /** What to trim so the store holds at most `total` messages: rooms opened longest ago first, `current` last. */
 export declare function evictionPlan(rooms: { room: string; count: number; openedAt: number }[], total: number, current?: string): { room: string; keep: number }[];
 /** The waiting changes still worth sending (the last about each thing), and which replaced which. */

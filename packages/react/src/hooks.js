@@ -42,3 +42,13 @@ export function useThread(room, root) {
   const handle = useChat().thread(room, root);
   return useSyncExternalStore(handle.subscribe, handle.getSnapshot, handle.getSnapshot);
 }
+
+/**
+ * The person's inbox (every room they are in, over one `/ws/me` socket): {status, entries (most recent
+ * activity first), totals ({unread, mentions, rooms}), online, you, fromCache, client} and the actions
+ * {leave(room), mute(room, muted), openDm(uids)}. Drawn from the offline store before it connects.
+ */
+export function useInbox() {
+  const handle = useChat().inbox();
+  return useSyncExternalStore(handle.subscribe, handle.getSnapshot, handle.getSnapshot);
+}

@@ -4,6 +4,7 @@
 //! client is made on first use (a render may ask for it) but connects only when a hook subscribes.
 
 import { defaultStore } from '@edge-chat/client';
+import { InboxHandle } from './inbox.js';
 import { RoomHandle } from './room.js';
 import { SearchHandle } from './search.js';
 import { ThreadHandle } from './thread.js';
@@ -52,6 +53,11 @@ export class ChatHub {
     return handle;
   }
 
+  /** The person's inbox (one for the provider: one `/ws/me` socket whatever shows it). */
+  inbox() {
+    return (this.inboxHandle ??= new InboxHandle(this.clientOptions, this.store, this.lingerMs));
+  }
+
   /** The thread of `root` in `room` (forgotten once nothing shows it). */
   thread(room, root) {
     const key = `${room}\n${root}`;
@@ -70,6 +76,11 @@ export class ChatHub {
    */
   async clearCache() {
     const rooms = [...this.rooms.values()];
+    // The inbox stops and its kept snapshot goes with the store; shown again, it starts afresh.
+    const inboxHandle = this.inboxHandle;
+    this.inboxHandle = null;
+    inboxHandle?.client.stop();
+    if (inboxHandle) inboxHandle.store = null;
     // Forgotten first, so a component that re-renders meanwhile gets a fresh room, which waits for the
     // store to be empty before it opens from it.
     this.rooms.clear();
@@ -84,5 +95,6 @@ export class ChatHub {
     }
     // Components still showing a room re-render, find it gone from the hub and start it afresh.
     for (const handle of rooms) handle.changed();
+    inboxHandle?.changed();
   }
 }

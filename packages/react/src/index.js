@@ -4,5 +4,5 @@
 //! are in ../types/index.d.ts.
 
 export { ChatHub } from './hub.js';
-export { useRoom, useSearch, useThread } from './hooks.js';
+export { useInbox, useRoom, useSearch, useThread } from './hooks.js';
 export { ChatProvider, useChat } from './provider.js';

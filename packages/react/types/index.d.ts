@@ -14,6 +14,10 @@ import type {
   OutboxEntry,
   Refusal,
   SearchHit,
+  InboxClient,
+  InboxEntry,
+  InboxTotals,
+  PartnerState,
   Sent,
   User,
 } from '@edge-chat/client';
@@ -123,3 +127,25 @@ export interface ThreadState {
 
 /** A thread of `room`: its first page once the room is online (and after each reconnect), live replies joining it. */
 export declare function useThread(room: string, root: number): ThreadState;
+
+/** What `useInbox()` returns. */
+export interface InboxState {
+  status: ConnectionState;
+  /** Every room of the person, most recent activity first. */
+  entries: InboxEntry[];
+  /** The badge's numbers (rooms not muted; a muted room's mentions still count). */
+  totals: InboxTotals;
+  /** Direct-message partners' online state. */
+  online: PartnerState[];
+  you: { uid: string; name: string | null } | null;
+  /** Drawn from the offline store: the socket's first snapshot has not come yet. */
+  fromCache: boolean;
+  client: InboxClient;
+  leave(room: string): Promise<void>;
+  mute(room: string, muted?: boolean): Promise<InboxEntry>;
+  /** The room of the direct message with `uids` (one or up to 8). */
+  openDm(uids: string | string[]): Promise<string>;
+}
+
+/** The person's inbox over one `/ws/me` socket for the provider, drawn from the offline store before it connects. */
+export declare function useInbox(): InboxState;

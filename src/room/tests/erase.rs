@@ -124,3 +124,28 @@ fn an_author_is_erased_in_bounded_steps_and_the_counts_are_exact() {
     assert_eq!((report.messages, report.reactions), (anns + 1, 2));
     assert!(h.messages.last().unwrap().deleted);
 }
+
+#[test]
+fn a_persons_own_erasure_closes_their_sockets_first_and_nobody_elses() {
+    let mut h = MemoryHistory::default();
+    let mut r = chatty(&mut h, 0);
+    send(&mut r, "a", sayv(Some("m1"), "ann's"), &mut h, 1);
+    send(&mut r, "b", sayv(Some("m2"), "bob's"), &mut h, 2);
+    let (job, effects) = r.erase_person("u-ann", &mut h, 3);
+    assert!(job.unwrap().done(), "a short room is done in one step");
+    let to_ann = frames_for(&effects, "a");
+    assert_eq!(to_ann[0]["type"], "error");
+    assert_eq!(to_ann[0]["code"], "forbidden");
+    assert!(effects.iter().any(|e| matches!(
+        e,
+        Effect::Close { to, code: 4403, .. } if to == "a"
+    )));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, Effect::Close { to, .. } if to == "b")),
+        "bob stays"
+    );
+    assert!(!r.has("a") && r.has("b"));
+    assert!(h.messages[0].deleted && !h.messages[1].deleted);
+}

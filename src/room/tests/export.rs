@@ -193,3 +193,147 @@ fn what_retention_erased_is_exported_as_tombstones_marked_expired() {
     assert_eq!(head["retention"]["upto"], 1);
     assert_eq!(head["last_seq"], 2);
 }
+
+/// Follows one author's pages from the start to `end`: every line, and how many pages.
+fn author_all(r: &Room<()>, h: &MemoryHistory, uid: &str) -> (Vec<Value>, usize) {
+    let mut after = 0;
+    let mut all = Vec::new();
+    for pages in 1.. {
+        let page = lines(&r.export_author(h, uid, after).unwrap());
+        let tail = page.last().unwrap().clone();
+        all.extend(page[..page.len() - 1].iter().cloned());
+        let next = tail["after"].as_u64().unwrap();
+        assert!(next > after || tail["type"] == "end", "a page moves on");
+        after = next;
+        if tail["type"] == "end" {
+            return (all, pages);
+        }
+        assert_eq!(tail["type"], "next");
+    }
+    unreachable!()
+}
+
+#[test]
+fn an_authors_pages_hold_their_own_words_and_reactions_only() {
+    let mut h = MemoryHistory::default();
+    let mut r = moderated(&mut h);
+    // ann (a) wrote "hello" (1). Bob replies in its thread (2); ann edits hers, reacts to it and to
+    // bob's reply; bob reacts to hers; ann writes one more (3) and deletes it.
+    send(
+        &mut r,
+        "b",
+        serde_json::json!({"type": "message", "text": "in thread", "id": "b1", "thread": 1}),
+        &mut h,
+        2,
+    );
+    send(
+        &mut r,
+        "a",
+        serde_json::json!({"type": "edit", "seq": 1, "text": "hello!", "id": "e1"}),
+        &mut h,
+        3,
+    );
+    for (who, seq, emoji) in [("a", 1, "🎉"), ("a", 2, "👍"), ("b", 1, "👀")] {
+        send(
+            &mut r,
+            who,
+            serde_json::json!({"type": "react", "seq": seq, "emoji": emoji, "id": format!("r{who}{seq}")}),
+            &mut h,
+            4,
+        );
+    }
+    send(&mut r, "a", sayv(Some("m3"), "oops"), &mut h, 5);
+    send(
+        &mut r,
+        "a",
+        serde_json::json!({"type": "delete", "seq": 3, "id": "d"}),
+        &mut h,
+        6,
+    );
+    let ann = h.messages[0].from.uid.clone().unwrap();
+    let bob = h.messages[1].from.uid.clone().unwrap();
+    let (all, pages) = author_all(&r, &h, &ann);
+    assert_eq!(pages, 1);
+    assert_eq!(
+        all.len(),
+        2,
+        "her message and her reaction to bob's: {all:?}"
+    );
+    let hers = &all[0];
+    assert_eq!(
+        (
+            hers["type"].as_str(),
+            hers["seq"].as_u64(),
+            hers["room"].as_str()
+        ),
+        (Some("message"), Some(1), Some("lobby"))
+    );
+    assert_eq!(hers["text"], "hello!");
+    assert_eq!(hers["versions"][0]["text"], "hello");
+    assert_eq!(
+        hers["reacted"],
+        serde_json::json!([{"emoji": "🎉", "uid": ann}]),
+        "her own reaction only"
+    );
+    assert_eq!(hers["thread"]["replies"], 1);
+    assert_eq!(
+        hers["thread"]["participants"],
+        serde_json::json!([]),
+        "who else took part is not hers"
+    );
+    assert_eq!(
+        all[1],
+        serde_json::json!({"type": "reaction", "room": "lobby", "seq": 2, "emoji": "👍"})
+    );
+    let text = all.iter().map(Value::to_string).collect::<String>();
+    assert!(!text.contains(&bob) && !text.contains("in thread"));
+    let (bobs, _) = author_all(&r, &h, &bob);
+    assert_eq!(bobs.len(), 2, "his reply and his reaction: {bobs:?}");
+}
+
+#[test]
+fn an_authors_pages_are_bounded_and_resume_without_a_gap_or_a_repeat() {
+    let mut h = MemoryHistory::default();
+    let limits = Limits {
+        rate: Rate {
+            burst: 100_000.0,
+            per_sec: 100_000.0,
+        },
+        ..Limits::default()
+    };
+    let mut r = Room::new("lobby", limits, 0);
+    for (id, name) in [("a", "ann"), ("b", "bob")] {
+        let u = User {
+            uid: Some(format!("u-{name}")),
+            ..user(id, name)
+        };
+        r.join(u, (), None, &mut h, 0).unwrap();
+    }
+    let big = "x".repeat(3_000);
+    // Past one page's windows (10 × 500 seqs), and past one page's bytes (~1 MB of ann's).
+    for i in 0..5_600u64 {
+        let (who, text) = match i % 4 {
+            0 => ("a", big.as_str()),
+            _ => ("b", "short"),
+        };
+        send(
+            &mut r,
+            who,
+            sayv(Some(&format!("m{i}")), text),
+            &mut h,
+            10 + i,
+        );
+    }
+    let ann = h.messages[0].from.uid.clone().unwrap();
+    let (all, pages) = author_all(&r, &h, &ann);
+    let seqs: Vec<u64> = all.iter().map(|l| l["seq"].as_u64().unwrap()).collect();
+    let expected: Vec<u64> = h
+        .messages
+        .iter()
+        .filter(|m| m.from.uid.as_deref() == Some(ann.as_str()))
+        .map(|m| m.seq)
+        .collect();
+    assert_eq!(seqs, expected);
+    assert_eq!(expected.len(), 1_400);
+    assert!(pages >= 4, "bounded by bytes and by windows: {pages} pages");
+}

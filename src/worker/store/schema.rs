@@ -1,6 +1,9 @@
 //! The room's SQLite schema: the tables as protocol v1 created them, and the migrations that bring
 //! any room's database up from there, each run once per room on its first wake after a deploy (the
-//! version reached is kept in `meta`; `super` runs them).
+//! version reached is kept in `meta`; `super` runs them); and the search index of the messages stored
+//! before it existed, filled a batch per turn ([`Store::index_some`]).
+
+use super::{int, Store};
 
 /// The schema as protocol v1 created it; [`MIGRATIONS`] bring any room's database up from there. The
 /// version reached is kept in `meta`, so each step runs once per room, on its first wake after a deploy.
@@ -157,3 +160,35 @@ pub(super) const MIGRATIONS: &[&str] = &[
     "CREATE TABLE inbox_members (uid TEXT PRIMARY KEY, name TEXT NOT NULL, at INTEGER NOT NULL);
      CREATE TABLE dm_members (uid TEXT PRIMARY KEY, name TEXT);",
 ];
+
+impl Store {
+    /// Indexes up to `batch` messages stored before the search index existed (migration 4), newest
+    /// first; returns whether any are left. One turn's bounded work: the caller comes back in a later
+    /// turn for the rest, so sockets and searches are served in between (a search meanwhile finds
+    /// what is indexed so far). Progress is kept in `meta`, in the same transaction as the rows, so a
+    /// room evicted halfway resumes where it stopped on its next wake.
+    pub fn index_some(&self, batch: u64) -> Result<bool, String> {
+        let pending = self.unindexed()?;
+        if pending == 0 {
+            return Ok(false);
+        }
+        let done_down_to = pending.saturating_sub(batch);
+        self.run(
+            "INSERT INTO messages_fts (rowid, text) SELECT seq, text FROM messages WHERE seq > ? AND seq <= ?",
+            vec![int(done_down_to), int(pending)],
+        )?;
+        self.run(
+            "UPDATE meta SET value = ? WHERE key = 'fts_pending'",
+            vec![int(done_down_to)],
+        )?;
+        Ok(done_down_to > 0)
+    }
+
+    /// The highest `seq` not in the search index yet (0: every message is).
+    pub fn unindexed(&self) -> Result<u64, String> {
+        self.number(
+            "SELECT COALESCE(MAX(value), 0) FROM meta WHERE key = 'fts_pending'",
+            vec![],
+        )
+    }
+}
