@@ -1,4 +1,4 @@
-// `make bench`'s issue-33 report (scripts/bench/report.mjs, bench/features/hook.mjs) and the workerd
+// `make bench`'s issue-33 report (scripts/bench/report.mjs, bench/features/*.mjs) and the workerd
 // config the cold-start scenario writes (scripts/bench/workerd-config.mjs): fixture rows in, the
 // tables and verdicts out — ratios, thresholds, skipped cells, empty feature slots — and a generated
 // config served by the real workerd. No figure here is a measurement; make bench makes those.
@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import WebSocket from 'ws';
 import * as hook from '../bench/features/hook.mjs';
 import * as inbox from '../bench/features/inbox.mjs';
+import * as push from '../bench/features/push.mjs';
 import * as threads from '../bench/features/threads.mjs';
 import { lineChart } from '../scripts/bench/plot.mjs';
 import * as report from '../scripts/bench/report.mjs';
@@ -164,6 +165,47 @@ test('the threads slot: replies and mentions against plain messages, extra frame
   const section = table(lines, '## Feature: threads and mentions');
   assert.match(rowOf(section, 'every message a reply'), /\| 45\.0, 39\.0 \| 42\.0 \| \+40\.0 % \|.*\| 0\.40 \|/);
   assert.deepEqual(threads.render([], report.h), [], 'nothing without the plain runs');
+});
+
+test('the push slot: pushes/s and ack → push per load, the room\'s CPU with its members away', () => {
+  const rate = (server, r = {}) => ({
+    scenario: 'push-rate',
+    server: `edgepush-${server}`,
+    path: 'direct',
+    mode: 'push-rate',
+    result: { rooms: 200, devices: 1, pace: 0, expected: 200, delivered: 200, rejected: 0, pushes_per_s: 150, steady_per_s: 180, ack_ms: { n: 200, p50: 40, p90: 80, p99: 95, max: 100 }, delay_ms: { n: 200, p50: 600, p90: 900, p99: 1000, max: 1100 }, gap_ms: { n: 199, p50: 3, p90: 8, max: 40 }, server_cpu_ms_per_push: 3.4, ...r },
+  });
+  const away = (pushes, expected) => ({ members: 50, devices: expected ? 1 : 0, pushes_expected: expected, pushes, rejected: 0 });
+  const rows = [
+    rate('rooms'),
+    // Ten fewer pushes than expected: shown as such.
+    rate('devices', { rooms: 20, devices: 10, delivered: 190, pushes_per_s: 300, steady_per_s: 350 }),
+    rate('paced', { rooms: 30, pace: 10, expected: 30, delivered: 30, pushes_per_s: 10, steady_per_s: 10, delay_ms: { n: 30, p50: 6, p90: 9, p99: 12, max: 12 } }),
+    run('push-cpu-1', 'edgepush-plain', outcome({ cpu: 20 }), { away: away(0, 0) }),
+    run('push-cpu-1', 'edgepush-keyed', outcome({ cpu: 22 }), { away: away(0, 0) }),
+    run('push-cpu-1', 'edgepush-push', outcome({ cpu: 23 }), { away: away(50, 50) }),
+    run('push-cpu-2', 'edgepush-push', outcome({ cpu: 25 }), { away: away(50, 50) }),
+    run('push-cpu-2', 'edgepush-keyed', outcome({ cpu: 22 }), { away: away(0, 0) }),
+    run('push-cpu-2', 'edgepush-plain', outcome({ cpu: 20 }), { away: away(0, 0) }),
+  ];
+  const lines = report.features(rows, { push });
+  const summary = table(lines, '## Feature figures');
+  assert.match(rowOf(summary, 'push (issue 29) | push: pushes per second'), /180 \(150\) with 200 rooms × 1; 350 \(300\) with 20 rooms × 10 \|/);
+  assert.match(rowOf(summary, 'push (issue 29) | push: message ack → push'), /6 \/ 12 ms at 10 rooms\/s; 600 \/ 1000 ms behind a burst of 200/);
+  assert.match(rowOf(summary, 'push (issue 29) | push: the room\'s CPU'), /24\.0 vs 20\.0 µs no members \(\+20\.0 %\), vs 22\.0 away without push \(\+9\.1 %\); the pushes' own ≈ 1\.39 µs/);
+  const section = table(lines, '## Feature: Web Push');
+  assert.match(rowOf(section, 'many rooms at once, 1 device (200 × 1)'), /\| 200 \| 180 \(150\) \| 40 \/ 100 \| 600 \/ 900 \/ 1000 \/ 1100 \| 3 \/ 8 \/ 40 \| 3\.40 \| 0 \|/);
+  assert.match(rowOf(section, 'rooms at once, 10 devices each (20 × 10)'), /\| 190 of 200 \|/);
+  assert.match(rowOf(section, 'members away, a device each, notify=all (50 members)'), /\| 23\.0, 25\.0 \| 24\.0 \| \+20\.0 % \| \+9\.1 % \|.*\| 50 \(50\), 50 \(50\) \|/);
+  assert.match(rowOf(section, 'no members'), /\| \+0\.0 % \| – \|/);
+  // 50 pushes × 3.4 ms per push (the ten-device load) over 122,500 deliveries.
+  assert.ok(section.some((l) => l.includes('= 1.39 µs per delivery')), 'the pushes\' own share');
+  assert.deepEqual(push.render([], report.h), [], 'nothing without its rows');
+  // Only the rate runs: their table and figures, no CPU table or line.
+  const rateOnly = report.features(rows.slice(0, 3), { push });
+  assert.ok(!rateOnly.some((l) => l.startsWith('| members away')), 'no CPU rows without them');
+  assert.ok(!rateOnly.some((l) => l.includes("push: the room's CPU")));
+  assert.match(rowOf(report.features([], { push }), 'push (issue 29)'), /not in this run/);
 });
 
 test('the wasm per feature, from wasm-history.tsv, and the seconds per scenario', () => {

@@ -53,6 +53,10 @@ struct Cli {
     /// The server's process id (the user worker's workerd), to report the CPU time each run costs it.
     #[arg(long)]
     cpu_pid: Option<u32>,
+    /// Room names (and keys) start with this instead of a fresh prefix per run: a script can then
+    /// prepare the run's rooms before it starts (bench/features/push.sh gives a room away members).
+    #[arg(long)]
+    prefix: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -205,8 +209,12 @@ async fn real_main(cli: Cli) -> Result<(), String> {
         ws_base: format!("ws://{host}"),
         host,
     };
-    // Fresh rooms every time: a run never meets another run's history or members.
-    let prefix = format!("bench-{}-{}", std::process::id(), unix_ms() % 1_000_000);
+    // Fresh rooms every time (or the ones `--prefix` names, prepared for the run): a run never meets
+    // another run's history or members.
+    let prefix = cli
+        .prefix
+        .clone()
+        .unwrap_or_else(|| format!("bench-{}-{}", std::process::id(), unix_ms() % 1_000_000));
     let progress = !cli.quiet;
     let head = json!({"label": cli.label, "url": cli.url});
     match cli.command {
