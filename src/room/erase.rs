@@ -61,18 +61,7 @@ impl<S: Place> Room<S> {
         history: &mut dyn History,
         now_ms: u64,
     ) -> (Result<Erasure, Problem>, Vec<Effect>) {
-        let targets: Vec<String> = self
-            .members
-            .values()
-            .filter(|m| m.user.uid.as_deref() == Some(uid))
-            .map(|m| m.user.id.clone())
-            .collect();
-        let code = ErrorCode::Forbidden;
-        let mut effects = Vec::new();
-        for conn in targets {
-            effects.push(error_to(&conn, code, ERASED, None));
-            effects.extend(self.close(&conn, code.close_code(), code.as_str(), now_ms));
-        }
+        let mut effects = self.close_person(uid, ErrorCode::Forbidden, ERASED, now_ms);
         let (result, erased) = self.erase_author(uid, history, now_ms);
         effects.extend(erased);
         (result, effects)

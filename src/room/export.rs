@@ -47,13 +47,7 @@ impl<S: Place> Room<S> {
             let whole = messages.len() < PAGE_MESSAGES;
             for m in &messages {
                 let versions = match m.version > 1 && !m.deleted {
-                    true => {
-                        let mut v = history
-                            .versions(m.seq, m.version, self.limits.versions_limit as usize)
-                            .map_err(storage)?;
-                        v.reverse();
-                        v
-                    }
+                    true => self.versions_oldest_first(m, history)?,
                     false => Vec::new(),
                 };
                 let reacted = match m.reactions.is_empty() {
@@ -136,13 +130,7 @@ impl<S: Place> Room<S> {
                 match mine.next_if(|m| m.seq == seq) {
                     Some(m) => {
                         let versions = match m.version > 1 {
-                            true => {
-                                let mut v = history
-                                    .versions(m.seq, m.version, self.limits.versions_limit as usize)
-                                    .map_err(storage)?;
-                                v.reverse();
-                                v
-                            }
+                            true => self.versions_oldest_first(&m, history)?,
                             false => Vec::new(),
                         };
                         page.push_str(&own_message_line(&self.name, m, &versions, &emojis));
@@ -168,5 +156,19 @@ impl<S: Place> Room<S> {
         page.push_str(&author_tail(at, at < self.last_seq));
         page.push('\n');
         Ok(page)
+    }
+
+    /// `m`'s earlier versions as an export line lists them, oldest first (at most the room's
+    /// `versions_limit`).
+    fn versions_oldest_first(
+        &self,
+        m: &ChatMessage,
+        history: &dyn History,
+    ) -> Result<Vec<Version>, Problem> {
+        let mut v = history
+            .versions(m.seq, m.version, self.limits.versions_limit as usize)
+            .map_err(storage)?;
+        v.reverse();
+        Ok(v)
     }
 }

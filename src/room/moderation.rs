@@ -110,16 +110,7 @@ impl<S: Place> Room<S> {
             _ => None,
         };
         if let (Some((code, message)), Some(uid)) = (closing, action.uid()) {
-            let targets: Vec<String> = self
-                .members
-                .values()
-                .filter(|m| m.user.uid.as_deref() == Some(uid))
-                .map(|m| m.user.id.clone())
-                .collect();
-            for conn in targets {
-                effects.push(error_to(&conn, code, message, None));
-                effects.extend(self.close(&conn, code.close_code(), code.as_str(), now_ms));
-            }
+            effects.extend(self.close_person(uid, code, message, now_ms));
         }
         if self.webhooks {
             effects.push(Effect::Event {

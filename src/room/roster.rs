@@ -525,6 +525,29 @@ impl<S: Place> Room<S> {
         }
     }
 
+    /// Every connection of the person `uid`, told why (`code`, `message`) and then [`Room::close`]d
+    /// with `code`'s close code: a ban, a kick, an erasure.
+    pub(super) fn close_person(
+        &mut self,
+        uid: &str,
+        code: ErrorCode,
+        message: &str,
+        now_ms: u64,
+    ) -> Vec<Effect> {
+        let targets: Vec<String> = self
+            .members
+            .values()
+            .filter(|m| m.user.uid.as_deref() == Some(uid))
+            .map(|m| m.user.id.clone())
+            .collect();
+        let mut effects = Vec::new();
+        for conn in targets {
+            effects.push(error_to(&conn, code, message, None));
+            effects.extend(self.close(&conn, code.close_code(), code.as_str(), now_ms));
+        }
+        effects
+    }
+
     /// The room closes `conn_id` itself: it leaves the roster at once (the others hear it), and its
     /// socket waits in `closing` for the Durable Object to close it.
     ///
